@@ -1,0 +1,711 @@
+//! The Anthropic Messages streaming events, as both Bedrock (inside `chunk`
+//! frames) and Mantle (as Server-Sent Events) deliver them.
+//!
+//! One vocabulary for the mock server, which produces these events, and for
+//! the client, which consumes them. Parsing is tuned for the hot case, a
+//! `content_block_delta`: one pass of serde over a flat shape, no
+//! intermediate `serde_json::Value`. Event and delta types this crate does
+//! not know are kept whole as [`StreamEvent::Other`] and [`Delta::Other`],
+//! the way the Anthropic SDKs pass over them.
+//!
+//! ```
+//! use bedrock_eventstream::anthropic::{Delta, StreamEvent};
+//!
+//! let event = StreamEvent::from_json(
+//!     br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+//! )
+//! .unwrap();
+//! assert_eq!(
+//!     event,
+//!     StreamEvent::ContentBlockDelta { index: 0, delta: Delta::Text { text: "Hi".into() } }
+//! );
+//! assert_eq!(StreamEvent::from_json(&event.to_json()).unwrap(), event);
+//! ```
+
+use std::borrow::Cow;
+
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// One event of a streamed Messages response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// `message_start`: the message with empty content and initial usage.
+    MessageStart {
+        /// The message so far.
+        message: Message,
+    },
+    /// `content_block_start`.
+    ContentBlockStart {
+        /// Position of the block in the message's content.
+        index: u32,
+        /// The block, with empty text or input.
+        content_block: ContentBlock,
+    },
+    /// `content_block_delta`.
+    ContentBlockDelta {
+        /// Position of the block being extended.
+        index: u32,
+        /// What to append.
+        delta: Delta,
+    },
+    /// `content_block_stop`.
+    ContentBlockStop {
+        /// Position of the finished block.
+        index: u32,
+    },
+    /// `message_delta`: the stop reason and final output usage.
+    MessageDelta {
+        /// Stop reason and sequence.
+        delta: MessageDelta,
+        /// Cumulative usage.
+        usage: Usage,
+    },
+    /// `message_stop`. On Bedrock it carries the invocation metrics.
+    MessageStop {
+        /// `amazon-bedrock-invocationMetrics`, present on Bedrock streams.
+        invocation_metrics: Option<InvocationMetrics>,
+    },
+    /// `ping`, sent by the Anthropic API (and Mantle) to keep a stream alive.
+    Ping,
+    /// `error`: a mid-stream error in the Anthropic API's shape (Mantle SSE).
+    Error {
+        /// The error's type and message.
+        error: ApiError,
+    },
+    /// An event type this crate does not model, kept whole.
+    Other {
+        /// The event's `type`.
+        event_type: String,
+        /// The whole event object.
+        json: Value,
+    },
+}
+
+/// The `message` of a `message_start` event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Message {
+    /// Message id (`msg_...`; `msg_bdrk_...` on Bedrock).
+    pub id: String,
+    /// Always `assistant` for responses.
+    pub role: String,
+    /// The model id as the service reports it.
+    pub model: String,
+    /// Content blocks; empty at `message_start`.
+    #[serde(default)]
+    pub content: Vec<ContentBlock>,
+    /// Why generation stopped; null at `message_start`.
+    pub stop_reason: Option<String>,
+    /// The stop sequence that matched, if any.
+    pub stop_sequence: Option<String>,
+    /// Token usage.
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("type", "message")?;
+        m.serialize_entry("role", &self.role)?;
+        m.serialize_entry("model", &self.model)?;
+        m.serialize_entry("content", &self.content)?;
+        m.serialize_entry("stop_reason", &self.stop_reason)?;
+        m.serialize_entry("stop_sequence", &self.stop_sequence)?;
+        m.serialize_entry("usage", &self.usage)?;
+        m.end()
+    }
+}
+
+/// Token counts. Which fields appear depends on the event: `message_start`
+/// has input and output tokens, `message_delta` at least the output tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens not read from or written to the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    /// Tokens written to the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// Tokens read from the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+    /// Generated tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+}
+
+/// The `delta` of a `message_delta` event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDelta {
+    /// `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`, ...
+    pub stop_reason: Option<String>,
+    /// The stop sequence that matched, if any.
+    pub stop_sequence: Option<String>,
+}
+
+/// `amazon-bedrock-invocationMetrics`, which Bedrock adds to `message_stop`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationMetrics {
+    /// Prompt tokens.
+    pub input_token_count: u64,
+    /// Generated tokens.
+    pub output_token_count: u64,
+    /// Milliseconds from request to last byte.
+    pub invocation_latency: u64,
+    /// Milliseconds from request to first byte.
+    pub first_byte_latency: u64,
+    /// Tokens read from the prompt cache, when caching was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_token_count: Option<u64>,
+    /// Tokens written to the prompt cache, when caching was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_input_token_count: Option<u64>,
+}
+
+/// The `error` of an `error` event: `{"type":"overloaded_error","message":"..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// `invalid_request_error`, `overloaded_error`, `api_error`, ...
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// Human-readable text.
+    pub message: String,
+}
+
+/// A content block as `content_block_start` announces it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentBlock {
+    /// `text`.
+    Text {
+        /// Initial text, usually empty.
+        text: String,
+    },
+    /// `tool_use`: the input arrives as `input_json_delta` fragments.
+    ToolUse {
+        /// Tool call id (`toolu_...`).
+        id: String,
+        /// Tool name.
+        name: String,
+        /// Initial input, usually `{}`.
+        input: Value,
+    },
+    /// `thinking`.
+    Thinking {
+        /// Initial thinking text, usually empty.
+        thinking: String,
+        /// Signature, when already known.
+        signature: Option<String>,
+    },
+    /// `redacted_thinking`: encrypted thinking.
+    RedactedThinking {
+        /// Opaque data.
+        data: String,
+    },
+    /// A block type this crate does not model, kept whole.
+    Other {
+        /// The block's `type`.
+        block_type: String,
+        /// The whole block object.
+        json: Value,
+    },
+}
+
+impl ContentBlock {
+    fn from_value(value: Value) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(rename = "type")]
+            kind: String,
+            text: Option<String>,
+            id: Option<String>,
+            name: Option<String>,
+            input: Option<Value>,
+            thinking: Option<String>,
+            signature: Option<String>,
+            data: Option<String>,
+        }
+        let raw = Raw::deserialize(&value)?;
+        Ok(match raw.kind.as_str() {
+            "text" => ContentBlock::Text {
+                text: required(raw.text, "text block", "text")?,
+            },
+            "tool_use" => ContentBlock::ToolUse {
+                id: required(raw.id, "tool_use block", "id")?,
+                name: required(raw.name, "tool_use block", "name")?,
+                input: raw
+                    .input
+                    .unwrap_or_else(|| Value::Object(Default::default())),
+            },
+            "thinking" => ContentBlock::Thinking {
+                thinking: required(raw.thinking, "thinking block", "thinking")?,
+                signature: raw.signature,
+            },
+            "redacted_thinking" => ContentBlock::RedactedThinking {
+                data: required(raw.data, "redacted_thinking block", "data")?,
+            },
+            _ => ContentBlock::Other {
+                block_type: raw.kind,
+                json: value,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentBlock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        ContentBlock::from_value(value).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for ContentBlock {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let ContentBlock::Other { json, .. } = self {
+            return json.serialize(s);
+        }
+        let mut m = s.serialize_map(None)?;
+        match self {
+            ContentBlock::Text { text } => {
+                m.serialize_entry("type", "text")?;
+                m.serialize_entry("text", text)?;
+            }
+            ContentBlock::ToolUse { id, name, input } => {
+                m.serialize_entry("type", "tool_use")?;
+                m.serialize_entry("id", id)?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("input", input)?;
+            }
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                m.serialize_entry("type", "thinking")?;
+                m.serialize_entry("thinking", thinking)?;
+                if let Some(sig) = signature {
+                    m.serialize_entry("signature", sig)?;
+                }
+            }
+            ContentBlock::RedactedThinking { data } => {
+                m.serialize_entry("type", "redacted_thinking")?;
+                m.serialize_entry("data", data)?;
+            }
+            ContentBlock::Other { .. } => {}
+        }
+        m.end()
+    }
+}
+
+/// What a `content_block_delta` appends to its block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delta {
+    /// `text_delta`.
+    Text {
+        /// Text to append.
+        text: String,
+    },
+    /// `input_json_delta`: a fragment of a tool call's JSON input.
+    InputJson {
+        /// JSON text to append (not valid JSON on its own).
+        partial_json: String,
+    },
+    /// `thinking_delta`.
+    Thinking {
+        /// Thinking text to append.
+        thinking: String,
+    },
+    /// `signature_delta`: the signature of a thinking block.
+    Signature {
+        /// The signature.
+        signature: String,
+    },
+    /// A delta type this crate does not model, kept whole.
+    Other {
+        /// The delta's `type`.
+        delta_type: String,
+        /// The whole delta object.
+        json: Value,
+    },
+}
+
+impl Serialize for Delta {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (kind, field, value) = match self {
+            Delta::Text { text } => ("text_delta", "text", text),
+            Delta::InputJson { partial_json } => ("input_json_delta", "partial_json", partial_json),
+            Delta::Thinking { thinking } => ("thinking_delta", "thinking", thinking),
+            Delta::Signature { signature } => ("signature_delta", "signature", signature),
+            Delta::Other { json, .. } => return json.serialize(s),
+        };
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", kind)?;
+        m.serialize_entry(field, value)?;
+        m.end()
+    }
+}
+
+fn required<T>(field: Option<T>, what: &str, name: &str) -> Result<T, serde_json::Error> {
+    field.ok_or_else(|| serde_json::Error::custom(format!("{what} without `{name}`")))
+}
+
+/// Every field any event or delta can have, in one flat shape, so a single
+/// serde pass reads any event without buffering it first. The fields that
+/// only rare events carry are boxed: this value is built and moved once per
+/// event, and keeping it small keeps the hot `content_block_delta` cheap.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    index: Option<u32>,
+    delta: Option<RawDelta<'a>>,
+    content_block: Option<Box<Value>>,
+    message: Option<Box<Message>>,
+    usage: Option<Box<Usage>>,
+    error: Option<Box<ApiError>>,
+    #[serde(rename = "amazon-bedrock-invocationMetrics")]
+    invocation_metrics: Option<Box<InvocationMetrics>>,
+}
+
+/// The union of a content block delta and a message delta.
+#[derive(Deserialize)]
+struct RawDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    text: Option<String>,
+    partial_json: Option<String>,
+    thinking: Option<String>,
+    signature: Option<String>,
+    stop_reason: Option<String>,
+    stop_sequence: Option<String>,
+}
+
+/// Why the flat parse could not finish on its own.
+enum Unmodelled {
+    Event,
+    Delta,
+}
+
+impl StreamEvent {
+    /// Parses one event from its JSON text.
+    pub fn from_json(json: &[u8]) -> Result<StreamEvent, serde_json::Error> {
+        let raw: RawEvent<'_> = serde_json::from_slice(json)?;
+        match Self::from_raw(raw)? {
+            Ok(event) => Ok(event),
+            Err(unmodelled) => {
+                let value: Value = serde_json::from_slice(json)?;
+                Ok(match unmodelled {
+                    Unmodelled::Event => StreamEvent::Other {
+                        event_type: value["type"].as_str().unwrap_or_default().to_owned(),
+                        json: value,
+                    },
+                    Unmodelled::Delta => {
+                        let index = value["index"].as_u64().unwrap_or_default() as u32;
+                        let delta = value["delta"].clone();
+                        StreamEvent::ContentBlockDelta {
+                            index,
+                            delta: Delta::Other {
+                                delta_type: delta["type"].as_str().unwrap_or_default().to_owned(),
+                                json: delta,
+                            },
+                        }
+                    }
+                })
+            }
+        }
+    }
+
+    fn from_raw(raw: RawEvent<'_>) -> Result<Result<StreamEvent, Unmodelled>, serde_json::Error> {
+        let index = || required(raw.index, &raw.kind, "index");
+        let event = match &*raw.kind {
+            "content_block_delta" => {
+                let d = required(raw.delta, "content_block_delta", "delta")?;
+                let kind = required(d.kind, "content_block_delta", "delta.type")?;
+                let delta = match &*kind {
+                    "text_delta" => Delta::Text {
+                        text: required(d.text, "text_delta", "text")?,
+                    },
+                    "input_json_delta" => Delta::InputJson {
+                        partial_json: required(d.partial_json, "input_json_delta", "partial_json")?,
+                    },
+                    "thinking_delta" => Delta::Thinking {
+                        thinking: required(d.thinking, "thinking_delta", "thinking")?,
+                    },
+                    "signature_delta" => Delta::Signature {
+                        signature: required(d.signature, "signature_delta", "signature")?,
+                    },
+                    _ => return Ok(Err(Unmodelled::Delta)),
+                };
+                StreamEvent::ContentBlockDelta {
+                    index: index()?,
+                    delta,
+                }
+            }
+            "content_block_start" => StreamEvent::ContentBlockStart {
+                index: index()?,
+                content_block: ContentBlock::from_value(*required(
+                    raw.content_block,
+                    "content_block_start",
+                    "content_block",
+                )?)?,
+            },
+            "content_block_stop" => StreamEvent::ContentBlockStop { index: index()? },
+            "message_start" => StreamEvent::MessageStart {
+                message: *required(raw.message, "message_start", "message")?,
+            },
+            "message_delta" => {
+                let d = required(raw.delta, "message_delta", "delta")?;
+                StreamEvent::MessageDelta {
+                    delta: MessageDelta {
+                        stop_reason: d.stop_reason,
+                        stop_sequence: d.stop_sequence,
+                    },
+                    usage: raw.usage.map(|u| *u).unwrap_or_default(),
+                }
+            }
+            "message_stop" => StreamEvent::MessageStop {
+                invocation_metrics: raw.invocation_metrics.map(|m| *m),
+            },
+            "ping" => StreamEvent::Ping,
+            "error" => StreamEvent::Error {
+                error: *required(raw.error, "error event", "error")?,
+            },
+            _ => return Ok(Err(Unmodelled::Event)),
+        };
+        Ok(Ok(event))
+    }
+
+    /// The event's `type` string, as it appears on the wire (and as the SSE
+    /// `event:` line names it).
+    pub fn event_type(&self) -> &str {
+        match self {
+            StreamEvent::MessageStart { .. } => "message_start",
+            StreamEvent::ContentBlockStart { .. } => "content_block_start",
+            StreamEvent::ContentBlockDelta { .. } => "content_block_delta",
+            StreamEvent::ContentBlockStop { .. } => "content_block_stop",
+            StreamEvent::MessageDelta { .. } => "message_delta",
+            StreamEvent::MessageStop { .. } => "message_stop",
+            StreamEvent::Ping => "ping",
+            StreamEvent::Error { .. } => "error",
+            StreamEvent::Other { event_type, .. } => event_type,
+        }
+    }
+
+    /// The event as compact JSON, in the field order the Anthropic API uses.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("stream events always serialize")
+    }
+}
+
+impl Serialize for StreamEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let StreamEvent::Other { json, .. } = self {
+            return json.serialize(s);
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", self.event_type())?;
+        match self {
+            StreamEvent::MessageStart { message } => m.serialize_entry("message", message)?,
+            StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
+                m.serialize_entry("index", index)?;
+                m.serialize_entry("content_block", content_block)?;
+            }
+            StreamEvent::ContentBlockDelta { index, delta } => {
+                m.serialize_entry("index", index)?;
+                m.serialize_entry("delta", delta)?;
+            }
+            StreamEvent::ContentBlockStop { index } => m.serialize_entry("index", index)?,
+            StreamEvent::MessageDelta { delta, usage } => {
+                m.serialize_entry("delta", delta)?;
+                m.serialize_entry("usage", usage)?;
+            }
+            StreamEvent::MessageStop { invocation_metrics } => {
+                if let Some(metrics) = invocation_metrics {
+                    m.serialize_entry("amazon-bedrock-invocationMetrics", metrics)?;
+                }
+            }
+            StreamEvent::Error { error } => m.serialize_entry("error", error)?,
+            StreamEvent::Ping | StreamEvent::Other { .. } => {}
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(json: &str) -> StreamEvent {
+        let event = StreamEvent::from_json(json.as_bytes()).unwrap();
+        let again = StreamEvent::from_json(&event.to_json()).unwrap();
+        assert_eq!(again, event, "{json}");
+        event
+    }
+
+    #[test]
+    fn parses_every_event_bedrock_sends() {
+        let start = round_trip(
+            r#"{"type":"message_start","message":{"model":"claude-sonnet-4-5-20250929","id":"msg_bdrk_01","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#,
+        );
+        let StreamEvent::MessageStart { message } = start else {
+            panic!("{start:?}")
+        };
+        assert_eq!(message.id, "msg_bdrk_01");
+        assert_eq!(message.usage.input_tokens, Some(12));
+
+        assert_eq!(
+            round_trip(
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#
+            ),
+            StreamEvent::ContentBlockStart {
+                index: 1,
+                content_block: ContentBlock::ToolUse {
+                    id: "toolu_1".into(),
+                    name: "get_weather".into(),
+                    input: serde_json::json!({}),
+                }
+            }
+        );
+        assert_eq!(
+            round_trip(
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#
+            ),
+            StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: Delta::InputJson {
+                    partial_json: "{\"city\": ".into()
+                }
+            }
+        );
+        round_trip(
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+        );
+        round_trip(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}}"#,
+        );
+        round_trip(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}"#,
+        );
+        round_trip(r#"{"type":"content_block_stop","index":0}"#);
+        assert_eq!(
+            round_trip(
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#
+            ),
+            StreamEvent::MessageDelta {
+                delta: MessageDelta {
+                    stop_reason: Some("end_turn".into()),
+                    stop_sequence: None
+                },
+                usage: Usage {
+                    output_tokens: Some(15),
+                    ..Usage::default()
+                }
+            }
+        );
+        let stop = round_trip(
+            r#"{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":12,"outputTokenCount":15,"invocationLatency":812,"firstByteLatency":301}}"#,
+        );
+        assert_eq!(
+            stop,
+            StreamEvent::MessageStop {
+                invocation_metrics: Some(InvocationMetrics {
+                    input_token_count: 12,
+                    output_token_count: 15,
+                    invocation_latency: 812,
+                    first_byte_latency: 301,
+                    ..Default::default()
+                })
+            }
+        );
+        round_trip(r#"{"type":"ping"}"#);
+        round_trip(
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+    }
+
+    #[test]
+    fn serializes_in_anthropic_field_order() {
+        let event = StreamEvent::ContentBlockDelta {
+            index: 0,
+            delta: Delta::Text {
+                text: "Hello".into(),
+            },
+        };
+        assert_eq!(
+            String::from_utf8(event.to_json()).unwrap(),
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#
+        );
+        let delta = StreamEvent::MessageDelta {
+            delta: MessageDelta {
+                stop_reason: Some("end_turn".into()),
+                stop_sequence: None,
+            },
+            usage: Usage {
+                output_tokens: Some(15),
+                ..Usage::default()
+            },
+        };
+        assert_eq!(
+            String::from_utf8(delta.to_json()).unwrap(),
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#
+        );
+    }
+
+    #[test]
+    fn unknown_types_are_kept_whole() {
+        let json = r#"{"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"cited_text":"x"}}}"#;
+        let event = round_trip(json);
+        let StreamEvent::ContentBlockDelta {
+            index: 2,
+            delta: Delta::Other { delta_type, json },
+        } = &event
+        else {
+            panic!("{event:?}")
+        };
+        assert_eq!(delta_type, "citations_delta");
+        assert_eq!(json["citation"]["cited_text"], "x");
+
+        let event = round_trip(r#"{"type":"future_event","extra":[1,2]}"#);
+        assert_eq!(event.event_type(), "future_event");
+        assert_eq!(
+            String::from_utf8(event.to_json()).unwrap(),
+            r#"{"type":"future_event","extra":[1,2]}"#
+        );
+
+        let block = round_trip(
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}"#,
+        );
+        assert!(matches!(
+            block,
+            StreamEvent::ContentBlockStart {
+                content_block: ContentBlock::Other { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn missing_fields_are_errors_that_name_them() {
+        let err = StreamEvent::from_json(
+            br#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`index`"), "{err}");
+        let err = StreamEvent::from_json(
+            br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("text_delta without `text`"),
+            "{err}"
+        );
+        assert!(StreamEvent::from_json(b"not json").is_err());
+        assert!(StreamEvent::from_json(br#"{"index":0}"#).is_err());
+    }
+}

@@ -1,0 +1,498 @@
+//! Bedrock's `InvokeModelWithResponseStream` layer on top of the frames:
+//! `chunk` events carrying base64 Anthropic events, and exception frames.
+//!
+//! A chunk frame's payload is `{"bytes":"<base64 event JSON>","p":"<padding>"}`;
+//! the padding hides the event's length from an eavesdropper and is ignored.
+//! An exception frame (`:message-type` = `exception`) carries
+//! `{"message":"..."}`, and for `modelStreamErrorException` also
+//! `originalStatusCode` and `originalMessage`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+
+use crate::anthropic::StreamEvent;
+use crate::frame::Frame;
+use crate::header::Header;
+
+/// Reads Bedrock frames into Anthropic events, reusing one scratch buffer
+/// for the base64 decoding across frames.
+///
+/// ```
+/// use bedrock_eventstream::anthropic::StreamEvent;
+/// use bedrock_eventstream::{bedrock, decode_frame};
+///
+/// let mut wire = Vec::new();
+/// bedrock::encode_chunk(&StreamEvent::Ping, "abcdef", &mut wire);
+/// let frame = decode_frame(&wire).unwrap();
+/// assert_eq!(bedrock::EventReader::new().read(&frame).unwrap(), StreamEvent::Ping);
+/// ```
+#[derive(Debug, Default)]
+pub struct EventReader {
+    scratch: Vec<u8>,
+}
+
+impl EventReader {
+    /// A reader with an empty scratch buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The event a frame carries, or the exception it reports.
+    pub fn read(&mut self, frame: &Frame<'_>) -> Result<StreamEvent, ReadError> {
+        let (mut message_type, mut event_type) = (None, None);
+        for h in frame.headers() {
+            match h.name {
+                ":message-type" => message_type = h.value.as_str(),
+                ":event-type" => event_type = h.value.as_str(),
+                _ => {}
+            }
+        }
+        match message_type {
+            Some("event") => {}
+            Some("exception") => return Err(ReadError::Exception(Exception::from_frame(frame))),
+            Some("error") => return Err(ReadError::Exception(Exception::from_error_frame(frame))),
+            Some(other) => {
+                return Err(ReadError::malformed(format!(
+                    "`:message-type` is `{other}`; Bedrock sends `event`, `exception` or `error`"
+                )));
+            }
+            None => {
+                return Err(ReadError::malformed(
+                    "frame has no string `:message-type` header".to_owned(),
+                ));
+            }
+        }
+        if event_type != Some("chunk") {
+            return Err(ReadError::malformed(format!(
+                "event frame has `:event-type` {event_type:?}; Bedrock streams carry only `chunk`"
+            )));
+        }
+        let payload = frame.payload();
+        self.scratch.clear();
+        let decoded = match chunk_bytes_fast(payload) {
+            // Base64 has no quotes or backslashes, so if this decodes, the
+            // payload really was the plain `{"bytes":"...","p":"..."}` shape.
+            Some(b64) => STANDARD.decode_vec(b64, &mut self.scratch).is_ok(),
+            None => false,
+        };
+        if !decoded {
+            self.scratch.clear();
+            let b64 = chunk_bytes(payload)?;
+            STANDARD
+                .decode_vec(b64.as_bytes(), &mut self.scratch)
+                .map_err(|e| ReadError::malformed(format!("chunk `bytes` is not base64: {e}")))?;
+        }
+        StreamEvent::from_json(&self.scratch).map_err(|e| {
+            ReadError::malformed(format!(
+                "chunk does not hold an Anthropic stream event: {e}"
+            ))
+        })
+    }
+}
+
+/// The base64 of a chunk in the shape Bedrock always writes,
+/// `{"bytes":"<base64>","p":"<padding>"}` or `{"bytes":"<base64>"}`, found
+/// without reading the base64 itself: only the short padding is scanned,
+/// from the end. The caller must still check the base64 decodes; anything
+/// else goes through [`chunk_bytes`].
+#[inline]
+fn chunk_bytes_fast(payload: &[u8]) -> Option<&[u8]> {
+    const PREFIX: &[u8] = br#"{"bytes":""#;
+    const PADDING_KEY: &[u8] = br#"","p":""#;
+    let body = payload.strip_prefix(PREFIX)?.strip_suffix(br#""}"#)?;
+    match memchr::memrchr(b'"', body) {
+        Some(quote) => {
+            let padding_starts = quote + 1;
+            let b64_ends = padding_starts.checked_sub(PADDING_KEY.len())?;
+            (&body[b64_ends..padding_starts] == PADDING_KEY).then(|| &body[..b64_ends])
+        }
+        None => Some(body),
+    }
+}
+
+/// The base64 text of a chunk payload in any JSON shape (other key order,
+/// whitespace, escapes), through serde_json.
+fn chunk_bytes(payload: &[u8]) -> Result<Cow<'_, str>, ReadError> {
+    #[derive(Deserialize)]
+    struct Chunk<'a> {
+        #[serde(borrow)]
+        bytes: Option<Cow<'a, str>>,
+    }
+    let chunk: Chunk<'_> = serde_json::from_slice(payload)
+        .map_err(|e| ReadError::malformed(format!("chunk payload is not JSON: {e}")))?;
+    chunk
+        .bytes
+        .ok_or_else(|| ReadError::malformed("chunk payload has no `bytes` field".to_owned()))
+}
+
+/// Appends a `chunk` frame carrying `event`, padded with `padding` (any
+/// text without quotes or backslashes; AWS uses random letters and digits).
+pub fn encode_chunk(event: &StreamEvent, padding: &str, out: &mut Vec<u8>) {
+    let json = event.to_json();
+    let payload = chunk_payload(&json, padding);
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    crate::encode(&headers, &payload, out).expect("a chunk frame is within AWS limits");
+}
+
+/// `{"bytes":"<base64 of json>","p":"<padding>"}`.
+pub fn chunk_payload(event_json: &[u8], padding: &str) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(event_json.len() * 4 / 3 + padding.len() + 24);
+    payload.extend_from_slice(br#"{"bytes":""#);
+    let b64 = STANDARD.encode(event_json);
+    payload.extend_from_slice(b64.as_bytes());
+    payload.extend_from_slice(br#"","p":""#);
+    payload.extend_from_slice(padding.as_bytes());
+    payload.extend_from_slice(br#""}"#);
+    payload
+}
+
+/// Appends an exception frame as Bedrock sends it mid-stream.
+pub fn encode_exception(exception: &Exception, out: &mut Vec<u8>) {
+    let mut body = serde_json::Map::new();
+    body.insert("message".into(), exception.message.clone().into());
+    if let Some(code) = exception.original_status_code {
+        body.insert("originalStatusCode".into(), code.into());
+    }
+    if let Some(original) = &exception.original_message {
+        body.insert("originalMessage".into(), original.clone().into());
+    }
+    let payload = serde_json::to_vec(&body).expect("a JSON map serializes");
+    let headers = [
+        Header::string(":exception-type", &exception.exception_type),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "exception"),
+    ];
+    crate::encode(&headers, &payload, out).expect("an exception frame is within AWS limits");
+}
+
+/// A whole stream body for `events`, with fixed padding: handy for tests
+/// and examples that need real frames.
+pub fn encode_event_frames(events: &[StreamEvent]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for event in events {
+        encode_chunk(
+            event,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+            &mut out,
+        );
+    }
+    out
+}
+
+/// The exceptions Bedrock sends as mid-stream frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExceptionKind {
+    /// `internalServerException` (HTTP 500 equivalent).
+    InternalServer,
+    /// `modelStreamErrorException` (HTTP 424): the model failed mid-stream.
+    ModelStreamError,
+    /// `validationException` (HTTP 400).
+    Validation,
+    /// `throttlingException` (HTTP 429).
+    Throttling,
+    /// `modelTimeoutException` (HTTP 408).
+    ModelTimeout,
+    /// `serviceUnavailableException` (HTTP 503).
+    ServiceUnavailable,
+    /// Any other `:exception-type`, or a generic `:message-type` `error` frame.
+    Other,
+}
+
+impl ExceptionKind {
+    /// Parses the `:exception-type` header value.
+    pub fn from_type(exception_type: &str) -> Self {
+        match exception_type {
+            "internalServerException" => Self::InternalServer,
+            "modelStreamErrorException" => Self::ModelStreamError,
+            "validationException" => Self::Validation,
+            "throttlingException" => Self::Throttling,
+            "modelTimeoutException" => Self::ModelTimeout,
+            "serviceUnavailableException" => Self::ServiceUnavailable,
+            _ => Self::Other,
+        }
+    }
+
+    /// The HTTP status Bedrock uses for the same error outside a stream.
+    pub fn http_status(self) -> Option<u16> {
+        match self {
+            Self::InternalServer => Some(500),
+            Self::ModelStreamError => Some(424),
+            Self::Validation => Some(400),
+            Self::Throttling => Some(429),
+            Self::ModelTimeout => Some(408),
+            Self::ServiceUnavailable => Some(503),
+            Self::Other => None,
+        }
+    }
+}
+
+/// An exception frame: the service gave up on the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    /// The `:exception-type` header (or `:error-code` of an `error` frame).
+    pub exception_type: String,
+    /// The payload's `message`.
+    pub message: String,
+    /// `originalStatusCode` of a `modelStreamErrorException`.
+    pub original_status_code: Option<u16>,
+    /// `originalMessage` of a `modelStreamErrorException`.
+    pub original_message: Option<String>,
+}
+
+impl Exception {
+    /// An exception of `exception_type` with `message` and nothing else.
+    pub fn new(exception_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            exception_type: exception_type.into(),
+            message: message.into(),
+            original_status_code: None,
+            original_message: None,
+        }
+    }
+
+    /// Which of the known exceptions this is.
+    pub fn kind(&self) -> ExceptionKind {
+        ExceptionKind::from_type(&self.exception_type)
+    }
+
+    fn from_frame(frame: &Frame<'_>) -> Self {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Body {
+            #[serde(alias = "Message")]
+            message: Option<String>,
+            #[serde(rename = "originalStatusCode")]
+            original_status_code: Option<u16>,
+            #[serde(rename = "originalMessage")]
+            original_message: Option<String>,
+        }
+        let payload = frame.payload();
+        // A payload that is not the documented JSON is still the service's
+        // words: keep it as the message rather than lose it.
+        let body: Body = serde_json::from_slice(payload).unwrap_or_else(|_| Body {
+            message: Some(String::from_utf8_lossy(payload).into_owned()),
+            ..Body::default()
+        });
+        Self {
+            exception_type: frame
+                .str_header(":exception-type")
+                .unwrap_or("unknownException")
+                .to_owned(),
+            message: body.message.unwrap_or_default(),
+            original_status_code: body.original_status_code,
+            original_message: body.original_message,
+        }
+    }
+
+    fn from_error_frame(frame: &Frame<'_>) -> Self {
+        Self::new(
+            frame.str_header(":error-code").unwrap_or("unknownError"),
+            frame.str_header(":error-message").unwrap_or_default(),
+        )
+    }
+}
+
+impl fmt::Display for Exception {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.exception_type, self.message)?;
+        if let Some(code) = self.original_status_code {
+            write!(f, " (model answered {code}")?;
+            if let Some(original) = &self.original_message {
+                write!(f, ": {original}")?;
+            }
+            write!(f, ")")?;
+        }
+        Ok(())
+    }
+}
+
+/// A frame that did not yield an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The service reported an error in the stream.
+    Exception(Exception),
+    /// The frame is well-formed but is not what Bedrock sends: wrong
+    /// headers, a payload that is not a chunk, bad base64, or an event that
+    /// is not an Anthropic stream event.
+    Malformed(String),
+}
+
+impl ReadError {
+    fn malformed(why: String) -> Self {
+        Self::Malformed(why)
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Exception(e) => write!(f, "Bedrock stream exception: {e}"),
+            ReadError::Malformed(why) => write!(f, "malformed Bedrock stream frame: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::Delta;
+    use crate::{Decoder, decode_frame, encode};
+
+    fn text(t: &str) -> StreamEvent {
+        StreamEvent::ContentBlockDelta {
+            index: 0,
+            delta: Delta::Text { text: t.into() },
+        }
+    }
+
+    #[test]
+    fn chunk_round_trip() {
+        let mut wire = Vec::new();
+        encode_chunk(&text("Hello \"world\"\n"), "xyz", &mut wire);
+        let frame = decode_frame(&wire).unwrap();
+        assert_eq!(
+            EventReader::new().read(&frame).unwrap(),
+            text("Hello \"world\"\n")
+        );
+    }
+
+    #[test]
+    fn chunk_payload_in_other_shapes_goes_through_serde() {
+        let b64 = STANDARD.encode(text("x").to_json());
+        for payload in [
+            format!(r#"{{"p":"abc","bytes":"{b64}"}}"#),
+            format!(r#"{{ "bytes" : "{b64}" }}"#),
+            format!(r#"{{"bytes":"{}"}}"#, b64.replace('/', "\\/")),
+            format!(r#"{{"bytes":"{b64}","p":"a\"b"}}"#),
+        ] {
+            let mut wire = Vec::new();
+            encode(
+                &[
+                    Header::string(":message-type", "event"),
+                    Header::string(":event-type", "chunk"),
+                ],
+                payload.as_bytes(),
+                &mut wire,
+            )
+            .unwrap();
+            let frame = decode_frame(&wire).unwrap();
+            assert_eq!(
+                EventReader::new().read(&frame).unwrap(),
+                text("x"),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn exception_frames_become_typed_errors() {
+        let mut wire = Vec::new();
+        let sent = Exception {
+            exception_type: "modelStreamErrorException".into(),
+            message: "The model failed".into(),
+            original_status_code: Some(500),
+            original_message: Some("upstream".into()),
+        };
+        encode_exception(&sent, &mut wire);
+        encode_exception(
+            &Exception::new(
+                "throttlingException",
+                "Too many requests, please wait before trying again.",
+            ),
+            &mut wire,
+        );
+        let mut decoder = Decoder::new();
+        let mut input = &wire[..];
+        let mut reader = EventReader::new();
+        let first = decoder.decode(&mut input).unwrap().unwrap();
+        let ReadError::Exception(got) = reader.read(&first).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(got, sent);
+        assert_eq!(got.kind(), ExceptionKind::ModelStreamError);
+        assert_eq!(got.kind().http_status(), Some(424));
+        let second = decoder.decode(&mut input).unwrap().unwrap();
+        let ReadError::Exception(got) = reader.read(&second).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(got.kind(), ExceptionKind::Throttling);
+        assert_eq!(
+            got.message,
+            "Too many requests, please wait before trying again."
+        );
+    }
+
+    #[test]
+    fn error_frames_and_odd_frames() {
+        let mut reader = EventReader::new();
+        let read = |headers: &[Header<'_>], payload: &[u8], reader: &mut EventReader| {
+            let mut wire = Vec::new();
+            encode(headers, payload, &mut wire).unwrap();
+            reader.read(&decode_frame(&wire).unwrap())
+        };
+        let err = read(
+            &[
+                Header::string(":message-type", "error"),
+                Header::string(":error-code", "InternalFailure"),
+                Header::string(":error-message", "boom"),
+            ],
+            b"",
+            &mut reader,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ReadError::Exception(Exception::new("InternalFailure", "boom"))
+        );
+
+        let err = read(
+            &[Header::string(":event-type", "chunk")],
+            b"{}",
+            &mut reader,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("no string `:message-type`"),
+            "{err}"
+        );
+
+        let chunk = [
+            Header::string(":message-type", "event"),
+            Header::string(":event-type", "chunk"),
+        ];
+        let err = read(&chunk, br#"{"bytes":"!!!!"}"#, &mut reader).unwrap_err();
+        assert!(err.to_string().contains("not base64"), "{err}");
+        let err = read(&chunk, br#"{"p":"x"}"#, &mut reader).unwrap_err();
+        assert!(err.to_string().contains("no `bytes`"), "{err}");
+        let not_event = STANDARD.encode(b"[1,2]");
+        let err = read(
+            &chunk,
+            format!(r#"{{"bytes":"{not_event}"}}"#).as_bytes(),
+            &mut reader,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Anthropic stream event"), "{err}");
+        let err = read(
+            &[
+                Header::string(":message-type", "event"),
+                Header::string(":event-type", "initial-response"),
+            ],
+            b"{}",
+            &mut reader,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("initial-response"), "{err}");
+    }
+}

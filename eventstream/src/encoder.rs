@@ -1,0 +1,77 @@
+//! Writing frames.
+
+use crate::error::{EncodeError, EncodeErrorKind};
+use crate::frame::MIN_FRAME_LEN;
+use crate::header::{Header, MAX_NAME_LEN, MAX_VALUE_LEN};
+use crate::limits::Limits;
+
+/// Appends one frame with `headers` and `payload` to `out`.
+///
+/// The frame respects AWS's limits (names up to 255 bytes, string and byte
+/// values up to 32,767 bytes, 128 KiB of headers, 16 MiB in all), so any AWS
+/// decoder accepts it. On error nothing is appended.
+///
+/// ```
+/// use bedrock_eventstream::{encode, Header, HeaderValue};
+///
+/// let mut out = Vec::new();
+/// encode(
+///     &[
+///         Header::string(":message-type", "event"),
+///         Header { name: "attempt", value: HeaderValue::Int32(1) },
+///     ],
+///     br#"{"bytes":"e30="}"#,
+///     &mut out,
+/// )
+/// .unwrap();
+/// assert_eq!(out.len(), 12 + (1 + 13 + 1 + 2 + 5) + (1 + 7 + 1 + 4) + 16 + 4);
+/// ```
+pub fn encode(
+    headers: &[Header<'_>],
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    let mut headers_len = 0usize;
+    for h in headers {
+        if h.name.len() > MAX_NAME_LEN {
+            return Err(EncodeError::new(
+                EncodeErrorKind::HeaderNameTooLong,
+                h.name.len(),
+            ));
+        }
+        if h.value.variable_len() > MAX_VALUE_LEN {
+            return Err(EncodeError::new(
+                EncodeErrorKind::HeaderValueTooLong,
+                h.value.variable_len(),
+            ));
+        }
+        headers_len += 1 + h.name.len() + h.value.encoded_len();
+    }
+    if headers_len > Limits::AWS.max_headers_len as usize {
+        return Err(EncodeError::new(
+            EncodeErrorKind::HeadersTooLong,
+            headers_len,
+        ));
+    }
+    let total = MIN_FRAME_LEN + headers_len + payload.len();
+    if total > Limits::AWS.max_message_len as usize {
+        return Err(EncodeError::new(EncodeErrorKind::MessageTooLong, total));
+    }
+
+    let start = out.len();
+    out.reserve(total);
+    out.extend_from_slice(&(total as u32).to_be_bytes());
+    out.extend_from_slice(&(headers_len as u32).to_be_bytes());
+    let prelude_crc = crc32fast::hash(&out[start..start + 8]);
+    out.extend_from_slice(&prelude_crc.to_be_bytes());
+    for h in headers {
+        out.push(h.name.len() as u8);
+        out.extend_from_slice(h.name.as_bytes());
+        h.value.write_to(out);
+    }
+    out.extend_from_slice(payload);
+    let message_crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&message_crc.to_be_bytes());
+    debug_assert_eq!(out.len() - start, total);
+    Ok(())
+}
