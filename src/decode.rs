@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use base64::Engine as _;
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
 use bedrock_eventstream::{DecodeError, Decoder, Frame, HeaderValue};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Why decoding stopped early.
 #[derive(Debug)]
@@ -50,10 +50,12 @@ pub fn print_frames(input: &[u8], raw: bool, out: &mut impl Write) -> Result<usi
 }
 
 fn describe(frame: &Frame<'_>, offset: u64, reader: Option<&mut EventReader>) -> Value {
-    let mut headers = Map::new();
-    for h in frame.headers() {
-        headers.insert(h.name.to_owned(), header_json(h.value));
-    }
+    // Pairs rather than an object: order and repeated names are part of
+    // what a capture shows.
+    let headers: Vec<Value> = frame
+        .headers()
+        .map(|h| json!([h.name, header_json(h.value)]))
+        .collect();
     let mut line = json!({ "offset": offset, "headers": headers });
     let payload = || Value::String(String::from_utf8_lossy(frame.payload()).into_owned());
     match reader.map(|r| r.read(frame)) {
@@ -125,7 +127,7 @@ mod tests {
         );
         let (result, lines) = decode_lines(&wire, false);
         assert_eq!(result.unwrap(), 2);
-        assert_eq!(lines[0]["headers"][":event-type"], "chunk");
+        assert_eq!(lines[0]["headers"][0], json!([":event-type", "chunk"]));
         assert_eq!(lines[0]["event"]["delta"]["text"], "Hi");
         assert_eq!(lines[1]["offset"], second);
         assert_eq!(lines[1]["exception"]["type"], "throttlingException");

@@ -28,7 +28,8 @@ enum Command {
     },
     /// Decode a captured `application/vnd.amazon.eventstream` body.
     ///
-    /// Prints one JSON line per frame: its offset, headers, and for Bedrock
+    /// Prints one JSON line per frame: its offset, headers (as [name, value]
+    /// pairs in wire order), and for Bedrock
     /// `chunk` frames the Anthropic event inside (base64 and padding
     /// removed); exception frames show their type and message. Stops at the
     /// first corrupt frame, naming its byte offset, and exits with status 1.

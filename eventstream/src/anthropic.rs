@@ -383,39 +383,124 @@ struct RawDelta<'a> {
     stop_sequence: Option<String>,
 }
 
+#[derive(Clone, Copy)]
+enum DeltaKind {
+    Text,
+    InputJson,
+    Thinking,
+    Signature,
+}
+
 /// Why the flat parse could not finish on its own.
 enum Unmodelled {
     Event,
-    Delta,
+    /// A content block delta of an unknown type, at this index.
+    Delta(u32),
 }
 
 impl StreamEvent {
     /// Parses one event from its JSON text.
     pub fn from_json(json: &[u8]) -> Result<StreamEvent, serde_json::Error> {
-        let raw: RawEvent<'_> = serde_json::from_slice(json)?;
-        match Self::from_raw(raw)? {
-            Ok(event) => Ok(event),
-            Err(unmodelled) => {
-                let value: Value = serde_json::from_slice(json)?;
-                Ok(match unmodelled {
-                    Unmodelled::Event => StreamEvent::Other {
-                        event_type: value["type"].as_str().unwrap_or_default().to_owned(),
-                        json: value,
-                    },
-                    Unmodelled::Delta => {
-                        let index = value["index"].as_u64().unwrap_or_default() as u32;
-                        let delta = value["delta"].clone();
-                        StreamEvent::ContentBlockDelta {
-                            index,
-                            delta: Delta::Other {
-                                delta_type: delta["type"].as_str().unwrap_or_default().to_owned(),
-                                json: delta,
-                            },
-                        }
-                    }
-                })
-            }
+        if let Some(event) = Self::delta_in_canonical_layout(json) {
+            return Ok(event);
         }
+        let unmodelled = match serde_json::from_slice::<RawEvent<'_>>(json) {
+            Ok(raw) => match Self::from_raw(raw)? {
+                Ok(event) => return Ok(event),
+                Err(unmodelled) => unmodelled,
+            },
+            // A future event type may use a field name this crate knows with
+            // another type (`"message": "text"`): that is not an error, the
+            // event is simply not one of ours.
+            Err(err) => match Self::unknown_type(json) {
+                Some(value) => return Ok(Self::other(value)),
+                None => return Err(err),
+            },
+        };
+        let value: Value = serde_json::from_slice(json)?;
+        Ok(match unmodelled {
+            Unmodelled::Event => Self::other(value),
+            Unmodelled::Delta(index) => {
+                let delta = value["delta"].clone();
+                StreamEvent::ContentBlockDelta {
+                    index,
+                    delta: Delta::Other {
+                        delta_type: delta["type"].as_str().unwrap_or_default().to_owned(),
+                        json: delta,
+                    },
+                }
+            }
+        })
+    }
+
+    /// The event as a `Value` if it is an object whose `type` this crate does
+    /// not model.
+    fn unknown_type(json: &[u8]) -> Option<Value> {
+        let value: Value = serde_json::from_slice(json).ok()?;
+        let known = matches!(
+            value.get("type")?.as_str()?,
+            "message_start"
+                | "content_block_start"
+                | "content_block_delta"
+                | "content_block_stop"
+                | "message_delta"
+                | "message_stop"
+                | "ping"
+                | "error"
+        );
+        (!known).then_some(value)
+    }
+
+    fn other(value: Value) -> StreamEvent {
+        StreamEvent::Other {
+            event_type: value["type"].as_str().unwrap_or_default().to_owned(),
+            json: value,
+        }
+    }
+
+    /// Most of a stream is `content_block_delta` events, and the Anthropic
+    /// API and Bedrock write them in one layout:
+    /// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`.
+    /// Recognising that layout by its fixed parts leaves serde only the one
+    /// string to read. Anything else, including the same event with other
+    /// spacing or key order, returns `None` and takes the general path, which
+    /// reads it to the same value.
+    fn delta_in_canonical_layout(json: &[u8]) -> Option<StreamEvent> {
+        let rest = json.strip_prefix(br#"{"type":"content_block_delta","index":"#)?;
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        // JSON has no leading zeros; leave such input to the strict parser.
+        if digits == 0 || (digits > 1 && rest[0] == b'0') {
+            return None;
+        }
+        let index: u32 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        let rest = rest[digits..].strip_prefix(br#","delta":{"type":""#)?;
+        let (kind, literal) = [
+            (DeltaKind::Text, &br#"text_delta","text":"#[..]),
+            (
+                DeltaKind::InputJson,
+                br#"input_json_delta","partial_json":"#,
+            ),
+            (DeltaKind::Thinking, br#"thinking_delta","thinking":"#),
+            (DeltaKind::Signature, br#"signature_delta","signature":"#),
+        ]
+        .into_iter()
+        .find_map(|(kind, key)| Some((kind, rest.strip_prefix(key)?)))?;
+        // What remains is one string literal and the two closing braces; if
+        // the slice is not exactly one JSON string, the layout was not ours.
+        let literal = literal.strip_suffix(b"}}")?;
+        if literal.first() != Some(&b'"') {
+            return None;
+        }
+        let value: String = serde_json::from_slice(literal).ok()?;
+        let delta = match kind {
+            DeltaKind::Text => Delta::Text { text: value },
+            DeltaKind::InputJson => Delta::InputJson {
+                partial_json: value,
+            },
+            DeltaKind::Thinking => Delta::Thinking { thinking: value },
+            DeltaKind::Signature => Delta::Signature { signature: value },
+        };
+        Some(StreamEvent::ContentBlockDelta { index, delta })
     }
 
     fn from_raw(raw: RawEvent<'_>) -> Result<Result<StreamEvent, Unmodelled>, serde_json::Error> {
@@ -437,7 +522,7 @@ impl StreamEvent {
                     "signature_delta" => Delta::Signature {
                         signature: required(d.signature, "signature_delta", "signature")?,
                     },
-                    _ => return Ok(Err(Unmodelled::Delta)),
+                    _ => return Ok(Err(Unmodelled::Delta(index()?))),
                 };
                 StreamEvent::ContentBlockDelta {
                     index: index()?,
@@ -688,6 +773,110 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The general path alone, to compare the canonical-layout shortcut with.
+    fn general(json: &[u8]) -> Result<StreamEvent, serde_json::Error> {
+        let raw: RawEvent<'_> = serde_json::from_slice(json)?;
+        match StreamEvent::from_raw(raw)? {
+            Ok(event) => Ok(event),
+            Err(_) => Err(serde_json::Error::custom("unmodelled")),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// Whatever the shortcut accepts, the general parser reads to the
+        /// same event; and it does accept the canonical layout of every delta.
+        #[test]
+        fn canonical_delta_shortcut_agrees_with_serde(
+            index in proptest::prelude::any::<u32>(),
+            kind in 0usize..4,
+            text in "\\PC*|[\\x00-\\x7f]{0,8}|\"|\\\\",
+        ) {
+            let delta = match kind {
+                0 => Delta::Text { text },
+                1 => Delta::InputJson { partial_json: text },
+                2 => Delta::Thinking { thinking: text },
+                _ => Delta::Signature { signature: text },
+            };
+            let event = StreamEvent::ContentBlockDelta { index, delta };
+            let json = event.to_json();
+            proptest::prop_assert_eq!(StreamEvent::delta_in_canonical_layout(&json), Some(event.clone()));
+            proptest::prop_assert_eq!(general(&json).unwrap(), event);
+        }
+
+        /// Canonical deltas with one byte inserted, removed or replaced: the
+        /// shortcut either declines or reads what serde reads.
+        #[test]
+        fn shortcut_never_accepts_what_serde_reads_differently(
+            text in "\\PC{0,12}|[\\x00-\\x7f]{0,8}",
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+            edit in 0usize..3,
+        ) {
+            let event = StreamEvent::ContentBlockDelta { index: 7, delta: Delta::Text { text } };
+            let mut json = event.to_json();
+            let at = at.index(json.len() + 1);
+            match edit {
+                0 => json.insert(at, byte),
+                1 if at < json.len() => { json.remove(at); }
+                _ if at < json.len() => json[at] = byte,
+                _ => {}
+            }
+            if let Some(event) = StreamEvent::delta_in_canonical_layout(&json) {
+                proptest::prop_assert_eq!(general(&json).ok(), Some(event));
+            }
+        }
+    }
+
+    /// Found by the `stream_event` fuzz target: an integer too large for u64
+    /// becomes a float, and serde_json's default float parsing can land one
+    /// ulp away from the value its own printer wrote, so an unknown event
+    /// kept whole changed when relayed. This crate enables serde_json's
+    /// `float_roundtrip`.
+    #[test]
+    fn unknown_events_relay_large_numbers_exactly() {
+        round_trip(
+            r#"{"type":"message_]stop","amazon-berics":{"inputTokenCount":12,"outputTokenCountVVVVVVVVVVVVVVVVVVVVVVVV":152222222222222222222222222222,"invocationLatency":2812,"firsteLatency":302}}"#,
+        );
+    }
+
+    #[test]
+    fn shortcut_declines_what_it_does_not_own() {
+        for json in [
+            br#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#.as_slice(),
+            br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} "#,
+            br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","y":"z"}}"#,
+            br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"e":1}"#,
+            br#"{"type":"content_block_delta","index":4294967296,"delta":{"type":"text_delta","text":"x"}}"#,
+            br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":null}}"#,
+        ] {
+            assert_eq!(StreamEvent::delta_in_canonical_layout(json), None, "{}", String::from_utf8_lossy(json));
+        }
+        // The general path still reads the well-formed ones.
+        let spaced = br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} "#;
+        assert!(matches!(
+            StreamEvent::from_json(spaced).unwrap(),
+            StreamEvent::ContentBlockDelta { index: 0, .. }
+        ));
+        let extra = br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","y":"z"}}"#;
+        assert!(StreamEvent::from_json(extra).is_ok());
+    }
+
+    #[test]
+    fn future_events_may_reuse_known_field_names_with_other_types() {
+        let event = round_trip(r#"{"type":"future","message":"x","index":"first"}"#);
+        assert_eq!(event.event_type(), "future");
+        // A known event with a wrongly typed field is still an error.
+        assert!(StreamEvent::from_json(br#"{"type":"message_start","message":"x"}"#).is_err());
+        // So is an unknown delta without the index every delta has.
+        let err = StreamEvent::from_json(
+            br#"{"type":"content_block_delta","delta":{"type":"new_delta"}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`index`"), "{err}");
     }
 
     #[test]

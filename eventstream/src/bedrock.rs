@@ -43,11 +43,12 @@ impl EventReader {
 
     /// The event a frame carries, or the exception it reports.
     pub fn read(&mut self, frame: &Frame<'_>) -> Result<StreamEvent, ReadError> {
+        // The first of each header counts, as in `Frame::header`.
         let (mut message_type, mut event_type) = (None, None);
         for h in frame.headers() {
             match h.name {
-                ":message-type" => message_type = h.value.as_str(),
-                ":event-type" => event_type = h.value.as_str(),
+                ":message-type" if message_type.is_none() => message_type = h.value.as_str(),
+                ":event-type" if event_type.is_none() => event_type = h.value.as_str(),
                 _ => {}
             }
         }
@@ -66,16 +67,25 @@ impl EventReader {
                 ));
             }
         }
-        if event_type != Some("chunk") {
-            return Err(ReadError::malformed(format!(
-                "event frame has `:event-type` {event_type:?}; Bedrock streams carry only `chunk`"
-            )));
+        match event_type {
+            Some("chunk") => {}
+            Some(other) => {
+                return Err(ReadError::malformed(format!(
+                    "event frame has `:event-type` `{other}`; Bedrock streams carry only `chunk`"
+                )));
+            }
+            None => {
+                return Err(ReadError::malformed(
+                    "event frame has no string `:event-type` header".to_owned(),
+                ));
+            }
         }
         let payload = frame.payload();
         self.scratch.clear();
         let decoded = match chunk_bytes_fast(payload) {
-            // Base64 has no quotes or backslashes, so if this decodes, the
-            // payload really was the plain `{"bytes":"...","p":"..."}` shape.
+            // Base64 has no quotes, backslashes or control bytes and the
+            // padding was checked for them, so if this decodes, the payload
+            // really was the plain `{"bytes":"...","p":"..."}` shape.
             Some(b64) => STANDARD.decode_vec(b64, &mut self.scratch).is_ok(),
             None => false,
         };
@@ -108,7 +118,12 @@ fn chunk_bytes_fast(payload: &[u8]) -> Option<&[u8]> {
         Some(quote) => {
             let padding_starts = quote + 1;
             let b64_ends = padding_starts.checked_sub(PADDING_KEY.len())?;
-            (&body[b64_ends..padding_starts] == PADDING_KEY).then(|| &body[..b64_ends])
+            // Printable ASCII without escapes, so the padding string is
+            // well-formed JSON without being parsed.
+            let plain = body[padding_starts..]
+                .iter()
+                .all(|&b| (0x20..0x80).contains(&b) && b != b'\\');
+            (plain && &body[b64_ends..padding_starts] == PADDING_KEY).then(|| &body[..b64_ends])
         }
         None => Some(body),
     }
@@ -396,6 +411,32 @@ mod tests {
         }
     }
 
+    /// The shortcut must not accept what is not JSON: a padding that never
+    /// closes its string, or holds raw control bytes, is refused as serde
+    /// refuses it.
+    #[test]
+    fn chunk_shortcut_checks_the_padding() {
+        let b64 = STANDARD.encode(text("x").to_json());
+        for padding in ["\\", "a\u{1}b", "a\\q"] {
+            let payload = format!(r#"{{"bytes":"{b64}","p":"{padding}"}}"#);
+            assert_eq!(chunk_bytes_fast(payload.as_bytes()), None, "{payload:?}");
+            let mut wire = Vec::new();
+            encode(
+                &[
+                    Header::string(":message-type", "event"),
+                    Header::string(":event-type", "chunk"),
+                ],
+                payload.as_bytes(),
+                &mut wire,
+            )
+            .unwrap();
+            let err = EventReader::new()
+                .read(&decode_frame(&wire).unwrap())
+                .unwrap_err();
+            assert!(err.to_string().contains("not JSON"), "{err}");
+        }
+    }
+
     #[test]
     fn exception_frames_become_typed_errors() {
         let mut wire = Vec::new();
@@ -493,6 +534,9 @@ mod tests {
             &mut reader,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("initial-response"), "{err}");
+        assert!(
+            err.to_string().contains("`:event-type` `initial-response`"),
+            "{err}"
+        );
     }
 }

@@ -8,6 +8,9 @@ use crate::frame::{self, Frame, PRELUDE_LEN, Prelude};
 use crate::header::KnownHeaders;
 use crate::limits::Limits;
 
+/// Buffer capacity kept between frames; more is released after use.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
 /// Incremental event-stream decoder.
 ///
 /// Feed it the bytes of a stream as they arrive, in chunks of any size. A
@@ -97,7 +100,28 @@ impl Decoder {
     /// frame (the partial frame is kept for the next call). The frame
     /// borrows from `input` or from the decoder, so it must be dropped
     /// before the next call.
+    #[inline]
     pub fn decode<'o, 'i: 'o>(
+        &'o mut self,
+        input: &mut &'i [u8],
+    ) -> Result<Option<Frame<'o>>, DecodeError> {
+        // The hot case of a stream in small pieces: a piece that adds to the
+        // frame being gathered without finishing it. (A prelude is held only
+        // while gathering, never once the decoder has failed.)
+        if let Some((prelude, _)) = &self.prelude {
+            let missing = prelude.total_len - self.buf.len();
+            let room = self.buf.capacity() - self.buf.len();
+            if input.len() < missing && input.len() <= room {
+                self.buf.extend_from_slice(input);
+                self.consumed += input.len() as u64;
+                *input = &[];
+                return Ok(None);
+            }
+        }
+        self.decode_any(input)
+    }
+
+    fn decode_any<'o, 'i: 'o>(
         &'o mut self,
         input: &mut &'i [u8],
     ) -> Result<Option<Frame<'o>>, DecodeError> {
@@ -106,6 +130,11 @@ impl Decoder {
         }
         if self.lent_buf {
             self.buf.clear();
+            // One large frame should not pin its memory for the rest of a
+            // long stream of small ones.
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
             self.prelude = None;
             self.lent_buf = false;
         }
@@ -226,6 +255,13 @@ impl Decoder {
     /// Bytes of an unfinished frame held in the decoder's buffer.
     pub fn buffered(&self) -> usize {
         if self.lent_buf { 0 } else { self.buf.len() }
+    }
+
+    /// Bytes of memory the decoder holds for gathering split frames: at most
+    /// [`Limits::max_message_len`] while a frame is gathered, at most 64 KiB
+    /// between frames.
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Total bytes consumed from all inputs.

@@ -43,7 +43,8 @@ pub fn encode(
             return Err(EncodeError::new(
                 EncodeErrorKind::HeaderValueTooLong,
                 h.value.variable_len(),
-            ));
+            )
+            .in_header(h.name));
         }
         headers_len += 1 + h.name.len() + h.value.encoded_len();
     }

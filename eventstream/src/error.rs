@@ -16,7 +16,8 @@ pub enum DecodeErrorKind {
     /// The CRC32 of the whole frame does not match its trailing checksum.
     MessageCrc,
     /// The prelude's lengths are impossible: a total below the 16-byte minimum,
-    /// or a headers length that does not fit inside the total.
+    /// or a headers length that does not fit inside the total. Also returned
+    /// by [`decode_frame`](crate::decode_frame) when bytes follow the frame.
     BadLength,
     /// The frame or its headers exceed the decoder's [`Limits`](crate::Limits).
     TooLarge,
@@ -50,10 +51,9 @@ impl DecodeErrorKind {
 /// kind stays a plain value to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Detail {
-    None,
     Crc {
-        expected: u32,
-        actual: u32,
+        computed: u32,
+        stored: u32,
     },
     Lengths {
         total: u32,
@@ -64,7 +64,14 @@ pub(crate) enum Detail {
         len: u32,
         limit: u32,
     },
-    HeaderType(u8),
+    HeaderType {
+        index: usize,
+        type_byte: u8,
+    },
+    Header {
+        index: usize,
+        what: &'static str,
+    },
     Partial {
         have: usize,
         need: usize,
@@ -113,10 +120,9 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at byte {}", self.kind.summary(), self.offset)?;
         match self.detail {
-            Detail::None => Ok(()),
-            Detail::Crc { expected, actual } => write!(
+            Detail::Crc { computed, stored } => write!(
                 f,
-                ": computed {expected:#010x}, frame says {actual:#010x}; the stream is corrupt"
+                ": computed {computed:#010x}, frame says {stored:#010x}; the bytes were damaged in transit or by whatever stored them"
             ),
             Detail::Lengths { total, headers } => write!(
                 f,
@@ -124,12 +130,16 @@ impl fmt::Display for DecodeError {
             ),
             Detail::Limit { what, len, limit } => write!(
                 f,
-                ": {what} is {len} bytes, the limit is {limit}; raise `Limits` if this peer really sends frames that large"
+                ": {what} is {len} bytes, the limit is {limit}; a length this large usually means the input is not an event stream or is corrupt (raise `Limits` only if the peer really sends frames this large)"
             ),
-            Detail::HeaderType(t) => write!(f, ": type byte {t}, valid types are 0 to 9"),
+            Detail::HeaderType { index, type_byte } => write!(
+                f,
+                ": header #{index} has type byte {type_byte}, valid types are 0 to 9"
+            ),
+            Detail::Header { index, what } => write!(f, ": header #{index} {what}"),
             Detail::Partial { have, need } => write!(
                 f,
-                ": the stream ended {have} bytes into a frame that needs {need}; the connection was cut"
+                ": the input ended {have} bytes into a frame of {need} bytes (a cut connection or a partial capture)"
             ),
             Detail::Trailing { frame, have } => write!(
                 f,
@@ -161,11 +171,26 @@ pub enum EncodeErrorKind {
 pub struct EncodeError {
     kind: EncodeErrorKind,
     len: usize,
+    /// The offending header's name (its first 64 bytes), for header errors.
+    header: Option<String>,
 }
 
 impl EncodeError {
     pub(crate) fn new(kind: EncodeErrorKind, len: usize) -> Self {
-        Self { kind, len }
+        Self {
+            kind,
+            len,
+            header: None,
+        }
+    }
+
+    pub(crate) fn in_header(mut self, name: &str) -> Self {
+        let mut end = name.len().min(64);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.header = Some(name[..end].to_owned());
+        self
     }
 
     /// What went wrong.
@@ -176,20 +201,35 @@ impl EncodeError {
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (what, limit) = match self.kind {
-            EncodeErrorKind::HeaderNameTooLong => ("header name", crate::header::MAX_NAME_LEN),
-            EncodeErrorKind::HeaderValueTooLong => ("header value", crate::header::MAX_VALUE_LEN),
+        let (what, limit, advice) = match self.kind {
+            EncodeErrorKind::HeaderNameTooLong => (
+                "header name",
+                crate::header::MAX_NAME_LEN,
+                "use a shorter name",
+            ),
+            EncodeErrorKind::HeaderValueTooLong => (
+                "header value",
+                crate::header::MAX_VALUE_LEN,
+                "move large data into the payload",
+            ),
             EncodeErrorKind::HeadersTooLong => (
                 "headers section",
                 crate::Limits::AWS.max_headers_len as usize,
+                "send fewer or smaller headers",
             ),
-            EncodeErrorKind::MessageTooLong => {
-                ("frame", crate::Limits::AWS.max_message_len as usize)
-            }
+            EncodeErrorKind::MessageTooLong => (
+                "frame",
+                crate::Limits::AWS.max_message_len as usize,
+                "split the payload across frames",
+            ),
         };
+        write!(f, "{what} ")?;
+        if let Some(name) = &self.header {
+            write!(f, "of `{name}` ")?;
+        }
         write!(
             f,
-            "{what} is {} bytes, AWS allows at most {limit}; send less in one frame",
+            "is {} bytes, AWS allows at most {limit}; {advice}",
             self.len
         )
     }

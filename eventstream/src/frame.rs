@@ -93,8 +93,8 @@ pub(crate) fn check_prelude(
             DecodeErrorKind::PreludeCrc,
             offset,
             Detail::Crc {
-                expected: actual,
-                actual: expected,
+                computed: actual,
+                stored: expected,
             },
         ));
     }
@@ -137,14 +137,17 @@ pub(crate) fn check_prelude(
 /// decoder record an error on itself before it lends out a frame.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Layout {
+    total_len: usize,
     headers_end: usize,
     header_count: usize,
 }
 
 impl Layout {
-    /// The frame view over the same bytes [`verify`] checked.
+    /// The frame view over the same bytes [`verify`] checked. `Frame`'s
+    /// header iterator trusts those bytes, so any others are refused.
     #[inline]
     pub(crate) fn frame(self, bytes: &[u8]) -> Frame<'_> {
+        assert_eq!(bytes.len(), self.total_len, "layout applied to other bytes");
         Frame {
             headers: &bytes[PRELUDE_LEN..self.headers_end],
             header_count: self.header_count,
@@ -175,8 +178,8 @@ pub(crate) fn verify(
             DecodeErrorKind::MessageCrc,
             offset,
             Detail::Crc {
-                expected: actual,
-                actual: expected,
+                computed: actual,
+                stored: expected,
             },
         ));
     }
@@ -186,6 +189,7 @@ pub(crate) fn verify(
         offset + PRELUDE_LEN as u64,
     )?;
     Ok(Layout {
+        total_len: bytes.len(),
         headers_end,
         header_count,
     })

@@ -179,12 +179,17 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
     let mut count = 0usize;
     while pos < section.len() {
         let start = pos;
+        let index = count + 1;
         let err = |kind, detail| DecodeError::new(kind, base + start as u64, detail);
+        let overrun = |what| Detail::Header { index, what };
         let name_len = section[pos] as usize;
         pos += 1;
         // The name, then at least the type byte.
         if section.len() - pos < name_len + 1 {
-            return Err(err(DecodeErrorKind::BadHeader, Detail::None));
+            return Err(err(
+                DecodeErrorKind::BadHeader,
+                overrun("name or type runs past the end of the headers section"),
+            ));
         }
         let name = &section[pos..pos + name_len];
         pos += name_len;
@@ -194,7 +199,10 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
             Some(n) => n,
             None if type_byte == TYPE_BYTES || type_byte == TYPE_STRING => {
                 if section.len() - pos < 2 {
-                    return Err(err(DecodeErrorKind::BadHeader, Detail::None));
+                    return Err(err(
+                        DecodeErrorKind::BadHeader,
+                        overrun("value length runs past the end of the headers section"),
+                    ));
                 }
                 let n = u16::from_be_bytes([section[pos], section[pos + 1]]) as usize;
                 pos += 2;
@@ -203,19 +211,24 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
             None => {
                 return Err(err(
                     DecodeErrorKind::BadHeaderType,
-                    Detail::HeaderType(type_byte),
+                    Detail::HeaderType { index, type_byte },
                 ));
             }
         };
         if section.len() - pos < value_len {
-            return Err(err(DecodeErrorKind::BadHeader, Detail::None));
+            return Err(err(
+                DecodeErrorKind::BadHeader,
+                overrun("value runs past the end of the headers section"),
+            ));
         }
         if !all_ascii {
-            let value_is_text = type_byte == TYPE_STRING;
-            if std::str::from_utf8(name).is_err()
-                || (value_is_text && std::str::from_utf8(&section[pos..pos + value_len]).is_err())
+            if std::str::from_utf8(name).is_err() {
+                return Err(err(DecodeErrorKind::BadUtf8, overrun("name")));
+            }
+            if type_byte == TYPE_STRING
+                && std::str::from_utf8(&section[pos..pos + value_len]).is_err()
             {
-                return Err(err(DecodeErrorKind::BadUtf8, Detail::None));
+                return Err(err(DecodeErrorKind::BadUtf8, overrun("string value")));
             }
         }
         pos += value_len;

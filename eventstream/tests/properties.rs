@@ -76,9 +76,10 @@ fn ours_split(
 enum Damage {
     FlipBit(usize, u8),
     Cut(usize),
-    /// Overwrite the first frame's total length, fixing the prelude CRC so
-    /// the forged length is believed as far as the prelude goes.
+    /// Overwrite the first frame's total length and recompute both CRCs
+    /// where the new length puts them, so the forged length is believed.
     ForgeTotal(u32),
+    /// Overwrite the first frame's headers length, CRCs recomputed.
     ForgeHeadersLen(u32),
     /// Flip a bit in the first frame and recompute both CRCs, so only the
     /// structural checks can catch it.
@@ -110,8 +111,13 @@ fn apply(mut bytes: Vec<u8>, damage: &Damage) -> Vec<u8> {
                 4
             };
             bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
-            let crc = crc32fast::hash(&bytes[..8]);
-            bytes[8..12].copy_from_slice(&crc.to_be_bytes());
+            let total = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+            if (16..=bytes.len()).contains(&total) {
+                fix_crcs(&mut bytes[..total]);
+            } else {
+                let crc = crc32fast::hash(&bytes[..8]);
+                bytes[8..12].copy_from_slice(&crc.to_be_bytes());
+            }
         }
         Damage::FlipBitKeepCrcs(p, b) => {
             // Leave the lengths alone: this damage is about the headers.
@@ -180,7 +186,7 @@ proptest! {
         let mut decoder = Decoder::with_limits(limits);
         for mut piece in bytes.chunks(chunk) {
             while let Ok(Some(_)) = decoder.decode(&mut piece) {}
-            prop_assert!(decoder.buffered() <= 256);
+            prop_assert!(decoder.buffer_capacity() <= 256);
         }
     }
 }
@@ -246,6 +252,32 @@ fn frames_over_16_mib_need_a_raised_limit() {
     assert_eq!(
         decoder.decode(&mut input).unwrap().unwrap().payload().len(),
         payload.len()
+    );
+}
+
+/// The reference decoder accepts any headers length that fits in the frame;
+/// we apply AWS's 128 KiB (aws-c-event-stream's limit) by default. The
+/// reference's own encoder writes such frames (five 32 KiB strings), AWS
+/// services do not.
+#[test]
+fn headers_over_128_kib_need_a_raised_limit() {
+    let big = "v".repeat(32_767);
+    let headers: Vec<(String, Value)> = (0..5)
+        .map(|i| (format!("h{i}"), Value::String(big.clone())))
+        .collect();
+    let bytes = smithy_encode(&headers, b"");
+    assert_eq!(smithy_decode_all(&bytes, usize::MAX).unwrap()[0].0.len(), 5);
+    let e = ours_decode_all(&bytes, usize::MAX).unwrap_err();
+    assert_eq!(e.kind(), DecodeErrorKind::TooLarge);
+    assert!(e.to_string().contains("headers section"), "{e}");
+    let mut decoder = Decoder::with_limits(Limits {
+        max_headers_len: 1 << 20,
+        ..Limits::AWS
+    });
+    let mut input = &bytes[..];
+    assert_eq!(
+        decoder.decode(&mut input).unwrap().unwrap().header_count(),
+        5
     );
 }
 
