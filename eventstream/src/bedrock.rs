@@ -365,6 +365,21 @@ mod tests {
     use crate::anthropic::Delta;
     use crate::{Decoder, decode_frame, encode};
 
+    /// One frame with `headers` and `payload`, through a fresh reader.
+    fn read_frame(headers: &[Header<'_>], payload: &[u8]) -> Result<StreamEvent, ReadError> {
+        let mut wire = Vec::new();
+        encode(headers, payload, &mut wire).unwrap();
+        EventReader::new().read(&decode_frame(&wire).unwrap())
+    }
+
+    fn read_chunk(payload: &str) -> Result<StreamEvent, ReadError> {
+        let headers = [
+            Header::string(":message-type", "event"),
+            Header::string(":event-type", "chunk"),
+        ];
+        read_frame(&headers, payload.as_bytes())
+    }
+
     fn text(t: &str) -> StreamEvent {
         StreamEvent::ContentBlockDelta {
             index: 0,
@@ -392,22 +407,7 @@ mod tests {
             format!(r#"{{"bytes":"{}"}}"#, b64.replace('/', "\\/")),
             format!(r#"{{"bytes":"{b64}","p":"a\"b"}}"#),
         ] {
-            let mut wire = Vec::new();
-            encode(
-                &[
-                    Header::string(":message-type", "event"),
-                    Header::string(":event-type", "chunk"),
-                ],
-                payload.as_bytes(),
-                &mut wire,
-            )
-            .unwrap();
-            let frame = decode_frame(&wire).unwrap();
-            assert_eq!(
-                EventReader::new().read(&frame).unwrap(),
-                text("x"),
-                "{payload}"
-            );
+            assert_eq!(read_chunk(&payload).unwrap(), text("x"), "{payload}");
         }
     }
 
@@ -420,19 +420,7 @@ mod tests {
         for padding in ["\\", "a\u{1}b", "a\\q"] {
             let payload = format!(r#"{{"bytes":"{b64}","p":"{padding}"}}"#);
             assert_eq!(chunk_bytes_fast(payload.as_bytes()), None, "{payload:?}");
-            let mut wire = Vec::new();
-            encode(
-                &[
-                    Header::string(":message-type", "event"),
-                    Header::string(":event-type", "chunk"),
-                ],
-                payload.as_bytes(),
-                &mut wire,
-            )
-            .unwrap();
-            let err = EventReader::new()
-                .read(&decode_frame(&wire).unwrap())
-                .unwrap_err();
+            let err = read_chunk(&payload).unwrap_err();
             assert!(err.to_string().contains("not JSON"), "{err}");
         }
     }
@@ -477,66 +465,49 @@ mod tests {
 
     #[test]
     fn error_frames_and_odd_frames() {
-        let mut reader = EventReader::new();
-        let read = |headers: &[Header<'_>], payload: &[u8], reader: &mut EventReader| {
-            let mut wire = Vec::new();
-            encode(headers, payload, &mut wire).unwrap();
-            reader.read(&decode_frame(&wire).unwrap())
-        };
-        let err = read(
+        let err = read_frame(
             &[
                 Header::string(":message-type", "error"),
                 Header::string(":error-code", "InternalFailure"),
                 Header::string(":error-message", "boom"),
             ],
             b"",
-            &mut reader,
         )
         .unwrap_err();
-        assert_eq!(
-            err,
-            ReadError::Exception(Exception::new("InternalFailure", "boom"))
-        );
+        let boom = Exception::new("InternalFailure", "boom");
+        assert_eq!(err, ReadError::Exception(boom));
 
-        let err = read(
-            &[Header::string(":event-type", "chunk")],
-            b"{}",
-            &mut reader,
-        )
-        .unwrap_err();
+        let err = read_frame(&[Header::string(":event-type", "chunk")], b"{}").unwrap_err();
         assert!(
             err.to_string().contains("no string `:message-type`"),
             "{err}"
         );
-
-        let chunk = [
+        let err = read_frame(&[Header::string(":message-type", "event")], b"{}").unwrap_err();
+        assert!(err.to_string().contains("no string `:event-type`"), "{err}");
+        let initial = [
             Header::string(":message-type", "event"),
-            Header::string(":event-type", "chunk"),
+            Header::string(":event-type", "initial-response"),
         ];
-        let err = read(&chunk, br#"{"bytes":"!!!!"}"#, &mut reader).unwrap_err();
-        assert!(err.to_string().contains("not base64"), "{err}");
-        let err = read(&chunk, br#"{"p":"x"}"#, &mut reader).unwrap_err();
-        assert!(err.to_string().contains("no `bytes`"), "{err}");
-        let not_event = STANDARD.encode(b"[1,2]");
-        let err = read(
-            &chunk,
-            format!(r#"{{"bytes":"{not_event}"}}"#).as_bytes(),
-            &mut reader,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("Anthropic stream event"), "{err}");
-        let err = read(
-            &[
-                Header::string(":message-type", "event"),
-                Header::string(":event-type", "initial-response"),
-            ],
-            b"{}",
-            &mut reader,
-        )
-        .unwrap_err();
+        let err = read_frame(&initial, b"{}").unwrap_err();
         assert!(
             err.to_string().contains("`:event-type` `initial-response`"),
             "{err}"
         );
+        // The first of a repeated header counts, as in `Frame::header`.
+        let repeated = [
+            Header::string(":message-type", "exception"),
+            Header::string(":message-type", "event"),
+            Header::string(":exception-type", "validationException"),
+        ];
+        let err = read_frame(&repeated, br#"{"message":"bad"}"#).unwrap_err();
+        assert!(matches!(err, ReadError::Exception(_)), "{err}");
+
+        let err = read_chunk(r#"{"bytes":"!!!!"}"#).unwrap_err();
+        assert!(err.to_string().contains("not base64"), "{err}");
+        let err = read_chunk(r#"{"p":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("no `bytes`"), "{err}");
+        let not_event = STANDARD.encode(b"[1,2]");
+        let err = read_chunk(&format!(r#"{{"bytes":"{not_event}"}}"#)).unwrap_err();
+        assert!(err.to_string().contains("Anthropic stream event"), "{err}");
     }
 }

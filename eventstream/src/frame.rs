@@ -70,6 +70,24 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+#[inline]
+fn check_crc(
+    crc: Hasher,
+    stored: u32,
+    kind: DecodeErrorKind,
+    offset: u64,
+) -> Result<(), DecodeError> {
+    let computed = crc.finalize();
+    if computed == stored {
+        return Ok(());
+    }
+    Err(DecodeError::new(
+        kind,
+        offset,
+        Detail::Crc { computed, stored },
+    ))
+}
+
 /// Validates the 12-byte prelude at `bytes[..12]`. The checksum comes first:
 /// until it matches, the lengths are noise and must not size anything.
 ///
@@ -85,19 +103,13 @@ pub(crate) fn check_prelude(
 ) -> Result<Prelude, DecodeError> {
     let total = be_u32(bytes, 0);
     let headers = be_u32(bytes, 4);
-    let expected = be_u32(bytes, 8);
     crc.update(&bytes[..8]);
-    let actual = crc.clone().finalize();
-    if actual != expected {
-        return Err(DecodeError::new(
-            DecodeErrorKind::PreludeCrc,
-            offset,
-            Detail::Crc {
-                computed: actual,
-                stored: expected,
-            },
-        ));
-    }
+    check_crc(
+        crc.clone(),
+        be_u32(bytes, 8),
+        DecodeErrorKind::PreludeCrc,
+        offset,
+    )?;
     if (total as usize) < MIN_FRAME_LEN || headers > total - MIN_FRAME_LEN as u32 {
         return Err(DecodeError::new(
             DecodeErrorKind::BadLength,
@@ -170,19 +182,13 @@ pub(crate) fn verify(
 ) -> Result<Layout, DecodeError> {
     debug_assert_eq!(bytes.len(), prelude.total_len);
     let crc_at = bytes.len() - 4;
-    let expected = be_u32(bytes, crc_at);
     crc.update(&bytes[8..crc_at]);
-    let actual = crc.finalize();
-    if actual != expected {
-        return Err(DecodeError::new(
-            DecodeErrorKind::MessageCrc,
-            offset,
-            Detail::Crc {
-                computed: actual,
-                stored: expected,
-            },
-        ));
-    }
+    check_crc(
+        crc,
+        be_u32(bytes, crc_at),
+        DecodeErrorKind::MessageCrc,
+        offset,
+    )?;
     let headers_end = PRELUDE_LEN + prelude.headers_len;
     let header_count = known.validate(
         &bytes[PRELUDE_LEN..headers_end],
