@@ -70,7 +70,7 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-#[inline]
+#[inline(always)]
 fn check_crc(
     crc: Hasher,
     stored: u32,
@@ -94,7 +94,7 @@ fn check_crc(
 /// `crc` arrives fresh and leaves holding the checksum state after the first
 /// 8 bytes: the message checksum covers them too, so [`verify`] goes on from
 /// there instead of hashing them again.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_prelude(
     bytes: &[u8],
     limits: &Limits,
@@ -172,7 +172,7 @@ impl Layout {
 /// prelude passed [`check_prelude`] (`crc` is the state it left);
 /// `bytes.len()` is exactly `prelude.total_len`. Headers are read only once
 /// the checksum vouches for them.
-#[inline]
+#[inline(always)]
 pub(crate) fn verify(
     bytes: &[u8],
     prelude: Prelude,
