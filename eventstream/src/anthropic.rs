@@ -391,12 +391,26 @@ enum DeltaKind {
     Signature,
 }
 
-/// Why the flat parse could not finish on its own.
-enum Unmodelled {
-    Event,
-    /// A content block delta of an unknown type, at this index.
-    Delta(u32),
-}
+/// The flat parse met an event or delta type this crate does not model.
+struct Unmodelled;
+
+const MODELLED_EVENTS: [&str; 8] = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+];
+
+const MODELLED_DELTAS: [&str; 4] = [
+    "text_delta",
+    "input_json_delta",
+    "thinking_delta",
+    "signature_delta",
+];
 
 impl StreamEvent {
     /// Parses one event from its JSON text.
@@ -404,58 +418,50 @@ impl StreamEvent {
         if let Some(event) = Self::delta_in_canonical_layout(json) {
             return Ok(event);
         }
-        let unmodelled = match serde_json::from_slice::<RawEvent<'_>>(json) {
+        match serde_json::from_slice::<RawEvent<'_>>(json) {
             Ok(raw) => match Self::from_raw(raw)? {
-                Ok(event) => return Ok(event),
-                Err(unmodelled) => unmodelled,
-            },
-            // A future event type may use a field name this crate knows with
-            // another type (`"message": "text"`): that is not an error, the
-            // event is simply not one of ours.
-            Err(err) => match Self::unknown_type(json) {
-                Some(value) => return Ok(Self::other(value)),
-                None => return Err(err),
-            },
-        };
-        let value: Value = serde_json::from_slice(json)?;
-        Ok(match unmodelled {
-            Unmodelled::Event => Self::other(value),
-            Unmodelled::Delta(index) => {
-                let delta = value["delta"].clone();
-                StreamEvent::ContentBlockDelta {
-                    index,
-                    delta: Delta::Other {
-                        delta_type: delta["type"].as_str().unwrap_or_default().to_owned(),
-                        json: delta,
-                    },
+                Ok(event) => Ok(event),
+                Err(Unmodelled) => {
+                    let value = serde_json::from_slice(json)?;
+                    Self::unmodelled(value).ok_or_else(|| {
+                        serde_json::Error::custom("event neither modelled nor kept whole")
+                    })
                 }
-            }
-        })
-    }
-
-    /// The event as a `Value` if it is an object whose `type` this crate does
-    /// not model.
-    fn unknown_type(json: &[u8]) -> Option<Value> {
-        let value: Value = serde_json::from_slice(json).ok()?;
-        let known = matches!(
-            value.get("type")?.as_str()?,
-            "message_start"
-                | "content_block_start"
-                | "content_block_delta"
-                | "content_block_stop"
-                | "message_delta"
-                | "message_stop"
-                | "ping"
-                | "error"
-        );
-        (!known).then_some(value)
-    }
-
-    fn other(value: Value) -> StreamEvent {
-        StreamEvent::Other {
-            event_type: value["type"].as_str().unwrap_or_default().to_owned(),
-            json: value,
+            },
+            // A future event or delta type may use a field name this crate
+            // knows with another type (`"message": "text"`): that is not an
+            // error, the event is simply not one of ours.
+            Err(err) => serde_json::from_slice(json)
+                .ok()
+                .and_then(Self::unmodelled)
+                .ok_or(err),
         }
+    }
+
+    /// The event kept whole, if its type, or its delta's type, is one this
+    /// crate does not model.
+    fn unmodelled(value: Value) -> Option<StreamEvent> {
+        let event_type = value.get("type")?.as_str()?;
+        if !MODELLED_EVENTS.contains(&event_type) {
+            return Some(StreamEvent::Other {
+                event_type: event_type.to_owned(),
+                json: value,
+            });
+        }
+        if event_type != "content_block_delta" {
+            return None;
+        }
+        let delta_type = value.get("delta")?.get("type")?.as_str()?;
+        if MODELLED_DELTAS.contains(&delta_type) {
+            return None;
+        }
+        Some(StreamEvent::ContentBlockDelta {
+            index: u32::try_from(value.get("index")?.as_u64()?).ok()?,
+            delta: Delta::Other {
+                delta_type: delta_type.to_owned(),
+                json: value["delta"].clone(),
+            },
+        })
     }
 
     /// Most of a stream is `content_block_delta` events, and the Anthropic
@@ -522,7 +528,11 @@ impl StreamEvent {
                     "signature_delta" => Delta::Signature {
                         signature: required(d.signature, "signature_delta", "signature")?,
                     },
-                    _ => return Ok(Err(Unmodelled::Delta(index()?))),
+                    _ => {
+                        // Every delta has an index, whatever its type.
+                        index()?;
+                        return Ok(Err(Unmodelled));
+                    }
                 };
                 StreamEvent::ContentBlockDelta {
                     index: index()?,
@@ -558,7 +568,7 @@ impl StreamEvent {
             "error" => StreamEvent::Error {
                 error: *required(raw.error, "error event", "error")?,
             },
-            _ => return Ok(Err(Unmodelled::Event)),
+            _ => return Ok(Err(Unmodelled)),
         };
         Ok(Ok(event))
     }
@@ -869,6 +879,14 @@ mod tests {
     fn future_events_may_reuse_known_field_names_with_other_types() {
         let event = round_trip(r#"{"type":"future","message":"x","index":"first"}"#);
         assert_eq!(event.event_type(), "future");
+        let event = round_trip(
+            r#"{"type":"content_block_delta","index":3,"delta":{"type":"rich_delta","text":{"runs":[]}}}"#,
+        );
+        assert!(matches!(
+            event,
+            StreamEvent::ContentBlockDelta { index: 3, delta: Delta::Other { ref delta_type, .. } }
+                if delta_type == "rich_delta"
+        ));
         // A known event with a wrongly typed field is still an error.
         assert!(StreamEvent::from_json(br#"{"type":"message_start","message":"x"}"#).is_err());
         // So is an unknown delta without the index every delta has.
