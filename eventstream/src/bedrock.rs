@@ -43,15 +43,9 @@ impl EventReader {
 
     /// The event a frame carries, or the exception it reports.
     pub fn read(&mut self, frame: &Frame<'_>) -> Result<StreamEvent, ReadError> {
-        // The first of each header counts, as in `Frame::header`.
-        let (mut message_type, mut event_type) = (None, None);
-        for h in frame.headers() {
-            match h.name {
-                ":message-type" if message_type.is_none() => message_type = h.value.as_str(),
-                ":event-type" if event_type.is_none() => event_type = h.value.as_str(),
-                _ => {}
-            }
-        }
+        // The first of each header counts, whatever its type.
+        let message_type = frame.str_header(":message-type");
+        let event_type = frame.str_header(":event-type");
         match message_type {
             Some("event") => {}
             Some("exception") => return Err(ReadError::Exception(Exception::from_frame(frame))),

@@ -252,11 +252,6 @@ impl Decoder {
         ))
     }
 
-    /// Bytes of an unfinished frame held in the decoder's buffer.
-    pub fn buffered(&self) -> usize {
-        if self.lent_buf { 0 } else { self.buf.len() }
-    }
-
     /// Bytes of memory the decoder holds for gathering split frames: at most
     /// [`Limits::max_message_len`] while a frame is gathered, at most 64 KiB
     /// between frames.

@@ -181,14 +181,14 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
         let start = pos;
         let index = count + 1;
         let err = |kind, detail| DecodeError::new(kind, base + start as u64, detail);
-        let overrun = |what| Detail::Header { index, what };
+        let about = |what| Detail::Header { index, what };
         let name_len = section[pos] as usize;
         pos += 1;
         // The name, then at least the type byte.
         if section.len() - pos < name_len + 1 {
             return Err(err(
                 DecodeErrorKind::BadHeader,
-                overrun("name or type runs past the end of the headers section"),
+                about("name or type runs past the end of the headers section"),
             ));
         }
         let name = &section[pos..pos + name_len];
@@ -201,7 +201,7 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
                 if section.len() - pos < 2 {
                     return Err(err(
                         DecodeErrorKind::BadHeader,
-                        overrun("value length runs past the end of the headers section"),
+                        about("value length runs past the end of the headers section"),
                     ));
                 }
                 let n = u16::from_be_bytes([section[pos], section[pos + 1]]) as usize;
@@ -218,17 +218,17 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
         if section.len() - pos < value_len {
             return Err(err(
                 DecodeErrorKind::BadHeader,
-                overrun("value runs past the end of the headers section"),
+                about("value runs past the end of the headers section"),
             ));
         }
         if !all_ascii {
             if std::str::from_utf8(name).is_err() {
-                return Err(err(DecodeErrorKind::BadUtf8, overrun("name")));
+                return Err(err(DecodeErrorKind::BadUtf8, about("name")));
             }
             if type_byte == TYPE_STRING
                 && std::str::from_utf8(&section[pos..pos + value_len]).is_err()
             {
-                return Err(err(DecodeErrorKind::BadUtf8, overrun("string value")));
+                return Err(err(DecodeErrorKind::BadUtf8, about("string value")));
             }
         }
         pos += value_len;
