@@ -1,9 +1,59 @@
-//! A fake Amazon Bedrock for offline tests: runtime (`invoke`,
-//! `invoke-with-response-stream`), control plane (inference profiles), the
-//! Mantle endpoint and STS, with AWS's own authentication checks, error
-//! texts, fault injection and a request journal.
+//! A fake Amazon Bedrock that real AWS clients accept: the runtime
+//! (`invoke`, `invoke-with-response-stream` with real event-stream frames),
+//! the control plane's inference profiles, SigV4 and API-key
+//! authentication verified as AWS does it, AWS's exact error answers, and a
+//! journal of every request with secrets redacted.
 //!
-//! This crate is laid out but holds no server yet; it is built by the
-//! `[mock-server]` issues. Stream bodies will be produced with
-//! [`bedrock_eventstream`], which already encodes Bedrock chunk and
-//! exception frames.
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use bedrock_mock_server::{MockBedrock, ModelState, ServerConfig};
+//!
+//! let server = MockBedrock::start_with(
+//!     ServerConfig::default().model_state("anthropic.claude-opus-5-5", ModelState::NotFound),
+//! )
+//! .await;
+//! // Point a client's ANTHROPIC_BEDROCK_BASE_URL / AWS_ENDPOINT_URL here:
+//! let base_url = server.uri();
+//! # assert!(base_url.starts_with("http://127.0.0.1:"));
+//! # }
+//! ```
+//!
+//! # Compared with wiremock
+//! [`MockBedrock`] is started and dropped like `wiremock::MockServer`, and
+//! [`Rule`]s play the part of wiremock's mocks (`times`, `expect`, checked
+//! on drop). The difference is that an unmatched request is not a 404: it
+//! gets what Bedrock would answer for this account, so a test states only
+//! what is unusual about its situation.
+
+#![warn(missing_docs)]
+
+mod admin;
+mod auth;
+mod aws_error;
+mod catalog;
+mod clock;
+mod config;
+mod control_plane;
+mod journal;
+mod reply;
+mod rng;
+mod routes;
+mod rules;
+mod runtime;
+mod server;
+mod sigv4;
+mod stream_body;
+mod timefmt;
+
+pub use aws_error::{AwsError, ErrorOrigin};
+pub use clock::Clock;
+pub use config::{
+    ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY, FoundationModel, ModelState, Pace, ServerConfig, Timestamp,
+};
+pub use journal::{AuthRecord, RecordedRequest};
+pub use reply::{Reply, ReplyBlock};
+pub use routes::ADMIN_PREFIX;
+pub use rules::{Answer, Match, Operation, Rule};
+pub use server::{ExpectationError, MockBedrock, MockBedrockBuilder, StartError};

@@ -1,0 +1,213 @@
+//! Authentication, decided as AWS decides it: SigV4 verified against the
+//! account's secrets, Bedrock API keys looked up, or nothing checked when
+//! the server stands in for a gateway.
+//!
+//! The order of the checks follows what a caller sees from AWS: a
+//! malformed header before an unknown key, an unknown key before an
+//! expired token, the clock before the signature.
+
+use std::time::{Duration, SystemTime};
+
+use crate::aws_error::{self, AwsError};
+use crate::config::{AuthMode, ServerConfig};
+use crate::journal::AuthRecord;
+use crate::sigv4::{self, Authorization, SignedRequest};
+use crate::timefmt::Utc;
+
+/// How far `x-amz-date` may be from the server's clock.
+const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// Who a request is, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Caller {
+    /// The region the request is for: the SigV4 scope's, or the account's
+    /// home region for API keys and gateway mode.
+    pub region: String,
+}
+
+/// Authenticates `req` for the SigV4 service name `service`.
+pub(crate) fn authenticate(
+    config: &ServerConfig,
+    now: SystemTime,
+    req: &SignedRequest<'_>,
+    service: &str,
+) -> (AuthRecord, Result<Caller, AwsError>) {
+    let mut record = AuthRecord {
+        scheme: "none".to_owned(),
+        access_key_id: None,
+        region: None,
+        service: None,
+        accepted: false,
+        reason: None,
+    };
+    let home = Caller {
+        region: config.home_region().to_owned(),
+    };
+    let outcome = if config.auth == AuthMode::Off {
+        record.scheme = "off".to_owned();
+        Ok(home)
+    } else {
+        match req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.to_str())
+        {
+            None => Err(AwsError::front_door("Authorization header is missing")),
+            Some(Err(_)) => Err(incomplete(
+                "Authorization header is not valid ASCII.".to_owned(),
+            )),
+            Some(Ok(value)) => {
+                if let Some(key) = strip_scheme(value, "Bearer") {
+                    record.scheme = "bearer".to_owned();
+                    check_api_key(config, now, key.trim()).map(|()| home)
+                } else {
+                    record.scheme = "sigv4".to_owned();
+                    let params = strip_scheme(value, sigv4::ALGORITHM).unwrap_or("");
+                    check_sigv4(config, now, req, service, params, &mut record)
+                }
+            }
+        }
+    };
+    match &outcome {
+        Ok(_) => record.accepted = true,
+        Err(e) => record.reason = Some(format!("{}: {}", e.code, e.message)),
+    }
+    (record, outcome)
+}
+
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (head, rest) = value.split_once(' ')?;
+    head.eq_ignore_ascii_case(scheme).then_some(rest)
+}
+
+/// Bedrock API keys: long-term keys start `ABSK`, short-term ones
+/// `bedrock-api-key-`; anything else is refused before any lookup.
+fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<(), AwsError> {
+    if !(key.starts_with("ABSK") || key.starts_with("bedrock-api-key-")) {
+        return Err(AwsError::front_door(
+            "Invalid API Key format: Must start with pre-defined prefix",
+        ));
+    }
+    let valid = config
+        .api_keys
+        .iter()
+        .any(|k| k.key == key && k.expires_at.is_none_or(|t| now < t.0));
+    if valid {
+        Ok(())
+    } else {
+        Err(AwsError::front_door(
+            "Authentication failed: Please make sure your API Key is valid.",
+        ))
+    }
+}
+
+fn check_sigv4(
+    config: &ServerConfig,
+    now: SystemTime,
+    req: &SignedRequest<'_>,
+    service: &str,
+    params: &str,
+    record: &mut AuthRecord,
+) -> Result<Caller, AwsError> {
+    let auth = Authorization::parse(params).map_err(|m| incomplete(m.0))?;
+    record.access_key_id = Some(auth.access_key_id.clone());
+    record.region = Some(auth.region.clone());
+    record.service = Some(auth.service.clone());
+
+    let Some((amz_date, signed_at)) = sigv4::request_time(req.headers) else {
+        return Err(incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+                .to_owned(),
+        ));
+    };
+    if !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
+        ));
+    }
+    if auth.service != service {
+        return Err(invalid_signature(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        )));
+    }
+    if !config.regions.contains(&auth.region) {
+        return Err(invalid_signature(
+            "Credential should be scoped to a valid region.".to_owned(),
+        ));
+    }
+    let Some(credential) = config
+        .credentials
+        .iter()
+        .find(|c| c.access_key_id == auth.access_key_id)
+    else {
+        return Err(AwsError::new(
+            403,
+            "UnrecognizedClientException",
+            aws_error::UNRECOGNIZED_CLIENT,
+        ));
+    };
+    let sent_token = req
+        .headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok());
+    if sent_token != credential.session_token.as_deref() {
+        return Err(AwsError::new(
+            403,
+            "UnrecognizedClientException",
+            aws_error::UNRECOGNIZED_CLIENT,
+        ));
+    }
+    if credential.expires_at.is_some_and(|t| now >= t.0) {
+        return Err(AwsError::new(
+            403,
+            "ExpiredTokenException",
+            aws_error::EXPIRED_TOKEN,
+        ));
+    }
+    check_clock(now, &amz_date, signed_at)?;
+    let http_date = &amz_date[..8];
+    if auth.scope_date != http_date {
+        return Err(invalid_signature(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{http_date}', from 'x-amz-date'.",
+            auth.scope_date
+        )));
+    }
+    if !sigv4::signature_matches(req, &auth, &amz_date, &credential.secret_access_key) {
+        return Err(invalid_signature(aws_error::SIGNATURE_MISMATCH.to_owned()));
+    }
+    Ok(Caller {
+        region: auth.region,
+    })
+}
+
+/// AWS refuses a request signed more than five minutes from its clock.
+fn check_clock(now: SystemTime, amz_date: &str, signed_at: Utc) -> Result<(), AwsError> {
+    let signed_at = signed_at.to_system();
+    let fmt = |t: SystemTime| Utc::from_system(t).amz_date();
+    if signed_at + MAX_SKEW < now {
+        return Err(invalid_signature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
+            fmt(now - MAX_SKEW),
+            fmt(now)
+        )));
+    }
+    if signed_at > now + MAX_SKEW {
+        return Err(invalid_signature(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
+            fmt(now + MAX_SKEW),
+            fmt(now)
+        )));
+    }
+    Ok(())
+}
+
+fn invalid_signature(message: String) -> AwsError {
+    AwsError::new(403, "InvalidSignatureException", message)
+}
+
+/// AWS echoes the whole `Authorization` value after these sentences; this
+/// server leaves it out, because that value holds the signature and a
+/// signature must not reach an error body or a log.
+fn incomplete(message: String) -> AwsError {
+    AwsError::new(400, "IncompleteSignatureException", message)
+}

@@ -1,0 +1,386 @@
+//! Which model a request names, and whether this account may invoke it.
+//!
+//! A model id on the wire is one of: a base model id
+//! (`anthropic.claude-opus-4-6-v1`), a system-defined inference profile id
+//! (`us.anthropic.claude-opus-4-6-v1`), or an ARN of a foundation model,
+//! an inference profile or an application inference profile. Resolution
+//! answers what Bedrock answers: the backing model, or the exact error.
+
+use crate::aws_error::AwsError;
+use crate::config::{ApplicationProfile, FoundationModel, ModelState, ServerConfig};
+
+/// The Claude catalogue a new server offers; the real CLI's lineup
+/// (client-behaviour.md) plus the models its fallback chains reach.
+pub(crate) fn default_models() -> Vec<FoundationModel> {
+    serde_json::from_str(include_str!("../data/claude_models.json"))
+        .expect("the built-in catalogue is valid")
+}
+
+/// Geography prefixes of system-defined profiles and the regions each
+/// routes to (at most five, as `models` allows).
+const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
+    ("us", "US", &["us-east-1", "us-east-2", "us-west-2"]),
+    (
+        "eu",
+        "EU",
+        &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"],
+    ),
+    (
+        "apac",
+        "APAC",
+        &[
+            "ap-northeast-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-south-1",
+        ],
+    ),
+    (
+        "global",
+        "Global",
+        &["us-east-1", "eu-west-1", "ap-northeast-1"],
+    ),
+];
+
+/// What a model id resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Resolved<'c> {
+    /// The foundation model that answers.
+    pub model: &'c FoundationModel,
+    /// How it was named.
+    pub via: Via,
+}
+
+/// How a request named its model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Via {
+    BaseModel,
+    SystemProfile { id: String },
+    ApplicationProfile { arn: String },
+}
+
+/// Resolves a decoded model id for `region` and checks the account may
+/// invoke it.
+pub(crate) fn resolve_for_invoke<'c>(
+    config: &'c ServerConfig,
+    model_id: &str,
+    region: &str,
+) -> Result<Resolved<'c>, AwsError> {
+    let resolved = resolve(config, model_id, region)?;
+    if resolved.via == Via::BaseModel && !resolved.model.on_demand {
+        return Err(AwsError::on_demand_not_supported(model_id));
+    }
+    match config.effective_state(resolved.model) {
+        ModelState::Enabled => Ok(resolved),
+        ModelState::NotEnabled => Err(AwsError::access_denied_model()),
+        ModelState::NotFound => Err(AwsError::new(
+            404,
+            "ResourceNotFoundException",
+            "Model not found.",
+        )),
+    }
+}
+
+fn resolve<'c>(
+    config: &'c ServerConfig,
+    model_id: &str,
+    region: &str,
+) -> Result<Resolved<'c>, AwsError> {
+    let invalid = AwsError::invalid_model_identifier;
+    if let Some(arn) = model_id.strip_prefix("arn:") {
+        let parts: Vec<&str> = arn.splitn(5, ':').collect();
+        let [partition, "bedrock", arn_region, account, resource] = parts[..] else {
+            return Err(invalid());
+        };
+        if !partition.starts_with("aws") {
+            return Err(invalid());
+        }
+        let (kind, id) = resource.split_once('/').ok_or_else(invalid)?;
+        return match kind {
+            "foundation-model" if account.is_empty() => Ok(Resolved {
+                model: base_model(config, id).ok_or_else(invalid)?,
+                via: Via::BaseModel,
+            }),
+            "inference-profile" if account == config.account_id && arn_region == region => {
+                resolve_system_profile(config, id, region).ok_or_else(invalid)
+            }
+            "application-inference-profile"
+                if account == config.account_id && arn_region == region =>
+            {
+                let profile = application_profile(config, id).ok_or_else(invalid)?;
+                let backing = resolve(config, &profile.model, region)?;
+                Ok(Resolved {
+                    model: backing.model,
+                    via: Via::ApplicationProfile {
+                        arn: model_id.to_owned(),
+                    },
+                })
+            }
+            _ => Err(invalid()),
+        };
+    }
+    if let Some(resolved) = resolve_system_profile(config, model_id, region) {
+        return Ok(resolved);
+    }
+    base_model(config, model_id)
+        .map(|model| Resolved {
+            model,
+            via: Via::BaseModel,
+        })
+        .ok_or_else(invalid)
+}
+
+fn resolve_system_profile<'c>(
+    config: &'c ServerConfig,
+    id: &str,
+    region: &str,
+) -> Option<Resolved<'c>> {
+    let (geo, base) = id.split_once('.')?;
+    if !geography_serves(geo, region) {
+        return None;
+    }
+    let model = base_model(config, base)?;
+    model.profiles.iter().any(|g| g == geo).then(|| Resolved {
+        model,
+        via: Via::SystemProfile { id: id.to_owned() },
+    })
+}
+
+fn base_model<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c FoundationModel> {
+    config.models.iter().find(|m| m.id == id)
+}
+
+fn application_profile<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c ApplicationProfile> {
+    config.application_profiles.iter().find(|p| p.id == id)
+}
+
+/// Whether a profile of geography `geo` can be called from `region`.
+fn geography_serves(geo: &str, region: &str) -> bool {
+    match geo {
+        "global" => true,
+        "us" => region.starts_with("us-"),
+        "eu" => region.starts_with("eu-"),
+        "apac" => region.starts_with("ap-"),
+        _ => false,
+    }
+}
+
+/// An inference profile as the control plane describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProfileSummary {
+    pub name: String,
+    pub description: String,
+    pub arn: String,
+    pub id: String,
+    pub model_arns: Vec<String>,
+    pub application: bool,
+}
+
+/// Every system-defined profile callable from `region`.
+pub(crate) fn system_profiles(config: &ServerConfig, region: &str) -> Vec<ProfileSummary> {
+    let mut out = Vec::new();
+    for &(geo, label, regions) in GEOGRAPHIES {
+        if !geography_serves(geo, region) {
+            continue;
+        }
+        for model in config
+            .models
+            .iter()
+            .filter(|m| m.profiles.iter().any(|g| g == geo))
+        {
+            if config.effective_state(model) == ModelState::NotFound {
+                continue;
+            }
+            let id = format!("{geo}.{}", model.id);
+            out.push(ProfileSummary {
+                name: format!("{label} Anthropic {}", model.name),
+                description: format!(
+                    "Routes requests to Anthropic {} in {}.",
+                    model.name,
+                    join_regions(regions)
+                ),
+                arn: format!(
+                    "arn:aws:bedrock:{region}:{}:inference-profile/{id}",
+                    config.account_id
+                ),
+                id,
+                model_arns: regions
+                    .iter()
+                    .map(|r| foundation_model_arn(r, &model.id))
+                    .collect(),
+                application: false,
+            });
+        }
+    }
+    out
+}
+
+/// Every application profile of the account, as seen from `region`.
+pub(crate) fn application_profiles(config: &ServerConfig, region: &str) -> Vec<ProfileSummary> {
+    config
+        .application_profiles
+        .iter()
+        .map(|p| {
+            let model_arns = match resolve(config, &p.model, region) {
+                Ok(Resolved {
+                    model,
+                    via: Via::SystemProfile { id },
+                }) => {
+                    let geo = id.split('.').next().unwrap_or_default();
+                    let regions = GEOGRAPHIES
+                        .iter()
+                        .find(|(g, ..)| *g == geo)
+                        .map_or(&[][..], |(.., r)| *r);
+                    regions
+                        .iter()
+                        .map(|r| foundation_model_arn(r, &model.id))
+                        .collect()
+                }
+                Ok(Resolved { model, .. }) => vec![foundation_model_arn(region, &model.id)],
+                Err(_) => Vec::new(),
+            };
+            ProfileSummary {
+                name: p.name.clone(),
+                description: String::new(),
+                arn: application_profile_arn(config, region, &p.id),
+                id: p.id.clone(),
+                model_arns,
+                application: true,
+            }
+        })
+        .collect()
+}
+
+/// Finds a profile by id or ARN for GetInferenceProfile.
+pub(crate) fn find_profile(
+    config: &ServerConfig,
+    id_or_arn: &str,
+    region: &str,
+) -> Option<ProfileSummary> {
+    system_profiles(config, region)
+        .into_iter()
+        .chain(application_profiles(config, region))
+        .find(|p| p.id == id_or_arn || p.arn == id_or_arn)
+}
+
+/// `arn:aws:bedrock:{region}:{account}:application-inference-profile/{id}`.
+pub(crate) fn application_profile_arn(config: &ServerConfig, region: &str, id: &str) -> String {
+    format!(
+        "arn:aws:bedrock:{region}:{}:application-inference-profile/{id}",
+        config.account_id
+    )
+}
+
+fn foundation_model_arn(region: &str, model_id: &str) -> String {
+    format!("arn:aws:bedrock:{region}::foundation-model/{model_id}")
+}
+
+fn join_regions(regions: &[&str]) -> String {
+    match regions {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ServerConfig {
+        ServerConfig::default()
+            .application_profile(ApplicationProfile::new(
+                "abc123",
+                "us.anthropic.claude-opus-4-6-v1",
+            ))
+            .model_state("anthropic.claude-opus-4-7", ModelState::NotEnabled)
+            .model_state("anthropic.claude-opus-5-5", ModelState::NotFound)
+    }
+
+    fn invoke(id: &str) -> Result<String, AwsError> {
+        let config = config();
+        resolve_for_invoke(&config, id, "us-east-1").map(|r| r.model.id.clone())
+    }
+
+    #[test]
+    fn resolves_every_form_of_id() {
+        let opus46 = Ok("anthropic.claude-opus-4-6-v1".to_owned());
+        assert_eq!(invoke("us.anthropic.claude-opus-4-6-v1"), opus46);
+        assert_eq!(invoke("global.anthropic.claude-opus-4-6-v1"), opus46);
+        assert_eq!(
+            invoke(
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-6-v1"
+            ),
+            opus46
+        );
+        assert_eq!(
+            invoke("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"),
+            opus46
+        );
+        assert_eq!(
+            invoke("anthropic.claude-3-5-haiku-20241022-v1:0"),
+            Ok("anthropic.claude-3-5-haiku-20241022-v1:0".to_owned())
+        );
+    }
+
+    #[test]
+    fn answers_what_bedrock_answers_for_bad_ids() {
+        assert_eq!(
+            invoke("anthropic.claude-opus-4-6-v1").unwrap_err(),
+            AwsError::on_demand_not_supported("anthropic.claude-opus-4-6-v1")
+        );
+        for bad in [
+            "us.anthropic.claude-opus-4-6-v1[1m]",
+            "eu.anthropic.claude-opus-4-6-v1",
+            "us.anthropic.claude-nonexistent",
+            "arn:aws:bedrock:us-east-1:999999999999:application-inference-profile/abc123",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nope",
+            "arn:aws:s3:::bucket",
+            "",
+        ] {
+            assert_eq!(
+                invoke(bad).unwrap_err(),
+                AwsError::invalid_model_identifier(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            invoke("us.anthropic.claude-opus-4-7").unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            invoke("us.anthropic.claude-opus-5-5").unwrap_err().status,
+            404
+        );
+    }
+
+    #[test]
+    fn lists_profiles_for_the_calling_region() {
+        let config = config();
+        let us = system_profiles(&config, "us-east-1");
+        assert!(
+            us.iter()
+                .all(|p| p.id.starts_with("us.") || p.id.starts_with("global."))
+        );
+        let sonnet = us
+            .iter()
+            .find(|p| p.id == "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+            .unwrap();
+        assert_eq!(sonnet.name, "US Anthropic Claude Sonnet 4.5");
+        assert_eq!(
+            sonnet.description,
+            "Routes requests to Anthropic Claude Sonnet 4.5 in us-east-1, us-east-2 and us-west-2."
+        );
+        assert!(
+            !us.iter().any(|p| p.id.contains("opus-5-5")),
+            "not-found models are not listed"
+        );
+        let app = find_profile(
+            &config,
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(app.model_arns.len(), 3);
+    }
+}

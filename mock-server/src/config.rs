@@ -1,0 +1,381 @@
+//! What the fake AWS account holds: regions, models, inference profiles,
+//! credentials, API keys, and what the models answer.
+//!
+//! One type, [`ServerConfig`], set from Rust with builder methods or read
+//! from JSON/TOML (the standalone server's `--config` and, later, a
+//! scenario's `[server]` table). Unknown keys are errors, so a typo in a
+//! scenario fails loudly instead of being ignored.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::reply::Reply;
+use crate::rules::Rule;
+use crate::timefmt::Utc;
+
+/// The test credentials the golden captures were signed with; also the
+/// default credentials of a new server.
+pub const EXAMPLE_ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
+/// The secret of [`EXAMPLE_ACCESS_KEY_ID`].
+pub const EXAMPLE_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+/// A Bedrock API key a new server accepts: the long-term key format
+/// (`ABSK` + base64 of `BedrockAPIKey-...`).
+pub const EXAMPLE_API_KEY: &str = "ABSKQmVkcm9ja0FQSUtleS1tb2NrLWFjY291bnQtZXhhbXBsZQ==";
+
+/// The whole state of the fake account.
+///
+/// ```
+/// use bedrock_mock_server::{ModelState, ServerConfig};
+///
+/// let config = ServerConfig::default()
+///     .region("eu-west-1")
+///     .model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled);
+/// assert_eq!(config.regions, ["us-east-1", "eu-west-1"]);
+///
+/// let from_json: ServerConfig =
+///     serde_json::from_str(r#"{"regions": ["us-west-2"], "account_id": "111122223333"}"#).unwrap();
+/// assert_eq!(from_json.account_id, "111122223333");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The 12-digit account id, used in ARNs.
+    pub account_id: String,
+    /// Regions a SigV4 scope may name. The first is the region of requests
+    /// that carry no scope (API keys, auth off).
+    pub regions: Vec<String>,
+    /// How requests must authenticate.
+    pub auth: AuthMode,
+    /// Access keys the account knows.
+    pub credentials: Vec<Credential>,
+    /// Bedrock API keys the account knows.
+    pub api_keys: Vec<ApiKey>,
+    /// The foundation models; defaults to the Claude catalogue.
+    pub models: Vec<FoundationModel>,
+    /// Changes the state of catalogue models by id, without restating them.
+    pub model_state: BTreeMap<String, ModelState>,
+    /// Application inference profiles.
+    pub application_profiles: Vec<ApplicationProfile>,
+    /// What every model answers unless the model or a rule says otherwise.
+    pub reply: Reply,
+    /// The `anthropic_beta` values the models accept.
+    pub betas: Vec<String>,
+    /// Pacing of streamed responses.
+    pub pace: Pace,
+    /// Seed of the random choices (padding, ids, delta split points).
+    pub seed: u64,
+    /// Answers that override the account's normal behaviour.
+    pub rules: Vec<Rule>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            account_id: "123456789012".to_owned(),
+            regions: vec!["us-east-1".to_owned()],
+            auth: AuthMode::default(),
+            credentials: vec![Credential::new(
+                EXAMPLE_ACCESS_KEY_ID,
+                EXAMPLE_SECRET_ACCESS_KEY,
+            )],
+            api_keys: vec![ApiKey {
+                key: EXAMPLE_API_KEY.to_owned(),
+                expires_at: None,
+            }],
+            models: crate::catalog::default_models(),
+            model_state: BTreeMap::new(),
+            application_profiles: Vec::new(),
+            reply: Reply::default(),
+            betas: DEFAULT_BETAS.iter().map(|b| (*b).to_owned()).collect(),
+            pace: Pace::default(),
+            seed: 0x0062_6564_726f_636b,
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Betas Bedrock accepts in `anthropic_beta` for Claude models, from the
+/// captures of the real CLI and Bedrock's documentation.
+const DEFAULT_BETAS: &[&str] = &[
+    "computer-use-2024-10-22",
+    "computer-use-2025-01-24",
+    "computer-use-2025-11-24",
+    "token-efficient-tools-2025-02-19",
+    "interleaved-thinking-2025-05-14",
+    "output-128k-2025-02-19",
+    "dev-full-thinking-2025-05-14",
+    "context-1m-2025-08-07",
+    "context-management-2025-06-27",
+    "effort-2025-11-24",
+    "tool-search-tool-2025-10-19",
+    "tool-examples-2025-10-29",
+    "fine-grained-tool-streaming-2025-05-14",
+    "thinking-token-count-2026-05-13",
+];
+
+impl ServerConfig {
+    /// Adds a region a SigV4 scope may name.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        let region = region.into();
+        if !self.regions.contains(&region) {
+            self.regions.push(region);
+        }
+        self
+    }
+
+    /// Adds an access key.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credentials.push(credential);
+        self
+    }
+
+    /// Adds a Bedrock API key.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(ApiKey {
+            key: key.into(),
+            expires_at: None,
+        });
+        self
+    }
+
+    /// Sets how requests authenticate.
+    pub fn auth(mut self, auth: AuthMode) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Sets the state of one catalogue model.
+    pub fn model_state(mut self, model_id: impl Into<String>, state: ModelState) -> Self {
+        self.model_state.insert(model_id.into(), state);
+        self
+    }
+
+    /// Adds an application inference profile.
+    pub fn application_profile(mut self, profile: ApplicationProfile) -> Self {
+        self.application_profiles.push(profile);
+        self
+    }
+
+    /// Sets what every model answers.
+    pub fn reply(mut self, reply: Reply) -> Self {
+        self.reply = reply;
+        self
+    }
+
+    /// Sets the pacing of streams.
+    pub fn pace(mut self, pace: Pace) -> Self {
+        self.pace = pace;
+        self
+    }
+
+    /// Adds a rule.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// The state of `model_id`, with [`ServerConfig::model_state`] applied.
+    pub(crate) fn effective_state(&self, model: &FoundationModel) -> ModelState {
+        self.model_state
+            .get(&model.id)
+            .copied()
+            .unwrap_or(model.state)
+    }
+
+    /// The region of requests that name none.
+    pub(crate) fn home_region(&self) -> &str {
+        self.regions.first().map_or("us-east-1", String::as_str)
+    }
+}
+
+/// How requests must authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// SigV4 or a Bedrock API key, as AWS accepts. To refuse one of the
+    /// two, leave `credentials` or `api_keys` empty.
+    #[default]
+    Aws,
+    /// Nothing is checked: an LLM gateway in front of Bedrock.
+    Off,
+}
+
+/// An access key of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// `AKIA...` or `ASIA...`.
+    pub access_key_id: String,
+    /// The secret; never journaled.
+    pub secret_access_key: String,
+    /// The session token temporary credentials must send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// When temporary credentials stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Credential {
+    /// Long-term credentials.
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token: None,
+            expires_at: None,
+        }
+    }
+
+    /// Makes these temporary credentials with `token`, valid until `expires_at`.
+    pub fn session(mut self, token: impl Into<String>, expires_at: SystemTime) -> Self {
+        self.session_token = Some(token.into());
+        self.expires_at = Some(Timestamp(expires_at));
+        self
+    }
+}
+
+/// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    /// The key as the client sends it after `Bearer `.
+    pub key: String,
+    /// When a short-term key stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A foundation model of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundationModel {
+    /// Base model id, e.g. `anthropic.claude-opus-4-6-v1`.
+    pub id: String,
+    /// Display name, e.g. `Claude Opus 4.6`.
+    pub name: String,
+    /// Whether this account can use it.
+    #[serde(default)]
+    pub state: ModelState,
+    /// Whether the base id can be invoked directly (on-demand throughput);
+    /// when false, only an inference profile reaches the model.
+    #[serde(default)]
+    pub on_demand: bool,
+    /// The geographies with a system-defined inference profile for it:
+    /// `us`, `eu`, `apac`, `global`.
+    #[serde(default = "all_geographies")]
+    pub profiles: Vec<String>,
+    /// What this model answers, instead of the server's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+}
+
+fn all_geographies() -> Vec<String> {
+    ["us", "eu", "apac", "global"].map(str::to_owned).to_vec()
+}
+
+/// Whether the account can use a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelState {
+    /// Invocable.
+    #[default]
+    Enabled,
+    /// Model access not granted: 403 AccessDeniedException.
+    NotEnabled,
+    /// Not offered in this account or region: 404 ResourceNotFoundException.
+    NotFound,
+}
+
+/// An application inference profile: an ARN a customer made for a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationProfile {
+    /// The last part of the ARN, e.g. `abc123`.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// The model or system-defined profile it copies from, e.g.
+    /// `us.anthropic.claude-opus-4-6-v1`.
+    pub model: String,
+}
+
+impl ApplicationProfile {
+    /// A profile `id` backed by `model` (a base id or system profile id).
+    pub fn new(id: impl Into<String>, model: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            name: format!("profile-{id}"),
+            id,
+            model: model.into(),
+        }
+    }
+}
+
+/// Pacing of streamed responses. Zero by default: tests stay fast, and
+/// each frame is still flushed on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pace {
+    /// Milliseconds between the response headers and the first frame.
+    pub first_byte_ms: u64,
+    /// Milliseconds between frames.
+    pub between_events_ms: u64,
+}
+
+/// A point in time, written as ISO 8601 (`2026-11-25T16:24:01Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub SystemTime);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&Utc::from_system(self.0).iso8601())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Utc::parse_iso8601(&s)
+            .map(|t| Timestamp(t.to_system()))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a UTC time like 2026-11-25T16:24:01Z"
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = ServerConfig::default()
+            .credential(Credential::new("ASIAX", "s").session("tok", SystemTime::UNIX_EPOCH))
+            .application_profile(ApplicationProfile::new(
+                "abc123",
+                "us.anthropic.claude-opus-4-6-v1",
+            ));
+        let json = serde_json::to_string(&config).unwrap();
+        let back: ServerConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+        assert!(json.contains(r#""expires_at":"1970-01-01T00:00:00Z""#));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_times_are_named() {
+        let err = serde_json::from_str::<ServerConfig>(r#"{"regoins": []}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `regoins`"), "{err}");
+        let err = serde_json::from_str::<ApiKey>(r#"{"key": "k", "expires_at": "tomorrow"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`tomorrow` is not a UTC time"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! The journal: every request the server saw, with secrets redacted before
+//! anything is stored.
+//!
+//! Redaction happens when a request is recorded, not when it is shown, so
+//! no code path (admin API, `Debug`, a test's failure message) can leak a
+//! signature, session token or API key.
+
+use std::sync::Mutex;
+
+use http::HeaderMap;
+use serde::Serialize;
+
+use crate::config::Timestamp;
+use crate::rules::Operation;
+
+/// One request as the server saw it, and what it answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedRequest {
+    /// Order of arrival, from 1.
+    pub seq: u64,
+    /// When it arrived, by the server's clock.
+    pub time: Timestamp,
+    /// HTTP method.
+    pub method: String,
+    /// The path as received, before percent-decoding.
+    pub raw_path: String,
+    /// The query as received, without `?`.
+    pub query: String,
+    /// Headers in arrival order, secrets redacted.
+    pub headers: Vec<(String, String)>,
+    /// The body as UTF-8 (lossy).
+    pub body: String,
+    /// The operation the path named, if any.
+    pub operation: Option<Operation>,
+    /// The model or profile id, decoded from the path.
+    pub model_id: Option<String>,
+    /// What authentication decided.
+    pub auth: AuthRecord,
+    /// The rule that answered, if one did.
+    pub rule: Option<String>,
+    /// Response status.
+    pub status: u16,
+    /// The error code, for error answers.
+    pub error_type: Option<String>,
+    /// `x-amzn-requestid` of the answer.
+    pub request_id: String,
+    /// Stream frames written to the client, in order: `chunk:<event type>`
+    /// or `exception:<exception type>`.
+    pub frames: Vec<String>,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive), as recorded.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+/// How a request authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthRecord {
+    /// `sigv4`, `bearer`, `none` or `off`.
+    pub scheme: String,
+    /// The access key id (SigV4); never the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The region of the SigV4 scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The service of the SigV4 scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Whether the request was let through.
+    pub accepted: bool,
+    /// Why it was rejected, in AWS's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Header names whose values are secrets in full.
+const SECRET_HEADERS: &[&str] = &[
+    "x-amz-security-token",
+    "x-api-key",
+    "cookie",
+    "proxy-authorization",
+];
+
+/// `headers` in arrival order with every secret replaced.
+pub(crate) fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let shown = if name == http::header::AUTHORIZATION {
+                redact_authorization(&value)
+            } else if SECRET_HEADERS.contains(&name.as_str()) {
+                "<redacted>".to_owned()
+            } else {
+                value.into_owned()
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect()
+}
+
+/// Keeps what identifies the caller (scheme, access key id, scope, signed
+/// headers) and drops what would let anyone act as it.
+pub(crate) fn redact_authorization(value: &str) -> String {
+    if let Some(params) = value.strip_prefix("AWS4-HMAC-SHA256") {
+        let kept: Vec<String> = params
+            .split(',')
+            .map(|part| {
+                let part = part.trim();
+                match part.split_once('=') {
+                    Some(("Signature", _)) => "Signature=<redacted>".to_owned(),
+                    Some(("Credential" | "SignedHeaders", _)) => part.to_owned(),
+                    _ => "<redacted>".to_owned(),
+                }
+            })
+            .collect();
+        return format!("AWS4-HMAC-SHA256 {}", kept.join(", "));
+    }
+    let scheme = value.split_whitespace().next().unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        "Bearer <redacted>".to_owned()
+    } else {
+        "<redacted>".to_owned()
+    }
+}
+
+/// The journal itself: append-only until reset.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    entries: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Journal {
+    pub fn push(&self, entry: RecordedRequest) {
+        self.lock().push(entry);
+    }
+
+    /// Appends a frame label to request `seq`'s record.
+    pub fn frame_sent(&self, seq: u64, label: String) {
+        if let Some(entry) = self.lock().iter_mut().rev().find(|e| e.seq == seq) {
+            entry.frames.push(label);
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<RecordedRequest> {
+        self.lock().clone()
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedRequest>> {
+        // Entries are whole values pushed under the lock; a panic elsewhere
+        // cannot leave one half-written.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_and_tokens_never_survive() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=deadbeef"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("x-amz-security-token", "SESSIONTOKEN".parse().unwrap());
+        let shown = format!("{:?}", redact_headers(&headers));
+        assert!(
+            !shown.contains("deadbeef") && !shown.contains("SESSIONTOKEN"),
+            "{shown}"
+        );
+        assert!(shown.contains("Credential=AKID/20261125/us-east-1/bedrock/aws4_request"));
+        assert_eq!(
+            redact_authorization("Bearer ABSKsecret"),
+            "Bearer <redacted>"
+        );
+        assert_eq!(redact_authorization("Basic dXNlcjpwYXNz"), "<redacted>");
+        assert_eq!(
+            redact_authorization("AWS4-HMAC-SHA256 Credential=A/x, Junk=secret"),
+            "AWS4-HMAC-SHA256 Credential=A/x, <redacted>"
+        );
+    }
+}

@@ -1,0 +1,489 @@
+//! What a model answers: a scripted reply turned into an Anthropic
+//! Messages response, whole (InvokeModel) or as stream events
+//! (InvokeModelWithResponseStream).
+//!
+//! Token counts are a fixed rule, not a tokenizer: a word with its leading
+//! space is one output token, and input tokens are a quarter of the
+//! prompt's characters. Deterministic, so scenarios can assert on them.
+
+use bedrock_eventstream::anthropic::{
+    ContentBlock, Delta, InvocationMetrics, Message, MessageDelta, StreamEvent, Usage,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::rng::Rng;
+
+/// A scripted answer.
+///
+/// ```
+/// use bedrock_mock_server::{Reply, ReplyBlock};
+///
+/// let reply = Reply::text("Hello there");
+/// assert_eq!(reply.content, [ReplyBlock::Text { text: "Hello there".into() }]);
+/// let toml_like: Reply = serde_json::from_str(
+///     r#"{"content": [{"type": "thinking", "thinking": "Hmm"}, {"type": "echo"}]}"#,
+/// ).unwrap();
+/// assert_eq!(toml_like.content.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reply {
+    /// The content blocks, in order.
+    pub content: Vec<ReplyBlock>,
+    /// `stop_reason` when the reply is not cut by `max_tokens`; by default
+    /// `tool_use` if a tool is called, else `end_turn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+}
+
+impl Default for Reply {
+    /// `hi`, the answer the golden captures of the real CLI got.
+    fn default() -> Self {
+        Reply::text("hi")
+    }
+}
+
+impl Reply {
+    /// One text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Reply {
+            content: vec![ReplyBlock::Text { text: text.into() }],
+            stop_reason: None,
+        }
+    }
+
+    /// Repeats the last user message.
+    pub fn echo() -> Self {
+        Reply {
+            content: vec![ReplyBlock::Echo],
+            stop_reason: None,
+        }
+    }
+}
+
+/// One block of a scripted answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReplyBlock {
+    /// Fixed text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// The text of the last user message.
+    Echo,
+    /// A tool call.
+    ToolUse {
+        /// Tool name.
+        name: String,
+        /// Tool input.
+        input: Value,
+    },
+    /// Extended thinking, followed by its signature.
+    Thinking {
+        /// The thinking text.
+        thinking: String,
+    },
+}
+
+/// A reply made concrete for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rendered {
+    pub message_id: String,
+    pub model: String,
+    pub blocks: Vec<RenderedBlock>,
+    pub stop_reason: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RenderedBlock {
+    Text(Vec<String>),
+    ToolUse {
+        id: String,
+        name: String,
+        json_pieces: Vec<String>,
+    },
+    Thinking {
+        pieces: Vec<String>,
+        signature: String,
+    },
+}
+
+/// Applies `reply` to a request body: resolves echoes, counts tokens, and
+/// cuts the output at `max_tokens`.
+pub(crate) fn render(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng) -> Rendered {
+    let max_tokens = body
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(u64::MAX);
+    let mut budget = max_tokens;
+    let mut blocks = Vec::new();
+    let mut truncated = false;
+    for block in &reply.content {
+        if budget == 0 {
+            truncated = true;
+            break;
+        }
+        let mut take = |pieces: Vec<String>| {
+            if pieces.len() as u64 > budget {
+                truncated = true;
+            }
+            let kept: Vec<String> = pieces.into_iter().take(budget as usize).collect();
+            budget -= kept.len() as u64;
+            kept
+        };
+        blocks.push(match block {
+            ReplyBlock::Text { text } => RenderedBlock::Text(take(words(text))),
+            ReplyBlock::Echo => RenderedBlock::Text(take(words(&last_user_text(body)))),
+            ReplyBlock::ToolUse { name, input } => RenderedBlock::ToolUse {
+                id: format!("toolu_bdrk_{}", rng.base62(24)),
+                name: name.clone(),
+                json_pieces: take(json_pieces(&input.to_string())),
+            },
+            ReplyBlock::Thinking { thinking } => RenderedBlock::Thinking {
+                pieces: take(words(thinking)),
+                signature: rng.base62(88),
+            },
+        });
+    }
+    let output_tokens = max_tokens - budget;
+    let called_tool = blocks
+        .iter()
+        .any(|b| matches!(b, RenderedBlock::ToolUse { .. }));
+    let stop_reason = if truncated {
+        "max_tokens".to_owned()
+    } else if let Some(reason) = &reply.stop_reason {
+        reason.clone()
+    } else if called_tool {
+        "tool_use".to_owned()
+    } else {
+        "end_turn".to_owned()
+    };
+    Rendered {
+        message_id: format!("msg_bdrk_{}", rng.base62(24)),
+        model: response_model_name(model_id),
+        blocks,
+        stop_reason,
+        input_tokens: input_tokens(body),
+        output_tokens,
+    }
+}
+
+impl Rendered {
+    /// The InvokeModel response body.
+    pub fn message_json(&self) -> Value {
+        let content: Vec<Value> = self
+            .blocks
+            .iter()
+            .map(|block| match block {
+                RenderedBlock::Text(pieces) => serde_json::json!({"type": "text", "text": pieces.concat()}),
+                RenderedBlock::ToolUse { id, name, json_pieces } => {
+                    let input = serde_json::from_str::<Value>(&json_pieces.concat())
+                        .unwrap_or_else(|_| Value::Object(Default::default()));
+                    serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input})
+                }
+                RenderedBlock::Thinking { pieces, signature } => {
+                    serde_json::json!({"type": "thinking", "thinking": pieces.concat(), "signature": signature})
+                }
+            })
+            .collect();
+        serde_json::json!({
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": content,
+            "stop_reason": self.stop_reason,
+            "stop_sequence": null,
+            "usage": {
+                "input_tokens": self.input_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": self.output_tokens,
+            },
+        })
+    }
+
+    /// The stream events, deltas grouped a few tokens at a time as Bedrock
+    /// sends them. `message_stop` carries `metrics`.
+    pub fn stream_events(&self, rng: &mut Rng, metrics: InvocationMetrics) -> Vec<StreamEvent> {
+        let mut events = vec![StreamEvent::MessageStart {
+            message: Message {
+                id: self.message_id.clone(),
+                role: "assistant".to_owned(),
+                model: self.model.clone(),
+                content: Vec::new(),
+                stop_reason: None,
+                stop_sequence: None,
+                usage: Usage {
+                    input_tokens: Some(self.input_tokens),
+                    cache_creation_input_tokens: Some(0),
+                    cache_read_input_tokens: Some(0),
+                    output_tokens: Some(1),
+                },
+            },
+        }];
+        for (index, block) in self.blocks.iter().enumerate() {
+            let index = index as u32;
+            let (start, deltas): (ContentBlock, Vec<Delta>) = match block {
+                RenderedBlock::Text(pieces) => (
+                    ContentBlock::Text {
+                        text: String::new(),
+                    },
+                    group(pieces, rng)
+                        .map(|text| Delta::Text { text })
+                        .collect(),
+                ),
+                RenderedBlock::ToolUse {
+                    id,
+                    name,
+                    json_pieces,
+                } => (
+                    ContentBlock::ToolUse {
+                        id: id.clone(),
+                        name: name.clone(),
+                        input: Value::Object(Default::default()),
+                    },
+                    group(json_pieces, rng)
+                        .map(|partial_json| Delta::InputJson { partial_json })
+                        .collect(),
+                ),
+                RenderedBlock::Thinking { pieces, signature } => {
+                    let mut deltas: Vec<Delta> = group(pieces, rng)
+                        .map(|thinking| Delta::Thinking { thinking })
+                        .collect();
+                    deltas.push(Delta::Signature {
+                        signature: signature.clone(),
+                    });
+                    (
+                        ContentBlock::Thinking {
+                            thinking: String::new(),
+                            signature: Some(String::new()),
+                        },
+                        deltas,
+                    )
+                }
+            };
+            events.push(StreamEvent::ContentBlockStart {
+                index,
+                content_block: start,
+            });
+            events.extend(
+                deltas
+                    .into_iter()
+                    .map(|delta| StreamEvent::ContentBlockDelta { index, delta }),
+            );
+            events.push(StreamEvent::ContentBlockStop { index });
+        }
+        events.push(StreamEvent::MessageDelta {
+            delta: MessageDelta {
+                stop_reason: Some(self.stop_reason.clone()),
+                stop_sequence: None,
+            },
+            usage: Usage {
+                output_tokens: Some(self.output_tokens),
+                ..Usage::default()
+            },
+        });
+        events.push(StreamEvent::MessageStop {
+            invocation_metrics: Some(metrics),
+        });
+        events
+    }
+}
+
+/// Groups of one to four pieces, the way Bedrock batches tokens.
+fn group<'a>(pieces: &'a [String], rng: &'a mut Rng) -> impl Iterator<Item = String> + 'a {
+    let mut rest = pieces;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = rng.between(1, 4).min(rest.len());
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head.concat())
+    })
+}
+
+/// Splits text into "tokens": each word keeps the whitespace before it.
+fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() && in_word {
+            out.push(std::mem::take(&mut current));
+            in_word = false;
+        }
+        if !c.is_whitespace() {
+            in_word = true;
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// JSON text in pieces of up to eight characters.
+fn json_pieces(json: &str) -> Vec<String> {
+    let chars: Vec<char> = json.chars().collect();
+    chars.chunks(8).map(|c| c.iter().collect()).collect()
+}
+
+/// The text of the last user message: a string, or its text blocks joined.
+fn last_user_text(body: &Value) -> String {
+    let Some(message) = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        })
+    else {
+        return String::new();
+    };
+    match message.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// A quarter of the characters of the system prompt and messages, at least 1.
+fn input_tokens(body: &Value) -> u64 {
+    fn text_len(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(items) => items.iter().map(text_len).sum(),
+            Value::Object(map) => map
+                .iter()
+                .filter(|(k, _)| matches!(k.as_str(), "text" | "content"))
+                .map(|(_, v)| text_len(v))
+                .sum(),
+            _ => 0,
+        }
+    }
+    let chars = body.get("system").map_or(0, text_len) + body.get("messages").map_or(0, text_len);
+    (chars as u64).div_ceil(4).max(1)
+}
+
+/// The `model` Bedrock reports: the base id without `anthropic.` and
+/// without the `-v1:0` version suffix.
+pub(crate) fn response_model_name(model_id: &str) -> String {
+    let name = model_id.strip_prefix("anthropic.").unwrap_or(model_id);
+    match name.rsplit_once("-v") {
+        Some((base, version))
+            if !version.is_empty()
+                && version
+                    .split(':')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            base.to_owned()
+        }
+        _ => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(max_tokens: u64) -> Value {
+        serde_json::json!({"max_tokens": max_tokens, "messages": [{"role": "user", "content": "say hi to everyone"}]})
+    }
+
+    #[test]
+    fn max_tokens_cuts_the_reply() {
+        let reply = Reply::text("one two three");
+        let r = render(
+            &reply,
+            &body(1),
+            "anthropic.claude-opus-5-5",
+            &mut Rng::new(1),
+        );
+        assert_eq!(r.stop_reason, "max_tokens");
+        assert_eq!(r.output_tokens, 1);
+        assert_eq!(r.message_json()["content"][0]["text"], "one");
+        let r = render(
+            &reply,
+            &body(100),
+            "anthropic.claude-opus-5-5",
+            &mut Rng::new(1),
+        );
+        assert_eq!(r.stop_reason, "end_turn");
+        assert_eq!(r.output_tokens, 3);
+    }
+
+    #[test]
+    fn stream_deltas_concatenate_to_the_whole_text() {
+        let reply = Reply::echo();
+        let r = render(
+            &reply,
+            &body(100),
+            "anthropic.claude-opus-5-5",
+            &mut Rng::new(3),
+        );
+        let events = r.stream_events(&mut Rng::new(3), InvocationMetrics::default());
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::ContentBlockDelta {
+                    delta: Delta::Text { text },
+                    ..
+                } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "say hi to everyone");
+        assert!(matches!(
+            events.last(),
+            Some(StreamEvent::MessageStop {
+                invocation_metrics: Some(_)
+            })
+        ));
+    }
+
+    #[test]
+    fn tool_input_survives_splitting() {
+        let reply = Reply {
+            content: vec![ReplyBlock::ToolUse {
+                name: "Bash".into(),
+                input: serde_json::json!({"command": "ls -la /tmp"}),
+            }],
+            stop_reason: None,
+        };
+        let r = render(&reply, &body(100), "m", &mut Rng::new(1));
+        assert_eq!(r.stop_reason, "tool_use");
+        assert_eq!(
+            r.message_json()["content"][0]["input"]["command"],
+            "ls -la /tmp"
+        );
+    }
+
+    #[test]
+    fn model_name_drops_prefix_and_version() {
+        assert_eq!(
+            response_model_name("anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            "claude-sonnet-4-5-20250929"
+        );
+        assert_eq!(
+            response_model_name("anthropic.claude-opus-4-6-v1"),
+            "claude-opus-4-6"
+        );
+        assert_eq!(
+            response_model_name("anthropic.claude-opus-5-5"),
+            "claude-opus-5-5"
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! A small seeded generator (SplitMix64) for the server's random choices:
+//! chunk padding, message and request ids, where deltas split. Seeded, so a
+//! scenario replays the same bytes; not for anything secret.
+
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `low..=high`.
+    pub fn between(&mut self, low: usize, high: usize) -> usize {
+        debug_assert!(low <= high);
+        low + (self.next_u64() % (high - low + 1) as u64) as usize
+    }
+
+    /// A random-length prefix of `a-zA-Z0-9`, as Bedrock pads chunks.
+    pub fn padding(&mut self) -> &'static str {
+        const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        &ALPHABET[..self.between(1, ALPHABET.len())]
+    }
+
+    /// `len` characters of base62.
+    pub fn base62(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| BASE62[(self.next_u64() % 62) as usize] as char)
+            .collect()
+    }
+
+    /// A version-4 UUID, as `x-amzn-requestid` carries.
+    pub fn uuid(&mut self) -> String {
+        let hi = self.next_u64();
+        let lo = self.next_u64();
+        let hi = (hi & !0xF000) | 0x4000;
+        let lo = (lo & !(0xC << 60)) | (0x8 << 60);
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xFFFF,
+            hi & 0xFFFF,
+            lo >> 48,
+            lo & 0xFFFF_FFFF_FFFF
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_choices() {
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        assert_eq!(a.uuid(), b.uuid());
+        assert_eq!(a.padding(), b.padding());
+    }
+
+    #[test]
+    fn uuid_is_version_4_shaped() {
+        let id = Rng::new(1).uuid();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!("89ab".contains(&id[19..20]), "{id}");
+    }
+}

@@ -1,0 +1,126 @@
+//! Which operation a request names, read from the raw path.
+//!
+//! Routing is done here rather than by a path-matching router because model
+//! ids arrive in several encodings (`:` raw or `%3A`, ARNs with `%2F`), and
+//! both SigV4 and the journal need the path exactly as sent.
+
+use http::Method;
+
+use crate::rules::Operation;
+use crate::sigv4::percent_decode;
+
+/// The prefix of the admin API. No AWS path starts with `/__`.
+pub const ADMIN_PREFIX: &str = "/__bedrock_mock/";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A Bedrock operation, with the decoded model or profile id it names.
+    Aws {
+        operation: Operation,
+        target: Option<String>,
+    },
+    /// `/__bedrock_mock/{rest}`.
+    Admin(String),
+    /// No operation has this method and path.
+    Unknown,
+}
+
+pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
+    if let Some(rest) = raw_path.strip_prefix(ADMIN_PREFIX) {
+        return Route::Admin(rest.to_owned());
+    }
+    let aws = |operation, target: Option<&str>| Route::Aws {
+        operation,
+        target: target.map(percent_decode),
+    };
+    if let Some(rest) = raw_path.strip_prefix("/model/") {
+        if *method != Method::POST {
+            return Route::Unknown;
+        }
+        // A `/` inside the id must be sent as `%2F`; a raw one splits the
+        // path into segments no operation has.
+        return match rest.split_once('/') {
+            Some((id, "invoke")) if !id.is_empty() => aws(Operation::InvokeModel, Some(id)),
+            Some((id, "invoke-with-response-stream")) if !id.is_empty() => {
+                aws(Operation::InvokeModelWithResponseStream, Some(id))
+            }
+            _ => Route::Unknown,
+        };
+    }
+    if *method != Method::GET {
+        return Route::Unknown;
+    }
+    match raw_path.strip_prefix("/inference-profiles") {
+        Some("" | "/") => aws(Operation::ListInferenceProfiles, None),
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(id) if !id.contains('/') => aws(Operation::GetInferenceProfile, Some(id)),
+            _ => Route::Unknown,
+        },
+        None => Route::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(method: Method, path: &str) -> Option<(Operation, Option<String>)> {
+        match classify(&method, path) {
+            Route::Aws { operation, target } => Some((operation, target)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn accepts_every_encoding_real_clients_send() {
+        let id = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        for path in [
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3a0/invoke",
+        ] {
+            assert_eq!(
+                target(Method::POST, path),
+                Some((Operation::InvokeModel, Some(id.to_owned())))
+            );
+        }
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+        assert_eq!(
+            target(
+                Method::POST,
+                "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fabc123/invoke-with-response-stream"
+            ),
+            Some((
+                Operation::InvokeModelWithResponseStream,
+                Some(arn.to_owned())
+            ))
+        );
+        assert_eq!(
+            target(
+                Method::GET,
+                "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123"
+            ),
+            Some((Operation::GetInferenceProfile, Some(arn.to_owned())))
+        );
+        assert_eq!(
+            target(Method::GET, "/inference-profiles"),
+            Some((Operation::ListInferenceProfiles, None))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_unknown() {
+        for (method, path) in [
+            (Method::GET, "/model/x/invoke"),
+            (Method::POST, "/model//invoke"),
+            (Method::POST, "/model/a/b/invoke"),
+            (Method::POST, "/model/x/converse"),
+            (Method::POST, "/inference-profiles"),
+            (Method::GET, "/inference-profiles/a/b"),
+            (Method::GET, "/"),
+            (Method::GET, "/../etc/passwd"),
+        ] {
+            assert_eq!(classify(&method, path), Route::Unknown, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Rules: answers that override the account's normal behaviour for the
+//! requests they match, like wiremock's mocks.
+//!
+//! A rule is data (it deserializes from a scenario file) and is checked
+//! before the normal handlers, after authentication. Rules are tried in the
+//! order they were added; the first that matches and still has uses left
+//! answers. Frame-level faults will be further [`Answer`] variants.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws_error::AwsError;
+use crate::reply::Reply;
+
+/// The operations the server knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    /// `POST /model/{id}/invoke`.
+    InvokeModel,
+    /// `POST /model/{id}/invoke-with-response-stream`.
+    InvokeModelWithResponseStream,
+    /// `GET /inference-profiles`.
+    ListInferenceProfiles,
+    /// `GET /inference-profiles/{id}`.
+    GetInferenceProfile,
+}
+
+impl Operation {
+    /// The SigV4 service name requests for this operation are signed with.
+    pub fn signing_name(self) -> &'static str {
+        "bedrock"
+    }
+}
+
+/// A rule: which requests, what answer, how often.
+///
+/// ```
+/// use bedrock_mock_server::{Answer, Match, Operation, Rule};
+///
+/// let rule = Rule::new(
+///     Match::operation(Operation::InvokeModel).model("us.anthropic.claude-opus-5-5"),
+///     Answer::error("ResourceNotFoundException"),
+/// )
+/// .times(1)
+/// .expect(1);
+/// assert_eq!(rule.times, Some(1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// A name for the journal and for expectation failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Which requests it answers.
+    #[serde(default)]
+    pub when: Match,
+    /// What it answers.
+    pub answer: Answer,
+    /// Answers this many requests, then lets later requests fall through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// The number of requests it must have answered by the end; checked
+    /// when the server stops (or by `MockBedrock::verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<u32>,
+}
+
+impl Rule {
+    /// A rule answering every request `when` matches with `answer`.
+    pub fn new(when: Match, answer: Answer) -> Self {
+        Self {
+            name: None,
+            when,
+            answer,
+            times: None,
+            expect: None,
+        }
+    }
+
+    /// Names the rule.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Answers only the first `n` matching requests.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Requires exactly `n` answered requests by the end.
+    pub fn expect(mut self, n: u32) -> Self {
+        self.expect = Some(n);
+        self
+    }
+
+    /// The rule's name, or a description of its matcher.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.when.to_string())
+    }
+}
+
+/// Which requests a rule answers. Every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Match {
+    /// The operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// The model or profile id as decoded from the path; `*` matches any run
+    /// of characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Headers that must be present with these values (names are
+    /// case-insensitive, values exact).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Only the nth request (from 1) that meets the other conditions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u32>,
+}
+
+impl Match {
+    /// Every request.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// Requests for `operation`.
+    pub fn operation(operation: Operation) -> Self {
+        Self {
+            operation: Some(operation),
+            ..Self::default()
+        }
+    }
+
+    /// Also requires the model id to match `pattern` (`*` wildcards).
+    pub fn model(mut self, pattern: impl Into<String>) -> Self {
+        self.model = Some(pattern.into());
+        self
+    }
+
+    /// Also requires a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .insert(name.into().to_ascii_lowercase(), value.into());
+        self
+    }
+
+    /// Only the nth request meeting the other conditions.
+    pub fn nth(mut self, n: u32) -> Self {
+        self.nth = Some(n);
+        self
+    }
+
+    /// Whether a request meets every condition but `nth`.
+    pub(crate) fn matches(&self, request: &RequestFacts<'_>) -> bool {
+        self.operation
+            .is_none_or(|op| Some(op) == request.operation)
+            && self
+                .model
+                .as_deref()
+                .is_none_or(|p| request.model_id.is_some_and(|id| glob(p, id)))
+            && self.headers.iter().all(|(name, value)| {
+                request
+                    .headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .any(|v| v.as_bytes() == value.as_bytes())
+            })
+    }
+}
+
+impl std::fmt::Display for Match {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(op) = self.operation {
+            parts.push(format!("{op:?}"));
+        }
+        if let Some(model) = &self.model {
+            parts.push(format!("model {model}"));
+        }
+        for (name, value) in &self.headers {
+            parts.push(format!("{name}: {value}"));
+        }
+        if let Some(n) = self.nth {
+            parts.push(format!("call #{n}"));
+        }
+        if parts.is_empty() {
+            f.write_str("any request")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// What a request looks like to a matcher.
+pub(crate) struct RequestFacts<'a> {
+    pub operation: Option<Operation>,
+    pub model_id: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+}
+
+/// `*` matches any run of characters; everything else is literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(mut remaining) = text.strip_prefix(head) else {
+        return false;
+    };
+    let mut pieces: Vec<&str> = rest.split('*').collect();
+    let tail = pieces.pop().unwrap_or_default();
+    for piece in pieces {
+        match remaining.find(piece) {
+            Some(at) => remaining = &remaining[at + piece.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= tail.len() && remaining.ends_with(tail)
+}
+
+/// What a rule answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Answer {
+    /// An AWS error by name, with AWS's status and message unless given.
+    Error {
+        /// The error code, e.g. `ThrottlingException`.
+        code: String,
+        /// Overrides the status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Overrides the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// Adds `retry-after` (seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    /// Any status, headers and body.
+    Http {
+        /// Status code.
+        status: u16,
+        /// Response headers.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Response body.
+        #[serde(default)]
+        body: String,
+    },
+    /// A normal answer with this content (streamed for a stream request).
+    Reply(Reply),
+    /// A stream that sends `after_events` events, then an exception frame.
+    StreamException {
+        /// Events sent before the exception.
+        after_events: usize,
+        /// `:exception-type`, e.g. `throttlingException`.
+        exception: String,
+        /// The exception's message; a default per type when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+}
+
+impl Answer {
+    /// The AWS error `code` with its usual status and message.
+    pub fn error(code: impl Into<String>) -> Self {
+        Answer::Error {
+            code: code.into(),
+            status: None,
+            message: None,
+            retry_after: None,
+        }
+    }
+
+    /// The error this answer sends, if it is one. `None` for the other kinds.
+    pub(crate) fn as_aws_error(&self) -> Option<AwsError> {
+        let Answer::Error {
+            code,
+            status,
+            message,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        let mut error =
+            AwsError::by_name(code).unwrap_or_else(|| AwsError::new(400, code.clone(), ""));
+        if let Some(status) = status {
+            error.status = *status;
+        }
+        if let Some(message) = message {
+            error.message = message.clone();
+        }
+        error.retry_after = *retry_after;
+        Some(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_wildcards() {
+        assert!(glob(
+            "us.anthropic.claude-opus-*",
+            "us.anthropic.claude-opus-5-5"
+        ));
+        assert!(glob("*opus*", "us.anthropic.claude-opus-5-5"));
+        assert!(glob("*", ""));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(!glob("a*b*c", "aXcYb"));
+        assert!(!glob("*-5-5", "us.anthropic.claude-opus-5"));
+        assert!(!glob("exact", "exactly"));
+        assert!(!glob("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn answers_read_from_data() {
+        let rule: Rule = serde_json::from_str(
+            r#"{"when": {"operation": "InvokeModel", "model": "*opus-5-5"},
+                "answer": {"error": {"code": "ThrottlingException", "retry_after": 3}},
+                "times": 2}"#,
+        )
+        .unwrap();
+        let error = rule.answer.as_aws_error().unwrap();
+        assert_eq!((error.status, error.retry_after), (429, Some(3)));
+        assert_eq!(rule.label(), "InvokeModel, model *opus-5-5");
+    }
+}

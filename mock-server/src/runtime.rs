@@ -1,0 +1,229 @@
+//! The Bedrock runtime: InvokeModel and InvokeModelWithResponseStream for
+//! Anthropic models, with the request validation Bedrock applies.
+
+use bedrock_eventstream::anthropic::InvocationMetrics;
+use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_exception};
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::aws_error::AwsError;
+use crate::config::ServerConfig;
+use crate::reply::{Reply, render};
+use crate::rng::Rng;
+use crate::stream_body::PlannedFrame;
+
+/// Bedrock's limit on an InvokeModel body, in bytes.
+pub(crate) const MAX_BODY: usize = 25_000_000;
+
+/// The error for a body over [`MAX_BODY`], in the words of AWS's request
+/// validation layer.
+pub(crate) fn body_too_large() -> AwsError {
+    AwsError::validation(format!(
+        "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to {MAX_BODY}"
+    ))
+}
+
+/// Checks an Anthropic request body the way Bedrock does and returns it
+/// parsed. Bedrock reports the first problem only, in Anthropic's
+/// `field: problem` style.
+pub(crate) fn validate_body(config: &ServerConfig, body: &[u8]) -> Result<Value, AwsError> {
+    // No capture of Bedrock's text for a body that is not JSON exists; this
+    // is the wording of its earlier schema validator.
+    let malformed = || {
+        AwsError::validation(
+            "Malformed input request: expected a JSON object, please reformat your input and try again.",
+        )
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|_| malformed())?;
+    let Some(object) = value.as_object() else {
+        return Err(malformed());
+    };
+    match object.get("anthropic_version") {
+        None => return Err(AwsError::validation("anthropic_version: Field required")),
+        Some(Value::String(v)) if v == "bedrock-2023-05-31" => {}
+        Some(_) => {
+            return Err(AwsError::validation(
+                "anthropic_version: Input should be 'bedrock-2023-05-31'",
+            ));
+        }
+    }
+    match object.get("max_tokens") {
+        None => return Err(AwsError::validation("max_tokens: Field required")),
+        Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
+        Some(v) if v.is_u64() || v.is_i64() => {
+            return Err(AwsError::validation(
+                "max_tokens: Input should be greater than or equal to 1",
+            ));
+        }
+        Some(_) => {
+            return Err(AwsError::validation(
+                "max_tokens: Input should be a valid integer",
+            ));
+        }
+    }
+    match object.get("messages") {
+        None => return Err(AwsError::validation("messages: Field required")),
+        Some(Value::Array(m)) if m.is_empty() => {
+            return Err(AwsError::validation(
+                "messages: at least one message is required",
+            ));
+        }
+        Some(Value::Array(_)) => {}
+        Some(_) => {
+            return Err(AwsError::validation(
+                "messages: Input should be a valid list",
+            ));
+        }
+    }
+    for field in ["model", "stream"] {
+        if object.contains_key(field) {
+            return Err(AwsError::validation(format!(
+                "{field}: Extra inputs are not permitted"
+            )));
+        }
+    }
+    if let Some(betas) = object.get("anthropic_beta") {
+        let Some(list) = betas.as_array() else {
+            return Err(AwsError::validation(
+                "anthropic_beta: Input should be a valid list",
+            ));
+        };
+        let known = |b: &Value| {
+            b.as_str()
+                .is_some_and(|b| config.betas.iter().any(|k| k == b))
+        };
+        if !list.iter().all(known) {
+            return Err(AwsError::validation("invalid beta flag"));
+        }
+    }
+    Ok(value)
+}
+
+/// A whole InvokeModel answer.
+pub(crate) struct InvokeAnswer {
+    pub body: Vec<u8>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+pub(crate) fn invoke(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng) -> InvokeAnswer {
+    let rendered = render(reply, body, model_id, rng);
+    InvokeAnswer {
+        body: serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes"),
+        input_tokens: rendered.input_tokens,
+        output_tokens: rendered.output_tokens,
+    }
+}
+
+/// An exception frame to send after `after_events` events.
+pub(crate) struct StreamFault {
+    pub after_events: usize,
+    pub exception: Exception,
+}
+
+/// The frames of an InvokeModelWithResponseStream answer.
+pub(crate) fn stream_frames(
+    reply: &Reply,
+    body: &Value,
+    model_id: &str,
+    rng: &mut Rng,
+    fault: Option<StreamFault>,
+) -> Vec<PlannedFrame> {
+    let rendered = render(reply, body, model_id, rng);
+    let metrics = InvocationMetrics {
+        input_token_count: rendered.input_tokens,
+        output_token_count: rendered.output_tokens,
+        invocation_latency: 0,
+        first_byte_latency: 0,
+        cache_read_input_token_count: None,
+        cache_write_input_token_count: None,
+    };
+    let events = rendered.stream_events(rng, metrics);
+    let limit = fault
+        .as_ref()
+        .map_or(events.len(), |f| f.after_events.min(events.len()));
+    let mut frames: Vec<PlannedFrame> = events[..limit]
+        .iter()
+        .map(|event| {
+            let mut bytes = Vec::with_capacity(256);
+            encode_chunk(event, rng.padding(), &mut bytes);
+            PlannedFrame {
+                bytes: Bytes::from(bytes),
+                label: format!("chunk:{}", event.event_type()),
+            }
+        })
+        .collect();
+    if let Some(fault) = fault {
+        let mut bytes = Vec::with_capacity(128);
+        encode_exception(&fault.exception, &mut bytes);
+        frames.push(PlannedFrame {
+            bytes: Bytes::from(bytes),
+            label: format!("exception:{}", fault.exception.exception_type),
+        });
+    }
+    frames
+}
+
+/// The message a stream exception carries when a rule names none.
+pub(crate) fn default_exception_message(exception_type: &str) -> &'static str {
+    match exception_type {
+        "throttlingException" => "Too many requests, please wait before trying again.",
+        "serviceUnavailableException" => "Bedrock is unable to process your request.",
+        "modelTimeoutException" => "Model has timed out in processing the request.",
+        "validationException" => "Input is too long for requested model.",
+        "modelStreamErrorException" => {
+            "The model encountered an error while streaming the response."
+        }
+        _ => {
+            "The system encountered an unexpected error during processing. Try your request again."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str) -> Result<Value, String> {
+        validate_body(&ServerConfig::default(), body.as_bytes()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn reports_the_first_problem_in_bedrocks_words() {
+        let ok = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
+        assert!(check(ok).is_ok());
+        assert_eq!(
+            check(r#"{"max_tokens":1,"messages":[]}"#).unwrap_err(),
+            "anthropic_version: Field required"
+        );
+        assert_eq!(
+            check(r#"{"anthropic_version":"bedrock-2023-05-31","messages":[1]}"#).unwrap_err(),
+            "max_tokens: Field required"
+        );
+        assert_eq!(
+            check(r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[]}"#)
+                .unwrap_err(),
+            "messages: at least one message is required"
+        );
+        assert_eq!(
+            check(r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{}],"stream":true}"#)
+                .unwrap_err(),
+            "stream: Extra inputs are not permitted"
+        );
+        assert_eq!(
+            check(r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{}],"anthropic_beta":["nope"]}"#)
+                .unwrap_err(),
+            "invalid beta flag"
+        );
+        assert!(
+            check("{not json")
+                .unwrap_err()
+                .starts_with("Malformed input request")
+        );
+        assert!(
+            check("[]")
+                .unwrap_err()
+                .starts_with("Malformed input request")
+        );
+    }
+}
