@@ -1,0 +1,132 @@
+//! A raw HTTP/1.1 client for tests that must control every byte a request
+//! carries (captured headers in their order, forged auth) and see every
+//! byte of the answer (chunk boundaries).
+
+#![allow(dead_code)]
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A response as read off the socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body with chunked encoding removed.
+    pub body: Vec<u8>,
+    /// The sizes of the HTTP chunks, when the body was chunked.
+    pub chunks: Vec<usize>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// Sends `method target` with `headers` exactly as given (plus
+/// `connection: close` unless given) and reads the whole answer.
+pub async fn send(
+    address: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
+    let mut request = format!("{method} {target} HTTP/1.1\r\n");
+    let mut has_length = false;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        has_length |= name.eq_ignore_ascii_case("content-length");
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("host: {address}\r\n"));
+    }
+    if !has_length {
+        request.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    request.push_str("connection: close\r\n\r\n");
+    let mut stream = TcpStream::connect(address)
+        .await
+        .expect("connect to the mock");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> RawResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = std::str::from_utf8(&raw[..split]).expect("ASCII head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let rest = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    if !chunked {
+        return RawResponse {
+            status,
+            headers,
+            body: rest.to_vec(),
+            chunks: Vec::new(),
+        };
+    }
+    let (mut body, mut chunks, mut at) = (Vec::new(), Vec::new(), 0);
+    loop {
+        let line_end = at
+            + rest[at..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size line");
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&rest[at..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        at = line_end + 2;
+        if size == 0 {
+            break;
+        }
+        body.extend_from_slice(&rest[at..at + size]);
+        chunks.push(size);
+        at += size + 2;
+    }
+    RawResponse {
+        status,
+        headers,
+        body,
+        chunks,
+    }
+}

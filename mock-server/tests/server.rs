@@ -1,0 +1,530 @@
+//! The mock server over real sockets: authentication answers, streams sent
+//! frame by frame, the journal, rules and the admin API.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_bedrockruntime::config::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4::SigningParams;
+use bedrock_eventstream::Decoder;
+use bedrock_mock_server::{
+    Answer, AuthMode, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, Rule, ServerConfig,
+};
+use common::{RawResponse, send};
+
+const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
+const INVOKE: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
+const STREAM: &str =
+    "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke-with-response-stream";
+
+/// Signs with the aws-sigv4 crate (the AWS SDKs' signer) and sends.
+async fn signed(
+    server: &MockBedrock,
+    method: &str,
+    target: &str,
+    body: &str,
+    credentials: Credentials,
+    at: SystemTime,
+) -> RawResponse {
+    let host = server.address().to_string();
+    let identity = credentials.into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("bedrock")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let base = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let request = SignableRequest::new(
+        method,
+        format!("http://{host}{target}"),
+        base.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(request, &params).unwrap().into_parts();
+    let (added, _) = instructions.into_parts();
+    let mut headers: Vec<(String, String)> = base
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    headers.extend(
+        added
+            .iter()
+            .map(|h| (h.name().to_owned(), h.value().to_owned())),
+    );
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    send(server.address(), method, target, &headers, body.as_bytes()).await
+}
+
+fn example() -> Credentials {
+    Credentials::new(
+        EXAMPLE_ACCESS_KEY_ID,
+        EXAMPLE_SECRET_ACCESS_KEY,
+        None,
+        None,
+        "test",
+    )
+}
+
+fn error_of(r: &RawResponse) -> (u16, String, String) {
+    let code = r
+        .header("x-amzn-errortype")
+        .unwrap_or_default()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let json = r.json();
+    let message = json
+        .get("message")
+        .or_else(|| json.get("Message"))
+        .and_then(|m| m.as_str());
+    (r.status, code, message.unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn signatures_from_the_aws_signer_verify_for_every_path_encoding() {
+    let server = MockBedrock::start_with(ServerConfig::default().application_profile(
+        bedrock_mock_server::ApplicationProfile::new("abc123", "us.anthropic.claude-opus-4-6-v1"),
+    ))
+    .await;
+    let now = SystemTime::now();
+    for (method, target, body) in [
+        ("POST", INVOKE, PROBE),
+        (
+            "POST",
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke",
+            PROBE,
+        ),
+        (
+            "POST",
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123/invoke",
+            PROBE,
+        ),
+        (
+            "GET",
+            "/inference-profiles?type=SYSTEM_DEFINED&maxResults=2",
+            "",
+        ),
+        (
+            "GET",
+            "/inference-profiles/us.anthropic.claude-opus-4-6-v1",
+            "",
+        ),
+    ] {
+        let r = signed(&server, method, target, body, example(), now).await;
+        assert_eq!(
+            r.status,
+            200,
+            "{target}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigv4_rejections_use_aws_codes_and_texts() {
+    let past = SystemTime::now() - Duration::from_secs(60);
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .credential(
+                Credential::new("ASIAEXPIRED", "s3cr3t-expired").session("tok-expired", past),
+            )
+            .credential(
+                Credential::new("ASIAVALID", "s3cr3t-valid")
+                    .session("tok-valid", SystemTime::now() + Duration::from_secs(3600)),
+            ),
+    )
+    .await;
+    let now = SystemTime::now();
+    let cases = [
+        (
+            Credentials::new(EXAMPLE_ACCESS_KEY_ID, "wrong", None, None, "t"),
+            now,
+            (
+                403,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            ),
+        ),
+        (
+            Credentials::new("AKIAUNKNOWN", "x", None, None, "t"),
+            now,
+            (
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+        ),
+        (
+            Credentials::new(
+                "ASIAEXPIRED",
+                "s3cr3t-expired",
+                Some("tok-expired".into()),
+                None,
+                "t",
+            ),
+            now,
+            (
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ),
+        ),
+        (
+            Credentials::new(
+                "ASIAVALID",
+                "s3cr3t-valid",
+                Some("forged".into()),
+                None,
+                "t",
+            ),
+            now,
+            (
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+        ),
+    ];
+    for (credentials, at, (status, code, message)) in cases {
+        let r = signed(&server, "POST", INVOKE, PROBE, credentials, at).await;
+        assert_eq!(error_of(&r), (status, code.to_owned(), message.to_owned()));
+    }
+    let valid = Credentials::new(
+        "ASIAVALID",
+        "s3cr3t-valid",
+        Some("tok-valid".into()),
+        None,
+        "t",
+    );
+    assert_eq!(
+        signed(&server, "POST", INVOKE, PROBE, valid.clone(), now)
+            .await
+            .status,
+        200
+    );
+    let (status, code, message) = error_of(
+        &signed(
+            &server,
+            "POST",
+            INVOKE,
+            PROBE,
+            valid,
+            now + Duration::from_secs(400),
+        )
+        .await,
+    );
+    assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
+    assert!(
+        message.starts_with("Signature not yet current: "),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_checked_like_bedrocks_front_door() {
+    let server = MockBedrock::start().await;
+    let bearer = |key: &str| format!("Bearer {key}");
+    let cases = [
+        (Some(bearer(EXAMPLE_API_KEY)), None),
+        (None, Some("Authorization header is missing")),
+        (
+            Some(bearer("sk-not-bedrock")),
+            Some("Invalid API Key format: Must start with pre-defined prefix"),
+        ),
+        (
+            Some(bearer("ABSKdW5rbm93bg==")),
+            Some("Authentication failed: Please make sure your API Key is valid."),
+        ),
+    ];
+    for (authorization, rejection) in cases {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &authorization {
+            headers.push(("authorization", a.as_str()));
+        }
+        let r = send(server.address(), "POST", INVOKE, &headers, PROBE.as_bytes()).await;
+        match rejection {
+            None => assert_eq!(r.status, 200),
+            Some(text) => {
+                assert_eq!(r.status, 403);
+                assert_eq!(
+                    r.header("x-amzn-errortype"),
+                    Some(
+                        "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/"
+                    )
+                );
+                assert_eq!(r.json(), serde_json::json!({ "Message": text }));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn gateway_mode_checks_nothing() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(server.received_requests()[0].auth.scheme, "off");
+}
+
+#[tokio::test]
+async fn streams_go_out_chunked_one_frame_per_chunk() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off).reply(
+        bedrock_mock_server::Reply::text("one two three four five six seven eight"),
+    ))
+    .await;
+    let body = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":100");
+    let r = send(server.address(), "POST", STREAM, &[], body.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.amazon.eventstream")
+    );
+    assert_eq!(
+        r.header("x-amzn-bedrock-content-type"),
+        Some("application/json")
+    );
+    assert!(r.header("x-amzn-requestid").is_some());
+    assert_eq!(r.header("content-length"), None);
+    let mut decoder = Decoder::new();
+    let mut input = &r.body[..];
+    let mut frame_lengths = Vec::new();
+    while let Some(frame) = decoder.decode(&mut input).unwrap() {
+        frame_lengths.push(frame.encoded_len());
+    }
+    decoder.finish().unwrap();
+    assert_eq!(
+        r.chunks, frame_lengths,
+        "each HTTP chunk is exactly one frame"
+    );
+    let journal = server.received_requests();
+    assert_eq!(journal[0].frames.len(), frame_lengths.len());
+    assert_eq!(
+        journal[0].frames.first().map(String::as_str),
+        Some("chunk:message_start")
+    );
+    assert_eq!(
+        journal[0].frames.last().map(String::as_str),
+        Some("chunk:message_stop")
+    );
+}
+
+#[tokio::test]
+async fn paced_streams_hold_back_later_frames() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off).pace(Pace {
+        first_byte_ms: 0,
+        between_events_ms: 400,
+    }))
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PROBE}",
+        PROBE.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = socket.read(&mut first).await.unwrap();
+    // The first read holds the head and at most the first frame: the rest
+    // is still waiting on the pace.
+    let text = String::from_utf8_lossy(&first[..n]);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.contains("message_stop") && !text.ends_with("0\r\n\r\n"));
+    assert!(server.received_requests()[0].frames.len() <= 1);
+}
+
+#[tokio::test]
+async fn rules_answer_in_order_then_fall_through() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    server.mount(
+        Rule::new(
+            Match::operation(Operation::InvokeModel).model("us.anthropic.claude-haiku-*"),
+            Answer::Error {
+                code: "ThrottlingException".into(),
+                status: None,
+                message: None,
+                retry_after: Some(2),
+            },
+        )
+        .named("throttle twice")
+        .times(2)
+        .expect(2),
+    );
+    server.mount(
+        Rule::new(
+            Match::any().nth(4),
+            Answer::error("ServiceUnavailableException"),
+        )
+        .expect(1),
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+        if r.status == 429 {
+            assert_eq!(r.header("retry-after"), Some("2"));
+            assert_eq!(
+                r.json()["message"],
+                "Too many requests, please wait before trying again."
+            );
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [429, 429, 200, 503, 200]);
+    let journal = server.received_requests();
+    assert_eq!(journal[0].rule.as_deref(), Some("throttle twice"));
+    assert_eq!(journal[2].rule, None);
+    server.verify().unwrap();
+}
+
+#[tokio::test]
+#[should_panic(expected = "rule `must be called`: expected 1 matching request(s), answered 0")]
+async fn unmet_expectations_fail_the_test_on_drop() {
+    let server = MockBedrock::start().await;
+    server.mount(
+        Rule::new(Match::any(), Answer::error("ThrottlingException"))
+            .named("must be called")
+            .expect(1),
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_drives_a_server_from_outside() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let admin = |p: &str| format!("{}{p}", bedrock_mock_server::ADMIN_PREFIX);
+    let rule = r#"{"when":{"operation":"InvokeModel"},"answer":{"error":{"code":"AccessDeniedException"}},"times":1}"#;
+    assert_eq!(
+        send(
+            server.address(),
+            "POST",
+            &admin("rules"),
+            &[],
+            rule.as_bytes()
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes())
+            .await
+            .status,
+        403
+    );
+    let journal = send(server.address(), "GET", &admin("journal"), &[], b"")
+        .await
+        .json();
+    assert_eq!(
+        journal.as_array().unwrap().len(),
+        1,
+        "admin calls are not journaled"
+    );
+    assert_eq!(journal[0]["error_type"], "AccessDeniedException");
+    let bad = send(
+        server.address(),
+        "PUT",
+        &admin("config"),
+        &[],
+        br#"{"regoins":[]}"#,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("unknown field `regoins`"));
+    let clock = send(
+        server.address(),
+        "POST",
+        &admin("clock"),
+        &[],
+        br#"{"set":"2030-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(clock.status, 204);
+    assert_eq!(
+        server.clock().now(),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000)
+    );
+    assert_eq!(
+        send(server.address(), "POST", &admin("reset"), &[], b"")
+            .await
+            .status,
+        204
+    );
+    assert!(server.received_requests().is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_gets_aws_answers_not_crashes() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let cases: [(&str, &str, &[u8], u16, &str); 5] = [
+        ("POST", INVOKE, b"{not json", 400, "ValidationException"),
+        ("POST", INVOKE, b"\xff\xfe", 400, "ValidationException"),
+        (
+            "POST",
+            "/model/nope/invoke",
+            PROBE.as_bytes(),
+            400,
+            "ValidationException",
+        ),
+        (
+            "GET",
+            "/model/x/invoke",
+            b"",
+            404,
+            "UnknownOperationException",
+        ),
+        (
+            "POST",
+            "/model/..%2F..%2Fetc%2Fpasswd/invoke",
+            PROBE.as_bytes(),
+            400,
+            "ValidationException",
+        ),
+    ];
+    for (method, target, body, status, code) in cases {
+        let r = send(server.address(), method, target, &[], body).await;
+        assert_eq!(
+            (r.status, error_of(&r).1.as_str()),
+            (status, code),
+            "{method} {target}"
+        );
+    }
+    let huge = vec![b' '; 25_000_001];
+    let r = send(server.address(), "POST", INVOKE, &[], &huge).await;
+    assert_eq!(
+        error_of(&r),
+        (
+            400,
+            "ValidationException".to_owned(),
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 25000000".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_skewed_server_clock_rejects_fresh_signatures() {
+    let clock = Clock::system();
+    clock.skew(-10 * 60 * 1000);
+    let server = MockBedrock::builder().clock(clock).start().await.unwrap();
+    let r = signed(&server, "POST", INVOKE, PROBE, example(), SystemTime::now()).await;
+    let (status, code, message) = error_of(&r);
+    assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
+    assert!(
+        message.starts_with("Signature not yet current: "),
+        "{message}"
+    );
+}
