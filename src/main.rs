@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod serve;
 
 /// Test Claude clients against a fake Amazon Bedrock, offline.
 #[derive(Parser)]
@@ -25,6 +26,28 @@ enum Command {
     Run {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
+    },
+    /// Serve the fake Bedrock to any client until Ctrl-C.
+    ///
+    /// Prints the URL and the environment lines that point a client (the
+    /// Claude Code CLI, boto3, the Anthropic SDKs) at it, then one line per
+    /// request on stderr. The account state comes from --config (JSON, or
+    /// TOML by extension; the fields of `ServerConfig`), or is the default
+    /// account: region us-east-1, the Claude catalogue, test credentials
+    /// AKIDEXAMPLE. The journal and an admin API are under /__bedrock_mock/.
+    Serve {
+        /// Port to listen on; 0 picks a free one.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Account state to serve (JSON or TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Do not log requests.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Decode a captured `application/vnd.amazon.eventstream` body.
     ///
@@ -52,6 +75,18 @@ fn main() -> ExitCode {
             );
             ExitCode::from(2)
         }
+        Command::Serve {
+            port,
+            host,
+            config,
+            quiet,
+        } => match serve::run(host, port, config.as_deref(), quiet) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bedrock-harness serve: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Decode { file, raw } => {
             let input = match read_input(file.as_ref()) {
                 Ok(bytes) => bytes,

@@ -76,3 +76,106 @@ fn run_says_it_ran_nothing_until_the_runner_exists() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario was run"));
 }
+
+mod serve {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+
+    use super::harness;
+
+    fn get(url_host: &str, path: &str) -> String {
+        let mut socket = TcpStream::connect(url_host).unwrap();
+        write!(
+            socket,
+            "GET {path} HTTP/1.1\r\nhost: {url_host}\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    #[test]
+    fn serves_prints_env_lines_logs_requests_and_stops_on_sigterm() {
+        let mut child = harness()
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let uri = first
+            .trim()
+            .strip_prefix("bedrock mock listening on ")
+            .unwrap()
+            .to_owned();
+        let mut banner = String::new();
+        while !banner.contains("# journal: ") {
+            assert!(
+                stdout.read_line(&mut banner).unwrap() > 0,
+                "banner ended early: {banner}"
+            );
+        }
+        assert!(
+            banner.contains(&format!("export ANTHROPIC_BEDROCK_BASE_URL={uri}")),
+            "{banner}"
+        );
+        assert!(banner.contains(&format!("export AWS_ENDPOINT_URL={uri}")));
+        assert!(banner.contains("export AWS_ACCESS_KEY_ID=AKIDEXAMPLE"));
+
+        let host = uri.strip_prefix("http://").unwrap();
+        let answer = get(host, "/inference-profiles");
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains(r#"{"Message":"Authorization header is missing"}"#));
+        assert!(
+            get(host, "/__bedrock_mock/journal").contains("\"raw_path\":\"/inference-profiles\"")
+        );
+
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{status:?} {stderr}");
+        assert!(
+            stderr.contains("#1 GET /inference-profiles -> 403 AccessDeniedException [none]"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_bad_config_file_is_named_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("bh-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("account.toml");
+        std::fs::write(
+            &file,
+            "account_id = \"111122223333\"\nregoins = [\"us-east-1\"]\n",
+        )
+        .unwrap();
+        let out = harness()
+            .args(["serve", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+        assert!(
+            stderr.contains("line 2") && stderr.contains("unknown field `regoins`"),
+            "{stderr}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

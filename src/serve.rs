@@ -1,0 +1,93 @@
+//! `bedrock-harness serve`: the mock as a standalone server for any client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use bedrock_mock_server::{ADMIN_PREFIX, MockBedrock, ServerConfig};
+
+/// Reads a server config from JSON or TOML (by extension), naming the file
+/// and the place of any error.
+pub fn load_config(path: &Path) -> Result<ServerConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let is_toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let parsed = if is_toml {
+        toml::from_str(&text).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The environment lines that point a client at `uri` with the account's
+/// test credentials.
+pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
+    let mut lines = vec![
+        format!("ANTHROPIC_BEDROCK_BASE_URL={uri}"),
+        format!("AWS_ENDPOINT_URL={uri}"),
+        format!(
+            "AWS_REGION={}",
+            config.regions.first().map_or("us-east-1", String::as_str)
+        ),
+    ];
+    if let Some(c) = config.credentials.first() {
+        lines.push(format!("AWS_ACCESS_KEY_ID={}", c.access_key_id));
+        lines.push(format!("AWS_SECRET_ACCESS_KEY={}", c.secret_access_key));
+        if let Some(token) = &c.session_token {
+            lines.push(format!("AWS_SESSION_TOKEN={token}"));
+        }
+    }
+    lines.push("AWS_EC2_METADATA_DISABLED=true".to_owned());
+    lines.push("CLAUDE_CODE_USE_BEDROCK=1".to_owned());
+    lines.push("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_owned());
+    lines
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub fn run(host: IpAddr, port: u16, config: Option<&Path>, quiet: bool) -> Result<(), String> {
+    let config = match config {
+        Some(path) => load_config(path)?,
+        None => ServerConfig::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let server = MockBedrock::builder()
+            .config(config.clone())
+            .address(SocketAddr::new(host, port))
+            .log_requests(!quiet)
+            .start()
+            .await
+            .map_err(|e| e.to_string())?;
+        let uri = server.uri();
+        println!("bedrock mock listening on {uri}");
+        println!("# point a client at it (the test credentials are the mock's own):");
+        for line in client_env(&uri, &config) {
+            println!("export {line}");
+        }
+        println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C");
+        wait_for_stop().await;
+        eprintln!("stopping");
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
