@@ -140,7 +140,7 @@ fn check_sigv4(
         .iter()
         .find(|c| c.access_key_id == auth.access_key_id)
     else {
-        return Err(AwsError::new(
+        return Err(AwsError::sigv4(
             403,
             "UnrecognizedClientException",
             aws_error::UNRECOGNIZED_CLIENT,
@@ -151,14 +151,14 @@ fn check_sigv4(
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
     if sent_token != credential.session_token.as_deref() {
-        return Err(AwsError::new(
+        return Err(AwsError::sigv4(
             403,
             "UnrecognizedClientException",
             aws_error::UNRECOGNIZED_CLIENT,
         ));
     }
     if credential.expires_at.is_some_and(|t| now >= t.0) {
-        return Err(AwsError::new(
+        return Err(AwsError::sigv4(
             403,
             "ExpiredTokenException",
             aws_error::EXPIRED_TOKEN,
@@ -202,12 +202,12 @@ fn check_clock(now: SystemTime, amz_date: &str, signed_at: Utc) -> Result<(), Aw
 }
 
 fn invalid_signature(message: String) -> AwsError {
-    AwsError::new(403, "InvalidSignatureException", message)
+    AwsError::sigv4(403, "InvalidSignatureException", message)
 }
 
 /// AWS echoes the whole `Authorization` value after these sentences; this
 /// server leaves it out, because that value holds the signature and a
 /// signature must not reach an error body or a log.
 fn incomplete(message: String) -> AwsError {
-    AwsError::new(400, "IncompleteSignatureException", message)
+    AwsError::sigv4(400, "IncompleteSignatureException", message)
 }

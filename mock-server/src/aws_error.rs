@@ -16,22 +16,29 @@ pub enum ErrorOrigin {
     /// Bedrock itself: `...coral/com.amazon.bedrock/`, `{"message":...}`.
     #[default]
     Service,
-    /// The authentication front door: `...coral/com.amazon.coral.service/`,
+    /// The authentication front door that answers for API keys and a
+    /// missing `Authorization`: `...coral/com.amazon.coral.service/`,
     /// `{"Message":...}`.
     FrontDoor,
+    /// The SigV4 authenticator: `...coral/com.amazon.coral.service/`, but
+    /// `{"message":...}` (one recorded Bedrock answer shows this pairing
+    /// for UnrecognizedClientException).
+    SigV4,
 }
 
 impl ErrorOrigin {
     fn namespace(self) -> &'static str {
         match self {
             ErrorOrigin::Service => "http://internal.amazon.com/coral/com.amazon.bedrock/",
-            ErrorOrigin::FrontDoor => "http://internal.amazon.com/coral/com.amazon.coral.service/",
+            ErrorOrigin::FrontDoor | ErrorOrigin::SigV4 => {
+                "http://internal.amazon.com/coral/com.amazon.coral.service/"
+            }
         }
     }
 
     fn message_key(self) -> &'static str {
         match self {
-            ErrorOrigin::Service => "message",
+            ErrorOrigin::Service | ErrorOrigin::SigV4 => "message",
             ErrorOrigin::FrontDoor => "Message",
         }
     }
@@ -119,7 +126,21 @@ impl AwsError {
             "ServiceUnavailableException" => (503, "Bedrock is unable to process your request."),
             _ => return None,
         };
-        Some(Self::new(status, code, message))
+        Some(match code {
+            "UnrecognizedClientException"
+            | "ExpiredTokenException"
+            | "InvalidSignatureException" => Self::sigv4(status, code, message),
+            _ => Self::new(status, code, message),
+        })
+    }
+
+    /// An error of the SigV4 authenticator (unknown key, expired token,
+    /// bad signature): coral's namespace, lower-case `message`.
+    pub fn sigv4(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            origin: ErrorOrigin::SigV4,
+            ..Self::new(status, code, message)
+        }
     }
 
     /// Adds a `retry-after` header (seconds).

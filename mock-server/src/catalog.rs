@@ -108,7 +108,8 @@ fn resolve<'c>(
                 if account == config.account_id && arn_region == region =>
             {
                 let profile = application_profile(config, id).ok_or_else(invalid)?;
-                let backing = resolve(config, &profile.model, region)?;
+                let backing =
+                    resolve_backing(config, &profile.model, region).ok_or_else(invalid)?;
                 Ok(Resolved {
                     model: backing.model,
                     via: Via::ApplicationProfile {
@@ -128,6 +129,21 @@ fn resolve<'c>(
             via: Via::BaseModel,
         })
         .ok_or_else(invalid)
+}
+
+/// What an application profile copies from: a system profile or a base
+/// model id, never another ARN, so profiles cannot form a loop.
+fn resolve_backing<'c>(
+    config: &'c ServerConfig,
+    model: &str,
+    region: &str,
+) -> Option<Resolved<'c>> {
+    resolve_system_profile(config, model, region).or_else(|| {
+        base_model(config, model).map(|model| Resolved {
+            model,
+            via: Via::BaseModel,
+        })
+    })
 }
 
 fn resolve_system_profile<'c>(
@@ -221,8 +237,8 @@ pub(crate) fn application_profiles(config: &ServerConfig, region: &str) -> Vec<P
         .application_profiles
         .iter()
         .map(|p| {
-            let model_arns = match resolve(config, &p.model, region) {
-                Ok(Resolved {
+            let model_arns = match resolve_backing(config, &p.model, region) {
+                Some(Resolved {
                     model,
                     via: Via::SystemProfile { id },
                 }) => {
@@ -236,8 +252,8 @@ pub(crate) fn application_profiles(config: &ServerConfig, region: &str) -> Vec<P
                         .map(|r| foundation_model_arn(r, &model.id))
                         .collect()
                 }
-                Ok(Resolved { model, .. }) => vec![foundation_model_arn(region, &model.id)],
-                Err(_) => Vec::new(),
+                Some(Resolved { model, .. }) => vec![foundation_model_arn(region, &model.id)],
+                None => Vec::new(),
             };
             ProfileSummary {
                 name: p.name.clone(),
@@ -382,5 +398,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(app.model_arns.len(), 3);
+    }
+
+    #[test]
+    fn a_profile_naming_a_profile_arn_is_invalid_not_a_loop() {
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/x";
+        let config = ServerConfig::default().application_profile(ApplicationProfile::new("x", arn));
+        assert_eq!(
+            resolve_for_invoke(&config, arn, "us-east-1").unwrap_err(),
+            AwsError::invalid_model_identifier()
+        );
+        assert!(
+            find_profile(&config, arn, "us-east-1")
+                .unwrap()
+                .model_arns
+                .is_empty()
+        );
     }
 }

@@ -25,12 +25,11 @@ pub struct Clock {
 
 #[derive(Debug, Clone, Copy, Default)]
 enum Mode {
-    /// The system clock, shifted by `ahead` seconds (may be negative).
+    /// The system clock.
     #[default]
     System,
-    Shifted {
-        ahead_ms: i64,
-    },
+    /// The system clock, `ahead_ms` milliseconds ahead (negative: behind).
+    Shifted { ahead_ms: i64 },
     /// Time stands still until the test moves it.
     Fixed(SystemTime),
 }
@@ -63,7 +62,7 @@ impl Clock {
     }
 
     /// Moves the clock forward. A system clock becomes a shifted one, so it
-    /// keeps running.
+    /// keeps running. A step past the last representable time is ignored.
     pub fn advance(&self, by: Duration) {
         let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         let mut mode = self.lock();
@@ -72,7 +71,7 @@ impl Clock {
             Mode::Shifted { ahead_ms } => Mode::Shifted {
                 ahead_ms: ahead_ms.saturating_add(by_ms),
             },
-            Mode::Fixed(at) => Mode::Fixed(at + by),
+            Mode::Fixed(at) => Mode::Fixed(at.checked_add(by).unwrap_or(at)),
         };
     }
 

@@ -46,6 +46,9 @@ pub(crate) fn list_profiles(
     } else {
         catalog::system_profiles(config, region)
     };
+    if start > profiles.len() {
+        return Err(invalid_token());
+    }
     let page: Vec<Value> = profiles
         .iter()
         .skip(start)
@@ -53,20 +56,20 @@ pub(crate) fn list_profiles(
         .map(profile_json)
         .collect();
     let mut out = json!({ "inferenceProfileSummaries": page });
-    if start + max_results < profiles.len() {
-        out["nextToken"] = Value::String(encode_token(start + max_results));
+    let next = start.saturating_add(max_results);
+    if next < profiles.len() {
+        out["nextToken"] = Value::String(encode_token(next));
     }
     Ok(out)
 }
 
-/// `GET /inference-profiles/{id or ARN}`; `raw_id` as it was in the path.
+/// `GET /inference-profiles/{id or ARN}`; `id` decoded from the path.
 pub(crate) fn get_profile(
     config: &ServerConfig,
-    raw_id: &str,
+    id: &str,
     region: &str,
 ) -> Result<Value, AwsError> {
-    let id = percent_decode(raw_id);
-    catalog::find_profile(config, &id, region)
+    catalog::find_profile(config, id, region)
         .map(|p| profile_json(&p))
         // No capture of this text exists; the shape is Bedrock's usual
         // "resource ... not found" wording.
@@ -126,7 +129,12 @@ fn decode_token(token: &str) -> Result<usize, AwsError> {
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| AwsError::validation("The provided pagination token is invalid."))
+        .ok_or_else(invalid_token)
+}
+
+// No capture of this text exists; AWS's usual wording for a bad token.
+fn invalid_token() -> AwsError {
+    AwsError::validation("The provided pagination token is invalid.")
 }
 
 #[cfg(test)]
@@ -165,6 +173,11 @@ mod tests {
         assert!(err("type=ALL").contains("Member must satisfy enum value set"));
         assert_eq!(
             err("nextToken=zzz"),
+            "The provided pagination token is invalid."
+        );
+        // "offset:18446744073709551615": a forged token must not overflow.
+        assert_eq!(
+            err("nextToken=b2Zmc2V0OjE4NDQ2NzQ0MDczNzA5NTUxNjE1"),
             "The provided pagination token is invalid."
         );
         assert_eq!(

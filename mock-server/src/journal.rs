@@ -2,8 +2,10 @@
 //! anything is stored.
 //!
 //! Redaction happens when a request is recorded, not when it is shown, so
-//! no code path (admin API, `Debug`, a test's failure message) can leak a
-//! signature, session token or API key.
+//! nothing read from the journal (admin API, `Debug`, a test's failure
+//! message, the request log) can leak a signature, session token or API
+//! key. The account's own secrets live in [`crate::ServerConfig`], which a
+//! test wrote and may read back; they are never copied into the journal.
 
 use std::sync::Mutex;
 
@@ -24,11 +26,11 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path as received, before percent-decoding.
     pub raw_path: String,
-    /// The query as received, without `?`.
+    /// The query as received, without `?`, presigning secrets redacted.
     pub query: String,
-    /// Headers in arrival order, secrets redacted.
+    /// Headers, secrets redacted (grouped by name, first-arrival order).
     pub headers: Vec<(String, String)>,
-    /// The body as UTF-8 (lossy).
+    /// The body as UTF-8 (lossy), cut after [`MAX_RECORDED_BODY`] bytes.
     pub body: String,
     /// The operation the path named, if any.
     pub operation: Option<Operation>,
@@ -112,7 +114,9 @@ pub(crate) fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// Keeps what identifies the caller (scheme, access key id, scope, signed
-/// headers) and drops what would let anyone act as it.
+/// headers) and drops what would let anyone act as it. Only the first word
+/// of a kept value survives, so a header with spaces where commas belong
+/// cannot smuggle its signature through.
 pub(crate) fn redact_authorization(value: &str) -> String {
     if let Some(params) = value.strip_prefix("AWS4-HMAC-SHA256") {
         let kept: Vec<String> = params
@@ -120,8 +124,16 @@ pub(crate) fn redact_authorization(value: &str) -> String {
             .map(|part| {
                 let part = part.trim();
                 match part.split_once('=') {
+                    Some((key @ ("Credential" | "SignedHeaders"), value)) => {
+                        let value = value.split_whitespace().next().unwrap_or_default();
+                        let rest = if part.len() > key.len() + 1 + value.len() {
+                            " <redacted>"
+                        } else {
+                            ""
+                        };
+                        format!("{key}={value}{rest}")
+                    }
                     Some(("Signature", _)) => "Signature=<redacted>".to_owned(),
-                    Some(("Credential" | "SignedHeaders", _)) => part.to_owned(),
                     _ => "<redacted>".to_owned(),
                 }
             })
@@ -134,6 +146,43 @@ pub(crate) fn redact_authorization(value: &str) -> String {
     } else {
         "<redacted>".to_owned()
     }
+}
+
+/// Query parameters of presigned requests that are secrets.
+const SECRET_QUERY_PARAMS: &[&str] = &["x-amz-signature", "x-amz-security-token"];
+
+/// The raw query with the values of secret parameters replaced.
+pub(crate) fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if SECRET_QUERY_PARAMS
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(name)) =>
+            {
+                format!("{name}=<redacted>")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The most body bytes a journal entry keeps, so a long-running server's
+/// journal stays bounded however large the requests.
+pub const MAX_RECORDED_BODY: usize = 1 << 20;
+
+/// The body as recorded: UTF-8 (lossy), cut after [`MAX_RECORDED_BODY`].
+pub(crate) fn recorded_body(body: &[u8]) -> String {
+    if body.len() <= MAX_RECORDED_BODY {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    format!(
+        "{}…[{} more bytes]",
+        String::from_utf8_lossy(&body[..MAX_RECORDED_BODY]),
+        body.len() - MAX_RECORDED_BODY
+    )
 }
 
 /// The journal itself: append-only until reset.
@@ -154,8 +203,12 @@ impl Journal {
         }
     }
 
+    /// Every entry in order of arrival (entries are pushed when answered,
+    /// so a slow upload can finish after a later request).
     pub fn snapshot(&self) -> Vec<RecordedRequest> {
-        self.lock().clone()
+        let mut entries = self.lock().clone();
+        entries.sort_by_key(|e| e.seq);
+        entries
     }
 
     pub fn clear(&self) {
@@ -192,6 +245,14 @@ mod tests {
         assert_eq!(
             redact_authorization("Bearer ABSKsecret"),
             "Bearer <redacted>"
+        );
+        let spaced = redact_authorization(
+            "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request SignedHeaders=host Signature=c0ffee",
+        );
+        assert!(!spaced.contains("c0ffee"), "{spaced}");
+        assert_eq!(
+            redact_query("X-Amz-Credential=AKID&X-Amz-Signature=c0ffee&x-amz-security-token=tok"),
+            "X-Amz-Credential=AKID&X-Amz-Signature=<redacted>&x-amz-security-token=<redacted>"
         );
         assert_eq!(redact_authorization("Basic dXNlcjpwYXNz"), "<redacted>");
         assert_eq!(

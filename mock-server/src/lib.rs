@@ -52,7 +52,7 @@ pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, FoundationModel, ModelState, Pace, ServerConfig, Timestamp,
 };
-pub use journal::{AuthRecord, RecordedRequest};
+pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;
 pub use rules::{Answer, Match, Operation, Rule};

@@ -327,8 +327,25 @@ fn words(text: &str) -> Vec<String> {
     if !current.is_empty() {
         out.push(current);
     }
-    out
+    // A "word" longer than a real token would make one huge delta (and, past
+    // 16 MiB, a frame no AWS decoder takes): split it as a tokenizer would.
+    out.into_iter()
+        .flat_map(|w| {
+            let chars: Vec<char> = w.chars().collect();
+            if chars.len() <= MAX_TOKEN_CHARS {
+                vec![w]
+            } else {
+                chars
+                    .chunks(MAX_TOKEN_CHARS)
+                    .map(|c| c.iter().collect())
+                    .collect()
+            }
+        })
+        .collect()
 }
+
+/// The longest piece of text one output token stands for.
+const MAX_TOKEN_CHARS: usize = 16;
 
 /// JSON text in pieces of up to eight characters.
 fn json_pieces(json: &str) -> Vec<String> {
@@ -469,6 +486,13 @@ mod tests {
             r.message_json()["content"][0]["input"]["command"],
             "ls -la /tmp"
         );
+    }
+
+    #[test]
+    fn a_giant_word_is_many_tokens() {
+        let pieces = words(&"x".repeat(100));
+        assert_eq!(pieces.len(), 7);
+        assert_eq!(pieces.concat(), "x".repeat(100));
     }
 
     #[test]

@@ -214,14 +214,19 @@ impl MockBedrock {
         self.shared.rules().push(MountedRule::new(rule));
     }
 
-    /// Changes the account state; rules are kept.
+    /// Changes the account state. Mounted rules are kept; changes to the
+    /// config's own `rules` and `seed` take effect at the next
+    /// [`MockBedrock::reset`] only if made to the starting config, so mount
+    /// rules with [`MockBedrock::mount`] instead.
     pub fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
-        let mut config = self
+        // Changed on a copy, outside the lock: `change` may read the server.
+        let mut config = ServerConfig::clone(&self.shared.config());
+        change(&mut config);
+        *self
             .shared
             .config
             .write()
-            .unwrap_or_else(|e| e.into_inner());
-        change(Arc::make_mut(&mut config));
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
     /// A copy of the current account state.
@@ -229,7 +234,8 @@ impl MockBedrock {
         ServerConfig::clone(&self.shared.config())
     }
 
-    /// Forgets the journal and the rules, and restores the starting state.
+    /// Forgets the journal and the rules, and restores the starting account
+    /// state (the clock is left as it is).
     pub fn reset(&self) {
         self.shared.reset();
     }
@@ -352,8 +358,9 @@ impl Shared {
     }
 
     pub(crate) fn reset(&self) {
+        // `seq` keeps counting: a stream still running from before the reset
+        // records its frames under its own number, not a new request's.
         self.journal.clear();
-        self.seq.store(0, Ordering::SeqCst);
         self.replace_config(self.initial.clone());
     }
 
@@ -405,21 +412,34 @@ impl Shared {
     }
 
     /// The first rule that matches and still answers; counts the request
-    /// against every rule whose conditions it meets.
-    fn answering_rule(&self, facts: &RequestFacts<'_>) -> Option<(String, Answer)> {
+    /// against every rule whose conditions it meets. Counting and choosing
+    /// happen under one lock, so concurrent requests (a client's parallel
+    /// probes) cannot both take a `times(1)` rule. Rules that change a
+    /// normal answer's content (`Reply`, `StreamException`) take part only
+    /// when `content_rules`: the request is an invoke that passed Bedrock's
+    /// checks.
+    fn answering_rule(
+        &self,
+        facts: &RequestFacts<'_>,
+        content_rules: bool,
+    ) -> Option<(String, Answer)> {
         let mut chosen = None;
         for mounted in self.rules().iter_mut() {
-            if !mounted.rule.when.matches(facts) {
+            let changes_content = matches!(
+                mounted.rule.answer,
+                Answer::Reply(_) | Answer::StreamException { .. }
+            );
+            if (changes_content && !content_rules) || !mounted.rule.when.matches(facts) {
                 continue;
             }
-            mounted.seen += 1;
+            mounted.seen = mounted.seen.saturating_add(1);
             if chosen.is_some() {
                 continue;
             }
             let nth_ok = mounted.rule.when.nth.is_none_or(|n| n == mounted.seen);
             let uses_left = mounted.rule.times.is_none_or(|t| mounted.answered < t);
             if nth_ok && uses_left {
-                mounted.answered += 1;
+                mounted.answered = mounted.answered.saturating_add(1);
                 chosen = Some((mounted.rule.label(), mounted.rule.answer.clone()));
             }
         }
@@ -484,19 +504,25 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                         model_id: target.as_deref(),
                         headers: &parts.headers,
                     };
-                    let rule = shared.answering_rule(&facts);
-                    let answer = rule.as_ref().map(|(_, a)| a.clone());
-                    let outcome = answer_request(
-                        &shared,
-                        &config,
-                        &caller,
+                    let request = AwsRequest {
+                        operation: op,
+                        target: target.as_deref().unwrap_or_default(),
+                        raw_query: &raw_query,
+                        headers: &parts.headers,
+                        body: bytes,
+                    };
+                    let prepared = matches!(
                         op,
-                        target.as_deref().unwrap_or_default(),
-                        &raw_query,
-                        &parts.headers,
-                        bytes,
-                        answer,
-                    );
+                        Operation::InvokeModel | Operation::InvokeModelWithResponseStream
+                    )
+                    .then(|| prepare_invoke(&config, &caller, &request));
+                    // A rule that changes the content of a normal answer
+                    // applies only where there is one to change.
+                    let content_rules = matches!(prepared, Some(Ok(_)));
+                    let rule = shared.answering_rule(&facts, content_rules);
+                    let answer = rule.as_ref().map(|(_, a)| a.clone());
+                    let outcome =
+                        answer_request(&shared, &config, &caller, &request, prepared, answer);
                     (outcome, rule.map(|(label, _)| label))
                 }
             };
@@ -508,11 +534,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         time: crate::config::Timestamp(now),
         method: parts.method.to_string(),
         raw_path: raw_path.clone(),
-        query: raw_query,
+        query: crate::journal::redact_query(&raw_query),
         headers: redact_headers(&parts.headers),
         body: body
             .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .map(|b| crate::journal::recorded_body(b))
             .unwrap_or_default(),
         operation,
         model_id: target,
@@ -556,34 +582,46 @@ fn unknown_operation() -> AwsError {
     AwsError::new(404, "UnknownOperationException", "Unknown operation")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Answers an authenticated request: the rule's answer if one applies,
+/// else the operation's normal answer.
 fn answer_request(
     shared: &Shared,
     config: &ServerConfig,
     caller: &Caller,
-    operation: Operation,
-    target: &str,
-    raw_query: &str,
-    headers: &http::HeaderMap,
-    body: &Bytes,
+    request: &AwsRequest<'_>,
+    prepared: Option<Result<PreparedInvoke, AwsError>>,
     rule: Option<Answer>,
 ) -> Outcome {
-    let result = match (operation, rule) {
+    let result = match (request.operation, rule) {
         (_, Some(answer @ Answer::Error { .. })) => {
             Err(answer.as_aws_error().expect("an error answer"))
         }
         (_, Some(answer @ Answer::Http { .. })) => Ok(Outcome::Custom(answer)),
         (Operation::ListInferenceProfiles, _) => {
-            control_plane::list_profiles(config, raw_query, &caller.region).map(json_outcome)
+            control_plane::list_profiles(config, request.raw_query, &caller.region)
+                .map(json_outcome)
         }
         (Operation::GetInferenceProfile, _) => {
-            control_plane::get_profile(config, target, &caller.region).map(json_outcome)
+            control_plane::get_profile(config, request.target, &caller.region).map(json_outcome)
         }
-        (Operation::InvokeModel | Operation::InvokeModelWithResponseStream, rule) => invoke(
-            shared, config, caller, operation, target, headers, body, rule,
-        ),
+        (Operation::InvokeModel | Operation::InvokeModelWithResponseStream, rule) => {
+            match prepared.unwrap_or_else(|| prepare_invoke(config, caller, request)) {
+                Ok(prepared) => answer_invoke(shared, request.operation, prepared, rule.as_ref()),
+                Err(e) => Err(e),
+            }
+        }
     };
     result.unwrap_or_else(Outcome::Error)
+}
+
+/// The parts of a request the answer is made from.
+pub(crate) struct AwsRequest<'a> {
+    operation: Operation,
+    /// The decoded model or profile id ("" when the operation has none).
+    target: &'a str,
+    raw_query: &'a str,
+    headers: &'a http::HeaderMap,
+    body: &'a Bytes,
 }
 
 fn json_outcome(value: serde_json::Value) -> Outcome {
@@ -593,23 +631,42 @@ fn json_outcome(value: serde_json::Value) -> Outcome {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn invoke(
-    shared: &Shared,
+/// An invoke request that passed Bedrock's checks.
+struct PreparedInvoke {
+    model_id: String,
+    reply: Reply,
+    body: serde_json::Value,
+}
+
+/// Bedrock's checks of an invoke request, in its order: the model id, the
+/// headers, the body.
+fn prepare_invoke(
     config: &ServerConfig,
     caller: &Caller,
+    request: &AwsRequest<'_>,
+) -> Result<PreparedInvoke, AwsError> {
+    let resolved = catalog::resolve_for_invoke(config, request.target, &caller.region)?;
+    check_service_tier(request.headers)?;
+    let body = runtime::validate_body(config, request.body)?;
+    Ok(PreparedInvoke {
+        model_id: resolved.model.id.clone(),
+        reply: resolved
+            .model
+            .reply
+            .clone()
+            .unwrap_or_else(|| config.reply.clone()),
+        body,
+    })
+}
+
+fn answer_invoke(
+    shared: &Shared,
     operation: Operation,
-    target: &str,
-    headers: &http::HeaderMap,
-    body: &Bytes,
-    rule: Option<Answer>,
+    prepared: PreparedInvoke,
+    rule: Option<&Answer>,
 ) -> Result<Outcome, AwsError> {
-    let resolved = catalog::resolve_for_invoke(config, target, &caller.region)?;
-    check_service_tier(headers)?;
-    let value = runtime::validate_body(config, body)?;
-    let model_reply = resolved.model.reply.as_ref().unwrap_or(&config.reply);
-    let (reply, fault): (&Reply, Option<StreamFault>) = match &rule {
-        Some(Answer::Reply(reply)) => (reply, None),
+    let (reply, fault) = match rule {
+        Some(Answer::Reply(reply)) => (reply.clone(), None),
         Some(Answer::StreamException {
             after_events,
             exception,
@@ -620,24 +677,23 @@ fn invoke(
                 .unwrap_or_else(|| runtime::default_exception_message(exception).to_owned());
             if operation == Operation::InvokeModel {
                 // Outside a stream the same failure is an HTTP error.
-                let code = upper_first(exception);
                 let status = Exception::new(exception.clone(), "")
                     .kind()
                     .http_status()
                     .unwrap_or(500);
-                return Err(AwsError::new(status, code, message));
+                return Err(AwsError::new(status, upper_first(exception), message));
             }
             let fault = StreamFault {
                 after_events: *after_events,
                 exception: Exception::new(exception.clone(), message),
             };
-            (model_reply, Some(fault))
+            (prepared.reply, Some(fault))
         }
-        _ => (model_reply, None),
+        _ => (prepared.reply, None),
     };
     let mut rng = shared.rng();
     if operation == Operation::InvokeModel {
-        let answer = runtime::invoke(reply, &value, &resolved.model.id, &mut rng);
+        let answer = runtime::invoke(&reply, &prepared.body, &prepared.model_id, &mut rng);
         return Ok(Outcome::Json {
             body: answer.body,
             headers: vec![
@@ -654,7 +710,7 @@ fn invoke(
         });
     }
     Ok(Outcome::Stream {
-        frames: runtime::stream_frames(reply, &value, &resolved.model.id, &mut rng, fault),
+        frames: runtime::stream_frames(&reply, &prepared.body, &prepared.model_id, &mut rng, fault),
     })
 }
 
@@ -709,7 +765,9 @@ fn into_response(
             for (name, value) in headers {
                 builder = builder.header(name, value);
             }
-            builder = echo_service_tier(builder, request_headers);
+            if record.operation == Some(Operation::InvokeModel) {
+                builder = echo_service_tier(builder, request_headers);
+            }
             builder.body(Body::from(body))
         }
         Outcome::Stream { frames } => {
@@ -750,6 +808,15 @@ fn into_response(
         );
         let mut r = Response::new(Body::from(error.body()));
         *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        let headers = r.headers_mut();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        if let Ok(v) = HeaderValue::from_str(&error.error_type_header()) {
+            headers.insert("x-amzn-errortype", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert("x-amzn-requestid", v);
+        }
+        record.error_type = Some(error.code);
         r
     });
     record.status = response.status().as_u16();

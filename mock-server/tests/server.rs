@@ -528,3 +528,69 @@ async fn a_skewed_server_clock_rejects_fresh_signatures() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_reply_rule_is_spent_only_on_requests_it_answers() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    server.mount(
+        Rule::new(
+            Match::any(),
+            Answer::Reply(bedrock_mock_server::Reply::text("scripted")),
+        )
+        .times(1)
+        .expect(1),
+    );
+    let bad_beta = PROBE.replace(
+        "\"max_tokens\":1",
+        "\"max_tokens\":5,\"anthropic_beta\":[\"nope\"]",
+    );
+    let r = send(server.address(), "POST", INVOKE, &[], bad_beta.as_bytes()).await;
+    assert_eq!(error_of(&r).2, "invalid beta flag");
+    let listed = send(server.address(), "GET", "/inference-profiles", &[], b"").await;
+    assert_eq!(listed.status, 200);
+    let good = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":5");
+    let r = send(server.address(), "POST", INVOKE, &[], good.as_bytes()).await;
+    assert_eq!(r.json()["content"][0]["text"], "scripted");
+    let journal = server.received_requests();
+    assert_eq!(
+        journal.iter().map(|r| r.rule.is_some()).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_cannot_share_a_times_one_rule() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    server.mount(
+        Rule::new(Match::any(), Answer::error("ThrottlingException"))
+            .times(1)
+            .expect(1),
+    );
+    let address = server.address();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            tokio::spawn(async move {
+                send(address, "POST", INVOKE, &[], PROBE.as_bytes())
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 15);
+    let seqs: Vec<u64> = server.received_requests().iter().map(|r| r.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=16).collect::<Vec<_>>(),
+        "the journal is in arrival order"
+    );
+}
