@@ -211,7 +211,7 @@ impl MockBedrock {
 
     /// Adds a rule after those already mounted.
     pub fn mount(&self, rule: Rule) {
-        self.shared.rules().push(MountedRule::new(rule));
+        self.shared.mount(rule);
     }
 
     /// Changes the account state. Mounted rules are kept; changes to the
