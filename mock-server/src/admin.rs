@@ -12,6 +12,8 @@
 //! | `POST /__bedrock_mock/rules` | adds a rule |
 //! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations |
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` or `{"advance_seconds":60}` |
+//! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`; 404 when none are queued |
+//! | `GET /__bedrock_mock/credentials` | how many were issued, requests per access key id |
 
 use axum::body::Body;
 use axum::response::Response;
@@ -19,13 +21,20 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 
 use crate::config::{ServerConfig, Timestamp};
+use crate::credentials::ExportFormat;
 use crate::rules::Rule;
 use crate::server::Shared;
 
 /// The largest admin request body (a config with a big catalogue fits).
 const MAX_ADMIN_BODY: usize = 4 << 20;
 
-pub(crate) async fn handle(shared: &Shared, method: &Method, path: &str, body: Body) -> Response {
+pub(crate) async fn handle(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &str,
+    body: Body,
+) -> Response {
     let body = match axum::body::to_bytes(body, MAX_ADMIN_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -76,6 +85,23 @@ pub(crate) async fn handle(shared: &Shared, method: &Method, path: &str, body: B
             }
             Err(e) => reply(StatusCode::BAD_REQUEST, &format!("clock: {e}")),
         },
+        ("POST", "credentials/next") => match ExportFormat::from_query(query) {
+            Err(e) => reply(StatusCode::BAD_REQUEST, &e),
+            Ok(format) => match shared.issue_credential() {
+                Some(credential) => {
+                    let (content_type, text) = format.render(&credential);
+                    let mut r = reply(StatusCode::OK, &text);
+                    r.headers_mut()
+                        .insert("content-type", http::HeaderValue::from_static(content_type));
+                    r
+                }
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    "no credentials are queued: put them in the config's next_credentials",
+                ),
+            },
+        },
+        ("GET", "credentials") => json(StatusCode::OK, &shared.credential_report()),
         _ => reply(
             StatusCode::NOT_FOUND,
             "unknown admin call; see the table in mock-server/src/admin.rs",

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::aws_error::{self, AwsError};
 use crate::config::{AuthMode, ServerConfig};
 use crate::journal::AuthRecord;
+use crate::rules::Protocol;
 use crate::sigv4::{self, Authorization, SignedRequest};
 use crate::timefmt::Utc;
 
@@ -23,15 +24,20 @@ pub(crate) struct Caller {
     /// The region the request is for: the SigV4 scope's, or the account's
     /// home region for API keys and gateway mode.
     pub region: String,
+    /// The access key that signed (SigV4 only).
+    pub access_key_id: Option<String>,
 }
 
-/// Authenticates `req` for the SigV4 service name `service`.
+/// Authenticates `req` for an endpoint speaking `protocol`: SigV4 for its
+/// signing name, and the API keys that endpoint takes (Bedrock and Mantle
+/// take `Authorization: Bearer`, Mantle also `x-api-key`; STS takes none).
 pub(crate) fn authenticate(
     config: &ServerConfig,
     now: SystemTime,
     req: &SignedRequest<'_>,
-    service: &str,
+    protocol: Protocol,
 ) -> (AuthRecord, Result<Caller, AwsError>) {
+    let service = protocol.signing_name();
     let mut record = AuthRecord {
         scheme: "none".to_owned(),
         access_key_id: None,
@@ -42,7 +48,11 @@ pub(crate) fn authenticate(
     };
     let home = Caller {
         region: config.home_region().to_owned(),
+        access_key_id: None,
     };
+    let x_api_key = (protocol == Protocol::Mantle)
+        .then(|| req.headers.get("x-api-key"))
+        .flatten();
     let outcome = if config.auth == AuthMode::Off {
         record.scheme = "off".to_owned();
         Ok(home)
@@ -52,12 +62,22 @@ pub(crate) fn authenticate(
             .get(http::header::AUTHORIZATION)
             .map(|v| v.to_str())
         {
-            None => Err(AwsError::front_door("Authorization header is missing")),
+            None => match x_api_key.map(|v| v.to_str()) {
+                Some(Ok(key)) => {
+                    record.scheme = "x-api-key".to_owned();
+                    check_api_key(config, now, key.trim()).map(|()| home)
+                }
+                Some(Err(_)) => Err(AwsError::front_door(
+                    "Invalid API Key format: Must start with pre-defined prefix",
+                )),
+                None => Err(AwsError::front_door("Authorization header is missing")),
+            },
             Some(Err(_)) => Err(incomplete(
                 "Authorization header is not valid ASCII.".to_owned(),
             )),
             Some(Ok(value)) => {
-                if let Some(key) = strip_scheme(value, "Bearer") {
+                let bearer = strip_scheme(value, "Bearer").filter(|_| protocol != Protocol::Sts);
+                if let Some(key) = bearer {
                     record.scheme = "bearer".to_owned();
                     check_api_key(config, now, key.trim()).map(|()| home)
                 } else {
@@ -130,7 +150,10 @@ fn check_sigv4(
             "Credential should be scoped to correct service: '{service}'."
         )));
     }
-    if !config.regions.contains(&auth.region) {
+    // STS's global endpoint signs for us-east-1 whatever the account's
+    // regions.
+    let sts_global = service == "sts" && auth.region == "us-east-1";
+    if !config.regions.contains(&auth.region) && !sts_global {
         return Err(invalid_signature(
             "Credential should be scoped to a valid region.".to_owned(),
         ));
@@ -138,7 +161,7 @@ fn check_sigv4(
     let Some(credential) = config
         .credentials
         .iter()
-        .find(|c| c.access_key_id == auth.access_key_id)
+        .find(|c| c.access_key_id == auth.access_key_id && c.is_known_at(now))
     else {
         return Err(AwsError::sigv4(
             403,
@@ -177,6 +200,7 @@ fn check_sigv4(
     }
     Ok(Caller {
         region: auth.region,
+        access_key_id: Some(auth.access_key_id),
     })
 }
 

@@ -7,13 +7,20 @@
 //! answers what Bedrock answers: the backing model, or the exact error.
 
 use crate::aws_error::AwsError;
-use crate::config::{ApplicationProfile, FoundationModel, ModelState, ServerConfig};
+use crate::config::{ApplicationProfile, FoundationModel, MantleModel, ModelState, ServerConfig};
 
 /// The Claude catalogue a new server offers; the real CLI's lineup
 /// (client-behaviour.md) plus the models its fallback chains reach.
 pub(crate) fn default_models() -> Vec<FoundationModel> {
     serde_json::from_str(include_str!("../data/claude_models.json"))
         .expect("the built-in catalogue is valid")
+}
+
+/// Mantle's lineup on a new server: the current Claude models, under
+/// Mantle's unversioned ids.
+pub(crate) fn default_mantle_models() -> Vec<MantleModel> {
+    serde_json::from_str(include_str!("../data/mantle_models.json"))
+        .expect("the built-in Mantle lineup is valid")
 }
 
 /// Geography prefixes of system-defined profiles and the regions each
@@ -70,7 +77,7 @@ pub(crate) fn resolve_for_invoke<'c>(
     if resolved.via == Via::BaseModel && !resolved.model.on_demand {
         return Err(AwsError::on_demand_not_supported(model_id));
     }
-    match config.effective_state(resolved.model) {
+    match config.effective_state(&resolved.model.id, resolved.model.state) {
         ModelState::Enabled => Ok(resolved),
         ModelState::NotEnabled => Err(AwsError::access_denied_model()),
         ModelState::NotFound => Err(AwsError::new(
@@ -204,7 +211,7 @@ pub(crate) fn system_profiles(config: &ServerConfig, region: &str) -> Vec<Profil
             .iter()
             .filter(|m| m.profiles.iter().any(|g| g == geo))
         {
-            if config.effective_state(model) == ModelState::NotFound {
+            if config.effective_state(&model.id, model.state) == ModelState::NotFound {
                 continue;
             }
             let id = format!("{geo}.{}", model.id);

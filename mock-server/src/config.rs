@@ -54,7 +54,11 @@ pub struct ServerConfig {
     pub api_keys: Vec<ApiKey>,
     /// The foundation models; defaults to the Claude catalogue.
     pub models: Vec<FoundationModel>,
-    /// Changes the state of catalogue models by id, without restating them.
+    /// The models Mantle serves, under Mantle's own ids
+    /// (`anthropic.claude-haiku-4-5`); a lineup separate from `models`.
+    pub mantle_models: Vec<MantleModel>,
+    /// Changes the state of models by id, without restating them. An id
+    /// found in both `models` and `mantle_models` changes both.
     pub model_state: BTreeMap<String, ModelState>,
     /// Application inference profiles.
     pub application_profiles: Vec<ApplicationProfile>,
@@ -66,6 +70,13 @@ pub struct ServerConfig {
     pub pace: Pace,
     /// Seed of the random choices (padding, ids, delta split points).
     pub seed: u64,
+    /// Credentials handed out, in order, to whoever asks the admin API
+    /// (`POST /__bedrock_mock/credentials/next`): a test's
+    /// `awsCredentialExport` or `awsAuthRefresh` command. Each joins
+    /// `credentials` when issued; once only one is left it is issued again
+    /// and again, so `[expired, expired, good]` means "two refreshes that
+    /// don't help, then ones that do".
+    pub next_credentials: Vec<Credential>,
     /// Answers that override the account's normal behaviour.
     pub rules: Vec<Rule>,
 }
@@ -85,12 +96,14 @@ impl Default for ServerConfig {
                 expires_at: None,
             }],
             models: crate::catalog::default_models(),
+            mantle_models: crate::catalog::default_mantle_models(),
             model_state: BTreeMap::new(),
             application_profiles: Vec::new(),
             reply: Reply::default(),
             betas: DEFAULT_BETAS.iter().map(|b| (*b).to_owned()).collect(),
             pace: Pace::default(),
             seed: 0x0062_6564_726f_636b,
+            next_credentials: Vec::new(),
             rules: Vec::new(),
         }
     }
@@ -99,6 +112,7 @@ impl Default for ServerConfig {
 /// Betas Bedrock accepts in `anthropic_beta` for Claude models, from the
 /// captures of the real CLI and Bedrock's documentation.
 const DEFAULT_BETAS: &[&str] = &[
+    "claude-code-20250219",
     "computer-use-2024-10-22",
     "computer-use-2025-01-24",
     "computer-use-2025-11-24",
@@ -176,12 +190,16 @@ impl ServerConfig {
         self
     }
 
-    /// The state of `model_id`, with [`ServerConfig::model_state`] applied.
-    pub(crate) fn effective_state(&self, model: &FoundationModel) -> ModelState {
-        self.model_state
-            .get(&model.id)
-            .copied()
-            .unwrap_or(model.state)
+    /// Queues credentials for the admin API to issue.
+    pub fn next_credential(mut self, credential: Credential) -> Self {
+        self.next_credentials.push(credential);
+        self
+    }
+
+    /// The state of model `id` whose catalogue entry says `listed`, with
+    /// [`ServerConfig::model_state`] applied.
+    pub(crate) fn effective_state(&self, id: &str, listed: ModelState) -> ModelState {
+        self.model_state.get(id).copied().unwrap_or(listed)
     }
 
     /// The region of requests that name none.
@@ -216,6 +234,14 @@ pub struct Credential {
     /// When temporary credentials stop working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// When the key was deleted or deactivated: from then on AWS no longer
+    /// knows it (`UnrecognizedClientException`, STS `InvalidClientTokenId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+    /// The identity STS reports for it. By default an IAM user for
+    /// long-term keys and an assumed role for temporary ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
 }
 
 impl Credential {
@@ -226,7 +252,20 @@ impl Credential {
             secret_access_key: secret_access_key.into(),
             session_token: None,
             expires_at: None,
+            revoked_at: None,
+            arn: None,
         }
+    }
+
+    /// Makes the key unknown to AWS from `at` on.
+    pub fn revoked(mut self, at: SystemTime) -> Self {
+        self.revoked_at = Some(Timestamp(at));
+        self
+    }
+
+    /// Whether AWS knows the key at `now`.
+    pub(crate) fn is_known_at(&self, now: SystemTime) -> bool {
+        self.revoked_at.is_none_or(|t| now < t.0)
     }
 
     /// Makes these temporary credentials with `token`, valid until `expires_at`.
@@ -274,6 +313,23 @@ pub struct FoundationModel {
 
 fn all_geographies() -> Vec<String> {
     ["us", "eu", "apac", "global"].map(str::to_owned).to_vec()
+}
+
+/// A model of Mantle's lineup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MantleModel {
+    /// Mantle's id: `anthropic.` and the name, no version suffix, e.g.
+    /// `anthropic.claude-haiku-4-5`.
+    pub id: String,
+    /// Display name, e.g. `Claude Haiku 4.5`.
+    pub name: String,
+    /// Whether this account can use it.
+    #[serde(default)]
+    pub state: ModelState,
+    /// What this model answers, instead of the server's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
 }
 
 /// Whether the account can use a model.

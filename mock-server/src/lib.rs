@@ -35,7 +35,10 @@ mod catalog;
 mod clock;
 mod config;
 mod control_plane;
+mod credentials;
 mod journal;
+mod mantle;
+mod pipeline;
 mod reply;
 mod rng;
 mod routes;
@@ -44,14 +47,17 @@ mod runtime;
 mod server;
 mod sigv4;
 mod stream_body;
+mod sts;
 mod timefmt;
 
 pub use aws_error::{AwsError, ErrorOrigin};
 pub use clock::Clock;
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, FoundationModel, ModelState, Pace, ServerConfig, Timestamp,
+    EXAMPLE_SECRET_ACCESS_KEY, FoundationModel, MantleModel, ModelState, Pace, ServerConfig,
+    Timestamp,
 };
+pub use credentials::CredentialReport;
 pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;

@@ -208,8 +208,13 @@ impl Rendered {
     }
 
     /// The stream events, deltas grouped a few tokens at a time as Bedrock
-    /// sends them. `message_stop` carries `metrics`.
-    pub fn stream_events(&self, rng: &mut Rng, metrics: InvocationMetrics) -> Vec<StreamEvent> {
+    /// sends them. `message_stop` carries `metrics` (Bedrock's invocation
+    /// metrics; Mantle sends none).
+    pub fn stream_events(
+        &self,
+        rng: &mut Rng,
+        metrics: Option<InvocationMetrics>,
+    ) -> Vec<StreamEvent> {
         let mut events = vec![StreamEvent::MessageStart {
             message: Message {
                 id: self.message_id.clone(),
@@ -289,7 +294,7 @@ impl Rendered {
             },
         });
         events.push(StreamEvent::MessageStop {
-            invocation_metrics: Some(metrics),
+            invocation_metrics: metrics,
         });
         events
     }
@@ -451,7 +456,7 @@ mod tests {
             "anthropic.claude-opus-5-5",
             &mut Rng::new(3),
         );
-        let events = r.stream_events(&mut Rng::new(3), InvocationMetrics::default());
+        let events = r.stream_events(&mut Rng::new(3), Some(InvocationMetrics::default()));
         let text: String = events
             .iter()
             .filter_map(|e| match e {

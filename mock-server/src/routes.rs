@@ -19,6 +19,11 @@ pub(crate) enum Route {
         operation: Operation,
         target: Option<String>,
     },
+    /// Mantle's Messages endpoint; the body names the model and says
+    /// whether to stream.
+    Mantle,
+    /// STS at `/`; the action is in the form body or the query.
+    Sts,
     /// `/__bedrock_mock/{rest}`.
     Admin(String),
     /// No operation has this method and path.
@@ -33,6 +38,23 @@ pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
         operation,
         target: target.map(percent_decode),
     };
+    // Mantle's base URL ends in `/anthropic`; clients given a bare host as
+    // base URL (Claude Code in the captures) post to `/v1/messages`.
+    if matches!(raw_path, "/v1/messages" | "/anthropic/v1/messages") {
+        return if *method == Method::POST {
+            Route::Mantle
+        } else {
+            Route::Unknown
+        };
+    }
+    // STS's query protocol posts a form to `/` (or, rarely, GETs `/?Action=`).
+    if raw_path == "/" {
+        return if *method == Method::POST || *method == Method::GET {
+            Route::Sts
+        } else {
+            Route::Unknown
+        };
+    }
     if let Some(rest) = raw_path.strip_prefix("/model/") {
         if *method != Method::POST {
             return Route::Unknown;
@@ -109,6 +131,15 @@ mod tests {
     }
 
     #[test]
+    fn mantle_and_sts_are_told_by_path() {
+        for path in ["/v1/messages", "/anthropic/v1/messages"] {
+            assert_eq!(classify(&Method::POST, path), Route::Mantle, "{path}");
+        }
+        assert_eq!(classify(&Method::POST, "/"), Route::Sts);
+        assert_eq!(classify(&Method::GET, "/"), Route::Sts);
+    }
+
+    #[test]
     fn anything_else_is_unknown() {
         for (method, path) in [
             (Method::GET, "/model/x/invoke"),
@@ -117,7 +148,10 @@ mod tests {
             (Method::POST, "/model/x/converse"),
             (Method::POST, "/inference-profiles"),
             (Method::GET, "/inference-profiles/a/b"),
-            (Method::GET, "/"),
+            (Method::DELETE, "/"),
+            (Method::GET, "/v1/messages"),
+            (Method::POST, "/v1/messages/"),
+            (Method::POST, "/v1/complete"),
             (Method::GET, "/../etc/passwd"),
         ] {
             assert_eq!(classify(&method, path), Route::Unknown, "{method} {path}");

@@ -24,12 +24,53 @@ pub enum Operation {
     ListInferenceProfiles,
     /// `GET /inference-profiles/{id}`.
     GetInferenceProfile,
+    /// Mantle `POST /v1/messages` (or `/anthropic/v1/messages`) without
+    /// `"stream": true`: one JSON answer.
+    MantleMessages,
+    /// Mantle `POST /v1/messages` with `"stream": true`: Server-Sent Events.
+    MantleMessagesStream,
+    /// STS `GetCallerIdentity` (`POST /`, `Action=GetCallerIdentity`).
+    GetCallerIdentity,
 }
 
 impl Operation {
     /// The SigV4 service name requests for this operation are signed with.
     pub fn signing_name(self) -> &'static str {
-        "bedrock"
+        self.protocol().signing_name()
+    }
+
+    /// The wire protocol, which decides how errors look.
+    pub(crate) fn protocol(self) -> Protocol {
+        match self {
+            Operation::InvokeModel
+            | Operation::InvokeModelWithResponseStream
+            | Operation::ListInferenceProfiles
+            | Operation::GetInferenceProfile => Protocol::Bedrock,
+            Operation::MantleMessages | Operation::MantleMessagesStream => Protocol::Mantle,
+            Operation::GetCallerIdentity => Protocol::Sts,
+        }
+    }
+}
+
+/// The three wire protocols the server speaks; each has its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Bedrock runtime and control plane: REST-JSON, `x-amzn-ErrorType`.
+    Bedrock,
+    /// Mantle: the Anthropic Messages API, `{"type":"error",...}`.
+    Mantle,
+    /// STS: the AWS query protocol, XML.
+    Sts,
+}
+
+impl Protocol {
+    /// The SigV4 service name.
+    pub(crate) fn signing_name(self) -> &'static str {
+        match self {
+            Protocol::Bedrock => "bedrock",
+            Protocol::Mantle => "bedrock-mantle",
+            Protocol::Sts => "sts",
+        }
     }
 }
 
@@ -222,7 +263,10 @@ fn glob(pattern: &str, text: &str) -> bool {
     remaining.len() >= tail.len() && remaining.ends_with(tail)
 }
 
-/// What a rule answers.
+/// What a rule answers. The same answer fits every endpoint: an error by a
+/// Bedrock code takes the matching Anthropic type on Mantle and the
+/// matching STS code on STS, and a stream fault becomes an `error` event
+/// on Mantle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Answer {
@@ -276,8 +320,11 @@ impl Answer {
         }
     }
 
-    /// The error this answer sends, if it is one. `None` for the other kinds.
-    pub(crate) fn as_aws_error(&self) -> Option<AwsError> {
+    /// The error this answer sends on an endpoint speaking `protocol`, if
+    /// it is one; `None` for the other kinds. `code` may be a Bedrock code
+    /// (`ThrottlingException`, translated for Mantle and STS) or the
+    /// endpoint's own (`overloaded_error` on Mantle, `ExpiredToken` on STS).
+    pub(crate) fn as_error(&self, protocol: Protocol) -> Option<AwsError> {
         let Answer::Error {
             code,
             status,
@@ -287,8 +334,14 @@ impl Answer {
         else {
             return None;
         };
-        let mut error =
-            AwsError::by_name(code).unwrap_or_else(|| AwsError::new(400, code.clone(), ""));
+        let native = match protocol {
+            Protocol::Bedrock => None,
+            Protocol::Mantle => crate::mantle::error_by_type(code),
+            Protocol::Sts => crate::sts::error_by_code(code),
+        };
+        let mut error = native
+            .or_else(|| AwsError::by_name(code))
+            .unwrap_or_else(|| AwsError::new(400, code.clone(), ""));
         if let Some(status) = status {
             error.status = *status;
         }
@@ -327,7 +380,7 @@ mod tests {
                 "times": 2}"#,
         )
         .unwrap();
-        let error = rule.answer.as_aws_error().unwrap();
+        let error = rule.answer.as_error(Protocol::Bedrock).unwrap();
         assert_eq!((error.status, error.retry_after), (429, Some(3)));
         assert_eq!(rule.label(), "InvokeModel, model *opus-5-5");
     }

@@ -138,7 +138,7 @@ pub(crate) fn stream_frames(
         cache_read_input_token_count: None,
         cache_write_input_token_count: None,
     };
-    let events = rendered.stream_events(rng, metrics);
+    let events = rendered.stream_events(rng, Some(metrics));
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));

@@ -1,36 +1,20 @@
-//! The server: one pipeline every AWS request goes through (read, route,
-//! authenticate, rules, handler, journal), and [`MockBedrock`], the handle a
-//! test or the standalone server holds.
+//! [`MockBedrock`], the handle a test or the standalone server holds, and
+//! the state its requests share (account, rules, journal, clock). The
+//! request pipeline itself is in `pipeline`.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use bedrock_eventstream::bedrock::Exception;
-use bytes::Bytes;
-use http::{HeaderValue, StatusCode};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{self, Caller};
-use crate::aws_error::AwsError;
-use crate::catalog;
 use crate::clock::Clock;
-use crate::config::ServerConfig;
-use crate::control_plane;
-use crate::journal::{AuthRecord, Journal, RecordedRequest, redact_headers};
-use crate::reply::Reply;
+use crate::config::{Credential, ServerConfig};
+use crate::credentials::{CredentialReport, queue_index};
+use crate::journal::{Journal, RecordedRequest};
 use crate::rng::Rng;
-use crate::routes::{self, Route};
-use crate::rules::{Answer, Operation, RequestFacts, Rule};
-use crate::runtime::{self, StreamFault};
-use crate::sigv4::SignedRequest;
-use crate::stream_body::{PacedBody, PlannedFrame};
-use crate::timefmt::Utc;
+use crate::rules::{Answer, RequestFacts, Rule};
 
 /// A running fake Bedrock. Dropping it stops the server and checks the
 /// rules' expectations (panicking, like wiremock, when one is not met).
@@ -142,7 +126,7 @@ impl MockBedrockBuilder {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(fail)?;
         let shared = Arc::new(Shared::new(self.config, self.clock, self.log_requests));
         let app = axum::Router::new()
-            .fallback(handle)
+            .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(&shared));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -227,6 +211,19 @@ impl MockBedrock {
             .config
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// Hands out the next of the config's `next_credentials`, as the admin
+    /// API's `POST /__bedrock_mock/credentials/next` does, and makes it a
+    /// key of the account. `None` when nothing is queued.
+    pub fn issue_credentials(&self) -> Option<Credential> {
+        self.shared.issue_credential()
+    }
+
+    /// How many queued credentials were issued, and how many requests each
+    /// access key signed.
+    pub fn credential_report(&self) -> CredentialReport {
+        self.shared.credential_report()
     }
 
     /// A copy of the current account state.
@@ -326,8 +323,10 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) journal: Arc<Journal>,
     rng: Mutex<Rng>,
-    seq: AtomicU64,
-    log_requests: bool,
+    /// How many sets of `next_credentials` were issued.
+    issued: Mutex<usize>,
+    pub(crate) seq: AtomicU64,
+    pub(crate) log_requests: bool,
 }
 
 impl Shared {
@@ -337,6 +336,7 @@ impl Shared {
             initial: config.clone(),
             config: RwLock::new(Arc::new(config)),
             rules: Mutex::new(Vec::new()),
+            issued: Mutex::new(0),
             clock,
             journal: Arc::default(),
             seq: AtomicU64::new(0),
@@ -352,6 +352,7 @@ impl Shared {
 
     pub(crate) fn replace_config(&self, config: ServerConfig) {
         *self.rng() = Rng::new(config.seed);
+        *self.issued.lock().unwrap_or_else(|e| e.into_inner()) = 0;
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         self.rules().clear();
         self.load_rules_from_config();
@@ -368,6 +369,33 @@ impl Shared {
         self.rules().push(MountedRule::new(rule));
     }
 
+    /// Hands out the next queued credentials and makes them known to the
+    /// account (replacing an earlier set with the same key id).
+    pub(crate) fn issue_credential(&self) -> Option<Credential> {
+        // `issued` is held across the config update so that two refresh
+        // commands running at once get consecutive sets.
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+        let at = queue_index(*issued, current.next_credentials.len())?;
+        let credential = current.next_credentials[at].clone();
+        let mut next = ServerConfig::clone(&current);
+        next.credentials
+            .retain(|c| c.access_key_id != credential.access_key_id);
+        next.credentials.push(credential.clone());
+        *current = Arc::new(next);
+        *issued += 1;
+        Some(credential)
+    }
+
+    pub(crate) fn credential_report(&self) -> CredentialReport {
+        let issued = *self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        CredentialReport::new(
+            issued,
+            self.config().next_credentials.len(),
+            &self.journal.snapshot(),
+        )
+    }
+
     fn load_rules_from_config(&self) {
         let config = self.config();
         self.rules()
@@ -380,7 +408,7 @@ impl Shared {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
+    pub(crate) fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
         self.rng.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -418,7 +446,7 @@ impl Shared {
     /// normal answer's content (`Reply`, `StreamException`) take part only
     /// when `content_rules`: the request is an invoke that passed Bedrock's
     /// checks.
-    fn answering_rule(
+    pub(crate) fn answering_rule(
         &self,
         facts: &RequestFacts<'_>,
         content_rules: bool,
@@ -445,415 +473,4 @@ impl Shared {
         }
         chosen
     }
-}
-
-/// What the pipeline decided to send.
-enum Outcome {
-    Error(AwsError),
-    Json {
-        body: Vec<u8>,
-        headers: Vec<(&'static str, String)>,
-    },
-    Stream {
-        frames: Vec<PlannedFrame>,
-    },
-    Custom(Answer),
-}
-
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let raw_path = parts.uri.path().to_owned();
-    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
-    let route = routes::classify(&parts.method, &raw_path);
-    if let Route::Admin(rest) = route {
-        return crate::admin::handle(&shared, &parts.method, &rest, body).await;
-    }
-    let now = shared.clock.now();
-    let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
-    let request_id = shared.rng().uuid();
-    let (operation, target) = match route {
-        Route::Aws { operation, target } => (Some(operation), target),
-        _ => (None, None),
-    };
-    let config = shared.config();
-    let body = axum::body::to_bytes(body, runtime::MAX_BODY).await;
-    let (auth, outcome, rule) = match &body {
-        // The body was not read whole, so there is nothing to verify a
-        // signature against; AWS's size check answers first as well.
-        Err(_) => (
-            not_checked(),
-            Outcome::Error(runtime::body_too_large()),
-            None,
-        ),
-        Ok(bytes) => {
-            let signed = SignedRequest {
-                method: parts.method.as_str(),
-                raw_path: &raw_path,
-                raw_query: &raw_query,
-                headers: &parts.headers,
-                body: bytes,
-            };
-            let service = operation.map_or("bedrock", Operation::signing_name);
-            let (auth, caller) = auth::authenticate(&config, now, &signed, service);
-            let (outcome, rule) = match (caller, operation) {
-                (Err(e), _) => (Outcome::Error(e), None),
-                (Ok(_), None) => (Outcome::Error(unknown_operation()), None),
-                (Ok(caller), Some(op)) => {
-                    let facts = RequestFacts {
-                        operation: Some(op),
-                        model_id: target.as_deref(),
-                        headers: &parts.headers,
-                    };
-                    let request = AwsRequest {
-                        operation: op,
-                        target: target.as_deref().unwrap_or_default(),
-                        raw_query: &raw_query,
-                        headers: &parts.headers,
-                        body: bytes,
-                    };
-                    let prepared = matches!(
-                        op,
-                        Operation::InvokeModel | Operation::InvokeModelWithResponseStream
-                    )
-                    .then(|| prepare_invoke(&config, &caller, &request));
-                    // A rule that changes the content of a normal answer
-                    // applies only where there is one to change.
-                    let content_rules = matches!(prepared, Some(Ok(_)));
-                    let rule = shared.answering_rule(&facts, content_rules);
-                    let answer = rule.as_ref().map(|(_, a)| a.clone());
-                    let outcome =
-                        answer_request(&shared, &config, &caller, &request, prepared, answer);
-                    (outcome, rule.map(|(label, _)| label))
-                }
-            };
-            (auth, outcome, rule)
-        }
-    };
-    let mut record = RecordedRequest {
-        seq,
-        time: crate::config::Timestamp(now),
-        method: parts.method.to_string(),
-        raw_path: raw_path.clone(),
-        query: crate::journal::redact_query(&raw_query),
-        headers: redact_headers(&parts.headers),
-        body: body
-            .as_ref()
-            .map(|b| crate::journal::recorded_body(b))
-            .unwrap_or_default(),
-        operation,
-        model_id: target,
-        auth,
-        rule,
-        status: 0,
-        error_type: None,
-        request_id: request_id.clone(),
-        frames: Vec::new(),
-    };
-    let response = into_response(
-        &shared,
-        outcome,
-        &request_id,
-        &parts.headers,
-        seq,
-        &config,
-        &mut record,
-    );
-    if shared.log_requests {
-        eprintln!("{}", log_line(&record));
-    }
-    shared.journal.push(record);
-    response
-}
-
-fn not_checked() -> AuthRecord {
-    AuthRecord {
-        scheme: "not checked".to_owned(),
-        access_key_id: None,
-        region: None,
-        service: None,
-        accepted: false,
-        reason: Some("body over the size limit".to_owned()),
-    }
-}
-
-/// No capture of AWS's answer to an unknown path exists; this is the error
-/// code AWS's REST front end uses for it.
-fn unknown_operation() -> AwsError {
-    AwsError::new(404, "UnknownOperationException", "Unknown operation")
-}
-
-/// Answers an authenticated request: the rule's answer if one applies,
-/// else the operation's normal answer.
-fn answer_request(
-    shared: &Shared,
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-    prepared: Option<Result<PreparedInvoke, AwsError>>,
-    rule: Option<Answer>,
-) -> Outcome {
-    let result = match (request.operation, rule) {
-        (_, Some(answer @ Answer::Error { .. })) => {
-            Err(answer.as_aws_error().expect("an error answer"))
-        }
-        (_, Some(answer @ Answer::Http { .. })) => Ok(Outcome::Custom(answer)),
-        (Operation::ListInferenceProfiles, _) => {
-            control_plane::list_profiles(config, request.raw_query, &caller.region)
-                .map(json_outcome)
-        }
-        (Operation::GetInferenceProfile, _) => {
-            control_plane::get_profile(config, request.target, &caller.region).map(json_outcome)
-        }
-        (Operation::InvokeModel | Operation::InvokeModelWithResponseStream, rule) => {
-            match prepared.unwrap_or_else(|| prepare_invoke(config, caller, request)) {
-                Ok(prepared) => answer_invoke(shared, request.operation, prepared, rule.as_ref()),
-                Err(e) => Err(e),
-            }
-        }
-    };
-    result.unwrap_or_else(Outcome::Error)
-}
-
-/// The parts of a request the answer is made from.
-pub(crate) struct AwsRequest<'a> {
-    operation: Operation,
-    /// The decoded model or profile id ("" when the operation has none).
-    target: &'a str,
-    raw_query: &'a str,
-    headers: &'a http::HeaderMap,
-    body: &'a Bytes,
-}
-
-fn json_outcome(value: serde_json::Value) -> Outcome {
-    Outcome::Json {
-        body: serde_json::to_vec(&value).expect("a JSON value serializes"),
-        headers: Vec::new(),
-    }
-}
-
-/// An invoke request that passed Bedrock's checks.
-struct PreparedInvoke {
-    model_id: String,
-    reply: Reply,
-    body: serde_json::Value,
-}
-
-/// Bedrock's checks of an invoke request, in its order: the model id, the
-/// headers, the body.
-fn prepare_invoke(
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-) -> Result<PreparedInvoke, AwsError> {
-    let resolved = catalog::resolve_for_invoke(config, request.target, &caller.region)?;
-    check_service_tier(request.headers)?;
-    let body = runtime::validate_body(config, request.body)?;
-    Ok(PreparedInvoke {
-        model_id: resolved.model.id.clone(),
-        reply: resolved
-            .model
-            .reply
-            .clone()
-            .unwrap_or_else(|| config.reply.clone()),
-        body,
-    })
-}
-
-fn answer_invoke(
-    shared: &Shared,
-    operation: Operation,
-    prepared: PreparedInvoke,
-    rule: Option<&Answer>,
-) -> Result<Outcome, AwsError> {
-    let (reply, fault) = match rule {
-        Some(Answer::Reply(reply)) => (reply.clone(), None),
-        Some(Answer::StreamException {
-            after_events,
-            exception,
-            message,
-        }) => {
-            let message = message
-                .clone()
-                .unwrap_or_else(|| runtime::default_exception_message(exception).to_owned());
-            if operation == Operation::InvokeModel {
-                // Outside a stream the same failure is an HTTP error.
-                let status = Exception::new(exception.clone(), "")
-                    .kind()
-                    .http_status()
-                    .unwrap_or(500);
-                return Err(AwsError::new(status, upper_first(exception), message));
-            }
-            let fault = StreamFault {
-                after_events: *after_events,
-                exception: Exception::new(exception.clone(), message),
-            };
-            (prepared.reply, Some(fault))
-        }
-        _ => (prepared.reply, None),
-    };
-    let mut rng = shared.rng();
-    if operation == Operation::InvokeModel {
-        let answer = runtime::invoke(&reply, &prepared.body, &prepared.model_id, &mut rng);
-        return Ok(Outcome::Json {
-            body: answer.body,
-            headers: vec![
-                ("x-amzn-bedrock-invocation-latency", "0".to_owned()),
-                (
-                    "x-amzn-bedrock-output-token-count",
-                    answer.output_tokens.to_string(),
-                ),
-                (
-                    "x-amzn-bedrock-input-token-count",
-                    answer.input_tokens.to_string(),
-                ),
-            ],
-        });
-    }
-    Ok(Outcome::Stream {
-        frames: runtime::stream_frames(&reply, &prepared.body, &prepared.model_id, &mut rng, fault),
-    })
-}
-
-/// `X-Amzn-Bedrock-Service-Tier` takes one of the service model's values.
-fn check_service_tier(headers: &http::HeaderMap) -> Result<(), AwsError> {
-    let Some(tier) = headers.get("x-amzn-bedrock-service-tier") else {
-        return Ok(());
-    };
-    let tier = String::from_utf8_lossy(tier.as_bytes());
-    if ["reserved", "priority", "default", "flex"].contains(&tier.as_ref()) {
-        return Ok(());
-    }
-    Err(AwsError::validation(format!(
-        "1 validation error detected: Value '{tier}' at 'serviceTier' failed to satisfy constraint: Member must satisfy enum value set: [reserved, priority, default, flex]"
-    )))
-}
-
-fn upper_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
-
-fn into_response(
-    shared: &Shared,
-    outcome: Outcome,
-    request_id: &str,
-    request_headers: &http::HeaderMap,
-    seq: u64,
-    config: &ServerConfig,
-    record: &mut RecordedRequest,
-) -> Response {
-    let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
-    let response = match outcome {
-        Outcome::Error(error) => {
-            record.error_type = Some(error.code.clone());
-            builder = builder
-                .status(error.status)
-                .header("content-type", "application/json")
-                .header("x-amzn-errortype", error.error_type_header());
-            if let Some(seconds) = error.retry_after {
-                builder = builder.header("retry-after", seconds.to_string());
-            }
-            builder.body(Body::from(error.body()))
-        }
-        Outcome::Json { body, headers } => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header("content-type", "application/json");
-            for (name, value) in headers {
-                builder = builder.header(name, value);
-            }
-            if record.operation == Some(Operation::InvokeModel) {
-                builder = echo_service_tier(builder, request_headers);
-            }
-            builder.body(Body::from(body))
-        }
-        Outcome::Stream { frames } => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header("content-type", "application/vnd.amazon.eventstream")
-                .header("x-amzn-bedrock-content-type", "application/json");
-            builder = echo_service_tier(builder, request_headers);
-            let pace = config.pace;
-            let body = PacedBody::new(
-                frames,
-                Duration::from_millis(pace.first_byte_ms),
-                Duration::from_millis(pace.between_events_ms),
-                Arc::clone(&shared.journal),
-                seq,
-            );
-            builder.body(Body::new(body))
-        }
-        Outcome::Custom(Answer::Http {
-            status,
-            headers,
-            body,
-        }) => {
-            builder = builder.status(status);
-            for (name, value) in &headers {
-                builder = builder.header(name.as_str(), value.as_str());
-            }
-            builder.body(Body::from(body))
-        }
-        Outcome::Custom(_) => unreachable!("only Http answers are sent as given"),
-    };
-    let response = response.unwrap_or_else(|e| {
-        // Only a rule's hand-written status or header can be invalid HTTP.
-        let error = AwsError::new(
-            500,
-            "InternalServerException",
-            format!("the rule's answer is not valid HTTP: {e}"),
-        );
-        let mut r = Response::new(Body::from(error.body()));
-        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        let headers = r.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        if let Ok(v) = HeaderValue::from_str(&error.error_type_header()) {
-            headers.insert("x-amzn-errortype", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-requestid", v);
-        }
-        record.error_type = Some(error.code);
-        r
-    });
-    record.status = response.status().as_u16();
-    response
-}
-
-fn echo_service_tier(
-    builder: http::response::Builder,
-    request_headers: &http::HeaderMap,
-) -> http::response::Builder {
-    match request_headers.get("x-amzn-bedrock-service-tier") {
-        Some(tier) => builder.header("x-amzn-bedrock-service-tier", HeaderValue::clone(tier)),
-        None => builder,
-    }
-}
-
-fn log_line(r: &RecordedRequest) -> String {
-    let who = match (&r.auth.scheme[..], &r.auth.access_key_id) {
-        ("sigv4", Some(key)) => format!("sigv4 {key}"),
-        (scheme, _) => scheme.to_owned(),
-    };
-    let mut line = format!(
-        "{} #{} {} {}{}{} -> {}",
-        Utc::from_system(r.time.0).iso8601(),
-        r.seq,
-        r.method,
-        r.raw_path,
-        if r.query.is_empty() { "" } else { "?" },
-        r.query,
-        r.status
-    );
-    if let Some(error) = &r.error_type {
-        line.push_str(&format!(" {error}"));
-    }
-    line.push_str(&format!(" [{who}]"));
-    if let Some(rule) = &r.rule {
-        line.push_str(&format!(" rule `{rule}`"));
-    }
-    line
 }

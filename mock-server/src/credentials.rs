@@ -1,0 +1,208 @@
+//! Credentials that change while a client runs: the queue of credentials a
+//! test's refresh command fetches, the formats it fetches them in, and the
+//! report of what was issued and used.
+//!
+//! A refresh command under test (`awsCredentialExport`, or an
+//! `awsAuthRefresh` that writes `~/.aws/credentials`) fetches the next set
+//! with `curl -s -X POST $MOCK/__bedrock_mock/credentials/next` and gets
+//! exactly what `aws sts assume-role` prints, or an INI profile with
+//! `?format=ini&profile=NAME`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Credential;
+use crate::journal::RecordedRequest;
+use crate::timefmt::Utc;
+
+/// What was issued from the queue and which keys requests carried.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use bedrock_mock_server::{Credential, MockBedrock, ServerConfig};
+///
+/// let server = MockBedrock::start_with(
+///     ServerConfig::default().next_credential(Credential::new("AKIANEXT", "secret")),
+/// )
+/// .await;
+/// let issued = server.issue_credentials().unwrap();
+/// assert_eq!(issued.access_key_id, "AKIANEXT");
+/// assert_eq!(server.credential_report().issued, 1);
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CredentialReport {
+    /// Credential sets handed out since the start (or the last reset).
+    pub issued: usize,
+    /// Queued sets not handed out yet (the last is handed out again after
+    /// that, so issuing goes on when this is 0).
+    pub remaining: usize,
+    /// Requests per access key id (SigV4 requests only), accepted or not.
+    pub requests_by_key: BTreeMap<String, u64>,
+}
+
+impl CredentialReport {
+    pub(crate) fn new(issued: usize, queued: usize, journal: &[RecordedRequest]) -> Self {
+        let mut requests_by_key = BTreeMap::new();
+        for key in journal.iter().filter_map(|r| r.auth.access_key_id.as_ref()) {
+            *requests_by_key.entry(key.clone()).or_insert(0) += 1;
+        }
+        Self {
+            issued,
+            remaining: queued.saturating_sub(issued),
+            requests_by_key,
+        }
+    }
+}
+
+/// The queue position of the `issued`-th issue (from 0): in order, then
+/// the last one again and again.
+pub(crate) fn queue_index(issued: usize, queued: usize) -> Option<usize> {
+    (queued > 0).then(|| issued.min(queued - 1))
+}
+
+/// The formats a refresh command can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExportFormat {
+    /// `{"Credentials": {...}}`, as `awsCredentialExport` must print it.
+    Json,
+    /// A `~/.aws/credentials` profile.
+    Ini { profile: String },
+    /// `export AWS_...=` lines for a shell.
+    Env,
+}
+
+impl ExportFormat {
+    /// Reads `format` and `profile` from an admin call's query.
+    pub(crate) fn from_query(query: &str) -> Result<Self, String> {
+        let param = |name: &str| {
+            query.split('&').find_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k == name).then(|| crate::sigv4::percent_decode(v))
+            })
+        };
+        match param("format").as_deref() {
+            None | Some("json") => Ok(Self::Json),
+            Some("ini") => {
+                let profile = param("profile").unwrap_or_else(|| "default".to_owned());
+                let valid = !profile.is_empty()
+                    && profile
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                if valid {
+                    Ok(Self::Ini { profile })
+                } else {
+                    Err(format!(
+                        "`{profile}` is not a profile name (letters, digits, - _ .)"
+                    ))
+                }
+            }
+            Some("env") => Ok(Self::Env),
+            Some(other) => Err(format!("unknown format `{other}`: use json, ini or env")),
+        }
+    }
+
+    /// `credential` in this format, and its content type.
+    pub(crate) fn render(&self, credential: &Credential) -> (&'static str, String) {
+        let expiration = credential
+            .expires_at
+            .map(|t| Utc::from_system(t.0).iso8601());
+        match self {
+            Self::Json => {
+                let mut fields = serde_json::Map::new();
+                fields.insert(
+                    "AccessKeyId".into(),
+                    credential.access_key_id.clone().into(),
+                );
+                fields.insert(
+                    "SecretAccessKey".into(),
+                    credential.secret_access_key.clone().into(),
+                );
+                if let Some(token) = &credential.session_token {
+                    fields.insert("SessionToken".into(), token.clone().into());
+                }
+                if let Some(expiration) = expiration {
+                    fields.insert("Expiration".into(), expiration.into());
+                }
+                let body = serde_json::json!({ "Credentials": fields });
+                ("application/json", format!("{body:#}\n"))
+            }
+            Self::Ini { profile } => {
+                let mut out = format!(
+                    "[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                    credential.access_key_id, credential.secret_access_key
+                );
+                if let Some(token) = &credential.session_token {
+                    out.push_str(&format!("aws_session_token = {token}\n"));
+                }
+                ("text/plain", out)
+            }
+            Self::Env => {
+                let mut out = format!(
+                    "export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
+                    shell_quote(&credential.access_key_id),
+                    shell_quote(&credential.secret_access_key)
+                );
+                match &credential.session_token {
+                    Some(token) => out.push_str(&format!(
+                        "export AWS_SESSION_TOKEN={}\n",
+                        shell_quote(token)
+                    )),
+                    None => out.push_str("unset AWS_SESSION_TOKEN\n"),
+                }
+                ("text/plain", out)
+            }
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn the_last_queued_set_is_issued_again() {
+        let order: Vec<Option<usize>> = (0..5).map(|n| queue_index(n, 3)).collect();
+        assert_eq!(order, [Some(0), Some(1), Some(2), Some(2), Some(2)]);
+        assert_eq!(queue_index(0, 0), None);
+    }
+
+    #[test]
+    fn json_is_what_aws_credential_export_reads() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_624_234);
+        let c = Credential::new("ASIANEXT", "s/e+c").session("tok", at);
+        let (_, body) = ExportFormat::Json.render(&c);
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"Credentials": {
+                "AccessKeyId": "ASIANEXT", "SecretAccessKey": "s/e+c",
+                "SessionToken": "tok", "Expiration": "2026-11-25T16:30:34Z"}})
+        );
+    }
+
+    #[test]
+    fn ini_and_env_formats() {
+        let c = Credential::new("AKIANEXT", "it's");
+        let ini = ExportFormat::from_query("format=ini&profile=my-profile").unwrap();
+        assert_eq!(
+            ini.render(&c).1,
+            "[my-profile]\naws_access_key_id = AKIANEXT\naws_secret_access_key = it's\n"
+        );
+        let env = ExportFormat::from_query("format=env").unwrap().render(&c).1;
+        assert!(
+            env.contains(r"export AWS_SECRET_ACCESS_KEY='it'\''s'"),
+            "{env}"
+        );
+        assert!(env.ends_with("unset AWS_SESSION_TOKEN\n"));
+        assert!(ExportFormat::from_query("format=xml").is_err());
+        assert!(ExportFormat::from_query("format=ini&profile=a%0Ab").is_err());
+    }
+}

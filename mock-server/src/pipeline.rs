@@ -1,0 +1,653 @@
+//! The request pipeline every AWS request goes through: read the body,
+//! tell the operation, authenticate, let a rule answer or the operation's
+//! handler, render the answer in the endpoint's protocol, journal it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bedrock_eventstream::bedrock::Exception;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+
+use crate::auth::{self, Caller};
+use crate::aws_error::AwsError;
+use crate::catalog;
+use crate::config::{ServerConfig, Timestamp};
+use crate::control_plane;
+use crate::journal::{AuthRecord, RecordedRequest, recorded_body, redact_headers, redact_query};
+use crate::mantle;
+use crate::reply::Reply;
+use crate::routes::{self, Route};
+use crate::rules::{Answer, Operation, Protocol, RequestFacts};
+use crate::runtime::{self, StreamFault};
+use crate::server::Shared;
+use crate::sigv4::SignedRequest;
+use crate::stream_body::{PacedBody, PlannedFrame};
+use crate::sts;
+use crate::timefmt::Utc;
+
+/// What the pipeline decided to send.
+enum Outcome {
+    Error(AwsError),
+    /// A whole body.
+    Whole {
+        content_type: &'static str,
+        body: Vec<u8>,
+        headers: Vec<(&'static str, String)>,
+    },
+    /// Frames written one at a time (event-stream or SSE).
+    Stream {
+        content_type: &'static str,
+        frames: Vec<PlannedFrame>,
+    },
+    /// A rule's `Http` answer, sent as given.
+    Custom {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+}
+
+/// What a request is, once its path (and for Mantle and STS, its body) has
+/// been read.
+enum Identified {
+    Operation {
+        operation: Operation,
+        /// The model or profile id: from the path, or Mantle's body.
+        target: Option<String>,
+    },
+    /// No operation: the error the endpoint answers for it, after
+    /// authentication.
+    Unknown(AwsError),
+}
+
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let raw_path = parts.uri.path().to_owned();
+    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
+    let route = routes::classify(&parts.method, &raw_path);
+    if let Route::Admin(rest) = route {
+        return crate::admin::handle(&shared, &parts.method, &rest, &raw_query, body).await;
+    }
+    let now = shared.clock.now();
+    let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    let request_id = shared.rng().uuid();
+    let protocol = match &route {
+        Route::Aws { operation, .. } => operation.protocol(),
+        Route::Mantle => Protocol::Mantle,
+        Route::Sts => Protocol::Sts,
+        Route::Admin(_) | Route::Unknown => Protocol::Bedrock,
+    };
+    let config = shared.config();
+    let limit = match protocol {
+        Protocol::Mantle => mantle::MAX_BODY,
+        Protocol::Bedrock | Protocol::Sts => runtime::MAX_BODY,
+    };
+    let body = axum::body::to_bytes(body, limit).await;
+    let identified = identify(route, &raw_query, body.as_deref().unwrap_or_default());
+    let (operation, target) = match &identified {
+        Identified::Operation { operation, target } => (Some(*operation), target.clone()),
+        Identified::Unknown(_) => (None, None),
+    };
+    let (auth, outcome, rule) = match &body {
+        // The body was not read whole, so there is nothing to verify a
+        // signature against; AWS's size check answers first as well.
+        Err(_) => (not_checked(), Outcome::Error(too_large(protocol)), None),
+        Ok(bytes) => {
+            let signed = SignedRequest {
+                method: parts.method.as_str(),
+                raw_path: &raw_path,
+                raw_query: &raw_query,
+                headers: &parts.headers,
+                body: bytes,
+            };
+            let (auth, caller) = auth::authenticate(&config, now, &signed, protocol);
+            let (outcome, rule) = match (caller, identified) {
+                (Err(e), _) => (Outcome::Error(e), None),
+                (Ok(_), Identified::Unknown(e)) => (Outcome::Error(e), None),
+                (Ok(caller), Identified::Operation { operation, target }) => {
+                    let request = AwsRequest {
+                        operation,
+                        target: target.as_deref().unwrap_or_default(),
+                        raw_query: &raw_query,
+                        headers: &parts.headers,
+                        body: bytes,
+                        request_id: &request_id,
+                    };
+                    let prepared = prepare(&config, &caller, &request);
+                    // A rule that changes the content of a normal answer
+                    // applies only where there is one to change.
+                    let content_rules = matches!(prepared, Some(Ok(_)));
+                    let facts = RequestFacts {
+                        operation: Some(operation),
+                        model_id: target.as_deref(),
+                        headers: &parts.headers,
+                    };
+                    let rule = shared.answering_rule(&facts, content_rules);
+                    let answer = rule.as_ref().map(|(_, a)| a.clone());
+                    let outcome =
+                        answer_request(&shared, &config, &caller, &request, prepared, answer);
+                    (outcome, rule.map(|(label, _)| label))
+                }
+            };
+            (auth, outcome, rule)
+        }
+    };
+    let mut record = RecordedRequest {
+        seq,
+        time: Timestamp(now),
+        method: parts.method.to_string(),
+        raw_path: raw_path.clone(),
+        query: redact_query(&raw_query),
+        headers: redact_headers(&parts.headers),
+        body: body.as_ref().map(|b| recorded_body(b)).unwrap_or_default(),
+        operation,
+        model_id: target,
+        auth,
+        rule,
+        status: 0,
+        error_type: None,
+        request_id: request_id.clone(),
+        frames: Vec::new(),
+    };
+    let response = into_response(
+        &shared,
+        protocol,
+        outcome,
+        &request_id,
+        &parts.headers,
+        seq,
+        &config,
+        &mut record,
+    );
+    if shared.log_requests {
+        eprintln!("{}", log_line(&record));
+    }
+    shared.journal.push(record);
+    response
+}
+
+fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
+    match route {
+        Route::Aws { operation, target } => Identified::Operation { operation, target },
+        Route::Mantle => {
+            let (operation, target) = mantle::peek(body);
+            Identified::Operation { operation, target }
+        }
+        Route::Sts => match sts::action(raw_query, body) {
+            Some(action) if action == "GetCallerIdentity" => Identified::Operation {
+                operation: Operation::GetCallerIdentity,
+                target: None,
+            },
+            action => Identified::Unknown(sts::unknown_action(action.as_deref())),
+        },
+        Route::Admin(_) | Route::Unknown => Identified::Unknown(unknown_operation()),
+    }
+}
+
+fn not_checked() -> AuthRecord {
+    AuthRecord {
+        scheme: "not checked".to_owned(),
+        access_key_id: None,
+        region: None,
+        service: None,
+        accepted: false,
+        reason: Some("body over the size limit".to_owned()),
+    }
+}
+
+fn too_large(protocol: Protocol) -> AwsError {
+    match protocol {
+        Protocol::Mantle => mantle::error_by_type("request_too_large").expect("a known type"),
+        Protocol::Bedrock | Protocol::Sts => runtime::body_too_large(),
+    }
+}
+
+/// No capture of AWS's answer to an unknown path exists; this is the error
+/// code AWS's REST front end uses for it.
+fn unknown_operation() -> AwsError {
+    AwsError::new(404, "UnknownOperationException", "Unknown operation")
+}
+
+/// The parts of a request the answer is made from.
+struct AwsRequest<'a> {
+    operation: Operation,
+    /// The model or profile id ("" when the operation has none).
+    target: &'a str,
+    raw_query: &'a str,
+    headers: &'a http::HeaderMap,
+    body: &'a Bytes,
+    request_id: &'a str,
+}
+
+/// A model request that passed the service's checks.
+enum Prepared {
+    Invoke(PreparedInvoke),
+    Mantle(mantle::Prepared),
+}
+
+/// The service's own checks of a model request (`None` for other
+/// operations), made before rules are consulted so that a content rule
+/// only ever changes an answer that would have succeeded.
+fn prepare(
+    config: &ServerConfig,
+    caller: &Caller,
+    request: &AwsRequest<'_>,
+) -> Option<Result<Prepared, AwsError>> {
+    match request.operation {
+        Operation::InvokeModel | Operation::InvokeModelWithResponseStream => {
+            Some(prepare_invoke(config, caller, request).map(Prepared::Invoke))
+        }
+        Operation::MantleMessages | Operation::MantleMessagesStream => {
+            Some(mantle::prepare(config, request.headers, request.body).map(Prepared::Mantle))
+        }
+        Operation::ListInferenceProfiles
+        | Operation::GetInferenceProfile
+        | Operation::GetCallerIdentity => None,
+    }
+}
+
+/// Answers an authenticated request: the rule's answer if one applies,
+/// else the operation's normal answer.
+fn answer_request(
+    shared: &Shared,
+    config: &ServerConfig,
+    caller: &Caller,
+    request: &AwsRequest<'_>,
+    prepared: Option<Result<Prepared, AwsError>>,
+    rule: Option<Answer>,
+) -> Outcome {
+    let protocol = request.operation.protocol();
+    if let Some(error) = rule.as_ref().and_then(|a| a.as_error(protocol)) {
+        return Outcome::Error(error);
+    }
+    if let Some(Answer::Http {
+        status,
+        headers,
+        body,
+    }) = rule
+    {
+        return Outcome::Custom {
+            status,
+            headers: headers.into_iter().collect(),
+            body,
+        };
+    }
+    let result = match (request.operation, prepared) {
+        (Operation::ListInferenceProfiles, _) => {
+            control_plane::list_profiles(config, request.raw_query, &caller.region).map(json)
+        }
+        (Operation::GetInferenceProfile, _) => {
+            control_plane::get_profile(config, request.target, &caller.region).map(json)
+        }
+        (Operation::GetCallerIdentity, _) => Ok(Outcome::Whole {
+            content_type: "text/xml",
+            body: sts::caller_identity(config, caller.access_key_id.as_deref(), request.request_id),
+            headers: Vec::new(),
+        }),
+        (_, Some(Err(e))) => Err(e),
+        (operation, Some(Ok(Prepared::Invoke(p)))) => {
+            answer_invoke(shared, operation, p, rule.as_ref())
+        }
+        (operation, Some(Ok(Prepared::Mantle(p)))) => {
+            answer_mantle(shared, operation, &p, rule.as_ref())
+        }
+        (operation, None) => unreachable!("{operation:?} is prepared before it is answered"),
+    };
+    result.unwrap_or_else(Outcome::Error)
+}
+
+fn json(value: serde_json::Value) -> Outcome {
+    Outcome::Whole {
+        content_type: "application/json",
+        body: serde_json::to_vec(&value).expect("a JSON value serializes"),
+        headers: Vec::new(),
+    }
+}
+
+/// An invoke request that passed Bedrock's checks.
+struct PreparedInvoke {
+    model_id: String,
+    reply: Reply,
+    body: serde_json::Value,
+}
+
+/// Bedrock's checks of an invoke request, in its order: the model id, the
+/// headers, the body.
+fn prepare_invoke(
+    config: &ServerConfig,
+    caller: &Caller,
+    request: &AwsRequest<'_>,
+) -> Result<PreparedInvoke, AwsError> {
+    let resolved = catalog::resolve_for_invoke(config, request.target, &caller.region)?;
+    check_service_tier(request.headers)?;
+    let body = runtime::validate_body(config, request.body)?;
+    Ok(PreparedInvoke {
+        model_id: resolved.model.id.clone(),
+        reply: resolved
+            .model
+            .reply
+            .clone()
+            .unwrap_or_else(|| config.reply.clone()),
+        body,
+    })
+}
+
+fn answer_invoke(
+    shared: &Shared,
+    operation: Operation,
+    prepared: PreparedInvoke,
+    rule: Option<&Answer>,
+) -> Result<Outcome, AwsError> {
+    let (reply, fault) = match rule {
+        Some(Answer::Reply(reply)) => (reply.clone(), None),
+        Some(Answer::StreamException {
+            after_events,
+            exception,
+            message,
+        }) => {
+            let message = message
+                .clone()
+                .unwrap_or_else(|| runtime::default_exception_message(exception).to_owned());
+            if operation == Operation::InvokeModel {
+                // Outside a stream the same failure is an HTTP error.
+                let status = Exception::new(exception.clone(), "")
+                    .kind()
+                    .http_status()
+                    .unwrap_or(500);
+                return Err(AwsError::new(status, upper_first(exception), message));
+            }
+            let fault = StreamFault {
+                after_events: *after_events,
+                exception: Exception::new(exception.clone(), message),
+            };
+            (prepared.reply, Some(fault))
+        }
+        _ => (prepared.reply, None),
+    };
+    let mut rng = shared.rng();
+    if operation == Operation::InvokeModel {
+        let answer = runtime::invoke(&reply, &prepared.body, &prepared.model_id, &mut rng);
+        return Ok(Outcome::Whole {
+            content_type: "application/json",
+            body: answer.body,
+            headers: token_headers(answer.input_tokens, answer.output_tokens),
+        });
+    }
+    Ok(Outcome::Stream {
+        content_type: "application/vnd.amazon.eventstream",
+        frames: runtime::stream_frames(&reply, &prepared.body, &prepared.model_id, &mut rng, fault),
+    })
+}
+
+fn token_headers(input_tokens: u64, output_tokens: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-amzn-bedrock-invocation-latency", "0".to_owned()),
+        (
+            "x-amzn-bedrock-output-token-count",
+            output_tokens.to_string(),
+        ),
+        ("x-amzn-bedrock-input-token-count", input_tokens.to_string()),
+    ]
+}
+
+fn answer_mantle(
+    shared: &Shared,
+    operation: Operation,
+    prepared: &mantle::Prepared,
+    rule: Option<&Answer>,
+) -> Result<Outcome, AwsError> {
+    let (reply, fault) = match rule {
+        Some(Answer::Reply(reply)) => (reply, None),
+        Some(Answer::StreamException {
+            after_events,
+            exception,
+            message,
+        }) => {
+            let error = mantle::stream_error(exception, message.as_deref());
+            if operation == Operation::MantleMessages {
+                // Outside a stream the same failure is an HTTP error.
+                let mut http = mantle::error_by_type(&error.error_type).expect("a known type");
+                http.message = error.message;
+                return Err(http);
+            }
+            let fault = mantle::SseFault {
+                after_events: *after_events,
+                error,
+            };
+            (&prepared.reply, Some(fault))
+        }
+        _ => (&prepared.reply, None),
+    };
+    let mut rng = shared.rng();
+    if operation == Operation::MantleMessages {
+        let (body, _, _) = mantle::message(prepared, reply, &mut rng);
+        return Ok(Outcome::Whole {
+            content_type: "application/json",
+            body,
+            headers: Vec::new(),
+        });
+    }
+    Ok(Outcome::Stream {
+        content_type: "text/event-stream; charset=utf-8",
+        frames: mantle::sse_frames(prepared, reply, &mut rng, fault),
+    })
+}
+
+/// `X-Amzn-Bedrock-Service-Tier` takes one of the service model's values.
+fn check_service_tier(headers: &http::HeaderMap) -> Result<(), AwsError> {
+    let Some(tier) = headers.get("x-amzn-bedrock-service-tier") else {
+        return Ok(());
+    };
+    let tier = String::from_utf8_lossy(tier.as_bytes());
+    if ["reserved", "priority", "default", "flex"].contains(&tier.as_ref()) {
+        return Ok(());
+    }
+    Err(AwsError::validation(format!(
+        "1 validation error detected: Value '{tier}' at 'serviceTier' failed to satisfy constraint: Member must satisfy enum value set: [reserved, priority, default, flex]"
+    )))
+}
+
+fn upper_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// An error as the endpoint's protocol puts it on the wire.
+struct WireError {
+    status: u16,
+    /// The code or type the client sees, for the journal.
+    code: String,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// `x-amzn-ErrorType`, sent by Bedrock's REST-JSON endpoints only.
+    error_type_header: Option<String>,
+}
+
+fn wire_error(protocol: Protocol, error: &AwsError, request_id: &str) -> WireError {
+    match protocol {
+        Protocol::Bedrock => WireError {
+            status: error.status,
+            code: error.code.clone(),
+            content_type: "application/json",
+            body: error.body(),
+            error_type_header: Some(error.error_type_header()),
+        },
+        Protocol::Mantle => {
+            let (status, error_type, message) = mantle::on_the_wire(error);
+            WireError {
+                status,
+                body: mantle::error_body(&error_type, &message),
+                code: error_type,
+                content_type: "application/json",
+                error_type_header: None,
+            }
+        }
+        Protocol::Sts => {
+            let (status, code, message) = sts::on_the_wire(error);
+            WireError {
+                status,
+                body: sts::error_body(status, &code, &message, request_id),
+                code,
+                content_type: "text/xml",
+                error_type_header: None,
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn into_response(
+    shared: &Shared,
+    protocol: Protocol,
+    outcome: Outcome,
+    request_id: &str,
+    request_headers: &http::HeaderMap,
+    seq: u64,
+    config: &ServerConfig,
+    record: &mut RecordedRequest,
+) -> Response {
+    let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
+    // Service tier is echoed by the runtime on model answers only.
+    let echoes_tier = matches!(
+        record.operation,
+        Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)
+    );
+    let response = match outcome {
+        Outcome::Error(error) => {
+            let wire = wire_error(protocol, &error, request_id);
+            record.error_type = Some(wire.code);
+            builder = builder
+                .status(wire.status)
+                .header("content-type", wire.content_type);
+            if let Some(value) = wire.error_type_header {
+                builder = builder.header("x-amzn-errortype", value);
+            }
+            if let Some(seconds) = error.retry_after {
+                builder = builder.header("retry-after", seconds.to_string());
+            }
+            builder.body(Body::from(wire.body))
+        }
+        Outcome::Whole {
+            content_type,
+            body,
+            headers,
+        } => {
+            builder = builder
+                .status(StatusCode::OK)
+                .header("content-type", content_type);
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+            if echoes_tier {
+                builder = echo_service_tier(builder, request_headers);
+            }
+            builder.body(Body::from(body))
+        }
+        Outcome::Stream {
+            content_type,
+            frames,
+        } => {
+            builder = builder
+                .status(StatusCode::OK)
+                .header("content-type", content_type);
+            if protocol == Protocol::Bedrock {
+                builder = builder.header("x-amzn-bedrock-content-type", "application/json");
+            } else {
+                builder = builder.header("cache-control", "no-cache");
+            }
+            if echoes_tier {
+                builder = echo_service_tier(builder, request_headers);
+            }
+            let pace = config.pace;
+            let body = PacedBody::new(
+                frames,
+                Duration::from_millis(pace.first_byte_ms),
+                Duration::from_millis(pace.between_events_ms),
+                Arc::clone(&shared.journal),
+                seq,
+            );
+            builder.body(Body::new(body))
+        }
+        Outcome::Custom {
+            status,
+            headers,
+            body,
+        } => {
+            builder = builder.status(status);
+            for (name, value) in &headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            builder.body(Body::from(body))
+        }
+    };
+    let response = response.unwrap_or_else(|e| {
+        // Only a rule's hand-written status or header can be invalid HTTP.
+        let error = AwsError::new(
+            500,
+            "InternalServerException",
+            format!("the rule's answer is not valid HTTP: {e}"),
+        );
+        let wire = wire_error(protocol, &error, request_id);
+        let mut r = Response::new(Body::from(wire.body));
+        *r.status_mut() =
+            StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = r.headers_mut();
+        headers.insert("content-type", HeaderValue::from_static(wire.content_type));
+        if let Some(v) = wire
+            .error_type_header
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            headers.insert("x-amzn-errortype", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert("x-amzn-requestid", v);
+        }
+        record.error_type = Some(wire.code);
+        r
+    });
+    record.status = response.status().as_u16();
+    response
+}
+
+fn echo_service_tier(
+    builder: http::response::Builder,
+    request_headers: &http::HeaderMap,
+) -> http::response::Builder {
+    match request_headers.get("x-amzn-bedrock-service-tier") {
+        Some(tier) => builder.header("x-amzn-bedrock-service-tier", HeaderValue::clone(tier)),
+        None => builder,
+    }
+}
+
+fn log_line(r: &RecordedRequest) -> String {
+    let who = match (&r.auth.scheme[..], &r.auth.access_key_id) {
+        ("sigv4", Some(key)) => format!("sigv4 {key}"),
+        (scheme, _) => scheme.to_owned(),
+    };
+    let mut line = format!(
+        "{} #{} {} {}{}{} -> {}",
+        Utc::from_system(r.time.0).iso8601(),
+        r.seq,
+        r.method,
+        r.raw_path,
+        if r.query.is_empty() { "" } else { "?" },
+        r.query,
+        r.status
+    );
+    if let Some(error) = &r.error_type {
+        line.push_str(&format!(" {error}"));
+    }
+    line.push_str(&format!(" [{who}]"));
+    if let Some(rule) = &r.rule {
+        line.push_str(&format!(" rule `{rule}`"));
+    }
+    line
+}
