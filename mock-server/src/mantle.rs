@@ -88,11 +88,13 @@ pub(crate) fn on_the_wire(error: &AwsError) -> (u16, String, String) {
     (status, error_type.to_owned(), error.message.clone())
 }
 
-/// The body of an error answer.
-pub(crate) fn error_body(error_type: &str, message: &str) -> Vec<u8> {
+/// The body of an error answer (and the data of a mid-stream `error`
+/// event): the Anthropic API's shape, with its `request_id`.
+pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "type": "error",
         "error": {"type": error_type, "message": message},
+        "request_id": request_id,
     }))
     .expect("a JSON value serializes")
 }
@@ -118,17 +120,22 @@ pub(crate) struct Prepared {
     pub body: Value,
 }
 
-/// The Anthropic API's checks, first problem only: the body's shape, the
-/// model, then the beta header.
+/// Mantle's checks, first problem only: the version header, the body's
+/// shape, the model, the beta header.
 pub(crate) fn prepare(
     config: &ServerConfig,
     headers: &http::HeaderMap,
     body: &[u8],
 ) -> Result<Prepared, AwsError> {
+    // AWS's Mantle documentation makes the header required, as the
+    // Anthropic API does.
+    if !headers.contains_key("anthropic-version") {
+        return Err(invalid("anthropic-version: header is required"));
+    }
     let body = validate_body(body)?;
     let model_id = body["model"].as_str().unwrap_or_default().to_owned();
     let model = resolve(config, &model_id)?;
-    check_betas(config, headers)?;
+    check_betas(config, headers, &model_id)?;
     Ok(Prepared {
         reply: model.reply.clone().unwrap_or_else(|| config.reply.clone()),
         model_id,
@@ -186,18 +193,20 @@ fn validate_body(body: &[u8]) -> Result<Value, AwsError> {
     Ok(value)
 }
 
+/// What Mantle answers for a model it does not serve, in users' reports:
+/// an inference profile id (`us.anthropic...`), a model not in the region,
+/// and (misleadingly) a beta it does not support all get this 404.
+fn model_does_not_exist(model_id: &str) -> AwsError {
+    anthropic_error(
+        "not_found_error",
+        format!("The model '{model_id}' does not exist"),
+    )
+}
+
 /// Finds `model_id` in the Mantle lineup and checks the account may use it.
 fn resolve<'c>(config: &'c ServerConfig, model_id: &str) -> Result<&'c MantleModel, AwsError> {
     let Some(model) = config.mantle_models.iter().find(|m| m.id == model_id) else {
-        if is_invoke_id(model_id) {
-            return Err(invalid(format!(
-                "model: {model_id} is a Bedrock InvokeModel identifier; Mantle serves models by their Mantle id (for example anthropic.claude-sonnet-4-6), not by inference profile, version or ARN"
-            )));
-        }
-        return Err(anthropic_error(
-            "not_found_error",
-            format!("model: {model_id}"),
-        ));
+        return Err(model_does_not_exist(model_id));
     };
     match config.effective_state(&model.id, model.state) {
         ModelState::Enabled => Ok(model),
@@ -207,46 +216,28 @@ fn resolve<'c>(config: &'c ServerConfig, model_id: &str) -> Result<&'c MantleMod
                 "You don't have access to the model {model_id}. Request access to it in the Amazon Bedrock console."
             ),
         )),
-        ModelState::NotFound => Err(anthropic_error(
-            "not_found_error",
-            format!("model: {model_id}"),
-        )),
+        ModelState::NotFound => Err(model_does_not_exist(model_id)),
     }
 }
 
-/// Ids only the Invoke runtime understands: an inference profile
-/// (`us.anthropic...`), a versioned base id (`...-v1:0`), or an ARN.
-fn is_invoke_id(model_id: &str) -> bool {
-    let geography = ["us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au."]
-        .iter()
-        .any(|p| model_id.starts_with(p));
-    let versioned = model_id.rsplit_once("-v").is_some_and(|(_, v)| {
-        v.split(':')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+/// Betas go in the `anthropic-beta` header on Mantle. One it does not
+/// support gets the same 404 as an unknown model (users' reports).
+fn check_betas(
+    config: &ServerConfig,
+    headers: &http::HeaderMap,
+    model_id: &str,
+) -> Result<(), AwsError> {
+    let supported = |beta: &str| beta.is_empty() || config.betas.iter().any(|k| k == beta);
+    let all_supported = headers.get_all("anthropic-beta").iter().all(|value| {
+        String::from_utf8_lossy(value.as_bytes())
+            .split(',')
+            .all(|beta| supported(beta.trim()))
     });
-    geography || versioned || model_id.starts_with("arn:")
-}
-
-fn check_betas(config: &ServerConfig, headers: &http::HeaderMap) -> Result<(), AwsError> {
-    let unknown: Vec<String> = headers
-        .get_all("anthropic-beta")
-        .iter()
-        .flat_map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .into_owned()
-                .split(',')
-                .map(|b| b.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .filter(|b| !b.is_empty() && !config.betas.iter().any(|k| k == b))
-        .collect();
-    if unknown.is_empty() {
-        return Ok(());
+    if all_supported {
+        Ok(())
+    } else {
+        Err(model_does_not_exist(model_id))
     }
-    Err(invalid(format!(
-        "Unexpected value(s) `{}` for the `anthropic-beta` header. Please consult our documentation at docs.anthropic.com or try again without the header.",
-        unknown.join("`, `")
-    )))
 }
 
 /// The non-streaming answer.
@@ -273,6 +264,7 @@ pub(crate) fn sse_frames(
     reply: &Reply,
     rng: &mut Rng,
     fault: Option<SseFault>,
+    request_id: &str,
 ) -> Vec<PlannedFrame> {
     let mut rendered = render(reply, &prepared.body, &prepared.model_id, rng);
     rendered.model = prepared.model_id.clone();
@@ -296,14 +288,27 @@ pub(crate) fn sse_frames(
         }
     }
     if let Some(fault) = fault {
-        frames.push(sse_frame(&StreamEvent::Error { error: fault.error }));
+        // After an error event the stream ends: no `message_stop`.
+        let data = error_body(&fault.error.error_type, &fault.error.message, request_id);
+        let mut bytes = b"event: error\ndata: ".to_vec();
+        bytes.extend_from_slice(&data);
+        bytes.extend_from_slice(b"\n\n");
+        frames.push(PlannedFrame {
+            bytes: Bytes::from(bytes),
+            label: "sse:error".to_owned(),
+        });
     }
     frames
 }
 
 fn sse_frame(event: &StreamEvent) -> PlannedFrame {
     let event_type = event.event_type();
-    let json = event.to_json();
+    // The Anthropic API writes every event as compact JSON except `ping`,
+    // which has a space after the colon (its recorded streams show both).
+    let json = match event {
+        StreamEvent::Ping => br#"{"type": "ping"}"#.to_vec(),
+        _ => event.to_json(),
+    };
     let mut bytes = Vec::with_capacity(json.len() + event_type.len() + 16);
     bytes.extend_from_slice(b"event: ");
     bytes.extend_from_slice(event_type.as_bytes());
@@ -341,31 +346,44 @@ pub(crate) fn stream_error(exception: &str, message: Option<&str>) -> ApiError {
 mod tests {
     use super::*;
 
+    fn headers() -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "anthropic-version",
+            http::HeaderValue::from_static("2023-06-01"),
+        );
+        headers
+    }
+
+    fn answer(
+        config: &ServerConfig,
+        headers: &http::HeaderMap,
+        body: &str,
+    ) -> Result<Prepared, (u16, String, String)> {
+        prepare(config, headers, body.as_bytes()).map_err(|e| on_the_wire(&e))
+    }
+
     fn check(body: &str) -> Result<Prepared, (u16, String, String)> {
-        prepare(
-            &ServerConfig::default(),
-            &http::HeaderMap::new(),
-            body.as_bytes(),
+        answer(&ServerConfig::default(), &headers(), body)
+    }
+
+    fn probe(model: &str) -> String {
+        format!(
+            r#"{{"model":"{model}","max_tokens":1,"messages":[{{"role":"user","content":"."}}]}}"#
         )
-        .map_err(|e| on_the_wire(&e))
     }
 
     #[test]
-    fn invoke_ids_are_refused_naming_the_model() {
+    fn ids_mantle_does_not_serve_are_404s_naming_the_model() {
         for id in [
             "us.anthropic.claude-sonnet-4-6",
             "anthropic.claude-sonnet-4-5-20250929-v1:0",
             "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc",
+            "anthropic.claude-nothing",
         ] {
-            let body = format!(
-                r#"{{"model":"{id}","max_tokens":1,"messages":[{{"role":"user","content":"."}}]}}"#
-            );
-            let (status, error_type, message) = check(&body).err().unwrap();
-            assert_eq!(
-                (status, error_type.as_str()),
-                (400, "invalid_request_error")
-            );
-            assert!(message.contains(id), "{message}");
+            let (status, error_type, message) = check(&probe(id)).err().unwrap();
+            assert_eq!((status, error_type.as_str()), (404, "not_found_error"));
+            assert_eq!(message, format!("The model '{id}' does not exist"));
         }
     }
 
@@ -374,19 +392,15 @@ mod tests {
         let config = ServerConfig::default()
             .model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled)
             .model_state("anthropic.claude-opus-5", ModelState::NotFound);
-        let answer = |id: &str| {
-            let body = format!(
-                r#"{{"model":"{id}","max_tokens":1,"messages":[{{"role":"user","content":"."}}]}}"#
-            );
-            prepare(&config, &http::HeaderMap::new(), body.as_bytes())
+        let status = |id: &str| {
+            answer(&config, &headers(), &probe(id))
                 .map(|p| p.model_id)
-                .map_err(|e| on_the_wire(&e).0)
+                .map_err(|e| e.0)
         };
-        assert_eq!(answer("anthropic.claude-opus-5-5"), Err(403));
-        assert_eq!(answer("anthropic.claude-opus-5"), Err(404));
-        assert_eq!(answer("anthropic.claude-nothing"), Err(404));
+        assert_eq!(status("anthropic.claude-opus-5-5"), Err(403));
+        assert_eq!(status("anthropic.claude-opus-5"), Err(404));
         assert_eq!(
-            answer("anthropic.claude-haiku-4-5"),
+            status("anthropic.claude-haiku-4-5"),
             Ok("anthropic.claude-haiku-4-5".to_owned())
         );
     }
@@ -418,62 +432,95 @@ mod tests {
     }
 
     #[test]
+    fn version_header_required_and_unknown_betas_404() {
+        let ok = probe("anthropic.claude-haiku-4-5");
+        let config = ServerConfig::default();
+        assert_eq!(
+            answer(&config, &http::HeaderMap::new(), &ok).err().unwrap(),
+            (
+                400,
+                "invalid_request_error".to_owned(),
+                "anthropic-version: header is required".to_owned()
+            )
+        );
+        let mut with_beta = headers();
+        with_beta.insert(
+            "anthropic-beta",
+            http::HeaderValue::from_static("claude-code-20250219,context-1m-2025-08-07"),
+        );
+        assert!(answer(&config, &with_beta, &ok).is_ok());
+        with_beta.insert(
+            "anthropic-beta",
+            http::HeaderValue::from_static("claude-code-20250219, no-such-beta"),
+        );
+        let (status, _, message) = answer(&config, &with_beta, &ok).err().unwrap();
+        assert_eq!(
+            (status, message.as_str()),
+            (404, "The model 'anthropic.claude-haiku-4-5' does not exist")
+        );
+    }
+
+    #[test]
     fn shared_errors_take_the_anthropic_type_for_the_same_failure() {
         let wire = |e: AwsError| {
             let (status, t, _) = on_the_wire(&e);
             (status, t)
         };
+        let expect = |status: u16, t: &str| (status, t.to_owned());
         assert_eq!(
             wire(AwsError::by_name("ExpiredTokenException").unwrap()),
-            (401, "authentication_error".into())
+            expect(401, "authentication_error")
         );
         assert_eq!(
             wire(AwsError::front_door("Authorization header is missing")),
-            (401, "authentication_error".into())
+            expect(401, "authentication_error")
         );
         assert_eq!(
             wire(AwsError::access_denied_model()),
-            (403, "permission_error".into())
+            expect(403, "permission_error")
         );
         assert_eq!(
             wire(AwsError::throttling()),
-            (429, "rate_limit_error".into())
+            expect(429, "rate_limit_error")
         );
         assert_eq!(
             wire(AwsError::by_name("ServiceUnavailableException").unwrap()),
-            (529, "overloaded_error".into())
+            expect(529, "overloaded_error")
         );
         assert_eq!(
             wire(error_by_type("overloaded_error").unwrap()),
-            (529, "overloaded_error".into())
+            expect(529, "overloaded_error")
         );
     }
 
     #[test]
     fn sse_has_a_ping_after_the_first_block_starts_and_no_bedrock_metrics() {
         let mut rng = Rng::new(1);
-        let prepared = check(r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"."}]}"#).ok().unwrap();
-        let frames = sse_frames(&prepared, &Reply::text("hello there"), &mut rng, None);
+        let prepared = check(
+            r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"."}]}"#,
+        )
+        .ok()
+        .unwrap();
+        let reply = Reply::text("hello there");
+        let frames = sse_frames(&prepared, &reply, &mut rng, None, "r-1");
         let labels: Vec<&str> = frames.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(
             &labels[..3],
             ["sse:message_start", "sse:content_block_start", "sse:ping"]
         );
-        assert_eq!(labels.last(), Some(&"sse:message_stop"));
-        let last = String::from_utf8(frames.last().unwrap().bytes.to_vec()).unwrap();
         assert_eq!(
-            last,
-            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+            &frames[2].bytes[..],
+            b"event: ping\ndata: {\"type\": \"ping\"}\n\n"
         );
-        let faulted = sse_frames(
-            &prepared,
-            &Reply::text("hello there"),
-            &mut rng,
-            Some(SseFault {
-                after_events: 2,
-                error: stream_error("throttlingException", None),
-            }),
+        assert_eq!(
+            &frames.last().unwrap().bytes[..],
+            b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
         );
+        let fault = SseFault {
+            after_events: 2,
+            error: stream_error("throttlingException", None),
+        };
+        let faulted = sse_frames(&prepared, &reply, &mut rng, Some(fault), "r-2");
         let labels: Vec<&str> = faulted.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(
             labels,
@@ -483,6 +530,19 @@ mod tests {
                 "sse:ping",
                 "sse:error"
             ]
+        );
+        let last = String::from_utf8(faulted.last().unwrap().bytes.to_vec()).unwrap();
+        let data: serde_json::Value = serde_json::from_str(
+            last.strip_prefix("event: error\ndata: ")
+                .unwrap()
+                .trim_end(),
+        )
+        .unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({"type": "error", "request_id": "r-2", "error": {
+                "type": "rate_limit_error",
+                "message": "Too many requests, please wait before trying again."}})
         );
     }
 }

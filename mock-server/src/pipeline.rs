@@ -179,11 +179,11 @@ fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
             Identified::Operation { operation, target }
         }
         Route::Sts => match sts::action(raw_query, body) {
-            Some(action) if action == "GetCallerIdentity" => Identified::Operation {
+            Some((action, _)) if action == "GetCallerIdentity" => Identified::Operation {
                 operation: Operation::GetCallerIdentity,
                 target: None,
             },
-            action => Identified::Unknown(sts::unknown_action(action.as_deref())),
+            action => Identified::Unknown(sts::unknown_action(action)),
         },
         Route::Admin(_) | Route::Unknown => Identified::Unknown(unknown_operation()),
     }
@@ -294,7 +294,7 @@ fn answer_request(
             answer_invoke(shared, operation, p, rule.as_ref())
         }
         (operation, Some(Ok(Prepared::Mantle(p)))) => {
-            answer_mantle(shared, operation, &p, rule.as_ref())
+            answer_mantle(shared, operation, &p, rule.as_ref(), request.request_id)
         }
         (operation, None) => unreachable!("{operation:?} is prepared before it is answered"),
     };
@@ -400,6 +400,7 @@ fn answer_mantle(
     operation: Operation,
     prepared: &mantle::Prepared,
     rule: Option<&Answer>,
+    request_id: &str,
 ) -> Result<Outcome, AwsError> {
     let (reply, fault) = match rule {
         Some(Answer::Reply(reply)) => (reply, None),
@@ -434,7 +435,7 @@ fn answer_mantle(
     }
     Ok(Outcome::Stream {
         content_type: "text/event-stream; charset=utf-8",
-        frames: mantle::sse_frames(prepared, reply, &mut rng, fault),
+        frames: mantle::sse_frames(prepared, reply, &mut rng, fault, request_id),
     })
 }
 
@@ -484,7 +485,7 @@ fn wire_error(protocol: Protocol, error: &AwsError, request_id: &str) -> WireErr
             let (status, error_type, message) = mantle::on_the_wire(error);
             WireError {
                 status,
-                body: mantle::error_body(&error_type, &message),
+                body: mantle::error_body(&error_type, &message, request_id),
                 code: error_type,
                 content_type: "application/json",
                 error_type_header: None,
@@ -515,6 +516,10 @@ fn into_response(
     record: &mut RecordedRequest,
 ) -> Response {
     let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
+    if protocol == Protocol::Mantle {
+        // The Anthropic SDKs read the request id from this header.
+        builder = builder.header("request-id", request_id);
+    }
     // Service tier is echoed by the runtime on model answers only.
     let echoes_tier = matches!(
         record.operation,

@@ -11,10 +11,14 @@ use crate::sigv4::percent_decode;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-/// The `Action` parameter, from the form body or else the query.
-pub(crate) fn action(raw_query: &str, body: &[u8]) -> Option<String> {
+/// The `Action` and `Version` parameters, from the form body or else the
+/// query.
+pub(crate) fn action(raw_query: &str, body: &[u8]) -> Option<(String, Option<String>)> {
     let form = std::str::from_utf8(body).unwrap_or_default();
-    param(form, "Action").or_else(|| param(raw_query, "Action"))
+    [form, raw_query].into_iter().find_map(|params| {
+        let action = param(params, "Action")?;
+        Some((action, param(params, "Version")))
+    })
 }
 
 fn param(form: &str, name: &str) -> Option<String> {
@@ -29,23 +33,24 @@ fn decode_form(s: &str) -> String {
     percent_decode(&s.replace('+', " "))
 }
 
-/// 400 for an action this server (or STS) does not have.
-pub(crate) fn unknown_action(action: Option<&str>) -> AwsError {
-    match action {
-        Some(action) => AwsError::new(
-            400,
-            "InvalidAction",
-            format!("Could not find operation {action} for version 2011-06-15"),
-        ),
-        None => AwsError::new(400, "MissingAction", "Missing Action"),
-    }
+/// 400 for an action this server (or STS) does not have, in STS's words.
+/// (A request with no `Action` at all is redirected by AWS to the IAM home
+/// page; this server answers it as an unknown action instead.)
+pub(crate) fn unknown_action(action: Option<(String, Option<String>)>) -> AwsError {
+    let (action, version) = action.unwrap_or_default();
+    let version = version.unwrap_or_else(|| "NO_VERSION_SPECIFIED".to_owned());
+    AwsError::new(
+        400,
+        "InvalidAction",
+        format!("Could not find operation {action} for version {version}"),
+    )
 }
 
 /// The STS error named `code` with its status and usual message, for
 /// rules that name STS's own codes; `None` for other names.
 pub(crate) fn error_by_code(code: &str) -> Option<AwsError> {
     let (status, message) = match code {
-        "ExpiredToken" => (400, crate::aws_error::EXPIRED_TOKEN),
+        "ExpiredToken" => (403, crate::aws_error::EXPIRED_TOKEN),
         "InvalidClientTokenId" => (403, crate::aws_error::UNRECOGNIZED_CLIENT),
         "SignatureDoesNotMatch" => (403, crate::aws_error::SIGNATURE_MISMATCH),
         "MissingAuthenticationToken" => (403, MISSING_AUTHENTICATION),
@@ -178,16 +183,19 @@ mod tests {
 
     #[test]
     fn action_comes_from_the_form_or_the_query() {
-        let form = b"Action=GetCallerIdentity&Version=2011-06-15";
-        assert_eq!(action("", form).as_deref(), Some("GetCallerIdentity"));
-        assert_eq!(
-            action("Action=GetCallerIdentity&Version=2011-06-15", b"").as_deref(),
-            Some("GetCallerIdentity")
-        );
+        let form = "Action=GetCallerIdentity&Version=2011-06-15";
+        let expected = Some((
+            "GetCallerIdentity".to_owned(),
+            Some("2011-06-15".to_owned()),
+        ));
+        assert_eq!(action("", form.as_bytes()), expected);
+        assert_eq!(action(form, b""), expected);
         assert_eq!(action("", b"Version=2011-06-15"), None);
+        let other = action("", b"Action=Assume%52ole");
+        assert_eq!(other, Some(("AssumeRole".to_owned(), None)));
         assert_eq!(
-            action("", b"Action=Assume%52ole").as_deref(),
-            Some("AssumeRole")
+            unknown_action(other).message,
+            "Could not find operation AssumeRole for version NO_VERSION_SPECIFIED"
         );
     }
 
@@ -199,7 +207,7 @@ mod tests {
         };
         assert_eq!(
             code(AwsError::by_name("ExpiredTokenException").unwrap()),
-            (400, "ExpiredToken".to_owned())
+            (403, "ExpiredToken".to_owned())
         );
         assert_eq!(
             code(AwsError::by_name("UnrecognizedClientException").unwrap()),
