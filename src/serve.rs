@@ -24,9 +24,14 @@ pub fn load_config(path: &Path) -> Result<ServerConfig, String> {
 /// The environment lines that point a client at `uri` with the account's
 /// test credentials.
 pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
+    // One server answers every endpoint, so every variable a client reads
+    // for one points here: Invoke and the control plane, Mantle (under
+    // `/anthropic`, as its real base URL is), and STS.
     let mut lines = vec![
         format!("ANTHROPIC_BEDROCK_BASE_URL={uri}"),
+        format!("ANTHROPIC_BEDROCK_MANTLE_BASE_URL={uri}/anthropic"),
         format!("AWS_ENDPOINT_URL={uri}"),
+        format!("AWS_ENDPOINT_URL_STS={uri}"),
         format!(
             "AWS_REGION={}",
             config.regions.first().map_or("us-east-1", String::as_str)

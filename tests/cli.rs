@@ -124,6 +124,10 @@ mod serve {
             "{banner}"
         );
         assert!(banner.contains(&format!("export AWS_ENDPOINT_URL={uri}")));
+        assert!(banner.contains(&format!("export AWS_ENDPOINT_URL_STS={uri}")));
+        assert!(banner.contains(&format!(
+            "export ANTHROPIC_BEDROCK_MANTLE_BASE_URL={uri}/anthropic"
+        )));
         assert!(banner.contains("export AWS_ACCESS_KEY_ID=AKIDEXAMPLE"));
 
         let host = uri.strip_prefix("http://").unwrap();

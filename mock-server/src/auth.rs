@@ -15,8 +15,12 @@ use crate::rules::Protocol;
 use crate::sigv4::{self, Authorization, SignedRequest};
 use crate::timefmt::Utc;
 
-/// How far `x-amz-date` may be from the server's clock.
-const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+/// How far `x-amz-date` may be from the server's clock, in minutes: five
+/// for Bedrock and Mantle, fifteen for STS (its "Signature expired" texts
+/// say "- 15 min.").
+fn max_skew_minutes(service: &str) -> u64 {
+    if service == "sts" { 15 } else { 5 }
+}
 
 /// Who a request is, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +191,7 @@ fn check_sigv4(
             aws_error::EXPIRED_TOKEN,
         ));
     }
-    check_clock(now, &amz_date, signed_at)?;
+    check_clock(now, &amz_date, signed_at, max_skew_minutes(service))?;
     let http_date = &amz_date[..8];
     if auth.scope_date != http_date {
         return Err(invalid_signature(format!(
@@ -204,21 +208,27 @@ fn check_sigv4(
     })
 }
 
-/// AWS refuses a request signed more than five minutes from its clock.
-fn check_clock(now: SystemTime, amz_date: &str, signed_at: Utc) -> Result<(), AwsError> {
+/// AWS refuses a request signed more than `minutes` from its clock.
+fn check_clock(
+    now: SystemTime,
+    amz_date: &str,
+    signed_at: Utc,
+    minutes: u64,
+) -> Result<(), AwsError> {
+    let skew = Duration::from_secs(minutes * 60);
     let signed_at = signed_at.to_system();
     let fmt = |t: SystemTime| Utc::from_system(t).amz_date();
-    if signed_at + MAX_SKEW < now {
+    if signed_at + skew < now {
         return Err(invalid_signature(format!(
-            "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
-            fmt(now - MAX_SKEW),
+            "Signature expired: {amz_date} is now earlier than {} ({} - {minutes} min.)",
+            fmt(now - skew),
             fmt(now)
         )));
     }
-    if signed_at > now + MAX_SKEW {
+    if signed_at > now + skew {
         return Err(invalid_signature(format!(
-            "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
-            fmt(now + MAX_SKEW),
+            "Signature not yet current: {amz_date} is still later than {} ({} + {minutes} min.)",
+            fmt(now + skew),
             fmt(now)
         )));
     }

@@ -1,8 +1,12 @@
 //! A fake Amazon Bedrock that real AWS clients accept: the runtime
 //! (`invoke`, `invoke-with-response-stream` with real event-stream frames),
-//! the control plane's inference profiles, SigV4 and API-key
-//! authentication verified as AWS does it, AWS's exact error answers, and a
-//! journal of every request with secrets redacted.
+//! the control plane's inference profiles, Mantle (the Anthropic Messages
+//! API, JSON and Server-Sent Events), STS `GetCallerIdentity`, SigV4 and
+//! API-key authentication verified as AWS does it, each endpoint's exact
+//! error answers, credentials that expire and rotate, and a journal of
+//! every request with secrets redacted. One server answers all endpoints,
+//! told apart by path, so one base URL serves every variable a client
+//! reads.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
