@@ -99,6 +99,27 @@ pub(crate) fn authenticate(
     (record, outcome)
 }
 
+/// For calls whose credential is in the body (STS
+/// `AssumeRoleWithWebIdentity`): nothing to verify here.
+pub(crate) fn unsigned(
+    config: &ServerConfig,
+    scheme: &str,
+) -> (AuthRecord, Result<Caller, AwsError>) {
+    let record = AuthRecord {
+        scheme: scheme.to_owned(),
+        access_key_id: None,
+        region: None,
+        service: None,
+        accepted: true,
+        reason: None,
+    };
+    let caller = Caller {
+        region: config.home_region().to_owned(),
+        access_key_id: None,
+    };
+    (record, Ok(caller))
+}
+
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     let (head, rest) = value.split_once(' ')?;
     head.eq_ignore_ascii_case(scheme).then_some(rest)

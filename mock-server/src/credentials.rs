@@ -16,7 +16,8 @@ use crate::config::Credential;
 use crate::journal::RecordedRequest;
 use crate::timefmt::Utc;
 
-/// What was issued from the queue and which keys requests carried.
+/// What was issued (from the queue, and by STS) and which keys requests
+/// carried.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -34,8 +35,11 @@ use crate::timefmt::Utc;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CredentialReport {
-    /// Credential sets handed out since the start (or the last reset).
+    /// Sets handed out from `next_credentials` since the start (or the
+    /// last reset).
     pub issued: usize,
+    /// Sets STS minted for `AssumeRole` and `AssumeRoleWithWebIdentity`.
+    pub assumed: usize,
     /// Queued sets not handed out yet (the last is handed out again after
     /// that, so issuing goes on when this is 0).
     pub remaining: usize,
@@ -44,13 +48,19 @@ pub struct CredentialReport {
 }
 
 impl CredentialReport {
-    pub(crate) fn new(issued: usize, queued: usize, journal: &[RecordedRequest]) -> Self {
+    pub(crate) fn new(
+        issued: usize,
+        assumed: usize,
+        queued: usize,
+        journal: &[RecordedRequest],
+    ) -> Self {
         let mut requests_by_key = BTreeMap::new();
         for key in journal.iter().filter_map(|r| r.auth.access_key_id.as_ref()) {
             *requests_by_key.entry(key.clone()).or_insert(0) += 1;
         }
         Self {
             issued,
+            assumed,
             remaining: queued.saturating_sub(issued),
             requests_by_key,
         }

@@ -149,7 +149,12 @@ pub(crate) fn redact_authorization(value: &str) -> String {
 }
 
 /// Query parameters of presigned requests that are secrets.
-const SECRET_QUERY_PARAMS: &[&str] = &["x-amz-signature", "x-amz-security-token"];
+/// Query (and STS form) parameters whose values are secrets.
+const SECRET_QUERY_PARAMS: &[&str] = &[
+    "x-amz-signature",
+    "x-amz-security-token",
+    "WebIdentityToken",
+];
 
 /// The raw query with the values of secret parameters replaced.
 pub(crate) fn redact_query(query: &str) -> String {

@@ -99,6 +99,12 @@ pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> V
     .expect("a JSON value serializes")
 }
 
+/// A path under Mantle's prefixes that is not the Messages endpoint, in
+/// the Anthropic API's words.
+pub(crate) fn unknown_path() -> AwsError {
+    anthropic_error("not_found_error", "Not Found")
+}
+
 /// Whether a Mantle body asks for a stream, and the model it names. Only
 /// routing needs this; [`validate`] reports what is wrong with the body.
 pub(crate) fn peek(body: &[u8]) -> (Operation, Option<String>) {

@@ -78,7 +78,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     let request_id = shared.rng().uuid();
     let protocol = match &route {
         Route::Aws { operation, .. } => operation.protocol(),
-        Route::Mantle => Protocol::Mantle,
+        Route::Mantle | Route::UnknownMantle => Protocol::Mantle,
         Route::Sts => Protocol::Sts,
         Route::Admin(_) | Route::Unknown => Protocol::Bedrock,
     };
@@ -105,7 +105,13 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 headers: &parts.headers,
                 body: bytes,
             };
-            let (auth, caller) = auth::authenticate(&config, now, &signed, protocol);
+            let (auth, caller) = if operation == Some(Operation::AssumeRoleWithWebIdentity) {
+                // The web identity token is the credential; STS takes the
+                // call unsigned.
+                auth::unsigned(&config, "web-identity")
+            } else {
+                auth::authenticate(&config, now, &signed, protocol)
+            };
             let (outcome, rule) = match (caller, identified) {
                 (Err(e), _) => (Outcome::Error(e), None),
                 (Ok(_), Identified::Unknown(e)) => (Outcome::Error(e), None),
@@ -117,6 +123,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                         headers: &parts.headers,
                         body: bytes,
                         request_id: &request_id,
+                        now,
                     };
                     let prepared = prepare(&config, &caller, &request);
                     // A rule that changes the content of a normal answer
@@ -144,7 +151,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         raw_path: raw_path.clone(),
         query: redact_query(&raw_query),
         headers: redact_headers(&parts.headers),
-        body: body.as_ref().map(|b| recorded_body(b)).unwrap_or_default(),
+        body: match &body {
+            // STS forms can carry a web identity token.
+            Ok(b) if protocol == Protocol::Sts => redact_query(&recorded_body(b)),
+            Ok(b) => recorded_body(b),
+            Err(_) => String::new(),
+        },
         operation,
         model_id: target,
         auth,
@@ -178,13 +190,20 @@ fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
             let (operation, target) = mantle::peek(body);
             Identified::Operation { operation, target }
         }
-        Route::Sts => match sts::action(raw_query, body) {
-            Some((action, _)) if action == "GetCallerIdentity" => Identified::Operation {
-                operation: Operation::GetCallerIdentity,
+        Route::Sts => {
+            let params = sts::Params::read(raw_query, body);
+            let operation = match params.get("Action") {
+                Some("GetCallerIdentity") => Operation::GetCallerIdentity,
+                Some("AssumeRole") => Operation::AssumeRole,
+                Some("AssumeRoleWithWebIdentity") => Operation::AssumeRoleWithWebIdentity,
+                _ => return Identified::Unknown(sts::unknown_action(&params)),
+            };
+            Identified::Operation {
+                operation,
                 target: None,
-            },
-            action => Identified::Unknown(sts::unknown_action(action)),
-        },
+            }
+        }
+        Route::UnknownMantle => Identified::Unknown(mantle::unknown_path()),
         Route::Admin(_) | Route::Unknown => Identified::Unknown(unknown_operation()),
     }
 }
@@ -222,6 +241,7 @@ struct AwsRequest<'a> {
     headers: &'a http::HeaderMap,
     body: &'a Bytes,
     request_id: &'a str,
+    now: std::time::SystemTime,
 }
 
 /// A model request that passed the service's checks.
@@ -247,7 +267,9 @@ fn prepare(
         }
         Operation::ListInferenceProfiles
         | Operation::GetInferenceProfile
-        | Operation::GetCallerIdentity => None,
+        | Operation::GetCallerIdentity
+        | Operation::AssumeRole
+        | Operation::AssumeRoleWithWebIdentity => None,
     }
 }
 
@@ -289,6 +311,9 @@ fn answer_request(
             body: sts::caller_identity(config, caller.access_key_id.as_deref(), request.request_id),
             headers: Vec::new(),
         }),
+        (operation @ (Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity), _) => {
+            assume_role(shared, config, caller, request, operation)
+        }
         (_, Some(Err(e))) => Err(e),
         (operation, Some(Ok(Prepared::Invoke(p)))) => {
             answer_invoke(shared, operation, p, rule.as_ref())
@@ -299,6 +324,37 @@ fn answer_request(
         (operation, None) => unreachable!("{operation:?} is prepared before it is answered"),
     };
     result.unwrap_or_else(Outcome::Error)
+}
+
+fn assume_role(
+    shared: &Shared,
+    config: &ServerConfig,
+    caller: &Caller,
+    request: &AwsRequest<'_>,
+    operation: Operation,
+) -> Result<Outcome, AwsError> {
+    let params = sts::Params::read(request.raw_query, request.body);
+    let with_web_identity = operation == Operation::AssumeRoleWithWebIdentity;
+    let assumed = sts::assume(
+        config,
+        &params,
+        caller.access_key_id.as_deref(),
+        with_web_identity,
+        request.now,
+        &mut shared.rng(),
+    )?;
+    let action = if with_web_identity {
+        "AssumeRoleWithWebIdentity"
+    } else {
+        "AssumeRole"
+    };
+    let body = sts::assumed_response(action, &assumed, request.request_id);
+    shared.add_assumed_credential(assumed.credential);
+    Ok(Outcome::Whole {
+        content_type: "text/xml",
+        body,
+        headers: Vec::new(),
+    })
 }
 
 fn json(value: serde_json::Value) -> Outcome {

@@ -39,6 +39,14 @@ impl Rng {
             .collect()
     }
 
+    /// Upper-case letters and the digits 2-7, as AWS access key ids use.
+    pub fn base32_upper(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        (0..len)
+            .map(|_| ALPHABET[(self.next_u64() % 32) as usize] as char)
+            .collect()
+    }
+
     /// A version-4 UUID, as `x-amzn-requestid` carries.
     pub fn uuid(&mut self) -> String {
         let hi = self.next_u64();

@@ -24,6 +24,8 @@ pub(crate) enum Route {
     Mantle,
     /// STS at `/`; the action is in the form body or the query.
     Sts,
+    /// Another path under Mantle's prefixes: not found, in Mantle's shape.
+    UnknownMantle,
     /// `/__bedrock_mock/{rest}`.
     Admin(String),
     /// No operation has this method and path.
@@ -40,12 +42,14 @@ pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
     };
     // Mantle's base URL ends in `/anthropic`; clients given a bare host as
     // base URL (Claude Code in the captures) post to `/v1/messages`.
-    if matches!(raw_path, "/v1/messages" | "/anthropic/v1/messages") {
-        return if *method == Method::POST {
-            Route::Mantle
-        } else {
-            Route::Unknown
-        };
+    if matches!(raw_path, "/v1/messages" | "/anthropic/v1/messages") && *method == Method::POST {
+        return Route::Mantle;
+    }
+    // Other Anthropic API paths (`/v1/messages/count_tokens`, `/v1/models`)
+    // are Mantle's to refuse, so a Mantle client sees a 404 in the shape
+    // it parses, not a Bedrock authentication error.
+    if raw_path.starts_with("/v1/") || raw_path.starts_with("/anthropic/") {
+        return Route::UnknownMantle;
     }
     // STS's query protocol posts a form to `/` (or, rarely, GETs `/?Action=`).
     if raw_path == "/" {
@@ -137,6 +141,13 @@ mod tests {
         }
         assert_eq!(classify(&Method::POST, "/"), Route::Sts);
         assert_eq!(classify(&Method::GET, "/"), Route::Sts);
+        for (method, path) in [
+            (Method::GET, "/v1/messages"),
+            (Method::POST, "/v1/messages/count_tokens"),
+            (Method::POST, "/anthropic/v1/complete"),
+        ] {
+            assert_eq!(classify(&method, path), Route::UnknownMantle, "{path}");
+        }
     }
 
     #[test]
@@ -149,9 +160,6 @@ mod tests {
             (Method::POST, "/inference-profiles"),
             (Method::GET, "/inference-profiles/a/b"),
             (Method::DELETE, "/"),
-            (Method::GET, "/v1/messages"),
-            (Method::POST, "/v1/messages/"),
-            (Method::POST, "/v1/complete"),
             (Method::GET, "/../etc/passwd"),
         ] {
             assert_eq!(classify(&method, path), Route::Unknown, "{method} {path}");

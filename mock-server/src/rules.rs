@@ -31,6 +31,12 @@ pub enum Operation {
     MantleMessagesStream,
     /// STS `GetCallerIdentity` (`POST /`, `Action=GetCallerIdentity`).
     GetCallerIdentity,
+    /// STS `AssumeRole`: temporary credentials for a role, signed by the
+    /// caller.
+    AssumeRole,
+    /// STS `AssumeRoleWithWebIdentity`: temporary credentials for an OIDC
+    /// token; not signed.
+    AssumeRoleWithWebIdentity,
 }
 
 impl Operation {
@@ -47,7 +53,9 @@ impl Operation {
             | Operation::ListInferenceProfiles
             | Operation::GetInferenceProfile => Protocol::Bedrock,
             Operation::MantleMessages | Operation::MantleMessagesStream => Protocol::Mantle,
-            Operation::GetCallerIdentity => Protocol::Sts,
+            Operation::GetCallerIdentity
+            | Operation::AssumeRole
+            | Operation::AssumeRoleWithWebIdentity => Protocol::Sts,
         }
     }
 }

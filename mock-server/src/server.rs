@@ -316,6 +316,21 @@ impl MountedRule {
     }
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+struct Issued {
+    from_queue: usize,
+    by_sts: usize,
+}
+
+/// `config` with `credential` added, replacing a set with the same key id.
+fn with_credential(config: &ServerConfig, credential: Credential) -> ServerConfig {
+    let mut next = ServerConfig::clone(config);
+    next.credentials
+        .retain(|c| c.access_key_id != credential.access_key_id);
+    next.credentials.push(credential);
+    next
+}
+
 pub(crate) struct Shared {
     initial: ServerConfig,
     config: RwLock<Arc<ServerConfig>>,
@@ -323,8 +338,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) journal: Arc<Journal>,
     rng: Mutex<Rng>,
-    /// How many sets of `next_credentials` were issued.
-    issued: Mutex<usize>,
+    /// How many credential sets were handed out: from `next_credentials`,
+    /// and minted by STS `AssumeRole*`.
+    issued: Mutex<Issued>,
     pub(crate) seq: AtomicU64,
     pub(crate) log_requests: bool,
 }
@@ -336,7 +352,7 @@ impl Shared {
             initial: config.clone(),
             config: RwLock::new(Arc::new(config)),
             rules: Mutex::new(Vec::new()),
-            issued: Mutex::new(0),
+            issued: Mutex::default(),
             clock,
             journal: Arc::default(),
             seq: AtomicU64::new(0),
@@ -352,7 +368,7 @@ impl Shared {
 
     pub(crate) fn replace_config(&self, config: ServerConfig) {
         *self.rng() = Rng::new(config.seed);
-        *self.issued.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+        *self.issued.lock().unwrap_or_else(|e| e.into_inner()) = Issued::default();
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         self.rules().clear();
         self.load_rules_from_config();
@@ -370,27 +386,32 @@ impl Shared {
     }
 
     /// Hands out the next queued credentials and makes them known to the
-    /// account (replacing an earlier set with the same key id).
+    /// account.
     pub(crate) fn issue_credential(&self) -> Option<Credential> {
         // `issued` is held across the config update so that two refresh
         // commands running at once get consecutive sets.
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
         let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-        let at = queue_index(*issued, current.next_credentials.len())?;
+        let at = queue_index(issued.from_queue, current.next_credentials.len())?;
         let credential = current.next_credentials[at].clone();
-        let mut next = ServerConfig::clone(&current);
-        next.credentials
-            .retain(|c| c.access_key_id != credential.access_key_id);
-        next.credentials.push(credential.clone());
-        *current = Arc::new(next);
-        *issued += 1;
+        *current = Arc::new(with_credential(&current, credential.clone()));
+        issued.from_queue += 1;
         Some(credential)
+    }
+
+    /// Makes credentials STS minted known to the account.
+    pub(crate) fn add_assumed_credential(&self, credential: Credential) {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+        *current = Arc::new(with_credential(&current, credential));
+        issued.by_sts += 1;
     }
 
     pub(crate) fn credential_report(&self) -> CredentialReport {
         let issued = *self.issued.lock().unwrap_or_else(|e| e.into_inner());
         CredentialReport::new(
-            issued,
+            issued.from_queue,
+            issued.by_sts,
             self.config().next_credentials.len(),
             &self.journal.snapshot(),
         )

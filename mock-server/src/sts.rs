@@ -1,24 +1,52 @@
 //! STS in the AWS query protocol: a form (or query) names the action, the
-//! answer and the errors are XML. Only `GetCallerIdentity` is served; it is
-//! the call clients make to ask "are my credentials still good?" (Claude
-//! Code makes it before deciding to run `awsAuthRefresh`).
+//! answer and the errors are XML. `GetCallerIdentity` is the call clients
+//! make to ask "are my credentials still good?" (Claude Code makes it
+//! before deciding to run `awsAuthRefresh`); `AssumeRole` and
+//! `AssumeRoleWithWebIdentity` are what the AWS credential chain calls for
+//! a profile with `role_arn` and for web identity (EKS, CI OIDC).
+
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::aws_error::{AwsError, ErrorOrigin};
-use crate::config::{Credential, ServerConfig};
+use crate::config::{Credential, ServerConfig, Timestamp};
+use crate::rng::Rng;
 use crate::sigv4::percent_decode;
+use crate::timefmt::Utc;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-/// The `Action` and `Version` parameters, from the form body or else the
-/// query.
-pub(crate) fn action(raw_query: &str, body: &[u8]) -> Option<(String, Option<String>)> {
-    let form = std::str::from_utf8(body).unwrap_or_default();
-    [form, raw_query].into_iter().find_map(|params| {
-        let action = param(params, "Action")?;
-        Some((action, param(params, "Version")))
-    })
+/// A query-protocol request's parameters: the form body's when it names
+/// an action, else the query's (`GET /?Action=...`).
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn read(raw_query: &str, body: &[u8]) -> Self {
+        let form = std::str::from_utf8(body).unwrap_or_default();
+        let source = if param(form, "Action").is_some() {
+            form
+        } else {
+            raw_query
+        };
+        Self(
+            source
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode_form(key), decode_form(value))
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 fn param(form: &str, name: &str) -> Option<String> {
@@ -36,13 +64,15 @@ fn decode_form(s: &str) -> String {
 /// 400 for an action this server (or STS) does not have, in STS's words.
 /// (A request with no `Action` at all is redirected by AWS to the IAM home
 /// page; this server answers it as an unknown action instead.)
-pub(crate) fn unknown_action(action: Option<(String, Option<String>)>) -> AwsError {
-    let (action, version) = action.unwrap_or_default();
-    let version = version.unwrap_or_else(|| "NO_VERSION_SPECIFIED".to_owned());
+pub(crate) fn unknown_action(params: &Params) -> AwsError {
     AwsError::new(
         400,
         "InvalidAction",
-        format!("Could not find operation {action} for version {version}"),
+        format!(
+            "Could not find operation {} for version {}",
+            params.get("Action").unwrap_or_default(),
+            params.get("Version").unwrap_or("NO_VERSION_SPECIFIED")
+        ),
     )
 }
 
@@ -56,6 +86,10 @@ pub(crate) fn error_by_code(code: &str) -> Option<AwsError> {
         "MissingAuthenticationToken" => (403, MISSING_AUTHENTICATION),
         "AccessDenied" => (403, "User is not authorized to perform this action."),
         "Throttling" => (400, "Rate exceeded"),
+        "InvalidIdentityToken" => (
+            400,
+            "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+        ),
         "InternalFailure" => (500, "An internal error has occurred."),
         "ServiceUnavailable" => (503, "Service is unavailable."),
         _ => return None,
@@ -131,6 +165,138 @@ pub(crate) fn caller_identity(
     .into_bytes()
 }
 
+/// Credentials STS minted for an `AssumeRole*` call.
+pub(crate) struct Assumed {
+    pub credential: Credential,
+    pub role_arn: String,
+    pub assumed_role_id: String,
+}
+
+/// The role session limits: 15 minutes to 12 hours, 1 hour by default.
+const DURATION_SECONDS: (u64, u64, u64) = (900, 43_200, 3_600);
+
+/// `AssumeRole` (signed by `caller`) or `AssumeRoleWithWebIdentity`
+/// (unsigned, any non-empty token trusted): checks the parameters as STS
+/// does and mints temporary credentials for the role session.
+pub(crate) fn assume(
+    config: &ServerConfig,
+    params: &Params,
+    caller_key: Option<&str>,
+    with_web_identity: bool,
+    now: SystemTime,
+    rng: &mut Rng,
+) -> Result<Assumed, AwsError> {
+    let role_arn = required(params, "RoleArn", "roleArn")?;
+    let session = required(params, "RoleSessionName", "roleSessionName")?;
+    if with_web_identity {
+        required(params, "WebIdentityToken", "webIdentityToken")?;
+    }
+    let (min, max, default) = DURATION_SECONDS;
+    let duration = match params.get("DurationSeconds") {
+        None => default,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if n < min => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{n}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                )));
+            }
+            Ok(n) if n > max => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{n}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                )));
+            }
+            Ok(n) => n,
+            Err(_) => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"
+                )));
+            }
+        },
+    };
+    let Some(role_name) = role_name_in_account(role_arn, &config.account_id) else {
+        if with_web_identity {
+            return Err(AwsError::new(
+                403,
+                "AccessDenied",
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            ));
+        }
+        let who = caller_key
+            .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
+            .map_or_else(
+                || format!("arn:aws:iam::{}:root", config.account_id),
+                |c| identity(config, c).0,
+            );
+        return Err(AwsError::new(
+            403,
+            "AccessDenied",
+            format!(
+                "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ),
+        ));
+    };
+    let arn = format!(
+        "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
+        config.account_id
+    );
+    let credential = Credential {
+        access_key_id: format!("ASIA{}", rng.base32_upper(16)),
+        secret_access_key: rng.base62(40),
+        session_token: Some(format!("IQoJb3JpZ2luX2Vj{}", rng.base62(280))),
+        expires_at: Some(Timestamp(now + Duration::from_secs(duration))),
+        revoked_at: None,
+        arn: Some(arn.clone()),
+    };
+    let (_, assumed_role_id) = identity(config, &credential);
+    Ok(Assumed {
+        credential,
+        role_arn: arn,
+        assumed_role_id,
+    })
+}
+
+fn required<'p>(params: &'p Params, name: &str, member: &str) -> Result<&'p str, AwsError> {
+    match params.get(name) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))),
+    }
+}
+
+fn validation(message: String) -> AwsError {
+    AwsError::new(400, "ValidationError", message)
+}
+
+/// The role name of an IAM role ARN in `account`; `None` for anything
+/// else (another account's role is not trusted by this fake account).
+fn role_name_in_account<'a>(arn: &'a str, account: &str) -> Option<&'a str> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (arn_account, resource) = rest.split_once(':')?;
+    let name = resource.strip_prefix("role/")?;
+    let name = name.rsplit('/').next()?;
+    (arn_account == account && !name.is_empty()).then_some(name)
+}
+
+/// The XML answer of an `AssumeRole*` call.
+pub(crate) fn assumed_response(action: &str, assumed: &Assumed, request_id: &str) -> Vec<u8> {
+    let c = &assumed.credential;
+    let expiration = c
+        .expires_at
+        .map(|t| Utc::from_system(t.0).iso8601())
+        .unwrap_or_default();
+    format!(
+        "<{action}Response xmlns=\"{NAMESPACE}\">\n  <{action}Result>\n    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
+        xml_escape(&assumed.assumed_role_id),
+        xml_escape(&assumed.role_arn),
+        xml_escape(&c.access_key_id),
+        xml_escape(&c.secret_access_key),
+        xml_escape(c.session_token.as_deref().unwrap_or_default()),
+        xml_escape(request_id)
+    )
+    .into_bytes()
+}
+
 /// The ARN and unique id STS reports for a credential: its own ARN if it
 /// has one, else an assumed role for temporary keys and an IAM user for
 /// long-term ones. Unique ids are stable per key, as AWS's are.
@@ -183,20 +349,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn action_comes_from_the_form_or_the_query() {
+    fn parameters_come_from_the_form_or_the_query() {
         let form = "Action=GetCallerIdentity&Version=2011-06-15";
-        let expected = Some((
-            "GetCallerIdentity".to_owned(),
-            Some("2011-06-15".to_owned()),
-        ));
-        assert_eq!(action("", form.as_bytes()), expected);
-        assert_eq!(action(form, b""), expected);
-        assert_eq!(action("", b"Version=2011-06-15"), None);
-        let other = action("", b"Action=Assume%52ole");
-        assert_eq!(other, Some(("AssumeRole".to_owned(), None)));
+        for params in [Params::read("", form.as_bytes()), Params::read(form, b"")] {
+            assert_eq!(params.get("Action"), Some("GetCallerIdentity"));
+            assert_eq!(params.get("Version"), Some("2011-06-15"));
+        }
+        assert_eq!(Params::read("", b"Version=2011-06-15").get("Action"), None);
+        let other = Params::read(
+            "",
+            b"Action=Decode%41uthorizationMessage&RoleSessionName=a+b",
+        );
+        assert_eq!(other.get("RoleSessionName"), Some("a b"));
         assert_eq!(
-            unknown_action(other).message,
-            "Could not find operation AssumeRole for version NO_VERSION_SPECIFIED"
+            unknown_action(&other).message,
+            "Could not find operation DecodeAuthorizationMessage for version NO_VERSION_SPECIFIED"
+        );
+    }
+
+    #[test]
+    fn assume_role_checks_parameters_and_mints_a_session() {
+        let config = ServerConfig::default();
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_795_624_234);
+        let assume = |form: &str| {
+            assume(
+                &config,
+                &Params::read("", form.as_bytes()),
+                Some("AKIDEXAMPLE"),
+                false,
+                now,
+                &mut Rng::new(1),
+            )
+        };
+        let assumed = assume(
+            "Action=AssumeRole&RoleArn=arn:aws:iam::123456789012:role/path/dev&RoleSessionName=s1&DurationSeconds=900",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            assumed.role_arn,
+            "arn:aws:sts::123456789012:assumed-role/dev/s1"
+        );
+        assert!(assumed.credential.access_key_id.starts_with("ASIA"));
+        assert_eq!(assumed.credential.access_key_id.len(), 20);
+        assert_eq!(
+            assumed.credential.expires_at,
+            Some(Timestamp(now + Duration::from_secs(900)))
+        );
+        assert!(
+            assumed.assumed_role_id.starts_with("AROA") && assumed.assumed_role_id.ends_with(":s1")
+        );
+        let message = |form: &str| assume(form).err().unwrap().message;
+        assert!(message("Action=AssumeRole&RoleSessionName=s").contains("at 'roleArn'"));
+        assert!(
+            message("Action=AssumeRole&RoleArn=arn:aws:iam::123456789012:role/dev&RoleSessionName=s&DurationSeconds=60")
+                .contains("greater than or equal to 900")
+        );
+        assert_eq!(
+            message(
+                "Action=AssumeRole&RoleArn=arn:aws:iam::999999999999:role/dev&RoleSessionName=s"
+            ),
+            "User: arn:aws:iam::123456789012:user/bedrock-harness is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::999999999999:role/dev"
         );
     }
 

@@ -594,7 +594,7 @@ async fn the_xml_answer_is_sts_own_envelope() {
 #[tokio::test]
 async fn an_unknown_action_is_invalid_action() {
     let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
-    let r = Unsigned::sts_form("Action=AssumeRole&Version=2011-06-15")
+    let r = Unsigned::sts_form("Action=DecodeAuthorizationMessage&Version=2011-06-15")
         .send_signed(&server, example(), t0())
         .await;
     assert_eq!(
@@ -602,15 +602,15 @@ async fn an_unknown_action_is_invalid_action() {
         triple(
             400,
             "InvalidAction",
-            "Could not find operation AssumeRole for version 2011-06-15"
+            "Could not find operation DecodeAuthorizationMessage for version 2011-06-15"
         )
     );
-    let r = Unsigned::sts_form("Action=AssumeRole")
+    let r = Unsigned::sts_form("Action=DecodeAuthorizationMessage")
         .send_signed(&server, example(), t0())
         .await;
     assert_eq!(
         sts_error(&r).2,
-        "Could not find operation AssumeRole for version NO_VERSION_SPECIFIED"
+        "Could not find operation DecodeAuthorizationMessage for version NO_VERSION_SPECIFIED"
     );
     let recorded = server.received_requests();
     assert!(recorded[0].auth.accepted, "authenticated, then refused");
@@ -634,7 +634,7 @@ async fn no_authorization_is_missing_authentication_token() {
         )
     );
     // Authentication is checked before the action.
-    let r = Unsigned::sts_form("Action=AssumeRole&Version=2011-06-15")
+    let r = Unsigned::sts_form("Action=DecodeAuthorizationMessage&Version=2011-06-15")
         .send_with(&server, &[])
         .await;
     assert_eq!(sts_error(&r).1, "MissingAuthenticationToken");
@@ -922,6 +922,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
         report.json(),
         serde_json::json!({
             "issued": 4,
+            "assumed": 0,
             "remaining": 0,
             "requests_by_key": {
                 "ASIANEXT000000000001": 1,
@@ -1080,7 +1081,7 @@ async fn an_empty_queue_is_404() {
     let report = admin_call(&server, "GET", "credentials").await.json();
     assert_eq!(
         report,
-        serde_json::json!({"issued": 0, "remaining": 0, "requests_by_key": {}})
+        serde_json::json!({"issued": 0, "assumed": 0, "remaining": 0, "requests_by_key": {}})
     );
 }
 
@@ -1174,4 +1175,153 @@ async fn a_key_revoked_while_the_client_runs_stops_working() {
     );
     // Other keys are untouched.
     assert_eq!(list_profiles(&server, example()).await.status, 200);
+}
+
+// ---------------------------------------------------------------------------
+// AssumeRole and AssumeRoleWithWebIdentity: what the credential chain calls
+// ---------------------------------------------------------------------------
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/bedrock-user";
+const WEB_IDENTITY_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.DoNotLeakSignature";
+
+/// The SDK's credentials from an `AssumeRole*` answer.
+fn minted(c: &sts::types::Credentials) -> Credentials {
+    session_credentials(c.access_key_id(), c.secret_access_key(), c.session_token())
+}
+
+#[tokio::test]
+async fn assume_role_mints_a_session_the_account_then_accepts() {
+    let server = start(ServerConfig::default(), near_now()).await;
+    let client = sts_client(&server, example());
+    let out = client
+        .assume_role()
+        .role_arn(ROLE)
+        .role_session_name("ci-run")
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", DisplayErrorContext(&e)));
+    let user = out.assumed_role_user().unwrap();
+    assert_eq!(
+        user.arn(),
+        "arn:aws:sts::123456789012:assumed-role/bedrock-user/ci-run"
+    );
+    assert!(user.assumed_role_id().ends_with(":ci-run"));
+    let credentials = out.credentials().unwrap();
+    assert!(credentials.access_key_id().starts_with("ASIA"));
+    let now = server.clock().now();
+    let expires = SystemTime::try_from(*credentials.expiration()).unwrap();
+    // Expirations are whole seconds on the wire; the clock need not be.
+    let lasts = expires.duration_since(now - secs(1)).unwrap().as_secs();
+    assert!((900..=901).contains(&lasts), "{lasts}");
+
+    let who = identity_of(&server, minted(credentials)).await;
+    assert_eq!(who.arn(), Some(user.arn()));
+    let report = server.credential_report();
+    assert_eq!((report.issued, report.assumed), (0, 1));
+
+    // The session ends when STS said it would.
+    server.clock().advance(secs(901));
+    let (code, _) = sts_rejection(&server, minted(credentials)).await;
+    assert_eq!(code, "ExpiredToken");
+}
+
+#[tokio::test]
+async fn assume_role_refusals_are_sts_errors() {
+    let server = start(ServerConfig::default(), near_now()).await;
+    let client = sts_client(&server, example());
+    let error = client
+        .assume_role()
+        .role_arn("arn:aws:iam::999999999999:role/elsewhere")
+        .role_session_name("s")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("AccessDenied"));
+    assert_eq!(
+        error.message(),
+        Some(
+            "User: arn:aws:iam::123456789012:user/bedrock-harness is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::999999999999:role/elsewhere"
+        )
+    );
+    let error = client
+        .assume_role()
+        .role_arn(ROLE)
+        .role_session_name("s")
+        .duration_seconds(60)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("ValidationError"));
+    assert!(
+        error
+            .message()
+            .unwrap()
+            .contains("Member must have value greater than or equal to 900")
+    );
+    // An unknown caller is refused before any of that.
+    let stranger = sts_client(
+        &server,
+        Credentials::new("AKIASTRANGER", "secret", None, None, "test"),
+    );
+    let error = stranger
+        .assume_role()
+        .role_arn(ROLE)
+        .role_session_name("s")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("InvalidClientTokenId"));
+    assert_eq!(server.credential_report().assumed, 0);
+}
+
+#[tokio::test]
+async fn web_identity_is_unsigned_and_its_token_is_never_journaled() {
+    let server = start(ServerConfig::default(), near_now()).await;
+    // The SDK sends this call without a signature; a client with no
+    // credentials at all must get through.
+    let config = sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(server.uri())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let client = sts::Client::from_conf(config);
+    let out = client
+        .assume_role_with_web_identity()
+        .role_arn(ROLE)
+        .role_session_name("gha")
+        .web_identity_token(WEB_IDENTITY_TOKEN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", DisplayErrorContext(&e)));
+    let credentials = out.credentials().unwrap();
+    let who = identity_of(&server, minted(credentials)).await;
+    assert_eq!(
+        who.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/bedrock-user/gha")
+    );
+
+    let error = client
+        .assume_role_with_web_identity()
+        .role_arn("arn:aws:iam::999999999999:role/elsewhere")
+        .role_session_name("gha")
+        .web_identity_token(WEB_IDENTITY_TOKEN)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("AccessDenied"));
+
+    let journal = server.received_requests();
+    assert_eq!(journal[0].auth.scheme, "web-identity");
+    assert_eq!(
+        journal[0].operation,
+        Some(bedrock_mock_server::Operation::AssumeRoleWithWebIdentity)
+    );
+    let recorded = serde_json::to_string(&journal).unwrap();
+    assert!(!recorded.contains(WEB_IDENTITY_TOKEN), "{recorded}");
+    assert!(!recorded.contains("DoNotLeakSignature"));
+    assert!(!recorded.contains(credentials.secret_access_key()));
+    assert!(!recorded.contains(credentials.session_token()));
 }
