@@ -106,7 +106,7 @@ pub(crate) fn unknown_path() -> AwsError {
 }
 
 /// Whether a Mantle body asks for a stream, and the model it names. Only
-/// routing needs this; [`validate`] reports what is wrong with the body.
+/// routing needs this; [`prepare`] reports what is wrong with the body.
 pub(crate) fn peek(body: &[u8]) -> (Operation, Option<String>) {
     let value: Option<Value> = serde_json::from_slice(body).ok();
     let field = |name| value.as_ref().and_then(|v| v.get(name));
@@ -246,13 +246,12 @@ fn check_betas(
     }
 }
 
-/// The non-streaming answer.
-pub(crate) fn message(prepared: &Prepared, reply: &Reply, rng: &mut Rng) -> (Vec<u8>, u64, u64) {
+/// The non-streaming answer's body.
+pub(crate) fn message(prepared: &Prepared, reply: &Reply, rng: &mut Rng) -> Vec<u8> {
     let mut rendered = render(reply, &prepared.body, &prepared.model_id, rng);
     // The Messages API reports the model as it was asked for.
     rendered.model = prepared.model_id.clone();
-    let body = serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes");
-    (body, rendered.input_tokens, rendered.output_tokens)
+    serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes")
 }
 
 /// A mid-stream failure: after `after_events` events (pings not counted),

@@ -482,7 +482,7 @@ fn answer_mantle(
     };
     let mut rng = shared.rng();
     if operation == Operation::MantleMessages {
-        let (body, _, _) = mantle::message(prepared, reply, &mut rng);
+        let body = mantle::message(prepared, reply, &mut rng);
         return Ok(Outcome::Whole {
             content_type: "application/json",
             body,

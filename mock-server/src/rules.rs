@@ -305,7 +305,11 @@ pub enum Answer {
     },
     /// A normal answer with this content (streamed for a stream request).
     Reply(Reply),
-    /// A stream that sends `after_events` events, then an exception frame.
+    /// A stream that sends `after_events` events, then an exception frame
+    /// (on Mantle, an `error` event; `ping`s are not counted). A count at
+    /// or past the stream's end sends the whole stream first. Outside a
+    /// stream (InvokeModel, Mantle without `stream`) the same failure is an
+    /// HTTP error.
     StreamException {
         /// Events sent before the exception.
         after_events: usize,
