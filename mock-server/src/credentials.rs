@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::Credential;
-use crate::journal::RecordedRequest;
 use crate::timefmt::Utc;
 
 /// What was issued (from the queue, and by STS) and which keys requests
@@ -28,7 +27,7 @@ use crate::timefmt::Utc;
 ///     ServerConfig::default().next_credential(Credential::new("AKIANEXT", "secret")),
 /// )
 /// .await;
-/// let issued = server.issue_credentials().unwrap();
+/// let issued = server.issue_credential().unwrap();
 /// assert_eq!(issued.access_key_id, "AKIANEXT");
 /// assert_eq!(server.credential_report().issued, 1);
 /// # }
@@ -45,26 +44,6 @@ pub struct CredentialReport {
     pub remaining: usize,
     /// Requests per access key id (SigV4 requests only), accepted or not.
     pub requests_by_key: BTreeMap<String, u64>,
-}
-
-impl CredentialReport {
-    pub(crate) fn new(
-        issued: usize,
-        assumed: usize,
-        queued: usize,
-        journal: &[RecordedRequest],
-    ) -> Self {
-        let mut requests_by_key = BTreeMap::new();
-        for key in journal.iter().filter_map(|r| r.auth.access_key_id.as_ref()) {
-            *requests_by_key.entry(key.clone()).or_insert(0) += 1;
-        }
-        Self {
-            issued,
-            assumed,
-            remaining: queued.saturating_sub(issued),
-            requests_by_key,
-        }
-    }
 }
 
 /// The queue position of the `issued`-th issue (from 0): in order, then

@@ -148,12 +148,13 @@ pub(crate) fn redact_authorization(value: &str) -> String {
     }
 }
 
-/// Query parameters of presigned requests that are secrets.
-/// Query (and STS form) parameters whose values are secrets.
+/// Query (and STS form) parameters whose values are secrets: presigning's
+/// signature and token, a web identity token, an MFA code.
 const SECRET_QUERY_PARAMS: &[&str] = &[
     "x-amz-signature",
     "x-amz-security-token",
     "WebIdentityToken",
+    "TokenCode",
 ];
 
 /// The raw query with the values of secret parameters replaced.
@@ -161,10 +162,12 @@ pub(crate) fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
+            // Names are compared decoded: the service decodes them, so
+            // `WebIdentity%54oken` is the same parameter.
             Some((name, _))
-                if SECRET_QUERY_PARAMS
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(name)) =>
+                if SECRET_QUERY_PARAMS.iter().any(|s| {
+                    s.eq_ignore_ascii_case(&crate::sigv4::percent_decode(&name.replace('+', " ")))
+                }) =>
             {
                 format!("{name}=<redacted>")
             }
@@ -214,6 +217,19 @@ impl Journal {
         let mut entries = self.lock().clone();
         entries.sort_by_key(|e| e.seq);
         entries
+    }
+
+    /// How many requests each access key id signed (accepted or not).
+    pub fn requests_by_access_key(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for key in self
+            .lock()
+            .iter()
+            .filter_map(|r| r.auth.access_key_id.as_ref())
+        {
+            *counts.entry(key.clone()).or_insert(0) += 1;
+        }
+        counts
     }
 
     pub fn clear(&self) {

@@ -192,6 +192,11 @@ fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
         }
         Route::Sts => {
             let params = sts::Params::read(raw_query, body);
+            // Operations exist for one API version; STS names the version
+            // it could not find them in.
+            if params.get("Version") != Some(sts::VERSION) {
+                return Identified::Unknown(sts::unknown_action(&params));
+            }
             let operation = match params.get("Action") {
                 Some("GetCallerIdentity") => Operation::GetCallerIdentity,
                 Some("AssumeRole") => Operation::AssumeRole,

@@ -2,6 +2,9 @@
 //! chunk padding, message and request ids, where deltas split. Seeded, so a
 //! scenario replays the same bytes; not for anything secret.
 
+/// The characters of AWS key and unique ids after their prefix.
+pub(crate) const BASE32_UPPER: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
 
@@ -41,9 +44,8 @@ impl Rng {
 
     /// Upper-case letters and the digits 2-7, as AWS access key ids use.
     pub fn base32_upper(&mut self, len: usize) -> String {
-        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         (0..len)
-            .map(|_| ALPHABET[(self.next_u64() % 32) as usize] as char)
+            .map(|_| BASE32_UPPER[(self.next_u64() % 32) as usize] as char)
             .collect()
     }
 

@@ -60,6 +60,21 @@ impl Operation {
     }
 }
 
+/// `error` as the endpoint speaking `protocol` sends it.
+fn translate(protocol: Protocol, error: AwsError) -> AwsError {
+    let (status, code, message) = match protocol {
+        Protocol::Bedrock => return error,
+        Protocol::Mantle => crate::mantle::on_the_wire(&error),
+        Protocol::Sts => crate::sts::on_the_wire(&error),
+    };
+    AwsError {
+        status,
+        code,
+        message,
+        ..error
+    }
+}
+
 /// The three wire protocols the server speaks; each has its own error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
@@ -151,7 +166,10 @@ impl Rule {
     }
 }
 
-/// Which requests a rule answers. Every condition given must hold.
+/// Which requests a rule answers. Every condition given must hold. A rule
+/// that names no operation answers Bedrock and Mantle requests but not
+/// STS: a rule written to fail model calls must not also fail the
+/// credential checks a client makes; name the STS operation to target it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Match {
@@ -206,8 +224,13 @@ impl Match {
 
     /// Whether a request meets every condition but `nth`.
     pub(crate) fn matches(&self, request: &RequestFacts<'_>) -> bool {
-        self.operation
-            .is_none_or(|op| Some(op) == request.operation)
+        let operation_ok = match self.operation {
+            Some(op) => Some(op) == request.operation,
+            None => request
+                .operation
+                .is_none_or(|op| op.protocol() != Protocol::Sts),
+        };
+        operation_ok
             && self
                 .model
                 .as_deref()
@@ -351,8 +374,10 @@ impl Answer {
             Protocol::Mantle => crate::mantle::error_by_type(code),
             Protocol::Sts => crate::sts::error_by_code(code),
         };
+        // A Bedrock code is translated into the endpoint's own error
+        // before the rule's overrides, so they apply to what is sent.
         let mut error = native
-            .or_else(|| AwsError::by_name(code))
+            .or_else(|| AwsError::by_name(code).map(|e| translate(protocol, e)))
             .unwrap_or_else(|| AwsError::new(400, code.clone(), ""));
         if let Some(status) = status {
             error.status = *status;

@@ -201,22 +201,16 @@ impl MockBedrock {
     /// Changes the account state. Mounted rules are kept; changes to the
     /// config's own `rules` and `seed` take effect at the next
     /// [`MockBedrock::reset`] only if made to the starting config, so mount
-    /// rules with [`MockBedrock::mount`] instead.
+    /// rules with [`MockBedrock::mount`] instead. `change` may read the
+    /// server but must not issue credentials (that waits for this change).
     pub fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
-        // Changed on a copy, outside the lock: `change` may read the server.
-        let mut config = ServerConfig::clone(&self.shared.config());
-        change(&mut config);
-        *self
-            .shared
-            .config
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        self.shared.update_config(change);
     }
 
     /// Hands out the next of the config's `next_credentials`, as the admin
     /// API's `POST /__bedrock_mock/credentials/next` does, and makes it a
     /// key of the account. `None` when nothing is queued.
-    pub fn issue_credentials(&self) -> Option<Credential> {
+    pub fn issue_credential(&self) -> Option<Credential> {
         self.shared.issue_credential()
     }
 
@@ -316,10 +310,18 @@ impl MountedRule {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// The most STS-minted sessions the account keeps at once.
+const MAX_MINTED: usize = 1024;
+
+/// Credentials handed out while the server runs.
+#[derive(Debug, Default)]
 struct Issued {
+    /// Sets issued from `next_credentials`.
     from_queue: usize,
+    /// Sets minted by STS `AssumeRole*`.
     by_sts: usize,
+    /// Key ids of the minted sets the account still knows, oldest first.
+    minted: std::collections::VecDeque<String>,
 }
 
 /// `config` with `credential` added, replacing a set with the same key id.
@@ -368,10 +370,29 @@ impl Shared {
 
     pub(crate) fn replace_config(&self, config: ServerConfig) {
         *self.rng() = Rng::new(config.seed);
-        *self.issued.lock().unwrap_or_else(|e| e.into_inner()) = Issued::default();
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        {
+            let mut issued = self.writer();
+            *issued = Issued::default();
+            *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        }
         self.rules().clear();
         self.load_rules_from_config();
+    }
+
+    /// Every change to the config goes through this lock (taken before the
+    /// config's own), so a credential issued while a test edits the config
+    /// is not lost when the edited copy is stored.
+    fn writer(&self) -> std::sync::MutexGuard<'_, Issued> {
+        self.issued.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
+        let _writer = self.writer();
+        // Changed on a copy, outside the config lock: `change` may read
+        // the server.
+        let mut config = ServerConfig::clone(&self.config());
+        change(&mut config);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
     pub(crate) fn reset(&self) {
@@ -388,9 +409,9 @@ impl Shared {
     /// Hands out the next queued credentials and makes them known to the
     /// account.
     pub(crate) fn issue_credential(&self) -> Option<Credential> {
-        // `issued` is held across the config update so that two refresh
+        // The writer lock is held across the update so that two refresh
         // commands running at once get consecutive sets.
-        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let mut issued = self.writer();
         let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
         let at = queue_index(issued.from_queue, current.next_credentials.len())?;
         let credential = current.next_credentials[at].clone();
@@ -400,21 +421,38 @@ impl Shared {
     }
 
     /// Makes credentials STS minted known to the account.
+    /// Keeps at most [`MAX_MINTED`] of them: `AssumeRoleWithWebIdentity`
+    /// needs no signature, so without a bound any caller could grow the
+    /// account without limit. The oldest session is forgotten first.
     pub(crate) fn add_assumed_credential(&self, credential: Credential) {
-        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let mut issued = self.writer();
         let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-        *current = Arc::new(with_credential(&current, credential));
+        issued.minted.push_back(credential.access_key_id.clone());
+        let mut next = with_credential(&current, credential);
+        while issued.minted.len() > MAX_MINTED {
+            if let Some(oldest) = issued.minted.pop_front() {
+                next.credentials.retain(|c| c.access_key_id != oldest);
+            }
+        }
+        *current = Arc::new(next);
         issued.by_sts += 1;
     }
 
     pub(crate) fn credential_report(&self) -> CredentialReport {
-        let issued = *self.issued.lock().unwrap_or_else(|e| e.into_inner());
-        CredentialReport::new(
-            issued.from_queue,
-            issued.by_sts,
-            self.config().next_credentials.len(),
-            &self.journal.snapshot(),
-        )
+        let (from_queue, by_sts) = {
+            let issued = self.writer();
+            (issued.from_queue, issued.by_sts)
+        };
+        CredentialReport {
+            issued: from_queue,
+            assumed: by_sts,
+            remaining: self
+                .config()
+                .next_credentials
+                .len()
+                .saturating_sub(from_queue),
+            requests_by_key: self.journal.requests_by_access_key(),
+        }
     }
 
     fn load_rules_from_config(&self) {

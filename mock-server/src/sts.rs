@@ -17,6 +17,9 @@ use crate::timefmt::Utc;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
+/// The one API version STS has.
+pub(crate) const VERSION: &str = "2011-06-15";
+
 /// A query-protocol request's parameters: the form body's when it names
 /// an action, else the query's (`GET /?Action=...`).
 pub(crate) struct Params(Vec<(String, String)>);
@@ -316,7 +319,7 @@ fn identity(config: &ServerConfig, credential: &Credential) -> (String, String) 
     let unique: String = digest
         .iter()
         .take(17)
-        .map(|b| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[usize::from(b % 32)]))
+        .map(|b| char::from(crate::rng::BASE32_UPPER[usize::from(b % 32)]))
         .collect();
     let user_id = match arn.split_once(":assumed-role/") {
         Some((_, role_and_session)) => {

@@ -1150,3 +1150,65 @@ async fn other_messages_api_paths_are_refused_in_the_anthropic_shape_not_as_auth
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// SigV4 failures on the credential side, and rule overrides
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sigv4_credential_failures_are_401_authentication_errors() {
+    let body = messages_body(HAIKU, 1, false);
+    // A signature made now, checked by a server ten minutes ahead.
+    let ahead = MockBedrock::builder()
+        .clock(bedrock_mock_server::Clock::fixed(
+            SystemTime::now() + std::time::Duration::from_secs(600),
+        ))
+        .start()
+        .await
+        .unwrap();
+    let r = mantle_signed(&ahead, MESSAGES, &body).await;
+    let (status, error_type, message) = anthropic_error(&r);
+    assert_eq!((status, error_type.as_str()), (401, "authentication_error"));
+    assert!(message.starts_with("Signature expired: "), "{message}");
+    // The key was deleted a minute ago.
+    let revoked = ServerConfig {
+        credentials: vec![
+            bedrock_mock_server::Credential::new(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
+                .revoked(SystemTime::now() - std::time::Duration::from_secs(60)),
+        ],
+        ..ServerConfig::default()
+    };
+    let server = MockBedrock::start_with(revoked).await;
+    let r = mantle_signed(&server, MESSAGES, &body).await;
+    assert_eq!(
+        anthropic_error(&r),
+        (
+            401,
+            "authentication_error".to_owned(),
+            "The security token included in the request is invalid.".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_rules_status_and_message_survive_translation() {
+    let server = MockBedrock::start().await;
+    server.mount(Rule::new(
+        Match::any().model(HAIKU),
+        Answer::Error {
+            code: "ThrottlingException".to_owned(),
+            status: Some(503),
+            message: Some("slow down, custom".to_owned()),
+            retry_after: None,
+        },
+    ));
+    let r = mantle_signed(&server, MESSAGES, &messages_body(HAIKU, 1, false)).await;
+    assert_eq!(
+        anthropic_error(&r),
+        (
+            503,
+            "rate_limit_error".to_owned(),
+            "slow down, custom".to_owned()
+        )
+    );
+}

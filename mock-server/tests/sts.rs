@@ -18,8 +18,8 @@ use aws_sdk_sts as sts;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4::SigningParams;
 use bedrock_mock_server::{
-    ADMIN_PREFIX, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, Operation, ServerConfig,
+    ADMIN_PREFIX, Answer, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Rule, ServerConfig,
 };
 use common::{RawResponse, send};
 use serde_json::Value;
@@ -1077,7 +1077,7 @@ async fn an_empty_queue_is_404() {
             "{rest}"
         );
     }
-    assert_eq!(server.issue_credentials(), None);
+    assert_eq!(server.issue_credential(), None);
     let report = admin_call(&server, "GET", "credentials").await.json();
     assert_eq!(
         report,
@@ -1086,7 +1086,7 @@ async fn an_empty_queue_is_404() {
 }
 
 #[tokio::test]
-async fn issue_credentials_from_rust_and_reset() {
+async fn issue_credential_from_rust_and_reset() {
     let server = start(
         ServerConfig::default()
             .next_credential(queued(1, t0() + secs(3600)))
@@ -1094,7 +1094,7 @@ async fn issue_credentials_from_rust_and_reset() {
         Clock::fixed(t0()),
     )
     .await;
-    let first = server.issue_credentials().expect("a queued set");
+    let first = server.issue_credential().expect("a queued set");
     assert_eq!(first, queued(1, t0() + secs(3600)));
     assert!(
         server.config().credentials.contains(&first),
@@ -1117,7 +1117,7 @@ async fn issue_credentials_from_rust_and_reset() {
         "ASIANEXT000000000002"
     );
     assert_eq!(
-        server.issue_credentials().map(|c| c.access_key_id),
+        server.issue_credential().map(|c| c.access_key_id),
         Some("ASIANEXT000000000002".to_owned())
     );
     let report = server.credential_report();
@@ -1137,7 +1137,7 @@ async fn issue_credentials_from_rust_and_reset() {
         "reset forgets issued keys"
     );
     assert_eq!(
-        server.issue_credentials().map(|c| c.access_key_id),
+        server.issue_credential().map(|c| c.access_key_id),
         Some("ASIANEXT000000000001".to_owned()),
         "the queue starts over"
     );
@@ -1324,4 +1324,132 @@ async fn web_identity_is_unsigned_and_its_token_is_never_journaled() {
     assert!(!recorded.contains("DoNotLeakSignature"));
     assert!(!recorded.contains(credentials.secret_access_key()));
     assert!(!recorded.contains(credentials.session_token()));
+}
+
+// ---------------------------------------------------------------------------
+// Rules on STS, versions, bounds and redaction
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rules_without_an_operation_leave_sts_alone() {
+    let server = start(ServerConfig::default(), near_now()).await;
+    server.mount(Rule::new(Match::any(), Answer::error("ThrottlingException")).expect(1));
+    // The credential check a client makes is not a model call.
+    identity_of(&server, example()).await;
+    // The rule still answers Bedrock.
+    let r = Unsigned::bedrock()
+        .send_signed(&server, example(), server.clock().now())
+        .await;
+    assert_eq!(r.status, 429);
+    // Naming the STS operation targets it, with the rule's overrides kept.
+    server.mount(Rule::new(
+        Match::operation(Operation::GetCallerIdentity),
+        Answer::Error {
+            code: "ThrottlingException".to_owned(),
+            status: Some(503),
+            message: Some("custom".to_owned()),
+            retry_after: None,
+        },
+    ));
+    let error = get_caller_identity(&sts_client(&server, example()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (error.code(), error.message()),
+        (Some("Throttling"), Some("custom"))
+    );
+    assert_eq!(server.received_requests().last().unwrap().status, 503);
+}
+
+#[tokio::test]
+async fn an_unknown_version_is_an_invalid_action() {
+    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let r = Unsigned::sts_form("Action=GetCallerIdentity&Version=2099-01-01")
+        .send_signed(&server, example(), t0())
+        .await;
+    assert_eq!(
+        sts_error(&r),
+        triple(
+            400,
+            "InvalidAction",
+            "Could not find operation GetCallerIdentity for version 2099-01-01"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_web_identity_token_is_redacted_however_its_name_is_encoded() {
+    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let form = format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={ROLE}&RoleSessionName=s&WebIdentity%54oken={WEB_IDENTITY_TOKEN}"
+    );
+    let r = Unsigned::sts_form(&form)
+        .send_with(&server, &[("content-type".to_owned(), FORM.to_owned())])
+        .await;
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let recorded = serde_json::to_string(&server.received_requests()).unwrap();
+    assert!(!recorded.contains("DoNotLeakSignature"), "{recorded}");
+}
+
+#[tokio::test]
+async fn unsigned_sessions_cannot_grow_the_account_without_bound() {
+    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let form = format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={ROLE}&RoleSessionName=s&WebIdentityToken=t"
+    );
+    let headers = [("content-type".to_owned(), FORM.to_owned())];
+    let first = Unsigned::sts_form(&form).send_with(&server, &headers).await;
+    let first_key = xml_field(&body_text(&first), "AccessKeyId").unwrap();
+    for _ in 0..1100 {
+        let r = Unsigned::sts_form(&form).send_with(&server, &headers).await;
+        assert_eq!(r.status, 200);
+    }
+    let keys = server.config().credentials;
+    assert!(keys.len() <= 1 + 1024, "{} keys", keys.len());
+    assert_eq!(server.credential_report().assumed, 1101);
+    // The oldest sessions were forgotten first; the account's own key stays.
+    assert!(!keys.iter().any(|c| c.access_key_id == first_key));
+    assert!(
+        keys.iter()
+            .any(|c| c.access_key_id == EXAMPLE_ACCESS_KEY_ID)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_issued_while_a_test_edits_the_config_are_kept() {
+    let queued: Vec<Credential> = (0..40)
+        .map(|n| Credential::new(format!("AKIANEXT{n:04}"), "s"))
+        .collect();
+    let mut config = ServerConfig::default();
+    config.next_credentials = queued.clone();
+    let server = start(config, Clock::fixed(t0())).await;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..40 {
+                // A slow edit: a set issued meanwhile must not be lost
+                // when the edited copy is stored.
+                server.update_config(|c| {
+                    std::thread::sleep(Duration::from_millis(2));
+                    c.seed += 1;
+                });
+            }
+        });
+        scope.spawn(|| {
+            for _ in 0..40 {
+                server.issue_credential().unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+    });
+    let config = server.config();
+    for c in &queued {
+        assert!(
+            config
+                .credentials
+                .iter()
+                .any(|k| k.access_key_id == c.access_key_id),
+            "{} was issued, then lost",
+            c.access_key_id
+        );
+    }
 }
