@@ -1420,8 +1420,10 @@ async fn credentials_issued_while_a_test_edits_the_config_are_kept() {
     let queued: Vec<Credential> = (0..40)
         .map(|n| Credential::new(format!("AKIANEXT{n:04}"), "s"))
         .collect();
-    let mut config = ServerConfig::default();
-    config.next_credentials = queued.clone();
+    let config = ServerConfig {
+        next_credentials: queued.clone(),
+        ..ServerConfig::default()
+    };
     let server = start(config, Clock::fixed(t0())).await;
     std::thread::scope(|scope| {
         scope.spawn(|| {
