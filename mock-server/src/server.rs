@@ -214,8 +214,8 @@ impl MockBedrock {
         self.shared.issue_credential()
     }
 
-    /// How many queued credentials were issued, and how many requests each
-    /// access key signed.
+    /// How many credential sets were issued (from the queue, and minted by
+    /// STS), and how many requests each access key signed.
     pub fn credential_report(&self) -> CredentialReport {
         self.shared.credential_report()
     }
