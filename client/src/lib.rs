@@ -2,7 +2,18 @@
 //! Code's provider: configuration, the AWS credential chain, refresh loops,
 //! model resolution and fallback, routing, retries and streaming.
 //!
-//! This crate is laid out but holds no client yet; it is built by the
-//! `[client]` issues. It will read streams with [`bedrock_eventstream`]
-//! and never depends on the mock server: what it knows of the server it
-//! learns from the wire.
+//! Built so far: configuration ([`config`]): the environment variables
+//! Claude Code reads, its settings files with their precedence, and the
+//! `status` report. The rest is built by the `[client]` issues. The client
+//! reads streams with [`bedrock_eventstream`] and never depends on the
+//! mock server: what it knows of the server it learns from the wire.
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+mod secret;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind};
+pub use secret::Secret;
