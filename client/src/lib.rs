@@ -4,7 +4,9 @@
 //!
 //! Built so far: configuration ([`config`]): the environment variables
 //! Claude Code reads, its settings files with their precedence, and the
-//! `status` report. The rest is built by the `[client]` issues. The client
+//! `status` report; the retry schedule ([`retry`]); what a failed request
+//! means and how the CLI words it ([`failure`]). The rest is built by the
+//! `[client]` issues. The client
 //! reads streams with [`bedrock_eventstream`] and never depends on the
 //! mock server: what it knows of the server it learns from the wire.
 
@@ -12,6 +14,8 @@
 
 pub mod config;
 mod error;
+pub mod failure;
+pub mod retry;
 mod secret;
 
 pub use config::Config;

@@ -1,0 +1,137 @@
+//! When to try a request again, and how long to wait first, as Claude Code
+//! does it: up to eleven attempts (`CLAUDE_CODE_MAX_RETRIES` retries after
+//! the first), waits from 0.5 s doubling to a 32 s cap plus up to 25 %
+//! jitter, and a server's `retry-after` honoured.
+//!
+//! The policy is pure: the caller supplies the jitter draw and does the
+//! waiting, so tests run the whole schedule in no time.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bedrock_client::retry::RetryPolicy;
+//!
+//! let policy = RetryPolicy::new(10);
+//! // The third retry waits 2 s, plus up to 25 %.
+//! assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
+//! assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
+//! // A server's retry-after wins.
+//! assert_eq!(policy.delay(3, Some(Duration::from_secs(7)), 0.5), Duration::from_secs(7));
+//! ```
+
+use std::time::Duration;
+
+/// The first wait.
+const BASE: Duration = Duration::from_millis(500);
+/// The longest computed wait, before jitter.
+const CAP: Duration = Duration::from_secs(32);
+/// Jitter adds up to this fraction of the wait.
+const JITTER: f64 = 0.25;
+/// The longest `retry-after` obeyed. A server asking for more is waited on
+/// for this long, so that a misbehaving header cannot stall a run for hours;
+/// the retry budget still bounds the whole loop.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// How many times to retry and how long to wait between attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+}
+
+impl RetryPolicy {
+    /// Up to `max_retries` retries after the first attempt.
+    pub fn new(max_retries: u32) -> Self {
+        Self { max_retries }
+    }
+
+    /// Attempts in all, the first included.
+    pub fn max_attempts(self) -> u32 {
+        self.max_retries.saturating_add(1)
+    }
+
+    /// Whether retry number `retry` (from 1) is within the budget.
+    pub fn allows(self, retry: u32) -> bool {
+        retry >= 1 && retry <= self.max_retries
+    }
+
+    /// The wait before retry number `retry` (from 1): the server's
+    /// `retry_after` if it sent one (at most [`MAX_RETRY_AFTER`]), else
+    /// 0.5 s doubling to 32 s, plus `jitter` (a draw from 0 to 1) times a
+    /// quarter of that.
+    pub fn delay(self, retry: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(MAX_RETRY_AFTER);
+        }
+        let doublings = retry.saturating_sub(1).min(16);
+        let base = BASE.saturating_mul(1 << doublings).min(CAP);
+        base + base.mul_f64(JITTER * jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Reads a `retry-after` header: whole or fractional seconds. HTTP dates
+/// are not used by Bedrock or the Anthropic API and are ignored, as is
+/// anything negative or unreadable.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let seconds: f64 = value.trim().parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0)
+        .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_doubles_to_the_cap_as_observed() {
+        let policy = RetryPolicy::new(10);
+        let waits: Vec<f64> = (1..=10)
+            .map(|n| policy.delay(n, None, 0.0).as_secs_f64())
+            .collect();
+        assert_eq!(
+            waits,
+            [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 32.0, 32.0, 32.0]
+        );
+        // The real CLI's recorded gaps (0.58, 1.17, 2.19, 4.15, 9.7, 19.6,
+        // 38.8 s) all lie between no jitter and full jitter.
+        for (n, observed) in [0.58, 1.17, 2.19, 4.15, 9.7, 19.6, 38.8].iter().enumerate() {
+            let retry = n as u32 + 1;
+            let low = policy.delay(retry, None, 0.0).as_secs_f64();
+            let high = policy.delay(retry, None, 1.0).as_secs_f64();
+            assert!((low..=high).contains(observed), "retry {retry}: {observed}");
+        }
+    }
+
+    #[test]
+    fn the_budget_counts_retries_after_the_first_attempt() {
+        let policy = RetryPolicy::new(10);
+        assert_eq!(policy.max_attempts(), 11);
+        assert!(!policy.allows(0));
+        assert!(policy.allows(10));
+        assert!(!policy.allows(11));
+        assert_eq!(RetryPolicy::new(0).max_attempts(), 1);
+        assert!(!RetryPolicy::new(0).allows(1));
+        assert_eq!(RetryPolicy::new(u32::MAX).max_attempts(), u32::MAX);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_a_bound() {
+        let policy = RetryPolicy::new(3);
+        assert_eq!(
+            policy.delay(1, parse_retry_after("3"), 1.0),
+            Duration::from_secs(3)
+        );
+        assert_eq!(parse_retry_after("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_retry_after("86400"), Some(MAX_RETRY_AFTER));
+        for bad in [
+            "",
+            "-1",
+            "soon",
+            "NaN",
+            "inf",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+        // Huge retry numbers neither overflow nor exceed the cap.
+        assert_eq!(policy.delay(u32::MAX, None, 1.0), Duration::from_secs(40));
+    }
+}
