@@ -14,6 +14,9 @@ pub enum ErrorKind {
     Settings,
     /// Neither Bedrock nor Mantle is enabled.
     NoProvider,
+    /// A refresh command (`awsAuthRefresh`, `awsCredentialExport`) could
+    /// not run, timed out, failed, or printed something unusable.
+    Command,
 }
 
 /// An error with a kind and a message that names the variable, file or key

@@ -5,14 +5,18 @@
 //! Built so far: configuration ([`config`]): the environment variables
 //! Claude Code reads, its settings files with their precedence, and the
 //! `status` report; the retry schedule ([`retry`]); what a failed request
-//! means and how the CLI words it ([`failure`]). The rest is built by the
+//! means and how the CLI words it ([`failure`]); refresh commands run with
+//! a time limit ([`command`]), `awsCredentialExport`'s output and the
+//! `awsAuthRefresh` 30-second gate ([`credentials`]). The rest is built by the
 //! `[client]` issues. The client
 //! reads streams with [`bedrock_eventstream`] and never depends on the
 //! mock server: what it knows of the server it learns from the wire.
 
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod config;
+pub mod credentials;
 mod error;
 pub mod failure;
 pub mod retry;

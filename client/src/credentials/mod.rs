@@ -1,0 +1,36 @@
+//! AWS credentials as the client holds them, and the pieces of Claude
+//! Code's refresh behaviour: `awsCredentialExport`'s JSON, and the gate
+//! that keeps `awsAuthRefresh` from running more than once in 30 seconds.
+
+mod export;
+mod refresh_gate;
+mod timestamp;
+
+pub use export::{credentials_from_export, run_credential_export};
+pub use refresh_gate::RefreshGate;
+pub use timestamp::parse_iso8601;
+
+use std::time::SystemTime;
+
+use crate::secret::Secret;
+
+/// A set of AWS credentials. The secret parts never print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    /// `AKIA...` or `ASIA...`; not a secret, shown in logs and status.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// The session token of temporary credentials.
+    pub session_token: Option<Secret>,
+    /// When temporary credentials stop working, if known.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl AwsCredentials {
+    /// Whether the credentials are known to have expired at `now`; such
+    /// credentials are refreshed before use instead of being sent.
+    pub fn expired_at(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}

@@ -1,0 +1,66 @@
+//! `awsAuthRefresh` runs at most once in 30 seconds: the real CLI's STS
+//! check can fail many times in a row (an SSO session that never
+//! recovers), and each failure must not open another browser tab.
+
+use std::time::Duration;
+
+/// The real CLI's spacing between `awsAuthRefresh` runs (observed: runs at
+/// +0, +38, +70, +106 s while STS failed nine times).
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Decides whether `awsAuthRefresh` may run now. Time is a monotonic
+/// reading the caller supplies (since start), so tests drive it.
+///
+/// ```
+/// use std::time::Duration;
+/// use bedrock_client::credentials::RefreshGate;
+///
+/// let mut gate = RefreshGate::default();
+/// assert!(gate.try_run(Duration::ZERO));
+/// assert!(!gate.try_run(Duration::from_secs(29)));
+/// assert!(gate.try_run(Duration::from_secs(30)));
+/// assert_eq!(gate.runs(), 2);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RefreshGate {
+    last_run: Option<Duration>,
+    runs: u32,
+}
+
+impl RefreshGate {
+    /// Whether a run may start at `now`; if so, it is counted as started.
+    pub fn try_run(&mut self, now: Duration) -> bool {
+        let open = self
+            .last_run
+            .is_none_or(|last| now.saturating_sub(last) >= MIN_INTERVAL);
+        if open {
+            self.last_run = Some(now);
+            self.runs += 1;
+        }
+        open
+    }
+
+    /// Runs started so far.
+    pub fn runs(&self) -> u32 {
+        self.runs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_twice_within_thirty_seconds_whatever_the_calls() {
+        let mut gate = RefreshGate::default();
+        let mut started = Vec::new();
+        // A check failing every 3 s for two minutes.
+        for t in (0..=120).step_by(3) {
+            if gate.try_run(Duration::from_secs(t)) {
+                started.push(t);
+            }
+        }
+        assert_eq!(started, [0, 30, 60, 90, 120]);
+        assert!(started.windows(2).all(|w| w[1] - w[0] >= 30));
+    }
+}
