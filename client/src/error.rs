@@ -17,6 +17,12 @@ pub enum ErrorKind {
     /// A refresh command (`awsAuthRefresh`, `awsCredentialExport`) could
     /// not run, timed out, failed, or printed something unusable.
     Command,
+    /// A request could not be signed (a malformed URL or header).
+    Signing,
+    /// No connection, or it broke: worth retrying.
+    Connection,
+    /// No answer in time: worth retrying.
+    Timeout,
 }
 
 /// An error with a kind and a message that names the variable, file or key

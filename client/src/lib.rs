@@ -7,7 +7,8 @@
 //! `status` report; the retry schedule ([`retry`]); what a failed request
 //! means and how the CLI words it ([`failure`]); refresh commands run with
 //! a time limit ([`command`]), `awsCredentialExport`'s output and the
-//! `awsAuthRefresh` 30-second gate ([`credentials`]). The rest is built by the
+//! `awsAuthRefresh` 30-second gate ([`credentials`]); SigV4 signing as the
+//! CLI signs ([`signing`]); one pooled HTTP/HTTPS client ([`transport`]). The rest is built by the
 //! `[client]` issues. The client
 //! reads streams with [`bedrock_eventstream`] and never depends on the
 //! mock server: what it knows of the server it learns from the wire.
@@ -21,6 +22,8 @@ mod error;
 pub mod failure;
 pub mod retry;
 mod secret;
+pub mod signing;
+pub mod transport;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind};

@@ -1,0 +1,266 @@
+//! The client's signer and HTTP client against the mock's SigV4 verifier:
+//! every service and region it signs for is accepted, the path goes out as
+//! the real CLI sends it, and connection failures are told apart.
+
+use std::time::{Duration, SystemTime};
+
+use bedrock_client::credentials::AwsCredentials;
+use bedrock_client::signing::{Service, ToSign, sign_request};
+use bedrock_client::transport::{HttpClient, Outgoing};
+use bedrock_client::{ErrorKind, Secret};
+use bedrock_mock_server::{
+    Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, Operation,
+    ServerConfig,
+};
+use bytes::Bytes;
+
+const LIMIT: Duration = Duration::from_secs(10);
+const MAX_BODY: usize = 1 << 20;
+
+fn example() -> AwsCredentials {
+    AwsCredentials {
+        access_key_id: EXAMPLE_ACCESS_KEY_ID.to_owned(),
+        secret_access_key: Secret::new(EXAMPLE_SECRET_ACCESS_KEY),
+        session_token: None,
+        expires_at: None,
+    }
+}
+
+/// Who signs, where, for what.
+struct Signer<'a> {
+    credentials: &'a AwsCredentials,
+    region: &'a str,
+    service: Service,
+}
+
+/// Signs `headers` (plus `host`) and sends, adding an unsigned
+/// `user-agent` as the CLI does.
+async fn signed(
+    server: &MockBedrock,
+    method: http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    signer: Signer<'_>,
+) -> (u16, String) {
+    let url = format!("{}{path}", server.uri());
+    let mut to_sign = vec![("host".to_owned(), server.address().to_string())];
+    to_sign.extend(
+        headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
+    let request = ToSign {
+        method: method.as_str(),
+        url: &url,
+        headers: &to_sign,
+        body: body.as_bytes(),
+    };
+    let added = sign_request(
+        &request,
+        signer.credentials,
+        signer.region,
+        signer.service,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let mut all = to_sign.clone();
+    all.extend(added);
+    all.push(("user-agent".to_owned(), "bedrock-client/test".to_owned()));
+    let response = HttpClient::new()
+        .send(
+            Outgoing {
+                method,
+                url,
+                headers: all,
+                body: Bytes::from(body.to_owned()),
+            },
+            LIMIT,
+        )
+        .await
+        .unwrap();
+    let status = response.status;
+    let body = response.bytes(MAX_BODY, LIMIT).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn every_service_the_client_signs_for_is_accepted() {
+    let server = MockBedrock::start().await;
+    let c = example();
+    let (status, body) = signed(
+        &server,
+        http::Method::GET,
+        "/inference-profiles?type=SYSTEM_DEFINED",
+        &[],
+        "",
+        Signer {
+            credentials: &c,
+            region: "us-east-1",
+            service: Service::Bedrock,
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // `:` goes out raw, as the CLI sends it; the signer encodes it in the
+    // canonical request and the mock agrees.
+    let (status, body) = signed(
+        &server,
+        http::Method::POST,
+        "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+        &[("content-type", "application/json")],
+        r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#,
+        Signer { credentials: &c, region: "us-east-1", service: Service::Bedrock },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = signed(
+        &server,
+        http::Method::POST,
+        "/v1/messages?beta=true",
+        &[("content-type", "application/json"), ("anthropic-version", "2023-06-01")],
+        r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#,
+        Signer { credentials: &c, region: "us-east-1", service: Service::BedrockMantle },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = signed(
+        &server,
+        http::Method::POST,
+        "/",
+        &[(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )],
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        Signer {
+            credentials: &c,
+            region: "us-east-1",
+            service: Service::Sts,
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<Account>123456789012</Account>"), "{body}");
+
+    let journal = server.received_requests();
+    let seen: Vec<_> = journal
+        .iter()
+        .map(|r| (r.operation, r.auth.service.clone(), r.auth.accepted))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Some(Operation::ListInferenceProfiles),
+                Some("bedrock".to_owned()),
+                true
+            ),
+            (
+                Some(Operation::InvokeModel),
+                Some("bedrock".to_owned()),
+                true
+            ),
+            (
+                Some(Operation::MantleMessages),
+                Some("bedrock-mantle".to_owned()),
+                true
+            ),
+            (
+                Some(Operation::GetCallerIdentity),
+                Some("sts".to_owned()),
+                true
+            ),
+        ]
+    );
+    // The CLI always sends and signs the body hash; it never signs the
+    // user agent.
+    let invoke = &journal[1];
+    assert!(invoke.header("x-amz-content-sha256").is_some());
+    let authorization = invoke.header("authorization").unwrap();
+    assert!(
+        authorization.contains("x-amz-content-sha256"),
+        "{authorization}"
+    );
+    assert!(!authorization.contains("user-agent"), "{authorization}");
+    assert_eq!(
+        invoke.raw_path,
+        "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke"
+    );
+}
+
+#[tokio::test]
+async fn session_credentials_and_other_regions_are_signed_correctly() {
+    let token = "IQoJb3JpZ2luX2VjSESSION//token+DoNotLeak==";
+    let secret = "sessionSecret/DoNotLeak";
+    let server = MockBedrock::start_with(
+        ServerConfig::default().region("us-west-2").credential(
+            Credential::new("ASIATEMPORARY", secret)
+                .session(token, SystemTime::now() + Duration::from_secs(3600)),
+        ),
+    )
+    .await;
+    let session = AwsCredentials {
+        access_key_id: "ASIATEMPORARY".to_owned(),
+        secret_access_key: Secret::new(secret),
+        session_token: Some(Secret::new(token)),
+        expires_at: None,
+    };
+    let (status, body) = signed(
+        &server,
+        http::Method::GET,
+        "/inference-profiles",
+        &[],
+        "",
+        Signer {
+            credentials: &session,
+            region: "us-west-2",
+            service: Service::Bedrock,
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let recorded = &server.received_requests()[0];
+    assert_eq!(recorded.auth.region.as_deref(), Some("us-west-2"));
+    let journal = serde_json::to_string(&server.received_requests()).unwrap();
+    assert!(!journal.contains(token) && !journal.contains(secret));
+}
+
+#[tokio::test]
+async fn refused_connections_and_silent_servers_are_told_apart() {
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let client = HttpClient::new();
+    let request = |url: String| Outgoing {
+        method: http::Method::GET,
+        url,
+        headers: Vec::new(),
+        body: Bytes::new(),
+    };
+    let e = client
+        .send(request(format!("http://{closed}/")), LIMIT)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.message().contains("refused"), "{e}");
+
+    // Accepts, never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let (_socket, _) = silent.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let e = client
+        .send(
+            request(format!("http://{address}/")),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    holder.abort();
+}
