@@ -17,6 +17,8 @@ pub enum ErrorKind {
     /// A refresh command (`awsAuthRefresh`, `awsCredentialExport`) could
     /// not run, timed out, failed, or printed something unusable.
     Command,
+    /// No AWS credentials could be found, or the source refused.
+    Credentials,
     /// A request could not be signed (a malformed URL or header).
     Signing,
     /// No connection, or it broke: worth retrying.

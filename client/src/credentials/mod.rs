@@ -1,11 +1,14 @@
-//! AWS credentials as the client holds them, and the pieces of Claude
-//! Code's refresh behaviour: `awsCredentialExport`'s JSON, and the gate
-//! that keeps `awsAuthRefresh` from running more than once in 30 seconds.
+//! AWS credentials as the client holds them: the default AWS chain, and
+//! the pieces of Claude Code's refresh behaviour: `awsCredentialExport`'s
+//! JSON, and the gate that keeps `awsAuthRefresh` from running more than
+//! once in 30 seconds.
 
+mod chain;
 mod export;
 mod refresh_gate;
 mod timestamp;
 
+pub use chain::from_default_chain;
 pub use export::{credentials_from_export, run_credential_export};
 pub use refresh_gate::RefreshGate;
 pub use timestamp::parse_iso8601;

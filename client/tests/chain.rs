@@ -1,0 +1,168 @@
+//! The default AWS credential chain, given the client's environment: each
+//! source works from a throwaway HOME, and the ones that call STS
+//! (web identity, `role_arn` profiles) get their credentials from the
+//! mock's STS.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bedrock_client::ErrorKind;
+use bedrock_client::config::Vars;
+use bedrock_client::credentials::from_default_chain;
+use bedrock_mock_server::{MockBedrock, Operation};
+
+/// A throwaway HOME with `~/.aws`.
+struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    fn new(name: &str) -> Self {
+        let root = std::env::temp_dir().join(format!(
+            "bedrock-client-chain-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join(".aws")).unwrap();
+        Self { root }
+    }
+
+    fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.root.join(relative);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The environment a test client runs with: this HOME, no instance
+    /// metadata, and `extra`.
+    fn vars(&self, extra: &[(&str, &str)]) -> Vars {
+        let mut env = BTreeMap::from([
+            ("HOME".to_owned(), self.root.display().to_string()),
+            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+            ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
+        ]);
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Vars::new(env, &BTreeMap::new())
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+#[tokio::test]
+async fn environment_keys_come_first() {
+    let home = Home::new("env");
+    let vars = home.vars(&[
+        ("AWS_ACCESS_KEY_ID", "AKIAFROMENV"),
+        ("AWS_SECRET_ACCESS_KEY", "secret-from-env"),
+    ]);
+    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    assert_eq!(c.access_key_id, "AKIAFROMENV");
+    assert_eq!(c.secret_access_key.expose(), "secret-from-env");
+}
+
+#[tokio::test]
+async fn a_named_profile_is_read_from_the_shared_files() {
+    let home = Home::new("profile");
+    home.write(
+        ".aws/credentials",
+        "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n\n[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = devsecret\n",
+    );
+    let c = from_default_chain(&home.vars(&[("AWS_PROFILE", "dev")]), "us-east-1")
+        .await
+        .unwrap();
+    assert_eq!(c.access_key_id, "AKIADEV");
+    // The settings' env wins over the process's, as the client applies it.
+    let overridden = Vars::new(
+        home.vars(&[("AWS_PROFILE", "default")]).all().clone(),
+        &BTreeMap::from([("AWS_PROFILE".to_owned(), "dev".to_owned())]),
+    );
+    let c = from_default_chain(&overridden, "us-east-1").await.unwrap();
+    assert_eq!(c.access_key_id, "AKIADEV");
+}
+
+#[tokio::test]
+async fn credential_process_output_is_used() {
+    let home = Home::new("process");
+    let script = home.write(
+        "creds.sh",
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": \"s\", \"SessionToken\": \"t\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
+    );
+    home.write(
+        ".aws/config",
+        &format!(
+            "[profile ci]\ncredential_process = sh {}\n",
+            script.display()
+        ),
+    );
+    let c = from_default_chain(&home.vars(&[("AWS_PROFILE", "ci")]), "us-east-1")
+        .await
+        .unwrap();
+    assert_eq!(c.access_key_id, "ASIAPROCESS");
+    assert_eq!(c.session_token.as_ref().map(|t| t.expose()), Some("t"));
+    assert!(c.expires_at.is_some());
+}
+
+#[tokio::test]
+async fn web_identity_and_role_profiles_call_sts() {
+    let server = MockBedrock::start().await;
+    let home = Home::new("sts");
+    let token = home.write("token.jwt", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.sig");
+    let role = "arn:aws:iam::123456789012:role/bedrock-user";
+    let web = home.vars(&[
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", &token.display().to_string()),
+        ("AWS_ROLE_ARN", role),
+        ("AWS_ROLE_SESSION_NAME", "ci-run"),
+        ("AWS_ENDPOINT_URL_STS", &server.uri()),
+    ]);
+    let c = from_default_chain(&web, "us-east-1").await.unwrap();
+    assert!(c.access_key_id.starts_with("ASIA"), "{}", c.access_key_id);
+    assert!(c.session_token.is_some() && c.expires_at.is_some());
+
+    home.write(
+        ".aws/credentials",
+        "[base]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n",
+    );
+    home.write(
+        ".aws/config",
+        &format!("[profile assumer]\nrole_arn = {role}\nsource_profile = base\n"),
+    );
+    let assumed = home.vars(&[
+        ("AWS_PROFILE", "assumer"),
+        ("AWS_ENDPOINT_URL_STS", &server.uri()),
+    ]);
+    let c = from_default_chain(&assumed, "us-east-1").await.unwrap();
+    assert!(c.access_key_id.starts_with("ASIA"));
+
+    let operations: Vec<_> = server
+        .received_requests()
+        .iter()
+        .map(|r| (r.operation, r.status))
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            (Some(Operation::AssumeRoleWithWebIdentity), 200),
+            (Some(Operation::AssumeRole), 200)
+        ]
+    );
+    assert_eq!(server.credential_report().assumed, 2);
+}
+
+#[tokio::test]
+async fn no_source_is_a_credentials_error_that_says_what_to_do() {
+    let home = Home::new("none");
+    let e = from_default_chain(&home.vars(&[]), "us-east-1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Credentials);
+    assert!(e.message().starts_with("no AWS credentials: "), "{e}");
+    assert!(e.message().contains("AWS_BEARER_TOKEN_BEDROCK"), "{e}");
+}
