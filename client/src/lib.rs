@@ -8,19 +8,24 @@
 //! means and how the CLI words it ([`failure`]); refresh commands run with
 //! a time limit ([`command`]), `awsCredentialExport`'s output and the
 //! `awsAuthRefresh` 30-second gate ([`credentials`]); SigV4 signing as the
-//! CLI signs ([`signing`]); one pooled HTTP/HTTPS client ([`transport`]). The rest is built by the
+//! CLI signs ([`signing`]); one pooled HTTP/HTTPS client ([`transport`]);
+//! the default AWS chain and when credentials are reloaded
+//! ([`credentials`]); the retry loop around a request ([`retrying`]), on an
+//! injectable clock ([`clock`]). The rest is built by the
 //! `[client]` issues. The client
 //! reads streams with [`bedrock_eventstream`] and never depends on the
 //! mock server: what it knows of the server it learns from the wire.
 
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod credentials;
 mod error;
 pub mod failure;
 pub mod retry;
+pub mod retrying;
 mod secret;
 pub mod signing;
 pub mod transport;

@@ -5,11 +5,13 @@
 
 mod chain;
 mod export;
+mod manager;
 mod refresh_gate;
 mod timestamp;
 
 pub use chain::from_default_chain;
 pub use export::{credentials_from_export, run_credential_export};
+pub use manager::{CredentialManager, CredentialSource, SourceCounts};
 pub use refresh_gate::RefreshGate;
 pub use timestamp::parse_iso8601;
 

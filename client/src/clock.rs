@@ -1,0 +1,115 @@
+//! Time, injectable: the real clock for the CLI, a virtual one for tests,
+//! so a run with eleven backed-off retries and 30-second refresh gates
+//! takes milliseconds to test.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// What the client asks of time.
+pub trait Clock: Send + Sync {
+    /// Time since the clock started, never going back.
+    fn elapsed(&self) -> Duration;
+    /// The wall-clock time, for credential expiry.
+    fn now(&self) -> SystemTime;
+    /// Waits `duration`.
+    fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// The real clock.
+#[derive(Debug, Clone)]
+pub struct SystemClock {
+    started: Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Clock for SystemClock {
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// A clock that moves only when slept on (or advanced): sleeping returns
+/// at once, having moved the clock on.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::{Duration, SystemTime};
+/// use bedrock_client::clock::{Clock, VirtualClock};
+///
+/// let clock = VirtualClock::starting_at(SystemTime::UNIX_EPOCH);
+/// clock.sleep(Duration::from_secs(30)).await;
+/// assert_eq!(clock.elapsed(), Duration::from_secs(30));
+/// assert_eq!(clock.slept(), vec![Duration::from_secs(30)]);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VirtualClock {
+    inner: Arc<Mutex<VirtualTime>>,
+}
+
+#[derive(Debug)]
+struct VirtualTime {
+    start: SystemTime,
+    elapsed: Duration,
+    slept: Vec<Duration>,
+}
+
+impl VirtualClock {
+    /// A clock reading `start`.
+    pub fn starting_at(start: SystemTime) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(VirtualTime {
+                start,
+                elapsed: Duration::ZERO,
+                slept: Vec::new(),
+            })),
+        }
+    }
+
+    /// Moves the clock on without sleeping.
+    pub fn advance(&self, by: Duration) {
+        self.lock().elapsed += by;
+    }
+
+    /// Every sleep so far, in order.
+    pub fn slept(&self) -> Vec<Duration> {
+        self.lock().slept.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VirtualTime> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Clock for VirtualClock {
+    fn elapsed(&self) -> Duration {
+        self.lock().elapsed
+    }
+
+    fn now(&self) -> SystemTime {
+        let time = self.lock();
+        time.start + time.elapsed
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        let mut time = self.lock();
+        time.elapsed += duration;
+        time.slept.push(duration);
+    }
+}

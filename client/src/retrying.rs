@@ -1,0 +1,291 @@
+//! Running one request with Claude Code's retries: throttling, server
+//! errors, dropped connections and timeouts are retried after the backoff;
+//! refused credentials are reloaded (see [`CredentialManager`]) and retried
+//! within the same budget; anything else ends the run at once. Every retry
+//! is a new request, and the budget bounds the whole loop.
+
+use std::future::Future;
+
+use crate::clock::Clock;
+use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
+use crate::error::{Error, ErrorKind};
+use crate::failure::{ApiFailure, Failure, classify};
+use crate::retry::RetryPolicy;
+
+/// Why one attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError {
+    /// The service answered with an error.
+    Api(ApiFailure),
+    /// No answer: the connection failed or timed out, or the request could
+    /// not be made.
+    Transport(Error),
+}
+
+impl AttemptError {
+    fn failure(&self) -> Failure {
+        match self {
+            AttemptError::Api(failure) => classify(failure),
+            AttemptError::Transport(e)
+                if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout) =>
+            {
+                Failure::Retryable
+            }
+            AttemptError::Transport(_) => Failure::Final,
+        }
+    }
+}
+
+/// How a run ended without success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaveUp {
+    /// The last attempt's error.
+    pub last: AttemptError,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+}
+
+/// Runs `attempt` until it succeeds, the failure is final, or `policy`'s
+/// budget is spent. `attempt` gets the credentials to sign with (`None`
+/// when `credentials` is `None`: bearer keys and skipped auth). `jitter`
+/// draws from 0 to 1 for each backoff.
+pub async fn run_with_retries<T, S, F, Fut>(
+    policy: RetryPolicy,
+    clock: &impl Clock,
+    jitter: &mut impl FnMut() -> f64,
+    mut credentials: Option<&mut CredentialManager<S>>,
+    mut attempt: F,
+) -> Result<T, GaveUp>
+where
+    S: CredentialSource,
+    F: FnMut(Option<AwsCredentials>) -> Fut,
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let signing = match credentials.as_deref_mut() {
+            None => None,
+            // Credentials that cannot be loaded end the run: the export
+            // command failed, or no source has any.
+            Some(manager) => match manager.credentials(clock).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return Err(GaveUp {
+                        last: AttemptError::Transport(e),
+                        attempts,
+                    });
+                }
+            },
+        };
+        let error = match attempt(signing).await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let failure = error.failure();
+        if failure == Failure::Credentials
+            && let Some(manager) = credentials.as_deref_mut()
+        {
+            manager.invalidate();
+        }
+        let retry = attempts;
+        let retryable = matches!(failure, Failure::Retryable | Failure::Credentials);
+        if !retryable || !policy.allows(retry) {
+            return Err(GaveUp {
+                last: error,
+                attempts,
+            });
+        }
+        let retry_after = match &error {
+            AttemptError::Api(f) => f.retry_after,
+            AttemptError::Transport(_) => None,
+        };
+        clock
+            .sleep(policy.delay(retry, retry_after, jitter()))
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::clock::VirtualClock;
+    use crate::secret::Secret;
+
+    fn api(status: u16, code: &str) -> AttemptError {
+        AttemptError::Api(ApiFailure {
+            status,
+            code: Some(code.to_owned()),
+            message: String::new(),
+            retry_after: None,
+        })
+    }
+
+    /// No credentials involved (bearer keys).
+    type NoSource = CredentialManager<Exporter>;
+
+    async fn run_script(
+        policy: RetryPolicy,
+        script: Vec<Result<&'static str, AttemptError>>,
+    ) -> (Result<&'static str, GaveUp>, Vec<Duration>) {
+        let clock = VirtualClock::starting_at(UNIX_EPOCH);
+        let script = Mutex::new(script.into_iter());
+        let result = run_with_retries(policy, &clock, &mut || 0.0, None::<&mut NoSource>, |_| {
+            let next = script.lock().unwrap().next().expect("script long enough");
+            async move { next }
+        })
+        .await;
+        (result, clock.slept())
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_with_the_backoff() {
+        let (result, slept) = run_script(
+            RetryPolicy::new(10),
+            vec![
+                Err(api(429, "ThrottlingException")),
+                Err(api(503, "ServiceUnavailableException")),
+                Err(AttemptError::Transport(Error::new(
+                    ErrorKind::Connection,
+                    "reset",
+                ))),
+                Ok("answer"),
+            ],
+        )
+        .await;
+        assert_eq!(result, Ok("answer"));
+        assert_eq!(
+            slept,
+            [
+                Duration::from_millis(500),
+                Duration::from_secs(1),
+                Duration::from_secs(2)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_budget_ends_the_run() {
+        let (result, slept) = run_script(
+            RetryPolicy::new(10),
+            vec![Err(api(500, "InternalServerException")); 11],
+        )
+        .await;
+        assert_eq!(result.unwrap_err().attempts, 11);
+        assert_eq!(slept.len(), 10);
+        let (result, slept) = run_script(
+            RetryPolicy::new(0),
+            vec![Err(api(429, "ThrottlingException"))],
+        )
+        .await;
+        assert_eq!(result.unwrap_err().attempts, 1);
+        assert!(slept.is_empty());
+    }
+
+    #[tokio::test]
+    async fn final_failures_are_not_retried() {
+        for error in [
+            api(403, "AccessDeniedException"),
+            api(400, "ValidationException"),
+            api(424, "ModelErrorException"),
+            AttemptError::Transport(Error::new(ErrorKind::Signing, "bad url")),
+        ] {
+            let (result, slept) = run_script(RetryPolicy::new(10), vec![Err(error.clone())]).await;
+            assert_eq!(result.unwrap_err().attempts, 1, "{error:?}");
+            assert!(slept.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_waited() {
+        let mut throttled = api(429, "ThrottlingException");
+        if let AttemptError::Api(f) = &mut throttled {
+            f.retry_after = Some(Duration::from_secs(7));
+        }
+        let (result, slept) = run_script(RetryPolicy::new(3), vec![Err(throttled), Ok("ok")]).await;
+        assert_eq!(result, Ok("ok"));
+        assert_eq!(slept, [Duration::from_secs(7)]);
+    }
+
+    /// `awsCredentialExport` handing out numbered keys.
+    #[derive(Debug, Default)]
+    struct Exporter(Mutex<u32>);
+
+    impl CredentialSource for Exporter {
+        async fn chain(&self) -> Result<AwsCredentials, Error> {
+            Err(Error::new(ErrorKind::Credentials, "no chain in this test"))
+        }
+        async fn export(&self, _: &str) -> Result<AwsCredentials, Error> {
+            let mut n = self.0.lock().unwrap();
+            *n += 1;
+            Ok(AwsCredentials {
+                access_key_id: format!("ASIA{n}"),
+                secret_access_key: Secret::new("s"),
+                session_token: None,
+                expires_at: None,
+            })
+        }
+        async fn auth_refresh(&self, _: &str) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn check(&self, _: &AwsCredentials) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_are_exported_again_before_the_retry() {
+        let clock = VirtualClock::starting_at(UNIX_EPOCH);
+        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let used = Mutex::new(Vec::new());
+        let result = run_with_retries(
+            RetryPolicy::new(10),
+            &clock,
+            &mut || 0.0,
+            Some(&mut manager),
+            |c| {
+                let key = c.expect("signed").access_key_id;
+                used.lock().unwrap().push(key.clone());
+                async move {
+                    // Only the third export's key is good.
+                    if key == "ASIA3" {
+                        Ok(())
+                    } else {
+                        Err(api(403, "ExpiredTokenException"))
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(*used.lock().unwrap(), ["ASIA1", "ASIA2", "ASIA3"]);
+        assert_eq!(manager.counts().exports, 3);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_never_helps_ends_within_the_budget() {
+        let clock = VirtualClock::starting_at(UNIX_EPOCH);
+        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let result: Result<(), GaveUp> = run_with_retries(
+            RetryPolicy::new(10),
+            &clock,
+            &mut || 1.0,
+            Some(&mut manager),
+            |_| async { Err(api(403, "ExpiredTokenException")) },
+        )
+        .await;
+        assert_eq!(result.unwrap_err().attempts, 11);
+        assert_eq!(manager.counts().exports, 11);
+        // Ten backoffs with full jitter: 0.5 s doubling to 32 s, plus 25 %.
+        let total: Duration = clock.slept().iter().sum();
+        assert_eq!(
+            total,
+            Duration::from_millis(
+                ((0.5 + 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 32.0 * 4.0) * 1250.0) as u64
+            )
+        );
+    }
+}
