@@ -7,12 +7,14 @@ mod chain;
 mod export;
 mod manager;
 mod refresh_gate;
+mod system;
 mod timestamp;
 
 pub use chain::from_default_chain;
 pub use export::{credentials_from_export, run_credential_export};
 pub use manager::{CredentialManager, CredentialSource, SourceCounts};
 pub use refresh_gate::RefreshGate;
+pub use system::{AUTH_REFRESH_TIME_LIMIT, OutputSink, SystemSources};
 pub use timestamp::parse_iso8601;
 
 use std::time::SystemTime;

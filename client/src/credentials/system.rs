@@ -1,0 +1,174 @@
+//! The real credential sources: the AWS chain, the user's commands, and
+//! STS over the network.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{AwsCredentials, CredentialSource, from_default_chain, run_credential_export};
+use crate::clock::{Clock, SystemClock};
+use crate::command::run_shell;
+use crate::config::Vars;
+use crate::error::{Error, ErrorKind};
+use crate::signing::{Service, ToSign, sign_request};
+use crate::transport::{HttpClient, Outgoing};
+
+/// How long `awsAuthRefresh` may take: an SSO login waits for a person in
+/// a browser.
+pub const AUTH_REFRESH_TIME_LIMIT: Duration = Duration::from_secs(5 * 60);
+/// How long the STS check may take.
+const STS_TIME_LIMIT: Duration = Duration::from_secs(10);
+const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+
+/// Where `awsAuthRefresh`'s output goes: it is shown to the user.
+pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// Credentials from the machine: the chain, the configured commands (run
+/// with the client's environment), and STS at `AWS_ENDPOINT_URL_STS`,
+/// `AWS_ENDPOINT_URL`, or the region's endpoint.
+pub struct SystemSources {
+    vars: Vars,
+    region: String,
+    http: HttpClient,
+    show: OutputSink,
+}
+
+impl SystemSources {
+    /// Sources reading `vars`, for `region`; `awsAuthRefresh` output goes
+    /// to `show`.
+    pub fn new(vars: Vars, region: impl Into<String>, http: HttpClient, show: OutputSink) -> Self {
+        Self {
+            vars,
+            region: region.into(),
+            http,
+            show,
+        }
+    }
+
+    fn sts_url(&self) -> String {
+        let base = self
+            .vars
+            .get("AWS_ENDPOINT_URL_STS")
+            .or_else(|| self.vars.get("AWS_ENDPOINT_URL"))
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region));
+        format!("{base}/")
+    }
+}
+
+impl CredentialSource for SystemSources {
+    async fn chain(&self) -> Result<AwsCredentials, Error> {
+        from_default_chain(&self.vars, &self.region).await
+    }
+
+    async fn export(&self, command: &str) -> Result<AwsCredentials, Error> {
+        let command = command.to_owned();
+        let env = self.vars.all().clone();
+        tokio::task::spawn_blocking(move || run_credential_export(&command, &env))
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Command,
+                    format!("awsCredentialExport did not finish: {e}"),
+                )
+            })?
+    }
+
+    async fn auth_refresh(&self, command: &str) -> Result<(), Error> {
+        let command_owned = command.to_owned();
+        let env = self.vars.all().clone();
+        let output = tokio::task::spawn_blocking(move || {
+            run_shell(
+                "awsAuthRefresh",
+                &command_owned,
+                &env,
+                AUTH_REFRESH_TIME_LIMIT,
+            )
+        })
+        .await
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Command,
+                format!("awsAuthRefresh did not finish: {e}"),
+            )
+        })??;
+        (self.show)(&output.stdout);
+        (self.show)(&output.stderr);
+        if output.success() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Command,
+                format!(
+                    "awsAuthRefresh (`{command}`) failed with status {}; run it yourself, or remove awsAuthRefresh from your settings",
+                    output
+                        .status
+                        .map_or_else(|| "a signal".to_owned(), |s| s.to_string())
+                ),
+            ))
+        }
+    }
+
+    async fn check(&self, credentials: &AwsCredentials) -> Result<(), Error> {
+        let url = self.sts_url();
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default()
+            .to_owned();
+        let signed = vec![
+            ("host".to_owned(), host),
+            (
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            ),
+        ];
+        let request = ToSign {
+            method: "POST",
+            url: &url,
+            headers: &signed,
+            body: GET_CALLER_IDENTITY.as_bytes(),
+        };
+        let added = sign_request(
+            &request,
+            credentials,
+            &self.region,
+            Service::Sts,
+            SystemClock::default().now(),
+        )?;
+        let mut headers = signed;
+        headers.extend(added);
+        let response = self
+            .http
+            .send(
+                Outgoing {
+                    method: http::Method::POST,
+                    url,
+                    headers,
+                    body: Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
+                },
+                STS_TIME_LIMIT,
+            )
+            .await?;
+        if response.status == 200 {
+            return Ok(());
+        }
+        let status = response.status;
+        let body = response
+            .bytes(64 * 1024, STS_TIME_LIMIT)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let code = text
+            .split("<Code>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or("unknown error");
+        Err(Error::new(
+            ErrorKind::Credentials,
+            format!("STS GetCallerIdentity refused the credentials: {status} {code}"),
+        ))
+    }
+}
