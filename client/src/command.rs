@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
@@ -15,8 +16,9 @@ use crate::error::{Error, ErrorKind};
 /// command printing without end cannot exhaust memory.
 const MAX_OUTPUT: usize = 1 << 20;
 
-/// What a finished command printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a finished command printed. `Debug` shows sizes only: the output
+/// of `awsCredentialExport` is credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CommandOutput {
     /// Exit status (`None` when killed by a signal).
     pub status: Option<i32>,
@@ -24,6 +26,16 @@ pub struct CommandOutput {
     pub stdout: Vec<u8>,
     /// Standard error, at most 1 MiB.
     pub stderr: Vec<u8>,
+}
+
+impl std::fmt::Debug for CommandOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandOutput")
+            .field("status", &self.status)
+            .field("stdout_bytes", &self.stdout.len())
+            .field("stderr_bytes", &self.stderr.len())
+            .finish()
+    }
 }
 
 impl CommandOutput {
@@ -34,8 +46,10 @@ impl CommandOutput {
 }
 
 /// Runs `command` with `sh -c`, with exactly `env` as its environment, and
-/// waits at most `limit`. `setting` names the setting the command came
-/// from, for error messages.
+/// waits at most `limit`, output included (a process the command leaves
+/// behind holding its output open does not hold the client). `setting`
+/// names the setting the command came from, for error messages. This
+/// blocks the thread: call it from `spawn_blocking` in async code.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -98,13 +112,21 @@ pub fn run_shell(
             }
         }
     };
-    let join = |reader: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        reader.and_then(|r| r.join().ok()).unwrap_or_default()
-    };
+    // What the command printed before it exited; a pipe still held open
+    // by something it started is given until the deadline, then dropped.
+    let collect =
+        |reader: Option<Drained>| reader.map_or((Vec::new(), true), |r| r.collect(deadline));
+    let ((stdout, stdout_closed), (stderr, stderr_closed)) = (collect(stdout), collect(stderr));
+    if !(stdout_closed && stderr_closed) {
+        // Something the command started still holds its output: stop the
+        // group it was started in (the group outlives `sh` while it has
+        // members, so this reaches only the command's own processes).
+        kill_group(child.id());
+    }
     Ok(CommandOutput {
         status: status.code(),
-        stdout: join(stdout),
-        stderr: join(stderr),
+        stdout,
+        stderr,
     })
 }
 
@@ -117,21 +139,45 @@ fn kill_group(pid: u32) {
         .status();
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// Output read so far from one pipe, and word when the pipe closes.
+struct Drained {
+    kept: Arc<Mutex<Vec<u8>>>,
+    closed: mpsc::Receiver<()>,
+}
+
+impl Drained {
+    /// Everything read once the pipe closes or `deadline` passes, and
+    /// whether it closed (if not, something still holds it; what was read
+    /// is kept all the same).
+    fn collect(self, deadline: Instant) -> (Vec<u8>, bool) {
+        let closed = self
+            .closed
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok();
+        let kept = std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()));
+        (kept, closed)
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> Drained {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let (done, closed) = mpsc::channel();
+    let sink = Arc::clone(&kept);
     std::thread::spawn(move || {
-        let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
                     let room = MAX_OUTPUT.saturating_sub(kept.len());
                     kept.extend_from_slice(&buf[..n.min(room)]);
                 }
             }
         }
-        kept
-    })
+        let _ = done.send(());
+    });
+    Drained { kept, closed }
 }
 
 #[cfg(test)]
@@ -178,6 +224,22 @@ mod tests {
                 .starts_with("awsAuthRefresh (`sleep 30`) did not finish"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_process_left_holding_the_output_does_not_hold_the_client() {
+        let path = BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+        // `sh` exits at once; the background `sleep` keeps stdout open.
+        let out = run_shell(
+            "awsAuthRefresh",
+            "echo opened a browser; sleep 30 &",
+            &path,
+            Duration::from_millis(500),
+        )
+        .unwrap();
+        assert!(out.success());
+        assert!(out.stdout.starts_with(b"opened a browser"));
+        assert!(!format!("{out:?}").contains("browser"));
     }
 
     #[test]

@@ -63,7 +63,13 @@ impl RetryPolicy {
         }
         let doublings = retry.saturating_sub(1).min(16);
         let base = BASE.saturating_mul(1 << doublings).min(CAP);
-        base + base.mul_f64(JITTER * jitter.clamp(0.0, 1.0))
+        // A NaN draw would make `mul_f64` panic; it counts as no jitter.
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        base + base.mul_f64(JITTER * jitter)
     }
 }
 
@@ -131,6 +137,7 @@ mod tests {
         ] {
             assert_eq!(parse_retry_after(bad), None, "{bad}");
         }
+        assert_eq!(policy.delay(1, None, f64::NAN), Duration::from_millis(500));
         // Huge retry numbers neither overflow nor exceed the cap.
         assert_eq!(policy.delay(u32::MAX, None, 1.0), Duration::from_secs(40));
     }

@@ -31,6 +31,11 @@ impl AttemptError {
             {
                 Failure::Retryable
             }
+            // No credentials to be had (an SSO session that ended): the
+            // refresh logic gets another chance within the budget.
+            AttemptError::Transport(e) if e.kind() == ErrorKind::Credentials => {
+                Failure::Credentials
+            }
             AttemptError::Transport(_) => Failure::Final,
         }
     }
@@ -41,7 +46,11 @@ impl AttemptError {
 pub struct GaveUp {
     /// The last attempt's error.
     pub last: AttemptError,
-    /// Attempts made, the first included.
+    /// The last error answer from the service, which the user-facing line
+    /// quotes even when the run ended on loading credentials.
+    pub last_refusal: Option<ApiFailure>,
+    /// Attempts, the first included (one whose credentials could not be
+    /// loaded counts, though nothing was sent).
     pub attempts: u32,
 }
 
@@ -62,26 +71,26 @@ where
     Fut: Future<Output = Result<T, AttemptError>>,
 {
     let mut attempts = 0u32;
+    let mut last_refusal = None;
     loop {
         attempts += 1;
-        let signing = match credentials.as_deref_mut() {
-            None => None,
-            // Credentials that cannot be loaded end the run: the export
-            // command failed, or no source has any.
-            Some(manager) => match manager.credentials(clock).await {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    return Err(GaveUp {
-                        last: AttemptError::Transport(e),
-                        attempts,
-                    });
-                }
-            },
+        let loaded = match credentials.as_deref_mut() {
+            None => Ok(None),
+            Some(manager) => manager.credentials(clock).await.map(Some),
         };
-        let error = match attempt(signing).await {
+        let outcome = match loaded {
+            Ok(signing) => attempt(signing).await,
+            // Nothing is sent: a failed export command ends the run, and
+            // a chain with nothing to give is retried like a refusal.
+            Err(e) => Err(AttemptError::Transport(e)),
+        };
+        let error = match outcome {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
+        if let AttemptError::Api(failure) = &error {
+            last_refusal = Some(failure.clone());
+        }
         let failure = error.failure();
         if failure == Failure::Credentials
             && let Some(manager) = credentials.as_deref_mut()
@@ -93,6 +102,7 @@ where
         if !retryable || !policy.allows(retry) {
             return Err(GaveUp {
                 last: error,
+                last_refusal,
                 attempts,
             });
         }
@@ -263,6 +273,37 @@ mod tests {
         assert_eq!(result, Ok(()));
         assert_eq!(*used.lock().unwrap(), ["ASIA1", "ASIA2", "ASIA3"]);
         assert_eq!(manager.counts().exports, 3);
+    }
+
+    #[tokio::test]
+    async fn a_chain_with_nothing_to_give_is_retried_then_reported() {
+        let clock = VirtualClock::starting_at(UNIX_EPOCH);
+        // No export command: the (failing) chain is asked every time.
+        let mut manager = CredentialManager::new(Exporter::default(), None, None);
+        let sent = Mutex::new(0);
+        let result: Result<(), GaveUp> = run_with_retries(
+            RetryPolicy::new(2),
+            &clock,
+            &mut || 0.0,
+            Some(&mut manager),
+            |_| {
+                *sent.lock().unwrap() += 1;
+                async { Ok(()) }
+            },
+        )
+        .await;
+        let gave_up = result.unwrap_err();
+        assert_eq!(gave_up.attempts, 3);
+        assert_eq!(gave_up.last_refusal, None);
+        assert!(
+            matches!(&gave_up.last, AttemptError::Transport(e) if e.kind() == ErrorKind::Credentials)
+        );
+        assert_eq!(
+            *sent.lock().unwrap(),
+            0,
+            "nothing is sent without credentials"
+        );
+        assert_eq!(manager.counts().chain, 3);
     }
 
     #[tokio::test]

@@ -13,8 +13,9 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Error, ErrorKind};
 
-/// A request as it goes on the wire.
-#[derive(Debug, Clone)]
+/// A request as it goes on the wire. `Debug` shows header names only: the
+/// values include signatures, tokens and keys.
+#[derive(Clone)]
 pub struct Outgoing {
     /// `GET`, `POST`.
     pub method: http::Method,
@@ -24,6 +25,20 @@ pub struct Outgoing {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// A response whose body has not been read yet (streams are read as they

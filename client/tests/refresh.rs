@@ -227,6 +227,12 @@ async fn an_sso_refresh_that_never_helps_is_bounded_and_named_in_the_error() {
     let AttemptError::Api(failure) = &gave_up.last else {
         panic!("{gave_up:?}")
     };
+    assert_eq!(gave_up.last_refusal.as_ref(), Some(failure));
+    let hint = manager.refresh_loop_hint().expect("the refresh ran");
+    assert!(hint.starts_with(&format!("awsAuthRefresh (`{refresh}`) ran 6 times and finished, but AWS still refused the credentials.")), "{hint}");
+    assert!(
+        hint.contains("remove awsAuthRefresh from your settings and run `aws sso login` yourself")
+    );
     assert_eq!(
         user_message(failure, Some(&refresh)),
         format!(

@@ -31,8 +31,8 @@ use crate::secret::Secret;
 
 /// Where configuration comes from. Tests build one by hand (a temp home,
 /// a chosen environment); the CLI takes the process's with
-/// [`Sources::from_process`].
-#[derive(Debug, Clone, Default)]
+/// [`Sources::from_process`]. `Debug` shows variable names only.
+#[derive(Clone, Default)]
 pub struct Sources {
     /// The process environment.
     pub env: BTreeMap<String, String>,
@@ -44,6 +44,17 @@ pub struct Sources {
     pub project: Option<PathBuf>,
     /// The managed settings file.
     pub managed: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("home", &self.home)
+            .field("project", &self.project)
+            .field("managed", &self.managed)
+            .finish()
+    }
 }
 
 impl Sources {
@@ -160,6 +171,18 @@ pub struct ModelChoices {
     pub available: Option<Vec<String>>,
 }
 
+/// `ANTHROPIC_CUSTOM_HEADERS`: `(name, value)` pairs in order.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CustomHeaders(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for CustomHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
 /// The client's whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -184,8 +207,9 @@ pub struct Config {
     pub prompt_caching: PromptCaching,
     /// `ANTHROPIC_BEDROCK_SERVICE_TIER`.
     pub service_tier: Option<ServiceTier>,
-    /// `ANTHROPIC_CUSTOM_HEADERS`, in order.
-    pub custom_headers: Vec<(String, String)>,
+    /// `ANTHROPIC_CUSTOM_HEADERS`, in order (values are often gateway
+    /// tokens: `Debug` shows names only).
+    pub custom_headers: CustomHeaders,
     /// `awsAuthRefresh`.
     pub aws_auth_refresh: Option<String>,
     /// `awsCredentialExport`.
@@ -269,7 +293,7 @@ impl Config {
             },
             prompt_caching,
             service_tier: ServiceTier::from_var(&vars)?,
-            custom_headers: vars::custom_headers(&vars)?,
+            custom_headers: CustomHeaders(vars::custom_headers(&vars)?),
             aws_auth_refresh: settings.aws_auth_refresh,
             aws_credential_export: settings.aws_credential_export,
             max_retries: vars.number("CLAUDE_CODE_MAX_RETRIES", DEFAULT_MAX_RETRIES)?,
@@ -413,6 +437,10 @@ mod tests {
             ("AWS_REGION", "us-east-1"),
             ("AWS_BEARER_TOKEN_BEDROCK", "ABSK-secret-key"),
             ("CLAUDE_CODE_SKIP_MANTLE_AUTH", "1"),
+            (
+                "ANTHROPIC_CUSTOM_HEADERS",
+                "X-Gateway-Token: gw-secret-token",
+            ),
         ])
         .unwrap();
         assert_eq!(
@@ -423,6 +451,13 @@ mod tests {
         let shown = format!("{}\n{c:?}", c.status_lines().join("\n"));
         assert!(shown.contains("Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)"));
         assert!(!shown.contains("ABSK-secret-key"), "{shown}");
+        assert!(!shown.contains("gw-secret-token"), "{shown}");
+        assert!(shown.contains("X-Gateway-Token"), "{shown}");
+        let sources = Sources {
+            env: env(&[("AWS_SECRET_ACCESS_KEY", "env-secret-value")]),
+            ..Sources::default()
+        };
+        assert!(!format!("{sources:?}").contains("env-secret-value"));
         let c = resolve(&[
             ("CLAUDE_CODE_USE_BEDROCK", "1"),
             ("AWS_REGION", "us-east-1"),
@@ -473,6 +508,13 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidVariable);
         assert!(with(&[("ANTHROPIC_BEDROCK_SERVICE_TIER", "gold")]).is_err());
         assert!(with(&[("ANTHROPIC_CUSTOM_HEADERS", "nocolon")]).is_err());
+        assert_eq!(
+            with(&[("ANTHROPIC_CUSTOM_HEADERS", "X-A: 1")])
+                .unwrap()
+                .custom_headers
+                .0,
+            [("X-A".to_owned(), "1".to_owned())]
+        );
         assert_eq!(
             with(&[("CLAUDE_CODE_MAX_RETRIES", "3")])
                 .unwrap()

@@ -30,8 +30,9 @@ pub enum Scope {
     Managed,
 }
 
-/// The settings this client reads, merged across files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The settings this client reads, merged across files. `Debug` shows the
+/// `env` block's names only (the setup wizard stores keys there).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Environment variables applied to the client (and its refresh
     /// commands), over the process's own.
@@ -48,6 +49,20 @@ pub struct Settings {
     pub model: Option<String>,
     /// The files read, in precedence order, lowest first.
     pub files: Vec<(Scope, PathBuf)>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("aws_auth_refresh", &self.aws_auth_refresh)
+            .field("aws_credential_export", &self.aws_credential_export)
+            .field("model_overrides", &self.model_overrides)
+            .field("available_models", &self.available_models)
+            .field("model", &self.model)
+            .field("files", &self.files)
+            .finish()
+    }
 }
 
 /// Reads the settings files that exist at `paths` (in any order) and merges

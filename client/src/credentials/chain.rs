@@ -8,6 +8,7 @@
 //! own environment.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
@@ -19,6 +20,10 @@ use super::AwsCredentials;
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
+
+/// How long the whole chain may take: `credential_process` and the SSO and
+/// STS calls have no limit of their own.
+const CHAIN_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Resolves credentials from the chain for `region`, reading `vars` as
 /// the environment (`AWS_PROFILE` among them).
@@ -40,9 +45,14 @@ pub async fn from_default_chain(vars: &Vars, region: &str) -> Result<AwsCredenti
     let Some(provider) = config.credentials_provider() else {
         return Err(no_credentials("the chain has no provider".to_owned()));
     };
-    let credentials = provider
-        .provide_credentials()
+    let credentials = tokio::time::timeout(CHAIN_TIME_LIMIT, provider.provide_credentials())
         .await
+        .map_err(|_| {
+            no_credentials(format!(
+                "the chain did not answer within {} s (a credential_process or SSO call hung)",
+                CHAIN_TIME_LIMIT.as_secs()
+            ))
+        })?
         .map_err(|e| no_credentials(chain_error(&e)))?;
     Ok(AwsCredentials {
         access_key_id: credentials.access_key_id().to_owned(),
@@ -54,13 +64,23 @@ pub async fn from_default_chain(vars: &Vars, region: &str) -> Result<AwsCredenti
 
 /// The chain's error with its causes (aws-config puts the useful part,
 /// "no credentials in the environment, profile default not found ...",
-/// in the sources).
+/// in the sources), each cut to its first line and 200 characters: a
+/// `credential_process` error carries the process's whole stderr.
 fn chain_error(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
+    let line = |e: &dyn std::error::Error| -> String {
+        let text = e.to_string();
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect()
+    };
+    let mut message = line(error);
     let mut source = error.source();
     while let Some(cause) = source {
         message.push_str(": ");
-        message.push_str(&cause.to_string());
+        message.push_str(&line(cause));
         source = cause.source();
     }
     message

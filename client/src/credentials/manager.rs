@@ -96,9 +96,19 @@ impl<S: CredentialSource> CredentialManager<S> {
         self.counts
     }
 
-    /// Whether `awsAuthRefresh` ran at least once.
-    pub fn auth_refresh_ran(&self) -> bool {
-        self.counts.auth_refreshes > 0
+    /// When a run ends on refused credentials after `awsAuthRefresh` ran:
+    /// the explanation of the loop the seed's troubleshooting describes (a
+    /// refresh that finishes but leaves the credentials bad), and what to
+    /// do instead. `None` if the command never ran.
+    pub fn refresh_loop_hint(&self) -> Option<String> {
+        let command = self.auth_refresh_command.as_deref()?;
+        let runs = self.counts.auth_refreshes;
+        (runs > 0).then(|| {
+            format!(
+                "awsAuthRefresh (`{command}`) ran {runs} time{} and finished, but AWS still refused the credentials. If it opens a browser sign-in that never completes (a VPN or TLS-inspecting proxy can interrupt it), remove awsAuthRefresh from your settings and run `aws sso login` yourself.",
+                if runs == 1 { "" } else { "s" }
+            )
+        })
     }
 
     async fn load(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
