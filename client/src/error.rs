@@ -21,6 +21,9 @@ pub enum ErrorKind {
     Credentials,
     /// A request could not be signed (a malformed URL or header).
     Signing,
+    /// A request is not valid HTTP (a header value with a newline, a URL
+    /// that does not parse).
+    Request,
     /// No connection, or it broke: worth retrying.
     Connection,
     /// No answer in time: worth retrying.

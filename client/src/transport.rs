@@ -93,7 +93,7 @@ impl HttpClient {
         }
         let http_request = builder.body(Full::new(request.body)).map_err(|e| {
             Error::new(
-                ErrorKind::InvalidVariable,
+                ErrorKind::Request,
                 format!("the request to {} is not valid HTTP: {e}", request.url),
             )
         })?;

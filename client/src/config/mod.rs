@@ -247,6 +247,16 @@ impl Config {
             ));
         }
         let region = vars.required("AWS_REGION", "us-east-1")?.trim().to_owned();
+        // The region becomes part of host names and signatures.
+        let valid_region = region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_region {
+            return Err(Error::new(
+                ErrorKind::InvalidVariable,
+                format!("AWS_REGION is `{region}`: use a region name such as us-east-1"),
+            ));
+        }
         let bearer = vars.get("AWS_BEARER_TOKEN_BEDROCK").map(Secret::new);
         let profile = vars.get("AWS_PROFILE").map(str::to_owned);
         let auth = |skip_var: &str| {
@@ -412,6 +422,12 @@ mod tests {
         let e = resolve(&[("CLAUDE_CODE_USE_BEDROCK", "1")]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MissingVariable);
         assert!(e.message().contains("AWS_REGION"));
+        let e = resolve(&[
+            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+            ("AWS_REGION", "us-east-1/x"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidVariable);
         let c = resolve(&[
             ("CLAUDE_CODE_USE_BEDROCK", "1"),
             ("AWS_REGION", "eu-west-3"),

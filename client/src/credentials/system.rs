@@ -118,11 +118,17 @@ impl CredentialSource for SystemSources {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_default()
             .to_owned();
+        // The AWS JS SDK the CLI uses signs these for STS, content-length
+        // included.
         let signed = vec![
             ("host".to_owned(), host),
             (
                 "content-type".to_owned(),
                 "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            ),
+            (
+                "content-length".to_owned(),
+                GET_CALLER_IDENTITY.len().to_string(),
             ),
         ];
         let request = ToSign {
