@@ -8,7 +8,8 @@
 //! means and how the CLI words it ([`failure`]); refresh commands run with
 //! a time limit ([`command`]), `awsCredentialExport`'s output and the
 //! `awsAuthRefresh` 30-second gate ([`credentials`]); SigV4 signing as the
-//! CLI signs ([`signing`]); one pooled HTTP/HTTPS client ([`transport`]);
+//! CLI signs ([`signing`]) and the auth each endpoint gets ([`authorize`]);
+//! one pooled HTTP/HTTPS client ([`transport`]);
 //! the default AWS chain and when credentials are reloaded
 //! ([`credentials`]); the retry loop around a request ([`retrying`]), on an
 //! injectable clock ([`clock`]). The rest is built by the
@@ -18,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod authorize;
 pub mod clock;
 pub mod command;
 pub mod config;

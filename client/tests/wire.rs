@@ -4,13 +4,15 @@
 
 use std::time::{Duration, SystemTime};
 
+use bedrock_client::authorize::{authorization_headers, region_for};
+use bedrock_client::config::{Auth, Config, Sources};
 use bedrock_client::credentials::AwsCredentials;
 use bedrock_client::signing::{Service, ToSign, sign_request};
 use bedrock_client::transport::{HttpClient, Outgoing};
 use bedrock_client::{ErrorKind, Secret};
 use bedrock_mock_server::{
-    Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, Operation,
-    ServerConfig,
+    AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
+    MockBedrock, Operation, ServerConfig,
 };
 use bytes::Bytes;
 
@@ -263,4 +265,158 @@ async fn refused_connections_and_silent_servers_are_told_apart() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     holder.abort();
+}
+
+// ---------------------------------------------------------------------------
+// Bearer keys, skipped auth, and the small/fast region
+// ---------------------------------------------------------------------------
+
+/// Sends `path` with the headers `auth` produces; returns the status.
+async fn with_auth(
+    server: &MockBedrock,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+    auth: &Auth,
+    service: Service,
+) -> u16 {
+    let url = format!("{}{path}", server.uri());
+    let mut headers = vec![("host".to_owned(), server.address().to_string())];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
+    let request = ToSign {
+        method: "POST",
+        url: &url,
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let added = authorization_headers(
+        &request,
+        auth,
+        Some(&example()),
+        "us-east-1",
+        service,
+        SystemTime::now(),
+    )
+    .unwrap();
+    headers.extend(added);
+    HttpClient::new()
+        .send(
+            Outgoing {
+                method: http::Method::POST,
+                url,
+                headers,
+                body: Bytes::from(body.to_owned()),
+            },
+            LIMIT,
+        )
+        .await
+        .unwrap()
+        .status
+}
+
+const INVOKE_PATH: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
+const INVOKE_BODY: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
+const MANTLE_BODY: &str = r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
+
+#[tokio::test]
+async fn a_bearer_key_opens_invoke_and_mantle_with_no_sigv4_headers() {
+    let server = MockBedrock::start().await;
+    let bearer = Auth::BearerKey(Secret::new(EXAMPLE_API_KEY));
+    let json = [("content-type", "application/json")];
+    assert_eq!(
+        with_auth(
+            &server,
+            INVOKE_PATH,
+            &json,
+            INVOKE_BODY,
+            &bearer,
+            Service::Bedrock
+        )
+        .await,
+        200
+    );
+    let mantle = [
+        ("content-type", "application/json"),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    assert_eq!(
+        with_auth(
+            &server,
+            "/v1/messages",
+            &mantle,
+            MANTLE_BODY,
+            &bearer,
+            Service::BedrockMantle
+        )
+        .await,
+        200
+    );
+    for r in server.received_requests() {
+        assert_eq!(r.auth.scheme, "bearer");
+        assert!(
+            r.headers.iter().all(|(n, _)| !n.starts_with("x-amz-")),
+            "{:?}",
+            r.headers
+        );
+    }
+}
+
+#[tokio::test]
+async fn skipped_auth_sends_nothing() {
+    let json = [("content-type", "application/json")];
+    let gateway = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    assert_eq!(
+        with_auth(
+            &gateway,
+            INVOKE_PATH,
+            &json,
+            INVOKE_BODY,
+            &Auth::Skipped,
+            Service::Bedrock
+        )
+        .await,
+        200
+    );
+    // Against real AWS, the missing header is what gets refused.
+    let aws = MockBedrock::start().await;
+    assert_eq!(
+        with_auth(
+            &aws,
+            INVOKE_PATH,
+            &json,
+            INVOKE_BODY,
+            &Auth::Skipped,
+            Service::Bedrock
+        )
+        .await,
+        403
+    );
+    let recorded = &aws.received_requests()[0];
+    assert_eq!(recorded.header("authorization"), None);
+    assert_eq!(
+        recorded.auth.reason.as_deref(),
+        Some("AccessDeniedException: Authorization header is missing")
+    );
+}
+
+#[test]
+fn the_small_fast_model_has_its_own_region() {
+    let sources = Sources {
+        env: [
+            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+            ("AWS_REGION", "us-east-1"),
+            ("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", "us-west-2"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect(),
+        ..Sources::default()
+    };
+    let config = Config::load(&sources).unwrap();
+    assert_eq!(region_for(&config, false), "us-east-1");
+    assert_eq!(region_for(&config, true), "us-west-2");
 }

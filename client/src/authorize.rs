@@ -1,0 +1,63 @@
+//! Putting credentials on a request, per endpoint, as Claude Code does: a
+//! Bedrock API key as `Authorization: Bearer` on every call (control plane
+//! included, no SigV4 headers at all), SigV4 for the endpoint's service and
+//! the model's region, or nothing when a gateway authenticates.
+
+use std::time::SystemTime;
+
+use crate::config::{Auth, Config};
+use crate::credentials::AwsCredentials;
+use crate::error::{Error, ErrorKind};
+use crate::signing::{Service, ToSign, sign_request};
+
+/// Which region a request is for: `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
+/// moves the Haiku-class model's requests (Invoke and Mantle alike).
+pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
+    match (&config.small_fast_region, small_fast_model) {
+        (Some(region), true) => region,
+        _ => &config.region,
+    }
+}
+
+/// The headers that authenticate `request` under `auth`: for SigV4, those
+/// the signer adds (`credentials` must then be given); for a bearer key,
+/// `authorization`; for skipped auth, none.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use bedrock_client::authorize::authorization_headers;
+/// use bedrock_client::config::Auth;
+/// use bedrock_client::signing::{Service, ToSign};
+/// use bedrock_client::Secret;
+///
+/// let headers = vec![("host".to_owned(), "example.com".to_owned())];
+/// let request = ToSign { method: "GET", url: "https://example.com/inference-profiles", headers: &headers, body: b"" };
+/// let bearer = Auth::BearerKey(Secret::new("ABSK-key"));
+/// let added = authorization_headers(&request, &bearer, None, "us-east-1", Service::Bedrock, SystemTime::now()).unwrap();
+/// assert_eq!(added, [("authorization".to_owned(), "Bearer ABSK-key".to_owned())]);
+/// ```
+pub fn authorization_headers(
+    request: &ToSign<'_>,
+    auth: &Auth,
+    credentials: Option<&AwsCredentials>,
+    region: &str,
+    service: Service,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, Error> {
+    match auth {
+        Auth::Skipped => Ok(Vec::new()),
+        Auth::BearerKey(key) => Ok(vec![(
+            "authorization".to_owned(),
+            format!("Bearer {}", key.expose()),
+        )]),
+        Auth::AwsCredentials { .. } => {
+            let credentials = credentials.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Credentials,
+                    "SigV4 needs AWS credentials and none were loaded",
+                )
+            })?;
+            sign_request(request, credentials, region, service, time)
+        }
+    }
+}
