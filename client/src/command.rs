@@ -66,6 +66,32 @@ pub fn run_shell(
     env: &BTreeMap<String, String>,
     limit: Duration,
 ) -> Result<CommandOutput, Error> {
+    run(setting, command, env, limit, None)
+}
+
+/// Where a command's output is shown while it runs.
+pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// [`run_shell`], with the output also passed to `show` as it arrives:
+/// `awsAuthRefresh` prints a sign-in URL or code the user must act on
+/// while the command waits.
+pub fn run_shell_showing(
+    setting: &str,
+    command: &str,
+    env: &BTreeMap<String, String>,
+    limit: Duration,
+    show: OutputSink,
+) -> Result<CommandOutput, Error> {
+    run(setting, command, env, limit, Some(show))
+}
+
+fn run(
+    setting: &str,
+    command: &str,
+    env: &BTreeMap<String, String>,
+    limit: Duration,
+    show: Option<OutputSink>,
+) -> Result<CommandOutput, Error> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -85,8 +111,8 @@ pub fn run_shell(
         })?;
     // Both pipes are drained while the command runs: a command filling one
     // pipe's buffer would otherwise block forever.
-    let stdout = child.stdout.take().map(drain);
-    let stderr = child.stderr.take().map(drain);
+    let stdout = child.stdout.take().map(|p| drain(p, show.clone()));
+    let stderr = child.stderr.take().map(|p| drain(p, show));
     let deadline = Instant::now() + limit;
     let status = loop {
         match child.try_wait() {
@@ -159,7 +185,7 @@ impl Drained {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> Drained {
+fn drain(mut pipe: impl Read + Send + 'static, show: Option<OutputSink>) -> Drained {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let (done, closed) = mpsc::channel();
     let sink = Arc::clone(&kept);
@@ -169,6 +195,9 @@ fn drain(mut pipe: impl Read + Send + 'static) -> Drained {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(show) = &show {
+                        show(&buf[..n]);
+                    }
                     let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
                     let room = MAX_OUTPUT.saturating_sub(kept.len());
                     kept.extend_from_slice(&buf[..n.min(room)]);
@@ -240,6 +269,40 @@ mod tests {
         assert!(out.success());
         assert!(out.stdout.starts_with(b"opened a browser"));
         assert!(!format!("{out:?}").contains("browser"));
+    }
+
+    #[test]
+    fn output_is_shown_while_the_command_still_runs() {
+        let path = BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&shown);
+        // The command waits until it sees its own first line was shown.
+        let marker = std::env::temp_dir().join(format!("shown-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let watcher_marker = marker.clone();
+        let show: OutputSink = Arc::new(move |bytes| {
+            sink.lock().unwrap().extend_from_slice(bytes);
+            let _ = std::fs::write(&watcher_marker, b"seen");
+        });
+        let command = format!(
+            "echo 'Open https://device.sso/ABCD'; i=0; while [ ! -f {} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; test -f {}",
+            marker.display(),
+            marker.display()
+        );
+        let out = run_shell_showing(
+            "awsAuthRefresh",
+            &command,
+            &path,
+            Duration::from_secs(20),
+            show,
+        )
+        .unwrap();
+        assert!(
+            out.success(),
+            "the output was not shown before the command ended"
+        );
+        assert_eq!(&*shown.lock().unwrap(), b"Open https://device.sso/ABCD\n");
+        let _ = std::fs::remove_file(&marker);
     }
 
     #[test]

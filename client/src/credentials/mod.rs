@@ -14,7 +14,7 @@ pub use chain::from_default_chain;
 pub use export::{credentials_from_export, run_credential_export};
 pub use manager::{CredentialManager, CredentialSource, SourceCounts};
 pub use refresh_gate::RefreshGate;
-pub use system::{AUTH_REFRESH_TIME_LIMIT, OutputSink, SystemSources};
+pub use system::{AUTH_REFRESH_TIME_LIMIT, SystemSources};
 pub use timestamp::parse_iso8601;
 
 use std::time::SystemTime;

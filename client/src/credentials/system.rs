@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{AwsCredentials, CredentialSource, from_default_chain, run_credential_export};
 use crate::clock::{Clock, SystemClock};
-use crate::command::run_shell;
+use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
 use crate::signing::{Service, ToSign, sign_request};
@@ -20,9 +20,6 @@ pub const AUTH_REFRESH_TIME_LIMIT: Duration = Duration::from_secs(5 * 60);
 /// How long the STS check may take.
 const STS_TIME_LIMIT: Duration = Duration::from_secs(10);
 const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
-
-/// Where `awsAuthRefresh`'s output goes: it is shown to the user.
-pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// Credentials from the machine: the chain, the configured commands (run
 /// with the client's environment), and STS at `AWS_ENDPOINT_URL_STS`,
@@ -78,12 +75,15 @@ impl CredentialSource for SystemSources {
     async fn auth_refresh(&self, command: &str) -> Result<(), Error> {
         let command_owned = command.to_owned();
         let env = self.vars.all().clone();
+        // Shown as it is printed: the user may have a code to enter.
+        let show = Arc::clone(&self.show);
         let output = tokio::task::spawn_blocking(move || {
-            run_shell(
+            run_shell_showing(
                 "awsAuthRefresh",
                 &command_owned,
                 &env,
                 AUTH_REFRESH_TIME_LIMIT,
+                show,
             )
         })
         .await
@@ -93,8 +93,6 @@ impl CredentialSource for SystemSources {
                 format!("awsAuthRefresh did not finish: {e}"),
             )
         })??;
-        (self.show)(&output.stdout);
-        (self.show)(&output.stderr);
         if output.success() {
             Ok(())
         } else {
