@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use bedrock_client::ErrorKind;
 use bedrock_client::config::Vars;
 use bedrock_client::credentials::from_default_chain;
-use bedrock_mock_server::{MockBedrock, Operation};
+use bedrock_mock_server::{Credential, MockBedrock, Operation, ServerConfig};
 
 /// A throwaway HOME with `~/.aws`.
 struct Home {
@@ -165,4 +165,21 @@ async fn no_source_is_a_credentials_error_that_says_what_to_do() {
     assert_eq!(e.kind(), ErrorKind::Credentials);
     assert!(e.message().starts_with("no AWS credentials: "), "{e}");
     assert!(e.message().contains("AWS_BEARER_TOKEN_BEDROCK"), "{e}");
+}
+
+#[tokio::test]
+async fn a_container_credentials_endpoint_is_read() {
+    let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .next_credential(Credential::new("ASIACONTAINER", "s").session("t", expires)),
+    )
+    .await;
+    let home = Home::new("container");
+    let uri = format!("{}/__bedrock_mock/credentials/container", server.uri());
+    let vars = home.vars(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)]);
+    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    assert_eq!(c.access_key_id, "ASIACONTAINER");
+    assert_eq!(c.session_token.as_ref().map(|t| t.expose()), Some("t"));
+    assert_eq!(server.credential_report().issued, 1);
 }

@@ -13,6 +13,7 @@
 //! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations |
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` or `{"advance_seconds":60}` |
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`; 404 when none are queued |
+//! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
 //! | `GET /__bedrock_mock/credentials` | how many were issued, requests per access key id |
 
 use axum::body::Body;
@@ -87,24 +88,31 @@ pub(crate) async fn handle(
         },
         ("POST", "credentials/next") => match ExportFormat::from_query(query) {
             Err(e) => reply(StatusCode::BAD_REQUEST, &e),
-            Ok(format) => match shared.issue_credential() {
-                Some(credential) => {
-                    let (content_type, text) = format.render(&credential);
-                    let mut r = reply(StatusCode::OK, &text);
-                    r.headers_mut()
-                        .insert("content-type", http::HeaderValue::from_static(content_type));
-                    r
-                }
-                None => reply(
-                    StatusCode::NOT_FOUND,
-                    "no credentials are queued: put them in the config's next_credentials",
-                ),
-            },
+            Ok(format) => issue(shared, &format),
         },
+        // The container provider only GETs its URI.
+        ("GET", "credentials/container") => issue(shared, &ExportFormat::Container),
         ("GET", "credentials") => json(StatusCode::OK, &shared.credential_report()),
         _ => reply(
             StatusCode::NOT_FOUND,
             "unknown admin call; see the table in mock-server/src/admin.rs",
+        ),
+    }
+}
+
+/// Issues the next queued set in `format`, or 404 when none is queued.
+fn issue(shared: &Shared, format: &ExportFormat) -> Response {
+    match shared.issue_credential() {
+        Some(credential) => {
+            let (content_type, text) = format.render(&credential);
+            let mut r = reply(StatusCode::OK, &text);
+            r.headers_mut()
+                .insert("content-type", http::HeaderValue::from_static(content_type));
+            r
+        }
+        None => reply(
+            StatusCode::NOT_FOUND,
+            "no credentials are queued: put them in the config's next_credentials",
         ),
     }
 }

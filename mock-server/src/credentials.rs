@@ -6,7 +6,9 @@
 //! `awsAuthRefresh` that writes `~/.aws/credentials`) fetches the next set
 //! with `curl -s -X POST $MOCK/__bedrock_mock/credentials/next` and gets
 //! exactly what `aws sts assume-role` prints, or an INI profile with
-//! `?format=ini&profile=NAME`.
+//! `?format=ini&profile=NAME`. The AWS SDKs' container credentials
+//! provider gets the next set from `GET /__bedrock_mock/credentials/container`
+//! (point `AWS_CONTAINER_CREDENTIALS_FULL_URI` there).
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,10 @@ pub(crate) enum ExportFormat {
     Ini { profile: String },
     /// `export AWS_...=` lines for a shell.
     Env,
+    /// What a container credentials endpoint serves
+    /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`): `AccessKeyId`,
+    /// `SecretAccessKey`, `Token`, `Expiration` at the top level.
+    Container,
 }
 
 impl ExportFormat {
@@ -89,7 +95,10 @@ impl ExportFormat {
                 }
             }
             Some("env") => Ok(Self::Env),
-            Some(other) => Err(format!("unknown format `{other}`: use json, ini or env")),
+            Some("container") => Ok(Self::Container),
+            Some(other) => Err(format!(
+                "unknown format `{other}`: use json, ini, env or container"
+            )),
         }
     }
 
@@ -117,6 +126,27 @@ impl ExportFormat {
                 }
                 let body = serde_json::json!({ "Credentials": fields });
                 ("application/json", format!("{body:#}\n"))
+            }
+            Self::Container => {
+                let mut fields = serde_json::Map::new();
+                fields.insert(
+                    "AccessKeyId".into(),
+                    credential.access_key_id.clone().into(),
+                );
+                fields.insert(
+                    "SecretAccessKey".into(),
+                    credential.secret_access_key.clone().into(),
+                );
+                if let Some(token) = &credential.session_token {
+                    fields.insert("Token".into(), token.clone().into());
+                }
+                if let Some(expiration) = expiration {
+                    fields.insert("Expiration".into(), expiration.into());
+                }
+                (
+                    "application/json",
+                    serde_json::Value::Object(fields).to_string(),
+                )
             }
             Self::Ini { profile } => {
                 let mut out = format!(
@@ -192,6 +222,15 @@ mod tests {
         );
         assert!(env.ends_with("unset AWS_SESSION_TOKEN\n"));
         assert!(ExportFormat::from_query("format=xml").is_err());
+        let session = Credential::new("ASIAC", "s").session(
+            "t",
+            std::time::UNIX_EPOCH + Duration::from_secs(1_795_624_234),
+        );
+        let container = ExportFormat::from_query("format=container").unwrap();
+        assert_eq!(
+            container.render(&session).1,
+            r#"{"AccessKeyId":"ASIAC","SecretAccessKey":"s","Token":"t","Expiration":"2026-11-25T16:30:34Z"}"#
+        );
         assert!(ExportFormat::from_query("format=ini&profile=a%0Ab").is_err());
     }
 }
