@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use bedrock_client::ErrorKind;
 use bedrock_client::config::Vars;
 use bedrock_client::credentials::from_default_chain;
-use bedrock_mock_server::{Credential, MockBedrock, Operation, ServerConfig};
+use bedrock_mock_server::{Credential, EXAMPLE_SSO_TOKEN, MockBedrock, Operation, ServerConfig};
 
 /// A throwaway HOME with `~/.aws`.
 struct Home {
@@ -182,4 +182,43 @@ async fn a_container_credentials_endpoint_is_read() {
     assert_eq!(c.access_key_id, "ASIACONTAINER");
     assert_eq!(c.session_token.as_ref().map(|t| t.expose()), Some("t"));
     assert_eq!(server.credential_report().issued, 1);
+}
+
+#[tokio::test]
+async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
+    const START_URL: &str = "https://bedrock-harness.awsapps.com/start";
+    // aws-config names the token cache file after the SHA-1 of the start URL.
+    const CACHE_FILE: &str = "4932a604bf2425a82823f0b21c372daff18c2b3a.json";
+    let server = MockBedrock::start().await;
+    let home = Home::new("sso");
+    home.write(
+        ".aws/config",
+        &format!(
+            "[profile sso-dev]\nsso_start_url = {START_URL}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Dev\n"
+        ),
+    );
+    std::fs::create_dir_all(home.root.join(".aws/sso/cache")).unwrap();
+    let cache = format!(".aws/sso/cache/{CACHE_FILE}");
+    home.write(
+        &cache,
+        &format!(
+            r#"{{"accessToken": "{EXAMPLE_SSO_TOKEN}", "expiresAt": "2099-01-01T00:00:00Z"}}"#
+        ),
+    );
+    let vars = home.vars(&[
+        ("AWS_PROFILE", "sso-dev"),
+        ("AWS_ENDPOINT_URL_SSO", &server.uri()),
+    ]);
+    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    assert!(c.access_key_id.starts_with("ASIA"), "{}", c.access_key_id);
+    let portal = &server.received_requests()[0];
+    assert_eq!(portal.operation, Some(Operation::GetRoleCredentials));
+    assert_eq!(portal.header("x-amz-sso_bearer_token"), Some("<redacted>"));
+
+    // The session has ended: the cached token is refused, and the chain
+    // says so (this is when awsAuthRefresh's `aws sso login` would run).
+    server.update_config(|c| c.sso_tokens.clear());
+    let e = from_default_chain(&vars, "us-east-1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Credentials);
+    assert!(!e.message().contains(EXAMPLE_SSO_TOKEN), "{e}");
 }

@@ -24,6 +24,9 @@ pub enum ErrorOrigin {
     /// `{"message":...}` (one recorded Bedrock answer shows this pairing
     /// for UnrecognizedClientException).
     SigV4,
+    /// The IAM Identity Center portal (SSO role credentials):
+    /// `...coral/com.amazon.switchboard.portal/`, `{"message":...}`.
+    SsoPortal,
 }
 
 impl ErrorOrigin {
@@ -33,12 +36,15 @@ impl ErrorOrigin {
             ErrorOrigin::FrontDoor | ErrorOrigin::SigV4 => {
                 "http://internal.amazon.com/coral/com.amazon.coral.service/"
             }
+            ErrorOrigin::SsoPortal => {
+                "http://internal.amazon.com/coral/com.amazon.switchboard.portal/"
+            }
         }
     }
 
     fn message_key(self) -> &'static str {
         match self {
-            ErrorOrigin::Service | ErrorOrigin::SigV4 => "message",
+            ErrorOrigin::Service | ErrorOrigin::SigV4 | ErrorOrigin::SsoPortal => "message",
             ErrorOrigin::FrontDoor => "Message",
         }
     }

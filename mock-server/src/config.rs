@@ -24,6 +24,10 @@ pub const EXAMPLE_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMP
 /// (`ABSK` + base64 of `BedrockAPIKey-...`).
 pub const EXAMPLE_API_KEY: &str = "ABSKQmVkcm9ja0FQSUtleS1tb2NrLWFjY291bnQtZXhhbXBsZQ==";
 
+/// An SSO access token a new server accepts at the SSO portal: the
+/// `accessToken` of a `~/.aws/sso/cache` file.
+pub const EXAMPLE_SSO_TOKEN: &str = "aoaAAAAAGeXAMPLEssoACCESStoken";
+
 /// The whole state of the fake account.
 ///
 /// ```
@@ -52,6 +56,8 @@ pub struct ServerConfig {
     pub credentials: Vec<Credential>,
     /// Bedrock API keys the account knows.
     pub api_keys: Vec<ApiKey>,
+    /// SSO access tokens the SSO portal accepts (`key` is the token).
+    pub sso_tokens: Vec<ApiKey>,
     /// The foundation models; defaults to the Claude catalogue.
     pub models: Vec<FoundationModel>,
     /// The models Mantle serves, under Mantle's own ids
@@ -93,6 +99,10 @@ impl Default for ServerConfig {
             )],
             api_keys: vec![ApiKey {
                 key: EXAMPLE_API_KEY.to_owned(),
+                expires_at: None,
+            }],
+            sso_tokens: vec![ApiKey {
+                key: EXAMPLE_SSO_TOKEN.to_owned(),
                 expires_at: None,
             }],
             models: crate::catalog::default_models(),
@@ -276,7 +286,7 @@ impl Credential {
     }
 }
 
-/// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`).
+/// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`), or an SSO access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKey {

@@ -39,7 +39,8 @@ pub struct CredentialReport {
     /// Sets handed out from `next_credentials` since the start (or the
     /// last reset).
     pub issued: usize,
-    /// Sets STS minted for `AssumeRole` and `AssumeRoleWithWebIdentity`.
+    /// Sets minted for STS `AssumeRole` and `AssumeRoleWithWebIdentity`,
+    /// and by the SSO portal when nothing was queued.
     pub assumed: usize,
     /// Queued sets not handed out yet (the last is handed out again after
     /// that, so issuing goes on when this is 0).

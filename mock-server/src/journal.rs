@@ -90,6 +90,7 @@ pub struct AuthRecord {
 /// Header names whose values are secrets in full.
 const SECRET_HEADERS: &[&str] = &[
     "x-amz-security-token",
+    "x-amz-sso_bearer_token",
     "x-api-key",
     "cookie",
     "proxy-authorization",

@@ -50,6 +50,7 @@ mod rules;
 mod runtime;
 mod server;
 mod sigv4;
+mod sso;
 mod stream_body;
 mod sts;
 mod timefmt;
@@ -58,8 +59,8 @@ pub use aws_error::{AwsError, ErrorOrigin};
 pub use clock::Clock;
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, FoundationModel, MantleModel, ModelState, Pace, ServerConfig,
-    Timestamp,
+    EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MantleModel, ModelState, Pace,
+    ServerConfig, Timestamp,
 };
 pub use credentials::CredentialReport;
 pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};

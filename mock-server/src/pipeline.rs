@@ -109,6 +109,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 // The web identity token is the credential; STS takes the
                 // call unsigned.
                 auth::unsigned(&config, "web-identity")
+            } else if operation == Some(Operation::GetRoleCredentials) {
+                // The SSO access token is checked by the portal itself.
+                auth::unsigned(&config, "sso-token")
             } else {
                 auth::authenticate(&config, now, &signed, protocol)
             };
@@ -274,7 +277,8 @@ fn prepare(
         | Operation::GetInferenceProfile
         | Operation::GetCallerIdentity
         | Operation::AssumeRole
-        | Operation::AssumeRoleWithWebIdentity => None,
+        | Operation::AssumeRoleWithWebIdentity
+        | Operation::GetRoleCredentials => None,
     }
 }
 
@@ -319,6 +323,7 @@ fn answer_request(
         (operation @ (Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity), _) => {
             assume_role(shared, config, caller, request, operation)
         }
+        (Operation::GetRoleCredentials, _) => role_credentials(shared, config, request),
         (_, Some(Err(e))) => Err(e),
         (operation, Some(Ok(Prepared::Invoke(p)))) => {
             answer_invoke(shared, operation, p, rule.as_ref())
@@ -358,6 +363,30 @@ fn assume_role(
     Ok(Outcome::Whole {
         content_type: "text/xml",
         body,
+        headers: Vec::new(),
+    })
+}
+
+/// The SSO portal: the next queued set if any (so a scenario can make SSO
+/// hand out bad credentials), else a fresh session.
+fn role_credentials(
+    shared: &Shared,
+    config: &ServerConfig,
+    request: &AwsRequest<'_>,
+) -> Result<Outcome, AwsError> {
+    let (role, account) =
+        crate::sso::check(config, request.headers, request.raw_query, request.now)?;
+    let credential = match shared.issue_credential() {
+        Some(queued) => queued,
+        None => {
+            let minted = crate::sso::mint(&role, &account, request.now, &mut shared.rng());
+            shared.add_assumed_credential(minted.clone());
+            minted
+        }
+    };
+    Ok(Outcome::Whole {
+        content_type: "application/json",
+        body: crate::sso::response(&credential),
         headers: Vec::new(),
     })
 }

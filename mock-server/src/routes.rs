@@ -59,6 +59,16 @@ pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
             Route::Unknown
         };
     }
+    if raw_path == "/federation/credentials" {
+        return if *method == Method::GET {
+            Route::Aws {
+                operation: Operation::GetRoleCredentials,
+                target: None,
+            }
+        } else {
+            Route::Unknown
+        };
+    }
     if let Some(rest) = raw_path.strip_prefix("/model/") {
         if *method != Method::POST {
             return Route::Unknown;

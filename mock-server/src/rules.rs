@@ -37,6 +37,11 @@ pub enum Operation {
     /// STS `AssumeRoleWithWebIdentity`: temporary credentials for an OIDC
     /// token; not signed.
     AssumeRoleWithWebIdentity,
+    /// The IAM Identity Center (SSO) portal's `GetRoleCredentials`
+    /// (`GET /federation/credentials`): role credentials for a cached SSO
+    /// access token, as the AWS credential chain fetches them for an SSO
+    /// profile.
+    GetRoleCredentials,
 }
 
 impl Operation {
@@ -45,13 +50,27 @@ impl Operation {
         self.protocol().signing_name()
     }
 
+    /// Whether the operation hands out or checks credentials (STS, the SSO
+    /// portal) rather than serving models.
+    pub(crate) fn serves_credentials(self) -> bool {
+        matches!(
+            self,
+            Operation::GetCallerIdentity
+                | Operation::AssumeRole
+                | Operation::AssumeRoleWithWebIdentity
+                | Operation::GetRoleCredentials
+        )
+    }
+
     /// The wire protocol, which decides how errors look.
     pub(crate) fn protocol(self) -> Protocol {
         match self {
             Operation::InvokeModel
             | Operation::InvokeModelWithResponseStream
             | Operation::ListInferenceProfiles
-            | Operation::GetInferenceProfile => Protocol::Bedrock,
+            | Operation::GetInferenceProfile
+            // The SSO portal is REST-JSON too, errors in the same shape.
+            | Operation::GetRoleCredentials => Protocol::Bedrock,
             Operation::MantleMessages | Operation::MantleMessagesStream => Protocol::Mantle,
             Operation::GetCallerIdentity
             | Operation::AssumeRole
@@ -167,9 +186,10 @@ impl Rule {
 }
 
 /// Which requests a rule answers. Every condition given must hold. A rule
-/// that names no operation answers Bedrock and Mantle requests but not
-/// STS: a rule written to fail model calls must not also fail the
-/// credential checks a client makes; name the STS operation to target it.
+/// that names no operation answers Bedrock and Mantle requests but not STS
+/// or the SSO portal: a rule written to fail model calls must not also
+/// fail the credential calls a client makes; name the operation to target
+/// one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Match {
@@ -226,9 +246,7 @@ impl Match {
     pub(crate) fn matches(&self, request: &RequestFacts<'_>) -> bool {
         let operation_ok = match self.operation {
             Some(op) => Some(op) == request.operation,
-            None => request
-                .operation
-                .is_none_or(|op| op.protocol() != Protocol::Sts),
+            None => request.operation.is_none_or(|op| !op.serves_credentials()),
         };
         operation_ok
             && self

@@ -1,0 +1,131 @@
+//! The IAM Identity Center (SSO) portal's `GetRoleCredentials`: what the
+//! AWS credential chain calls for an SSO profile, with the access token of
+//! `~/.aws/sso/cache` in `x-amz-sso_bearer_token`. An expired or unknown
+//! token is the 401 every "SSO session expired" report starts from.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::aws_error::{AwsError, ErrorOrigin};
+use crate::config::{Credential, ServerConfig, Timestamp};
+use crate::rng::Rng;
+use crate::sts::Params;
+
+/// How long minted role credentials last (the portal's usual hour).
+const SESSION: Duration = Duration::from_secs(3600);
+
+/// Checks the token and the query; `Ok` with the role's name and account.
+pub(crate) fn check(
+    config: &ServerConfig,
+    headers: &http::HeaderMap,
+    raw_query: &str,
+    now: SystemTime,
+) -> Result<(String, String), AwsError> {
+    let token = headers
+        .get("x-amz-sso_bearer_token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let known = config
+        .sso_tokens
+        .iter()
+        .any(|t| t.key == token && t.expires_at.is_none_or(|at| now < at.0));
+    if !known {
+        return Err(AwsError {
+            origin: ErrorOrigin::SsoPortal,
+            ..AwsError::new(
+                401,
+                "UnauthorizedException",
+                "Session token not found or invalid",
+            )
+        });
+    }
+    let params = Params::read(raw_query, b"");
+    let required = |name: &str| match params.get(name) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(AwsError {
+            origin: ErrorOrigin::SsoPortal,
+            ..AwsError::new(
+                400,
+                "InvalidRequestException",
+                format!("{name} is required"),
+            )
+        }),
+    };
+    Ok((required("role_name")?, required("account_id")?))
+}
+
+/// Fresh role credentials for `role` in `account`.
+pub(crate) fn mint(role: &str, account: &str, now: SystemTime, rng: &mut Rng) -> Credential {
+    Credential {
+        access_key_id: format!("ASIA{}", rng.base32_upper(16)),
+        secret_access_key: rng.base62(40),
+        session_token: Some(format!("IQoJb3JpZ2luX2Vj{}", rng.base62(280))),
+        expires_at: Some(Timestamp(now + SESSION)),
+        revoked_at: None,
+        arn: Some(format!(
+            "arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}/sso-user"
+        )),
+    }
+}
+
+/// The portal's answer: `expiration` in milliseconds since the epoch.
+pub(crate) fn response(credential: &Credential) -> Vec<u8> {
+    let expiration = credential
+        .expires_at
+        .and_then(|t| t.0.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64);
+    let body = serde_json::json!({"roleCredentials": {
+        "accessKeyId": credential.access_key_id,
+        "secretAccessKey": credential.secret_access_key,
+        "sessionToken": credential.session_token,
+        "expiration": expiration,
+    }});
+    serde_json::to_vec(&body).expect("a JSON value serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ApiKey, EXAMPLE_SSO_TOKEN};
+
+    fn headers(token: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-amz-sso_bearer_token", token.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn tokens_are_checked_then_the_query() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_624_234);
+        let mut config = ServerConfig::default();
+        config.sso_tokens.push(ApiKey {
+            key: "expired".to_owned(),
+            expires_at: Some(Timestamp(now)),
+        });
+        let query = "role_name=Dev&account_id=123456789012";
+        assert_eq!(
+            check(&config, &headers(EXAMPLE_SSO_TOKEN), query, now).unwrap(),
+            ("Dev".to_owned(), "123456789012".to_owned())
+        );
+        for token in ["expired", "unknown"] {
+            let e = check(&config, &headers(token), query, now).unwrap_err();
+            assert_eq!((e.status, e.code.as_str()), (401, "UnauthorizedException"));
+            assert_eq!(
+                e.error_type_header(),
+                "UnauthorizedException:http://internal.amazon.com/coral/com.amazon.switchboard.portal/"
+            );
+        }
+        let e = check(&config, &headers(EXAMPLE_SSO_TOKEN), "role_name=Dev", now).unwrap_err();
+        assert_eq!(e.message, "account_id is required");
+    }
+
+    #[test]
+    fn the_answer_is_the_portals_shape() {
+        let c = mint("Dev", "123456789012", UNIX_EPOCH, &mut Rng::new(1));
+        let body: serde_json::Value = serde_json::from_slice(&response(&c)).unwrap();
+        assert_eq!(body["roleCredentials"]["expiration"], 3_600_000);
+        assert_eq!(
+            body["roleCredentials"]["accessKeyId"],
+            c.access_key_id.as_str()
+        );
+    }
+}
