@@ -1,11 +1,12 @@
-//! Putting credentials on a request, per endpoint, as Claude Code does: a
-//! Bedrock API key as `Authorization: Bearer` on every call (control plane
-//! included, no SigV4 headers at all), SigV4 for the endpoint's service and
-//! the model's region, or nothing when a gateway authenticates.
+//! Where a request goes and how it authenticates, per endpoint, as Claude
+//! Code does it: a Bedrock API key as `Authorization: Bearer` on every call
+//! (control plane included, no SigV4 headers at all), SigV4 for the
+//! endpoint's service and the model's region, or nothing when a gateway
+//! authenticates. The request builders of the models issue use these.
 
 use std::time::SystemTime;
 
-use crate::config::{Auth, Config};
+use crate::config::{Auth, Config, default_bedrock_url, default_mantle_url};
 use crate::credentials::AwsCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::signing::{Service, ToSign, sign_request};
@@ -16,6 +17,40 @@ pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
     match (&config.small_fast_region, small_fast_model) {
         (Some(region), true) => region,
         _ => &config.region,
+    }
+}
+
+/// The two endpoints model requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The Invoke runtime (and the control plane's region).
+    Bedrock,
+    /// Mantle.
+    Mantle,
+}
+
+/// The base URL a request goes to: the one configured, or, when it is the
+/// region's default, the default of the request's region, so that a
+/// small/fast model in another region is sent to that region's host as
+/// well as signed for it.
+pub fn base_url_for(config: &Config, endpoint: Endpoint, small_fast_model: bool) -> String {
+    let region = region_for(config, small_fast_model);
+    let (configured, default, default_here) = match endpoint {
+        Endpoint::Bedrock => (
+            &config.bedrock_base_url,
+            default_bedrock_url(&config.region),
+            default_bedrock_url(region),
+        ),
+        Endpoint::Mantle => (
+            &config.mantle_base_url,
+            default_mantle_url(&config.region),
+            default_mantle_url(region),
+        ),
+    };
+    if *configured == default {
+        default_here
+    } else {
+        configured.clone()
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -138,17 +139,14 @@ fn run(
             }
         }
     };
-    // What the command printed before it exited; a pipe still held open
-    // by something it started is given until the deadline, then dropped.
-    let collect =
-        |reader: Option<Drained>| reader.map_or((Vec::new(), true), |r| r.collect(deadline));
-    let ((stdout, stdout_closed), (stderr, stderr_closed)) = (collect(stdout), collect(stderr));
-    if !(stdout_closed && stderr_closed) {
-        // Something the command started still holds its output: stop the
-        // group it was started in (the group outlives `sh` while it has
-        // members, so this reaches only the command's own processes).
-        kill_group(child.id());
-    }
+    // What the command printed before it exited. Something it started may
+    // still hold its output (`aws sso login` leaves a browser running in
+    // its own session): that gets a short grace, then the client goes on
+    // without it, leaving it alone; `sh` is reaped, so its process group
+    // may no longer be the command's to stop.
+    let grace = (Instant::now() + EXIT_GRACE).min(deadline);
+    let collect = |reader: Option<Drained>| reader.map_or(Vec::new(), |r| r.collect(grace));
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
     Ok(CommandOutput {
         status: status.code(),
         stdout,
@@ -157,43 +155,60 @@ fn run(
 }
 
 /// Stops the command's whole process group (`sh` and what it started).
+/// Called only while `sh` is alive and unreaped, so the group is the
+/// command's own.
 fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: `kill` has no memory-safety preconditions; a negative pid
+    // names the process group the command was started in.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
 }
+
+/// How long output may keep arriving after the command exits.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// Output read so far from one pipe, and word when the pipe closes.
 struct Drained {
     kept: Arc<Mutex<Vec<u8>>>,
     closed: mpsc::Receiver<()>,
+    /// Set when the client stops listening: a reader outliving the command
+    /// (its pipe held by a leftover process) must not show anything more.
+    detached: Arc<AtomicBool>,
 }
 
 impl Drained {
-    /// Everything read once the pipe closes or `deadline` passes, and
-    /// whether it closed (if not, something still holds it; what was read
-    /// is kept all the same).
-    fn collect(self, deadline: Instant) -> (Vec<u8>, bool) {
+    /// Everything read once the pipe closes or `until` passes; a reader
+    /// still waiting then is detached.
+    fn collect(self, until: Instant) -> Vec<u8> {
         let closed = self
             .closed
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
             .is_ok();
-        let kept = std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()));
-        (kept, closed)
+        if !closed {
+            self.detached.store(true, Ordering::SeqCst);
+        }
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 fn drain(mut pipe: impl Read + Send + 'static, show: Option<OutputSink>) -> Drained {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let (done, closed) = mpsc::channel();
+    let detached = Arc::new(AtomicBool::new(false));
     let sink = Arc::clone(&kept);
+    let stop = Arc::clone(&detached);
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
+                // Whatever still holds the pipe is no longer the client's
+                // concern; stop reading (the thread ends).
+                Ok(_) if stop.load(Ordering::SeqCst) => break,
                 Ok(n) => {
                     if let Some(show) = &show {
                         show(&buf[..n]);
@@ -206,7 +221,11 @@ fn drain(mut pipe: impl Read + Send + 'static, show: Option<OutputSink>) -> Drai
         }
         let _ = done.send(());
     });
-    Drained { kept, closed }
+    Drained {
+        kept,
+        closed,
+        detached,
+    }
 }
 
 #[cfg(test)]
@@ -258,17 +277,26 @@ mod tests {
     #[test]
     fn a_process_left_holding_the_output_does_not_hold_the_client() {
         let path = BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
-        // `sh` exits at once; the background `sleep` keeps stdout open.
-        let out = run_shell(
-            "awsAuthRefresh",
-            "echo opened a browser; sleep 30 &",
-            &path,
-            Duration::from_millis(500),
-        )
-        .unwrap();
-        assert!(out.success());
-        assert!(out.stdout.starts_with(b"opened a browser"));
-        assert!(!format!("{out:?}").contains("browser"));
+        // `sh` exits at once; the background `sleep` keeps stdout open,
+        // in the command's group or, like a browser, in a session of its
+        // own. The time limit is long: returning before it is the point.
+        for leftover in ["sleep 30 &", "setsid sleep 30 &"] {
+            let started = Instant::now();
+            let out = run_shell(
+                "awsAuthRefresh",
+                &format!("echo opened a browser; {leftover}"),
+                &path,
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            assert!(out.success());
+            assert!(out.stdout.starts_with(b"opened a browser"));
+            assert!(!format!("{out:?}").contains("browser"));
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "`{leftover}` held the client"
+            );
+        }
     }
 
     #[test]

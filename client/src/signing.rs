@@ -1,8 +1,8 @@
 //! SigV4 as Claude Code signs: with the AWS SDKs' signer (`aws-sigv4`),
 //! `x-amz-content-sha256` always sent and signed, the `host` header as sent
 //! (port included), and only the headers the real CLI signs: the caller
-//! passes those, and adds `user-agent`, `content-length` and the like after
-//! signing.
+//! passes those (for STS, `content-length` among them, as the AWS JS SDK
+//! signs it), and adds `user-agent` and the like after signing.
 
 use std::time::SystemTime;
 

@@ -221,4 +221,6 @@ async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
     let e = from_default_chain(&vars, "us-east-1").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Credentials);
     assert!(!e.message().contains(EXAMPLE_SSO_TOKEN), "{e}");
+    let refused = server.received_requests().pop().unwrap();
+    assert_eq!((refused.status, refused.auth.accepted), (401, false));
 }

@@ -239,6 +239,17 @@ async fn an_sso_refresh_that_never_helps_is_bounded_and_named_in_the_error() {
             "AWS authentication failed · run `{refresh}` and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired"
         )
     );
+    // The STS check signs content-length, as the AWS JS SDK does.
+    let sts_check = server
+        .received_requests()
+        .into_iter()
+        .find(|r| r.operation == Some(bedrock_mock_server::Operation::GetCallerIdentity))
+        .expect("an STS check");
+    let authorization = sts_check.header("authorization").unwrap().to_owned();
+    assert!(
+        authorization.contains("SignedHeaders=content-length;content-type;host;"),
+        "{authorization}"
+    );
     // Every STS check and Bedrock call carried the stale key, never a secret
     // in the journal.
     let journal = serde_json::to_string(&server.received_requests()).unwrap();

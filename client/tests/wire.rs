@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use bedrock_client::authorize::{authorization_headers, region_for};
+use bedrock_client::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
 use bedrock_client::config::{Auth, Config, Sources};
 use bedrock_client::credentials::AwsCredentials;
 use bedrock_client::signing::{Service, ToSign, sign_request};
@@ -355,6 +355,39 @@ async fn a_bearer_key_opens_invoke_and_mantle_with_no_sigv4_headers() {
         .await,
         200
     );
+    // The control plane too (a GET with no body).
+    let url = format!("{}/inference-profiles?type=SYSTEM_DEFINED", server.uri());
+    let mut headers = vec![("host".to_owned(), server.address().to_string())];
+    let request = ToSign {
+        method: "GET",
+        url: &url,
+        headers: &headers,
+        body: b"",
+    };
+    let added = authorization_headers(
+        &request,
+        &bearer,
+        None,
+        "us-east-1",
+        Service::Bedrock,
+        SystemTime::now(),
+    )
+    .unwrap();
+    headers.extend(added);
+    let listed = HttpClient::new()
+        .send(
+            Outgoing {
+                method: http::Method::GET,
+                url,
+                headers,
+                body: Bytes::new(),
+            },
+            LIMIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.status, 200);
+    assert_eq!(server.received_requests().len(), 3);
     for r in server.received_requests() {
         assert_eq!(r.auth.scheme, "bearer");
         assert!(
@@ -419,4 +452,28 @@ fn the_small_fast_model_has_its_own_region() {
     let config = Config::load(&sources).unwrap();
     assert_eq!(region_for(&config, false), "us-east-1");
     assert_eq!(region_for(&config, true), "us-west-2");
+    // Host and signature move together.
+    assert_eq!(
+        base_url_for(&config, Endpoint::Bedrock, true),
+        "https://bedrock-runtime.us-west-2.amazonaws.com"
+    );
+    assert_eq!(
+        base_url_for(&config, Endpoint::Mantle, true),
+        "https://bedrock-mantle.us-west-2.api.aws/anthropic"
+    );
+    assert_eq!(
+        base_url_for(&config, Endpoint::Bedrock, false),
+        "https://bedrock-runtime.us-east-1.amazonaws.com"
+    );
+    // A configured base URL (a gateway, the mock) serves every region.
+    let mut gateway = sources.clone();
+    gateway.env.insert(
+        "ANTHROPIC_BEDROCK_BASE_URL".to_owned(),
+        "http://127.0.0.1:18080".to_owned(),
+    );
+    let config = Config::load(&gateway).unwrap();
+    assert_eq!(
+        base_url_for(&config, Endpoint::Bedrock, true),
+        "http://127.0.0.1:18080"
+    );
 }

@@ -12,7 +12,7 @@
 //! | `POST /__bedrock_mock/rules` | adds a rule |
 //! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations |
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` or `{"advance_seconds":60}` |
-//! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`; 404 when none are queued |
+//! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
 //! | `GET /__bedrock_mock/credentials` | how many were issued, requests per access key id |
 
@@ -104,7 +104,7 @@ pub(crate) async fn handle(
 fn issue(shared: &Shared, format: &ExportFormat) -> Response {
     match shared.issue_credential() {
         Some(credential) => {
-            let (content_type, text) = format.render(&credential);
+            let (content_type, text) = format.render(&credential, shared.clock.now());
             let mut r = reply(StatusCode::OK, &text);
             r.headers_mut()
                 .insert("content-type", http::HeaderValue::from_static(content_type));

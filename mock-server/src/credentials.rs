@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use std::time::{Duration, SystemTime};
+
 use crate::config::Credential;
 use crate::timefmt::Utc;
 
@@ -66,7 +68,8 @@ pub(crate) enum ExportFormat {
     Env,
     /// What a container credentials endpoint serves
     /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`): `AccessKeyId`,
-    /// `SecretAccessKey`, `Token`, `Expiration` at the top level.
+    /// `SecretAccessKey`, `Token`, `Expiration` at the top level. The AWS
+    /// SDKs need a token: queue temporary credentials for it.
     Container,
 }
 
@@ -103,8 +106,14 @@ impl ExportFormat {
         }
     }
 
-    /// `credential` in this format, and its content type.
-    pub(crate) fn render(&self, credential: &Credential) -> (&'static str, String) {
+    /// `credential` in this format, and its content type. `now` dates a
+    /// container answer for a set without an expiry (the SDKs' container
+    /// provider needs one).
+    pub(crate) fn render(
+        &self,
+        credential: &Credential,
+        now: SystemTime,
+    ) -> (&'static str, String) {
         let expiration = credential
             .expires_at
             .map(|t| Utc::from_system(t.0).iso8601());
@@ -141,9 +150,10 @@ impl ExportFormat {
                 if let Some(token) = &credential.session_token {
                     fields.insert("Token".into(), token.clone().into());
                 }
-                if let Some(expiration) = expiration {
-                    fields.insert("Expiration".into(), expiration.into());
-                }
+                let expiration = expiration
+                    .clone()
+                    .unwrap_or_else(|| Utc::from_system(now + Duration::from_secs(3600)).iso8601());
+                fields.insert("Expiration".into(), expiration.into());
                 (
                     "application/json",
                     serde_json::Value::Object(fields).to_string(),
@@ -185,7 +195,6 @@ fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, SystemTime};
 
     #[test]
     fn the_last_queued_set_is_issued_again() {
@@ -198,7 +207,7 @@ mod tests {
     fn json_is_what_aws_credential_export_reads() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_624_234);
         let c = Credential::new("ASIANEXT", "s/e+c").session("tok", at);
-        let (_, body) = ExportFormat::Json.render(&c);
+        let (_, body) = ExportFormat::Json.render(&c, SystemTime::UNIX_EPOCH);
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             value,
@@ -213,10 +222,13 @@ mod tests {
         let c = Credential::new("AKIANEXT", "it's");
         let ini = ExportFormat::from_query("format=ini&profile=my-profile").unwrap();
         assert_eq!(
-            ini.render(&c).1,
+            ini.render(&c, SystemTime::UNIX_EPOCH).1,
             "[my-profile]\naws_access_key_id = AKIANEXT\naws_secret_access_key = it's\n"
         );
-        let env = ExportFormat::from_query("format=env").unwrap().render(&c).1;
+        let env = ExportFormat::from_query("format=env")
+            .unwrap()
+            .render(&c, SystemTime::UNIX_EPOCH)
+            .1;
         assert!(
             env.contains(r"export AWS_SECRET_ACCESS_KEY='it'\''s'"),
             "{env}"
@@ -228,8 +240,15 @@ mod tests {
             std::time::UNIX_EPOCH + Duration::from_secs(1_795_624_234),
         );
         let container = ExportFormat::from_query("format=container").unwrap();
+        // A set queued without an expiry still gets one: SDKs require it.
+        let undated = Credential::new("ASIAC", "s");
+        let (_, body) = container.render(&undated, SystemTime::UNIX_EPOCH);
+        assert!(
+            body.contains(r#""Expiration":"1970-01-01T01:00:00Z""#),
+            "{body}"
+        );
         assert_eq!(
-            container.render(&session).1,
+            container.render(&session, SystemTime::UNIX_EPOCH).1,
             r#"{"AccessKeyId":"ASIAC","SecretAccessKey":"s","Token":"t","Expiration":"2026-11-25T16:30:34Z"}"#
         );
         assert!(ExportFormat::from_query("format=ini&profile=a%0Ab").is_err());

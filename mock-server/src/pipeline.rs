@@ -110,8 +110,16 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 // call unsigned.
                 auth::unsigned(&config, "web-identity")
             } else if operation == Some(Operation::GetRoleCredentials) {
-                // The SSO access token is checked by the portal itself.
-                auth::unsigned(&config, "sso-token")
+                // Not SigV4: the SSO access token is the credential.
+                let (mut record, caller) = auth::unsigned(&config, "sso-token");
+                match crate::sso::check_token(&config, &parts.headers, now) {
+                    Ok(()) => (record, caller),
+                    Err(e) => {
+                        record.accepted = false;
+                        record.reason = Some(format!("{}: {}", e.code, e.message));
+                        (record, Err(e))
+                    }
+                }
             } else {
                 auth::authenticate(&config, now, &signed, protocol)
             };
@@ -323,7 +331,7 @@ fn answer_request(
         (operation @ (Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity), _) => {
             assume_role(shared, config, caller, request, operation)
         }
-        (Operation::GetRoleCredentials, _) => role_credentials(shared, config, request),
+        (Operation::GetRoleCredentials, _) => role_credentials(shared, request),
         (_, Some(Err(e))) => Err(e),
         (operation, Some(Ok(Prepared::Invoke(p)))) => {
             answer_invoke(shared, operation, p, rule.as_ref())
@@ -367,15 +375,10 @@ fn assume_role(
     })
 }
 
-/// The SSO portal: the next queued set if any (so a scenario can make SSO
-/// hand out bad credentials), else a fresh session.
-fn role_credentials(
-    shared: &Shared,
-    config: &ServerConfig,
-    request: &AwsRequest<'_>,
-) -> Result<Outcome, AwsError> {
-    let (role, account) =
-        crate::sso::check(config, request.headers, request.raw_query, request.now)?;
+/// The SSO portal, once the token passed: the next queued set if any (so
+/// a scenario can make SSO hand out bad credentials), else a fresh session.
+fn role_credentials(shared: &Shared, request: &AwsRequest<'_>) -> Result<Outcome, AwsError> {
+    let (role, account) = crate::sso::role(request.raw_query)?;
     let credential = match shared.issue_credential() {
         Some(queued) => queued,
         None => {
@@ -386,7 +389,7 @@ fn role_credentials(
     };
     Ok(Outcome::Whole {
         content_type: "application/json",
-        body: crate::sso::response(&credential),
+        body: crate::sso::response(&credential, request.now),
         headers: Vec::new(),
     })
 }

@@ -13,13 +13,12 @@ use crate::sts::Params;
 /// How long minted role credentials last (the portal's usual hour).
 const SESSION: Duration = Duration::from_secs(3600);
 
-/// Checks the token and the query; `Ok` with the role's name and account.
-pub(crate) fn check(
+/// Checks the SSO access token in `x-amz-sso_bearer_token`.
+pub(crate) fn check_token(
     config: &ServerConfig,
     headers: &http::HeaderMap,
-    raw_query: &str,
     now: SystemTime,
-) -> Result<(String, String), AwsError> {
+) -> Result<(), AwsError> {
     let token = headers
         .get("x-amz-sso_bearer_token")
         .and_then(|v| v.to_str().ok())
@@ -28,16 +27,21 @@ pub(crate) fn check(
         .sso_tokens
         .iter()
         .any(|t| t.key == token && t.expires_at.is_none_or(|at| now < at.0));
-    if !known {
-        return Err(AwsError {
-            origin: ErrorOrigin::SsoPortal,
-            ..AwsError::new(
-                401,
-                "UnauthorizedException",
-                "Session token not found or invalid",
-            )
-        });
+    if known {
+        return Ok(());
     }
+    Err(AwsError {
+        origin: ErrorOrigin::SsoPortal,
+        ..AwsError::new(
+            401,
+            "UnauthorizedException",
+            "Session token not found or invalid",
+        )
+    })
+}
+
+/// The role's name and account from the query.
+pub(crate) fn role(raw_query: &str) -> Result<(String, String), AwsError> {
     let params = Params::read(raw_query, b"");
     let required = |name: &str| match params.get(name) {
         Some(v) if !v.is_empty() => Ok(v.to_owned()),
@@ -67,11 +71,13 @@ pub(crate) fn mint(role: &str, account: &str, now: SystemTime, rng: &mut Rng) ->
     }
 }
 
-/// The portal's answer: `expiration` in milliseconds since the epoch.
-pub(crate) fn response(credential: &Credential) -> Vec<u8> {
-    let expiration = credential
-        .expires_at
-        .and_then(|t| t.0.duration_since(UNIX_EPOCH).ok())
+/// The portal's answer: `expiration` in milliseconds since the epoch (a
+/// queued set without an expiry gets the usual hour from `now`: clients
+/// read a missing one as already expired).
+pub(crate) fn response(credential: &Credential, now: SystemTime) -> Vec<u8> {
+    let expires_at = credential.expires_at.map_or(now + SESSION, |t| t.0);
+    let expiration = expires_at
+        .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let body = serde_json::json!({"roleCredentials": {
         "accessKeyId": credential.access_key_id,
@@ -102,26 +108,29 @@ mod tests {
             expires_at: Some(Timestamp(now)),
         });
         let query = "role_name=Dev&account_id=123456789012";
+        assert!(check_token(&config, &headers(EXAMPLE_SSO_TOKEN), now).is_ok());
         assert_eq!(
-            check(&config, &headers(EXAMPLE_SSO_TOKEN), query, now).unwrap(),
+            role(query).unwrap(),
             ("Dev".to_owned(), "123456789012".to_owned())
         );
         for token in ["expired", "unknown"] {
-            let e = check(&config, &headers(token), query, now).unwrap_err();
+            let e = check_token(&config, &headers(token), now).unwrap_err();
             assert_eq!((e.status, e.code.as_str()), (401, "UnauthorizedException"));
             assert_eq!(
                 e.error_type_header(),
                 "UnauthorizedException:http://internal.amazon.com/coral/com.amazon.switchboard.portal/"
             );
         }
-        let e = check(&config, &headers(EXAMPLE_SSO_TOKEN), "role_name=Dev", now).unwrap_err();
-        assert_eq!(e.message, "account_id is required");
+        assert_eq!(
+            role("role_name=Dev").unwrap_err().message,
+            "account_id is required"
+        );
     }
 
     #[test]
     fn the_answer_is_the_portals_shape() {
         let c = mint("Dev", "123456789012", UNIX_EPOCH, &mut Rng::new(1));
-        let body: serde_json::Value = serde_json::from_slice(&response(&c)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&response(&c, UNIX_EPOCH)).unwrap();
         assert_eq!(body["roleCredentials"]["expiration"], 3_600_000);
         assert_eq!(
             body["roleCredentials"]["accessKeyId"],

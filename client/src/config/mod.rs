@@ -246,17 +246,11 @@ impl Config {
                 "neither Bedrock nor Mantle is enabled: export CLAUDE_CODE_USE_BEDROCK=1 (or CLAUDE_CODE_USE_MANTLE=1), or set it in the env block of your settings file",
             ));
         }
-        let region = vars.required("AWS_REGION", "us-east-1")?.trim().to_owned();
-        // The region becomes part of host names and signatures.
-        let valid_region = region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid_region {
-            return Err(Error::new(
-                ErrorKind::InvalidVariable,
-                format!("AWS_REGION is `{region}`: use a region name such as us-east-1"),
-            ));
-        }
+        let region = checked_region("AWS_REGION", vars.required("AWS_REGION", "us-east-1")?)?;
+        let small_fast_region = vars
+            .get("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION")
+            .map(|r| checked_region("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", r))
+            .transpose()?;
         let bearer = vars.get("AWS_BEARER_TOKEN_BEDROCK").map(Secret::new);
         let profile = vars.get("AWS_PROFILE").map(str::to_owned);
         let auth = |skip_var: &str| {
@@ -280,15 +274,15 @@ impl Config {
         let owned = |name: &str| vars.get(name).map(str::to_owned);
         Ok(Self {
             providers,
-            small_fast_region: owned("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION"),
+            small_fast_region,
             bedrock_base_url: base_url(
                 vars.get("ANTHROPIC_BEDROCK_BASE_URL"),
-                || format!("https://bedrock-runtime.{region}.amazonaws.com"),
+                || default_bedrock_url(&region),
                 "ANTHROPIC_BEDROCK_BASE_URL",
             )?,
             mantle_base_url: base_url(
                 vars.get("ANTHROPIC_BEDROCK_MANTLE_BASE_URL"),
-                || format!("https://bedrock-mantle.{region}.api.aws/anthropic"),
+                || default_mantle_url(&region),
                 "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
             )?,
             bedrock_auth: auth("CLAUDE_CODE_SKIP_BEDROCK_AUTH"),
@@ -349,6 +343,34 @@ impl Config {
             lines.push(format!("Settings ({scope:?}): {}", path.display()));
         }
         lines
+    }
+}
+
+/// The Bedrock runtime's host for `region`.
+pub(crate) fn default_bedrock_url(region: &str) -> String {
+    format!("https://bedrock-runtime.{region}.amazonaws.com")
+}
+
+/// Mantle's base URL for `region`.
+pub(crate) fn default_mantle_url(region: &str) -> String {
+    format!("https://bedrock-mantle.{region}.api.aws/anthropic")
+}
+
+/// A region name, trimmed; it becomes part of host names and signatures,
+/// so only `a-z`, digits and `-` are accepted.
+fn checked_region(name: &str, value: &str) -> Result<String, Error> {
+    let region = value.trim();
+    let valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(region.to_owned())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidVariable,
+            format!("{name} is `{region}`: use a region name such as us-east-1"),
+        ))
     }
 }
 
@@ -422,12 +444,20 @@ mod tests {
         let e = resolve(&[("CLAUDE_CODE_USE_BEDROCK", "1")]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MissingVariable);
         assert!(e.message().contains("AWS_REGION"));
-        let e = resolve(&[
-            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        for bad in [
             ("AWS_REGION", "us-east-1/x"),
-        ])
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidVariable);
+            ("AWS_REGION", " "),
+            ("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", "us west 2"),
+        ] {
+            let mut pairs = vec![
+                ("CLAUDE_CODE_USE_BEDROCK", "1"),
+                ("AWS_REGION", "us-east-1"),
+            ];
+            pairs.retain(|(k, _)| *k != bad.0);
+            pairs.push(bad);
+            let e = resolve(&pairs).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidVariable, "{bad:?}");
+        }
         let c = resolve(&[
             ("CLAUDE_CODE_USE_BEDROCK", "1"),
             ("AWS_REGION", "eu-west-3"),
