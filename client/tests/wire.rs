@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
 use bedrock_client::config::{Auth, Config, Sources};
 use bedrock_client::credentials::AwsCredentials;
-use bedrock_client::signing::{Service, ToSign, sign_request};
+use bedrock_client::signing::{Service, ToSign};
 use bedrock_client::transport::{HttpClient, Outgoing};
 use bedrock_client::{ErrorKind, Secret};
 use bedrock_mock_server::{
@@ -28,15 +28,28 @@ fn example() -> AwsCredentials {
     }
 }
 
-/// Who signs, where, for what.
+/// How a request authenticates, where, for what.
 struct Signer<'a> {
-    credentials: &'a AwsCredentials,
+    auth: Auth,
+    /// The credentials SigV4 signs with.
+    credentials: Option<&'a AwsCredentials>,
     region: &'a str,
     service: Service,
 }
 
-/// Signs `headers` (plus `host`) and sends, adding an unsigned
-/// `user-agent` as the CLI does.
+impl<'a> Signer<'a> {
+    fn sigv4(credentials: &'a AwsCredentials, region: &'a str, service: Service) -> Self {
+        Self {
+            auth: Auth::AwsCredentials { profile: None },
+            credentials: Some(credentials),
+            region,
+            service,
+        }
+    }
+}
+
+/// Authenticates `headers` (plus `host`) as `signer` says and sends,
+/// adding an unsigned `user-agent` as the CLI does.
 async fn signed(
     server: &MockBedrock,
     method: http::Method,
@@ -58,8 +71,9 @@ async fn signed(
         headers: &to_sign,
         body: body.as_bytes(),
     };
-    let added = sign_request(
+    let added = authorization_headers(
         &request,
+        &signer.auth,
         signer.credentials,
         signer.region,
         signer.service,
@@ -96,11 +110,7 @@ async fn every_service_the_client_signs_for_is_accepted() {
         "/inference-profiles?type=SYSTEM_DEFINED",
         &[],
         "",
-        Signer {
-            credentials: &c,
-            region: "us-east-1",
-            service: Service::Bedrock,
-        },
+        Signer::sigv4(&c, "us-east-1", Service::Bedrock),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -112,7 +122,7 @@ async fn every_service_the_client_signs_for_is_accepted() {
         "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
         &[("content-type", "application/json")],
         r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#,
-        Signer { credentials: &c, region: "us-east-1", service: Service::Bedrock },
+        Signer::sigv4(&c, "us-east-1", Service::Bedrock),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -122,7 +132,7 @@ async fn every_service_the_client_signs_for_is_accepted() {
         "/v1/messages?beta=true",
         &[("content-type", "application/json"), ("anthropic-version", "2023-06-01")],
         r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#,
-        Signer { credentials: &c, region: "us-east-1", service: Service::BedrockMantle },
+        Signer::sigv4(&c, "us-east-1", Service::BedrockMantle),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -135,11 +145,7 @@ async fn every_service_the_client_signs_for_is_accepted() {
             "application/x-www-form-urlencoded; charset=utf-8",
         )],
         "Action=GetCallerIdentity&Version=2011-06-15",
-        Signer {
-            credentials: &c,
-            region: "us-east-1",
-            service: Service::Sts,
-        },
+        Signer::sigv4(&c, "us-east-1", Service::Sts),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -214,11 +220,7 @@ async fn session_credentials_and_other_regions_are_signed_correctly() {
         "/inference-profiles",
         &[],
         "",
-        Signer {
-            credentials: &session,
-            region: "us-west-2",
-            service: Service::Bedrock,
-        },
+        Signer::sigv4(&session, "us-west-2", Service::Bedrock),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -280,42 +282,16 @@ async fn with_auth(
     auth: &Auth,
     service: Service,
 ) -> u16 {
-    let url = format!("{}{path}", server.uri());
-    let mut headers = vec![("host".to_owned(), server.address().to_string())];
-    headers.extend(
-        extra
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
-    );
-    let request = ToSign {
-        method: "POST",
-        url: &url,
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let added = authorization_headers(
-        &request,
-        auth,
-        Some(&example()),
-        "us-east-1",
+    let example = example();
+    let signer = Signer {
+        auth: auth.clone(),
+        credentials: Some(&example),
+        region: "us-east-1",
         service,
-        SystemTime::now(),
-    )
-    .unwrap();
-    headers.extend(added);
-    HttpClient::new()
-        .send(
-            Outgoing {
-                method: http::Method::POST,
-                url,
-                headers,
-                body: Bytes::from(body.to_owned()),
-            },
-            LIMIT,
-        )
+    };
+    signed(server, http::Method::POST, path, extra, body, signer)
         .await
-        .unwrap()
-        .status
+        .0
 }
 
 const INVOKE_PATH: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
@@ -356,37 +332,22 @@ async fn a_bearer_key_opens_invoke_and_mantle_with_no_sigv4_headers() {
         200
     );
     // The control plane too (a GET with no body).
-    let url = format!("{}/inference-profiles?type=SYSTEM_DEFINED", server.uri());
-    let mut headers = vec![("host".to_owned(), server.address().to_string())];
-    let request = ToSign {
-        method: "GET",
-        url: &url,
-        headers: &headers,
-        body: b"",
+    let signer = Signer {
+        auth: bearer.clone(),
+        credentials: None,
+        region: "us-east-1",
+        service: Service::Bedrock,
     };
-    let added = authorization_headers(
-        &request,
-        &bearer,
-        None,
-        "us-east-1",
-        Service::Bedrock,
-        SystemTime::now(),
+    let (listed, _) = signed(
+        &server,
+        http::Method::GET,
+        "/inference-profiles?type=SYSTEM_DEFINED",
+        &[],
+        "",
+        signer,
     )
-    .unwrap();
-    headers.extend(added);
-    let listed = HttpClient::new()
-        .send(
-            Outgoing {
-                method: http::Method::GET,
-                url,
-                headers,
-                body: Bytes::new(),
-            },
-            LIMIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(listed.status, 200);
+    .await;
+    assert_eq!(listed, 200);
     assert_eq!(server.received_requests().len(), 3);
     for r in server.received_requests() {
         assert_eq!(r.auth.scheme, "bearer");

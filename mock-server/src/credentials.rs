@@ -119,18 +119,7 @@ impl ExportFormat {
             .map(|t| Utc::from_system(t.0).iso8601());
         match self {
             Self::Json => {
-                let mut fields = serde_json::Map::new();
-                fields.insert(
-                    "AccessKeyId".into(),
-                    credential.access_key_id.clone().into(),
-                );
-                fields.insert(
-                    "SecretAccessKey".into(),
-                    credential.secret_access_key.clone().into(),
-                );
-                if let Some(token) = &credential.session_token {
-                    fields.insert("SessionToken".into(), token.clone().into());
-                }
+                let mut fields = key_fields(credential, "SessionToken");
                 if let Some(expiration) = expiration {
                     fields.insert("Expiration".into(), expiration.into());
                 }
@@ -138,18 +127,7 @@ impl ExportFormat {
                 ("application/json", format!("{body:#}\n"))
             }
             Self::Container => {
-                let mut fields = serde_json::Map::new();
-                fields.insert(
-                    "AccessKeyId".into(),
-                    credential.access_key_id.clone().into(),
-                );
-                fields.insert(
-                    "SecretAccessKey".into(),
-                    credential.secret_access_key.clone().into(),
-                );
-                if let Some(token) = &credential.session_token {
-                    fields.insert("Token".into(), token.clone().into());
-                }
+                let mut fields = key_fields(credential, "Token");
                 let expiration = expiration
                     .clone()
                     .unwrap_or_else(|| Utc::from_system(now + Duration::from_secs(3600)).iso8601());
@@ -186,6 +164,27 @@ impl ExportFormat {
             }
         }
     }
+}
+
+/// `AccessKeyId`, `SecretAccessKey` and the session token under
+/// `token_name` (the two JSON formats name it differently).
+fn key_fields(
+    credential: &Credential,
+    token_name: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "AccessKeyId".into(),
+        credential.access_key_id.clone().into(),
+    );
+    fields.insert(
+        "SecretAccessKey".into(),
+        credential.secret_access_key.clone().into(),
+    );
+    if let Some(token) = &credential.session_token {
+        fields.insert(token_name.into(), token.clone().into());
+    }
+    fields
 }
 
 fn shell_quote(s: &str) -> String {

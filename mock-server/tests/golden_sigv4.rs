@@ -43,11 +43,7 @@ async fn server_at(time: f64) -> MockBedrock {
 }
 
 async fn replay(server: &MockBedrock, c: &Captured, body: &str, path: &str) -> common::RawResponse {
-    let headers: Vec<(&str, &str)> = c
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    let headers = common::as_pairs(&c.headers);
     common::send(server.address(), &c.method, path, &headers, body.as_bytes()).await
 }
 

@@ -18,14 +18,12 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use aws_sdk_bedrockruntime::config::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4::SigningParams;
 use bedrock_mock_server::{
     Answer, AuthMode, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY, Match,
     MockBedrock, ModelState, Operation, Pace, RecordedRequest, Reply, ReplyBlock, Rule,
     ServerConfig,
 };
-use common::{RawResponse, send};
+use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -95,38 +93,35 @@ async fn send_signed(
     body: &str,
 ) -> RawResponse {
     let host = server.address().to_string();
-    let identity = example_credentials().into();
-    let params = SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let mut unsigned = vec![("host", host.as_str()), JSON_CONTENT];
-    unsigned.extend_from_slice(headers);
-    let request = SignableRequest::new(
-        "POST",
-        format!("http://{host}{target}"),
-        unsigned.iter().copied(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .unwrap();
-    let (instructions, _) = sign(request, &params).unwrap().into_parts();
-    let (added, _) = instructions.into_parts();
-    let mut all: Vec<(String, String)> = unsigned
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    all.extend(
-        added
+    let mut unsigned = vec![
+        ("host".to_owned(), host.clone()),
+        (JSON_CONTENT.0.to_owned(), JSON_CONTENT.1.to_owned()),
+    ];
+    unsigned.extend(
+        headers
             .iter()
-            .map(|h| (h.name().to_owned(), h.value().to_owned())),
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
     );
-    let all: Vec<(&str, &str)> = all.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    send(server.address(), "POST", target, &all, body.as_bytes()).await
+    let all = sign_headers(
+        &ToSign {
+            method: "POST",
+            url: &format!("http://{host}{target}"),
+            headers: &unsigned,
+            body: body.as_bytes(),
+            region,
+            service,
+            time: SystemTime::now(),
+        },
+        example_credentials(),
+    );
+    send(
+        server.address(),
+        "POST",
+        target,
+        &as_pairs(&all),
+        body.as_bytes(),
+    )
+    .await
 }
 
 /// A Mantle request as Claude Code sends it: SigV4 for `bedrock-mantle`
@@ -200,29 +195,6 @@ fn anthropic_error_type(r: &RawResponse) -> (u16, String) {
     (status, error_type)
 }
 
-/// A Bedrock (REST-JSON) error answer: `(status, code, message)`.
-fn bedrock_error(r: &RawResponse) -> (u16, String, String) {
-    let code = r
-        .header("x-amzn-errortype")
-        .unwrap_or_default()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body = r.json();
-    let message = body
-        .get("message")
-        .or_else(|| body.get("Message"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    (r.status, code, message)
-}
-
-fn body_text(r: &RawResponse) -> String {
-    String::from_utf8_lossy(&r.body).into_owned()
-}
-
 // ---------------------------------------------------------------------------
 // Server-Sent Events
 // ---------------------------------------------------------------------------
@@ -273,7 +245,7 @@ async fn parse_sse(chunks: &[&[u8]]) -> Vec<SseEvent> {
 /// type, chunked with no length, exactly one event per HTTP chunk, and
 /// every event's `data.type` naming the event. Returns the events.
 async fn sse_events(r: &RawResponse) -> Vec<SseEvent> {
-    assert_eq!(r.status, 200, "{}", body_text(r));
+    assert_eq!(r.status, 200, "{}", r.text());
     let content_type = r.header("content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("text/event-stream"),
@@ -570,7 +542,7 @@ async fn claude_codes_captured_probe_and_stream_are_answered() {
         &messages_body(opus, 1, false),
     )
     .await;
-    assert_eq!(probe.status, 200, "{}", body_text(&probe));
+    assert_eq!(probe.status, 200, "{}", probe.text());
     assert_eq!(probe.json()["stop_reason"], "end_turn");
     let body = json!({
         "model": opus,
@@ -613,7 +585,7 @@ async fn a_non_streaming_request_gets_a_messages_body_and_its_request_id() {
     let server = MockBedrock::start_with(ServerConfig::default().reply(Reply::text(reply))).await;
     for path in MESSAGES_PATHS {
         let r = mantle_signed(&server, path, &messages_body(HAIKU, 100, false)).await;
-        assert_eq!(r.status, 200, "{path}: {}", body_text(&r));
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert_eq!(r.header("content-type"), Some("application/json"));
         let request_id = r.header("request-id").expect("request-id header");
         assert_eq!(Some(request_id), r.header("x-amzn-requestid"));
@@ -642,7 +614,7 @@ async fn sigv4_must_be_scoped_to_bedrock_mantle_on_mantle_and_bedrock_on_invoke(
     let probe = messages_body(HAIKU, 1, false);
 
     let accepted = mantle_signed(&server, MESSAGES, &probe).await;
-    assert_eq!(accepted.status, 200, "{}", body_text(&accepted));
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
 
     let bedrock_scope = send_signed(
         &server,
@@ -672,7 +644,7 @@ async fn sigv4_must_be_scoped_to_bedrock_mantle_on_mantle_and_bedrock_on_invoke(
     )
     .await;
     assert_eq!(
-        bedrock_error(&mantle_scope_on_invoke),
+        mantle_scope_on_invoke.bedrock_error(),
         (
             403,
             "InvalidSignatureException".to_owned(),
@@ -705,7 +677,7 @@ async fn api_keys_work_in_x_api_key_and_bearer_and_bad_ones_are_401s() {
     ];
     for auth in accepted {
         let r = mantle_with(&server, auth, MESSAGES, &probe).await;
-        assert_eq!(r.status, 200, "{auth:?}: {}", body_text(&r));
+        assert_eq!(r.status, 200, "{auth:?}: {}", r.text());
     }
 
     let wrong_bearer = "Bearer ABSKwrong".to_owned();
@@ -743,7 +715,7 @@ async fn api_keys_work_in_x_api_key_and_bearer_and_bad_ones_are_401s() {
 async fn with_auth_off_mantle_needs_no_auth_headers() {
     let server = open_server(ServerConfig::default()).await;
     let r = mantle_with(&server, &[], MESSAGES, &messages_body(HAIKU, 1, false)).await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     let r = mantle_with(&server, &[], MESSAGES, &stream_body(HAIKU)).await;
     sse_events(&r).await;
     let schemes: Vec<String> = server
@@ -1094,7 +1066,7 @@ async fn a_body_over_32_mib_is_a_413_and_one_at_the_limit_is_answered() {
         &at_limit,
     )
     .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 // ---------------------------------------------------------------------------
@@ -1142,7 +1114,7 @@ async fn other_messages_api_paths_are_refused_in_the_anthropic_shape_not_as_auth
             "error",
             "an Anthropic-shaped error, not an auth failure: {} {}",
             r.status,
-            body_text(&r)
+            r.text()
         );
         assert_eq!(
             anthropic_error_type(&r),

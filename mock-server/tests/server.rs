@@ -6,14 +6,12 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_bedrockruntime::config::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4::SigningParams;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
     Answer, AuthMode, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, Rule, ServerConfig,
 };
-use common::{RawResponse, send};
+use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
 const INVOKE: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
@@ -30,43 +28,30 @@ async fn signed(
     at: SystemTime,
 ) -> RawResponse {
     let host = server.address().to_string();
-    let identity = credentials.into();
-    let params = SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("bedrock")
-        .time(at)
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
     let base = [
-        ("host", host.as_str()),
-        ("content-type", "application/json"),
+        ("host".to_owned(), host.clone()),
+        ("content-type".to_owned(), "application/json".to_owned()),
     ];
-    let request = SignableRequest::new(
-        method,
-        format!("http://{host}{target}"),
-        base.iter().copied(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .unwrap();
-    let (instructions, _) = sign(request, &params).unwrap().into_parts();
-    let (added, _) = instructions.into_parts();
-    let mut headers: Vec<(String, String)> = base
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    headers.extend(
-        added
-            .iter()
-            .map(|h| (h.name().to_owned(), h.value().to_owned())),
+    let headers = sign_headers(
+        &ToSign {
+            method,
+            url: &format!("http://{host}{target}"),
+            headers: &base,
+            body: body.as_bytes(),
+            region: "us-east-1",
+            service: "bedrock",
+            time: at,
+        },
+        credentials,
     );
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    send(server.address(), method, target, &headers, body.as_bytes()).await
+    send(
+        server.address(),
+        method,
+        target,
+        &as_pairs(&headers),
+        body.as_bytes(),
+    )
+    .await
 }
 
 fn example() -> Credentials {
@@ -77,22 +62,6 @@ fn example() -> Credentials {
         None,
         "test",
     )
-}
-
-fn error_of(r: &RawResponse) -> (u16, String, String) {
-    let code = r
-        .header("x-amzn-errortype")
-        .unwrap_or_default()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_owned();
-    let json = r.json();
-    let message = json
-        .get("message")
-        .or_else(|| json.get("Message"))
-        .and_then(|m| m.as_str());
-    (r.status, code, message.unwrap_or_default().to_owned())
 }
 
 #[tokio::test]
@@ -202,7 +171,10 @@ async fn sigv4_rejections_use_aws_codes_and_texts() {
     ];
     for (credentials, at, (status, code, message)) in cases {
         let r = signed(&server, "POST", INVOKE, PROBE, credentials, at).await;
-        assert_eq!(error_of(&r), (status, code.to_owned(), message.to_owned()));
+        assert_eq!(
+            r.bedrock_error(),
+            (status, code.to_owned(), message.to_owned())
+        );
     }
     let valid = Credentials::new(
         "ASIAVALID",
@@ -217,17 +189,16 @@ async fn sigv4_rejections_use_aws_codes_and_texts() {
             .status,
         200
     );
-    let (status, code, message) = error_of(
-        &signed(
-            &server,
-            "POST",
-            INVOKE,
-            PROBE,
-            valid,
-            now + Duration::from_secs(400),
-        )
-        .await,
-    );
+    let (status, code, message) = signed(
+        &server,
+        "POST",
+        INVOKE,
+        PROBE,
+        valid,
+        now + Duration::from_secs(400),
+    )
+    .await
+    .bedrock_error();
     assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
     assert!(
         message.starts_with("Signature not yet current: "),
@@ -503,7 +474,7 @@ async fn bad_input_gets_aws_answers_not_crashes() {
     for (method, target, body, status, code) in cases {
         let r = send(server.address(), method, target, &[], body).await;
         assert_eq!(
-            (r.status, error_of(&r).1.as_str()),
+            (r.status, r.bedrock_error().1.as_str()),
             (status, code),
             "{method} {target}"
         );
@@ -511,7 +482,7 @@ async fn bad_input_gets_aws_answers_not_crashes() {
     let huge = vec![b' '; 25_000_001];
     let r = send(server.address(), "POST", INVOKE, &[], &huge).await;
     assert_eq!(
-        error_of(&r),
+        r.bedrock_error(),
         (
             400,
             "ValidationException".to_owned(),
@@ -526,7 +497,7 @@ async fn a_skewed_server_clock_rejects_fresh_signatures() {
     clock.skew(-10 * 60 * 1000);
     let server = MockBedrock::builder().clock(clock).start().await.unwrap();
     let r = signed(&server, "POST", INVOKE, PROBE, example(), SystemTime::now()).await;
-    let (status, code, message) = error_of(&r);
+    let (status, code, message) = r.bedrock_error();
     assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
     assert!(
         message.starts_with("Signature not yet current: "),
@@ -550,7 +521,7 @@ async fn a_reply_rule_is_spent_only_on_requests_it_answers() {
         "\"max_tokens\":5,\"anthropic_beta\":[\"nope\"]",
     );
     let r = send(server.address(), "POST", INVOKE, &[], bad_beta.as_bytes()).await;
-    assert_eq!(error_of(&r).2, "invalid beta flag");
+    assert_eq!(r.bedrock_error().2, "invalid beta flag");
     let listed = send(server.address(), "GET", "/inference-profiles", &[], b"").await;
     assert_eq!(listed.status, 200);
     let good = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":5");

@@ -15,13 +15,11 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts as sts;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4::SigningParams;
 use bedrock_mock_server::{
     ADMIN_PREFIX, Answer, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Rule, ServerConfig,
 };
-use common::{RawResponse, send};
+use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use serde_json::Value;
 use sts::config::retry::RetryConfig;
 use sts::config::{BehaviorVersion, Credentials, Region};
@@ -421,35 +419,22 @@ impl Unsigned {
         at: SystemTime,
     ) -> Vec<(String, String)> {
         let host = server.address().to_string();
-        let identity = credentials.into();
-        let params = SigningParams::builder()
-            .identity(&identity)
-            .region(self.region)
-            .name(self.service)
-            .time(at)
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
         let mut base = vec![("host".to_owned(), host.clone())];
         if let Some(content_type) = self.content_type {
             base.push(("content-type".to_owned(), content_type.to_owned()));
         }
-        let request = SignableRequest::new(
-            self.method,
-            format!("http://{host}{}", self.target),
-            base.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            SignableBody::Bytes(self.body.as_bytes()),
+        sign_headers(
+            &ToSign {
+                method: self.method,
+                url: &format!("http://{host}{}", self.target),
+                headers: &base,
+                body: self.body.as_bytes(),
+                region: self.region,
+                service: self.service,
+                time: at,
+            },
+            credentials,
         )
-        .unwrap();
-        let (instructions, _) = sign(request, &params).unwrap().into_parts();
-        let (added, _) = instructions.into_parts();
-        base.extend(
-            added
-                .iter()
-                .map(|h| (h.name().to_owned(), h.value().to_owned())),
-        );
-        base
     }
 
     /// Signs with `credentials` at `at` and sends.
@@ -465,23 +450,15 @@ impl Unsigned {
 
     /// Sends with exactly `headers` (no signing).
     async fn send_with(&self, server: &MockBedrock, headers: &[(String, String)]) -> RawResponse {
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
         send(
             server.address(),
             self.method,
             &self.target,
-            &headers,
+            &as_pairs(headers),
             self.body.as_bytes(),
         )
         .await
     }
-}
-
-fn body_text(r: &RawResponse) -> String {
-    String::from_utf8_lossy(&r.body).into_owned()
 }
 
 /// The text of the first `<tag>` element of `xml`, entities decoded.
@@ -503,7 +480,7 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
 /// envelope: `text/xml`, STS's namespace, the fault party, and the request
 /// id both in the body and in `x-amzn-requestid`.
 fn sts_error(r: &RawResponse) -> (u16, String, String) {
-    let xml = body_text(r);
+    let xml = r.text();
     assert_eq!(r.header("content-type"), Some("text/xml"), "{xml}");
     assert!(
         xml.starts_with(&format!("<ErrorResponse xmlns=\"{STS_NAMESPACE}\">")),
@@ -525,25 +502,6 @@ fn sts_error(r: &RawResponse) -> (u16, String, String) {
     (r.status, field("Code"), field("Message"))
 }
 
-/// `(status, code, message)` of a Bedrock REST-JSON error answer.
-fn bedrock_error(r: &RawResponse) -> (u16, String, String) {
-    let code = r
-        .header("x-amzn-errortype")
-        .unwrap_or_default()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_owned();
-    let json = r.json();
-    let message = json
-        .get("message")
-        .or_else(|| json.get("Message"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    (r.status, code, message)
-}
-
 fn triple(status: u16, code: &str, message: &str) -> (u16, String, String) {
     (status, code.to_owned(), message.to_owned())
 }
@@ -552,7 +510,7 @@ fn triple(status: u16, code: &str, message: &str) -> (u16, String, String) {
 async fn the_xml_answer_is_sts_own_envelope() {
     let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
     let r = Unsigned::sts().send_signed(&server, example(), t0()).await;
-    let xml = body_text(&r);
+    let xml = r.text();
     assert_eq!(r.status, 200, "{xml}");
     assert_eq!(r.header("content-type"), Some("text/xml"));
     assert!(
@@ -582,12 +540,12 @@ async fn the_xml_answer_is_sts_own_envelope() {
         ..Unsigned::sts()
     };
     let r = query.send_signed(&server, example(), t0()).await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
-        xml_field(&body_text(&r), "Account").as_deref(),
+        xml_field(&r.text(), "Account").as_deref(),
         Some(ACCOUNT),
         "{}",
-        body_text(&r)
+        r.text()
     );
 }
 
@@ -652,7 +610,7 @@ async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
             .region(region)
             .send_signed(&server, example(), t0())
             .await;
-        assert_eq!(r.status, 200, "{region}: {}", body_text(&r));
+        assert_eq!(r.status, 200, "{region}: {}", r.text());
     }
     let r = Unsigned::sts()
         .region("ap-south-1")
@@ -671,7 +629,7 @@ async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
         .send_signed(&server, example(), t0())
         .await;
     assert_eq!(
-        bedrock_error(&r),
+        r.bedrock_error(),
         triple(
             403,
             "InvalidSignatureException",
@@ -706,7 +664,7 @@ async fn bedrock_refuses_a_signature_ten_minutes_old() {
     let r = Unsigned::bedrock()
         .send_signed(&server, example(), t0() - secs(600))
         .await;
-    let (status, code, message) = bedrock_error(&r);
+    let (status, code, message) = r.bedrock_error();
     assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
     assert_eq!(
         message,
@@ -731,7 +689,7 @@ async fn sts_accepts_a_signature_ten_minutes_old() {
     let r = Unsigned::sts()
         .send_signed(&server, example(), t0() - secs(600))
         .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     let r = Unsigned::sts()
         .send_signed(&server, example(), t0() - secs(20 * 60))
         .await;
@@ -775,7 +733,7 @@ async fn a_bedrock_api_key_is_not_sts_authentication() {
             )],
         )
         .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 // ---------------------------------------------------------------------------
@@ -816,7 +774,7 @@ impl Fetched {
 /// Fetches the next queued set as JSON; panics unless it is one.
 async fn fetch_next(server: &MockBedrock) -> Fetched {
     let r = admin_call(server, "POST", "credentials/next").await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
     let json = r.json();
     let object = json["Credentials"]
@@ -866,7 +824,7 @@ async fn list_profiles(server: &MockBedrock, credentials: Credentials) -> RawRes
 
 fn assert_expired(r: &RawResponse, step: &str) {
     assert_eq!(
-        bedrock_error(r),
+        r.bedrock_error(),
         triple(403, "ExpiredTokenException", EXPIRED_TOKEN),
         "{step}"
     );
@@ -878,7 +836,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
 
     // The session works until it expires.
     let r = list_profiles(&server, session()).await;
-    assert_eq!(r.status, 200, "before expiry: {}", body_text(&r));
+    assert_eq!(r.status, 200, "before expiry: {}", r.text());
     server.clock().advance(secs(120));
     assert_expired(&list_profiles(&server, session()).await, "after expiry");
 
@@ -895,7 +853,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
         if expected_status == 403 {
             assert_expired(&r, &format!("fetched set {n}"));
         } else {
-            assert_eq!(r.status, 200, "fetched set {n}: {}", body_text(&r));
+            assert_eq!(r.status, 200, "fetched set {n}: {}", r.text());
             assert!(r.json()["inferenceProfileSummaries"].is_array());
         }
         fetched.push(set);
@@ -913,7 +871,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
     let fourth = fetch_next(&server).await;
     assert_eq!(fourth, fetched[2]);
     let r = list_profiles(&server, fourth.credentials()).await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // The report, from the admin API and from Rust.
     let report = admin_call(&server, "GET", "credentials").await;
@@ -1000,9 +958,9 @@ async fn a_refresh_reaches_sts_too() {
     let r = Unsigned::sts()
         .send_signed(&server, good.credentials(), later)
         .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
-        xml_field(&body_text(&r), "Arn").as_deref(),
+        xml_field(&r.text(), "Arn").as_deref(),
         Some("arn:aws:sts::123456789012:assumed-role/bedrock-harness/ASIANEXT000000000003")
     );
 }
@@ -1021,7 +979,7 @@ async fn credentials_come_as_ini_or_shell_exports() {
     assert_eq!(ini.status, 200);
     assert_eq!(ini.header("content-type"), Some("text/plain"));
     assert_eq!(
-        body_text(&ini),
+        ini.text(),
         "[p]\naws_access_key_id = ASIANEXT000000000001\naws_secret_access_key = next-secret-1/DoNotLeak\naws_session_token = next-token-1//DoNotLeak==\n"
     );
 
@@ -1029,7 +987,7 @@ async fn credentials_come_as_ini_or_shell_exports() {
     assert_eq!(env.status, 200);
     assert_eq!(env.header("content-type"), Some("text/plain"));
     assert_eq!(
-        body_text(&env),
+        env.text(),
         "export AWS_ACCESS_KEY_ID='AKIALONGTERM00000000'\nexport AWS_SECRET_ACCESS_KEY='it'\\''s-a/secret'\nunset AWS_SESSION_TOKEN\n"
     );
 
@@ -1042,9 +1000,9 @@ async fn credentials_come_as_ini_or_shell_exports() {
     let xml = admin_call(&server, "POST", "credentials/next?format=xml").await;
     assert_eq!(xml.status, 400);
     assert!(
-        body_text(&xml).contains("unknown format `xml`"),
+        xml.text().contains("unknown format `xml`"),
         "{}",
-        body_text(&xml)
+        xml.text()
     );
     let bad_profile =
         admin_call(&server, "POST", "credentials/next?format=ini&profile=a%0Ab").await;
@@ -1059,7 +1017,7 @@ async fn credentials_come_as_ini_or_shell_exports() {
             t0(),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[tokio::test]
@@ -1072,10 +1030,7 @@ async fn an_empty_queue_is_404() {
     ] {
         let r = admin_call(&server, "POST", rest).await;
         assert_eq!(r.status, 404, "{rest}");
-        assert!(
-            body_text(&r).contains("no credentials are queued"),
-            "{rest}"
-        );
+        assert!(r.text().contains("no credentials are queued"), "{rest}");
     }
     assert_eq!(server.issue_credential(), None);
     let report = admin_call(&server, "GET", "credentials").await.json();
@@ -1109,7 +1064,7 @@ async fn issue_credential_from_rust_and_reset() {
         ),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // The admin API and Rust share one queue.
     assert_eq!(
@@ -1155,15 +1110,15 @@ async fn a_key_revoked_while_the_client_runs_stops_working() {
     let credentials = || Credentials::new(key, secret, None, None, "test");
 
     let r = list_profiles(&server, credentials()).await;
-    assert_eq!(r.status, 200, "before revocation: {}", body_text(&r));
+    assert_eq!(r.status, 200, "before revocation: {}", r.text());
     let r = Unsigned::sts()
         .send_signed(&server, credentials(), server.clock().now())
         .await;
-    assert_eq!(r.status, 200, "STS before revocation: {}", body_text(&r));
+    assert_eq!(r.status, 200, "STS before revocation: {}", r.text());
 
     server.clock().advance(secs(60));
     assert_eq!(
-        bedrock_error(&list_profiles(&server, credentials()).await),
+        list_profiles(&server, credentials()).await.bedrock_error(),
         triple(403, "UnrecognizedClientException", INVALID_TOKEN)
     );
     let r = Unsigned::sts()
@@ -1386,7 +1341,7 @@ async fn a_web_identity_token_is_redacted_however_its_name_is_encoded() {
     let r = Unsigned::sts_form(&form)
         .send_with(&server, &[("content-type".to_owned(), FORM.to_owned())])
         .await;
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 200, "{}", r.text());
     let recorded = serde_json::to_string(&server.received_requests()).unwrap();
     assert!(!recorded.contains("DoNotLeakSignature"), "{recorded}");
 }
@@ -1399,7 +1354,7 @@ async fn unsigned_sessions_cannot_grow_the_account_without_bound() {
     );
     let headers = [("content-type".to_owned(), FORM.to_owned())];
     let first = Unsigned::sts_form(&form).send_with(&server, &headers).await;
-    let first_key = xml_field(&body_text(&first), "AccessKeyId").unwrap();
+    let first_key = xml_field(&first.text(), "AccessKeyId").unwrap();
     for _ in 0..1100 {
         let r = Unsigned::sts_form(&form).send_with(&server, &headers).await;
         assert_eq!(r.status, 200);

@@ -4,6 +4,11 @@
 
 #![allow(dead_code)]
 
+use std::time::SystemTime;
+
+use aws_sdk_bedrockruntime::config::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4::SigningParams;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,6 +30,32 @@ impl RawResponse {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `(status, code, message)` of a Bedrock REST-JSON error answer: the
+    /// code from `x-amzn-ErrorType` (before its `:`), the message from
+    /// `message` or the front door's `Message`.
+    pub fn bedrock_error(&self) -> (u16, String, String) {
+        let code = self
+            .header("x-amzn-errortype")
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let json = self.json();
+        let message = json
+            .get("message")
+            .or_else(|| json.get("Message"))
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        (self.status, code, message)
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -129,4 +160,58 @@ fn parse(raw: &[u8]) -> RawResponse {
         body,
         chunks,
     }
+}
+
+/// A request to sign with the aws-sigv4 crate (the AWS SDKs' signer).
+pub struct ToSign<'a> {
+    pub method: &'a str,
+    /// `http://{host}{target}`.
+    pub url: &'a str,
+    /// The headers to sign, `host` among them.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    pub region: &'a str,
+    pub service: &'a str,
+    pub time: SystemTime,
+}
+
+/// `request.headers` followed by the ones the signer adds.
+pub fn sign_headers(request: &ToSign<'_>, credentials: Credentials) -> Vec<(String, String)> {
+    let identity = credentials.into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region(request.region)
+        .name(request.service)
+        .time(request.time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        request.method,
+        request.url,
+        request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::Bytes(request.body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let (added, _) = instructions.into_parts();
+    let mut all = request.headers.to_vec();
+    all.extend(
+        added
+            .iter()
+            .map(|h| (h.name().to_owned(), h.value().to_owned())),
+    );
+    all
+}
+
+/// Owned header pairs as the `(&str, &str)` pairs [`send`] takes.
+pub fn as_pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
