@@ -21,6 +21,71 @@ pub struct ApiFailure {
     pub message: String,
     /// The `retry-after` the answer carried.
     pub retry_after: Option<Duration>,
+    /// `x-should-retry`, which the Anthropic SDKs obey over the status.
+    pub should_retry: Option<bool>,
+}
+
+impl ApiFailure {
+    /// Reads an error answer: the code from `x-amzn-ErrorType` (up to its
+    /// `:`) or the body's `__type` (Bedrock), or `error.type` (Mantle);
+    /// the message from `message` / `Message` / `error.message`; a body
+    /// that is not JSON (a proxy's page) is quoted, trimmed.
+    ///
+    /// ```
+    /// use bedrock_client::failure::ApiFailure;
+    ///
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-amzn-errortype", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/".parse().unwrap());
+    /// headers.insert("retry-after", "3".parse().unwrap());
+    /// let failure = ApiFailure::from_answer(429, &headers, br#"{"message":"Too many requests, please wait before trying again."}"#);
+    /// assert_eq!(failure.code.as_deref(), Some("ThrottlingException"));
+    /// assert_eq!(failure.retry_after, Some(std::time::Duration::from_secs(3)));
+    /// ```
+    pub fn from_answer(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Self {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let field = |path: &[&str]| {
+            let mut value = json.as_ref()?;
+            for key in path {
+                value = value.get(key)?;
+            }
+            value.as_str().map(str::to_owned)
+        };
+        let code = header("x-amzn-errortype")
+            .map(str::to_owned)
+            .or_else(|| field(&["__type"]))
+            .or_else(|| field(&["error", "type"]))
+            .map(|c| {
+                // `ValidationException:http://internal…` and
+                // `com.amazon.coral#ValidationException`.
+                let c = c.split(':').next().unwrap_or_default();
+                c.rsplit('#').next().unwrap_or_default().to_owned()
+            })
+            .filter(|c| !c.is_empty());
+        let message = field(&["message"])
+            .or_else(|| field(&["Message"]))
+            .or_else(|| field(&["error", "message"]))
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(body);
+                let text = text.trim();
+                if text.is_empty() {
+                    "(no body)".to_owned()
+                } else {
+                    text.chars().take(500).collect()
+                }
+            });
+        Self {
+            status,
+            code,
+            message,
+            retry_after: header("retry-after").and_then(crate::retry::parse_retry_after),
+            should_retry: match header("x-should-retry") {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// What to do about a failure.
@@ -58,6 +123,7 @@ const CREDENTIAL_CODES: &[&str] = &[
 ///     code: Some("ExpiredTokenException".into()),
 ///     message: "The security token included in the request is expired".into(),
 ///     retry_after: None,
+///     should_retry: None,
 /// };
 /// assert_eq!(classify(&expired), Failure::Credentials);
 /// ```
@@ -65,6 +131,12 @@ pub fn classify(failure: &ApiFailure) -> Failure {
     let code = failure.code.as_deref().unwrap_or_default();
     if CREDENTIAL_CODES.contains(&code) {
         return Failure::Credentials;
+    }
+    // The Anthropic SDKs let the server decide first.
+    match failure.should_retry {
+        Some(true) => return Failure::Retryable,
+        Some(false) => return Failure::Final,
+        None => {}
     }
     match failure.status {
         403 if code == "AccessDeniedException" || code == "permission_error" => {
@@ -83,7 +155,8 @@ pub fn classify(failure: &ApiFailure) -> Failure {
         {
             Failure::OnDemandThroughput
         }
-        408 | 429 | 529 => Failure::Retryable,
+        // 409 too, as the Anthropic SDKs retry it.
+        408 | 409 | 429 | 529 => Failure::Retryable,
         500..=599 => Failure::Retryable,
         _ => Failure::Final,
     }
@@ -101,6 +174,26 @@ fn is_front_door_refusal(message: &str) -> bool {
 /// on stdout, exit status 1). `aws_auth_refresh` is the configured
 /// refresh command, which the credential message names.
 pub fn user_message(failure: &ApiFailure, aws_auth_refresh: Option<&str>) -> String {
+    user_message_for(failure, aws_auth_refresh, None)
+}
+
+/// [`user_message`] for a turn on `model`: a 400 (an invalid identifier,
+/// on-demand throughput) names the model, and suggests `switch_to` when
+/// there is an older model to offer, as the CLI does:
+/// `API Error (claude-opus-4-6): 400 The provided model identifier is invalid.. Try --model to switch to us.anthropic.claude-opus-4-1-20250805-v1:0.`
+/// (the doubled full stop is the CLI's).
+pub fn user_message_for(
+    failure: &ApiFailure,
+    aws_auth_refresh: Option<&str>,
+    model: Option<(&str, Option<&str>)>,
+) -> String {
+    if let (400, Some((model, switch_to))) = (failure.status, model) {
+        let mut line = format!("API Error ({model}): 400 {}", failure.message);
+        if let Some(older) = switch_to {
+            line.push_str(&format!(". Try --model to switch to {older}."));
+        }
+        return line;
+    }
     let api_error = format!("API Error: {} {}", failure.status, failure.message);
     match classify(failure) {
         Failure::Credentials => {
@@ -129,6 +222,7 @@ mod tests {
             code: (!code.is_empty()).then(|| code.to_owned()),
             message: message.to_owned(),
             retry_after: None,
+            should_retry: None,
         }
     }
 
@@ -237,6 +331,72 @@ mod tests {
         assert_eq!(
             user_message(&failure(500, "InternalServerException", "boom"), None),
             "API Error: 500 boom"
+        );
+        let invalid = failure(
+            400,
+            "ValidationException",
+            "The provided model identifier is invalid.",
+        );
+        assert_eq!(
+            user_message_for(
+                &invalid,
+                None,
+                Some((
+                    "claude-opus-4-6",
+                    Some("us.anthropic.claude-opus-4-1-20250805-v1:0")
+                ))
+            ),
+            "API Error (claude-opus-4-6): 400 The provided model identifier is invalid.. Try --model to switch to us.anthropic.claude-opus-4-1-20250805-v1:0."
+        );
+        assert_eq!(
+            user_message_for(&invalid, None, Some(("m", None))),
+            "API Error (m): 400 The provided model identifier is invalid."
+        );
+    }
+
+    #[test]
+    fn the_server_decides_with_x_should_retry() {
+        let mut f = failure(400, "ValidationException", "x");
+        f.should_retry = Some(true);
+        assert_eq!(classify(&f), Failure::Retryable);
+        let mut f = failure(503, "ServiceUnavailableException", "x");
+        f.should_retry = Some(false);
+        assert_eq!(classify(&f), Failure::Final);
+        assert_eq!(classify(&failure(409, "", "conflict")), Failure::Retryable);
+    }
+
+    #[test]
+    fn error_answers_are_read_from_either_protocol() {
+        let mut headers = http::HeaderMap::new();
+        let bedrock = ApiFailure::from_answer(
+            400,
+            &headers,
+            br#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#,
+        );
+        assert_eq!(
+            (bedrock.code.as_deref(), bedrock.message.as_str()),
+            (Some("ValidationException"), "bad")
+        );
+        let mantle = ApiFailure::from_answer(
+            404,
+            &headers,
+            br#"{"type":"error","error":{"type":"not_found_error","message":"The model 'x' does not exist"},"request_id":"r"}"#,
+        );
+        assert_eq!(mantle.code.as_deref(), Some("not_found_error"));
+        assert_eq!(mantle.message, "The model 'x' does not exist");
+        let proxy = ApiFailure::from_answer(502, &headers, b"  <html>Bad Gateway</html>\n");
+        assert_eq!(
+            (proxy.code, proxy.message.as_str()),
+            (None, "<html>Bad Gateway</html>")
+        );
+        assert_eq!(
+            ApiFailure::from_answer(500, &headers, b"").message,
+            "(no body)"
+        );
+        headers.insert("x-should-retry", "false".parse().unwrap());
+        assert_eq!(
+            ApiFailure::from_answer(500, &headers, b"{}").should_retry,
+            Some(false)
         );
     }
 }

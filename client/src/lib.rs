@@ -26,11 +26,15 @@ pub mod config;
 pub mod credentials;
 mod error;
 pub mod failure;
+pub mod provider;
+pub mod request;
 pub mod retry;
 pub mod retrying;
 mod secret;
 pub mod signing;
+pub mod stream;
 pub mod transport;
+pub mod turn;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind};

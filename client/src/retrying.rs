@@ -131,6 +131,7 @@ mod tests {
             code: Some(code.to_owned()),
             message: String::new(),
             retry_after: None,
+            should_retry: None,
         })
     }
 

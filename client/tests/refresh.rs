@@ -113,6 +113,7 @@ async fn list_profiles(
         code,
         message: message.to_owned(),
         retry_after: None,
+        should_retry: None,
     }))
 }
 

@@ -1,0 +1,351 @@
+//! The provider: sends one call the way Claude Code does, from the
+//! resolved [`Config`]: to the right host and region, with the CLI's
+//! headers, authenticated as the endpoint says (SigV4 with credentials the
+//! [`CredentialManager`] keeps fresh, a bearer key, or nothing), retried
+//! as the CLI retries. What a call *is* (which model, which body) is the
+//! caller's: probes, the turn and the control plane all come through here.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use bedrock_client::authorize::Endpoint;
+//! use bedrock_client::config::Sources;
+//! use bedrock_client::provider::{Call, Provider, Route};
+//! use bedrock_client::request::{CallKind, Identity, MessagesRequest, TextBlock};
+//! use bedrock_client::Config;
+//!
+//! let config = Config::load(&Sources::from_process())?;
+//! let mut provider = Provider::from_config(config, std::sync::Arc::new(|_: &[u8]| {}));
+//! let identity = Identity::new_session();
+//! let probe = MessagesRequest::probe(vec![TextBlock::new("Hello")], identity.metadata_user_id());
+//! let body = probe.to_body(Endpoint::Bedrock, CallKind::Probe, "", false);
+//! let call = Call {
+//!     endpoint: Endpoint::Bedrock,
+//!     route: Route::Model { kind: CallKind::Probe, betas: &[] },
+//!     small_fast: false,
+//!     method: http::Method::POST,
+//!     path_and_query: "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke".into(),
+//!     body: body.into(),
+//!     timeout: Duration::from_secs(8),
+//! };
+//! let response = provider.send(&call).await.map_err(|gave_up| format!("{gave_up:?}"))?;
+//! assert_eq!(response.status, 200);
+//! # Ok(()) }
+//! ```
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+use crate::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
+use crate::clock::{Clock, SystemClock};
+use crate::command::OutputSink;
+use crate::config::{Auth, Config};
+use crate::credentials::{
+    AwsCredentials, CredentialManager, CredentialSource, SourceCounts, SystemSources,
+};
+use crate::error::{Error, ErrorKind};
+use crate::failure::ApiFailure;
+use crate::request::{
+    CallKind, Identity, ModelCall, control_plane_headers, is_signed, model_call_headers,
+    random_bytes, wire_order,
+};
+use crate::retry::RetryPolicy;
+use crate::retrying::{AttemptError, GaveUp, run_with_retries};
+use crate::signing::{Service, ToSign, sign_request};
+use crate::transport::{HttpClient, Outgoing, Response};
+
+/// The most of an error answer read (AWS error bodies are a few hundred
+/// bytes; a proxy's HTML page is cut here).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// How long an error answer's body may take to arrive.
+const ERROR_BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// The AWS JS SDK's attempts for control-plane calls (`max=3`).
+const CONTROL_PLANE_ATTEMPTS: u32 = 3;
+
+/// What kind of call, for its headers and retries.
+#[derive(Debug, Clone, Copy)]
+pub enum Route<'a> {
+    /// A model call (Invoke or Mantle): the Anthropic SDK's headers,
+    /// `CLAUDE_CODE_MAX_RETRIES` retries.
+    Model {
+        /// Probe or turn.
+        kind: CallKind,
+        /// The `anthropic-beta` header (turns only).
+        betas: &'a [String],
+    },
+    /// `ListInferenceProfiles` and `GetInferenceProfile`: the AWS JS SDK's
+    /// headers and its three attempts.
+    ControlPlane,
+}
+
+/// One call.
+#[derive(Debug, Clone)]
+pub struct Call<'a> {
+    /// Which endpoint's host and auth.
+    pub endpoint: Endpoint,
+    /// Model call or control plane.
+    pub route: Route<'a>,
+    /// Whether it is for the small/fast model (its own region).
+    pub small_fast: bool,
+    /// `GET` or `POST`.
+    pub method: http::Method,
+    /// The path (already encoded as it goes on the wire) and query.
+    pub path_and_query: String,
+    /// The body.
+    pub body: Bytes,
+    /// Time limit for the answer's head (8 s for probes, 600 s turns).
+    pub timeout: Duration,
+}
+
+/// Sends calls for one session.
+pub struct Provider<S, C> {
+    config: Config,
+    identity: Identity,
+    http: HttpClient,
+    clock: C,
+    credentials: CredentialManager<S>,
+    jitter: Box<dyn FnMut() -> f64 + Send>,
+}
+
+impl<S, C> std::fmt::Debug for Provider<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("config", &self.config)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Provider<SystemSources, SystemClock> {
+    /// The real thing: the machine's credential sources, the system clock,
+    /// a new session. `awsAuthRefresh` output goes to `show`.
+    pub fn from_config(config: Config, show: OutputSink) -> Self {
+        let http = HttpClient::new();
+        let sources = SystemSources::new(config.vars.clone(), &config.region, http.clone(), show);
+        Self::new(
+            config,
+            sources,
+            SystemClock::default(),
+            http,
+            Identity::new_session(),
+        )
+    }
+}
+
+impl<S: CredentialSource, C: Clock> Provider<S, C> {
+    /// A provider with the given parts (tests pass scripted sources and a
+    /// virtual clock).
+    pub fn new(config: Config, source: S, clock: C, http: HttpClient, identity: Identity) -> Self {
+        let credentials = CredentialManager::new(
+            source,
+            config.aws_credential_export.clone(),
+            config.aws_auth_refresh.clone(),
+        );
+        Self {
+            config,
+            identity,
+            http,
+            clock,
+            credentials,
+            jitter: Box::new(random_unit),
+        }
+    }
+
+    /// Replaces the backoff jitter (0 to 1 per draw; random by default).
+    pub fn with_jitter(mut self, jitter: impl FnMut() -> f64 + Send + 'static) -> Self {
+        self.jitter = Box::new(jitter);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The session's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// How often each credential source was used.
+    pub fn credential_counts(&self) -> SourceCounts {
+        self.credentials.counts()
+    }
+
+    /// The explanation for a run that ended on refused credentials after
+    /// `awsAuthRefresh` ran (see [`CredentialManager::refresh_loop_hint`]).
+    pub fn refresh_loop_hint(&self) -> Option<String> {
+        self.credentials.refresh_loop_hint()
+    }
+
+    /// Sends `call`, retrying as the CLI does; a 2xx answer comes back
+    /// unread (a stream is read as it arrives), anything else as the
+    /// reason the run gave up.
+    pub async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
+        let auth = match call.endpoint {
+            Endpoint::Bedrock => &self.config.bedrock_auth,
+            Endpoint::Mantle => &self.config.mantle_auth,
+        };
+        let policy = match call.route {
+            Route::Model { .. } => RetryPolicy::new(self.config.max_retries),
+            Route::ControlPlane => RetryPolicy::new(CONTROL_PLANE_ATTEMPTS - 1),
+        };
+        let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
+        let sender = Sender {
+            config: &self.config,
+            identity: &self.identity,
+            http: &self.http,
+            auth,
+            attempt: AtomicU32::new(0),
+        };
+        let clock = &self.clock;
+        run_with_retries(policy, clock, &mut self.jitter, manager, |credentials| {
+            sender.attempt(call, credentials, clock.now())
+        })
+        .await
+    }
+}
+
+/// The parts one attempt needs, borrowed from the provider.
+struct Sender<'a> {
+    config: &'a Config,
+    identity: &'a Identity,
+    http: &'a HttpClient,
+    auth: &'a Auth,
+    attempt: AtomicU32,
+}
+
+impl Sender<'_> {
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        credentials: Option<AwsCredentials>,
+        time: SystemTime,
+    ) -> Result<Response, AttemptError> {
+        self.attempt.fetch_add(1, Ordering::Relaxed);
+        let outgoing = self
+            .prepare(call, credentials.as_ref(), time)
+            .map_err(AttemptError::Transport)?;
+        let response = self
+            .http
+            .send(outgoing, call.timeout)
+            .await
+            .map_err(AttemptError::Transport)?;
+        if (200..300).contains(&response.status) {
+            return Ok(response);
+        }
+        let status = response.status;
+        let headers = response.headers.clone();
+        let body = response
+            .bytes(MAX_ERROR_BODY, ERROR_BODY_TIME_LIMIT)
+            .await
+            .map_err(AttemptError::Transport)?;
+        Err(AttemptError::Api(ApiFailure::from_answer(
+            status, &headers, &body,
+        )))
+    }
+
+    /// The request as it goes on the wire.
+    fn prepare(
+        &self,
+        call: &Call<'_>,
+        credentials: Option<&AwsCredentials>,
+        time: SystemTime,
+    ) -> Result<Outgoing, Error> {
+        let base = base_url_for(self.config, call.endpoint, call.small_fast);
+        let url = format!("{}{}", base.trim_end_matches('/'), call.path_and_query);
+        let host = host_of(&url)?;
+        let region = region_for(self.config, call.small_fast);
+        let service = match call.endpoint {
+            Endpoint::Bedrock => Service::Bedrock,
+            Endpoint::Mantle => Service::BedrockMantle,
+        };
+        let mut headers = match call.route {
+            Route::Model { kind, betas } => {
+                let mut headers = model_call_headers(
+                    self.config,
+                    self.identity,
+                    &ModelCall {
+                        endpoint: call.endpoint,
+                        kind,
+                        betas,
+                        timeout: call.timeout,
+                    },
+                );
+                headers.push(("host".to_owned(), host));
+                headers
+            }
+            Route::ControlPlane => control_plane_headers(
+                self.identity,
+                &host,
+                &invocation_id(),
+                self.attempt.load(Ordering::Relaxed),
+            ),
+        };
+        let signed = matches!(self.auth, Auth::AwsCredentials { .. });
+        let added = if signed {
+            let to_sign: Vec<(String, String)> = headers
+                .iter()
+                .filter(|(name, _)| is_signed(name))
+                .cloned()
+                .collect();
+            let request = ToSign {
+                method: call.method.as_str(),
+                url: &url,
+                headers: &to_sign,
+                body: &call.body,
+            };
+            let credentials = credentials.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Credentials,
+                    "SigV4 needs AWS credentials and none were loaded",
+                )
+            })?;
+            sign_request(&request, credentials, region, service, time)?
+        } else {
+            let request = ToSign {
+                method: call.method.as_str(),
+                url: &url,
+                headers: &[],
+                body: &[],
+            };
+            authorization_headers(&request, self.auth, None, region, service, time)?
+        };
+        headers.extend(added);
+        if let Route::Model { .. } = call.route {
+            headers = wire_order(headers, signed);
+        }
+        Ok(Outgoing {
+            method: call.method.clone(),
+            url,
+            headers,
+            body: call.body.clone(),
+        })
+    }
+}
+
+/// `host[:port]` of `url`, as the `host` header (and the signature) has it.
+fn host_of(url: &str) -> Result<String, Error> {
+    let uri: http::Uri = url.parse().map_err(|e| {
+        Error::new(
+            ErrorKind::Request,
+            format!("{url} is not a valid URL ({e}): check ANTHROPIC_BEDROCK_BASE_URL and ANTHROPIC_BEDROCK_MANTLE_BASE_URL"),
+        )
+    })?;
+    uri.authority()
+        .map(|a| a.as_str().to_owned())
+        .ok_or_else(|| Error::new(ErrorKind::Request, format!("{url} has no host")))
+}
+
+/// A fresh UUID v4 for `amz-sdk-invocation-id`.
+fn invocation_id() -> String {
+    Identity::from_random(&random_bytes::<48>()).session_id
+}
+
+/// A random number from 0 to 1 for the backoff jitter.
+fn random_unit() -> f64 {
+    let bytes = random_bytes::<8>();
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,473 @@
+//! Request bodies: one [`MessagesRequest`] written the way each endpoint
+//! takes it. Invoke bodies never carry `model` or `stream` (the path says
+//! both), and carry `anthropic_version: bedrock-2023-05-31` and the betas
+//! in `anthropic_beta`; Mantle bodies are the Anthropic API's, with
+//! `model` and `stream` and the betas in the header only. Fields go out in
+//! the real CLI's order, which differs between probes and turns.
+//!
+//! Prompt caching follows the caching variables: markers on the system
+//! blocks and on the last message's last block, `{"type":"ephemeral"}`,
+//! with `"ttl":"1h"` under `ENABLE_PROMPT_CACHING_1H`, none under
+//! `DISABLE_PROMPT_CACHING`. Probes carry none.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
+
+use super::CallKind;
+use crate::authorize::Endpoint;
+use crate::config::PromptCaching;
+
+/// The `anthropic_version` of Invoke bodies.
+pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+
+/// A block of text (system prompt or message content).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextBlock {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The text.
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<CacheControl>,
+}
+
+impl TextBlock {
+    /// A text block with no caching marker.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            kind: "text",
+            text: text.into(),
+            cache_control: None,
+        }
+    }
+
+    /// Whether it carries a caching marker.
+    pub fn is_cached(&self) -> bool {
+        self.cache_control.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+struct CacheControl {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl: Option<&'static str>,
+}
+
+/// A message's content: a plain string, or blocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Content {
+    /// `"content": "text"`.
+    Text(String),
+    /// `"content": [{"type":"text",…}]`.
+    Blocks(Vec<TextBlock>),
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    /// `user`, `assistant`, or (as the CLI sends its environment block)
+    /// `system`.
+    pub role: String,
+    /// What it says.
+    pub content: Content,
+}
+
+impl Message {
+    /// A user message of plain text.
+    pub fn user(text: impl Into<String>) -> Self {
+        Self {
+            role: "user".to_owned(),
+            content: Content::Text(text.into()),
+        }
+    }
+}
+
+/// What a model call asks for, independent of the endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessagesRequest {
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// The system prompt's blocks.
+    pub system: Vec<TextBlock>,
+    /// Tool definitions, as the Messages API takes them.
+    pub tools: Vec<Value>,
+    /// `metadata.user_id`.
+    pub user_id: String,
+    /// `max_tokens`.
+    pub max_tokens: u32,
+    /// `thinking`, when the model thinks.
+    pub thinking: Option<Value>,
+    /// `context_management` (Mantle turns only: Invoke does not take it).
+    pub context_management: Option<Value>,
+    /// `output_config` (effort).
+    pub output_config: Option<Value>,
+    /// Betas the `anthropic-beta` header carries.
+    pub header_betas: Vec<String>,
+    /// Betas an Invoke body's `anthropic_beta` carries; on Mantle they
+    /// join the header's.
+    pub body_betas: Vec<String>,
+}
+
+impl MessagesRequest {
+    /// The startup probe: `max_tokens: 1`, one message `"."`, the system
+    /// prompt unmarked, no betas.
+    pub fn probe(system: Vec<TextBlock>, user_id: String) -> Self {
+        Self {
+            messages: vec![Message::user(".")],
+            system,
+            tools: Vec::new(),
+            user_id,
+            max_tokens: 1,
+            thinking: None,
+            context_management: None,
+            output_config: None,
+            header_betas: Vec::new(),
+            body_betas: Vec::new(),
+        }
+    }
+
+    /// Sets the caching markers as `caching` says: on every system block
+    /// and on the last message's last block (a plain-text last message is
+    /// turned into one block to carry it).
+    pub fn mark_for_caching(&mut self, caching: PromptCaching) {
+        let marker = match caching {
+            PromptCaching::Off => None,
+            PromptCaching::Default => Some(CacheControl {
+                kind: "ephemeral",
+                ttl: None,
+            }),
+            PromptCaching::OneHour => Some(CacheControl {
+                kind: "ephemeral",
+                ttl: Some("1h"),
+            }),
+        };
+        for block in &mut self.system {
+            block.cache_control = marker;
+        }
+        let Some(last) = self.messages.last_mut() else {
+            return;
+        };
+        if let Content::Text(text) = &last.content {
+            if marker.is_none() {
+                return;
+            }
+            last.content = Content::Blocks(vec![TextBlock::new(text.clone())]);
+        }
+        if let Content::Blocks(blocks) = &mut last.content
+            && let Some(block) = blocks.last_mut()
+        {
+            block.cache_control = marker;
+        }
+    }
+
+    /// The `anthropic-beta` header's values on `endpoint`.
+    pub fn header_betas_for(&self, endpoint: Endpoint) -> Vec<String> {
+        let mut betas = self.header_betas.clone();
+        if endpoint == Endpoint::Mantle {
+            for beta in &self.body_betas {
+                if !betas.contains(beta) {
+                    betas.push(beta.clone());
+                }
+            }
+        }
+        betas
+    }
+
+    /// Removes one optional part, as the CLI does before each resend of a
+    /// turn refused for on-demand throughput, and says what it removed;
+    /// `None` when nothing optional is left. Order: betas (the last
+    /// first), `thinking.display`, `role: "system"` messages, deferred
+    /// tools.
+    pub fn strip_optional_part(&mut self) -> Option<&'static str> {
+        if self.body_betas.pop().is_some() {
+            return Some("a body beta");
+        }
+        if self.header_betas.pop().is_some() {
+            return Some("a header beta");
+        }
+        if let Some(thinking) = self.thinking.as_mut().and_then(Value::as_object_mut)
+            && thinking.remove("display").is_some()
+        {
+            return Some("thinking.display");
+        }
+        let before = self.messages.len();
+        self.messages.retain(|m| m.role != "system");
+        if self.messages.len() != before {
+            return Some("the system-role messages");
+        }
+        let before = self.tools.len();
+        self.tools
+            .retain(|t| t.get("defer_loading") != Some(&Value::Bool(true)));
+        if self.tools.len() != before {
+            return Some("the deferred tools");
+        }
+        None
+    }
+
+    /// The body for `endpoint`: `model` and `stream` go into Mantle bodies
+    /// only.
+    pub fn to_body(
+        &self,
+        endpoint: Endpoint,
+        kind: CallKind,
+        model: &str,
+        stream: bool,
+    ) -> Vec<u8> {
+        let wire = Wire {
+            request: self,
+            endpoint,
+            kind,
+            model,
+            stream,
+        };
+        serde_json::to_vec(&wire).expect("a request body always serialises")
+    }
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    user_id: &'a str,
+}
+
+/// A request written for one endpoint and call kind, fields in the CLI's
+/// order.
+struct Wire<'a> {
+    request: &'a MessagesRequest,
+    endpoint: Endpoint,
+    kind: CallKind,
+    model: &'a str,
+    stream: bool,
+}
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.request;
+        let mantle = self.endpoint == Endpoint::Mantle;
+        let metadata = Metadata {
+            user_id: &r.user_id,
+        };
+        let mut map = serializer.serialize_map(None)?;
+        if mantle {
+            map.serialize_entry("model", self.model)?;
+        }
+        match self.kind {
+            CallKind::Probe => {
+                map.serialize_entry("max_tokens", &r.max_tokens)?;
+                map.serialize_entry("messages", &r.messages)?;
+                map.serialize_entry("system", &r.system)?;
+                map.serialize_entry("metadata", &metadata)?;
+            }
+            CallKind::Turn => {
+                map.serialize_entry("messages", &r.messages)?;
+                if !r.system.is_empty() {
+                    map.serialize_entry("system", &r.system)?;
+                }
+                if !r.tools.is_empty() {
+                    map.serialize_entry("tools", &r.tools)?;
+                }
+                map.serialize_entry("metadata", &metadata)?;
+                map.serialize_entry("max_tokens", &r.max_tokens)?;
+                if let Some(thinking) = &r.thinking {
+                    map.serialize_entry("thinking", thinking)?;
+                }
+                if mantle {
+                    if let Some(context) = &r.context_management {
+                        map.serialize_entry("context_management", context)?;
+                    }
+                } else if !r.body_betas.is_empty() {
+                    map.serialize_entry("anthropic_beta", &r.body_betas)?;
+                }
+                if let Some(output) = &r.output_config {
+                    map.serialize_entry("output_config", output)?;
+                }
+            }
+        }
+        if mantle {
+            if self.kind == CallKind::Turn {
+                map.serialize_entry("stream", &self.stream)?;
+            }
+        } else {
+            map.serialize_entry("anthropic_version", BEDROCK_ANTHROPIC_VERSION)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const USER_ID: &str = r#"{"device_id":"d","account_uuid":"","session_id":"s"}"#;
+
+    fn turn() -> MessagesRequest {
+        MessagesRequest {
+            messages: vec![Message::user("say hi")],
+            system: vec![TextBlock::new("one"), TextBlock::new("two")],
+            tools: vec![
+                json!({"name": "Read", "input_schema": {"type": "object"}}),
+                json!({"name": "Later", "input_schema": {"type": "object"}, "defer_loading": true}),
+            ],
+            user_id: USER_ID.to_owned(),
+            max_tokens: 32000,
+            thinking: Some(json!({"type": "adaptive", "display": "omitted"})),
+            context_management: Some(json!({"edits": []})),
+            output_config: Some(json!({"effort": "medium"})),
+            header_betas: vec!["claude-code-20250219".into()],
+            body_betas: vec!["interleaved-thinking-2025-05-14".into()],
+        }
+    }
+
+    fn keys(body: &[u8]) -> Vec<String> {
+        // Key order as written: parse the top level by hand.
+        let text = std::str::from_utf8(body).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        let mut keys: Vec<(usize, String)> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| (text.find(&format!("\"{k}\":")).unwrap(), k.clone()))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+
+    #[test]
+    fn the_invoke_probe_is_byte_for_byte_the_clis_shape() {
+        let probe = MessagesRequest::probe(vec![TextBlock::new("sys")], USER_ID.to_owned());
+        let body = probe.to_body(Endpoint::Bedrock, CallKind::Probe, "ignored", false);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"max_tokens":1,"messages":[{"role":"user","content":"."}],"system":[{"type":"text","text":"sys"}],"metadata":{"user_id":"{\"device_id\":\"d\",\"account_uuid\":\"\",\"session_id\":\"s\"}"},"anthropic_version":"bedrock-2023-05-31"}"#
+        );
+        let body = probe.to_body(
+            Endpoint::Mantle,
+            CallKind::Probe,
+            "anthropic.claude-opus-5-5",
+            false,
+        );
+        assert_eq!(
+            keys(&body),
+            ["model", "max_tokens", "messages", "system", "metadata"]
+        );
+    }
+
+    #[test]
+    fn turns_follow_the_clis_field_order_per_endpoint() {
+        let request = turn();
+        // golden/a_happy seq 5 and golden/m_mantle_only seq 2.
+        assert_eq!(
+            keys(&request.to_body(Endpoint::Bedrock, CallKind::Turn, "m", true)),
+            [
+                "messages",
+                "system",
+                "tools",
+                "metadata",
+                "max_tokens",
+                "thinking",
+                "anthropic_beta",
+                "output_config",
+                "anthropic_version"
+            ]
+        );
+        let mantle = request.to_body(
+            Endpoint::Mantle,
+            CallKind::Turn,
+            "anthropic.claude-opus-5-5",
+            true,
+        );
+        assert_eq!(
+            keys(&mantle),
+            [
+                "model",
+                "messages",
+                "system",
+                "tools",
+                "metadata",
+                "max_tokens",
+                "thinking",
+                "context_management",
+                "output_config",
+                "stream"
+            ]
+        );
+        let value: Value = serde_json::from_slice(&mantle).unwrap();
+        assert_eq!(value["stream"], true);
+        assert_eq!(
+            request.header_betas_for(Endpoint::Mantle),
+            ["claude-code-20250219", "interleaved-thinking-2025-05-14"]
+        );
+        assert_eq!(
+            request.header_betas_for(Endpoint::Bedrock),
+            ["claude-code-20250219"]
+        );
+    }
+
+    #[test]
+    fn caching_markers_follow_the_variables() {
+        let markers = |caching| {
+            let mut request = turn();
+            request.mark_for_caching(caching);
+            let body: Value = serde_json::from_slice(&request.to_body(
+                Endpoint::Bedrock,
+                CallKind::Turn,
+                "m",
+                true,
+            ))
+            .unwrap();
+            let mut found = Vec::new();
+            for block in body["system"].as_array().unwrap() {
+                found.push(block["cache_control"].clone());
+            }
+            found.push(body["messages"][0]["content"][0]["cache_control"].clone());
+            found
+        };
+        assert_eq!(
+            markers(PromptCaching::Default),
+            vec![json!({"type": "ephemeral"}); 3]
+        );
+        assert_eq!(
+            markers(PromptCaching::OneHour),
+            vec![json!({"type": "ephemeral", "ttl": "1h"}); 3]
+        );
+        assert_eq!(markers(PromptCaching::Off), vec![Value::Null; 3]);
+        let mut request = turn();
+        request.mark_for_caching(PromptCaching::Off);
+        assert_eq!(
+            request.messages[0].content,
+            Content::Text("say hi".into()),
+            "no marker, no change of shape"
+        );
+    }
+
+    #[test]
+    fn on_demand_resends_strip_one_part_at_a_time_and_end() {
+        let mut request = turn();
+        request.messages.push(Message {
+            role: "system".into(),
+            content: Content::Text("env".into()),
+        });
+        let mut stripped = Vec::new();
+        while let Some(part) = request.strip_optional_part() {
+            stripped.push(part);
+            assert!(stripped.len() < 20, "stripping ends");
+        }
+        assert_eq!(
+            stripped,
+            [
+                "a body beta",
+                "a header beta",
+                "thinking.display",
+                "the system-role messages",
+                "the deferred tools"
+            ]
+        );
+        assert_eq!(request.tools.len(), 1);
+        assert_eq!(request.thinking, Some(json!({"type": "adaptive"})));
+    }
+}

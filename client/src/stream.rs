@@ -1,0 +1,225 @@
+//! Reading a streamed answer as it arrives, into one kind of event for
+//! both endpoints: Invoke's event-stream frames through the codec's
+//! incremental decoder (nothing buffered beyond the frame being read),
+//! Mantle's server-sent events line by line. A stream that ends before
+//! `message_stop` is an error, never a short answer.
+
+use std::time::Duration;
+
+use bedrock_eventstream::Decoder;
+use bedrock_eventstream::anthropic::{Delta, InvocationMetrics, StreamEvent, Usage};
+use bedrock_eventstream::bedrock::{EventReader, ReadError};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::error::{Error, ErrorKind};
+
+/// How long a stream may go quiet before it counts as stalled (the CLI's
+/// idle watchdog).
+pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(180);
+/// The longest Mantle event line accepted.
+const MAX_SSE_LINE: usize = 16 << 20;
+
+/// What a finished stream said.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    /// The text blocks, joined.
+    pub text: String,
+    /// `end_turn`, `max_tokens`, …
+    pub stop_reason: Option<String>,
+    /// Usage from `message_start`, updated by `message_delta`.
+    pub usage: Usage,
+    /// Bedrock's invocation metrics from `message_stop`.
+    pub metrics: Option<InvocationMetrics>,
+}
+
+/// Why a stream did not finish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamFailure {
+    /// The service reported an error in the stream (an exception frame,
+    /// or a Mantle `error` event): `kind` is its type.
+    Reported {
+        /// `throttlingException`, `overloaded_error`, …
+        kind: String,
+        /// The service's message.
+        message: String,
+    },
+    /// The bytes are not a valid stream (bad CRC, forged length, bad
+    /// event), or it ended or stalled before `message_stop`.
+    Broken(Error),
+}
+
+impl std::fmt::Display for StreamFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamFailure::Reported { kind, message } => write!(f, "{kind}: {message}"),
+            StreamFailure::Broken(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Builds the [`Answer`] from events, printing text as it comes.
+struct Assembler<'a> {
+    answer: Answer,
+    started: bool,
+    finished: bool,
+    on_text: &'a mut dyn FnMut(&str),
+}
+
+impl<'a> Assembler<'a> {
+    fn new(on_text: &'a mut dyn FnMut(&str)) -> Self {
+        Self {
+            answer: Answer::default(),
+            started: false,
+            finished: false,
+            on_text,
+        }
+    }
+
+    fn take(&mut self, event: StreamEvent) -> Result<(), StreamFailure> {
+        if self.finished {
+            return Err(broken("the stream went on after message_stop"));
+        }
+        match event {
+            StreamEvent::MessageStart { message } => {
+                self.started = true;
+                self.answer.usage = message.usage;
+            }
+            _ if !self.started => {
+                return Err(broken("the stream did not begin with message_start"));
+            }
+            StreamEvent::ContentBlockDelta {
+                delta: Delta::Text { text },
+                ..
+            } => {
+                (self.on_text)(&text);
+                self.answer.text.push_str(&text);
+            }
+            StreamEvent::MessageDelta { delta, usage } => {
+                self.answer.stop_reason = delta.stop_reason;
+                if usage.output_tokens.is_some() {
+                    self.answer.usage.output_tokens = usage.output_tokens;
+                }
+            }
+            StreamEvent::MessageStop { invocation_metrics } => {
+                self.answer.metrics = invocation_metrics;
+                self.finished = true;
+            }
+            StreamEvent::Error { error } => {
+                return Err(StreamFailure::Reported {
+                    kind: error.error_type,
+                    message: error.message,
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Answer, StreamFailure> {
+        if self.finished {
+            Ok(self.answer)
+        } else {
+            Err(broken("the stream ended before message_stop"))
+        }
+    }
+}
+
+fn broken(why: impl Into<String>) -> StreamFailure {
+    StreamFailure::Broken(Error::new(ErrorKind::Connection, why))
+}
+
+/// The next piece of the body, or `None` at its end.
+async fn next_piece(body: &mut Incoming) -> Result<Option<bytes::Bytes>, StreamFailure> {
+    loop {
+        let frame = tokio::time::timeout(STREAM_IDLE_LIMIT, body.frame())
+            .await
+            .map_err(|_| {
+                broken(format!(
+                    "the stream sent nothing for {} s",
+                    STREAM_IDLE_LIMIT.as_secs()
+                ))
+            })?;
+        match frame {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(broken(format!("the stream broke: {e}"))),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+}
+
+/// Reads an `invoke-with-response-stream` body.
+pub async fn read_invoke_stream(
+    mut body: Incoming,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, StreamFailure> {
+    let mut decoder = Decoder::new();
+    let mut reader = EventReader::new();
+    let mut assembler = Assembler::new(on_text);
+    while let Some(piece) = next_piece(&mut body).await? {
+        let mut input: &[u8] = &piece;
+        loop {
+            let frame = decoder
+                .decode(&mut input)
+                .map_err(|e| broken(format!("the event stream is corrupt: {e}")))?;
+            let Some(frame) = frame else { break };
+            let event = reader.read(&frame).map_err(|e| match e {
+                ReadError::Exception(exception) => StreamFailure::Reported {
+                    kind: exception.exception_type.clone(),
+                    message: exception.message.clone(),
+                },
+                other => broken(format!("the event stream is not Bedrock's: {other}")),
+            })?;
+            assembler.take(event)?;
+        }
+    }
+    decoder
+        .finish()
+        .map_err(|e| broken(format!("the event stream ended mid-frame: {e}")))?;
+    assembler.finish()
+}
+
+/// Reads a Mantle (Anthropic API) server-sent-event body.
+pub async fn read_mantle_stream(
+    mut body: Incoming,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, StreamFailure> {
+    let mut assembler = Assembler::new(on_text);
+    let mut line = Vec::new();
+    let mut data = Vec::new();
+    while let Some(piece) = next_piece(&mut body).await? {
+        for &byte in piece.iter() {
+            if byte != b'\n' {
+                line.push(byte);
+                if line.len() > MAX_SSE_LINE {
+                    return Err(broken("a server-sent event line is over 16 MiB"));
+                }
+                continue;
+            }
+            let text = line.strip_suffix(b"\r").unwrap_or(&line);
+            if text.is_empty() {
+                if !data.is_empty() {
+                    let event = StreamEvent::from_json(&data).map_err(|e| {
+                        broken(format!(
+                            "a server-sent event is not an Anthropic event: {e}"
+                        ))
+                    })?;
+                    assembler.take(event)?;
+                    data.clear();
+                }
+            } else if let Some(value) = text.strip_prefix(b"data:") {
+                if !data.is_empty() {
+                    data.push(b'\n');
+                }
+                data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
+            }
+            // `event:` repeats the data's `type`; comments and ids are ignored.
+            line.clear();
+        }
+    }
+    assembler.finish()
+}

@@ -1,0 +1,206 @@
+//! The user's turn: which endpoint a model goes to, the streamed request,
+//! and the CLI's resends of a turn refused for on-demand throughput (each
+//! with one optional part of the request stripped, then the error).
+
+use std::time::Duration;
+
+use crate::authorize::Endpoint;
+use crate::clock::Clock;
+use crate::config::Providers;
+use crate::credentials::CredentialSource;
+use crate::error::{Error, ErrorKind};
+use crate::failure::{Failure, classify};
+use crate::provider::{Call, Provider, Route};
+use crate::request::{CallKind, MessagesRequest};
+use crate::retrying::{AttemptError, GaveUp};
+use crate::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
+
+/// The turn's time limit for the answer's head, announced as
+/// `x-stainless-timeout: 600`.
+pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
+/// Resends of a turn refused for on-demand throughput (the CLI made about
+/// eight); stripping runs out sooner for most requests.
+pub const MAX_ON_DEMAND_RESENDS: u32 = 8;
+
+/// Whether `model` is a Mantle id: `anthropic.<name>` with no version
+/// suffix (`-v1:0`), as opposed to a Bedrock id, profile id or ARN.
+pub fn is_mantle_id(model: &str) -> bool {
+    let Some(name) = model.strip_prefix("anthropic.") else {
+        return false;
+    };
+    !name.is_empty() && !name.contains(':') && !has_version_suffix(name)
+}
+
+/// `-v1`, `-v2` at the end (before any `:n`).
+fn has_version_suffix(name: &str) -> bool {
+    name.rsplit_once("-v")
+        .is_some_and(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Where a turn on `model` goes: Mantle ids to Mantle when it is on;
+/// everything else to Invoke, which must then be on.
+///
+/// ```
+/// use bedrock_client::authorize::Endpoint;
+/// use bedrock_client::config::Providers;
+/// use bedrock_client::turn::endpoint_for;
+///
+/// let both = Providers { bedrock: true, mantle: true };
+/// assert_eq!(endpoint_for("anthropic.claude-haiku-4-5", both).unwrap(), Endpoint::Mantle);
+/// assert_eq!(endpoint_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", both).unwrap(), Endpoint::Bedrock);
+/// ```
+pub fn endpoint_for(model: &str, providers: Providers) -> Result<Endpoint, Error> {
+    if providers.mantle && is_mantle_id(model) {
+        return Ok(Endpoint::Mantle);
+    }
+    if providers.bedrock {
+        return Ok(Endpoint::Bedrock);
+    }
+    Err(Error::new(
+        ErrorKind::InvalidVariable,
+        format!(
+            "{model} is a Bedrock model id, and only Mantle is enabled: use a Mantle id such as anthropic.claude-opus-5-5, or set CLAUDE_CODE_USE_BEDROCK=1 as well"
+        ),
+    ))
+}
+
+/// `/model/{id}/{operation}` with the id as the CLI writes it: `:` raw,
+/// `/` (in ARNs) as `%2F`, anything else outside the unreserved set
+/// percent-encoded.
+pub fn model_path(model: &str, operation: &str) -> String {
+    let mut path = String::from("/model/");
+    for byte in model.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
+            path.push(byte as char);
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path.push('/');
+    path.push_str(operation);
+    path
+}
+
+/// Why a turn failed.
+#[derive(Debug)]
+pub enum TurnError {
+    /// The model or endpoint cannot be used as configured.
+    Setup(Error),
+    /// The service refused, after the retries (and resends) it allows.
+    Refused(GaveUp),
+    /// The answer began but its stream did not finish.
+    Stream(StreamFailure),
+}
+
+/// Sends `request` to `model` as a streamed turn and reads the answer,
+/// handing text to `on_text` as it arrives.
+pub async fn run_turn<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    model: &str,
+    mut request: MessagesRequest,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, TurnError> {
+    let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
+    let mut resends = 0;
+    let response = loop {
+        let betas = request.header_betas_for(endpoint);
+        let call = Call {
+            endpoint,
+            route: Route::Model {
+                kind: CallKind::Turn,
+                betas: &betas,
+            },
+            small_fast: false,
+            method: http::Method::POST,
+            path_and_query: match endpoint {
+                Endpoint::Bedrock => model_path(model, "invoke-with-response-stream"),
+                Endpoint::Mantle => "/v1/messages?beta=true".to_owned(),
+            },
+            body: request
+                .to_body(endpoint, CallKind::Turn, model, true)
+                .into(),
+            timeout: TURN_TIMEOUT,
+        };
+        match provider.send(&call).await {
+            Ok(response) => break response,
+            Err(gave_up) => {
+                let on_demand = matches!(&gave_up.last,
+                    AttemptError::Api(f) if classify(f) == Failure::OnDemandThroughput);
+                if on_demand
+                    && resends < MAX_ON_DEMAND_RESENDS
+                    && request.strip_optional_part().is_some()
+                {
+                    resends += 1;
+                    continue;
+                }
+                return Err(TurnError::Refused(gave_up));
+            }
+        }
+    };
+    let body = response.into_body();
+    match endpoint {
+        Endpoint::Bedrock => read_invoke_stream(body, on_text).await,
+        Endpoint::Mantle => read_mantle_stream(body, on_text).await,
+    }
+    .map_err(TurnError::Stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mantle_ids_are_told_from_bedrock_ids() {
+        for mantle in ["anthropic.claude-haiku-4-5", "anthropic.claude-opus-5-5"] {
+            assert!(is_mantle_id(mantle), "{mantle}");
+        }
+        for bedrock in [
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "anthropic.claude-v2",
+            "us.anthropic.claude-opus-5-5",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc",
+            "anthropic.",
+            "claude-opus-4-6",
+        ] {
+            assert!(!is_mantle_id(bedrock), "{bedrock}");
+        }
+    }
+
+    #[test]
+    fn routing_follows_the_enabled_endpoints() {
+        let bedrock = Providers {
+            bedrock: true,
+            mantle: false,
+        };
+        let mantle = Providers {
+            bedrock: false,
+            mantle: true,
+        };
+        assert_eq!(
+            endpoint_for("anthropic.claude-haiku-4-5", bedrock).unwrap(),
+            Endpoint::Bedrock
+        );
+        assert_eq!(
+            endpoint_for("anthropic.claude-haiku-4-5", mantle).unwrap(),
+            Endpoint::Mantle
+        );
+        let refused = endpoint_for("us.anthropic.claude-opus-5-5", mantle).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
+        assert!(refused.message().contains("CLAUDE_CODE_USE_BEDROCK=1"));
+    }
+
+    #[test]
+    fn model_paths_are_written_as_the_cli_writes_them() {
+        assert_eq!(
+            model_path("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"),
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke"
+        );
+        assert_eq!(
+            model_path(
+                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2",
+                "invoke-with-response-stream"
+            ),
+            "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fa1b2/invoke-with-response-stream"
+        );
+    }
+}
