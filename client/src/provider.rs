@@ -164,6 +164,11 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
         &self.config
     }
 
+    /// The clock retries wait on.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// The session's identity.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use crate::authorize::Endpoint;
 use crate::clock::Clock;
-use crate::config::Providers;
+use crate::config::{Config, Providers};
 use crate::credentials::CredentialSource;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, classify};
 use crate::provider::{Call, Provider, Route};
-use crate::request::{CallKind, MessagesRequest};
+use crate::request::{CallKind, Identity, Message, MessagesRequest, TextBlock};
 use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
 
@@ -79,6 +79,31 @@ pub fn model_path(model: &str, operation: &str) -> String {
     path.push('/');
     path.push_str(operation);
     path
+}
+
+/// The system prompt of a turn from the command line.
+pub const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client for Claude on Amazon Bedrock. Answer the user's request.";
+/// `max_tokens` of a turn from the command line.
+pub const TURN_MAX_TOKENS: u32 = 32_000;
+
+/// The request for a one-prompt turn (`bedrock-client -p`): the prompt as
+/// the user message, the client's system prompt, caching markers as the
+/// configuration says.
+pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> MessagesRequest {
+    let mut request = MessagesRequest {
+        messages: vec![Message::user(prompt)],
+        system: vec![TextBlock::new(SYSTEM_PROMPT)],
+        tools: Vec::new(),
+        user_id: identity.metadata_user_id(),
+        max_tokens: TURN_MAX_TOKENS,
+        thinking: None,
+        context_management: None,
+        output_config: None,
+        header_betas: Vec::new(),
+        body_betas: Vec::new(),
+    };
+    request.mark_for_caching(config.prompt_caching);
+    request
 }
 
 /// Why a turn failed.

@@ -3,62 +3,16 @@
 //! (web identity, `role_arn` profiles) get their credentials from the
 //! mock's STS.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod support;
 
 use bedrock_client::ErrorKind;
-use bedrock_client::config::Vars;
 use bedrock_client::credentials::from_default_chain;
 use bedrock_mock_server::{Credential, EXAMPLE_SSO_TOKEN, MockBedrock, Operation, ServerConfig};
-
-/// A throwaway HOME with `~/.aws`.
-struct Home {
-    root: PathBuf,
-}
-
-impl Home {
-    fn new(name: &str) -> Self {
-        let root = std::env::temp_dir().join(format!(
-            "bedrock-client-chain-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join(".aws")).unwrap();
-        Self { root }
-    }
-
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
-        let path = self.root.join(relative);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// The environment a test client runs with: this HOME, no instance
-    /// metadata, and `extra`.
-    fn vars(&self, extra: &[(&str, &str)]) -> Vars {
-        let mut env = BTreeMap::from([
-            ("HOME".to_owned(), self.root.display().to_string()),
-            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-            ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
-        ]);
-        env.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        Vars::new(env, &BTreeMap::new())
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
+use support::Sandbox;
 
 #[tokio::test]
 async fn environment_keys_come_first() {
-    let home = Home::new("env");
+    let home = Sandbox::new("chain-env");
     let vars = home.vars(&[
         ("AWS_ACCESS_KEY_ID", "AKIAFROMENV"),
         ("AWS_SECRET_ACCESS_KEY", "secret-from-env"),
@@ -70,9 +24,8 @@ async fn environment_keys_come_first() {
 
 #[tokio::test]
 async fn a_named_profile_is_read_from_the_shared_files() {
-    let home = Home::new("profile");
-    home.write(
-        ".aws/credentials",
+    let home = Sandbox::new("chain-profile");
+    home.write("home/.aws/credentials",
         "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n\n[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = devsecret\n",
     );
     let c = from_default_chain(&home.vars(&[("AWS_PROFILE", "dev")]), "us-east-1")
@@ -80,9 +33,9 @@ async fn a_named_profile_is_read_from_the_shared_files() {
         .unwrap();
     assert_eq!(c.access_key_id, "AKIADEV");
     // The settings' env wins over the process's, as the client applies it.
-    let overridden = Vars::new(
+    let overridden = bedrock_client::config::Vars::new(
         home.vars(&[("AWS_PROFILE", "default")]).all().clone(),
-        &BTreeMap::from([("AWS_PROFILE".to_owned(), "dev".to_owned())]),
+        &std::collections::BTreeMap::from([("AWS_PROFILE".to_owned(), "dev".to_owned())]),
     );
     let c = from_default_chain(&overridden, "us-east-1").await.unwrap();
     assert_eq!(c.access_key_id, "AKIADEV");
@@ -90,13 +43,12 @@ async fn a_named_profile_is_read_from_the_shared_files() {
 
 #[tokio::test]
 async fn credential_process_output_is_used() {
-    let home = Home::new("process");
-    let script = home.write(
-        "creds.sh",
+    let home = Sandbox::new("chain-process");
+    let script = home.write("home/creds.sh",
         "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": \"s\", \"SessionToken\": \"t\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
     );
     home.write(
-        ".aws/config",
+        "home/.aws/config",
         &format!(
             "[profile ci]\ncredential_process = sh {}\n",
             script.display()
@@ -113,8 +65,11 @@ async fn credential_process_output_is_used() {
 #[tokio::test]
 async fn web_identity_and_role_profiles_call_sts() {
     let server = MockBedrock::start().await;
-    let home = Home::new("sts");
-    let token = home.write("token.jwt", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.sig");
+    let home = Sandbox::new("chain-sts");
+    let token = home.write(
+        "home/token.jwt",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.sig",
+    );
     let role = "arn:aws:iam::123456789012:role/bedrock-user";
     let web = home.vars(&[
         ("AWS_WEB_IDENTITY_TOKEN_FILE", &token.display().to_string()),
@@ -126,12 +81,11 @@ async fn web_identity_and_role_profiles_call_sts() {
     assert!(c.access_key_id.starts_with("ASIA"), "{}", c.access_key_id);
     assert!(c.session_token.is_some() && c.expires_at.is_some());
 
-    home.write(
-        ".aws/credentials",
+    home.write("home/.aws/credentials",
         "[base]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n",
     );
     home.write(
-        ".aws/config",
+        "home/.aws/config",
         &format!("[profile assumer]\nrole_arn = {role}\nsource_profile = base\n"),
     );
     let assumed = home.vars(&[
@@ -158,7 +112,7 @@ async fn web_identity_and_role_profiles_call_sts() {
 
 #[tokio::test]
 async fn no_source_is_a_credentials_error_that_says_what_to_do() {
-    let home = Home::new("none");
+    let home = Sandbox::new("chain-none");
     let e = from_default_chain(&home.vars(&[]), "us-east-1")
         .await
         .unwrap_err();
@@ -175,7 +129,7 @@ async fn a_container_credentials_endpoint_is_read() {
             .next_credential(Credential::new("ASIACONTAINER", "s").session("t", expires)),
     )
     .await;
-    let home = Home::new("container");
+    let home = Sandbox::new("chain-container");
     let uri = format!("{}/__bedrock_mock/credentials/container", server.uri());
     let vars = home.vars(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)]);
     let c = from_default_chain(&vars, "us-east-1").await.unwrap();
@@ -190,15 +144,13 @@ async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
     // aws-config names the token cache file after the SHA-1 of the start URL.
     const CACHE_FILE: &str = "4932a604bf2425a82823f0b21c372daff18c2b3a.json";
     let server = MockBedrock::start().await;
-    let home = Home::new("sso");
-    home.write(
-        ".aws/config",
+    let home = Sandbox::new("chain-sso");
+    home.write("home/.aws/config",
         &format!(
             "[profile sso-dev]\nsso_start_url = {START_URL}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Dev\n"
         ),
     );
-    std::fs::create_dir_all(home.root.join(".aws/sso/cache")).unwrap();
-    let cache = format!(".aws/sso/cache/{CACHE_FILE}");
+    let cache = format!("home/.aws/sso/cache/{CACHE_FILE}");
     home.write(
         &cache,
         &format!(

@@ -1,60 +1,15 @@
 //! `bedrock-client status` as a user runs it: a fresh HOME and project
 //! folder, a chosen environment (nothing inherited), settings files on disk.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-/// A throwaway HOME and project directory.
-struct Dirs {
-    root: PathBuf,
-}
+use std::path::Path;
+use std::process::Output;
 
-impl Dirs {
-    fn new(name: &str) -> Self {
-        let root = std::env::temp_dir().join(format!(
-            "bedrock-client-status-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("home/.claude")).unwrap();
-        std::fs::create_dir_all(root.join("project/.claude")).unwrap();
-        Self { root }
-    }
+use support::{Sandbox, text};
 
-    fn home(&self) -> PathBuf {
-        self.root.join("home")
-    }
-
-    fn project(&self) -> PathBuf {
-        self.root.join("project")
-    }
-
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
-        let path = self.root.join(relative);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn status(&self, env: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_bedrock-client"))
-            .arg("status")
-            .env_clear()
-            .env("HOME", self.home())
-            .envs(env.iter().copied())
-            .current_dir(self.project())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Dirs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn status(sandbox: &Sandbox, env: &[(&str, &str)]) -> Output {
+    sandbox.run(&["status"], env)
 }
 
 fn shows(path: &Path) -> String {
@@ -63,7 +18,7 @@ fn shows(path: &Path) -> String {
 
 #[test]
 fn status_shows_provider_region_auth_and_settings_without_secrets() {
-    let dirs = Dirs::new("ok");
+    let dirs = Sandbox::new("ok");
     let user = dirs.write(
         "home/.claude/settings.json",
         r#"{"env": {"CLAUDE_CODE_USE_MANTLE": "1", "AWS_BEARER_TOKEN_BEDROCK": "ABSK-do-not-print"},
@@ -73,14 +28,17 @@ fn status_shows_provider_region_auth_and_settings_without_secrets() {
         "project/.claude/settings.local.json",
         r#"{"env": {"AWS_REGION": "eu-central-1"}}"#,
     );
-    let out = dirs.status(&[
-        ("CLAUDE_CODE_USE_BEDROCK", "1"),
-        ("AWS_REGION", "us-east-1"),
-        (
-            "ANTHROPIC_DEFAULT_OPUS_MODEL",
-            "us.anthropic.claude-opus-4-7",
-        ),
-    ]);
+    let out = status(
+        &dirs,
+        &[
+            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+            ("AWS_REGION", "us-east-1"),
+            (
+                "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                "us.anthropic.claude-opus-4-7",
+            ),
+        ],
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for line in [
@@ -103,8 +61,8 @@ fn status_shows_provider_region_auth_and_settings_without_secrets() {
 
 #[test]
 fn configuration_errors_exit_1_naming_what_to_fix() {
-    let dirs = Dirs::new("errors");
-    let out = dirs.status(&[("CLAUDE_CODE_USE_BEDROCK", "1")]);
+    let dirs = Sandbox::new("errors");
+    let out = status(&dirs, &[("CLAUDE_CODE_USE_BEDROCK", "1")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).starts_with("bedrock-client: AWS_REGION is not set"),
@@ -116,7 +74,7 @@ fn configuration_errors_exit_1_naming_what_to_fix() {
         "project/.claude/settings.json",
         r#"{"env": {"CLAUDE_CODE_USE_BEDROCK": true}}"#,
     );
-    let out = dirs.status(&[("AWS_REGION", "us-east-1")]);
+    let out = status(&dirs, &[("AWS_REGION", "us-east-1")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains(&shows(&settings)), "{stderr}");

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use bedrock_client::config::{Config, Sources};
 use bedrock_client::failure::user_message_for;
 use bedrock_client::provider::Provider;
-use bedrock_client::request::{Message, MessagesRequest, TextBlock};
 use bedrock_client::retrying::{AttemptError, GaveUp};
-use bedrock_client::turn::{TurnError, run_turn};
+use bedrock_client::turn::{TurnError, prompt_request, run_turn};
 use bedrock_client::{Error, ErrorKind};
 use clap::{Parser, Subcommand};
 
@@ -21,10 +20,6 @@ Exit status:
      or a stream that broke
   2  the command line is wrong";
 
-/// The system prompt of a turn.
-const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client for Claude on Amazon Bedrock. Answer the user's request.";
-/// `max_tokens` of a turn.
-const TURN_MAX_TOKENS: u32 = 32_000;
 /// The turn's model when none is chosen: the real CLI's default (Opus 5.5).
 /// The models issue replaces this with the catalogue and startup checks.
 const DEFAULT_BEDROCK_MODEL: &str = "us.anthropic.claude-opus-5-5";
@@ -107,7 +102,6 @@ fn print_turn(config: Config, model: Option<String>, prompt: &str) -> ExitCode {
             ));
         }
     };
-    let caching = config.prompt_caching;
     let auth_refresh = config.aws_auth_refresh.clone();
     // awsAuthRefresh's output (a sign-in code, a URL) is for the user;
     // stderr keeps stdout for the answer.
@@ -117,13 +111,7 @@ fn print_turn(config: Config, model: Option<String>, prompt: &str) -> ExitCode {
         let _ = stderr.flush();
     });
     let mut provider = Provider::from_config(config, show);
-    let mut request = MessagesRequest {
-        messages: vec![Message::user(prompt)],
-        system: vec![TextBlock::new(SYSTEM_PROMPT)],
-        max_tokens: TURN_MAX_TOKENS,
-        ..MessagesRequest::probe(Vec::new(), provider.identity().metadata_user_id())
-    };
-    request.mark_for_caching(caching);
+    let request = prompt_request(provider.config(), provider.identity(), prompt);
     let mut stdout = std::io::stdout();
     let mut ends_with_newline = true;
     let mut print_text = |text: &str| {
