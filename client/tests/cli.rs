@@ -1,0 +1,280 @@
+//! `bedrock-client -p` as a user runs it, against the in-process mock: the
+//! answer on stdout as it streams, and every way a run ends printed where
+//! and how `claude -p` prints it (client-behaviour.md): the service's
+//! refusals on stdout with exit status 1, setup errors on stderr, usage
+//! errors with 2. No secret ever printed.
+
+mod support;
+
+use std::process::Output;
+use std::time::UNIX_EPOCH;
+
+use bedrock_mock_server::{
+    Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, ModelState,
+    Operation, ServerConfig,
+};
+use support::{Sandbox, text};
+
+const CREDENTIAL_LINE: &str = "AWS authentication failed · refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired\n";
+
+/// Runs `bedrock-client args…` pointed at `server`, Bedrock on, the
+/// example keys, no retries unless `env` says otherwise.
+fn run(server: &MockBedrock, sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let uri = server.uri();
+    let mantle = format!("{uri}/anthropic");
+    let mut all = vec![
+        ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY),
+        ("ANTHROPIC_BEDROCK_BASE_URL", uri.as_str()),
+        ("ANTHROPIC_BEDROCK_MANTLE_BASE_URL", mantle.as_str()),
+        ("AWS_ENDPOINT_URL_STS", uri.as_str()),
+        ("CLAUDE_CODE_MAX_RETRIES", "0"),
+    ];
+    all.extend_from_slice(env);
+    sandbox.run(args, &all)
+}
+
+fn assert_no_secret(out: &Output, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !text(&out.stdout).contains(secret) && !text(&out.stderr).contains(secret),
+            "{secret} printed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_streams_to_stdout_and_the_run_exits_0() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-ok");
+    let out = run(&server, &sandbox, &["-p", "say hi"], &[]);
+    assert_eq!(
+        (text(&out.stdout).as_str(), text(&out.stderr).as_str()),
+        ("hi\n", "")
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let journal = server.received_requests();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(
+        journal[0].raw_path,
+        "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream"
+    );
+    assert_no_secret(&out, &[EXAMPLE_SECRET_ACCESS_KEY]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_model_picks_the_model_and_model_overrides_it() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-model");
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi"],
+        &[("ANTHROPIC_MODEL", sonnet)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(
+        &server,
+        &sandbox,
+        &[
+            "-p",
+            "hi",
+            "--model",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ],
+        &[("ANTHROPIC_MODEL", sonnet)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let models: Vec<_> = server
+        .received_requests()
+        .into_iter()
+        .map(|r| r.model_id.unwrap())
+        .collect();
+    assert_eq!(
+        models,
+        [sonnet, "us.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    );
+    // Mantle only: the default is the Mantle id, sent to Mantle.
+    server.reset();
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi"],
+        &[
+            ("CLAUDE_CODE_USE_BEDROCK", "0"),
+            ("CLAUDE_CODE_USE_MANTLE", "1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        server.received_requests()[0].operation,
+        Some(Operation::MantleMessagesStream)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
+    let stale =
+        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .credential(stale)
+            .model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled),
+    )
+    .await;
+    let sandbox = Sandbox::new("cli-refusals");
+    let expired = [
+        ("AWS_ACCESS_KEY_ID", "ASIASTALE"),
+        ("AWS_SECRET_ACCESS_KEY", "ASIASTALE-secret"),
+        ("AWS_SESSION_TOKEN", "ASIASTALE-token"),
+    ];
+    let out = run(
+        &server,
+        &sandbox,
+        &[
+            "-p",
+            "hi",
+            "--model",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ],
+        &expired,
+    );
+    assert_eq!(text(&out.stdout), CREDENTIAL_LINE);
+    assert_eq!(out.status.code(), Some(1));
+    assert_no_secret(&out, &["ASIASTALE-secret", "ASIASTALE-token"]);
+
+    let out = run(&server, &sandbox, &["-p", "hi"], &[]);
+    assert_eq!(
+        text(&out.stdout),
+        "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · API Error: 403 You don't have access to the model with the specified model ID.\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    let bare = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+    let out = run(&server, &sandbox, &["-p", "hi", "--model", bare], &[]);
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "API Error ({bare}): 400 Invocation of model ID {bare} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.\n"
+        )
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_errors_go_to_stderr_naming_what_to_fix() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-setup");
+    for (env, says) in [
+        (vec![("AWS_REGION", "")], "AWS_REGION is not set"),
+        (
+            vec![("ANTHROPIC_BEDROCK_SERVICE_TIER", "gold")],
+            "ANTHROPIC_BEDROCK_SERVICE_TIER",
+        ),
+        (
+            vec![("ANTHROPIC_CUSTOM_HEADERS", "no colon here")],
+            "ANTHROPIC_CUSTOM_HEADERS",
+        ),
+        (
+            vec![
+                ("CLAUDE_CODE_USE_BEDROCK", "0"),
+                ("CLAUDE_CODE_USE_MANTLE", "1"),
+                ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
+            ],
+            "or set CLAUDE_CODE_USE_BEDROCK=1 as well",
+        ),
+    ] {
+        let out = run(&server, &sandbox, &["-p", "hi"], &env);
+        assert_eq!(out.status.code(), Some(1), "{env:?}");
+        assert_eq!(text(&out.stdout), "", "{env:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{env:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(server.received_requests().is_empty(), "nothing sent");
+    let out = run(&server, &sandbox, &[], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("-p"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_never_helps_ends_with_the_explanation() {
+    let stale =
+        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
+    let server = MockBedrock::start_with(ServerConfig::default().credential(stale)).await;
+    let sandbox = Sandbox::new("cli-sso-loop");
+    let refresh = format!(
+        "echo 'Attempting SSO login'; echo run >> {}",
+        sandbox.path("runs").display()
+    );
+    sandbox.write(
+        "home/.claude/settings.json",
+        &serde_json::json!({ "awsAuthRefresh": refresh }).to_string(),
+    );
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "ASIASTALE"),
+            ("AWS_SECRET_ACCESS_KEY", "ASIASTALE-secret"),
+            ("AWS_SESSION_TOKEN", "ASIASTALE-token"),
+            ("CLAUDE_CODE_MAX_RETRIES", "1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "AWS authentication failed · run `{refresh}` and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired\n"
+        )
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Attempting SSO login"),
+        "the refresh's output is shown: {stderr}"
+    );
+    assert!(
+        stderr
+            .contains("remove awsAuthRefresh from your settings and run `aws sso login` yourself"),
+        "{stderr}"
+    );
+    // Two attempts within 30 s: the command ran once.
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path("runs"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    assert_no_secret(&out, &["ASIASTALE-secret", "ASIASTALE-token"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_is_not_there_is_a_connection_error() {
+    let server = MockBedrock::start().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let sandbox = Sandbox::new("cli-refused");
+    let base = format!("http://{closed}");
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi"],
+        &[("ANTHROPIC_BEDROCK_BASE_URL", &base)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("API Error: Connection error. ("),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&closed.to_string()), "{stdout}");
+}
