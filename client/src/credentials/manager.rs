@@ -7,7 +7,8 @@
 //!   check fails does the command run, and never twice within 30 s. If STS
 //!   is happy but Bedrock says "expired", the command does not run.
 //! - Otherwise the default chain, reloaded after a refusal.
-//! - Credentials whose expiry has passed are reloaded before use.
+//! - Credentials whose expiry has passed, or is less than five minutes
+//!   away (the AWS JS SDK's margin), are reloaded before use.
 //!
 //! The sources sit behind [`CredentialSource`] so the loop can be tested
 //! with scripted answers and a virtual clock.
@@ -76,7 +77,7 @@ impl<S: CredentialSource> CredentialManager<S> {
     /// there are none or they have expired.
     pub async fn credentials(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
         if let Some(current) = &self.current
-            && !current.expired_at(clock.now())
+            && !current.due_for_refresh(clock.now())
         {
             return Ok(current.clone());
         }
@@ -300,5 +301,18 @@ mod tests {
             "ASIA2"
         );
         assert_eq!(manager.counts().chain, 2);
+        // ASIA2 expires an hour after ASIA1 did: kept until five minutes
+        // before that.
+        // Now 61 s in; ASIA2 expires 3,660 s in, so it is due at 3,360 s.
+        start.advance(Duration::from_secs(3359 - 61));
+        assert_eq!(
+            manager.credentials(&start).await.unwrap().access_key_id,
+            "ASIA2"
+        );
+        start.advance(Duration::from_secs(2));
+        assert_eq!(
+            manager.credentials(&start).await.unwrap().access_key_id,
+            "ASIA3"
+        );
     }
 }

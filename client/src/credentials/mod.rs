@@ -17,7 +17,7 @@ pub use refresh_gate::RefreshGate;
 pub use system::{AUTH_REFRESH_TIME_LIMIT, SystemSources};
 pub use timestamp::parse_iso8601;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::secret::Secret;
 
@@ -34,10 +34,22 @@ pub struct AwsCredentials {
     pub expires_at: Option<SystemTime>,
 }
 
+/// How close to their expiry credentials are reloaded: the AWS JS SDK's
+/// default chain (which Claude Code uses) treats credentials that expire
+/// within five minutes as expired, so a request is never signed with a key
+/// that dies in flight.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
+
 impl AwsCredentials {
     /// Whether the credentials are known to have expired at `now`; such
     /// credentials are refreshed before use instead of being sent.
     pub fn expired_at(&self, now: SystemTime) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether they should be reloaded before signing at `now`: expired,
+    /// or expiring within [`EXPIRY_MARGIN`].
+    pub fn due_for_refresh(&self, now: SystemTime) -> bool {
+        self.expired_at(now + EXPIRY_MARGIN)
     }
 }
