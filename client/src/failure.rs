@@ -132,13 +132,7 @@ pub fn classify(failure: &ApiFailure) -> Failure {
     if CREDENTIAL_CODES.contains(&code) {
         return Failure::Credentials;
     }
-    // The Anthropic SDKs let the server decide first.
-    match failure.should_retry {
-        Some(true) => return Failure::Retryable,
-        Some(false) => return Failure::Final,
-        None => {}
-    }
-    match failure.status {
+    let by_status = match failure.status {
         403 if code == "AccessDeniedException" || code == "permission_error" => {
             if is_front_door_refusal(&failure.message) {
                 Failure::Credentials
@@ -159,6 +153,13 @@ pub fn classify(failure: &ApiFailure) -> Failure {
         408 | 409 | 429 | 529 => Failure::Retryable,
         500..=599 => Failure::Retryable,
         _ => Failure::Final,
+    };
+    // The Anthropic SDKs let `x-should-retry` decide whether to retry;
+    // model access and the on-demand resends are the CLI's own decisions.
+    match (by_status, failure.should_retry) {
+        (Failure::Retryable | Failure::Final, Some(true)) => Failure::Retryable,
+        (Failure::Retryable | Failure::Final, Some(false)) => Failure::Final,
+        (decided, _) => decided,
     }
 }
 
@@ -363,6 +364,13 @@ mod tests {
         f.should_retry = Some(false);
         assert_eq!(classify(&f), Failure::Final);
         assert_eq!(classify(&failure(409, "", "conflict")), Failure::Retryable);
+        let mut f = failure(
+            400,
+            "ValidationException",
+            "Invocation of model ID x with on-demand throughput isn't supported.",
+        );
+        f.should_retry = Some(false);
+        assert_eq!(classify(&f), Failure::OnDemandThroughput);
     }
 
     #[test]

@@ -4,18 +4,21 @@
 //!
 //! Built so far: configuration ([`config`]): the environment variables
 //! Claude Code reads, its settings files with their precedence, and the
-//! `status` report; the retry schedule ([`retry`]); what a failed request
-//! means and how the CLI words it ([`failure`]); refresh commands run with
-//! a time limit ([`command`]), `awsCredentialExport`'s output and the
-//! `awsAuthRefresh` 30-second gate ([`credentials`]); SigV4 signing as the
-//! CLI signs ([`signing`]) and the auth each endpoint gets ([`authorize`]);
-//! one pooled HTTP/HTTPS client ([`transport`]);
-//! the default AWS chain and when credentials are reloaded
-//! ([`credentials`]); the retry loop around a request ([`retrying`]), on an
-//! injectable clock ([`clock`]). The rest is built by the
-//! `[client]` issues. The client
-//! reads streams with [`bedrock_eventstream`] and never depends on the
-//! mock server: what it knows of the server it learns from the wire.
+//! `status` report; credentials ([`credentials`]): the default AWS chain,
+//! `awsCredentialExport`, `awsAuthRefresh` behind its STS check and
+//! 30-second gate, and when credentials are reloaded; what goes on the
+//! wire ([`request`]): headers, bodies and caching markers as the CLI
+//! writes them; sending ([`provider`]): host, region and auth per
+//! endpoint, SigV4 as the CLI signs ([`signing`], [`authorize`]), one
+//! pooled HTTP/HTTPS client ([`transport`]), the retry loop
+//! ([`retrying`], [`retry`]) on an injectable clock ([`clock`]); what a
+//! failure means and how the CLI words it ([`failure`]); the turn
+//! ([`turn`]): routing, on-demand resends, and streams read as they
+//! arrive ([`stream`]); refresh commands run with a time limit
+//! ([`command`]). Model resolution and the startup checks are built by the
+//! models issue. The client reads streams with [`bedrock_eventstream`] and
+//! never depends on the mock server: what it knows of the server it learns
+//! from the wire.
 
 #![warn(missing_docs)]
 

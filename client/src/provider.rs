@@ -204,6 +204,9 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
             http: &self.http,
             auth,
             attempt: AtomicU32::new(0),
+            // One id per operation, kept across its attempts (the AWS JS
+            // SDK's `amz-sdk-invocation-id`).
+            invocation_id: invocation_id(),
         };
         let clock = &self.clock;
         run_with_retries(policy, clock, &mut self.jitter, manager, |credentials| {
@@ -220,6 +223,7 @@ struct Sender<'a> {
     http: &'a HttpClient,
     auth: &'a Auth,
     attempt: AtomicU32,
+    invocation_id: String,
 }
 
 impl Sender<'_> {
@@ -285,11 +289,17 @@ impl Sender<'_> {
             Route::ControlPlane => control_plane_headers(
                 self.identity,
                 &host,
-                &invocation_id(),
+                &self.invocation_id,
                 self.attempt.load(Ordering::Relaxed),
             ),
         };
         let signed = matches!(self.auth, Auth::AwsCredentials { .. });
+        if !matches!(self.auth, Auth::Skipped) {
+            // The client's authentication wins over a custom header of the
+            // same name (with skipped auth, a gateway's `Authorization`
+            // in ANTHROPIC_CUSTOM_HEADERS is the authentication).
+            headers.retain(|(name, _)| !is_authentication(name));
+        }
         let added = if signed {
             let to_sign: Vec<(String, String)> = headers
                 .iter()
@@ -318,9 +328,12 @@ impl Sender<'_> {
             };
             authorization_headers(&request, self.auth, None, region, service, time)?
         };
-        headers.extend(added);
-        if let Route::Model { .. } = call.route {
-            headers = wire_order(headers, signed);
+        match call.route {
+            Route::Model { .. } => {
+                headers.extend(added);
+                headers = wire_order(headers, signed);
+            }
+            Route::ControlPlane => headers.extend(js_sdk_signer_order(added)),
         }
         Ok(Outgoing {
             method: call.method.clone(),
@@ -342,6 +355,28 @@ fn host_of(url: &str) -> Result<String, Error> {
     uri.authority()
         .map(|a| a.as_str().to_owned())
         .ok_or_else(|| Error::new(ErrorKind::Request, format!("{url} has no host")))
+}
+
+/// Headers that carry authentication, which the client sets itself.
+fn is_authentication(name: &str) -> bool {
+    matches!(
+        name,
+        "authorization" | "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256"
+    )
+}
+
+/// The signer's headers in the order the AWS JS SDK adds them
+/// (golden/a_happy seq 1: `x-amz-date`, `x-amz-content-sha256`,
+/// `authorization`; the session token after the date).
+fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)> {
+    const ORDER: [&str; 4] = [
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+        "authorization",
+    ];
+    added.sort_by_key(|(name, _)| ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()));
+    added
 }
 
 /// A fresh UUID v4 for `amz-sdk-invocation-id`.

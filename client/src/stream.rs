@@ -17,8 +17,9 @@ use crate::error::{Error, ErrorKind};
 /// How long a stream may go quiet before it counts as stalled (the CLI's
 /// idle watchdog).
 pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(180);
-/// The longest Mantle event line accepted.
-const MAX_SSE_LINE: usize = 16 << 20;
+/// The largest Mantle event (one line, or its `data:` lines together)
+/// accepted.
+const MAX_SSE_EVENT: usize = 16 << 20;
 
 /// What a finished stream said.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,6 +86,14 @@ impl<'a> Assembler<'a> {
                 self.started = true;
                 self.answer.usage = message.usage;
             }
+            // Reported as itself even before message_start (an overloaded
+            // Mantle stream may open with it).
+            StreamEvent::Error { error } => {
+                return Err(StreamFailure::Reported {
+                    kind: error.error_type,
+                    message: error.message,
+                });
+            }
             _ if !self.started => {
                 return Err(broken("the stream did not begin with message_start"));
             }
@@ -104,12 +113,6 @@ impl<'a> Assembler<'a> {
             StreamEvent::MessageStop { invocation_metrics } => {
                 self.answer.metrics = invocation_metrics;
                 self.finished = true;
-            }
-            StreamEvent::Error { error } => {
-                return Err(StreamFailure::Reported {
-                    kind: error.error_type,
-                    message: error.message,
-                });
             }
             _ => {}
         }
@@ -195,8 +198,8 @@ pub async fn read_mantle_stream(
         for &byte in piece.iter() {
             if byte != b'\n' {
                 line.push(byte);
-                if line.len() > MAX_SSE_LINE {
-                    return Err(broken("a server-sent event line is over 16 MiB"));
+                if line.len() + data.len() > MAX_SSE_EVENT {
+                    return Err(broken("a server-sent event is over 16 MiB"));
                 }
                 continue;
             }

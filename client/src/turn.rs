@@ -1,6 +1,14 @@
 //! The user's turn: which endpoint a model goes to, the streamed request,
 //! and the CLI's resends of a turn refused for on-demand throughput (each
 //! with one optional part of the request stripped, then the error).
+//!
+//! Still to come with the models issue: the request's shape per model
+//! (the CLI's betas, `thinking`, `output_config`, tools and `max_tokens`
+//! come from its catalogue; [`prompt_request`] sends none of them, so its
+//! signed headers lack `anthropic-beta` and an on-demand refusal has
+//! nothing to strip), the content-type guard, the one non-streaming retry
+//! after a broken stream, and the older model the on-demand message
+//! suggests.
 
 use std::time::Duration;
 
@@ -21,6 +29,18 @@ pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
 /// Resends of a turn refused for on-demand throughput (the CLI made about
 /// eight); stripping runs out sooner for most requests.
 pub const MAX_ON_DEMAND_RESENDS: u32 = 8;
+
+/// The beta a `[1m]` model asks for.
+pub const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
+
+/// `model` without a `[1m]` suffix, and whether it had one: the suffix
+/// never goes on the wire; it asks for the 1M-token context beta.
+pub fn split_context_suffix(model: &str) -> (&str, bool) {
+    match model.strip_suffix("[1m]") {
+        Some(id) => (id, true),
+        None => (model, false),
+    }
+}
 
 /// Whether `model` is a Mantle id: `anthropic.<name>` with no version
 /// suffix (`-v1:0`), as opposed to a Bedrock id, profile id or ARN.
@@ -125,6 +145,11 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
     mut request: MessagesRequest,
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Answer, TurnError> {
+    let (model, one_million) = split_context_suffix(model);
+    if one_million && !request.body_betas.iter().any(|b| b == CONTEXT_1M_BETA) {
+        // First, as the CLI lists it (golden/k_1m_suffix).
+        request.body_betas.insert(0, CONTEXT_1M_BETA.to_owned());
+    }
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
     let mut resends = 0;
     let response = loop {
@@ -212,6 +237,18 @@ mod tests {
         let refused = endpoint_for("us.anthropic.claude-opus-5-5", mantle).unwrap_err();
         assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
         assert!(refused.message().contains("CLAUDE_CODE_USE_BEDROCK=1"));
+    }
+
+    #[test]
+    fn the_1m_suffix_is_split_off() {
+        assert_eq!(
+            split_context_suffix("us.anthropic.claude-sonnet-4-6[1m]"),
+            ("us.anthropic.claude-sonnet-4-6", true)
+        );
+        assert_eq!(
+            split_context_suffix("us.anthropic.claude-sonnet-4-6"),
+            ("us.anthropic.claude-sonnet-4-6", false)
+        );
     }
 
     #[test]

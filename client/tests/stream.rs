@@ -181,6 +181,22 @@ async fn mantle_server_sent_events_are_read_with_either_line_ending() {
         &mantle(b"data: {not json}\n\n".to_vec(), 9).await,
         "not an Anthropic event",
     );
+    // An overloaded stream may open with the error.
+    assert_eq!(
+        mantle(
+            sse(
+                &[r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#],
+                "\n"
+            ),
+            64
+        )
+        .await
+        .unwrap_err(),
+        StreamFailure::Reported {
+            kind: "overloaded_error".into(),
+            message: "Overloaded".into()
+        }
+    );
     let with_error: Vec<&str> = mantle_events[..3]
         .iter()
         .copied()

@@ -649,3 +649,121 @@ async fn a_stream_cut_short_is_an_error_not_an_answer() {
         assert!(failure.to_string().contains("nternal"), "{failure}");
     }
 }
+
+#[tokio::test]
+async fn the_control_plane_is_called_as_the_aws_js_sdk_calls_it() {
+    let server = MockBedrock::start().await;
+    // Two throttled attempts, then the answer: the SDK's three attempts.
+    server.mount(
+        Rule::new(
+            Match::operation(Operation::ListInferenceProfiles),
+            Answer::error("ThrottlingException"),
+        )
+        .times(2),
+    );
+    let sandbox = Sandbox::new("turn-control-plane");
+    let mut env = vec![("CLAUDE_CODE_USE_BEDROCK", "1")];
+    env.extend_from_slice(&KEYS);
+    let (mut provider, _) = provider(&sandbox, &server, &env);
+    let call = Call {
+        endpoint: Endpoint::Bedrock,
+        route: Route::ControlPlane,
+        small_fast: false,
+        method: http::Method::GET,
+        path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".into(),
+        body: bytes::Bytes::new(),
+        timeout: Duration::from_secs(10),
+    };
+    assert_eq!(provider.send(&call).await.unwrap().status, 200);
+    let journal = server.received_requests();
+    assert_eq!(journal.len(), 3);
+    // golden/a_happy seq 1.
+    assert_eq!(
+        names(&journal[2]),
+        [
+            "x-amz-user-agent",
+            "user-agent",
+            "host",
+            "amz-sdk-invocation-id",
+            "amz-sdk-request",
+            "x-amz-date",
+            "x-amz-content-sha256",
+            "authorization"
+        ]
+    );
+    assert_eq!(
+        signed_headers(&journal[2]),
+        "amz-sdk-invocation-id;amz-sdk-request;host;x-amz-content-sha256;x-amz-date;x-amz-user-agent"
+    );
+    let attempts: Vec<_> = journal
+        .iter()
+        .map(|r| r.header("amz-sdk-request").unwrap())
+        .collect();
+    assert_eq!(
+        attempts,
+        ["attempt=1; max=3", "attempt=2; max=3", "attempt=3; max=3"]
+    );
+    let ids: Vec<_> = journal
+        .iter()
+        .map(|r| r.header("amz-sdk-invocation-id").unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one id per operation: {ids:?}"
+    );
+    assert_eq!(journal[2].header("x-amz-bedrock-service-tier"), None);
+}
+
+#[tokio::test]
+async fn the_1m_suffix_becomes_a_beta_and_never_reaches_the_path() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("turn-1m");
+    let (outcome, journal) =
+        turn_with(&server, &sandbox, "us.anthropic.claude-sonnet-4-6[1m]", &[]).await;
+    outcome.unwrap();
+    // golden/k_1m_suffix.
+    assert_eq!(
+        journal[0].raw_path,
+        "/model/us.anthropic.claude-sonnet-4-6/invoke-with-response-stream"
+    );
+    assert_eq!(
+        body(&journal[0])["anthropic_beta"],
+        json!(["context-1m-2025-08-07"])
+    );
+}
+
+#[tokio::test]
+async fn a_custom_authorization_header_is_the_gateways_only_when_auth_is_skipped() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("turn-custom-auth");
+    let custom = (
+        "ANTHROPIC_CUSTOM_HEADERS",
+        "Authorization: Bearer gateway-token",
+    );
+    let (outcome, journal) = turn_with(&server, &sandbox, OPUS, &[custom]).await;
+    outcome.unwrap();
+    let authorizations: Vec<_> = journal[0]
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "authorization")
+        .collect();
+    assert_eq!(authorizations.len(), 1);
+    assert!(
+        journal[0].auth.accepted,
+        "SigV4 wins over the custom header"
+    );
+    server.reset();
+    server.update_config(|c| c.auth = AuthMode::Off);
+    let (outcome, journal) = turn_with(
+        &server,
+        &sandbox,
+        OPUS,
+        &[custom, ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")],
+    )
+    .await;
+    outcome.unwrap();
+    assert_eq!(
+        journal[0].header("authorization"),
+        Some("Bearer <redacted>")
+    );
+}

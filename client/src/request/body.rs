@@ -18,6 +18,10 @@ use super::CallKind;
 use crate::authorize::Endpoint;
 use crate::config::PromptCaching;
 
+/// How the CLI's first system block (its attribution line, which carries
+/// no caching marker) begins.
+const BILLING_HEADER_PREFIX: &str = "x-anthropic-billing-header:";
+
 /// The `anthropic_version` of Invoke bodies.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
@@ -131,8 +135,10 @@ impl MessagesRequest {
     }
 
     /// Sets the caching markers as `caching` says: on every system block
-    /// and on the last message's last block (a plain-text last message is
-    /// turned into one block to carry it).
+    /// but an attribution line (`x-anthropic-billing-header: …`), and on
+    /// the last message's last block (a plain-text last message is turned
+    /// into one block to carry it). With the CLI's system prompt that is
+    /// its three markers.
     pub fn mark_for_caching(&mut self, caching: PromptCaching) {
         let marker = match caching {
             PromptCaching::Off => None,
@@ -146,7 +152,10 @@ impl MessagesRequest {
             }),
         };
         for block in &mut self.system {
-            block.cache_control = marker;
+            // The CLI never marks its attribution block.
+            if !block.text.starts_with(BILLING_HEADER_PREFIX) {
+                block.cache_control = marker;
+            }
         }
         let Some(last) = self.messages.last_mut() else {
             return;
@@ -164,7 +173,10 @@ impl MessagesRequest {
         }
     }
 
-    /// The `anthropic-beta` header's values on `endpoint`.
+    /// The `anthropic-beta` header's values on `endpoint`. On Mantle the
+    /// body's betas join the header's, after them: a caller that needs
+    /// the CLI's exact Mantle order (which interleaves the two) puts them
+    /// all in `header_betas` in that order.
     pub fn header_betas_for(&self, endpoint: Endpoint) -> Vec<String> {
         let mut betas = self.header_betas.clone();
         if endpoint == Endpoint::Mantle {
@@ -436,6 +448,18 @@ mod tests {
             vec![json!({"type": "ephemeral", "ttl": "1h"}); 3]
         );
         assert_eq!(markers(PromptCaching::Off), vec![Value::Null; 3]);
+        // The CLI's attribution block stays unmarked (golden/a_happy: three
+        // markers for three system blocks and a message).
+        let mut request = turn();
+        request.system.insert(
+            0,
+            TextBlock::new(
+                "x-anthropic-billing-header: cc_version=2.1.328; cc_entrypoint=sdk-cli;",
+            ),
+        );
+        request.mark_for_caching(PromptCaching::Default);
+        let marked: Vec<bool> = request.system.iter().map(TextBlock::is_cached).collect();
+        assert_eq!(marked, [false, true, true]);
         let mut request = turn();
         request.mark_for_caching(PromptCaching::Off);
         assert_eq!(

@@ -103,13 +103,20 @@ pub fn model_call_headers(
         ANTHROPIC_VERSION_HEADER.to_owned(),
     ));
     headers.push(("x-app".to_owned(), "cli".to_owned()));
-    headers.extend(
-        config
-            .custom_headers
-            .0
-            .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
-    );
+    for (name, value) in &config.custom_headers.0 {
+        let name = name.to_ascii_lowercase();
+        // `host` is always the URL's. A custom header replaces the
+        // client's own of the same name in place (a gateway may want its
+        // own `user-agent`); authentication is settled when the request
+        // is signed.
+        if name == "host" {
+            continue;
+        }
+        match headers.iter_mut().find(|(n, _)| *n == name) {
+            Some(existing) => existing.1 = value.clone(),
+            None => headers.push((name, value.clone())),
+        }
+    }
     if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
         (call.kind, call.endpoint, config.service_tier)
     {
@@ -353,6 +360,28 @@ mod tests {
             &turn(Endpoint::Bedrock, &[]),
         );
         assert!(headers.contains(&("x-amzn-bedrock-service-tier".into(), "flex".into())));
+    }
+
+    #[test]
+    fn a_custom_header_replaces_the_clients_own_but_never_host() {
+        let config = config(&[(
+            "ANTHROPIC_CUSTOM_HEADERS",
+            "User-Agent: gateway-client/1\nHost: elsewhere.example\nX-Extra: 1",
+        )]);
+        let probe = ModelCall {
+            endpoint: Endpoint::Bedrock,
+            kind: CallKind::Probe,
+            betas: &[],
+            timeout: Duration::from_secs(8),
+        };
+        let headers = model_call_headers(&config, &Identity::new_session(), &probe);
+        let agents: Vec<_> = headers.iter().filter(|(n, _)| n == "user-agent").collect();
+        assert_eq!(
+            agents,
+            [&("user-agent".to_owned(), "gateway-client/1".to_owned())]
+        );
+        assert!(!names(&headers).contains(&"host"));
+        assert!(headers.contains(&("x-extra".into(), "1".into())));
     }
 
     #[test]
