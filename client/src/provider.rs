@@ -48,8 +48,8 @@ use crate::credentials::{
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
 use crate::request::{
-    CallKind, Identity, ModelCall, control_plane_headers, is_signed, model_call_headers,
-    random_bytes, wire_order,
+    CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, is_signed,
+    model_call_headers, model_path, random_bytes, wire_order,
 };
 use crate::retry::RetryPolicy;
 use crate::retrying::{AttemptError, GaveUp, run_with_retries};
@@ -97,6 +97,39 @@ pub struct Call<'a> {
     pub body: Bytes,
     /// Time limit for the answer's head (8 s for probes, 600 s turns).
     pub timeout: Duration,
+}
+
+/// A startup probe's time limit.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(8);
+
+impl Call<'static> {
+    /// The availability probe of `model` on `endpoint`: `request` (see
+    /// [`MessagesRequest::probe`]) to `/model/{id}/invoke` or Mantle's
+    /// `/v1/messages`, 8 s, no betas.
+    pub fn probe(
+        endpoint: Endpoint,
+        model: &str,
+        small_fast: bool,
+        request: &MessagesRequest,
+    ) -> Self {
+        Call {
+            endpoint,
+            route: Route::Model {
+                kind: CallKind::Probe,
+                betas: &[],
+            },
+            small_fast,
+            method: http::Method::POST,
+            path_and_query: match endpoint {
+                Endpoint::Bedrock => model_path(model, "invoke"),
+                Endpoint::Mantle => "/v1/messages".to_owned(),
+            },
+            body: request
+                .to_body(endpoint, CallKind::Probe, model, false)
+                .into(),
+            timeout: PROBE_TIMEOUT,
+        }
+    }
 }
 
 /// Sends calls for one session.

@@ -19,7 +19,7 @@ use crate::credentials::CredentialSource;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, classify};
 use crate::provider::{Call, Provider, Route};
-use crate::request::{CallKind, Identity, Message, MessagesRequest, TextBlock};
+use crate::request::{CallKind, Identity, Message, MessagesRequest, TextBlock, model_path};
 use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
 
@@ -82,23 +82,6 @@ pub fn endpoint_for(model: &str, providers: Providers) -> Result<Endpoint, Error
             "{model} is a Bedrock model id, and only Mantle is enabled: use a Mantle id such as anthropic.claude-opus-5-5, or set CLAUDE_CODE_USE_BEDROCK=1 as well"
         ),
     ))
-}
-
-/// `/model/{id}/{operation}` with the id as the CLI writes it: `:` raw,
-/// `/` (in ARNs) as `%2F`, anything else outside the unreserved set
-/// percent-encoded.
-pub fn model_path(model: &str, operation: &str) -> String {
-    let mut path = String::from("/model/");
-    for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
-            path.push(byte as char);
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path.push('/');
-    path.push_str(operation);
-    path
 }
 
 /// The system prompt of a turn from the command line.
@@ -248,21 +231,6 @@ mod tests {
         assert_eq!(
             split_context_suffix("us.anthropic.claude-sonnet-4-6"),
             ("us.anthropic.claude-sonnet-4-6", false)
-        );
-    }
-
-    #[test]
-    fn model_paths_are_written_as_the_cli_writes_them() {
-        assert_eq!(
-            model_path("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"),
-            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke"
-        );
-        assert_eq!(
-            model_path(
-                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2",
-                "invoke-with-response-stream"
-            ),
-            "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fa1b2/invoke-with-response-stream"
         );
     }
 }

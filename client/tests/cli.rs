@@ -15,6 +15,7 @@ use bedrock_mock_server::{
 };
 use support::{Sandbox, text};
 
+const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const CREDENTIAL_LINE: &str = "AWS authentication failed · refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired\n";
 
 /// Runs `bedrock-client args…` pointed at `server`, Bedrock on, the
@@ -79,12 +80,7 @@ async fn anthropic_model_picks_the_model_and_model_overrides_it() {
     let out = run(
         &server,
         &sandbox,
-        &[
-            "-p",
-            "hi",
-            "--model",
-            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-        ],
+        &["-p", "hi", "--model", HAIKU],
         &[("ANTHROPIC_MODEL", sonnet)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -131,17 +127,7 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
         ("AWS_SECRET_ACCESS_KEY", "ASIASTALE-secret"),
         ("AWS_SESSION_TOKEN", "ASIASTALE-token"),
     ];
-    let out = run(
-        &server,
-        &sandbox,
-        &[
-            "-p",
-            "hi",
-            "--model",
-            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-        ],
-        &expired,
-    );
+    let out = run(&server, &sandbox, &["-p", "hi", "--model", HAIKU], &expired);
     assert_eq!(text(&out.stdout), CREDENTIAL_LINE);
     assert_eq!(out.status.code(), Some(1));
     assert_no_secret(&out, &["ASIASTALE-secret", "ASIASTALE-token"]);

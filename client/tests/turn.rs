@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bedrock_client::authorize::Endpoint;
 use bedrock_client::failure::{Failure, classify};
 use bedrock_client::provider::{Call, Route};
-use bedrock_client::request::{CallKind, MessagesRequest, TextBlock};
+use bedrock_client::request::{MessagesRequest, TextBlock};
 use bedrock_client::retrying::AttemptError;
 use bedrock_client::turn::{TurnError, prompt_request, run_turn};
 use bedrock_mock_server::{
@@ -195,20 +195,12 @@ async fn a_probe_carries_custom_headers_but_no_tier_and_no_betas() {
         vec![TextBlock::new("sys")],
         provider.identity().metadata_user_id(),
     );
-    let call = Call {
-        endpoint: Endpoint::Bedrock,
-        route: Route::Model {
-            kind: CallKind::Probe,
-            betas: &[],
-        },
-        small_fast: false,
-        method: http::Method::POST,
-        path_and_query: "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke".into(),
-        body: probe
-            .to_body(Endpoint::Bedrock, CallKind::Probe, "", false)
-            .into(),
-        timeout: Duration::from_secs(8),
-    };
+    let call = Call::probe(
+        Endpoint::Bedrock,
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        false,
+        &probe,
+    );
     let response = provider.send(&call).await.unwrap();
     assert_eq!(response.status, 200);
     let journal = server.received_requests();
@@ -379,24 +371,12 @@ async fn the_region_variables_choose_the_signing_region() {
     for small_fast in [true, false] {
         server.reset();
         let probe = MessagesRequest::probe(Vec::new(), provider.identity().metadata_user_id());
-        let call = Call {
-            endpoint: Endpoint::Bedrock,
-            route: Route::Model {
-                kind: CallKind::Probe,
-                betas: &[],
-            },
-            small_fast,
-            method: http::Method::POST,
-            // Each region's own geography prefix.
-            path_and_query: format!(
-                "/model/{}.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
-                if small_fast { "apac" } else { "us" }
-            ),
-            body: probe
-                .to_body(Endpoint::Bedrock, CallKind::Probe, "", false)
-                .into(),
-            timeout: Duration::from_secs(8),
-        };
+        // Each region's own geography prefix.
+        let model = format!(
+            "{}.anthropic.claude-haiku-4-5-20251001-v1:0",
+            if small_fast { "apac" } else { "us" }
+        );
+        let call = Call::probe(Endpoint::Bedrock, &model, small_fast, &probe);
         provider.send(&call).await.unwrap();
         let expected = if small_fast {
             "ap-southeast-2"

@@ -16,3 +16,40 @@ pub use headers::{
 };
 pub use identity::Identity;
 pub(crate) use identity::random_bytes;
+
+/// `/model/{id}/{operation}` with the id as the CLI writes it: `:` raw,
+/// `/` (in ARNs) as `%2F`, anything else outside the unreserved set
+/// percent-encoded.
+pub fn model_path(model: &str, operation: &str) -> String {
+    let mut path = String::from("/model/");
+    for byte in model.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:".contains(&byte) {
+            path.push(byte as char);
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path.push('/');
+    path.push_str(operation);
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_paths_are_written_as_the_cli_writes_them() {
+        assert_eq!(
+            model_path("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"),
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke"
+        );
+        assert_eq!(
+            model_path(
+                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2",
+                "invoke-with-response-stream"
+            ),
+            "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fa1b2/invoke-with-response-stream"
+        );
+    }
+}
