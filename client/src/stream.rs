@@ -79,6 +79,9 @@ impl<'a> Assembler<'a> {
 
     fn take(&mut self, event: StreamEvent) -> Result<(), StreamFailure> {
         if self.finished {
+            if event == StreamEvent::Ping {
+                return Ok(());
+            }
             return Err(broken("the stream went on after message_stop"));
         }
         match event {

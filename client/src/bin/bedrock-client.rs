@@ -54,21 +54,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let prompt = match (&cli.command, cli.print) {
+        (Some(Command::Status), _) => None,
+        (None, Some(prompt)) => Some(prompt),
+        (None, None) => {
+            eprintln!("bedrock-client: give a prompt with -p, or a command (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     let config = match Config::load(&Sources::from_process()) {
         Ok(config) => config,
         Err(e) => return fail_setup(&e),
     };
-    match (cli.command, cli.print) {
-        (Some(Command::Status), _) => {
+    match prompt {
+        Some(prompt) => print_turn(config, cli.model, &prompt),
+        None => {
             for line in config.status_lines() {
                 println!("{line}");
             }
             ExitCode::SUCCESS
-        }
-        (None, Some(prompt)) => print_turn(config, cli.model, &prompt),
-        (None, None) => {
-            eprintln!("bedrock-client: give a prompt with -p, or a command (see --help)");
-            ExitCode::from(2)
         }
     }
 }
