@@ -218,14 +218,58 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
         self.credentials.refresh_loop_hint()
     }
 
+    /// Sends each of `calls` once, all at the same time, with the same
+    /// credentials (loaded once): the startup probes, which are not
+    /// retried. Results come back in the order of `calls`.
+    pub async fn send_each_once(
+        &mut self,
+        calls: &[Call<'_>],
+    ) -> Vec<Result<Response, AttemptError>> {
+        let signed = calls.iter().any(|call| {
+            matches!(
+                auth_for(&self.config, call.endpoint),
+                Auth::AwsCredentials { .. }
+            )
+        });
+        let credentials = if signed {
+            match self.credentials.credentials(&self.clock).await {
+                Ok(credentials) => Some(credentials),
+                Err(e) => {
+                    return calls
+                        .iter()
+                        .map(|_| Err(AttemptError::Transport(e.clone())))
+                        .collect();
+                }
+            }
+        } else {
+            None
+        };
+        let time = self.clock.now();
+        let senders: Vec<Sender<'_>> = calls
+            .iter()
+            .map(|call| Sender {
+                config: &self.config,
+                identity: &self.identity,
+                http: &self.http,
+                auth: auth_for(&self.config, call.endpoint),
+                attempt: AtomicU32::new(0),
+                invocation_id: invocation_id(),
+            })
+            .collect();
+        futures_util::future::join_all(
+            calls
+                .iter()
+                .zip(&senders)
+                .map(|(call, sender)| sender.attempt(call, credentials.clone(), time)),
+        )
+        .await
+    }
+
     /// Sends `call`, retrying as the CLI does; a 2xx answer comes back
     /// unread (a stream is read as it arrives), anything else as the
     /// reason the run gave up.
     pub async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
-        let auth = match call.endpoint {
-            Endpoint::Bedrock => &self.config.bedrock_auth,
-            Endpoint::Mantle => &self.config.mantle_auth,
-        };
+        let auth = auth_for(&self.config, call.endpoint);
         let policy = match call.route {
             Route::Model { .. } => RetryPolicy::new(self.config.max_retries),
             Route::ControlPlane => RetryPolicy::new(CONTROL_PLANE_ATTEMPTS - 1),
@@ -246,6 +290,14 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
             sender.attempt(call, credentials, clock.now())
         })
         .await
+    }
+}
+
+/// How calls to `endpoint` authenticate.
+fn auth_for(config: &Config, endpoint: Endpoint) -> &Auth {
+    match endpoint {
+        Endpoint::Bedrock => &config.bedrock_auth,
+        Endpoint::Mantle => &config.mantle_auth,
     }
 }
 

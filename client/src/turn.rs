@@ -19,7 +19,9 @@ use crate::credentials::CredentialSource;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, classify};
 use crate::provider::{Call, Provider, Route};
-use crate::request::{CallKind, Identity, Message, MessagesRequest, TextBlock, model_path};
+use crate::request::{
+    CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
+};
 use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
 
@@ -157,25 +159,162 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
         match provider.send(&call).await {
             Ok(response) => break response,
             Err(gave_up) => {
-                let on_demand = matches!(&gave_up.last,
-                    AttemptError::Api(f) if classify(f) == Failure::OnDemandThroughput);
-                if on_demand
+                let refusal = match &gave_up.last {
+                    AttemptError::Api(f) => Some(classify(f)),
+                    AttemptError::Transport(_) => None,
+                };
+                if refusal == Some(Failure::OnDemandThroughput)
                     && resends < MAX_ON_DEMAND_RESENDS
                     && request.strip_optional_part().is_some()
                 {
                     resends += 1;
                     continue;
                 }
+                // A 404 on the stream call is retried without streaming.
+                let not_found = matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404);
+                if endpoint == Endpoint::Bedrock && not_found {
+                    return invoke_once(provider, model, &request, "", on_text)
+                        .await
+                        .map_err(|_| TurnError::Refused(gave_up));
+                }
                 return Err(TurnError::Refused(gave_up));
             }
         }
     };
-    let body = response.into_body();
-    match endpoint {
-        Endpoint::Bedrock => read_invoke_stream(body, on_text).await,
-        Endpoint::Mantle => read_mantle_stream(body, on_text).await,
+    if endpoint == Endpoint::Bedrock {
+        let content_type = response
+            .header("content-type")
+            .unwrap_or_default()
+            .to_owned();
+        if !content_type.starts_with(EVENT_STREAM) {
+            if !provider
+                .config()
+                .vars
+                .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
+            {
+                return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
+                    ErrorKind::Request,
+                    format!(
+                        "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
+                    ),
+                ))));
+            }
+            let body = response
+                .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+                .await
+                .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
+            return answer_from_json(&body, "", on_text).map_err(TurnError::Stream);
+        }
     }
-    .map_err(TurnError::Stream)
+    let mut shown = String::new();
+    let outcome = {
+        let mut show = |text: &str| {
+            shown.push_str(text);
+            on_text(text);
+        };
+        let body = response.into_body();
+        match endpoint {
+            Endpoint::Bedrock => read_invoke_stream(body, &mut show).await,
+            Endpoint::Mantle => read_mantle_stream(body, &mut show).await,
+        }
+    };
+    match outcome {
+        Ok(answer) => Ok(answer),
+        // An exception frame, a bad CRC, a cut: one non-streaming retry
+        // (golden/p_stream_exception), the text shown not shown again.
+        Err(failure) if endpoint == Endpoint::Bedrock => {
+            invoke_once(provider, model, &request, &shown, on_text)
+                .await
+                .map_err(|_| TurnError::Stream(failure))
+        }
+        Err(failure) => Err(TurnError::Stream(failure)),
+    }
+}
+
+/// The content type of an Invoke stream.
+const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
+/// `max_tokens` of the non-streaming retry (at most the turn's).
+const NON_STREAMING_MAX_TOKENS: u32 = 64_000;
+/// The non-streaming retry's time limit (`x-stainless-timeout: 300`).
+const NON_STREAMING_TIMEOUT: Duration = Duration::from_secs(300);
+/// The largest non-streamed answer read.
+const MAX_MESSAGE_BODY: usize = 32 << 20;
+
+/// The CLI's one non-streaming retry of a turn: `POST /model/{id}/invoke`
+/// with at most 64,000 tokens, 300 s. Text in `shown` was already
+/// printed; only the rest is handed on.
+async fn invoke_once<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    model: &str,
+    request: &MessagesRequest,
+    shown: &str,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, TurnError> {
+    let mut request = request.clone();
+    request.max_tokens = request.max_tokens.min(NON_STREAMING_MAX_TOKENS);
+    if let Some(Thinking::Budget { budget_tokens }) = &mut request.thinking {
+        *budget_tokens = (*budget_tokens).min(request.max_tokens.saturating_sub(1));
+    }
+    let betas = request.header_betas_for(Endpoint::Bedrock);
+    let call = Call {
+        endpoint: Endpoint::Bedrock,
+        route: Route::Model {
+            kind: CallKind::Turn,
+            betas: &betas,
+        },
+        small_fast: false,
+        method: http::Method::POST,
+        path_and_query: model_path(model, "invoke"),
+        body: request
+            .to_body(Endpoint::Bedrock, CallKind::Turn, model, false)
+            .into(),
+        timeout: NON_STREAMING_TIMEOUT,
+    };
+    let response = provider.send(&call).await.map_err(TurnError::Refused)?;
+    let body = response
+        .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+        .await
+        .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
+    answer_from_json(&body, shown, on_text).map_err(TurnError::Stream)
+}
+
+/// Reads a non-streamed Messages answer; hands on the text beyond what
+/// `shown` already printed.
+fn answer_from_json(
+    body: &[u8],
+    shown: &str,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, StreamFailure> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        StreamFailure::Broken(Error::new(
+            ErrorKind::Request,
+            format!("the answer is not a Messages JSON document: {e}"),
+        ))
+    })?;
+    let text: String = json["content"]
+        .as_array()
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter(|b| b["type"] == "text")
+                .filter_map(|b| b["text"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    match text.strip_prefix(shown) {
+        Some(rest) => on_text(rest),
+        None => {
+            on_text("\n");
+            on_text(&text);
+        }
+    }
+    let usage = serde_json::from_value(json["usage"].clone()).unwrap_or_default();
+    Ok(Answer {
+        text,
+        stop_reason: json["stop_reason"].as_str().map(str::to_owned),
+        usage,
+        metrics: None,
+    })
 }
 
 #[cfg(test)]

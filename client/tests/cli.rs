@@ -56,10 +56,23 @@ async fn the_answer_streams_to_stdout_and_the_run_exits_0() {
         ("hi\n", "")
     );
     assert_eq!(out.status.code(), Some(0));
+    // golden/a_happy: discovery, three probes at once, the turn.
     let journal = server.received_requests();
-    assert_eq!(journal.len(), 1);
+    let sent: Vec<_> = journal.iter().map(|r| r.raw_path.as_str()).collect();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert_eq!((sent[0], journal[0].query.as_str()), ("/inference-profiles", "type=SYSTEM_DEFINED"));
+    let mut probes = sent[1..4].to_vec();
+    probes.sort_unstable();
     assert_eq!(
-        journal[0].raw_path,
+        probes,
+        [
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+            "/model/us.anthropic.claude-opus-5-5/invoke",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke",
+        ]
+    );
+    assert_eq!(
+        sent[4],
         "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream"
     );
     assert_no_secret(&out, &[EXAMPLE_SECRET_ACCESS_KEY]);
@@ -87,6 +100,7 @@ async fn anthropic_model_picks_the_model_and_model_overrides_it() {
     let models: Vec<_> = server
         .received_requests()
         .into_iter()
+        .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
         .map(|r| r.model_id.unwrap())
         .collect();
     assert_eq!(
@@ -105,9 +119,11 @@ async fn anthropic_model_picks_the_model_and_model_overrides_it() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // golden/m_mantle_only: one probe on Mantle, then the turn.
+    let operations: Vec<_> = server.received_requests().into_iter().map(|r| r.operation).collect();
     assert_eq!(
-        server.received_requests()[0].operation,
-        Some(Operation::MantleMessagesStream)
+        operations,
+        [Some(Operation::MantleMessages), Some(Operation::MantleMessagesStream)]
     );
 }
 
@@ -144,7 +160,7 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
     assert_eq!(
         text(&out.stdout),
         format!(
-            "API Error ({bare}): 400 Invocation of model ID {bare} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.\n"
+            "API Error ({bare}): 400 Invocation of model ID {bare} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.. Try --model to switch to us.anthropic.claude-3-5-sonnet-20241022-v2:0.\n"
         )
     );
     assert_eq!(out.status.code(), Some(1));

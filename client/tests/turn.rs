@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bedrock_client::authorize::Endpoint;
 use bedrock_client::failure::{Failure, classify};
 use bedrock_client::provider::{Call, Route};
-use bedrock_client::request::{MessagesRequest, TextBlock};
+use bedrock_client::request::{MessagesRequest, TextBlock, Thinking};
 use bedrock_client::retrying::AttemptError;
 use bedrock_client::turn::{TurnError, prompt_request, run_turn};
 use bedrock_mock_server::{
@@ -504,7 +504,9 @@ async fn on_demand_refusals_are_resent_with_optional_parts_stripped_then_end() {
         "tool-search-tool-2025-10-19".into(),
     ];
     request.header_betas = vec!["claude-code-20250219".into()];
-    request.thinking = Some(json!({"type": "adaptive", "display": "omitted"}));
+    request.thinking = Some(Thinking::Adaptive {
+        display: Some("omitted".into()),
+    });
     // A bare foundation-model id: AWS refuses it on demand.
     let bare = "anthropic.claude-3-7-sonnet-20250219-v1:0";
     let Err(TurnError::Refused(gave_up)) =

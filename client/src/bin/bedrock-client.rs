@@ -4,13 +4,18 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use bedrock_client::clock::SystemClock;
 use bedrock_client::config::{Config, Sources};
+use bedrock_client::credentials::SystemSources;
 use bedrock_client::failure::user_message_for;
+use bedrock_client::models::{Family, Lineup, Resolver};
 use bedrock_client::provider::Provider;
 use bedrock_client::retrying::{AttemptError, GaveUp};
-use bedrock_client::turn::{TurnError, prompt_request, run_turn};
+use bedrock_client::session::{Session, lineup, load_catalogue};
+use bedrock_client::stream::Answer;
+use bedrock_client::turn::TurnError;
 use bedrock_client::{Error, ErrorKind};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -18,12 +23,12 @@ Exit status:
   1  the run failed: configuration, credentials, the service's refusal
      (printed on stdout in Claude Code's words, as `claude -p` prints it),
      or a stream that broke
-  2  the command line is wrong";
+  2  the command line is wrong
 
-/// The turn's model when none is chosen: the real CLI's default (Opus 5.5).
-/// The models issue replaces this with the catalogue and startup checks.
-const DEFAULT_BEDROCK_MODEL: &str = "us.anthropic.claude-opus-5-5";
-const DEFAULT_MANTLE_MODEL: &str = "anthropic.claude-opus-5-5";
+Environment beyond Claude Code's: BEDROCK_CLIENT_MODELS names a model
+catalogue file to use instead of the built-in one; BEDROCK_CLIENT_LINEUP
+picks its lineup (default `cli`, the real CLI 2.1.328's; `seed`, the
+seed document's).";
 
 /// A Claude client for Amazon Bedrock and Mantle that behaves like Claude
 /// Code's provider.
@@ -34,14 +39,31 @@ struct Cli {
     /// (Claude Code's `-p`).
     #[arg(short = 'p', long = "print", value_name = "PROMPT")]
     print: Option<String>,
-    /// The turn's model: a Bedrock model or inference profile id, an
+    /// The turn's model: an alias (opus, sonnet, haiku), a version name
+    /// (claude-opus-4-6), a Bedrock model or inference profile id, an
     /// application inference profile ARN, or a Mantle id
-    /// (`anthropic.claude-opus-5-5`). Default: ANTHROPIC_MODEL, then the
-    /// settings' `model`, then Opus 5.5.
+    /// (anthropic.claude-opus-5-5); `[1m]` asks for the 1M context.
+    /// Default: ANTHROPIC_MODEL, then the settings' `model`, then the
+    /// lineup's turn model.
     #[arg(long)]
     model: Option<String>,
+    /// How `-p` prints: the text as it streams, one JSON result, or one
+    /// JSON line per text delta then the result.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output_format: OutputFormat,
+    /// The catalogue lineup: `cli` (the default, unless
+    /// BEDROCK_CLIENT_LINEUP says otherwise) or `seed`.
+    #[arg(long)]
+    lineup: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+    StreamJson,
 }
 
 #[derive(Subcommand)]
@@ -50,30 +72,31 @@ enum Command {
     /// provider, region, where credentials come from (never a secret),
     /// models, and the settings files read.
     Status,
+    /// Runs the startup checks and prints, per tier, the model the
+    /// session would use, where it came from, and every probe's result.
+    Models,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let prompt = match (&cli.command, cli.print) {
-        (Some(Command::Status), _) => None,
-        (None, Some(prompt)) => Some(prompt),
-        (None, None) => {
-            eprintln!("bedrock-client: give a prompt with -p, or a command (see --help)");
-            return ExitCode::from(2);
-        }
-    };
+    if cli.command.is_none() && cli.print.is_none() {
+        eprintln!("bedrock-client: give a prompt with -p, or a command (see --help)");
+        return ExitCode::from(2);
+    }
     let config = match Config::load(&Sources::from_process()) {
         Ok(config) => config,
         Err(e) => return fail_setup(&e),
     };
-    match prompt {
-        Some(prompt) => print_turn(config, cli.model, &prompt),
-        None => {
+    match (&cli.command, &cli.print) {
+        (Some(Command::Status), _) => {
             for line in config.status_lines() {
                 println!("{line}");
             }
             ExitCode::SUCCESS
         }
+        (Some(Command::Models), _) => run(config, &cli, None),
+        (None, Some(prompt)) => run(config, &cli, Some(prompt)),
+        (None, None) => ExitCode::from(2),
     }
 }
 
@@ -82,18 +105,13 @@ fn fail_setup(e: &Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// `-p`: one streamed turn, the answer on stdout as it arrives.
-fn print_turn(config: Config, model: Option<String>, prompt: &str) -> ExitCode {
-    let model = model
-        .or_else(|| config.models.model.clone())
-        .unwrap_or_else(|| {
-            if config.providers.bedrock {
-                DEFAULT_BEDROCK_MODEL
-            } else {
-                DEFAULT_MANTLE_MODEL
-            }
-            .to_owned()
-        });
+/// Starts a session; with a prompt, sends the turn, else reports the
+/// models.
+fn run(config: Config, cli: &Cli, prompt: Option<&str>) -> ExitCode {
+    let catalogue = match load_catalogue(&config.vars) {
+        Ok(catalogue) => catalogue,
+        Err(e) => return fail_setup(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,7 +124,6 @@ fn print_turn(config: Config, model: Option<String>, prompt: &str) -> ExitCode {
             ));
         }
     };
-    let auth_refresh = config.aws_auth_refresh.clone();
     // awsAuthRefresh's output (a sign-in code, a URL) is for the user;
     // stderr keeps stdout for the answer.
     let show = Arc::new(|bytes: &[u8]| {
@@ -115,50 +132,201 @@ fn print_turn(config: Config, model: Option<String>, prompt: &str) -> ExitCode {
         let _ = stderr.flush();
     });
     let mut provider = Provider::from_config(config, show);
-    let request = prompt_request(provider.config(), provider.identity(), prompt);
+    runtime.block_on(async {
+        let name = cli
+            .lineup
+            .clone()
+            .or_else(|| {
+                provider
+                    .config()
+                    .vars
+                    .get("BEDROCK_CLIENT_LINEUP")
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "cli".to_owned());
+        let lineup = match lineup(&catalogue, &name) {
+            Ok(lineup) => lineup.clone(),
+            Err(e) => return fail_setup(&e),
+        };
+        let session =
+            match Session::start(&mut provider, catalogue, &lineup, cli.model.as_deref()).await {
+                Ok(session) => session,
+                Err(e) => return fail_setup(&e),
+            };
+        for notice in &session.notices {
+            eprintln!("{notice}");
+        }
+        match prompt {
+            Some(prompt) => {
+                print_turn(&mut provider, &session, &lineup, prompt, cli.output_format).await
+            }
+            None => {
+                report_models(&provider, &session, &lineup);
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+/// `-p`: one streamed turn, the answer on stdout as it arrives.
+async fn print_turn(
+    provider: &mut Provider<SystemSources, SystemClock>,
+    session: &Session,
+    lineup: &Lineup,
+    prompt: &str,
+    format: OutputFormat,
+) -> ExitCode {
     let mut stdout = std::io::stdout();
     let mut ends_with_newline = true;
     let mut print_text = |text: &str| {
-        let _ = stdout.write_all(text.as_bytes());
+        let line = match format {
+            OutputFormat::Text => text.to_owned(),
+            OutputFormat::StreamJson => {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"type": "text_delta", "text": text})
+                )
+            }
+            OutputFormat::Json => return,
+        };
+        let _ = stdout.write_all(line.as_bytes());
         let _ = stdout.flush();
         if !text.is_empty() {
-            ends_with_newline = text.ends_with('\n');
+            ends_with_newline = line.ends_with('\n');
         }
     };
-    let outcome = runtime.block_on(run_turn(&mut provider, &model, request, &mut print_text));
-    if !ends_with_newline {
+    let outcome = session.run(provider, prompt, &mut print_text).await;
+    if format == OutputFormat::Text && !ends_with_newline {
         println!();
     }
-    match outcome {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(TurnError::Setup(e)) => fail_setup(&e),
-        Err(TurnError::Stream(failure)) => {
-            println!("API Error: {failure}");
-            ExitCode::from(1)
-        }
-        Err(TurnError::Refused(gave_up)) => {
-            println!(
-                "{}",
-                refusal_line(&gave_up, auth_refresh.as_deref(), &model)
-            );
-            if let Some(hint) = provider.refresh_loop_hint() {
-                eprintln!("{hint}");
-            }
-            ExitCode::from(1)
-        }
+    let config = provider.config().clone();
+    let resolver = Resolver::new(
+        &config,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    );
+    let error_line = match &outcome {
+        Ok(_) => None,
+        Err(TurnError::Setup(e)) => return fail_setup(e),
+        Err(TurnError::Stream(failure)) => Some(format!("API Error: {failure}")),
+        Err(TurnError::Refused(gave_up)) => Some(refusal_line(
+            gave_up,
+            config.aws_auth_refresh.as_deref(),
+            &session.turn.id,
+            session.suggestion(&resolver).as_deref(),
+        )),
+    };
+    if format != OutputFormat::Text {
+        println!(
+            "{}",
+            result_json(&outcome, error_line.as_deref(), &session.turn.id)
+        );
+    } else if let Some(line) = &error_line {
+        println!("{line}");
+    }
+    if let Err(TurnError::Refused(_)) = &outcome
+        && let Some(hint) = provider.refresh_loop_hint()
+    {
+        eprintln!("{hint}");
+    }
+    if error_line.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
+/// The `result` object of `--output-format json` and `stream-json`.
+fn result_json(
+    outcome: &Result<Answer, TurnError>,
+    error: Option<&str>,
+    model: &str,
+) -> serde_json::Value {
+    match (outcome, error) {
+        (Ok(answer), _) => serde_json::json!({
+            "type": "result",
+            "subtype": "success",
+            "is_error": false,
+            "result": answer.text,
+            "model": model,
+            "stop_reason": answer.stop_reason,
+            "usage": {
+                "input_tokens": answer.usage.input_tokens,
+                "output_tokens": answer.usage.output_tokens,
+                "cache_creation_input_tokens": answer.usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
+            },
+        }),
+        (Err(_), error) => serde_json::json!({
+            "type": "result",
+            "subtype": "error",
+            "is_error": true,
+            "result": error.unwrap_or_default(),
+            "model": model,
+        }),
+    }
+}
+
+/// `models`: per tier, the model in use, where it came from, the probes.
+fn report_models(
+    provider: &Provider<SystemSources, SystemClock>,
+    session: &Session,
+    lineup: &Lineup,
+) {
+    let config = provider.config();
+    let resolver = Resolver::new(
+        config,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    );
+    match (
+        &session.startup.discovered,
+        &session.startup.discovery_error,
+    ) {
+        (Some(ids), _) => println!("Inference profiles discovered: {}", ids.len()),
+        (None, Some(why)) => {
+            println!("Inference profiles: not discovered ({why}); built-in ids used")
+        }
+        (None, None) => println!("Inference profiles: not discovered (Bedrock is off)"),
+    }
+    println!("Lineup: {}", lineup.description);
+    for family in Family::ALL {
+        let check = session.startup.tiers.iter().find(|t| t.family == family);
+        let model = match check {
+            Some(check) => Ok(check.model.clone()),
+            None => resolver.tier(family),
+        };
+        match model {
+            Ok(model) => println!("{}: {} ({:?})", family.title(), model.id, model.source),
+            Err(e) => println!("{}: {e}", family.title()),
+        }
+        for (id, probe) in check.map(|c| c.probes.as_slice()).unwrap_or_default() {
+            println!("  probe {id}: {}", probe.summary());
+        }
+    }
+    println!(
+        "Turn: {} ({:?}, {:?})",
+        session.turn.id, session.turn.endpoint, session.turn.source
+    );
+}
+
 /// The line `claude -p` prints when a turn gives up.
-fn refusal_line(gave_up: &GaveUp, auth_refresh: Option<&str>, model: &str) -> String {
+fn refusal_line(
+    gave_up: &GaveUp,
+    auth_refresh: Option<&str>,
+    model: &str,
+    switch_to: Option<&str>,
+) -> String {
     match (&gave_up.last, &gave_up.last_refusal) {
         (AttemptError::Api(failure), _) => {
-            user_message_for(failure, auth_refresh, Some((model, None)))
+            user_message_for(failure, auth_refresh, Some((model, switch_to)))
         }
         // The run ended loading credentials after the service had refused
         // them: the refusal is what the user needs to see.
         (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
-            user_message_for(failure, auth_refresh, Some((model, None)))
+            user_message_for(failure, auth_refresh, Some((model, switch_to)))
         }
         // The Anthropic SDK's words for a connection that failed or timed
         // out, then ours with the detail.

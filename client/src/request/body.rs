@@ -90,6 +90,41 @@ impl Message {
     }
 }
 
+/// `thinking`, written in the CLI's key order (`type` first for adaptive,
+/// `budget_tokens` first for a budget: golden/a_happy, golden/b).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thinking {
+    /// `{"type":"adaptive"}`, with `"display":"omitted"` when set.
+    Adaptive {
+        /// `display`, e.g. `omitted`.
+        display: Option<String>,
+    },
+    /// `{"budget_tokens":N,"type":"enabled"}`.
+    Budget {
+        /// `budget_tokens`.
+        budget_tokens: u32,
+    },
+}
+
+impl Serialize for Thinking {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            Thinking::Adaptive { display } => {
+                map.serialize_entry("type", "adaptive")?;
+                if let Some(display) = display {
+                    map.serialize_entry("display", display)?;
+                }
+            }
+            Thinking::Budget { budget_tokens } => {
+                map.serialize_entry("budget_tokens", budget_tokens)?;
+                map.serialize_entry("type", "enabled")?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// What a model call asks for, independent of the endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesRequest {
@@ -104,7 +139,7 @@ pub struct MessagesRequest {
     /// `max_tokens`.
     pub max_tokens: u32,
     /// `thinking`, when the model thinks.
-    pub thinking: Option<Value>,
+    pub thinking: Option<Thinking>,
     /// `context_management` (Mantle turns only: Invoke does not take it).
     pub context_management: Option<Value>,
     /// `output_config` (effort).
@@ -201,8 +236,8 @@ impl MessagesRequest {
         if self.header_betas.pop().is_some() {
             return Some("a header beta");
         }
-        if let Some(thinking) = self.thinking.as_mut().and_then(Value::as_object_mut)
-            && thinking.remove("display").is_some()
+        if let Some(Thinking::Adaptive { display }) = &mut self.thinking
+            && display.take().is_some()
         {
             return Some("thinking.display");
         }
@@ -327,7 +362,9 @@ mod tests {
             ],
             user_id: USER_ID.to_owned(),
             max_tokens: 32000,
-            thinking: Some(json!({"type": "adaptive", "display": "omitted"})),
+            thinking: Some(Thinking::Adaptive {
+                display: Some("omitted".into()),
+            }),
             context_management: Some(json!({"edits": []})),
             output_config: Some(json!({"effort": "medium"})),
             header_betas: vec!["claude-code-20250219".into()],
@@ -492,6 +529,11 @@ mod tests {
             ]
         );
         assert_eq!(request.tools.len(), 1);
-        assert_eq!(request.thinking, Some(json!({"type": "adaptive"})));
+        assert_eq!(request.thinking, Some(Thinking::Adaptive { display: None }));
+        let budget = serde_json::to_string(&Thinking::Budget {
+            budget_tokens: 31999,
+        })
+        .unwrap();
+        assert_eq!(budget, r#"{"budget_tokens":31999,"type":"enabled"}"#);
     }
 }

@@ -1,0 +1,16 @@
+//! Models: the catalogue ([`Catalogue`]), how a choice resolves to an id
+//! and endpoint ([`Resolver`]), the request shape each model takes
+//! ([`turn_request`]), and the startup checks with their fallback
+//! ([`startup`]).
+
+mod catalogue;
+mod resolve;
+mod shape;
+pub mod startup;
+
+pub use catalogue::{
+    BUILT_IN, Catalogue, Family, GEOGRAPHIES, Lineup, Model, Shape, ThinkingKind, geography_for,
+    strip_geography,
+};
+pub use resolve::{Resolved, Resolver, Source};
+pub use shape::turn_request;

@@ -1,0 +1,199 @@
+//! The request shape a model takes, from its catalogue entry: `max_tokens`,
+//! `thinking`, `output_config.effort`, the betas per endpoint, and Mantle's
+//! `context_management`. A model the catalogue does not know (an unknown
+//! id) gets the plain shape: no thinking, the CLI's own beta only.
+
+use super::catalogue::{Catalogue, Model, ThinkingKind};
+use crate::authorize::Endpoint;
+use crate::request::{MessagesRequest, Thinking};
+use crate::turn::CONTEXT_1M_BETA;
+
+/// `max_tokens` of a turn on a model the catalogue does not know.
+const UNKNOWN_MODEL_MAX_TOKENS: u32 = 32_000;
+/// The beta every Claude Code turn carries.
+const CLAUDE_CODE_BETA: &str = "claude-code-20250219";
+
+/// Shapes `request` (the prompt, system and caching already set) for a
+/// turn on `model` at `endpoint`; `one_million` adds the 1M-context beta
+/// first, as the CLI lists it.
+pub fn turn_request(
+    mut request: MessagesRequest,
+    catalogue: &Catalogue,
+    model: Option<&Model>,
+    endpoint: Endpoint,
+    one_million: bool,
+) -> MessagesRequest {
+    match model {
+        Some(model) => {
+            let shape = catalogue.shape(model);
+            request.max_tokens = model.max_tokens;
+            request.thinking = shape.thinking.map(|kind| match kind {
+                ThinkingKind::Adaptive => Thinking::Adaptive {
+                    display: shape.display.clone(),
+                },
+                ThinkingKind::Budget => Thinking::Budget {
+                    budget_tokens: model.max_tokens.saturating_sub(1),
+                },
+            });
+            request.output_config = model
+                .effort
+                .as_ref()
+                .map(|effort| serde_json::json!({ "effort": effort }));
+            match endpoint {
+                Endpoint::Bedrock => {
+                    request.header_betas = shape.header_betas.clone();
+                    request.body_betas = shape.body_betas.clone();
+                }
+                Endpoint::Mantle => {
+                    request.header_betas = shape.mantle_betas.clone();
+                    request.body_betas = Vec::new();
+                }
+            }
+        }
+        None => {
+            request.max_tokens = UNKNOWN_MODEL_MAX_TOKENS;
+            request.thinking = None;
+            request.output_config = None;
+            request.header_betas = vec![CLAUDE_CODE_BETA.to_owned()];
+            request.body_betas = Vec::new();
+        }
+    }
+    request.context_management = (endpoint == Endpoint::Mantle && request.thinking.is_some()).then(
+        || serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}),
+    );
+    if one_million {
+        let betas = match endpoint {
+            Endpoint::Bedrock => &mut request.body_betas,
+            Endpoint::Mantle => &mut request.header_betas,
+        };
+        if !betas.iter().any(|b| b == CONTEXT_1M_BETA) {
+            betas.insert(0, CONTEXT_1M_BETA.to_owned());
+        }
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::request::{CallKind, Message};
+
+    fn base() -> MessagesRequest {
+        let mut request = MessagesRequest::probe(Vec::new(), "u".into());
+        request.messages = vec![Message::user("hi")];
+        request
+    }
+
+    fn body(
+        catalogue: &Catalogue,
+        name: &str,
+        endpoint: Endpoint,
+        one_million: bool,
+    ) -> (Value, Vec<String>) {
+        let model = catalogue.find(name);
+        let request = turn_request(base(), catalogue, model, endpoint, one_million);
+        let body = request.to_body(endpoint, CallKind::Turn, name, true);
+        (
+            serde_json::from_slice(&body).unwrap(),
+            request.header_betas_for(endpoint),
+        )
+    }
+
+    #[test]
+    fn recorded_models_get_the_clis_shapes() {
+        let catalogue = Catalogue::built_in();
+        // golden/a_happy seq 5.
+        let (opus, header) = body(
+            &catalogue,
+            "us.anthropic.claude-opus-5-5",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert_eq!(opus["max_tokens"], 128000);
+        assert_eq!(
+            opus["thinking"],
+            serde_json::json!({"type": "adaptive", "display": "omitted"})
+        );
+        assert_eq!(
+            opus["output_config"],
+            serde_json::json!({"effort": "medium"})
+        );
+        assert_eq!(
+            opus["anthropic_beta"],
+            serde_json::json!([
+                "interleaved-thinking-2025-05-14",
+                "tool-search-tool-2025-10-19",
+                "thinking-token-count-2026-05-13"
+            ])
+        );
+        assert_eq!(
+            header.join(","),
+            "claude-code-20250219,thinking-token-count-2026-05-13,effort-2025-11-24"
+        );
+        // golden/b_tiers_pinned: Opus 4.5 thinks on a budget, no effort.
+        let (opus45, header) = body(
+            &catalogue,
+            "us.anthropic.claude-opus-4-5-20251101-v1:0",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert_eq!(
+            opus45["thinking"],
+            serde_json::json!({"budget_tokens": 31999, "type": "enabled"})
+        );
+        assert!(opus45.get("output_config").is_none());
+        assert_eq!(header, ["claude-code-20250219"]);
+        // golden/k_1m_suffix.
+        let (sonnet, header) = body(
+            &catalogue,
+            "us.anthropic.claude-sonnet-4-6",
+            Endpoint::Bedrock,
+            true,
+        );
+        assert_eq!(sonnet["anthropic_beta"][0], "context-1m-2025-08-07");
+        assert_eq!(sonnet["thinking"], serde_json::json!({"type": "adaptive"}));
+        assert_eq!(header.join(","), "claude-code-20250219,effort-2025-11-24");
+        // golden/m_mantle_only and golden/o (Haiku on Mantle).
+        let (mantle, header) = body(
+            &catalogue,
+            "anthropic.claude-opus-5-5",
+            Endpoint::Mantle,
+            false,
+        );
+        assert_eq!(
+            header.join(","),
+            "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,thinking-token-count-2026-05-13,tool-search-tool-2025-10-19,effort-2025-11-24"
+        );
+        assert_eq!(
+            mantle["context_management"],
+            serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]})
+        );
+        assert!(mantle.get("anthropic_beta").is_none());
+        let (_, header) = body(
+            &catalogue,
+            "anthropic.claude-haiku-4-5",
+            Endpoint::Mantle,
+            false,
+        );
+        assert_eq!(
+            header.join(","),
+            "interleaved-thinking-2025-05-14,context-management-2025-06-27,claude-code-20250219,tool-search-tool-2025-10-19"
+        );
+    }
+
+    #[test]
+    fn unknown_models_get_the_plain_shape() {
+        let catalogue = Catalogue::built_in();
+        let (plain, header) = body(
+            &catalogue,
+            "us.anthropic.claude-future-9",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert_eq!(plain["max_tokens"], 32000);
+        assert!(plain.get("thinking").is_none() && plain.get("anthropic_beta").is_none());
+        assert_eq!(header, ["claude-code-20250219"]);
+    }
+}

@@ -1,0 +1,291 @@
+//! The startup checks, as Claude Code 2.1.328 runs them with Bedrock on:
+//! `ListInferenceProfiles` (one page; a failure only means the built-in
+//! ids are used), then one `max_tokens: 1` probe per unpinned tier, all at
+//! once. A tier whose default answers 404 gets its older versions probed
+//! at once and uses the newest that answers, or the next family's default
+//! (Opus → Sonnet), with the CLI's notice; the choice lasts the session.
+//! Any other failure (400, 403, 429, 5xx, a timeout, refused credentials)
+//! widens the probing the same way but keeps the default. With only
+//! Mantle on, the turn's model gets one probe on Mantle, unless Mantle
+//! authentication is skipped (then nothing is probed).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::catalogue::{Catalogue, Family, Lineup, Model};
+use super::resolve::{Resolved, Resolver, Source};
+use crate::authorize::Endpoint;
+use crate::clock::Clock;
+use crate::config::Auth;
+use crate::credentials::CredentialSource;
+use crate::error::Error;
+use crate::failure::ApiFailure;
+use crate::provider::{Call, Provider, Route};
+use crate::request::{MessagesRequest, TextBlock};
+use crate::retrying::AttemptError;
+
+/// The system prompt of a probe.
+const PROBE_SYSTEM: &str = "You are bedrock-client, checking that a model answers.";
+/// How long `ListInferenceProfiles` may take.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest discovery answer read.
+const MAX_DISCOVERY_BODY: usize = 4 << 20;
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// The model answered.
+    Available,
+    /// 404: not offered in this account or region.
+    NotFound,
+    /// Another refusal.
+    Refused(ApiFailure),
+    /// No answer (a timeout, a connection error, no credentials).
+    Failed(Error),
+}
+
+impl Probe {
+    fn from_attempt(outcome: Result<crate::transport::Response, AttemptError>) -> Self {
+        match outcome {
+            Ok(_) => Probe::Available,
+            Err(AttemptError::Api(failure)) if failure.status == 404 => Probe::NotFound,
+            Err(AttemptError::Api(failure)) => Probe::Refused(failure),
+            Err(AttemptError::Transport(e)) => Probe::Failed(e),
+        }
+    }
+
+    /// One word for reports: `available`, `not found`, `HTTP 403`, …
+    pub fn summary(&self) -> String {
+        match self {
+            Probe::Available => "available".to_owned(),
+            Probe::NotFound => "not found (404)".to_owned(),
+            Probe::Refused(f) => format!("refused: {} {}", f.status, f.message),
+            Probe::Failed(e) => format!("no answer: {e}"),
+        }
+    }
+}
+
+/// One tier's check.
+#[derive(Debug, Clone)]
+pub struct TierCheck {
+    /// The tier.
+    pub family: Family,
+    /// The model the session uses for it.
+    pub model: Resolved,
+    /// Every probe sent for it, in the order sent (id, result).
+    pub probes: Vec<(String, Probe)>,
+    /// The notice printed for it, if it fell back.
+    pub notice: Option<String>,
+}
+
+/// What the startup checks found.
+#[derive(Debug, Clone, Default)]
+pub struct Startup {
+    /// The profile ids `ListInferenceProfiles` returned; `None` when it
+    /// was not called or failed.
+    pub discovered: Option<Vec<String>>,
+    /// Why discovery failed, if it did.
+    pub discovery_error: Option<String>,
+    /// The tiers, checked or pinned, in probe order.
+    pub tiers: Vec<TierCheck>,
+}
+
+impl Startup {
+    /// The notices to print on stderr, in tier order.
+    pub fn notices(&self) -> impl Iterator<Item = &str> {
+        self.tiers.iter().filter_map(|t| t.notice.as_deref())
+    }
+
+    /// The model the session uses for `family`, when the checks changed or
+    /// confirmed it.
+    pub fn tier(&self, family: Family) -> Option<&Resolved> {
+        self.tiers
+            .iter()
+            .find(|t| t.family == family)
+            .map(|t| &t.model)
+    }
+}
+
+/// Runs the checks. `turn` is the turn's model as resolved before them
+/// (its tier, when it is an explicit model of one, is not probed).
+pub async fn run<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    lineup: &Lineup,
+    turn: &Resolved,
+) -> Startup {
+    let config = provider.config().clone();
+    let mut startup = Startup::default();
+    if !config.providers.bedrock {
+        if turn.endpoint == Endpoint::Mantle && config.mantle_auth != Auth::Skipped {
+            let resolver = Resolver::new(&config, catalogue, lineup, None);
+            let probes = probe(provider, &[turn.clone()], &resolver).await;
+            if let Some(family) = turn.family {
+                startup.tiers.push(TierCheck {
+                    family,
+                    model: turn.clone(),
+                    probes: vec![(turn.id.clone(), probes[0].clone())],
+                    notice: None,
+                });
+            }
+        }
+        return startup;
+    }
+    match discover(provider).await {
+        Ok(ids) => startup.discovered = Some(ids),
+        Err(why) => startup.discovery_error = Some(why),
+    }
+    let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
+    let explicit_family = match turn.source {
+        Source::Flag | Source::Setting => turn.family,
+        _ => None,
+    };
+    let unpinned: Vec<Family> = Family::ALL
+        .into_iter()
+        .filter(|f| resolver.pinned(*f).is_none() && Some(*f) != explicit_family)
+        .collect();
+    let mut defaults = Vec::new();
+    for family in &unpinned {
+        match resolver.tier(*family) {
+            Ok(model) if model.endpoint == Endpoint::Bedrock => defaults.push(model),
+            _ => {}
+        }
+    }
+    let first = probe(provider, &defaults, &resolver).await;
+    let mut by_family: BTreeMap<Family, (Resolved, Probe)> = BTreeMap::new();
+    for (model, result) in defaults.into_iter().zip(first) {
+        if let Some(family) = model.family {
+            by_family.insert(family, (model, result));
+        }
+    }
+    for family in unpinned {
+        let Some((default, result)) = by_family.get(&family).cloned() else {
+            continue;
+        };
+        let mut check = TierCheck {
+            family,
+            model: default.clone(),
+            probes: vec![(default.id.clone(), result.clone())],
+            notice: None,
+        };
+        if result != Probe::Available {
+            let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
+            let candidates: Vec<Resolved> = older
+                .iter()
+                .filter_map(|m| resolver.version(m, false, Source::Default(family)).ok())
+                .filter(|r| r.endpoint == Endpoint::Bedrock)
+                .collect();
+            let answers = probe(provider, &candidates, &resolver).await;
+            check.probes.extend(
+                candidates
+                    .iter()
+                    .map(|c| c.id.clone())
+                    .zip(answers.iter().cloned()),
+            );
+            // Only "not found" moves the session off the default.
+            if result == Probe::NotFound {
+                let wanted = resolver.default_version(family);
+                let newest = candidates
+                    .iter()
+                    .zip(&answers)
+                    .find(|(_, a)| **a == Probe::Available)
+                    .map(|(c, _)| c.clone());
+                match newest {
+                    Some(fallback) => {
+                        check.notice = Some(format!(
+                            "Warning: {}: {} not available — using {} for this session",
+                            family.title(),
+                            wanted.display,
+                            display(&fallback)
+                        ));
+                        check.model = fallback;
+                    }
+                    None => {
+                        if let Some(next) = family.next()
+                            && let Some((next_model, Probe::Available)) = by_family.get(&next)
+                        {
+                            check.notice = Some(format!(
+                                "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
+                                family.title(),
+                                wanted.display,
+                                display(next_model),
+                                wanted.display
+                            ));
+                            check.model = next_model.clone();
+                        }
+                    }
+                }
+            }
+        }
+        startup.tiers.push(check);
+    }
+    startup
+}
+
+fn display(resolved: &Resolved) -> String {
+    resolved
+        .model
+        .as_ref()
+        .map_or_else(|| resolved.id.clone(), |m| m.display.clone())
+}
+
+/// Probes `models` at once; results in their order.
+async fn probe<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    models: &[Resolved],
+    _resolver: &Resolver<'_>,
+) -> Vec<Probe> {
+    if models.is_empty() {
+        return Vec::new();
+    }
+    let identity = provider.identity().clone();
+    let request = MessagesRequest::probe(
+        vec![TextBlock::new(PROBE_SYSTEM)],
+        identity.metadata_user_id(),
+    );
+    let calls: Vec<Call<'static>> = models
+        .iter()
+        .map(|m| Call::probe(m.endpoint, &m.id, m.family == Some(Family::Haiku), &request))
+        .collect();
+    provider
+        .send_each_once(&calls)
+        .await
+        .into_iter()
+        .map(Probe::from_attempt)
+        .collect()
+}
+
+/// `ListInferenceProfiles` for system-defined profiles, one page: the
+/// profile ids, or why there are none.
+async fn discover<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+) -> Result<Vec<String>, String> {
+    let call = Call {
+        endpoint: Endpoint::Bedrock,
+        route: Route::ControlPlane,
+        small_fast: false,
+        method: http::Method::GET,
+        path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".to_owned(),
+        body: bytes::Bytes::new(),
+        timeout: DISCOVERY_TIMEOUT,
+    };
+    let response = provider
+        .send(&call)
+        .await
+        .map_err(|gave_up| format!("ListInferenceProfiles failed: {:?}", gave_up.last))?;
+    let body = response
+        .bytes(MAX_DISCOVERY_BODY, DISCOVERY_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("ListInferenceProfiles answered something that is not JSON: {e}"))?;
+    Ok(json["inferenceProfileSummaries"]
+        .as_array()
+        .map(|profiles| {
+            profiles
+                .iter()
+                .filter_map(|p| p["inferenceProfileId"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
