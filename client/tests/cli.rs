@@ -60,7 +60,10 @@ async fn the_answer_streams_to_stdout_and_the_run_exits_0() {
     let journal = server.received_requests();
     let sent: Vec<_> = journal.iter().map(|r| r.raw_path.as_str()).collect();
     assert_eq!(sent.len(), 5, "{sent:?}");
-    assert_eq!((sent[0], journal[0].query.as_str()), ("/inference-profiles", "type=SYSTEM_DEFINED"));
+    assert_eq!(
+        (sent[0], journal[0].query.as_str()),
+        ("/inference-profiles", "type=SYSTEM_DEFINED")
+    );
     let mut probes = sent[1..4].to_vec();
     probes.sort_unstable();
     assert_eq!(
@@ -120,10 +123,17 @@ async fn anthropic_model_picks_the_model_and_model_overrides_it() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // golden/m_mantle_only: one probe on Mantle, then the turn.
-    let operations: Vec<_> = server.received_requests().into_iter().map(|r| r.operation).collect();
+    let operations: Vec<_> = server
+        .received_requests()
+        .into_iter()
+        .map(|r| r.operation)
+        .collect();
     assert_eq!(
         operations,
-        [Some(Operation::MantleMessages), Some(Operation::MantleMessagesStream)]
+        [
+            Some(Operation::MantleMessages),
+            Some(Operation::MantleMessagesStream)
+        ]
     );
 }
 

@@ -88,7 +88,7 @@ impl<'a> Resolver<'a> {
         let geography = geography_for(&self.config.region);
         let wanted = format!("{geography}.{}", model.bedrock);
         if let Some(discovered) = self.discovered {
-            if discovered.iter().any(|id| *id == wanted) {
+            if discovered.contains(&wanted) {
                 return wanted;
             }
             let suffix = format!(".{}", model.bedrock);

@@ -118,8 +118,7 @@ pub async fn run<S: CredentialSource, C: Clock>(
     let mut startup = Startup::default();
     if !config.providers.bedrock {
         if turn.endpoint == Endpoint::Mantle && config.mantle_auth != Auth::Skipped {
-            let resolver = Resolver::new(&config, catalogue, lineup, None);
-            let probes = probe(provider, &[turn.clone()], &resolver).await;
+            let probes = probe(provider, std::slice::from_ref(turn)).await;
             if let Some(family) = turn.family {
                 startup.tiers.push(TierCheck {
                     family,
@@ -136,8 +135,12 @@ pub async fn run<S: CredentialSource, C: Clock>(
         Err(why) => startup.discovery_error = Some(why),
     }
     let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
-    let explicit_family = match turn.source {
-        Source::Flag | Source::Setting => turn.family,
+    // An explicit ANTHROPIC_MODEL of a tier stands for that tier, which is
+    // not probed (golden/k); `--model` with a Mantle id does not
+    // (golden/o: all three probed). The captures cannot tell whether it is
+    // the variable or the endpoint that decides; both must hold here.
+    let explicit_family = match (&turn.source, turn.endpoint) {
+        (Source::Setting, Endpoint::Bedrock) => turn.family,
         _ => None,
     };
     let unpinned: Vec<Family> = Family::ALL
@@ -151,7 +154,7 @@ pub async fn run<S: CredentialSource, C: Clock>(
             _ => {}
         }
     }
-    let first = probe(provider, &defaults, &resolver).await;
+    let first = probe(provider, &defaults).await;
     let mut by_family: BTreeMap<Family, (Resolved, Probe)> = BTreeMap::new();
     for (model, result) in defaults.into_iter().zip(first) {
         if let Some(family) = model.family {
@@ -175,7 +178,7 @@ pub async fn run<S: CredentialSource, C: Clock>(
                 .filter_map(|m| resolver.version(m, false, Source::Default(family)).ok())
                 .filter(|r| r.endpoint == Endpoint::Bedrock)
                 .collect();
-            let answers = probe(provider, &candidates, &resolver).await;
+            let answers = probe(provider, &candidates).await;
             check.probes.extend(
                 candidates
                     .iter()
@@ -233,7 +236,6 @@ fn display(resolved: &Resolved) -> String {
 async fn probe<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
     models: &[Resolved],
-    _resolver: &Resolver<'_>,
 ) -> Vec<Probe> {
     if models.is_empty() {
         return Vec::new();

@@ -1,0 +1,551 @@
+//! Whole sessions against the in-process mock, compared with the real
+//! CLI's recorded traffic (`../shared/golden`): startup discovery and
+//! probes, the 404 fallback and its notice, pinned tiers, `[1m]`,
+//! application profiles, Mantle routing, a broken stream's non-streaming
+//! retry, the content-type guard, and model resolution errors.
+
+mod support;
+
+use bedrock_client::clock::VirtualClock;
+use bedrock_client::credentials::SystemSources;
+use bedrock_client::models::{Catalogue, Family, Source};
+use bedrock_client::provider::Provider;
+use bedrock_client::session::{Session, lineup};
+use bedrock_client::stream::Answer;
+use bedrock_client::turn::TurnError;
+use bedrock_client::{Error, ErrorKind};
+use bedrock_mock_server::{
+    Answer as Reply, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Match,
+    MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
+};
+use serde_json::Value;
+use support::{Sandbox, provider};
+
+const KEYS: [(&str, &str); 3] = [
+    ("CLAUDE_CODE_USE_BEDROCK", "1"),
+    ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),
+    ("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY),
+];
+
+struct Run {
+    session: Result<Session, Error>,
+    outcome: Option<Result<Answer, TurnError>>,
+    shown: String,
+    journal: Vec<RecordedRequest>,
+}
+
+/// Starts a session with `env` (Bedrock on and the example keys unless
+/// `env` says otherwise) and `flag` as `--model`, and sends "say hi".
+async fn session(
+    server: &MockBedrock,
+    name: &str,
+    env: &[(&str, &str)],
+    flag: Option<&str>,
+) -> Run {
+    let sandbox = Sandbox::new(name);
+    let mut all = KEYS.to_vec();
+    all.extend_from_slice(env);
+    let (mut provider, _): (Provider<SystemSources, VirtualClock>, _) =
+        provider(&sandbox, server, &all);
+    let catalogue = Catalogue::built_in();
+    let lineup_name = provider
+        .config()
+        .vars
+        .get("BEDROCK_CLIENT_LINEUP")
+        .unwrap_or("cli")
+        .to_owned();
+    let lineup = lineup(&catalogue, &lineup_name).unwrap().clone();
+    let session = Session::start(&mut provider, catalogue, &lineup, flag).await;
+    let mut shown = String::new();
+    let outcome = match &session {
+        Ok(session) => Some(
+            session
+                .run(&mut provider, "say hi", &mut |t| shown.push_str(t))
+                .await,
+        ),
+        Err(_) => None,
+    };
+    Run {
+        session,
+        outcome,
+        shown,
+        journal: server.received_requests(),
+    }
+}
+
+fn paths(journal: &[RecordedRequest]) -> Vec<String> {
+    journal
+        .iter()
+        .map(|r| match r.query.as_str() {
+            "" => r.raw_path.clone(),
+            query => format!("{}?{query}", r.raw_path),
+        })
+        .collect()
+}
+
+/// The probes' paths, sorted (they are sent at once).
+fn probes(journal: &[RecordedRequest]) -> Vec<String> {
+    let mut probes: Vec<String> = journal
+        .iter()
+        .filter(|r| {
+            r.operation == Some(Operation::InvokeModel) && r.body.contains("\"max_tokens\":1,")
+        })
+        .map(|r| r.raw_path.clone())
+        .collect();
+    probes.sort();
+    probes
+}
+
+fn turn_body(journal: &[RecordedRequest]) -> Value {
+    let turn = journal.last().unwrap();
+    serde_json::from_str(&turn.body).unwrap()
+}
+
+#[tokio::test]
+async fn defaults_discover_probe_every_tier_and_turn_on_opus_5_5() {
+    let server = MockBedrock::start().await;
+    let run = session(&server, "session-happy", &[], None).await;
+    assert_eq!(run.outcome.unwrap().unwrap().text, "hi");
+    // golden/a_happy.
+    let sent = paths(&run.journal);
+    assert_eq!(sent[0], "/inference-profiles?type=SYSTEM_DEFINED");
+    assert_eq!(
+        probes(&run.journal),
+        [
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+            "/model/us.anthropic.claude-opus-5-5/invoke",
+            "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke"
+        ]
+    );
+    assert_eq!(
+        sent[4],
+        "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream"
+    );
+    assert_eq!(sent.len(), 5);
+    let turn = run.journal.last().unwrap();
+    assert_eq!(
+        turn.header("anthropic-beta"),
+        Some("claude-code-20250219,thinking-token-count-2026-05-13,effort-2025-11-24")
+    );
+    let body = turn_body(&run.journal);
+    assert_eq!(body["max_tokens"], 128000);
+    assert_eq!(body["output_config"]["effort"], "medium");
+    // The haiku probe is the small/fast model's; the others are not.
+    let probe = run
+        .journal
+        .iter()
+        .find(|r| r.raw_path.contains("haiku"))
+        .unwrap();
+    assert_eq!(probe.header("x-stainless-timeout"), Some("8"));
+    assert_eq!(probe.header("anthropic-beta"), None);
+}
+
+#[tokio::test]
+async fn an_unavailable_default_falls_back_to_the_newest_version_that_answers() {
+    let server = MockBedrock::start_with(
+        ServerConfig::default().model_state("anthropic.claude-opus-5-5", ModelState::NotFound),
+    )
+    .await;
+    let run = session(&server, "session-fallback", &[], None).await;
+    let session = run.session.unwrap();
+    // golden/c_fallback_404.
+    assert_eq!(
+        session.notices,
+        ["Warning: Opus: Opus 5.5 not available — using Opus 5 for this session"]
+    );
+    assert_eq!(run.outcome.unwrap().unwrap().text, "hi");
+    assert_eq!(
+        probes(&run.journal).len(),
+        3 + 7,
+        "the three defaults, then every older Opus"
+    );
+    let turn = run.journal.last().unwrap();
+    assert_eq!(
+        turn.raw_path,
+        "/model/us.anthropic.claude-opus-5/invoke-with-response-stream"
+    );
+    assert_eq!(turn_body(&run.journal)["max_tokens"], 64000);
+    assert_eq!(turn_body(&run.journal)["output_config"]["effort"], "high");
+}
+
+#[tokio::test]
+async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
+    let mut config = ServerConfig::default();
+    for id in [
+        "anthropic.claude-opus-5-5",
+        "anthropic.claude-opus-5",
+        "anthropic.claude-opus-4-8",
+        "anthropic.claude-opus-4-7",
+        "anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic.claude-opus-4-1-20250805-v1:0",
+        "anthropic.claude-opus-4-20250514-v1:0",
+    ] {
+        config = config.model_state(id, ModelState::NotFound);
+    }
+    let server = MockBedrock::start_with(config).await;
+    let run = session(&server, "session-next-family", &[], None).await;
+    assert_eq!(
+        run.session.unwrap().notices,
+        [
+            "Warning: Opus: Opus 5.5 not available — using Sonnet 4.5. Enable Opus 5.5 in the Bedrock console to upgrade."
+        ]
+    );
+    assert_eq!(
+        run.journal.last().unwrap().raw_path,
+        "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream"
+    );
+}
+
+#[tokio::test]
+async fn other_probe_failures_widen_the_probing_but_keep_the_default() {
+    let server = MockBedrock::start_with(
+        ServerConfig::default().model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled),
+    )
+    .await;
+    let run = session(&server, "session-403", &[], None).await;
+    let session = run.session.unwrap();
+    assert!(session.notices.is_empty());
+    assert_eq!(probes(&run.journal).len(), 3 + 7);
+    assert_eq!(session.turn.id, "us.anthropic.claude-opus-5-5");
+    let Some(Err(TurnError::Refused(gave_up))) = run.outcome else {
+        panic!("the turn is refused")
+    };
+    assert_eq!(gave_up.attempts, 1);
+}
+
+#[tokio::test]
+async fn pinned_tiers_are_not_probed_and_the_pin_shapes_the_turn() {
+    let server = MockBedrock::start().await;
+    // golden/b_tiers_pinned.
+    let run = session(
+        &server,
+        "session-pinned",
+        &[
+            (
+                "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                "us.anthropic.claude-opus-4-5-20251101-v1:0",
+            ),
+            (
+                "ANTHROPIC_DEFAULT_SONNET_MODEL",
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ),
+            (
+                "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            ),
+        ],
+        None,
+    )
+    .await;
+    run.outcome.unwrap().unwrap();
+    assert_eq!(
+        paths(&run.journal),
+        [
+            "/inference-profiles?type=SYSTEM_DEFINED",
+            "/model/us.anthropic.claude-opus-4-5-20251101-v1:0/invoke-with-response-stream"
+        ]
+    );
+    let body = turn_body(&run.journal);
+    assert_eq!(body["max_tokens"], 32000);
+    assert_eq!(
+        body["thinking"],
+        serde_json::json!({"budget_tokens": 31999, "type": "enabled"})
+    );
+    assert_eq!(
+        run.journal[1].header("anthropic-beta"),
+        Some("claude-code-20250219")
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_model_skips_its_tiers_probe_and_1m_becomes_a_beta() {
+    let server = MockBedrock::start().await;
+    // golden/k_1m_suffix.
+    let run = session(
+        &server,
+        "session-1m",
+        &[("ANTHROPIC_MODEL", "us.anthropic.claude-sonnet-4-6[1m]")],
+        None,
+    )
+    .await;
+    run.outcome.unwrap().unwrap();
+    assert_eq!(
+        probes(&run.journal),
+        [
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+            "/model/us.anthropic.claude-opus-5-5/invoke"
+        ]
+    );
+    let turn = run.journal.last().unwrap();
+    assert_eq!(
+        turn.raw_path,
+        "/model/us.anthropic.claude-sonnet-4-6/invoke-with-response-stream"
+    );
+    assert_eq!(
+        turn.header("anthropic-beta"),
+        Some("claude-code-20250219,effort-2025-11-24")
+    );
+    assert_eq!(
+        turn_body(&run.journal)["anthropic_beta"],
+        serde_json::json!([
+            "context-1m-2025-08-07",
+            "interleaved-thinking-2025-05-14",
+            "tool-search-tool-2025-10-19"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_application_profile_is_looked_up_and_its_model_shapes_the_turn() {
+    let server = MockBedrock::start_with(ServerConfig::default().application_profile(
+        ApplicationProfile::new("abc123", "us.anthropic.claude-opus-4-5-20251101-v1:0"),
+    ))
+    .await;
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+    let run = session(&server, "session-arn", &[("ANTHROPIC_MODEL", arn)], None).await;
+    run.outcome.unwrap().unwrap();
+    // golden/l_app_profile_arn: all three tiers probed, the lookup, the turn.
+    let sent = paths(&run.journal);
+    assert_eq!(probes(&run.journal).len(), 3);
+    assert_eq!(
+        sent[4],
+        "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc123"
+    );
+    assert_eq!(
+        sent[5],
+        "/model/arn:aws:bedrock:us-east-1:123456789012:application-inference-profile%2Fabc123/invoke-with-response-stream"
+    );
+    assert_eq!(
+        turn_body(&run.journal)["thinking"]["type"],
+        "enabled",
+        "Opus 4.5's shape"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_profile_lookup_guesses_a_shape() {
+    let server = MockBedrock::start().await;
+    server.mount(Rule::new(
+        Match::operation(Operation::GetInferenceProfile),
+        Reply::error("AccessDeniedException"),
+    ));
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+    let run = session(
+        &server,
+        "session-arn-403",
+        &[("ANTHROPIC_MODEL", arn)],
+        None,
+    )
+    .await;
+    // The mock knows no such profile: the guessed shape is sent, refused,
+    // and the other shape is tried once.
+    assert!(run.outcome.unwrap().is_err());
+    let turns: Vec<Value> = run
+        .journal
+        .iter()
+        .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(turns.len(), 2);
+    assert_eq!(turns[0]["thinking"]["type"], "adaptive");
+    assert_eq!(turns[1]["thinking"]["type"], "enabled");
+}
+
+#[tokio::test]
+async fn with_both_endpoints_a_mantle_id_goes_to_mantle_after_the_bedrock_startup() {
+    let server = MockBedrock::start().await;
+    // golden/o_bedrock_and_mantle_haiku.
+    let run = session(
+        &server,
+        "session-both",
+        &[("CLAUDE_CODE_USE_MANTLE", "1")],
+        Some("anthropic.claude-haiku-4-5"),
+    )
+    .await;
+    run.outcome.unwrap().unwrap();
+    assert_eq!(probes(&run.journal).len(), 3);
+    let turn = run.journal.last().unwrap();
+    assert_eq!(turn.operation, Some(Operation::MantleMessagesStream));
+    assert_eq!(
+        turn.header("anthropic-beta"),
+        Some(
+            "interleaved-thinking-2025-05-14,context-management-2025-06-27,claude-code-20250219,tool-search-tool-2025-10-19"
+        )
+    );
+}
+
+#[tokio::test]
+async fn mantle_alone_probes_once_and_skipped_auth_not_at_all() {
+    let server = MockBedrock::start().await;
+    // golden/m_mantle_only.
+    let run = session(
+        &server,
+        "session-mantle",
+        &[
+            ("CLAUDE_CODE_USE_BEDROCK", "0"),
+            ("CLAUDE_CODE_USE_MANTLE", "1"),
+        ],
+        None,
+    )
+    .await;
+    run.outcome.unwrap().unwrap();
+    let operations: Vec<_> = run.journal.iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            Some(Operation::MantleMessages),
+            Some(Operation::MantleMessagesStream)
+        ]
+    );
+    assert_eq!(
+        turn_body(&run.journal)["model"],
+        "anthropic.claude-opus-5-5"
+    );
+    // golden/n_mantle_skip_auth: exactly one request.
+    let server =
+        MockBedrock::start_with(ServerConfig::default().auth(bedrock_mock_server::AuthMode::Off))
+            .await;
+    let run = session(
+        &server,
+        "session-mantle-skip",
+        &[
+            ("CLAUDE_CODE_USE_BEDROCK", "0"),
+            ("CLAUDE_CODE_USE_MANTLE", "1"),
+            ("CLAUDE_CODE_SKIP_MANTLE_AUTH", "1"),
+        ],
+        None,
+    )
+    .await;
+    run.outcome.unwrap().unwrap();
+    assert_eq!(run.journal.len(), 1);
+}
+
+#[tokio::test]
+async fn a_broken_stream_is_retried_once_without_streaming() {
+    let server = MockBedrock::start().await;
+    server.mount(Rule::new(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        Reply::StreamException {
+            after_events: 3,
+            exception: "internalServerException".into(),
+            message: None,
+        },
+    ));
+    let run = session(&server, "session-p", &[], None).await;
+    // golden/p_stream_exception: the stream, then one invoke with 64000.
+    assert_eq!(run.outcome.unwrap().unwrap().text, "hi");
+    assert_eq!(run.shown, "hi", "text shown once");
+    let last = run.journal.last().unwrap();
+    assert_eq!(last.raw_path, "/model/us.anthropic.claude-opus-5-5/invoke");
+    assert_eq!(last.header("x-stainless-timeout"), Some("300"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&last.body).unwrap()["max_tokens"],
+        64000
+    );
+}
+
+#[tokio::test]
+async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
+    let server = MockBedrock::start().await;
+    let json = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"from a proxy"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":3}}"#;
+    server.mount(Rule::new(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        Reply::Http {
+            status: 200,
+            headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+            body: json.into(),
+        },
+    ));
+    let run = session(&server, "session-guard", &[], None).await;
+    let Some(Err(TurnError::Stream(failure))) = run.outcome else {
+        panic!("refused")
+    };
+    assert!(
+        failure
+            .to_string()
+            .contains("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1"),
+        "{failure}"
+    );
+    server.reset();
+    server.mount(Rule::new(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        Reply::Http {
+            status: 200,
+            headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+            body: json.into(),
+        },
+    ));
+    let run = session(
+        &server,
+        "session-guard-off",
+        &[("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD", "1")],
+        None,
+    )
+    .await;
+    assert_eq!(run.outcome.unwrap().unwrap().text, "from a proxy");
+}
+
+#[tokio::test]
+async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("session-resolve");
+    sandbox.write(
+        "home/.claude/settings.json",
+        r#"{"modelOverrides": {"claude-opus-4-6": "arn:aws:bedrock:us-east-2:123456789012:application-inference-profile/opus-46-prod"},
+            "availableModels": ["opus", "haiku", "claude-opus-4-6", "anthropic.claude-haiku-4-5"]}"#,
+    );
+    let mut env = KEYS.to_vec();
+    env.push(("CLAUDE_CODE_USE_MANTLE", "1"));
+    let (provider, _) = provider(&sandbox, &server, &env);
+    let catalogue = Catalogue::built_in();
+    let cli = lineup(&catalogue, "cli").unwrap();
+    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    let opus = resolver.turn(Some("opus")).unwrap();
+    assert_eq!(
+        (opus.id.as_str(), &opus.source),
+        (
+            "us.anthropic.claude-opus-5-5",
+            &Source::Default(Family::Opus)
+        )
+    );
+    let mapped = resolver.turn(Some("claude-opus-4-6")).unwrap();
+    assert!(
+        mapped
+            .id
+            .ends_with("application-inference-profile/opus-46-prod"),
+        "{}",
+        mapped.id
+    );
+    assert_eq!(mapped.source, Source::Override("claude-opus-4-6".into()));
+    assert_eq!(
+        resolver
+            .turn(Some("anthropic.claude-haiku-4-5"))
+            .unwrap()
+            .endpoint,
+        bedrock_client::authorize::Endpoint::Mantle
+    );
+    let refused = resolver.turn(Some("sonnet")).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
+    assert!(refused.message().contains("availableModels"), "{refused}");
+    let one_million = resolver.turn(Some("opus[1m]")).unwrap_err();
+    assert!(
+        one_million
+            .message()
+            .contains("Opus 5.5 does not support the 1M-token context window"),
+        "{one_million}"
+    );
+    // The seed's lineup: the turn is Sonnet 4.5, `opus` is Opus 4.6.
+    let seed = lineup(&catalogue, "seed").unwrap();
+    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, seed, None);
+    assert_eq!(
+        resolver.turn(None).unwrap().id,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    assert!(
+        lineup(&catalogue, "nope")
+            .unwrap_err()
+            .message()
+            .contains("cli, seed")
+    );
+}
