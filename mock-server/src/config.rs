@@ -390,6 +390,11 @@ pub struct Pace {
     pub first_byte_ms: u64,
     /// Milliseconds between frames.
     pub between_events_ms: u64,
+    /// Write frames as fast as the connection takes them, many to a write,
+    /// instead of flushing each on its own: for throughput benchmarks of a
+    /// client's stream parsing, where a flush per frame would make the
+    /// server the bottleneck. Ignored when `between_events_ms` is set.
+    pub burst: bool,
 }
 
 /// A point in time, written as ISO 8601 (`2026-11-25T16:24:01Z`).

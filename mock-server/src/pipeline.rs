@@ -669,6 +669,7 @@ fn into_response(
                 frames,
                 Duration::from_millis(pace.first_byte_ms),
                 Duration::from_millis(pace.between_events_ms),
+                pace.burst,
                 Arc::clone(&shared.journal),
                 seq,
             );

@@ -5,7 +5,8 @@
 //! hyper flushes what it has whenever the body is not ready, so even with
 //! zero pacing every frame reaches the client in its own write instead of
 //! all of them coalescing into one. A client's incremental parser is then
-//! really exercised.
+//! really exercised. `Pace::burst` turns this off for throughput
+//! benchmarks.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -31,6 +32,7 @@ pub(crate) struct PacedBody {
     gap: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     yield_before_next: bool,
+    burst: bool,
     journal: Arc<Journal>,
     seq: u64,
 }
@@ -40,6 +42,7 @@ impl PacedBody {
         frames: Vec<PlannedFrame>,
         first_byte: Duration,
         gap: Duration,
+        burst: bool,
         journal: Arc<Journal>,
         seq: u64,
     ) -> Self {
@@ -48,6 +51,7 @@ impl PacedBody {
             gap,
             sleep: (!first_byte.is_zero()).then(|| Box::pin(tokio::time::sleep(first_byte))),
             yield_before_next: false,
+            burst,
             journal,
             seq,
         }
@@ -78,7 +82,8 @@ impl Body for PacedBody {
         };
         self.journal.frame_sent(self.seq, frame.label);
         if self.gap.is_zero() || self.frames.is_empty() {
-            self.yield_before_next = true;
+            // A burst lets hyper gather frames into large writes.
+            self.yield_before_next = !self.burst;
         } else {
             self.sleep = Some(Box::pin(tokio::time::sleep(self.gap)));
         }

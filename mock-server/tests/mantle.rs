@@ -1081,6 +1081,7 @@ async fn a_paced_stream_journals_one_sse_label_per_event_sent() {
             .pace(Pace {
                 first_byte_ms: 0,
                 between_events_ms: 20,
+                ..Pace::default()
             }),
     )
     .await;

@@ -300,6 +300,7 @@ async fn paced_streams_hold_back_later_frames() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off).pace(Pace {
         first_byte_ms: 0,
         between_events_ms: 400,
+        ..Pace::default()
     }))
     .await;
     let mut socket = tokio::net::TcpStream::connect(server.address())
