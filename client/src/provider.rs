@@ -218,6 +218,19 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
         self.credentials.refresh_loop_hint()
     }
 
+    /// Loads the credentials SigV4 would sign with (for `setup`): their
+    /// access key id, never a secret; `None` when no endpoint signs.
+    pub async fn load_credentials(&mut self) -> Result<Option<String>, Error> {
+        let signs = [&self.config.bedrock_auth, &self.config.mantle_auth]
+            .iter()
+            .any(|auth| matches!(auth, Auth::AwsCredentials { .. }));
+        if !signs {
+            return Ok(None);
+        }
+        let credentials = self.credentials.credentials(&self.clock).await?;
+        Ok(Some(credentials.access_key_id))
+    }
+
     /// Sends each of `calls` once, all at the same time, with the same
     /// credentials (loaded once): the startup probes, which are not
     /// retried. Results come back in the order of `calls`.

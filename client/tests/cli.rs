@@ -290,3 +290,168 @@ async fn an_endpoint_that_is_not_there_is_a_connection_error() {
     );
     assert!(stdout.contains(&closed.to_string()), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_is_announced_on_stderr_and_the_answer_still_printed() {
+    let server = MockBedrock::start_with(
+        ServerConfig::default().model_state("anthropic.claude-opus-5-5", ModelState::NotFound),
+    )
+    .await;
+    let sandbox = Sandbox::new("cli-fallback");
+    let out = run(&server, &sandbox, &["-p", "say hi"], &[]);
+    // golden/c_fallback_404: stdout "hi", the notice on stderr, exit 0.
+    assert_eq!(text(&out.stdout), "hi\n");
+    assert_eq!(
+        text(&out.stderr),
+        "Warning: Opus: Opus 5.5 not available — using Opus 5 for this session\n"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_formats_carry_the_result() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-json");
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi", "--output-format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["type"], "result");
+    assert_eq!(result["is_error"], false);
+    assert_eq!(result["result"], "hi");
+    assert_eq!(result["model"], "us.anthropic.claude-opus-5-5");
+    assert_eq!(result["stop_reason"], "end_turn");
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi", "--output-format", "stream-json"],
+        &[],
+    );
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"type": "text_delta", "text": "hi"})
+    );
+    assert_eq!(lines.last().unwrap()["type"], "result");
+    // A refusal is a result too, with exit 1.
+    let out = run(
+        &server,
+        &sandbox,
+        &[
+            "-p",
+            "hi",
+            "--output-format",
+            "json",
+            "--model",
+            "us.anthropic.claude-nope-v1:0",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["is_error"], true);
+    assert!(
+        result["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("API Error (us.anthropic.claude-nope-v1:0): 400")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_reports_each_tier_and_offers_and_writes_updates() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-models");
+    let pin = (
+        "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "us.anthropic.claude-opus-4-5-20251101-v1:0",
+    );
+    let out = run(&server, &sandbox, &["models"], &[pin]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "Opus: us.anthropic.claude-opus-4-5-20251101-v1:0 (Pin(Opus))",
+        "Sonnet: us.anthropic.claude-sonnet-4-5-20250929-v1:0 (Default(Sonnet))",
+        "  probe us.anthropic.claude-haiku-4-5-20251001-v1:0: available",
+        "Update available: ANTHROPIC_DEFAULT_OPUS_MODEL pins Opus 4.5; Opus 5.5 (us.anthropic.claude-opus-5-5) answers in this account. Run `bedrock-client models --accept-update` to pin it.",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing `{line}` in:\n{stdout}"
+        );
+    }
+    assert!(
+        !sandbox.path("home/.claude/settings.json").exists(),
+        "nothing written unasked"
+    );
+    let out = run(&server, &sandbox, &["models", "--accept-update"], &[pin]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path("home/.claude/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        written["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"],
+        "us.anthropic.claude-opus-5-5"
+    );
+    // An ARN pin is never nagged about.
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+    let out = run(
+        &server,
+        &sandbox,
+        &["models"],
+        &[("ANTHROPIC_DEFAULT_OPUS_MODEL", arn)],
+    );
+    assert!(
+        !text(&out.stdout).contains("Update available"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_probes_the_catalogue_and_writes_the_newest_pins() {
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled)
+            .model_state("anthropic.claude-opus-5", ModelState::NotFound),
+    )
+    .await;
+    let sandbox = Sandbox::new("cli-setup-wizard");
+    sandbox.write(
+        "home/.claude/settings.json",
+        r#"{"awsAuthRefresh": "aws sso login"}"#,
+    );
+    let out = run(&server, &sandbox, &["setup", "--write"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "AWS region: us-east-1",
+        "AWS credentials: found (access key AKIDEXAMPLE)",
+        "Opus: Opus 4.8 (us.anthropic.claude-opus-4-8)",
+        "export ANTHROPIC_DEFAULT_SONNET_MODEL='us.anthropic.claude-sonnet-4-6'",
+        "export ANTHROPIC_DEFAULT_HAIKU_MODEL='us.anthropic.claude-haiku-4-5-20251001-v1:0'",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing `{line}` in:\n{stdout}"
+        );
+    }
+    assert_no_secret(&out, &[EXAMPLE_SECRET_ACCESS_KEY]);
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.path("home/.claude/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written["awsAuthRefresh"], "aws sso login");
+    assert_eq!(
+        written["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"],
+        "us.anthropic.claude-opus-4-8"
+    );
+}

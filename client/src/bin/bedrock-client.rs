@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bedrock_client::clock::SystemClock;
-use bedrock_client::config::{Config, Sources};
+use bedrock_client::config::{Config, Scope, Sources, write_env};
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::failure::user_message_for;
-use bedrock_client::models::{Family, Lineup, Resolver};
+use bedrock_client::models::startup::{
+    Probe, UpdateOffer, discover_profiles, probe_catalogue, update_offers,
+};
+use bedrock_client::models::{Catalogue, Family, Lineup, Resolver};
 use bedrock_client::provider::Provider;
 use bedrock_client::retrying::{AttemptError, GaveUp};
 use bedrock_client::session::{Session, lineup, load_catalogue};
@@ -73,8 +76,22 @@ enum Command {
     /// models, and the settings files read.
     Status,
     /// Runs the startup checks and prints, per tier, the model the
-    /// session would use, where it came from, and every probe's result.
-    Models,
+    /// session would use, where it came from, and every probe's result;
+    /// then the update offer for pinned tiers older than the default
+    /// whose newer version answers.
+    Models {
+        /// Writes the offered pins to the user settings' `env` block.
+        #[arg(long)]
+        accept_update: bool,
+    },
+    /// The setup wizard's job without prompts: shows the region and where
+    /// credentials come from, probes every model of the catalogue, and
+    /// proposes a pin per tier (the newest version that answers).
+    Setup {
+        /// Writes the proposed pins to the user settings' `env` block.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,7 +111,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        (Some(Command::Models), _) => run(config, &cli, None),
+        (Some(Command::Models { .. } | Command::Setup { .. }), _) => run(config, &cli, None),
         (None, Some(prompt)) => run(config, &cli, Some(prompt)),
         (None, None) => ExitCode::from(2),
     }
@@ -148,6 +165,9 @@ fn run(config: Config, cli: &Cli, prompt: Option<&str>) -> ExitCode {
             Ok(lineup) => lineup.clone(),
             Err(e) => return fail_setup(&e),
         };
+        if let Some(Command::Setup { write }) = cli.command {
+            return setup(&mut provider, &catalogue, &lineup, write).await;
+        }
         let session =
             match Session::start(&mut provider, catalogue, &lineup, cli.model.as_deref()).await {
                 Ok(session) => session,
@@ -162,7 +182,13 @@ fn run(config: Config, cli: &Cli, prompt: Option<&str>) -> ExitCode {
             }
             None => {
                 report_models(&provider, &session, &lineup);
-                ExitCode::SUCCESS
+                let accept = matches!(
+                    cli.command,
+                    Some(Command::Models {
+                        accept_update: true
+                    })
+                );
+                offer_updates(&mut provider, &session, &lineup, accept).await
             }
         }
     })
@@ -310,6 +336,141 @@ fn report_models(
         "Turn: {} ({:?}, {:?})",
         session.turn.id, session.turn.endpoint, session.turn.source
     );
+}
+
+/// The user settings file, where accepted pins are written.
+fn user_settings() -> Option<std::path::PathBuf> {
+    Sources::from_process()
+        .settings_paths()
+        .into_iter()
+        .find(|(scope, _)| *scope == Scope::User)
+        .map(|(_, path)| path)
+}
+
+/// Writes `pins` to the user settings, or says why it could not.
+fn write_pins(pins: &[(String, String)]) -> ExitCode {
+    let Some(path) = user_settings() else {
+        return fail_setup(&Error::new(
+            ErrorKind::MissingVariable,
+            "HOME is not set, so there is no user settings file to write: set HOME or CLAUDE_CONFIG_DIR",
+        ));
+    };
+    match write_env(&path, pins) {
+        Ok(()) => {
+            for (name, value) in pins {
+                println!("Wrote {name}={value} to {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail_setup(&e),
+    }
+}
+
+/// `models`: the seed's update offer, printed; written when accepted.
+async fn offer_updates(
+    provider: &mut Provider<SystemSources, SystemClock>,
+    session: &Session,
+    lineup: &Lineup,
+    accept: bool,
+) -> ExitCode {
+    let offers = update_offers(
+        provider,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    )
+    .await;
+    for offer in &offers {
+        println!(
+            "Update available: {} pins {}; {} ({}) answers in this account. {}",
+            offer.family.pin_variable(),
+            offer.pinned,
+            offer.newer,
+            offer.id,
+            if accept {
+                "Pinning it."
+            } else {
+                "Run `bedrock-client models --accept-update` to pin it."
+            }
+        );
+    }
+    if accept && !offers.is_empty() {
+        let pins: Vec<(String, String)> = offers.iter().map(UpdateOffer::pin).collect();
+        return write_pins(&pins);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `setup`: region, credentials, every model probed, a pin per tier.
+async fn setup(
+    provider: &mut Provider<SystemSources, SystemClock>,
+    catalogue: &Catalogue,
+    lineup: &Lineup,
+    write: bool,
+) -> ExitCode {
+    let config = provider.config().clone();
+    println!("API provider: {}", config.providers.label());
+    println!("AWS region: {}", config.region);
+    println!("Bedrock auth: {}", config.bedrock_auth.describe());
+    match provider.load_credentials().await {
+        Ok(Some(key)) => println!("AWS credentials: found (access key {key})"),
+        Ok(None) => {}
+        Err(e) => return fail_setup(&e),
+    }
+    if !config.providers.bedrock {
+        return fail_setup(&Error::new(
+            ErrorKind::NoProvider,
+            "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
+        ));
+    }
+    let discovered = match discover_profiles(provider).await {
+        Ok(ids) => {
+            println!("Inference profiles discovered: {}", ids.len());
+            Some(ids)
+        }
+        Err(why) => {
+            println!("Inference profiles: not discovered ({why}); built-in ids used");
+            None
+        }
+    };
+    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    let mut pins = Vec::new();
+    for family in Family::ALL {
+        let of_family: Vec<_> = results
+            .iter()
+            .filter(|(m, _, _)| m.family == family)
+            .collect();
+        for (model, resolved, probe) in &of_family {
+            println!("  {} ({}): {}", model.display, resolved.id, probe.summary());
+        }
+        match of_family
+            .iter()
+            .find(|(_, _, probe)| *probe == Probe::Available)
+        {
+            Some((model, resolved, _)) => {
+                println!("{}: {} ({})", family.title(), model.display, resolved.id);
+                pins.push((family.pin_variable().to_owned(), resolved.id.clone()));
+            }
+            None => println!(
+                "{}: no version answers in this account and region",
+                family.title()
+            ),
+        }
+    }
+    for (name, value) in &pins {
+        println!("export {name}='{value}'");
+    }
+    if pins.is_empty() {
+        return fail_setup(&Error::new(
+            ErrorKind::Credentials,
+            "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
+        ));
+    }
+    if write {
+        write_pins(&pins)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The line `claude -p` prints when a turn gives up.

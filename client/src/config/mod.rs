@@ -23,7 +23,7 @@ mod vars;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use settings::{Scope, Settings};
+pub use settings::{Scope, Settings, write_env};
 pub use vars::{ServiceTier, Vars};
 
 use crate::error::{Error, ErrorKind};

@@ -190,6 +190,45 @@ fn merge(lower: &mut Settings, higher: Settings) {
     }
 }
 
+/// Sets `pairs` in the `env` block of the settings file at `path` (the
+/// user settings, where Claude Code writes accepted pins), keeping every
+/// other key; creates the file and its folder when missing. A file that
+/// is not a JSON object is left alone and named in the error.
+pub fn write_env(path: &Path, pairs: &[(String, String)]) -> Result<(), Error> {
+    let mut root = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str::<Value>(&text).map_err(|e| {
+            settings_error(
+                path,
+                format!("is not valid JSON ({e}); fix it before writing to it"),
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
+        Err(e) => return Err(settings_error(path, format!("cannot be read: {e}"))),
+    };
+    let Some(object) = root.as_object_mut() else {
+        return Err(settings_error(
+            path,
+            "is not a JSON object; fix it before writing to it",
+        ));
+    };
+    let env = object
+        .entry("env")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(env) = env.as_object_mut() else {
+        return Err(wrong_type(path, "env", "an object", env));
+    };
+    for (name, value) in pairs {
+        env.insert(name.clone(), Value::String(value.clone()));
+    }
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| settings_error(path, format!("cannot be written: {e}")))?;
+    }
+    let text = serde_json::to_string_pretty(&root).expect("a JSON value serialises");
+    std::fs::write(path, text + "\n")
+        .map_err(|e| settings_error(path, format!("cannot be written: {e}")))
+}
+
 fn settings_error(path: &Path, problem: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Settings,
@@ -278,6 +317,42 @@ mod tests {
                 (Scope::Local, local)
             ]
         );
+    }
+
+    #[test]
+    fn writing_env_keeps_every_other_key() {
+        let dir = temp_dir("write-env");
+        let path = write(
+            &dir,
+            "settings.json",
+            r#"{"awsAuthRefresh": "aws sso login", "env": {"AWS_REGION": "eu-west-1"}}"#,
+        );
+        write_env(
+            &path,
+            &[(
+                "ANTHROPIC_DEFAULT_OPUS_MODEL".into(),
+                "eu.anthropic.claude-opus-5-5".into(),
+            )],
+        )
+        .unwrap();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written["awsAuthRefresh"], "aws sso login");
+        assert_eq!(written["env"]["AWS_REGION"], "eu-west-1");
+        assert_eq!(
+            written["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"],
+            "eu.anthropic.claude-opus-5-5"
+        );
+        let fresh = dir.join("new/settings.json");
+        write_env(&fresh, &[("A".into(), "1".into())]).unwrap();
+        assert!(
+            std::fs::read_to_string(&fresh)
+                .unwrap()
+                .contains("\"A\": \"1\"")
+        );
+        let broken = write(&dir, "broken.json", "[1]");
+        let e = write_env(&broken, &[("A".into(), "1".into())]).unwrap_err();
+        assert!(e.message().contains("is not a JSON object"), "{e}");
     }
 
     #[test]

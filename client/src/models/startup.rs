@@ -291,3 +291,108 @@ async fn discover<S: CredentialSource, C: Clock>(
         })
         .unwrap_or_default())
 }
+
+/// A pinned tier that could move to the lineup's newer default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateOffer {
+    /// The tier.
+    pub family: Family,
+    /// What the pin names now (`Opus 4.5`).
+    pub pinned: String,
+    /// The newer default's name (`Opus 5.5`).
+    pub newer: String,
+    /// The newer default's id, as it would be pinned.
+    pub id: String,
+}
+
+impl UpdateOffer {
+    /// The variable and value to write.
+    pub fn pin(&self) -> (String, String) {
+        (self.family.pin_variable().to_owned(), self.id.clone())
+    }
+}
+
+/// The seed's update offer: for each tier pinned to a catalogue version
+/// older than the lineup's default (never an application profile ARN),
+/// the default is probed; one that answers is offered.
+pub async fn update_offers<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    lineup: &Lineup,
+    discovered: Option<&[String]>,
+) -> Vec<UpdateOffer> {
+    let config = provider.config().clone();
+    let resolver = Resolver::new(&config, catalogue, lineup, discovered);
+    let mut candidates = Vec::new();
+    for family in Family::ALL {
+        let Some(pin) = resolver.pinned(family) else {
+            continue;
+        };
+        if pin.starts_with("arn:") {
+            continue;
+        }
+        let default = resolver.default_version(family);
+        let Some(pinned) = catalogue.find(pin) else {
+            continue;
+        };
+        let older = catalogue.older_than(&default.name);
+        if pinned.family == family
+            && older.iter().any(|m| m.name == pinned.name)
+            && let Ok(newer) = resolver.version(default, false, Source::Default(family))
+        {
+            candidates.push((
+                family,
+                pinned.display.clone(),
+                default.display.clone(),
+                newer,
+            ));
+        }
+    }
+    let models: Vec<Resolved> = candidates.iter().map(|c| c.3.clone()).collect();
+    let answers = probe(provider, &models).await;
+    candidates
+        .into_iter()
+        .zip(answers)
+        .filter(|(_, answer)| *answer == Probe::Available)
+        .map(|((family, pinned, newer, resolved), _)| UpdateOffer {
+            family,
+            pinned,
+            newer,
+            id: resolved.id,
+        })
+        .collect()
+}
+
+/// Every Bedrock version of the catalogue probed at once in this region:
+/// what `setup` pins from. Results follow the catalogue's order.
+pub async fn probe_catalogue<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    lineup: &Lineup,
+    discovered: Option<&[String]>,
+) -> Vec<(Model, Resolved, Probe)> {
+    let config = provider.config().clone();
+    let resolver = Resolver::new(&config, catalogue, lineup, discovered);
+    let versions: Vec<(Model, Resolved)> = catalogue
+        .models
+        .iter()
+        .filter_map(|m| {
+            let resolved = resolver.version(m, false, Source::Default(m.family)).ok()?;
+            Some((m.clone(), resolved))
+        })
+        .collect();
+    let models: Vec<Resolved> = versions.iter().map(|(_, r)| r.clone()).collect();
+    let answers = probe(provider, &models).await;
+    versions
+        .into_iter()
+        .zip(answers)
+        .map(|((model, resolved), answer)| (model, resolved, answer))
+        .collect()
+}
+
+/// One profile-discovery call, for `setup` and `models`.
+pub async fn discover_profiles<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+) -> Result<Vec<String>, String> {
+    discover(provider).await
+}
