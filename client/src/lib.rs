@@ -2,23 +2,23 @@
 //! Code's provider: configuration, the AWS credential chain, refresh loops,
 //! model resolution and fallback, routing, retries and streaming.
 //!
-//! Built so far: configuration ([`config`]): the environment variables
-//! Claude Code reads, its settings files with their precedence, and the
-//! `status` report; credentials ([`credentials`]): the default AWS chain,
+//! The parts: configuration ([`config`]): the environment variables Claude
+//! Code reads, its settings files with their precedence, and the `status`
+//! report; credentials ([`credentials`]): the default AWS chain,
 //! `awsCredentialExport`, `awsAuthRefresh` behind its STS check and
-//! 30-second gate, and when credentials are reloaded; what goes on the
-//! wire ([`request`]): headers, bodies and caching markers as the CLI
-//! writes them; sending ([`provider`]): host, region and auth per
-//! endpoint, SigV4 as the CLI signs ([`signing`], [`authorize`]), one
-//! pooled HTTP/HTTPS client ([`transport`]), the retry loop
-//! ([`retrying`], [`retry`]) on an injectable clock ([`clock`]); what a
-//! failure means and how the CLI words it ([`failure`]); the turn
-//! ([`turn`]): routing, on-demand resends, and streams read as they
-//! arrive ([`stream`]); refresh commands run with a time limit
-//! ([`command`]). Model resolution and the startup checks are built by the
-//! models issue. The client reads streams with [`bedrock_eventstream`] and
-//! never depends on the mock server: what it knows of the server it learns
-//! from the wire.
+//! 30-second gate; what goes on the wire ([`request`]): headers, bodies and
+//! caching markers as the CLI writes them; sending ([`provider`]): host,
+//! region and auth per endpoint, SigV4 as the CLI signs ([`signing`],
+//! [`authorize`]), one pooled HTTP/HTTPS client ([`transport`]), the retry
+//! loop ([`retrying`], [`retry`]) on an injectable clock ([`clock`]); what a
+//! failure means and how the CLI words it ([`failure`]); models
+//! ([`models`]): the catalogue, resolution, request shapes, the startup
+//! checks; the turn ([`turn`]): routing, on-demand resends, the
+//! non-streaming retry, streams read as they arrive ([`stream`]); a whole
+//! session as `claude -p` runs one ([`session`]); refresh commands run with
+//! a time limit ([`command`]). The client reads streams with
+//! [`bedrock_eventstream`] and never depends on the mock server: what it
+//! knows of the server it learns from the wire.
 
 #![warn(missing_docs)]
 
