@@ -15,7 +15,7 @@ use crate::models::{Catalogue, Lineup, Model, Resolved, Resolver, Source, turn_r
 use crate::provider::{Call, Provider, Route};
 use crate::retrying::AttemptError;
 use crate::stream::Answer;
-use crate::turn::{TurnError, prompt_request, run_turn};
+use crate::turn::{TurnError, prompt_request, run_turn_for};
 
 /// The catalogue entry whose shape is guessed for an application profile
 /// of unknown backing model, and the alternative tried once after a 400.
@@ -51,19 +51,27 @@ impl Session {
         let startup = startup::run(provider, &catalogue, lineup, &before).await;
         let mut turn =
             Resolver::new(&config, &catalogue, lineup, startup.discovered.as_deref()).turn(flag)?;
+        let mut notices: Vec<String> = startup.notices().map(str::to_owned).collect();
         if let Source::Default(family) = turn.source
             && let Some(checked) = startup.tier(family)
         {
             let one_million = turn.one_million;
             turn = checked.clone();
-            turn.one_million = one_million;
+            // A fallback without the 1M context cannot take `[1m]`.
+            let supported = turn.model.as_ref().is_none_or(|m| m.context_1m);
+            turn.one_million = one_million && supported;
+            if one_million && !supported {
+                notices.push(format!(
+                    "Warning: {} has no 1M-token context window; this session uses the standard one",
+                    turn.model.as_ref().map_or(turn.id.as_str(), |m| m.display.as_str())
+                ));
+            }
         }
         let backing = if turn.is_arn() && turn.endpoint == Endpoint::Bedrock {
             describe_profile(provider, &catalogue, &turn.id).await
         } else {
             None
         };
-        let notices = startup.notices().map(str::to_owned).collect();
         Ok(Self {
             catalogue,
             turn,
@@ -107,7 +115,9 @@ impl Session {
             self.turn.endpoint,
             self.turn.one_million,
         );
-        match run_turn(provider, &self.turn.id, request, on_text).await {
+        // The Haiku-class model's turn goes where its id was chosen for.
+        let small_fast = self.turn.family == Some(crate::models::Family::Haiku);
+        match run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await {
             Err(TurnError::Refused(gave_up))
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
@@ -119,7 +129,7 @@ impl Session {
                     self.turn.endpoint,
                     self.turn.one_million,
                 );
-                run_turn(provider, &self.turn.id, request, on_text).await
+                run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await
             }
             outcome => outcome,
         }

@@ -163,30 +163,64 @@ pub async fn read_invoke_stream(
     mut body: Incoming,
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Answer, StreamFailure> {
-    let mut decoder = Decoder::new();
-    let mut reader = EventReader::new();
-    let mut assembler = Assembler::new(on_text);
+    let mut reader = InvokeReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
-        let mut input: &[u8] = &piece;
+        reader.feed(&piece)?;
+    }
+    reader.finish()
+}
+
+/// Reads event-stream bytes already in memory (a body read whole).
+pub fn read_invoke_bytes(
+    bytes: &[u8],
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, StreamFailure> {
+    let mut reader = InvokeReader::new(on_text);
+    reader.feed(bytes)?;
+    reader.finish()
+}
+
+/// Frames in, events out, the answer assembled: fed piece by piece.
+struct InvokeReader<'a> {
+    decoder: Decoder,
+    reader: EventReader,
+    assembler: Assembler<'a>,
+}
+
+impl<'a> InvokeReader<'a> {
+    fn new(on_text: &'a mut dyn FnMut(&str)) -> Self {
+        Self {
+            decoder: Decoder::new(),
+            reader: EventReader::new(),
+            assembler: Assembler::new(on_text),
+        }
+    }
+
+    fn feed(&mut self, piece: &[u8]) -> Result<(), StreamFailure> {
+        let mut input = piece;
         loop {
-            let frame = decoder
+            let frame = self
+                .decoder
                 .decode(&mut input)
                 .map_err(|e| broken(format!("the event stream is corrupt: {e}")))?;
-            let Some(frame) = frame else { break };
-            let event = reader.read(&frame).map_err(|e| match e {
+            let Some(frame) = frame else { return Ok(()) };
+            let event = self.reader.read(&frame).map_err(|e| match e {
                 ReadError::Exception(exception) => StreamFailure::Reported {
                     kind: exception.exception_type.clone(),
                     message: exception.message.clone(),
                 },
                 other => broken(format!("the event stream is not Bedrock's: {other}")),
             })?;
-            assembler.take(event)?;
+            self.assembler.take(event)?;
         }
     }
-    decoder
-        .finish()
-        .map_err(|e| broken(format!("the event stream ended mid-frame: {e}")))?;
-    assembler.finish()
+
+    fn finish(self) -> Result<Answer, StreamFailure> {
+        self.decoder
+            .finish()
+            .map_err(|e| broken(format!("the event stream ended mid-frame: {e}")))?;
+        self.assembler.finish()
+    }
 }
 
 /// Reads a Mantle (Anthropic API) server-sent-event body.

@@ -2,13 +2,14 @@
 //! and the CLI's resends of a turn refused for on-demand throughput (each
 //! with one optional part of the request stripped, then the error).
 //!
-//! Still to come with the models issue: the request's shape per model
-//! (the CLI's betas, `thinking`, `output_config`, tools and `max_tokens`
-//! come from its catalogue; [`prompt_request`] sends none of them, so its
-//! signed headers lack `anthropic-beta` and an on-demand refusal has
-//! nothing to strip), the content-type guard, the one non-streaming retry
-//! after a broken stream, and the older model the on-demand message
-//! suggests.
+//! A turn's shape per model comes from the catalogue (see
+//! [`crate::models::turn_request`]); [`prompt_request`] alone sends none
+//! of it. A 200 on the stream call that is not an event stream is refused
+//! (the content-type guard, `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD`
+//! turns it off); a stream that breaks, and a 404 on the stream call, get
+//! one non-streaming retry. When the retried answer does not begin with
+//! the text already shown, it is shown whole after a line break: it is a
+//! new answer, not the rest of the old one.
 
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
 };
 use crate::retrying::{AttemptError, GaveUp};
-use crate::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
+use crate::stream::{
+    Answer, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
+};
 
 /// The turn's time limit for the answer's head, announced as
 /// `x-stainless-timeout: 600`.
@@ -127,6 +130,19 @@ pub enum TurnError {
 pub async fn run_turn<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
     model: &str,
+    request: MessagesRequest,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Answer, TurnError> {
+    run_turn_for(provider, model, false, request, on_text).await
+}
+
+/// [`run_turn`] for a model that may be the small/fast one: with
+/// `small_fast`, the turn goes to `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
+/// (where that model's id was chosen for).
+pub async fn run_turn_for<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    model: &str,
+    small_fast: bool,
     mut request: MessagesRequest,
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Answer, TurnError> {
@@ -145,7 +161,7 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
                 kind: CallKind::Turn,
                 betas: &betas,
             },
-            small_fast: false,
+            small_fast,
             method: http::Method::POST,
             path_and_query: match endpoint {
                 Endpoint::Bedrock => model_path(model, "invoke-with-response-stream"),
@@ -173,7 +189,7 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
                 // A 404 on the stream call is retried without streaming.
                 let not_found = matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404);
                 if endpoint == Endpoint::Bedrock && not_found {
-                    return invoke_once(provider, model, &request, "", on_text)
+                    return invoke_once(provider, model, small_fast, &request, "", on_text)
                         .await
                         .map_err(|_| TurnError::Refused(gave_up));
                 }
@@ -203,7 +219,14 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
                 .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
                 .await
                 .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
-            return answer_from_json(&body, "", on_text).map_err(TurnError::Stream);
+            // A gateway's JSON answer, or a real stream under the wrong
+            // label.
+            return if body.first() == Some(&b'{') {
+                answer_from_json(&body, "", on_text)
+            } else {
+                read_invoke_bytes(&body, on_text)
+            }
+            .map_err(TurnError::Stream);
         }
     }
     let mut shown = String::new();
@@ -223,7 +246,7 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
         // An exception frame, a bad CRC, a cut: one non-streaming retry
         // (golden/p_stream_exception), the text shown not shown again.
         Err(failure) if endpoint == Endpoint::Bedrock => {
-            invoke_once(provider, model, &request, &shown, on_text)
+            invoke_once(provider, model, small_fast, &request, &shown, on_text)
                 .await
                 .map_err(|_| TurnError::Stream(failure))
         }
@@ -246,6 +269,7 @@ const MAX_MESSAGE_BODY: usize = 32 << 20;
 async fn invoke_once<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
     model: &str,
+    small_fast: bool,
     request: &MessagesRequest,
     shown: &str,
     on_text: &mut dyn FnMut(&str),
@@ -262,7 +286,7 @@ async fn invoke_once<S: CredentialSource, C: Clock>(
             kind: CallKind::Turn,
             betas: &betas,
         },
-        small_fast: false,
+        small_fast,
         method: http::Method::POST,
         path_and_query: model_path(model, "invoke"),
         body: request

@@ -387,6 +387,21 @@ async fn models_reports_each_tier_and_offers_and_writes_updates() {
             "missing `{line}` in:\n{stdout}"
         );
     }
+    // The offer keeps the pin's own geography.
+    let out = run(
+        &server,
+        &sandbox,
+        &["models"],
+        &[(
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "global.anthropic.claude-opus-4-5-20251101-v1:0",
+        )],
+    );
+    assert!(
+        text(&out.stdout).contains("Opus 5.5 (global.anthropic.claude-opus-5-5) answers"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(
         !sandbox.path("home/.claude/settings.json").exists(),
         "nothing written unasked"

@@ -549,3 +549,162 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
             .contains("cli, seed")
     );
 }
+
+#[tokio::test]
+async fn opus_falls_back_to_a_pinned_sonnet_when_no_opus_answers() {
+    let mut config = ServerConfig::default();
+    for id in [
+        "anthropic.claude-opus-5-5",
+        "anthropic.claude-opus-5",
+        "anthropic.claude-opus-4-8",
+        "anthropic.claude-opus-4-7",
+        "anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic.claude-opus-4-1-20250805-v1:0",
+        "anthropic.claude-opus-4-20250514-v1:0",
+    ] {
+        config = config.model_state(id, ModelState::NotFound);
+    }
+    let server = MockBedrock::start_with(config).await;
+    let run = session(
+        &server,
+        "session-pinned-sonnet",
+        &[("ANTHROPIC_DEFAULT_SONNET_MODEL", "claude-sonnet-4-6")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        run.session.unwrap().notices,
+        [
+            "Warning: Opus: Opus 5.5 not available — using Sonnet 4.6. Enable Opus 5.5 in the Bedrock console to upgrade."
+        ]
+    );
+    // The pin, a version name, went through the catalogue.
+    assert_eq!(
+        run.journal.last().unwrap().raw_path,
+        "/model/us.anthropic.claude-sonnet-4-6/invoke-with-response-stream"
+    );
+}
+
+#[tokio::test]
+async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("session-pins");
+    sandbox.write(
+        "home/.claude/settings.json",
+        r#"{"modelOverrides": {"claude-haiku-4-5-20251001": "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/haiku"}}"#,
+    );
+    let mut env = KEYS.to_vec();
+    env.push(("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", "ap-southeast-2"));
+    env.push((
+        "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "us.anthropic.claude-opus-5-5[1m]",
+    ));
+    let (first, _) = provider(&sandbox, &server, &env);
+    let catalogue = Catalogue::built_in();
+    let cli = lineup(&catalogue, "cli").unwrap();
+    let resolver = bedrock_client::models::Resolver::new(first.config(), &catalogue, cli, None);
+    // An override to an ARN keeps its tier (and so the small/fast region).
+    let haiku = resolver.tier(Family::Haiku).unwrap();
+    assert_eq!(haiku.family, Some(Family::Haiku));
+    assert!(haiku.is_arn());
+    // A pin with [1m] on a model without it is refused, like any choice.
+    let e = resolver.tier(Family::Opus).unwrap_err();
+    assert!(
+        e.message()
+            .contains("does not support the 1M-token context window"),
+        "{e}"
+    );
+    // The small/fast model's prefix is its own region's.
+    sandbox.write("home/.claude/settings.json", "{}");
+    let (provider, _) = provider(&sandbox, &server, &env[..4]);
+    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    assert_eq!(
+        resolver.tier(Family::Haiku).unwrap().id,
+        "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert_eq!(
+        resolver.tier(Family::Sonnet).unwrap().id,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    // Discovery can name a better profile (Tokyo's jp.), or only global.
+    let discovered = vec![
+        "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
+        "global.anthropic.claude-opus-5-5".to_owned(),
+    ];
+    let resolver = bedrock_client::models::Resolver::new(
+        provider.config(),
+        &catalogue,
+        cli,
+        Some(&discovered),
+    );
+    assert_eq!(
+        resolver.tier(Family::Haiku).unwrap().id,
+        "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert_eq!(
+        resolver.tier(Family::Opus).unwrap().id,
+        "global.anthropic.claude-opus-5-5"
+    );
+}
+
+#[tokio::test]
+async fn a_real_stream_under_the_wrong_label_is_read_when_the_guard_is_off() {
+    let server = MockBedrock::start().await;
+    let events = [
+        r#"{"type":"message_start","message":{"id":"msg_bdrk_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"relabelled"}}"#,
+        r#"{"type":"content_block_stop","index":0}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}"#,
+        r#"{"type":"message_stop"}"#,
+    ];
+    let frames = bedrock_eventstream::bedrock::encode_event_frames(
+        &events
+            .iter()
+            .map(|j| bedrock_eventstream::anthropic::StreamEvent::from_json(j.as_bytes()).unwrap())
+            .collect::<Vec<_>>(),
+    );
+    // A rule's body is text and frames are bytes: a raw socket serves them
+    // (to every request, discovery included, which only notes the failure).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            let _ = socket.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+                frames.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&frames).await;
+        }
+    });
+    let base = format!("http://{address}");
+    let run = session(
+        &server,
+        "session-relabelled",
+        &[
+            ("ANTHROPIC_BEDROCK_BASE_URL", base.as_str()),
+            (
+                "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                "us.anthropic.claude-opus-5-5",
+            ),
+            (
+                "ANTHROPIC_DEFAULT_SONNET_MODEL",
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ),
+            (
+                "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            ),
+            ("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD", "1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(run.outcome.unwrap().unwrap().text, "relabelled");
+}

@@ -284,9 +284,11 @@ fn result_json(
                 "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
             },
         }),
+        // The real CLI reports an API error as a "success" result with
+        // is_error (customer-scenarios: truncated-event-byte-complete).
         (Err(_), error) => serde_json::json!({
             "type": "result",
-            "subtype": "error",
+            "subtype": "success",
             "is_error": true,
             "result": error.unwrap_or_default(),
             "model": model,
@@ -355,15 +357,25 @@ fn write_pins(pins: &[(String, String)]) -> ExitCode {
             "HOME is not set, so there is no user settings file to write: set HOME or CLAUDE_CONFIG_DIR",
         ));
     };
-    match write_env(&path, pins) {
-        Ok(()) => {
-            for (name, value) in pins {
-                println!("Wrote {name}={value} to {}", path.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail_setup(&e),
+    if let Err(e) = write_env(&path, pins) {
+        return fail_setup(&e);
     }
+    for (name, value) in pins {
+        println!("Wrote {name}={value} to {}", path.display());
+    }
+    // A project, local or managed settings file may set the same variable
+    // and take precedence: say so rather than claim the pin is in effect.
+    if let Ok(config) = Config::load(&Sources::from_process()) {
+        for (name, value) in pins {
+            if config.vars.get(name) != Some(value.as_str()) {
+                eprintln!(
+                    "bedrock-client: {name} is also set in a settings file that takes precedence over {}; the new pin has no effect until you change it there",
+                    path.display()
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `models`: the seed's update offer, printed; written when accepted.

@@ -192,7 +192,8 @@ fn merge(lower: &mut Settings, higher: Settings) {
 
 /// Sets `pairs` in the `env` block of the settings file at `path` (the
 /// user settings, where Claude Code writes accepted pins), keeping every
-/// other key; creates the file and its folder when missing. A file that
+/// other key (the keys come out sorted); creates the file and its folder
+/// when missing. The new file replaces the old in one rename. A file that
 /// is not a JSON object is left alone and named in the error.
 pub fn write_env(path: &Path, pairs: &[(String, String)]) -> Result<(), Error> {
     let mut root = match std::fs::read_to_string(path) {
@@ -225,8 +226,19 @@ pub fn write_env(path: &Path, pairs: &[(String, String)]) -> Result<(), Error> {
             .map_err(|e| settings_error(path, format!("cannot be written: {e}")))?;
     }
     let text = serde_json::to_string_pretty(&root).expect("a JSON value serialises");
-    std::fs::write(path, text + "\n")
-        .map_err(|e| settings_error(path, format!("cannot be written: {e}")))
+    // Written beside it and renamed over it: a crash or a full disk leaves
+    // the old file whole. (Keys come out sorted: the file's own order is
+    // not kept.)
+    let cannot = |e: std::io::Error| settings_error(path, format!("cannot be written: {e}"));
+    let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text + "\n").map_err(cannot)?;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&temporary, metadata.permissions());
+    }
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        cannot(e)
+    })
 }
 
 fn settings_error(path: &Path, problem: impl std::fmt::Display) -> Error {

@@ -81,20 +81,28 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The Bedrock id of `model` in this region: the profile discovery
-    /// found for the region's geography, else any discovered profile of the
-    /// model (Tokyo's `jp.`), else the geography the region implies.
+    /// The Bedrock id of `model` in its region: the profile discovery found
+    /// for the region's geography, else any other regional profile of the
+    /// model it found (Tokyo's `jp.`), else a discovered `global.` one,
+    /// else the geography the region implies.
     pub fn bedrock_id(&self, model: &Model) -> String {
-        let geography = geography_for(&self.config.region);
+        // The Haiku-class model lives in the small/fast region when one is
+        // set, so its prefix is that region's.
+        let region = match (model.family, &self.config.small_fast_region) {
+            (Family::Haiku, Some(region)) => region,
+            _ => &self.config.region,
+        };
+        let geography = geography_for(region);
         let wanted = format!("{geography}.{}", model.bedrock);
         if let Some(discovered) = self.discovered {
             if discovered.contains(&wanted) {
                 return wanted;
             }
             let suffix = format!(".{}", model.bedrock);
-            if let Some(found) = discovered
-                .iter()
-                .find(|id| id.ends_with(&suffix) && !id.starts_with("global."))
+            let of_model = || discovered.iter().filter(|id| id.ends_with(&suffix));
+            if let Some(found) = of_model()
+                .find(|id| !id.starts_with("global."))
+                .or_else(|| of_model().next())
             {
                 return found.clone();
             }
@@ -117,8 +125,15 @@ impl<'a> Resolver<'a> {
     /// session uses (Mantle's id when only Mantle is on).
     pub fn tier(&self, family: Family) -> Result<Resolved, Error> {
         if let Some(pin) = self.pinned(family) {
-            let (id, one_million) = split_context_suffix(pin);
-            return self.finish(id, one_million, Source::Pin(family));
+            // A pin is resolved like any choice: a version name goes
+            // through the catalogue, `[1m]` is checked.
+            let (id, one_million) = split_context_suffix(pin.trim());
+            let resolved = match self.catalogue.model(id) {
+                Some(model) => self.version(model, one_million, Source::Pin(family))?,
+                None => self.finish(id, one_million, Source::Pin(family))?,
+            };
+            self.check_one_million(&resolved, pin)?;
+            return Ok(resolved);
         }
         let default = self
             .catalogue
@@ -145,7 +160,14 @@ impl<'a> Resolver<'a> {
         source: Source,
     ) -> Result<Resolved, Error> {
         if let Some(mapped) = self.config.models.overrides.get(&model.name) {
-            return self.finish(mapped, one_million, Source::Override(model.name.clone()));
+            // An ARN says nothing of its model: the version it stands for
+            // keeps its tier (the small/fast region, the fallback).
+            let mut resolved =
+                self.finish(mapped, one_million, Source::Override(model.name.clone()))?;
+            if resolved.model.is_none() {
+                resolved.family = Some(model.family);
+            }
+            return Ok(resolved);
         }
         let providers = self.config.providers;
         let id = match (&model.mantle, providers.bedrock) {

@@ -76,6 +76,8 @@ pub struct TierCheck {
     pub probes: Vec<(String, Probe)>,
     /// The notice printed for it, if it fell back.
     pub notice: Option<String>,
+    /// Whether `model` answered (or is the fallback that did).
+    pub usable: bool,
 }
 
 /// What the startup checks found.
@@ -86,7 +88,7 @@ pub struct Startup {
     pub discovered: Option<Vec<String>>,
     /// Why discovery failed, if it did.
     pub discovery_error: Option<String>,
-    /// The tiers, checked or pinned, in probe order.
+    /// The tiers that were checked (pinned tiers are not), in probe order.
     pub tiers: Vec<TierCheck>,
 }
 
@@ -123,6 +125,7 @@ pub async fn run<S: CredentialSource, C: Clock>(
                 startup.tiers.push(TierCheck {
                     family,
                     model: turn.clone(),
+                    usable: probes[0] == Probe::Available,
                     probes: vec![(turn.id.clone(), probes[0].clone())],
                     notice: None,
                 });
@@ -161,6 +164,9 @@ pub async fn run<S: CredentialSource, C: Clock>(
             by_family.insert(family, (model, result));
         }
     }
+    // Families with nothing of their own that answers, settled once every
+    // family's own checks are done (Opus takes Sonnet's final choice).
+    let mut stranded = Vec::new();
     for family in unpinned {
         let Some((default, result)) = by_family.get(&family).cloned() else {
             continue;
@@ -170,6 +176,7 @@ pub async fn run<S: CredentialSource, C: Clock>(
             model: default.clone(),
             probes: vec![(default.id.clone(), result.clone())],
             notice: None,
+            usable: result == Probe::Available,
         };
         if result != Probe::Available {
             let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
@@ -202,25 +209,38 @@ pub async fn run<S: CredentialSource, C: Clock>(
                             display(&fallback)
                         ));
                         check.model = fallback;
+                        check.usable = true;
                     }
-                    None => {
-                        if let Some(next) = family.next()
-                            && let Some((next_model, Probe::Available)) = by_family.get(&next)
-                        {
-                            check.notice = Some(format!(
-                                "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
-                                family.title(),
-                                wanted.display,
-                                display(next_model),
-                                wanted.display
-                            ));
-                            check.model = next_model.clone();
-                        }
-                    }
+                    None => stranded.push(family),
                 }
             }
         }
         startup.tiers.push(check);
+    }
+    for family in stranded {
+        let Some(next) = family.next() else { continue };
+        // The next family's model: its checked choice if it has one that
+        // answers, or its pin (pins are not probed).
+        let next_model = match startup.tiers.iter().find(|t| t.family == next) {
+            Some(checked) if checked.usable => Some(checked.model.clone()),
+            Some(_) => None,
+            None => resolver.tier(next).ok(),
+        };
+        let wanted = resolver.default_version(family);
+        if let (Some(next_model), Some(check)) = (
+            next_model,
+            startup.tiers.iter_mut().find(|t| t.family == family),
+        ) {
+            check.notice = Some(format!(
+                "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
+                family.title(),
+                wanted.display,
+                display(&next_model),
+                wanted.display
+            ));
+            check.model = next_model;
+            check.usable = true;
+        }
     }
     startup
 }
@@ -331,15 +351,27 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
         if pin.starts_with("arn:") {
             continue;
         }
+        let (pin_id, one_million) = crate::turn::split_context_suffix(pin);
         let default = resolver.default_version(family);
-        let Some(pinned) = catalogue.find(pin) else {
+        let Some(pinned) = catalogue.find(pin_id) else {
             continue;
         };
         let older = catalogue.older_than(&default.name);
         if pinned.family == family
             && older.iter().any(|m| m.name == pinned.name)
-            && let Ok(newer) = resolver.version(default, false, Source::Default(family))
+            && let Ok(mut newer) = resolver.version(default, false, Source::Default(family))
         {
+            // Keep what the pin chose: its geography prefix, and `[1m]`
+            // when the newer version has the 1M context.
+            if let Some((geography, _)) = pin_id.split_once('.')
+                && super::catalogue::GEOGRAPHIES.contains(&geography)
+                && !newer.is_arn()
+            {
+                newer.id = format!("{geography}.{}", default.bedrock);
+            }
+            if one_million && default.context_1m {
+                newer.id.push_str("[1m]");
+            }
             candidates.push((
                 family,
                 pinned.display.clone(),
