@@ -10,16 +10,14 @@
 //!   fetching `[expired, expired, good]` from the admin API, the report of
 //!   what was issued and used, and a key revoked while a client runs.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
+use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_sts as sts;
 use bedrock_mock_server::{
     ADMIN_PREFIX, Answer, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Rule, ServerConfig,
 };
-use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use serde_json::Value;
 use sts::config::retry::RetryConfig;
 use sts::config::{BehaviorVersion, Credentials, Region};

@@ -4,16 +4,14 @@
 //! refusals on stdout with exit status 1, setup errors on stderr, usage
 //! errors with 2. No secret ever printed.
 
-mod support;
-
 use std::process::Output;
 use std::time::UNIX_EPOCH;
 
+use crate::support::{Sandbox, text};
 use bedrock_mock_server::{
     Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, ModelState,
     Operation, ServerConfig,
 };
-use support::{Sandbox, text};
 
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const CREDENTIAL_LINE: &str = "AWS authentication failed · refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired\n";

@@ -4,10 +4,9 @@
 //! verifier, and retries, resends and refreshes end where the CLI's do.
 //! Backoff runs on a virtual clock.
 
-mod support;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::support::{Sandbox, provider};
 use bedrock_client::authorize::Endpoint;
 use bedrock_client::failure::{Failure, classify};
 use bedrock_client::provider::{Call, Route};
@@ -20,7 +19,6 @@ use bedrock_mock_server::{
     ServerConfig,
 };
 use serde_json::{Value, json};
-use support::{Sandbox, provider};
 
 const KEYS: [(&str, &str); 2] = [
     ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),

@@ -12,18 +12,16 @@
 //! Requests are sent with the raw client of `common`, so every header and
 //! every chunk boundary is under the test's control.
 
-mod common;
-
 use std::convert::Infallible;
 use std::time::SystemTime;
 
+use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_mock_server::{
     Answer, AuthMode, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY, Match,
     MockBedrock, ModelState, Operation, Pace, RecordedRequest, Reply, ReplyBlock, Rule,
     ServerConfig,
 };
-use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::{Value, json};

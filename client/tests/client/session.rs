@@ -4,8 +4,7 @@
 //! application profiles, Mantle routing, a broken stream's non-streaming
 //! retry, the content-type guard, and model resolution errors.
 
-mod support;
-
+use crate::support::{Sandbox, provider};
 use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::models::{Catalogue, Family, Source};
@@ -19,7 +18,6 @@ use bedrock_mock_server::{
     MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
 };
 use serde_json::Value;
-use support::{Sandbox, provider};
 
 const KEYS: [(&str, &str); 3] = [
     ("CLAUDE_CODE_USE_BEDROCK", "1"),
@@ -168,8 +166,8 @@ async fn an_unavailable_default_falls_back_to_the_newest_version_that_answers() 
     assert_eq!(turn_body(&run.journal)["output_config"]["effort"], "high");
 }
 
-#[tokio::test]
-async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
+/// An account where no Opus version is offered (404 for each).
+fn no_opus_answers() -> ServerConfig {
     let mut config = ServerConfig::default();
     for id in [
         "anthropic.claude-opus-5-5",
@@ -183,6 +181,12 @@ async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
     ] {
         config = config.model_state(id, ModelState::NotFound);
     }
+    config
+}
+
+#[tokio::test]
+async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
+    let config = no_opus_answers();
     let server = MockBedrock::start_with(config).await;
     let run = session(&server, "session-next-family", &[], None).await;
     assert_eq!(
@@ -552,19 +556,7 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
 
 #[tokio::test]
 async fn opus_falls_back_to_a_pinned_sonnet_when_no_opus_answers() {
-    let mut config = ServerConfig::default();
-    for id in [
-        "anthropic.claude-opus-5-5",
-        "anthropic.claude-opus-5",
-        "anthropic.claude-opus-4-8",
-        "anthropic.claude-opus-4-7",
-        "anthropic.claude-opus-4-6-v1",
-        "anthropic.claude-opus-4-5-20251101-v1:0",
-        "anthropic.claude-opus-4-1-20250805-v1:0",
-        "anthropic.claude-opus-4-20250514-v1:0",
-    ] {
-        config = config.model_state(id, ModelState::NotFound);
-    }
+    let config = no_opus_answers();
     let server = MockBedrock::start_with(config).await;
     let run = session(
         &server,

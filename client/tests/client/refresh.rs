@@ -4,15 +4,13 @@
 //! a virtual clock, so eleven attempts take no time. (`awsCredentialExport`
 //! after an expiry is in `turn.rs`.)
 
-mod support;
-
 use std::time::UNIX_EPOCH;
 
+use crate::support::{Sandbox, provider};
 use bedrock_client::failure::user_message;
 use bedrock_client::retrying::AttemptError;
 use bedrock_client::turn::{TurnError, prompt_request, run_turn};
 use bedrock_mock_server::{Credential, MockBedrock, ServerConfig};
-use support::{Sandbox, provider};
 
 fn expired(key: &str) -> Credential {
     Credential::new(key, format!("{key}-secret")).session(format!("{key}-token"), UNIX_EPOCH)

@@ -1,12 +1,10 @@
 //! `bedrock-client status` as a user runs it: a fresh HOME and project
 //! folder, a chosen environment (nothing inherited), settings files on disk.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 
-use support::{Sandbox, text};
+use crate::support::{Sandbox, text};
 
 fn status(sandbox: &Sandbox, env: &[(&str, &str)]) -> Output {
     sandbox.run(&["status"], env)

@@ -1,17 +1,15 @@
 //! The mock server over real sockets: authentication answers, streams sent
 //! frame by frame, the journal, rules and the admin API.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
+use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
     Answer, AuthMode, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, Rule, ServerConfig,
 };
-use common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
 const INVOKE: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";

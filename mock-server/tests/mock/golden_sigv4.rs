@@ -1,9 +1,7 @@
 //! The SigV4 verifier against signatures the real Claude Code CLI made
-//! (golden captures, `tests/data/golden_signed_requests.jsonl`): every one
+//! (golden captures, `tests/mock/data/golden_signed_requests.jsonl`): every one
 //! must verify at the time it was signed, and any change to a signed part
 //! must break it.
-
-mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -42,9 +40,14 @@ async fn server_at(time: f64) -> MockBedrock {
         .unwrap()
 }
 
-async fn replay(server: &MockBedrock, c: &Captured, body: &str, path: &str) -> common::RawResponse {
-    let headers = common::as_pairs(&c.headers);
-    common::send(server.address(), &c.method, path, &headers, body.as_bytes()).await
+async fn replay(
+    server: &MockBedrock,
+    c: &Captured,
+    body: &str,
+    path: &str,
+) -> crate::common::RawResponse {
+    let headers = crate::common::as_pairs(&c.headers);
+    crate::common::send(server.address(), &c.method, path, &headers, body.as_bytes()).await
 }
 
 #[tokio::test]

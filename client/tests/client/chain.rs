@@ -3,12 +3,10 @@
 //! (web identity, `role_arn` profiles) get their credentials from the
 //! mock's STS.
 
-mod support;
-
+use crate::support::Sandbox;
 use bedrock_client::ErrorKind;
 use bedrock_client::credentials::from_default_chain;
 use bedrock_mock_server::{Credential, EXAMPLE_SSO_TOKEN, MockBedrock, Operation, ServerConfig};
-use support::Sandbox;
 
 #[tokio::test]
 async fn environment_keys_come_first() {

@@ -1,0 +1,10 @@
+//! The mock's integration tests, in one test binary: each module below
+//! was its own binary, and linking five binaries against the AWS SDKs
+//! cost more build time than compiling them.
+
+mod common;
+mod golden_sigv4;
+mod mantle;
+mod sdk;
+mod server;
+mod sts;
