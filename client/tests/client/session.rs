@@ -185,20 +185,38 @@ fn no_opus_answers() -> ServerConfig {
 }
 
 #[tokio::test]
-async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
-    let config = no_opus_answers();
-    let server = MockBedrock::start_with(config).await;
-    let run = session(&server, "session-next-family", &[], None).await;
-    assert_eq!(
-        run.session.unwrap().notices,
-        [
-            "Warning: Opus: Opus 5.5 not available — using Sonnet 4.5. Enable Opus 5.5 in the Bedrock console to upgrade."
-        ]
-    );
-    assert_eq!(
-        run.journal.last().unwrap().raw_path,
-        "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream"
-    );
+async fn a_family_with_nothing_available_falls_back_to_the_next_familys_choice() {
+    // Sonnet's default, or its pin (a version name, resolved through the
+    // catalogue).
+    for (pin, sonnet, path) in [
+        (
+            None,
+            "Sonnet 4.5",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        (
+            Some("claude-sonnet-4-6"),
+            "Sonnet 4.6",
+            "us.anthropic.claude-sonnet-4-6",
+        ),
+    ] {
+        let server = MockBedrock::start_with(no_opus_answers()).await;
+        let env: Vec<_> = pin
+            .map(|p| ("ANTHROPIC_DEFAULT_SONNET_MODEL", p))
+            .into_iter()
+            .collect();
+        let run = session(&server, "session-next-family", &env, None).await;
+        assert_eq!(
+            run.session.unwrap().notices,
+            [format!(
+                "Warning: Opus: Opus 5.5 not available — using {sonnet}. Enable Opus 5.5 in the Bedrock console to upgrade."
+            )]
+        );
+        assert_eq!(
+            run.journal.last().unwrap().raw_path,
+            format!("/model/{path}/invoke-with-response-stream")
+        );
+    }
 }
 
 #[tokio::test]
@@ -551,30 +569,6 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
             .unwrap_err()
             .message()
             .contains("cli, seed")
-    );
-}
-
-#[tokio::test]
-async fn opus_falls_back_to_a_pinned_sonnet_when_no_opus_answers() {
-    let config = no_opus_answers();
-    let server = MockBedrock::start_with(config).await;
-    let run = session(
-        &server,
-        "session-pinned-sonnet",
-        &[("ANTHROPIC_DEFAULT_SONNET_MODEL", "claude-sonnet-4-6")],
-        None,
-    )
-    .await;
-    assert_eq!(
-        run.session.unwrap().notices,
-        [
-            "Warning: Opus: Opus 5.5 not available — using Sonnet 4.6. Enable Opus 5.5 in the Bedrock console to upgrade."
-        ]
-    );
-    // The pin, a version name, went through the catalogue.
-    assert_eq!(
-        run.journal.last().unwrap().raw_path,
-        "/model/us.anthropic.claude-sonnet-4-6/invoke-with-response-stream"
     );
 }
 
