@@ -260,14 +260,7 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
         let time = self.clock.now();
         let senders: Vec<Sender<'_>> = calls
             .iter()
-            .map(|call| Sender {
-                config: &self.config,
-                identity: &self.identity,
-                http: &self.http,
-                auth: auth_for(&self.config, call.endpoint),
-                attempt: AtomicU32::new(0),
-                invocation_id: invocation_id(),
-            })
+            .map(|call| Sender::new(&self.config, &self.identity, &self.http, call.endpoint))
             .collect();
         futures_util::future::join_all(
             calls
@@ -288,16 +281,7 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
             Route::ControlPlane => RetryPolicy::new(CONTROL_PLANE_ATTEMPTS - 1),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
-        let sender = Sender {
-            config: &self.config,
-            identity: &self.identity,
-            http: &self.http,
-            auth,
-            attempt: AtomicU32::new(0),
-            // One id per operation, kept across its attempts (the AWS JS
-            // SDK's `amz-sdk-invocation-id`).
-            invocation_id: invocation_id(),
-        };
+        let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);
         let clock = &self.clock;
         run_with_retries(policy, clock, &mut self.jitter, manager, |credentials| {
             sender.attempt(call, credentials, clock.now())
@@ -324,7 +308,26 @@ struct Sender<'a> {
     invocation_id: String,
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    /// The sender of one operation to `endpoint`; its invocation id is kept
+    /// across the operation's attempts (the AWS JS SDK's
+    /// `amz-sdk-invocation-id`).
+    fn new(
+        config: &'a Config,
+        identity: &'a Identity,
+        http: &'a HttpClient,
+        endpoint: Endpoint,
+    ) -> Self {
+        Sender {
+            config,
+            identity,
+            http,
+            auth: auth_for(config, endpoint),
+            attempt: AtomicU32::new(0),
+            invocation_id: invocation_id(),
+        }
+    }
+
     async fn attempt(
         &self,
         call: &Call<'_>,

@@ -35,8 +35,7 @@ pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
 /// eight); stripping runs out sooner for most requests.
 pub const MAX_ON_DEMAND_RESENDS: u32 = 8;
 
-/// The beta a `[1m]` model asks for.
-pub const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
+pub use crate::request::CONTEXT_1M_BETA;
 
 /// `model` without a `[1m]` suffix, and whether it had one: the suffix
 /// never goes on the wire; it asks for the 1M-token context beta.
@@ -147,11 +146,10 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Answer, TurnError> {
     let (model, one_million) = split_context_suffix(model);
-    if one_million && !request.body_betas.iter().any(|b| b == CONTEXT_1M_BETA) {
-        // First, as the CLI lists it (golden/k_1m_suffix).
-        request.body_betas.insert(0, CONTEXT_1M_BETA.to_owned());
-    }
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
+    if one_million {
+        request.ask_for_context_1m(endpoint);
+    }
     let mut resends = 0;
     let response = loop {
         let betas = request.header_betas_for(endpoint);

@@ -9,7 +9,7 @@ use bedrock_client::config::{Config, Scope, Sources, write_env};
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::failure::user_message_for;
 use bedrock_client::models::startup::{
-    Probe, UpdateOffer, discover_profiles, probe_catalogue, update_offers,
+    Probe, UpdateOffer, discover, probe_catalogue, update_offers,
 };
 use bedrock_client::models::{Catalogue, Family, Lineup, Resolver};
 use bedrock_client::provider::Provider;
@@ -435,7 +435,7 @@ async fn setup(
             "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
         ));
     }
-    let discovered = match discover_profiles(provider).await {
+    let discovered = match discover(provider).await {
         Ok(ids) => {
             println!("Inference profiles discovered: {}", ids.len());
             Some(ids)

@@ -6,7 +6,6 @@
 use super::catalogue::{Catalogue, Model, ThinkingKind};
 use crate::authorize::Endpoint;
 use crate::request::{MessagesRequest, Thinking};
-use crate::turn::CONTEXT_1M_BETA;
 
 /// `max_tokens` of a turn on a model the catalogue does not know.
 const UNKNOWN_MODEL_MAX_TOKENS: u32 = 32_000;
@@ -62,13 +61,7 @@ pub fn turn_request(
         || serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}),
     );
     if one_million {
-        let betas = match endpoint {
-            Endpoint::Bedrock => &mut request.body_betas,
-            Endpoint::Mantle => &mut request.header_betas,
-        };
-        if !betas.iter().any(|b| b == CONTEXT_1M_BETA) {
-            betas.insert(0, CONTEXT_1M_BETA.to_owned());
-        }
+        request.ask_for_context_1m(endpoint);
     }
     request
 }

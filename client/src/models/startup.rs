@@ -279,7 +279,7 @@ async fn probe<S: CredentialSource, C: Clock>(
 
 /// `ListInferenceProfiles` for system-defined profiles, one page: the
 /// profile ids, or why there are none.
-async fn discover<S: CredentialSource, C: Clock>(
+pub async fn discover<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
 ) -> Result<Vec<String>, String> {
     let call = Call {
@@ -420,11 +420,4 @@ pub async fn probe_catalogue<S: CredentialSource, C: Clock>(
         .zip(answers)
         .map(|((model, resolved), answer)| (model, resolved, answer))
         .collect()
-}
-
-/// One profile-discovery call, for `setup` and `models`.
-pub async fn discover_profiles<S: CredentialSource, C: Clock>(
-    provider: &mut Provider<S, C>,
-) -> Result<Vec<String>, String> {
-    discover(provider).await
 }

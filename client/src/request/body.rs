@@ -22,6 +22,9 @@ use crate::config::PromptCaching;
 /// no caching marker) begins.
 const BILLING_HEADER_PREFIX: &str = "x-anthropic-billing-header:";
 
+/// The beta a `[1m]` model asks for.
+pub const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
+
 /// The `anthropic_version` of Invoke bodies.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
@@ -205,6 +208,19 @@ impl MessagesRequest {
             && let Some(block) = blocks.last_mut()
         {
             block.cache_control = marker;
+        }
+    }
+
+    /// Asks for the 1M-token context window on `endpoint`: the beta goes
+    /// first (as the CLI lists it, golden/k_1m_suffix), in the body on
+    /// Invoke and in the header on Mantle; once.
+    pub fn ask_for_context_1m(&mut self, endpoint: Endpoint) {
+        let betas = match endpoint {
+            Endpoint::Bedrock => &mut self.body_betas,
+            Endpoint::Mantle => &mut self.header_betas,
+        };
+        if !betas.iter().any(|b| b == CONTEXT_1M_BETA) {
+            betas.insert(0, CONTEXT_1M_BETA.to_owned());
         }
     }
 

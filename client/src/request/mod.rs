@@ -9,7 +9,10 @@ mod body;
 mod headers;
 mod identity;
 
-pub use body::{BEDROCK_ANTHROPIC_VERSION, Content, Message, MessagesRequest, TextBlock, Thinking};
+pub use body::{
+    BEDROCK_ANTHROPIC_VERSION, CONTEXT_1M_BETA, Content, Message, MessagesRequest, TextBlock,
+    Thinking,
+};
 pub use headers::{
     ANTHROPIC_VERSION_HEADER, CallKind, ModelCall, control_plane_headers, is_signed,
     model_call_headers, wire_order,
