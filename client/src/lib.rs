@@ -17,12 +17,14 @@
 //! non-streaming retry, streams read as they arrive ([`stream`]); a whole
 //! session as `claude -p` runs one ([`session`]); refresh commands run with
 //! a time limit ([`command`]). The client reads streams with
-//! [`bedrock_eventstream`] and never depends on the mock server: what it
-//! knows of the server it learns from the wire.
+//! [`bedrock_eventstream`]; the command line is a library function too
+//! ([`cli`]). It never depends on the mock server: what it knows of the
+//! server it learns from the wire.
 
 #![warn(missing_docs)]
 
 pub mod authorize;
+pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -1,0 +1,683 @@
+//! The `bedrock-client` command line as a library function, so the same
+//! code runs as the binary and in-process (the scenario runner runs many
+//! side by side): configuration comes from a [`Sources`], output goes to
+//! a [`Console`], time from any [`Clock`].
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use bedrock_client::cli::{Cli, Console, Environment};
+//! use bedrock_client::clock::SystemClock;
+//! use bedrock_client::config::Sources;
+//! use clap::Parser;
+//!
+//! let cli = Cli::parse_from(["bedrock-client", "status"]);
+//! let env = Environment::new(Sources::from_process(), Console::buffered(), SystemClock::default());
+//! let outcome = bedrock_client::cli::run(&cli, &env).await;
+//! assert_eq!(outcome.exit, 0);
+//! # }
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::clock::Clock;
+use crate::command::OutputSink;
+use crate::config::{Config, Scope, Sources, write_env};
+use crate::credentials::{SourceCounts, SystemSources};
+use crate::failure::user_message_for;
+use crate::models::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
+use crate::models::{Catalogue, Family, Lineup, Resolver};
+use crate::provider::Provider;
+use crate::request::Identity;
+use crate::retrying::{AttemptError, GaveUp};
+use crate::session::{Session, lineup, load_catalogue};
+use crate::stream::Answer;
+use crate::transport::HttpClient;
+use crate::turn::TurnError;
+use crate::{Error, ErrorKind};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  the answer was printed in full
+  1  the run failed: configuration, credentials, the service's refusal
+     (printed on stdout in Claude Code's words, as `claude -p` prints it),
+     or a stream that broke
+  2  the command line is wrong
+
+Environment beyond Claude Code's: BEDROCK_CLIENT_MODELS names a model
+catalogue file to use instead of the built-in one; BEDROCK_CLIENT_LINEUP
+picks its lineup (default `cli`, the real CLI 2.1.328's; `seed`, the
+seed document's).";
+
+/// A Claude client for Amazon Bedrock and Mantle that behaves like Claude
+/// Code's provider.
+#[derive(Debug, Parser)]
+#[command(name = "bedrock-client", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Sends PROMPT as one turn and prints the answer as it streams
+    /// (Claude Code's `-p`).
+    #[arg(short = 'p', long = "print", value_name = "PROMPT")]
+    pub print: Option<String>,
+    /// The turn's model: an alias (opus, sonnet, haiku), a version name
+    /// (claude-opus-4-6), a Bedrock model or inference profile id, an
+    /// application inference profile ARN, or a Mantle id
+    /// (anthropic.claude-opus-5-5); `[1m]` asks for the 1M context.
+    /// Default: ANTHROPIC_MODEL, then the settings' `model`, then the
+    /// lineup's turn model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// How `-p` prints: the text as it streams, one JSON result, or one
+    /// JSON line per text delta then the result.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    /// The catalogue lineup: `cli` (the default, unless
+    /// BEDROCK_CLIENT_LINEUP says otherwise) or `seed`.
+    #[arg(long)]
+    pub lineup: Option<String>,
+    /// A command instead of a prompt.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How `-p` prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The text as it streams.
+    Text,
+    /// One JSON result.
+    Json,
+    /// One JSON line per text delta, then the result.
+    StreamJson,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Prints the resolved configuration the way `/status` shows it:
+    /// provider, region, where credentials come from (never a secret),
+    /// models, and the settings files read.
+    Status,
+    /// Runs the startup checks and prints, per tier, the model the
+    /// session would use, where it came from, and every probe's result;
+    /// then the update offer for pinned tiers older than the default
+    /// whose newer version answers.
+    Models {
+        /// Writes the offered pins to the user settings' `env` block.
+        #[arg(long)]
+        accept_update: bool,
+    },
+    /// The setup wizard's job without prompts: shows the region and where
+    /// credentials come from, probes every model of the catalogue, and
+    /// proposes a pin per tier (the newest version that answers).
+    Setup {
+        /// Writes the proposed pins to the user settings' `env` block.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
+/// Where the command's output goes: the process's stdout and stderr for
+/// the binary, buffers for a test. `awsAuthRefresh`'s output goes to
+/// stderr, keeping stdout for the answer.
+#[derive(Clone)]
+pub struct Console {
+    /// Receives what the command prints on stdout.
+    pub stdout: OutputSink,
+    /// Receives what the command prints on stderr.
+    pub stderr: OutputSink,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Console")
+    }
+}
+
+impl Console {
+    /// The process's stdout and stderr, flushed on every write (the
+    /// answer streams).
+    pub fn process() -> Self {
+        use std::io::Write;
+        Self {
+            stdout: Arc::new(|bytes: &[u8]| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(bytes);
+                let _ = out.flush();
+            }),
+            stderr: Arc::new(|bytes: &[u8]| {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(bytes);
+                let _ = err.flush();
+            }),
+        }
+    }
+
+    /// Two buffers, read back with [`Console::captured`].
+    pub fn buffered() -> Self {
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        Self::into_buffers(stdout, stderr)
+    }
+
+    /// Writes into the given buffers.
+    pub fn into_buffers(stdout: Arc<Mutex<Vec<u8>>>, stderr: Arc<Mutex<Vec<u8>>>) -> Self {
+        let sink = |buffer: Arc<Mutex<Vec<u8>>>| -> OutputSink {
+            Arc::new(move |bytes: &[u8]| {
+                buffer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(bytes)
+            })
+        };
+        Self {
+            stdout: sink(stdout),
+            stderr: sink(stderr),
+        }
+    }
+
+    fn out(&self, text: &str) {
+        (self.stdout)(text.as_bytes());
+    }
+
+    fn line(&self, text: &str) {
+        (self.stdout)(format!("{text}\n").as_bytes());
+    }
+
+    fn err_line(&self, text: &str) {
+        (self.stderr)(format!("{text}\n").as_bytes());
+    }
+}
+
+/// What a run of the command line starts from.
+#[derive(Debug)]
+pub struct Environment<C> {
+    /// Environment variables, HOME, the project folder, managed settings.
+    pub sources: Sources,
+    /// Where output goes.
+    pub console: Console,
+    /// Time: [`crate::clock::SystemClock`] for the binary, a virtual one
+    /// in tests, where backoff and refresh gates take no real time.
+    pub clock: C,
+    /// A fixed backoff jitter (0 to 1) instead of a random one, for
+    /// reproducible runs.
+    pub jitter: Option<f64>,
+}
+
+impl<C: Clock + Clone> Environment<C> {
+    /// Runs with `sources`, printing to `console`, on `clock`, with random
+    /// jitter.
+    pub fn new(sources: Sources, console: Console, clock: C) -> Self {
+        Self {
+            sources,
+            console,
+            clock,
+            jitter: None,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The exit status: 0 success, 1 the run failed, 2 a usage error.
+    pub exit: u8,
+    /// How often each credential source was used, when the run got as
+    /// far as making a provider.
+    pub credentials: Option<SourceCounts>,
+}
+
+impl Outcome {
+    fn exit(exit: u8) -> Self {
+        Self {
+            exit,
+            credentials: None,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
+    let console = &env.console;
+    if cli.command.is_none() && cli.print.is_none() {
+        console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
+        return Outcome::exit(2);
+    }
+    let config = match Config::load(&env.sources) {
+        Ok(config) => config,
+        Err(e) => return Outcome::exit(fail_setup(console, &e)),
+    };
+    if let Some(Command::Status) = cli.command {
+        for line in config.status_lines() {
+            console.line(&line);
+        }
+        return Outcome::exit(0);
+    }
+    let prompt = match &cli.command {
+        Some(_) => None,
+        None => cli.print.as_deref(),
+    };
+    let catalogue = match load_catalogue(&config.vars) {
+        Ok(catalogue) => catalogue,
+        Err(e) => return Outcome::exit(fail_setup(console, &e)),
+    };
+    let http = HttpClient::new();
+    let sources = SystemSources::new(
+        config.vars.clone(),
+        &config.region,
+        http.clone(),
+        Arc::clone(&console.stderr),
+    );
+    let mut provider = Provider::new(
+        config,
+        sources,
+        env.clock.clone(),
+        http,
+        Identity::new_session(),
+    );
+    if let Some(jitter) = env.jitter {
+        provider = provider.with_jitter(move || jitter);
+    }
+    let exit = session(cli, env, &mut provider, catalogue, prompt).await;
+    Outcome {
+        exit,
+        credentials: Some(provider.credential_counts()),
+    }
+}
+
+/// Starts a session; with a prompt, sends the turn, else reports the
+/// models.
+async fn session<C: Clock>(
+    cli: &Cli,
+    env: &Environment<C>,
+    provider: &mut Provider<SystemSources, C>,
+    catalogue: Catalogue,
+    prompt: Option<&str>,
+) -> u8 {
+    let console = &env.console;
+    let name = cli
+        .lineup
+        .clone()
+        .or_else(|| {
+            provider
+                .config()
+                .vars
+                .get("BEDROCK_CLIENT_LINEUP")
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "cli".to_owned());
+    let lineup = match lineup(&catalogue, &name) {
+        Ok(lineup) => lineup.clone(),
+        Err(e) => return fail_setup(console, &e),
+    };
+    if let Some(Command::Setup { write }) = cli.command {
+        return setup(env, provider, &catalogue, &lineup, write).await;
+    }
+    let session = match Session::start(provider, catalogue, &lineup, cli.model.as_deref()).await {
+        Ok(session) => session,
+        Err(e) => return fail_setup(console, &e),
+    };
+    for notice in &session.notices {
+        console.err_line(notice);
+    }
+    match prompt {
+        Some(prompt) => {
+            print_turn(console, provider, &session, &lineup, prompt, cli.output_format).await
+        }
+        None => {
+            report_models(console, provider, &session, &lineup);
+            let accept = matches!(
+                cli.command,
+                Some(Command::Models {
+                    accept_update: true
+                })
+            );
+            offer_updates(env, provider, &session, &lineup, accept).await
+        }
+    }
+}
+
+fn fail_setup(console: &Console, e: &Error) -> u8 {
+    console.err_line(&format!("bedrock-client: {e}"));
+    1
+}
+
+/// `-p`: one streamed turn, the answer on stdout as it arrives.
+async fn print_turn<C: Clock>(
+    console: &Console,
+    provider: &mut Provider<SystemSources, C>,
+    session: &Session,
+    lineup: &Lineup,
+    prompt: &str,
+    format: OutputFormat,
+) -> u8 {
+    let mut ends_with_newline = true;
+    let mut print_text = |text: &str| {
+        let line = match format {
+            OutputFormat::Text => text.to_owned(),
+            OutputFormat::StreamJson => {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"type": "text_delta", "text": text})
+                )
+            }
+            OutputFormat::Json => return,
+        };
+        console.out(&line);
+        if !text.is_empty() {
+            ends_with_newline = line.ends_with('\n');
+        }
+    };
+    let outcome = session.run(provider, prompt, &mut print_text).await;
+    if format == OutputFormat::Text && !ends_with_newline {
+        console.out("\n");
+    }
+    let config = provider.config().clone();
+    let resolver = Resolver::new(
+        &config,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    );
+    let error_line = match &outcome {
+        Ok(_) => None,
+        Err(TurnError::Setup(e)) => return fail_setup(console, e),
+        Err(TurnError::Stream(failure)) => Some(format!("API Error: {failure}")),
+        Err(TurnError::Refused(gave_up)) => Some(refusal_line(
+            gave_up,
+            config.aws_auth_refresh.as_deref(),
+            &session.turn.id,
+            session.suggestion(&resolver).as_deref(),
+        )),
+    };
+    if format != OutputFormat::Text {
+        console.line(
+            &result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string(),
+        );
+    } else if let Some(line) = &error_line {
+        console.line(line);
+    }
+    if let Err(TurnError::Refused(_)) = &outcome
+        && let Some(hint) = provider.refresh_loop_hint()
+    {
+        console.err_line(&hint);
+    }
+    u8::from(error_line.is_some())
+}
+
+/// The `result` object of `--output-format json` and `stream-json`.
+fn result_json(
+    outcome: &Result<Answer, TurnError>,
+    error: Option<&str>,
+    model: &str,
+) -> serde_json::Value {
+    match (outcome, error) {
+        (Ok(answer), _) => serde_json::json!({
+            "type": "result",
+            "subtype": "success",
+            "is_error": false,
+            "result": answer.text,
+            "model": model,
+            "stop_reason": answer.stop_reason,
+            "usage": {
+                "input_tokens": answer.usage.input_tokens,
+                "output_tokens": answer.usage.output_tokens,
+                "cache_creation_input_tokens": answer.usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
+            },
+        }),
+        // The real CLI reports an API error as a "success" result with
+        // is_error (customer-scenarios: truncated-event-byte-complete).
+        (Err(_), error) => serde_json::json!({
+            "type": "result",
+            "subtype": "success",
+            "is_error": true,
+            "result": error.unwrap_or_default(),
+            "model": model,
+        }),
+    }
+}
+
+/// `models`: per tier, the model in use, where it came from, the probes.
+fn report_models<C: Clock>(
+    console: &Console,
+    provider: &Provider<SystemSources, C>,
+    session: &Session,
+    lineup: &Lineup,
+) {
+    let config = provider.config();
+    let resolver = Resolver::new(
+        config,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    );
+    match (
+        &session.startup.discovered,
+        &session.startup.discovery_error,
+    ) {
+        (Some(ids), _) => console.line(&format!("Inference profiles discovered: {}", ids.len())),
+        (None, Some(why)) => console.line(&format!(
+            "Inference profiles: not discovered ({why}); built-in ids used"
+        )),
+        (None, None) => console.line("Inference profiles: not discovered (Bedrock is off)"),
+    }
+    console.line(&format!("Lineup: {}", lineup.description));
+    for family in Family::ALL {
+        let check = session.startup.tiers.iter().find(|t| t.family == family);
+        let model = match check {
+            Some(check) => Ok(check.model.clone()),
+            None => resolver.tier(family),
+        };
+        match model {
+            Ok(model) => console.line(&format!(
+                "{}: {} ({:?})",
+                family.title(),
+                model.id,
+                model.source
+            )),
+            Err(e) => console.line(&format!("{}: {e}", family.title())),
+        }
+        for (id, probe) in check.map(|c| c.probes.as_slice()).unwrap_or_default() {
+            console.line(&format!("  probe {id}: {}", probe.summary()));
+        }
+    }
+    console.line(&format!(
+        "Turn: {} ({:?}, {:?})",
+        session.turn.id, session.turn.endpoint, session.turn.source
+    ));
+}
+
+/// Writes `pins` to the user settings, or says why it could not.
+fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -> u8 {
+    let user_settings = sources
+        .settings_paths()
+        .into_iter()
+        .find(|(scope, _)| *scope == Scope::User)
+        .map(|(_, path)| path);
+    let Some(path) = user_settings else {
+        return fail_setup(
+            console,
+            &Error::new(
+                ErrorKind::MissingVariable,
+                "HOME is not set, so there is no user settings file to write: set HOME or CLAUDE_CONFIG_DIR",
+            ),
+        );
+    };
+    if let Err(e) = write_env(&path, pins) {
+        return fail_setup(console, &e);
+    }
+    for (name, value) in pins {
+        console.line(&format!("Wrote {name}={value} to {}", path.display()));
+    }
+    // A project, local or managed settings file may set the same variable
+    // and take precedence: say so rather than claim the pin is in effect.
+    if let Ok(config) = Config::load(sources) {
+        for (name, value) in pins {
+            if config.vars.get(name) != Some(value.as_str()) {
+                console.err_line(&format!(
+                    "bedrock-client: {name} is also set in a settings file that takes precedence over {}; the new pin has no effect until you change it there",
+                    path.display()
+                ));
+            }
+        }
+    }
+    0
+}
+
+/// `models`: the seed's update offer, printed; written when accepted.
+async fn offer_updates<C: Clock>(
+    env: &Environment<C>,
+    provider: &mut Provider<SystemSources, C>,
+    session: &Session,
+    lineup: &Lineup,
+    accept: bool,
+) -> u8 {
+    let offers = update_offers(
+        provider,
+        &session.catalogue,
+        lineup,
+        session.startup.discovered.as_deref(),
+    )
+    .await;
+    for offer in &offers {
+        env.console.line(&format!(
+            "Update available: {} pins {}; {} ({}) answers in this account. {}",
+            offer.family.pin_variable(),
+            offer.pinned,
+            offer.newer,
+            offer.id,
+            if accept {
+                "Pinning it."
+            } else {
+                "Run `bedrock-client models --accept-update` to pin it."
+            }
+        ));
+    }
+    if accept && !offers.is_empty() {
+        let pins: Vec<(String, String)> = offers.iter().map(UpdateOffer::pin).collect();
+        return write_pins(&env.sources, &env.console, &pins);
+    }
+    0
+}
+
+/// `setup`: region, credentials, every model probed, a pin per tier.
+async fn setup<C: Clock>(
+    env: &Environment<C>,
+    provider: &mut Provider<SystemSources, C>,
+    catalogue: &Catalogue,
+    lineup: &Lineup,
+    write: bool,
+) -> u8 {
+    let console = &env.console;
+    let config = provider.config().clone();
+    console.line(&format!("API provider: {}", config.providers.label()));
+    console.line(&format!("AWS region: {}", config.region));
+    console.line(&format!("Bedrock auth: {}", config.bedrock_auth.describe()));
+    match provider.load_credentials().await {
+        Ok(Some(key)) => console.line(&format!("AWS credentials: found (access key {key})")),
+        Ok(None) => {}
+        Err(e) => return fail_setup(console, &e),
+    }
+    if !config.providers.bedrock {
+        return fail_setup(
+            console,
+            &Error::new(
+                ErrorKind::NoProvider,
+                "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
+            ),
+        );
+    }
+    let discovered = match discover(provider).await {
+        Ok(ids) => {
+            console.line(&format!("Inference profiles discovered: {}", ids.len()));
+            Some(ids)
+        }
+        Err(why) => {
+            console.line(&format!(
+                "Inference profiles: not discovered ({why}); built-in ids used"
+            ));
+            None
+        }
+    };
+    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    let mut pins = Vec::new();
+    for family in Family::ALL {
+        let of_family: Vec<_> = results
+            .iter()
+            .filter(|(m, _, _)| m.family == family)
+            .collect();
+        for (model, resolved, probe) in &of_family {
+            console.line(&format!(
+                "  {} ({}): {}",
+                model.display,
+                resolved.id,
+                probe.summary()
+            ));
+        }
+        match of_family
+            .iter()
+            .find(|(_, _, probe)| *probe == Probe::Available)
+        {
+            Some((model, resolved, _)) => {
+                console.line(&format!(
+                    "{}: {} ({})",
+                    family.title(),
+                    model.display,
+                    resolved.id
+                ));
+                pins.push((family.pin_variable().to_owned(), resolved.id.clone()));
+            }
+            None => console.line(&format!(
+                "{}: no version answers in this account and region",
+                family.title()
+            )),
+        }
+    }
+    for (name, value) in &pins {
+        console.line(&format!("export {name}='{value}'"));
+    }
+    if pins.is_empty() {
+        return fail_setup(
+            console,
+            &Error::new(
+                ErrorKind::Credentials,
+                "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
+            ),
+        );
+    }
+    if write {
+        write_pins(&env.sources, console, &pins)
+    } else {
+        0
+    }
+}
+
+/// The line `claude -p` prints when a turn gives up.
+fn refusal_line(
+    gave_up: &GaveUp,
+    auth_refresh: Option<&str>,
+    model: &str,
+    switch_to: Option<&str>,
+) -> String {
+    match (&gave_up.last, &gave_up.last_refusal) {
+        (AttemptError::Api(failure), _) => {
+            user_message_for(failure, auth_refresh, Some((model, switch_to)))
+        }
+        // The run ended loading credentials after the service had refused
+        // them: the refusal is what the user needs to see.
+        (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
+            user_message_for(failure, auth_refresh, Some((model, switch_to)))
+        }
+        // The Anthropic SDK's words for a connection that failed or timed
+        // out, then ours with the detail.
+        (AttemptError::Transport(e), _) if e.kind() == ErrorKind::Connection => {
+            format!("API Error: Connection error. ({e})")
+        }
+        (AttemptError::Transport(e), _) if e.kind() == ErrorKind::Timeout => {
+            format!("API Error: Request timed out. ({e})")
+        }
+        (AttemptError::Transport(e), _) => format!("API Error: {e}"),
+    }
+}
