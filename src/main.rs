@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod run;
 mod serve;
 
 /// Test Claude clients against a fake Amazon Bedrock, offline.
@@ -21,12 +22,43 @@ struct Cli {
 enum Command {
     /// Run scenario files against the in-process mock and client.
     ///
-    /// Not built yet: the runner arrives with the scenario format. Until
-    /// then this command runs nothing and exits with status 2.
+    /// Each scenario gets its own mock on 127.0.0.1 and a client with a
+    /// fresh HOME and only the scenario's environment. Prints a line per
+    /// scenario, then a table by folder and every failure in full. Exit
+    /// status: 0 all passed, 1 any failed or could not run, 2 nothing to
+    /// run.
     Run {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
+        /// Only scenarios whose path contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Also write JUnit XML here, for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the results as JSON on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Scenarios run at once [default: 2 per CPU].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// After each scenario's line, print what the client printed and
+        /// the normalized request journal.
+        #[arg(short, long)]
+        verbose: bool,
     },
+    /// Write a commented template for a new scenario.
+    New {
+        /// The scenario's name (kebab-case); written to scenarios/NAME.toml
+        /// unless --output says where.
+        name: String,
+        /// Where to write it.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of scenario files (checked in as
+    /// scenarios/schema.json).
+    Schema,
     /// Serve the fake Bedrock to any client until Ctrl-C.
     ///
     /// Prints the URL and the environment lines that point a client (the
@@ -43,8 +75,12 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
         /// Account state to serve (JSON or TOML).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scenario")]
         config: Option<PathBuf>,
+        /// Serve this scenario's `[server]` state, its times moved to now,
+        /// and print its client environment.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
         /// Do not log requests.
         #[arg(long)]
         quiet: bool,
@@ -68,19 +104,35 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { .. } => {
-            eprintln!(
-                "bedrock-harness run: the scenario runner is not built yet, so no scenario was run.\n\
-                 It arrives with the scenario file format; `cargo test --workspace` runs the tests that exist today."
-            );
-            ExitCode::from(2)
+        Command::Run {
+            paths,
+            filter,
+            junit,
+            json,
+            jobs,
+            verbose,
+        } => run::run(
+            paths,
+            &run::Options {
+                filter,
+                junit,
+                json,
+                jobs,
+                verbose,
+            },
+        ),
+        Command::New { name, output } => run::new(&name, output),
+        Command::Schema => {
+            println!("{}", run::schema());
+            ExitCode::SUCCESS
         }
         Command::Serve {
             port,
             host,
             config,
+            scenario,
             quiet,
-        } => match serve::run(host, port, config.as_deref(), quiet) {
+        } => match serve::run(host, port, config.as_deref(), scenario.as_deref(), quiet) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bedrock-harness serve: {e}");

@@ -3,6 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
+use std::time::SystemTime;
+
+use bedrock_harness::scenario::{Scenario, external};
 use bedrock_mock_server::{ADMIN_PREFIX, MockBedrock, ServerConfig};
 
 /// Reads a server config from JSON or TOML (by extension), naming the file
@@ -50,11 +53,22 @@ pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
     lines
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub fn run(host: IpAddr, port: u16, config: Option<&Path>, quiet: bool) -> Result<(), String> {
-    let config = match config {
-        Some(path) => load_config(path)?,
-        None => ServerConfig::default(),
+/// Serves until Ctrl-C or SIGTERM: `config`, or `scenario`'s server
+/// state, or the default account.
+pub fn run(
+    host: IpAddr,
+    port: u16,
+    config: Option<&Path>,
+    scenario: Option<&Path>,
+    quiet: bool,
+) -> Result<(), String> {
+    let scenario = scenario
+        .map(|path| bedrock_harness::scenario::load(path).map_err(|e| e.to_string()))
+        .transpose()?;
+    let config = match (config, &scenario) {
+        (Some(path), _) => load_config(path)?,
+        (None, Some(scenario)) => external::server_at(scenario, SystemTime::now()),
+        (None, None) => ServerConfig::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,9 +84,14 @@ pub fn run(host: IpAddr, port: u16, config: Option<&Path>, quiet: bool) -> Resul
             .map_err(|e| e.to_string())?;
         let uri = server.uri();
         println!("bedrock mock listening on {uri}");
-        println!("# point a client at it (the test credentials are the mock's own):");
-        for line in client_env(&uri, &config) {
-            println!("export {line}");
+        match &scenario {
+            Some(scenario) => print_scenario_client(scenario, &uri),
+            None => {
+                println!("# point a client at it (the test credentials are the mock's own):");
+                for line in client_env(&uri, &config) {
+                    println!("export {line}");
+                }
+            }
         }
         println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C");
         wait_for_stop().await;
@@ -80,6 +99,52 @@ pub fn run(host: IpAddr, port: u16, config: Option<&Path>, quiet: bool) -> Resul
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// What a support engineer needs to point a real client at a scenario:
+/// its environment, its settings files, and what should happen.
+fn print_scenario_client(scenario: &Scenario, uri: &str) {
+    println!("# scenario {}: {}", scenario.name, scenario.description);
+    println!("# source: {}", scenario.source);
+    println!("# point a client at it (run it with a fresh HOME):");
+    for line in external::client_env_lines(scenario, uri) {
+        let (name, value) = line.split_once('=').unwrap_or((&line, ""));
+        println!("export {name}={}", shell_quote(value));
+    }
+    let settings = &scenario.client.settings;
+    for (file, value) in [
+        ("~/.claude/settings.json", &settings.user),
+        (".claude/settings.json", &settings.project),
+        (".claude/settings.local.json", &settings.local),
+        ("the managed settings file", &settings.managed),
+    ] {
+        if let Some(value) = value {
+            let text = serde_json::to_string_pretty(value)
+                .unwrap_or_default()
+                .replace("{mock}", uri);
+            println!("# {file}:\n{text}");
+        }
+    }
+    if scenario.client.refresh != Default::default() {
+        println!(
+            "# the scenario's built-in refresh actions fetch the next credentials with: curl -sf -X POST {uri}{ADMIN_PREFIX}credentials/next"
+        );
+    }
+    if !scenario.client.args.is_empty() {
+        println!("# client arguments: {}", scenario.client.args.join(" "));
+    }
+}
+
+/// `value` quoted for a POSIX shell when it needs it.
+fn shell_quote(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain && !value.is_empty() {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 async fn wait_for_stop() {

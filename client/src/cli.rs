@@ -26,7 +26,7 @@ use crate::clock::Clock;
 use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
-use crate::failure::user_message_for;
+use crate::failure::{classify, user_message_for};
 use crate::models::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
 use crate::models::{Catalogue, Family, Lineup, Resolver};
 use crate::provider::Provider;
@@ -226,13 +226,26 @@ pub struct Outcome {
     /// How often each credential source was used, when the run got as
     /// far as making a provider.
     pub credentials: Option<SourceCounts>,
+    /// What kind of failure ended the run, in kebab case: a setup
+    /// error's [`ErrorKind`] (`missing-variable`, `credentials`, ...), a
+    /// refusal's [`Failure`] class (`credentials`, `model-access`,
+    /// `on-demand-throughput`, `retryable` after the retries ran out,
+    /// `final`), a transport error's kind (`connection`, `timeout`), or
+    /// `stream` for a stream that broke.
+    pub error: Option<&'static str>,
 }
 
+/// How a command ended: its exit status and the kind of failure.
+type End = (u8, Option<&'static str>);
+
+const SUCCESS: End = (0, None);
+
 impl Outcome {
-    fn exit(exit: u8) -> Self {
+    fn ended((exit, error): End) -> Self {
         Self {
             exit,
             credentials: None,
+            error,
         }
     }
 }
@@ -242,17 +255,17 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     let console = &env.console;
     if cli.command.is_none() && cli.print.is_none() {
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
-        return Outcome::exit(2);
+        return Outcome::ended((2, Some("usage")));
     }
     let config = match Config::load(&env.sources) {
         Ok(config) => config,
-        Err(e) => return Outcome::exit(fail_setup(console, &e)),
+        Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
     if let Some(Command::Status) = cli.command {
         for line in config.status_lines() {
             console.line(&line);
         }
-        return Outcome::exit(0);
+        return Outcome::ended(SUCCESS);
     }
     let prompt = match &cli.command {
         Some(_) => None,
@@ -260,7 +273,7 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     };
     let catalogue = match load_catalogue(&config.vars) {
         Ok(catalogue) => catalogue,
-        Err(e) => return Outcome::exit(fail_setup(console, &e)),
+        Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
     let http = HttpClient::new();
     let sources = SystemSources::new(
@@ -279,10 +292,11 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     if let Some(jitter) = env.jitter {
         provider = provider.with_jitter(move || jitter);
     }
-    let exit = session(cli, env, &mut provider, catalogue, prompt).await;
+    let (exit, error) = session(cli, env, &mut provider, catalogue, prompt).await;
     Outcome {
         exit,
         credentials: Some(provider.credential_counts()),
+        error,
     }
 }
 
@@ -294,7 +308,7 @@ async fn session<C: Clock>(
     provider: &mut Provider<SystemSources, C>,
     catalogue: Catalogue,
     prompt: Option<&str>,
-) -> u8 {
+) -> End {
     let console = &env.console;
     let name = cli
         .lineup
@@ -323,7 +337,15 @@ async fn session<C: Clock>(
     }
     match prompt {
         Some(prompt) => {
-            print_turn(console, provider, &session, &lineup, prompt, cli.output_format).await
+            print_turn(
+                console,
+                provider,
+                &session,
+                &lineup,
+                prompt,
+                cli.output_format,
+            )
+            .await
         }
         None => {
             report_models(console, provider, &session, &lineup);
@@ -338,9 +360,9 @@ async fn session<C: Clock>(
     }
 }
 
-fn fail_setup(console: &Console, e: &Error) -> u8 {
+fn fail_setup(console: &Console, e: &Error) -> End {
     console.err_line(&format!("bedrock-client: {e}"));
-    1
+    (1, Some(e.kind().name()))
 }
 
 /// `-p`: one streamed turn, the answer on stdout as it arrives.
@@ -351,7 +373,7 @@ async fn print_turn<C: Clock>(
     lineup: &Lineup,
     prompt: &str,
     format: OutputFormat,
-) -> u8 {
+) -> End {
     let mut ends_with_newline = true;
     let mut print_text = |text: &str| {
         let line = match format {
@@ -392,9 +414,7 @@ async fn print_turn<C: Clock>(
         )),
     };
     if format != OutputFormat::Text {
-        console.line(
-            &result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string(),
-        );
+        console.line(&result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string());
     } else if let Some(line) = &error_line {
         console.line(line);
     }
@@ -403,7 +423,11 @@ async fn print_turn<C: Clock>(
     {
         console.err_line(&hint);
     }
-    u8::from(error_line.is_some())
+    match &outcome {
+        Ok(_) => SUCCESS,
+        Err(TurnError::Refused(gave_up)) => (1, Some(refusal_kind(gave_up))),
+        Err(_) => (1, Some("stream")),
+    }
 }
 
 /// The `result` object of `--output-format json` and `stream-json`.
@@ -490,7 +514,7 @@ fn report_models<C: Clock>(
 }
 
 /// Writes `pins` to the user settings, or says why it could not.
-fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -> u8 {
+fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -> End {
     let user_settings = sources
         .settings_paths()
         .into_iter()
@@ -523,7 +547,7 @@ fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -
             }
         }
     }
-    0
+    SUCCESS
 }
 
 /// `models`: the seed's update offer, printed; written when accepted.
@@ -533,7 +557,7 @@ async fn offer_updates<C: Clock>(
     session: &Session,
     lineup: &Lineup,
     accept: bool,
-) -> u8 {
+) -> End {
     let offers = update_offers(
         provider,
         &session.catalogue,
@@ -559,7 +583,7 @@ async fn offer_updates<C: Clock>(
         let pins: Vec<(String, String)> = offers.iter().map(UpdateOffer::pin).collect();
         return write_pins(&env.sources, &env.console, &pins);
     }
-    0
+    SUCCESS
 }
 
 /// `setup`: region, credentials, every model probed, a pin per tier.
@@ -569,7 +593,7 @@ async fn setup<C: Clock>(
     catalogue: &Catalogue,
     lineup: &Lineup,
     write: bool,
-) -> u8 {
+) -> End {
     let console = &env.console;
     let config = provider.config().clone();
     console.line(&format!("API provider: {}", config.providers.label()));
@@ -650,7 +674,18 @@ async fn setup<C: Clock>(
     if write {
         write_pins(&env.sources, console, &pins)
     } else {
-        0
+        SUCCESS
+    }
+}
+
+/// The kind of failure a turn gave up on.
+fn refusal_kind(gave_up: &GaveUp) -> &'static str {
+    match (&gave_up.last, &gave_up.last_refusal) {
+        (AttemptError::Api(failure), _) => classify(failure).name(),
+        (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
+            classify(failure).name()
+        }
+        (AttemptError::Transport(e), _) => e.kind().name(),
     }
 }
 

@@ -30,6 +30,24 @@ pub enum ErrorKind {
     Timeout,
 }
 
+impl ErrorKind {
+    /// The kind in kebab case (`missing-variable`), for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::MissingVariable => "missing-variable",
+            ErrorKind::InvalidVariable => "invalid-variable",
+            ErrorKind::Settings => "settings",
+            ErrorKind::NoProvider => "no-provider",
+            ErrorKind::Command => "command",
+            ErrorKind::Credentials => "credentials",
+            ErrorKind::Signing => "signing",
+            ErrorKind::Request => "request",
+            ErrorKind::Connection => "connection",
+            ErrorKind::Timeout => "timeout",
+        }
+    }
+}
+
 /// An error with a kind and a message that names the variable, file or key
 /// at fault and says what to do. Messages never contain secrets.
 ///

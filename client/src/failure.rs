@@ -104,6 +104,19 @@ pub enum Failure {
     Final,
 }
 
+impl Failure {
+    /// The class in kebab case (`model-access`), for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Retryable => "retryable",
+            Failure::Credentials => "credentials",
+            Failure::ModelAccess => "model-access",
+            Failure::OnDemandThroughput => "on-demand-throughput",
+            Failure::Final => "final",
+        }
+    }
+}
+
 /// Codes of refused credentials on Bedrock (SigV4 and API keys).
 const CREDENTIAL_CODES: &[&str] = &[
     "UnrecognizedClientException",

@@ -99,7 +99,7 @@ impl Session {
         &self,
         provider: &mut Provider<S, C>,
         prompt: &str,
-        on_text: &mut dyn FnMut(&str),
+        on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Answer, TurnError> {
         let base = prompt_request(provider.config(), provider.identity(), prompt);
         let guessing = self.turn.is_arn() && self.backing.is_none();

@@ -64,11 +64,11 @@ struct Assembler<'a> {
     answer: Answer,
     started: bool,
     finished: bool,
-    on_text: &'a mut dyn FnMut(&str),
+    on_text: &'a mut (dyn FnMut(&str) + Send),
 }
 
 impl<'a> Assembler<'a> {
-    fn new(on_text: &'a mut dyn FnMut(&str)) -> Self {
+    fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
         Self {
             answer: Answer::default(),
             started: false,
@@ -161,7 +161,7 @@ async fn next_piece(body: &mut Incoming) -> Result<Option<bytes::Bytes>, StreamF
 /// Reads an `invoke-with-response-stream` body.
 pub async fn read_invoke_stream(
     mut body: Incoming,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
@@ -173,7 +173,7 @@ pub async fn read_invoke_stream(
 /// Reads event-stream bytes already in memory (a body read whole).
 pub fn read_invoke_bytes(
     bytes: &[u8],
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     reader.feed(bytes)?;
@@ -188,7 +188,7 @@ struct InvokeReader<'a> {
 }
 
 impl<'a> InvokeReader<'a> {
-    fn new(on_text: &'a mut dyn FnMut(&str)) -> Self {
+    fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
         Self {
             decoder: Decoder::new(),
             reader: EventReader::new(),
@@ -226,7 +226,7 @@ impl<'a> InvokeReader<'a> {
 /// Reads a Mantle (Anthropic API) server-sent-event body.
 pub async fn read_mantle_stream(
     mut body: Incoming,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let mut assembler = Assembler::new(on_text);
     let mut line = Vec::new();

@@ -130,7 +130,7 @@ pub async fn run_turn<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
     model: &str,
     request: MessagesRequest,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, TurnError> {
     run_turn_for(provider, model, false, request, on_text).await
 }
@@ -143,7 +143,7 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
     model: &str,
     small_fast: bool,
     mut request: MessagesRequest,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, TurnError> {
     let (model, one_million) = split_context_suffix(model);
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
@@ -270,7 +270,7 @@ async fn invoke_once<S: CredentialSource, C: Clock>(
     small_fast: bool,
     request: &MessagesRequest,
     shown: &str,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, TurnError> {
     let mut request = request.clone();
     request.max_tokens = request.max_tokens.min(NON_STREAMING_MAX_TOKENS);
@@ -305,7 +305,7 @@ async fn invoke_once<S: CredentialSource, C: Clock>(
 fn answer_from_json(
     body: &[u8],
     shown: &str,
-    on_text: &mut dyn FnMut(&str),
+    on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         StreamFailure::Broken(Error::new(

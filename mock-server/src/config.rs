@@ -44,6 +44,7 @@ pub const EXAMPLE_SSO_TOKEN: &str = "aoaAAAAAGeXAMPLEssoACCESStoken";
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ServerConfig {
     /// The 12-digit account id, used in ARNs.
     pub account_id: String,
@@ -221,6 +222,7 @@ impl ServerConfig {
 /// How requests must authenticate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AuthMode {
     /// SigV4 or a Bedrock API key, as AWS accepts. To refuse one of the
     /// two, leave `credentials` or `api_keys` empty.
@@ -233,6 +235,7 @@ pub enum AuthMode {
 /// An access key of the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Credential {
     /// `AKIA...` or `ASIA...`.
     pub access_key_id: String,
@@ -289,6 +292,7 @@ impl Credential {
 /// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`), or an SSO access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiKey {
     /// The key as the client sends it after `Bearer `.
     pub key: String,
@@ -300,6 +304,7 @@ pub struct ApiKey {
 /// A foundation model of the catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FoundationModel {
     /// Base model id, e.g. `anthropic.claude-opus-4-6-v1`.
     pub id: String,
@@ -328,6 +333,7 @@ fn all_geographies() -> Vec<String> {
 /// A model of Mantle's lineup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MantleModel {
     /// Mantle's id: `anthropic.` and the name, no version suffix, e.g.
     /// `anthropic.claude-haiku-4-5`.
@@ -345,6 +351,7 @@ pub struct MantleModel {
 /// Whether the account can use a model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ModelState {
     /// Invocable.
     #[default]
@@ -358,6 +365,7 @@ pub enum ModelState {
 /// An application inference profile: an ARN a customer made for a model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApplicationProfile {
     /// The last part of the ARN, e.g. `abc123`.
     pub id: String,
@@ -385,6 +393,7 @@ impl ApplicationProfile {
 /// each frame is still flushed on its own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pace {
     /// Milliseconds between the response headers and the first frame.
     pub first_byte_ms: u64,
@@ -404,6 +413,21 @@ pub struct Timestamp(pub SystemTime);
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&Utc::from_system(self.0).iso8601())
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "A UTC time like 2026-11-25T16:24:01Z"
+        })
     }
 }
 

@@ -28,6 +28,7 @@ use crate::rng::Rng;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reply {
     /// The content blocks, in order.
     pub content: Vec<ReplyBlock>,
@@ -65,6 +66,7 @@ impl Reply {
 /// One block of a scripted answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ReplyBlock {
     /// Fixed text.
     Text {

@@ -15,6 +15,7 @@ use crate::reply::Reply;
 
 /// The operations the server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Operation {
     /// `POST /model/{id}/invoke`.
     InvokeModel,
@@ -131,6 +132,7 @@ impl Protocol {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Rule {
     /// A name for the journal and for expectation failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +194,7 @@ impl Rule {
 /// one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Match {
     /// The operation.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,8 +296,14 @@ pub(crate) struct RequestFacts<'a> {
     pub headers: &'a http::HeaderMap,
 }
 
-/// `*` matches any run of characters; everything else is literal.
-fn glob(pattern: &str, text: &str) -> bool {
+/// Whether `text` fits `pattern`, where `*` matches any run of
+/// characters and everything else is literal: how rules match model ids.
+///
+/// ```
+/// assert!(bedrock_mock_server::glob("us.anthropic.claude-*-5", "us.anthropic.claude-opus-5-5"));
+/// assert!(!bedrock_mock_server::glob("eu.*", "us.anthropic.claude-opus-5-5"));
+/// ```
+pub fn glob(pattern: &str, text: &str) -> bool {
     let Some((head, rest)) = pattern.split_once('*') else {
         return pattern == text;
     };
@@ -318,6 +327,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// on Mantle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Answer {
     /// An AWS error by name, with AWS's status and message unless given.
     Error {

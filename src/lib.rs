@@ -1,0 +1,9 @@
+//! bedrock-harness: scenario files that drive the fake Bedrock
+//! ([`bedrock_mock_server`]) and the Claude-Code-like client
+//! ([`bedrock_client`]) together, in-process. The `bedrock-harness` binary
+//! runs them (`run`), serves a scenario's account to any client
+//! (`serve --scenario`), and writes new ones (`new`).
+
+#![warn(missing_docs)]
+
+pub mod scenario;

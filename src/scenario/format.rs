@@ -1,0 +1,272 @@
+//! The scenario file format, version 1: the Rust types a `.toml` file
+//! deserializes into. Unknown keys are errors everywhere, so a typo fails
+//! loudly; `scenarios/schema.json` is generated from these types
+//! (`bedrock-harness schema`) for editors to complete and validate with.
+
+use std::collections::BTreeMap;
+
+use bedrock_mock_server::{Operation, ServerConfig, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The format version this runner reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One situation: the client's configuration, the fake account's state,
+/// and what must happen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The format version; must be 1.
+    pub schema: u32,
+    /// A short kebab-case name; by convention the file's stem.
+    pub name: String,
+    /// What happens, in a sentence or two.
+    pub description: String,
+    /// What it reproduces: a customer report (by its title in
+    /// `customer-scenarios.md`), a section of the Bedrock page, a golden
+    /// capture.
+    pub source: String,
+    /// The client: environment, settings files, command line.
+    #[serde(default)]
+    pub client: ClientSpec,
+    /// The fake account: the mock server's whole configuration (the
+    /// fields of `bedrock_mock_server::ServerConfig`), rules and faults
+    /// included. Anything left out is the default account.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The time both sides start at. It moves only when the client
+    /// waits (backoff, refresh gates), so a run is reproducible.
+    #[serde(default)]
+    pub clock: ClockSpec,
+    /// What must happen.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// The client's side of a scenario. The runner always adds `HOME` (a
+/// fresh folder), `PATH`, `AWS_EC2_METADATA_DISABLED=true`,
+/// `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`, `BEDROCK_MOCK_URL`, and
+/// every endpoint variable pointed at the mock:
+/// `ANTHROPIC_BEDROCK_BASE_URL`, `ANTHROPIC_BEDROCK_MANTLE_BASE_URL`
+/// (`{mock}/anthropic`), `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Environment variables. `{mock}` in a value is the mock's URL and
+    /// `{home}` the client's HOME. An endpoint variable may be set only to
+    /// a URL on the mock (starting with `{mock}`).
+    pub env: BTreeMap<String, String>,
+    /// Shorthand for the credentials in `env`: `keys` adds the mock's
+    /// example access key (`AKIDEXAMPLE`), `api-key` its example Bedrock
+    /// API key as `AWS_BEARER_TOKEN_BEDROCK`.
+    pub credentials: CredentialShorthand,
+    /// Settings files, as TOML tables written out as JSON.
+    pub settings: SettingsFiles,
+    /// Other files, by path under HOME (`.aws/config`); `{mock}` and
+    /// `{home}` are replaced as in `env`.
+    pub files: BTreeMap<String, String>,
+    /// `bedrock-client` arguments: `--model opus`, `--output-format
+    /// json`, or a command (`status`, `models`, `setup`). Without a
+    /// command or `-p`, the runner adds `-p PROMPT`.
+    pub args: Vec<String>,
+    /// The prompt of the turn; `hi` by default.
+    pub prompt: Option<String>,
+    /// Refresh commands as built-in actions, written into the user
+    /// settings (a command written in `settings` works too).
+    pub refresh: RefreshSpec,
+}
+
+/// Credentials to put in the client's environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialShorthand {
+    /// None beyond what `env` and `files` give.
+    #[default]
+    None,
+    /// `AWS_ACCESS_KEY_ID=AKIDEXAMPLE` and its secret.
+    Keys,
+    /// `AWS_BEARER_TOKEN_BEDROCK` set to the mock's example API key.
+    ApiKey,
+}
+
+/// The settings files Claude Code reads, lowest precedence first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettingsFiles {
+    /// `~/.claude/settings.json`.
+    pub user: Option<serde_json::Value>,
+    /// `.claude/settings.json` in the project.
+    pub project: Option<serde_json::Value>,
+    /// `.claude/settings.local.json` in the project.
+    pub local: Option<serde_json::Value>,
+    /// The managed settings file (highest precedence).
+    pub managed: Option<serde_json::Value>,
+}
+
+/// Refresh commands as built-in actions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSpec {
+    /// `awsAuthRefresh`.
+    pub auth: Option<RefreshAction>,
+    /// `awsCredentialExport`.
+    pub export: Option<RefreshAction>,
+}
+
+/// What a built-in refresh command does. The runner writes it as a
+/// shell command (curl to the mock's admin API), so the client runs it
+/// like any user's command and counts its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshAction {
+    /// Takes the next of `server.next_credentials`: printed as
+    /// `aws sts assume-role` JSON for `awsCredentialExport`, written to
+    /// `~/.aws/credentials` (profile `$AWS_PROFILE` or `default`) for
+    /// `awsAuthRefresh`.
+    IssueNext,
+    /// Prints `Attempting SSO login...` and succeeds without changing
+    /// anything: the seed's SSO loop.
+    NoOp,
+    /// Prints an error and exits 1.
+    Fail,
+    /// Succeeds printing something that is not JSON.
+    PrintGarbage,
+}
+
+/// The shared clock's start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSpec {
+    /// The time both the client and the mock read at the start;
+    /// `2026-11-25T12:00:00Z` by default.
+    pub start: Option<Timestamp>,
+}
+
+/// What must happen. Every part left out is not checked, except
+/// `no_secrets`, which is on by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    /// The client's exit status: 0 answered, 1 failed, 2 usage.
+    pub exit: Option<u8>,
+    /// The kind of failure (`credentials`, `model-access`,
+    /// `on-demand-throughput`, `retryable`, `final`, `stream`,
+    /// `connection`, `timeout`, `missing-variable`, `invalid-variable`,
+    /// `settings`, `no-provider`, `command`), or `none` for a run that
+    /// did not fail.
+    pub error: Option<String>,
+    /// Texts stdout must contain, exactly.
+    pub stdout: Vec<String>,
+    /// Texts stderr must contain, exactly.
+    pub stderr: Vec<String>,
+    /// Texts stdout must not contain.
+    pub stdout_lacks: Vec<String>,
+    /// Texts stderr must not contain.
+    pub stderr_lacks: Vec<String>,
+    /// The requests the mock must have received (its admin API aside).
+    pub requests: Vec<ExpectedRequest>,
+    /// How `requests` is compared with what arrived.
+    pub order: Order,
+    /// Counts of requests and credential activity.
+    pub counts: Counts,
+    /// Files under HOME that must exist after the run, with texts each
+    /// must contain (`models --accept-update`, `setup --write`).
+    pub files: BTreeMap<String, Vec<String>>,
+    /// No secret of the scenario (secret keys, session tokens, API keys,
+    /// SSO tokens, SigV4 signatures) appears in stdout, stderr, the
+    /// journal or the snapshot.
+    pub no_secrets: bool,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Self {
+            exit: None,
+            error: None,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_lacks: Vec::new(),
+            stderr_lacks: Vec::new(),
+            requests: Vec::new(),
+            order: Order::default(),
+            counts: Counts::default(),
+            files: BTreeMap::new(),
+            no_secrets: true,
+        }
+    }
+}
+
+/// How expected requests are compared with the journal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Every request, in order; requests of the same operation that
+    /// arrive one after another may be in any order among themselves
+    /// (the startup probes are sent all at once).
+    #[default]
+    Exact,
+    /// These requests, in this order, among others.
+    Subsequence,
+    /// Every request, in any order.
+    Set,
+}
+
+/// One expected request; each field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExpectedRequest {
+    /// The operation.
+    pub operation: Option<Operation>,
+    /// The model or profile id from the path (or, on Mantle, the body's
+    /// `model`); `*` matches any run of characters.
+    pub model: Option<String>,
+    /// The answer's status.
+    pub status: Option<u16>,
+    /// The answer's error code (`ValidationException`), or `none`.
+    pub error: Option<String>,
+    /// How it authenticated: `sigv4`, `bearer`, `none` or `off`.
+    pub auth: Option<String>,
+    /// The SigV4 access key id.
+    pub access_key_id: Option<String>,
+    /// The SigV4 scope's region.
+    pub region: Option<String>,
+    /// The SigV4 scope's service.
+    pub service: Option<String>,
+    /// Headers with these exact values (names case-insensitive).
+    pub headers: BTreeMap<String, String>,
+    /// Headers that must be absent.
+    pub absent_headers: Vec<String>,
+    /// Body values by JSON pointer (`/anthropic_beta`, `/max_tokens`).
+    pub body: BTreeMap<String, serde_json::Value>,
+    /// JSON pointers that must not be in the body.
+    pub absent_body: Vec<String>,
+    /// Stream frames of the answer, in order (`chunk:message_start`,
+    /// `exception:throttlingException`); checked as a prefix list.
+    pub frames: Vec<String>,
+    /// This row stands for this many requests in a row (retries).
+    pub repeat: Option<u32>,
+}
+
+/// Counts to check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Counts {
+    /// Requests the mock received (its admin API aside).
+    pub requests: Option<u32>,
+    /// Requests by operation.
+    pub operations: BTreeMap<String, u32>,
+    /// Requests that repeated the one before (same operation and model)
+    /// after it failed: the retry loop's resends.
+    pub retries: Option<u32>,
+    /// `awsCredentialExport` runs.
+    pub exports: Option<u32>,
+    /// `awsAuthRefresh` runs.
+    pub auth_refreshes: Option<u32>,
+    /// STS checks the client made before `awsAuthRefresh`.
+    pub sts_checks: Option<u32>,
+    /// Loads from the default AWS credential chain.
+    pub chain_loads: Option<u32>,
+    /// Credentials the mock's queue issued.
+    pub credentials_issued: Option<u32>,
+}

@@ -1,0 +1,424 @@
+//! Running one scenario in-process: the mock on 127.0.0.1 (port 0), the
+//! client's command line in a fresh HOME with only the scenario's
+//! environment, both on one clock that moves only when the client waits.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
+use bedrock_client::config::Sources;
+use bedrock_mock_server::{
+    Clock as MockClock, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
+    MockBedrock, RecordedRequest,
+};
+use clap::Parser;
+
+use super::format::{CredentialShorthand, RefreshAction, Scenario};
+
+/// The clock's start when a scenario names none.
+pub const DEFAULT_START: &str = "2026-11-25T12:00:00Z";
+
+/// A whole run may take this long before it is stopped and failed.
+pub const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// What the client printed on stdout.
+    pub stdout: String,
+    /// What the client printed on stderr.
+    pub stderr: String,
+    /// How the client ended.
+    pub outcome: Outcome,
+    /// Every request the mock received, in arrival order.
+    pub journal: Vec<RecordedRequest>,
+    /// Credentials the mock's queue issued.
+    pub issued: u32,
+    /// The files `expect.files` names, read back after the run (`None`:
+    /// missing).
+    pub files: BTreeMap<String, Option<String>>,
+    /// Rules whose `expect` count was not met.
+    pub unmet_rules: Option<String>,
+    /// Every secret the scenario used, to look for in the outputs.
+    pub secrets: Vec<String>,
+    /// The mock's base URL during the run.
+    pub mock_uri: String,
+}
+
+/// Runs `scenario` and returns what happened; `Err` when it could not be
+/// run at all (a bad setting, a run past [`RUN_TIME_LIMIT`]).
+pub async fn execute(scenario: &Scenario) -> Result<Run, String> {
+    let sandbox = Sandbox::new(&scenario.name)?;
+    match tokio::time::timeout(RUN_TIME_LIMIT, execute_in(scenario, &sandbox)).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "the run did not finish in {} s and was stopped",
+            RUN_TIME_LIMIT.as_secs()
+        )),
+    }
+}
+
+async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, String> {
+    let start = match &scenario.clock.start {
+        Some(t) => t.0,
+        None => default_start(),
+    };
+    let mock_clock = MockClock::fixed(start);
+    let server = MockBedrock::builder()
+        .config(scenario.server.clone())
+        .clock(mock_clock.clone())
+        .start()
+        .await
+        .map_err(|e| format!("the mock could not start: {e}"))?;
+    let uri = server.uri();
+    let home = sandbox.home();
+    let fill = |text: &str| {
+        text.replace("{mock}", &uri)
+            .replace("{home}", &home.display().to_string())
+    };
+    let env = client_env(scenario, &uri, &home, &fill);
+    write_files(scenario, sandbox, &fill)?;
+    let args = client_args(scenario);
+    let cli = Cli::try_parse_from(&args).map_err(|e| {
+        format!(
+            "client.args: bedrock-client does not accept {:?}: {}",
+            &args[1..],
+            e.render().to_string().lines().next().unwrap_or_default()
+        )
+    })?;
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let mut environment = Environment::new(
+        Sources {
+            env,
+            home: Some(home.clone()),
+            project: Some(sandbox.project()),
+            managed: scenario
+                .client
+                .settings
+                .managed
+                .as_ref()
+                .map(|_| sandbox.managed()),
+        },
+        Console::into_buffers(Arc::clone(&stdout), Arc::clone(&stderr)),
+        SharedClock {
+            mock: mock_clock,
+            start,
+        },
+    );
+    // Backoff without randomness: the same scenario takes the same
+    // virtual time and sends the same requests every run.
+    environment.jitter = Some(0.0);
+    let outcome = cli::run(&cli, &environment).await;
+    let journal = server.received_requests();
+    let issued = server.credential_report().issued;
+    let unmet_rules = server.verify().err().map(|e| e.to_string());
+    server.shutdown().await;
+    let files = scenario
+        .expect
+        .files
+        .keys()
+        .map(|path| (path.clone(), std::fs::read_to_string(home.join(path)).ok()))
+        .collect();
+    let text = |buffer: &Arc<Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    };
+    Ok(Run {
+        stdout: text(&stdout),
+        stderr: text(&stderr),
+        outcome,
+        journal,
+        issued: u32::try_from(issued).unwrap_or(u32::MAX),
+        files,
+        unmet_rules,
+        secrets: secrets_of(scenario),
+        mock_uri: uri,
+    })
+}
+
+/// The clock start of a scenario that names none.
+pub fn default_start() -> SystemTime {
+    // A constant of this module; parsing it cannot fail.
+    serde_json::from_value::<bedrock_mock_server::Timestamp>(DEFAULT_START.into())
+        .map(|t| t.0)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The client's whole environment: nothing inherited from this process.
+fn client_env(
+    scenario: &Scenario,
+    uri: &str,
+    home: &Path,
+    fill: &dyn Fn(&str) -> String,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = [
+        ("HOME", home.display().to_string()),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+        ("BEDROCK_MOCK_URL", uri.to_owned()),
+        ("ANTHROPIC_BEDROCK_BASE_URL", uri.to_owned()),
+        (
+            "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
+            format!("{uri}/anthropic"),
+        ),
+        ("AWS_ENDPOINT_URL", uri.to_owned()),
+        ("AWS_ENDPOINT_URL_STS", uri.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    match scenario.client.credentials {
+        CredentialShorthand::None => {}
+        CredentialShorthand::Keys => {
+            env.insert("AWS_ACCESS_KEY_ID".into(), EXAMPLE_ACCESS_KEY_ID.into());
+            env.insert(
+                "AWS_SECRET_ACCESS_KEY".into(),
+                EXAMPLE_SECRET_ACCESS_KEY.into(),
+            );
+        }
+        CredentialShorthand::ApiKey => {
+            env.insert("AWS_BEARER_TOKEN_BEDROCK".into(), EXAMPLE_API_KEY.into());
+        }
+    }
+    for (name, value) in &scenario.client.env {
+        env.insert(name.clone(), fill(value));
+    }
+    env
+}
+
+/// `bedrock-client` and the scenario's arguments, with `-p PROMPT` unless
+/// they hold a command or a prompt already.
+fn client_args(scenario: &Scenario) -> Vec<String> {
+    let mut args = vec!["bedrock-client".to_owned()];
+    args.extend(scenario.client.args.iter().cloned());
+    let has_command = scenario
+        .client
+        .args
+        .iter()
+        .any(|a| matches!(a.as_str(), "status" | "models" | "setup" | "-p" | "--print"));
+    if !has_command {
+        args.push("-p".into());
+        args.push(
+            scenario
+                .client
+                .prompt
+                .clone()
+                .unwrap_or_else(|| "hi".into()),
+        );
+    }
+    args
+}
+
+/// The shell command of a built-in refresh action.
+fn refresh_command(action: RefreshAction, export: bool) -> &'static str {
+    match (action, export) {
+        (RefreshAction::IssueNext, true) => {
+            r#"curl -sf -X POST "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next""#
+        }
+        (RefreshAction::IssueNext, false) => {
+            r#"curl -sf -X POST "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next?format=ini&profile=${AWS_PROFILE:-default}" -o "$HOME/.aws/credentials""#
+        }
+        (RefreshAction::NoOp, _) => "echo 'Attempting SSO login...'",
+        (RefreshAction::Fail, _) => {
+            "echo 'error: the identity provider could not be reached' >&2; exit 1"
+        }
+        (RefreshAction::PrintGarbage, _) => "echo 'Login succeeded'",
+    }
+}
+
+/// Writes the settings files and other files into the sandbox.
+fn write_files(
+    scenario: &Scenario,
+    sandbox: &Sandbox,
+    fill: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
+    let settings = &scenario.client.settings;
+    let mut user = settings.user.clone();
+    let refresh = &scenario.client.refresh;
+    for (key, action, export) in [
+        ("awsAuthRefresh", refresh.auth, false),
+        ("awsCredentialExport", refresh.export, true),
+    ] {
+        if let Some(action) = action {
+            let object = user.get_or_insert_with(|| serde_json::json!({}));
+            let Some(object) = object.as_object_mut() else {
+                return Err("client.settings.user: must be a table".into());
+            };
+            object.insert(key.into(), refresh_command(action, export).into());
+        }
+    }
+    let targets = [
+        (user.as_ref(), sandbox.home().join(".claude/settings.json")),
+        (
+            settings.project.as_ref(),
+            sandbox.project().join(".claude/settings.json"),
+        ),
+        (
+            settings.local.as_ref(),
+            sandbox.project().join(".claude/settings.local.json"),
+        ),
+        (settings.managed.as_ref(), sandbox.managed()),
+    ];
+    for (value, path) in targets {
+        if let Some(value) = value {
+            let text = fill(&serde_json::to_string_pretty(value).unwrap_or_default());
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    for (relative, text) in &scenario.client.files {
+        let relative = Path::new(relative);
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "client.files: `{}` must be a path inside HOME",
+                relative.display()
+            ));
+        }
+        let path = sandbox.home().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, fill(text))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every secret the scenario puts anywhere: the account's secret keys,
+/// session tokens, API keys and SSO tokens, and secret-looking values of
+/// the client's environment, settings and files.
+fn secrets_of(scenario: &Scenario) -> Vec<String> {
+    let server = &scenario.server;
+    let mut secrets: Vec<String> = Vec::new();
+    for credential in server.credentials.iter().chain(&server.next_credentials) {
+        secrets.push(credential.secret_access_key.clone());
+        secrets.extend(credential.session_token.clone());
+    }
+    secrets.extend(server.api_keys.iter().map(|k| k.key.clone()));
+    secrets.extend(server.sso_tokens.iter().map(|k| k.key.clone()));
+    match scenario.client.credentials {
+        CredentialShorthand::None => {}
+        CredentialShorthand::Keys => secrets.push(EXAMPLE_SECRET_ACCESS_KEY.into()),
+        CredentialShorthand::ApiKey => secrets.push(EXAMPLE_API_KEY.into()),
+    }
+    let is_secret_name = |name: &str| {
+        let name = name.to_ascii_uppercase();
+        (name.contains("SECRET") || name.contains("TOKEN") || name.ends_with("API_KEY"))
+            && !name.contains("MAX_TOKENS")
+    };
+    let settings = &scenario.client.settings;
+    let settings_env = [
+        &settings.user,
+        &settings.project,
+        &settings.local,
+        &settings.managed,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|v| v.get("env").and_then(|e| e.as_object()))
+    .flat_map(|e| e.iter())
+    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())));
+    for (name, value) in scenario
+        .client
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(settings_env)
+    {
+        if is_secret_name(&name) {
+            secrets.push(value);
+        }
+    }
+    for text in scenario.client.files.values() {
+        for line in text.lines() {
+            if let Some((key, value)) = line.split_once('=')
+                && is_secret_name(key.trim())
+            {
+                secrets.push(value.trim().to_owned());
+            }
+        }
+    }
+    // Short values ("1", "true") are not secrets worth looking for and
+    // would match anywhere.
+    secrets.retain(|s| s.len() >= 8);
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+/// The client's clock, reading and moving the mock's: when the client
+/// backs off, time passes for the server too (credentials expire, SigV4
+/// dates agree), without a real wait.
+#[derive(Debug, Clone)]
+struct SharedClock {
+    mock: MockClock,
+    start: SystemTime,
+}
+
+impl bedrock_client::clock::Clock for SharedClock {
+    fn elapsed(&self) -> Duration {
+        self.mock
+            .now()
+            .duration_since(self.start)
+            .unwrap_or_default()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.mock.now()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.mock.advance(duration);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A fresh folder per run: `home` (with `.aws` and `.claude`), `project`
+/// (with `.claude`), and the managed settings file; removed on drop.
+struct Sandbox {
+    root: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Result<Self, String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "bedrock-harness-{}-{}-{name}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["home/.aws", "home/.claude", "project/.claude"] {
+            std::fs::create_dir_all(root.join(dir))
+                .map_err(|e| format!("cannot make {}: {e}", root.join(dir).display()))?;
+        }
+        Ok(Self { root })
+    }
+
+    fn home(&self) -> PathBuf {
+        self.root.join("home")
+    }
+
+    fn project(&self) -> PathBuf {
+        self.root.join("project")
+    }
+
+    fn managed(&self) -> PathBuf {
+        self.root.join("managed-settings.json")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}

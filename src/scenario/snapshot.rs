@@ -1,0 +1,173 @@
+//! A scenario's request journal as stable text for a snapshot: the
+//! requests in a canonical order, one block each, with what changes from
+//! run to run (session and invocation ids, the port) replaced by
+//! placeholders. Secrets are already redacted by the mock.
+
+use std::fmt::Write;
+
+use bedrock_mock_server::RecordedRequest;
+
+use super::check::model_of;
+
+/// Headers left out of the snapshot: they repeat what the other lines say
+/// (`host`, lengths) or are noise for review.
+const SKIPPED_HEADERS: &[&str] = &["host", "content-length", "connection", "accept-encoding"];
+
+/// The journal as snapshot text. Runs of requests of one operation are
+/// sorted by model and body, since the client sends its startup probes
+/// at once and they arrive in any order.
+pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
+    let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
+    let mut start = 0;
+    while start < requests.len() {
+        let op = requests[start].operation;
+        let end = requests[start..]
+            .iter()
+            .position(|r| r.operation != op)
+            .map_or(requests.len(), |n| start + n);
+        requests[start..end].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
+        start = end;
+    }
+    let mut out = String::new();
+    for (n, r) in requests.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "#{} {} {}",
+            n + 1,
+            r.method,
+            normalize(&r.raw_path, mock_uri)
+        );
+        if let Some(op) = r.operation {
+            let _ = write!(out, "  operation: {op:?}");
+            if let Some(model) = model_of(r) {
+                let _ = write!(out, " {model}");
+            }
+            let _ = writeln!(out);
+        }
+        if !r.query.is_empty() {
+            let _ = writeln!(out, "  query: {}", normalize(&r.query, mock_uri));
+        }
+        let auth = &r.auth;
+        let _ = writeln!(
+            out,
+            "  auth: {} {} {} {}{}",
+            auth.scheme,
+            auth.access_key_id.as_deref().unwrap_or("-"),
+            auth.region.as_deref().unwrap_or("-"),
+            auth.service.as_deref().unwrap_or("-"),
+            if auth.accepted { "" } else { " (rejected)" }
+        );
+        for (name, value) in &r.headers {
+            if SKIPPED_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            let _ = writeln!(out, "  {name}: {}", normalize(value, mock_uri));
+        }
+        if !r.body.is_empty() {
+            let body = match r.json() {
+                Some(json) => serde_json::to_string(&json).unwrap_or_default(),
+                None => r.body.clone(),
+            };
+            let _ = writeln!(out, "  body: {}", normalize(&body, mock_uri));
+        }
+        let _ = write!(out, "  -> {}", r.status);
+        if let Some(code) = &r.error_type {
+            let _ = write!(out, " {code}");
+        }
+        if let Some(rule) = &r.rule {
+            let _ = write!(out, " (rule: {rule})");
+        }
+        let _ = writeln!(out);
+        if !r.frames.is_empty() {
+            let _ = writeln!(out, "  frames: {}", r.frames.join(" "));
+        }
+    }
+    out
+}
+
+/// Replaces the mock's URL with `{mock}`, UUIDs with `<uuid>` and runs of
+/// 32 or more hex digits with `<hex>`.
+pub fn normalize(text: &str, mock_uri: &str) -> String {
+    let text = text.replace(mock_uri, "{mock}");
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit() || **b == b'-')
+            .count();
+        // A run must start at a word boundary, or a long word with a hex
+        // tail would be cut in the middle.
+        let at_boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if run > 0 && at_boundary {
+            let token = &text[i..i + run];
+            if is_uuid(token) {
+                out.push_str("<uuid>");
+                i += run;
+                continue;
+            }
+            let hex = token.bytes().take_while(u8::is_ascii_hexdigit).count();
+            if hex >= 32 {
+                out.push_str("<hex>");
+                i += hex;
+                continue;
+            }
+            out.push_str(token);
+            i += run;
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+fn is_uuid(token: &str) -> bool {
+    let groups: Vec<&str> = token.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_the_port_are_replaced() {
+        assert_eq!(
+            normalize(
+                "id 0f8fad5b-d9cb-469f-a165-70867728950e at http://127.0.0.1:4321/x sig <redacted>",
+                "http://127.0.0.1:4321"
+            ),
+            "id <uuid> at {mock}/x sig <redacted>"
+        );
+        assert_eq!(
+            normalize(
+                "user_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef_account",
+                "http://none"
+            ),
+            "user_<hex>_account"
+        );
+        // Hex inside a word is left alone.
+        assert_eq!(
+            normalize("xdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef", "http://none"),
+            "xdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
+        );
+        assert_eq!(
+            normalize(
+                "device 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef end",
+                "http://none"
+            ),
+            "device <hex> end"
+        );
+        assert_eq!(
+            normalize("claude-opus-4-5-20251101-v1:0", "http://none"),
+            "claude-opus-4-5-20251101-v1:0"
+        );
+    }
+}
