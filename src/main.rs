@@ -59,6 +59,9 @@ enum Command {
     /// Print the JSON Schema of scenario files (checked in as
     /// scenarios/schema.json).
     Schema,
+    /// Print the Markdown table of the scenarios under scenarios/ (the
+    /// one in scenarios/README.md).
+    Index,
     /// Serve the fake Bedrock to any client until Ctrl-C.
     ///
     /// Prints the URL and the environment lines that point a client (the
@@ -122,8 +125,24 @@ fn main() -> ExitCode {
             },
         ),
         Command::New { name, output } => run::new(&name, output),
+        Command::Index => match bedrock_harness::scenario::discover(&["scenarios".into()]) {
+            Ok(files) => {
+                println!(
+                    "{}",
+                    bedrock_harness::scenario::index::markdown(
+                        std::path::Path::new("scenarios"),
+                        &files
+                    )
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bedrock-harness index: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Schema => {
-            println!("{}", run::schema());
+            println!("{}", bedrock_harness::scenario::format::json_schema());
             ExitCode::SUCCESS
         }
         Command::Serve {

@@ -70,11 +70,137 @@ fn decode_names_the_offset_of_a_corrupt_frame_and_fails() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/capture.bin"));
 }
 
+/// A folder of its own under the temp dir, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("bh-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes the `new` template for `name` into `folder` and returns its path.
+    fn scenario(&self, folder: &str, name: &str) -> std::path::PathBuf {
+        let path = self.0.join(folder).join(format!("{name}.toml"));
+        let out = harness()
+            .args(["new", name, "--output"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
-fn run_says_it_ran_nothing_until_the_runner_exists() {
-    let out = harness().arg("run").output().unwrap();
+fn run_reports_each_scenario_a_table_junit_and_json_and_fails_on_any_failure() {
+    let scratch = Scratch::new("run");
+    scratch.scenario("good", "passes");
+    let failing = scratch.scenario("bad", "fails");
+    let text = std::fs::read_to_string(&failing).unwrap();
+    std::fs::write(
+        &failing,
+        text.replace("stdout = [\"hi\"]", "stdout = [\"bye\"]"),
+    )
+    .unwrap();
+    let broken = scratch.0.join("bad/broken.toml");
+    std::fs::write(
+        &broken,
+        "schema = 1\nname = \"broken\"\ndescription = \"d\"\nsource = \"s\"\n[client]\nprompt = 3\n",
+    )
+    .unwrap();
+    let junit = scratch.0.join("junit.xml");
+    let out = harness()
+        .arg("run")
+        .arg(&scratch.0)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PASS  ") && stderr.contains("good/passes.toml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FAIL  ") && stderr.contains("bad/fails.toml"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("3 scenarios: 1 passed, 1 failed, 1 could not run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("stdout lacks \"bye\"; it was:\n    hi"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "broken.toml:6:10: field `client.prompt`: invalid type: integer `3`, expected a string"
+        ),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"3\" failures=\"1\" errors=\"1\""),
+        "{xml}"
+    );
+
+    let out = harness()
+        .arg("run")
+        .arg(&scratch.0)
+        .args(["--json", "--filter", "good"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results[0]["status"], "passed");
+    assert_eq!(results.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn run_with_nothing_to_run_says_so() {
+    let scratch = Scratch::new("empty");
+    let out = harness().arg("run").arg(&scratch.0).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario was run"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scenario files (*.toml) under"));
+    let out = harness()
+        .args(["run", "/nonexistent/scenarios"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scenarios does not exist"));
+}
+
+#[test]
+fn new_refuses_to_overwrite_and_bad_names() {
+    let scratch = Scratch::new("new");
+    let path = scratch.scenario("t", "first");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("#:schema ../schema.json\n")
+    );
+    let again = harness()
+        .args(["new", "first", "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    let bad = harness().args(["new", "Not Kebab"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a kebab-case name"));
 }
 
 mod serve {
@@ -156,6 +282,58 @@ mod serve {
             stderr.contains("#1 GET /inference-profiles -> 403 AccessDeniedException [none]"),
             "{stderr}"
         );
+    }
+
+    #[test]
+    fn serves_a_scenario_and_prints_its_client_environment() {
+        let scratch = super::Scratch::new("serve-scenario");
+        let path = scratch.0.join("region.toml");
+        std::fs::write(
+            &path,
+            r#"schema = 1
+name = "region"
+description = "Opus 5.5 is not offered."
+source = "seed: Troubleshooting / Region issues"
+[client]
+credentials = "api-key"
+env = { CLAUDE_CODE_USE_BEDROCK = "1", AWS_REGION = "eu-west-1" }
+[server]
+regions = ["eu-west-1"]
+model_state = { "anthropic.claude-opus-5-5" = "not_found" }
+"#,
+        )
+        .unwrap();
+        let mut child = harness()
+            .args(["serve", "--quiet", "--scenario"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("# journal: ") {
+            assert!(
+                stdout.read_line(&mut banner).unwrap() > 0,
+                "banner ended early: {banner}"
+            );
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            banner.contains("# scenario region: Opus 5.5 is not offered."),
+            "{banner}"
+        );
+        assert!(banner.contains("export AWS_REGION=eu-west-1"), "{banner}");
+        assert!(
+            banner.contains("export CLAUDE_CODE_USE_BEDROCK=1"),
+            "{banner}"
+        );
+        assert!(
+            banner.contains("export AWS_BEARER_TOKEN_BEDROCK="),
+            "{banner}"
+        );
+        assert!(!banner.contains("AWS_ACCESS_KEY_ID"), "{banner}");
     }
 
     #[test]

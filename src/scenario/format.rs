@@ -9,6 +9,13 @@ use bedrock_mock_server::{Operation, ServerConfig, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The JSON Schema of scenario files, as checked in at
+/// `scenarios/schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Scenario);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
 /// The format version this runner reads.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -66,12 +66,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
             message: inner.message().trim().to_owned(),
         }
     })?;
-    check(&scenario).map_err(|(field, message)| LoadError {
-        path: path.to_owned(),
-        position: find_key(text, field.rsplit('.').next().unwrap_or(&field)),
-        field: Some(field),
-        message,
-    })?;
+    check(&scenario)
+        .and_then(|()| name_is_stem(path, &scenario.name))
+        .map_err(|(field, message)| LoadError {
+            path: path.to_owned(),
+            position: find_key(text, field.rsplit('.').next().unwrap_or(&field)),
+            field: Some(field),
+            message,
+        })?;
     Ok(scenario)
 }
 
@@ -174,6 +176,17 @@ pub fn operation_named(name: &str) -> Option<Operation> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
+/// The name must be the file's stem, so a report's name finds its file.
+fn name_is_stem(path: &Path, name: &str) -> Result<(), (String, String)> {
+    match path.file_stem().and_then(|s| s.to_str()) {
+        Some(stem) if stem != name => Err((
+            "name".into(),
+            format!("`{name}` must be the file's name without `.toml`: `{stem}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// 1-based line and column of byte `offset`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -213,6 +226,11 @@ mod tests {
     #[test]
     fn a_minimal_file_is_the_default_account_and_a_prompt() {
         let s = parse(Path::new("x.toml"), MINIMAL).unwrap();
+        let e = parse(Path::new("y.toml"), MINIMAL).unwrap_err().to_string();
+        assert!(
+            e.contains("`x` must be the file's name without `.toml`: `y`"),
+            "{e}"
+        );
         assert_eq!(s.server, bedrock_mock_server::ServerConfig::default());
         assert!(s.expect.no_secrets);
     }

@@ -15,10 +15,12 @@
 pub mod check;
 pub mod external;
 pub mod format;
+pub mod index;
 pub mod load;
 pub mod run;
 pub mod snapshot;
 pub mod suite;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
