@@ -124,7 +124,7 @@ pub fn summary(reports: &[Report]) -> String {
         let folder = report
             .path
             .parent()
-            .map_or_else(String::new, |p| display_path(p));
+            .map_or_else(String::new, display_path);
         let counts = by_folder.entry(folder).or_default();
         match report.verdict {
             Verdict::Passed => counts[0] += 1,
