@@ -5,7 +5,7 @@ use std::path::Path;
 
 use std::time::SystemTime;
 
-use bedrock_harness::scenario::{Scenario, external};
+use bedrock_harness::scenario::{Scenario, external, run};
 use bedrock_mock_server::{ADMIN_PREFIX, MockBedrock, ServerConfig};
 
 /// Reads a server config from JSON or TOML (by extension), naming the file
@@ -112,8 +112,9 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
         println!("export {name}={}", shell_quote(value));
     }
     let settings = &scenario.client.settings;
+    let user = run::user_settings(scenario).unwrap_or_else(|_| settings.user.clone());
     for (file, value) in [
-        ("~/.claude/settings.json", &settings.user),
+        ("~/.claude/settings.json", &user),
         (".claude/settings.json", &settings.project),
         (".claude/settings.local.json", &settings.local),
         ("the managed settings file", &settings.managed),
@@ -125,10 +126,9 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
             println!("# {file}:\n{text}");
         }
     }
-    if scenario.client.refresh != Default::default() {
-        println!(
-            "# the scenario's built-in refresh actions fetch the next credentials with: curl -sf -X POST {uri}{ADMIN_PREFIX}credentials/next"
-        );
+    for (path, text) in &scenario.client.files {
+        let text = text.replace("{mock}", uri).replace("{home}", "$HOME");
+        println!("# ~/{path}:\n{}", text.trim_end());
     }
     if !scenario.client.args.is_empty() {
         println!("# client arguments: {}", scenario.client.args.join(" "));

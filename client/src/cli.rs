@@ -418,10 +418,15 @@ async fn print_turn<C: Clock>(
     } else if let Some(line) = &error_line {
         console.line(line);
     }
-    if let Err(TurnError::Refused(_)) = &outcome
-        && let Some(hint) = provider.refresh_loop_hint()
-    {
-        console.err_line(&hint);
+    if let Err(TurnError::Refused(gave_up)) = &outcome {
+        if let Some(hint) = provider.refresh_loop_hint() {
+            console.err_line(&hint);
+        }
+        if error_line.as_deref() == Some(NO_CREDENTIALS)
+            && let AttemptError::Transport(e) = &gave_up.last
+        {
+            console.err_line(&format!("bedrock-client: {e}"));
+        }
     }
     match &outcome {
         Ok(_) => SUCCESS,
@@ -689,6 +694,10 @@ fn refusal_kind(gave_up: &GaveUp) -> &'static str {
     }
 }
 
+/// What `claude -p` prints when the credential chain finds nothing
+/// (customer-scenarios: could-not-load-credentials).
+const NO_CREDENTIALS: &str = "API Error: Could not load credentials from any providers";
+
 /// The line `claude -p` prints when a turn gives up.
 fn refusal_line(
     gave_up: &GaveUp,
@@ -712,6 +721,11 @@ fn refusal_line(
         }
         (AttemptError::Transport(e), _) if e.kind() == ErrorKind::Timeout => {
             format!("API Error: Request timed out. ({e})")
+        }
+        // The AWS JS SDK's words when its chain finds nothing; why ours
+        // found nothing goes to stderr.
+        (AttemptError::Transport(e), None) if e.kind() == ErrorKind::Credentials => {
+            NO_CREDENTIALS.to_owned()
         }
         (AttemptError::Transport(e), _) => format!("API Error: {e}"),
     }

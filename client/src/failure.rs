@@ -201,7 +201,13 @@ pub fn user_message_for(
     aws_auth_refresh: Option<&str>,
     model: Option<(&str, Option<&str>)>,
 ) -> String {
-    if let (400, Some((model, switch_to))) = (failure.status, model) {
+    // Only a refusal of the model itself names it and suggests another
+    // (observed for on-demand throughput); other 400s ("Input is too long
+    // for requested model.", a guardrail's) print plainly, as users'
+    // reports show.
+    let about_the_model = classify(failure) == Failure::OnDemandThroughput
+        || failure.message.contains("model identifier is invalid");
+    if let (400, Some((model, switch_to)), true) = (failure.status, model, about_the_model) {
         let mut line = format!("API Error ({model}): 400 {}", failure.message);
         if let Some(older) = switch_to {
             line.push_str(&format!(". Try --model to switch to {older}."));

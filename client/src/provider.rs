@@ -278,7 +278,7 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
         let auth = auth_for(&self.config, call.endpoint);
         let policy = match call.route {
             Route::Model { .. } => RetryPolicy::new(self.config.max_retries),
-            Route::ControlPlane => RetryPolicy::new(CONTROL_PLANE_ATTEMPTS - 1),
+            Route::ControlPlane => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
         let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);

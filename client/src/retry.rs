@@ -35,12 +35,34 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
+    retry_refused_credentials: bool,
 }
 
 impl RetryPolicy {
-    /// Up to `max_retries` retries after the first attempt.
+    /// Up to `max_retries` retries after the first attempt; refused
+    /// credentials are reloaded and retried, as Claude Code's model calls
+    /// do.
     pub fn new(max_retries: u32) -> Self {
-        Self { max_retries }
+        Self {
+            max_retries,
+            retry_refused_credentials: true,
+        }
+    }
+
+    /// The AWS JS SDK's standard retries (the control plane's calls):
+    /// throttling, 5xx and dropped connections are retried, refused
+    /// credentials (`ExpiredTokenException`, `AccessDeniedException`) are
+    /// not.
+    pub fn aws_sdk(max_retries: u32) -> Self {
+        Self {
+            max_retries,
+            retry_refused_credentials: false,
+        }
+    }
+
+    /// Whether refused credentials are reloaded and retried.
+    pub fn retries_refused_credentials(self) -> bool {
+        self.retry_refused_credentials
     }
 
     /// Attempts in all, the first included.

@@ -98,7 +98,8 @@ where
             manager.invalidate();
         }
         let retry = attempts;
-        let retryable = matches!(failure, Failure::Retryable | Failure::Credentials);
+        let retryable = failure == Failure::Retryable
+            || (failure == Failure::Credentials && policy.retries_refused_credentials());
         if !retryable || !policy.allows(retry) {
             return Err(GaveUp {
                 last: error,
@@ -242,7 +243,7 @@ mod tests {
         async fn auth_refresh(&self, _: &str) -> Result<(), Error> {
             Ok(())
         }
-        async fn check(&self, _: &AwsCredentials) -> Result<(), Error> {
+        async fn check(&self, _: &AwsCredentials, _: std::time::SystemTime) -> Result<(), Error> {
             Ok(())
         }
     }
@@ -305,6 +306,35 @@ mod tests {
             "nothing is sent without credentials"
         );
         assert_eq!(manager.counts().chain, 3);
+    }
+
+    #[tokio::test]
+    async fn the_aws_sdk_policy_retries_throttling_but_not_refused_credentials() {
+        let clock = VirtualClock::starting_at(UNIX_EPOCH);
+        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let result: Result<(), GaveUp> = run_with_retries(
+            RetryPolicy::aws_sdk(2),
+            &clock,
+            &mut || 0.0,
+            Some(&mut manager),
+            |_| async { Err(api(403, "ExpiredTokenException")) },
+        )
+        .await;
+        assert_eq!(result.unwrap_err().attempts, 1);
+        let throttled = Mutex::new(0);
+        let result: Result<(), GaveUp> = run_with_retries(
+            RetryPolicy::aws_sdk(2),
+            &clock,
+            &mut || 0.0,
+            None::<&mut CredentialManager<Exporter>>,
+            |_| {
+                *throttled.lock().unwrap() += 1;
+                async { Err(api(429, "ThrottlingException")) }
+            },
+        )
+        .await;
+        assert_eq!(result.unwrap_err().attempts, 3);
+        assert_eq!(*throttled.lock().unwrap(), 3);
     }
 
     #[tokio::test]

@@ -47,11 +47,13 @@ impl Session {
         flag: Option<&str>,
     ) -> Result<Self, Error> {
         let config = provider.config().clone();
-        let before = Resolver::new(&config, &catalogue, lineup, None).turn(flag)?;
+        let (before, _) = Resolver::new(&config, &catalogue, lineup, None).turn_allowed(flag)?;
         let startup = startup::run(provider, &catalogue, lineup, &before).await;
-        let mut turn =
-            Resolver::new(&config, &catalogue, lineup, startup.discovered.as_deref()).turn(flag)?;
-        let mut notices: Vec<String> = startup.notices().map(str::to_owned).collect();
+        let (mut turn, substituted) =
+            Resolver::new(&config, &catalogue, lineup, startup.discovered.as_deref())
+                .turn_allowed(flag)?;
+        let mut notices: Vec<String> = substituted.into_iter().collect();
+        notices.extend(startup.notices().map(str::to_owned));
         if let Source::Default(family) = turn.source
             && let Some(checked) = startup.tier(family)
         {
@@ -87,11 +89,16 @@ impl Session {
         self.turn.model.as_ref().or(self.backing.as_ref())
     }
 
-    /// An older model to suggest after a refusal naming the model.
+    /// An older model to suggest after a refusal naming the model, in
+    /// the turn's endpoint's format: a Mantle turn gets the older model's
+    /// Mantle id, or nothing when it has none.
     pub fn suggestion(&self, config_resolver: &Resolver<'_>) -> Option<String> {
         let model = self.shape_model()?;
         let older = self.catalogue.previous(&model.name)?;
-        Some(config_resolver.bedrock_id(older))
+        match self.turn.endpoint {
+            Endpoint::Bedrock => Some(config_resolver.bedrock_id(older)),
+            Endpoint::Mantle => older.mantle.clone(),
+        }
     }
 
     /// Sends `prompt` as the turn; text goes to `on_text` as it arrives.

@@ -218,7 +218,9 @@ impl<'a> InvokeReader<'a> {
     fn finish(self) -> Result<Answer, StreamFailure> {
         self.decoder
             .finish()
-            .map_err(|e| broken(format!("the event stream ended mid-frame: {e}")))?;
+            // The AWS SDKs' words first (what `claude -p` prints,
+            // customer-scenarios: truncated-event-byte-complete), then where.
+            .map_err(|e| broken(format!("Truncated event message received. ({e})")))?;
         self.assembler.finish()
     }
 }

@@ -61,8 +61,8 @@ fn has_version_suffix(name: &str) -> bool {
         .is_some_and(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Where a turn on `model` goes: Mantle ids to Mantle when it is on;
-/// everything else to Invoke, which must then be on.
+/// Where a turn on `model` goes: Mantle ids to Mantle when it is on,
+/// every id to Mantle when it is on alone; everything else to Invoke.
 ///
 /// ```
 /// use bedrock_client::authorize::Endpoint;
@@ -74,17 +74,18 @@ fn has_version_suffix(name: &str) -> bool {
 /// assert_eq!(endpoint_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", both).unwrap(), Endpoint::Bedrock);
 /// ```
 pub fn endpoint_for(model: &str, providers: Providers) -> Result<Endpoint, Error> {
-    if providers.mantle && is_mantle_id(model) {
+    // With Mantle alone every id goes there, as the CLI sends it: an
+    // inference profile id gets Mantle's refusal naming the model (the
+    // seed's "Mantle endpoint errors"), not one made up here.
+    if providers.mantle && (is_mantle_id(model) || !providers.bedrock) {
         return Ok(Endpoint::Mantle);
     }
     if providers.bedrock {
         return Ok(Endpoint::Bedrock);
     }
     Err(Error::new(
-        ErrorKind::InvalidVariable,
-        format!(
-            "{model} is a Bedrock model id, and only Mantle is enabled: use a Mantle id such as anthropic.claude-opus-5-5, or set CLAUDE_CODE_USE_BEDROCK=1 as well"
-        ),
+        ErrorKind::NoProvider,
+        "neither Bedrock nor Mantle is enabled: set CLAUDE_CODE_USE_BEDROCK=1 or CLAUDE_CODE_USE_MANTLE=1",
     ))
 }
 
@@ -378,9 +379,17 @@ mod tests {
             endpoint_for("anthropic.claude-haiku-4-5", mantle).unwrap(),
             Endpoint::Mantle
         );
-        let refused = endpoint_for("us.anthropic.claude-opus-5-5", mantle).unwrap_err();
-        assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
-        assert!(refused.message().contains("CLAUDE_CODE_USE_BEDROCK=1"));
+        // Mantle alone takes any id; Mantle refuses what it does not serve.
+        assert_eq!(
+            endpoint_for("us.anthropic.claude-opus-5-5", mantle).unwrap(),
+            Endpoint::Mantle
+        );
+        let neither = Providers {
+            bedrock: false,
+            mantle: false,
+        };
+        let refused = endpoint_for("us.anthropic.claude-opus-5-5", neither).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::NoProvider);
     }
 
     #[test]

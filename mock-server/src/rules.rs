@@ -53,7 +53,7 @@ impl Operation {
 
     /// Whether the operation hands out or checks credentials (STS, the SSO
     /// portal) rather than serving models.
-    pub(crate) fn serves_credentials(self) -> bool {
+    pub fn serves_credentials(self) -> bool {
         matches!(
             self,
             Operation::GetCallerIdentity

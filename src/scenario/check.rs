@@ -164,13 +164,18 @@ fn count(n: usize) -> u32 {
 }
 
 /// Requests that resend the one before (same operation and model) after
-/// it failed or its stream broke.
+/// it failed or its stream broke. Credential calls in between (the STS
+/// check before `awsAuthRefresh`, SSO) are not counted as "before".
 pub fn retries(journal: &[RecordedRequest]) -> u32 {
+    let calls: Vec<&RecordedRequest> = journal
+        .iter()
+        .filter(|r| !r.operation.is_some_and(|op| op.serves_credentials()))
+        .collect();
     count(
-        journal
+        calls
             .windows(2)
             .filter(|pair| {
-                let (before, after) = (&pair[0], &pair[1]);
+                let (before, after) = (pair[0], pair[1]);
                 let failed = before.status >= 400
                     || before.frames.iter().any(|f| f.starts_with("exception:"));
                 failed && before.operation == after.operation && model_of(before) == model_of(after)
@@ -200,6 +205,16 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
         if !glob(pattern, &model) {
             return Some(format!("model `{model}`, not `{pattern}`"));
         }
+    }
+    if let Some(pattern) = &expected.path
+        && !glob(pattern, &request.raw_path)
+    {
+        return Some(format!("path `{}`, not `{pattern}`", request.raw_path));
+    }
+    if let Some(query) = &expected.query
+        && &request.query != query
+    {
+        return Some(format!("query `{}`, not `{query}`", request.query));
     }
     if let Some(status) = expected.status
         && request.status != status

@@ -228,11 +228,17 @@ pub struct ExpectedRequest {
     /// The model or profile id from the path (or, on Mantle, the body's
     /// `model`); `*` matches any run of characters.
     pub model: Option<String>,
+    /// The path as sent, before percent-decoding; `*` matches any run of
+    /// characters (`/anthropic/v1/messages`).
+    pub path: Option<String>,
+    /// The query as sent, without `?` (`beta=true`).
+    pub query: Option<String>,
     /// The answer's status.
     pub status: Option<u16>,
     /// The answer's error code (`ValidationException`), or `none`.
     pub error: Option<String>,
-    /// How it authenticated: `sigv4`, `bearer`, `none` or `off`.
+    /// How it authenticated: `sigv4`, `bearer`, `sso-token`, `none`, or
+    /// `off` (the account checks nothing).
     pub auth: Option<String>,
     /// The SigV4 access key id.
     pub access_key_id: Option<String>,
@@ -264,7 +270,8 @@ pub struct Counts {
     /// Requests by operation.
     pub operations: BTreeMap<String, u32>,
     /// Requests that repeated the one before (same operation and model)
-    /// after it failed: the retry loop's resends.
+    /// after it failed: the retry loop's resends. Credential calls in
+    /// between (STS, SSO) do not break the repeat.
     pub retries: Option<u32>,
     /// `awsCredentialExport` runs.
     pub exports: Option<u32>,

@@ -230,14 +230,10 @@ fn refresh_command(action: RefreshAction, export: bool) -> &'static str {
     }
 }
 
-/// Writes the settings files and other files into the sandbox.
-fn write_files(
-    scenario: &Scenario,
-    sandbox: &Sandbox,
-    fill: &dyn Fn(&str) -> String,
-) -> Result<(), String> {
-    let settings = &scenario.client.settings;
-    let mut user = settings.user.clone();
+/// The user settings file's contents: the scenario's, with the built-in
+/// refresh actions written in as commands.
+pub fn user_settings(scenario: &Scenario) -> Result<Option<serde_json::Value>, String> {
+    let mut user = scenario.client.settings.user.clone();
     let refresh = &scenario.client.refresh;
     for (key, action, export) in [
         ("awsAuthRefresh", refresh.auth, false),
@@ -251,6 +247,17 @@ fn write_files(
             object.insert(key.into(), refresh_command(action, export).into());
         }
     }
+    Ok(user)
+}
+
+/// Writes the settings files and other files into the sandbox.
+fn write_files(
+    scenario: &Scenario,
+    sandbox: &Sandbox,
+    fill: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
+    let settings = &scenario.client.settings;
+    let user = user_settings(scenario)?;
     let targets = [
         (user.as_ref(), sandbox.home().join(".claude/settings.json")),
         (

@@ -10,8 +10,15 @@ use bedrock_mock_server::RecordedRequest;
 use super::check::model_of;
 
 /// Headers left out of the snapshot: they repeat what the other lines say
-/// (`host`, lengths) or are noise for review.
-const SKIPPED_HEADERS: &[&str] = &["host", "content-length", "connection", "accept-encoding"];
+/// (`host`, lengths), are noise for review, or name the machine the
+/// snapshot was taken on (`x-stainless-arch`).
+const SKIPPED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "accept-encoding",
+    "x-stainless-arch",
+];
 
 /// The journal as snapshot text. Runs of requests of one operation are
 /// sorted by model and body, since the client sends its startup probes

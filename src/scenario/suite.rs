@@ -121,10 +121,7 @@ pub fn line(report: &Report) -> String {
 pub fn summary(reports: &[Report]) -> String {
     let mut by_folder: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     for report in reports {
-        let folder = report
-            .path
-            .parent()
-            .map_or_else(String::new, display_path);
+        let folder = report.path.parent().map_or_else(String::new, display_path);
         let counts = by_folder.entry(folder).or_default();
         match report.verdict {
             Verdict::Passed => counts[0] += 1,

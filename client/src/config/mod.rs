@@ -246,7 +246,15 @@ impl Config {
                 "neither Bedrock nor Mantle is enabled: export CLAUDE_CODE_USE_BEDROCK=1 (or CLAUDE_CODE_USE_MANTLE=1), or set it in the env block of your settings file",
             ));
         }
-        let region = checked_region("AWS_REGION", vars.required("AWS_REGION", "us-east-1")?)?;
+        let region = match vars.get("AWS_REGION") {
+            Some(region) => checked_region("AWS_REGION", region)?,
+            None => region_from_aws_config(&vars).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::MissingVariable,
+                    "AWS_REGION is not set and the AWS config file names no region for this profile: export AWS_REGION=us-east-1",
+                )
+            })??,
+        };
         let small_fast_region = vars
             .get("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION")
             .map(|r| checked_region("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", r))
@@ -358,6 +366,39 @@ pub(crate) fn default_mantle_url(region: &str) -> String {
 
 /// A region name, trimmed; it becomes part of host names and signatures,
 /// so only `a-z`, digits and `-` are accepted.
+/// The region of the profile in use (`AWS_PROFILE`, else `default`) in
+/// the AWS config file (`AWS_CONFIG_FILE`, else `~/.aws/config`): Claude
+/// Code reads it when `AWS_REGION` is not set (CLI 2.1.172's release note,
+/// customer-scenarios: region-from-aws-config-ignored; the seed, older,
+/// says AWS_REGION is required).
+fn region_from_aws_config(vars: &Vars) -> Option<Result<String, Error>> {
+    let path = match vars.get("AWS_CONFIG_FILE") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(vars.get("HOME")?).join(".aws/config"),
+    };
+    let text = std::fs::read_to_string(&path).ok()?;
+    let profile = vars.get("AWS_PROFILE").unwrap_or("default");
+    let wanted = if profile == "default" {
+        "default".to_owned()
+    } else {
+        format!("profile {profile}")
+    };
+    let mut in_profile = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_profile = section.trim() == wanted;
+        } else if in_profile
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "region"
+        {
+            let setting = format!("region in {} [{wanted}]", path.display());
+            return Some(checked_region(&setting, value.trim()));
+        }
+    }
+    None
+}
+
 fn checked_region(name: &str, value: &str) -> Result<String, Error> {
     let region = value.trim();
     let valid = !region.is_empty()
@@ -437,6 +478,32 @@ mod tests {
             resolve(&[region]).unwrap_err().kind(),
             ErrorKind::NoProvider
         );
+    }
+
+    #[test]
+    fn the_region_falls_back_to_the_profile_in_the_aws_config_file() {
+        let dir = std::env::temp_dir().join(format!("bc-region-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(".aws")).unwrap();
+        std::fs::write(
+            dir.join(".aws/config"),
+            "[default]\nregion = eu-west-1\n\n[profile dev]\noutput = json\nregion=ap-northeast-1\n",
+        )
+        .unwrap();
+        let home = dir.display().to_string();
+        let bedrock = ("CLAUDE_CODE_USE_BEDROCK", "1");
+        let region = |pairs: &[(&str, &str)]| resolve(pairs).map(|c| c.region);
+        assert_eq!(region(&[bedrock, ("HOME", &home)]).unwrap(), "eu-west-1");
+        assert_eq!(
+            region(&[bedrock, ("HOME", &home), ("AWS_PROFILE", "dev")]).unwrap(),
+            "ap-northeast-1"
+        );
+        assert_eq!(
+            region(&[bedrock, ("HOME", &home), ("AWS_REGION", "us-west-2")]).unwrap(),
+            "us-west-2"
+        );
+        let e = region(&[bedrock, ("HOME", &home), ("AWS_PROFILE", "none")]).unwrap_err();
+        assert!(e.message().starts_with("AWS_REGION is not set"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

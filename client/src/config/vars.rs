@@ -47,18 +47,6 @@ impl Vars {
         })
     }
 
-    /// The value of a variable that must be set.
-    pub fn required(&self, name: &str, example: &str) -> Result<&str, Error> {
-        self.get(name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::MissingVariable,
-                format!(
-                    "{name} is not set: export {name}={example} (it is not read from ~/.aws/config)"
-                ),
-            )
-        })
-    }
-
     /// A whole number, or the default when unset.
     pub fn number(&self, name: &str, default: u32) -> Result<u32, Error> {
         match self.get(name) {
@@ -254,12 +242,6 @@ mod tests {
         assert!(
             e.message().starts_with("CLAUDE_CODE_MAX_RETRIES is `many`"),
             "{e}"
-        );
-        let e = vars(&[]).required("AWS_REGION", "us-east-1").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::MissingVariable);
-        assert!(
-            e.message()
-                .starts_with("AWS_REGION is not set: export AWS_REGION=us-east-1")
         );
     }
 }

@@ -14,6 +14,7 @@
 //! with scripted answers and a virtual clock.
 
 use std::future::Future;
+use std::time::SystemTime;
 
 use super::{AwsCredentials, RefreshGate};
 use crate::clock::Clock;
@@ -27,9 +28,13 @@ pub trait CredentialSource: Send + Sync {
     fn export(&self, command: &str) -> impl Future<Output = Result<AwsCredentials, Error>> + Send;
     /// Runs `awsAuthRefresh`, its output shown to the user.
     fn auth_refresh(&self, command: &str) -> impl Future<Output = Result<(), Error>> + Send;
-    /// STS `GetCallerIdentity` with `credentials`: `Ok` when they work.
-    fn check(&self, credentials: &AwsCredentials)
-    -> impl Future<Output = Result<(), Error>> + Send;
+    /// STS `GetCallerIdentity` with `credentials`, signed at `now` (the
+    /// session's clock): `Ok` when they work.
+    fn check(
+        &self,
+        credentials: &AwsCredentials,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// How often each source was used, for tests and scenario counts.
@@ -117,7 +122,7 @@ impl<S: CredentialSource> CredentialManager<S> {
             let healthy = match self.chain().await {
                 Ok(credentials) => {
                     self.counts.sts_checks += 1;
-                    self.source.check(&credentials).await.is_ok()
+                    self.source.check(&credentials, clock.now()).await.is_ok()
                 }
                 // An SSO session that ended fails here, before any check.
                 Err(_) => false,
@@ -191,7 +196,7 @@ mod tests {
             Ok(())
         }
 
-        async fn check(&self, c: &AwsCredentials) -> Result<(), Error> {
+        async fn check(&self, c: &AwsCredentials, _: SystemTime) -> Result<(), Error> {
             if self.good.contains(&c.access_key_id.as_str()) {
                 Ok(())
             } else {
@@ -286,7 +291,7 @@ mod tests {
             async fn auth_refresh(&self, _: &str) -> Result<(), Error> {
                 unreachable!()
             }
-            async fn check(&self, _: &AwsCredentials) -> Result<(), Error> {
+            async fn check(&self, _: &AwsCredentials, _: SystemTime) -> Result<(), Error> {
                 unreachable!()
             }
         }

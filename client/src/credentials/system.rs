@@ -2,12 +2,11 @@
 //! STS over the network.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use super::{AwsCredentials, CredentialSource, from_default_chain, run_credential_export};
-use crate::clock::{Clock, SystemClock};
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
@@ -108,7 +107,7 @@ impl CredentialSource for SystemSources {
         }
     }
 
-    async fn check(&self, credentials: &AwsCredentials) -> Result<(), Error> {
+    async fn check(&self, credentials: &AwsCredentials, now: SystemTime) -> Result<(), Error> {
         let url = self.sts_url();
         let host = url
             .split("://")
@@ -135,13 +134,7 @@ impl CredentialSource for SystemSources {
             headers: &signed,
             body: GET_CALLER_IDENTITY.as_bytes(),
         };
-        let added = sign_request(
-            &request,
-            credentials,
-            &self.region,
-            Service::Sts,
-            SystemClock::default().now(),
-        )?;
+        let added = sign_request(&request, credentials, &self.region, Service::Sts, now)?;
         let mut headers = signed;
         headers.extend(added);
         let response = self

@@ -94,7 +94,11 @@ impl<'a> Resolver<'a> {
         };
         let geography = geography_for(region);
         let wanted = format!("{geography}.{}", model.bedrock);
-        if let Some(discovered) = self.discovered {
+        // Discovery listed the main region's profiles; a small/fast region
+        // in another geography has its own, which the list cannot show
+        // (us-east-1 lists no `apac.` ids).
+        let discovered_here = geography == geography_for(&self.config.region);
+        if let Some(discovered) = self.discovered.filter(|_| discovered_here) {
             if discovered.contains(&wanted) {
                 return wanted;
             }
@@ -200,6 +204,27 @@ impl<'a> Resolver<'a> {
             (None, None) => return self.tier(self.lineup.turn),
         };
         self.choose(choice, source)
+    }
+
+    /// [`Resolver::turn`], except that a choice `availableModels` does
+    /// not allow is replaced by the lineup's default with a warning
+    /// naming both, as Claude Code does at startup (only `/model` refuses
+    /// outright).
+    pub fn turn_allowed(&self, flag: Option<&str>) -> Result<(Resolved, Option<String>), Error> {
+        let choice = flag.or(self.config.models.model.as_deref());
+        if let Some(choice) = choice
+            && self
+                .check_available(split_context_suffix(choice.trim()).0)
+                .is_err()
+        {
+            let default = self.tier(self.lineup.turn)?;
+            let warning = format!(
+                "Warning: {choice} is not in your availableModels setting; using {} instead",
+                default.id
+            );
+            return Ok((default, Some(warning)));
+        }
+        Ok((self.turn(flag)?, None))
     }
 
     /// Resolves a model the user chose: an alias, a version name, an id,

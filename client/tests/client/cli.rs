@@ -188,14 +188,6 @@ async fn setup_errors_go_to_stderr_naming_what_to_fix() {
             vec![("ANTHROPIC_CUSTOM_HEADERS", "no colon here")],
             "ANTHROPIC_CUSTOM_HEADERS",
         ),
-        (
-            vec![
-                ("CLAUDE_CODE_USE_BEDROCK", "0"),
-                ("CLAUDE_CODE_USE_MANTLE", "1"),
-                ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
-            ],
-            "or set CLAUDE_CODE_USE_BEDROCK=1 as well",
-        ),
     ] {
         let out = run(&server, &sandbox, &["-p", "hi"], &env);
         assert_eq!(out.status.code(), Some(1), "{env:?}");

@@ -550,11 +550,11 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     let refused = resolver.turn(Some("sonnet")).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
     assert!(refused.message().contains("availableModels"), "{refused}");
-    let one_million = resolver.turn(Some("opus[1m]")).unwrap_err();
+    let one_million = resolver.turn(Some("haiku[1m]")).unwrap_err();
     assert!(
         one_million
             .message()
-            .contains("Opus 5.5 does not support the 1M-token context window"),
+            .contains("Haiku 4.5 does not support the 1M-token context window"),
         "{one_million}"
     );
     // The seed's lineup: the turn is Sonnet 4.5, `opus` is Opus 4.6.
@@ -584,7 +584,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     env.push(("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", "ap-southeast-2"));
     env.push((
         "ANTHROPIC_DEFAULT_OPUS_MODEL",
-        "us.anthropic.claude-opus-5-5[1m]",
+        "us.anthropic.claude-opus-4-5-20251101-v1:0[1m]",
     ));
     let (first, _) = provider(&sandbox, &server, &env);
     let catalogue = Catalogue::built_in();
@@ -613,8 +613,11 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         resolver.tier(Family::Sonnet).unwrap().id,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
     );
-    // Discovery can name a better profile (Tokyo's jp.), or only global.
+    // Discovery can name another regional profile (Tokyo's jp.), or only
+    // global; it lists the main region's, so it says nothing of a
+    // small/fast region in another geography.
     let discovered = vec![
+        "jp.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
         "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
         "global.anthropic.claude-opus-5-5".to_owned(),
     ];
@@ -625,12 +628,16 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         Some(&discovered),
     );
     assert_eq!(
-        resolver.tier(Family::Haiku).unwrap().id,
-        "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
+        resolver.tier(Family::Sonnet).unwrap().id,
+        "jp.anthropic.claude-sonnet-4-5-20250929-v1:0"
     );
     assert_eq!(
         resolver.tier(Family::Opus).unwrap().id,
         "global.anthropic.claude-opus-5-5"
+    );
+    assert_eq!(
+        resolver.tier(Family::Haiku).unwrap().id,
+        "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
     );
 }
 

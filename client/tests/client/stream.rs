@@ -107,7 +107,7 @@ async fn corrupt_cut_and_incomplete_streams_are_errors() {
     // Cut in the middle of a frame.
     broken(
         &invoke(wire[..wire.len() - 5].to_vec(), 64).await.0,
-        "mid-frame",
+        "Truncated event message received.",
     );
     // Cut between frames, before message_stop.
     let without_stop = encode_event_frames(&events(&EVENTS[..6]));
