@@ -9,14 +9,19 @@ use std::path::Path;
 
 use bedrock_harness::scenario::{self, format};
 
-fn check_scenario(relative: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// Runs one scenario file on a runtime of its own (each test has one).
+fn report_of(path: &Path) -> scenario::Report {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("a tokio runtime");
-    let report = runtime.block_on(scenario::run_file(&path));
+        .expect("a tokio runtime")
+        .block_on(scenario::run_file(path))
+}
+
+fn check_scenario(relative: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let report = report_of(&path);
     assert!(
         report.passed(),
         "{relative} failed:\n{}\n--- stdout\n{}--- stderr\n{}",
@@ -58,12 +63,7 @@ fn the_template_is_a_passing_scenario() {
         bedrock_harness::scenario::template::text("from-template"),
     )
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = runtime.block_on(scenario::run_file(&path));
+    let report = report_of(&path);
     std::fs::remove_dir_all(&dir).ok();
     assert!(report.passed(), "{}", report.failure_text());
 }
@@ -78,4 +78,59 @@ fn the_readme_lists_every_scenario() {
         readme.contains(&table),
         "scenarios/README.md's table is stale: replace it with the output of `cargo run -- index`"
     );
+}
+
+#[test]
+fn a_secret_that_reaches_the_output_fails_the_scenario_without_being_shown() {
+    // A gateway that echoes the caller's session token in its error: the
+    // client prints the message, and the leak check must catch it.
+    let dir = std::env::temp_dir().join(format!("bedrock-harness-leak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echoed-token.toml");
+    let token = "IQoJb3JpZ2luX2VjLEAKEDsessionTOKEN";
+    std::fs::write(
+        &path,
+        format!(
+            r#"schema = 1
+name = "echoed-token"
+description = "d"
+source = "s"
+[client.env]
+CLAUDE_CODE_USE_BEDROCK = "1"
+AWS_REGION = "us-east-1"
+ANTHROPIC_DEFAULT_OPUS_MODEL = "us.anthropic.claude-opus-5-5"
+ANTHROPIC_DEFAULT_SONNET_MODEL = "us.anthropic.claude-sonnet-4-6"
+ANTHROPIC_DEFAULT_HAIKU_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+AWS_ACCESS_KEY_ID = "ASIALEAKEXAMPLE00001"
+AWS_SECRET_ACCESS_KEY = "leakSecret/K7MDENG+bPxRfiCYLEAKKEY"
+AWS_SESSION_TOKEN = "{token}"
+[[server.credentials]]
+access_key_id = "ASIALEAKEXAMPLE00001"
+secret_access_key = "leakSecret/K7MDENG+bPxRfiCYLEAKKEY"
+session_token = "{token}"
+[[server.rules]]
+when = {{ operation = "InvokeModelWithResponseStream" }}
+answer = {{ error = {{ code = "ValidationException", message = "bad token {token}" }} }}
+[expect]
+exit = 1
+stdout = ["this text is not printed"]
+"#
+        ),
+    )
+    .unwrap();
+    let report = report_of(&path);
+    std::fs::remove_dir_all(&dir).ok();
+    let text = report.failure_text();
+    assert!(!report.passed());
+    assert!(
+        text.contains("of the scenario (IQoJ…) appears in stdout"),
+        "{text}"
+    );
+    // The stdout shown with the failure has the token hidden.
+    assert!(text.contains("bad token <secret #"), "{text}");
+    assert!(
+        !text.contains(token),
+        "the report must not show the secret: {text}"
+    );
+    assert!(!report.output.0.contains(token));
 }

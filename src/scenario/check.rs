@@ -24,6 +24,19 @@ pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
             out.push(format!("failure kind: expected `{kind}`, got `{got}`"));
         }
     }
+    for (stream, text, exact) in [
+        ("stdout", &run.stdout, &expect.stdout_exact),
+        ("stderr", &run.stderr, &expect.stderr_exact),
+    ] {
+        if let Some(exact) = exact
+            && exact != text
+        {
+            out.push(format!(
+                "{stream} is not exactly {exact:?}; it was:\n{}",
+                indent(text)
+            ));
+        }
+    }
     for (stream, text, wanted, unwanted) in [
         ("stdout", &run.stdout, &expect.stdout, &expect.stdout_lacks),
         ("stderr", &run.stderr, &expect.stderr, &expect.stderr_lacks),
@@ -96,6 +109,17 @@ pub fn leaks(run: &Run, snapshot: &str) -> Vec<String> {
         }
         if has_signature(text) {
             out.push(format!("a SigV4 signature appears in {place}"));
+        }
+    }
+    out
+}
+
+/// `text` with every one of `secrets` replaced by `<secret #n>`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for (n, secret) in secrets.iter().enumerate() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), &format!("<secret #{}>", n + 1));
         }
     }
     out
@@ -246,7 +270,7 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
     }
     for (name, value) in &expected.headers {
         match request.header(name) {
-            Some(got) if got == value => {}
+            Some(got) if glob(value, got) => {}
             got => return Some(format!("header {name}: {got:?}, not `{value}`")),
         }
     }
@@ -255,7 +279,10 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
             return Some(format!("header {name} is present"));
         }
     }
-    if !expected.body.is_empty() || !expected.absent_body.is_empty() {
+    if !expected.body.is_empty()
+        || !expected.absent_body.is_empty()
+        || !expected.body_contains.is_empty()
+    {
         let Some(body) = request.json() else {
             return Some("the body is not JSON".into());
         };
@@ -273,6 +300,19 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
         for pointer in &expected.absent_body {
             if body.pointer(pointer).is_some() {
                 return Some(format!("body {pointer} is present"));
+            }
+        }
+        for (pointer, value) in &expected.body_contains {
+            let has = body
+                .pointer(pointer)
+                .and_then(|v| v.as_array())
+                .is_some_and(|items| items.contains(value));
+            if !has {
+                return Some(format!(
+                    "body {pointer}: {}, which does not contain {value}",
+                    body.pointer(pointer)
+                        .map_or("absent".into(), ToString::to_string)
+                ));
             }
         }
     }
@@ -314,25 +354,34 @@ fn compare_requests(
     )]
 }
 
+/// The index ranges of the runs of consecutive requests of one
+/// operation: the startup probes arrive in any order within theirs.
+pub fn operation_runs<R: std::borrow::Borrow<RecordedRequest>>(
+    journal: &[R],
+) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < journal.len() {
+        let op = journal[start].borrow().operation;
+        let end = journal[start..]
+            .iter()
+            .position(|r| r.borrow().operation != op)
+            .map_or(journal.len(), |n| start + n);
+        runs.push(start..end);
+        start = end;
+    }
+    runs
+}
+
 /// In order, except that a run of requests of one operation may match a
 /// run of expected rows of that operation in any order.
 fn exact(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
     if expected.len() != journal.len() {
         return false;
     }
-    let mut start = 0;
-    while start < journal.len() {
-        let op = journal[start].operation;
-        let end = journal[start..]
-            .iter()
-            .position(|r| r.operation != op)
-            .map_or(journal.len(), |n| start + n);
-        if !matches_as_set(&expected[start..end], &journal[start..end]) {
-            return false;
-        }
-        start = end;
-    }
-    true
+    operation_runs(journal)
+        .into_iter()
+        .all(|run| matches_as_set(&expected[run.clone()], &journal[run]))
 }
 
 /// Whether each request can be paired with its own expected row.
@@ -416,4 +465,143 @@ fn indent(text: &str) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use bedrock_mock_server::{AuthRecord, Operation, Timestamp};
+
+    use super::*;
+
+    fn request(operation: Operation, model: &str, status: u16) -> RecordedRequest {
+        RecordedRequest {
+            seq: 0,
+            time: Timestamp(SystemTime::UNIX_EPOCH),
+            method: "POST".into(),
+            raw_path: format!("/model/{model}/invoke"),
+            query: String::new(),
+            headers: vec![("anthropic-version".into(), "2023-06-01".into())],
+            body: r#"{"anthropic_beta":["a","context-1m-2025-08-07"],"max_tokens":1}"#.into(),
+            operation: Some(operation),
+            model_id: Some(model.into()),
+            auth: AuthRecord {
+                scheme: "sigv4".into(),
+                access_key_id: Some("AKIDEXAMPLE".into()),
+                region: Some("us-east-1".into()),
+                service: Some("bedrock".into()),
+                accepted: true,
+                reason: None,
+            },
+            rule: None,
+            status,
+            error_type: (status >= 400).then(|| "ThrottlingException".into()),
+            request_id: String::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    fn row(operation: Operation, model: &str) -> ExpectedRequest {
+        ExpectedRequest {
+            operation: Some(operation),
+            model: Some(model.into()),
+            ..ExpectedRequest::default()
+        }
+    }
+
+    #[test]
+    fn exact_order_lets_a_run_of_one_operation_arrive_in_any_order() {
+        use Operation::*;
+        let journal = [
+            request(ListInferenceProfiles, "", 200),
+            request(InvokeModel, "b", 200),
+            request(InvokeModel, "a", 200),
+            request(InvokeModelWithResponseStream, "a", 200),
+        ];
+        let rows = [
+            row(ListInferenceProfiles, "*"),
+            row(InvokeModel, "a"),
+            row(InvokeModel, "b"),
+            row(InvokeModelWithResponseStream, "a"),
+        ];
+        assert!(compare_requests(&rows, Order::Exact, &journal).is_empty());
+        // Across operations the order holds.
+        let swapped = [
+            rows[3].clone(),
+            rows[1].clone(),
+            rows[2].clone(),
+            rows[0].clone(),
+        ];
+        let diff = compare_requests(&swapped, Order::Exact, &journal);
+        assert!(
+            diff[0].contains("requests (exact order) differ"),
+            "{diff:?}"
+        );
+        assert!(compare_requests(&swapped, Order::Set, &journal).is_empty());
+        assert!(compare_requests(&rows[2..], Order::Subsequence, &journal).is_empty());
+        assert!(!compare_requests(&swapped[..2], Order::Subsequence, &journal).is_empty());
+    }
+
+    #[test]
+    fn set_matching_backtracks_to_a_pairing_that_exists() {
+        // The first row fits both requests; greedy pairing would take the
+        // one the second row needs.
+        let journal = [
+            request(Operation::InvokeModel, "a", 200),
+            request(Operation::InvokeModel, "b", 200),
+        ];
+        let rows = [
+            row(Operation::InvokeModel, "*"),
+            row(Operation::InvokeModel, "a"),
+        ];
+        assert!(compare_requests(&rows, Order::Set, &journal).is_empty());
+    }
+
+    #[test]
+    fn fields_headers_and_bodies_are_checked() {
+        let r = request(Operation::InvokeModel, "us.anthropic.claude-opus-5-5", 200);
+        let mut e = row(Operation::InvokeModel, "us.anthropic.claude-*");
+        assert_eq!(mismatch(&e, &r), None);
+        e.headers.insert("Anthropic-Version".into(), "*".into());
+        e.body_contains
+            .insert("/anthropic_beta".into(), "context-1m-2025-08-07".into());
+        e.body.insert("/max_tokens".into(), 1.into());
+        assert_eq!(mismatch(&e, &r), None);
+        e.absent_headers.push("x-api-key".into());
+        e.absent_body.push("/stream".into());
+        assert_eq!(mismatch(&e, &r), None);
+        e.body_contains.insert("/anthropic_beta".into(), "b".into());
+        assert!(mismatch(&e, &r).unwrap().contains("does not contain \"b\""));
+        let mut e = row(Operation::InvokeModel, "*");
+        e.region = Some("eu-west-1".into());
+        assert!(mismatch(&e, &r).unwrap().starts_with("region"));
+        e.region = None;
+        e.query = Some("beta=true".into());
+        assert!(mismatch(&e, &r).unwrap().starts_with("query"));
+    }
+
+    #[test]
+    fn retries_count_resends_after_failures_across_credential_checks() {
+        use Operation::*;
+        let journal = [
+            request(InvokeModelWithResponseStream, "a", 429),
+            request(GetCallerIdentity, "", 200),
+            request(InvokeModelWithResponseStream, "a", 429),
+            request(InvokeModelWithResponseStream, "a", 200),
+            // A new call after a success is not a retry.
+            request(InvokeModelWithResponseStream, "a", 200),
+            request(InvokeModel, "b", 500),
+            request(InvokeModel, "c", 200),
+        ];
+        assert_eq!(retries(&journal), 2);
+    }
+
+    #[test]
+    fn signatures_are_found_and_redacted_ones_are_not() {
+        let sig = "a".repeat(64);
+        assert!(has_signature(&format!("Credential=x, Signature={sig}")));
+        assert!(!has_signature("Signature=<redacted>"));
+        assert!(!has_signature(&format!("Signature={}", &sig[..40])));
+    }
 }

@@ -71,18 +71,7 @@ pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
             lines.push(format!("AWS_BEARER_TOKEN_BEDROCK={EXAMPLE_API_KEY}"));
         }
     }
-    let settings = &scenario.client.settings;
-    let from_settings = [
-        &settings.user,
-        &settings.project,
-        &settings.local,
-        &settings.managed,
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|v| v.get("env").and_then(|e| e.as_object()))
-    .flat_map(|e| e.iter())
-    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())));
+    let from_settings = scenario.client.settings.env();
     for (name, value) in from_settings.chain(scenario.client.env.clone()) {
         let line = format!("{name}={}", fill(&value));
         lines.retain(|l| !l.starts_with(&format!("{name}=")));

@@ -84,6 +84,19 @@ pub struct ClientSpec {
     pub refresh: RefreshSpec,
 }
 
+impl SettingsFiles {
+    /// The `env` blocks of the settings files, lowest precedence first:
+    /// variables the client reads as if exported.
+    pub fn env(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        [&self.user, &self.project, &self.local, &self.managed]
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("env").and_then(|e| e.as_object()))
+            .flat_map(|e| e.iter())
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+    }
+}
+
 /// Credentials to put in the client's environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -169,6 +182,10 @@ pub struct Expect {
     pub stderr: Vec<String>,
     /// Texts stdout must not contain.
     pub stdout_lacks: Vec<String>,
+    /// stdout in full, when given (`""`: nothing printed).
+    pub stdout_exact: Option<String>,
+    /// stderr in full, when given (`""`: nothing printed).
+    pub stderr_exact: Option<String>,
     /// Texts stderr must not contain.
     pub stderr_lacks: Vec<String>,
     /// The requests the mock must have received (its admin API aside).
@@ -195,6 +212,8 @@ impl Default for Expect {
             stderr: Vec::new(),
             stdout_lacks: Vec::new(),
             stderr_lacks: Vec::new(),
+            stdout_exact: None,
+            stderr_exact: None,
             requests: Vec::new(),
             order: Order::default(),
             counts: Counts::default(),
@@ -246,7 +265,8 @@ pub struct ExpectedRequest {
     pub region: Option<String>,
     /// The SigV4 scope's service.
     pub service: Option<String>,
-    /// Headers with these exact values (names case-insensitive).
+    /// Headers with these values (names case-insensitive; `*` in a
+    /// value matches any run of characters, so `"*"` means "present").
     pub headers: BTreeMap<String, String>,
     /// Headers that must be absent.
     pub absent_headers: Vec<String>,
@@ -254,6 +274,9 @@ pub struct ExpectedRequest {
     pub body: BTreeMap<String, serde_json::Value>,
     /// JSON pointers that must not be in the body.
     pub absent_body: Vec<String>,
+    /// Body arrays by JSON pointer that must contain this value
+    /// (`"/anthropic_beta" = "context-1m-2025-08-07"`), wherever it is.
+    pub body_contains: BTreeMap<String, serde_json::Value>,
     /// Stream frames of the answer, in order (`chunk:message_start`,
     /// `exception:throttlingException`); checked as a prefix list.
     pub frames: Vec<String>,

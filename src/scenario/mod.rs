@@ -99,12 +99,19 @@ pub async fn run_file(path: &Path) -> Report {
         Ok(run) => {
             let snapshot = snapshot::render(&run.journal, &run.mock_uri);
             let differences = check::differences(&scenario.expect, &run, &snapshot);
+            // What is reported, printed or stored never shows a secret,
+            // even one the client leaked (the leak itself is a failure).
+            let hide = |text: &str| check::redact(text, &run.secrets);
             let verdict = if differences.is_empty() {
                 Verdict::Passed
             } else {
-                Verdict::Failed(differences)
+                Verdict::Failed(differences.iter().map(|d| hide(d)).collect())
             };
-            (verdict, snapshot, (run.stdout, run.stderr))
+            (
+                verdict,
+                hide(&snapshot),
+                (hide(&run.stdout), hide(&run.stderr)),
+            )
         }
         Err(e) => (
             Verdict::Error(format!("{}: {e}", path.display())),

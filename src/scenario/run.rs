@@ -322,18 +322,7 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
         (name.contains("SECRET") || name.contains("TOKEN") || name.ends_with("API_KEY"))
             && !name.contains("MAX_TOKENS")
     };
-    let settings = &scenario.client.settings;
-    let settings_env = [
-        &settings.user,
-        &settings.project,
-        &settings.local,
-        &settings.managed,
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|v| v.get("env").and_then(|e| e.as_object()))
-    .flat_map(|e| e.iter())
-    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())));
+    let settings_env = scenario.client.settings.env();
     for (name, value) in scenario
         .client
         .env

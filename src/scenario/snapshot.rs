@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use bedrock_mock_server::RecordedRequest;
 
-use super::check::model_of;
+use super::check::{model_of, operation_runs};
 
 /// Headers left out of the snapshot: they repeat what the other lines say
 /// (`host`, lengths), are noise for review, or name the machine the
@@ -25,15 +25,8 @@ const SKIPPED_HEADERS: &[&str] = &[
 /// at once and they arrive in any order.
 pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
     let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
-    let mut start = 0;
-    while start < requests.len() {
-        let op = requests[start].operation;
-        let end = requests[start..]
-            .iter()
-            .position(|r| r.operation != op)
-            .map_or(requests.len(), |n| start + n);
-        requests[start..end].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
-        start = end;
+    for run in operation_runs(journal) {
+        requests[run].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
     }
     let mut out = String::new();
     for (n, r) in requests.iter().enumerate() {
