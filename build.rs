@@ -12,8 +12,11 @@ fn main() {
     let mut files = Vec::new();
     collect(&scenarios, &mut files);
     files.sort();
-    let mut out = String::new();
+    // Everything in `mod scenarios`, calling `crate::check_scenario`, so
+    // that no scenario's name can shadow the helper.
+    let mut out = String::from("mod scenarios {\n");
     let mut open: Vec<String> = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, PathBuf> = Default::default();
     for file in &files {
         let relative = file.strip_prefix(root).unwrap_or(file);
         let inside = file.strip_prefix(&scenarios).unwrap_or(file);
@@ -31,15 +34,23 @@ fn main() {
             out.push_str("}\n");
         }
         for folder in &folders[common..] {
-            let _ = writeln!(out, "mod {folder} {{\nuse super::*;");
+            let _ = writeln!(out, "mod {folder} {{");
             open.push(folder.clone());
         }
         let stem = file
             .file_stem()
             .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        let test = format!("{}::{}", folders.join("::"), ident(&stem));
+        if let Some(other) = seen.insert(test.clone(), file.clone()) {
+            panic!(
+                "{} and {} would be the same test `{test}`: rename one (names are kebab-case)",
+                other.display(),
+                file.display()
+            );
+        }
         let _ = writeln!(
             out,
-            "#[test]\nfn {}() {{ check_scenario({:?}); }}",
+            "#[test]\nfn {}() {{ crate::check_scenario({:?}); }}",
             ident(&stem),
             relative.to_string_lossy()
         );
@@ -47,6 +58,7 @@ fn main() {
     for _ in &open {
         out.push_str("}\n");
     }
+    out.push_str("}\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("scenario_tests.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");

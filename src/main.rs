@@ -125,14 +125,11 @@ fn main() -> ExitCode {
             },
         ),
         Command::New { name, output } => run::new(&name, output),
-        Command::Index => match bedrock_harness::scenario::discover(&["scenarios".into()]) {
+        Command::Index => match bedrock_harness::scenario::discover(&[run::scenarios_dir()]) {
             Ok(files) => {
                 println!(
                     "{}",
-                    bedrock_harness::scenario::index::markdown(
-                        std::path::Path::new("scenarios"),
-                        &files
-                    )
+                    bedrock_harness::scenario::index::markdown(&run::scenarios_dir(), &files)
                 );
                 ExitCode::SUCCESS
             }

@@ -18,7 +18,7 @@ pub struct Options {
 pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
     let filter = options.filter.as_deref();
     let paths = if paths.is_empty() {
-        vec![PathBuf::from("scenarios")]
+        vec![scenarios_dir()]
     } else {
         paths
     };
@@ -61,16 +61,16 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
     let reports = runtime.block_on(suite::run_all(files, jobs, |report, done, total| {
         progress.finished(report, done, total);
     }));
+    if options.json {
+        println!("{:#}", suite::json(&reports));
+    } else {
+        println!("{}", suite::summary(&reports));
+    }
     if let Some(path) = &options.junit
         && let Err(e) = std::fs::write(path, suite::junit(&reports))
     {
         eprintln!("bedrock-harness run: cannot write {}: {e}", path.display());
         return ExitCode::from(2);
-    }
-    if options.json {
-        println!("{:#}", suite::json(&reports));
-    } else {
-        println!("{}", suite::summary(&reports));
     }
     if reports.iter().all(|r| r.passed()) {
         ExitCode::SUCCESS
@@ -79,9 +79,26 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
     }
 }
 
+/// The project's `scenarios/` folder: in the current directory or the
+/// nearest one above it that has `scenarios/schema.json` (so `run` works
+/// from inside the tree), else `scenarios` as given.
+pub fn scenarios_dir() -> PathBuf {
+    let here = std::env::current_dir().unwrap_or_default();
+    let found = here
+        .ancestors()
+        .map(|dir| dir.join("scenarios"))
+        .find(|dir| dir.join("schema.json").is_file())
+        .unwrap_or_else(|| PathBuf::from("scenarios"));
+    // Shown relative when it is here, as the user would type it.
+    match found.strip_prefix(&here) {
+        Ok(relative) => relative.to_owned(),
+        Err(_) => found,
+    }
+}
+
 /// Writes a commented template for scenario `name`.
 pub fn new(name: &str, output: Option<PathBuf>) -> ExitCode {
-    let good = !name.is_empty()
+    let good = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -91,7 +108,7 @@ pub fn new(name: &str, output: Option<PathBuf>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let path = output.unwrap_or_else(|| PathBuf::from(format!("scenarios/{name}.toml")));
+    let path = output.unwrap_or_else(|| scenarios_dir().join(format!("{name}.toml")));
     // The `#:schema` line is relative to the file: scenarios/ or a theme
     // folder under it.
     let in_scenarios = path

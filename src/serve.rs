@@ -106,7 +106,9 @@ pub fn run(
 fn print_scenario_client(scenario: &Scenario, uri: &str) {
     println!("# scenario {}: {}", scenario.name, scenario.description);
     println!("# source: {}", scenario.source);
-    println!("# point a client at it (run it with a fresh HOME):");
+    println!(
+        "# point a client at it (run it with a fresh HOME; write $HOME below as that folder):"
+    );
     for line in external::client_env_lines(scenario, uri) {
         let (name, value) = line.split_once('=').unwrap_or((&line, ""));
         println!("export {name}={}", shell_quote(value));
@@ -122,7 +124,8 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
         if let Some(value) = value {
             let text = serde_json::to_string_pretty(value)
                 .unwrap_or_default()
-                .replace("{mock}", uri);
+                .replace("{mock}", uri)
+                .replace("{home}", "$HOME");
             println!("# {file}:\n{text}");
         }
     }
@@ -135,16 +138,30 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
     }
 }
 
-/// `value` quoted for a POSIX shell when it needs it.
+/// `value` quoted for a POSIX shell when it needs it; `${HOME}` in it is
+/// left for the shell to expand.
 fn shell_quote(value: &str) -> String {
     let plain = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
     if plain && !value.is_empty() {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
+        return value.to_owned();
     }
+    if value.contains("${HOME}") {
+        let escaped: Vec<String> = value
+            .split("${HOME}")
+            .map(|part| {
+                part.chars()
+                    .flat_map(|c| {
+                        let escape = matches!(c, '\\' | '"' | '`' | '$').then_some('\\');
+                        escape.into_iter().chain(std::iter::once(c))
+                    })
+                    .collect()
+            })
+            .collect();
+        return format!("\"{}\"", escaped.join("${HOME}"));
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 async fn wait_for_stop() {
@@ -160,4 +177,18 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoting_leaves_home_to_the_shell() {
+        assert_eq!(super::shell_quote("us-east-1"), "us-east-1");
+        assert_eq!(super::shell_quote("a b"), "'a b'");
+        assert_eq!(super::shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            super::shell_quote("${HOME}/.aws/my \"config\" $x"),
+            "\"${HOME}/.aws/my \\\"config\\\" \\$x\""
+        );
+    }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -93,7 +94,14 @@ fn run(
     limit: Duration,
     show: Option<OutputSink>,
 ) -> Result<CommandOutput, Error> {
-    let mut child = Command::new("sh")
+    let mut child = Command::new("sh");
+    // The working directory is the one the environment names (`PWD`, as
+    // a shell keeps it): the process's own for the CLI, the session's
+    // project folder when the client runs in-process.
+    if let Some(dir) = env.get("PWD").filter(|d| Path::new(d).is_dir()) {
+        child.current_dir(dir);
+    }
+    let mut child = child
         .arg("-c")
         .arg(command)
         // Its own process group, so that stopping it stops what it started.

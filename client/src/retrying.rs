@@ -227,7 +227,7 @@ mod tests {
     struct Exporter(Mutex<u32>);
 
     impl CredentialSource for Exporter {
-        async fn chain(&self) -> Result<AwsCredentials, Error> {
+        async fn chain(&self, _: std::time::SystemTime) -> Result<AwsCredentials, Error> {
             Err(Error::new(ErrorKind::Credentials, "no chain in this test"))
         }
         async fn export(&self, _: &str) -> Result<AwsCredentials, Error> {

@@ -99,11 +99,10 @@ pub fn leaks(run: &Run, snapshot: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (place, text) in outputs {
         for (n, secret) in run.secrets.iter().enumerate() {
-            if text.contains(secret.as_str()) {
+            if disguises(secret).iter().any(|s| text.contains(s.as_str())) {
                 out.push(format!(
-                    "secret #{} of the scenario ({}…) appears in {place}",
-                    n + 1,
-                    secret.chars().take(4).collect::<String>()
+                    "secret #{} of the scenario appears in {place}",
+                    n + 1
                 ));
             }
         }
@@ -114,12 +113,39 @@ pub fn leaks(run: &Run, snapshot: &str) -> Vec<String> {
     out
 }
 
-/// `text` with every one of `secrets` replaced by `<secret #n>`.
+/// A secret as it may appear in an output: as is, percent-encoded (in a
+/// URL or query), and escaped inside a JSON string (AWS secret keys hold
+/// `/` and `+`).
+fn disguises(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_owned()];
+    let percent: String = secret
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    for form in [percent, json] {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+/// `text` with every one of `secrets` (in any of its disguises) replaced
+/// by `<secret #n>`.
 pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for (n, secret) in secrets.iter().enumerate() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), &format!("<secret #{}>", n + 1));
+        for form in disguises(secret) {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), &format!("<secret #{}>", n + 1));
+            }
         }
     }
     out
@@ -201,7 +227,10 @@ pub fn retries(journal: &[RecordedRequest]) -> u32 {
             .filter(|pair| {
                 let (before, after) = (pair[0], pair[1]);
                 let failed = before.status >= 400
-                    || before.frames.iter().any(|f| f.starts_with("exception:"));
+                    || before
+                        .frames
+                        .iter()
+                        .any(|f| f.starts_with("exception:") || f.contains("error"));
                 failed && before.operation == after.operation && model_of(before) == model_of(after)
             })
             .count(),
@@ -329,11 +358,32 @@ fn expand(rows: &[ExpectedRequest]) -> Vec<&ExpectedRequest> {
         .collect()
 }
 
+/// How many requests `rows` stand for.
+fn expanded_len(rows: &[ExpectedRequest]) -> u64 {
+    rows.iter().map(|r| u64::from(r.repeat.unwrap_or(1))).sum()
+}
+
 fn compare_requests(
     rows: &[ExpectedRequest],
     order: Order,
     journal: &[RecordedRequest],
 ) -> Vec<String> {
+    // A list longer than the journal cannot match in full; the
+    // subsequence order cannot match either. Checked before expanding, so
+    // an absurd `repeat` costs nothing.
+    if expanded_len(rows) > journal.len() as u64 {
+        return vec![format!(
+            "requests: expected {} or more, got {}:\n{}",
+            expanded_len(rows),
+            journal.len(),
+            journal
+                .iter()
+                .enumerate()
+                .map(|(n, r)| format!("  #{:<2} got {}", n + 1, describe(r)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )];
+    }
     let expected = expand(rows);
     let ok = match order {
         Order::Exact => exact(&expected, journal),
@@ -354,18 +404,21 @@ fn compare_requests(
     )]
 }
 
-/// The index ranges of the runs of consecutive requests of one
-/// operation: the startup probes arrive in any order within theirs.
-pub fn operation_runs<R: std::borrow::Borrow<RecordedRequest>>(
+/// The index ranges of the runs of consecutive requests of one operation
+/// sent at one moment of the session's clock: the startup probes, sent at
+/// once, arrive in any order within theirs. A retry comes after a backoff,
+/// which moves the clock, so retries keep their order.
+pub fn concurrent_runs<R: std::borrow::Borrow<RecordedRequest>>(
     journal: &[R],
 ) -> Vec<std::ops::Range<usize>> {
+    let key = |r: &R| (r.borrow().operation, r.borrow().time);
     let mut runs = Vec::new();
     let mut start = 0;
     while start < journal.len() {
-        let op = journal[start].borrow().operation;
+        let first = key(&journal[start]);
         let end = journal[start..]
             .iter()
-            .position(|r| r.borrow().operation != op)
+            .position(|r| key(r) != first)
             .map_or(journal.len(), |n| start + n);
         runs.push(start..end);
         start = end;
@@ -373,40 +426,56 @@ pub fn operation_runs<R: std::borrow::Borrow<RecordedRequest>>(
     runs
 }
 
-/// In order, except that a run of requests of one operation may match a
-/// run of expected rows of that operation in any order.
+/// In order, except that requests sent at once (see [`concurrent_runs`])
+/// may match their rows in any order.
 fn exact(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
     if expected.len() != journal.len() {
         return false;
     }
-    operation_runs(journal)
+    concurrent_runs(journal)
         .into_iter()
         .all(|run| matches_as_set(&expected[run.clone()], &journal[run]))
 }
 
-/// Whether each request can be paired with its own expected row.
+/// Whether each request can be paired with its own expected row: a
+/// perfect bipartite matching, found with augmenting paths (Kuhn's
+/// algorithm), so the time is polynomial however many rows fit many
+/// requests.
 fn matches_as_set(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
-    fn assign(
-        expected: &[&ExpectedRequest],
-        journal: &[RecordedRequest],
-        used: &mut Vec<bool>,
+    if expected.len() != journal.len() {
+        return false;
+    }
+    let fits: Vec<Vec<bool>> = expected
+        .iter()
+        .map(|row| journal.iter().map(|r| mismatch(row, r).is_none()).collect())
+        .collect();
+    // paired_with[request] = the row it is paired with.
+    let mut paired_with: Vec<Option<usize>> = vec![None; journal.len()];
+    fn augment(
         row: usize,
+        fits: &[Vec<bool>],
+        seen: &mut [bool],
+        paired_with: &mut [Option<usize>],
     ) -> bool {
-        let Some(wanted) = expected.get(row) else {
-            return true;
-        };
-        for (i, request) in journal.iter().enumerate() {
-            if !used[i] && mismatch(wanted, request).is_none() {
-                used[i] = true;
-                if assign(expected, journal, used, row + 1) {
+        for request in 0..paired_with.len() {
+            if fits[row][request] && !seen[request] {
+                seen[request] = true;
+                let free = match paired_with[request] {
+                    None => true,
+                    Some(other) => augment(other, fits, seen, paired_with),
+                };
+                if free {
+                    paired_with[request] = Some(row);
                     return true;
                 }
-                used[i] = false;
             }
         }
         false
     }
-    expected.len() == journal.len() && assign(expected, journal, &mut vec![false; journal.len()], 0)
+    (0..expected.len()).all(|row| {
+        let mut seen = vec![false; journal.len()];
+        augment(row, &fits, &mut seen, &mut paired_with)
+    })
 }
 
 fn subsequence(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
@@ -544,6 +613,50 @@ mod tests {
     }
 
     #[test]
+    fn retries_keep_their_order_and_absurd_repeats_cost_nothing() {
+        // Two attempts of one call, a backoff apart: 429 then 200.
+        let mut later = request(Operation::InvokeModel, "a", 200);
+        later.time = Timestamp(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(500));
+        let journal = [request(Operation::InvokeModel, "a", 429), later];
+        let status = |code| ExpectedRequest {
+            status: Some(code),
+            ..row(Operation::InvokeModel, "a")
+        };
+        assert!(compare_requests(&[status(429), status(200)], Order::Exact, &journal).is_empty());
+        assert!(!compare_requests(&[status(200), status(429)], Order::Exact, &journal).is_empty());
+        let mut huge = status(429);
+        huge.repeat = Some(u32::MAX);
+        let diff = compare_requests(&[huge], Order::Exact, &journal);
+        assert!(
+            diff[0].starts_with("requests: expected 4294967295 or more, got 2"),
+            "{diff:?}"
+        );
+    }
+
+    #[test]
+    fn set_matching_of_many_interchangeable_rows_is_quick() {
+        // Ten rows that fit ten of eleven requests and one that fits only
+        // the last: trying every pairing would take minutes.
+        let mut journal: Vec<_> = (0..11)
+            .map(|_| request(Operation::InvokeModel, "a", 429))
+            .collect();
+        journal[10].status = 200;
+        let mut rows: Vec<ExpectedRequest> = (0..10)
+            .map(|_| ExpectedRequest {
+                status: Some(429),
+                ..row(Operation::InvokeModel, "a")
+            })
+            .collect();
+        rows.push(ExpectedRequest {
+            status: Some(500),
+            ..row(Operation::InvokeModel, "a")
+        });
+        assert!(!compare_requests(&rows, Order::Set, &journal).is_empty());
+        rows[10].status = Some(200);
+        assert!(compare_requests(&rows, Order::Set, &journal).is_empty());
+    }
+
+    #[test]
     fn set_matching_backtracks_to_a_pairing_that_exists() {
         // The first row fits both requests; greedy pairing would take the
         // one the second row needs.
@@ -595,6 +708,18 @@ mod tests {
             request(InvokeModel, "c", 200),
         ];
         assert_eq!(retries(&journal), 2);
+    }
+
+    #[test]
+    fn secrets_are_found_and_hidden_in_their_disguises() {
+        let secrets = vec!["wJalr/K7MDENG+bPxRfi".to_owned()];
+        assert_eq!(
+            redact(
+                "q=wJalr%2FK7MDENG%2BbPxRfi and wJalr/K7MDENG+bPxRfi",
+                &secrets
+            ),
+            "q=<secret #1> and <secret #1>"
+        );
     }
 
     #[test]

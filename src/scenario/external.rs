@@ -51,7 +51,8 @@ pub fn server_at(scenario: &Scenario, now: SystemTime) -> ServerConfig {
 /// scenario's `client.env` and its settings files' `env` blocks (which
 /// the real CLI would read from its settings), `{mock}` filled in.
 pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
-    let fill = |text: &str| text.replace("{mock}", uri).replace("{home}", "$HOME");
+    // `${HOME}` stays for the shell to expand (`serve` double-quotes it).
+    let fill = |text: &str| text.replace("{mock}", uri).replace("{home}", "${HOME}");
     let mut lines = vec![
         format!("ANTHROPIC_BEDROCK_BASE_URL={uri}"),
         format!("ANTHROPIC_BEDROCK_MANTLE_BASE_URL={uri}/anthropic"),

@@ -77,17 +77,31 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
     Ok(scenario)
 }
 
-/// Variables the runner points at the mock; a scenario may only point
-/// them elsewhere on the mock.
-pub const ENDPOINT_VARIABLES: &[&str] = &[
-    "ANTHROPIC_BEDROCK_BASE_URL",
-    "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_STS",
-    "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-    "AWS_ENDPOINT_URL_SSO",
-    "ANTHROPIC_BASE_URL",
+/// Whether variable `name` names a place to connect to: a scenario may
+/// set it only to a URL on the mock (`{mock}` or `{mock}/...`), so that
+/// no scenario sends anything off this machine by mistake. (Scenarios are
+/// trusted like a Makefile: a refresh command is a shell command.)
+pub fn is_endpoint_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("AWS_ENDPOINT_URL")
+        || upper.ends_with("_BASE_URL")
+        || upper.ends_with("_PROXY")
+        || upper == "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+}
+
+/// Whether `value` is a URL on the mock: `{mock}`, then nothing, a path or
+/// a query (not `{mock}@elsewhere`, which names another host).
+fn is_on_the_mock(value: &str) -> bool {
+    value
+        .strip_prefix("{mock}")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+}
+
+/// Variables that would make the client ignore the endpoints the runner
+/// sets.
+const FORBIDDEN_VARIABLES: &[&str] = &[
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_USE_FIPS_ENDPOINT",
 ];
 
 /// The failure kinds `expect.error` may name (`bedrock_client::cli::Outcome::error`).
@@ -123,7 +137,7 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
             ),
         ));
     }
-    let good_name = !scenario.name.is_empty()
+    let good_name = scenario.name.starts_with(|c: char| c.is_ascii_lowercase())
         && scenario
             .name
             .chars()
@@ -132,20 +146,55 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
         return Err((
             "name".into(),
             format!(
-                "`{}` is not a kebab-case name (lowercase letters, digits, `-`)",
+                "`{}` is not a kebab-case name (a lowercase letter, then lowercase letters, digits, `-`)",
                 scenario.name
             ),
         ));
     }
-    for (name, value) in &scenario.client.env {
-        if ENDPOINT_VARIABLES.contains(&name.as_str()) && !value.starts_with("{mock}") {
+    let client = &scenario.client;
+    let settings_env = client
+        .settings
+        .env()
+        .map(|(k, v)| (format!("client.settings.*.env.{k}"), k, v));
+    let env = client
+        .env
+        .iter()
+        .map(|(k, v)| (format!("client.env.{k}"), k.clone(), v.clone()));
+    for (field, name, value) in env.chain(settings_env) {
+        if is_endpoint_variable(&name) && !is_on_the_mock(&value) {
             return Err((
-                format!("client.env.{name}"),
+                field,
                 format!(
-                    "the runner points {name} at the mock; a scenario may only move it within the mock (`{{mock}}/...`), never off this machine"
+                    "{name} names a place to connect to; a scenario may only point it at the mock (`{{mock}}` or `{{mock}}/...`), never off this machine"
                 ),
             ));
         }
+        if FORBIDDEN_VARIABLES.contains(&name.as_str()) {
+            return Err((
+                field,
+                format!("{name} would make the client ignore the mock's endpoints; leave it out"),
+            ));
+        }
+    }
+    for (path, text) in &client.files {
+        check_inside_home(&format!("client.files.\"{path}\""), path)?;
+        for line in text.lines() {
+            if let Some((key, value)) = line.split_once('=')
+                && key.trim().to_ascii_lowercase().ends_with("endpoint_url")
+                && !is_on_the_mock(value.trim())
+            {
+                return Err((
+                    format!("client.files.\"{path}\""),
+                    format!(
+                        "`{}` points off the mock; use `{{mock}}` or `{{mock}}/...`",
+                        line.trim()
+                    ),
+                ));
+            }
+        }
+    }
+    for path in scenario.expect.files.keys() {
+        check_inside_home(&format!("expect.files.\"{path}\""), path)?;
     }
     for name in scenario.expect.counts.operations.keys() {
         if operation_named(name).is_none() {
@@ -166,6 +215,22 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
                 "`{kind}` is not a failure kind; one of {}",
                 ERROR_KINDS.join(", ")
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// Paths under HOME must stay there: relative, without `..`.
+pub(crate) fn check_inside_home(field: &str, path: &str) -> Result<(), (String, String)> {
+    let relative = Path::new(path);
+    let escapes = relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)));
+    if escapes || path.is_empty() {
+        return Err((
+            field.to_owned(),
+            format!("`{path}` must be a path inside HOME, like `.aws/config` (relative, no `..`)"),
         ));
     }
     Ok(())
@@ -195,18 +260,24 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where key `key` is first set in `text` (`key =` at a line's start),
-/// for errors found after parsing.
+/// Where key `key` is first set in `text`, for errors found after
+/// parsing: `key =` at a line's start, after a `.` of a dotted key, or
+/// inside an inline table; the key may be quoted.
 fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key)
-            && rest.trim_start().starts_with('=')
-        {
-            return Some(line_column(text, offset + line.len() - trimmed.len()));
+    let key = key.trim_matches('"');
+    for candidate in [key.to_owned(), format!("\"{key}\"")] {
+        let mut from = 0;
+        while let Some(found) = text[from..].find(&candidate) {
+            let at = from + found;
+            let before = text[..at].chars().next_back();
+            let after = text[at + candidate.len()..].trim_start_matches([' ', '\t']);
+            let starts_key =
+                before.is_none_or(|c| matches!(c, '\n' | ' ' | '\t' | '.' | '{' | ','));
+            if starts_key && after.starts_with('=') {
+                return Some(line_column(text, at));
+            }
+            from = at + candidate.len();
         }
-        offset += line.len();
     }
     None
 }
@@ -278,6 +349,49 @@ mod tests {
             "{MINIMAL}[expect.counts.operations]\nInvoke = 1\n"
         ));
         assert!(e.contains("`Invoke` is not an operation"), "{e}");
+        // A dotted key is found too.
+        let e = error(&format!(
+            "{MINIMAL}client.env.AWS_ENDPOINT_URL_STS = \"{{mock}}@127.0.0.2:9\"\n"
+        ));
+        assert!(
+            e.contains(":5:12: field `client.env.AWS_ENDPOINT_URL_STS`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nothing_may_point_off_the_mock_or_out_of_home() {
+        for (text, says) in [
+            (
+                "[client.env]\nHTTPS_PROXY = \"http://proxy.example.com:3128\"\n",
+                "HTTPS_PROXY names a place to connect to",
+            ),
+            (
+                "[client.settings.user.env]\nANTHROPIC_BEDROCK_BASE_URL = \"https://bedrock-runtime.us-east-1.amazonaws.com\"\n",
+                "field `client.settings.*.env.ANTHROPIC_BEDROCK_BASE_URL`",
+            ),
+            (
+                "[client.env]\nAWS_IGNORE_CONFIGURED_ENDPOINT_URLS = \"true\"\n",
+                "would make the client ignore the mock's endpoints",
+            ),
+            (
+                "[client.files]\n\".aws/config\" = \"[default]\\nendpoint_url = https://example.com\\n\"\n",
+                "points off the mock",
+            ),
+            (
+                "[client.files]\n\"../outside\" = \"x\"\n",
+                "must be a path inside HOME",
+            ),
+            (
+                "[expect.files]\n\"/etc/hostname\" = [\"x\"]\n",
+                "must be a path inside HOME",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{text}"));
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let fine = format!("{MINIMAL}[client.env]\nAWS_ENDPOINT_URL_STS = \"{{mock}}/sts\"\n");
+        assert!(parse(Path::new("x.toml"), &fine).is_ok());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use bedrock_mock_server::{
 use clap::Parser;
 
 use super::format::{CredentialShorthand, RefreshAction, Scenario};
+use super::load::check_inside_home;
 
 /// The clock's start when a scenario names none.
 pub const DEFAULT_START: &str = "2026-11-25T12:00:00Z";
@@ -121,7 +122,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         .expect
         .files
         .keys()
-        .map(|path| (path.clone(), std::fs::read_to_string(home.join(path)).ok()))
+        .map(|path| (path.clone(), read_written_file(&home, path)))
         .collect();
     let text = |buffer: &Arc<Mutex<Vec<u8>>>| {
         String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
@@ -137,6 +138,24 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         secrets: secrets_of(scenario),
         mock_uri: uri,
     })
+}
+
+/// A file the client was expected to write under `home`: a regular file
+/// inside it, read up to 1 MiB (`None` when missing or anything else).
+fn read_written_file(home: &Path, relative: &str) -> Option<String> {
+    check_inside_home("expect.files", relative).ok()?;
+    let path = home.join(relative);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(std::fs::File::open(path).ok()?, 1 << 20),
+        &mut text,
+    )
+    .ok()?;
+    Some(text)
 }
 
 /// The clock start of a scenario that names none.
@@ -156,6 +175,14 @@ fn client_env(
 ) -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> = [
         ("HOME", home.display().to_string()),
+        // Where refresh commands run: the project folder, as a shell in
+        // it would say.
+        (
+            "PWD",
+            home.parent().map_or_else(String::new, |root| {
+                root.join("project").display().to_string()
+            }),
+        ),
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
@@ -278,17 +305,8 @@ fn write_files(
         }
     }
     for (relative, text) in &scenario.client.files {
-        let relative = Path::new(relative);
-        if relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            return Err(format!(
-                "client.files: `{}` must be a path inside HOME",
-                relative.display()
-            ));
-        }
+        check_inside_home(&format!("client.files.\"{relative}\""), relative)
+            .map_err(|(field, message)| format!("{field}: {message}"))?;
         let path = sandbox.home().join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -317,10 +335,16 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
         CredentialShorthand::Keys => secrets.push(EXAMPLE_SECRET_ACCESS_KEY.into()),
         CredentialShorthand::ApiKey => secrets.push(EXAMPLE_API_KEY.into()),
     }
+    // Names of secrets, not of paths to them (`AWS_WEB_IDENTITY_TOKEN_FILE`)
+    // or of token counts (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`).
     let is_secret_name = |name: &str| {
         let name = name.to_ascii_uppercase();
-        (name.contains("SECRET") || name.contains("TOKEN") || name.ends_with("API_KEY"))
-            && !name.contains("MAX_TOKENS")
+        (name.contains("SECRET")
+            || name.contains("TOKEN")
+            || name.ends_with("API_KEY")
+            || name.ends_with("APIKEY"))
+            && !name.ends_with("_FILE")
+            && !name.contains("TOKENS")
     };
     let settings_env = scenario.client.settings.env();
     for (name, value) in scenario
@@ -335,12 +359,17 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
         }
     }
     for text in scenario.client.files.values() {
+        // INI files (`aws_secret_access_key = ...`) and JSON ones (an SSO
+        // cache's `accessToken`, `credential_process` output).
         for line in text.lines() {
             if let Some((key, value)) = line.split_once('=')
                 && is_secret_name(key.trim())
             {
                 secrets.push(value.trim().to_owned());
             }
+        }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+            collect_json_secrets(&json, &is_secret_name, &mut secrets);
         }
     }
     // Short values ("1", "true") are not secrets worth looking for and
@@ -349,6 +378,38 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
     secrets.sort();
     secrets.dedup();
     secrets
+}
+
+/// String values under secret-looking keys anywhere in `json`.
+fn collect_json_secrets(
+    json: &serde_json::Value,
+    is_secret_name: &dyn Fn(&str) -> bool,
+    secrets: &mut Vec<String>,
+) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                // JSON keys are camelCase: `accessToken`, `SecretAccessKey`.
+                let name: String = key
+                    .chars()
+                    .flat_map(|c| {
+                        let upper = c.is_ascii_uppercase().then_some('_');
+                        upper.into_iter().chain(std::iter::once(c))
+                    })
+                    .collect();
+                match value.as_str() {
+                    Some(text) if is_secret_name(&name) => secrets.push(text.to_owned()),
+                    _ => collect_json_secrets(value, is_secret_name, secrets),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_json_secrets(item, is_secret_name, secrets);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The client's clock, reading and moving the mock's: when the client

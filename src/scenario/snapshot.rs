@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use bedrock_mock_server::RecordedRequest;
 
-use super::check::{model_of, operation_runs};
+use super::check::{concurrent_runs, model_of};
 
 /// Headers left out of the snapshot: they repeat what the other lines say
 /// (`host`, lengths), are noise for review, or name the machine the
@@ -18,14 +18,15 @@ const SKIPPED_HEADERS: &[&str] = &[
     "connection",
     "accept-encoding",
     "x-stainless-arch",
+    "x-stainless-os",
 ];
 
-/// The journal as snapshot text. Runs of requests of one operation are
-/// sorted by model and body, since the client sends its startup probes
-/// at once and they arrive in any order.
+/// The journal as snapshot text. Requests sent at once (the startup
+/// probes; see [`concurrent_runs`]) are sorted by model and body, since
+/// they arrive in any order.
 pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
     let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
-    for run in operation_runs(journal) {
+    for run in concurrent_runs(journal) {
         requests[run].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
     }
     let mut out = String::new();
@@ -61,7 +62,12 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
             if SKIPPED_HEADERS.contains(&name.as_str()) {
                 continue;
             }
-            let _ = writeln!(out, "  {name}: {}", normalize(value, mock_uri));
+            let value = if name.ends_with("user-agent") {
+                machine_neutral(value)
+            } else {
+                value.clone()
+            };
+            let _ = writeln!(out, "  {name}: {}", normalize(&value, mock_uri));
         }
         if !r.body.is_empty() {
             let body = match r.json() {
@@ -122,6 +128,24 @@ pub fn normalize(text: &str, mock_uri: &str) -> String {
         i += ch.len_utf8();
     }
     out
+}
+
+/// A user agent without what names the machine or toolchain
+/// (`os/linux`, `lang/rust/1.95.0`), so a snapshot holds on any of them.
+fn machine_neutral(user_agent: &str) -> String {
+    user_agent
+        .split(' ')
+        .map(|part| {
+            if part.starts_with("os/") {
+                "os/<os>".to_owned()
+            } else if part.starts_with("lang/rust/") {
+                "lang/rust/<version>".to_owned()
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_uuid(token: &str) -> bool {

@@ -2,7 +2,7 @@
 //! scenario as it finishes (under a progress bar on a terminal), a summary
 //! table by folder, JUnit XML for CI systems, JSON for scripts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,29 +23,45 @@ pub async fn run_all(
     let total = files.len();
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
     let mut set = JoinSet::new();
-    for (index, path) in files.into_iter().enumerate() {
+    let mut tasks = HashMap::new();
+    for (index, path) in files.iter().enumerate() {
         let permits = Arc::clone(&permits);
-        set.spawn(async move {
+        let path = path.clone();
+        let task = set.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            (index, run_file(&path).await)
+            run_file(&path).await
         });
+        tasks.insert(task.id(), index);
     }
     let mut reports: Vec<Option<Report>> = (0..total).map(|_| None).collect();
     let mut done = 0;
-    while let Some(joined) = set.join_next().await {
-        // A scenario task can only end by returning: the runner catches
-        // its own errors. A panic in the client or mock is a bug worth
-        // reporting as the scenario's failure, not a crash of the suite.
-        let (index, report) = match joined {
-            Ok(pair) => pair,
+    while let Some(joined) = set.join_next_with_id().await {
+        // A panic in the client or the mock is that scenario's failure
+        // (and a bug to report), not the end of the suite.
+        let (id, report) = match joined {
+            Ok((id, report)) => (id, report),
             Err(e) => {
-                eprintln!("bedrock-harness: a scenario task failed: {e}");
-                continue;
+                let index = tasks.get(&e.id()).copied().unwrap_or_default();
+                let report = Report {
+                    path: files[index].clone(),
+                    name: files[index]
+                        .file_stem()
+                        .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+                    took: std::time::Duration::ZERO,
+                    verdict: Verdict::Error(format!(
+                        "the run panicked (a bug in bedrock-harness, please report it): {e}"
+                    )),
+                    snapshot: String::new(),
+                    output: Default::default(),
+                };
+                (e.id(), report)
             }
         };
         done += 1;
         on_done(&report, done, total);
-        reports[index] = Some(report);
+        if let Some(&index) = tasks.get(&id) {
+            reports[index] = Some(report);
+        }
     }
     reports.into_iter().flatten().collect()
 }
@@ -252,7 +268,7 @@ pub fn json(reports: &[Report]) -> serde_json::Value {
 }
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0
-/// cannot hold.
+/// cannot hold (controls, U+FFFE, U+FFFF).
 fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -263,8 +279,10 @@ fn xml(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
+            '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}' => {
+                out.push(c)
+            }
+            _ => {}
         }
     }
     out
@@ -311,6 +329,7 @@ mod tests {
             xml.contains("stdout lacks &quot;&lt;b&gt;&quot; &amp; more"),
             "{xml}"
         );
+        assert_eq!(super::xml("a\u{1}b\u{FFFF}c\u{FFFE}\u{e9}"), "abc\u{e9}");
     }
 
     #[test]

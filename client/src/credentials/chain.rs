@@ -8,10 +8,11 @@
 //! own environment.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_async::time::StaticTimeSource;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::os_shim_internal::Env;
 use aws_types::region::Region;
@@ -26,8 +27,19 @@ use crate::secret::Secret;
 const CHAIN_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Resolves credentials from the chain for `region`, reading `vars` as
-/// the environment (`AWS_PROFILE` among them).
+/// the environment (`AWS_PROFILE` among them), at the system time.
 pub async fn from_default_chain(vars: &Vars, region: &str) -> Result<AwsCredentials, Error> {
+    from_default_chain_at(vars, region, None).await
+}
+
+/// [`from_default_chain`] at `now` when given: the chain judges cached
+/// SSO tokens' expiry and signs its STS calls at that time (a session on
+/// a virtual clock), instead of the system's.
+pub async fn from_default_chain_at(
+    vars: &Vars,
+    region: &str,
+    now: Option<SystemTime>,
+) -> Result<AwsCredentials, Error> {
     let env: HashMap<String, String> = vars
         .all()
         .iter()
@@ -36,12 +48,14 @@ pub async fn from_default_chain(vars: &Vars, region: &str) -> Result<AwsCredenti
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .env(Env::from(env))
         .region(Region::new(region.to_owned()))
-        .http_client(http)
-        .load()
-        .await;
+        .http_client(http);
+    if let Some(now) = now {
+        loader = loader.time_source(StaticTimeSource::new(now));
+    }
+    let config = loader.load().await;
     let Some(provider) = config.credentials_provider() else {
         return Err(no_credentials("the chain has no provider".to_owned()));
     };

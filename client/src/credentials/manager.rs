@@ -22,8 +22,9 @@ use crate::error::Error;
 
 /// Where credentials and checks come from.
 pub trait CredentialSource: Send + Sync {
-    /// The default AWS chain.
-    fn chain(&self) -> impl Future<Output = Result<AwsCredentials, Error>> + Send;
+    /// The default AWS chain, judging expiry and signing its own calls
+    /// (SSO, STS `AssumeRole`) at `now` (the session's clock).
+    fn chain(&self, now: SystemTime) -> impl Future<Output = Result<AwsCredentials, Error>> + Send;
     /// Runs `awsCredentialExport` and reads what it printed.
     fn export(&self, command: &str) -> impl Future<Output = Result<AwsCredentials, Error>> + Send;
     /// Runs `awsAuthRefresh`, its output shown to the user.
@@ -119,7 +120,7 @@ impl<S: CredentialSource> CredentialManager<S> {
 
     async fn load(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
         if let Some(command) = self.auth_refresh_command.clone() {
-            let healthy = match self.chain().await {
+            let healthy = match self.chain(clock).await {
                 Ok(credentials) => {
                     self.counts.sts_checks += 1;
                     self.source.check(&credentials, clock.now()).await.is_ok()
@@ -137,13 +138,13 @@ impl<S: CredentialSource> CredentialManager<S> {
                 self.counts.exports += 1;
                 self.source.export(&command).await
             }
-            None => self.chain().await,
+            None => self.chain(clock).await,
         }
     }
 
-    async fn chain(&mut self) -> Result<AwsCredentials, Error> {
+    async fn chain(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
         self.counts.chain += 1;
-        self.source.chain().await
+        self.source.chain(clock.now()).await
     }
 }
 
@@ -176,7 +177,7 @@ mod tests {
     }
 
     impl CredentialSource for Script {
-        async fn chain(&self) -> Result<AwsCredentials, Error> {
+        async fn chain(&self, _: SystemTime) -> Result<AwsCredentials, Error> {
             let mut keys = self.chain.lock().unwrap();
             let key = if keys.len() > 1 {
                 keys.remove(0)
@@ -277,7 +278,7 @@ mod tests {
         let expiry = start.now() + Duration::from_secs(60);
         struct Expiring(SystemTime, Mutex<u32>);
         impl CredentialSource for Expiring {
-            async fn chain(&self) -> Result<AwsCredentials, Error> {
+            async fn chain(&self, _: SystemTime) -> Result<AwsCredentials, Error> {
                 let mut n = self.1.lock().unwrap();
                 *n += 1;
                 Ok(creds(

@@ -10,7 +10,7 @@ mod refresh_gate;
 mod system;
 mod timestamp;
 
-pub use chain::from_default_chain;
+pub use chain::{from_default_chain, from_default_chain_at};
 pub use export::{credentials_from_export, run_credential_export};
 pub use manager::{CredentialManager, CredentialSource, SourceCounts};
 pub use refresh_gate::RefreshGate;

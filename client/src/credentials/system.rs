@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use super::{AwsCredentials, CredentialSource, from_default_chain, run_credential_export};
+use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credential_export};
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
@@ -54,8 +54,8 @@ impl SystemSources {
 }
 
 impl CredentialSource for SystemSources {
-    async fn chain(&self) -> Result<AwsCredentials, Error> {
-        from_default_chain(&self.vars, &self.region).await
+    async fn chain(&self, now: SystemTime) -> Result<AwsCredentials, Error> {
+        from_default_chain_at(&self.vars, &self.region, Some(now)).await
     }
 
     async fn export(&self, command: &str) -> Result<AwsCredentials, Error> {
