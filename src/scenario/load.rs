@@ -70,7 +70,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
         .and_then(|()| name_is_stem(path, &scenario.name))
         .map_err(|(field, message)| LoadError {
             path: path.to_owned(),
-            position: find_key(text, field.rsplit('.').next().unwrap_or(&field)),
+            position: find_field(text, &field),
             field: Some(field),
             message,
         })?;
@@ -260,6 +260,26 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Where `field` (`expect.error`) is set in `text`: its key after the
+/// `[expect]` header when there is one, else its first setting anywhere.
+fn find_field(text: &str, field: &str) -> Option<(usize, usize)> {
+    let (table, key) = match field.rsplit_once('.') {
+        Some((table, key)) => (Some(table), key),
+        None => (None, field),
+    };
+    let header = table.map(|t| format!("[{t}]"));
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        offset += line.len();
+        if header.as_deref() == Some(line.trim()) {
+            let (line_at, column) = find_key(&text[offset..], key)?;
+            let lines_before = text[..offset].matches('\n').count();
+            return Some((lines_before + line_at, column));
+        }
+    }
+    find_key(text, key)
+}
+
 /// Where key `key` is first set in `text`, for errors found after
 /// parsing: `key =` at a line's start, after a `.` of a dotted key, or
 /// inside an inline table; the key may be quoted.
@@ -392,6 +412,15 @@ mod tests {
         }
         let fine = format!("{MINIMAL}[client.env]\nAWS_ENDPOINT_URL_STS = \"{{mock}}/sts\"\n");
         assert!(parse(Path::new("x.toml"), &fine).is_ok());
+    }
+
+    #[test]
+    fn a_key_is_found_under_its_own_table() {
+        let text = format!(
+            "{MINIMAL}[[server.rules]]\nanswer = {{ error = {{ code = \"X\" }} }}\n[expect]\nexit = 1\nerror = \"nope\"\n"
+        );
+        let e = error(&text);
+        assert!(e.contains(":9:1: field `expect.error`"), "{e}");
     }
 
     #[test]
