@@ -3,18 +3,30 @@
 //! side by side): configuration comes from a [`Sources`], output goes to
 //! a [`Console`], time from any [`Clock`].
 //!
-//! ```no_run
+//! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use std::collections::BTreeMap;
+//! use std::sync::{Arc, Mutex};
+//!
 //! use bedrock_client::cli::{Cli, Console, Environment};
 //! use bedrock_client::clock::SystemClock;
 //! use bedrock_client::config::Sources;
 //! use clap::Parser;
 //!
+//! let sources = Sources {
+//!     env: BTreeMap::from([
+//!         ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+//!         ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
+//!     ]),
+//!     ..Sources::default()
+//! };
+//! let stdout = Arc::new(Mutex::new(Vec::new()));
+//! let console = Console::writing_to(Arc::clone(&stdout), Arc::default());
 //! let cli = Cli::parse_from(["bedrock-client", "status"]);
-//! let env = Environment::new(Sources::from_process(), Console::buffered(), SystemClock::default());
-//! let outcome = bedrock_client::cli::run(&cli, &env).await;
+//! let outcome = bedrock_client::cli::run(&cli, &Environment::new(sources, console, SystemClock::default())).await;
 //! assert_eq!(outcome.exit, 0);
+//! assert!(String::from_utf8_lossy(&stdout.lock().unwrap()).contains("eu-west-1"));
 //! # }
 //! ```
 
@@ -154,15 +166,9 @@ impl Console {
         }
     }
 
-    /// Two buffers, read back with [`Console::captured`].
-    pub fn buffered() -> Self {
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        Self::into_buffers(stdout, stderr)
-    }
-
-    /// Writes into the given buffers.
-    pub fn into_buffers(stdout: Arc<Mutex<Vec<u8>>>, stderr: Arc<Mutex<Vec<u8>>>) -> Self {
+    /// Appends stdout and stderr to the given buffers, for the caller to
+    /// read when the run is over.
+    pub fn writing_to(stdout: Arc<Mutex<Vec<u8>>>, stderr: Arc<Mutex<Vec<u8>>>) -> Self {
         let sink = |buffer: Arc<Mutex<Vec<u8>>>| -> OutputSink {
             Arc::new(move |bytes: &[u8]| {
                 buffer
@@ -228,7 +234,7 @@ pub struct Outcome {
     pub credentials: Option<SourceCounts>,
     /// What kind of failure ended the run, in kebab case: a setup
     /// error's [`ErrorKind`] (`missing-variable`, `credentials`, ...), a
-    /// refusal's [`Failure`] class (`credentials`, `model-access`,
+    /// refusal's [`Failure`](crate::failure::Failure) class (`credentials`, `model-access`,
     /// `on-demand-throughput`, `retryable` after the retries ran out,
     /// `final`), a transport error's kind (`connection`, `timeout`), or
     /// `stream` for a stream that broke.

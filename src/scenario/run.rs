@@ -104,7 +104,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
                 .as_ref()
                 .map(|_| sandbox.managed()),
         },
-        Console::into_buffers(Arc::clone(&stdout), Arc::clone(&stderr)),
+        Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr)),
         SharedClock {
             mock: mock_clock,
             start,
