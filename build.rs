@@ -1,4 +1,4 @@
-//! Generates one `#[test]` per scenario file (tests/scenarios.rs includes
+//! Generates one `#[test]` per scenario file (tests/harness/main.rs includes
 //! them), so `cargo test` names the failing file, and a new file is a new
 //! test without editing any code.
 
