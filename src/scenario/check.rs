@@ -78,6 +78,24 @@ pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
             }
         }
     }
+    for (path, fragments) in &expect.files_lack {
+        let text = run.files.get(path).and_then(Option::as_deref).unwrap_or("");
+        for fragment in fragments {
+            if text.contains(fragment.as_str()) {
+                out.push(format!(
+                    "file ~/{path} contains {fragment:?}, which it must not"
+                ));
+            }
+        }
+    }
+    if let Some(seconds) = expect.virtual_seconds {
+        let got = run.virtual_time.as_secs_f64();
+        if (got - seconds).abs() > 0.001 {
+            out.push(format!(
+                "the session's clock moved {got:.3} s, not {seconds:.3} s"
+            ));
+        }
+    }
     if let Some(unmet) = &run.unmet_rules {
         out.push(format!("server rules: {unmet}"));
     }
@@ -719,6 +737,58 @@ mod tests {
                 &secrets
             ),
             "q=<secret #1> and <secret #1>"
+        );
+    }
+
+    #[test]
+    fn files_and_the_clock_are_checked() {
+        use std::time::Duration;
+        let run = Run {
+            stdout: String::new(),
+            stderr: String::new(),
+            outcome: Default::default(),
+            journal: Vec::new(),
+            issued: 0,
+            files: [
+                (
+                    ".claude/settings.json".to_owned(),
+                    Some("{\"pin\": \"new\"}".to_owned()),
+                ),
+                ("missing".to_owned(), None),
+            ]
+            .into(),
+            unmet_rules: None,
+            secrets: Vec::new(),
+            mock_uri: String::new(),
+            virtual_time: Duration::from_millis(159_500),
+        };
+        let mut expect = Expect {
+            virtual_seconds: Some(159.5),
+            ..Expect::default()
+        };
+        expect
+            .files
+            .insert(".claude/settings.json".into(), vec!["new".into()]);
+        expect
+            .files_lack
+            .insert(".claude/settings.json".into(), vec!["old".into()]);
+        expect.files_lack.insert("missing".into(), vec!["x".into()]);
+        assert_eq!(differences(&expect, &run, ""), Vec::<String>::new());
+        expect.virtual_seconds = Some(30.0);
+        expect
+            .files_lack
+            .insert(".claude/settings.json".into(), vec!["new".into()]);
+        expect.files.insert("missing".into(), Vec::new());
+        let found = differences(&expect, &run, "");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("~/missing was not written"), "{found:?}");
+        assert!(
+            found[1].contains("contains \"new\", which it must not"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].contains("moved 159.500 s, not 30.000 s"),
+            "{found:?}"
         );
     }
 

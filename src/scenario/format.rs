@@ -197,6 +197,13 @@ pub struct Expect {
     /// Files under HOME that must exist after the run, with texts each
     /// must contain (`models --accept-update`, `setup --write`).
     pub files: BTreeMap<String, Vec<String>>,
+    /// Texts files under HOME must not contain (the old pin an update
+    /// replaced); a missing file lacks everything.
+    pub files_lack: BTreeMap<String, Vec<String>>,
+    /// How far the session's clock moved, in seconds: the backoff and
+    /// refresh gates the client waited through (exact to the millisecond;
+    /// jitter is 0 in a run).
+    pub virtual_seconds: Option<f64>,
     /// No secret of the scenario (secret keys, session tokens, API keys,
     /// SSO tokens, SigV4 signatures) appears in stdout, stderr, the
     /// journal or the snapshot.
@@ -218,6 +225,8 @@ impl Default for Expect {
             order: Order::default(),
             counts: Counts::default(),
             files: BTreeMap::new(),
+            files_lack: BTreeMap::new(),
+            virtual_seconds: None,
             no_secrets: true,
         }
     }

@@ -193,8 +193,22 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
             }
         }
     }
-    for path in scenario.expect.files.keys() {
-        check_inside_home(&format!("expect.files.\"{path}\""), path)?;
+    let expect = &scenario.expect;
+    for (table, path) in expect
+        .files
+        .keys()
+        .map(|p| ("files", p))
+        .chain(expect.files_lack.keys().map(|p| ("files_lack", p)))
+    {
+        check_inside_home(&format!("expect.{table}.\"{path}\""), path)?;
+    }
+    if let Some(seconds) = expect.virtual_seconds
+        && !(seconds.is_finite() && seconds >= 0.0)
+    {
+        return Err((
+            "expect.virtual_seconds".into(),
+            format!("{seconds} is not a number of seconds (0 or more)"),
+        ));
     }
     for name in scenario.expect.counts.operations.keys() {
         if operation_named(name).is_none() {

@@ -47,6 +47,8 @@ pub struct Run {
     pub secrets: Vec<String>,
     /// The mock's base URL during the run.
     pub mock_uri: String,
+    /// How far the session's clock moved.
+    pub virtual_time: Duration,
 }
 
 /// Runs `scenario` and returns what happened; `Err` when it could not be
@@ -117,11 +119,17 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     let journal = server.received_requests();
     let issued = server.credential_report().issued;
     let unmet_rules = server.verify().err().map(|e| e.to_string());
+    let virtual_time = server
+        .clock()
+        .now()
+        .duration_since(start)
+        .unwrap_or_default();
     server.shutdown().await;
-    let files = scenario
-        .expect
+    let expect = &scenario.expect;
+    let files = expect
         .files
         .keys()
+        .chain(expect.files_lack.keys())
         .map(|path| (path.clone(), read_written_file(&home, path)))
         .collect();
     let text = |buffer: &Arc<Mutex<Vec<u8>>>| {
@@ -137,6 +145,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         unmet_rules,
         secrets: secrets_of(scenario),
         mock_uri: uri,
+        virtual_time,
     })
 }
 
