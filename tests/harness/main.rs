@@ -9,9 +9,11 @@
 //!   `INSTA_UPDATE=always cargo test --test harness` (or `cargo insta
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
-//! - `cli`: the `bedrock-harness` binary as a user runs it.
+//! - `cli`: the `bedrock-harness` binary as a user runs it;
+//! - `properties`: routing and retries over generated scenarios.
 
 mod cli;
+mod properties;
 mod suite;
 
 use std::path::Path;
@@ -26,6 +28,15 @@ fn report_of(path: &Path) -> scenario::Report {
         .build()
         .expect("a tokio runtime")
         .block_on(scenario::run_file(path))
+}
+
+/// A scenario with nothing in it but its name: the default account, no
+/// client settings, no expectations; generated cases fill in the rest.
+fn scenario_value(name: &str) -> scenario::Scenario {
+    let text = format!(
+        "schema = 1\nname = \"{name}\"\ndescription = \"generated\"\nsource = \"tests/harness/properties.rs\"\n"
+    );
+    scenario::load::parse(Path::new(&format!("{name}.toml")), &text).expect("a minimal scenario")
 }
 
 /// Runs scenario file `relative` (to the package) and checks it passes and

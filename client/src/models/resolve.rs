@@ -132,10 +132,14 @@ impl<'a> Resolver<'a> {
             // A pin is resolved like any choice: a version name goes
             // through the catalogue, `[1m]` is checked.
             let (id, one_million) = split_context_suffix(pin.trim());
-            let resolved = match self.catalogue.model(id) {
+            let mut resolved = match self.catalogue.model(id) {
                 Some(model) => self.version(model, one_million, Source::Pin(family))?,
                 None => self.finish(id, one_million, Source::Pin(family))?,
             };
+            // An id the catalogue does not know still fills its tier's
+            // slot: the Haiku-class pin goes to the small/fast region
+            // whatever it names (found by the routing property).
+            resolved.family.get_or_insert(family);
             self.check_one_million(&resolved, pin)?;
             return Ok(resolved);
         }

@@ -1,0 +1,390 @@
+//! Properties of routing and retries over generated scenarios: the same
+//! `Scenario` values the files deserialize into, run in-process against
+//! the mock on the shared virtual clock, so each case takes milliseconds.
+//! A failing case is printed as a scenario file, ready to be checked in
+//! under `scenarios/` once fixed.
+//!
+//! `PROPTEST_CASES` sets the number of cases (default 24 per property);
+//! `PROPTEST_CASES=2000 cargo test --test harness properties` is a deep run.
+
+use std::collections::BTreeMap;
+
+use bedrock_client::turn::is_mantle_id;
+use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
+use bedrock_harness::scenario::run::{Run, execute};
+use bedrock_mock_server::{Answer, Match, Operation, RecordedRequest, Rule};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError};
+
+use crate::scenario_value;
+
+/// Cases per property: `PROPTEST_CASES`, else 24 (the whole file stays
+/// under ten seconds).
+fn config() -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Runs `scenario`; the error names the scenario as a file.
+fn run(runtime: &tokio::runtime::Runtime, scenario: &Scenario) -> Result<Run, TestCaseError> {
+    runtime
+        .block_on(execute(scenario))
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{}", as_file(scenario))))
+}
+
+/// The scenario as the TOML a file would hold, with only what differs
+/// from the default account in `[server]`.
+fn as_file(scenario: &Scenario) -> String {
+    let written = toml::Value::try_from(scenario).and_then(|mut value| {
+        let default = toml::Value::try_from(bedrock_mock_server::ServerConfig::default())?;
+        if let Some(toml::Value::Table(server)) = value.get_mut("server") {
+            server.retain(|key, v| default.get(key) != Some(v));
+        }
+        toml::to_string(&value)
+    });
+    format!(
+        "--- the case as a scenario file ---\n{}",
+        written.unwrap_or_else(|e| format!("(cannot write it: {e})"))
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The model a request named, from its path or Mantle's body.
+fn model_of(r: &RecordedRequest) -> Option<String> {
+    bedrock_harness::scenario::check::model_of(r)
+}
+
+fn is_mantle_call(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::MantleMessages | Operation::MantleMessagesStream
+    )
+}
+
+fn is_invoke_call(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::InvokeModel | Operation::InvokeModelWithResponseStream
+    )
+}
+
+/// What a user may choose as the model, every kind the resolver knows.
+const CHOICES: &[&str] = &[
+    "opus",
+    "sonnet",
+    "haiku",
+    "opus[1m]",
+    "sonnet[1m]",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6[1m]",
+    "us.anthropic.claude-sonnet-4-6",
+    "us.anthropic.claude-sonnet-4-6[1m]",
+    "global.anthropic.claude-opus-4-7[1m]",
+    "anthropic.claude-haiku-4-5",
+    "anthropic.claude-opus-5-5",
+    "anthropic.claude-sonnet-4-6",
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/prof1",
+];
+
+const OPUS_PINS: &[&str] = &[
+    "us.anthropic.claude-opus-4-6-v1",
+    "us.anthropic.claude-opus-4-7[1m]",
+    "claude-opus-4-5-20251101",
+];
+const HAIKU_PINS: &[&str] = &["us.anthropic.claude-haiku-4-5-20251001-v1:0", "haiku"];
+
+fn pick(list: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+    prop::option::of(prop::sample::select(list).prop_map(str::to_owned))
+}
+
+/// A client configuration: endpoints, region, small/fast region, the
+/// model choice (flag or variable), pins and availableModels.
+#[derive(Debug, Clone)]
+struct Routing {
+    bedrock: bool,
+    mantle: bool,
+    region: &'static str,
+    small_fast_region: Option<&'static str>,
+    choice: Option<String>,
+    by_flag: bool,
+    opus_pin: Option<String>,
+    haiku_pin: Option<String>,
+    restrict: bool,
+}
+
+fn routing() -> impl Strategy<Value = Routing> {
+    (
+        prop::sample::select(&[(true, false), (false, true), (true, true)][..]),
+        prop::sample::select(&["us-east-1", "eu-west-1", "us-west-2"][..]),
+        prop::option::of(prop::sample::select(&["us-west-2", "ap-southeast-2"][..])),
+        pick(CHOICES),
+        any::<bool>(),
+        pick(OPUS_PINS),
+        pick(HAIKU_PINS),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(
+                (bedrock, mantle),
+                region,
+                small_fast_region,
+                choice,
+                by_flag,
+                opus_pin,
+                haiku_pin,
+                restrict,
+            )| {
+                Routing {
+                    bedrock,
+                    mantle,
+                    region,
+                    small_fast_region,
+                    choice,
+                    by_flag,
+                    opus_pin,
+                    haiku_pin,
+                    restrict,
+                }
+            },
+        )
+}
+
+impl Routing {
+    fn scenario(&self) -> Scenario {
+        let mut env = BTreeMap::from([("AWS_REGION".to_owned(), self.region.to_owned())]);
+        if self.bedrock {
+            env.insert("CLAUDE_CODE_USE_BEDROCK".into(), "1".into());
+        }
+        if self.mantle {
+            env.insert("CLAUDE_CODE_USE_MANTLE".into(), "1".into());
+        }
+        if let Some(region) = self.small_fast_region {
+            env.insert(
+                "ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION".into(),
+                region.into(),
+            );
+        }
+        if let Some(pin) = &self.opus_pin {
+            env.insert("ANTHROPIC_DEFAULT_OPUS_MODEL".into(), pin.clone());
+        }
+        if let Some(pin) = &self.haiku_pin {
+            env.insert("ANTHROPIC_DEFAULT_HAIKU_MODEL".into(), pin.clone());
+        }
+        let mut args = Vec::new();
+        match (&self.choice, self.by_flag) {
+            (Some(choice), true) => args = vec!["--model".to_owned(), choice.clone()],
+            (Some(choice), false) => {
+                env.insert("ANTHROPIC_MODEL".into(), choice.clone());
+            }
+            (None, _) => {}
+        }
+        let mut scenario = scenario_value("generated-routing");
+        scenario.client.env = env;
+        scenario.client.args = args;
+        scenario.client.credentials = CredentialShorthand::Keys;
+        if self.restrict {
+            scenario.client.settings.user = Some(serde_json::json!({
+                "availableModels": ["opus", "haiku", "anthropic.claude-haiku-4-5"]
+            }));
+        }
+        let mut server = scenario.server.clone();
+        for region in [self.region, "us-west-2", "ap-southeast-2"] {
+            server = server.region(region);
+        }
+        server
+            .application_profiles
+            .push(bedrock_mock_server::ApplicationProfile::new(
+                "prof1",
+                "us.anthropic.claude-opus-4-6-v1",
+            ));
+        scenario.server = server;
+        scenario
+    }
+}
+
+/// The AWS region a model request to `model` must be signed for.
+fn expected_region<'a>(routing: &'a Routing, model: &str) -> &'a str {
+    match routing.small_fast_region {
+        Some(region) if model.contains("haiku") => region,
+        _ => routing.region,
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Every request goes to the one endpoint the routing rule names,
+    /// signed for that endpoint's service and the model's region, and no
+    /// wire id carries `[1m]`.
+    #[test]
+    fn every_request_goes_where_the_routing_rule_says(routing in routing()) {
+        let runtime = runtime();
+        let scenario = routing.scenario();
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        prop_assert!(run.outcome.exit <= 1, "exit {}\n{file}", run.outcome.exit);
+        for r in &run.journal {
+            let Some(op) = r.operation else { continue };
+            let model = model_of(r).unwrap_or_default();
+            prop_assert!(!r.raw_path.contains("[1m]") && !r.raw_path.contains("%5B1m%5D") && !model.contains("[1m]"),
+                "[1m] on the wire: {} {model}\n{file}", r.raw_path);
+            if is_mantle_call(op) {
+                prop_assert!(routing.mantle, "Mantle called with Mantle off: {model}\n{file}");
+                prop_assert!(!routing.bedrock || is_mantle_id(&model),
+                    "with both endpoints on, Mantle got a Bedrock id: {model}\n{file}");
+                prop_assert_eq!(r.auth.service.as_deref(), Some("bedrock-mantle"), "{}", file);
+            }
+            if is_invoke_call(op) {
+                prop_assert!(routing.bedrock, "Invoke called with Bedrock off: {model}\n{file}");
+                prop_assert!(!(routing.mantle && is_mantle_id(&model)),
+                    "a Mantle-format id went to Invoke with Mantle on: {model}\n{file}");
+                prop_assert_eq!(r.auth.service.as_deref(), Some("bedrock"), "{}", file);
+                prop_assert_eq!(r.auth.region.as_deref(), Some(expected_region(&routing, &model)),
+                    "{} signed for the wrong region\n{}", model, file);
+            }
+            if matches!(op, Operation::ListInferenceProfiles | Operation::GetInferenceProfile) {
+                prop_assert!(routing.bedrock, "control plane called with Bedrock off\n{file}");
+                prop_assert_eq!(r.auth.region.as_deref(), Some(routing.region), "{}", file);
+            }
+        }
+    }
+}
+
+/// One answer to the turn's stream call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Throttled { retry_after: Option<u64> },
+    ServerError,
+    Unavailable,
+    Invalid,
+    AccessDenied,
+    ModelError,
+}
+
+impl Failure {
+    fn retryable(self) -> bool {
+        matches!(
+            self,
+            Failure::Throttled { .. } | Failure::ServerError | Failure::Unavailable
+        )
+    }
+
+    fn answer(self) -> Answer {
+        let (code, retry_after) = match self {
+            Failure::Throttled { retry_after } => ("ThrottlingException", retry_after),
+            Failure::ServerError => ("InternalServerException", None),
+            Failure::Unavailable => ("ServiceUnavailableException", None),
+            Failure::Invalid => ("ValidationException", None),
+            Failure::AccessDenied => ("AccessDeniedException", None),
+            Failure::ModelError => ("ModelErrorException", None),
+        };
+        Answer::Error {
+            code: code.into(),
+            status: None,
+            message: None,
+            retry_after,
+        }
+    }
+
+    /// The wait before the retry after this failure, the `retry`-th (from
+    /// 1): `retry-after` if sent, else 0.5 s doubling to 32 s (jitter 0).
+    fn delay(self, retry: u32) -> f64 {
+        match self {
+            Failure::Throttled {
+                retry_after: Some(s),
+            } => s.min(300) as f64,
+            _ => (0.5 * f64::from(1u32 << (retry - 1).min(10))).min(32.0),
+        }
+    }
+}
+
+fn failure() -> impl Strategy<Value = Failure> {
+    prop_oneof![
+        3 => prop::option::of(0u64..5).prop_map(|retry_after| Failure::Throttled { retry_after }),
+        2 => Just(Failure::ServerError),
+        2 => Just(Failure::Unavailable),
+        1 => Just(Failure::Invalid),
+        1 => Just(Failure::AccessDenied),
+        1 => Just(Failure::ModelError),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// For any run of failures before success and any budget, the turn is
+    /// attempted exactly as often as the retry rule says, never more than
+    /// the budget, a non-retryable failure is never retried, the backoff
+    /// adds up to the schedule, and the run succeeds exactly when a good
+    /// answer comes within the budget.
+    #[test]
+    fn retries_follow_the_rule_and_stay_in_the_budget(
+        failures in prop::collection::vec(failure(), 0..6),
+        max_retries in 0u32..5,
+    ) {
+        let runtime = runtime();
+        let mut scenario = scenario_value("generated-retries");
+        scenario.client.credentials = CredentialShorthand::Keys;
+        scenario.client.env = BTreeMap::from([
+            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+            ("CLAUDE_CODE_MAX_RETRIES".to_owned(), max_retries.to_string()),
+            // All tiers pinned: no probes, only the turn is retried.
+            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
+            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
+            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
+        ]);
+        for (n, failure) in failures.iter().enumerate() {
+            scenario.server.rules.push(Rule::new(
+                Match::operation(Operation::InvokeModelWithResponseStream).nth(n as u32 + 1),
+                failure.answer(),
+            ));
+        }
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        let attempts = run
+            .journal
+            .iter()
+            .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+            .count() as u32;
+        let budget = max_retries + 1;
+        // The rule: stop at the first non-retryable failure, at the first
+        // success, or when the budget is spent.
+        let stop = failures.iter().position(|f| !f.retryable());
+        let (want_attempts, succeeds) = match stop {
+            Some(i) if (i as u32) < budget => (i as u32 + 1, false),
+            _ if (failures.len() as u32) < budget => (failures.len() as u32 + 1, true),
+            _ => (budget, false),
+        };
+        prop_assert!(attempts <= budget, "{attempts} attempts over a budget of {budget}\n{file}");
+        prop_assert_eq!(attempts, want_attempts, "{}", file);
+        prop_assert_eq!(run.outcome.exit == 0, succeeds, "exit {}\n{}", run.outcome.exit, file);
+        if !succeeds {
+            prop_assert!(!run.stdout.contains("hi\n") || run.stdout.starts_with("API Error"),
+                "a failed run printed an answer\n{file}");
+        }
+        let waited: f64 = failures
+            .iter()
+            .take(want_attempts.saturating_sub(1) as usize)
+            .enumerate()
+            .map(|(n, f)| f.delay(n as u32 + 1))
+            .sum();
+        let moved = run.virtual_time.as_secs_f64();
+        prop_assert!((moved - waited).abs() < 0.001,
+            "the clock moved {moved} s, the schedule says {waited} s\n{file}");
+    }
+}
