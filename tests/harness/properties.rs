@@ -388,3 +388,122 @@ proptest! {
             "the clock moved {moved} s, the schedule says {waited} s\n{file}");
     }
 }
+
+/// A credential the mock's queue hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Issued {
+    /// Valid for an hour.
+    Good,
+    /// Its session expired before the run.
+    Expired,
+    /// Deleted before the run: AWS no longer knows it.
+    Revoked,
+}
+
+fn issued_credential(n: usize, state: Issued) -> bedrock_mock_server::Credential {
+    use std::time::Duration;
+    let start = bedrock_harness::scenario::run::default_start();
+    let key = format!("ASIAQUEUE{n:011}");
+    let credential = bedrock_mock_server::Credential::new(&key, format!("secret/{key}/EXAMPLEKEY"));
+    match state {
+        Issued::Good => credential.session(
+            format!("token-{key}-good"),
+            start + Duration::from_secs(3600),
+        ),
+        Issued::Expired => credential.session(
+            format!("token-{key}-expired"),
+            start - Duration::from_secs(3600),
+        ),
+        Issued::Revoked => credential.revoked(start - Duration::from_secs(60)),
+    }
+}
+
+/// How the client gets fresh credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    /// `awsCredentialExport` prints the next queued credentials.
+    Export,
+    /// `awsAuthRefresh` writes them to `~/.aws/credentials`, which
+    /// starts with an expired session.
+    AuthRefresh,
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// For any queue of credentials and any budget, a refresh loop ends;
+    /// the turn is attempted no more than the budget allows; an export
+    /// runs at most once per credential load; `awsAuthRefresh` never runs
+    /// twice within 30 s of the session's clock; and when a good
+    /// credential comes within the budget, the turn succeeds.
+    #[test]
+    fn refresh_loops_are_bounded_and_recover_when_they_can(
+        queue in prop::collection::vec(
+            prop::sample::select(&[Issued::Good, Issued::Expired, Issued::Revoked][..]),
+            1..5,
+        ),
+        refresh in prop::sample::select(&[Refresh::Export, Refresh::AuthRefresh][..]),
+        max_retries in 0u32..6,
+    ) {
+        use bedrock_harness::scenario::format::RefreshAction;
+        let runtime = runtime();
+        let mut scenario = scenario_value("generated-refresh");
+        scenario.client.env = BTreeMap::from([
+            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+            ("CLAUDE_CODE_MAX_RETRIES".to_owned(), max_retries.to_string()),
+            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
+            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
+            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
+        ]);
+        scenario.server.next_credentials = queue
+            .iter()
+            .enumerate()
+            .map(|(n, state)| issued_credential(n, *state))
+            .collect();
+        match refresh {
+            Refresh::Export => scenario.client.refresh.export = Some(RefreshAction::IssueNext),
+            Refresh::AuthRefresh => {
+                scenario.client.refresh.auth = Some(RefreshAction::IssueNext);
+                let stale = issued_credential(99, Issued::Expired);
+                scenario.server.credentials.push(stale.clone());
+                scenario.client.files.insert(
+                    ".aws/credentials".into(),
+                    format!(
+                        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+                        stale.access_key_id,
+                        stale.secret_access_key,
+                        stale.session_token.unwrap_or_default()
+                    ),
+                );
+            }
+        }
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        let counts = run.outcome.credentials.unwrap_or_default();
+        let attempts = run
+            .journal
+            .iter()
+            .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+            .count() as u32;
+        let budget = max_retries + 1;
+        prop_assert!(attempts <= budget, "{attempts} turn attempts over a budget of {budget}\n{file}");
+        // Credential loads: the profile listing's one, and one per turn attempt.
+        prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
+        let gates = (run.virtual_time.as_secs_f64() / 30.0).floor() as u32 + 1;
+        prop_assert!(counts.auth_refreshes <= gates,
+            "{} awsAuthRefresh runs in {:?} of session time\n{file}", counts.auth_refreshes, run.virtual_time);
+        prop_assert!(run.issued <= budget + 1, "{} credentials issued\n{file}", run.issued);
+        if run.outcome.exit == 0 {
+            prop_assert!(queue.contains(&Issued::Good), "success without a good credential\n{file}");
+        }
+        // Export: each load takes the next credential, the last again and
+        // again; the listing takes the first, each failed attempt the next.
+        if refresh == Refresh::Export {
+            let reachable = (max_retries as usize + 1).min(queue.len() - 1);
+            let good_in_time = queue[..=reachable].contains(&Issued::Good);
+            prop_assert_eq!(run.outcome.exit == 0, good_in_time,
+                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit, file);
+        }
+    }
+}
