@@ -10,7 +10,8 @@
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
-//! - `properties`: routing and retries over generated scenarios.
+//! - `properties`: routing, retries, refresh loops and fallback over
+//!   generated scenarios.
 
 mod cli;
 mod properties;

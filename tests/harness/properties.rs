@@ -1,6 +1,7 @@
-//! Properties of routing and retries over generated scenarios: the same
-//! `Scenario` values the files deserialize into, run in-process against
-//! the mock on the shared virtual clock, so each case takes milliseconds.
+//! Properties of routing, retries, refresh loops and startup fallback
+//! over generated scenarios: the same `Scenario` values the files
+//! deserialize into, run in-process against the mock on the shared
+//! virtual clock, so each case takes milliseconds.
 //! A failing case is printed as a scenario file, ready to be checked in
 //! under `scenarios/` once fixed.
 //!
@@ -505,5 +506,115 @@ proptest! {
             prop_assert_eq!(run.outcome.exit == 0, good_in_time,
                 "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit, file);
         }
+    }
+}
+
+/// What the default Opus's startup probe gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probed {
+    Answers,
+    NotFound,
+    Denied,
+    Throttled,
+    ServerError,
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// For any set of available Opus versions and any answer to the
+    /// default's probe: a pinned tier is never probed and is used; "not
+    /// found" moves the session to the newest older Opus that answers, or
+    /// to Sonnet's model when none does; any other failure keeps the
+    /// default; the notice appears exactly when the model changed; nothing
+    /// is written to the settings.
+    #[test]
+    fn fallback_takes_the_newest_version_that_answers(
+        probed in prop::sample::select(&[
+            Probed::Answers, Probed::NotFound, Probed::NotFound, Probed::NotFound,
+            Probed::Denied, Probed::Throttled, Probed::ServerError,
+        ][..]),
+        available in prop::collection::vec(prop::bool::weighted(0.3), 7),
+        pin in prop::option::weighted(0.2, 0usize..8),
+    ) {
+        use bedrock_client::models::{Catalogue, Family};
+        let catalogue = Catalogue::built_in();
+        let lineup = catalogue.lineup("cli").expect("the cli lineup");
+        let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
+        let older: Vec<_> = catalogue.older_than(&default.name);
+        let opus: Vec<_> = std::iter::once(default).chain(older.iter().copied()).collect();
+        let runtime = runtime();
+        let mut scenario = scenario_value("generated-fallback");
+        scenario.client.credentials = CredentialShorthand::Keys;
+        scenario.client.env = BTreeMap::from([
+            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ]);
+        let pinned = pin.map(|i| opus[i % opus.len()]);
+        if let Some(model) = pinned {
+            scenario.client.env.insert(
+                "ANTHROPIC_DEFAULT_OPUS_MODEL".into(),
+                format!("us.{}", model.bedrock),
+            );
+        }
+        let server = &mut scenario.server;
+        for (model, up) in older.iter().zip(&available) {
+            if !up {
+                server.model_state.insert(model.bedrock.clone(), bedrock_mock_server::ModelState::NotFound);
+            }
+        }
+        let probe_of_default = Match::operation(Operation::InvokeModel).model(format!("*{}", default.bedrock));
+        match probed {
+            Probed::Answers => {}
+            Probed::NotFound => {
+                server.model_state.insert(default.bedrock.clone(), bedrock_mock_server::ModelState::NotFound);
+            }
+            Probed::Denied => server.rules.push(Rule::new(probe_of_default, Answer::error("AccessDeniedException"))),
+            Probed::Throttled => server.rules.push(Rule::new(probe_of_default, Answer::error("ThrottlingException"))),
+            Probed::ServerError => server.rules.push(Rule::new(probe_of_default, Answer::error("InternalServerException"))),
+        }
+        // A pin the account does not serve still answers the turn here:
+        // the property is about the choice, not the pin's health.
+        if let Some(model) = pinned {
+            server.model_state.insert(model.bedrock.clone(), bedrock_mock_server::ModelState::Enabled);
+        }
+        scenario.expect.files_lack.insert(".claude/settings.json".into(), Vec::new());
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        let turn = run
+            .journal
+            .iter()
+            .rfind(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+            .and_then(model_of)
+            .unwrap_or_default();
+        let opus_probes = run
+            .journal
+            .iter()
+            .filter(|r| r.operation == Some(Operation::InvokeModel))
+            .filter_map(model_of)
+            .filter(|m| m.contains("opus"))
+            .count();
+        let sonnet = catalogue.model(lineup.default_for(Family::Sonnet)).expect("the default Sonnet");
+        let expected = match (pinned, probed) {
+            (Some(model), _) => model,
+            (None, Probed::NotFound) => older
+                .iter()
+                .zip(&available)
+                .find(|(_, up)| **up)
+                .map_or(sonnet, |(m, _)| *m),
+            (None, _) => default,
+        };
+        prop_assert!(turn.ends_with(&expected.bedrock),
+            "the turn went to {turn}, expected {}\n{file}", expected.bedrock);
+        if pinned.is_some() {
+            prop_assert_eq!(opus_probes, 0, "a pinned tier was probed\n{}", file);
+        }
+        let fell_back = pinned.is_none() && probed == Probed::NotFound;
+        let notice = format!("Warning: Opus: {} not available — using", default.display);
+        prop_assert_eq!(run.stderr.contains(&notice), fell_back,
+            "notice {:?} in stderr {:?}\n{}", notice, run.stderr, file);
+        prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+        prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
+            "the settings file was written\n{file}");
     }
 }
