@@ -2,6 +2,7 @@
 //! and every way a stream can go wrong (bad CRC, a cut mid-frame, an
 //! exception frame, no `message_start`, no `message_stop`, Mantle `error`
 //! events). A raw TCP server on 127.0.0.1 writes exactly the bytes given.
+//! A property covers any text, any chunking and any single fault.
 
 use std::time::Duration;
 
@@ -209,4 +210,112 @@ async fn mantle_server_sent_events_are_read_with_either_line_ending() {
             message: "Overloaded".into()
         }
     );
+}
+
+/// One fault in an otherwise whole stream.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    None,
+    /// A byte flipped at this fraction of the stream (a CRC no longer
+    /// matches).
+    Flip(f64),
+    /// The stream cut at this fraction.
+    Cut(f64),
+    /// An exception frame after this many events.
+    Exception(usize),
+    /// The last frame (`message_stop`) missing.
+    NoStop,
+}
+
+fn fault() -> impl proptest::strategy::Strategy<Value = Fault> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(Fault::None),
+        (0.0f64..1.0).prop_map(Fault::Flip),
+        (0.0f64..1.0).prop_map(Fault::Cut),
+        (0usize..12).prop_map(Fault::Exception),
+        Just(Fault::NoStop),
+    ]
+}
+
+/// A stream of `pieces` of text as Bedrock frames, with `fault` applied.
+fn faulty_stream(pieces: &[String], fault: Fault) -> Vec<u8> {
+    let mut json: Vec<String> = EVENTS[..2].iter().map(|e| (*e).to_owned()).collect();
+    for piece in pieces {
+        json.push(
+            serde_json::json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": piece}})
+            .to_string(),
+        );
+    }
+    json.extend(EVENTS[4..].iter().map(|e| (*e).to_owned()));
+    if let Fault::NoStop = fault {
+        json.pop();
+    }
+    let all: Vec<StreamEvent> = json
+        .iter()
+        .map(|j| StreamEvent::from_json(j.as_bytes()).unwrap())
+        .collect();
+    let mut wire = match fault {
+        Fault::Exception(after) => {
+            let after = after.min(all.len());
+            let mut wire = encode_event_frames(&all[..after]);
+            encode_exception(
+                &Exception::new(
+                    "internalServerException",
+                    "The system encountered an unexpected error",
+                ),
+                &mut wire,
+            );
+            wire
+        }
+        _ => encode_event_frames(&all),
+    };
+    let at =
+        |fraction: f64, len: usize| ((len as f64 * fraction) as usize).min(len.saturating_sub(1));
+    match fault {
+        Fault::Flip(fraction) => {
+            let i = at(fraction, wire.len());
+            wire[i] ^= 0x5a;
+        }
+        Fault::Cut(fraction) => wire.truncate(at(fraction, wire.len())),
+        _ => {}
+    }
+    wire
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// Whatever the pieces, however the bytes are chunked and whatever
+    /// single fault hits the stream: either the whole scripted text comes
+    /// back as the answer, or the stream is an error and what was shown is
+    /// a prefix of the text. Partial text is never an answer.
+    #[test]
+    fn a_stream_is_whole_or_an_error_never_partial_success(
+        pieces in proptest::collection::vec("[a-zA-Z0-9 .,é😀]{1,12}", 1..8),
+        chunk in 1usize..300,
+        fault in fault(),
+    ) {
+        let wire = faulty_stream(&pieces, fault);
+        let text: String = pieces.concat();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (outcome, shown) = runtime.block_on(invoke(wire, chunk));
+        let shown = shown.concat();
+        match outcome {
+            Ok(answer) => {
+                proptest::prop_assert_eq!(&answer.text, &text, "{:?}", fault);
+                proptest::prop_assert_eq!(&shown, &text);
+            }
+            Err(_) => {
+                proptest::prop_assert!(text.starts_with(&shown),
+                    "shown {shown:?} is not a prefix of {text:?} ({fault:?})");
+                proptest::prop_assert!(!matches!(fault, Fault::None), "a whole stream failed");
+            }
+        }
+    }
 }
