@@ -7,4 +7,5 @@ mod golden_sigv4;
 mod mantle;
 mod sdk;
 mod server;
+mod sigv4_properties;
 mod sts;
