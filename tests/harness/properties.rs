@@ -517,6 +517,8 @@ enum Probed {
     Denied,
     Throttled,
     ServerError,
+    /// The credentials refused for this one call (an expired token).
+    CredentialError,
 }
 
 proptest! {
@@ -532,7 +534,7 @@ proptest! {
     fn fallback_takes_the_newest_version_that_answers(
         probed in prop::sample::select(&[
             Probed::Answers, Probed::NotFound, Probed::NotFound, Probed::NotFound,
-            Probed::Denied, Probed::Throttled, Probed::ServerError,
+            Probed::Denied, Probed::Throttled, Probed::ServerError, Probed::CredentialError,
         ][..]),
         available in prop::collection::vec(prop::bool::weighted(0.3), 7),
         pin in prop::option::weighted(0.2, 0usize..8),
@@ -572,6 +574,7 @@ proptest! {
             Probed::Denied => server.rules.push(Rule::new(probe_of_default, Answer::error("AccessDeniedException"))),
             Probed::Throttled => server.rules.push(Rule::new(probe_of_default, Answer::error("ThrottlingException"))),
             Probed::ServerError => server.rules.push(Rule::new(probe_of_default, Answer::error("InternalServerException"))),
+            Probed::CredentialError => server.rules.push(Rule::new(probe_of_default, Answer::error("ExpiredTokenException"))),
         }
         // A pin the account does not serve still answers the turn here:
         // the property is about the choice, not the pin's health.
@@ -616,5 +619,58 @@ proptest! {
         prop_assert_eq!(run.outcome.exit, 0, "{}", file);
         prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
             "the settings file was written\n{file}");
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Whatever event an exception frame interrupts the turn's stream at,
+    /// and whether the non-streaming retry then answers: the run prints
+    /// the whole answer exactly once and succeeds, or fails without
+    /// claiming the partial text as an answer.
+    #[test]
+    fn a_broken_stream_is_recovered_whole_or_reported(
+        after_events in 0usize..12,
+        words in prop::collection::vec("[a-z]{1,8}", 1..6),
+        retry_answers in any::<bool>(),
+    ) {
+        use bedrock_mock_server::Reply;
+        let runtime = runtime();
+        let text = words.join(" ");
+        let mut scenario = scenario_value("generated-stream");
+        scenario.client.credentials = CredentialShorthand::Keys;
+        scenario.client.env = BTreeMap::from([
+            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
+            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
+            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
+        ]);
+        scenario.server.reply = Reply::text(text.clone());
+        scenario.server.rules.push(Rule::new(
+            Match::operation(Operation::InvokeModelWithResponseStream),
+            Answer::StreamException {
+                after_events,
+                exception: "internalServerException".into(),
+                message: None,
+            },
+        ));
+        if !retry_answers {
+            scenario.server.rules.push(Rule::new(
+                Match::operation(Operation::InvokeModel),
+                Answer::error("ServiceUnavailableException"),
+            ));
+        }
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        if run.outcome.exit == 0 {
+            prop_assert_eq!(run.stdout.matches(text.as_str()).count(), 1,
+                "stdout {:?}\n{}", run.stdout, file);
+            prop_assert_eq!(run.stdout.trim_end(), text.as_str(), "{}", file);
+        } else {
+            prop_assert!(run.stdout.contains("API Error"), "a failure without its line: {:?}\n{file}", run.stdout);
+            prop_assert!(!retry_answers, "the retry answered but the run failed\n{file}");
+        }
     }
 }

@@ -202,6 +202,10 @@ proptest! {
             if tampered {
                 prop_assert_eq!(answer.status, 403, "{:?}: {}", case.tamper, answer.text());
                 prop_assert!(!record.auth.accepted, "{:?} was accepted", case.tamper);
+                // AWS's answer to a signature that does not match.
+                prop_assert_eq!(record.error_type.as_deref(), Some("InvalidSignatureException"));
+                prop_assert!(answer.text().contains("The request signature we calculated does not match the signature you provided."),
+                    "{}", answer.text());
             } else {
                 prop_assert!(record.auth.accepted, "refused: {:?} {}", record.auth.reason, answer.text());
                 // Past authentication: the operation answers (an `eu.`
