@@ -125,6 +125,7 @@ struct Routing {
     opus_pin: Option<String>,
     haiku_pin: Option<String>,
     restrict: bool,
+    overrides: bool,
 }
 
 fn routing() -> impl Strategy<Value = Routing> {
@@ -137,6 +138,7 @@ fn routing() -> impl Strategy<Value = Routing> {
         pick(OPUS_PINS),
         pick(HAIKU_PINS),
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
             |(
@@ -148,6 +150,7 @@ fn routing() -> impl Strategy<Value = Routing> {
                 opus_pin,
                 haiku_pin,
                 restrict,
+                overrides,
             )| {
                 Routing {
                     bedrock,
@@ -159,6 +162,7 @@ fn routing() -> impl Strategy<Value = Routing> {
                     opus_pin,
                     haiku_pin,
                     restrict,
+                    overrides,
                 }
             },
         )
@@ -197,10 +201,24 @@ impl Routing {
         scenario.client.env = env;
         scenario.client.args = args;
         scenario.client.credentials = CredentialShorthand::Keys;
+        let mut user = serde_json::Map::new();
         if self.restrict {
-            scenario.client.settings.user = Some(serde_json::json!({
-                "availableModels": ["opus", "haiku", "anthropic.claude-haiku-4-5"]
-            }));
+            user.insert(
+                "availableModels".into(),
+                serde_json::json!(["opus", "haiku", "anthropic.claude-haiku-4-5"]),
+            );
+        }
+        if self.overrides {
+            user.insert(
+                "modelOverrides".into(),
+                serde_json::json!({
+                    "claude-opus-4-6": "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/prof1",
+                    "claude-sonnet-4-6": "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+                }),
+            );
+        }
+        if !user.is_empty() {
+            scenario.client.settings.user = Some(serde_json::Value::Object(user));
         }
         let mut server = scenario.server.clone();
         for region in [self.region, "us-west-2", "ap-southeast-2"] {
@@ -315,7 +333,9 @@ impl Failure {
 
 fn failure() -> impl Strategy<Value = Failure> {
     prop_oneof![
-        3 => prop::option::of(0u64..5).prop_map(|retry_after| Failure::Throttled { retry_after }),
+        // `retry-after` small, or past the client's 300 s cap.
+        3 => prop::option::of(prop_oneof![0u64..5, 290u64..400])
+            .prop_map(|retry_after| Failure::Throttled { retry_after }),
         2 => Just(Failure::ServerError),
         2 => Just(Failure::Unavailable),
         1 => Just(Failure::Invalid),
@@ -432,7 +452,8 @@ enum Refresh {
 proptest! {
     #![proptest_config(config())]
 
-    /// For any queue of credentials and any budget, a refresh loop ends;
+    /// For any queue of credentials, any budget and any throttling, 5xx or
+    /// access-denied answers on the way, a refresh loop ends;
     /// the turn is attempted no more than the budget allows; an export
     /// runs at most once per credential load; `awsAuthRefresh` never runs
     /// twice within 30 s of the session's clock; and when a good
@@ -445,6 +466,10 @@ proptest! {
         ),
         refresh in prop::sample::select(&[Refresh::Export, Refresh::AuthRefresh][..]),
         max_retries in 0u32..6,
+        interruptions in prop::collection::vec(
+            prop::sample::select(&["ThrottlingException", "ServiceUnavailableException", "AccessDeniedException"][..]),
+            0..3,
+        ),
     ) {
         use bedrock_harness::scenario::format::RefreshAction;
         let runtime = runtime();
@@ -479,6 +504,14 @@ proptest! {
                 );
             }
         }
+        // The first turn attempts answered with these (throttled and 5xx
+        // are retried with the same credentials; access denied ends the run).
+        for (n, code) in interruptions.iter().enumerate() {
+            scenario.server.rules.push(Rule::new(
+                Match::operation(Operation::InvokeModelWithResponseStream).nth(n as u32 + 1),
+                Answer::error(*code),
+            ));
+        }
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
         let counts = run.outcome.credentials.unwrap_or_default();
@@ -500,7 +533,7 @@ proptest! {
         }
         // Export: each load takes the next credential, the last again and
         // again; the listing takes the first, each failed attempt the next.
-        if refresh == Refresh::Export {
+        if refresh == Refresh::Export && interruptions.is_empty() {
             let reachable = (max_retries as usize + 1).min(queue.len() - 1);
             let good_in_time = queue[..=reachable].contains(&Issued::Good);
             prop_assert_eq!(run.outcome.exit == 0, good_in_time,
