@@ -64,6 +64,35 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// Bedrock in us-east-1 with every tier pinned, so there are no startup
+/// probes and only the turn meets what a property scripts; a retry
+/// budget when given.
+fn turn_only_env(max_retries: Option<u32>) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = [
+        ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        ("AWS_REGION", "us-east-1"),
+        (
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "us.anthropic.claude-opus-5-5",
+        ),
+        (
+            "ANTHROPIC_DEFAULT_SONNET_MODEL",
+            "us.anthropic.claude-sonnet-4-6",
+        ),
+        (
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some(retries) = max_retries {
+        env.insert("CLAUDE_CODE_MAX_RETRIES".into(), retries.to_string());
+    }
+    env
+}
+
 /// The model a request named, from its path or Mantle's body.
 fn model_of(r: &RecordedRequest) -> Option<String> {
     bedrock_harness::scenario::check::model_of(r)
@@ -360,15 +389,7 @@ proptest! {
         let runtime = runtime();
         let mut scenario = scenario_value("generated-retries");
         scenario.client.credentials = CredentialShorthand::Keys;
-        scenario.client.env = BTreeMap::from([
-            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
-            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-            ("CLAUDE_CODE_MAX_RETRIES".to_owned(), max_retries.to_string()),
-            // All tiers pinned: no probes, only the turn is retried.
-            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
-            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
-            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
-        ]);
+        scenario.client.env = turn_only_env(Some(max_retries));
         for (n, failure) in failures.iter().enumerate() {
             scenario.server.rules.push(Rule::new(
                 Match::operation(Operation::InvokeModelWithResponseStream).nth(n as u32 + 1),
@@ -474,14 +495,7 @@ proptest! {
         use bedrock_harness::scenario::format::RefreshAction;
         let runtime = runtime();
         let mut scenario = scenario_value("generated-refresh");
-        scenario.client.env = BTreeMap::from([
-            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
-            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-            ("CLAUDE_CODE_MAX_RETRIES".to_owned(), max_retries.to_string()),
-            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
-            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
-            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
-        ]);
+        scenario.client.env = turn_only_env(Some(max_retries));
         scenario.server.next_credentials = queue
             .iter()
             .enumerate()
@@ -673,13 +687,7 @@ proptest! {
         let text = words.join(" ");
         let mut scenario = scenario_value("generated-stream");
         scenario.client.credentials = CredentialShorthand::Keys;
-        scenario.client.env = BTreeMap::from([
-            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
-            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-            ("ANTHROPIC_DEFAULT_OPUS_MODEL".to_owned(), "us.anthropic.claude-opus-5-5".to_owned()),
-            ("ANTHROPIC_DEFAULT_SONNET_MODEL".to_owned(), "us.anthropic.claude-sonnet-4-6".to_owned()),
-            ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_owned(), "us.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned()),
-        ]);
+        scenario.client.env = turn_only_env(None);
         scenario.server.reply = Reply::text(text.clone());
         scenario.server.rules.push(Rule::new(
             Match::operation(Operation::InvokeModelWithResponseStream),
