@@ -28,18 +28,15 @@ pub fn load_config(path: &Path) -> Result<ServerConfig, String> {
 /// test credentials.
 pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
     // One server answers every endpoint, so every variable a client reads
-    // for one points here: Invoke and the control plane, Mantle (under
-    // `/anthropic`, as its real base URL is), and STS.
-    let mut lines = vec![
-        format!("ANTHROPIC_BEDROCK_BASE_URL={uri}"),
-        format!("ANTHROPIC_BEDROCK_MANTLE_BASE_URL={uri}/anthropic"),
-        format!("AWS_ENDPOINT_URL={uri}"),
-        format!("AWS_ENDPOINT_URL_STS={uri}"),
-        format!(
-            "AWS_REGION={}",
-            config.regions.first().map_or("us-east-1", String::as_str)
-        ),
-    ];
+    // for one points here.
+    let mut lines: Vec<String> = run::mock_endpoints(uri)
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    lines.push(format!(
+        "AWS_REGION={}",
+        config.regions.first().map_or("us-east-1", String::as_str)
+    ));
     if let Some(c) = config.credentials.first() {
         lines.push(format!("AWS_ACCESS_KEY_ID={}", c.access_key_id));
         lines.push(format!("AWS_SECRET_ACCESS_KEY={}", c.secret_access_key));

@@ -38,7 +38,7 @@ use crate::clock::Clock;
 use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
-use crate::failure::{classify, user_message_for};
+use crate::failure::{ApiFailure, classify, user_message_for};
 use crate::models::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
 use crate::models::{Catalogue, Family, Lineup, Resolver};
 use crate::provider::Provider;
@@ -689,14 +689,26 @@ async fn setup<C: Clock>(
     }
 }
 
+/// What a turn gave up on: the service's refusal to quote (the last
+/// answer, or the refusal before credentials could not be reloaded), or
+/// the error of an attempt that got no answer.
+fn given_up_on(gave_up: &GaveUp) -> Result<&ApiFailure, &Error> {
+    match (&gave_up.last, &gave_up.last_refusal) {
+        (AttemptError::Api(failure), _) => Ok(failure),
+        // The run ended loading credentials after the service had refused
+        // them: the refusal is what the user needs to see.
+        (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
+            Ok(failure)
+        }
+        (AttemptError::Transport(e), _) => Err(e),
+    }
+}
+
 /// The kind of failure a turn gave up on.
 fn refusal_kind(gave_up: &GaveUp) -> &'static str {
-    match (&gave_up.last, &gave_up.last_refusal) {
-        (AttemptError::Api(failure), _) => classify(failure).name(),
-        (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
-            classify(failure).name()
-        }
-        (AttemptError::Transport(e), _) => e.kind().name(),
+    match given_up_on(gave_up) {
+        Ok(failure) => classify(failure).name(),
+        Err(e) => e.kind().name(),
     }
 }
 
@@ -711,28 +723,17 @@ fn refusal_line(
     model: &str,
     switch_to: Option<&str>,
 ) -> String {
-    match (&gave_up.last, &gave_up.last_refusal) {
-        (AttemptError::Api(failure), _) => {
-            user_message_for(failure, auth_refresh, Some((model, switch_to)))
-        }
-        // The run ended loading credentials after the service had refused
-        // them: the refusal is what the user needs to see.
-        (AttemptError::Transport(e), Some(failure)) if e.kind() == ErrorKind::Credentials => {
-            user_message_for(failure, auth_refresh, Some((model, switch_to)))
-        }
+    match given_up_on(gave_up) {
+        Ok(failure) => user_message_for(failure, auth_refresh, Some((model, switch_to))),
         // The Anthropic SDK's words for a connection that failed or timed
         // out, then ours with the detail.
-        (AttemptError::Transport(e), _) if e.kind() == ErrorKind::Connection => {
+        Err(e) if e.kind() == ErrorKind::Connection => {
             format!("API Error: Connection error. ({e})")
         }
-        (AttemptError::Transport(e), _) if e.kind() == ErrorKind::Timeout => {
-            format!("API Error: Request timed out. ({e})")
-        }
+        Err(e) if e.kind() == ErrorKind::Timeout => format!("API Error: Request timed out. ({e})"),
         // The AWS JS SDK's words when its chain finds nothing; why ours
         // found nothing goes to stderr.
-        (AttemptError::Transport(e), None) if e.kind() == ErrorKind::Credentials => {
-            NO_CREDENTIALS.to_owned()
-        }
-        (AttemptError::Transport(e), _) => format!("API Error: {e}"),
+        Err(e) if e.kind() == ErrorKind::Credentials => NO_CREDENTIALS.to_owned(),
+        Err(e) => format!("API Error: {e}"),
     }
 }

@@ -5,12 +5,10 @@
 
 use std::time::SystemTime;
 
-use bedrock_mock_server::{
-    EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY, ServerConfig, Timestamp,
-};
+use bedrock_mock_server::{ServerConfig, Timestamp};
 
-use super::format::{CredentialShorthand, Scenario};
-use super::run::default_start;
+use super::format::Scenario;
+use super::run::{default_start, mock_endpoints};
 
 /// The scenario's server state with every time moved by the distance
 /// from the scenario's clock start to `now`: a real client signs with the
@@ -53,25 +51,22 @@ pub fn server_at(scenario: &Scenario, now: SystemTime) -> ServerConfig {
 pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
     // `${HOME}` stays for the shell to expand (`serve` double-quotes it).
     let fill = |text: &str| text.replace("{mock}", uri).replace("{home}", "${HOME}");
-    let mut lines = vec![
-        format!("ANTHROPIC_BEDROCK_BASE_URL={uri}"),
-        format!("ANTHROPIC_BEDROCK_MANTLE_BASE_URL={uri}/anthropic"),
-        format!("AWS_ENDPOINT_URL={uri}"),
-        format!("AWS_ENDPOINT_URL_STS={uri}"),
-        format!("BEDROCK_MOCK_URL={uri}"),
-        "AWS_EC2_METADATA_DISABLED=true".to_owned(),
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_owned(),
-    ];
-    match scenario.client.credentials {
-        CredentialShorthand::None => {}
-        CredentialShorthand::Keys => {
-            lines.push(format!("AWS_ACCESS_KEY_ID={EXAMPLE_ACCESS_KEY_ID}"));
-            lines.push(format!("AWS_SECRET_ACCESS_KEY={EXAMPLE_SECRET_ACCESS_KEY}"));
-        }
-        CredentialShorthand::ApiKey => {
-            lines.push(format!("AWS_BEARER_TOKEN_BEDROCK={EXAMPLE_API_KEY}"));
-        }
-    }
+    let mut lines: Vec<String> = mock_endpoints(uri)
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .chain([
+            "AWS_EC2_METADATA_DISABLED=true".to_owned(),
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_owned(),
+        ])
+        .chain(
+            scenario
+                .client
+                .credentials
+                .env()
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}")),
+        )
+        .collect();
     let from_settings = scenario.client.settings.env();
     for (name, value) in from_settings.chain(scenario.client.env.clone()) {
         let line = format!("{name}={}", fill(&value));
@@ -84,6 +79,7 @@ pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bedrock_mock_server::EXAMPLE_API_KEY;
     use std::path::Path;
     use std::time::Duration;
 

@@ -110,6 +110,23 @@ pub enum CredentialShorthand {
     ApiKey,
 }
 
+impl CredentialShorthand {
+    /// The variables the shorthand stands for.
+    pub fn env(self) -> Vec<(&'static str, &'static str)> {
+        use bedrock_mock_server::{
+            EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
+        };
+        match self {
+            CredentialShorthand::None => Vec::new(),
+            CredentialShorthand::Keys => vec![
+                ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),
+                ("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY),
+            ],
+            CredentialShorthand::ApiKey => vec![("AWS_BEARER_TOKEN_BEDROCK", EXAMPLE_API_KEY)],
+        }
+    }
+}
+
 /// The settings files Claude Code reads, lowest precedence first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -10,13 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::config::Sources;
-use bedrock_mock_server::{
-    Clock as MockClock, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
-    MockBedrock, RecordedRequest,
-};
+use bedrock_mock_server::{Clock as MockClock, MockBedrock, RecordedRequest};
 use clap::Parser;
 
-use super::format::{CredentialShorthand, RefreshAction, Scenario};
+use super::format::{RefreshAction, Scenario};
 use super::load::check_inside_home;
 
 /// The clock's start when a scenario names none.
@@ -82,7 +79,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         text.replace("{mock}", &uri)
             .replace("{home}", &home.display().to_string())
     };
-    let env = client_env(scenario, &uri, &home, &fill);
+    let env = client_env(scenario, &uri, sandbox, &fill);
     write_files(scenario, sandbox, &fill)?;
     let args = client_args(scenario);
     let cli = Cli::try_parse_from(&args).map_err(|e| {
@@ -175,27 +172,11 @@ pub fn default_start() -> SystemTime {
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// The client's whole environment: nothing inherited from this process.
-fn client_env(
-    scenario: &Scenario,
-    uri: &str,
-    home: &Path,
-    fill: &dyn Fn(&str) -> String,
-) -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = [
-        ("HOME", home.display().to_string()),
-        // Where refresh commands run: the project folder, as a shell in
-        // it would say.
-        (
-            "PWD",
-            home.parent().map_or_else(String::new, |root| {
-                root.join("project").display().to_string()
-            }),
-        ),
-        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ("BEDROCK_MOCK_URL", uri.to_owned()),
+/// Every endpoint variable a client reads, pointed at the mock at `uri`:
+/// Invoke and the control plane, Mantle (under `/anthropic`, as its real
+/// base URL is), STS; and `BEDROCK_MOCK_URL` for refresh scripts.
+pub fn mock_endpoints(uri: &str) -> Vec<(&'static str, String)> {
+    vec![
         ("ANTHROPIC_BEDROCK_BASE_URL", uri.to_owned()),
         (
             "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
@@ -203,23 +184,38 @@ fn client_env(
         ),
         ("AWS_ENDPOINT_URL", uri.to_owned()),
         ("AWS_ENDPOINT_URL_STS", uri.to_owned()),
+        ("BEDROCK_MOCK_URL", uri.to_owned()),
+    ]
+}
+
+/// The client's whole environment: nothing inherited from this process.
+fn client_env(
+    scenario: &Scenario,
+    uri: &str,
+    sandbox: &Sandbox,
+    fill: &dyn Fn(&str) -> String,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = [
+        ("HOME", sandbox.home().display().to_string()),
+        // Where refresh commands run: the project folder, as a shell in
+        // it would say.
+        ("PWD", sandbox.project().display().to_string()),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
     ]
     .into_iter()
+    .chain(mock_endpoints(uri))
+    .chain(
+        scenario
+            .client
+            .credentials
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_owned())),
+    )
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    match scenario.client.credentials {
-        CredentialShorthand::None => {}
-        CredentialShorthand::Keys => {
-            env.insert("AWS_ACCESS_KEY_ID".into(), EXAMPLE_ACCESS_KEY_ID.into());
-            env.insert(
-                "AWS_SECRET_ACCESS_KEY".into(),
-                EXAMPLE_SECRET_ACCESS_KEY.into(),
-            );
-        }
-        CredentialShorthand::ApiKey => {
-            env.insert("AWS_BEARER_TOKEN_BEDROCK".into(), EXAMPLE_API_KEY.into());
-        }
-    }
     for (name, value) in &scenario.client.env {
         env.insert(name.clone(), fill(value));
     }
@@ -339,11 +335,16 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
     }
     secrets.extend(server.api_keys.iter().map(|k| k.key.clone()));
     secrets.extend(server.sso_tokens.iter().map(|k| k.key.clone()));
-    match scenario.client.credentials {
-        CredentialShorthand::None => {}
-        CredentialShorthand::Keys => secrets.push(EXAMPLE_SECRET_ACCESS_KEY.into()),
-        CredentialShorthand::ApiKey => secrets.push(EXAMPLE_API_KEY.into()),
-    }
+    // The shorthand's secret values (its access key id is no secret).
+    secrets.extend(
+        scenario
+            .client
+            .credentials
+            .env()
+            .into_iter()
+            .filter(|(name, _)| *name != "AWS_ACCESS_KEY_ID")
+            .map(|(_, value)| value.to_owned()),
+    );
     // Names of secrets, not of paths to them (`AWS_WEB_IDENTITY_TOKEN_FILE`)
     // or of token counts (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`).
     let is_secret_name = |name: &str| {
