@@ -281,7 +281,7 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    let http = HttpClient::new();
+    let http = HttpClient::new().with_deadlines(env.clock.deadlines());
     let sources = SystemSources::new(
         config.vars.clone(),
         &config.region,

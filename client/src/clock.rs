@@ -5,6 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::transport::{Deadlines, RealTime};
+
 /// What the client asks of time.
 pub trait Clock: Send + Sync {
     /// Time since the clock started, never going back.
@@ -13,6 +15,11 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> SystemTime;
     /// Waits `duration`.
     fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> + Send;
+    /// When waits for answers give up: real time, unless the clock is
+    /// shared with an in-process fake server that decides it.
+    fn deadlines(&self) -> Arc<dyn Deadlines> {
+        Arc::new(RealTime)
+    }
 }
 
 /// The real clock.

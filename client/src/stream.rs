@@ -9,10 +9,9 @@ use std::time::Duration;
 use bedrock_eventstream::Decoder;
 use bedrock_eventstream::anthropic::{Delta, InvocationMetrics, StreamEvent, Usage};
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::error::{Error, ErrorKind};
+use crate::transport::ResponseBody;
 
 /// How long a stream may go quiet before it counts as stalled (the CLI's
 /// idle watchdog).
@@ -136,31 +135,21 @@ fn broken(why: impl Into<String>) -> StreamFailure {
 }
 
 /// The next piece of the body, or `None` at its end.
-async fn next_piece(body: &mut Incoming) -> Result<Option<bytes::Bytes>, StreamFailure> {
-    loop {
-        let frame = tokio::time::timeout(STREAM_IDLE_LIMIT, body.frame())
-            .await
-            .map_err(|_| {
-                broken(format!(
-                    "the stream sent nothing for {} s",
-                    STREAM_IDLE_LIMIT.as_secs()
-                ))
-            })?;
-        match frame {
-            None => return Ok(None),
-            Some(Err(e)) => return Err(broken(format!("the stream broke: {e}"))),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    return Ok(Some(data));
-                }
-            }
-        }
-    }
+async fn next_piece(body: &mut ResponseBody) -> Result<Option<bytes::Bytes>, StreamFailure> {
+    body.next_data(STREAM_IDLE_LIMIT).await.map_err(|e| {
+        broken(match e.kind() {
+            ErrorKind::Timeout => format!(
+                "the stream sent nothing for {} s",
+                STREAM_IDLE_LIMIT.as_secs()
+            ),
+            _ => format!("the stream broke: {}", e.message()),
+        })
+    })
 }
 
 /// Reads an `invoke-with-response-stream` body.
 pub async fn read_invoke_stream(
-    mut body: Incoming,
+    mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
@@ -227,7 +216,7 @@ impl<'a> InvokeReader<'a> {
 
 /// Reads a Mantle (Anthropic API) server-sent-event body.
 pub async fn read_mantle_stream(
-    mut body: Incoming,
+    mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
     let mut assembler = Assembler::new(on_text);

@@ -1,7 +1,15 @@
 //! One HTTP client for every endpoint: HTTP/1.1 over plain TCP or TLS
 //! (rustls, the Mozilla root set), connections pooled, a time limit per
 //! call, headers sent in the order given.
+//!
+//! Time limits are real time unless the client is given other
+//! [`Deadlines`]: a test running the client on a virtual clock shared with
+//! an in-process fake server lets that clock decide when a wait on a
+//! stalled answer gives up, so a 600-second stall costs no real time.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,6 +49,67 @@ impl std::fmt::Debug for Outgoing {
     }
 }
 
+/// Decides when a wait for an answer gives up.
+pub trait Deadlines: Send + Sync {
+    /// Resolves when a wait of `limit` for the answer to `request` (its
+    /// method and path as sent: `POST /model/m/invoke`), `received` bytes
+    /// of whose body were read so far, gives up. Polled only once the
+    /// answer was found not to have come yet.
+    fn give_up(
+        &self,
+        request: &str,
+        received: u64,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Deadlines in real time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealTime;
+
+impl Deadlines for RealTime {
+    fn give_up(
+        &self,
+        _request: &str,
+        _received: u64,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(limit))
+    }
+}
+
+/// What an answer is waited for with: the deadlines, and the request they
+/// are for.
+#[derive(Clone)]
+struct Waiting {
+    deadlines: Arc<dyn Deadlines>,
+    request: Arc<str>,
+}
+
+impl Waiting {
+    /// `work`'s output, or `None` when `limit` ran out first; `received`
+    /// bytes of the body were read before.
+    async fn within<F: Future>(
+        &self,
+        limit: Duration,
+        received: u64,
+        work: F,
+    ) -> Option<F::Output> {
+        let give_up = self.deadlines.give_up(&self.request, received, limit);
+        tokio::select! {
+            biased;
+            done = work => Some(done),
+            () = give_up => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.request)
+    }
+}
+
 /// A response whose body has not been read yet (streams are read as they
 /// arrive).
 #[derive(Debug)]
@@ -50,12 +119,52 @@ pub struct Response {
     /// Response headers.
     pub headers: http::HeaderMap,
     body: Incoming,
+    waiting: Waiting,
+}
+
+/// A response body read as it arrives, each piece within a time limit.
+#[derive(Debug)]
+pub struct ResponseBody {
+    body: Incoming,
+    waiting: Waiting,
+    received: u64,
+}
+
+impl ResponseBody {
+    /// The next piece of data, or `None` at the body's end. A `Timeout`
+    /// error when nothing came within `idle_limit`, a `Connection` error
+    /// when the body broke.
+    pub async fn next_data(&mut self, idle_limit: Duration) -> Result<Option<Bytes>, Error> {
+        loop {
+            let frame = self
+                .waiting
+                .within(idle_limit, self.received, self.body.frame())
+                .await
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("nothing arrived for {} s", idle_limit.as_secs_f64()),
+                    )
+                })?;
+            match frame {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(Error::new(ErrorKind::Connection, e.to_string())),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.received += data.len() as u64;
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The pooled HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    deadlines: Arc<dyn Deadlines>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -80,7 +189,14 @@ impl HttpClient {
             .build();
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            deadlines: Arc::new(RealTime),
         }
+    }
+
+    /// The same client, its time limits decided by `deadlines`.
+    pub fn with_deadlines(mut self, deadlines: Arc<dyn Deadlines>) -> Self {
+        self.deadlines = deadlines;
+        self
     }
 
     /// Sends `request`; the response head must arrive within `limit`.
@@ -97,9 +213,21 @@ impl HttpClient {
                 format!("the request to {} is not valid HTTP: {e}", request.url),
             )
         })?;
-        let response = tokio::time::timeout(limit, self.client.request(http_request))
+        let waiting = Waiting {
+            deadlines: Arc::clone(&self.deadlines),
+            request: Arc::from(format!(
+                "{} {}",
+                http_request.method(),
+                http_request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+            )),
+        };
+        let response = waiting
+            .within(limit, 0, self.client.request(http_request))
             .await
-            .map_err(|_| {
+            .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -120,6 +248,7 @@ impl HttpClient {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body,
+            waiting,
         })
     }
 }
@@ -144,9 +273,11 @@ impl Response {
 
     /// Reads the whole body, at most `max` bytes, within `limit`.
     pub async fn bytes(self, max: usize, limit: Duration) -> Result<Bytes, Error> {
-        let collected = tokio::time::timeout(limit, Limited::new(self.body, max).collect())
+        let collected = self
+            .waiting
+            .within(limit, 0, Limited::new(self.body, max).collect())
             .await
-            .map_err(|_| {
+            .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -165,7 +296,11 @@ impl Response {
     }
 
     /// The body, for reading as it arrives.
-    pub fn into_body(self) -> Incoming {
-        self.body
+    pub fn into_body(self) -> ResponseBody {
+        ResponseBody {
+            body: self.body,
+            waiting: self.waiting,
+            received: 0,
+        }
     }
 }

@@ -4,9 +4,22 @@
 //! against this clock, so a test moves time instead of sleeping. Pacing of
 //! streams (time to first byte, gaps between events) is real time: it exists
 //! to exercise a client's incremental parsing, which needs real waits.
+//!
+//! A rule's stall is different: it is time the server spends saying
+//! nothing, and a client's deadline decides what happens. On a running
+//! clock a stall is a real wait. On a fixed clock it is virtual: an
+//! in-process client that waits through [`Clock::wait`] and the stalls
+//! are put on one timeline, and when every wait is on a stalled answer
+//! the clock jumps to the first moment a stall ends or a wait gives up.
+//! Nothing else could happen before then, so a 600-second stall against
+//! an 8-second deadline is decided at once, the same way every run.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
 
 /// A shared, settable clock. Clones share the same time.
 ///
@@ -20,7 +33,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
-    mode: Arc<Mutex<Mode>>,
+    state: Arc<Mutex<State>>,
+    /// Wakes waits and stalls when the timeline changes.
+    changed: Arc<Notify>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    mode: Mode,
+    timeline: Timeline,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,6 +55,150 @@ enum Mode {
     Fixed(SystemTime),
 }
 
+/// The waits and stalls of a fixed clock.
+#[derive(Debug, Default)]
+struct Timeline {
+    next_id: u64,
+    waits: Vec<Wait>,
+    stalls: Vec<Stall>,
+}
+
+/// A client waiting on `request`, having read `received` bytes of its
+/// answer's body, giving up at `deadline`.
+#[derive(Debug)]
+struct Wait {
+    id: u64,
+    request: String,
+    received: u64,
+    deadline: SystemTime,
+    gave_up: bool,
+}
+
+/// The server saying nothing on `request`, having sent `sent` bytes of its
+/// answer's body, until `end`.
+#[derive(Debug)]
+struct Stall {
+    id: u64,
+    request: String,
+    sent: u64,
+    end: SystemTime,
+    state: StallState,
+}
+
+impl Stall {
+    /// Whether `wait` is blocked on this stall: the same request, and the
+    /// client has read everything sent before it (bytes still on their
+    /// way would wake the client first).
+    fn holds(&self, wait: &Wait) -> bool {
+        self.state == StallState::Stalling
+            && self.request == wait.request
+            && self.sent == wait.received
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StallState {
+    Stalling,
+    /// The stall's time is up: the server goes on.
+    Over,
+    /// The client gave up first.
+    Abandoned,
+}
+
+impl Timeline {
+    fn add_wait(&mut self, request: String, received: u64, deadline: SystemTime) -> u64 {
+        self.next_id += 1;
+        self.waits.push(Wait {
+            id: self.next_id,
+            request,
+            received,
+            deadline,
+            gave_up: false,
+        });
+        self.next_id
+    }
+
+    fn add_stall(&mut self, request: String, sent: u64, end: SystemTime) -> u64 {
+        self.next_id += 1;
+        self.stalls.push(Stall {
+            id: self.next_id,
+            request,
+            sent,
+            end,
+            state: StallState::Stalling,
+        });
+        self.next_id
+    }
+
+    /// Whether every live wait is on a stalled answer (each wait matched
+    /// to its own stall of the same request): then only time can move
+    /// things on. Returns the first moment something happens: a stall
+    /// ending or a wait giving up.
+    fn next_event(&self) -> Option<SystemTime> {
+        let waits: Vec<&Wait> = self.waits.iter().filter(|w| !w.gave_up).collect();
+        if waits.is_empty() {
+            return None;
+        }
+        let mut unmatched: Vec<&Stall> = self
+            .stalls
+            .iter()
+            .filter(|s| s.state == StallState::Stalling)
+            .collect();
+        let mut first = None::<SystemTime>;
+        for wait in &waits {
+            let at = unmatched.iter().position(|s| s.holds(wait))?;
+            let stall = unmatched.swap_remove(at);
+            let soonest = wait.deadline.min(stall.end);
+            first = Some(first.map_or(soonest, |t| t.min(soonest)));
+        }
+        first
+    }
+
+    /// Time has reached `now`: waits past their deadline give up (their
+    /// stalls are abandoned), then stalls past their end are over. A wait
+    /// whose deadline is the very moment its stall ends gives up: the
+    /// client's timer fires before the bytes arrive.
+    fn reach(&mut self, now: SystemTime) -> bool {
+        let mut changed = false;
+        for wait in self.waits.iter_mut().filter(|w| !w.gave_up) {
+            if wait.deadline <= now {
+                wait.gave_up = true;
+                changed = true;
+                if let Some(stall) = self.stalls.iter_mut().find(|s| s.holds(wait)) {
+                    stall.state = StallState::Abandoned;
+                }
+            }
+        }
+        for stall in self
+            .stalls
+            .iter_mut()
+            .filter(|s| s.state == StallState::Stalling && s.end <= now)
+        {
+            stall.state = StallState::Over;
+            changed = true;
+        }
+        changed
+    }
+}
+
+/// Removes a wait or stall from the timeline when its future ends or is
+/// dropped (a client that got its answer, a connection that closed).
+struct Registered {
+    clock: Clock,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        {
+            let mut state = self.clock.lock();
+            state.timeline.waits.retain(|w| w.id != self.id);
+            state.timeline.stalls.retain(|s| s.id != self.id);
+        }
+        self.clock.changed.notify_waiters();
+    }
+}
+
 impl Clock {
     /// Follows the system clock.
     pub fn system() -> Self {
@@ -43,13 +208,17 @@ impl Clock {
     /// Stands still at `at` until [`Clock::set`] or [`Clock::advance`].
     pub fn fixed(at: SystemTime) -> Self {
         Self {
-            mode: Arc::new(Mutex::new(Mode::Fixed(at))),
+            state: Arc::new(Mutex::new(State {
+                mode: Mode::Fixed(at),
+                timeline: Timeline::default(),
+            })),
+            changed: Arc::default(),
         }
     }
 
     /// The current time.
     pub fn now(&self) -> SystemTime {
-        match *self.lock() {
+        match self.lock().mode {
             Mode::System => SystemTime::now(),
             Mode::Shifted { ahead_ms } => shift(SystemTime::now(), ahead_ms),
             Mode::Fixed(at) => at,
@@ -58,33 +227,187 @@ impl Clock {
 
     /// Stops the clock at `at`.
     pub fn set(&self, at: SystemTime) {
-        *self.lock() = Mode::Fixed(at);
+        let changed = {
+            let mut state = self.lock();
+            state.mode = Mode::Fixed(at);
+            state.timeline.reach(at)
+        };
+        if changed {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Moves the clock forward. A system clock becomes a shifted one, so it
     /// keeps running. A step past the last representable time is ignored.
     pub fn advance(&self, by: Duration) {
         let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        let mut mode = self.lock();
-        *mode = match *mode {
+        let mut state = self.lock();
+        state.mode = match state.mode {
             Mode::System => Mode::Shifted { ahead_ms: by_ms },
             Mode::Shifted { ahead_ms } => Mode::Shifted {
                 ahead_ms: ahead_ms.saturating_add(by_ms),
             },
             Mode::Fixed(at) => Mode::Fixed(at.checked_add(by).unwrap_or(at)),
         };
+        let changed = match state.mode {
+            Mode::Fixed(now) => state.timeline.reach(now),
+            _ => false,
+        };
+        drop(state);
+        if changed {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Runs the system clock `ahead_ms` milliseconds ahead (negative: behind),
     /// as a server whose clock is skewed from the client's.
     pub fn skew(&self, ahead_ms: i64) {
-        *self.lock() = Mode::Shifted { ahead_ms };
+        self.lock().mode = Mode::Shifted { ahead_ms };
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Mode> {
+    /// Resolves when a client in the same process, waiting on `request`
+    /// (its method and path as sent: `POST /model/m/invoke`) and having
+    /// read `received` bytes of its answer's body (0 while waiting for the
+    /// head), gives up after `limit`. On a running clock that is real
+    /// time. On a fixed clock it is when the clock passes the deadline:
+    /// moved by the test, or by the server when every such wait is on an
+    /// answer a rule is stalling (see the module's documentation).
+    ///
+    /// The wait counts from its first poll: poll it only once the answer
+    /// is found not to have come yet, so a wait on the timeline is a
+    /// client that is really blocked.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use bedrock_mock_server::Clock;
+    ///
+    /// let clock = Clock::fixed(UNIX_EPOCH);
+    /// let wait = tokio::spawn(clock.wait("POST /model/m/invoke", 0, Duration::from_secs(8)));
+    /// tokio::task::yield_now().await; // the client polls, and is blocked
+    /// clock.advance(Duration::from_secs(8));
+    /// wait.await.unwrap(); // gave up: eight seconds passed
+    /// # }
+    /// ```
+    pub fn wait(
+        &self,
+        request: &str,
+        received: u64,
+        limit: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let clock = self.clone();
+        let request = request.to_owned();
+        async move {
+            let registered = {
+                let mut state = clock.lock();
+                match state.mode {
+                    Mode::Fixed(now) => {
+                        let deadline = now.checked_add(limit).unwrap_or(now);
+                        let id = state.timeline.add_wait(request, received, deadline);
+                        state.timeline.reach(now);
+                        Some(Registered {
+                            clock: clock.clone(),
+                            id,
+                        })
+                    }
+                    Mode::System | Mode::Shifted { .. } => None,
+                }
+            };
+            let Some(registered) = registered else {
+                tokio::time::sleep(limit).await;
+                return;
+            };
+            // A new wait may be the last one a stall was waiting for.
+            clock.changed.notify_waiters();
+            loop {
+                let notified = clock.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let gave_up = clock
+                    .lock()
+                    .timeline
+                    .waits
+                    .iter()
+                    .any(|w| w.id == registered.id && w.gave_up);
+                if gave_up {
+                    return;
+                }
+                notified.await;
+            }
+        }
+    }
+
+    /// The server says nothing on `request`, having sent `sent` bytes of
+    /// the answer's body, for `duration`: real time on a
+    /// running clock, the timeline on a fixed one. Ends early (returns
+    /// `false`) when the client waiting on it gave up first.
+    pub(crate) fn stall(
+        &self,
+        request: String,
+        sent: u64,
+        duration: Duration,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        let clock = self.clone();
+        Box::pin(async move {
+            let registered = {
+                let mut state = clock.lock();
+                match state.mode {
+                    Mode::Fixed(now) => {
+                        let end = now.checked_add(duration).unwrap_or(now);
+                        let id = state.timeline.add_stall(request, sent, end);
+                        state.timeline.reach(now);
+                        Some(Registered {
+                            clock: clock.clone(),
+                            id,
+                        })
+                    }
+                    Mode::System | Mode::Shifted { .. } => None,
+                }
+            };
+            let Some(registered) = registered else {
+                tokio::time::sleep(duration).await;
+                return true;
+            };
+            loop {
+                let notified = clock.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let moved = {
+                    let mut state = clock.lock();
+                    let mine = state
+                        .timeline
+                        .stalls
+                        .iter()
+                        .find(|s| s.id == registered.id)
+                        .map(|s| s.state);
+                    match mine {
+                        Some(StallState::Over) | None => return true,
+                        Some(StallState::Abandoned) => return false,
+                        Some(StallState::Stalling) => {}
+                    }
+                    match (state.mode, state.timeline.next_event()) {
+                        (Mode::Fixed(now), Some(at)) => {
+                            let at = at.max(now);
+                            state.mode = Mode::Fixed(at);
+                            state.timeline.reach(at)
+                        }
+                        _ => false,
+                    }
+                };
+                if moved {
+                    clock.changed.notify_waiters();
+                    continue;
+                }
+                notified.await;
+            }
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The guarded value is plain data: a panic elsewhere cannot leave it
         // half-written, so a poisoned lock is still usable.
-        self.mode.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -113,6 +436,111 @@ mod tests {
         let b = a.clone();
         b.advance(Duration::from_secs(5));
         assert_eq!(a.now(), UNIX_EPOCH + Duration::from_secs(5));
+    }
+
+    const PROBE: &str = "POST /model/m/invoke";
+
+    fn at(clock: &Clock) -> u64 {
+        unix_seconds(clock.now()) as u64
+    }
+
+    /// Lets spawned tasks run until they block.
+    async fn settle() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stall_past_the_deadline_ends_the_wait_at_the_deadline() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+        wait.await.unwrap();
+        assert!(!stall.await.unwrap(), "the stall was abandoned");
+        assert_eq!(at(&clock), 8);
+    }
+
+    #[tokio::test]
+    async fn a_stall_inside_the_deadline_ends_first() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
+        settle().await;
+        assert!(
+            clock
+                .stall(PROBE.to_owned(), 0, Duration::from_secs(3))
+                .await
+        );
+        assert_eq!(at(&clock), 3);
+        settle().await;
+        assert!(!wait.is_finished(), "the wait is still on");
+        clock.advance(Duration::from_secs(5));
+        wait.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn time_waits_for_every_waiting_request_to_be_stalled() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let stalled = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
+        let answered =
+            tokio::spawn(clock.wait("POST /model/other/invoke", 0, Duration::from_secs(8)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+        settle().await;
+        assert_eq!(at(&clock), 0, "the other request is still being answered");
+        answered.abort();
+        stalled.await.unwrap();
+        assert!(!stall.await.unwrap());
+        assert_eq!(at(&clock), 8);
+    }
+
+    #[tokio::test]
+    async fn time_waits_for_the_client_to_read_what_was_sent() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        // Still waiting for the head, while the server stalls three
+        // frames (300 bytes) into the body: those bytes are on their way.
+        let head = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(600)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 300, Duration::from_secs(600)));
+        settle().await;
+        assert_eq!(at(&clock), 0);
+        head.abort();
+        let idle = tokio::spawn(clock.wait(PROBE, 300, Duration::from_secs(180)));
+        idle.await.unwrap();
+        assert!(!stall.await.unwrap());
+        assert_eq!(at(&clock), 180);
+    }
+
+    #[tokio::test]
+    async fn a_stall_nobody_waits_on_does_not_move_time() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+        settle().await;
+        assert_eq!(at(&clock), 0);
+        clock.advance(Duration::from_secs(600));
+        assert!(
+            stall.await.unwrap(),
+            "over when the test moved time past it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deadline_at_the_stall_s_end_gives_up() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(30)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(30)));
+        wait.await.unwrap();
+        assert!(!stall.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_running_clock_stalls_in_real_time() {
+        let clock = Clock::system();
+        let started = std::time::Instant::now();
+        assert!(
+            clock
+                .stall(PROBE.to_owned(), 0, Duration::from_millis(20))
+                .await
+        );
+        assert!(started.elapsed() >= Duration::from_millis(20));
     }
 
     #[test]

@@ -46,8 +46,10 @@ pub struct RecordedRequest {
     pub error_type: Option<String>,
     /// `x-amzn-requestid` of the answer.
     pub request_id: String,
-    /// Stream frames written to the client, in order: `chunk:<event type>`
-    /// or `exception:<exception type>`.
+    /// What the answer's body was made of, in order: stream frames
+    /// (`chunk:<event type>`, `exception:<exception type>`, Mantle's
+    /// `sse:<event type>`) and `stall` where a rule's stall began (alone for a
+    /// stall before the head).
     pub frames: Vec<String>,
 }
 

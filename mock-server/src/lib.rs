@@ -66,5 +66,5 @@ pub use credentials::CredentialReport;
 pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;
-pub use rules::{Answer, Match, Operation, Rule, glob};
+pub use rules::{Answer, Match, Operation, Rule, Stall, glob};
 pub use server::{ExpectationError, MockBedrock, MockBedrockBuilder, StartError};

@@ -26,7 +26,7 @@ use crate::rules::{Answer, Operation, Protocol, RequestFacts};
 use crate::runtime::{self, StreamFault};
 use crate::server::Shared;
 use crate::sigv4::SignedRequest;
-use crate::stream_body::{PacedBody, PlannedFrame};
+use crate::stream_body::{PacedBody, PlannedFrame, StreamStall};
 use crate::sts;
 use crate::timefmt::Utc;
 
@@ -146,10 +146,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                         headers: &parts.headers,
                     };
                     let rule = shared.answering_rule(&facts, content_rules);
-                    let answer = rule.as_ref().map(|(_, a)| a.clone());
+                    let answer = rule.as_ref().and_then(|r| r.answer.clone());
                     let outcome =
                         answer_request(&shared, &config, &caller, &request, prepared, answer);
-                    (outcome, rule.map(|(label, _)| label))
+                    (outcome, rule)
                 }
             };
             (auth, outcome, rule)
@@ -171,11 +171,32 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         operation,
         model_id: target,
         auth,
-        rule,
+        rule: rule.as_ref().map(|r| r.label.clone()),
         status: 0,
         error_type: None,
         request_id: request_id.clone(),
         frames: Vec::new(),
+    };
+    // A stall is keyed by what the client sent, so a client sharing the
+    // clock can tell its wait on this request from its others.
+    let request_line = if raw_query.is_empty() {
+        format!("{} {raw_path}", parts.method)
+    } else {
+        format!("{} {raw_path}?{raw_query}", parts.method)
+    };
+    let stall = rule.and_then(|r| r.stall);
+    let in_stream = matches!(outcome, Outcome::Stream { .. });
+    let (head_stall, stream_stall) = match stall {
+        Some(stall) if in_stream && stall.after_events.is_some() => (
+            None,
+            Some(StreamStall {
+                after_frames: stall.after_events.unwrap_or_default(),
+                duration: stall.duration(),
+                request: request_line.clone(),
+            }),
+        ),
+        Some(stall) => (Some(stall.duration()), None),
+        None => (None, None),
     };
     let response = into_response(
         &shared,
@@ -183,7 +204,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         outcome,
         &request_id,
         &parts.headers,
-        seq,
+        (seq, stream_stall),
         &config,
         &mut record,
     );
@@ -191,6 +212,15 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         eprintln!("{}", log_line(&record));
     }
     shared.journal.push(record);
+    if let Some(duration) = head_stall {
+        // Recorded first: a request that is stalling is in the journal.
+        shared.journal.frame_sent(seq, "stall".to_owned());
+        if !shared.clock.stall(request_line, 0, duration).await {
+            // The client gave up first: like a server still stalling, send
+            // nothing (the connection's close drops this).
+            std::future::pending::<()>().await;
+        }
+    }
     response
 }
 
@@ -604,7 +634,7 @@ fn into_response(
     outcome: Outcome,
     request_id: &str,
     request_headers: &http::HeaderMap,
-    seq: u64,
+    (seq, stall): (u64, Option<StreamStall>),
     config: &ServerConfig,
     record: &mut RecordedRequest,
 ) -> Response {
@@ -672,7 +702,8 @@ fn into_response(
                 pace.burst,
                 Arc::clone(&shared.journal),
                 seq,
-            );
+            )
+            .with_stall(stall, &shared.clock);
             builder.body(Body::new(body))
         }
         Outcome::Custom {

@@ -140,8 +140,14 @@ pub struct Rule {
     /// Which requests it answers.
     #[serde(default)]
     pub when: Match,
-    /// What it answers.
-    pub answer: Answer,
+    /// What it answers; the request's normal answer when absent (a rule
+    /// that only stalls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    /// A time the server says nothing, before the answer's head or inside
+    /// its stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<Stall>,
     /// Answers this many requests, then lets later requests fall through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
@@ -157,10 +163,38 @@ impl Rule {
         Self {
             name: None,
             when,
-            answer,
+            answer: Some(answer),
+            stall: None,
             times: None,
             expect: None,
         }
+    }
+
+    /// A rule that gives every request `when` matches its normal answer
+    /// after `stall`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Match, Operation, Rule, Stall};
+    ///
+    /// // A probe that never answers within the client's deadline.
+    /// let rule = Rule::stalling(Match::operation(Operation::InvokeModel), Stall::before_head(600.0));
+    /// assert!(rule.answer.is_none());
+    /// ```
+    pub fn stalling(when: Match, stall: Stall) -> Self {
+        Self {
+            name: None,
+            when,
+            answer: None,
+            stall: Some(stall),
+            times: None,
+            expect: None,
+        }
+    }
+
+    /// Adds a stall to the rule's answer.
+    pub fn with_stall(mut self, stall: Stall) -> Self {
+        self.stall = Some(stall);
+        self
     }
 
     /// Names the rule.
@@ -321,6 +355,50 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     remaining.len() >= tail.len() && remaining.ends_with(tail)
 }
 
+/// A time the server says nothing. On a running clock it is real time; on
+/// a fixed clock shared with an in-process client it is virtual and
+/// decided against the client's deadlines (see [`crate::Clock::wait`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Stall {
+    /// How long, in seconds.
+    pub seconds: f64,
+    /// Where in a stream: after this many frames (events on Mantle; the
+    /// stream's length or more stalls before its end). Absent: before the
+    /// response's head, for any answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_events: Option<usize>,
+}
+
+impl Stall {
+    /// Nothing for `seconds` before the response's head.
+    pub fn before_head(seconds: f64) -> Self {
+        Self {
+            seconds,
+            after_events: None,
+        }
+    }
+
+    /// Nothing for `seconds` after `events` frames of a stream.
+    pub fn after_events(events: usize, seconds: f64) -> Self {
+        Self {
+            seconds,
+            after_events: Some(events),
+        }
+    }
+
+    /// The stall's length; a negative or non-finite number is no stall,
+    /// and anything past a day is a day (the loader refuses both).
+    pub fn duration(&self) -> std::time::Duration {
+        if self.seconds.is_finite() && self.seconds > 0.0 {
+            std::time::Duration::from_secs_f64(self.seconds.min(86_400.0))
+        } else {
+            std::time::Duration::ZERO
+        }
+    }
+}
+
 /// What a rule answers. The same answer fits every endpoint: an error by a
 /// Bedrock code takes the matching Anthropic type on Mantle and the
 /// matching STS code on STS, and a stream fault becomes an `error` event
@@ -445,7 +523,12 @@ mod tests {
                 "times": 2}"#,
         )
         .unwrap();
-        let error = rule.answer.as_error(Protocol::Bedrock).unwrap();
+        let error = rule
+            .answer
+            .as_ref()
+            .unwrap()
+            .as_error(Protocol::Bedrock)
+            .unwrap();
         assert_eq!((error.status, error.retry_after), (429, Some(3)));
         assert_eq!(rule.label(), "InvokeModel, model *opus-5-5");
     }

@@ -14,7 +14,7 @@ use crate::config::{Credential, ServerConfig};
 use crate::credentials::{CredentialReport, queue_index};
 use crate::journal::{Journal, RecordedRequest};
 use crate::rng::Rng;
-use crate::rules::{Answer, RequestFacts, Rule};
+use crate::rules::{Answer, RequestFacts, Rule, Stall};
 
 /// A running fake Bedrock. Dropping it stops the server and checks the
 /// rules' expectations (panicking, like wiremock, when one is not met).
@@ -310,6 +310,13 @@ impl MountedRule {
     }
 }
 
+/// The rule that answers a request.
+pub(crate) struct ChosenRule {
+    pub label: String,
+    pub answer: Option<Answer>,
+    pub stall: Option<Stall>,
+}
+
 /// The most STS-minted sessions the account keeps at once.
 const MAX_MINTED: usize = 1024;
 
@@ -509,12 +516,12 @@ impl Shared {
         &self,
         facts: &RequestFacts<'_>,
         content_rules: bool,
-    ) -> Option<(String, Answer)> {
+    ) -> Option<ChosenRule> {
         let mut chosen = None;
         for mounted in self.rules().iter_mut() {
             let changes_content = matches!(
                 mounted.rule.answer,
-                Answer::Reply(_) | Answer::StreamException { .. }
+                Some(Answer::Reply(_) | Answer::StreamException { .. })
             );
             if (changes_content && !content_rules) || !mounted.rule.when.matches(facts) {
                 continue;
@@ -527,7 +534,11 @@ impl Shared {
             let uses_left = mounted.rule.times.is_none_or(|t| mounted.answered < t);
             if nth_ok && uses_left {
                 mounted.answered = mounted.answered.saturating_add(1);
-                chosen = Some((mounted.rule.label(), mounted.rule.answer.clone()));
+                chosen = Some(ChosenRule {
+                    label: mounted.rule.label(),
+                    answer: mounted.rule.answer.clone(),
+                    stall: mounted.rule.stall.clone(),
+                });
             }
         }
         chosen

@@ -13,13 +13,23 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use crate::clock::Clock;
 use crate::journal::Journal;
+
+/// A stall inside a stream: nothing for `duration` once `after_frames`
+/// frames are out.
+pub(crate) struct StreamStall {
+    pub after_frames: usize,
+    pub duration: Duration,
+    /// The request, as the clock's timeline knows it.
+    pub request: String,
+}
 
 /// One frame to send, with the label the journal records for it.
 pub(crate) struct PlannedFrame {
@@ -35,6 +45,13 @@ pub(crate) struct PacedBody {
     burst: bool,
     journal: Arc<Journal>,
     seq: u64,
+    /// Frames and bytes sent so far.
+    sent: usize,
+    sent_bytes: u64,
+    stall: Option<(StreamStall, Clock)>,
+    stalling: Option<Pin<Box<dyn Future<Output = bool> + Send>>>,
+    /// The client gave up during the stall.
+    given_up: bool,
 }
 
 impl PacedBody {
@@ -54,7 +71,44 @@ impl PacedBody {
             burst,
             journal,
             seq,
+            sent: 0,
+            sent_bytes: 0,
+            stall: None,
+            stalling: None,
+            given_up: false,
         }
+    }
+
+    /// Adds a stall, timed by `clock`.
+    pub fn with_stall(mut self, stall: Option<StreamStall>, clock: &Clock) -> Self {
+        self.stall = stall.map(|s| (s, clock.clone()));
+        self
+    }
+
+    /// Whether the stall is due now (and starts it), or under way.
+    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.stalling.is_none()
+            && let Some((stall, _)) = &self.stall
+            && (self.sent >= stall.after_frames || self.frames.is_empty())
+        {
+            let (stall, clock) = self.stall.take().expect("checked above");
+            self.journal.frame_sent(self.seq, "stall".to_owned());
+            self.stalling = Some(clock.stall(stall.request, self.sent_bytes, stall.duration));
+        }
+        if self.given_up {
+            // The client gave up first: like a server still stalling, send
+            // nothing more (the connection's close drops the body).
+            return Poll::Pending;
+        }
+        if let Some(stalling) = self.stalling.as_mut() {
+            let over = ready!(stalling.as_mut().poll(cx));
+            self.stalling = None;
+            if !over {
+                self.given_up = true;
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(())
     }
 }
 
@@ -72,6 +126,9 @@ impl Body for PacedBody {
             }
             self.sleep = None;
         }
+        if self.poll_stall(cx).is_pending() {
+            return Poll::Pending;
+        }
         if self.yield_before_next {
             self.yield_before_next = false;
             cx.waker().wake_by_ref();
@@ -81,6 +138,8 @@ impl Body for PacedBody {
             return Poll::Ready(None);
         };
         self.journal.frame_sent(self.seq, frame.label);
+        self.sent += 1;
+        self.sent_bytes += frame.bytes.len() as u64;
         if self.gap.is_zero() || self.frames.is_empty() {
             // A burst lets hyper gather frames into large writes.
             self.yield_before_next = !self.burst;
@@ -91,7 +150,11 @@ impl Body for PacedBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.frames.is_empty() && self.sleep.is_none()
+        self.frames.is_empty()
+            && self.sleep.is_none()
+            && self.stall.is_none()
+            && self.stalling.is_none()
+            && !self.given_up
     }
 
     fn size_hint(&self) -> SizeHint {

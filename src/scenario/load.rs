@@ -125,6 +125,10 @@ const ERROR_KINDS: &[&str] = &[
     "stream",
 ];
 
+/// The longest stall a rule may ask for: a day, far past every client
+/// deadline.
+const MAX_STALL_SECONDS: f64 = 86_400.0;
+
 /// What serde cannot check: the version, names, the endpoints staying on
 /// the mock, operation names used as keys.
 fn check(scenario: &Scenario) -> Result<(), (String, String)> {
@@ -209,6 +213,19 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
             "expect.virtual_seconds".into(),
             format!("{seconds} is not a number of seconds (0 or more)"),
         ));
+    }
+    for (n, rule) in scenario.server.rules.iter().enumerate() {
+        if let Some(stall) = &rule.stall
+            && !(stall.seconds.is_finite() && (0.0..=MAX_STALL_SECONDS).contains(&stall.seconds))
+        {
+            return Err((
+                format!("server.rules[{n}].stall.seconds"),
+                format!(
+                    "{} is not a stall; give 0 to {MAX_STALL_SECONDS} seconds",
+                    stall.seconds
+                ),
+            ));
+        }
     }
     for name in scenario.expect.counts.operations.keys() {
         if operation_named(name).is_none() {
@@ -383,6 +400,13 @@ mod tests {
             "{MINIMAL}[expect.counts.operations]\nInvoke = 1\n"
         ));
         assert!(e.contains("`Invoke` is not an operation"), "{e}");
+        let e = error(&format!(
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\nstall = {{ seconds = -1 }}\n"
+        ));
+        assert!(
+            e.contains("field `server.rules[0].stall.seconds`") && e.contains("-1 is not a stall"),
+            "{e}"
+        );
         // A dotted key is found too.
         let e = error(&format!(
             "{MINIMAL}client.env.AWS_ENDPOINT_URL_STS = \"{{mock}}@127.0.0.2:9\"\n"

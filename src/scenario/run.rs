@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::config::Sources;
+use bedrock_client::transport::Deadlines;
 use bedrock_mock_server::{Clock as MockClock, MockBedrock, RecordedRequest};
 use clap::Parser;
 
@@ -446,6 +447,26 @@ impl bedrock_client::clock::Clock for SharedClock {
     async fn sleep(&self, duration: Duration) {
         self.mock.advance(duration);
         tokio::task::yield_now().await;
+    }
+
+    fn deadlines(&self) -> Arc<dyn Deadlines> {
+        Arc::new(MockDeadlines(self.mock.clone()))
+    }
+}
+
+/// The client's waits for answers, on the mock's timeline: a stalled
+/// answer's wait gives up when the mock's clock says so, without a real
+/// wait.
+struct MockDeadlines(MockClock);
+
+impl Deadlines for MockDeadlines {
+    fn give_up(
+        &self,
+        request: &str,
+        received: u64,
+        limit: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.0.wait(request, received, limit))
     }
 }
 

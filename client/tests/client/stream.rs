@@ -30,7 +30,7 @@ fn events(json: &[&str]) -> Vec<StreamEvent> {
 
 /// Serves one HTTP answer whose body is `body`, written `piece` bytes at a
 /// time, then closes; returns the body as the client reads it.
-async fn serve(body: Vec<u8>, piece: usize) -> hyper::body::Incoming {
+async fn serve(body: Vec<u8>, piece: usize) -> bedrock_client::transport::ResponseBody {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
