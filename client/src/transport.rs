@@ -52,13 +52,14 @@ impl std::fmt::Debug for Outgoing {
 /// Decides when a wait for an answer gives up.
 pub trait Deadlines: Send + Sync {
     /// Resolves when a wait of `limit` for the answer to `request` (its
-    /// method and path as sent: `POST /model/m/invoke`), `received` bytes
-    /// of whose body were read so far, gives up. Polled only once the
-    /// answer was found not to have come yet.
+    /// method and path as sent: `POST /model/m/invoke`) gives up.
+    /// `received` is `None` while the answer's head has not come, else the
+    /// bytes of its body read so far. Polled only once the answer was
+    /// found not to have come yet.
     fn give_up(
         &self,
         request: &str,
-        received: u64,
+        received: Option<u64>,
         limit: Duration,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
@@ -71,7 +72,7 @@ impl Deadlines for RealTime {
     fn give_up(
         &self,
         _request: &str,
-        _received: u64,
+        _received: Option<u64>,
         limit: Duration,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(limit))
@@ -87,12 +88,12 @@ struct Waiting {
 }
 
 impl Waiting {
-    /// `work`'s output, or `None` when `limit` ran out first; `received`
-    /// bytes of the body were read before.
+    /// `work`'s output, or `None` when `limit` ran out first (`received`:
+    /// see [`Deadlines::give_up`]).
     async fn within<F: Future>(
         &self,
         limit: Duration,
-        received: u64,
+        received: Option<u64>,
         work: F,
     ) -> Option<F::Output> {
         let give_up = self.deadlines.give_up(&self.request, received, limit);
@@ -138,7 +139,7 @@ impl ResponseBody {
         loop {
             let frame = self
                 .waiting
-                .within(idle_limit, self.received, self.body.frame())
+                .within(idle_limit, Some(self.received), self.body.frame())
                 .await
                 .ok_or_else(|| {
                     Error::new(
@@ -225,7 +226,7 @@ impl HttpClient {
             )),
         };
         let response = waiting
-            .within(limit, 0, self.client.request(http_request))
+            .within(limit, None, self.client.request(http_request))
             .await
             .ok_or_else(|| {
                 Error::new(
@@ -275,7 +276,7 @@ impl Response {
     pub async fn bytes(self, max: usize, limit: Duration) -> Result<Bytes, Error> {
         let collected = self
             .waiting
-            .within(limit, 0, Limited::new(self.body, max).collect())
+            .within(limit, Some(0), Limited::new(self.body, max).collect())
             .await
             .ok_or_else(|| {
                 Error::new(

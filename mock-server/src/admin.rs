@@ -14,7 +14,7 @@
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` or `{"advance_seconds":60}` |
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
-//! | `GET /__bedrock_mock/credentials` | how many were issued, requests per access key id |
+//! | `GET /__bedrock_mock/credentials` | how many were issued and when, requests per access key id |
 
 use axum::body::Body;
 use axum::response::Response;

@@ -63,24 +63,24 @@ struct Timeline {
     stalls: Vec<Stall>,
 }
 
-/// A client waiting on `request`, having read `received` bytes of its
-/// answer's body, giving up at `deadline`.
+/// A client waiting on `request`, giving up at `deadline`; `received`:
+/// `None` while the answer's head has not come, else the body bytes read.
 #[derive(Debug)]
 struct Wait {
     id: u64,
     request: String,
-    received: u64,
+    received: Option<u64>,
     deadline: SystemTime,
     gave_up: bool,
 }
 
-/// The server saying nothing on `request`, having sent `sent` bytes of its
-/// answer's body, until `end`.
+/// The server saying nothing on `request` until `end`; `sent`: `None`
+/// before the answer's head, else the body bytes sent.
 #[derive(Debug)]
 struct Stall {
     id: u64,
     request: String,
-    sent: u64,
+    sent: Option<u64>,
     end: SystemTime,
     state: StallState,
 }
@@ -106,7 +106,7 @@ enum StallState {
 }
 
 impl Timeline {
-    fn add_wait(&mut self, request: String, received: u64, deadline: SystemTime) -> u64 {
+    fn add_wait(&mut self, request: String, received: Option<u64>, deadline: SystemTime) -> u64 {
         self.next_id += 1;
         self.waits.push(Wait {
             id: self.next_id,
@@ -118,7 +118,7 @@ impl Timeline {
         self.next_id
     }
 
-    fn add_stall(&mut self, request: String, sent: u64, end: SystemTime) -> u64 {
+    fn add_stall(&mut self, request: String, sent: Option<u64>, end: SystemTime) -> u64 {
         self.next_id += 1;
         self.stalls.push(Stall {
             id: self.next_id,
@@ -266,9 +266,9 @@ impl Clock {
     }
 
     /// Resolves when a client in the same process, waiting on `request`
-    /// (its method and path as sent: `POST /model/m/invoke`) and having
-    /// read `received` bytes of its answer's body (0 while waiting for the
-    /// head), gives up after `limit`. On a running clock that is real
+    /// (its method and path as sent: `POST /model/m/invoke`), gives up
+    /// after `limit`. `received` is `None` while the answer's head has not
+    /// come, else the bytes of its body read so far. On a running clock that is real
     /// time. On a fixed clock it is when the clock passes the deadline:
     /// moved by the test, or by the server when every such wait is on an
     /// answer a rule is stalling (see the module's documentation).
@@ -284,7 +284,7 @@ impl Clock {
     /// use bedrock_mock_server::Clock;
     ///
     /// let clock = Clock::fixed(UNIX_EPOCH);
-    /// let wait = tokio::spawn(clock.wait("POST /model/m/invoke", 0, Duration::from_secs(8)));
+    /// let wait = tokio::spawn(clock.wait("POST /model/m/invoke", None, Duration::from_secs(8)));
     /// tokio::task::yield_now().await; // the client polls, and is blocked
     /// clock.advance(Duration::from_secs(8));
     /// wait.await.unwrap(); // gave up: eight seconds passed
@@ -293,7 +293,7 @@ impl Clock {
     pub fn wait(
         &self,
         request: &str,
-        received: u64,
+        received: Option<u64>,
         limit: Duration,
     ) -> impl Future<Output = ()> + Send + 'static {
         let clock = self.clone();
@@ -338,14 +338,14 @@ impl Clock {
         }
     }
 
-    /// The server says nothing on `request`, having sent `sent` bytes of
-    /// the answer's body, for `duration`: real time on a
+    /// The server says nothing on `request` for `duration` (`sent`: `None`
+    /// before the head, else the body bytes sent): real time on a
     /// running clock, the timeline on a fixed one. Ends early (returns
     /// `false`) when the client waiting on it gave up first.
     pub(crate) fn stall(
         &self,
         request: String,
-        sent: u64,
+        sent: Option<u64>,
         duration: Duration,
     ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         let clock = self.clone();
@@ -454,8 +454,8 @@ mod tests {
     #[tokio::test]
     async fn a_stall_past_the_deadline_ends_the_wait_at_the_deadline() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+        let wait = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
         wait.await.unwrap();
         assert!(!stall.await.unwrap(), "the stall was abandoned");
         assert_eq!(at(&clock), 8);
@@ -464,11 +464,11 @@ mod tests {
     #[tokio::test]
     async fn a_stall_inside_the_deadline_ends_first() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
+        let wait = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
         settle().await;
         assert!(
             clock
-                .stall(PROBE.to_owned(), 0, Duration::from_secs(3))
+                .stall(PROBE.to_owned(), None, Duration::from_secs(3))
                 .await
         );
         assert_eq!(at(&clock), 3);
@@ -481,10 +481,10 @@ mod tests {
     #[tokio::test]
     async fn time_waits_for_every_waiting_request_to_be_stalled() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let stalled = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(8)));
+        let stalled = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
         let answered =
-            tokio::spawn(clock.wait("POST /model/other/invoke", 0, Duration::from_secs(8)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+            tokio::spawn(clock.wait("POST /model/other/invoke", None, Duration::from_secs(8)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
         settle().await;
         assert_eq!(at(&clock), 0, "the other request is still being answered");
         answered.abort();
@@ -497,13 +497,15 @@ mod tests {
     async fn time_waits_for_the_client_to_read_what_was_sent() {
         let clock = Clock::fixed(UNIX_EPOCH);
         // Still waiting for the head, while the server stalls three
-        // frames (300 bytes) into the body: those bytes are on their way.
-        let head = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(600)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 300, Duration::from_secs(600)));
+        // frames (300 bytes) into the body: the head and those bytes are
+        // on their way.
+        let head = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(600)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), Some(300), Duration::from_secs(600)));
         settle().await;
         assert_eq!(at(&clock), 0);
         head.abort();
-        let idle = tokio::spawn(clock.wait(PROBE, 300, Duration::from_secs(180)));
+        let idle = tokio::spawn(clock.wait(PROBE, Some(300), Duration::from_secs(180)));
         idle.await.unwrap();
         assert!(!stall.await.unwrap());
         assert_eq!(at(&clock), 180);
@@ -512,7 +514,7 @@ mod tests {
     #[tokio::test]
     async fn a_stall_nobody_waits_on_does_not_move_time() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(600)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
         settle().await;
         assert_eq!(at(&clock), 0);
         clock.advance(Duration::from_secs(600));
@@ -525,8 +527,8 @@ mod tests {
     #[tokio::test]
     async fn a_deadline_at_the_stall_s_end_gives_up() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let wait = tokio::spawn(clock.wait(PROBE, 0, Duration::from_secs(30)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), 0, Duration::from_secs(30)));
+        let wait = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(30)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(30)));
         wait.await.unwrap();
         assert!(!stall.await.unwrap());
     }
@@ -537,7 +539,7 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(
             clock
-                .stall(PROBE.to_owned(), 0, Duration::from_millis(20))
+                .stall(PROBE.to_owned(), None, Duration::from_millis(20))
                 .await
         );
         assert!(started.elapsed() >= Duration::from_millis(20));

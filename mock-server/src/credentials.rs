@@ -41,6 +41,9 @@ pub struct CredentialReport {
     /// Sets handed out from `next_credentials` since the start (or the
     /// last reset).
     pub issued: usize,
+    /// When each of those was handed out, by the server's clock (a
+    /// refresh command's runs, for a test of how often it runs).
+    pub issued_at: Vec<crate::config::Timestamp>,
     /// Sets minted for STS `AssumeRole` and `AssumeRoleWithWebIdentity`,
     /// and by the SSO portal when nothing was queued.
     pub assumed: usize,

@@ -215,10 +215,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     if let Some(duration) = head_stall {
         // Recorded first: a request that is stalling is in the journal.
         shared.journal.frame_sent(seq, "stall".to_owned());
-        if !shared.clock.stall(request_line, 0, duration).await {
+        if !shared.clock.stall(request_line, None, duration).await {
             // The client gave up first: like a server still stalling, send
-            // nothing (the connection's close drops this).
-            std::future::pending::<()>().await;
+            // nothing until the server stops (the connection's close may
+            // drop this sooner).
+            shared.stopped().await;
         }
     }
     response
@@ -703,7 +704,7 @@ fn into_response(
                 Arc::clone(&shared.journal),
                 seq,
             )
-            .with_stall(stall, &shared.clock);
+            .with_stall(stall, &shared.clock, shared.stopped());
             builder.body(Body::new(body))
         }
         Outcome::Custom {

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::config::{Credential, ServerConfig};
+use crate::config::{Credential, ServerConfig, Timestamp};
 use crate::credentials::{CredentialReport, queue_index};
 use crate::journal::{Journal, RecordedRequest};
 use crate::rng::Rng;
@@ -238,6 +238,7 @@ impl MockBedrock {
 
     /// Stops accepting connections and waits for open ones to finish.
     pub async fn shutdown(mut self) {
+        self.shared.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -249,6 +250,7 @@ impl MockBedrock {
 
 impl Drop for MockBedrock {
     fn drop(&mut self) {
+        self.shared.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -325,6 +327,8 @@ const MAX_MINTED: usize = 1024;
 struct Issued {
     /// Sets issued from `next_credentials`.
     from_queue: usize,
+    /// When each was issued.
+    issued_at: Vec<Timestamp>,
     /// Sets minted by STS `AssumeRole*`.
     by_sts: usize,
     /// Key ids of the minted sets the account still knows, oldest first.
@@ -352,6 +356,9 @@ pub(crate) struct Shared {
     issued: Mutex<Issued>,
     pub(crate) seq: AtomicU64,
     pub(crate) log_requests: bool,
+    /// Set when the server stops: answers held back for a client that
+    /// gave up end then, so shutdown does not wait for them.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -365,6 +372,7 @@ impl Shared {
             clock,
             journal: Arc::default(),
             seq: AtomicU64::new(0),
+            stopping: tokio::sync::watch::Sender::new(false),
             log_requests,
         };
         shared.load_rules_from_config();
@@ -409,6 +417,18 @@ impl Shared {
         self.replace_config(self.initial.clone());
     }
 
+    /// Resolves when the server stops.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
+    }
+
+    fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
     pub(crate) fn mount(&self, rule: Rule) {
         self.rules().push(MountedRule::new(rule));
     }
@@ -424,6 +444,7 @@ impl Shared {
         let credential = current.next_credentials[at].clone();
         *current = Arc::new(with_credential(&current, credential.clone()));
         issued.from_queue += 1;
+        issued.issued_at.push(Timestamp(self.clock.now()));
         Some(credential)
     }
 
@@ -446,12 +467,13 @@ impl Shared {
     }
 
     pub(crate) fn credential_report(&self) -> CredentialReport {
-        let (from_queue, by_sts) = {
+        let (from_queue, issued_at, by_sts) = {
             let issued = self.writer();
-            (issued.from_queue, issued.by_sts)
+            (issued.from_queue, issued.issued_at.clone(), issued.by_sts)
         };
         CredentialReport {
             issued: from_queue,
+            issued_at,
             assumed: by_sts,
             remaining: self
                 .config()

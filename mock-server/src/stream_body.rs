@@ -50,8 +50,10 @@ pub(crate) struct PacedBody {
     sent_bytes: u64,
     stall: Option<(StreamStall, Clock)>,
     stalling: Option<Pin<Box<dyn Future<Output = bool> + Send>>>,
-    /// The client gave up during the stall.
+    /// The client gave up during the stall: then nothing more is sent
+    /// until the server stops.
     given_up: bool,
+    stopped: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl PacedBody {
@@ -76,11 +78,21 @@ impl PacedBody {
             stall: None,
             stalling: None,
             given_up: false,
+            stopped: None,
         }
     }
 
-    /// Adds a stall, timed by `clock`.
-    pub fn with_stall(mut self, stall: Option<StreamStall>, clock: &Clock) -> Self {
+    /// Adds a stall, timed by `clock`; `stopped` resolves when the server
+    /// stops.
+    pub fn with_stall(
+        mut self,
+        stall: Option<StreamStall>,
+        clock: &Clock,
+        stopped: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        if stall.is_some() {
+            self.stopped = Some(Box::pin(stopped));
+        }
         self.stall = stall.map(|s| (s, clock.clone()));
         self
     }
@@ -93,19 +105,25 @@ impl PacedBody {
         {
             let (stall, clock) = self.stall.take().expect("checked above");
             self.journal.frame_sent(self.seq, "stall".to_owned());
-            self.stalling = Some(clock.stall(stall.request, self.sent_bytes, stall.duration));
+            self.stalling = Some(clock.stall(stall.request, Some(self.sent_bytes), stall.duration));
         }
         if self.given_up {
             // The client gave up first: like a server still stalling, send
-            // nothing more (the connection's close drops the body).
-            return Poll::Pending;
+            // nothing more; end when the server stops, so its shutdown
+            // does not wait for a connection nobody reads.
+            if let Some(stopped) = self.stopped.as_mut() {
+                ready!(stopped.as_mut().poll(cx));
+            }
+            self.frames.clear();
+            self.given_up = false;
+            return Poll::Ready(());
         }
         if let Some(stalling) = self.stalling.as_mut() {
             let over = ready!(stalling.as_mut().poll(cx));
             self.stalling = None;
             if !over {
                 self.given_up = true;
-                return Poll::Pending;
+                return self.poll_stall(cx);
             }
         }
         Poll::Ready(())

@@ -749,6 +749,7 @@ mod tests {
             outcome: Default::default(),
             journal: Vec::new(),
             issued: 0,
+            issued_at: Vec::new(),
             files: [
                 (
                     ".claude/settings.json".to_owned(),

@@ -36,6 +36,8 @@ pub struct Run {
     pub journal: Vec<RecordedRequest>,
     /// Credentials the mock's queue issued.
     pub issued: u32,
+    /// When each was issued, on the session's clock.
+    pub issued_at: Vec<Duration>,
     /// The files `expect.files` names, read back after the run (`None`:
     /// missing).
     pub files: BTreeMap<String, Option<String>>,
@@ -115,7 +117,12 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     environment.jitter = Some(0.0);
     let outcome = cli::run(&cli, &environment).await;
     let journal = server.received_requests();
-    let issued = server.credential_report().issued;
+    let report = server.credential_report();
+    let issued_at = report
+        .issued_at
+        .iter()
+        .map(|t| t.0.duration_since(start).unwrap_or_default())
+        .collect();
     let unmet_rules = server.verify().err().map(|e| e.to_string());
     let virtual_time = server
         .clock()
@@ -138,7 +145,8 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         stderr: text(&stderr),
         outcome,
         journal,
-        issued: u32::try_from(issued).unwrap_or(u32::MAX),
+        issued: u32::try_from(report.issued).unwrap_or(u32::MAX),
+        issued_at,
         files,
         unmet_rules,
         secrets: secrets_of(scenario),
@@ -463,7 +471,7 @@ impl Deadlines for MockDeadlines {
     fn give_up(
         &self,
         request: &str,
-        received: u64,
+        received: Option<u64>,
         limit: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         Box::pin(self.0.wait(request, received, limit))

@@ -9,11 +9,12 @@
 //! `PROPTEST_CASES=2000 cargo test --test harness properties` is a deep run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use bedrock_client::turn::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
 use bedrock_harness::scenario::run::{Run, execute};
-use bedrock_mock_server::{Answer, Match, Operation, RecordedRequest, Rule};
+use bedrock_mock_server::{Answer, Match, Operation, RecordedRequest, Rule, Stall};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
 
@@ -541,6 +542,15 @@ proptest! {
         let gates = (run.virtual_time.as_secs_f64() / 30.0).floor() as u32 + 1;
         prop_assert!(counts.auth_refreshes <= gates,
             "{} awsAuthRefresh runs in {:?} of session time\n{file}", counts.auth_refreshes, run.virtual_time);
+        if refresh == Refresh::AuthRefresh {
+            // Each run of the command issues one credential: when they
+            // were issued is when it ran.
+            prop_assert_eq!(run.issued_at.len() as u32, counts.auth_refreshes, "{}", file);
+            for pair in run.issued_at.windows(2) {
+                prop_assert!(pair[1] - pair[0] >= Duration::from_secs(30),
+                    "awsAuthRefresh ran at {:?} and again at {:?} of session time\n{}", pair[0], pair[1], file);
+            }
+        }
         prop_assert!(run.issued <= budget + 1, "{} credentials issued\n{file}", run.issued);
         if run.outcome.exit == 0 {
             prop_assert!(queue.contains(&Issued::Good), "success without a good credential\n{file}");
@@ -566,7 +576,13 @@ enum Probed {
     ServerError,
     /// The credentials refused for this one call (an expired token).
     CredentialError,
+    /// No answer for this many tenths of a second (the probe gives up
+    /// after 8 s).
+    Stalls(u32),
 }
+
+/// The probe's time limit.
+const PROBE_LIMIT: Duration = Duration::from_secs(8);
 
 proptest! {
     #![proptest_config(config())]
@@ -582,6 +598,8 @@ proptest! {
         probed in prop::sample::select(&[
             Probed::Answers, Probed::NotFound, Probed::NotFound, Probed::NotFound,
             Probed::Denied, Probed::Throttled, Probed::ServerError, Probed::CredentialError,
+            Probed::Stalls(20), Probed::Stalls(79), Probed::Stalls(80), Probed::Stalls(81),
+            Probed::Stalls(36_000),
         ][..]),
         available in prop::collection::vec(prop::bool::weighted(0.3), 7),
         pin in prop::option::weighted(0.2, 0usize..8),
@@ -622,6 +640,10 @@ proptest! {
             Probed::Throttled => server.rules.push(Rule::new(probe_of_default, Answer::error("ThrottlingException"))),
             Probed::ServerError => server.rules.push(Rule::new(probe_of_default, Answer::error("InternalServerException"))),
             Probed::CredentialError => server.rules.push(Rule::new(probe_of_default, Answer::error("ExpiredTokenException"))),
+            Probed::Stalls(tenths) => server.rules.push(Rule::stalling(
+                probe_of_default,
+                Stall::before_head(f64::from(tenths) / 10.0),
+            )),
         }
         // A pin the account does not serve still answers the turn here:
         // the property is about the choice, not the pin's health.
@@ -656,8 +678,22 @@ proptest! {
         };
         prop_assert!(turn.ends_with(&expected.bedrock),
             "the turn went to {turn}, expected {}\n{file}", expected.bedrock);
+        let stall = match probed {
+            Probed::Stalls(tenths) => Duration::from_millis(u64::from(tenths) * 100),
+            _ => Duration::ZERO,
+        };
+        let answered = matches!(probed, Probed::Answers) || stall > Duration::ZERO && stall < PROBE_LIMIT;
         if pinned.is_some() {
             prop_assert_eq!(opus_probes, 0, "a pinned tier was probed\n{}", file);
+        } else if answered {
+            prop_assert_eq!(opus_probes, 1, "an answered probe widened the probing\n{}", file);
+        } else {
+            // Any other answer widens the probing to every older version.
+            prop_assert_eq!(opus_probes, opus.len(), "{}", file);
+        }
+        if pinned.is_none() && stall > Duration::ZERO {
+            // A stall is over, or the probe gave up, exactly on time.
+            prop_assert_eq!(run.virtual_time, stall.min(PROBE_LIMIT), "{}", file);
         }
         let fell_back = pinned.is_none() && probed == Probed::NotFound;
         let notice = format!("Warning: Opus: {} not available — using", default.display);
@@ -672,13 +708,16 @@ proptest! {
 proptest! {
     #![proptest_config(config())]
 
-    /// Whatever event an exception frame interrupts the turn's stream at,
-    /// and whether the non-streaming retry then answers: the run prints
-    /// the whole answer exactly once and succeeds, or fails without
-    /// claiming the partial text as an answer.
+    /// Whatever event an exception frame or a silence interrupts the
+    /// turn's stream at, however long the silence, and whether the
+    /// non-streaming retry then answers: the run prints the whole answer
+    /// exactly once and succeeds, or fails without claiming the partial
+    /// text as an answer. A silence shorter than the idle limit only
+    /// delays the answer.
     #[test]
     fn a_broken_stream_is_recovered_whole_or_reported(
         after_events in 0usize..12,
+        silence in prop::option::weighted(0.5, prop::sample::select(&[10u64, 179, 180, 181, 600, 86_400][..])),
         words in prop::collection::vec("[a-z]{1,8}", 1..6),
         retry_answers in any::<bool>(),
     ) {
@@ -689,14 +728,18 @@ proptest! {
         scenario.client.credentials = CredentialShorthand::Keys;
         scenario.client.env = turn_only_env(None);
         scenario.server.reply = Reply::text(text.clone());
-        scenario.server.rules.push(Rule::new(
-            Match::operation(Operation::InvokeModelWithResponseStream),
-            Answer::StreamException {
-                after_events,
-                exception: "internalServerException".into(),
-                message: None,
-            },
-        ));
+        let stream = Match::operation(Operation::InvokeModelWithResponseStream);
+        scenario.server.rules.push(match silence {
+            Some(seconds) => Rule::stalling(stream, Stall::after_events(after_events, seconds as f64)),
+            None => Rule::new(
+                stream,
+                Answer::StreamException {
+                    after_events,
+                    exception: "internalServerException".into(),
+                    message: None,
+                },
+            ),
+        });
         if !retry_answers {
             scenario.server.rules.push(Rule::new(
                 Match::operation(Operation::InvokeModel),
@@ -712,6 +755,16 @@ proptest! {
         } else {
             prop_assert!(run.stdout.contains("API Error"), "a failure without its line: {:?}\n{file}", run.stdout);
             prop_assert!(!retry_answers, "the retry answered but the run failed\n{file}");
+        }
+        let idle_limit = bedrock_client::stream::STREAM_IDLE_LIMIT.as_secs();
+        if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
+            prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+            let model_calls = run.journal.iter().filter(|r| matches!(
+                r.operation,
+                Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)
+            ));
+            prop_assert_eq!(model_calls.count(), 1, "a short silence made the client retry\n{}", file);
+            prop_assert_eq!(run.virtual_time, Duration::from_secs(seconds), "{}", file);
         }
     }
 }

@@ -874,8 +874,26 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
     // The report, from the admin API and from Rust.
     let report = admin_call(&server, "GET", "credentials").await;
     assert_eq!(report.status, 200);
+    let mut report = report.json();
+    // When each set was handed out, by the server's clock.
+    let issued_at = report
+        .as_object_mut()
+        .and_then(|r| r.remove("issued_at"))
+        .expect("issued_at");
+    let rust_times: Vec<serde_json::Value> = server
+        .credential_report()
+        .issued_at
+        .iter()
+        .map(|t| serde_json::to_value(t).unwrap())
+        .collect();
+    assert_eq!(issued_at, serde_json::Value::Array(rust_times));
+    // All four after the two minutes the test moved the clock.
     assert_eq!(
-        report.json(),
+        issued_at,
+        serde_json::json!(vec!["2026-11-25T16:26:01Z"; 4])
+    );
+    assert_eq!(
+        report,
         serde_json::json!({
             "issued": 4,
             "assumed": 0,
@@ -1034,7 +1052,7 @@ async fn an_empty_queue_is_404() {
     let report = admin_call(&server, "GET", "credentials").await.json();
     assert_eq!(
         report,
-        serde_json::json!({"issued": 0, "assumed": 0, "remaining": 0, "requests_by_key": {}})
+        serde_json::json!({"issued": 0, "issued_at": [], "assumed": 0, "remaining": 0, "requests_by_key": {}})
     );
 }
 
