@@ -262,13 +262,12 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
             .iter()
             .map(|call| Sender::new(&self.config, &self.identity, &self.http, call.endpoint))
             .collect();
-        futures_util::future::join_all(
-            calls
-                .iter()
-                .zip(&senders)
-                .map(|(call, sender)| sender.attempt(call, credentials.clone(), time)),
-        )
-        .await
+        let attempts = calls
+            .iter()
+            .zip(&senders)
+            .map(|(call, sender)| sender.attempt(call, credentials.clone(), time))
+            .collect();
+        self.http.all_at_once(attempts).await
     }
 
     /// Sends `call`, retrying as the CLI does; a 2xx answer comes back

@@ -62,6 +62,13 @@ pub trait Deadlines: Send + Sync {
         received: Option<u64>,
         limit: Duration,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// A guard keeping the deadlines' clock where it is while several
+    /// requests are started at once (see [`HttpClient::all_at_once`]);
+    /// real time needs none.
+    fn hold(&self) -> Box<dyn Send> {
+        Box::new(())
+    }
 }
 
 /// Deadlines in real time.
@@ -192,6 +199,23 @@ impl HttpClient {
             client: Client::builder(TokioExecutor::new()).build(connector),
             deadlines: Arc::new(RealTime),
         }
+    }
+
+    /// Runs `requests` (each sending on this client) at once, as the
+    /// startup probes go, and returns their outputs in order. With
+    /// deadlines on a virtual clock, the clock is held until every request
+    /// has been sent and is being waited on, so a stall on the first
+    /// cannot move time before the last is sent.
+    pub async fn all_at_once<F: Future>(&self, requests: Vec<F>) -> Vec<F::Output> {
+        let mut hold = Some(self.deadlines.hold());
+        let mut all = std::pin::pin!(futures_util::future::join_all(requests));
+        std::future::poll_fn(|cx| {
+            let polled = all.as_mut().poll(cx);
+            // One poll sends every request: each is now done or waited on.
+            hold = None;
+            polled
+        })
+        .await
     }
 
     /// The same client, its time limits decided by `deadlines`.

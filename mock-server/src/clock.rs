@@ -61,6 +61,10 @@ struct Timeline {
     next_id: u64,
     waits: Vec<Wait>,
     stalls: Vec<Stall>,
+    /// Clients starting several requests at once: until each has put its
+    /// wait on the timeline, the ones already there are not all it waits
+    /// for.
+    holds: usize,
 }
 
 /// A client waiting on `request`, giving up at `deadline`; `received`:
@@ -136,7 +140,7 @@ impl Timeline {
     /// ending or a wait giving up.
     fn next_event(&self) -> Option<SystemTime> {
         let waits: Vec<&Wait> = self.waits.iter().filter(|w| !w.gave_up).collect();
-        if waits.is_empty() {
+        if waits.is_empty() || self.holds > 0 {
             return None;
         }
         let mut unmatched: Vec<&Stall> = self
@@ -178,6 +182,20 @@ impl Timeline {
             changed = true;
         }
         changed
+    }
+}
+
+/// Keeps stalls from moving the clock while a client starts several
+/// requests at once; see [`Clock::hold`].
+#[derive(Debug)]
+pub struct Hold {
+    clock: Clock,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.clock.lock().timeline.holds -= 1;
+        self.clock.changed.notify_waiters();
     }
 }
 
@@ -404,6 +422,18 @@ impl Clock {
         })
     }
 
+    /// Holds the clock where it is against stalls until the guard is
+    /// dropped: for a client sharing the clock that starts several
+    /// requests at once, so that a stall on the first does not move time
+    /// before the others are sent and waited on. Moving the clock by hand
+    /// still works.
+    pub fn hold(&self) -> Hold {
+        self.lock().timeline.holds += 1;
+        Hold {
+            clock: self.clone(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The guarded value is plain data: a panic elsewhere cannot leave it
         // half-written, so a poisoned lock is still usable.
@@ -509,6 +539,26 @@ mod tests {
         idle.await.unwrap();
         assert!(!stall.await.unwrap());
         assert_eq!(at(&clock), 180);
+    }
+
+    #[tokio::test]
+    async fn a_hold_keeps_time_still_until_every_request_is_sent() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        let hold = clock.hold();
+        let stalled = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
+        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
+        settle().await;
+        assert_eq!(at(&clock), 0, "the other requests are not sent yet");
+        let other =
+            tokio::spawn(clock.wait("POST /model/other/invoke", None, Duration::from_secs(8)));
+        settle().await;
+        drop(hold);
+        settle().await;
+        assert_eq!(at(&clock), 0, "the other request is still being answered");
+        other.abort();
+        stalled.await.unwrap();
+        assert!(!stall.await.unwrap());
+        assert_eq!(at(&clock), 8);
     }
 
     #[tokio::test]

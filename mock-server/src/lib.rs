@@ -56,7 +56,7 @@ mod sts;
 mod timefmt;
 
 pub use aws_error::{AwsError, ErrorOrigin};
-pub use clock::Clock;
+pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MantleModel, ModelState, Pace,

@@ -511,7 +511,11 @@ fn listing(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> String
         let want = expected
             .get(i)
             .map_or("(nothing)".into(), |e| describe_expected(e));
-        let got = journal.get(i).map_or("(nothing)".into(), describe);
+        // With the moment it arrived: requests of one operation at one
+        // moment may match in any order.
+        let got = journal.get(i).map_or("(nothing)".into(), |r| {
+            format!("{} @{}", describe(r), clock_time(r))
+        });
         let why = match (expected.get(i), journal.get(i)) {
             (Some(e), Some(r)) => mismatch(e, r).map_or(String::new(), |w| format!("  <- {w}")),
             _ => "  <- missing or extra".into(),
@@ -522,6 +526,17 @@ fn listing(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> String
         ));
     }
     lines.join("\n")
+}
+
+/// The time of day `r` arrived at, by the session's clock: `12:00:08`.
+fn clock_time(r: &RecordedRequest) -> String {
+    let iso = serde_json::to_value(r.time)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    iso.split_once('T').map_or(iso.clone(), |(_, time)| {
+        time.trim_end_matches('Z').to_owned()
+    })
 }
 
 fn describe_expected(e: &ExpectedRequest) -> String {

@@ -476,6 +476,10 @@ impl Deadlines for MockDeadlines {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         Box::pin(self.0.wait(request, received, limit))
     }
+
+    fn hold(&self) -> Box<dyn Send> {
+        Box::new(self.0.hold())
+    }
 }
 
 /// A fresh folder per run: `home` (with `.aws` and `.claude`), `project`
