@@ -12,7 +12,9 @@
 //! are put on one timeline, and when every wait is on a stalled answer
 //! the clock jumps to the first moment a stall ends or a wait gives up.
 //! Nothing else could happen before then, so a 600-second stall against
-//! an 8-second deadline is decided at once, the same way every run.
+//! an 8-second deadline is decided at once, the same way every run. A
+//! stall on a fixed clock that no such client waits on ends when the test
+//! moves the clock past it, or when the server stops.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -317,21 +319,9 @@ impl Clock {
         let clock = self.clone();
         let request = request.to_owned();
         async move {
-            let registered = {
-                let mut state = clock.lock();
-                match state.mode {
-                    Mode::Fixed(now) => {
-                        let deadline = now.checked_add(limit).unwrap_or(now);
-                        let id = state.timeline.add_wait(request, received, deadline);
-                        state.timeline.reach(now);
-                        Some(Registered {
-                            clock: clock.clone(),
-                            id,
-                        })
-                    }
-                    Mode::System | Mode::Shifted { .. } => None,
-                }
-            };
+            let registered = clock.register(|timeline, now| {
+                timeline.add_wait(request, received, now.checked_add(limit).unwrap_or(now))
+            });
             let Some(registered) = registered else {
                 tokio::time::sleep(limit).await;
                 return;
@@ -368,21 +358,9 @@ impl Clock {
     ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         let clock = self.clone();
         Box::pin(async move {
-            let registered = {
-                let mut state = clock.lock();
-                match state.mode {
-                    Mode::Fixed(now) => {
-                        let end = now.checked_add(duration).unwrap_or(now);
-                        let id = state.timeline.add_stall(request, sent, end);
-                        state.timeline.reach(now);
-                        Some(Registered {
-                            clock: clock.clone(),
-                            id,
-                        })
-                    }
-                    Mode::System | Mode::Shifted { .. } => None,
-                }
-            };
+            let registered = clock.register(|timeline, now| {
+                timeline.add_stall(request, sent, now.checked_add(duration).unwrap_or(now))
+            });
             let Some(registered) = registered else {
                 tokio::time::sleep(duration).await;
                 return true;
@@ -432,6 +410,21 @@ impl Clock {
         Hold {
             clock: self.clone(),
         }
+    }
+
+    /// Puts a wait or a stall on a fixed clock's timeline (`add` gets the
+    /// time now); `None` on a running clock, where both are real time.
+    fn register(&self, add: impl FnOnce(&mut Timeline, SystemTime) -> u64) -> Option<Registered> {
+        let mut state = self.lock();
+        let Mode::Fixed(now) = state.mode else {
+            return None;
+        };
+        let id = add(&mut state.timeline, now);
+        state.timeline.reach(now);
+        Some(Registered {
+            clock: self.clone(),
+            id,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

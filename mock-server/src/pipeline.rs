@@ -215,11 +215,18 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     if let Some(duration) = head_stall {
         // Recorded first: a request that is stalling is in the journal.
         shared.journal.frame_sent(seq, "stall".to_owned());
-        if !shared.clock.stall(request_line, None, duration).await {
+        // The stall, and the silence after a client gave up on it, end
+        // when the server stops: its shutdown waits for no one.
+        let stopped = shared.stopped();
+        tokio::pin!(stopped);
+        let over = tokio::select! {
+            over = shared.clock.stall(request_line, None, duration) => over,
+            () = &mut stopped => true,
+        };
+        if !over {
             // The client gave up first: like a server still stalling, send
-            // nothing until the server stops (the connection's close may
-            // drop this sooner).
-            shared.stopped().await;
+            // nothing (the connection's close may drop this sooner).
+            stopped.await;
         }
     }
     response

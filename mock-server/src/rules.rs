@@ -356,8 +356,10 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// A time the server says nothing. On a running clock it is real time; on
-/// a fixed clock shared with an in-process client it is virtual and
-/// decided against the client's deadlines (see [`crate::Clock::wait`]).
+/// a fixed clock it is virtual: decided against the deadlines of an
+/// in-process client sharing the clock (see [`crate::Clock::wait`]), or
+/// over when the test moves the clock past it. A client that gave up
+/// gets nothing more.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -107,23 +107,30 @@ impl PacedBody {
             self.journal.frame_sent(self.seq, "stall".to_owned());
             self.stalling = Some(clock.stall(stall.request, Some(self.sent_bytes), stall.duration));
         }
+        if self.stalling.is_none() && !self.given_up {
+            return Poll::Ready(());
+        }
+        // The stall, and the silence after a client gave up on it, end
+        // when the server stops: its shutdown waits for no one.
+        if let Some(stopped) = self.stopped.as_mut()
+            && stopped.as_mut().poll(cx).is_ready()
+        {
+            self.stalling = None;
+            self.given_up = false;
+            self.frames.clear();
+            return Poll::Ready(());
+        }
         if self.given_up {
             // The client gave up first: like a server still stalling, send
-            // nothing more; end when the server stops, so its shutdown
-            // does not wait for a connection nobody reads.
-            if let Some(stopped) = self.stopped.as_mut() {
-                ready!(stopped.as_mut().poll(cx));
-            }
-            self.frames.clear();
-            self.given_up = false;
-            return Poll::Ready(());
+            // nothing more.
+            return Poll::Pending;
         }
         if let Some(stalling) = self.stalling.as_mut() {
             let over = ready!(stalling.as_mut().poll(cx));
             self.stalling = None;
             if !over {
                 self.given_up = true;
-                return self.poll_stall(cx);
+                return Poll::Pending;
             }
         }
         Poll::Ready(())

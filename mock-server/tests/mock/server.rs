@@ -324,6 +324,105 @@ async fn paced_streams_hold_back_later_frames() {
     assert!(server.received_requests()[0].frames.len() < 6);
 }
 
+/// Waits (boundedly) until request 0's journal entry shows `label`.
+async fn journal_shows(server: &MockBedrock, label: &str) {
+    for _ in 0..500 {
+        let frames = server
+            .received_requests()
+            .first()
+            .map(|r| r.frames.clone())
+            .unwrap_or_default();
+        if frames.iter().any(|f| f == label) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the journal never showed {label}");
+}
+
+#[tokio::test]
+async fn a_stall_on_a_fixed_clock_holds_the_stream_until_time_moves() {
+    let server = MockBedrock::builder()
+        .config(ServerConfig::default().auth(AuthMode::Off))
+        .clock(Clock::fixed(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_623_841),
+        ))
+        .start()
+        .await
+        .unwrap();
+    server.mount(Rule::stalling(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        bedrock_mock_server::Stall::after_events(2, 60.0),
+    ));
+    let address = server.address();
+    let reading =
+        tokio::spawn(async move { send(address, "POST", STREAM, &[], PROBE.as_bytes()).await });
+    journal_shows(&server, "stall").await;
+    assert_eq!(
+        server.received_requests()[0].frames,
+        ["chunk:message_start", "chunk:content_block_start", "stall"],
+        "two frames, then nothing"
+    );
+    assert!(!reading.is_finished());
+    // No client shares the clock: the stall ends when the test moves it.
+    server.clock().advance(Duration::from_secs(60));
+    let r = reading.await.unwrap();
+    assert_eq!(r.status, 200);
+    let frames = &server.received_requests()[0].frames;
+    assert_eq!(
+        frames.last().map(String::as_str),
+        Some("chunk:message_stop")
+    );
+    let mut decoder = Decoder::new();
+    let mut input = &r.body[..];
+    let mut decoded = 0;
+    while decoder.decode(&mut input).unwrap().is_some() {
+        decoded += 1;
+    }
+    assert_eq!(
+        decoded,
+        frames.len() - 1,
+        "every frame but the stall label arrived"
+    );
+}
+
+#[tokio::test]
+async fn a_stall_before_the_head_on_a_running_clock_is_a_real_wait() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    server.mount(Rule::stalling(
+        Match::operation(Operation::InvokeModel),
+        bedrock_mock_server::Stall::before_head(0.3),
+    ));
+    let started = std::time::Instant::now();
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200, "the normal answer, after the stall");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(server.received_requests()[0].frames, ["stall"]);
+}
+
+#[tokio::test]
+async fn a_stopping_server_ends_its_stalls() {
+    let server = MockBedrock::builder()
+        .config(ServerConfig::default().auth(AuthMode::Off))
+        .clock(Clock::fixed(SystemTime::UNIX_EPOCH))
+        .start()
+        .await
+        .unwrap();
+    server.mount(Rule::stalling(
+        Match::default(),
+        bedrock_mock_server::Stall::before_head(86_400.0),
+    ));
+    let address = server.address();
+    let waiting =
+        tokio::spawn(async move { send(address, "POST", INVOKE, &[], PROBE.as_bytes()).await });
+    journal_shows(&server, "stall").await;
+    // Shutdown waits for open connections: the stall must not hold it.
+    tokio::time::timeout(Duration::from_secs(30), server.shutdown())
+        .await
+        .expect("shutdown finished");
+    let _ = waiting.await;
+}
+
 #[tokio::test]
 async fn rules_answer_in_order_then_fall_through() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
