@@ -40,6 +40,7 @@ mod clock;
 mod config;
 mod control_plane;
 mod credentials;
+mod frame_fault;
 mod journal;
 mod mantle;
 mod pipeline;
@@ -63,6 +64,7 @@ pub use config::{
     ServerConfig, Timestamp,
 };
 pub use credentials::CredentialReport;
+pub use frame_fault::{FrameFault, FrameFaultKind};
 pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;

@@ -301,6 +301,7 @@ pub(crate) fn sse_frames(
         frames.push(PlannedFrame {
             bytes: Bytes::from(bytes),
             label: "sse:error".to_owned(),
+            reset_after: false,
         });
     }
     frames
@@ -323,6 +324,7 @@ fn sse_frame(event: &StreamEvent) -> PlannedFrame {
     PlannedFrame {
         bytes: Bytes::from(bytes),
         label: format!("sse:{event_type}"),
+        reset_after: false,
     }
 }
 

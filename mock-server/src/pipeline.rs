@@ -18,6 +18,7 @@ use crate::aws_error::AwsError;
 use crate::catalog;
 use crate::config::{ServerConfig, Timestamp};
 use crate::control_plane;
+use crate::frame_fault::{self, Framing};
 use crate::journal::{AuthRecord, RecordedRequest, recorded_body, redact_headers, redact_query};
 use crate::mantle;
 use crate::reply::Reply;
@@ -184,7 +185,15 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     } else {
         format!("{} {raw_path}?{raw_query}", parts.method)
     };
-    let stall = rule.and_then(|r| r.stall);
+    let (stall, fault) = rule.map_or((None, None), |r| (r.stall, r.fault));
+    let mut outcome = outcome;
+    if let (Some(fault), Outcome::Stream { frames, .. }) = (fault, &mut outcome) {
+        let framing = match protocol {
+            Protocol::Mantle => Framing::ServerSentEvents,
+            Protocol::Bedrock | Protocol::Sts => Framing::EventStream,
+        };
+        frame_fault::apply(fault, framing, frames);
+    }
     let in_stream = matches!(outcome, Outcome::Stream { .. });
     let (head_stall, stream_stall) = match stall {
         Some(stall) if in_stream && stall.after_events.is_some() => (

@@ -148,6 +148,10 @@ pub struct Rule {
     /// its stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stall: Option<Stall>,
+    /// A fault in one frame of a streamed answer (whole answers are sent
+    /// as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::FrameFault>,
     /// Answers this many requests, then lets later requests fall through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
@@ -165,6 +169,7 @@ impl Rule {
             when,
             answer: Some(answer),
             stall: None,
+            fault: None,
             times: None,
             expect: None,
         }
@@ -186,6 +191,21 @@ impl Rule {
             when,
             answer: None,
             stall: Some(stall),
+            fault: None,
+            times: None,
+            expect: None,
+        }
+    }
+
+    /// A rule that sends every stream `when` matches with `fault` in one
+    /// of its frames.
+    pub fn faulting(when: Match, fault: crate::FrameFault) -> Self {
+        Self {
+            name: None,
+            when,
+            answer: None,
+            stall: None,
+            fault: Some(fault),
             times: None,
             expect: None,
         }

@@ -150,6 +150,7 @@ pub(crate) fn stream_frames(
             PlannedFrame {
                 bytes: Bytes::from(bytes),
                 label: format!("chunk:{}", event.event_type()),
+                reset_after: false,
             }
         })
         .collect();
@@ -159,6 +160,7 @@ pub(crate) fn stream_frames(
         frames.push(PlannedFrame {
             bytes: Bytes::from(bytes),
             label: format!("exception:{}", fault.exception.exception_type),
+            reset_after: false,
         });
     }
     frames

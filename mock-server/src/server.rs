@@ -317,6 +317,7 @@ pub(crate) struct ChosenRule {
     pub label: String,
     pub answer: Option<Answer>,
     pub stall: Option<Stall>,
+    pub fault: Option<crate::FrameFault>,
 }
 
 /// The most STS-minted sessions the account keeps at once.
@@ -541,10 +542,11 @@ impl Shared {
     ) -> Option<ChosenRule> {
         let mut chosen = None;
         for mounted in self.rules().iter_mut() {
-            let changes_content = matches!(
-                mounted.rule.answer,
-                Some(Answer::Reply(_) | Answer::StreamException { .. })
-            );
+            let changes_content = mounted.rule.fault.is_some()
+                || matches!(
+                    mounted.rule.answer,
+                    Some(Answer::Reply(_) | Answer::StreamException { .. })
+                );
             if (changes_content && !content_rules) || !mounted.rule.when.matches(facts) {
                 continue;
             }
@@ -560,6 +562,7 @@ impl Shared {
                     label: mounted.rule.label(),
                     answer: mounted.rule.answer.clone(),
                     stall: mounted.rule.stall.clone(),
+                    fault: mounted.rule.fault,
                 });
             }
         }

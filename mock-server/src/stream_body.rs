@@ -9,7 +9,6 @@
 //! benchmarks.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,10 +30,14 @@ pub(crate) struct StreamStall {
     pub request: String,
 }
 
-/// One frame to send, with the label the journal records for it.
+/// One frame to send, with the label the journal records for it. Empty
+/// bytes send nothing (a frame a fault left out) but are recorded.
+#[derive(Clone)]
 pub(crate) struct PlannedFrame {
     pub bytes: Bytes,
     pub label: String,
+    /// After this frame the connection is reset.
+    pub reset_after: bool,
 }
 
 pub(crate) struct PacedBody {
@@ -53,6 +56,8 @@ pub(crate) struct PacedBody {
     /// The client gave up during the stall: then nothing more is sent
     /// until the server stops.
     given_up: bool,
+    /// A fault reset the connection after the last frame sent.
+    reset: bool,
     stopped: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
@@ -78,6 +83,7 @@ impl PacedBody {
             stall: None,
             stalling: None,
             given_up: false,
+            reset: false,
             stopped: None,
         }
     }
@@ -139,12 +145,20 @@ impl PacedBody {
 
 impl Body for PacedBody {
     type Data = Bytes;
-    type Error = Infallible;
+    /// Only a fault's reset: hyper then drops the connection without
+    /// ending the chunked body.
+    type Error = std::io::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if self.reset {
+            return Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "a rule's fault resets the connection",
+            ))));
+        }
         if let Some(sleep) = self.sleep.as_mut() {
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -163,6 +177,12 @@ impl Body for PacedBody {
             return Poll::Ready(None);
         };
         self.journal.frame_sent(self.seq, frame.label);
+        self.reset = frame.reset_after;
+        if frame.bytes.is_empty() && !self.reset {
+            // Left out by a fault: recorded, not sent.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         self.sent += 1;
         self.sent_bytes += frame.bytes.len() as u64;
         if self.gap.is_zero() || self.frames.is_empty() {
@@ -176,6 +196,7 @@ impl Body for PacedBody {
 
     fn is_end_stream(&self) -> bool {
         self.frames.is_empty()
+            && !self.reset
             && self.sleep.is_none()
             && self.stall.is_none()
             && self.stalling.is_none()
