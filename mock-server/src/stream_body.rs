@@ -153,12 +153,6 @@ impl Body for PacedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if self.reset {
-            return Poll::Ready(Some(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "a rule's fault resets the connection",
-            ))));
-        }
         if let Some(sleep) = self.sleep.as_mut() {
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -173,6 +167,15 @@ impl Body for PacedBody {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
+        if self.reset {
+            // After the frames before it were flushed (the yield above):
+            // the client has the head and those frames, then a broken
+            // connection.
+            return Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "a rule's fault resets the connection",
+            ))));
+        }
         let Some(frame) = self.frames.pop_front() else {
             return Poll::Ready(None);
         };
@@ -185,9 +188,9 @@ impl Body for PacedBody {
         }
         self.sent += 1;
         self.sent_bytes += frame.bytes.len() as u64;
-        if self.gap.is_zero() || self.frames.is_empty() {
+        if self.gap.is_zero() || self.frames.is_empty() || self.reset {
             // A burst lets hyper gather frames into large writes.
-            self.yield_before_next = !self.burst;
+            self.yield_before_next = !self.burst || self.reset;
         } else {
             self.sleep = Some(Box::pin(tokio::time::sleep(self.gap)));
         }
