@@ -219,38 +219,85 @@ pub async fn read_mantle_stream(
     mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Answer, StreamFailure> {
-    let mut assembler = Assembler::new(on_text);
-    let mut line = Vec::new();
-    let mut data = Vec::new();
+    let mut reader = MantleReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
-        for &byte in piece.iter() {
+        reader.feed(&piece)?;
+    }
+    reader.finish()
+}
+
+/// Reads server-sent-event bytes already in memory, in `pieces` as they
+/// would arrive (the fuzz target feeds any split).
+///
+/// ```
+/// use bedrock_client::stream::read_mantle_pieces;
+///
+/// let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n";
+/// let (first, rest) = body.as_bytes().split_at(30);
+/// let outcome = read_mantle_pieces(&[first, rest], &mut |_| {});
+/// assert!(outcome.is_err(), "no message_stop: not an answer");
+/// ```
+pub fn read_mantle_pieces(
+    pieces: &[&[u8]],
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Answer, StreamFailure> {
+    let mut reader = MantleReader::new(on_text);
+    for piece in pieces {
+        reader.feed(piece)?;
+    }
+    reader.finish()
+}
+
+/// Lines in, events out, the answer assembled: fed piece by piece.
+struct MantleReader<'a> {
+    assembler: Assembler<'a>,
+    line: Vec<u8>,
+    data: Vec<u8>,
+}
+
+impl<'a> MantleReader<'a> {
+    fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
+        Self {
+            assembler: Assembler::new(on_text),
+            line: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, piece: &[u8]) -> Result<(), StreamFailure> {
+        for &byte in piece {
             if byte != b'\n' {
-                line.push(byte);
-                if line.len() + data.len() > MAX_SSE_EVENT {
+                self.line.push(byte);
+                if self.line.len() + self.data.len() > MAX_SSE_EVENT {
                     return Err(broken("a server-sent event is over 16 MiB"));
                 }
                 continue;
             }
-            let text = line.strip_suffix(b"\r").unwrap_or(&line);
+            let text = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
             if text.is_empty() {
-                if !data.is_empty() {
-                    let event = StreamEvent::from_json(&data).map_err(|e| {
+                if !self.data.is_empty() {
+                    let event = StreamEvent::from_json(&self.data).map_err(|e| {
                         broken(format!(
                             "a server-sent event is not an Anthropic event: {e}"
                         ))
                     })?;
-                    assembler.take(event)?;
-                    data.clear();
+                    self.assembler.take(event)?;
+                    self.data.clear();
                 }
             } else if let Some(value) = text.strip_prefix(b"data:") {
-                if !data.is_empty() {
-                    data.push(b'\n');
+                if !self.data.is_empty() {
+                    self.data.push(b'\n');
                 }
-                data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
+                self.data
+                    .extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
             }
             // `event:` repeats the data's `type`; comments and ids are ignored.
-            line.clear();
+            self.line.clear();
         }
+        Ok(())
     }
-    assembler.finish()
+
+    fn finish(self) -> Result<Answer, StreamFailure> {
+        self.assembler.finish()
+    }
 }

@@ -41,6 +41,8 @@ mod config;
 mod control_plane;
 mod credentials;
 mod frame_fault;
+#[doc(hidden)]
+pub mod fuzzing;
 mod journal;
 mod mantle;
 mod pipeline;
