@@ -85,7 +85,7 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
         }
         let _ = writeln!(out);
         if !r.frames.is_empty() {
-            let _ = writeln!(out, "  frames: {}", r.frames.join(" "));
+            let _ = writeln!(out, "  frames: {}", stable_frames(&r.frames).join(" "));
         }
     }
     out
@@ -157,9 +157,62 @@ fn is_uuid(token: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The frames up to the first one a fault broke: how many more the mock
+/// wrote before the client hung up depends on timing, so a snapshot
+/// shows `...` for them.
+fn stable_frames(frames: &[String]) -> Vec<&str> {
+    let broken = frames.iter().position(|f| {
+        f.split_once(':').is_some_and(|(kind, _)| {
+            matches!(
+                kind,
+                "truncated"
+                    | "reset"
+                    | "bad_prelude_crc"
+                    | "bad_message_crc"
+                    | "forged_length"
+                    | "unknown_header_type"
+                    | "bad_data"
+            )
+        }) || f == "dropped:chunk:message_start"
+            || f == "dropped:sse:message_start"
+    });
+    match broken {
+        Some(at) if at + 1 < frames.len() => frames[..=at]
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once("..."))
+            .collect(),
+        _ => frames.iter().map(String::as_str).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_after_a_broken_one_are_elided() {
+        let frames: Vec<String> = [
+            "chunk:message_start",
+            "bad_message_crc:chunk:content_block_delta",
+            "chunk:message_stop",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            stable_frames(&frames),
+            [
+                "chunk:message_start",
+                "bad_message_crc:chunk:content_block_delta",
+                "..."
+            ]
+        );
+        // A repeated delta breaks nothing: the client reads to the end.
+        let frames: Vec<String> = ["chunk:a", "duplicated:chunk:a", "chunk:message_stop"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(stable_frames(&frames).len(), 3);
+    }
 
     #[test]
     fn ids_and_the_port_are_replaced() {
