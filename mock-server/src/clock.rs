@@ -89,6 +89,18 @@ struct Stall {
     sent: Option<u64>,
     end: SystemTime,
     state: StallState,
+    /// Called at the moment the client gives up on it (the journal's
+    /// mark): the connection may be gone before the stall is polled again.
+    on_give_up: Option<GiveUpHook>,
+}
+
+/// What a stall does when its client gives up.
+struct GiveUpHook(Box<dyn FnOnce() + Send>);
+
+impl std::fmt::Debug for GiveUpHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GiveUpHook")
+    }
 }
 
 impl Stall {
@@ -124,13 +136,20 @@ impl Timeline {
         self.next_id
     }
 
-    fn add_stall(&mut self, request: String, sent: Option<u64>, end: SystemTime) -> u64 {
+    fn add_stall(
+        &mut self,
+        request: String,
+        sent: Option<u64>,
+        end: SystemTime,
+        on_give_up: Option<GiveUpHook>,
+    ) -> u64 {
         self.next_id += 1;
         self.stalls.push(Stall {
             id: self.next_id,
             request,
             sent,
             end,
+            on_give_up,
             state: StallState::Stalling,
         });
         self.next_id
@@ -172,6 +191,9 @@ impl Timeline {
                 changed = true;
                 if let Some(stall) = self.stalls.iter_mut().find(|s| s.holds(wait)) {
                     stall.state = StallState::Abandoned;
+                    if let Some(GiveUpHook(hook)) = stall.on_give_up.take() {
+                        hook();
+                    }
                 }
             }
         }
@@ -349,17 +371,24 @@ impl Clock {
     /// The server says nothing on `request` for `duration` (`sent`: `None`
     /// before the head, else the body bytes sent): real time on a
     /// running clock, the timeline on a fixed one. Ends early (returns
-    /// `false`) when the client waiting on it gave up first.
+    /// `false`) when the client waiting on it gave up first, calling
+    /// `on_give_up` at that moment.
     pub(crate) fn stall(
         &self,
         request: String,
         sent: Option<u64>,
         duration: Duration,
+        on_give_up: Option<Box<dyn FnOnce() + Send>>,
     ) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         let clock = self.clone();
         Box::pin(async move {
             let registered = clock.register(|timeline, now| {
-                timeline.add_stall(request, sent, now.checked_add(duration).unwrap_or(now))
+                timeline.add_stall(
+                    request,
+                    sent,
+                    now.checked_add(duration).unwrap_or(now),
+                    on_give_up.map(GiveUpHook),
+                )
             });
             let Some(registered) = registered else {
                 tokio::time::sleep(duration).await;
@@ -478,7 +507,8 @@ mod tests {
     async fn a_stall_past_the_deadline_ends_the_wait_at_the_deadline() {
         let clock = Clock::fixed(UNIX_EPOCH);
         let wait = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600), None));
         wait.await.unwrap();
         assert!(!stall.await.unwrap(), "the stall was abandoned");
         assert_eq!(at(&clock), 8);
@@ -491,7 +521,7 @@ mod tests {
         settle().await;
         assert!(
             clock
-                .stall(PROBE.to_owned(), None, Duration::from_secs(3))
+                .stall(PROBE.to_owned(), None, Duration::from_secs(3), None)
                 .await
         );
         assert_eq!(at(&clock), 3);
@@ -507,7 +537,8 @@ mod tests {
         let stalled = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
         let answered =
             tokio::spawn(clock.wait("POST /model/other/invoke", None, Duration::from_secs(8)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600), None));
         settle().await;
         assert_eq!(at(&clock), 0, "the other request is still being answered");
         answered.abort();
@@ -524,7 +555,7 @@ mod tests {
         // on their way.
         let head = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(600)));
         let stall =
-            tokio::spawn(clock.stall(PROBE.to_owned(), Some(300), Duration::from_secs(600)));
+            tokio::spawn(clock.stall(PROBE.to_owned(), Some(300), Duration::from_secs(600), None));
         settle().await;
         assert_eq!(at(&clock), 0);
         head.abort();
@@ -539,7 +570,8 @@ mod tests {
         let clock = Clock::fixed(UNIX_EPOCH);
         let hold = clock.hold();
         let stalled = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(8)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600), None));
         settle().await;
         assert_eq!(at(&clock), 0, "the other requests are not sent yet");
         let other =
@@ -557,7 +589,8 @@ mod tests {
     #[tokio::test]
     async fn a_stall_nobody_waits_on_does_not_move_time() {
         let clock = Clock::fixed(UNIX_EPOCH);
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(600), None));
         settle().await;
         assert_eq!(at(&clock), 0);
         clock.advance(Duration::from_secs(600));
@@ -571,7 +604,8 @@ mod tests {
     async fn a_deadline_at_the_stall_s_end_gives_up() {
         let clock = Clock::fixed(UNIX_EPOCH);
         let wait = tokio::spawn(clock.wait(PROBE, None, Duration::from_secs(30)));
-        let stall = tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(30)));
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_secs(30), None));
         wait.await.unwrap();
         assert!(!stall.await.unwrap());
     }
@@ -582,7 +616,7 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(
             clock
-                .stall(PROBE.to_owned(), None, Duration::from_millis(20))
+                .stall(PROBE.to_owned(), None, Duration::from_millis(20), None)
                 .await
         );
         assert!(started.elapsed() >= Duration::from_millis(20));

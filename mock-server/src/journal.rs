@@ -7,7 +7,7 @@
 //! key. The account's own secrets live in [`crate::ServerConfig`], which a
 //! test wrote and may read back; they are never copied into the journal.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use http::HeaderMap;
 use serde::Serialize;
@@ -49,7 +49,8 @@ pub struct RecordedRequest {
     /// What the answer's body was made of, in order: stream frames
     /// (`chunk:<event type>`, `exception:<exception type>`, Mantle's
     /// `sse:<event type>`) and `stall` where a rule's stall began (alone for a
-    /// stall before the head).
+    /// stall before the head), then `gave-up` if the in-process client
+    /// sharing a fixed clock gave up during it.
     pub frames: Vec<String>,
 }
 
@@ -205,6 +206,13 @@ pub(crate) struct Journal {
 impl Journal {
     pub fn push(&self, entry: RecordedRequest) {
         self.lock().push(entry);
+    }
+
+    /// Marks request `seq` `gave-up` when called: handed to a stall, for
+    /// the moment its client gives up.
+    pub(crate) fn gave_up_mark(self: &Arc<Self>, seq: u64) -> Box<dyn FnOnce() + Send> {
+        let journal = Arc::clone(self);
+        Box::new(move || journal.frame_sent(seq, "gave-up".to_owned()))
     }
 
     /// Appends a frame label to request `seq`'s record.

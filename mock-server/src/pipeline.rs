@@ -229,7 +229,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         let stopped = shared.stopped();
         tokio::pin!(stopped);
         let over = tokio::select! {
-            over = shared.clock.stall(request_line, None, duration) => over,
+            over = shared.clock.stall(request_line, None, duration, Some(shared.journal.gave_up_mark(seq))) => over,
             () = &mut stopped => true,
         };
         if !over {

@@ -111,7 +111,13 @@ impl PacedBody {
         {
             let (stall, clock) = self.stall.take().expect("checked above");
             self.journal.frame_sent(self.seq, "stall".to_owned());
-            self.stalling = Some(clock.stall(stall.request, Some(self.sent_bytes), stall.duration));
+            let gave_up = self.journal.gave_up_mark(self.seq);
+            self.stalling = Some(clock.stall(
+                stall.request,
+                Some(self.sent_bytes),
+                stall.duration,
+                Some(gave_up),
+            ));
         }
         if self.stalling.is_none() && !self.given_up {
             return Poll::Ready(());

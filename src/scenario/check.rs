@@ -245,10 +245,9 @@ pub fn retries(journal: &[RecordedRequest]) -> u32 {
             .filter(|pair| {
                 let (before, after) = (pair[0], pair[1]);
                 let failed = before.status >= 400
-                    || before
-                        .frames
-                        .iter()
-                        .any(|f| f.starts_with("exception:") || f.contains("error"));
+                    || before.frames.iter().any(|f| {
+                        f.starts_with("exception:") || f.contains("error") || f == "gave-up"
+                    });
                 failed && before.operation == after.operation && model_of(before) == model_of(after)
             })
             .count(),
