@@ -94,7 +94,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Identified::Operation { operation, target } => (Some(*operation), target.clone()),
         Identified::Unknown(_) => (None, None),
     };
-    let (auth, outcome, rule) = match &body {
+    let (auth, mut outcome, rule) = match &body {
         // The body was not read whole, so there is nothing to verify a
         // signature against; AWS's size check answers first as well.
         Err(_) => (not_checked(), Outcome::Error(too_large(protocol)), None),
@@ -186,7 +186,6 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         format!("{} {raw_path}?{raw_query}", parts.method)
     };
     let (stall, fault) = rule.map_or((None, None), |r| (r.stall, r.fault));
-    let mut outcome = outcome;
     if let (Some(fault), Outcome::Stream { frames, .. }) = (fault, &mut outcome) {
         let framing = match protocol {
             Protocol::Mantle => Framing::ServerSentEvents,
@@ -222,23 +221,32 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     }
     shared.journal.push(record);
     if let Some(duration) = head_stall {
-        // Recorded first: a request that is stalling is in the journal.
-        shared.journal.frame_sent(seq, "stall".to_owned());
-        // The stall, and the silence after a client gave up on it, end
-        // when the server stops: its shutdown waits for no one.
-        let stopped = shared.stopped();
-        tokio::pin!(stopped);
-        let over = tokio::select! {
-            over = shared.clock.stall(request_line, None, duration, Some(shared.journal.gave_up_mark(seq))) => over,
-            () = &mut stopped => true,
-        };
-        if !over {
-            // The client gave up first: like a server still stalling, send
-            // nothing (the connection's close may drop this sooner).
-            stopped.await;
-        }
+        stall_before_head(&shared, seq, request_line, duration).await;
     }
     response
+}
+
+/// A rule's stall before the response head, request `seq` already in the
+/// journal (a request that is stalling shows there).
+async fn stall_before_head(shared: &Shared, seq: u64, request_line: String, duration: Duration) {
+    shared.journal.frame_sent(seq, "stall".to_owned());
+    // The stall, and the silence after a client gave up on it, end when
+    // the server stops: its shutdown waits for no one.
+    let stopped = shared.stopped();
+    tokio::pin!(stopped);
+    let gave_up = shared.journal.gave_up_mark(seq);
+    let stall = shared
+        .clock
+        .stall(request_line, None, duration, Some(gave_up));
+    let over = tokio::select! {
+        over = stall => over,
+        () = &mut stopped => true,
+    };
+    if !over {
+        // The client gave up first: like a server still stalling, send
+        // nothing (the connection's close may drop this sooner).
+        stopped.await;
+    }
 }
 
 fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
