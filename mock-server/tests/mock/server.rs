@@ -423,6 +423,36 @@ async fn a_stopping_server_ends_its_stalls() {
     let _ = waiting.await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_are_each_journaled_whole() {
+    // Bounded: 200 streams, 8 frames each, all at once.
+    const STREAMS: usize = 200;
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let address = server.address();
+    let body = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":100");
+    let streams: Vec<_> = (0..STREAMS)
+        .map(|_| {
+            let body = body.clone();
+            tokio::spawn(async move { send(address, "POST", STREAM, &[], body.as_bytes()).await })
+        })
+        .collect();
+    for stream in streams {
+        assert_eq!(stream.await.unwrap().status, 200);
+    }
+    let journal = server.received_requests();
+    assert_eq!(journal.len(), STREAMS, "one entry per request");
+    let mut seqs: Vec<u64> = journal.iter().map(|r| r.seq).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), STREAMS, "each under its own number");
+    for entry in &journal {
+        assert_eq!(
+            entry.frames.last().map(String::as_str),
+            Some("chunk:message_stop"),
+            "every frame recorded under its own request"
+        );
+    }
+}
+
 #[tokio::test]
 async fn rules_answer_in_order_then_fall_through() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
