@@ -620,6 +620,27 @@ async fn bad_input_gets_aws_answers_not_crashes() {
 }
 
 #[tokio::test]
+async fn absurd_headers_are_refused_and_the_server_goes_on() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let many: Vec<(String, String)> = (0..500)
+        .map(|n| (format!("x-h{n}"), "v".to_owned()))
+        .collect();
+    let long = vec![("x-long".to_owned(), "v".repeat(1 << 20))];
+    for headers in [many, long] {
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let r = send(server.address(), "POST", INVOKE, &pairs, PROBE.as_bytes()).await;
+        assert!((400..500).contains(&r.status), "status {}", r.status);
+    }
+    // The refused requests never reached a handler; the next one does.
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(server.received_requests().len(), 1);
+}
+
+#[tokio::test]
 async fn a_skewed_server_clock_rejects_fresh_signatures() {
     let clock = Clock::system();
     clock.skew(-10 * 60 * 1000);
