@@ -113,8 +113,9 @@ impl Waiting {
 }
 
 impl std::fmt::Debug for Waiting {
+    /// The method and path, without the query (it may hold a credential).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.request)
+        f.write_str(self.request.split('?').next().unwrap_or_default())
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use bedrock_mock_server::{ServerConfig, Timestamp};
 
 use super::format::Scenario;
-use super::run::{default_start, mock_endpoints};
+use super::run::{default_start, mock_endpoints, scenario_client_basics};
 
 /// The scenario's server state with every time moved by the distance
 /// from the scenario's clock start to `now`: a real client signs with the
@@ -53,19 +53,8 @@ pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
     let fill = |text: &str| text.replace("{mock}", uri).replace("{home}", "${HOME}");
     let mut lines: Vec<String> = mock_endpoints(uri)
         .into_iter()
+        .chain(scenario_client_basics(scenario))
         .map(|(name, value)| format!("{name}={value}"))
-        .chain([
-            "AWS_EC2_METADATA_DISABLED=true".to_owned(),
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_owned(),
-        ])
-        .chain(
-            scenario
-                .client
-                .credentials
-                .env()
-                .into_iter()
-                .map(|(name, value)| format!("{name}={value}")),
-        )
         .collect();
     let from_settings = scenario.client.settings.env();
     for (name, value) in from_settings.chain(scenario.client.env.clone()) {

@@ -181,6 +181,20 @@ pub fn default_start() -> SystemTime {
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
+/// What every client of `scenario` gets besides the endpoints: no
+/// instance metadata, no nonessential traffic (nothing leaves the
+/// machine), and the variables of its credential shorthand.
+pub fn scenario_client_basics(scenario: &Scenario) -> Vec<(&'static str, String)> {
+    [
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    ]
+    .into_iter()
+    .chain(scenario.client.credentials.env())
+    .map(|(name, value)| (name, value.to_owned()))
+    .collect()
+}
+
 /// Every endpoint variable a client reads, pointed at the mock at `uri`:
 /// Invoke and the control plane, Mantle (under `/anthropic`, as its real
 /// base URL is), STS; and `BEDROCK_MOCK_URL` for refresh scripts.
@@ -210,19 +224,10 @@ fn client_env(
         // it would say.
         ("PWD", sandbox.project().display().to_string()),
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
     ]
     .into_iter()
     .chain(mock_endpoints(uri))
-    .chain(
-        scenario
-            .client
-            .credentials
-            .env()
-            .into_iter()
-            .map(|(k, v)| (k, v.to_owned())),
-    )
+    .chain(scenario_client_basics(scenario))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     for (name, value) in &scenario.client.env {
