@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod load;
 mod run;
 mod serve;
 
@@ -88,6 +89,42 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Load-test the mock: N clients stream answers for a fixed time.
+    ///
+    /// Starts `bedrock-harness serve` as a child process on 127.0.0.1
+    /// (unless --server names a running one), then runs --streams
+    /// clients, each on one keep-alive connection, asking for one streamed
+    /// answer after another until --seconds have passed; streams in flight
+    /// then finish (each within 60 s). Prints streams and events per
+    /// second, time to first byte (p50, p99, max), failures by cause, the
+    /// server's resident memory (idle, with the most streams open, peak)
+    /// and whether its journal holds every request sent. Exit status: 0
+    /// no failure and nothing lost, 1 otherwise, 2 could not run.
+    Load {
+        /// Concurrent streaming clients (1 to 10000).
+        #[arg(long, default_value_t = 1000)]
+        streams: usize,
+        /// Seconds during which new streams start (1 to 600).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Words in each answer (about two words an event).
+        #[arg(long, default_value_t = 60)]
+        words: usize,
+        /// Milliseconds between a stream's events, as the server paces them.
+        #[arg(long, default_value_t = 20)]
+        gap_ms: u64,
+        /// Milliseconds over which the clients start, evenly spread (0:
+        /// all at once).
+        #[arg(long, default_value_t = 1000)]
+        ramp_ms: u64,
+        /// How the clients authenticate.
+        #[arg(long, value_enum, default_value_t = load::Auth::Sigv4)]
+        auth: load::Auth,
+        /// A server already running (http://IP:PORT) instead of a child
+        /// process; its memory is then not measured.
+        #[arg(long)]
+        server: Option<String>,
+    },
     /// Decode a captured `application/vnd.amazon.eventstream` body.
     ///
     /// Prints one JSON line per frame: its offset, headers (as [name, value]
@@ -155,6 +192,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Load {
+            streams,
+            seconds,
+            words,
+            gap_ms,
+            ramp_ms,
+            auth,
+            server,
+        } => load::run(&load::Options {
+            streams,
+            seconds,
+            words,
+            gap_ms,
+            ramp_ms,
+            auth,
+            server,
+        }),
         Command::Decode { file, raw } => {
             let input = match read_input(file.as_ref()) {
                 Ok(bytes) => bytes,

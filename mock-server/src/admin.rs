@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /__bedrock_mock/health` | `{"ok":true}` |
 //! | `GET /__bedrock_mock/journal` | every recorded request, JSON array |
+//! | `GET /__bedrock_mock/journal/count` | `{"requests":N}`, the journal's length |
 //! | `DELETE /__bedrock_mock/journal` | forgets the journal |
 //! | `POST /__bedrock_mock/reset` | journal, rules and state back to the start |
 //! | `GET /__bedrock_mock/config` | the account state |
@@ -48,6 +49,12 @@ pub(crate) async fn handle(
     match (method.as_str(), path) {
         ("GET", "health") => json(StatusCode::OK, &serde_json::json!({"ok": true})),
         ("GET", "journal") => json(StatusCode::OK, &shared.journal.snapshot()),
+        // A load test's check that nothing was lost, without moving the
+        // whole journal.
+        ("GET", "journal/count") => json(
+            StatusCode::OK,
+            &serde_json::json!({"requests": shared.journal.len()}),
+        ),
         ("DELETE", "journal") => {
             shared.journal.clear();
             reply(StatusCode::NO_CONTENT, "")

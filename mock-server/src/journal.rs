@@ -200,12 +200,23 @@ pub(crate) fn recorded_body(body: &[u8]) -> String {
 /// The journal itself: append-only until reset.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
-    entries: Mutex<Vec<RecordedRequest>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    list: Vec<RecordedRequest>,
+    /// Where each request's entry is in `list`, by its `seq`: a streamed
+    /// frame finds its entry at once, however many streams are open.
+    position: std::collections::HashMap<u64, usize>,
 }
 
 impl Journal {
     pub fn push(&self, entry: RecordedRequest) {
-        self.lock().push(entry);
+        let mut entries = self.lock();
+        let at = entries.list.len();
+        entries.position.insert(entry.seq, at);
+        entries.list.push(entry);
     }
 
     /// Marks request `seq` `gave-up` when called: handed to a stall, for
@@ -217,15 +228,21 @@ impl Journal {
 
     /// Appends a frame label to request `seq`'s record.
     pub fn frame_sent(&self, seq: u64, label: String) {
-        if let Some(entry) = self.lock().iter_mut().rev().find(|e| e.seq == seq) {
-            entry.frames.push(label);
+        let mut entries = self.lock();
+        if let Some(&at) = entries.position.get(&seq) {
+            entries.list[at].frames.push(label);
         }
+    }
+
+    /// How many requests are recorded.
+    pub fn len(&self) -> usize {
+        self.lock().list.len()
     }
 
     /// Every entry in order of arrival (entries are pushed when answered,
     /// so a slow upload can finish after a later request).
     pub fn snapshot(&self) -> Vec<RecordedRequest> {
-        let mut entries = self.lock().clone();
+        let mut entries = self.lock().list.clone();
         entries.sort_by_key(|e| e.seq);
         entries
     }
@@ -235,6 +252,7 @@ impl Journal {
         let mut counts = std::collections::BTreeMap::new();
         for key in self
             .lock()
+            .list
             .iter()
             .filter_map(|r| r.auth.access_key_id.as_ref())
         {
@@ -244,10 +262,12 @@ impl Journal {
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        entries.list.clear();
+        entries.position.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedRequest>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // Entries are whole values pushed under the lock; a panic elsewhere
         // cannot leave one half-written.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())

@@ -361,3 +361,68 @@ model_state = { "anthropic.claude-opus-5-5" = "not_found" }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+#[test]
+fn load_streams_for_the_time_given_and_loses_nothing() {
+    let out = harness()
+        .args(["load", "--streams", "20", "--seconds", "1", "--words", "10"])
+        .args(["--gap-ms", "0", "--ramp-ms", "0", "--auth", "api-key"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains(" completed ("), "{stdout}");
+    assert!(stdout.contains(", 0 failed, "), "{stdout}");
+    // Every request sent is in the server's journal, and there was at
+    // least the warm-up and one stream per client.
+    let journal = stdout.lines().find(|l| l.starts_with("journal")).unwrap();
+    let numbers: Vec<u64> = journal
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{journal}");
+    assert_eq!(numbers[0], numbers[1], "{journal}");
+    assert!(numbers[0] >= 21, "{journal}");
+    assert!(journal.ends_with("nothing lost"), "{journal}");
+    assert!(stdout.contains("first byte  p50 "), "{stdout}");
+    #[cfg(target_os = "linux")]
+    assert!(stdout.contains(" streams open: "), "{stdout}");
+}
+
+#[test]
+fn load_stops_at_once_when_the_server_refuses_the_first_stream() {
+    use bedrock_mock_server::{Answer, Match, MockBedrock, Operation, Rule};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let server = MockBedrock::start().await;
+        server.mount(Rule::new(
+            Match::operation(Operation::InvokeModelWithResponseStream),
+            Answer::error("ThrottlingException"),
+        ));
+        server
+    });
+    let out = harness()
+        .args(["load", "--streams", "5", "--seconds", "1", "--server"])
+        .arg(server.uri())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        stderr.contains("the first stream failed: HTTP 429 Too Many Requests"),
+        "{stderr}"
+    );
+    assert_eq!(server.received_requests().len(), 1);
+}
+
+#[test]
+fn load_refuses_unbounded_runs() {
+    for args in [
+        ["--streams", "0"],
+        ["--seconds", "601"],
+        ["--streams", "10001"],
+    ] {
+        let out = harness().arg("load").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}

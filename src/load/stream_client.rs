@@ -1,0 +1,367 @@
+//! One load client: a keep-alive HTTP/1.1 connection over which it asks
+//! for one streamed answer after another, decoding every frame, and
+//! timing the first byte of each.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use bedrock_client::Secret;
+use bedrock_client::credentials::AwsCredentials;
+use bedrock_client::signing::{Service, ToSign, sign_request};
+use bedrock_eventstream::Decoder;
+use bedrock_eventstream::anthropic::StreamEvent;
+use bedrock_eventstream::bedrock::EventReader;
+use bedrock_mock_server::{
+    ADMIN_PREFIX, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
+};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::measure::{Latencies, Tally};
+
+/// How the load clients authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Auth {
+    /// SigV4 with the mock's example access key: a signature made and
+    /// checked per request.
+    Sigv4,
+    /// The mock's example Bedrock API key as a bearer token.
+    ApiKey,
+    /// No authentication (the server checks nothing).
+    Off,
+}
+
+impl Auth {
+    pub fn name(self) -> &'static str {
+        match self {
+            Auth::Sigv4 => "sigv4",
+            Auth::ApiKey => "api-key",
+            Auth::Off => "no",
+        }
+    }
+}
+
+/// The model every load stream asks for (a cross-region profile of the
+/// default catalogue), its `:` encoded as the AWS SDKs send it.
+const PATH: &str =
+    "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke-with-response-stream";
+const BODY: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1024,"messages":[{"role":"user","content":"Tell me a story."}]}"#;
+
+/// What the clients share: where to connect and how to sign.
+pub struct StreamClient {
+    address: SocketAddr,
+    host: String,
+    url: String,
+    auth: Auth,
+    credentials: AwsCredentials,
+}
+
+/// A client's connection, kept between its streams.
+type Connection = Option<SendRequest<Full<Bytes>>>;
+
+/// How one stream went.
+struct Streamed {
+    /// The request reached the server (a connect failure sends nothing).
+    sent: bool,
+    first_byte: Option<Duration>,
+    events: u64,
+    error: Option<String>,
+}
+
+/// Counts a stream as open from its head to its end, however it ends.
+struct OpenStream<'a>(&'a AtomicUsize);
+
+impl<'a> OpenStream<'a> {
+    fn new(open: &'a AtomicUsize) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self(open)
+    }
+}
+
+impl Drop for OpenStream<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl StreamClient {
+    pub fn new(url: &str, auth: Auth) -> Result<Self, String> {
+        let host = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("{url}: not an http:// URL"))?
+            .trim_end_matches('/')
+            .to_owned();
+        let address = host
+            .parse()
+            .map_err(|_| format!("{url}: give the server as http://IP:PORT"))?;
+        Ok(Self {
+            address,
+            url: format!("http://{host}"),
+            host,
+            auth,
+            credentials: AwsCredentials {
+                access_key_id: EXAMPLE_ACCESS_KEY_ID.to_owned(),
+                secret_access_key: Secret::new(EXAMPLE_SECRET_ACCESS_KEY),
+                session_token: None,
+                expires_at: None,
+            },
+        })
+    }
+
+    /// Streams one answer after another until `deadline`, each within
+    /// `limit`.
+    pub async fn stream_until(
+        &self,
+        deadline: Instant,
+        limit: Duration,
+        open: &AtomicUsize,
+    ) -> (Tally, Latencies) {
+        let mut tally = Tally::default();
+        let mut first_bytes = Latencies::default();
+        let mut connection = None;
+        while Instant::now() < deadline {
+            let streamed = tokio::time::timeout(limit, self.stream(&mut connection, open)).await;
+            let streamed = streamed.unwrap_or_else(|_| Streamed {
+                sent: true,
+                first_byte: None,
+                events: 0,
+                error: Some(format!("no end within {} s", limit.as_secs())),
+            });
+            tally.sent += u64::from(streamed.sent);
+            tally.events += streamed.events;
+            if let Some(d) = streamed.first_byte {
+                first_bytes.record(d);
+            }
+            match streamed.error {
+                None => tally.completed += 1,
+                Some(why) => {
+                    tally.error(why);
+                    // Whatever state the connection is in, start afresh.
+                    connection = None;
+                }
+            }
+        }
+        (tally, first_bytes)
+    }
+
+    /// One stream on a fresh connection, for the warm-up.
+    pub async fn stream_once(
+        &self,
+        connection: &mut Connection,
+        open: &AtomicUsize,
+    ) -> Result<(), String> {
+        let streamed = self.stream(connection, open).await;
+        streamed.error.map_or(Ok(()), Err)
+    }
+
+    async fn stream(&self, connection: &mut Connection, open: &AtomicUsize) -> Streamed {
+        let mut streamed = Streamed {
+            sent: false,
+            first_byte: None,
+            events: 0,
+            error: None,
+        };
+        let sender = match self.ready(connection).await {
+            Ok(s) => s,
+            Err(e) => {
+                streamed.error = Some(e);
+                return streamed;
+            }
+        };
+        let request = match self.request() {
+            Ok(r) => r,
+            Err(e) => {
+                streamed.error = Some(e);
+                return streamed;
+            }
+        };
+        let start = Instant::now();
+        streamed.sent = true;
+        let response = match sender.send_request(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                streamed.error = Some(format!("sending: {}", error_chain(&e)));
+                return streamed;
+            }
+        };
+        let status = response.status();
+        let mut body = response.into_body();
+        if status != 200 {
+            let text = body
+                .collect()
+                .await
+                .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+                .unwrap_or_default();
+            streamed.error = Some(format!(
+                "HTTP {status}: {}",
+                text.chars().take(200).collect::<String>()
+            ));
+            return streamed;
+        }
+        let _open = OpenStream::new(open);
+        let mut decoder = Decoder::new();
+        let mut reader = EventReader::new();
+        let mut stopped = false;
+        loop {
+            let frame = match body.frame().await {
+                None => break,
+                Some(Ok(f)) => f,
+                Some(Err(e)) => {
+                    streamed.error = Some(format!("reading the stream: {}", error_chain(&e)));
+                    return streamed;
+                }
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if streamed.first_byte.is_none() && !data.is_empty() {
+                streamed.first_byte = Some(start.elapsed());
+            }
+            let mut input = &data[..];
+            loop {
+                match decoder.decode(&mut input) {
+                    Ok(None) => break,
+                    Ok(Some(frame)) => match reader.read(&frame) {
+                        Ok(event) => {
+                            streamed.events += 1;
+                            stopped |= matches!(event, StreamEvent::MessageStop { .. });
+                        }
+                        Err(e) => {
+                            streamed.error = Some(format!("a frame that is not an event: {e}"));
+                            return streamed;
+                        }
+                    },
+                    Err(e) => {
+                        streamed.error = Some(format!("a broken frame: {e}"));
+                        return streamed;
+                    }
+                }
+            }
+        }
+        if let Err(e) = decoder.finish() {
+            streamed.error = Some(format!("the stream ended mid-frame: {e}"));
+        } else if !stopped {
+            streamed.error = Some("the stream ended without message_stop".to_owned());
+        }
+        streamed
+    }
+
+    /// The connection, ready for a request: the kept one, or a new one if
+    /// the server closed it.
+    async fn ready<'c>(
+        &self,
+        connection: &'c mut Connection,
+    ) -> Result<&'c mut SendRequest<Full<Bytes>>, String> {
+        if let Some(sender) = connection.as_mut()
+            && sender.ready().await.is_err()
+        {
+            *connection = None;
+        }
+        if connection.is_none() {
+            *connection = Some(self.connect().await?);
+        }
+        Ok(connection.as_mut().expect("set above"))
+    }
+
+    async fn connect<B>(&self) -> Result<SendRequest<B>, String>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let tcp = TcpStream::connect(self.address)
+            .await
+            .map_err(|e| format!("connecting: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| format!("connecting: {}", error_chain(&e)))?;
+        // Drives the connection until either side closes it.
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    fn request(&self) -> Result<http::Request<Full<Bytes>>, String> {
+        let mut headers = vec![
+            ("host".to_owned(), self.host.clone()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (
+                "accept".to_owned(),
+                "application/vnd.amazon.eventstream".to_owned(),
+            ),
+        ];
+        match self.auth {
+            Auth::Sigv4 => {
+                let url = format!("{}{PATH}", self.url);
+                let to_sign = ToSign {
+                    method: "POST",
+                    url: &url,
+                    headers: &headers,
+                    body: BODY.as_bytes(),
+                };
+                let added = sign_request(
+                    &to_sign,
+                    &self.credentials,
+                    "us-east-1",
+                    Service::Bedrock,
+                    SystemTime::now(),
+                )
+                .map_err(|e| format!("signing: {e}"))?;
+                headers.extend(added);
+            }
+            Auth::ApiKey => {
+                headers.push((
+                    "authorization".to_owned(),
+                    format!("Bearer {EXAMPLE_API_KEY}"),
+                ));
+            }
+            Auth::Off => {}
+        }
+        let mut builder = http::Request::post(PATH);
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+            .map_err(|e| format!("building the request: {e}"))
+    }
+
+    /// How many requests the server's journal holds.
+    pub async fn journal_count(&self) -> Result<u64, String> {
+        let mut sender = self.connect::<Empty<Bytes>>().await?;
+        let request = http::Request::get(format!("{ADMIN_PREFIX}journal/count"))
+            .header("host", &self.host)
+            .body(Empty::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("asking for the journal: {}", error_chain(&e)))?;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("reading the journal count: {e}"))?
+            .to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| format!("the journal count is not JSON: {e}"))?;
+        value["requests"]
+            .as_u64()
+            .ok_or_else(|| "the server has no journal count (an older server?)".to_owned())
+    }
+}
+
+/// An error and its causes, on one line (hyper's own message is terse).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text += &format!(": {s}");
+        source = s.source();
+    }
+    text
+}
