@@ -44,6 +44,7 @@ mod frame_fault;
 #[doc(hidden)]
 pub mod fuzzing;
 mod journal;
+mod listen;
 mod mantle;
 mod pipeline;
 mod reply;
@@ -68,6 +69,7 @@ pub use config::{
 pub use credentials::CredentialReport;
 pub use frame_fault::{FrameFault, FrameFaultKind};
 pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
+pub use listen::ReadLimits;
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;
 pub use rules::{Answer, Match, Operation, Rule, Stall, glob};

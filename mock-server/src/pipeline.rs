@@ -88,7 +88,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Protocol::Mantle => mantle::MAX_BODY,
         Protocol::Bedrock | Protocol::Sts => runtime::MAX_BODY,
     };
-    let body = axum::body::to_bytes(body, limit).await;
+    let body = read_body(body, limit, shared.body_read_limit).await;
     let identified = identify(route, &raw_query, body.as_deref().unwrap_or_default());
     let (operation, target) = match &identified {
         Identified::Operation { operation, target } => (Some(*operation), target.clone()),
@@ -97,7 +97,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     let (auth, mut outcome, rule) = match &body {
         // The body was not read whole, so there is nothing to verify a
         // signature against; AWS's size check answers first as well.
-        Err(_) => (not_checked(), Outcome::Error(too_large(protocol)), None),
+        Err(unread) => (not_checked(*unread), unread.outcome(protocol), None),
         Ok(bytes) => {
             let signed = SignedRequest {
                 method: parts.method.as_str(),
@@ -279,14 +279,49 @@ fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
     }
 }
 
-fn not_checked() -> AuthRecord {
+/// Why a request's body was not read whole.
+#[derive(Debug, Clone, Copy)]
+enum Unread {
+    /// Over the endpoint's size limit.
+    TooLarge,
+    /// Not whole within the read limit (a stalled or dribbling upload).
+    TooSlow(Duration),
+}
+
+impl Unread {
+    fn outcome(self, protocol: Protocol) -> Outcome {
+        match self {
+            Unread::TooLarge => Outcome::Error(too_large(protocol)),
+            // No capture of AWS's answer to a stalled upload exists: this
+            // is HTTP's own, and the connection is not kept.
+            Unread::TooSlow(_) => Outcome::Custom {
+                status: 408,
+                headers: vec![("connection".to_owned(), "close".to_owned())],
+                body: String::new(),
+            },
+        }
+    }
+}
+
+async fn read_body(body: Body, size_limit: usize, time_limit: Duration) -> Result<Bytes, Unread> {
+    match tokio::time::timeout(time_limit, axum::body::to_bytes(body, size_limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(Unread::TooLarge),
+        Err(_) => Err(Unread::TooSlow(time_limit)),
+    }
+}
+
+fn not_checked(unread: Unread) -> AuthRecord {
     AuthRecord {
         scheme: "not checked".to_owned(),
         access_key_id: None,
         region: None,
         service: None,
         accepted: false,
-        reason: Some("body over the size limit".to_owned()),
+        reason: Some(match unread {
+            Unread::TooLarge => "body over the size limit".to_owned(),
+            Unread::TooSlow(limit) => format!("body not received within {} s", limit.as_secs_f64()),
+        }),
     }
 }
 

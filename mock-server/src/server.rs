@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig, Timestamp};
 use crate::credentials::{CredentialReport, queue_index};
 use crate::journal::{Journal, RecordedRequest};
+use crate::listen::ReadLimits;
 use crate::rng::Rng;
 use crate::rules::{Answer, RequestFacts, Rule, Stall};
 
@@ -46,6 +47,7 @@ pub struct MockBedrockBuilder {
     clock: Clock,
     address: SocketAddr,
     log_requests: bool,
+    read_limits: ReadLimits,
 }
 
 /// Why a server could not start.
@@ -85,6 +87,7 @@ impl Default for MockBedrockBuilder {
             clock: Clock::system(),
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             log_requests: false,
+            read_limits: ReadLimits::default(),
         }
     }
 }
@@ -114,6 +117,13 @@ impl MockBedrockBuilder {
         self
     }
 
+    /// How long a client may take to send a request's head and its body
+    /// (60 s each by default), in real time.
+    pub fn read_limits(mut self, limits: ReadLimits) -> Self {
+        self.read_limits = limits;
+        self
+    }
+
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<MockBedrock, StartError> {
         let fail = |source| StartError {
@@ -124,19 +134,19 @@ impl MockBedrockBuilder {
         listener.set_nonblocking(true).map_err(fail)?;
         let address = listener.local_addr().map_err(fail)?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(fail)?;
-        let shared = Arc::new(Shared::new(self.config, self.clock, self.log_requests));
+        let mut shared = Shared::new(self.config, self.clock, self.log_requests);
+        shared.body_read_limit = self.read_limits.body;
+        let shared = Arc::new(shared);
         let app = axum::Router::new()
             .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(&shared));
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            // Accept errors are retried inside axum; `serve` returns only on
-            // shutdown.
-            let _ = serving.await;
-        });
+        let task = tokio::spawn(crate::listen::serve(
+            listener,
+            app,
+            self.read_limits,
+            stopped,
+        ));
         Ok(MockBedrock {
             address,
             shared,
@@ -357,6 +367,8 @@ pub(crate) struct Shared {
     issued: Mutex<Issued>,
     pub(crate) seq: AtomicU64,
     pub(crate) log_requests: bool,
+    /// How long a request's body may take to arrive.
+    pub(crate) body_read_limit: std::time::Duration,
     /// Set when the server stops: answers held back for a client that
     /// gave up end then, so shutdown does not wait for them.
     stopping: tokio::sync::watch::Sender<bool>,
@@ -375,6 +387,7 @@ impl Shared {
             seq: AtomicU64::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             log_requests,
+            body_read_limit: ReadLimits::default().body,
         };
         shared.load_rules_from_config();
         shared

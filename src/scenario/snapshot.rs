@@ -158,8 +158,8 @@ fn is_uuid(token: &str) -> bool {
 }
 
 /// The frames up to the first one a fault broke: how many more the mock
-/// wrote before the client hung up depends on timing, so a snapshot
-/// shows `...` for them.
+/// wrote before the client hung up (none, or all) depends on timing, so
+/// a snapshot always shows `...` for them.
 fn stable_frames(frames: &[String]) -> Vec<&str> {
     let broken = frames.iter().position(|f| {
         f.split_once(':').is_some_and(|(kind, _)| {
@@ -177,7 +177,7 @@ fn stable_frames(frames: &[String]) -> Vec<&str> {
             || f == "dropped:sse:message_start"
     });
     match broken {
-        Some(at) if at + 1 < frames.len() => frames[..=at]
+        Some(at) => frames[..=at]
             .iter()
             .map(String::as_str)
             .chain(std::iter::once("..."))
@@ -212,6 +212,14 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(stable_frames(&frames).len(), 3);
+        // The client may hang up before the mock writes another frame.
+        let frames: Vec<String> = ["chunk:message_start", "bad_data:chunk:a"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            stable_frames(&frames),
+            ["chunk:message_start", "bad_data:chunk:a", "..."]
+        );
     }
 
     #[test]

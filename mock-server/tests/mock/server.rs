@@ -8,7 +8,7 @@ use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
     Answer, AuthMode, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, Rule, ServerConfig,
+    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, ReadLimits, Rule, ServerConfig,
 };
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
@@ -638,6 +638,65 @@ async fn absurd_headers_are_refused_and_the_server_goes_on() {
     let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
     assert_eq!(r.status, 200);
     assert_eq!(server.received_requests().len(), 1);
+}
+
+/// Writes `bytes` on a fresh connection, then sends nothing more, and
+/// reads until the server closes it (within 10 s, or the test fails).
+async fn send_and_go_quiet(server: &MockBedrock, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap();
+    socket.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server must close a connection whose client went quiet")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_the_server_goes_on() {
+    let limits = ReadLimits {
+        head: Duration::from_millis(300),
+        body: Duration::from_millis(300),
+    };
+    let server = MockBedrock::builder()
+        .config(ServerConfig::default().auth(AuthMode::Off))
+        .read_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    // Half a head, then silence: closed unanswered, nothing journaled.
+    let half_head = format!("POST {INVOKE} HTTP/1.1\r\nhost: x\r\ncontent-le");
+    assert_eq!(send_and_go_quiet(&server, half_head.as_bytes()).await, "");
+    // A connection that never sends a byte is closed too.
+    assert_eq!(send_and_go_quiet(&server, b"").await, "");
+    assert!(server.received_requests().is_empty());
+    // A whole head and part of the body: answered 408, connection closed,
+    // and the journal shows why.
+    let part_body = format!(
+        "POST {INVOKE} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        PROBE.len(),
+        &PROBE[..10]
+    );
+    let answer = send_and_go_quiet(&server, part_body.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    let journal = server.received_requests();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].status, 408);
+    assert_eq!(
+        journal[0].auth.reason.as_deref(),
+        Some("body not received within 0.3 s")
+    );
+    // Clients that are not slow are served as before.
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
 }
 
 #[tokio::test]
