@@ -40,6 +40,7 @@ mod clock;
 mod config;
 mod control_plane;
 mod credentials;
+mod delivery;
 mod frame_fault;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -72,5 +73,5 @@ pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
 pub use listen::ReadLimits;
 pub use reply::{Reply, ReplyBlock};
 pub use routes::ADMIN_PREFIX;
-pub use rules::{Answer, Match, Operation, Rule, Stall, glob};
+pub use rules::{Answer, Dribble, Match, Operation, Reset, Rule, Stall, glob};
 pub use server::{ExpectationError, MockBedrock, MockBedrockBuilder, StartError};

@@ -8,10 +8,13 @@
 //! as servers do), and the pipeline answers a body not whole within
 //! [`ReadLimits::body`].
 
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::Response;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -40,6 +43,42 @@ impl Default for ReadLimits {
     }
 }
 
+/// Marks a response that must not be sent: the connection is closed
+/// instead, the client left with no answer at all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CloseUnanswered;
+
+impl std::fmt::Display for CloseUnanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a rule closes the connection before the answer")
+    }
+}
+
+impl std::error::Error for CloseUnanswered {}
+
+/// The app, except that a response marked [`CloseUnanswered`] becomes a
+/// service error, on which hyper closes the connection without writing.
+#[derive(Clone)]
+struct Answering(TowerToHyperService<Router>);
+
+impl hyper::service::Service<http::Request<Incoming>> for Answering {
+    type Response = Response;
+    type Error = CloseUnanswered;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, CloseUnanswered>> + Send>>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let answer = self.0.call(request);
+        Box::pin(async move {
+            let response = answer.await.unwrap_or_else(|never| match never {});
+            if response.extensions().get::<CloseUnanswered>().is_some() {
+                Err(CloseUnanswered)
+            } else {
+                Ok(response)
+            }
+        })
+    }
+}
+
 /// Serves `app` on `listener` until `stop` fires, then stops accepting,
 /// asks each open connection to close after its current request, and
 /// returns once all have.
@@ -60,7 +99,7 @@ pub(crate) async fn serve(
                     // Every streamed frame is flushed on its own; Nagle
                     // would hold a small one back for the client's ACK.
                     let _ = tcp.set_nodelay(true);
-                    let service = TowerToHyperService::new(app.clone());
+                    let service = Answering(TowerToHyperService::new(app.clone()));
                     let mut closing = closing_seen.clone();
                     connections.spawn(async move {
                         let mut builder = http1::Builder::new();

@@ -18,12 +18,14 @@ use crate::aws_error::AwsError;
 use crate::catalog;
 use crate::config::{ServerConfig, Timestamp};
 use crate::control_plane;
+use crate::delivery::{CutAfterHead, Dribbled};
 use crate::frame_fault::{self, Framing};
 use crate::journal::{AuthRecord, RecordedRequest, recorded_body, redact_headers, redact_query};
+use crate::listen::CloseUnanswered;
 use crate::mantle;
 use crate::reply::Reply;
 use crate::routes::{self, Route};
-use crate::rules::{Answer, Operation, Protocol, RequestFacts};
+use crate::rules::{Answer, Operation, Protocol, RequestFacts, Reset};
 use crate::runtime::{self, StreamFault};
 use crate::server::Shared;
 use crate::sigv4::SignedRequest;
@@ -185,7 +187,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     } else {
         format!("{} {raw_path}?{raw_query}", parts.method)
     };
-    let (stall, fault) = rule.map_or((None, None), |r| (r.stall, r.fault));
+    let (stall, fault, reset, dribble) = rule.map_or((None, None, None, None), |r| {
+        (r.stall, r.fault, r.reset, r.dribble)
+    });
     if let (Some(fault), Outcome::Stream { frames, .. }) = (fault, &mut outcome) {
         let framing = match protocol {
             Protocol::Mantle => Framing::ServerSentEvents,
@@ -206,7 +210,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Some(stall) => (Some(stall.duration()), None),
         None => (None, None),
     };
-    let response = into_response(
+    let mut response = into_response(
         &shared,
         protocol,
         outcome,
@@ -216,6 +220,24 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         &config,
         &mut record,
     );
+    if let Some(dribble) = dribble {
+        response = response.map(|body| Body::new(Dribbled::new(body, dribble)));
+    }
+    match reset {
+        Some(Reset::BeforeHead) => {
+            // Nothing is sent: status 0 in the journal says so.
+            record.status = 0;
+            record.error_type = None;
+            record.frames.push("reset".to_owned());
+            response.extensions_mut().insert(CloseUnanswered);
+        }
+        Some(Reset::AfterHead) => {
+            // The body planned (frames included) is never sent.
+            record.frames.push("reset".to_owned());
+            response = response.map(|_| Body::new(CutAfterHead::default()));
+        }
+        None => {}
+    }
     if shared.log_requests {
         eprintln!("{}", log_line(&record));
     }

@@ -152,6 +152,13 @@ pub struct Rule {
     /// as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<crate::FrameFault>,
+    /// The connection cut outside any frame: before the answer's head, or
+    /// right after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+    /// The answer's body sent a few bytes at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dribble: Option<Dribble>,
     /// Answers this many requests, then lets later requests fall through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
@@ -170,6 +177,8 @@ impl Rule {
             answer: Some(answer),
             stall: None,
             fault: None,
+            reset: None,
+            dribble: None,
             times: None,
             expect: None,
         }
@@ -192,6 +201,8 @@ impl Rule {
             answer: None,
             stall: Some(stall),
             fault: None,
+            reset: None,
+            dribble: None,
             times: None,
             expect: None,
         }
@@ -206,9 +217,50 @@ impl Rule {
             answer: None,
             stall: None,
             fault: Some(fault),
+            reset: None,
+            dribble: None,
             times: None,
             expect: None,
         }
+    }
+
+    /// A rule that cuts the connection of every request `when` matches.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Match, Operation, Reset, Rule};
+    ///
+    /// // The first stream's connection drops before any answer.
+    /// let rule = Rule::resetting(Match::operation(Operation::InvokeModelWithResponseStream), Reset::BeforeHead).times(1);
+    /// assert_eq!(rule.reset, Some(Reset::BeforeHead));
+    /// ```
+    pub fn resetting(when: Match, reset: Reset) -> Self {
+        Self {
+            name: None,
+            when,
+            answer: None,
+            stall: None,
+            fault: None,
+            reset: Some(reset),
+            dribble: None,
+            times: None,
+            expect: None,
+        }
+    }
+
+    /// A rule that sends the normal answer of every request `when`
+    /// matches `dribble.bytes` at a time.
+    pub fn dribbling(when: Match, dribble: Dribble) -> Self {
+        Self {
+            reset: None,
+            dribble: Some(dribble),
+            ..Self::resetting(when, Reset::BeforeHead)
+        }
+    }
+
+    /// Sends the rule's answer `dribble.bytes` at a time.
+    pub fn with_dribble(mut self, dribble: Dribble) -> Self {
+        self.dribble = Some(dribble);
+        self
     }
 
     /// Adds a stall to the rule's answer.
@@ -391,6 +443,33 @@ pub struct Stall {
     /// response's head, for any answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_events: Option<usize>,
+}
+
+/// Where a rule cuts a connection outside any frame (`fault.kind =
+/// "reset"` cuts one mid-frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Reset {
+    /// The request is read, then the connection closes with no answer.
+    BeforeHead,
+    /// The answer's head is sent, then the connection closes before any
+    /// of its body.
+    AfterHead,
+}
+
+/// An answer's body sent a few bytes at a time, like a congested link.
+/// The pauses are real time, also on a fixed clock: they are meant to be
+/// short, to make a client read a frame in many pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Dribble {
+    /// Bytes in each piece (1 or more).
+    pub bytes: usize,
+    /// Milliseconds between pieces.
+    #[serde(default)]
+    pub every_ms: u64,
 }
 
 impl Stall {

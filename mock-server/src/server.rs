@@ -328,6 +328,8 @@ pub(crate) struct ChosenRule {
     pub answer: Option<Answer>,
     pub stall: Option<Stall>,
     pub fault: Option<crate::FrameFault>,
+    pub reset: Option<crate::Reset>,
+    pub dribble: Option<crate::Dribble>,
 }
 
 /// The most STS-minted sessions the account keeps at once.
@@ -576,6 +578,8 @@ impl Shared {
                     answer: mounted.rule.answer.clone(),
                     stall: mounted.rule.stall.clone(),
                     fault: mounted.rule.fault,
+                    reset: mounted.rule.reset,
+                    dribble: mounted.rule.dribble,
                 });
             }
         }

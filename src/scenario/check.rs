@@ -246,7 +246,10 @@ pub fn retries(journal: &[RecordedRequest]) -> u32 {
                 let (before, after) = (pair[0], pair[1]);
                 let failed = before.status >= 400
                     || before.frames.iter().any(|f| {
-                        f.starts_with("exception:") || f.contains("error") || f == "gave-up"
+                        f.starts_with("exception:")
+                            || f.contains("error")
+                            || f == "gave-up"
+                            || f == "reset"
                     });
                 failed && before.operation == after.operation && model_of(before) == model_of(after)
             })

@@ -125,6 +125,10 @@ const ERROR_KINDS: &[&str] = &[
     "stream",
 ];
 
+/// The longest pause of a dribble: its pauses are real time, so a scenario
+/// stays quick.
+const MAX_DRIBBLE_MS: u64 = 1000;
+
 /// The longest stall a rule may ask for: a day, far past every client
 /// deadline.
 const MAX_STALL_SECONDS: f64 = 86_400.0;
@@ -215,6 +219,23 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
         ));
     }
     for (n, rule) in scenario.server.rules.iter().enumerate() {
+        if let Some(dribble) = &rule.dribble {
+            if dribble.bytes == 0 {
+                return Err((
+                    format!("server.rules[{n}].dribble.bytes"),
+                    "0 bytes a piece sends nothing; give 1 or more".to_owned(),
+                ));
+            }
+            if dribble.every_ms > MAX_DRIBBLE_MS {
+                return Err((
+                    format!("server.rules[{n}].dribble.every_ms"),
+                    format!(
+                        "{} ms is past the {MAX_DRIBBLE_MS} ms a dribble may pause (its pauses are real time; for a long silence use `stall`)",
+                        dribble.every_ms
+                    ),
+                ));
+            }
+        }
         if let Some(stall) = &rule.stall
             && !(stall.seconds.is_finite() && (0.0..=MAX_STALL_SECONDS).contains(&stall.seconds))
         {
@@ -405,6 +426,20 @@ mod tests {
         ));
         assert!(
             e.contains("field `server.rules[0].stall.seconds`") && e.contains("-1 is not a stall"),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 0 }}\n"
+        ));
+        assert!(
+            e.contains("field `server.rules[0].dribble.bytes`") && e.contains("give 1 or more"),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 1, every_ms = 5000 }}\n"
+        ));
+        assert!(
+            e.contains("field `server.rules[0].dribble.every_ms`") && e.contains("use `stall`"),
             "{e}"
         );
         // A dotted key is found too.

@@ -7,8 +7,9 @@ use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
-    Answer, AuthMode, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, ReadLimits, Rule, ServerConfig,
+    Answer, AuthMode, Clock, Credential, Dribble, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, ReadLimits, Reset, Rule,
+    ServerConfig,
 };
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
@@ -697,6 +698,78 @@ async fn slow_clients_are_cut_off_and_the_server_goes_on() {
     // Clients that are not slow are served as before.
     let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
     assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn resets_cut_the_connection_before_or_right_after_the_head() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let stream = Match::operation(Operation::InvokeModelWithResponseStream);
+    server.mount(Rule::resetting(stream.clone(), Reset::BeforeHead).times(1));
+    server.mount(Rule::resetting(stream, Reset::AfterHead).times(1));
+    let request = format!(
+        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PROBE}",
+        PROBE.len()
+    );
+    // Before the head: not a byte back.
+    assert_eq!(send_and_go_quiet(&server, request.as_bytes()).await, "");
+    // After the head: a 200 head for an event stream, then the cut (the
+    // chunked body never ends).
+    let answer = send_and_go_quiet(&server, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.contains("application/vnd.amazon.eventstream"),
+        "{answer}"
+    );
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    assert_eq!(body, "", "no byte of the body: {answer}");
+    // The journal says what happened; the third stream is whole.
+    let r = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    let journal = server.received_requests();
+    let seen: Vec<(u16, Vec<String>)> = journal
+        .iter()
+        .map(|r| (r.status, r.frames.clone()))
+        .collect();
+    assert_eq!(seen[0], (0, vec!["reset".to_owned()]));
+    assert_eq!(seen[1], (200, vec!["reset".to_owned()]));
+    assert_eq!(
+        seen[2].1.last().map(String::as_str),
+        Some("chunk:message_stop")
+    );
+}
+
+#[tokio::test]
+async fn a_dribbled_answer_arrives_whole_a_few_bytes_at_a_time() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let whole = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    server.mount(Rule::dribbling(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        Dribble {
+            bytes: 7,
+            every_ms: 0,
+        },
+    ));
+    let dribbled = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    assert_eq!(dribbled.status, 200);
+    assert!(
+        dribbled.chunks.iter().all(|&n| n <= 7),
+        "{:?}",
+        dribbled.chunks
+    );
+    // The same frames (ids and padding differ per answer, so compare
+    // what they carry).
+    let events = |body: &[u8]| {
+        let mut decoder = Decoder::new();
+        let mut input = body;
+        let mut reader = bedrock_eventstream::bedrock::EventReader::new();
+        let mut events = Vec::new();
+        while let Some(frame) = decoder.decode(&mut input).unwrap() {
+            events.push(std::mem::discriminant(&reader.read(&frame).unwrap()));
+        }
+        events
+    };
+    assert_eq!(events(&dribbled.body), events(&whole.body));
+    assert!(dribbled.chunks.len() > whole.chunks.len() * 5);
 }
 
 #[tokio::test]
