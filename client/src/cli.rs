@@ -46,6 +46,7 @@ use crate::request::Identity;
 use crate::retrying::{AttemptError, GaveUp};
 use crate::session::{Session, lineup, load_catalogue};
 use crate::stream::Answer;
+use crate::trace::Trace;
 use crate::transport::HttpClient;
 use crate::turn::TurnError;
 use crate::{Error, ErrorKind};
@@ -61,7 +62,9 @@ Exit status:
 Environment beyond Claude Code's: BEDROCK_CLIENT_MODELS names a model
 catalogue file to use instead of the built-in one; BEDROCK_CLIENT_LINEUP
 picks its lineup (default `cli`, the real CLI 2.1.328's; `seed`, the
-seed document's).";
+seed document's). ANTHROPIC_LOG=debug (as the Anthropic SDKs read it)
+writes a trace of every request, answer head and error body to stderr,
+credentials redacted.";
 
 /// A Claude client for Amazon Bedrock and Mantle that behaves like Claude
 /// Code's provider.
@@ -139,6 +142,10 @@ pub struct Console {
     pub stdout: OutputSink,
     /// Receives what the command prints on stderr.
     pub stderr: OutputSink,
+    /// Receives the trace log (see [`crate::trace`]) whatever
+    /// `ANTHROPIC_LOG` says, besides stderr when it asks for one: a
+    /// test's way to read every request the client made.
+    pub trace: Option<OutputSink>,
 }
 
 impl std::fmt::Debug for Console {
@@ -163,6 +170,7 @@ impl Console {
                 let _ = err.write_all(bytes);
                 let _ = err.flush();
             }),
+            trace: None,
         }
     }
 
@@ -180,6 +188,7 @@ impl Console {
         Self {
             stdout: sink(stdout),
             stderr: sink(stderr),
+            trace: None,
         }
     }
 
@@ -193,6 +202,23 @@ impl Console {
 
     fn err_line(&self, text: &str) {
         (self.stderr)(format!("{text}\n").as_bytes());
+    }
+}
+
+/// The trace log's destination: the console's own trace sink, stderr
+/// when `ANTHROPIC_LOG` asks, both, or none.
+fn trace_for(console: &Console, vars: &crate::config::Vars) -> Option<Trace> {
+    let asked = Trace::from_level(vars.get("ANTHROPIC_LOG"), &console.stderr);
+    match (&console.trace, asked) {
+        (None, asked) => asked,
+        (Some(sink), None) => Some(Trace::new(Arc::clone(sink))),
+        (Some(sink), Some(_)) => {
+            let (sink, stderr) = (Arc::clone(sink), Arc::clone(&console.stderr));
+            Some(Trace::new(Arc::new(move |bytes: &[u8]| {
+                sink(bytes);
+                stderr(bytes);
+            })))
+        }
     }
 }
 
@@ -281,7 +307,9 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    let http = HttpClient::new().with_deadlines(env.clock.deadlines());
+    let http = HttpClient::new()
+        .with_deadlines(env.clock.deadlines())
+        .with_trace(trace_for(console, &config.vars));
     let sources = SystemSources::new(
         config.vars.clone(),
         &config.region,

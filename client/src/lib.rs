@@ -40,6 +40,7 @@ mod secret;
 pub mod session;
 pub mod signing;
 pub mod stream;
+pub mod trace;
 pub mod transport;
 pub mod turn;
 

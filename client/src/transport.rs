@@ -20,6 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::{Error, ErrorKind};
+use crate::trace::Trace;
 
 /// A request as it goes on the wire. `Debug` shows header names only: the
 /// values include signatures, tokens and keys.
@@ -92,6 +93,7 @@ impl Deadlines for RealTime {
 struct Waiting {
     deadlines: Arc<dyn Deadlines>,
     request: Arc<str>,
+    trace: Option<Trace>,
 }
 
 impl Waiting {
@@ -174,6 +176,7 @@ impl ResponseBody {
 pub struct HttpClient {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     deadlines: Arc<dyn Deadlines>,
+    trace: Option<Trace>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -207,7 +210,14 @@ impl HttpClient {
                 .retry_canceled_requests(false)
                 .build(connector),
             deadlines: Arc::new(RealTime),
+            trace: None,
         }
+    }
+
+    /// The same client, writing every request and answer head to `trace`.
+    pub fn with_trace(mut self, trace: Option<Trace>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Runs `requests` (each sending on this client) at once, as the
@@ -235,6 +245,7 @@ impl HttpClient {
 
     /// Sends `request`; the response head must arrive within `limit`.
     pub async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
+        let body_bytes = request.body.len();
         let mut builder = http::Request::builder()
             .method(request.method)
             .uri(&request.url);
@@ -247,7 +258,16 @@ impl HttpClient {
                 format!("the request to {} is not valid HTTP: {e}", request.url),
             )
         })?;
+        if let Some(trace) = &self.trace {
+            trace.request(
+                http_request.method().as_str(),
+                &request.url,
+                &request.headers,
+                body_bytes,
+            );
+        }
         let waiting = Waiting {
+            trace: self.trace.clone(),
             deadlines: Arc::clone(&self.deadlines),
             request: Arc::from(format!(
                 "{} {}",
@@ -270,13 +290,31 @@ impl HttpClient {
                         limit.as_secs_f64()
                     ),
                 )
-            })?
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Connection,
-                    format!("request to {} failed: {}", request.url, describe(&e)),
-                )
-            })?;
+            })
+            .and_then(|sent| {
+                sent.map_err(|e| {
+                    Error::new(
+                        ErrorKind::Connection,
+                        format!("request to {} failed: {}", request.url, describe(&e)),
+                    )
+                })
+            });
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(trace) = &waiting.trace {
+                    trace.failed(&waiting.request, &e.to_string());
+                }
+                return Err(e);
+            }
+        };
+        if let Some(trace) = &waiting.trace {
+            trace.response(
+                &waiting.request,
+                response.status().as_u16(),
+                response.headers(),
+            );
+        }
         let (parts, body) = response.into_parts();
         Ok(Response {
             status: parts.status.as_u16(),
@@ -307,6 +345,10 @@ impl Response {
 
     /// Reads the whole body, at most `max` bytes, within `limit`.
     pub async fn bytes(self, max: usize, limit: Duration) -> Result<Bytes, Error> {
+        let trace = (self.status >= 400)
+            .then(|| self.waiting.trace.clone())
+            .flatten()
+            .map(|t| (t, Arc::clone(&self.waiting.request)));
         let collected = self
             .waiting
             .within(limit, Some(0), Limited::new(self.body, max).collect())
@@ -326,7 +368,11 @@ impl Response {
                     format!("the response body could not be read: {e}"),
                 )
             })?;
-        Ok(collected.to_bytes())
+        let bytes = collected.to_bytes();
+        if let Some((trace, request)) = trace {
+            trace.error_body(&request, &bytes);
+        }
+        Ok(bytes)
     }
 
     /// The body, for reading as it arrives.

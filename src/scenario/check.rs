@@ -111,6 +111,7 @@ pub fn leaks(run: &Run, snapshot: &str) -> Vec<String> {
     let outputs = [
         ("stdout", run.stdout.as_str()),
         ("stderr", run.stderr.as_str()),
+        ("the trace log", run.trace.as_str()),
         ("the journal", journal.as_str()),
         ("the snapshot", snapshot),
     ];
@@ -763,6 +764,7 @@ mod tests {
         let run = Run {
             stdout: String::new(),
             stderr: String::new(),
+            trace: String::new(),
             outcome: Default::default(),
             journal: Vec::new(),
             issued: 0,

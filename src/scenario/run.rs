@@ -30,6 +30,9 @@ pub struct Run {
     pub stdout: String,
     /// What the client printed on stderr.
     pub stderr: String,
+    /// The client's trace log: every request it sent, every answer's head
+    /// and error body (kept apart from stderr, which it never changes).
+    pub trace: String,
     /// How the client ended.
     pub outcome: Outcome,
     /// Every request the mock received, in arrival order.
@@ -94,6 +97,17 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     })?;
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let stderr = Arc::new(Mutex::new(Vec::new()));
+    let trace = Arc::new(Mutex::new(Vec::new()));
+    let mut console = Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr));
+    console.trace = Some({
+        let trace = Arc::clone(&trace);
+        Arc::new(move |bytes: &[u8]| {
+            trace
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes)
+        })
+    });
     let mut environment = Environment::new(
         Sources {
             env,
@@ -106,7 +120,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
                 .as_ref()
                 .map(|_| sandbox.managed()),
         },
-        Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr)),
+        console,
         SharedClock {
             mock: mock_clock,
             start,
@@ -143,6 +157,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     Ok(Run {
         stdout: text(&stdout),
         stderr: text(&stderr),
+        trace: text(&trace),
         outcome,
         journal,
         issued: u32::try_from(report.issued).unwrap_or(u32::MAX),

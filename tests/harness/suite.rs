@@ -92,6 +92,11 @@ stdout = ["this text is not printed"]
     let text = report.failure_text();
     assert!(!report.passed());
     assert!(text.contains("of the scenario appears in stdout"), "{text}");
+    // The client's trace log has the error body, so the leak is there too.
+    assert!(
+        text.contains("of the scenario appears in the trace log"),
+        "{text}"
+    );
     // The stdout shown with the failure has the token hidden.
     assert!(text.contains("bad token <secret #"), "{text}");
     assert!(
@@ -99,4 +104,53 @@ stdout = ["this text is not printed"]
         "the report must not show the secret: {text}"
     );
     assert!(!report.output.0.contains(token));
+}
+
+#[test]
+fn the_trace_log_shows_every_request_and_error_body_without_a_credential() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (file, shown) in [
+        // A bearer key, and the 403 body its refusal carries.
+        (
+            "auth/api-key-unknown.toml",
+            &[
+                "authorization: Bearer <redacted>",
+                "[trace] <- body of POST /model/",
+            ][..],
+        ),
+        // Temporary keys: the token header is hidden, the signature cut.
+        (
+            "auth/env-session-token.toml",
+            &[
+                "x-amz-security-token: <redacted>",
+                "Signature=<redacted>",
+                "[trace] <- 200 for POST /model/",
+            ][..],
+        ),
+    ] {
+        let path = root.join(file);
+        let scenario = scenario::load(&path).unwrap();
+        let run = runtime.block_on(scenario::run::execute(&scenario)).unwrap();
+        let requests = run.trace.matches("[trace] -> ").count();
+        assert_eq!(
+            requests,
+            run.journal.len(),
+            "{file}: one trace entry per request\n{}",
+            run.trace
+        );
+        for text in shown {
+            assert!(
+                run.trace.contains(text),
+                "{file}: {text:?} not in\n{}",
+                run.trace
+            );
+        }
+        assert!(!run.secrets.is_empty(), "{file}");
+        assert_eq!(
+            scenario::check::leaks(&run, ""),
+            Vec::<String>::new(),
+            "{file}"
+        );
+    }
 }

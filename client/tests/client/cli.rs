@@ -175,6 +175,51 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_log_traces_each_request_on_stderr_without_secrets() {
+    let stale =
+        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
+    let server = MockBedrock::start_with(ServerConfig::default().credential(stale)).await;
+    let sandbox = Sandbox::new("cli-trace");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "ASIASTALE"),
+        ("AWS_SECRET_ACCESS_KEY", "ASIASTALE-secret"),
+        ("AWS_SESSION_TOKEN", "ASIASTALE-token"),
+        ("ANTHROPIC_LOG", "debug"),
+    ];
+    let out = run(&server, &sandbox, &["-p", "hi", "--model", HAIKU], &env);
+    // The answer's line is unchanged on stdout; the trace is on stderr.
+    assert_eq!(text(&out.stdout), CREDENTIAL_LINE);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("[trace] -> ").count(),
+        server.received_requests().len(),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[trace] <- 403 for POST /model/"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("The security token included in the request is expired"),
+        "the error body is traced: {stderr}"
+    );
+    assert!(
+        stderr.contains("x-amz-security-token: <redacted>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Signature=<redacted>"), "{stderr}");
+    assert_no_secret(&out, &["ASIASTALE-secret", "ASIASTALE-token"]);
+    // Without the variable, nothing of it.
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi", "--model", HAIKU],
+        &env[..3],
+    );
+    assert!(!text(&out.stderr).contains("[trace]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_errors_go_to_stderr_naming_what_to_fix() {
     let server = MockBedrock::start().await;
     let sandbox = Sandbox::new("cli-setup");
