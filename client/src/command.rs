@@ -118,6 +118,7 @@ fn run(
                 format!("{setting} (`{command}`) could not start: {e}"),
             )
         })?;
+    let running = Running::register(child.id());
     // Both pipes are drained while the command runs: a command filling one
     // pipe's buffer would otherwise block forever.
     let stdout = child.stdout.take().map(|p| drain(p, show.clone()));
@@ -147,6 +148,7 @@ fn run(
             }
         }
     };
+    drop(running);
     // What the command printed before it exited. Something it started may
     // still hold its output (`aws sso login` leaves a browser running in
     // its own session): that gets a short grace, then the client goes on
@@ -173,6 +175,43 @@ fn kill_group(pid: u32) {
     // names the process group the command was started in.
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+/// The process groups of the commands running now, for
+/// [`stop_running_commands`].
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A command's place in [`RUNNING`] while it runs.
+struct Running(u32);
+
+impl Running {
+    fn register(pid: u32) -> Self {
+        lock_running().push(pid);
+        Self(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        lock_running().retain(|&p| p != self.0);
+    }
+}
+
+fn lock_running() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Stops every `awsAuthRefresh` or `awsCredentialExport` command running
+/// now, with all it started: for a client interrupted by Ctrl-C, whose
+/// commands, each in its own process group, the terminal's signal does
+/// not reach. (A command is unregistered as soon as `sh` is reaped, so a
+/// group stopped here is still the command's.)
+pub fn stop_running_commands() {
+    for pid in lock_running().iter() {
+        kill_group(*pid);
     }
 }
 

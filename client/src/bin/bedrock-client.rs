@@ -25,5 +25,49 @@ fn main() -> ExitCode {
         Console::process(),
         SystemClock::default(),
     );
-    ExitCode::from(runtime.block_on(cli::run(&cli, &env)).exit)
+    let ended = runtime.block_on(async {
+        tokio::select! {
+            outcome = cli::run(&cli, &env) => Ok(outcome.exit),
+            signal = interrupted() => Err(signal),
+        }
+    });
+    let exit = match ended {
+        Ok(exit) => exit,
+        Err((name, status)) => {
+            // The refresh and export commands run in process groups of
+            // their own, out of the terminal's reach: stop them here.
+            bedrock_client::command::stop_running_commands();
+            eprintln!("bedrock-client: stopped by {name}; an answer printed above is incomplete");
+            status
+        }
+    };
+    // A command's reader thread may still be waiting on a pipe that
+    // something it started holds: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    ExitCode::from(exit)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM with the signal's name and the
+/// exit status a shell gives for it (128 + its number).
+async fn interrupted() -> (&'static str, u8) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                () = ctrl_c() => return ("Ctrl-C", 130),
+                _ = term.recv() => return ("SIGTERM", 143),
+            }
+        }
+    }
+    ctrl_c().await;
+    ("Ctrl-C", 130)
+}
+
+/// Ctrl-C; never, where its handler cannot be installed (the run must
+/// not end as if interrupted).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }

@@ -219,6 +219,143 @@ async fn anthropic_log_traces_each_request_on_stderr_without_secrets() {
     assert!(!text(&out.stderr).contains("[trace]"));
 }
 
+/// Starts `bedrock-client args…` like [`run`], without waiting for it.
+fn spawn(
+    server: &MockBedrock,
+    sandbox: &Sandbox,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let uri = server.uri();
+    let mut all = vec![
+        ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        ("AWS_REGION", "us-east-1"),
+        ("ANTHROPIC_BEDROCK_BASE_URL", uri.as_str()),
+        ("AWS_ENDPOINT_URL_STS", uri.as_str()),
+    ];
+    all.extend_from_slice(env);
+    std::process::Command::new(env!("CARGO_BIN_EXE_bedrock-client"))
+        .args(args)
+        .env_clear()
+        .envs(sandbox.env(&all))
+        .current_dir(sandbox.project())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most 20 s) for `child` to end; its output.
+fn wait_briefly(mut child: std::process::Child) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the client did not stop");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_client_and_the_refresh_command_it_was_waiting_on() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-ctrl-c");
+    let pid_file = sandbox.path("command.pid");
+    // An export that never finishes, in its own process group as every
+    // refresh command is: the terminal's Ctrl-C would not reach it.
+    sandbox.write(
+        "home/.claude/settings.json",
+        &format!(
+            r#"{{"awsCredentialExport": "echo $$ > {}; exec sleep 60"}}"#,
+            pid_file.display()
+        ),
+    );
+    let child = spawn(&server, &sandbox, &["-p", "hi"], &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let group: i32 = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // SAFETY: signals to a child this test started, and a probe (0) of the
+    // command's process group.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = wait_briefly(child);
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        text(&out.stderr),
+        "bedrock-client: stopped by Ctrl-C; an answer printed above is incomplete\n"
+    );
+    // The command's whole group is gone (give the kernel a moment to
+    // reap it: its parent, the client, has exited).
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        (unsafe { libc::kill(-group, 0) }) == -1
+    });
+    if !gone {
+        // SAFETY: as above; leave nothing running behind a failed test.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    assert!(gone, "the export's process group {group} is still running");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_stream_keeps_what_was_printed_and_says_it_is_incomplete() {
+    use bedrock_mock_server::{Match, Rule, Stall};
+    let server = MockBedrock::start().await;
+    server.mount(Rule::stalling(
+        Match::operation(Operation::InvokeModelWithResponseStream),
+        Stall::after_events(3, 600.0),
+    ));
+    let sandbox = Sandbox::new("cli-sigterm");
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY),
+    ];
+    let child = spawn(&server, &sandbox, &["-p", "hi", "--model", HAIKU], &keys);
+    // The stream has sent its first word and gone quiet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !server
+        .received_requests()
+        .iter()
+        .any(|r| r.frames.iter().any(|f| f == "stall"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream never stalled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: a signal to a child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = wait_briefly(child);
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    assert_eq!(text(&out.stdout), "hi");
+    assert_eq!(
+        text(&out.stderr),
+        "bedrock-client: stopped by SIGTERM; an answer printed above is incomplete\n"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_errors_go_to_stderr_naming_what_to_fix() {
     let server = MockBedrock::start().await;
