@@ -15,7 +15,7 @@ use bedrock_client::turn::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
 use bedrock_harness::scenario::run::{Run, execute};
 use bedrock_mock_server::{
-    Answer, FrameFault, FrameFaultKind, Match, Operation, RecordedRequest, Rule, Stall,
+    Answer, FrameFault, FrameFaultKind, Match, Operation, RecordedRequest, Reset, Rule, Stall,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
@@ -710,8 +710,9 @@ proptest! {
 proptest! {
     #![proptest_config(config())]
 
-    /// Whatever event an exception frame, a broken frame or a silence
-    /// interrupts the turn's stream at, however long the silence, and
+    /// Whatever event an exception frame (of any type), a broken frame or
+    /// a silence interrupts the turn's stream at, or a connection cut
+    /// before or right after the head, however long the silence, and
     /// whether the non-streaming retry then answers: the run prints the
     /// whole answer exactly once and succeeds, or fails without claiming
     /// the partial text as an answer. A silence shorter than the idle
@@ -727,6 +728,11 @@ proptest! {
             FrameFaultKind::BadMessageCrc, FrameFaultKind::ForgedLength,
             FrameFaultKind::UnknownHeaderType, FrameFaultKind::BadData, FrameFaultKind::Empty,
         ][..])),
+        cut in prop::option::weighted(0.2, prop::sample::select(&[Reset::BeforeHead, Reset::AfterHead][..])),
+        exception in prop::sample::select(&[
+            "internalServerException", "modelStreamErrorException", "validationException",
+            "throttlingException", "modelTimeoutException", "serviceUnavailableException",
+        ][..]),
         words in prop::collection::vec("[a-z]{1,8}", 1..6),
         retry_answers in any::<bool>(),
     ) {
@@ -738,14 +744,16 @@ proptest! {
         scenario.client.env = turn_only_env(None);
         scenario.server.reply = Reply::text(text.clone());
         let stream = Match::operation(Operation::InvokeModelWithResponseStream);
-        scenario.server.rules.push(match (silence, broken_frame) {
-            (Some(seconds), _) => Rule::stalling(stream, Stall::after_events(after_events, seconds as f64)),
-            (None, Some(kind)) => Rule::faulting(stream, FrameFault::at(kind, after_events)),
-            (None, None) => Rule::new(
+        scenario.server.rules.push(match (silence, broken_frame, cut) {
+            (Some(seconds), _, _) => Rule::stalling(stream, Stall::after_events(after_events, seconds as f64)),
+            (None, Some(kind), _) => Rule::faulting(stream, FrameFault::at(kind, after_events)),
+            // The first stream call's connection cut outside any frame.
+            (None, None, Some(reset)) => Rule::resetting(stream, reset).times(1),
+            (None, None, None) => Rule::new(
                 stream,
                 Answer::StreamException {
                     after_events,
-                    exception: "internalServerException".into(),
+                    exception: exception.into(),
                     message: None,
                 },
             ),
