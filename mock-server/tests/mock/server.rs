@@ -608,6 +608,23 @@ async fn bad_input_gets_aws_answers_not_crashes() {
             "{method} {target}"
         );
     }
+    // Odd encodings in the model id: double-encoded, overlong UTF-8, NUL,
+    // a cut or bad escape, a right-to-left override, a 3,000-byte id. Each
+    // is an id no model has; none reaches a file or panics.
+    let long = format!("/model/{}/invoke", "a".repeat(3000));
+    for target in [
+        "/model/..%252F..%252Fetc%252Fpasswd/invoke",
+        "/model/%C0%AF%C0%AF/invoke",
+        "/model/anthropic.claude%00/invoke",
+        "/model/anthropic.claude%/invoke",
+        "/model/anthropic.claude%G1/invoke",
+        "/model/%E2%80%AEanthropic/invoke",
+        long.as_str(),
+    ] {
+        let r = send(server.address(), "POST", target, &[], PROBE.as_bytes()).await;
+        let (status, code, _) = r.bedrock_error();
+        assert_eq!((status, code.as_str()), (400, "ValidationException"), "{target}");
+    }
     let huge = vec![b' '; 25_000_001];
     let r = send(server.address(), "POST", INVOKE, &[], &huge).await;
     assert_eq!(
