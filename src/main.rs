@@ -100,31 +100,7 @@ enum Command {
     /// server's resident memory (idle, with the most streams open, peak)
     /// and whether its journal holds every request sent. Exit status: 0
     /// no failure and nothing lost, 1 otherwise, 2 could not run.
-    Load {
-        /// Concurrent streaming clients (1 to 10000).
-        #[arg(long, default_value_t = 1000)]
-        streams: usize,
-        /// Seconds during which new streams start (1 to 600).
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Words in each answer (about two words an event).
-        #[arg(long, default_value_t = 60)]
-        words: usize,
-        /// Milliseconds between a stream's events, as the server paces them.
-        #[arg(long, default_value_t = 20)]
-        gap_ms: u64,
-        /// Milliseconds over which the clients start, evenly spread (0:
-        /// all at once).
-        #[arg(long, default_value_t = 1000)]
-        ramp_ms: u64,
-        /// How the clients authenticate.
-        #[arg(long, value_enum, default_value_t = load::Auth::Sigv4)]
-        auth: load::Auth,
-        /// A server already running (http://IP:PORT) instead of a child
-        /// process; its memory is then not measured.
-        #[arg(long)]
-        server: Option<String>,
-    },
+    Load(load::Options),
     /// Decode a captured `application/vnd.amazon.eventstream` body.
     ///
     /// Prints one JSON line per frame: its offset, headers (as [name, value]
@@ -192,23 +168,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Load {
-            streams,
-            seconds,
-            words,
-            gap_ms,
-            ramp_ms,
-            auth,
-            server,
-        } => load::run(&load::Options {
-            streams,
-            seconds,
-            words,
-            gap_ms,
-            ramp_ms,
-            auth,
-            server,
-        }),
+        Command::Load(options) => load::run(&options),
         Command::Decode { file, raw } => {
             let input = match read_input(file.as_ref()) {
                 Ok(bytes) => bytes,

@@ -32,22 +32,31 @@ const STREAM_LIMIT: Duration = Duration::from_secs(60);
 const TARGET_P99_FIRST_BYTE: Duration = Duration::from_millis(50);
 const TARGET_BYTES_PER_STREAM: u64 = 64 * 1024;
 
-/// What `bedrock-harness load` was asked for.
-#[derive(Debug, Clone)]
+/// What `bedrock-harness load` was asked for (its command-line options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// Concurrent clients, each streaming one answer after another.
+    /// Concurrent streaming clients (1 to 10000).
+    #[arg(long, default_value_t = 1000)]
     pub streams: usize,
-    /// How long new streams are started.
+    /// Seconds during which new streams start (1 to 600).
+    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Words in each answer (about 2 words an event).
+    /// Words in each answer (about two words an event).
+    #[arg(long, default_value_t = 60)]
     pub words: usize,
-    /// Milliseconds between a stream's events.
+    /// Milliseconds between a stream's events, as the server paces them.
+    #[arg(long, default_value_t = 20)]
     pub gap_ms: u64,
-    /// Milliseconds over which the clients start, evenly spread.
+    /// Milliseconds over which the clients start, evenly spread (0: all
+    /// at once).
+    #[arg(long, default_value_t = 1000)]
     pub ramp_ms: u64,
     /// How the clients authenticate.
+    #[arg(long, value_enum, default_value_t = Auth::Sigv4)]
     pub auth: Auth,
-    /// A server already running, instead of a child process.
+    /// A server already running (http://IP:PORT) instead of a child
+    /// process; its memory is then not measured.
+    #[arg(long)]
     pub server: Option<String>,
 }
 

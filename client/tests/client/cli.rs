@@ -35,6 +35,13 @@ fn run(server: &MockBedrock, sandbox: &Sandbox, args: &[&str], env: &[(&str, &st
     sandbox.run(args, &all)
 }
 
+/// A mock whose account knows the `ASIASTALE` session, expired since 1970.
+async fn with_stale_session() -> MockBedrock {
+    let stale =
+        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
+    MockBedrock::start_with(ServerConfig::default().credential(stale)).await
+}
+
 fn assert_no_secret(out: &Output, secrets: &[&str]) {
     for secret in secrets {
         assert!(
@@ -176,9 +183,7 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_log_traces_each_request_on_stderr_without_secrets() {
-    let stale =
-        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
-    let server = MockBedrock::start_with(ServerConfig::default().credential(stale)).await;
+    let server = with_stale_session().await;
     let sandbox = Sandbox::new("cli-trace");
     let env = [
         ("AWS_ACCESS_KEY_ID", "ASIASTALE"),
@@ -388,9 +393,7 @@ async fn setup_errors_go_to_stderr_naming_what_to_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_that_never_helps_ends_with_the_explanation() {
-    let stale =
-        Credential::new("ASIASTALE", "ASIASTALE-secret").session("ASIASTALE-token", UNIX_EPOCH);
-    let server = MockBedrock::start_with(ServerConfig::default().credential(stale)).await;
+    let server = with_stale_session().await;
     let sandbox = Sandbox::new("cli-sso-loop");
     let refresh = format!(
         "echo 'Attempting SSO login'; echo run >> {}",

@@ -623,7 +623,11 @@ async fn bad_input_gets_aws_answers_not_crashes() {
     ] {
         let r = send(server.address(), "POST", target, &[], PROBE.as_bytes()).await;
         let (status, code, _) = r.bedrock_error();
-        assert_eq!((status, code.as_str()), (400, "ValidationException"), "{target}");
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "ValidationException"),
+            "{target}"
+        );
     }
     let huge = vec![b' '; 25_000_001];
     let r = send(server.address(), "POST", INVOKE, &[], &huge).await;
