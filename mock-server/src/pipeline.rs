@@ -308,12 +308,20 @@ enum Unread {
     TooLarge,
     /// Not whole within the read limit (a stalled or dribbling upload).
     TooSlow(Duration),
+    /// The connection broke mid-body: nobody is left to answer.
+    Broken,
 }
 
 impl Unread {
     fn outcome(self, protocol: Protocol) -> Outcome {
         match self {
             Unread::TooLarge => Outcome::Error(too_large(protocol)),
+            // Sent nowhere, but the journal's entry needs an answer.
+            Unread::Broken => Outcome::Custom {
+                status: 400,
+                headers: vec![("connection".to_owned(), "close".to_owned())],
+                body: String::new(),
+            },
             // No capture of AWS's answer to a stalled upload exists: this
             // is HTTP's own, and the connection is not kept.
             Unread::TooSlow(_) => Outcome::Custom {
@@ -328,7 +336,17 @@ impl Unread {
 async fn read_body(body: Body, size_limit: usize, time_limit: Duration) -> Result<Bytes, Unread> {
     match tokio::time::timeout(time_limit, axum::body::to_bytes(body, size_limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(Unread::TooLarge),
+        Ok(Err(e)) => {
+            let over_limit = e
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            Err(if over_limit {
+                Unread::TooLarge
+            } else {
+                Unread::Broken
+            })
+        }
         Err(_) => Err(Unread::TooSlow(time_limit)),
     }
 }
@@ -343,6 +361,7 @@ fn not_checked(unread: Unread) -> AuthRecord {
         reason: Some(match unread {
             Unread::TooLarge => "body over the size limit".to_owned(),
             Unread::TooSlow(limit) => format!("body not received within {} s", limit.as_secs_f64()),
+            Unread::Broken => "the connection broke before the body was whole".to_owned(),
         }),
     }
 }

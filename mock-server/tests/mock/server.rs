@@ -716,6 +716,27 @@ async fn slow_clients_are_cut_off_and_the_server_goes_on() {
         journal[0].auth.reason.as_deref(),
         Some("body not received within 0.3 s")
     );
+    // A client that hangs up mid-body is journaled as such, not as one
+    // whose body was too large.
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut socket = tokio::net::TcpStream::connect(server.address())
+            .await
+            .unwrap();
+        socket.write_all(part_body.as_bytes()).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.received_requests().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broken upload was not journaled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        server.received_requests()[1].auth.reason.as_deref(),
+        Some("the connection broke before the body was whole")
+    );
     // Clients that are not slow are served as before.
     let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
     assert_eq!(r.status, 200);
