@@ -203,9 +203,9 @@ impl HttpClient {
             // hyper-util would resend a request on a reused connection
             // that closed before answering, silently and at once. The CLI's
             // Node stack does not: the connection error reaches the
-            // Anthropic SDK, which retries it with backoff and a counted
-            // `x-stainless-retry-count`. So every such failure goes to the
-            // client's retry loop.
+            // Anthropic SDK, which retries it with backoff as a new
+            // request. So every such failure goes to the client's retry
+            // loop.
             client: Client::builder(TokioExecutor::new())
                 .retry_canceled_requests(false)
                 .build(connector),
