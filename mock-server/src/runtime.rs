@@ -15,6 +15,20 @@ use crate::stream_body::PlannedFrame;
 /// Bedrock's limit on an InvokeModel body, in bytes.
 pub(crate) const MAX_BODY: usize = 25_000_000;
 
+/// An `anthropic_version` Bedrock takes: `bedrock-2023-05-31`, the one
+/// wire.md and Claude Code use, or a dated Anthropic API version
+/// (`2026-10-21`), which the Anthropic Python SDK 2.14 sends from
+/// `AnthropicBedrock` (conformance/DIFFERENCES.md). The refusal below
+/// keeps naming the first, as Bedrock's validator text did.
+fn is_accepted_version(v: &str) -> bool {
+    let dated = v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    v == "bedrock-2023-05-31" || (dated && v >= "2023-06-01")
+}
+
 /// The error for a body over [`MAX_BODY`], in the words of AWS's request
 /// validation layer.
 pub(crate) fn body_too_large() -> AwsError {
@@ -40,7 +54,7 @@ pub(crate) fn validate_body(config: &ServerConfig, body: &[u8]) -> Result<Value,
     };
     match object.get("anthropic_version") {
         None => return Err(AwsError::validation("anthropic_version: Field required")),
-        Some(Value::String(v)) if v == "bedrock-2023-05-31" => {}
+        Some(Value::String(v)) if is_accepted_version(v) => {}
         Some(_) => {
             return Err(AwsError::validation(
                 "anthropic_version: Input should be 'bedrock-2023-05-31'",
@@ -188,6 +202,22 @@ mod tests {
 
     fn check(body: &str) -> Result<Value, String> {
         validate_body(&ServerConfig::default(), body.as_bytes()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn the_anthropic_sdks_dated_versions_are_taken() {
+        for v in ["bedrock-2023-05-31", "2023-06-01", "2026-10-21"] {
+            assert!(is_accepted_version(v), "{v}");
+        }
+        for v in [
+            "bedrock-2023-05-30",
+            "2023-05-31",
+            "2026-1-21",
+            "latest",
+            "",
+        ] {
+            assert!(!is_accepted_version(v), "{v}");
+        }
     }
 
     #[test]

@@ -103,6 +103,110 @@ async fn signatures_from_the_aws_signer_verify_for_every_path_encoding() {
     }
 }
 
+/// The SigV4 details real clients differ in (conformance/DIFFERENCES.md):
+/// each form verifies.
+#[tokio::test]
+async fn sigv4_variants_of_the_real_clients_all_verify() {
+    use aws_sigv4::http_request::{PayloadChecksumKind, SigningSettings};
+    let server = MockBedrock::start().await;
+    let with_port = server.address().to_string();
+    let aws_host = "bedrock-runtime.us-east-1.amazonaws.com".to_owned();
+    let hashed = || {
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings
+    };
+    // (what, path as sent, host signed, host sent, signer settings)
+    let cases = [
+        // The Anthropic SDKs and Claude Code: `:` raw.
+        (
+            "`:` raw",
+            INVOKE,
+            &with_port,
+            &with_port,
+            SigningSettings::default(),
+        ),
+        // botocore and the Rust SDK: `:` as `%3A`.
+        (
+            "`:` encoded",
+            "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke",
+            &with_port,
+            &with_port,
+            SigningSettings::default(),
+        ),
+        // Through a proxy, or at a default port: the host has no port.
+        (
+            "host without a port",
+            INVOKE,
+            &aws_host,
+            &aws_host,
+            SigningSettings::default(),
+        ),
+        // Signed without the port the request then carries.
+        (
+            "port sent, not signed",
+            INVOKE,
+            &without_port(&with_port),
+            &with_port,
+            SigningSettings::default(),
+        ),
+        // The Rust SDK and Claude Code sign `x-amz-content-sha256`;
+        // botocore (all the above) sends none.
+        (
+            "x-amz-content-sha256 signed",
+            INVOKE,
+            &with_port,
+            &with_port,
+            hashed(),
+        ),
+    ];
+    for (what, target, signed_host, sent_host, settings) in cases {
+        let base = [
+            ("host".to_owned(), signed_host.clone()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+        ];
+        let mut headers = crate::common::sign_headers_with(
+            &ToSign {
+                method: "POST",
+                url: &format!("http://{signed_host}{target}"),
+                headers: &base,
+                body: PROBE.as_bytes(),
+                region: "us-east-1",
+                service: "bedrock",
+                time: SystemTime::now(),
+            },
+            example(),
+            settings,
+        );
+        headers[0].1 = sent_host.clone();
+        let r = send(
+            server.address(),
+            "POST",
+            target,
+            &as_pairs(&headers),
+            PROBE.as_bytes(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{what}: {}", r.text());
+        let journaled = server.received_requests().pop().unwrap();
+        assert!(journaled.auth.accepted, "{what}");
+        let hash_sent = journaled.header("x-amz-content-sha256").is_some();
+        assert_eq!(
+            hash_sent,
+            what.starts_with("x-amz-content-sha256"),
+            "{what}"
+        );
+    }
+}
+
+/// A `host:port` without its port.
+fn without_port(with_port: &str) -> String {
+    with_port
+        .rsplit_once(':')
+        .map_or(with_port, |(h, _)| h)
+        .to_owned()
+}
+
 #[tokio::test]
 async fn sigv4_rejections_use_aws_codes_and_texts() {
     let past = SystemTime::now() - Duration::from_secs(60);

@@ -175,15 +175,26 @@ pub struct ToSign<'a> {
     pub time: SystemTime,
 }
 
-/// `request.headers` followed by the ones the signer adds.
+/// `request.headers` followed by the ones the signer adds (no
+/// `x-amz-content-sha256`, as botocore signs).
 pub fn sign_headers(request: &ToSign<'_>, credentials: Credentials) -> Vec<(String, String)> {
+    sign_headers_with(request, credentials, SigningSettings::default())
+}
+
+/// [`sign_headers`] with the signer's `settings` (the Rust SDK and Claude
+/// Code add a signed `x-amz-content-sha256`).
+pub fn sign_headers_with(
+    request: &ToSign<'_>,
+    credentials: Credentials,
+    settings: SigningSettings,
+) -> Vec<(String, String)> {
     let identity = credentials.into();
     let params = SigningParams::builder()
         .identity(&identity)
         .region(request.region)
         .name(request.service)
         .time(request.time)
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .unwrap()
         .into();
