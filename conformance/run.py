@@ -411,6 +411,54 @@ def anthropic_cases() -> list[Case]:
     return cases
 
 
+# Anthropic TypeScript Bedrock SDK --------------------------------------
+
+NODE_DIR = ROOT / "conformance" / "node"
+
+
+def typescript(kind: str) -> Callable[[str], dict]:
+    def run(url: str) -> dict:
+        done = subprocess.run(["node", str(NODE_DIR / "cases.mjs"), kind, url],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise RuntimeError(f"node exited {done.returncode}: {done.stderr.strip()}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run
+
+
+def typescript_cases() -> list[Case]:
+    client = "anthropic-typescript"
+    cases = [
+        Case(client, "bedrock-create", "AnthropicBedrock messages.create", typescript("create"),
+             {"text": "hi"}),
+        Case(client, "bedrock-stream", "AnthropicBedrock messages.stream", typescript("stream"),
+             {"text": "hi"}),
+        Case(client, "bedrock-stream-exception", "an exception frame after the first text delta",
+             typescript("stream"), {"raised": "APIError", "status": None, "text_before": "hi"},
+             [{"when": {"operation": "InvokeModelWithResponseStream"},
+               "answer": {"stream_exception": {"after_events": 3,
+                                               "exception": "internalServerException"}}}]),
+    ]
+    for code, raised, status in TYPESCRIPT_ERRORS:
+        cases.append(Case(
+            client, f"bedrock-error-{code}", f"{status} {code} as the SDK's {raised}",
+            typescript("create"), {"raised": raised, "status": status},
+            [error_rule("InvokeModel", code)],
+        ))
+    return cases
+
+
+TYPESCRIPT_ERRORS = [
+    ("ThrottlingException", "RateLimitError", 429),
+    ("AccessDeniedException", "PermissionDeniedError", 403),
+    ("ValidationException", "BadRequestError", 400),
+    ("ResourceNotFoundException", "NotFoundError", 404),
+    ("InternalServerException", "InternalServerError", 500),
+    ("ServiceUnavailableException", "ServiceUnavailableError", 503),
+]
+
+
 # ---------------------------------------------------------------- driving
 
 
@@ -421,8 +469,18 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             return "not installed"
 
+    def npm_version(package: str) -> str:
+        try:
+            manifest = NODE_DIR / "node_modules" / package / "package.json"
+            return json.loads(manifest.read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            return "not installed"
+
     return {"boto3": f"boto3 {version('boto3')} (botocore {version('botocore')})",
-            "anthropic-python": f"anthropic {version('anthropic')}"}
+            "anthropic-python": f"anthropic {version('anthropic')}",
+            "anthropic-typescript": f"@anthropic-ai/bedrock-sdk "
+                                    f"{npm_version('@anthropic-ai/bedrock-sdk')} "
+                                    f"(@anthropic-ai/sdk {npm_version('@anthropic-ai/sdk')})"}
 
 
 def check_outcome(expect: dict, got: dict) -> list[str]:
@@ -456,7 +514,7 @@ def main() -> int:
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
     args = parser.parse_args()
 
-    cases = [c for c in boto3_cases() + anthropic_cases()
+    cases = [c for c in boto3_cases() + anthropic_cases() + typescript_cases()
              if args.filter in f"{c.client}/{c.name}"]
     mock = Mock(args.harness)
     results: list[tuple[Case, list[str]]] = []
@@ -477,11 +535,11 @@ def main() -> int:
     finally:
         mock.close()
 
-    width = max(len(f"{c.client} {c.name}") for c, _ in results) if results else 10
-    print(f"{'client':<17} {'case':<{width - 17}}  result")
+    width = 21 + max((len(c.name) for c, _ in results), default=10) + 1
+    print(f"{'client':<21} {'case':<{width - 21}}  result")
     for case, problems in results:
         mark = "ok" if not problems else "MISMATCH"
-        print(f"{case.client:<17} {case.name:<{width - 17}}  {mark}")
+        print(f"{case.client:<21} {case.name:<{width - 21}}  {mark}")
     print()
     for client, version in versions().items():
         ran = [p for c, p in results if c.client == client]
