@@ -459,6 +459,254 @@ TYPESCRIPT_ERRORS = [
 ]
 
 
+# Claude Code CLI, and bedrock-client beside it ------------------------
+
+CLAUDE = NODE_DIR / "node_modules" / ".bin" / "claude"
+BEDROCK_CLIENT = ROOT / "target" / "debug" / "bedrock-client"
+OPUS_PROBE_404 = {"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                  "answer": {"error": {"code": "ResourceNotFoundException",
+                                       "message": "Model not found."}}}
+
+
+@dataclass
+class CliCase:
+    """A `claude -p` run: its variables beyond the common ones, arguments,
+    the mock's rules, and what must come out. bedrock-client runs the same
+    way beside it for the fidelity comparison."""
+
+    name: str
+    what: str
+    env: dict
+    args: list = field(default_factory=list)
+    rules: list = field(default_factory=list)
+    exit: int = 0
+    stdout: str = "hi"
+
+
+CLI_CASES = [
+    CliCase("happy", "defaults: discovery, three probes, the turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}),
+    CliCase("tiers-pinned", "all three tiers pinned: no probes",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "ANTHROPIC_DEFAULT_OPUS_MODEL": "us.anthropic.claude-opus-4-5-20251101-v1:0",
+             "ANTHROPIC_DEFAULT_SONNET_MODEL": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+             "ANTHROPIC_DEFAULT_HAIKU_MODEL": "us.anthropic.claude-haiku-4-5-20251001-v1:0"}),
+    CliCase("fallback-404", "the default Opus probe answers 404: fallback and the notice",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, rules=[OPUS_PROBE_404]),
+    CliCase("bearer-key", "AWS_BEARER_TOKEN_BEDROCK instead of access keys",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_BEARER_TOKEN_BEDROCK": API_KEY,
+             "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}),
+    CliCase("tier-and-guardrail-headers", "a service tier and two custom headers",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_BEDROCK_SERVICE_TIER": "priority",
+             "ANTHROPIC_CUSTOM_HEADERS":
+                 "X-Amzn-Bedrock-GuardrailIdentifier: gr-abc123\nX-Amzn-Bedrock-GuardrailVersion: 1"}),
+    CliCase("model-access-403", "the turn refused: no access to the model",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException")],
+            exit=1, stdout="API Error: 403 You don't have access to the model with the specified model ID."),
+    CliCase("model-access-403-opus-only", "only the default Opus refused on the turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream",
+                             "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "AccessDeniedException"}}}]),
+    CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
+    CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
+            args=["--model", "anthropic.claude-haiku-4-5"]),
+    CliCase("stream-exception", "an exception frame mid-stream: one non-streaming retry",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
+                    "answer": {"stream_exception": {"after_events": 3,
+                                                    "exception": "internalServerException"}}}]),
+]
+
+
+# Fidelity differences the suite knows, each explained in DIFFERENCES.md:
+# (case name pattern, difference pattern, why). Anything else fails the run.
+KNOWN_DIFFERENCES = [
+    (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
+     "deliberate: bedrock-client offers the model no tools"),
+    (r"model-access-403.*", r".*",
+     "open: the CLI's turn-time fallback after a 403 (DIFFERENCES.md)"),
+]
+
+
+def known(case: str, difference: str) -> str | None:
+    for case_pattern, pattern, why in KNOWN_DIFFERENCES:
+        if re.fullmatch(case_pattern, case) and re.fullmatch(pattern, difference):
+            return why
+    return None
+
+
+def cli_env(url: str, home: Path, extra: dict) -> dict:
+    """The CLI's whole environment: every endpoint it reads pinned to the
+    mock, nothing inherited, a fresh HOME (DEVELOPERS.md)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": url, "AWS_ENDPOINT_URL_STS": url,
+        "ANTHROPIC_BEDROCK_BASE_URL": url, "ANTHROPIC_BEDROCK_MANTLE_BASE_URL": url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION,
+    }
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
+    home = scratch / "home"
+    project = scratch / "project"
+    for folder in (home, project):
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+        folder.mkdir(parents=True)
+    done = subprocess.run(
+        [str(program), "-p", "say hi", "--output-format", "text", *case.args],
+        env=cli_env(url, home, case.env), cwd=project, capture_output=True,
+        text=True, timeout=180)
+    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip()}
+
+
+def body_summary(body: str) -> Any:
+    """What a body says that matters across clients: its top-level fields,
+    the scalar and short ones whole, and every `cache_control` in it."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body[:200]
+    if not isinstance(value, dict):
+        return "<not an object>"
+    summary: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, (int, float, bool)) or item is None:
+            summary[key] = item
+        elif isinstance(item, str) and len(item) <= 80:
+            summary[key] = item
+        elif isinstance(item, list) and all(isinstance(x, str) for x in item):
+            summary[key] = item
+        elif key == "thinking" or key == "output_config":
+            summary[key] = item
+        else:
+            summary[key] = f"<{type(item).__name__}>"
+    controls: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "cache_control" in node:
+                controls.add(json.dumps(node["cache_control"], sort_keys=True))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(value)
+    summary["cache_control"] = sorted(controls)
+    return summary
+
+
+FIDELITY_HEADERS = ("anthropic-beta", "anthropic-version", "x-amzn-bedrock-service-tier",
+                    "x-amzn-bedrock-guardrailidentifier", "x-amzn-bedrock-guardrailversion",
+                    "x-stainless-timeout", "x-stainless-retry-count")
+
+
+def fidelity_view(journal: list[dict]) -> list[dict]:
+    """The requests as the fidelity comparison sees them: operation,
+    endpoint, model, signed header names, the headers and body fields that
+    matter. Probes sent at once are put in model order (their arrival
+    order is a race)."""
+    view = []
+    for entry in journal:
+        headers = {n.lower(): v for n, v in entry["headers"]}
+        auth = headers.get("authorization", "")
+        signed = re.search(r"SignedHeaders=([^,]+)", auth)
+        view.append({
+            "operation": entry.get("operation"),
+            "model": entry.get("model_id"),
+            "auth": entry["auth"].get("scheme"),
+            "signed_headers": signed.group(1).split(";") if signed else None,
+            "headers": {n: headers[n] for n in FIDELITY_HEADERS if n in headers},
+            "body": body_summary(entry.get("body", "")),
+            "status": entry["status"],
+            "frames": [f for f in entry.get("frames", []) if not f.startswith("chunk:content_block_delta")],
+        })
+    return sort_probes(view)
+
+
+def is_probe(item: dict) -> bool:
+    return isinstance(item["body"], dict) and item["body"].get("max_tokens") == 1
+
+
+def sort_probes(view: list[dict]) -> list[dict]:
+    """Each run of consecutive probes in model order."""
+    out: list[dict] = []
+    probes: list[dict] = []
+    for item in view:
+        if is_probe(item):
+            probes.append(item)
+            continue
+        out.extend(sorted(probes, key=lambda r: r["model"] or ""))
+        probes = []
+        out.append(item)
+    out.extend(sorted(probes, key=lambda r: r["model"] or ""))
+    return out
+
+
+def differences(a: list[dict], b: list[dict]) -> list[str]:
+    """Where bedrock-client's requests (b) differ from the CLI's (a)."""
+    out = []
+    if len(a) != len(b):
+        out.append(f"{len(a)} requests from the CLI, {len(b)} from bedrock-client")
+    for n, (x, y) in enumerate(zip(a, b), 1):
+        for key in x:
+            if x[key] != y[key]:
+                if isinstance(x[key], dict) and isinstance(y[key], dict):
+                    for k in sorted(set(x[key]) | set(y[key])):
+                        if x[key].get(k) != y[key].get(k):
+                            out.append(f"#{n} {key}.{k}: CLI {x[key].get(k)!r}, ours {y[key].get(k)!r}")
+                else:
+                    out.append(f"#{n} {key}: CLI {x[key]!r}, ours {y[key]!r}")
+    return out
+
+
+def cli_results(mock: Mock, update: bool, wanted: str) -> list[tuple[str, str, list[str], list[str]]]:
+    """(case, what, problems, fidelity differences) for each CLI case."""
+    results = []
+    scratch = Path(subprocess.run(["mktemp", "-d"], capture_output=True, text=True,
+                                  check=True).stdout.strip())
+    for case in CLI_CASES:
+        if wanted not in f"claude-code/{case.name}":
+            continue
+        problems: list[str] = []
+        mock.start_case(case.rules)
+        got = run_cli(CLAUDE, case, mock.url, scratch)
+        cli_journal = mock.journal()
+        if got["exit"] != case.exit:
+            problems.append(f"exit {got['exit']}, expected {case.exit}")
+        if case.stdout not in got["stdout"]:
+            problems.append(f"stdout {got['stdout']!r} lacks {case.stdout!r}")
+        golden_case = Case("claude-code", case.name, case.what, lambda _: {}, {})
+        problems += check_golden(golden_case, cli_journal, update, view=fidelity_view)
+        mock.start_case(case.rules)
+        ours = run_cli(BEDROCK_CLIENT, case, mock.url, scratch)
+        fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
+        if ours["exit"] != got["exit"]:
+            fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")
+        if ours["stdout"] != got["stdout"]:
+            fidelity.append(f"stdout: CLI {got['stdout']!r}, ours {ours['stdout']!r}")
+        if problems:
+            problems.insert(0, f"got {json.dumps(got)}")
+        results.append((case.name, case.what, problems, fidelity))
+    subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    return results
+
+
 # ---------------------------------------------------------------- driving
 
 
@@ -478,6 +726,8 @@ def versions() -> dict[str, str]:
 
     return {"boto3": f"boto3 {version('boto3')} (botocore {version('botocore')})",
             "anthropic-python": f"anthropic {version('anthropic')}",
+            "claude-code": f"@anthropic-ai/claude-code "
+                           f"{npm_version('@anthropic-ai/claude-code')}",
             "anthropic-typescript": f"@anthropic-ai/bedrock-sdk "
                                     f"{npm_version('@anthropic-ai/bedrock-sdk')} "
                                     f"(@anthropic-ai/sdk {npm_version('@anthropic-ai/sdk')})"}
@@ -488,9 +738,11 @@ def check_outcome(expect: dict, got: dict) -> list[str]:
             for key, value in expect.items() if got.get(key) != value]
 
 
-def check_golden(case: Case, journal: list[dict], update: bool) -> list[str]:
+def check_golden(case: Case, journal: list[dict], update: bool,
+                 view: Callable[[list[dict]], list] | None = None) -> list[str]:
     path = GOLDEN / case.client / f"{case.name}.json"
-    text = json.dumps([normalize(e) for e in journal], indent=2, sort_keys=True) + "\n"
+    shown = view(journal) if view else [normalize(e) for e in journal]
+    text = json.dumps(shown, indent=2, sort_keys=True) + "\n"
     if update:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -518,7 +770,10 @@ def main() -> int:
              if args.filter in f"{c.client}/{c.name}"]
     mock = Mock(args.harness)
     results: list[tuple[Case, list[str]]] = []
+    cli: list[tuple[str, str, list[str], list[str]]] = []
     try:
+        if CLAUDE.exists():
+            cli = cli_results(mock, args.update, args.filter)
         for case in cases:
             mock.start_case(case.rules)
             try:
@@ -535,25 +790,59 @@ def main() -> int:
     finally:
         mock.close()
 
-    width = 21 + max((len(c.name) for c, _ in results), default=10) + 1
-    print(f"{'client':<21} {'case':<{width - 21}}  result")
+    names = [c.name for c, _ in results] + [name for name, *_ in cli]
+    width = 21 + max((len(n) for n in names), default=10) + 1
+    print(f"{'client':<21} {'case':<{width - 21}}  result    fidelity of bedrock-client")
     for case, problems in results:
         mark = "ok" if not problems else "MISMATCH"
         print(f"{case.client:<21} {case.name:<{width - 21}}  {mark}")
+    for name, _, problems, fidelity in cli:
+        mark = "ok" if not problems else "MISMATCH"
+        unknown = [d for d in fidelity if not known(name, d)]
+        if not fidelity:
+            same = "identical"
+        elif not unknown:
+            same = f"identical but for {len(fidelity)} known"
+        else:
+            same = f"{len(unknown)} UNKNOWN differences"
+        print(f"{'claude-code':<21} {name:<{width - 21}}  {mark:<8}  {same}")
     print()
     for client, version in versions().items():
         ran = [p for c, p in results if c.client == client]
         if ran:
             ok = sum(1 for p in ran if not p)
             print(f"{client}: {version}: {ok}/{len(ran)} cases match")
+    if cli:
+        ok = sum(1 for _, _, p, _ in cli if not p)
+        identical = sum(1 for *_, f in cli if not f)
+        explained = sum(1 for name, *_, f in cli if all(known(name, d) for d in f))
+        print(f"claude-code: {versions()['claude-code']}: {ok}/{len(cli)} cases match; "
+              f"bedrock-client identical in {identical}/{len(cli)} "
+              f"({100 * identical // len(cli)} %), identical but for known differences "
+              f"in {explained}/{len(cli)}")
+    elif CLAUDE.exists() is False:
+        print("claude-code: not installed (npm ci in conformance/node), its cases skipped")
     failed = [(c, p) for c, p in results if p]
+    for name, what, problems, fidelity in cli:
+        if problems:
+            print(f"\nclaude-code/{name} ({what}):")
+            for line in problems:
+                print(f"  {line}")
+        if fidelity:
+            print(f"\nfidelity claude-code/{name}: bedrock-client differs ({what}):")
+            for line in fidelity:
+                why = known(name, line)
+                print(f"  {line}" + (f"   [known: {why}]" if why else "   [UNKNOWN]"))
     for case, problems in failed:
         print(f"\n{case.client}/{case.name} ({case.what}):")
         for line in problems:
             print(f"  {line}")
     if args.update:
         print(f"\ngolden files written under {GOLDEN.relative_to(ROOT)}")
-    return 1 if failed or not results else 0
+    unexplained = any(not known(name, d) for name, _, _, f in cli for d in f)
+    cli_failed = any(p for _, _, p, _ in cli)
+    nothing_ran = not results and not cli
+    return 1 if failed or cli_failed or unexplained or nothing_ran else 0
 
 
 if __name__ == "__main__":
