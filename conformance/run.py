@@ -509,6 +509,23 @@ CLI_CASES = [
             rules=[{"when": {"operation": "InvokeModelWithResponseStream",
                              "model": "*claude-opus-5-5"},
                     "answer": {"error": {"code": "AccessDeniedException"}}}]),
+    CliCase("probe-403-default", "the default Opus refused (403) on its probe and turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "AccessDeniedException"}}}]),
+    CliCase("probe-400-default", "the default Opus's probe refused with a 400",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ValidationException"}}}]),
+    CliCase("probe-429-default", "the default Opus's probe throttled: kept",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ThrottlingException"}}}]),
+    CliCase("turn-400-default", "the default Opus's turn refused with a 400",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream",
+                             "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ValidationException"}}}]),
     CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
     CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
@@ -526,8 +543,8 @@ CLI_CASES = [
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
-    (r"model-access-403.*", r".*",
-     "open: the CLI's turn-time fallback after a 403 (DIFFERENCES.md)"),
+    (r"model-access-403.*|turn-400-default", r".*",
+     "open: the CLI's turn-time fallback after a refusal (DIFFERENCES.md)"),
 ]
 
 
@@ -700,6 +717,8 @@ def cli_results(mock: Mock, update: bool, wanted: str) -> list[tuple[str, str, l
             fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")
         if ours["stdout"] != got["stdout"]:
             fidelity.append(f"stdout: CLI {got['stdout']!r}, ours {ours['stdout']!r}")
+        if ours["stderr"] != got["stderr"]:
+            fidelity.append(f"stderr: CLI {got['stderr']!r}, ours {ours['stderr']!r}")
         if problems:
             problems.insert(0, f"got {json.dumps(got)}")
         results.append((case.name, case.what, problems, fidelity))

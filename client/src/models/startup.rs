@@ -1,11 +1,14 @@
 //! The startup checks, as Claude Code 2.1.328 runs them with Bedrock on:
 //! `ListInferenceProfiles` (one page; a failure only means the built-in
 //! ids are used), then one `max_tokens: 1` probe per unpinned tier, all at
-//! once. A tier whose default answers 404 gets its older versions probed
-//! at once and uses the newest that answers, or the next family's default
-//! (Opus → Sonnet), with the CLI's notice; the choice lasts the session.
-//! Any other failure (400, 403, 429, 5xx, a timeout, refused credentials)
-//! widens the probing the same way but keeps the default. With only
+//! once. A tier whose default is refused for good (404, 400, 403
+//! `AccessDeniedException`, 424) gets its older versions probed at once and
+//! uses the newest that answers, or the next family's default (Opus →
+//! Sonnet), with the CLI's notice; the choice lasts the session. A refusal
+//! that may pass (408, 429, 5xx), refused credentials, the on-demand
+//! throughput 400 or a timeout keeps the default and probes nothing more.
+//! (client-behaviour.md says these widen the probing; the real CLI 2.1.328
+//! does not: conformance/DIFFERENCES.md.) With only
 //! Mantle on, the turn's model gets one probe on Mantle, unless Mantle
 //! authentication is skipped (then nothing is probed).
 
@@ -19,7 +22,7 @@ use crate::clock::Clock;
 use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::error::Error;
-use crate::failure::ApiFailure;
+use crate::failure::{ApiFailure, Failure, classify};
 use crate::provider::{Call, Provider, Route};
 use crate::request::{MessagesRequest, TextBlock};
 use crate::retrying::AttemptError;
@@ -51,6 +54,21 @@ impl Probe {
             Err(AttemptError::Api(failure)) if failure.status == 404 => Probe::NotFound,
             Err(AttemptError::Api(failure)) => Probe::Refused(failure),
             Err(AttemptError::Transport(e)) => Probe::Failed(e),
+        }
+    }
+
+    /// Whether this answer to the default's probe moves the tier to an
+    /// older version. The real CLI 2.1.328 moves on every refusal that is
+    /// final for the model: 404, 400, 403 `AccessDeniedException`, 424
+    /// (conformance/DIFFERENCES.md). It keeps the default when the refusal
+    /// may pass (408, 429, 5xx), is about the credentials (an expired
+    /// token), or is the on-demand throughput 400 (client-behaviour.md),
+    /// and when no answer came.
+    fn moves_off_the_default(&self) -> bool {
+        match self {
+            Probe::NotFound => true,
+            Probe::Refused(f) => matches!(classify(f), Failure::ModelAccess | Failure::Final),
+            Probe::Available | Probe::Failed(_) => false,
         }
     }
 
@@ -178,7 +196,10 @@ pub async fn run<S: CredentialSource, C: Clock>(
             notice: None,
             usable: result == Probe::Available,
         };
-        if result != Probe::Available {
+        // Only a default refused for good is worth looking past: a
+        // throttled, failing or silent probe says nothing about the model,
+        // and the CLI then probes nothing more (conformance/DIFFERENCES.md).
+        if result.moves_off_the_default() {
             let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
             let candidates: Vec<Resolved> = older
                 .iter()
@@ -192,27 +213,24 @@ pub async fn run<S: CredentialSource, C: Clock>(
                     .map(|c| c.id.clone())
                     .zip(answers.iter().cloned()),
             );
-            // Only "not found" moves the session off the default.
-            if result == Probe::NotFound {
-                let wanted = resolver.default_version(family);
-                let newest = candidates
-                    .iter()
-                    .zip(&answers)
-                    .find(|(_, a)| **a == Probe::Available)
-                    .map(|(c, _)| c.clone());
-                match newest {
-                    Some(fallback) => {
-                        check.notice = Some(format!(
-                            "Warning: {}: {} not available — using {} for this session",
-                            family.title(),
-                            wanted.display,
-                            display(&fallback)
-                        ));
-                        check.model = fallback;
-                        check.usable = true;
-                    }
-                    None => stranded.push(family),
+            let wanted = resolver.default_version(family);
+            let newest = candidates
+                .iter()
+                .zip(&answers)
+                .find(|(_, a)| **a == Probe::Available)
+                .map(|(c, _)| c.clone());
+            match newest {
+                Some(fallback) => {
+                    check.notice = Some(format!(
+                        "Warning: {}: {} not available — using {} for this session",
+                        family.title(),
+                        wanted.display,
+                        display(&fallback)
+                    ));
+                    check.model = fallback;
+                    check.usable = true;
                 }
+                None => stranded.push(family),
             }
         }
         startup.tiers.push(check);

@@ -163,7 +163,10 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_no_secret(&out, &["ASIASTALE-secret", "ASIASTALE-token"]);
 
-    let out = run(&server, &sandbox, &["-p", "hi"], &[]);
+    // Asked for by name: a default refused at startup would be left for an
+    // older version instead (startup.rs).
+    let opus = "us.anthropic.claude-opus-5-5";
+    let out = run(&server, &sandbox, &["-p", "hi", "--model", opus], &[]);
     assert_eq!(
         text(&out.stdout),
         "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · API Error: 403 You don't have access to the model with the specified model ID.\n"

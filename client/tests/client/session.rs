@@ -220,20 +220,38 @@ async fn a_family_with_nothing_available_falls_back_to_the_next_familys_choice()
 }
 
 #[tokio::test]
-async fn other_probe_failures_widen_the_probing_but_keep_the_default() {
+async fn other_probe_failures_keep_the_default_and_probe_nothing_more() {
+    let server = MockBedrock::start().await;
+    server.mount(Rule::new(
+        Match::operation(Operation::InvokeModel).model("*claude-opus-5-5"),
+        Reply::error("ThrottlingException"),
+    ));
+    let run = session(&server, "session-429", &[], None).await;
+    let session = run.session.unwrap();
+    assert!(session.notices.is_empty());
+    // The real CLI 2.1.328 (conformance/DIFFERENCES.md).
+    assert_eq!(probes(&run.journal).len(), 3);
+    assert_eq!(session.turn.id, "us.anthropic.claude-opus-5-5");
+    assert!(matches!(run.outcome, Some(Ok(_))), "the turn answers");
+}
+
+/// As the real CLI 2.1.328 does (conformance/DIFFERENCES.md): a default
+/// refused because it is not enabled falls back like one not found.
+#[tokio::test]
+async fn a_default_not_enabled_falls_back_like_one_not_found() {
     let server = MockBedrock::start_with(
         ServerConfig::default().model_state("anthropic.claude-opus-5-5", ModelState::NotEnabled),
     )
     .await;
     let run = session(&server, "session-403", &[], None).await;
     let session = run.session.unwrap();
-    assert!(session.notices.is_empty());
+    assert_eq!(
+        session.notices,
+        ["Warning: Opus: Opus 5.5 not available — using Opus 5 for this session"]
+    );
     assert_eq!(probes(&run.journal).len(), 3 + 7);
-    assert_eq!(session.turn.id, "us.anthropic.claude-opus-5-5");
-    let Some(Err(TurnError::Refused(gave_up))) = run.outcome else {
-        panic!("the turn is refused")
-    };
-    assert_eq!(gave_up.attempts, 1);
+    assert_eq!(session.turn.id, "us.anthropic.claude-opus-5");
+    assert!(matches!(run.outcome, Some(Ok(_))), "the turn answers");
 }
 
 #[tokio::test]
