@@ -79,6 +79,9 @@ pub fn run(
             .start()
             .await
             .map_err(|e| e.to_string())?;
+        // The handlers go in before the URL is printed: whoever reads it
+        // may send SIGTERM at once.
+        let stop = StopSignals::install();
         let uri = server.uri();
         println!("bedrock mock listening on {uri}");
         match &scenario {
@@ -91,7 +94,7 @@ pub fn run(
             }
         }
         println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C");
-        wait_for_stop().await;
+        stop.wait().await;
         eprintln!("stopping");
         server.shutdown().await;
         Ok(())
@@ -161,19 +164,60 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-async fn wait_for_stop() {
+/// Ctrl-C and SIGTERM, their handlers installed when made.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            return;
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves on the first of the two; never, where neither could be
+    /// installed.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let (mut interrupt, mut terminate) = (self.interrupt, self.terminate);
+            let interrupted = async {
+                match &mut interrupt {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let terminated = async {
+                match &mut terminate {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = interrupted => {}
+                () = terminated => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
