@@ -402,13 +402,16 @@ def anthropic_cases() -> list[Case]:
                "answer": {"stream_exception": {"after_events": 2,
                                                "exception": "overloaded_error"}}}]),
     ]
-    for code, raised, status in ANTHROPIC_ERRORS:
-        cases.append(Case(
-            client, f"bedrock-error-{code}", f"{status} {code} as the SDK's {raised}",
-            anthropic_bedrock_create, {"raised": raised, "status": status},
-            [error_rule("InvokeModel", code)],
-        ))
-    return cases
+    return cases + sdk_error_cases(client, anthropic_bedrock_create)
+
+
+def sdk_error_cases(client: str, create: Callable[[str], dict]) -> list[Case]:
+    """Each of ANTHROPIC_ERRORS on InvokeModel, as an Anthropic SDK's class."""
+    return [
+        Case(client, f"bedrock-error-{code}", f"{status} {code} as the SDK's {raised}",
+             create, {"raised": raised, "status": status}, [error_rule("InvokeModel", code)])
+        for code, raised, status in ANTHROPIC_ERRORS
+    ]
 
 
 # Anthropic TypeScript Bedrock SDK --------------------------------------
@@ -440,23 +443,8 @@ def typescript_cases() -> list[Case]:
                "answer": {"stream_exception": {"after_events": 3,
                                                "exception": "internalServerException"}}}]),
     ]
-    for code, raised, status in TYPESCRIPT_ERRORS:
-        cases.append(Case(
-            client, f"bedrock-error-{code}", f"{status} {code} as the SDK's {raised}",
-            typescript("create"), {"raised": raised, "status": status},
-            [error_rule("InvokeModel", code)],
-        ))
-    return cases
-
-
-TYPESCRIPT_ERRORS = [
-    ("ThrottlingException", "RateLimitError", 429),
-    ("AccessDeniedException", "PermissionDeniedError", 403),
-    ("ValidationException", "BadRequestError", 400),
-    ("ResourceNotFoundException", "NotFoundError", 404),
-    ("InternalServerException", "InternalServerError", 500),
-    ("ServiceUnavailableException", "ServiceUnavailableError", 503),
-]
+    # The TypeScript SDK raises the same classes as the Python one.
+    return cases + sdk_error_cases(client, typescript("create"))
 
 
 # Claude Code CLI, and bedrock-client beside it ------------------------
