@@ -469,6 +469,10 @@ class CliCase:
     rules: list = field(default_factory=list)
     exit: int = 0
     stdout: str = "hi"
+    # Fields of the mock's account to change (`ServerConfig`, JSON).
+    config: dict = field(default_factory=dict)
+    # ~/.claude/settings.json, `{mock}` standing for the mock's URL.
+    settings: dict | None = None
 
 
 CLI_CASES = [
@@ -514,6 +518,23 @@ CLI_CASES = [
             rules=[{"when": {"operation": "InvokeModelWithResponseStream",
                              "model": "*claude-opus-5-5"},
                     "answer": {"error": {"code": "ValidationException"}}}]),
+    CliCase("expired-session-export",
+            "an expired session in the environment, awsCredentialExport issuing a fresh one",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": "ASIASTALEEXAMPLE0001",
+             "AWS_SECRET_ACCESS_KEY": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
+             "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN"},
+            config={
+                "credentials": [{"access_key_id": "ASIASTALEEXAMPLE0001",
+                                 "secret_access_key": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
+                                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN",
+                                 "expires_at": "2020-01-01T00:00:00Z"}],
+                "next_credentials": [{"access_key_id": "ASIAFRESHEXAMPLE0001",
+                                      "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY",
+                                      "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN",
+                                      "expires_at": "2099-01-01T00:00:00Z"}],
+            },
+            settings={"awsCredentialExport":
+                      'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
     CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
     CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
@@ -571,6 +592,10 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
     for folder in (home, project):
         subprocess.run(["rm", "-rf", str(folder)], check=True)
         folder.mkdir(parents=True)
+    if case.settings is not None:
+        (home / ".claude").mkdir()
+        text = json.dumps(case.settings).replace("{mock}", url)
+        (home / ".claude" / "settings.json").write_text(text)
     done = subprocess.run(
         [str(program), "-p", "say hi", "--output-format", "text", *case.args],
         env=cli_env(url, home, case.env), cwd=project, capture_output=True,
@@ -635,6 +660,8 @@ def fidelity_view(journal: list[dict]) -> list[dict]:
             "operation": entry.get("operation"),
             "model": entry.get("model_id"),
             "auth": entry["auth"].get("scheme"),
+            # Which key signed: not a secret, and what a refresh changes.
+            "access_key_id": entry["auth"].get("access_key_id"),
             "signed_headers": signed.group(1).split(";") if signed else None,
             "headers": {n: headers[n] for n in FIDELITY_HEADERS if n in headers},
             "body": body_summary(entry.get("body", "")),
@@ -680,6 +707,18 @@ def differences(a: list[dict], b: list[dict]) -> list[str]:
     return out
 
 
+def start_cli_case(mock: Mock, case: CliCase) -> None:
+    """The mock back at its start, the case's account changes made, its
+    rules mounted."""
+    mock.admin("POST", "reset")
+    if case.config:
+        config = mock.admin("GET", "config")
+        config.update(case.config)
+        mock.admin("PUT", "config", config)
+    for rule in case.rules:
+        mock.admin("POST", "rules", rule)
+
+
 def cli_results(mock: Mock, update: bool, wanted: str) -> list[tuple[str, str, list[str], list[str]]]:
     """(case, what, problems, fidelity differences) for each CLI case."""
     results = []
@@ -689,7 +728,7 @@ def cli_results(mock: Mock, update: bool, wanted: str) -> list[tuple[str, str, l
         if wanted not in f"claude-code/{case.name}":
             continue
         problems: list[str] = []
-        mock.start_case(case.rules)
+        start_cli_case(mock, case)
         got = run_cli(CLAUDE, case, mock.url, scratch)
         cli_journal = mock.journal()
         if got["exit"] != case.exit:
@@ -698,7 +737,7 @@ def cli_results(mock: Mock, update: bool, wanted: str) -> list[tuple[str, str, l
             problems.append(f"stdout {got['stdout']!r} lacks {case.stdout!r}")
         golden_case = Case("claude-code", case.name, case.what, lambda _: {}, {})
         problems += check_golden(golden_case, cli_journal, update, view=fidelity_view)
-        mock.start_case(case.rules)
+        start_cli_case(mock, case)
         ours = run_cli(BEDROCK_CLIENT, case, mock.url, scratch)
         fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
         if ours["exit"] != got["exit"]:
