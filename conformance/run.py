@@ -535,6 +535,10 @@ CLI_CASES = [
             },
             settings={"awsCredentialExport":
                       'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
+    CliCase("on-demand-400", "a base model id that needs an inference profile",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            args=["--model", "anthropic.claude-sonnet-4-5-20250929-v1:0"],
+            exit=1, stdout="with on-demand throughput isn\u2019t supported"),
     CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
     CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
@@ -554,6 +558,8 @@ KNOWN_DIFFERENCES = [
      "deliberate: bedrock-client offers the model no tools"),
     (r"model-access-403.*|turn-400-default", r".*",
      "open: the CLI's turn-time fallback after a refusal (DIFFERENCES.md)"),
+    (r"on-demand-400", r".*",
+     "open: the on-demand throughput 400 (DIFFERENCES.md)"),
 ]
 
 
