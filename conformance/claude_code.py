@@ -1,0 +1,327 @@
+"""The Claude Code CLI's cases, and `bedrock-client` run beside it: each
+case runs both with the same variables, settings, account and rules, checks
+the CLI's outcome and its golden file, and lists where bedrock-client's
+requests and output differ from the CLI's."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common import ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Mock, check_golden, error_rule
+from sdk_cases import NODE_DIR
+
+CLAUDE = NODE_DIR / "node_modules" / ".bin" / "claude"
+OPUS_PROBE_404 = {"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                  "answer": {"error": {"code": "ResourceNotFoundException",
+                                       "message": "Model not found."}}}
+
+
+@dataclass
+class CliCase:
+    """A `claude -p` run: its variables beyond the common ones, arguments,
+    the mock's rules, and what must come out. bedrock-client runs the same
+    way beside it for the fidelity comparison."""
+
+    name: str
+    what: str
+    env: dict
+    args: list = field(default_factory=list)
+    rules: list = field(default_factory=list)
+    exit: int = 0
+    stdout: str = "hi"
+    # Fields of the mock's account to change (`ServerConfig`, JSON).
+    config: dict = field(default_factory=dict)
+    # ~/.claude/settings.json, `{mock}` standing for the mock's URL.
+    settings: dict | None = None
+
+
+CLI_CASES = [
+    CliCase("happy", "defaults: discovery, three probes, the turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}),
+    CliCase("tiers-pinned", "all three tiers pinned: no probes",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "ANTHROPIC_DEFAULT_OPUS_MODEL": "us.anthropic.claude-opus-4-5-20251101-v1:0",
+             "ANTHROPIC_DEFAULT_SONNET_MODEL": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+             "ANTHROPIC_DEFAULT_HAIKU_MODEL": "us.anthropic.claude-haiku-4-5-20251001-v1:0"}),
+    CliCase("fallback-404", "the default Opus probe answers 404: fallback and the notice",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, rules=[OPUS_PROBE_404]),
+    CliCase("bearer-key", "AWS_BEARER_TOKEN_BEDROCK instead of access keys",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_BEARER_TOKEN_BEDROCK": API_KEY,
+             "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}),
+    CliCase("tier-and-guardrail-headers", "a service tier and two custom headers",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_BEDROCK_SERVICE_TIER": "priority",
+             "ANTHROPIC_CUSTOM_HEADERS":
+                 "X-Amzn-Bedrock-GuardrailIdentifier: gr-abc123\nX-Amzn-Bedrock-GuardrailVersion: 1"}),
+    CliCase("model-access-403", "the turn refused: no access to the model",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException")],
+            exit=1, stdout="API Error: 403 You don't have access to the model with the specified model ID."),
+    CliCase("model-access-403-opus-only", "only the default Opus refused on the turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream",
+                             "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "AccessDeniedException"}}}]),
+    CliCase("probe-403-default", "the default Opus refused (403) on its probe and turn",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "AccessDeniedException"}}}]),
+    CliCase("probe-400-default", "the default Opus's probe refused with a 400",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ValidationException"}}}]),
+    CliCase("probe-429-default", "the default Opus's probe throttled: kept",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModel", "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ThrottlingException"}}}]),
+    CliCase("turn-400-default", "the default Opus's turn refused with a 400",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream",
+                             "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "ValidationException"}}}]),
+    CliCase("expired-session-export",
+            "an expired session in the environment, awsCredentialExport issuing a fresh one",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": "ASIASTALEEXAMPLE0001",
+             "AWS_SECRET_ACCESS_KEY": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
+             "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN"},
+            config={
+                "credentials": [{"access_key_id": "ASIASTALEEXAMPLE0001",
+                                 "secret_access_key": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
+                                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN",
+                                 "expires_at": "2020-01-01T00:00:00Z"}],
+                "next_credentials": [{"access_key_id": "ASIAFRESHEXAMPLE0001",
+                                      "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY",
+                                      "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN",
+                                      "expires_at": "2099-01-01T00:00:00Z"}],
+            },
+            settings={"awsCredentialExport":
+                      'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
+    CliCase("on-demand-400", "a base model id that needs an inference profile",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            args=["--model", "anthropic.claude-sonnet-4-5-20250929-v1:0"],
+            exit=1, stdout="with on-demand throughput isn\u2019t supported"),
+    CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
+    CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
+            args=["--model", "anthropic.claude-haiku-4-5"]),
+    CliCase("stream-exception", "an exception frame mid-stream: one non-streaming retry",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
+                    "answer": {"stream_exception": {"after_events": 3,
+                                                    "exception": "internalServerException"}}}]),
+]
+
+
+# Fidelity differences the suite knows, each explained in DIFFERENCES.md:
+# (case name pattern, difference pattern, why). Anything else fails the run.
+KNOWN_DIFFERENCES = [
+    (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
+     "deliberate: bedrock-client offers the model no tools"),
+    (r"model-access-403.*|turn-400-default", r".*",
+     "open: the CLI's turn-time fallback after a refusal (DIFFERENCES.md)"),
+    (r"on-demand-400", r".*",
+     "open: the on-demand throughput 400 (DIFFERENCES.md)"),
+]
+
+
+def known(case: str, difference: str) -> str | None:
+    for case_pattern, pattern, why in KNOWN_DIFFERENCES:
+        if re.fullmatch(case_pattern, case) and re.fullmatch(pattern, difference):
+            return why
+    return None
+
+
+def cli_env(url: str, home: Path, extra: dict) -> dict:
+    """The CLI's whole environment: every endpoint it reads pinned to the
+    mock, nothing inherited, a fresh HOME (DEVELOPERS.md)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": url, "AWS_ENDPOINT_URL_STS": url,
+        "ANTHROPIC_BEDROCK_BASE_URL": url, "ANTHROPIC_BEDROCK_MANTLE_BASE_URL": url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION,
+    }
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
+    home = scratch / "home"
+    project = scratch / "project"
+    for folder in (home, project):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    if case.settings is not None:
+        (home / ".claude").mkdir()
+        text = json.dumps(case.settings).replace("{mock}", url)
+        (home / ".claude" / "settings.json").write_text(text)
+    done = subprocess.run(
+        [str(program), "-p", "say hi", "--output-format", "text", *case.args],
+        env=cli_env(url, home, case.env), cwd=project, capture_output=True,
+        text=True, timeout=180)
+    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip()}
+
+
+def body_summary(body: str) -> Any:
+    """What a body says that matters across clients: its top-level fields,
+    the scalar and short ones whole, and every `cache_control` in it."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body[:200]
+    if not isinstance(value, dict):
+        return "<not an object>"
+    summary: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, (int, float, bool)) or item is None:
+            summary[key] = item
+        elif isinstance(item, str) and len(item) <= 80:
+            summary[key] = item
+        elif isinstance(item, list) and all(isinstance(x, str) for x in item):
+            summary[key] = item
+        elif key == "thinking" or key == "output_config":
+            summary[key] = item
+        else:
+            summary[key] = f"<{type(item).__name__}>"
+    controls: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "cache_control" in node:
+                controls.add(json.dumps(node["cache_control"], sort_keys=True))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(value)
+    summary["cache_control"] = sorted(controls)
+    return summary
+
+
+FIDELITY_HEADERS = ("anthropic-beta", "anthropic-version", "x-amzn-bedrock-service-tier",
+                    "x-amzn-bedrock-guardrailidentifier", "x-amzn-bedrock-guardrailversion",
+                    "x-stainless-timeout", "x-stainless-retry-count")
+
+
+def fidelity_view(journal: list[dict]) -> list[dict]:
+    """The requests as the fidelity comparison sees them: operation,
+    endpoint, model, signed header names, the headers and body fields that
+    matter. Probes sent at once are put in model order (their arrival
+    order is a race)."""
+    view = []
+    for entry in journal:
+        headers = {n.lower(): v for n, v in entry["headers"]}
+        auth = headers.get("authorization", "")
+        signed = re.search(r"SignedHeaders=([^,]+)", auth)
+        view.append({
+            "operation": entry.get("operation"),
+            "model": entry.get("model_id"),
+            "auth": entry["auth"].get("scheme"),
+            # Which key signed: not a secret, and what a refresh changes.
+            "access_key_id": entry["auth"].get("access_key_id"),
+            "signed_headers": signed.group(1).split(";") if signed else None,
+            "headers": {n: headers[n] for n in FIDELITY_HEADERS if n in headers},
+            "body": body_summary(entry.get("body", "")),
+            "status": entry["status"],
+            "frames": [f for f in entry.get("frames", []) if not f.startswith("chunk:content_block_delta")],
+        })
+    return sort_probes(view)
+
+
+def is_probe(item: dict) -> bool:
+    return isinstance(item["body"], dict) and item["body"].get("max_tokens") == 1
+
+
+def sort_probes(view: list[dict]) -> list[dict]:
+    """Each run of consecutive probes in model order."""
+    out: list[dict] = []
+    probes: list[dict] = []
+    for item in view:
+        if is_probe(item):
+            probes.append(item)
+            continue
+        out.extend(sorted(probes, key=lambda r: r["model"] or ""))
+        probes = []
+        out.append(item)
+    out.extend(sorted(probes, key=lambda r: r["model"] or ""))
+    return out
+
+
+def differences(a: list[dict], b: list[dict]) -> list[str]:
+    """Where bedrock-client's requests (b) differ from the CLI's (a)."""
+    out = []
+    if len(a) != len(b):
+        out.append(f"{len(a)} requests from the CLI, {len(b)} from bedrock-client")
+    for n, (x, y) in enumerate(zip(a, b), 1):
+        for key in x:
+            if x[key] != y[key]:
+                if isinstance(x[key], dict) and isinstance(y[key], dict):
+                    for k in sorted(set(x[key]) | set(y[key])):
+                        if x[key].get(k) != y[key].get(k):
+                            out.append(f"#{n} {key}.{k}: CLI {x[key].get(k)!r}, ours {y[key].get(k)!r}")
+                else:
+                    out.append(f"#{n} {key}: CLI {x[key]!r}, ours {y[key]!r}")
+    return out
+
+
+@dataclass
+class CliResult:
+    case: CliCase
+    # Where the CLI's outcome or requests are not what the case expects.
+    problems: list[str]
+    # Where bedrock-client's requests or output differ from the CLI's.
+    differences: list[str]
+
+    def unknown(self) -> list[str]:
+        """The differences KNOWN_DIFFERENCES does not explain."""
+        return [d for d in self.differences if not known(self.case.name, d)]
+
+
+def cli_results(mock: Mock, bedrock_client: Path, update: bool,
+                wanted: str) -> list[CliResult]:
+    """Each CLI case whose `claude-code/<name>` contains `wanted`."""
+    results = []
+    scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
+    for case in CLI_CASES:
+        if wanted not in f"claude-code/{case.name}":
+            continue
+        problems: list[str] = []
+        mock.start_case(case.rules, case.config)
+        got = run_cli(CLAUDE, case, mock.url, scratch)
+        cli_journal = mock.journal()
+        if got["exit"] != case.exit:
+            problems.append(f"exit {got['exit']}, expected {case.exit}")
+        if case.stdout not in got["stdout"]:
+            problems.append(f"stdout {got['stdout']!r} lacks {case.stdout!r}")
+        problems += check_golden("claude-code", case.name, cli_journal, update,
+                                 view=fidelity_view)
+        mock.start_case(case.rules, case.config)
+        ours = run_cli(bedrock_client, case, mock.url, scratch)
+        fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
+        if ours["exit"] != got["exit"]:
+            fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")
+        if ours["stdout"] != got["stdout"]:
+            fidelity.append(f"stdout: CLI {got['stdout']!r}, ours {ours['stdout']!r}")
+        if ours["stderr"] != got["stderr"]:
+            fidelity.append(f"stderr: CLI {got['stderr']!r}, ours {ours['stderr']!r}")
+        if problems:
+            problems.insert(0, f"got {json.dumps(got)}")
+        results.append(CliResult(case, problems, fidelity))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return results
