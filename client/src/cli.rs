@@ -177,19 +177,17 @@ impl Console {
     /// Appends stdout and stderr to the given buffers, for the caller to
     /// read when the run is over.
     pub fn writing_to(stdout: Arc<Mutex<Vec<u8>>>, stderr: Arc<Mutex<Vec<u8>>>) -> Self {
-        let sink = |buffer: Arc<Mutex<Vec<u8>>>| -> OutputSink {
-            Arc::new(move |bytes: &[u8]| {
-                buffer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .extend_from_slice(bytes)
-            })
-        };
         Self {
-            stdout: sink(stdout),
-            stderr: sink(stderr),
+            stdout: appending_to(stdout),
+            stderr: appending_to(stderr),
             trace: None,
         }
+    }
+
+    /// The same console, also keeping the trace log in `buffer`.
+    pub fn tracing_to(mut self, buffer: Arc<Mutex<Vec<u8>>>) -> Self {
+        self.trace = Some(appending_to(buffer));
+        self
     }
 
     fn out(&self, text: &str) {
@@ -203,6 +201,16 @@ impl Console {
     fn err_line(&self, text: &str) {
         (self.stderr)(format!("{text}\n").as_bytes());
     }
+}
+
+/// A sink appending to `buffer`.
+fn appending_to(buffer: Arc<Mutex<Vec<u8>>>) -> OutputSink {
+    Arc::new(move |bytes: &[u8]| {
+        buffer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes)
+    })
 }
 
 /// The trace log's destination: the console's own trace sink, stderr

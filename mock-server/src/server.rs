@@ -338,9 +338,8 @@ const MAX_MINTED: usize = 1024;
 /// Credentials handed out while the server runs.
 #[derive(Debug, Default)]
 struct Issued {
-    /// Sets issued from `next_credentials`.
-    from_queue: usize,
-    /// When each was issued.
+    /// When each set from `next_credentials` was issued (their number is
+    /// how far into the queue the next one is).
     issued_at: Vec<Timestamp>,
     /// Sets minted by STS `AssumeRole*`.
     by_sts: usize,
@@ -456,10 +455,9 @@ impl Shared {
         // commands running at once get consecutive sets.
         let mut issued = self.writer();
         let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-        let at = queue_index(issued.from_queue, current.next_credentials.len())?;
+        let at = queue_index(issued.issued_at.len(), current.next_credentials.len())?;
         let credential = current.next_credentials[at].clone();
         *current = Arc::new(with_credential(&current, credential.clone()));
-        issued.from_queue += 1;
         issued.issued_at.push(Timestamp(self.clock.now()));
         Some(credential)
     }
@@ -483,10 +481,11 @@ impl Shared {
     }
 
     pub(crate) fn credential_report(&self) -> CredentialReport {
-        let (from_queue, issued_at, by_sts) = {
+        let (issued_at, by_sts) = {
             let issued = self.writer();
-            (issued.from_queue, issued.issued_at.clone(), issued.by_sts)
+            (issued.issued_at.clone(), issued.by_sts)
         };
+        let from_queue = issued_at.len();
         CredentialReport {
             issued: from_queue,
             issued_at,

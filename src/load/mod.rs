@@ -212,13 +212,11 @@ async fn drive(options: &Options, target: &Target) -> Result<Report, String> {
     let client = Arc::new(StreamClient::new(target.url(), options.auth)?);
     // One stream first: the server is warm, and a misconfigured run stops
     // here with the reason instead of a thousand failures.
-    let mut warm_up = Tally::default();
     let open = Arc::new(AtomicUsize::new(0));
-    let warm_up_result = client.stream_once(&mut None, &open).await;
-    if let Err(e) = warm_up_result {
-        return Err(format!("the first stream failed: {e}"));
-    }
-    warm_up.sent = 1;
+    client
+        .stream_once(&open)
+        .await
+        .map_err(|e| format!("the first stream failed: {e}"))?;
     let sampler = target
         .pid()
         .map(|pid| MemorySampler::start(pid, Arc::clone(&open)));
@@ -238,7 +236,11 @@ async fn drive(options: &Options, target: &Target) -> Result<Report, String> {
             })
         })
         .collect();
-    let mut tally = warm_up;
+    // The warm-up's request is in the journal too.
+    let mut tally = Tally {
+        sent: 1,
+        ..Tally::default()
+    };
     let mut first_byte = Latencies::default();
     for worker in workers {
         match worker.await {

@@ -149,12 +149,8 @@ impl StreamClient {
     }
 
     /// One stream on a fresh connection, for the warm-up.
-    pub async fn stream_once(
-        &self,
-        connection: &mut Connection,
-        open: &AtomicUsize,
-    ) -> Result<(), String> {
-        let streamed = self.stream(connection, open).await;
+    pub async fn stream_once(&self, open: &AtomicUsize) -> Result<(), String> {
+        let streamed = self.stream(&mut None, open).await;
         streamed.error.map_or(Ok(()), Err)
     }
 

@@ -37,9 +37,8 @@ pub struct Run {
     pub outcome: Outcome,
     /// Every request the mock received, in arrival order.
     pub journal: Vec<RecordedRequest>,
-    /// Credentials the mock's queue issued.
-    pub issued: u32,
-    /// When each was issued, on the session's clock.
+    /// When each credential set the mock's queue issued was issued, on
+    /// the session's clock (their number is how many were).
     pub issued_at: Vec<Duration>,
     /// The files `expect.files` names, read back after the run (`None`:
     /// missing).
@@ -98,16 +97,8 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     let stdout = Arc::new(Mutex::new(Vec::new()));
     let stderr = Arc::new(Mutex::new(Vec::new()));
     let trace = Arc::new(Mutex::new(Vec::new()));
-    let mut console = Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr));
-    console.trace = Some({
-        let trace = Arc::clone(&trace);
-        Arc::new(move |bytes: &[u8]| {
-            trace
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(bytes)
-        })
-    });
+    let console = Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr))
+        .tracing_to(Arc::clone(&trace));
     let mut environment = Environment::new(
         Sources {
             env,
@@ -160,7 +151,6 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         trace: text(&trace),
         outcome,
         journal,
-        issued: u32::try_from(report.issued).unwrap_or(u32::MAX),
         issued_at,
         files,
         unmet_rules,
