@@ -42,6 +42,13 @@ class CliCase:
     settings: dict | None = None
 
 
+# An IAM policy's refusal, in AWS's words (the CLI tells it from the
+# model-access refusal by "is not authorized to perform").
+IAM_DENIAL = ("User: arn:aws:iam::123456789012:user/dev is not authorized to perform: "
+              "bedrock:InvokeModelWithResponseStream on resource: arn:aws:bedrock:us-east-1:"
+              ":foundation-model/anthropic.claude-opus-5-5 because no identity-based policy "
+              "allows the bedrock:InvokeModelWithResponseStream action")
+
 CLI_CASES = [
     CliCase("happy", "defaults: discovery, three probes, the turn",
             {"CLAUDE_CODE_USE_BEDROCK": "1"}),
@@ -85,6 +92,36 @@ CLI_CASES = [
             rules=[{"when": {"operation": "InvokeModelWithResponseStream",
                              "model": "*claude-opus-5-5"},
                     "answer": {"error": {"code": "ValidationException"}}}]),
+    CliCase("turn-400-all", "every turn refused with a 400: down the whole ladder",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule("InvokeModelWithResponseStream", "ValidationException")],
+            exit=1, stdout="API Error (us.anthropic.claude-sonnet-4-5-20250929-v1:0): 400 "
+                           "The provided model identifier is invalid.. Try --model to switch to "
+                           "us.anthropic.claude-sonnet-4-20250514-v1:0."),
+    CliCase("turn-403-iam", "an IAM policy denies the default Opus: sent again, then Opus 5 probed",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream",
+                             "model": "*claude-opus-5-5"},
+                    "answer": {"error": {"code": "AccessDeniedException",
+                                         "message": IAM_DENIAL}}}]),
+    CliCase("sonnet-alias-refused", "--model sonnet, every turn refused: the Sonnet ladder",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "sonnet"],
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException")],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
+    CliCase("haiku-alias-refused", "--model haiku, every turn refused: the Haiku ladder",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "haiku"],
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException")],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
+    CliCase("explicit-id-refused", "--model with the default's id: its tier not probed, no ladder",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "us.anthropic.claude-opus-5-5"],
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException")],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
+    CliCase("tier-check-refused", "every turn refused, and Sonnet 4's probe: the tier check goes on",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException"),
+                   {"when": {"operation": "InvokeModel", "model": "*claude-sonnet-4-2*"},
+                    "answer": {"error": {"code": "AccessDeniedException"}}}],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
     CliCase("expired-session-export",
             "an expired session in the environment, awsCredentialExport issuing a fresh one",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": "ASIASTALEEXAMPLE0001",
@@ -106,6 +143,23 @@ CLI_CASES = [
             {"CLAUDE_CODE_USE_BEDROCK": "1"},
             args=["--model", "anthropic.claude-sonnet-4-5-20250929-v1:0"],
             exit=1, stdout="with on-demand throughput isn\u2019t supported"),
+    CliCase("on-demand-400-opus-4-7", "a base Opus 4.7 id: two rounds of resends, six calls",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "anthropic.claude-opus-4-7"],
+            exit=1, stdout="Try --model to switch to us.anthropic.claude-opus-4-6-v1."),
+    CliCase("on-demand-400-retired", "a retired model's base id: one call, a warning, no suggestion",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            args=["--model", "anthropic.claude-3-7-sonnet-20250219-v1:0"],
+            exit=1, stdout="Run --model to pick a different model."),
+    CliCase("retired-model-warning", "--model Sonnet 4, retired: the warning, then the answer",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            args=["--model", "us.anthropic.claude-sonnet-4-20250514-v1:0"]),
+    CliCase("turn-400-malformed", "--model sonnet, a 400 nothing explains: sent again without tool search",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "sonnet"],
+            rules=[error_rule("InvokeModelWithResponseStream", "ValidationException",
+                              message="Malformed input request: #/messages/0: extraneous key "
+                                      "[foo] is not permitted, please reformat your input and "
+                                      "try again.")],
+            exit=1, stdout="API Error: 400 Malformed input request"),
     CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
     CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
@@ -123,10 +177,6 @@ CLI_CASES = [
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
-    (r"model-access-403.*|turn-400-default", r".*",
-     "open: the CLI's turn-time fallback after a refusal (DIFFERENCES.md)"),
-    (r"on-demand-400", r".*",
-     "open: the on-demand throughput 400 (DIFFERENCES.md)"),
 ]
 
 

@@ -370,7 +370,8 @@ async fn session<C: Clock>(
     if let Some(Command::Setup { write }) = cli.command {
         return setup(env, provider, &catalogue, &lineup, write).await;
     }
-    let session = match Session::start(provider, catalogue, &lineup, cli.model.as_deref()).await {
+    let mut session = match Session::start(provider, catalogue, &lineup, cli.model.as_deref()).await
+    {
         Ok(session) => session,
         Err(e) => return fail_setup(console, &e),
     };
@@ -382,7 +383,7 @@ async fn session<C: Clock>(
             print_turn(
                 console,
                 provider,
-                &session,
+                &mut session,
                 &lineup,
                 prompt,
                 cli.output_format,
@@ -411,7 +412,7 @@ fn fail_setup(console: &Console, e: &Error) -> End {
 async fn print_turn<C: Clock>(
     console: &Console,
     provider: &mut Provider<SystemSources, C>,
-    session: &Session,
+    session: &mut Session,
     lineup: &Lineup,
     prompt: &str,
     format: OutputFormat,

@@ -176,6 +176,79 @@ pub fn classify(failure: &ApiFailure) -> Failure {
     }
 }
 
+/// What Claude Code 2.1.328 makes of a Bedrock refusal of the model itself
+/// (not of the credentials): the verdicts that move a turn down its
+/// tier's ladder (`conformance/DIFFERENCES.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRefusal {
+    /// The account may not use the model: 403 "You don't have access to
+    /// the model with the specified model ID.", "anthropic.… is not
+    /// available for this account", a Marketplace subscription that
+    /// cannot be completed, or 400 "The provided model identifier is
+    /// invalid." (not the on-demand throughput 400). The turn moves to
+    /// the next model at once.
+    Refused,
+    /// An IAM policy refuses `bedrock:InvokeModel…`: the turn is sent once
+    /// more, then the next model is probed before the turn moves to it.
+    Denied,
+}
+
+/// The CLI's verdict on a Bedrock refusal, if it is about the model.
+///
+/// ```
+/// use bedrock_client::failure::{ApiFailure, ModelRefusal, model_refusal};
+///
+/// let refusal = ApiFailure {
+///     status: 403,
+///     code: Some("AccessDeniedException".into()),
+///     message: "You don't have access to the model with the specified model ID.".into(),
+///     retry_after: None,
+///     should_retry: None,
+/// };
+/// assert_eq!(model_refusal(&refusal), Some(ModelRefusal::Refused));
+/// ```
+pub fn model_refusal(failure: &ApiFailure) -> Option<ModelRefusal> {
+    if classify(failure) == Failure::Credentials {
+        return None;
+    }
+    let message = failure.message.to_lowercase();
+    let refused = match failure.status {
+        403 => {
+            message.contains("you don't have access to the model with the specified model id")
+                || names_an_unavailable_model(&message)
+                || message.contains("marketplace subscription for this model cannot be completed")
+        }
+        400 => {
+            message.contains("the provided model identifier is invalid")
+                && !message.contains("on-demand throughput")
+        }
+        _ => false,
+    };
+    if refused {
+        Some(ModelRefusal::Refused)
+    } else if failure.status == 403
+        && message.contains("is not authorized to perform: bedrock:invokemodel")
+    {
+        Some(ModelRefusal::Denied)
+    } else {
+        None
+    }
+}
+
+/// `… anthropic.<id> is not available for this account …` (lower case).
+fn names_an_unavailable_model(message: &str) -> bool {
+    message
+        .match_indices(" is not available for this account")
+        .any(|(at, _)| {
+            let before = &message[..at];
+            let word = before
+                .rsplit(char::is_whitespace)
+                .next()
+                .unwrap_or_default();
+            word.len() > "anthropic.".len() && word.starts_with("anthropic.")
+        })
+}
+
 /// The front door's refusals of a missing or bad API key (403
 /// AccessDeniedException, but about credentials, not model access).
 fn is_front_door_refusal(message: &str) -> bool {
@@ -191,9 +264,10 @@ pub fn user_message(failure: &ApiFailure, aws_auth_refresh: Option<&str>) -> Str
     user_message_for(failure, aws_auth_refresh, None)
 }
 
-/// [`user_message`] for a turn on `model`: a 400 (an invalid identifier,
-/// on-demand throughput) names the model, and suggests `switch_to` when
-/// there is an older model to offer, as the CLI does:
+/// [`user_message`] for a turn on `model`: a 400 about the model id (an
+/// invalid identifier, on-demand throughput) names the model, and
+/// suggests `switch_to` when there is one to offer, else says `Run
+/// --model to pick a different model.`, as the CLI does:
 /// `API Error (claude-opus-4-6): 400 The provided model identifier is invalid.. Try --model to switch to us.anthropic.claude-opus-4-1-20250805-v1:0.`
 /// (the doubled full stop is the CLI's).
 pub fn user_message_for(
@@ -205,14 +279,17 @@ pub fn user_message_for(
     // (observed for on-demand throughput); other 400s ("Input is too long
     // for requested model.", a guardrail's) print plainly, as users'
     // reports show.
-    let about_the_model = classify(failure) == Failure::OnDemandThroughput
-        || failure.message.contains("model identifier is invalid");
+    let about_the_model = failure.message.to_lowercase().contains("model id");
     if let (400, Some((model, switch_to)), true) = (failure.status, model, about_the_model) {
-        let mut line = format!("API Error ({model}): 400 {}", failure.message);
-        if let Some(older) = switch_to {
-            line.push_str(&format!(". Try --model to switch to {older}."));
-        }
-        return line;
+        let message = &failure.message;
+        return match switch_to {
+            Some(other) => {
+                format!("API Error ({model}): 400 {message}. Try --model to switch to {other}.")
+            }
+            None => format!(
+                "API Error ({model}): 400 {message}. Run --model to pick a different model."
+            ),
+        };
     }
     let api_error = format!("API Error: {} {}", failure.status, failure.message);
     match classify(failure) {
@@ -370,8 +447,84 @@ mod tests {
         );
         assert_eq!(
             user_message_for(&invalid, None, Some(("m", None))),
-            "API Error (m): 400 The provided model identifier is invalid."
+            // conformance/golden/claude-code/on-demand-400-retired: no
+            // model to suggest.
+            "API Error (m): 400 The provided model identifier is invalid.. Run --model to pick a different model."
         );
+    }
+
+    #[test]
+    fn refusals_of_the_model_follow_the_real_cli() {
+        let cases = [
+            (
+                403,
+                "AccessDeniedException",
+                "You don't have access to the model with the specified model ID.",
+                Some(ModelRefusal::Refused),
+            ),
+            (
+                403,
+                "AccessDeniedException",
+                "Model access is denied: anthropic.claude-opus-5-5 is not available for this account.",
+                Some(ModelRefusal::Refused),
+            ),
+            (
+                403,
+                "AccessDeniedException",
+                "The model is not available for this account.",
+                None,
+            ),
+            (
+                403,
+                "AccessDeniedException",
+                "Your AWS Marketplace subscription for this model cannot be completed at this time.",
+                Some(ModelRefusal::Refused),
+            ),
+            (
+                400,
+                "ValidationException",
+                "The provided model identifier is invalid.",
+                Some(ModelRefusal::Refused),
+            ),
+            (
+                400,
+                "ValidationException",
+                "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
+                None,
+            ),
+            (
+                400,
+                "ValidationException",
+                "Input is too long for requested model.",
+                None,
+            ),
+            (
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: bedrock:InvokeModelWithResponseStream on resource: x",
+                Some(ModelRefusal::Denied),
+            ),
+            (
+                403,
+                "ExpiredTokenException",
+                "You don't have access to the model with the specified model ID.",
+                None,
+            ),
+            (404, "ResourceNotFoundException", "Model not found", None),
+            (
+                429,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+                None,
+            ),
+        ];
+        for (status, code, message, verdict) in cases {
+            assert_eq!(
+                model_refusal(&failure(status, code, message)),
+                verdict,
+                "{status} {message}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,16 @@
 //! startup checks (and take their fallback), learn an application
 //! profile's backing model, then send the turn shaped for that model.
 //!
+//! A turn on a probed tier's model that Bedrock refuses for good moves
+//! down the tier's ladder ([`ladder`]), as Claude Code 2.1.328 does: a
+//! [`ModelRefusal::Refused`] answer sends the turn to the next model at
+//! once; a [`ModelRefusal::Denied`] one is sent again, and then the next
+//! model is probed before the turn goes to it. Nothing is printed when a
+//! lower model answers. When the ladder is spent and the last model
+//! refused heads a tier, the models below it in that tier are probed one
+//! by one until one answers (the CLI's tier check, which decides later
+//! turns), and the run ends on the last refusal.
+//!
 //! An application inference profile whose `GetInferenceProfile` is
 //! refused (403, only noted) gets a guessed shape; if the model rejects
 //! it (400), the turn is sent once more with the other shape.
@@ -10,8 +20,9 @@ use crate::authorize::Endpoint;
 use crate::clock::Clock;
 use crate::credentials::CredentialSource;
 use crate::error::{Error, ErrorKind};
-use crate::models::startup::{self, Startup};
-use crate::models::{Catalogue, Lineup, Model, Resolved, Resolver, Source, turn_request};
+use crate::failure::{ModelRefusal, model_refusal};
+use crate::models::startup::{self, Probe, Startup};
+use crate::models::{Catalogue, Lineup, Model, Resolved, Resolver, Source, ladder, turn_request};
 use crate::provider::{Call, Provider, Route};
 use crate::retrying::AttemptError;
 use crate::stream::Answer;
@@ -35,6 +46,13 @@ pub struct Session {
     pub startup: Startup,
     /// Things worth telling the user on stderr (fallback notices).
     pub notices: Vec<String>,
+    /// The models the turn moves down to if Bedrock refuses it for good,
+    /// in order: the rest of its tier's ladder (none for a pinned or
+    /// chosen model, or on Mantle).
+    pub fallbacks: Vec<Resolved>,
+    /// For each probed tier's model, the models below it on its ladder:
+    /// what is probed when a turn ends refused on that model.
+    tier_checks: Vec<(String, Vec<Resolved>)>,
 }
 
 impl Session {
@@ -54,6 +72,11 @@ impl Session {
                 .turn_allowed(flag)?;
         let mut notices: Vec<String> = substituted.into_iter().collect();
         notices.extend(startup.notices().map(str::to_owned));
+        // The chosen model's retirement, as the CLI warns at startup (a
+        // model the turn falls back to later gets no warning).
+        if let Some(retirement) = turn.model.as_ref().and_then(|m| m.retirement.as_ref()) {
+            notices.push(retirement.warning(provider.clock().now()));
+        }
         if let Source::Default(family) = turn.source
             && let Some(checked) = startup.tier(family)
         {
@@ -74,12 +97,33 @@ impl Session {
         } else {
             None
         };
+        let resolver = Resolver::new(&config, &catalogue, lineup, startup.discovered.as_deref());
+        let fallbacks = match turn.source {
+            Source::Default(family)
+                if turn.endpoint == Endpoint::Bedrock && startup.tier(family).is_some() =>
+            {
+                let rungs = ladder::rungs(&resolver, &catalogue, family, true);
+                ladder::below(rungs, &turn.id)
+            }
+            _ => Vec::new(),
+        };
+        let tier_checks = startup
+            .tiers
+            .iter()
+            .map(|tier| {
+                let rungs = ladder::rungs(&resolver, &catalogue, tier.family, false);
+                (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
+            })
+            .filter(|(_, below)| !below.is_empty())
+            .collect();
         Ok(Self {
             catalogue,
             turn,
             backing,
             startup,
             notices,
+            fallbacks,
+            tier_checks,
         })
     }
 
@@ -89,12 +133,12 @@ impl Session {
         self.turn.model.as_ref().or(self.backing.as_ref())
     }
 
-    /// An older model to suggest after a refusal naming the model, in
-    /// the turn's endpoint's format: a Mantle turn gets the older model's
+    /// The model to suggest after a 400 naming the turn's (the catalogue's
+    /// `suggest`), in the turn's endpoint's format: a Mantle turn gets its
     /// Mantle id, or nothing when it has none.
     pub fn suggestion(&self, config_resolver: &Resolver<'_>) -> Option<String> {
         let model = self.shape_model()?;
-        let older = self.catalogue.previous(&model.name)?;
+        let older = self.catalogue.model(model.suggest.as_deref()?)?;
         match self.turn.endpoint {
             Endpoint::Bedrock => Some(config_resolver.bedrock_id(older)),
             Endpoint::Mantle => older.mantle.clone(),
@@ -102,13 +146,95 @@ impl Session {
     }
 
     /// Sends `prompt` as the turn; text goes to `on_text` as it arrives.
+    /// A refusal of the model moves the turn down its ladder, and `turn`
+    /// becomes the model that answered, or the last one refused.
     pub async fn run<S: CredentialSource, C: Clock>(
-        &self,
+        &mut self,
         provider: &mut Provider<S, C>,
         prompt: &str,
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Answer, TurnError> {
         let base = prompt_request(provider.config(), provider.identity(), prompt);
+        // Bounded: each pass either ends the run or takes one model off
+        // `fallbacks` (a denial is sent once more first).
+        let mut sent_again = false;
+        loop {
+            let outcome = self.run_on_turn_model(provider, &base, on_text).await;
+            let verdict = match &outcome {
+                Err(TurnError::Refused(gave_up)) if self.turn.endpoint == Endpoint::Bedrock => {
+                    match &gave_up.last {
+                        AttemptError::Api(failure) => model_refusal(failure),
+                        AttemptError::Transport(_) => None,
+                    }
+                }
+                _ => None,
+            };
+            match verdict {
+                None => return outcome,
+                Some(ModelRefusal::Denied) if !sent_again => {
+                    sent_again = true;
+                    continue;
+                }
+                Some(ModelRefusal::Denied) => {
+                    let Some(next) = self.fallbacks.first() else {
+                        self.check_tier_below(provider).await;
+                        return outcome;
+                    };
+                    match startup::probe(provider, std::slice::from_ref(next)).await[0] {
+                        Probe::Available => {}
+                        Probe::NotFound => {
+                            self.check_tier_below(provider).await;
+                            return outcome;
+                        }
+                        Probe::Refused(ref failure) if model_refusal(failure).is_some() => {
+                            self.check_tier_below(provider).await;
+                            return outcome;
+                        }
+                        _ => return outcome,
+                    }
+                }
+                Some(ModelRefusal::Refused) if self.fallbacks.is_empty() => {
+                    self.check_tier_below(provider).await;
+                    return outcome;
+                }
+                Some(ModelRefusal::Refused) => {}
+            }
+            let next = self.fallbacks.remove(0);
+            let one_million = self.turn.one_million;
+            self.turn = next;
+            self.turn.one_million =
+                one_million && self.turn.model.as_ref().is_some_and(|m| m.context_1m);
+            sent_again = false;
+        }
+    }
+
+    /// The CLI's tier check after a turn ended refused on a tier's model:
+    /// the models below it are probed one by one until one answers or one
+    /// fails for another reason than a refusal of the model.
+    async fn check_tier_below<S: CredentialSource, C: Clock>(&self, provider: &mut Provider<S, C>) {
+        let Some((_, below)) = self
+            .tier_checks
+            .iter()
+            .find(|(head, _)| *head == self.turn.id)
+        else {
+            return;
+        };
+        for model in below {
+            match &startup::probe(provider, std::slice::from_ref(model)).await[0] {
+                Probe::NotFound => {}
+                Probe::Refused(failure) if model_refusal(failure).is_some() => {}
+                _ => return,
+            }
+        }
+    }
+
+    /// One turn on `turn`, shaped for its model.
+    async fn run_on_turn_model<S: CredentialSource, C: Clock>(
+        &self,
+        provider: &mut Provider<S, C>,
+        base: &crate::request::MessagesRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Answer, TurnError> {
         let guessing = self.turn.is_arn() && self.backing.is_none();
         let shape = if guessing {
             self.catalogue.model(GUESSED_SHAPE)
@@ -130,7 +256,7 @@ impl Session {
             {
                 let other = self.catalogue.model(ALTERNATE_SHAPE);
                 let request = turn_request(
-                    base,
+                    base.clone(),
                     &self.catalogue,
                     other,
                     self.turn.endpoint,

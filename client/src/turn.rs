@@ -1,6 +1,9 @@
 //! The user's turn: which endpoint a model goes to, the streamed request,
-//! and the CLI's resends of a turn refused for on-demand throughput (each
-//! with one optional part of the request stripped, then the error).
+//! and the CLI's resends of a turn refused with a 400 it has no other
+//! answer for, such as the on-demand throughput refusal (optional parts
+//! dropped in two rounds, [`MessagesRequest::resends_after_400`], then
+//! the error). A refusal of the model itself and a prompt too long are
+//! not sent again.
 //!
 //! A turn's shape per model comes from the catalogue (see
 //! [`crate::models::turn_request`]); [`prompt_request`] alone sends none
@@ -18,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Providers};
 use crate::credentials::CredentialSource;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{Failure, classify};
+use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
 use crate::provider::{Call, Provider, Route};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
@@ -31,10 +34,6 @@ use crate::stream::{
 /// The turn's time limit for the answer's head, announced as
 /// `x-stainless-timeout: 600`.
 pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
-/// Resends of a turn refused for on-demand throughput (the CLI made about
-/// eight); stripping runs out sooner for most requests.
-pub const MAX_ON_DEMAND_RESENDS: u32 = 8;
-
 pub use crate::request::CONTEXT_1M_BETA;
 
 /// `model` without a `[1m]` suffix, and whether it had one: the suffix
@@ -87,6 +86,33 @@ pub fn endpoint_for(model: &str, providers: Providers) -> Result<Endpoint, Error
         ErrorKind::NoProvider,
         "neither Bedrock nor Mantle is enabled: set CLAUDE_CODE_USE_BEDROCK=1 or CLAUDE_CODE_USE_MANTLE=1",
     ))
+}
+
+/// Words of a 400 the CLI answers with a recovery of its own rather than
+/// the general resends: a prompt too long (compaction, which a single
+/// prompt cannot use), and a field the model refused (the effort, the
+/// thinking type: another shape, [`crate::session`]; a cache marker).
+const OWN_RECOVERY: [&str; 5] = [
+    "too long",
+    "output_config",
+    "effort",
+    "thinking",
+    "cache_control",
+];
+
+/// Whether the CLI sends a turn again, with parts dropped, after
+/// `failure`: a 400 that is final or the on-demand throughput refusal,
+/// but not a refusal of the model (the ladder's business) or one with a
+/// recovery of its own.
+fn sent_again_after(failure: &crate::failure::ApiFailure) -> bool {
+    let message = failure.message.to_lowercase();
+    failure.status == 400
+        && matches!(
+            classify(failure),
+            Failure::Final | Failure::OnDemandThroughput
+        )
+        && model_refusal(failure) != Some(ModelRefusal::Refused)
+        && !OWN_RECOVERY.iter().any(|words| message.contains(words))
 }
 
 /// The system prompt of a turn from the command line.
@@ -151,7 +177,8 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
     if one_million {
         request.ask_for_context_1m(endpoint);
     }
-    let mut resends = 0;
+    // Filled on the first 400 that may be sent again; drained one by one.
+    let mut resends: Option<std::vec::IntoIter<MessagesRequest>> = None;
     let response = loop {
         let betas = request.header_betas_for(endpoint);
         let call = Call {
@@ -174,15 +201,14 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
         match provider.send(&call).await {
             Ok(response) => break response,
             Err(gave_up) => {
-                let refusal = match &gave_up.last {
-                    AttemptError::Api(f) => Some(classify(f)),
-                    AttemptError::Transport(_) => None,
-                };
-                if refusal == Some(Failure::OnDemandThroughput)
-                    && resends < MAX_ON_DEMAND_RESENDS
-                    && request.strip_optional_part().is_some()
+                let may_resend =
+                    matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f));
+                if may_resend
+                    && let Some(next) = resends
+                        .get_or_insert_with(|| request.resends_after_400().into_iter())
+                        .next()
                 {
-                    resends += 1;
+                    request = next;
                     continue;
                 }
                 // A 404 on the stream call is retried without streaming.

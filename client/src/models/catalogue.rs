@@ -157,6 +157,76 @@ pub struct Model {
     /// Whether the shape was recorded from the real CLI (false: assumed).
     #[serde(default = "yes")]
     pub recorded: bool,
+    /// The version the CLI suggests (`Try --model to switch to …`) after a
+    /// 400 naming this one: its catalogue's `fallback_3p`, which only some
+    /// versions have (none for Opus 4.1, Sonnet 4 or any Haiku).
+    #[serde(default)]
+    pub suggest: Option<String>,
+    /// When Bedrock retires it, for the CLI's startup warning.
+    #[serde(default)]
+    pub retirement: Option<Retirement>,
+}
+
+/// A version's retirement on Bedrock, as the CLI's deprecation table has it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retirement {
+    /// The name the warning uses (`Claude 3.7 Sonnet`).
+    pub name: String,
+    /// The date, written as the warning writes it (`April 28, 2026`).
+    pub bedrock: String,
+}
+
+impl Retirement {
+    /// The CLI's warning, in the past tense once the date has passed at
+    /// `now`: `⚠ Claude 3.7 Sonnet was retired on April 28, 2026.
+    /// Consider switching to a newer model.`
+    pub fn warning(&self, now: std::time::SystemTime) -> String {
+        let past = parse_date(&self.bedrock).is_some_and(|day| day <= now);
+        let tense = if past {
+            "was retired on"
+        } else {
+            "will be retired on"
+        };
+        format!(
+            "\u{26a0} {} {tense} {}. Consider switching to a newer model.",
+            self.name, self.bedrock
+        )
+    }
+}
+
+/// `April 28, 2026` as the start of that day (UTC); `None` when it is not
+/// a date in that form.
+fn parse_date(text: &str) -> Option<std::time::SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (month, rest) = text.split_once(' ')?;
+    let (day, year) = rest.split_once(", ")?;
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: i64 = year.parse().ok()?;
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = u64::try_from(days.checked_mul(86_400)?).ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }
 
 fn yes() -> bool {
@@ -229,6 +299,22 @@ impl Catalogue {
                     model.name, model.shape, model.shape
                 )));
             }
+            if let Some(suggest) = &model.suggest
+                && self.model(suggest).is_none()
+            {
+                return Err(invalid(format!(
+                    "`models.suggest` of `{}` names `{suggest}`, which is not in the catalogue",
+                    model.name
+                )));
+            }
+            if let Some(retirement) = &model.retirement
+                && parse_date(&retirement.bedrock).is_none()
+            {
+                return Err(invalid(format!(
+                    "`models.retirement.bedrock` of `{}` is `{}`: write the date as `April 28, 2026`",
+                    model.name, retirement.bedrock
+                )));
+            }
             if !model.bedrock.starts_with("anthropic.") {
                 return Err(invalid(format!(
                     "`models.bedrock` of `{}` must be a foundation-model id starting `anthropic.`",
@@ -291,12 +377,6 @@ impl Catalogue {
             .skip_while(|m| m.name != name)
             .skip(1)
             .collect()
-    }
-
-    /// The first older version of `family` than `name`, if any: the
-    /// `--model` suggestion after a refusal.
-    pub fn previous(&self, name: &str) -> Option<&Model> {
-        self.older_than(name).into_iter().next()
     }
 }
 

@@ -174,6 +174,42 @@ mod tests {
             header.join(","),
             "interleaved-thinking-2025-05-14,context-management-2025-06-27,claude-code-20250219,tool-search-tool-2025-10-19"
         );
+        // conformance/golden/claude-code: the ladders' models.
+        let (opus47, _) = body(
+            &catalogue,
+            "us.anthropic.claude-opus-4-7",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert_eq!(
+            opus47["output_config"],
+            serde_json::json!({"effort": "xhigh"})
+        );
+        assert_eq!(opus47["thinking"]["display"], "omitted");
+        let (haiku, header) = body(
+            &catalogue,
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert_eq!(
+            haiku["anthropic_beta"],
+            serde_json::json!(["tool-search-tool-2025-10-19"])
+        );
+        assert_eq!(haiku["thinking"]["budget_tokens"], 31999);
+        assert_eq!(header, ["claude-code-20250219"]);
+        let (sonnet37, header) = body(
+            &catalogue,
+            "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            Endpoint::Bedrock,
+            false,
+        );
+        assert!(sonnet37.get("thinking").is_none());
+        assert_eq!(
+            sonnet37["anthropic_beta"],
+            serde_json::json!(["claude-code-20250219"])
+        );
+        assert_eq!(header, ["claude-code-20250219"]);
     }
 
     #[test]

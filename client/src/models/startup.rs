@@ -156,12 +156,13 @@ pub async fn run<S: CredentialSource, C: Clock>(
         Err(why) => startup.discovery_error = Some(why),
     }
     let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
-    // An explicit ANTHROPIC_MODEL of a tier stands for that tier, which is
-    // not probed (golden/k); `--model` with a Mantle id does not
-    // (golden/o: all three probed). The captures cannot tell whether it is
-    // the variable or the endpoint that decides; both must hold here.
+    // A model the user named on Bedrock (`ANTHROPIC_MODEL`, the settings'
+    // `model`, `--model` with an id or version name) stands for its tier,
+    // which is not probed (golden/k; conformance's `on-demand-400`, whose
+    // `--model` is a Sonnet). One on Mantle does not (golden/o: all three
+    // probed). An alias is the tier's own model, and is probed.
     let explicit_family = match (&turn.source, turn.endpoint) {
-        (Source::Setting, Endpoint::Bedrock) => turn.family,
+        (Source::Setting | Source::Flag, Endpoint::Bedrock) => turn.family,
         _ => None,
     };
     let unpinned: Vec<Family> = Family::ALL
@@ -271,7 +272,7 @@ fn display(resolved: &Resolved) -> String {
 }
 
 /// Probes `models` at once; results in their order.
-async fn probe<S: CredentialSource, C: Clock>(
+pub(crate) async fn probe<S: CredentialSource, C: Clock>(
     provider: &mut Provider<S, C>,
     models: &[Resolved],
 ) -> Vec<Probe> {

@@ -27,6 +27,11 @@ pub const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
 
 /// The `anthropic_version` of Invoke bodies.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+/// The beta Claude Code sends for its deferred tools, dropped in the
+/// second round of resends after a 400.
+pub const TOOL_SEARCH_BETA: &str = "tool-search-tool-2025-10-19";
+/// The beta that asks for a thinking token count, dropped first.
+pub const THINKING_TOKEN_COUNT_BETA: &str = "thinking-token-count-2026-05-13";
 
 /// A block of text (system prompt or message content).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -240,35 +245,52 @@ impl MessagesRequest {
         betas
     }
 
-    /// Removes one optional part, as the CLI does before each resend of a
-    /// turn refused for on-demand throughput, and says what it removed;
-    /// `None` when nothing optional is left. Order: betas (the last
-    /// first), `thinking.display`, `role: "system"` messages, deferred
-    /// tools.
-    pub fn strip_optional_part(&mut self) -> Option<&'static str> {
-        if self.body_betas.pop().is_some() {
-            return Some("a body beta");
+    /// The requests Claude Code 2.1.328 sends again, in order, after a 400
+    /// that no other recovery explains (the on-demand throughput refusal,
+    /// a malformed request): in a first round the original loses, one
+    /// after another and for good, the thinking-token-count beta, adaptive
+    /// thinking's `display` and the `role: "system"` messages; a second
+    /// round does the same from the original without the tool-search beta
+    /// (and the deferred tools it serves), when it had one. A step whose
+    /// part is absent is skipped (conformance's on-demand-400: Sonnet 4.5
+    /// is sent twice, Opus 4.7 six times).
+    pub fn resends_after_400(&self) -> Vec<MessagesRequest> {
+        let mut rounds = vec![self.clone()];
+        let mut without_tool_search = self.clone();
+        if without_tool_search.remove_beta(TOOL_SEARCH_BETA) {
+            without_tool_search
+                .tools
+                .retain(|t| t.get("defer_loading") != Some(&Value::Bool(true)));
+            rounds.push(without_tool_search);
         }
-        if self.header_betas.pop().is_some() {
-            return Some("a header beta");
+        let mut resends = Vec::new();
+        for (round, mut request) in rounds.into_iter().enumerate() {
+            if round > 0 {
+                resends.push(request.clone());
+            }
+            if request.remove_beta(THINKING_TOKEN_COUNT_BETA) {
+                resends.push(request.clone());
+            }
+            if let Some(Thinking::Adaptive { display }) = &mut request.thinking
+                && display.take().is_some()
+            {
+                resends.push(request.clone());
+            }
+            let before = request.messages.len();
+            request.messages.retain(|m| m.role != "system");
+            if request.messages.len() != before {
+                resends.push(request.clone());
+            }
         }
-        if let Some(Thinking::Adaptive { display }) = &mut self.thinking
-            && display.take().is_some()
-        {
-            return Some("thinking.display");
-        }
-        let before = self.messages.len();
-        self.messages.retain(|m| m.role != "system");
-        if self.messages.len() != before {
-            return Some("the system-role messages");
-        }
-        let before = self.tools.len();
-        self.tools
-            .retain(|t| t.get("defer_loading") != Some(&Value::Bool(true)));
-        if self.tools.len() != before {
-            return Some("the deferred tools");
-        }
-        None
+        resends
+    }
+
+    /// Takes `beta` out of both lists; whether it was in either.
+    fn remove_beta(&mut self, beta: &str) -> bool {
+        let before = self.header_betas.len() + self.body_betas.len();
+        self.header_betas.retain(|b| b != beta);
+        self.body_betas.retain(|b| b != beta);
+        self.header_betas.len() + self.body_betas.len() != before
     }
 
     /// The body for `endpoint`: `model` and `stream` go into Mantle bodies
@@ -523,29 +545,100 @@ mod tests {
     }
 
     #[test]
-    fn on_demand_resends_strip_one_part_at_a_time_and_end() {
+    fn resends_after_a_400_go_in_the_clis_two_rounds() {
         let mut request = turn();
-        request.messages.push(Message {
-            role: "system".into(),
-            content: Content::Text("env".into()),
+        request.header_betas = vec![
+            "claude-code-20250219".into(),
+            THINKING_TOKEN_COUNT_BETA.into(),
+        ];
+        request.body_betas = vec![
+            "interleaved-thinking-2025-05-14".into(),
+            TOOL_SEARCH_BETA.into(),
+            THINKING_TOKEN_COUNT_BETA.into(),
+        ];
+        request.messages.insert(
+            0,
+            Message {
+                role: "system".into(),
+                content: Content::Text("env".into()),
+            },
+        );
+        let shown = |r: &MessagesRequest| {
+            (
+                r.body_betas.join(","),
+                r.header_betas.join(","),
+                r.thinking.clone(),
+                r.messages.len(),
+                r.tools.len(),
+            )
+        };
+        let omitted = Some(Thinking::Adaptive {
+            display: Some("omitted".into()),
         });
-        let mut stripped = Vec::new();
-        while let Some(part) = request.strip_optional_part() {
-            stripped.push(part);
-            assert!(stripped.len() < 20, "stripping ends");
-        }
+        let plain = Some(Thinking::Adaptive { display: None });
+        let resends: Vec<_> = request.resends_after_400().iter().map(shown).collect();
+        let both = "claude-code-20250219";
         assert_eq!(
-            stripped,
+            resends,
             [
-                "a body beta",
-                "a header beta",
-                "thinking.display",
-                "the system-role messages",
-                "the deferred tools"
+                (
+                    "interleaved-thinking-2025-05-14,tool-search-tool-2025-10-19".into(),
+                    both.into(),
+                    omitted.clone(),
+                    2,
+                    2
+                ),
+                (
+                    "interleaved-thinking-2025-05-14,tool-search-tool-2025-10-19".into(),
+                    both.into(),
+                    plain.clone(),
+                    2,
+                    2
+                ),
+                (
+                    "interleaved-thinking-2025-05-14,tool-search-tool-2025-10-19".into(),
+                    both.into(),
+                    plain.clone(),
+                    1,
+                    2
+                ),
+                (
+                    "interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13".into(),
+                    "claude-code-20250219,thinking-token-count-2026-05-13".into(),
+                    omitted.clone(),
+                    2,
+                    1
+                ),
+                (
+                    "interleaved-thinking-2025-05-14".into(),
+                    both.into(),
+                    omitted,
+                    2,
+                    1
+                ),
+                (
+                    "interleaved-thinking-2025-05-14".into(),
+                    both.into(),
+                    plain.clone(),
+                    2,
+                    1
+                ),
+                (
+                    "interleaved-thinking-2025-05-14".into(),
+                    both.into(),
+                    plain,
+                    1,
+                    1
+                ),
             ]
         );
-        assert_eq!(request.tools.len(), 1);
-        assert_eq!(request.thinking, Some(Thinking::Adaptive { display: None }));
+        // A model that thinks on a budget, without the tool-search beta:
+        // nothing to drop, nothing sent again.
+        let mut budget = turn();
+        budget.thinking = Some(Thinking::Budget {
+            budget_tokens: 31999,
+        });
+        assert!(budget.resends_after_400().is_empty());
         let budget = serde_json::to_string(&Thinking::Budget {
             budget_tokens: 31999,
         })

@@ -178,10 +178,18 @@ async fn refusals_print_the_clis_line_on_stdout_and_exit_1() {
     assert_eq!(
         text(&out.stdout),
         format!(
-            "API Error ({bare}): 400 Invocation of model ID {bare} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.. Try --model to switch to us.anthropic.claude-3-5-sonnet-20241022-v2:0.\n"
+            "API Error ({bare}): 400 Invocation of model ID {bare} with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.. Run --model to pick a different model.\n"
         )
     );
     assert_eq!(out.status.code(), Some(1));
+    // Retired before today (conformance's on-demand-400-retired).
+    assert!(
+        text(&out.stderr).contains(
+            "\u{26a0} Claude 3.7 Sonnet was retired on April 28, 2026. Consider switching to a newer model."
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,9 +53,9 @@ async fn session(
         .unwrap_or("cli")
         .to_owned();
     let lineup = lineup(&catalogue, &lineup_name).unwrap().clone();
-    let session = Session::start(&mut provider, catalogue, &lineup, flag).await;
+    let mut session = Session::start(&mut provider, catalogue, &lineup, flag).await;
     let mut shown = String::new();
-    let outcome = match &session {
+    let outcome = match &mut session {
         Ok(session) => Some(
             session
                 .run(&mut provider, "say hi", &mut |t| shown.push_str(t))

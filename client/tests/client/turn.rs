@@ -490,7 +490,7 @@ async fn refused_model_access_and_invalid_ids_are_not_retried() {
 }
 
 #[tokio::test]
-async fn on_demand_refusals_are_resent_with_optional_parts_stripped_then_end() {
+async fn on_demand_refusals_are_resent_in_the_clis_two_rounds_then_end() {
     let server = MockBedrock::start().await;
     let sandbox = Sandbox::new("turn-on-demand");
     let mut env = vec![("CLAUDE_CODE_USE_BEDROCK", "1")];
@@ -517,9 +517,10 @@ async fn on_demand_refusals_are_resent_with_optional_parts_stripped_then_end() {
     };
     assert_eq!(classify(failure), Failure::OnDemandThroughput);
     let journal = server.received_requests();
-    // The first send, then one resend per optional part: two body betas,
-    // the header beta, `thinking.display`.
-    assert_eq!(journal.len(), 5);
+    // As the CLI 2.1.328 (conformance's on-demand-400*): the first send
+    // and one without `thinking.display`; then the same two without the
+    // tool-search beta.
+    assert_eq!(journal.len(), 4);
     let betas: Vec<(usize, Option<&str>, bool)> = journal
         .iter()
         .map(|r| {
@@ -536,10 +537,9 @@ async fn on_demand_refusals_are_resent_with_optional_parts_stripped_then_end() {
         betas,
         [
             (2, Some("claude-code-20250219"), true),
+            (2, Some("claude-code-20250219"), false),
             (1, Some("claude-code-20250219"), true),
-            (0, Some("claude-code-20250219"), true),
-            (0, None, true),
-            (0, None, false),
+            (1, Some("claude-code-20250219"), false),
         ]
     );
     assert!(
