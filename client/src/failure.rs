@@ -146,7 +146,10 @@ pub fn classify(failure: &ApiFailure) -> Failure {
         return Failure::Credentials;
     }
     let by_status = match failure.status {
-        403 if code == "AccessDeniedException" || code == "permission_error" => {
+        // Mantle's 403: the CLI 2.1.328 refreshes the credentials and
+        // retries, whatever the message (conformance/DIFFERENCES.md).
+        403 if code == "permission_error" => Failure::Credentials,
+        403 if code == "AccessDeniedException" => {
             if is_front_door_refusal(&failure.message) {
                 Failure::Credentials
             } else {
@@ -372,7 +375,7 @@ mod tests {
             ),
             (
                 failure(403, "permission_error", "no access"),
-                Failure::ModelAccess,
+                Failure::Credentials,
             ),
             (
                 failure(

@@ -1,8 +1,10 @@
 //! Running one request with Claude Code's retries: throttling, server
 //! errors, dropped connections and timeouts are retried after the backoff;
 //! refused credentials are reloaded (see [`CredentialManager`]) and retried
-//! within the same budget; anything else ends the run at once. Every retry
-//! is a new request, and the budget bounds the whole loop.
+//! within the same budget, and a 403 refusing them gets two more attempts
+//! once the budget is spent (Claude Code's credential renewals); anything
+//! else ends the run at once. Every retry is a new request, and the budget
+//! and the renewals bound the whole loop.
 
 use std::future::Future;
 
@@ -11,6 +13,14 @@ use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ApiFailure, Failure, classify};
 use crate::retry::RetryPolicy;
+
+/// Attempts past the budget for a 403 refusing the credentials: the CLI
+/// 2.1.328 sends 5 requests with `CLAUDE_CODE_MAX_RETRIES=2` and 13 with
+/// the default 10, on Bedrock (`ExpiredTokenException`,
+/// `UnrecognizedClientException`) and Mantle (`permission_error`) alike;
+/// a 401 and credentials that cannot be loaded get none
+/// (conformance/DIFFERENCES.md).
+pub const CREDENTIAL_RENEWALS: u32 = 2;
 
 /// Why one attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +81,7 @@ where
     Fut: Future<Output = Result<T, AttemptError>>,
 {
     let mut attempts = 0u32;
+    let mut renewals = 0u32;
     let mut last_refusal = None;
     loop {
         attempts += 1;
@@ -100,7 +111,14 @@ where
         let retry = attempts;
         let retryable = failure == Failure::Retryable
             || (failure == Failure::Credentials && policy.retries_refused_credentials());
-        if !retryable || !policy.allows(retry) {
+        let renewal = retryable
+            && !policy.allows(retry)
+            && failure == Failure::Credentials
+            && matches!(&error, AttemptError::Api(f) if f.status == 403)
+            && renewals < CREDENTIAL_RENEWALS;
+        if renewal {
+            renewals += 1;
+        } else if !retryable || !policy.allows(retry) {
             return Err(GaveUp {
                 last: error,
                 last_refusal,
@@ -338,7 +356,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refresh_that_never_helps_ends_within_the_budget() {
+    async fn a_refresh_that_never_helps_ends_after_the_budget_and_two_renewals() {
         let clock = VirtualClock::starting_at(UNIX_EPOCH);
         let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
         let result: Result<(), GaveUp> = run_with_retries(
@@ -349,14 +367,15 @@ mod tests {
             |_| async { Err(api(403, "ExpiredTokenException")) },
         )
         .await;
-        assert_eq!(result.unwrap_err().attempts, 11);
-        assert_eq!(manager.counts().exports, 11);
-        // Ten backoffs with full jitter: 0.5 s doubling to 32 s, plus 25 %.
+        // Eleven attempts in the budget, then the CLI's two renewals.
+        assert_eq!(result.unwrap_err().attempts, 13);
+        assert_eq!(manager.counts().exports, 13);
+        // Twelve backoffs with full jitter: 0.5 s doubling to 32 s, plus 25 %.
         let total: Duration = clock.slept().iter().sum();
         assert_eq!(
             total,
             Duration::from_millis(
-                ((0.5 + 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 32.0 * 4.0) * 1250.0) as u64
+                ((0.5 + 1.0 + 2.0 + 4.0 + 8.0 + 16.0 + 32.0 * 6.0) * 1250.0) as u64
             )
         );
     }

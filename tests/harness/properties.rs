@@ -1,5 +1,5 @@
-//! Properties of routing, retries, refresh loops and startup fallback
-//! over generated scenarios: the same `Scenario` values the files
+//! Properties of routing, retries, refresh loops, startup fallback and
+//! the turn's ladder over generated scenarios: the same `Scenario` values the files
 //! deserialize into, run in-process against the mock on the shared
 //! virtual clock, so each case takes milliseconds.
 //! A failing case is printed as a scenario file, ready to be checked in
@@ -478,7 +478,8 @@ proptest! {
 
     /// For any queue of credentials, any budget and any throttling, 5xx or
     /// access-denied answers on the way, a refresh loop ends;
-    /// the turn is attempted no more than the budget allows; an export
+    /// the turn is attempted no more than the budget and the two
+    /// renewals a refusal of the credentials gets after it allow; an export
     /// runs at most once per credential load; `awsAuthRefresh` never runs
     /// twice within 30 s of the session's clock; and when a good
     /// credential comes within the budget, the turn succeeds.
@@ -537,7 +538,7 @@ proptest! {
             .iter()
             .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
             .count() as u32;
-        let budget = max_retries + 1;
+        let budget = max_retries + 1 + bedrock_client::retrying::CREDENTIAL_RENEWALS;
         prop_assert!(attempts <= budget, "{attempts} turn attempts over a budget of {budget}\n{file}");
         // Credential loads: the profile listing's one, and one per turn attempt.
         prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
@@ -561,7 +562,8 @@ proptest! {
         // Export: each load takes the next credential, the last again and
         // again; the listing takes the first, each failed attempt the next.
         if refresh == Refresh::Export && interruptions.is_empty() {
-            let reachable = (max_retries as usize + 1).min(queue.len() - 1);
+            // Every refusal here is of the credentials: the renewals count.
+            let reachable = (budget as usize).min(queue.len() - 1);
             let good_in_time = queue[..=reachable].contains(&Issued::Good);
             prop_assert_eq!(run.outcome.exit == 0, good_in_time,
                 "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit, file);
@@ -713,6 +715,119 @@ proptest! {
         prop_assert_eq!(run.outcome.exit, 0, "{}", file);
         prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
             "the settings file was written\n{file}");
+    }
+}
+
+/// What the turn's stream call gets on one model of the Opus ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TurnAnswer {
+    Answers,
+    /// 403 "You don't have access to the model with the specified model ID."
+    NoAccess,
+    /// 400 "The provided model identifier is invalid."
+    InvalidId,
+    /// 403 from an IAM policy.
+    IamDenied,
+    /// A 400 that is about the request, not the model.
+    TooLong,
+}
+
+/// AWS's words for an IAM policy's refusal.
+const IAM_DENIAL: &str = "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: bedrock:InvokeModelWithResponseStream on resource: arn:aws:bedrock:us-east-1::foundation-model/x because no identity-based policy allows the bedrock:InvokeModelWithResponseStream action";
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Whatever each model of the Opus ladder answers the turn with: the
+    /// turn moves down the ladder (every older Opus, then the Sonnet
+    /// default) past each refusal of the model, at once after a refusal
+    /// and after one more send and a probe of the next model after an IAM
+    /// denial, and stops at the first model that answers (exit 0) or at
+    /// any other refusal (exit 1); a pinned Opus has no ladder. Each model
+    /// gets at most two sends, so the loop is bounded; when the ladder is
+    /// spent, Sonnet's older versions are probed (the CLI's tier check).
+    #[test]
+    fn a_refused_turn_walks_down_the_ladder(
+        answers in prop::collection::vec(prop::sample::select(&[
+            TurnAnswer::Answers, TurnAnswer::NoAccess, TurnAnswer::NoAccess, TurnAnswer::NoAccess,
+            TurnAnswer::InvalidId, TurnAnswer::IamDenied, TurnAnswer::TooLong,
+        ][..]), 9),
+        pinned in prop::bool::weighted(0.2),
+    ) {
+        use bedrock_client::models::{Catalogue, Family};
+        let catalogue = Catalogue::built_in();
+        let lineup = catalogue.lineup("cli").expect("the cli lineup");
+        let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
+        let sonnet = catalogue.model(lineup.default_for(Family::Sonnet)).expect("the default Sonnet");
+        let ladder: Vec<_> = std::iter::once(default)
+            .chain(catalogue.older_than(&default.name))
+            .chain(std::iter::once(sonnet))
+            .collect();
+        prop_assert_eq!(ladder.len(), answers.len());
+        let runtime = runtime();
+        let mut scenario = scenario_value("generated-ladder");
+        scenario.client.credentials = CredentialShorthand::Keys;
+        scenario.client.env = BTreeMap::from([
+            ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ]);
+        if pinned {
+            scenario.client.env.insert(
+                "ANTHROPIC_DEFAULT_OPUS_MODEL".into(),
+                format!("us.{}", default.bedrock),
+            );
+        }
+        for (model, answer) in ladder.iter().zip(&answers) {
+            let (code, message) = match answer {
+                TurnAnswer::Answers => continue,
+                TurnAnswer::NoAccess => ("AccessDeniedException", None),
+                TurnAnswer::InvalidId => ("ValidationException", None),
+                TurnAnswer::IamDenied => ("AccessDeniedException", Some(IAM_DENIAL.to_owned())),
+                TurnAnswer::TooLong => ("ValidationException", Some("Input is too long for requested model.".to_owned())),
+            };
+            scenario.server.rules.push(Rule::new(
+                Match::operation(Operation::InvokeModelWithResponseStream)
+                    .model(format!("us.{}", model.bedrock)),
+                Answer::Error { code: code.to_owned(), status: None, message, retry_after: None },
+            ));
+        }
+        let run = run(&runtime, &scenario)?;
+        let file = as_file(&scenario);
+        // The sends the ladder predicts, model by model.
+        let mut expected = Vec::new();
+        let mut exit = 1;
+        let rungs = if pinned { 1 } else { ladder.len() };
+        for (model, answer) in ladder.iter().zip(&answers).take(rungs) {
+            let id = format!("us.{}", model.bedrock);
+            expected.push(id.clone());
+            match answer {
+                TurnAnswer::Answers => { exit = 0; break; }
+                TurnAnswer::NoAccess | TurnAnswer::InvalidId => {}
+                TurnAnswer::IamDenied => expected.push(id),
+                TurnAnswer::TooLong => break,
+            }
+        }
+        let sent: Vec<String> = run
+            .journal
+            .iter()
+            .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+            .filter_map(model_of)
+            .collect();
+        prop_assert_eq!(&sent, &expected, "{}", file);
+        prop_assert_eq!(run.outcome.exit, exit, "{}", file);
+        prop_assert!(sent.len() <= 2 * ladder.len(), "unbounded: {} sends\n{}", sent.len(), file);
+        // Sonnet's older versions are probed only when the whole ladder
+        // was refused for the model.
+        let spent = !pinned
+            && answers.iter().all(|a| matches!(a, TurnAnswer::NoAccess | TurnAnswer::InvalidId | TurnAnswer::IamDenied));
+        let older_sonnet = catalogue.older_than(&sonnet.name)[0];
+        let tier_check = run
+            .journal
+            .iter()
+            .filter(|r| r.operation == Some(Operation::InvokeModel))
+            .filter_map(model_of)
+            .any(|m| m.ends_with(&older_sonnet.bedrock));
+        prop_assert_eq!(tier_check, spent, "{}", file);
     }
 }
 
