@@ -40,7 +40,22 @@ class CliCase:
     config: dict = field(default_factory=dict)
     # ~/.claude/settings.json, `{mock}` standing for the mock's URL.
     settings: dict | None = None
+    # Minutes long on a real clock: run only with `--slow` (CI does).
+    slow: bool = False
 
+
+# The file under HOME the cases' refresh commands append a line to.
+REFRESH_RUNS = "refresh-runs"
+# An SSO sign-in that "succeeds" without renewing anything.
+NO_OP_REFRESH = f'echo "Attempting SSO login..."; echo run >> "$HOME/{REFRESH_RUNS}"'
+# Session credentials in the environment that the account holds expired.
+STALE = {"AWS_ACCESS_KEY_ID": "ASIASTALEEXAMPLE0001",
+         "AWS_SECRET_ACCESS_KEY": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
+         "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN"}
+STALE_ACCOUNT = {"credentials": [{"access_key_id": STALE["AWS_ACCESS_KEY_ID"],
+                                  "secret_access_key": STALE["AWS_SECRET_ACCESS_KEY"],
+                                  "session_token": STALE["AWS_SESSION_TOKEN"],
+                                  "expires_at": "2020-01-01T00:00:00Z"}]}
 
 # An IAM policy's refusal, in AWS's words (the CLI tells it from the
 # model-access refusal by "is not authorized to perform").
@@ -124,14 +139,9 @@ CLI_CASES = [
             exit=1, stdout="API Error: 403 You don't have access to the model"),
     CliCase("expired-session-export",
             "an expired session in the environment, awsCredentialExport issuing a fresh one",
-            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": "ASIASTALEEXAMPLE0001",
-             "AWS_SECRET_ACCESS_KEY": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
-             "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN"},
+            {"CLAUDE_CODE_USE_BEDROCK": "1", **STALE},
             config={
-                "credentials": [{"access_key_id": "ASIASTALEEXAMPLE0001",
-                                 "secret_access_key": "staleSecret/K7MDENG+bPxRfiCYSTALEKEY",
-                                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEstaleTOKEN",
-                                 "expires_at": "2020-01-01T00:00:00Z"}],
+                **STALE_ACCOUNT,
                 "next_credentials": [{"access_key_id": "ASIAFRESHEXAMPLE0001",
                                       "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY",
                                       "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN",
@@ -160,6 +170,37 @@ CLI_CASES = [
                                       "[foo] is not permitted, please reformat your input and "
                                       "try again.")],
             exit=1, stdout="API Error: 400 Malformed input request"),
+    CliCase("export-revoked-first",
+            "awsCredentialExport hands out a deleted key, then a good one",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"next_credentials": [
+                {"access_key_id": "ASIADELETEDEXAMPLE01",
+                 "secret_access_key": "deletedSecret/K7MDENG+bPxRfiCYDELETEDKEY",
+                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEdeletedTOKEN",
+                 "revoked_at": "2026-11-25T11:00:00Z"},
+                {"access_key_id": "ASIAFRESHEXAMPLE0002",
+                 "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY2",
+                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN2",
+                 "expires_at": "2099-01-01T00:00:00Z"}]},
+            settings={"awsCredentialExport":
+                      'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
+    CliCase("aws-auth-refresh-never-helps-short",
+            "an expired session and an awsAuthRefresh that never renews it, 2 retries",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_RETRIES": "2", **STALE},
+            config=STALE_ACCOUNT, settings={"awsAuthRefresh": NO_OP_REFRESH},
+            exit=1, stdout="API Error: 403 The security token included in the request is expired"),
+    CliCase("aws-auth-refresh-never-helps",
+            "an expired session and an awsAuthRefresh that never renews it (4 min)",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", **STALE},
+            config=STALE_ACCOUNT, settings={"awsAuthRefresh": NO_OP_REFRESH},
+            exit=1, stdout="API Error: 403 The security token included in the request is expired",
+            slow=True),
+    CliCase("mantle-403", "Mantle refuses the turn with 403 permission_error, 2 retries",
+            {"CLAUDE_CODE_USE_MANTLE": "1", "CLAUDE_CODE_MAX_RETRIES": "2"},
+            rules=[{"when": {"operation": "MantleMessagesStream"},
+                    "answer": {"error": {"code": "permission_error"}}}],
+            exit=1, stdout="AWS authentication failed · refresh your AWS credentials"),
     CliCase("mantle-only", "CLAUDE_CODE_USE_MANTLE=1", {"CLAUDE_CODE_USE_MANTLE": "1"}),
     CliCase("both-endpoints-anthropic-model", "both endpoints, --model anthropic.claude-haiku-4-5",
             {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_USE_MANTLE": "1"},
@@ -177,6 +218,10 @@ CLI_CASES = [
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
+    (r"aws-auth-refresh-never-helps.*", r"stderr: CLI '', ours 'Attempting SSO login\.\.\.\\n.*"
+     r"awsAuthRefresh \(`.*`\) ran \d+ times? and finished, but AWS still refused the credentials\..*'",
+     "deliberate: bedrock-client shows awsAuthRefresh's output, as the seed says, and why the "
+     "loop did not help; the CLI in -p shows neither"),
 ]
 
 
@@ -222,8 +267,11 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
     done = subprocess.run(
         [str(program), "-p", "say hi", "--output-format", "text", *case.args],
         env=cli_env(url, home, case.env), cwd=project, capture_output=True,
-        text=True, timeout=180)
-    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip()}
+        text=True, timeout=600 if case.slow else 180)
+    # The refresh commands of the cases append a line here each time they run.
+    runs = home / REFRESH_RUNS
+    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip(),
+            "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0}
 
 
 def body_summary(body: str) -> Any:
@@ -344,12 +392,13 @@ class CliResult:
 
 
 def cli_results(mock: Mock, bedrock_client: Path, update: bool,
-                wanted: str) -> list[CliResult]:
-    """Each CLI case whose `claude-code/<name>` contains `wanted`."""
+                wanted: str, slow: bool) -> list[CliResult]:
+    """Each CLI case whose `claude-code/<name>` contains `wanted` (the slow
+    ones only with `slow`)."""
     results = []
     scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
     for case in CLI_CASES:
-        if wanted not in f"claude-code/{case.name}":
+        if wanted not in f"claude-code/{case.name}" or (case.slow and not slow):
             continue
         problems: list[str] = []
         mock.start_case(case.rules, case.config)
@@ -370,6 +419,8 @@ def cli_results(mock: Mock, bedrock_client: Path, update: bool,
             fidelity.append(f"stdout: CLI {got['stdout']!r}, ours {ours['stdout']!r}")
         if ours["stderr"] != got["stderr"]:
             fidelity.append(f"stderr: CLI {got['stderr']!r}, ours {ours['stderr']!r}")
+        if ours["refresh_runs"] != got["refresh_runs"]:
+            fidelity.append(f"refresh runs: CLI {got['refresh_runs']}, ours {ours['refresh_runs']}")
         if problems:
             problems.insert(0, f"got {json.dumps(got)}")
         results.append(CliResult(case, problems, fidelity))

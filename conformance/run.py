@@ -92,10 +92,13 @@ def main() -> int:
     parser.add_argument("--update", action="store_true",
                         help="rewrite the golden files instead of comparing")
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
+    parser.add_argument("--slow", action="store_true",
+                        help="also the cases that take minutes on a real clock")
     args = parser.parse_args()
 
     cases = [c for c in sdk_cases.all_cases() if args.filter in f"{c.client}/{c.name}"]
-    wants_cli = any(args.filter in f"claude-code/{c.name}" for c in claude_code.CLI_CASES)
+    wants_cli = any(args.filter in f"claude-code/{c.name}" and (args.slow or not c.slow)
+                    for c in claude_code.CLI_CASES)
     cli_missing = wants_cli and not claude_code.CLAUDE.exists()
     mock = Mock(args.harness)
     results: list[tuple[Case, list[str]]] = []
@@ -103,7 +106,7 @@ def main() -> int:
     try:
         if wants_cli and not cli_missing:
             cli = claude_code.cli_results(mock, args.harness.parent / "bedrock-client",
-                                          args.update, args.filter)
+                                          args.update, args.filter, args.slow)
         results = [(case, run_sdk_case(mock, case, args.update)) for case in cases]
     finally:
         mock.close()

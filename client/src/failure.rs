@@ -95,10 +95,12 @@ pub enum Failure {
     Retryable,
     /// The credentials were refused: refresh them, then retry.
     Credentials,
-    /// The account may not use this model: stop.
+    /// The account may not use this model: not retried (a session may
+    /// move the turn down its ladder, see [`model_refusal`]).
     ModelAccess,
     /// A base model id that needs an inference profile: the request is
-    /// resent with optional parts stripped, then the run stops.
+    /// sent again with optional parts dropped
+    /// (`MessagesRequest::resends_after_400`), then the run stops.
     OnDemandThroughput,
     /// Anything else: stop.
     Final,

@@ -480,7 +480,7 @@ fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)
 }
 
 /// A fresh UUID v4 for `amz-sdk-invocation-id`.
-fn invocation_id() -> String {
+pub(crate) fn invocation_id() -> String {
     Identity::from_random(&random_bytes::<48>()).session_id
 }
 

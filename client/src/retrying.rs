@@ -103,7 +103,13 @@ where
             last_refusal = Some(failure.clone());
         }
         let failure = error.failure();
+        // Only a loop that retries refused credentials reloads them: the
+        // CLI's control-plane calls (the AWS SDK's policy) fail without
+        // touching the credentials the model calls go on with (its STS
+        // check runs once at startup, then before each retry of the turn;
+        // conformance's aws-auth-refresh-never-helps).
         if failure == Failure::Credentials
+            && policy.retries_refused_credentials()
             && let Some(manager) = credentials.as_deref_mut()
         {
             manager.invalidate();

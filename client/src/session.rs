@@ -180,17 +180,12 @@ impl Session {
                         self.check_tier_below(provider).await;
                         return outcome;
                     };
-                    match startup::probe(provider, std::slice::from_ref(next)).await[0] {
-                        Probe::Available => {}
-                        Probe::NotFound => {
+                    let answer = probe_one(provider, next).await;
+                    if answer != Probe::Available {
+                        if refuses_the_model(&answer) {
                             self.check_tier_below(provider).await;
-                            return outcome;
                         }
-                        Probe::Refused(ref failure) if model_refusal(failure).is_some() => {
-                            self.check_tier_below(provider).await;
-                            return outcome;
-                        }
-                        _ => return outcome,
+                        return outcome;
                     }
                 }
                 Some(ModelRefusal::Refused) if self.fallbacks.is_empty() => {
@@ -220,10 +215,8 @@ impl Session {
             return;
         };
         for model in below {
-            match &startup::probe(provider, std::slice::from_ref(model)).await[0] {
-                Probe::NotFound => {}
-                Probe::Refused(failure) if model_refusal(failure).is_some() => {}
-                _ => return,
+            if !refuses_the_model(&probe_one(provider, model).await) {
+                return;
             }
         }
     }
@@ -266,6 +259,26 @@ impl Session {
             }
             outcome => outcome,
         }
+    }
+}
+
+/// One `max_tokens: 1` probe of `model`.
+async fn probe_one<S: CredentialSource, C: Clock>(
+    provider: &mut Provider<S, C>,
+    model: &Resolved,
+) -> Probe {
+    let mut answers = startup::probe(provider, std::slice::from_ref(model)).await;
+    answers.pop().expect("one answer per probe")
+}
+
+/// Whether a probe's answer says the account may not use the model (a
+/// 404, or a refusal the CLI calls one of the model), not that it could
+/// not tell.
+fn refuses_the_model(answer: &Probe) -> bool {
+    match answer {
+        Probe::NotFound => true,
+        Probe::Refused(failure) => model_refusal(failure).is_some(),
+        Probe::Available | Probe::Failed(_) => false,
     }
 }
 

@@ -8,7 +8,7 @@ mod export;
 mod manager;
 mod refresh_gate;
 mod system;
-mod timestamp;
+pub(crate) mod timestamp;
 
 pub use chain::{from_default_chain, from_default_chain_at};
 pub use export::{credentials_from_export, run_credential_export};

@@ -116,8 +116,17 @@ impl CredentialSource for SystemSources {
             .unwrap_or_default()
             .to_owned();
         // The AWS JS SDK the CLI uses signs these for STS, content-length
-        // included.
+        // and its own three included (conformance's
+        // aws-auth-refresh-never-helps); one attempt, as the check is not
+        // retried.
+        let agent = format!("bedrock-client/{}", env!("CARGO_PKG_VERSION"));
         let signed = vec![
+            ("x-amz-user-agent".to_owned(), agent),
+            (
+                "amz-sdk-invocation-id".to_owned(),
+                crate::provider::invocation_id(),
+            ),
+            ("amz-sdk-request".to_owned(), "attempt=1; max=3".to_owned()),
             ("host".to_owned(), host),
             (
                 "content-type".to_owned(),

@@ -217,14 +217,7 @@ fn parse_date(text: &str) -> Option<std::time::SystemTime> {
     let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
     let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
     let year: i64 = year.parse().ok()?;
-    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
+    let days = crate::credentials::timestamp::days_from_civil(year, month, day);
     let seconds = u64::try_from(days.checked_mul(86_400)?).ok()?;
     Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }
@@ -478,6 +471,41 @@ mod tests {
                 .message()
                 .contains("no [shapes.nope] table")
         );
+        let broken = BUILT_IN.replace("suggest = \"claude-opus-5\"", "suggest = \"claude-opus-9\"");
+        assert!(
+            Catalogue::parse(&broken, "t")
+                .unwrap_err()
+                .message()
+                .contains("`models.suggest` of `claude-opus-5-5` names `claude-opus-9`")
+        );
+        let broken = BUILT_IN.replace("bedrock = \"April 28, 2026\"", "bedrock = \"2026-04-28\"");
+        assert!(
+            Catalogue::parse(&broken, "t")
+                .unwrap_err()
+                .message()
+                .contains("write the date as `April 28, 2026`")
+        );
+    }
+
+    #[test]
+    fn a_retirement_is_told_in_the_right_tense() {
+        let catalogue = Catalogue::built_in();
+        let sonnet4 = catalogue.model("claude-sonnet-4-20250514").unwrap();
+        let retirement = sonnet4.retirement.as_ref().unwrap();
+        // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
+        let day = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_791_936_000);
+        assert_eq!(parse_date("October 14, 2026"), Some(day));
+        assert_eq!(
+            retirement.warning(day - std::time::Duration::from_secs(1)),
+            "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
+        );
+        // conformance/golden/claude-code/retired-model-warning.
+        assert_eq!(
+            retirement.warning(day),
+            "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
+        );
+        assert_eq!(parse_date("Octember 14, 2026"), None);
+        assert_eq!(parse_date("October 32, 2026"), None);
     }
 
     #[test]

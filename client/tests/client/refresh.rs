@@ -78,7 +78,8 @@ async fn an_sso_refresh_that_never_helps_is_bounded_and_named_in_the_error() {
             "AWS authentication failed · run `{refresh}` and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired"
         )
     );
-    // The STS check signs content-length, as the AWS JS SDK does.
+    // The STS check signs content-length and the SDK's own headers, as the
+    // AWS JS SDK does (conformance's aws-auth-refresh-never-helps).
     let sts_check = server
         .received_requests()
         .into_iter()
@@ -86,7 +87,9 @@ async fn an_sso_refresh_that_never_helps_is_bounded_and_named_in_the_error() {
         .expect("an STS check");
     let authorization = sts_check.header("authorization").unwrap().to_owned();
     assert!(
-        authorization.contains("SignedHeaders=content-length;content-type;host;"),
+        authorization.contains(
+            "SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-amz-user-agent,"
+        ),
         "{authorization}"
     );
     // Every STS check and Bedrock call carried the stale key, never a secret
