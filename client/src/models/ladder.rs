@@ -118,11 +118,16 @@ mod tests {
                 "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
             ]
         );
+        // `--model haiku` with every turn refused (haiku-alias-refused):
+        // Haiku has no next family.
         let haiku = rungs(&resolver, &catalogue, Family::Haiku, true);
         assert_eq!(
-            ids(&below(haiku, "eu.anthropic.claude-haiku-4-5-20251001-v1:0")),
-            Vec::<&str>::new()
+            ids(&below(haiku, "us.anthropic.claude-haiku-4-5-20251001-v1:0")),
+            ["us.anthropic.claude-3-5-haiku-20241022-v1:0"]
         );
+        // An id not on the ladder has nothing below it.
+        let opus = rungs(&resolver, &catalogue, Family::Opus, true);
+        assert!(below(opus, "eu.anthropic.claude-opus-5-5").is_empty());
     }
 
     #[test]
