@@ -254,6 +254,32 @@ fn names_an_unavailable_model(message: &str) -> bool {
         })
 }
 
+/// The CLI's line for a 401 that does not speak of AWS credentials.
+const NOT_LOGGED_IN: &str = "Not logged in \u{b7} Please run /login";
+
+/// Whether `message` speaks of AWS credentials, in the words the CLI looks
+/// for: an expired or invalid token or key, a bad signature, a refused
+/// Bedrock API key.
+fn names_aws_credentials(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    const WORDS: [&str; 8] = [
+        "expiredtoken",
+        "invalidsignature",
+        "signaturedoesnotmatch",
+        "unrecognizedclient",
+        "invalidclienttokenid",
+        "signature we calculated does not match",
+        "bearer token has expired",
+        "missing required parameters in the api key",
+    ];
+    WORDS.iter().any(|w| lower.contains(w))
+        || (lower.contains("security token")
+            && (lower.contains("invalid") || lower.contains("expired")))
+        || lower
+            .split_once("authentication failed")
+            .is_some_and(|(_, rest)| rest.contains("api key"))
+}
+
 /// The front door's refusals of a missing or bad API key (403
 /// AccessDeniedException, but about credentials, not model access).
 fn is_front_door_refusal(message: &str) -> bool {
@@ -297,16 +323,30 @@ pub fn user_message_for(
         };
     }
     let api_error = format!("API Error: {} {}", failure.status, failure.message);
+    let what_to_do = || {
+        match aws_auth_refresh {
+        Some(command) => format!("run `{command}` and retry"),
+        None => "refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry".to_owned(),
+    }
+    };
     match classify(failure) {
-        Failure::Credentials => {
-            let what_to_do = match aws_auth_refresh {
-                Some(command) => format!("run `{command}` and retry"),
-                None => "refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry".to_owned(),
-            };
-            format!(
-                "AWS authentication failed · {what_to_do} · if credentials are current, check AWS permissions and model access · {api_error}"
-            )
+        // Mantle's 401: the CLI 2.1.328 names AWS credentials only when the
+        // words are about them, else it speaks as the first-party client
+        // (conformance's mantle-401).
+        Failure::Credentials if failure.status == 401 => {
+            if names_aws_credentials(&failure.message) {
+                format!(
+                    "AWS credentials expired or invalid · {} · {api_error}",
+                    what_to_do()
+                )
+            } else {
+                NOT_LOGGED_IN.to_owned()
+            }
         }
+        Failure::Credentials => format!(
+            "AWS authentication failed · {} · if credentials are current, check AWS permissions and model access · {api_error}",
+            what_to_do()
+        ),
         Failure::ModelAccess => format!(
             "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · {api_error}"
         ),
@@ -433,6 +473,26 @@ mod tests {
         assert_eq!(
             user_message(&failure(500, "InternalServerException", "boom"), None),
             "API Error: 500 boom"
+        );
+        // Mantle's 401s (conformance's mantle-401, and a Bedrock API key
+        // Mantle does not know, recorded by hand).
+        assert_eq!(
+            user_message(
+                &failure(401, "authentication_error", "invalid x-api-key"),
+                None
+            ),
+            "Not logged in · Please run /login"
+        );
+        assert_eq!(
+            user_message(
+                &failure(
+                    401,
+                    "authentication_error",
+                    "Authentication failed: Please make sure your API Key is valid."
+                ),
+                None
+            ),
+            "AWS credentials expired or invalid · refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry · API Error: 401 Authentication failed: Please make sure your API Key is valid."
         );
         let invalid = failure(
             400,
