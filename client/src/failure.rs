@@ -254,6 +254,15 @@ fn names_an_unavailable_model(message: &str) -> bool {
         })
 }
 
+/// What a credentials line tells the user to do: run the configured
+/// refresh command, or refresh the credentials by hand.
+fn refresh_advice(aws_auth_refresh: Option<&str>) -> String {
+    match aws_auth_refresh {
+        Some(command) => format!("run `{command}` and retry"),
+        None => "refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry".to_owned(),
+    }
+}
+
 /// The CLI's line for a 401 that does not speak of AWS credentials.
 const NOT_LOGGED_IN: &str = "Not logged in \u{b7} Please run /login";
 
@@ -323,12 +332,7 @@ pub fn user_message_for(
         };
     }
     let api_error = format!("API Error: {} {}", failure.status, failure.message);
-    let what_to_do = || {
-        match aws_auth_refresh {
-        Some(command) => format!("run `{command}` and retry"),
-        None => "refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry".to_owned(),
-    }
-    };
+    let what_to_do = || refresh_advice(aws_auth_refresh);
     match classify(failure) {
         // Mantle's 401: the CLI 2.1.328 names AWS credentials only when the
         // words are about them, else it speaks as the first-party client
