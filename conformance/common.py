@@ -134,8 +134,12 @@ class Case:
     rules: list = field(default_factory=list)
 
 
-def error_rule(operation: str, code: str, **extra) -> dict:
-    return {"when": {"operation": operation}, "answer": {"error": {"code": code, **extra}}}
+def error_rule(operation: str, code: str, model: str | None = None, **extra) -> dict:
+    """A rule answering `operation` (on models matching the `model` glob,
+    when given) with the error `code`; `extra` goes into the error
+    (`message`, `status`)."""
+    when = {"operation": operation} if model is None else {"operation": operation, "model": model}
+    return {"when": when, "answer": {"error": {"code": code, **extra}}}
 
 
 def check_outcome(expect: dict, got: dict) -> list[str]:

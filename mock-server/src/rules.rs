@@ -169,18 +169,27 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// A rule answering every request `when` matches with `answer`.
-    pub fn new(when: Match, answer: Answer) -> Self {
+    /// A rule matching `when` that does nothing yet: each constructor
+    /// below sets the one thing it does.
+    fn matching(when: Match) -> Self {
         Self {
             name: None,
             when,
-            answer: Some(answer),
+            answer: None,
             stall: None,
             fault: None,
             reset: None,
             dribble: None,
             times: None,
             expect: None,
+        }
+    }
+
+    /// A rule answering every request `when` matches with `answer`.
+    pub fn new(when: Match, answer: Answer) -> Self {
+        Self {
+            answer: Some(answer),
+            ..Self::matching(when)
         }
     }
 
@@ -196,15 +205,8 @@ impl Rule {
     /// ```
     pub fn stalling(when: Match, stall: Stall) -> Self {
         Self {
-            name: None,
-            when,
-            answer: None,
             stall: Some(stall),
-            fault: None,
-            reset: None,
-            dribble: None,
-            times: None,
-            expect: None,
+            ..Self::matching(when)
         }
     }
 
@@ -212,15 +214,8 @@ impl Rule {
     /// of its frames.
     pub fn faulting(when: Match, fault: crate::FrameFault) -> Self {
         Self {
-            name: None,
-            when,
-            answer: None,
-            stall: None,
             fault: Some(fault),
-            reset: None,
-            dribble: None,
-            times: None,
-            expect: None,
+            ..Self::matching(when)
         }
     }
 
@@ -235,15 +230,8 @@ impl Rule {
     /// ```
     pub fn resetting(when: Match, reset: Reset) -> Self {
         Self {
-            name: None,
-            when,
-            answer: None,
-            stall: None,
-            fault: None,
             reset: Some(reset),
-            dribble: None,
-            times: None,
-            expect: None,
+            ..Self::matching(when)
         }
     }
 
@@ -251,9 +239,8 @@ impl Rule {
     /// matches `dribble.bytes` at a time.
     pub fn dribbling(when: Match, dribble: Dribble) -> Self {
         Self {
-            reset: None,
             dribble: Some(dribble),
-            ..Self::resetting(when, Reset::BeforeHead)
+            ..Self::matching(when)
         }
     }
 
