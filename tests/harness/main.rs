@@ -13,6 +13,7 @@
 //! - `properties`: routing, retries, refresh loops and fallback over
 //!   generated scenarios.
 
+mod architecture;
 mod cli;
 mod properties;
 mod suite;
