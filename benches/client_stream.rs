@@ -252,10 +252,7 @@ fn main() {
             ServerConfig::default()
                 .auth(AuthMode::Off)
                 .reply(story())
-                .pace(Pace {
-                    burst: true,
-                    ..Pace::default()
-                }),
+                .pace(Pace::burst()),
         )),
     );
     let recorded = server_rt.block_on(record(&server));

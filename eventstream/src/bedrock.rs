@@ -217,6 +217,16 @@ pub enum ExceptionKind {
 }
 
 impl ExceptionKind {
+    /// Every known kind (not [`ExceptionKind::Other`]).
+    pub const ALL: &'static [ExceptionKind] = &[
+        Self::InternalServer,
+        Self::ModelStreamError,
+        Self::Validation,
+        Self::Throttling,
+        Self::ModelTimeout,
+        Self::ServiceUnavailable,
+    ];
+
     /// Parses the `:exception-type` header value.
     pub fn from_type(exception_type: &str) -> Self {
         match exception_type {

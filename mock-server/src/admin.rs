@@ -16,95 +16,167 @@
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
 //! | `GET /__bedrock_mock/credentials` | how many were issued and when, requests per access key id |
+//!
+//! The server's router sends the prefix here (`server`); nothing of it
+//! passes through the AWS request pipeline.
 
-use axum::body::Body;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, Request, State};
+use axum::middleware::{self, Next};
 use axum::response::Response;
-use http::{Method, StatusCode};
+use axum::routing::{MethodRouter, any, get, post};
+use http::StatusCode;
 use serde::Deserialize;
 
-use crate::config::{ServerConfig, Timestamp};
+use crate::config::ServerConfig;
 use crate::credentials::ExportFormat;
 use crate::rules::Rule;
-use crate::server::Shared;
+use crate::state::Shared;
+use crate::timefmt::Timestamp;
+
+/// The prefix of the admin API. No AWS path starts with `/__`.
+pub const PREFIX: &str = "/__bedrock_mock/";
 
 /// The largest admin request body (a config with a big catalogue fits).
 const MAX_ADMIN_BODY: usize = 4 << 20;
 
-pub(crate) async fn handle(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    query: &str,
-    body: Body,
-) -> Response {
-    let body = match axum::body::to_bytes(body, MAX_ADMIN_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return reply(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "admin request body over 4 MiB",
-            );
+type Admin = State<Arc<Shared>>;
+
+/// Every admin call; an unknown one (or a known path with another method)
+/// is a 404 naming the table above.
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    let call = |path: &str| format!("{PREFIX}{path}");
+    let known = |route: MethodRouter<Arc<Shared>>| route.fallback(unknown);
+    Router::new()
+        .route(&call("health"), known(get(health)))
+        .route(&call("journal"), known(get(journal).delete(forget_journal)))
+        .route(&call("journal/count"), known(get(journal_count)))
+        .route(&call("reset"), known(post(reset)))
+        .route(&call("config"), known(get(config).put(replace_config)))
+        .route(&call("rules"), known(post(add_rule)))
+        .route(&call("verify"), known(get(verify)))
+        .route(&call("clock"), known(post(move_clock)))
+        .route(&call("credentials/next"), known(post(issue_next)))
+        .route(&call("credentials/container"), known(get(issue_container)))
+        .route(&call("credentials"), known(get(credential_report)))
+        .route(PREFIX, any(unknown))
+        .route(&call("{*rest}"), any(unknown))
+        .layer(middleware::from_fn(whole_body))
+}
+
+/// Reads the body whole, up to [`MAX_ADMIN_BODY`], before any call sees it.
+async fn whole_body(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_ADMIN_BODY).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
-    };
-    match (method.as_str(), path) {
-        ("GET", "health") => json(StatusCode::OK, &serde_json::json!({"ok": true})),
-        ("GET", "journal") => json(StatusCode::OK, &shared.journal.snapshot()),
-        // A load test's check that nothing was lost, without moving the
-        // whole journal.
-        ("GET", "journal/count") => json(
-            StatusCode::OK,
-            &serde_json::json!({"requests": shared.journal.len()}),
-        ),
-        ("DELETE", "journal") => {
-            shared.journal.clear();
-            reply(StatusCode::NO_CONTENT, "")
-        }
-        ("POST", "reset") => {
-            shared.reset();
-            reply(StatusCode::NO_CONTENT, "")
-        }
-        ("GET", "config") => json(StatusCode::OK, &*shared.config()),
-        ("PUT", "config") => match serde_json::from_slice::<ServerConfig>(&body) {
-            Ok(config) => {
-                shared.replace_config(config);
-                reply(StatusCode::NO_CONTENT, "")
-            }
-            Err(e) => reply(StatusCode::BAD_REQUEST, &format!("config: {e}")),
-        },
-        ("POST", "rules") => match serde_json::from_slice::<Rule>(&body) {
-            Ok(rule) => {
-                shared.mount(rule);
-                reply(StatusCode::CREATED, "")
-            }
-            Err(e) => reply(StatusCode::BAD_REQUEST, &format!("rule: {e}")),
-        },
-        ("GET", "verify") => match shared.verify() {
-            Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
-            Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
-        },
-        ("POST", "clock") => match serde_json::from_slice::<ClockChange>(&body) {
-            Ok(ClockChange::Set(at)) => {
-                shared.clock.set(at.0);
-                reply(StatusCode::NO_CONTENT, "")
-            }
-            Ok(ClockChange::AdvanceSeconds(s)) => {
-                shared.clock.advance(std::time::Duration::from_secs(s));
-                reply(StatusCode::NO_CONTENT, "")
-            }
-            Err(e) => reply(StatusCode::BAD_REQUEST, &format!("clock: {e}")),
-        },
-        ("POST", "credentials/next") => match ExportFormat::from_query(query) {
-            Err(e) => reply(StatusCode::BAD_REQUEST, &e),
-            Ok(format) => issue(shared, &format),
-        },
-        // The container provider only GETs its URI.
-        ("GET", "credentials/container") => issue(shared, &ExportFormat::Container),
-        ("GET", "credentials") => json(StatusCode::OK, &shared.credential_report()),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            "unknown admin call; see the table in mock-server/src/admin.rs",
+        Err(_) => reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "admin request body over 4 MiB",
         ),
     }
+}
+
+async fn unknown() -> Response {
+    reply(
+        StatusCode::NOT_FOUND,
+        "unknown admin call; see the table in mock-server/src/admin.rs",
+    )
+}
+
+async fn health() -> Response {
+    json(StatusCode::OK, &serde_json::json!({"ok": true}))
+}
+
+async fn journal(State(shared): Admin) -> Response {
+    json(StatusCode::OK, &shared.journal.snapshot())
+}
+
+/// A load test's check that nothing was lost, without moving the whole
+/// journal.
+async fn journal_count(State(shared): Admin) -> Response {
+    let count = shared.journal.len();
+    json(StatusCode::OK, &serde_json::json!({"requests": count}))
+}
+
+async fn forget_journal(State(shared): Admin) -> Response {
+    shared.journal.clear();
+    reply(StatusCode::NO_CONTENT, "")
+}
+
+async fn reset(State(shared): Admin) -> Response {
+    shared.reset();
+    reply(StatusCode::NO_CONTENT, "")
+}
+
+async fn config(State(shared): Admin) -> Response {
+    json(StatusCode::OK, &*shared.config())
+}
+
+async fn replace_config(State(shared): Admin, body: Bytes) -> Response {
+    match serde_json::from_slice::<ServerConfig>(&body) {
+        Ok(config) => {
+            shared.replace_config(config);
+            reply(StatusCode::NO_CONTENT, "")
+        }
+        Err(e) => reply(StatusCode::BAD_REQUEST, &format!("config: {e}")),
+    }
+}
+
+async fn add_rule(State(shared): Admin, body: Bytes) -> Response {
+    match serde_json::from_slice::<Rule>(&body) {
+        Ok(rule) => {
+            shared.mount(rule);
+            reply(StatusCode::CREATED, "")
+        }
+        Err(e) => reply(StatusCode::BAD_REQUEST, &format!("rule: {e}")),
+    }
+}
+
+async fn verify(State(shared): Admin) -> Response {
+    match shared.verify() {
+        Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
+        Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum ClockChange {
+    Set(Timestamp),
+    AdvanceSeconds(u64),
+}
+
+async fn move_clock(State(shared): Admin, body: Bytes) -> Response {
+    match serde_json::from_slice::<ClockChange>(&body) {
+        Ok(ClockChange::Set(at)) => shared.clock.set(at.0),
+        Ok(ClockChange::AdvanceSeconds(s)) => {
+            shared.clock.advance(std::time::Duration::from_secs(s));
+        }
+        Err(e) => return reply(StatusCode::BAD_REQUEST, &format!("clock: {e}")),
+    }
+    reply(StatusCode::NO_CONTENT, "")
+}
+
+async fn issue_next(State(shared): Admin, RawQuery(query): RawQuery) -> Response {
+    match ExportFormat::from_query(query.as_deref().unwrap_or_default()) {
+        Err(e) => reply(StatusCode::BAD_REQUEST, &e),
+        Ok(format) => issue(&shared, &format),
+    }
+}
+
+/// The container provider only GETs its URI.
+async fn issue_container(State(shared): Admin) -> Response {
+    issue(&shared, &ExportFormat::Container)
+}
+
+async fn credential_report(State(shared): Admin) -> Response {
+    json(StatusCode::OK, &shared.credential_report())
 }
 
 /// Issues the next queued set in `format`, or 404 when none is queued.
@@ -122,13 +194,6 @@ fn issue(shared: &Shared, format: &ExportFormat) -> Response {
             "no credentials are queued: put them in the config's next_credentials",
         ),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum ClockChange {
-    Set(Timestamp),
-    AdvanceSeconds(u64),
 }
 
 fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {

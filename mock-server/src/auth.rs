@@ -8,18 +8,18 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::aws_error::{self, AwsError};
 use crate::config::{AuthMode, ServerConfig};
-use crate::journal::AuthRecord;
-use crate::rules::Protocol;
+use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
+use crate::journal::{AuthRecord, AuthScheme};
+use crate::operation::Protocol;
 use crate::sigv4::{self, Authorization, SignedRequest};
 use crate::timefmt::Utc;
 
 /// How far `x-amz-date` may be from the server's clock, in minutes: five
 /// for Bedrock and Mantle, fifteen for STS (its "Signature expired" texts
 /// say "- 15 min.").
-fn max_skew_minutes(service: &str) -> u64 {
-    if service == "sts" { 15 } else { 5 }
+fn max_skew_minutes(protocol: Protocol) -> u64 {
+    if protocol == Protocol::Sts { 15 } else { 5 }
 }
 
 /// Who a request is, once authenticated.
@@ -41,15 +41,7 @@ pub(crate) fn authenticate(
     req: &SignedRequest<'_>,
     protocol: Protocol,
 ) -> (AuthRecord, Result<Caller, AwsError>) {
-    let service = protocol.signing_name();
-    let mut record = AuthRecord {
-        scheme: "none".to_owned(),
-        access_key_id: None,
-        region: None,
-        service: None,
-        accepted: false,
-        reason: None,
-    };
+    let mut record = AuthRecord::presenting(AuthScheme::None);
     let home = Caller {
         region: config.home_region().to_owned(),
         access_key_id: None,
@@ -58,7 +50,7 @@ pub(crate) fn authenticate(
         .then(|| req.headers.get("x-api-key"))
         .flatten();
     let outcome = if config.auth == AuthMode::Off {
-        record.scheme = "off".to_owned();
+        record.scheme = AuthScheme::Off;
         Ok(home)
     } else {
         match req
@@ -68,7 +60,7 @@ pub(crate) fn authenticate(
         {
             None => match x_api_key.map(|v| v.to_str()) {
                 Some(Ok(key)) => {
-                    record.scheme = "x-api-key".to_owned();
+                    record.scheme = AuthScheme::XApiKey;
                     check_api_key(config, now, key.trim()).map(|()| home)
                 }
                 Some(Err(_)) => Err(AwsError::front_door(
@@ -82,12 +74,12 @@ pub(crate) fn authenticate(
             Some(Ok(value)) => {
                 let bearer = strip_scheme(value, "Bearer").filter(|_| protocol != Protocol::Sts);
                 if let Some(key) = bearer {
-                    record.scheme = "bearer".to_owned();
+                    record.scheme = AuthScheme::Bearer;
                     check_api_key(config, now, key.trim()).map(|()| home)
                 } else {
-                    record.scheme = "sigv4".to_owned();
+                    record.scheme = AuthScheme::SigV4;
                     let params = strip_scheme(value, sigv4::ALGORITHM).unwrap_or("");
-                    check_sigv4(config, now, req, service, params, &mut record)
+                    check_sigv4(config, now, req, protocol, params, &mut record)
                 }
             }
         }
@@ -99,19 +91,16 @@ pub(crate) fn authenticate(
     (record, outcome)
 }
 
-/// For calls whose credential is in the body (STS
-/// `AssumeRoleWithWebIdentity`): nothing to verify here.
+/// For calls whose credential is not a signature (STS
+/// `AssumeRoleWithWebIdentity`'s token in the form, the SSO portal's
+/// access token): nothing to verify here.
 pub(crate) fn unsigned(
     config: &ServerConfig,
-    scheme: &str,
+    scheme: AuthScheme,
 ) -> (AuthRecord, Result<Caller, AwsError>) {
     let record = AuthRecord {
-        scheme: scheme.to_owned(),
-        access_key_id: None,
-        region: None,
-        service: None,
         accepted: true,
-        reason: None,
+        ..AuthRecord::presenting(scheme)
     };
     let caller = Caller {
         region: config.home_region().to_owned(),
@@ -146,14 +135,18 @@ fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<()
     }
 }
 
+// Long because it is AWS's order of checks, one after the other: the
+// header's shape, the date, the scope, the key, the token, the clock,
+// then the signature.
 fn check_sigv4(
     config: &ServerConfig,
     now: SystemTime,
     req: &SignedRequest<'_>,
-    service: &str,
+    protocol: Protocol,
     params: &str,
     record: &mut AuthRecord,
 ) -> Result<Caller, AwsError> {
+    let service = protocol.signing_name();
     let auth = Authorization::parse(params).map_err(|m| incomplete(m.0))?;
     record.access_key_id = Some(auth.access_key_id.clone());
     record.region = Some(auth.region.clone());
@@ -177,7 +170,7 @@ fn check_sigv4(
     }
     // STS's global endpoint signs for us-east-1 whatever the account's
     // regions.
-    let sts_global = service == "sts" && auth.region == "us-east-1";
+    let sts_global = protocol == Protocol::Sts && auth.region == "us-east-1";
     if !config.regions.contains(&auth.region) && !sts_global {
         return Err(invalid_signature(
             "Credential should be scoped to a valid region.".to_owned(),
@@ -188,31 +181,19 @@ fn check_sigv4(
         .iter()
         .find(|c| c.access_key_id == auth.access_key_id && c.is_known_at(now))
     else {
-        return Err(AwsError::sigv4(
-            403,
-            "UnrecognizedClientException",
-            aws_error::UNRECOGNIZED_CLIENT,
-        ));
+        return Err(ErrorCode::UnrecognizedClientException.into());
     };
     let sent_token = req
         .headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
     if sent_token != credential.session_token.as_deref() {
-        return Err(AwsError::sigv4(
-            403,
-            "UnrecognizedClientException",
-            aws_error::UNRECOGNIZED_CLIENT,
-        ));
+        return Err(ErrorCode::UnrecognizedClientException.into());
     }
     if credential.expires_at.is_some_and(|t| now >= t.0) {
-        return Err(AwsError::sigv4(
-            403,
-            "ExpiredTokenException",
-            aws_error::EXPIRED_TOKEN,
-        ));
+        return Err(ErrorCode::ExpiredTokenException.into());
     }
-    check_clock(now, &amz_date, signed_at, max_skew_minutes(service))?;
+    check_clock(now, &amz_date, signed_at, max_skew_minutes(protocol))?;
     let http_date = &amz_date[..8];
     if auth.scope_date != http_date {
         return Err(invalid_signature(format!(
@@ -221,7 +202,7 @@ fn check_sigv4(
         )));
     }
     if !sigv4::signature_matches(req, &auth, &amz_date, &credential.secret_access_key) {
-        return Err(invalid_signature(aws_error::SIGNATURE_MISMATCH.to_owned()));
+        return Err(invalid_signature(SIGNATURE_MISMATCH.to_owned()));
     }
     Ok(Caller {
         region: auth.region,
@@ -257,12 +238,12 @@ fn check_clock(
 }
 
 fn invalid_signature(message: String) -> AwsError {
-    AwsError::sigv4(403, "InvalidSignatureException", message)
+    ErrorCode::InvalidSignatureException.with_message(message)
 }
 
 /// AWS echoes the whole `Authorization` value after these sentences; this
 /// server leaves it out, because that value holds the signature and a
 /// signature must not reach an error body or a log.
 fn incomplete(message: String) -> AwsError {
-    AwsError::sigv4(400, "IncompleteSignatureException", message)
+    ErrorCode::IncompleteSignatureException.with_message(message)
 }

@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
 
@@ -475,15 +475,10 @@ fn shift(t: SystemTime, ms: i64) -> SystemTime {
     }
 }
 
-/// Seconds since the Unix epoch (0 for times before it).
-pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
@@ -497,7 +492,7 @@ mod tests {
     const PROBE: &str = "POST /model/m/invoke";
 
     fn at(clock: &Clock) -> u64 {
-        unix_seconds(clock.now()) as u64
+        clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs()
     }
 
     /// Lets spawned tasks run until they block.

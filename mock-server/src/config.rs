@@ -2,18 +2,19 @@
 //! credentials, API keys, and what the models answer.
 //!
 //! One type, [`ServerConfig`], set from Rust with builder methods or read
-//! from JSON/TOML (the standalone server's `--config` and, later, a
-//! scenario's `[server]` table). Unknown keys are errors, so a typo in a
-//! scenario fails loudly instead of being ignored.
+//! from JSON/TOML (the standalone server's `--config`, a scenario's
+//! `[server]` table, the admin API's `PUT /config`). Unknown keys are
+//! errors, so a typo in a scenario fails loudly instead of being ignored.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
+use crate::geography;
 use crate::reply::Reply;
 use crate::rules::Rule;
-use crate::timefmt::Utc;
+use crate::timefmt::Timestamp;
 
 /// The test credentials the golden captures were signed with; also the
 /// default credentials of a new server.
@@ -106,8 +107,8 @@ impl Default for ServerConfig {
                 key: EXAMPLE_SSO_TOKEN.to_owned(),
                 expires_at: None,
             }],
-            models: crate::catalog::default_models(),
-            mantle_models: crate::catalog::default_mantle_models(),
+            models: default_models(),
+            mantle_models: default_mantle_models(),
             model_state: BTreeMap::new(),
             application_profiles: Vec::new(),
             reply: Reply::default(),
@@ -118,6 +119,20 @@ impl Default for ServerConfig {
             rules: Vec::new(),
         }
     }
+}
+
+/// The Claude catalogue a new server offers; the real CLI's lineup
+/// (client-behaviour.md) plus the models its fallback chains reach.
+fn default_models() -> Vec<FoundationModel> {
+    serde_json::from_str(include_str!("../data/claude_models.json"))
+        .expect("the built-in catalogue is valid")
+}
+
+/// Mantle's lineup on a new server: the current Claude models, under
+/// Mantle's unversioned ids.
+fn default_mantle_models() -> Vec<MantleModel> {
+    serde_json::from_str(include_str!("../data/mantle_models.json"))
+        .expect("the built-in Mantle lineup is valid")
 }
 
 /// Betas Bedrock accepts in `anthropic_beta` for Claude models, from the
@@ -318,16 +333,12 @@ pub struct FoundationModel {
     #[serde(default)]
     pub on_demand: bool,
     /// The geographies with a system-defined inference profile for it:
-    /// `us`, `eu`, `apac`, `global`.
-    #[serde(default = "all_geographies")]
+    /// `us`, `eu`, `apac`, `global`; all of them when absent.
+    #[serde(default = "geography::every_prefix")]
     pub profiles: Vec<String>,
     /// What this model answers, instead of the server's reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
-}
-
-fn all_geographies() -> Vec<String> {
-    ["us", "eu", "apac", "global"].map(str::to_owned).to_vec()
 }
 
 /// A model of Mantle's lineup.
@@ -391,56 +402,120 @@ impl ApplicationProfile {
 
 /// Pacing of streamed responses. Zero by default: tests stay fast, and
 /// each frame is still flushed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PaceFields", into = "PaceFields")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(with = "PaceFields"))]
+pub enum Pace {
+    /// Each frame flushed on its own, `between_events` apart.
+    Paced {
+        /// Between the response head and the first frame.
+        first_byte: Duration,
+        /// Between frames.
+        between_events: Duration,
+    },
+    /// Frames written as fast as the connection takes them, many to a
+    /// write: for throughput benchmarks of a client's stream parsing,
+    /// where a flush per frame would make the server the bottleneck.
+    Burst {
+        /// Between the response head and the first frame.
+        first_byte: Duration,
+    },
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self::between_events(Duration::ZERO)
+    }
+}
+
+impl Pace {
+    /// Each frame flushed on its own, `gap` apart.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_mock_server::Pace;
+    ///
+    /// let slow = Pace::between_events(Duration::from_millis(20));
+    /// let read: Pace = serde_json::from_str(r#"{"between_events_ms": 20}"#).unwrap();
+    /// assert_eq!(read, slow);
+    /// ```
+    pub fn between_events(gap: Duration) -> Self {
+        Pace::Paced {
+            first_byte: Duration::ZERO,
+            between_events: gap,
+        }
+    }
+
+    /// Frames as fast as the connection takes them.
+    pub fn burst() -> Self {
+        Pace::Burst {
+            first_byte: Duration::ZERO,
+        }
+    }
+
+    /// Between the response head and the first frame.
+    pub fn first_byte(self) -> Duration {
+        match self {
+            Pace::Paced { first_byte, .. } | Pace::Burst { first_byte } => first_byte,
+        }
+    }
+}
+
+/// Pacing of streamed responses, as files write it. Zero by default:
+/// tests stay fast, and each frame is still flushed on its own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Pace {
+#[cfg_attr(feature = "schema", schemars(rename = "Pace"))]
+struct PaceFields {
     /// Milliseconds between the response headers and the first frame.
-    pub first_byte_ms: u64,
+    first_byte_ms: u64,
     /// Milliseconds between frames.
-    pub between_events_ms: u64,
+    between_events_ms: u64,
     /// Write frames as fast as the connection takes them, many to a write,
     /// instead of flushing each on its own: for throughput benchmarks of a
     /// client's stream parsing, where a flush per frame would make the
-    /// server the bottleneck. Ignored when `between_events_ms` is set.
-    pub burst: bool,
+    /// server the bottleneck. Not with `between_events_ms`.
+    burst: bool,
 }
 
-/// A point in time, written as ISO 8601 (`2026-11-25T16:24:01Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(pub SystemTime);
+impl TryFrom<PaceFields> for Pace {
+    type Error = String;
 
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&Utc::from_system(self.0).iso8601())
+    fn try_from(fields: PaceFields) -> Result<Self, String> {
+        let first_byte = Duration::from_millis(fields.first_byte_ms);
+        match (fields.burst, fields.between_events_ms) {
+            (true, 0) => Ok(Pace::Burst { first_byte }),
+            (true, _) => Err(
+                "`burst` writes frames as fast as the connection takes them; it cannot also wait `between_events_ms` between them: give one or the other".to_owned(),
+            ),
+            (false, ms) => Ok(Pace::Paced {
+                first_byte,
+                between_events: Duration::from_millis(ms),
+            }),
+        }
     }
 }
 
-#[cfg(feature = "schema")]
-impl schemars::JsonSchema for Timestamp {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Timestamp".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "format": "date-time",
-            "description": "A UTC time like 2026-11-25T16:24:01Z"
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Utc::parse_iso8601(&s)
-            .map(|t| Timestamp(t.to_system()))
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "`{s}` is not a UTC time like 2026-11-25T16:24:01Z"
-                ))
-            })
+impl From<Pace> for PaceFields {
+    fn from(pace: Pace) -> Self {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match pace {
+            Pace::Paced {
+                first_byte,
+                between_events,
+            } => PaceFields {
+                first_byte_ms: millis(first_byte),
+                between_events_ms: millis(between_events),
+                burst: false,
+            },
+            Pace::Burst { first_byte } => PaceFields {
+                first_byte_ms: millis(first_byte),
+                between_events_ms: 0,
+                burst: true,
+            },
+        }
     }
 }
 

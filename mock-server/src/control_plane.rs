@@ -5,10 +5,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::aws_error::AwsError;
-use crate::catalog::{self, ProfileSummary};
+use crate::catalogue::{self, ProfileSummary};
 use crate::config::ServerConfig;
-use crate::sigv4::percent_decode;
+use crate::errors::AwsError;
+use crate::percent::percent_decode;
 
 /// When every profile of the fake account was created.
 const CREATED_AT: &str = "2024-09-30T00:00:00Z";
@@ -42,9 +42,9 @@ pub(crate) fn list_profiles(
         }
     }
     let profiles = if kind == "APPLICATION" {
-        catalog::application_profiles(config, region)
+        catalogue::application_profiles(config, region)
     } else {
-        catalog::system_profiles(config, region)
+        catalogue::system_profiles(config, region)
     };
     if start > profiles.len() {
         return Err(invalid_token());
@@ -69,7 +69,7 @@ pub(crate) fn get_profile(
     id: &str,
     region: &str,
 ) -> Result<Value, AwsError> {
-    catalog::find_profile(config, id, region)
+    catalogue::find_profile(config, id, region)
         .map(|p| profile_json(&p))
         // No capture of this text exists; the shape is Bedrock's usual
         // "resource ... not found" wording.
@@ -153,12 +153,15 @@ mod tests {
             }
             match page.get("nextToken").and_then(Value::as_str) {
                 Some(token) => {
-                    query = format!("maxResults=4&nextToken={}", crate::sigv4::uri_encode(token))
+                    query = format!(
+                        "maxResults=4&nextToken={}",
+                        crate::percent::uri_encode(token)
+                    )
                 }
                 None => break,
             }
         }
-        let all = catalog::system_profiles(&config, "us-east-1");
+        let all = catalogue::system_profiles(&config, "us-east-1");
         assert_eq!(seen, all.iter().map(|p| p.id.clone()).collect::<Vec<_>>());
     }
 

@@ -43,7 +43,7 @@ pub struct CredentialReport {
     pub issued: usize,
     /// When each of those was handed out, by the server's clock (a
     /// refresh command's runs, for a test of how often it runs).
-    pub issued_at: Vec<crate::config::Timestamp>,
+    pub issued_at: Vec<crate::timefmt::Timestamp>,
     /// Sets minted for STS `AssumeRole` and `AssumeRoleWithWebIdentity`,
     /// and by the SSO portal when nothing was queued.
     pub assumed: usize,
@@ -82,7 +82,7 @@ impl ExportFormat {
         let param = |name: &str| {
             query.split('&').find_map(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (k == name).then(|| crate::sigv4::percent_decode(v))
+                (k == name).then(|| crate::percent::percent_decode(v))
             })
         };
         match param("format").as_deref() {

@@ -1,8 +1,8 @@
-//! Faults in how an answer is delivered rather than in what it says: a
-//! body sent a few bytes at a time, and a connection cut right after the
-//! head. (A connection cut before the head is `listen`'s
-//! [`CloseUnanswered`](crate::listen::CloseUnanswered); frame faults are
-//! `frame_fault`'s.)
+//! A rule's [`Effects`] applied to the answer it bends, one step per
+//! effect and in this order: a frame fault (`frame_fault`), a stall
+//! inside the stream or before the head, the body dribbled, the
+//! connection cut. The body wrappers of the last two are here; a
+//! connection cut before the head is `listen`'s [`CloseUnanswered`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,10 +10,113 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::Body as AxumBody;
+use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use crate::rules::Dribble;
+use crate::api::Planned;
+use crate::effects::{Dribble, Effects, Reset, StallPoint};
+use crate::frame_fault;
+use crate::journal::{FrameRecord, RecordedRequest};
+use crate::listen::CloseUnanswered;
+use crate::state::Shared;
+use crate::stream_body::StreamStall;
+
+/// A rendered answer, and the stall to wait out before its head goes.
+pub(crate) struct Delivered {
+    pub response: Response,
+    pub stall_before_head: Option<Duration>,
+}
+
+/// Renders `planned` (with `render`) with `effects` applied; `request_line`
+/// keys a stall on the clock's timeline, `record` is the journal's entry.
+pub(crate) fn deliver(
+    effects: &Effects,
+    mut planned: Planned,
+    request_line: String,
+    record: &mut RecordedRequest,
+    render: impl FnOnce(Planned, Option<StreamStall>, &mut RecordedRequest) -> Response,
+) -> Delivered {
+    if let (
+        Some(fault),
+        Planned::Stream {
+            framing, frames, ..
+        },
+    ) = (effects.fault, &mut planned)
+    {
+        frame_fault::apply(fault, *framing, frames);
+    }
+    let in_stream = matches!(planned, Planned::Stream { .. });
+    let (stall_before_head, stream_stall) = match &effects.stall {
+        Some(stall) => match stall.at {
+            StallPoint::AfterEvents(after_frames) if in_stream => (
+                None,
+                Some(StreamStall {
+                    after_frames,
+                    duration: stall.duration(),
+                    request: request_line,
+                }),
+            ),
+            _ => (Some(stall.duration()), None),
+        },
+        None => (None, None),
+    };
+    let mut response = render(planned, stream_stall, record);
+    if let Some(dribble) = effects.dribble {
+        response = response.map(|body| AxumBody::new(Dribbled::new(body, dribble)));
+    }
+    Delivered {
+        response: cut(effects.reset, response, record),
+        stall_before_head,
+    }
+}
+
+/// A rule's reset: nothing sent at all, or the head and then nothing.
+fn cut(reset: Option<Reset>, mut response: Response, record: &mut RecordedRequest) -> Response {
+    match reset {
+        Some(Reset::BeforeHead) => {
+            record.status = None;
+            record.error_type = None;
+            record.frames.push(FrameRecord::Reset);
+            response.extensions_mut().insert(CloseUnanswered);
+            response
+        }
+        Some(Reset::AfterHead) => {
+            // The body planned (frames included) is never sent.
+            record.frames.push(FrameRecord::Reset);
+            response.map(|_| AxumBody::new(CutAfterHead::default()))
+        }
+        None => response,
+    }
+}
+
+/// A rule's stall before the response head, request `seq` already in the
+/// journal (a request that is stalling shows there).
+pub(crate) async fn stall_before_head(
+    shared: &Shared,
+    seq: u64,
+    request_line: String,
+    duration: Duration,
+) {
+    shared.journal.frame_sent(seq, FrameRecord::Stall);
+    // The stall, and the silence after a client gave up on it, end when
+    // the server stops: its shutdown waits for no one.
+    let stopped = shared.stopped();
+    tokio::pin!(stopped);
+    let gave_up = shared.journal.gave_up_mark(seq);
+    let stall = shared
+        .clock
+        .stall(request_line, None, duration, Some(gave_up));
+    let over = tokio::select! {
+        over = stall => over,
+        () = &mut stopped => true,
+    };
+    if !over {
+        // The client gave up first: like a server still stalling, send
+        // nothing (the connection's close may drop this sooner).
+        stopped.await;
+    }
+}
 
 /// `inner`'s bytes, `piece` at a time, a pause between pieces.
 pub(crate) struct Dribbled {

@@ -1,101 +1,18 @@
 //! Faults in a streamed answer's frames: the ways an event stream breaks
 //! on the wire, applied to the frames a normal answer would send.
 //!
-//! Each fault hits one frame (`at_event`, from 0; past the end, the last)
-//! and the journal labels it `<fault>:<frame>`. The framing faults (CRCs,
+//! Each fault ([`FrameFault`], defined with the other rule effects) hits
+//! one frame (`at_event`, from 0; past the end, the last) and the journal
+//! records it as [`FrameRecord::Fault`] (`<fault>:<frame>`). The framing faults (CRCs,
 //! the length, a header's type) exist only in Bedrock's binary event
 //! stream; on Mantle's Server-Sent Events they become `bad_data`, an
 //! event whose `data:` is not JSON.
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
-use crate::stream_body::PlannedFrame;
-
-/// A fault in one frame of a streamed answer.
-///
-/// ```
-/// use bedrock_mock_server::{FrameFault, FrameFaultKind, Match, Operation, Rule};
-///
-/// // The third event's message CRC is wrong.
-/// let rule = Rule::faulting(
-///     Match::operation(Operation::InvokeModelWithResponseStream),
-///     FrameFault::at(FrameFaultKind::BadMessageCrc, 2),
-/// );
-/// assert!(rule.answer.is_none());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct FrameFault {
-    /// What goes wrong.
-    pub kind: FrameFaultKind,
-    /// The frame it hits, from 0 (past the end: the last one).
-    #[serde(default)]
-    pub at_event: usize,
-}
-
-impl FrameFault {
-    /// `kind` at frame `at_event`.
-    pub fn at(kind: FrameFaultKind, at_event: usize) -> Self {
-        Self { kind, at_event }
-    }
-}
-
-/// The ways a frame goes wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum FrameFaultKind {
-    /// Half the frame is sent, then the stream ends cleanly.
-    Truncated,
-    /// Half the frame is sent, then the connection is reset (the chunked
-    /// body never ends).
-    Reset,
-    /// The prelude's CRC is wrong.
-    BadPreludeCrc,
-    /// The message's CRC is wrong.
-    BadMessageCrc,
-    /// The prelude claims a 2 GiB frame (its CRC made to match).
-    ForgedLength,
-    /// The first header has value type 15, which does not exist (both
-    /// CRCs made to match).
-    UnknownHeaderType,
-    /// A well-formed frame whose content is not an event: a chunk whose
-    /// `bytes` is not base64 of JSON; on Mantle, `data:` that is not JSON.
-    BadData,
-    /// The frame is sent twice.
-    Duplicated,
-    /// The frame is left out (at 0: no `message_start`; at the last: no
-    /// `message_stop`).
-    Dropped,
-    /// No frame at all: a 200 with an empty stream.
-    Empty,
-}
-
-impl FrameFaultKind {
-    fn label(self) -> &'static str {
-        match self {
-            FrameFaultKind::Truncated => "truncated",
-            FrameFaultKind::Reset => "reset",
-            FrameFaultKind::BadPreludeCrc => "bad_prelude_crc",
-            FrameFaultKind::BadMessageCrc => "bad_message_crc",
-            FrameFaultKind::ForgedLength => "forged_length",
-            FrameFaultKind::UnknownHeaderType => "unknown_header_type",
-            FrameFaultKind::BadData => "bad_data",
-            FrameFaultKind::Duplicated => "duplicated",
-            FrameFaultKind::Dropped => "dropped",
-            FrameFaultKind::Empty => "empty",
-        }
-    }
-}
-
-/// The wire format of the frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
-    EventStream,
-    ServerSentEvents,
-}
+use crate::effects::{FrameFault, FrameFaultKind};
+use crate::journal::FrameRecord;
+use crate::stream_body::{Framing, PlannedFrame};
 
 /// Applies `fault` to `frames`.
 pub(crate) fn apply(fault: FrameFault, framing: Framing, frames: &mut Vec<PlannedFrame>) {
@@ -116,7 +33,10 @@ pub(crate) fn apply(fault: FrameFault, framing: Framing, frames: &mut Vec<Planne
         ) => FrameFaultKind::BadData,
         (kind, _) => kind,
     };
-    frame.label = format!("{}:{}", kind.label(), frame.label);
+    frame.label = FrameRecord::Fault {
+        kind,
+        frame: Box::new(frame.label.clone()),
+    };
     let bytes = frame.bytes.to_vec();
     match kind {
         FrameFaultKind::Truncated | FrameFaultKind::Reset => {
@@ -220,7 +140,7 @@ mod tests {
                 .unwrap();
                 PlannedFrame {
                     bytes: Bytes::from(bytes),
-                    label: format!("chunk:{n}"),
+                    label: FrameRecord::Chunk(n.to_string()),
                     reset_after: false,
                 }
             })
@@ -257,7 +177,10 @@ mod tests {
             let mut planned = frames();
             apply(FrameFault::at(kind, 1), Framing::EventStream, &mut planned);
             assert_eq!(decode(&planned), (1, Some(error)), "{kind:?}");
-            assert_eq!(planned[1].label, format!("{}:chunk:1", kind.label()));
+            assert_eq!(
+                planned[1].label.to_string(),
+                format!("{}:chunk:1", kind.name())
+            );
         }
     }
 
@@ -308,7 +231,7 @@ mod tests {
     fn on_server_sent_events_a_framing_fault_is_data_that_is_not_json() {
         let mut planned = vec![PlannedFrame {
             bytes: Bytes::from_static(b"event: ping\ndata: {\"type\": \"ping\"}\n\n"),
-            label: "sse:ping".to_owned(),
+            label: FrameRecord::Sse("ping".to_owned()),
             reset_after: false,
         }];
         apply(
@@ -316,7 +239,7 @@ mod tests {
             Framing::ServerSentEvents,
             &mut planned,
         );
-        assert_eq!(planned[0].label, "bad_data:sse:ping");
+        assert_eq!(planned[0].label.to_string(), "bad_data:sse:ping");
         assert_eq!(
             &planned[0].bytes[..],
             b"event: ping\ndata: {\"type\": not json\n\n"

@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::ServerConfig;
 use crate::auth;
-use crate::rules::Protocol;
+use crate::operation::Protocol;
 use crate::sigv4::SignedRequest;
 
 /// Authenticates a request the way the server does (SigV4 or a bearer

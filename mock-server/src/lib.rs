@@ -30,24 +30,39 @@
 //! gets what Bedrock would answer for this account, so a test states only
 //! what is unusual about its situation.
 
+//! # Where things are
+//! Layers, each using only those before it: vocabulary (`operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin`) → server (`server`, `fuzzing`)
+//!
+//! A request goes `server` (the router) → `pipeline` (route, read,
+//! identify, authenticate, choose a rule, answer, render, journal) →
+//! the protocol's [`api`](crate) implementation → `delivery` (the rule's
+//! effects). Every error the mock can send is one row of [`ErrorCode`].
+
 #![warn(missing_docs)]
 
 mod admin;
+mod api;
 mod auth;
-mod aws_error;
-mod catalog;
+mod bedrock;
+mod catalogue;
 mod clock;
 mod config;
 mod control_plane;
 mod credentials;
 mod delivery;
+mod effects;
+mod errors;
 mod frame_fault;
 #[doc(hidden)]
 pub mod fuzzing;
+mod geography;
 mod journal;
 mod listen;
 mod mantle;
+mod operation;
+mod percent;
 mod pipeline;
+mod redact;
 mod reply;
 mod rng;
 mod routes;
@@ -56,22 +71,29 @@ mod runtime;
 mod server;
 mod sigv4;
 mod sso;
+mod state;
 mod stream_body;
 mod sts;
 mod timefmt;
 
-pub use aws_error::{AwsError, ErrorOrigin};
+pub use admin::PREFIX as ADMIN_PREFIX;
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MantleModel, ModelState, Pace,
-    ServerConfig, Timestamp,
+    ServerConfig,
 };
 pub use credentials::CredentialReport;
-pub use frame_fault::{FrameFault, FrameFaultKind};
-pub use journal::{AuthRecord, MAX_RECORDED_BODY, RecordedRequest};
+pub use effects::{Dribble, Effects, FrameFault, FrameFaultKind, Reset, Stall, StallPoint};
+pub use errors::{
+    AwsError, ErrorCode, ErrorOrigin, ExceptionType, UnknownErrorCode, UnknownExceptionType,
+};
+pub use journal::{AuthRecord, AuthScheme, FrameRecord, RecordedRequest, UnknownFrameRecord};
 pub use listen::ReadLimits;
+pub use operation::Operation;
+pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
-pub use routes::ADMIN_PREFIX;
-pub use rules::{Answer, Dribble, Match, Operation, Reset, Rule, Stall, glob};
-pub use server::{ExpectationError, MockBedrock, MockBedrockBuilder, StartError};
+pub use rules::{Answer, Match, Rule, glob};
+pub use server::{MockBedrock, MockBedrockBuilder, StartError};
+pub use state::ExpectationError;
+pub use timefmt::Timestamp;

@@ -11,81 +11,130 @@ use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::aws_error::{AwsError, ErrorOrigin};
+use crate::api::{Api, Call, Planned, Target, WireError};
 use crate::config::{MantleModel, ModelState, ServerConfig};
+use crate::errors::{AwsError, ErrorCode, ExceptionType};
+use crate::journal::FrameRecord;
+use crate::operation::{Operation, Protocol};
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
-use crate::rules::Operation;
-use crate::stream_body::PlannedFrame;
+use crate::routes::Route;
+use crate::rules::Answer;
+use crate::stream_body::{Framing, PlannedFrame};
 
 /// Mantle's request size limit: the Anthropic API's 32 MB for the Messages
 /// endpoint.
 pub(crate) const MAX_BODY: usize = 32 * 1024 * 1024;
 
-/// The Anthropic API's error types, their status codes, and the message
-/// sent when a rule names the type without one.
-const ERROR_TYPES: &[(&str, u16, &str)] = &[
-    ("invalid_request_error", 400, "Invalid request."),
-    ("authentication_error", 401, "invalid x-api-key"),
-    ("billing_error", 402, "Your credit balance is too low."),
-    (
-        "permission_error",
-        403,
-        "Your API key does not have permission to use the specified resource.",
-    ),
-    ("not_found_error", 404, "Not found."),
-    (
-        "request_too_large",
-        413,
-        "Request exceeds the maximum allowed number of bytes.",
-    ),
-    (
-        "rate_limit_error",
-        429,
-        "Too many requests, please wait before trying again.",
-    ),
-    ("api_error", 500, "Internal server error"),
-    ("timeout_error", 504, "Request timed out."),
-    ("overloaded_error", 529, "Overloaded"),
-];
-
-/// The error of Anthropic type `error_type` with its status and usual
-/// message; `None` for a name that is not an Anthropic error type.
-pub(crate) fn error_by_type(error_type: &str) -> Option<AwsError> {
-    ERROR_TYPES
-        .iter()
-        .find(|(t, _, _)| *t == error_type)
-        .map(|&(t, status, message)| AwsError::new(status, t, message))
+fn anthropic_error(code: ErrorCode, message: impl Into<String>) -> AwsError {
+    code.with_message(message)
 }
 
-fn anthropic_error(error_type: &str, message: impl Into<String>) -> AwsError {
-    let mut error = error_by_type(error_type).expect("a known Anthropic error type");
-    error.message = message.into();
-    error
+/// The Mantle endpoint.
+pub(crate) struct Mantle;
+
+/// A Mantle request that passed the checks.
+pub(crate) struct Checked {
+    prepared: Prepared,
+    stream: bool,
 }
 
-/// How `error` looks on Mantle: the Anthropic status, type and message.
-/// Errors made here are already Anthropic-typed; errors shared with the
-/// other endpoints (authentication, rules naming AWS codes) are translated
-/// to the type the Anthropic API uses for the same failure.
-pub(crate) fn on_the_wire(error: &AwsError) -> (u16, String, String) {
-    if ERROR_TYPES.iter().any(|(t, _, _)| *t == error.code) {
-        return (error.status, error.code.clone(), error.message.clone());
+impl Api for Mantle {
+    type Checked = Checked;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Mantle
     }
-    let (status, error_type) = match (error.code.as_str(), error.origin) {
-        // Whoever could not be identified: a missing or bad key, an
-        // unknown access key, an expired token, a bad signature.
-        (_, ErrorOrigin::FrontDoor | ErrorOrigin::SigV4) => (401, "authentication_error"),
-        ("AccessDeniedException", _) => (403, "permission_error"),
-        ("ResourceNotFoundException" | "UnknownOperationException", _) => (404, "not_found_error"),
-        ("ThrottlingException" | "ModelNotReadyException", _) => (429, "rate_limit_error"),
-        ("ServiceUnavailableException", _) => (529, "overloaded_error"),
-        ("ModelTimeoutException", _) => (504, "timeout_error"),
-        ("InternalServerException" | "ModelErrorException", _) => (500, "api_error"),
-        (_, _) if error.status >= 500 => (error.status, "api_error"),
-        _ => (400, "invalid_request_error"),
-    };
-    (status, error_type.to_owned(), error.message.clone())
+
+    fn body_limit(&self) -> usize {
+        MAX_BODY
+    }
+
+    fn too_large(&self) -> AwsError {
+        ErrorCode::RequestTooLarge.into()
+    }
+
+    fn identify(&self, route: Route, _: &str, body: &[u8]) -> Result<Target, AwsError> {
+        match route {
+            Route::Mantle => {
+                let (operation, model) = peek(body);
+                Ok(Target { operation, model })
+            }
+            _ => Err(unknown_path()),
+        }
+    }
+
+    fn check(&self, call: &Call<'_>) -> Result<Checked, AwsError> {
+        Ok(Checked {
+            prepared: prepare(call.config, call.headers, call.body)?,
+            stream: call.operation == Operation::MantleMessagesStream,
+        })
+    }
+
+    fn has_content(&self, _: &Checked) -> bool {
+        true
+    }
+
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        checked: Checked,
+        content: Option<&Answer>,
+    ) -> Result<Planned, AwsError> {
+        let prepared = &checked.prepared;
+        let (reply, fault) = match content {
+            Some(Answer::Reply(reply)) => (reply, None),
+            Some(Answer::StreamException {
+                after_events,
+                exception,
+                message,
+            }) => {
+                let error = stream_error(*exception, message.as_deref());
+                if !checked.stream {
+                    // Outside a stream the same failure is an HTTP error.
+                    return Err(exception.on_mantle().with_message(error.message));
+                }
+                let after_events = *after_events;
+                (
+                    &prepared.reply,
+                    Some(SseFault {
+                        after_events,
+                        error,
+                    }),
+                )
+            }
+            _ => (&prepared.reply, None),
+        };
+        let mut rng = call.shared.rng();
+        if !checked.stream {
+            return Ok(Planned::Whole {
+                content_type: "application/json",
+                body: message(prepared, reply, &mut rng),
+                headers: Vec::new(),
+            });
+        }
+        Ok(Planned::Stream {
+            framing: Framing::ServerSentEvents,
+            frames: sse_frames(prepared, reply, &mut rng, fault, call.request_id),
+            headers: Vec::new(),
+        })
+    }
+
+    fn wire_error(&self, error: &AwsError, request_id: &str) -> WireError {
+        let error = error.clone().as_sent_by(Protocol::Mantle);
+        WireError {
+            status: error.status,
+            body: error_body(&error.code, &error.message, request_id),
+            code: error.code,
+            content_type: "application/json",
+            error_type_header: None,
+        }
+    }
+
+    /// The Anthropic SDKs read the request id from `request-id`.
+    fn answer_headers(&self, request_id: &str) -> Vec<(&'static str, String)> {
+        vec![("request-id", request_id.to_owned())]
+    }
 }
 
 /// The body of an error answer (and the data of a mid-stream `error`
@@ -102,7 +151,7 @@ pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> V
 /// A path under Mantle's prefixes that is not the Messages endpoint, in
 /// the Anthropic API's words.
 pub(crate) fn unknown_path() -> AwsError {
-    anthropic_error("not_found_error", "Not Found")
+    anthropic_error(ErrorCode::NotFoundError, "Not Found")
 }
 
 /// Whether a Mantle body asks for a stream, and the model it names. Only
@@ -150,7 +199,7 @@ pub(crate) fn prepare(
 }
 
 fn invalid(message: impl Into<String>) -> AwsError {
-    anthropic_error("invalid_request_error", message)
+    anthropic_error(ErrorCode::InvalidRequestError, message)
 }
 
 fn validate_body(body: &[u8]) -> Result<Value, AwsError> {
@@ -204,7 +253,7 @@ fn validate_body(body: &[u8]) -> Result<Value, AwsError> {
 /// and (misleadingly) a beta it does not support all get this 404.
 fn model_does_not_exist(model_id: &str) -> AwsError {
     anthropic_error(
-        "not_found_error",
+        ErrorCode::NotFoundError,
         format!("The model '{model_id}' does not exist"),
     )
 }
@@ -217,7 +266,7 @@ fn resolve<'c>(config: &'c ServerConfig, model_id: &str) -> Result<&'c MantleMod
     match config.effective_state(&model.id, model.state) {
         ModelState::Enabled => Ok(model),
         ModelState::NotEnabled => Err(anthropic_error(
-            "permission_error",
+            ErrorCode::PermissionError,
             format!(
                 "You don't have access to the model {model_id}. Request access to it in the Amazon Bedrock console."
             ),
@@ -300,7 +349,7 @@ pub(crate) fn sse_frames(
         bytes.extend_from_slice(b"\n\n");
         frames.push(PlannedFrame {
             bytes: Bytes::from(bytes),
-            label: "sse:error".to_owned(),
+            label: FrameRecord::Sse("error".to_owned()),
             reset_after: false,
         });
     }
@@ -323,35 +372,30 @@ fn sse_frame(event: &StreamEvent) -> PlannedFrame {
     bytes.extend_from_slice(b"\n\n");
     PlannedFrame {
         bytes: Bytes::from(bytes),
-        label: format!("sse:{event_type}"),
+        label: FrameRecord::Sse(event_type.to_owned()),
         reset_after: false,
     }
 }
 
-/// The Anthropic error a stream fault named `exception` sends: an
-/// Anthropic type is used as is, a Bedrock exception type is translated.
-pub(crate) fn stream_error(exception: &str, message: Option<&str>) -> ApiError {
-    let error_type = if error_by_type(exception).is_some() {
-        exception
-    } else {
-        match exception {
-            "throttlingException" => "rate_limit_error",
-            "serviceUnavailableException" => "overloaded_error",
-            "validationException" => "invalid_request_error",
-            "modelTimeoutException" => "timeout_error",
-            _ => "api_error",
-        }
-    };
-    let default = error_by_type(error_type).expect("a known Anthropic error type");
+/// The Anthropic error a stream exception sends on Mantle: its Anthropic
+/// type, with the type's message unless the rule gives one.
+pub(crate) fn stream_error(exception: ExceptionType, message: Option<&str>) -> ApiError {
+    let error_type = exception.on_mantle();
     ApiError {
-        error_type: error_type.to_owned(),
-        message: message.map_or(default.message, str::to_owned),
+        error_type: error_type.code().to_owned(),
+        message: message.unwrap_or(error_type.message()).to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How `error` looks on Mantle: status, Anthropic type, message.
+    fn on_the_wire(error: &AwsError) -> (u16, String, String) {
+        let e = error.clone().as_sent_by(Protocol::Mantle);
+        (e.status, e.code, e.message)
+    }
 
     fn headers() -> http::HeaderMap {
         let mut headers = http::HeaderMap::new();
@@ -475,7 +519,7 @@ mod tests {
         };
         let expect = |status: u16, t: &str| (status, t.to_owned());
         assert_eq!(
-            wire(AwsError::by_name("ExpiredTokenException").unwrap()),
+            wire(AwsError::from(ErrorCode::ExpiredTokenException)),
             expect(401, "authentication_error")
         );
         assert_eq!(
@@ -491,11 +535,11 @@ mod tests {
             expect(429, "rate_limit_error")
         );
         assert_eq!(
-            wire(AwsError::by_name("ServiceUnavailableException").unwrap()),
+            wire(AwsError::from(ErrorCode::ServiceUnavailableException)),
             expect(529, "overloaded_error")
         );
         assert_eq!(
-            wire(error_by_type("overloaded_error").unwrap()),
+            wire(AwsError::from(ErrorCode::OverloadedError)),
             expect(529, "overloaded_error")
         );
     }
@@ -510,7 +554,7 @@ mod tests {
         .unwrap();
         let reply = Reply::text("hello there");
         let frames = sse_frames(&prepared, &reply, &mut rng, None, "r-1");
-        let labels: Vec<&str> = frames.iter().map(|f| f.label.as_str()).collect();
+        let labels: Vec<String> = frames.iter().map(|f| f.label.to_string()).collect();
         assert_eq!(
             &labels[..3],
             ["sse:message_start", "sse:content_block_start", "sse:ping"]
@@ -525,10 +569,10 @@ mod tests {
         );
         let fault = SseFault {
             after_events: 2,
-            error: stream_error("throttlingException", None),
+            error: stream_error("throttlingException".parse().unwrap(), None),
         };
         let faulted = sse_frames(&prepared, &reply, &mut rng, Some(fault), "r-2");
-        let labels: Vec<&str> = faulted.iter().map(|f| f.label.as_str()).collect();
+        let labels: Vec<String> = faulted.iter().map(|f| f.label.to_string()).collect();
         assert_eq!(
             labels,
             [

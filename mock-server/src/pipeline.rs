@@ -1,304 +1,217 @@
-//! The request pipeline every AWS request goes through: read the body,
-//! tell the operation, authenticate, let a rule answer or the operation's
-//! handler, render the answer in the endpoint's protocol, journal it.
+//! The request path every AWS request takes, in stages: route it, read
+//! its body, identify and authenticate it, choose the rule that answers,
+//! answer (each protocol's own steps: [`Api`]), render the answer,
+//! apply the rule's effects (`delivery`), journal it. Admin calls never
+//! come here: the server's router sends them to `admin`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bedrock_eventstream::bedrock::Exception;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::auth::{self, Caller};
-use crate::aws_error::AwsError;
-use crate::catalog;
-use crate::config::{ServerConfig, Timestamp};
-use crate::control_plane;
-use crate::delivery::{CutAfterHead, Dribbled};
-use crate::frame_fault::{self, Framing};
-use crate::journal::{AuthRecord, RecordedRequest, recorded_body, redact_headers, redact_query};
-use crate::listen::CloseUnanswered;
-use crate::mantle;
-use crate::reply::Reply;
-use crate::routes::{self, Route};
-use crate::rules::{Answer, Operation, Protocol, RequestFacts, Reset};
-use crate::runtime::{self, StreamFault};
-use crate::server::Shared;
+use crate::api::{Api, Call, Planned, Target, WireError};
+use crate::bedrock::Bedrock;
+use crate::delivery::{self, Delivered};
+use crate::errors::{AwsError, ErrorCode};
+use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
+use crate::mantle::Mantle;
+use crate::operation::Protocol;
+use crate::redact::{redact_headers, redact_query};
+use crate::routes;
+use crate::rules::{Answer, RequestFacts};
 use crate::sigv4::SignedRequest;
-use crate::stream_body::{PacedBody, PlannedFrame, StreamStall};
-use crate::sts;
-use crate::timefmt::Utc;
+use crate::sso::SsoPortal;
+use crate::state::{ChosenRule, Content, Shared};
+use crate::stream_body::{PacedBody, StreamStall};
+use crate::sts::Sts;
+use crate::timefmt::{Timestamp, Utc};
 
-/// What the pipeline decided to send.
-enum Outcome {
-    Error(AwsError),
-    /// A whole body.
-    Whole {
-        content_type: &'static str,
-        body: Vec<u8>,
-        headers: Vec<(&'static str, String)>,
-    },
-    /// Frames written one at a time (event-stream or SSE).
-    Stream {
-        content_type: &'static str,
-        frames: Vec<PlannedFrame>,
-    },
-    /// A rule's `Http` answer, sent as given.
-    Custom {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
-}
-
-/// What a request is, once its path (and for Mantle and STS, its body) has
-/// been read.
-enum Identified {
-    Operation {
-        operation: Operation,
-        /// The model or profile id: from the path, or Mantle's body.
-        target: Option<String>,
-    },
-    /// No operation: the error the endpoint answers for it, after
-    /// authentication.
-    Unknown(AwsError),
-}
-
+/// Sends the request to its protocol's path.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let route = routes::classify(request.method(), request.uri().path());
+    match route.protocol() {
+        Protocol::Bedrock => serve(&Bedrock, &shared, route, request).await,
+        Protocol::Mantle => serve(&Mantle, &shared, route, request).await,
+        Protocol::Sts => serve(&Sts, &shared, route, request).await,
+        Protocol::SsoPortal => serve(&SsoPortal, &shared, route, request).await,
+    }
+}
+
+/// A request as it arrived.
+struct Arrival {
+    seq: u64,
+    now: SystemTime,
+    request_id: String,
+    parts: Parts,
+    raw_path: String,
+    raw_query: String,
+}
+
+impl Arrival {
+    fn new(shared: &Shared, parts: Parts) -> Self {
+        Self {
+            now: shared.clock.now(),
+            seq: shared.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            request_id: shared.rng().uuid(),
+            raw_path: parts.uri.path().to_owned(),
+            raw_query: parts.uri.query().unwrap_or_default().to_owned(),
+            parts,
+        }
+    }
+
+    /// The request as the client sent it, which keys a stall on the
+    /// clock's timeline: a client sharing the clock tells its wait on this
+    /// request from its others by it.
+    fn request_line(&self) -> String {
+        if self.raw_query.is_empty() {
+            format!("{} {}", self.parts.method, self.raw_path)
+        } else {
+            format!("{} {}?{}", self.parts.method, self.raw_path, self.raw_query)
+        }
+    }
+}
+
+/// What the pipeline decided for a request, before rendering.
+struct Decision {
+    auth: AuthRecord,
+    operation: Option<crate::Operation>,
+    model_id: Option<String>,
+    planned: Planned,
+    rule: Option<ChosenRule>,
+}
+
+async fn serve<A: Api>(
+    api: &A,
+    shared: &Shared,
+    route: routes::Route,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let raw_path = parts.uri.path().to_owned();
-    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
-    let route = routes::classify(&parts.method, &raw_path);
-    if let Route::Admin(rest) = route {
-        return crate::admin::handle(&shared, &parts.method, &rest, &raw_query, body).await;
-    }
-    let now = shared.clock.now();
-    let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
-    let request_id = shared.rng().uuid();
-    let protocol = match &route {
-        Route::Aws { operation, .. } => operation.protocol(),
-        Route::Mantle | Route::UnknownMantle => Protocol::Mantle,
-        Route::Sts => Protocol::Sts,
-        Route::Admin(_) | Route::Unknown => Protocol::Bedrock,
-    };
-    let config = shared.config();
-    let limit = match protocol {
-        Protocol::Mantle => mantle::MAX_BODY,
-        Protocol::Bedrock | Protocol::Sts => runtime::MAX_BODY,
-    };
-    let body = read_body(body, limit, shared.body_read_limit).await;
-    let identified = identify(route, &raw_query, body.as_deref().unwrap_or_default());
-    let (operation, target) = match &identified {
-        Identified::Operation { operation, target } => (Some(*operation), target.clone()),
-        Identified::Unknown(_) => (None, None),
-    };
-    let (auth, mut outcome, rule) = match &body {
-        // The body was not read whole, so there is nothing to verify a
-        // signature against; AWS's size check answers first as well.
-        Err(unread) => (not_checked(*unread), unread.outcome(protocol), None),
-        Ok(bytes) => {
-            let signed = SignedRequest {
-                method: parts.method.as_str(),
-                raw_path: &raw_path,
-                raw_query: &raw_query,
-                headers: &parts.headers,
-                body: bytes,
-            };
-            let (auth, caller) = if operation == Some(Operation::AssumeRoleWithWebIdentity) {
-                // The web identity token is the credential; STS takes the
-                // call unsigned.
-                auth::unsigned(&config, "web-identity")
-            } else if operation == Some(Operation::GetRoleCredentials) {
-                // Not SigV4: the SSO access token is the credential.
-                let (mut record, caller) = auth::unsigned(&config, "sso-token");
-                match crate::sso::check_token(&config, &parts.headers, now) {
-                    Ok(()) => (record, caller),
-                    Err(e) => {
-                        record.accepted = false;
-                        record.reason = Some(format!("{}: {}", e.code, e.message));
-                        (record, Err(e))
-                    }
-                }
-            } else {
-                auth::authenticate(&config, now, &signed, protocol)
-            };
-            let (outcome, rule) = match (caller, identified) {
-                (Err(e), _) => (Outcome::Error(e), None),
-                (Ok(_), Identified::Unknown(e)) => (Outcome::Error(e), None),
-                (Ok(caller), Identified::Operation { operation, target }) => {
-                    let request = AwsRequest {
-                        operation,
-                        target: target.as_deref().unwrap_or_default(),
-                        raw_query: &raw_query,
-                        headers: &parts.headers,
-                        body: bytes,
-                        request_id: &request_id,
-                        now,
-                    };
-                    let prepared = prepare(&config, &caller, &request);
-                    // A rule that changes the content of a normal answer
-                    // applies only where there is one to change.
-                    let content_rules = matches!(prepared, Some(Ok(_)));
-                    let facts = RequestFacts {
-                        operation: Some(operation),
-                        model_id: target.as_deref(),
-                        headers: &parts.headers,
-                    };
-                    let rule = shared.answering_rule(&facts, content_rules);
-                    let answer = rule.as_ref().and_then(|r| r.answer.clone());
-                    let outcome =
-                        answer_request(&shared, &config, &caller, &request, prepared, answer);
-                    (outcome, rule)
-                }
-            };
-            (auth, outcome, rule)
-        }
-    };
-    let mut record = RecordedRequest {
-        seq,
-        time: Timestamp(now),
-        method: parts.method.to_string(),
-        raw_path: raw_path.clone(),
-        query: redact_query(&raw_query),
-        headers: redact_headers(&parts.headers),
-        body: match &body {
-            // STS forms can carry a web identity token.
-            Ok(b) if protocol == Protocol::Sts => redact_query(&recorded_body(b)),
-            Ok(b) => recorded_body(b),
-            Err(_) => String::new(),
-        },
-        operation,
-        model_id: target,
-        auth,
-        rule: rule.as_ref().map(|r| r.label.clone()),
-        status: 0,
-        error_type: None,
-        request_id: request_id.clone(),
-        frames: Vec::new(),
-    };
-    // A stall is keyed by what the client sent, so a client sharing the
-    // clock can tell its wait on this request from its others.
-    let request_line = if raw_query.is_empty() {
-        format!("{} {raw_path}", parts.method)
-    } else {
-        format!("{} {raw_path}?{raw_query}", parts.method)
-    };
-    let (stall, fault, reset, dribble) = rule.map_or((None, None, None, None), |r| {
-        (r.stall, r.fault, r.reset, r.dribble)
-    });
-    if let (Some(fault), Outcome::Stream { frames, .. }) = (fault, &mut outcome) {
-        let framing = match protocol {
-            Protocol::Mantle => Framing::ServerSentEvents,
-            Protocol::Bedrock | Protocol::Sts => Framing::EventStream,
-        };
-        frame_fault::apply(fault, framing, frames);
-    }
-    let in_stream = matches!(outcome, Outcome::Stream { .. });
-    let (head_stall, stream_stall) = match stall {
-        Some(stall) if in_stream && stall.after_events.is_some() => (
-            None,
-            Some(StreamStall {
-                after_frames: stall.after_events.unwrap_or_default(),
-                duration: stall.duration(),
-                request: request_line.clone(),
-            }),
-        ),
-        Some(stall) => (Some(stall.duration()), None),
-        None => (None, None),
-    };
-    let mut response = into_response(
-        &shared,
-        protocol,
-        outcome,
-        &request_id,
-        &parts.headers,
-        (seq, stream_stall),
-        &config,
-        &mut record,
+    let arrival = Arrival::new(shared, parts);
+    let body = read_body(body, api.body_limit(), shared.body_read_limit).await;
+    let target = api.identify(
+        route,
+        &arrival.raw_query,
+        body.as_deref().unwrap_or_default(),
     );
-    if let Some(dribble) = dribble {
-        response = response.map(|body| Body::new(Dribbled::new(body, dribble)));
-    }
-    match reset {
-        Some(Reset::BeforeHead) => {
-            // Nothing is sent: status 0 in the journal says so.
-            record.status = 0;
-            record.error_type = None;
-            record.frames.push("reset".to_owned());
-            response.extensions_mut().insert(CloseUnanswered);
-        }
-        Some(Reset::AfterHead) => {
-            // The body planned (frames included) is never sent.
-            record.frames.push("reset".to_owned());
-            response = response.map(|_| Body::new(CutAfterHead::default()));
-        }
-        None => {}
-    }
+    let decision = match &body {
+        Err(unread) => unread.decision(api, target),
+        Ok(bytes) => decide(api, shared, &arrival, target, bytes),
+    };
+    let mut record = record(api, &arrival, &body, &decision);
+    let effects = decision.rule.map(|r| r.effects).unwrap_or_default();
+    let Delivered {
+        response,
+        stall_before_head,
+    } = delivery::deliver(
+        &effects,
+        decision.planned,
+        arrival.request_line(),
+        &mut record,
+        |planned, stall, record| render(api, shared, &arrival, planned, stall, record),
+    );
     if shared.log_requests {
         eprintln!("{}", log_line(&record));
     }
     shared.journal.push(record);
-    if let Some(duration) = head_stall {
-        stall_before_head(&shared, seq, request_line, duration).await;
+    if let Some(duration) = stall_before_head {
+        delivery::stall_before_head(shared, arrival.seq, arrival.request_line(), duration).await;
     }
     response
 }
 
-/// A rule's stall before the response head, request `seq` already in the
-/// journal (a request that is stalling shows there).
-async fn stall_before_head(shared: &Shared, seq: u64, request_line: String, duration: Duration) {
-    shared.journal.frame_sent(seq, "stall".to_owned());
-    // The stall, and the silence after a client gave up on it, end when
-    // the server stops: its shutdown waits for no one.
-    let stopped = shared.stopped();
-    tokio::pin!(stopped);
-    let gave_up = shared.journal.gave_up_mark(seq);
-    let stall = shared
-        .clock
-        .stall(request_line, None, duration, Some(gave_up));
-    let over = tokio::select! {
-        over = stall => over,
-        () = &mut stopped => true,
+/// Identifies and authenticates a request whose body arrived whole, then
+/// answers it: a rule's error or HTTP answer, else the protocol's.
+fn decide<A: Api>(
+    api: &A,
+    shared: &Shared,
+    arrival: &Arrival,
+    target: Result<Target, AwsError>,
+    body: &Bytes,
+) -> Decision {
+    let operation = target.as_ref().ok().map(|t| t.operation);
+    let model_id = target.as_ref().ok().and_then(|t| t.model.clone());
+    let config = shared.config();
+    let signed = SignedRequest {
+        method: arrival.parts.method.as_str(),
+        raw_path: &arrival.raw_path,
+        raw_query: &arrival.raw_query,
+        headers: &arrival.parts.headers,
+        body,
     };
-    if !over {
-        // The client gave up first: like a server still stalling, send
-        // nothing (the connection's close may drop this sooner).
-        stopped.await;
+    let (auth, caller) = match operation {
+        Some(operation) => api.authenticate(&config, arrival.now, &signed, operation),
+        // Nothing to answer but the endpoint's error, once the caller is
+        // known: AWS authenticates before it routes.
+        None => crate::auth::authenticate(&config, arrival.now, &signed, api.protocol()),
+    };
+    let (planned, rule) = match (caller, target) {
+        (Err(e), _) | (Ok(_), Err(e)) => (Planned::Error(e), None),
+        (Ok(caller), Ok(target)) => {
+            let call = Call {
+                shared,
+                config: &config,
+                caller: &caller,
+                operation: target.operation,
+                target: target.model.as_deref().unwrap_or_default(),
+                raw_query: &arrival.raw_query,
+                headers: &arrival.parts.headers,
+                body,
+                request_id: &arrival.request_id,
+                now: arrival.now,
+            };
+            answer(api, &call)
+        }
+    };
+    Decision {
+        auth,
+        operation,
+        model_id,
+        planned,
+        rule,
     }
 }
 
-fn identify(route: Route, raw_query: &str, body: &[u8]) -> Identified {
-    match route {
-        Route::Aws { operation, target } => Identified::Operation { operation, target },
-        Route::Mantle => {
-            let (operation, target) = mantle::peek(body);
-            Identified::Operation { operation, target }
-        }
-        Route::Sts => {
-            let params = sts::Params::read(raw_query, body);
-            // Operations exist for one API version; STS names the version
-            // it could not find them in.
-            if params.get("Version") != Some(sts::VERSION) {
-                return Identified::Unknown(sts::unknown_action(&params));
-            }
-            let operation = match params.get("Action") {
-                Some("GetCallerIdentity") => Operation::GetCallerIdentity,
-                Some("AssumeRole") => Operation::AssumeRole,
-                Some("AssumeRoleWithWebIdentity") => Operation::AssumeRoleWithWebIdentity,
-                _ => return Identified::Unknown(sts::unknown_action(&params)),
-            };
-            Identified::Operation {
-                operation,
-                target: None,
-            }
-        }
-        Route::UnknownMantle => Identified::Unknown(mantle::unknown_path()),
-        Route::Admin(_) | Route::Unknown => Identified::Unknown(unknown_operation()),
-    }
+/// The service's checks, the rule that answers, and the answer.
+fn answer<A: Api>(api: &A, call: &Call<'_>) -> (Planned, Option<ChosenRule>) {
+    let checked = api.check(call);
+    let content = match &checked {
+        Ok(checked) if api.has_content(checked) => Content::Changeable,
+        _ => Content::Fixed,
+    };
+    let facts = RequestFacts {
+        operation: Some(call.operation),
+        model_id: Some(call.target).filter(|t| !t.is_empty()),
+        headers: call.headers,
+    };
+    let rule = call.shared.answering_rule(&facts, content);
+    let normal = |content| {
+        checked
+            .and_then(|checked| api.answer(call, checked, content))
+            .unwrap_or_else(Planned::Error)
+    };
+    let planned = match rule.as_ref().and_then(|r| r.answer.as_ref()) {
+        Some(Answer::Http {
+            status,
+            headers,
+            body,
+        }) => Planned::Custom {
+            status: *status,
+            headers: headers.clone().into_iter().collect(),
+            body: body.clone(),
+        },
+        Some(answer) => answer
+            .as_error(api.protocol())
+            .map_or_else(|| normal(Some(answer)), Planned::Error),
+        None => normal(None),
+    };
+    (planned, rule)
 }
 
 /// Why a request's body was not read whole.
@@ -313,22 +226,36 @@ enum Unread {
 }
 
 impl Unread {
-    fn outcome(self, protocol: Protocol) -> Outcome {
-        match self {
-            Unread::TooLarge => Outcome::Error(too_large(protocol)),
+    /// The body was not read whole, so there is nothing to verify a
+    /// signature against; AWS's size check answers first as well.
+    fn decision(self, api: &impl Api, target: Result<Target, AwsError>) -> Decision {
+        let closing = |status| Planned::Custom {
+            status,
+            headers: vec![("connection".to_owned(), "close".to_owned())],
+            body: String::new(),
+        };
+        let planned = match self {
+            Unread::TooLarge => Planned::Error(api.too_large()),
             // Sent nowhere, but the journal's entry needs an answer.
-            Unread::Broken => Outcome::Custom {
-                status: 400,
-                headers: vec![("connection".to_owned(), "close".to_owned())],
-                body: String::new(),
-            },
+            Unread::Broken => closing(400),
             // No capture of AWS's answer to a stalled upload exists: this
             // is HTTP's own, and the connection is not kept.
-            Unread::TooSlow(_) => Outcome::Custom {
-                status: 408,
-                headers: vec![("connection".to_owned(), "close".to_owned())],
-                body: String::new(),
+            Unread::TooSlow(_) => closing(408),
+        };
+        let reason = match self {
+            Unread::TooLarge => "body over the size limit".to_owned(),
+            Unread::TooSlow(limit) => format!("body not received within {} s", limit.as_secs_f64()),
+            Unread::Broken => "the connection broke before the body was whole".to_owned(),
+        };
+        Decision {
+            auth: AuthRecord {
+                reason: Some(reason),
+                ..AuthRecord::presenting(AuthScheme::NotChecked)
             },
+            operation: target.as_ref().ok().map(|t| t.operation),
+            model_id: target.ok().and_then(|t| t.model),
+            planned,
+            rule: None,
         }
     }
 }
@@ -351,517 +278,155 @@ async fn read_body(body: Body, size_limit: usize, time_limit: Duration) -> Resul
     }
 }
 
-fn not_checked(unread: Unread) -> AuthRecord {
-    AuthRecord {
-        scheme: "not checked".to_owned(),
-        access_key_id: None,
-        region: None,
-        service: None,
-        accepted: false,
-        reason: Some(match unread {
-            Unread::TooLarge => "body over the size limit".to_owned(),
-            Unread::TooSlow(limit) => format!("body not received within {} s", limit.as_secs_f64()),
-            Unread::Broken => "the connection broke before the body was whole".to_owned(),
-        }),
+/// The journal's entry, before the answer is rendered.
+fn record(
+    api: &impl Api,
+    arrival: &Arrival,
+    body: &Result<Bytes, Unread>,
+    decision: &Decision,
+) -> RecordedRequest {
+    RecordedRequest {
+        seq: arrival.seq,
+        time: Timestamp(arrival.now),
+        method: arrival.parts.method.to_string(),
+        raw_path: arrival.raw_path.clone(),
+        query: redact_query(&arrival.raw_query),
+        headers: redact_headers(&arrival.parts.headers),
+        body: body
+            .as_ref()
+            .map(|b| api.recorded_body(b))
+            .unwrap_or_default(),
+        operation: decision.operation,
+        model_id: decision.model_id.clone(),
+        auth: decision.auth.clone(),
+        rule: decision.rule.as_ref().map(|r| r.label.clone()),
+        status: None,
+        error_type: None,
+        request_id: arrival.request_id.clone(),
+        frames: Vec::new(),
     }
 }
 
-fn too_large(protocol: Protocol) -> AwsError {
-    match protocol {
-        Protocol::Mantle => mantle::error_by_type("request_too_large").expect("a known type"),
-        Protocol::Bedrock | Protocol::Sts => runtime::body_too_large(),
-    }
-}
-
-/// No capture of AWS's answer to an unknown path exists; this is the error
-/// code AWS's REST front end uses for it.
-fn unknown_operation() -> AwsError {
-    AwsError::new(404, "UnknownOperationException", "Unknown operation")
-}
-
-/// The parts of a request the answer is made from.
-struct AwsRequest<'a> {
-    operation: Operation,
-    /// The model or profile id ("" when the operation has none).
-    target: &'a str,
-    raw_query: &'a str,
-    headers: &'a http::HeaderMap,
-    body: &'a Bytes,
-    request_id: &'a str,
-    now: std::time::SystemTime,
-}
-
-/// A model request that passed the service's checks.
-enum Prepared {
-    Invoke(PreparedInvoke),
-    Mantle(mantle::Prepared),
-}
-
-/// The service's own checks of a model request (`None` for other
-/// operations), made before rules are consulted so that a content rule
-/// only ever changes an answer that would have succeeded.
-fn prepare(
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-) -> Option<Result<Prepared, AwsError>> {
-    match request.operation {
-        Operation::InvokeModel | Operation::InvokeModelWithResponseStream => {
-            Some(prepare_invoke(config, caller, request).map(Prepared::Invoke))
-        }
-        Operation::MantleMessages | Operation::MantleMessagesStream => {
-            Some(mantle::prepare(config, request.headers, request.body).map(Prepared::Mantle))
-        }
-        Operation::ListInferenceProfiles
-        | Operation::GetInferenceProfile
-        | Operation::GetCallerIdentity
-        | Operation::AssumeRole
-        | Operation::AssumeRoleWithWebIdentity
-        | Operation::GetRoleCredentials => None,
-    }
-}
-
-/// Answers an authenticated request: the rule's answer if one applies,
-/// else the operation's normal answer.
-fn answer_request(
+/// The answer as an HTTP response, in the endpoint's shapes; the status
+/// and error code go in `record`.
+fn render(
+    api: &impl Api,
     shared: &Shared,
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-    prepared: Option<Result<Prepared, AwsError>>,
-    rule: Option<Answer>,
-) -> Outcome {
-    let protocol = request.operation.protocol();
-    if let Some(error) = rule.as_ref().and_then(|a| a.as_error(protocol)) {
-        return Outcome::Error(error);
-    }
-    if let Some(Answer::Http {
-        status,
-        headers,
-        body,
-    }) = rule
-    {
-        return Outcome::Custom {
-            status,
-            headers: headers.into_iter().collect(),
-            body,
-        };
-    }
-    let result = match (request.operation, prepared) {
-        (Operation::ListInferenceProfiles, _) => {
-            control_plane::list_profiles(config, request.raw_query, &caller.region).map(json)
-        }
-        (Operation::GetInferenceProfile, _) => {
-            control_plane::get_profile(config, request.target, &caller.region).map(json)
-        }
-        (Operation::GetCallerIdentity, _) => Ok(Outcome::Whole {
-            content_type: "text/xml",
-            body: sts::caller_identity(config, caller.access_key_id.as_deref(), request.request_id),
-            headers: Vec::new(),
-        }),
-        (operation @ (Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity), _) => {
-            assume_role(shared, config, caller, request, operation)
-        }
-        (Operation::GetRoleCredentials, _) => role_credentials(shared, request),
-        (_, Some(Err(e))) => Err(e),
-        (operation, Some(Ok(Prepared::Invoke(p)))) => {
-            answer_invoke(shared, operation, p, rule.as_ref())
-        }
-        (operation, Some(Ok(Prepared::Mantle(p)))) => {
-            answer_mantle(shared, operation, &p, rule.as_ref(), request.request_id)
-        }
-        (operation, None) => unreachable!("{operation:?} is prepared before it is answered"),
-    };
-    result.unwrap_or_else(Outcome::Error)
-}
-
-fn assume_role(
-    shared: &Shared,
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-    operation: Operation,
-) -> Result<Outcome, AwsError> {
-    let params = sts::Params::read(request.raw_query, request.body);
-    let with_web_identity = operation == Operation::AssumeRoleWithWebIdentity;
-    let assumed = sts::assume(
-        config,
-        &params,
-        caller.access_key_id.as_deref(),
-        with_web_identity,
-        request.now,
-        &mut shared.rng(),
-    )?;
-    let action = if with_web_identity {
-        "AssumeRoleWithWebIdentity"
-    } else {
-        "AssumeRole"
-    };
-    let body = sts::assumed_response(action, &assumed, request.request_id);
-    shared.add_assumed_credential(assumed.credential);
-    Ok(Outcome::Whole {
-        content_type: "text/xml",
-        body,
-        headers: Vec::new(),
-    })
-}
-
-/// The SSO portal, once the token passed: the next queued set if any (so
-/// a scenario can make SSO hand out bad credentials), else a fresh session.
-fn role_credentials(shared: &Shared, request: &AwsRequest<'_>) -> Result<Outcome, AwsError> {
-    let (role, account) = crate::sso::role(request.raw_query)?;
-    let credential = match shared.issue_credential() {
-        Some(queued) => queued,
-        None => {
-            let minted = crate::sso::mint(&role, &account, request.now, &mut shared.rng());
-            shared.add_assumed_credential(minted.clone());
-            minted
-        }
-    };
-    Ok(Outcome::Whole {
-        content_type: "application/json",
-        body: crate::sso::response(&credential, request.now),
-        headers: Vec::new(),
-    })
-}
-
-fn json(value: serde_json::Value) -> Outcome {
-    Outcome::Whole {
-        content_type: "application/json",
-        body: serde_json::to_vec(&value).expect("a JSON value serializes"),
-        headers: Vec::new(),
-    }
-}
-
-/// An invoke request that passed Bedrock's checks.
-struct PreparedInvoke {
-    model_id: String,
-    reply: Reply,
-    body: serde_json::Value,
-}
-
-/// Bedrock's checks of an invoke request, in its order: the model id, the
-/// headers, the body.
-fn prepare_invoke(
-    config: &ServerConfig,
-    caller: &Caller,
-    request: &AwsRequest<'_>,
-) -> Result<PreparedInvoke, AwsError> {
-    let resolved = catalog::resolve_for_invoke(config, request.target, &caller.region)?;
-    check_service_tier(request.headers)?;
-    let body = runtime::validate_body(config, request.body)?;
-    Ok(PreparedInvoke {
-        model_id: resolved.model.id.clone(),
-        reply: resolved
-            .model
-            .reply
-            .clone()
-            .unwrap_or_else(|| config.reply.clone()),
-        body,
-    })
-}
-
-fn answer_invoke(
-    shared: &Shared,
-    operation: Operation,
-    prepared: PreparedInvoke,
-    rule: Option<&Answer>,
-) -> Result<Outcome, AwsError> {
-    let (reply, fault) = match rule {
-        Some(Answer::Reply(reply)) => (reply.clone(), None),
-        Some(Answer::StreamException {
-            after_events,
-            exception,
-            message,
-        }) => {
-            let message = message
-                .clone()
-                .unwrap_or_else(|| runtime::default_exception_message(exception).to_owned());
-            if operation == Operation::InvokeModel {
-                // Outside a stream the same failure is an HTTP error.
-                let status = Exception::new(exception.clone(), "")
-                    .kind()
-                    .http_status()
-                    .unwrap_or(500);
-                return Err(AwsError::new(status, upper_first(exception), message));
-            }
-            let fault = StreamFault {
-                after_events: *after_events,
-                exception: Exception::new(exception.clone(), message),
-            };
-            (prepared.reply, Some(fault))
-        }
-        _ => (prepared.reply, None),
-    };
-    let mut rng = shared.rng();
-    if operation == Operation::InvokeModel {
-        let answer = runtime::invoke(&reply, &prepared.body, &prepared.model_id, &mut rng);
-        return Ok(Outcome::Whole {
-            content_type: "application/json",
-            body: answer.body,
-            headers: token_headers(answer.input_tokens, answer.output_tokens),
-        });
-    }
-    Ok(Outcome::Stream {
-        content_type: "application/vnd.amazon.eventstream",
-        frames: runtime::stream_frames(&reply, &prepared.body, &prepared.model_id, &mut rng, fault),
-    })
-}
-
-fn token_headers(input_tokens: u64, output_tokens: u64) -> Vec<(&'static str, String)> {
-    vec![
-        ("x-amzn-bedrock-invocation-latency", "0".to_owned()),
-        (
-            "x-amzn-bedrock-output-token-count",
-            output_tokens.to_string(),
-        ),
-        ("x-amzn-bedrock-input-token-count", input_tokens.to_string()),
-    ]
-}
-
-fn answer_mantle(
-    shared: &Shared,
-    operation: Operation,
-    prepared: &mantle::Prepared,
-    rule: Option<&Answer>,
-    request_id: &str,
-) -> Result<Outcome, AwsError> {
-    let (reply, fault) = match rule {
-        Some(Answer::Reply(reply)) => (reply, None),
-        Some(Answer::StreamException {
-            after_events,
-            exception,
-            message,
-        }) => {
-            let error = mantle::stream_error(exception, message.as_deref());
-            if operation == Operation::MantleMessages {
-                // Outside a stream the same failure is an HTTP error.
-                let mut http = mantle::error_by_type(&error.error_type).expect("a known type");
-                http.message = error.message;
-                return Err(http);
-            }
-            let fault = mantle::SseFault {
-                after_events: *after_events,
-                error,
-            };
-            (&prepared.reply, Some(fault))
-        }
-        _ => (&prepared.reply, None),
-    };
-    let mut rng = shared.rng();
-    if operation == Operation::MantleMessages {
-        let body = mantle::message(prepared, reply, &mut rng);
-        return Ok(Outcome::Whole {
-            content_type: "application/json",
-            body,
-            headers: Vec::new(),
-        });
-    }
-    Ok(Outcome::Stream {
-        content_type: "text/event-stream; charset=utf-8",
-        frames: mantle::sse_frames(prepared, reply, &mut rng, fault, request_id),
-    })
-}
-
-/// `X-Amzn-Bedrock-Service-Tier` takes one of the service model's values.
-fn check_service_tier(headers: &http::HeaderMap) -> Result<(), AwsError> {
-    let Some(tier) = headers.get("x-amzn-bedrock-service-tier") else {
-        return Ok(());
-    };
-    let tier = String::from_utf8_lossy(tier.as_bytes());
-    if ["reserved", "priority", "default", "flex"].contains(&tier.as_ref()) {
-        return Ok(());
-    }
-    Err(AwsError::validation(format!(
-        "1 validation error detected: Value '{tier}' at 'serviceTier' failed to satisfy constraint: Member must satisfy enum value set: [reserved, priority, default, flex]"
-    )))
-}
-
-fn upper_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
-
-/// An error as the endpoint's protocol puts it on the wire.
-struct WireError {
-    status: u16,
-    /// The code or type the client sees, for the journal.
-    code: String,
-    content_type: &'static str,
-    body: Vec<u8>,
-    /// `x-amzn-ErrorType`, sent by Bedrock's REST-JSON endpoints only.
-    error_type_header: Option<String>,
-}
-
-fn wire_error(protocol: Protocol, error: &AwsError, request_id: &str) -> WireError {
-    match protocol {
-        Protocol::Bedrock => WireError {
-            status: error.status,
-            code: error.code.clone(),
-            content_type: "application/json",
-            body: error.body(),
-            error_type_header: Some(error.error_type_header()),
-        },
-        Protocol::Mantle => {
-            let (status, error_type, message) = mantle::on_the_wire(error);
-            WireError {
-                status,
-                body: mantle::error_body(&error_type, &message, request_id),
-                code: error_type,
-                content_type: "application/json",
-                error_type_header: None,
-            }
-        }
-        Protocol::Sts => {
-            let (status, code, message) = sts::on_the_wire(error);
-            WireError {
-                status,
-                body: sts::error_body(status, &code, &message, request_id),
-                code,
-                content_type: "text/xml",
-                error_type_header: None,
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn into_response(
-    shared: &Shared,
-    protocol: Protocol,
-    outcome: Outcome,
-    request_id: &str,
-    request_headers: &http::HeaderMap,
-    (seq, stall): (u64, Option<StreamStall>),
-    config: &ServerConfig,
+    arrival: &Arrival,
+    planned: Planned,
+    stall: Option<StreamStall>,
     record: &mut RecordedRequest,
 ) -> Response {
+    let request_id = arrival.request_id.as_str();
     let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
-    if protocol == Protocol::Mantle {
-        // The Anthropic SDKs read the request id from this header.
-        builder = builder.header("request-id", request_id);
+    for (name, value) in api.answer_headers(request_id) {
+        builder = builder.header(name, value);
     }
-    // Service tier is echoed by the runtime on model answers only.
-    let echoes_tier = matches!(
-        record.operation,
-        Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)
-    );
-    let response = match outcome {
-        Outcome::Error(error) => {
-            let wire = wire_error(protocol, &error, request_id);
-            record.error_type = Some(wire.code);
-            builder = builder
-                .status(wire.status)
-                .header("content-type", wire.content_type);
-            if let Some(value) = wire.error_type_header {
-                builder = builder.header("x-amzn-errortype", value);
-            }
-            if let Some(seconds) = error.retry_after {
-                builder = builder.header("retry-after", seconds.to_string());
-            }
-            builder.body(Body::from(wire.body))
+    let response = match planned {
+        Planned::Error(error) => {
+            let wire = api.wire_error(&error, request_id);
+            record.error_type = Some(wire.code.clone());
+            error_response(builder, &error, wire)
         }
-        Outcome::Whole {
+        Planned::Whole {
             content_type,
             body,
             headers,
-        } => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header("content-type", content_type);
-            for (name, value) in headers {
-                builder = builder.header(name, value);
-            }
-            if echoes_tier {
-                builder = echo_service_tier(builder, request_headers);
-            }
-            builder.body(Body::from(body))
-        }
-        Outcome::Stream {
-            content_type,
+        } => with_headers(builder, StatusCode::OK, content_type, &headers).body(Body::from(body)),
+        Planned::Stream {
+            framing,
             frames,
+            headers,
         } => {
-            builder = builder
-                .status(StatusCode::OK)
-                .header("content-type", content_type);
-            if protocol == Protocol::Bedrock {
-                builder = builder.header("x-amzn-bedrock-content-type", "application/json");
-            } else {
-                builder = builder.header("cache-control", "no-cache");
-            }
-            if echoes_tier {
-                builder = echo_service_tier(builder, request_headers);
-            }
-            let pace = config.pace;
-            let body = PacedBody::new(
-                frames,
-                Duration::from_millis(pace.first_byte_ms),
-                Duration::from_millis(pace.between_events_ms),
-                pace.burst,
-                Arc::clone(&shared.journal),
-                seq,
-            )
-            .with_stall(stall, &shared.clock, shared.stopped());
+            let [(_, content_type), extra] = framing.headers();
+            let builder = with_headers(builder, StatusCode::OK, content_type, &[extra]);
+            let builder = headers
+                .into_iter()
+                .fold(builder, |b, (name, value)| b.header(name, value));
+            let pace = shared.config().pace;
+            let body = PacedBody::new(frames, pace, Arc::clone(&shared.journal), arrival.seq)
+                .with_stall(stall, &shared.clock, shared.stopped());
             builder.body(Body::new(body))
         }
-        Outcome::Custom {
+        Planned::Custom {
             status,
             headers,
             body,
-        } => {
-            builder = builder.status(status);
-            for (name, value) in &headers {
-                builder = builder.header(name.as_str(), value.as_str());
-            }
-            builder.body(Body::from(body))
-        }
+        } => headers
+            .iter()
+            .fold(builder.status(status), |b, (name, value)| {
+                b.header(name.as_str(), value.as_str())
+            })
+            .body(Body::from(body)),
     };
-    let response = response.unwrap_or_else(|e| {
-        // Only a rule's hand-written status or header can be invalid HTTP.
-        let error = AwsError::new(
-            500,
-            "InternalServerException",
-            format!("the rule's answer is not valid HTTP: {e}"),
-        );
-        let wire = wire_error(protocol, &error, request_id);
-        let mut r = Response::new(Body::from(wire.body));
-        *r.status_mut() =
-            StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = r.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static(wire.content_type));
-        if let Some(v) = wire
-            .error_type_header
-            .and_then(|v| HeaderValue::from_str(&v).ok())
-        {
-            headers.insert("x-amzn-errortype", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-requestid", v);
-        }
-        record.error_type = Some(wire.code);
-        r
-    });
-    record.status = response.status().as_u16();
+    let response = response.unwrap_or_else(|e| invalid_rule_answer(api, request_id, &e, record));
+    record.status = Some(response.status().as_u16());
     response
 }
 
-fn echo_service_tier(
+fn with_headers(
     builder: http::response::Builder,
-    request_headers: &http::HeaderMap,
+    status: StatusCode,
+    content_type: &'static str,
+    headers: &[(&'static str, impl AsRef<str>)],
 ) -> http::response::Builder {
-    match request_headers.get("x-amzn-bedrock-service-tier") {
-        Some(tier) => builder.header("x-amzn-bedrock-service-tier", HeaderValue::clone(tier)),
-        None => builder,
-    }
+    headers.iter().fold(
+        builder.status(status).header("content-type", content_type),
+        |b, (name, value)| b.header(*name, value.as_ref()),
+    )
 }
 
+fn error_response(
+    builder: http::response::Builder,
+    error: &AwsError,
+    wire: WireError,
+) -> http::Result<Response> {
+    let mut builder = builder
+        .status(wire.status)
+        .header("content-type", wire.content_type);
+    if let Some(value) = wire.error_type_header {
+        builder = builder.header("x-amzn-errortype", value);
+    }
+    if let Some(seconds) = error.retry_after {
+        builder = builder.header("retry-after", seconds.to_string());
+    }
+    builder.body(Body::from(wire.body))
+}
+
+/// Only a rule's hand-written status or header can be invalid HTTP: the
+/// answer is then the endpoint's 500, saying so.
+fn invalid_rule_answer(
+    api: &impl Api,
+    request_id: &str,
+    e: &http::Error,
+    record: &mut RecordedRequest,
+) -> Response {
+    let error = ErrorCode::InternalServerException
+        .with_message(format!("the rule's answer is not valid HTTP: {e}"));
+    let wire = api.wire_error(&error, request_id);
+    let mut r = Response::new(Body::from(wire.body));
+    *r.status_mut() =
+        StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = r.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(wire.content_type));
+    if let Some(v) = wire
+        .error_type_header
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        headers.insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    record.error_type = Some(wire.code);
+    r
+}
+
+/// One line per request for `serve`'s log.
 fn log_line(r: &RecordedRequest) -> String {
-    let who = match (&r.auth.scheme[..], &r.auth.access_key_id) {
-        ("sigv4", Some(key)) => format!("sigv4 {key}"),
-        (scheme, _) => scheme.to_owned(),
+    let who = match (r.auth.scheme, &r.auth.access_key_id) {
+        (AuthScheme::SigV4, Some(key)) => format!("sigv4 {key}"),
+        (scheme, _) => scheme.to_string(),
     };
     let mut line = format!(
         "{} #{} {} {}{}{} -> {}",
@@ -871,7 +436,7 @@ fn log_line(r: &RecordedRequest) -> String {
         r.raw_path,
         if r.query.is_empty() { "" } else { "?" },
         r.query,
-        r.status
+        r.status.unwrap_or(0)
     );
     if let Some(error) = &r.error_type {
         line.push_str(&format!(" {error}"));

@@ -6,11 +6,8 @@
 
 use http::Method;
 
-use crate::rules::Operation;
-use crate::sigv4::percent_decode;
-
-/// The prefix of the admin API. No AWS path starts with `/__`.
-pub const ADMIN_PREFIX: &str = "/__bedrock_mock/";
+use crate::operation::{Operation, Protocol};
+use crate::percent::percent_decode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -24,18 +21,31 @@ pub(crate) enum Route {
     Mantle,
     /// STS at `/`; the action is in the form body or the query.
     Sts,
+    /// The SSO portal's `GetRoleCredentials`.
+    SsoPortal,
     /// Another path under Mantle's prefixes: not found, in Mantle's shape.
     UnknownMantle,
-    /// `/__bedrock_mock/{rest}`.
-    Admin(String),
     /// No operation has this method and path.
     Unknown,
 }
 
-pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
-    if let Some(rest) = raw_path.strip_prefix(ADMIN_PREFIX) {
-        return Route::Admin(rest.to_owned());
+impl Route {
+    /// The protocol of the endpoint that answers: the one the path
+    /// belongs to; Bedrock's for a path nobody has.
+    pub(crate) fn protocol(&self) -> Protocol {
+        match self {
+            Route::Aws { operation, .. } => operation.protocol(),
+            Route::Mantle | Route::UnknownMantle => Protocol::Mantle,
+            Route::Sts => Protocol::Sts,
+            Route::SsoPortal => Protocol::SsoPortal,
+            Route::Unknown => Protocol::Bedrock,
+        }
     }
+}
+
+/// The route of a request, from its method and raw path (admin calls
+/// never get here: the server's router sends them to `admin`).
+pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
     let aws = |operation, target: Option<&str>| Route::Aws {
         operation,
         target: target.map(percent_decode),
@@ -61,10 +71,7 @@ pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
     }
     if raw_path == "/federation/credentials" {
         return if *method == Method::GET {
-            Route::Aws {
-                operation: Operation::GetRoleCredentials,
-                target: None,
-            }
+            Route::SsoPortal
         } else {
             Route::Unknown
         };

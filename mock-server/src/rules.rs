@@ -4,168 +4,132 @@
 //! A rule is data (it deserializes from a scenario file) and is checked
 //! before the normal handlers, after authentication. Rules are tried in the
 //! order they were added; the first that matches and still has uses left
-//! answers. Frame-level faults will be further [`Answer`] variants.
+//! answers. Besides its [`Answer`], a rule may bend the answer's delivery
+//! ([`Effects`]: stalls, frame faults, resets, dribbles).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws_error::AwsError;
+use crate::effects::{Dribble, Effects, FrameFault, Reset, Stall};
+use crate::errors::{AwsError, ErrorCode, ExceptionType};
+use crate::operation::{Operation, Protocol};
 use crate::reply::Reply;
-
-/// The operations the server knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum Operation {
-    /// `POST /model/{id}/invoke`.
-    InvokeModel,
-    /// `POST /model/{id}/invoke-with-response-stream`.
-    InvokeModelWithResponseStream,
-    /// `GET /inference-profiles`.
-    ListInferenceProfiles,
-    /// `GET /inference-profiles/{id}`.
-    GetInferenceProfile,
-    /// Mantle `POST /v1/messages` (or `/anthropic/v1/messages`) without
-    /// `"stream": true`: one JSON answer.
-    MantleMessages,
-    /// Mantle `POST /v1/messages` with `"stream": true`: Server-Sent Events.
-    MantleMessagesStream,
-    /// STS `GetCallerIdentity` (`POST /`, `Action=GetCallerIdentity`).
-    GetCallerIdentity,
-    /// STS `AssumeRole`: temporary credentials for a role, signed by the
-    /// caller.
-    AssumeRole,
-    /// STS `AssumeRoleWithWebIdentity`: temporary credentials for an OIDC
-    /// token; not signed.
-    AssumeRoleWithWebIdentity,
-    /// The IAM Identity Center (SSO) portal's `GetRoleCredentials`
-    /// (`GET /federation/credentials`): role credentials for a cached SSO
-    /// access token, as the AWS credential chain fetches them for an SSO
-    /// profile.
-    GetRoleCredentials,
-}
-
-impl Operation {
-    /// The SigV4 service name requests for this operation are signed with.
-    pub fn signing_name(self) -> &'static str {
-        self.protocol().signing_name()
-    }
-
-    /// Whether the operation hands out or checks credentials (STS, the SSO
-    /// portal) rather than serving models.
-    pub fn serves_credentials(self) -> bool {
-        matches!(
-            self,
-            Operation::GetCallerIdentity
-                | Operation::AssumeRole
-                | Operation::AssumeRoleWithWebIdentity
-                | Operation::GetRoleCredentials
-        )
-    }
-
-    /// The wire protocol, which decides how errors look.
-    pub(crate) fn protocol(self) -> Protocol {
-        match self {
-            Operation::InvokeModel
-            | Operation::InvokeModelWithResponseStream
-            | Operation::ListInferenceProfiles
-            | Operation::GetInferenceProfile
-            // The SSO portal is REST-JSON too, errors in the same shape.
-            | Operation::GetRoleCredentials => Protocol::Bedrock,
-            Operation::MantleMessages | Operation::MantleMessagesStream => Protocol::Mantle,
-            Operation::GetCallerIdentity
-            | Operation::AssumeRole
-            | Operation::AssumeRoleWithWebIdentity => Protocol::Sts,
-        }
-    }
-}
-
-/// `error` as the endpoint speaking `protocol` sends it.
-fn translate(protocol: Protocol, error: AwsError) -> AwsError {
-    let (status, code, message) = match protocol {
-        Protocol::Bedrock => return error,
-        Protocol::Mantle => crate::mantle::on_the_wire(&error),
-        Protocol::Sts => crate::sts::on_the_wire(&error),
-    };
-    AwsError {
-        status,
-        code,
-        message,
-        ..error
-    }
-}
-
-/// The three wire protocols the server speaks; each has its own error shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
-    /// Bedrock runtime and control plane: REST-JSON, `x-amzn-ErrorType`.
-    Bedrock,
-    /// Mantle: the Anthropic Messages API, `{"type":"error",...}`.
-    Mantle,
-    /// STS: the AWS query protocol, XML.
-    Sts,
-}
-
-impl Protocol {
-    /// The SigV4 service name.
-    pub(crate) fn signing_name(self) -> &'static str {
-        match self {
-            Protocol::Bedrock => "bedrock",
-            Protocol::Mantle => "bedrock-mantle",
-            Protocol::Sts => "sts",
-        }
-    }
-}
 
 /// A rule: which requests, what answer, how often.
 ///
 /// ```
-/// use bedrock_mock_server::{Answer, Match, Operation, Rule};
+/// use bedrock_mock_server::{Answer, ErrorCode, Match, Operation, Rule};
 ///
 /// let rule = Rule::new(
 ///     Match::operation(Operation::InvokeModel).model("us.anthropic.claude-opus-5-5"),
-///     Answer::error("ResourceNotFoundException"),
+///     Answer::error(ErrorCode::ResourceNotFoundException),
 /// )
 /// .times(1)
 /// .expect(1);
 /// assert_eq!(rule.times, Some(1));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RuleFields", into = "RuleFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(with = "RuleFields"))]
 pub struct Rule {
     /// A name for the journal and for expectation failures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Which requests it answers.
-    #[serde(default)]
     pub when: Match,
     /// What it answers; the request's normal answer when absent (a rule
     /// that only stalls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
-    /// A time the server says nothing, before the answer's head or inside
-    /// its stream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stall: Option<Stall>,
-    /// A fault in one frame of a streamed answer (whole answers are sent
-    /// as they are).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<crate::FrameFault>,
-    /// The connection cut outside any frame: before the answer's head, or
-    /// right after it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reset: Option<Reset>,
-    /// The answer's body sent a few bytes at a time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dribble: Option<Dribble>,
+    /// What it does to the delivery of the answer.
+    pub effects: Effects,
     /// Answers this many requests, then lets later requests fall through.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
     /// The number of requests it must have answered by the end; checked
     /// when the server stops (or by `MockBedrock::verify`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<u32>,
+}
+
+/// A rule as files write it: the effects are fields of the rule itself.
+/// A rule: which requests, what answer, how often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Rule"))]
+struct RuleFields {
+    /// A name for the journal and for expectation failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// Which requests it answers.
+    #[serde(default)]
+    when: Match,
+    /// What it answers; the request's normal answer when absent (a rule
+    /// that only stalls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answer: Option<Answer>,
+    /// A time the server says nothing, before the answer's head or inside
+    /// its stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stall: Option<Stall>,
+    /// A fault in one frame of a streamed answer (whole answers are sent
+    /// as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fault: Option<FrameFault>,
+    /// The connection cut outside any frame: before the answer's head, or
+    /// right after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reset: Option<Reset>,
+    /// The answer's body sent a few bytes at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dribble: Option<Dribble>,
+    /// Answers this many requests, then lets later requests fall through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    times: Option<u32>,
+    /// The number of requests it must have answered by the end; checked
+    /// when the server stops (or by `MockBedrock::verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expect: Option<u32>,
+}
+
+impl From<RuleFields> for Rule {
+    fn from(f: RuleFields) -> Self {
+        let effects = Effects {
+            stall: f.stall,
+            fault: f.fault,
+            reset: f.reset,
+            dribble: f.dribble,
+        };
+        Self {
+            name: f.name,
+            when: f.when,
+            answer: f.answer,
+            effects,
+            times: f.times,
+            expect: f.expect,
+        }
+    }
+}
+
+impl From<Rule> for RuleFields {
+    fn from(rule: Rule) -> Self {
+        let Effects {
+            stall,
+            fault,
+            reset,
+            dribble,
+        } = rule.effects;
+        Self {
+            name: rule.name,
+            when: rule.when,
+            answer: rule.answer,
+            stall,
+            fault,
+            reset,
+            dribble,
+            times: rule.times,
+            expect: rule.expect,
+        }
+    }
 }
 
 impl Rule {
@@ -176,10 +140,7 @@ impl Rule {
             name: None,
             when,
             answer: None,
-            stall: None,
-            fault: None,
-            reset: None,
-            dribble: None,
+            effects: Effects::default(),
             times: None,
             expect: None,
         }
@@ -204,19 +165,15 @@ impl Rule {
     /// assert!(rule.answer.is_none());
     /// ```
     pub fn stalling(when: Match, stall: Stall) -> Self {
-        Self {
-            stall: Some(stall),
-            ..Self::matching(when)
-        }
+        Self::matching(when).with_stall(stall)
     }
 
     /// A rule that sends every stream `when` matches with `fault` in one
     /// of its frames.
-    pub fn faulting(when: Match, fault: crate::FrameFault) -> Self {
-        Self {
-            fault: Some(fault),
-            ..Self::matching(when)
-        }
+    pub fn faulting(when: Match, fault: FrameFault) -> Self {
+        let mut rule = Self::matching(when);
+        rule.effects.fault = Some(fault);
+        rule
     }
 
     /// A rule that cuts the connection of every request `when` matches.
@@ -226,33 +183,29 @@ impl Rule {
     ///
     /// // The first stream's connection drops before any answer.
     /// let rule = Rule::resetting(Match::operation(Operation::InvokeModelWithResponseStream), Reset::BeforeHead).times(1);
-    /// assert_eq!(rule.reset, Some(Reset::BeforeHead));
+    /// assert_eq!(rule.effects.reset, Some(Reset::BeforeHead));
     /// ```
     pub fn resetting(when: Match, reset: Reset) -> Self {
-        Self {
-            reset: Some(reset),
-            ..Self::matching(when)
-        }
+        let mut rule = Self::matching(when);
+        rule.effects.reset = Some(reset);
+        rule
     }
 
     /// A rule that sends the normal answer of every request `when`
     /// matches `dribble.bytes` at a time.
     pub fn dribbling(when: Match, dribble: Dribble) -> Self {
-        Self {
-            dribble: Some(dribble),
-            ..Self::matching(when)
-        }
+        Self::matching(when).with_dribble(dribble)
     }
 
     /// Sends the rule's answer `dribble.bytes` at a time.
     pub fn with_dribble(mut self, dribble: Dribble) -> Self {
-        self.dribble = Some(dribble);
+        self.effects.dribble = Some(dribble);
         self
     }
 
     /// Adds a stall to the rule's answer.
     pub fn with_stall(mut self, stall: Stall) -> Self {
-        self.stall = Some(stall);
+        self.effects.stall = Some(stall);
         self
     }
 
@@ -277,6 +230,17 @@ impl Rule {
     /// The rule's name, or a description of its matcher.
     pub fn label(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.when.to_string())
+    }
+
+    /// Whether the rule changes what a normal answer contains (its reply,
+    /// an exception mid-stream, a broken frame), so it applies only where
+    /// there is a normal answer to change.
+    pub(crate) fn changes_content(&self) -> bool {
+        self.effects.changes_content()
+            || matches!(
+                self.answer,
+                Some(Answer::Reply(_) | Answer::StreamException { .. })
+            )
     }
 }
 
@@ -414,97 +378,38 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     remaining.len() >= tail.len() && remaining.ends_with(tail)
 }
 
-/// A time the server says nothing. On a running clock it is real time; on
-/// a fixed clock it is virtual: decided against the deadlines of an
-/// in-process client sharing the clock (see [`crate::Clock::wait`]), or
-/// over when the test moves the clock past it. A client that gave up
-/// gets nothing more.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Stall {
-    /// How long, in seconds.
-    pub seconds: f64,
-    /// Where in a stream: after this many frames (events on Mantle; the
-    /// stream's length or more stalls before its end). Absent: before the
-    /// response's head, for any answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after_events: Option<usize>,
-}
-
-/// Where a rule cuts a connection outside any frame (`fault.kind =
-/// "reset"` cuts one mid-frame).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum Reset {
-    /// The request is read, then the connection closes with no answer.
-    BeforeHead,
-    /// The answer's head is sent, then the connection closes before any
-    /// of its body.
-    AfterHead,
-}
-
-/// An answer's body sent a few bytes at a time, like a congested link.
-/// The pauses are real time, also on a fixed clock: they are meant to be
-/// short, to make a client read a frame in many pieces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Dribble {
-    /// Bytes in each piece (1 or more).
-    pub bytes: usize,
-    /// Milliseconds between pieces.
-    #[serde(default)]
-    pub every_ms: u64,
-}
-
-impl Stall {
-    /// Nothing for `seconds` before the response's head.
-    pub fn before_head(seconds: f64) -> Self {
-        Self {
-            seconds,
-            after_events: None,
-        }
-    }
-
-    /// Nothing for `seconds` after `events` frames of a stream.
-    pub fn after_events(events: usize, seconds: f64) -> Self {
-        Self {
-            seconds,
-            after_events: Some(events),
-        }
-    }
-
-    /// The stall's length; a negative or non-finite number is no stall,
-    /// and anything past a day is a day (the loader refuses both).
-    pub fn duration(&self) -> std::time::Duration {
-        if self.seconds.is_finite() && self.seconds > 0.0 {
-            std::time::Duration::from_secs_f64(self.seconds.min(86_400.0))
-        } else {
-            std::time::Duration::ZERO
-        }
-    }
-}
-
 /// What a rule answers. The same answer fits every endpoint: an error by a
 /// Bedrock code takes the matching Anthropic type on Mantle and the
-/// matching STS code on STS, and a stream fault becomes an `error` event
-/// on Mantle.
+/// matching STS code on STS (the error catalogue's twins), and a stream
+/// exception becomes an `error` event on Mantle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Answer {
-    /// An AWS error by name, with AWS's status and message unless given.
+    /// An error the mock knows, with its status and message unless given.
     Error {
-        /// The error code, e.g. `ThrottlingException`.
-        code: String,
+        /// The error code, e.g. `ThrottlingException` (or an endpoint's
+        /// own: `overloaded_error` on Mantle, `ExpiredToken` on STS).
+        code: ErrorCode,
         /// Overrides the status.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
         /// Overrides the message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// Adds `retry-after` (seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    /// An error of your own, which the mock does not know (a gateway's, an
+    /// invented one): sent as given, in the endpoint's error shape.
+    CustomError {
+        /// The error code.
+        code: String,
+        /// The status.
+        status: u16,
+        /// The message.
+        message: String,
         /// Adds `retry-after` (seconds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
@@ -530,57 +435,79 @@ pub enum Answer {
     StreamException {
         /// Events sent before the exception.
         after_events: usize,
-        /// `:exception-type`, e.g. `throttlingException`.
-        exception: String,
-        /// The exception's message; a default per type when absent.
+        /// `:exception-type`, e.g. `throttlingException` (or an Anthropic
+        /// error type, for Mantle).
+        exception: ExceptionType,
+        /// The exception's message; the catalogue's for its type when
+        /// absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
 }
 
 impl Answer {
-    /// The AWS error `code` with its usual status and message.
-    pub fn error(code: impl Into<String>) -> Self {
+    /// The error `code` with its usual status and message.
+    pub fn error(code: ErrorCode) -> Self {
         Answer::Error {
-            code: code.into(),
+            code,
             status: None,
             message: None,
             retry_after: None,
         }
     }
 
-    /// The error this answer sends on an endpoint speaking `protocol`, if
-    /// it is one; `None` for the other kinds. `code` may be a Bedrock code
-    /// (`ThrottlingException`, translated for Mantle and STS) or the
-    /// endpoint's own (`overloaded_error` on Mantle, `ExpiredToken` on STS).
-    pub(crate) fn as_error(&self, protocol: Protocol) -> Option<AwsError> {
-        let Answer::Error {
-            code,
+    /// An error the mock does not know, as given.
+    pub fn custom_error(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Answer::CustomError {
+            code: code.into(),
             status,
-            message,
-            retry_after,
-        } = self
-        else {
-            return None;
-        };
-        let native = match protocol {
-            Protocol::Bedrock => None,
-            Protocol::Mantle => crate::mantle::error_by_type(code),
-            Protocol::Sts => crate::sts::error_by_code(code),
-        };
-        // A Bedrock code is translated into the endpoint's own error
-        // before the rule's overrides, so they apply to what is sent.
-        let mut error = native
-            .or_else(|| AwsError::by_name(code).map(|e| translate(protocol, e)))
-            .unwrap_or_else(|| AwsError::new(400, code.clone(), ""));
-        if let Some(status) = status {
-            error.status = *status;
+            message: message.into(),
+            retry_after: None,
         }
-        if let Some(message) = message {
-            error.message = message.clone();
+    }
+
+    /// A stream of `after_events` events, then `exception`.
+    pub fn stream_exception(after_events: usize, exception: ExceptionType) -> Self {
+        Answer::StreamException {
+            after_events,
+            exception,
+            message: None,
         }
-        error.retry_after = *retry_after;
-        Some(error)
+    }
+
+    /// The error this answer sends on an endpoint speaking `protocol`, if
+    /// it is one; `None` for the other kinds. The error is translated for
+    /// the endpoint before the rule's overrides, so they apply to what is
+    /// sent.
+    pub(crate) fn as_error(&self, protocol: Protocol) -> Option<AwsError> {
+        match self {
+            Answer::Error {
+                code,
+                status,
+                message,
+                retry_after,
+            } => {
+                let mut error = AwsError::from(*code).as_sent_by(protocol);
+                if let Some(status) = status {
+                    error.status = *status;
+                }
+                if let Some(message) = message {
+                    error.message.clone_from(message);
+                }
+                error.retry_after = *retry_after;
+                Some(error)
+            }
+            Answer::CustomError {
+                code,
+                status,
+                message,
+                retry_after,
+            } => Some(AwsError {
+                retry_after: *retry_after,
+                ..AwsError::new(*status, code.clone(), message.clone())
+            }),
+            Answer::Http { .. } | Answer::Reply(_) | Answer::StreamException { .. } => None,
+        }
     }
 }
 
@@ -619,5 +546,81 @@ mod tests {
             .unwrap();
         assert_eq!((error.status, error.retry_after), (429, Some(3)));
         assert_eq!(rule.label(), "InvokeModel, model *opus-5-5");
+    }
+
+    #[test]
+    fn a_rule_reads_and_writes_as_before() {
+        let text = r#"{"when":{"operation":"InvokeModelWithResponseStream"},"stall":{"seconds":600.0,"after_events":2},"fault":{"kind":"bad_message_crc","at_event":1},"times":1}"#;
+        let rule: Rule = serde_json::from_str(text).unwrap();
+        assert_eq!(rule.effects.stall, Some(Stall::after_events(2, 600.0)));
+        assert_eq!(serde_json::to_string(&rule).unwrap(), text);
+        let typo = serde_json::from_str::<Rule>(r#"{"stal": {"seconds": 1}}"#).unwrap_err();
+        assert!(typo.to_string().contains("unknown field `stal`"), "{typo}");
+    }
+
+    #[test]
+    fn unknown_codes_are_refused_when_read_and_custom_errors_say_so() {
+        let unknown = serde_json::from_str::<Answer>(r#"{"error": {"code": "X"}}"#).unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("`X` is not an error the mock knows"),
+            "{unknown}"
+        );
+        let cased = serde_json::from_str::<Answer>(
+            r#"{"stream_exception": {"after_events": 1, "exception": "ThrottlingException"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            cased.to_string().contains("`throttlingException`"),
+            "{cased}"
+        );
+        let custom: Answer = serde_json::from_str(
+            r#"{"custom_error": {"code": "MissingAuthenticationTokenException", "status": 403, "message": "Missing Authentication Token"}}"#,
+        )
+        .unwrap();
+        let error = custom.as_error(Protocol::Bedrock).unwrap();
+        assert_eq!(
+            (error.status, error.code.as_str(), error.message.as_str()),
+            (
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token"
+            )
+        );
+        let incomplete =
+            serde_json::from_str::<Answer>(r#"{"custom_error": {"code": "X", "status": 418}}"#)
+                .unwrap_err();
+        assert!(
+            incomplete.to_string().contains("missing field `message`"),
+            "{incomplete}"
+        );
+    }
+
+    #[test]
+    fn an_error_is_translated_before_the_rules_overrides() {
+        let answer = Answer::Error {
+            code: ErrorCode::ThrottlingException,
+            status: None,
+            message: Some("slow down".to_owned()),
+            retry_after: Some(2),
+        };
+        let on_sts = answer.as_error(Protocol::Sts).unwrap();
+        assert_eq!(
+            (
+                on_sts.status,
+                on_sts.code.as_str(),
+                on_sts.message.as_str(),
+                on_sts.retry_after
+            ),
+            (400, "Throttling", "slow down", Some(2))
+        );
+        let on_mantle = Answer::error(ErrorCode::ThrottlingException)
+            .as_error(Protocol::Mantle)
+            .unwrap();
+        assert_eq!(
+            (on_mantle.status, on_mantle.code.as_str()),
+            (429, "rate_limit_error")
+        );
     }
 }

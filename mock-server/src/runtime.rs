@@ -6,8 +6,9 @@ use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_exception};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::aws_error::AwsError;
 use crate::config::ServerConfig;
+use crate::errors::{AwsError, ExceptionType};
+use crate::journal::FrameRecord;
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
 use crate::stream_body::PlannedFrame;
@@ -135,6 +136,22 @@ pub(crate) struct StreamFault {
     pub exception: Exception,
 }
 
+impl StreamFault {
+    /// `exception` after `after_events` events, with `message` or the
+    /// catalogue's for it.
+    pub(crate) fn new(
+        after_events: usize,
+        exception: ExceptionType,
+        message: Option<&str>,
+    ) -> Self {
+        let message = message.unwrap_or(exception.code().stream_message());
+        Self {
+            after_events,
+            exception: Exception::new(exception.as_str(), message),
+        }
+    }
+}
+
 /// The frames of an InvokeModelWithResponseStream answer.
 pub(crate) fn stream_frames(
     reply: &Reply,
@@ -163,7 +180,7 @@ pub(crate) fn stream_frames(
             encode_chunk(event, rng.padding(), &mut bytes);
             PlannedFrame {
                 bytes: Bytes::from(bytes),
-                label: format!("chunk:{}", event.event_type()),
+                label: FrameRecord::Chunk(event.event_type().to_owned()),
                 reset_after: false,
             }
         })
@@ -173,27 +190,11 @@ pub(crate) fn stream_frames(
         encode_exception(&fault.exception, &mut bytes);
         frames.push(PlannedFrame {
             bytes: Bytes::from(bytes),
-            label: format!("exception:{}", fault.exception.exception_type),
+            label: FrameRecord::Exception(fault.exception.exception_type.clone()),
             reset_after: false,
         });
     }
     frames
-}
-
-/// The message a stream exception carries when a rule names none.
-pub(crate) fn default_exception_message(exception_type: &str) -> &'static str {
-    match exception_type {
-        "throttlingException" => "Too many requests, please wait before trying again.",
-        "serviceUnavailableException" => "Bedrock is unable to process your request.",
-        "modelTimeoutException" => "Model has timed out in processing the request.",
-        "validationException" => "Input is too long for requested model.",
-        "modelStreamErrorException" => {
-            "The model encountered an error while streaming the response."
-        }
-        _ => {
-            "The system encountered an unexpected error during processing. Try your request again."
-        }
-    }
 }
 
 #[cfg(test)]

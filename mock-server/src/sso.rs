@@ -5,16 +5,115 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::aws_error::{AwsError, ErrorOrigin};
-use crate::config::{Credential, ServerConfig, Timestamp};
+use crate::api::{Api, Call, Planned, Target, WireError, rest_json_error};
+use crate::auth::{self, Caller};
+use crate::config::{Credential, ServerConfig};
+use crate::errors::{AwsError, ErrorCode};
+use crate::journal::{AuthRecord, AuthScheme};
+use crate::operation::{Operation, Protocol};
 use crate::rng::Rng;
+use crate::routes::Route;
+use crate::rules::Answer;
+use crate::runtime;
+use crate::sigv4::SignedRequest;
 use crate::sts::Params;
+use crate::timefmt::Timestamp;
 
 /// How long minted role credentials last (the portal's usual hour).
 const SESSION: Duration = Duration::from_secs(3600);
 
+/// The SSO portal.
+pub(crate) struct SsoPortal;
+
+/// The role a `GetRoleCredentials` call names.
+pub(crate) struct RoleInAccount {
+    role: String,
+    account: String,
+}
+
+impl Api for SsoPortal {
+    type Checked = RoleInAccount;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::SsoPortal
+    }
+
+    fn body_limit(&self) -> usize {
+        runtime::MAX_BODY
+    }
+
+    fn too_large(&self) -> AwsError {
+        runtime::body_too_large()
+    }
+
+    fn identify(&self, _: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {
+        Ok(Target {
+            operation: Operation::GetRoleCredentials,
+            model: None,
+        })
+    }
+
+    /// Not SigV4: the SSO access token is the credential.
+    fn authenticate(
+        &self,
+        config: &ServerConfig,
+        now: SystemTime,
+        request: &SignedRequest<'_>,
+        _: Operation,
+    ) -> (AuthRecord, Result<Caller, AwsError>) {
+        let (mut record, caller) = auth::unsigned(config, AuthScheme::SsoToken);
+        match check_token(config, request.headers, now) {
+            Ok(()) => (record, caller),
+            Err(e) => {
+                record.accepted = false;
+                record.reason = Some(format!("{}: {}", e.code, e.message));
+                (record, Err(e))
+            }
+        }
+    }
+
+    fn check(&self, call: &Call<'_>) -> Result<RoleInAccount, AwsError> {
+        let (role, account) = role(call.raw_query)?;
+        Ok(RoleInAccount { role, account })
+    }
+
+    fn has_content(&self, _: &RoleInAccount) -> bool {
+        false
+    }
+
+    /// The next queued set if any (so a scenario can make SSO hand out bad
+    /// credentials), else a fresh session.
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        named: RoleInAccount,
+        _: Option<&Answer>,
+    ) -> Result<Planned, AwsError> {
+        let credential = match call.shared.issue_credential() {
+            Some(queued) => queued,
+            None => {
+                let mut rng = call.shared.rng();
+                let minted = mint(&named.role, &named.account, call.now, &mut rng);
+                drop(rng);
+                call.shared.add_assumed_credential(minted.clone());
+                minted
+            }
+        };
+        Ok(Planned::Whole {
+            content_type: "application/json",
+            body: response(&credential, call.now),
+            headers: Vec::new(),
+        })
+    }
+
+    /// REST-JSON, as Bedrock's, in the portal's namespace.
+    fn wire_error(&self, error: &AwsError, _: &str) -> WireError {
+        rest_json_error(error)
+    }
+}
+
 /// Checks the SSO access token in `x-amz-sso_bearer_token`.
-pub(crate) fn check_token(
+fn check_token(
     config: &ServerConfig,
     headers: &http::HeaderMap,
     now: SystemTime,
@@ -30,35 +129,21 @@ pub(crate) fn check_token(
     if known {
         return Ok(());
     }
-    Err(AwsError {
-        origin: ErrorOrigin::SsoPortal,
-        ..AwsError::new(
-            401,
-            "UnauthorizedException",
-            "Session token not found or invalid",
-        )
-    })
+    Err(ErrorCode::UnauthorizedException.into())
 }
 
 /// The role's name and account from the query.
-pub(crate) fn role(raw_query: &str) -> Result<(String, String), AwsError> {
+fn role(raw_query: &str) -> Result<(String, String), AwsError> {
     let params = Params::read(raw_query, b"");
     let required = |name: &str| match params.get(name) {
         Some(v) if !v.is_empty() => Ok(v.to_owned()),
-        _ => Err(AwsError {
-            origin: ErrorOrigin::SsoPortal,
-            ..AwsError::new(
-                400,
-                "InvalidRequestException",
-                format!("{name} is required"),
-            )
-        }),
+        _ => Err(ErrorCode::InvalidRequestException.with_message(format!("{name} is required"))),
     };
     Ok((required("role_name")?, required("account_id")?))
 }
 
 /// Fresh role credentials for `role` in `account`.
-pub(crate) fn mint(role: &str, account: &str, now: SystemTime, rng: &mut Rng) -> Credential {
+fn mint(role: &str, account: &str, now: SystemTime, rng: &mut Rng) -> Credential {
     Credential {
         access_key_id: format!("ASIA{}", rng.base32_upper(16)),
         secret_access_key: rng.base62(40),
@@ -74,7 +159,7 @@ pub(crate) fn mint(role: &str, account: &str, now: SystemTime, rng: &mut Rng) ->
 /// The portal's answer: `expiration` in milliseconds since the epoch (a
 /// queued set without an expiry gets the usual hour from `now`: clients
 /// read a missing one as already expired).
-pub(crate) fn response(credential: &Credential, now: SystemTime) -> Vec<u8> {
+fn response(credential: &Credential, now: SystemTime) -> Vec<u8> {
     let expires_at = credential.expires_at.map_or(now + SESSION, |t| t.0);
     let expiration = expires_at
         .duration_since(UNIX_EPOCH)

@@ -5,7 +5,7 @@
 //! hyper flushes what it has whenever the body is not ready, so even with
 //! zero pacing every frame reaches the client in its own write instead of
 //! all of them coalescing into one. A client's incremental parser is then
-//! really exercised. `Pace::burst` turns this off for throughput
+//! really exercised. [`Pace::Burst`] turns this off for throughput
 //! benchmarks.
 
 use std::collections::VecDeque;
@@ -19,7 +19,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::clock::Clock;
-use crate::journal::Journal;
+use crate::config::Pace;
+use crate::journal::{FrameRecord, Journal};
 
 /// A stall inside a stream: nothing for `duration` once `after_frames`
 /// frames are out.
@@ -30,12 +31,37 @@ pub(crate) struct StreamStall {
     pub request: String,
 }
 
-/// One frame to send, with the label the journal records for it. Empty
-/// bytes send nothing (a frame a fault left out) but are recorded.
+/// How a stream's frames are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Bedrock's binary event stream.
+    EventStream,
+    /// Mantle's Server-Sent Events.
+    ServerSentEvents,
+}
+
+impl Framing {
+    /// The stream's `content-type` and the other headers its answers carry.
+    pub(crate) fn headers(self) -> [(&'static str, &'static str); 2] {
+        match self {
+            Framing::EventStream => [
+                ("content-type", "application/vnd.amazon.eventstream"),
+                ("x-amzn-bedrock-content-type", "application/json"),
+            ],
+            Framing::ServerSentEvents => [
+                ("content-type", "text/event-stream; charset=utf-8"),
+                ("cache-control", "no-cache"),
+            ],
+        }
+    }
+}
+
+/// One frame to send, with what the journal records of it. Empty bytes
+/// send nothing (a frame a fault left out) but are recorded.
 #[derive(Clone)]
 pub(crate) struct PlannedFrame {
     pub bytes: Bytes,
-    pub label: String,
+    pub label: FrameRecord,
     /// After this frame the connection is reset.
     pub reset_after: bool,
 }
@@ -62,14 +88,14 @@ pub(crate) struct PacedBody {
 }
 
 impl PacedBody {
-    pub fn new(
-        frames: Vec<PlannedFrame>,
-        first_byte: Duration,
-        gap: Duration,
-        burst: bool,
-        journal: Arc<Journal>,
-        seq: u64,
-    ) -> Self {
+    pub fn new(frames: Vec<PlannedFrame>, pace: Pace, journal: Arc<Journal>, seq: u64) -> Self {
+        let (first_byte, gap, burst) = match pace {
+            Pace::Paced {
+                first_byte,
+                between_events,
+            } => (first_byte, between_events, false),
+            Pace::Burst { first_byte } => (first_byte, Duration::ZERO, true),
+        };
         Self {
             frames: frames.into(),
             gap,
@@ -110,7 +136,7 @@ impl PacedBody {
             && (self.sent >= stall.after_frames || self.frames.is_empty())
         {
             let (stall, clock) = self.stall.take().expect("checked above");
-            self.journal.frame_sent(self.seq, "stall".to_owned());
+            self.journal.frame_sent(self.seq, FrameRecord::Stall);
             let gave_up = self.journal.gave_up_mark(self.seq);
             self.stalling = Some(clock.stall(
                 stall.request,

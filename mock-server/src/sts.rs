@@ -9,16 +9,25 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::aws_error::{AwsError, ErrorOrigin};
-use crate::config::{Credential, ServerConfig, Timestamp};
+use crate::api::{Api, Call, Planned, Target, WireError};
+use crate::auth::{self, Caller};
+use crate::config::{Credential, ServerConfig};
+use crate::errors::{AwsError, ErrorCode};
+use crate::journal::{AuthRecord, AuthScheme};
+use crate::operation::{Operation, Protocol};
+use crate::percent::percent_decode;
+use crate::redact;
 use crate::rng::Rng;
-use crate::sigv4::percent_decode;
-use crate::timefmt::Utc;
+use crate::routes::Route;
+use crate::rules::Answer;
+use crate::runtime;
+use crate::sigv4::SignedRequest;
+use crate::timefmt::{Timestamp, Utc};
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// The one API version STS has.
-pub(crate) const VERSION: &str = "2011-06-15";
+const VERSION: &str = "2011-06-15";
 
 /// A query-protocol request's parameters: the form body's when it names
 /// an action, else the query's (`GET /?Action=...`).
@@ -64,73 +73,150 @@ fn decode_form(s: &str) -> String {
     percent_decode(&s.replace('+', " "))
 }
 
+/// The STS endpoint.
+pub(crate) struct Sts;
+
+/// The STS actions the server has.
+pub(crate) enum Action {
+    GetCallerIdentity,
+    AssumeRole,
+    AssumeRoleWithWebIdentity,
+}
+
+impl Api for Sts {
+    type Checked = Action;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Sts
+    }
+
+    fn body_limit(&self) -> usize {
+        runtime::MAX_BODY
+    }
+
+    fn too_large(&self) -> AwsError {
+        runtime::body_too_large()
+    }
+
+    fn identify(&self, _: Route, raw_query: &str, body: &[u8]) -> Result<Target, AwsError> {
+        let params = Params::read(raw_query, body);
+        // Operations exist for one API version; STS names the version it
+        // could not find them in.
+        if params.get("Version") != Some(VERSION) {
+            return Err(unknown_action(&params));
+        }
+        let operation = match params.get("Action") {
+            Some("GetCallerIdentity") => Operation::GetCallerIdentity,
+            Some("AssumeRole") => Operation::AssumeRole,
+            Some("AssumeRoleWithWebIdentity") => Operation::AssumeRoleWithWebIdentity,
+            _ => return Err(unknown_action(&params)),
+        };
+        Ok(Target {
+            operation,
+            model: None,
+        })
+    }
+
+    /// The web identity token in the form is the credential of
+    /// `AssumeRoleWithWebIdentity`: STS takes that call unsigned.
+    fn authenticate(
+        &self,
+        config: &ServerConfig,
+        now: SystemTime,
+        request: &SignedRequest<'_>,
+        operation: Operation,
+    ) -> (AuthRecord, Result<Caller, AwsError>) {
+        if operation == Operation::AssumeRoleWithWebIdentity {
+            auth::unsigned(config, AuthScheme::WebIdentity)
+        } else {
+            auth::authenticate(config, now, request, Protocol::Sts)
+        }
+    }
+
+    fn check(&self, call: &Call<'_>) -> Result<Action, AwsError> {
+        match call.operation {
+            Operation::GetCallerIdentity => Ok(Action::GetCallerIdentity),
+            Operation::AssumeRole => Ok(Action::AssumeRole),
+            Operation::AssumeRoleWithWebIdentity => Ok(Action::AssumeRoleWithWebIdentity),
+            _ => Err(unknown_action(&Params::read(call.raw_query, call.body))),
+        }
+    }
+
+    fn has_content(&self, _: &Action) -> bool {
+        false
+    }
+
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        action: Action,
+        _: Option<&Answer>,
+    ) -> Result<Planned, AwsError> {
+        let signer = call.caller.access_key_id.as_deref();
+        match action {
+            Action::GetCallerIdentity => Ok(Planned::xml(caller_identity(
+                call.config,
+                signer,
+                call.request_id,
+            ))),
+            Action::AssumeRole => assume_role(call, "AssumeRole", false),
+            Action::AssumeRoleWithWebIdentity => {
+                assume_role(call, "AssumeRoleWithWebIdentity", true)
+            }
+        }
+    }
+
+    fn wire_error(&self, error: &AwsError, request_id: &str) -> WireError {
+        let error = error.clone().as_sent_by(Protocol::Sts);
+        WireError {
+            status: error.status,
+            body: error_body(error.status, &error.code, &error.message, request_id),
+            code: error.code,
+            content_type: "text/xml",
+            error_type_header: None,
+        }
+    }
+
+    /// STS forms can carry a web identity token.
+    fn recorded_body(&self, body: &[u8]) -> String {
+        redact::redact_query(&redact::recorded_body(body))
+    }
+}
+
+/// `AssumeRole` or `AssumeRoleWithWebIdentity`: new credentials, which the
+/// account knows from then on.
+fn assume_role(
+    call: &Call<'_>,
+    action: &str,
+    with_web_identity: bool,
+) -> Result<Planned, AwsError> {
+    let params = Params::read(call.raw_query, call.body);
+    let assumed = assume(
+        call.config,
+        &params,
+        call.caller.access_key_id.as_deref(),
+        with_web_identity,
+        call.now,
+        &mut call.shared.rng(),
+    )?;
+    let body = assumed_response(action, &assumed, call.request_id);
+    call.shared.add_assumed_credential(assumed.credential);
+    Ok(Planned::xml(body))
+}
+
 /// 400 for an action this server (or STS) does not have, in STS's words.
 /// (A request with no `Action` at all is redirected by AWS to the IAM home
 /// page; this server answers it as an unknown action instead.)
-pub(crate) fn unknown_action(params: &Params) -> AwsError {
-    AwsError::new(
-        400,
-        "InvalidAction",
-        format!(
-            "Could not find operation {} for version {}",
-            params.get("Action").unwrap_or_default(),
-            params.get("Version").unwrap_or("NO_VERSION_SPECIFIED")
-        ),
-    )
-}
-
-/// The STS error named `code` with its status and usual message, for
-/// rules that name STS's own codes; `None` for other names.
-pub(crate) fn error_by_code(code: &str) -> Option<AwsError> {
-    let (status, message) = match code {
-        "ExpiredToken" => (403, crate::aws_error::EXPIRED_TOKEN),
-        "InvalidClientTokenId" => (403, crate::aws_error::UNRECOGNIZED_CLIENT),
-        "SignatureDoesNotMatch" => (403, crate::aws_error::SIGNATURE_MISMATCH),
-        "MissingAuthenticationToken" => (403, MISSING_AUTHENTICATION),
-        "AccessDenied" => (403, "User is not authorized to perform this action."),
-        "Throttling" => (400, "Rate exceeded"),
-        "InvalidIdentityToken" => (
-            400,
-            "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
-        ),
-        "InternalFailure" => (500, "An internal error has occurred."),
-        "ServiceUnavailable" => (503, "Service is unavailable."),
-        _ => return None,
-    };
-    Some(AwsError::new(status, code, message))
-}
-
-const MISSING_AUTHENTICATION: &str = "Request is missing Authentication Token";
-
-/// How `error` looks from STS: status, code, message. Authentication
-/// failures shared with Bedrock take STS's codes for the same failure.
-pub(crate) fn on_the_wire(error: &AwsError) -> (u16, String, String) {
-    let translated = match (error.code.as_str(), error.origin) {
-        ("UnrecognizedClientException", _) => error_by_code("InvalidClientTokenId"),
-        ("ExpiredTokenException", _) => error_by_code("ExpiredToken"),
-        ("InvalidSignatureException", _) => Some(AwsError::new(
-            403,
-            "SignatureDoesNotMatch",
-            error.message.clone(),
-        )),
-        ("IncompleteSignatureException", _) => Some(AwsError::new(
-            400,
-            "IncompleteSignature",
-            error.message.clone(),
-        )),
-        (_, ErrorOrigin::FrontDoor) => error_by_code("MissingAuthenticationToken"),
-        ("ThrottlingException", _) => error_by_code("Throttling"),
-        ("AccessDeniedException", _) => error_by_code("AccessDenied"),
-        ("InternalServerException", _) => error_by_code("InternalFailure"),
-        ("ServiceUnavailableException", _) => error_by_code("ServiceUnavailable"),
-        _ => None,
-    };
-    let e = translated.unwrap_or_else(|| error.clone());
-    (e.status, e.code, e.message)
+fn unknown_action(params: &Params) -> AwsError {
+    ErrorCode::InvalidAction.with_message(format!(
+        "Could not find operation {} for version {}",
+        params.get("Action").unwrap_or_default(),
+        params.get("Version").unwrap_or("NO_VERSION_SPECIFIED")
+    ))
 }
 
 /// The XML body of an error answer.
-pub(crate) fn error_body(status: u16, code: &str, message: &str, request_id: &str) -> Vec<u8> {
+fn error_body(status: u16, code: &str, message: &str, request_id: &str) -> Vec<u8> {
     let fault = if status >= 500 { "Receiver" } else { "Sender" };
     format!(
         "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>\n    <Type>{fault}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
@@ -143,7 +229,7 @@ pub(crate) fn error_body(status: u16, code: &str, message: &str, request_id: &st
 
 /// The `GetCallerIdentity` answer for the caller that signed with
 /// `access_key_id` (the account's first key when nothing was checked).
-pub(crate) fn caller_identity(
+fn caller_identity(
     config: &ServerConfig,
     access_key_id: Option<&str>,
     request_id: &str,
@@ -181,7 +267,7 @@ const DURATION_SECONDS: (u64, u64, u64) = (900, 43_200, 3_600);
 /// `AssumeRole` (signed by `caller`) or `AssumeRoleWithWebIdentity`
 /// (unsigned, any non-empty token trusted): checks the parameters as STS
 /// does and mints temporary credentials for the role session.
-pub(crate) fn assume(
+fn assume(
     config: &ServerConfig,
     params: &Params,
     caller_key: Option<&str>,
@@ -218,11 +304,8 @@ pub(crate) fn assume(
     };
     let Some(role_name) = role_name_in_account(role_arn, &config.account_id) else {
         if with_web_identity {
-            return Err(AwsError::new(
-                403,
-                "AccessDenied",
-                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
-            ));
+            return Err(ErrorCode::AccessDenied
+                .with_message("Not authorized to perform sts:AssumeRoleWithWebIdentity"));
         }
         let who = caller_key
             .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
@@ -230,13 +313,9 @@ pub(crate) fn assume(
                 || format!("arn:aws:iam::{}:root", config.account_id),
                 |c| identity(config, c).0,
             );
-        return Err(AwsError::new(
-            403,
-            "AccessDenied",
-            format!(
-                "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-            ),
-        ));
+        return Err(ErrorCode::AccessDenied.with_message(format!(
+            "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )));
     };
     let arn = format!(
         "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
@@ -268,7 +347,7 @@ fn required<'p>(params: &'p Params, name: &str, member: &str) -> Result<&'p str,
 }
 
 fn validation(message: String) -> AwsError {
-    AwsError::new(400, "ValidationError", message)
+    ErrorCode::ValidationError.with_message(message)
 }
 
 /// The role name of an IAM role ARN in `account`; `None` for anything
@@ -282,7 +361,7 @@ fn role_name_in_account<'a>(arn: &'a str, account: &str) -> Option<&'a str> {
 }
 
 /// The XML answer of an `AssumeRole*` call.
-pub(crate) fn assumed_response(action: &str, assumed: &Assumed, request_id: &str) -> Vec<u8> {
+fn assumed_response(action: &str, assumed: &Assumed, request_id: &str) -> Vec<u8> {
     let c = &assumed.credential;
     let expiration = c
         .expires_at
@@ -419,19 +498,19 @@ mod tests {
     #[test]
     fn bedrock_authentication_errors_take_sts_codes() {
         let code = |e: AwsError| {
-            let (status, code, _) = on_the_wire(&e);
-            (status, code)
+            let e = e.as_sent_by(crate::operation::Protocol::Sts);
+            (e.status, e.code)
         };
         assert_eq!(
-            code(AwsError::by_name("ExpiredTokenException").unwrap()),
+            code(ErrorCode::ExpiredTokenException.into()),
             (403, "ExpiredToken".to_owned())
         );
         assert_eq!(
-            code(AwsError::by_name("UnrecognizedClientException").unwrap()),
+            code(ErrorCode::UnrecognizedClientException.into()),
             (403, "InvalidClientTokenId".to_owned())
         );
         assert_eq!(
-            code(AwsError::by_name("InvalidSignatureException").unwrap()),
+            code(ErrorCode::InvalidSignatureException.into()),
             (403, "SignatureDoesNotMatch".to_owned())
         );
         assert_eq!(

@@ -1,104 +1,97 @@
-//! The date formats AWS puts on the wire, without a calendar crate:
-//! SigV4's `20261125T162401Z`, its scope date `20261125`, and ISO 8601
-//! (`2026-11-25T16:24:01Z`) for JSON timestamps.
+//! Time as AWS writes it: SigV4's `20261125T162401Z` and its scope date
+//! `20261125`, ISO 8601 (`2026-11-25T16:24:01Z`) for JSON and XML, and
+//! [`Timestamp`], a time in the account's data. The calendar is the
+//! `time` crate's; this module only lays the fields out as AWS does.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
 /// A UTC date and time to the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Utc {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
+pub(crate) struct Utc(PrimitiveDateTime);
 
 impl Utc {
-    pub fn from_unix(secs: i64) -> Self {
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400) as u32;
-        let (year, month, day) = civil_from_days(days);
-        Utc {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-        }
-    }
-
+    /// `t`, to the second. A time outside the years -9999 to 9999 (a
+    /// test's clock moved to the ends of `SystemTime`) is shown as the
+    /// nearest end of that range rather than refused: it only labels a
+    /// time.
     pub fn from_system(t: SystemTime) -> Self {
-        Self::from_unix(crate::clock::unix_seconds(t))
-    }
-
-    pub fn to_unix(self) -> i64 {
-        days_from_civil(self.year, self.month, self.day) * 86_400
-            + i64::from(self.hour * 3600 + self.minute * 60 + self.second)
+        let seconds = match t.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+        };
+        let first = PrimitiveDateTime::new(Date::MIN, Time::MIDNIGHT);
+        let last = PrimitiveDateTime::new(Date::MAX, Time::MIDNIGHT);
+        let clamped = seconds.clamp(
+            first.assume_utc().unix_timestamp(),
+            last.assume_utc().unix_timestamp(),
+        );
+        let at = OffsetDateTime::from_unix_timestamp(clamped).expect("clamped into range");
+        Utc(PrimitiveDateTime::new(at.date(), at.time()))
     }
 
     pub fn to_system(self) -> SystemTime {
-        let secs = self.to_unix();
-        if secs >= 0 {
-            UNIX_EPOCH + Duration::from_secs(secs as u64)
+        let seconds = self.0.assume_utc().unix_timestamp();
+        if seconds >= 0 {
+            UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs())
         } else {
-            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+            UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
         }
     }
 
     /// `20261125T162401Z`, the `x-amz-date` format.
     pub fn amz_date(self) -> String {
+        let t = self.0.time();
         format!(
             "{}T{:02}{:02}{:02}Z",
             self.scope_date(),
-            self.hour,
-            self.minute,
-            self.second
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 
     /// `20261125`, the date in a SigV4 credential scope.
     pub fn scope_date(self) -> String {
-        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+        let d = self.0.date();
+        format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
     }
 
     /// `2026-11-25T16:24:01Z`.
     pub fn iso8601(self) -> String {
+        let (d, t) = (self.0.date(), self.0.time());
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 
-    /// Parses `20261125T162401Z` strictly: sixteen characters, real ranges.
+    /// Parses `20261125T162401Z` strictly: sixteen characters, a real date
+    /// and time.
     pub fn parse_amz_date(s: &str) -> Option<Self> {
         let b = s.as_bytes();
         if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
             return None;
         }
-        let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let number = |range: std::ops::Range<usize>| -> Option<u16> {
             let part = s.get(range)?;
             if !part.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
             }
             part.parse().ok()
         };
-        let utc = Utc {
-            year: i64::from(num(0..4)?),
-            month: num(4..6)?,
-            day: num(6..8)?,
-            hour: num(9..11)?,
-            minute: num(11..13)?,
-            second: num(13..15)?,
-        };
-        let valid = (1..=12).contains(&utc.month)
-            && (1..=days_in_month(utc.year, utc.month)).contains(&utc.day)
-            && utc.hour < 24
-            && utc.minute < 60
-            && utc.second < 60;
-        valid.then_some(utc)
+        let small = |range| number(range).and_then(|n| u8::try_from(n).ok());
+        let month = Month::try_from(small(4..6)?).ok()?;
+        let date = Date::from_calendar_date(i32::from(number(0..4)?), month, small(6..8)?).ok()?;
+        let time = Time::from_hms(small(9..11)?, small(11..13)?, small(13..15)?).ok()?;
+        Some(Utc(PrimitiveDateTime::new(date, time)))
     }
 
     /// Parses ISO 8601 as AWS credential files and scenario files write it:
@@ -107,80 +100,94 @@ impl Utc {
         let s = s.strip_suffix('Z')?;
         let (date, time) = s.split_once('T')?;
         let time = time.split('.').next()?;
-        let compact = format!("{}T{}Z", date.replace('-', ""), time.replace(':', ""));
         if date.len() != 10 || time.len() != 8 {
             return None;
         }
+        let compact = format!("{}T{}Z", date.replace('-', ""), time.replace(':', ""));
         Self::parse_amz_date(&compact)
     }
 }
 
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
+/// A point in time, written as ISO 8601 (`2026-11-25T16:24:01Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub SystemTime);
 
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&Utc::from_system(self.0).iso8601())
     }
 }
 
-// Howard Hinnant's days_from_civil / civil_from_days: exact for the
-// proleptic Gregorian calendar, no tables.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "A UTC time like 2026-11-25T16:24:01Z"
+        })
+    }
 }
 
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Utc::parse_iso8601(&s)
+            .map(|t| Timestamp(t.to_system()))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a UTC time like 2026-11-25T16:24:01Z"
+                ))
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(seconds: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
     #[test]
     fn round_trips_the_golden_capture_time() {
         // journal.jsonl of golden/a_happy: time 1795623841.77 = 20261125T162401Z.
-        let t = Utc::from_unix(1_795_623_841);
+        let t = Utc::from_system(at(1_795_623_841));
         assert_eq!(t.amz_date(), "20261125T162401Z");
         assert_eq!(t.iso8601(), "2026-11-25T16:24:01Z");
         assert_eq!(
-            Utc::parse_amz_date("20261125T162401Z").unwrap().to_unix(),
-            1_795_623_841
+            Utc::parse_amz_date("20261125T162401Z").unwrap().to_system(),
+            at(1_795_623_841)
         );
         assert_eq!(
             Utc::parse_iso8601("2026-11-25T16:24:01.123Z")
                 .unwrap()
-                .to_unix(),
-            1_795_623_841
+                .to_system(),
+            at(1_795_623_841)
         );
     }
 
     #[test]
     fn every_day_for_centuries_round_trips() {
-        for days in (-200_000..200_000).step_by(7) {
-            let t = Utc::from_unix(days * 86_400 + 3_599);
-            assert_eq!(t.to_unix(), days * 86_400 + 3_599);
+        for days in (0..200_000).step_by(7) {
+            let t = at(days * 86_400 + 3_599);
+            assert_eq!(Utc::from_system(t).to_system(), t);
         }
+        let before = UNIX_EPOCH - Duration::from_secs(86_400 * 365);
+        assert_eq!(Utc::from_system(before).iso8601(), "1969-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn times_past_the_calendar_are_shown_at_its_ends() {
+        assert_eq!(
+            Utc::from_system(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)).iso8601(),
+            "9999-12-31T00:00:00Z"
+        );
     }
 
     #[test]
@@ -191,11 +198,13 @@ mod tests {
             "20261325T162401Z",
             "20260230T000000Z",
             "20261125T246001Z",
+            "20261125T235960Z",
             "2026112aT162401Z",
             "+0261125T162401Z",
         ] {
             assert_eq!(Utc::parse_amz_date(bad), None, "{bad}");
         }
         assert!(Utc::parse_amz_date("20240229T000000Z").is_some());
+        assert!(Utc::parse_amz_date("00000101T000000Z").is_some());
     }
 }

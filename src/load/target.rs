@@ -111,9 +111,7 @@ fn config(options: &Options) -> ServerConfig {
     ServerConfig::default()
         .auth(auth)
         .reply(Reply::text(text.join(" ")))
-        .pace(Pace {
-            first_byte_ms: 0,
-            between_events_ms: options.gap_ms,
-            burst: false,
-        })
+        .pace(Pace::between_events(std::time::Duration::from_millis(
+            options.gap_ms,
+        )))
 }

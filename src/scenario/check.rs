@@ -1,7 +1,7 @@
 //! Comparing a run with the scenario's `[expect]`: each difference is one
 //! readable line, and the request list gets a side-by-side listing.
 
-use bedrock_mock_server::{RecordedRequest, glob};
+use bedrock_mock_server::{FrameRecord, RecordedRequest, glob};
 
 use super::format::{Expect, ExpectedRequest, Order};
 use super::load::operation_named;
@@ -245,13 +245,8 @@ pub fn retries(journal: &[RecordedRequest]) -> u32 {
             .windows(2)
             .filter(|pair| {
                 let (before, after) = (pair[0], pair[1]);
-                let failed = before.status >= 400
-                    || before.frames.iter().any(|f| {
-                        f.starts_with("exception:")
-                            || f.contains("error")
-                            || f == "gave-up"
-                            || f == "reset"
-                    });
+                let failed = before.status.is_none_or(|s| s >= 400)
+                    || before.frames.iter().any(FrameRecord::is_failure);
                 failed && before.operation == after.operation && model_of(before) == model_of(after)
             })
             .count(),
@@ -290,10 +285,12 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
     {
         return Some(format!("query `{}`, not `{query}`", request.query));
     }
+    // A request answered with nothing has status 0, as the journal writes it.
+    let got = request.status.unwrap_or(0);
     if let Some(status) = expected.status
-        && request.status != status
+        && got != status
     {
-        return Some(format!("status {}, not {status}", request.status));
+        return Some(format!("status {got}, not {status}"));
     }
     if let Some(code) = &expected.error {
         let got = request.error_type.as_deref().unwrap_or("none");
@@ -302,8 +299,15 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
         }
     }
     let auth = &request.auth;
+    if let Some(wanted) = expected.auth
+        && auth.scheme != wanted
+    {
+        return Some(format!(
+            "auth {:?}, not `{wanted}`",
+            Some(auth.scheme.name())
+        ));
+    }
     for (what, wanted, got) in [
-        ("auth", &expected.auth, Some(&auth.scheme)),
         (
             "access key",
             &expected.access_key_id,
@@ -557,7 +561,7 @@ pub fn describe(r: &RecordedRequest) -> String {
         |o| format!("{o:?}"),
     )];
     parts.extend(model_of(r));
-    parts.push(r.status.to_string());
+    parts.push(r.status.unwrap_or(0).to_string());
     parts.extend(r.error_type.clone());
     parts.join(" ")
 }
@@ -592,7 +596,7 @@ mod tests {
             operation: Some(operation),
             model_id: Some(model.into()),
             auth: AuthRecord {
-                scheme: "sigv4".into(),
+                scheme: bedrock_mock_server::AuthScheme::SigV4,
                 access_key_id: Some("AKIDEXAMPLE".into()),
                 region: Some("us-east-1".into()),
                 service: Some("bedrock".into()),
@@ -600,7 +604,7 @@ mod tests {
                 reason: None,
             },
             rule: None,
-            status,
+            status: Some(status),
             error_type: (status >= 400).then(|| "ThrottlingException".into()),
             request_id: String::new(),
             frames: Vec::new(),
@@ -676,7 +680,7 @@ mod tests {
         let mut journal: Vec<_> = (0..11)
             .map(|_| request(Operation::InvokeModel, "a", 429))
             .collect();
-        journal[10].status = 200;
+        journal[10].status = Some(200);
         let mut rows: Vec<ExpectedRequest> = (0..10)
             .map(|_| ExpectedRequest {
                 status: Some(429),

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use bedrock_mock_server::{Operation, ServerConfig, Timestamp};
+use bedrock_mock_server::{AuthScheme, FrameRecord, Operation, ServerConfig, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -282,9 +282,10 @@ pub struct ExpectedRequest {
     pub status: Option<u16>,
     /// The answer's error code (`ValidationException`), or `none`.
     pub error: Option<String>,
-    /// How it authenticated: `sigv4`, `bearer`, `sso-token`, `none`, or
-    /// `off` (the account checks nothing).
-    pub auth: Option<String>,
+    /// How it authenticated: `sigv4`, `bearer`, `x-api-key`, `sso-token`,
+    /// `web-identity`, `none`, `off` (the account checks nothing) or `not
+    /// checked` (the body never arrived whole).
+    pub auth: Option<AuthScheme>,
     /// The SigV4 access key id.
     pub access_key_id: Option<String>,
     /// The SigV4 scope's region.
@@ -305,7 +306,7 @@ pub struct ExpectedRequest {
     pub body_contains: BTreeMap<String, serde_json::Value>,
     /// Stream frames of the answer, in order (`chunk:message_start`,
     /// `exception:throttlingException`); checked as a prefix list.
-    pub frames: Vec<String>,
+    pub frames: Vec<FrameRecord>,
     /// This row stands for this many requests in a row (retries).
     pub repeat: Option<u32>,
 }

@@ -219,7 +219,7 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
         ));
     }
     for (n, rule) in scenario.server.rules.iter().enumerate() {
-        if let Some(dribble) = &rule.dribble {
+        if let Some(dribble) = &rule.effects.dribble {
             if dribble.bytes == 0 {
                 return Err((
                     format!("server.rules[{n}].dribble.bytes"),
@@ -236,7 +236,7 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
                 ));
             }
         }
-        if let Some(stall) = &rule.stall
+        if let Some(stall) = &rule.effects.stall
             && !(stall.seconds.is_finite() && (0.0..=MAX_STALL_SECONDS).contains(&stall.seconds))
         {
             return Err((
@@ -490,10 +490,31 @@ mod tests {
     #[test]
     fn a_key_is_found_under_its_own_table() {
         let text = format!(
-            "{MINIMAL}[[server.rules]]\nanswer = {{ error = {{ code = \"X\" }} }}\n[expect]\nexit = 1\nerror = \"nope\"\n"
+            "{MINIMAL}[[server.rules]]\nanswer = {{ error = {{ code = \"ThrottlingException\" }} }}\n[expect]\nexit = 1\nerror = \"nope\"\n"
         );
         let e = error(&text);
         assert!(e.contains(":9:1: field `expect.error`"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_error_code_is_refused_where_it_is_written() {
+        let text = format!(
+            "{MINIMAL}[[server.rules]]\nanswer = {{ error = {{ code = \"ThrottlingExeption\" }} }}\n"
+        );
+        let e = error(&text);
+        assert!(
+            e.contains(":6:29: field `server.rules[0].answer.error.code`: `ThrottlingExeption` is not an error the mock knows; known codes: ValidationException, "),
+            "{e}"
+        );
+        let text = format!(
+            "{MINIMAL}[[server.rules]]\nanswer = {{ stream_exception = {{ after_events = 1, exception = \"ThrottlingException\" }} }}\n"
+        );
+        let e = error(&text);
+        assert!(
+            e.contains("field `server.rules[0].answer.stream_exception.exception`")
+                && e.contains("is `throttlingException`"),
+            "{e}"
+        );
     }
 
     #[test]

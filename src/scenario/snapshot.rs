@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use bedrock_mock_server::RecordedRequest;
+use bedrock_mock_server::{FrameRecord, RecordedRequest};
 
 use super::check::{concurrent_runs, model_of};
 
@@ -76,7 +76,7 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
             };
             let _ = writeln!(out, "  body: {}", normalize(&body, mock_uri));
         }
-        let _ = write!(out, "  -> {}", r.status);
+        let _ = write!(out, "  -> {}", r.status.unwrap_or(0));
         if let Some(code) = &r.error_type {
             let _ = write!(out, " {code}");
         }
@@ -160,29 +160,14 @@ fn is_uuid(token: &str) -> bool {
 /// The frames up to the first one a fault broke: how many more the mock
 /// wrote before the client hung up (none, or all) depends on timing, so
 /// a snapshot always shows `...` for them.
-fn stable_frames(frames: &[String]) -> Vec<&str> {
-    let broken = frames.iter().position(|f| {
-        f.split_once(':').is_some_and(|(kind, _)| {
-            matches!(
-                kind,
-                "truncated"
-                    | "reset"
-                    | "bad_prelude_crc"
-                    | "bad_message_crc"
-                    | "forged_length"
-                    | "unknown_header_type"
-                    | "bad_data"
-            )
-        }) || f == "dropped:chunk:message_start"
-            || f == "dropped:sse:message_start"
-    });
-    match broken {
-        Some(at) => frames[..=at]
-            .iter()
-            .map(String::as_str)
-            .chain(std::iter::once("..."))
+fn stable_frames(frames: &[FrameRecord]) -> Vec<String> {
+    let shown = frames.iter().map(ToString::to_string);
+    match frames.iter().position(FrameRecord::breaks_stream) {
+        Some(at) => shown
+            .take(at + 1)
+            .chain(std::iter::once("...".to_owned()))
             .collect(),
-        _ => frames.iter().map(String::as_str).collect(),
+        None => shown.collect(),
     }
 }
 
@@ -190,15 +175,17 @@ fn stable_frames(frames: &[String]) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    fn records(texts: &[&str]) -> Vec<FrameRecord> {
+        texts.iter().map(|t| t.parse().unwrap()).collect()
+    }
+
     #[test]
     fn frames_after_a_broken_one_are_elided() {
-        let frames: Vec<String> = [
+        let frames = records(&[
             "chunk:message_start",
             "bad_message_crc:chunk:content_block_delta",
             "chunk:message_stop",
-        ]
-        .map(String::from)
-        .to_vec();
+        ]);
         assert_eq!(
             stable_frames(&frames),
             [
@@ -208,18 +195,17 @@ mod tests {
             ]
         );
         // A repeated delta breaks nothing: the client reads to the end.
-        let frames: Vec<String> = ["chunk:a", "duplicated:chunk:a", "chunk:message_stop"]
-            .map(String::from)
-            .to_vec();
+        let frames = records(&["chunk:a", "duplicated:chunk:a", "chunk:message_stop"]);
         assert_eq!(stable_frames(&frames).len(), 3);
         // The client may hang up before the mock writes another frame.
-        let frames: Vec<String> = ["chunk:message_start", "bad_data:chunk:a"]
-            .map(String::from)
-            .to_vec();
+        let frames = records(&["chunk:message_start", "bad_data:chunk:a"]);
         assert_eq!(
             stable_frames(&frames),
             ["chunk:message_start", "bad_data:chunk:a", "..."]
         );
+        // Without its `message_start` the stream is unreadable too.
+        let frames = records(&["dropped:sse:message_start", "sse:ping"]);
+        assert_eq!(stable_frames(&frames), ["dropped:sse:message_start", "..."]);
     }
 
     #[test]

@@ -391,13 +391,13 @@ fn load_streams_for_the_time_given_and_loses_nothing() {
 
 #[test]
 fn load_stops_at_once_when_the_server_refuses_the_first_stream() {
-    use bedrock_mock_server::{Answer, Match, MockBedrock, Operation, Rule};
+    use bedrock_mock_server::{Answer, ErrorCode, Match, MockBedrock, Operation, Rule};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(async {
         let server = MockBedrock::start().await;
         server.mount(Rule::new(
             Match::operation(Operation::InvokeModelWithResponseStream),
-            Answer::error("ThrottlingException"),
+            Answer::error(ErrorCode::ThrottlingException),
         ));
         server
     });

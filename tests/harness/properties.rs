@@ -15,7 +15,8 @@ use bedrock_client::turn::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
 use bedrock_harness::scenario::run::{Run, execute};
 use bedrock_mock_server::{
-    Answer, FrameFault, FrameFaultKind, Match, Operation, RecordedRequest, Reset, Rule, Stall,
+    Answer, ErrorCode, FrameFault, FrameFaultKind, Match, Operation, RecordedRequest, Reset, Rule,
+    Stall,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
@@ -336,15 +337,15 @@ impl Failure {
 
     fn answer(self) -> Answer {
         let (code, retry_after) = match self {
-            Failure::Throttled { retry_after } => ("ThrottlingException", retry_after),
-            Failure::ServerError => ("InternalServerException", None),
-            Failure::Unavailable => ("ServiceUnavailableException", None),
-            Failure::Invalid => ("ValidationException", None),
-            Failure::AccessDenied => ("AccessDeniedException", None),
-            Failure::ModelError => ("ModelErrorException", None),
+            Failure::Throttled { retry_after } => (ErrorCode::ThrottlingException, retry_after),
+            Failure::ServerError => (ErrorCode::InternalServerException, None),
+            Failure::Unavailable => (ErrorCode::ServiceUnavailableException, None),
+            Failure::Invalid => (ErrorCode::ValidationException, None),
+            Failure::AccessDenied => (ErrorCode::AccessDeniedException, None),
+            Failure::ModelError => (ErrorCode::ModelErrorException, None),
         };
         Answer::Error {
-            code: code.into(),
+            code,
             status: None,
             message: None,
             retry_after,
@@ -492,7 +493,7 @@ proptest! {
         refresh in prop::sample::select(&[Refresh::Export, Refresh::AuthRefresh][..]),
         max_retries in 0u32..6,
         interruptions in prop::collection::vec(
-            prop::sample::select(&["ThrottlingException", "ServiceUnavailableException", "AccessDeniedException"][..]),
+            prop::sample::select(&[ErrorCode::ThrottlingException, ErrorCode::ServiceUnavailableException, ErrorCode::AccessDeniedException][..]),
             0..3,
         ),
     ) {
@@ -644,11 +645,11 @@ proptest! {
             Probed::NotFound => {
                 server.model_state.insert(default.bedrock.clone(), bedrock_mock_server::ModelState::NotFound);
             }
-            Probed::Denied => server.rules.push(Rule::new(probe_of_default, Answer::error("AccessDeniedException"))),
-            Probed::Invalid => server.rules.push(Rule::new(probe_of_default, Answer::error("ValidationException"))),
-            Probed::Throttled => server.rules.push(Rule::new(probe_of_default, Answer::error("ThrottlingException"))),
-            Probed::ServerError => server.rules.push(Rule::new(probe_of_default, Answer::error("InternalServerException"))),
-            Probed::CredentialError => server.rules.push(Rule::new(probe_of_default, Answer::error("ExpiredTokenException"))),
+            Probed::Denied => server.rules.push(Rule::new(probe_of_default, Answer::error(ErrorCode::AccessDeniedException))),
+            Probed::Invalid => server.rules.push(Rule::new(probe_of_default, Answer::error(ErrorCode::ValidationException))),
+            Probed::Throttled => server.rules.push(Rule::new(probe_of_default, Answer::error(ErrorCode::ThrottlingException))),
+            Probed::ServerError => server.rules.push(Rule::new(probe_of_default, Answer::error(ErrorCode::InternalServerException))),
+            Probed::CredentialError => server.rules.push(Rule::new(probe_of_default, Answer::error(ErrorCode::ExpiredTokenException))),
             Probed::Stalls(tenths) => server.rules.push(Rule::stalling(
                 probe_of_default,
                 Stall::before_head(f64::from(tenths) / 10.0),
@@ -780,15 +781,15 @@ proptest! {
         for (model, answer) in ladder.iter().zip(&answers) {
             let (code, message) = match answer {
                 TurnAnswer::Answers => continue,
-                TurnAnswer::NoAccess => ("AccessDeniedException", None),
-                TurnAnswer::InvalidId => ("ValidationException", None),
-                TurnAnswer::IamDenied => ("AccessDeniedException", Some(IAM_DENIAL.to_owned())),
-                TurnAnswer::TooLong => ("ValidationException", Some("Input is too long for requested model.".to_owned())),
+                TurnAnswer::NoAccess => (ErrorCode::AccessDeniedException, None),
+                TurnAnswer::InvalidId => (ErrorCode::ValidationException, None),
+                TurnAnswer::IamDenied => (ErrorCode::AccessDeniedException, Some(IAM_DENIAL.to_owned())),
+                TurnAnswer::TooLong => (ErrorCode::ValidationException, Some("Input is too long for requested model.".to_owned())),
             };
             scenario.server.rules.push(Rule::new(
                 Match::operation(Operation::InvokeModelWithResponseStream)
                     .model(format!("us.{}", model.bedrock)),
-                Answer::Error { code: code.to_owned(), status: None, message, retry_after: None },
+                Answer::Error { code, status: None, message, retry_after: None },
             ));
         }
         let run = run(&runtime, &scenario)?;
@@ -877,7 +878,7 @@ proptest! {
                 stream,
                 Answer::StreamException {
                     after_events,
-                    exception: exception.into(),
+                    exception: exception.parse().expect("a stream exception the mock knows"),
                     message: None,
                 },
             ),
@@ -885,7 +886,7 @@ proptest! {
         if !retry_answers {
             scenario.server.rules.push(Rule::new(
                 Match::operation(Operation::InvokeModel),
-                Answer::error("ServiceUnavailableException"),
+                Answer::error(ErrorCode::ServiceUnavailableException),
             ));
         }
         let run = run(&runtime, &scenario)?;

@@ -101,8 +101,8 @@ async fn web_identity_and_role_profiles_call_sts() {
     assert_eq!(
         operations,
         [
-            (Some(Operation::AssumeRoleWithWebIdentity), 200),
-            (Some(Operation::AssumeRole), 200)
+            (Some(Operation::AssumeRoleWithWebIdentity), Some(200)),
+            (Some(Operation::AssumeRole), Some(200))
         ]
     );
     assert_eq!(server.credential_report().assumed, 2);
@@ -172,5 +172,5 @@ async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
     assert_eq!(e.kind(), ErrorKind::Credentials);
     assert!(!e.message().contains(EXAMPLE_SSO_TOKEN), "{e}");
     let refused = server.received_requests().pop().unwrap();
-    assert_eq!((refused.status, refused.auth.accepted), (401, false));
+    assert_eq!((refused.status, refused.auth.accepted), (Some(401), false));
 }

@@ -14,8 +14,8 @@ use bedrock_client::stream::Answer;
 use bedrock_client::turn::TurnError;
 use bedrock_client::{Error, ErrorKind};
 use bedrock_mock_server::{
-    Answer as Reply, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Match,
-    MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
+    Answer as Reply, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY,
+    ErrorCode, Match, MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
 };
 use serde_json::Value;
 
@@ -224,7 +224,7 @@ async fn other_probe_failures_keep_the_default_and_probe_nothing_more() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModel).model("*claude-opus-5-5"),
-        Reply::error("ThrottlingException"),
+        Reply::error(ErrorCode::ThrottlingException),
     ));
     let run = session(&server, "session-429", &[], None).await;
     let session = run.session.unwrap();
@@ -368,7 +368,7 @@ async fn a_refused_profile_lookup_guesses_a_shape() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::GetInferenceProfile),
-        Reply::error("AccessDeniedException"),
+        Reply::error(ErrorCode::AccessDeniedException),
     ));
     let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
     let run = session(
@@ -468,7 +468,7 @@ async fn a_broken_stream_is_retried_once_without_streaming() {
         Match::operation(Operation::InvokeModelWithResponseStream),
         Reply::StreamException {
             after_events: 3,
-            exception: "internalServerException".into(),
+            exception: "internalServerException".parse().unwrap(),
             message: None,
         },
     ));

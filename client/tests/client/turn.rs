@@ -15,8 +15,8 @@ use bedrock_client::retrying::AttemptError;
 use bedrock_client::turn::{TurnError, prompt_request, run_turn};
 use bedrock_mock_server::{
     Answer, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, ModelState, Operation, RecordedRequest, Rule,
-    ServerConfig,
+    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, ModelState, Operation,
+    RecordedRequest, Rule, ServerConfig,
 };
 use serde_json::{Value, json};
 
@@ -429,7 +429,7 @@ async fn throttling_is_retried_within_claude_code_max_retries() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Answer::error("ThrottlingException"),
+        Answer::error(ErrorCode::ThrottlingException),
     ));
     let sandbox = Sandbox::new("turn-retries");
     let mut env = vec![
@@ -594,9 +594,9 @@ async fn expired_credentials_are_exported_again_and_the_turn_passes() {
     assert_eq!(
         sent,
         [
-            (Some("ASIAFIRST"), 403, true),
-            (Some("ASIAMIDDLE"), 403, true),
-            (Some("ASIASECOND"), 200, true)
+            (Some("ASIAFIRST"), Some(403), true),
+            (Some("ASIAMIDDLE"), Some(403), true),
+            (Some("ASIASECOND"), Some(200), true)
         ]
     );
     let journal = serde_json::to_string(&journal).unwrap();
@@ -613,7 +613,7 @@ async fn a_stream_cut_short_is_an_error_not_an_answer() {
             Match::any(),
             Answer::StreamException {
                 after_events: 3,
-                exception: "internalServerException".into(),
+                exception: "internalServerException".parse().unwrap(),
                 message: None,
             },
         ));
@@ -637,7 +637,7 @@ async fn the_control_plane_is_called_as_the_aws_js_sdk_calls_it() {
     server.mount(
         Rule::new(
             Match::operation(Operation::ListInferenceProfiles),
-            Answer::error("ThrottlingException"),
+            Answer::error(ErrorCode::ThrottlingException),
         )
         .times(2),
     );

@@ -18,9 +18,9 @@ use std::time::SystemTime;
 use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_mock_server::{
-    Answer, AuthMode, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY, Match,
-    MockBedrock, ModelState, Operation, Pace, RecordedRequest, Reply, ReplyBlock, Rule,
-    ServerConfig,
+    Answer, AuthMode, AuthScheme, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, ModelState, Operation, Pace,
+    RecordedRequest, Reply, ReplyBlock, Rule, ServerConfig,
 };
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
@@ -412,7 +412,7 @@ async fn a_streamed_text_answer_is_one_sse_event_per_chunk_on_every_path() {
     assert_eq!(journal.len(), MESSAGES_PATHS.len());
     for entry in &journal {
         assert_eq!(entry.operation, Some(Operation::MantleMessagesStream));
-        assert_eq!(entry.status, 200);
+        assert_eq!(entry.status, Some(200));
     }
 }
 
@@ -716,7 +716,7 @@ async fn with_auth_off_mantle_needs_no_auth_headers() {
     assert_eq!(r.status, 200, "{}", r.text());
     let r = mantle_with(&server, &[], MESSAGES, &stream_body(HAIKU)).await;
     sse_events(&r).await;
-    let schemes: Vec<String> = server
+    let schemes: Vec<AuthScheme> = server
         .received_requests()
         .into_iter()
         .map(|r| r.auth.scheme)
@@ -736,7 +736,8 @@ fn journal_line(r: &RecordedRequest) -> String {
     };
     format!(
         "{operation} {model} {} {verdict} {}",
-        r.auth.scheme, r.status
+        r.auth.scheme,
+        r.status.unwrap_or(0)
     )
 }
 
@@ -865,7 +866,7 @@ async fn a_bedrock_throttling_rule_is_a_429_rate_limit_error_with_retry_after() 
         Rule::new(
             haiku_requests(),
             Answer::Error {
-                code: "ThrottlingException".into(),
+                code: ErrorCode::ThrottlingException,
                 status: None,
                 message: None,
                 retry_after: Some(3),
@@ -901,7 +902,7 @@ async fn an_anthropic_error_type_rule_is_sent_as_is() {
     let server = open_server(ServerConfig::default()).await;
     server.mount(Rule::new(
         haiku_requests(),
-        Answer::error("overloaded_error"),
+        Answer::error(ErrorCode::OverloadedError),
     ));
     let r = mantle_with(&server, &[], MESSAGES, &stream_body(HAIKU)).await;
     assert_eq!(
@@ -924,7 +925,7 @@ async fn a_stream_exception_rule_ends_the_sse_stream_with_an_error_event() {
         haiku_requests(),
         Answer::StreamException {
             after_events: 3,
-            exception: "serviceUnavailableException".into(),
+            exception: "serviceUnavailableException".parse().unwrap(),
             message: None,
         },
     ));
@@ -949,7 +950,7 @@ async fn a_stream_exception_rule_ends_the_sse_stream_with_an_error_event() {
     assert!(!names(&events).contains(&"message_stop"));
     let recorded = &server.received_requests()[0];
     assert_eq!(
-        recorded.frames.last().map(String::as_str),
+        recorded.frames.last().map(ToString::to_string).as_deref(),
         Some("sse:error")
     );
 
@@ -1076,11 +1077,7 @@ async fn a_paced_stream_journals_one_sse_label_per_event_sent() {
     let server = open_server(
         ServerConfig::default()
             .reply(Reply::text("paced words arrive one group at a time"))
-            .pace(Pace {
-                first_byte_ms: 0,
-                between_events_ms: 20,
-                ..Pace::default()
-            }),
+            .pace(Pace::between_events(std::time::Duration::from_millis(20))),
     )
     .await;
     let r = mantle_with(&server, &[], "/anthropic/v1/messages", &stream_body(HAIKU)).await;
@@ -1167,7 +1164,7 @@ async fn a_rules_status_and_message_survive_translation() {
     server.mount(Rule::new(
         Match::any().model(HAIKU),
         Answer::Error {
-            code: "ThrottlingException".to_owned(),
+            code: ErrorCode::ThrottlingException,
             status: Some(503),
             message: Some("slow down, custom".to_owned()),
             retry_after: None,

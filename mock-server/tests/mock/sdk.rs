@@ -10,7 +10,7 @@ use aws_sdk_bedrock as control;
 use aws_sdk_bedrockruntime as runtime;
 use bedrock_mock_server::{
     Answer, ApplicationProfile, Clock, Credential, EXAMPLE_ACCESS_KEY_ID,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, ModelState, Operation, Reply, Rule,
+    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, ModelState, Operation, Reply, Rule,
     ServerConfig,
 };
 use control::types::InferenceProfileType;
@@ -291,7 +291,7 @@ async fn invoke_model_returns_the_anthropic_message_and_token_headers() {
         request.raw_path,
         "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke"
     );
-    assert_eq!(request.status, 200);
+    assert_eq!(request.status, Some(200));
 }
 
 // ---------------------------------------------------------------------------
@@ -387,7 +387,7 @@ async fn stream_events_all_arrive_decoded_by_the_sdk() {
 
     let recorded = server.received_requests();
     assert_eq!(recorded.len(), 1);
-    assert_eq!(recorded[0].status, 200);
+    assert_eq!(recorded[0].status, Some(200));
     assert_eq!(
         recorded[0].raw_path,
         "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream"
@@ -403,7 +403,7 @@ async fn stream_exception_is_the_sdks_typed_throttling_error() {
         Match::operation(Operation::InvokeModelWithResponseStream),
         Answer::StreamException {
             after_events: 2,
-            exception: "throttlingException".into(),
+            exception: "throttlingException".parse().unwrap(),
             message: None,
         },
     ));
@@ -551,7 +551,11 @@ async fn get_inference_profile_by_id_and_by_application_arn() {
 
     let recorded = server.received_requests();
     assert_eq!(recorded.len(), 2);
-    assert!(recorded.iter().all(|r| r.auth.accepted && r.status == 200));
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r.auth.accepted && r.status == Some(200))
+    );
     assert_eq!(recorded[1].model_id.as_deref(), Some(APP_PROFILE_ARN));
 }
 
@@ -630,7 +634,7 @@ async fn throttling_rule_is_a_throttling_exception_in_one_attempt() {
     server.mount(
         Rule::new(
             Match::operation(Operation::InvokeModel),
-            Answer::error("ThrottlingException"),
+            Answer::error(ErrorCode::ThrottlingException),
         )
         .expect(1),
     );
@@ -646,7 +650,7 @@ async fn throttling_rule_is_a_throttling_exception_in_one_attempt() {
     );
     let recorded = server.received_requests();
     assert_eq!(recorded.len(), 1, "retries are off");
-    assert_eq!(recorded[0].status, 429);
+    assert_eq!(recorded[0].status, Some(429));
 }
 
 #[tokio::test]
@@ -702,7 +706,7 @@ async fn wrong_secret_is_an_invalid_signature() {
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".to_owned()
         )
     );
-    assert_eq!(server.received_requests()[0].status, 403);
+    assert_eq!(server.received_requests()[0].status, Some(403));
 }
 
 #[tokio::test]
@@ -803,7 +807,7 @@ async fn neither_journal_nor_error_bodies_leak_secrets() {
     server.mount(
         Rule::new(
             Match::operation(Operation::InvokeModel).model("us.anthropic.claude-haiku-*"),
-            Answer::error("ThrottlingException"),
+            Answer::error(ErrorCode::ThrottlingException),
         )
         .times(1),
     );
@@ -854,7 +858,7 @@ async fn neither_journal_nor_error_bodies_leak_secrets() {
     let recorded = server.received_requests();
     assert_eq!(recorded.len(), 9);
     assert_eq!(
-        recorded.iter().filter(|r| r.status == 200).count(),
+        recorded.iter().filter(|r| r.status == Some(200)).count(),
         4,
         "the four successes succeeded"
     );

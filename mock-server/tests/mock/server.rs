@@ -8,8 +8,8 @@ use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
     Answer, AuthMode, Clock, Credential, Dribble, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Pace, ReadLimits, Reset, Rule,
-    ServerConfig,
+    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, FrameRecord, Match, MockBedrock, Operation, Pace,
+    ReadLimits, Reset, Rule, ServerConfig,
 };
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
@@ -388,11 +388,15 @@ async fn streams_go_out_chunked_one_frame_per_chunk() {
     let journal = server.received_requests();
     assert_eq!(journal[0].frames.len(), frame_lengths.len());
     assert_eq!(
-        journal[0].frames.first().map(String::as_str),
+        journal[0]
+            .frames
+            .first()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("chunk:message_start")
     );
     assert_eq!(
-        journal[0].frames.last().map(String::as_str),
+        journal[0].frames.last().map(ToString::to_string).as_deref(),
         Some("chunk:message_stop")
     );
 }
@@ -400,11 +404,11 @@ async fn streams_go_out_chunked_one_frame_per_chunk() {
 #[tokio::test]
 async fn paced_streams_hold_back_later_frames() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off).pace(Pace {
-        first_byte_ms: 0,
-        between_events_ms: 400,
-        ..Pace::default()
-    }))
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .auth(AuthMode::Off)
+            .pace(Pace::between_events(std::time::Duration::from_millis(400))),
+    )
     .await;
     let mut socket = tokio::net::TcpStream::connect(server.address())
         .await
@@ -475,7 +479,7 @@ async fn a_stall_on_a_fixed_clock_holds_the_stream_until_time_moves() {
     assert_eq!(r.status, 200);
     let frames = &server.received_requests()[0].frames;
     assert_eq!(
-        frames.last().map(String::as_str),
+        frames.last().map(ToString::to_string).as_deref(),
         Some("chunk:message_stop")
     );
     let mut decoder = Decoder::new();
@@ -551,7 +555,7 @@ async fn concurrent_streams_are_each_journaled_whole() {
     assert_eq!(seqs.len(), STREAMS, "each under its own number");
     for entry in &journal {
         assert_eq!(
-            entry.frames.last().map(String::as_str),
+            entry.frames.last().map(ToString::to_string).as_deref(),
             Some("chunk:message_stop"),
             "every frame recorded under its own request"
         );
@@ -565,7 +569,7 @@ async fn rules_answer_in_order_then_fall_through() {
         Rule::new(
             Match::operation(Operation::InvokeModel).model("us.anthropic.claude-haiku-*"),
             Answer::Error {
-                code: "ThrottlingException".into(),
+                code: ErrorCode::ThrottlingException,
                 status: None,
                 message: None,
                 retry_after: Some(2),
@@ -578,7 +582,7 @@ async fn rules_answer_in_order_then_fall_through() {
     server.mount(
         Rule::new(
             Match::any().nth(4),
-            Answer::error("ServiceUnavailableException"),
+            Answer::error(ErrorCode::ServiceUnavailableException),
         )
         .expect(1),
     );
@@ -606,7 +610,7 @@ async fn rules_answer_in_order_then_fall_through() {
 async fn unmet_expectations_fail_the_test_on_drop() {
     let server = MockBedrock::start().await;
     server.mount(
-        Rule::new(Match::any(), Answer::error("ThrottlingException"))
+        Rule::new(Match::any(), Answer::error(ErrorCode::ThrottlingException))
             .named("must be called")
             .expect(1),
     );
@@ -815,7 +819,7 @@ async fn slow_clients_are_cut_off_and_the_server_goes_on() {
     );
     let journal = server.received_requests();
     assert_eq!(journal.len(), 1);
-    assert_eq!(journal[0].status, 408);
+    assert_eq!(journal[0].status, Some(408));
     assert_eq!(
         journal[0].auth.reason.as_deref(),
         Some("body not received within 0.3 s")
@@ -872,14 +876,14 @@ async fn resets_cut_the_connection_before_or_right_after_the_head() {
     let r = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
     assert_eq!(r.status, 200);
     let journal = server.received_requests();
-    let seen: Vec<(u16, Vec<String>)> = journal
+    let seen: Vec<(Option<u16>, Vec<FrameRecord>)> = journal
         .iter()
         .map(|r| (r.status, r.frames.clone()))
         .collect();
-    assert_eq!(seen[0], (0, vec!["reset".to_owned()]));
-    assert_eq!(seen[1], (200, vec!["reset".to_owned()]));
+    assert_eq!(seen[0], (None, vec![FrameRecord::Reset]));
+    assert_eq!(seen[1], (Some(200), vec![FrameRecord::Reset]));
     assert_eq!(
-        seen[2].1.last().map(String::as_str),
+        seen[2].1.last().map(ToString::to_string).as_deref(),
         Some("chunk:message_stop")
     );
 }
@@ -965,7 +969,7 @@ async fn a_reply_rule_is_spent_only_on_requests_it_answers() {
 async fn concurrent_requests_cannot_share_a_times_one_rule() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
     server.mount(
-        Rule::new(Match::any(), Answer::error("ThrottlingException"))
+        Rule::new(Match::any(), Answer::error(ErrorCode::ThrottlingException))
             .times(1)
             .expect(1),
     );

@@ -16,7 +16,7 @@ use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
 use aws_sdk_sts as sts;
 use bedrock_mock_server::{
     ADMIN_PREFIX, Answer, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, Operation, Rule, ServerConfig,
+    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, Operation, Rule, ServerConfig,
 };
 use serde_json::Value;
 use sts::config::retry::RetryConfig;
@@ -157,7 +157,7 @@ async fn long_term_keys_are_the_harness_iam_user() {
         (request.method.as_str(), request.raw_path.as_str()),
         ("POST", "/")
     );
-    assert_eq!(request.status, 200);
+    assert_eq!(request.status, Some(200));
     assert!(request.auth.accepted, "{:?}", request.auth);
     assert_eq!(request.auth.service.as_deref(), Some("sts"));
     assert_eq!(
@@ -188,7 +188,7 @@ async fn the_sdk_reads_the_request_id_the_server_sent() {
     .unwrap_err()
     .into_service_error();
     let failed = &server.received_requests()[1];
-    assert_eq!(failed.status, 403);
+    assert_eq!(failed.status, Some(403));
     assert_eq!(error.request_id(), Some(failed.request_id.as_str()));
     assert_ne!(failed.request_id, request_id, "each request has its own id");
 }
@@ -292,7 +292,7 @@ async fn an_expired_session_token_is_expired_token() {
         pair("ExpiredToken", EXPIRED_TOKEN)
     );
     let recorded = &server.received_requests()[0];
-    assert_eq!(recorded.status, 403);
+    assert_eq!(recorded.status, Some(403));
     assert_eq!(recorded.error_type.as_deref(), Some("ExpiredToken"));
 }
 
@@ -720,7 +720,7 @@ async fn a_bedrock_api_key_is_not_sts_authentication() {
     assert!(!message.contains(EXAMPLE_API_KEY), "{message}");
     let recorded = &server.received_requests()[0];
     assert!(!recorded.auth.accepted, "{:?}", recorded.auth);
-    assert_eq!(recorded.status, status);
+    assert_eq!(recorded.status, Some(status));
     // The same key opens Bedrock.
     let r = Unsigned::bedrock()
         .send_with(
@@ -915,7 +915,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
     let recorded = server.received_requests();
     let carried: Vec<(Option<&str>, u16)> = recorded
         .iter()
-        .map(|r| (r.auth.access_key_id.as_deref(), r.status))
+        .map(|r| (r.auth.access_key_id.as_deref(), r.status.unwrap_or(0)))
         .collect();
     assert_eq!(
         carried,
@@ -1304,7 +1304,7 @@ async fn web_identity_is_unsigned_and_its_token_is_never_journaled() {
 #[tokio::test]
 async fn rules_without_an_operation_leave_sts_alone() {
     let server = start(ServerConfig::default(), near_now()).await;
-    server.mount(Rule::new(Match::any(), Answer::error("ThrottlingException")).expect(1));
+    server.mount(Rule::new(Match::any(), Answer::error(ErrorCode::ThrottlingException)).expect(1));
     // The credential check a client makes is not a model call.
     identity_of(&server, example()).await;
     // The rule still answers Bedrock.
@@ -1316,7 +1316,7 @@ async fn rules_without_an_operation_leave_sts_alone() {
     server.mount(Rule::new(
         Match::operation(Operation::GetCallerIdentity),
         Answer::Error {
-            code: "ThrottlingException".to_owned(),
+            code: ErrorCode::ThrottlingException,
             status: Some(503),
             message: Some("custom".to_owned()),
             retry_after: None,
@@ -1329,7 +1329,7 @@ async fn rules_without_an_operation_leave_sts_alone() {
         (error.code(), error.message()),
         (Some("Throttling"), Some("custom"))
     );
-    assert_eq!(server.received_requests().last().unwrap().status, 503);
+    assert_eq!(server.received_requests().last().unwrap().status, Some(503));
 }
 
 #[tokio::test]

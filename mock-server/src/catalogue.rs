@@ -6,48 +6,9 @@
 //! an inference profile or an application inference profile. Resolution
 //! answers what Bedrock answers: the backing model, or the exact error.
 
-use crate::aws_error::AwsError;
-use crate::config::{ApplicationProfile, FoundationModel, MantleModel, ModelState, ServerConfig};
-
-/// The Claude catalogue a new server offers; the real CLI's lineup
-/// (client-behaviour.md) plus the models its fallback chains reach.
-pub(crate) fn default_models() -> Vec<FoundationModel> {
-    serde_json::from_str(include_str!("../data/claude_models.json"))
-        .expect("the built-in catalogue is valid")
-}
-
-/// Mantle's lineup on a new server: the current Claude models, under
-/// Mantle's unversioned ids.
-pub(crate) fn default_mantle_models() -> Vec<MantleModel> {
-    serde_json::from_str(include_str!("../data/mantle_models.json"))
-        .expect("the built-in Mantle lineup is valid")
-}
-
-/// Geography prefixes of system-defined profiles and the regions each
-/// routes to (at most five, as `models` allows).
-const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
-    ("us", "US", &["us-east-1", "us-east-2", "us-west-2"]),
-    (
-        "eu",
-        "EU",
-        &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"],
-    ),
-    (
-        "apac",
-        "APAC",
-        &[
-            "ap-northeast-1",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-south-1",
-        ],
-    ),
-    (
-        "global",
-        "Global",
-        &["us-east-1", "eu-west-1", "ap-northeast-1"],
-    ),
-];
+use crate::config::{ApplicationProfile, FoundationModel, ModelState, ServerConfig};
+use crate::errors::{AwsError, ErrorCode};
+use crate::geography::{GEOGRAPHIES, Geography};
 
 /// What a model id resolved to.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,11 +41,7 @@ pub(crate) fn resolve_for_invoke<'c>(
     match config.effective_state(&resolved.model.id, resolved.model.state) {
         ModelState::Enabled => Ok(resolved),
         ModelState::NotEnabled => Err(AwsError::access_denied_model()),
-        ModelState::NotFound => Err(AwsError::new(
-            404,
-            "ResourceNotFoundException",
-            "Model not found.",
-        )),
+        ModelState::NotFound => Err(ErrorCode::ResourceNotFoundException.into()),
     }
 }
 
@@ -158,15 +115,19 @@ fn resolve_system_profile<'c>(
     id: &str,
     region: &str,
 ) -> Option<Resolved<'c>> {
-    let (geo, base) = id.split_once('.')?;
-    if !geography_serves(geo, region) {
+    let (prefix, base) = id.split_once('.')?;
+    if !Geography::named(prefix)?.serves(region) {
         return None;
     }
     let model = base_model(config, base)?;
-    model.profiles.iter().any(|g| g == geo).then(|| Resolved {
-        model,
-        via: Via::SystemProfile { id: id.to_owned() },
-    })
+    model
+        .profiles
+        .iter()
+        .any(|g| g == prefix)
+        .then(|| Resolved {
+            model,
+            via: Via::SystemProfile { id: id.to_owned() },
+        })
 }
 
 fn base_model<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c FoundationModel> {
@@ -175,17 +136,6 @@ fn base_model<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c FoundationMo
 
 fn application_profile<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c ApplicationProfile> {
     config.application_profiles.iter().find(|p| p.id == id)
-}
-
-/// Whether a profile of geography `geo` can be called from `region`.
-fn geography_serves(geo: &str, region: &str) -> bool {
-    match geo {
-        "global" => true,
-        "us" => region.starts_with("us-"),
-        "eu" => region.starts_with("eu-"),
-        "apac" => region.starts_with("ap-"),
-        _ => false,
-    }
 }
 
 /// An inference profile as the control plane describes it.
@@ -202,10 +152,8 @@ pub(crate) struct ProfileSummary {
 /// Every system-defined profile callable from `region`.
 pub(crate) fn system_profiles(config: &ServerConfig, region: &str) -> Vec<ProfileSummary> {
     let mut out = Vec::new();
-    for &(geo, label, regions) in GEOGRAPHIES {
-        if !geography_serves(geo, region) {
-            continue;
-        }
+    for geography in GEOGRAPHIES.iter().filter(|g| g.serves(region)) {
+        let (geo, label, regions) = (geography.prefix, geography.label, geography.destinations);
         for model in config
             .models
             .iter()
@@ -250,10 +198,7 @@ pub(crate) fn application_profiles(config: &ServerConfig, region: &str) -> Vec<P
                     via: Via::SystemProfile { id },
                 }) => {
                     let geo = id.split('.').next().unwrap_or_default();
-                    let regions = GEOGRAPHIES
-                        .iter()
-                        .find(|(g, ..)| *g == geo)
-                        .map_or(&[][..], |(.., r)| *r);
+                    let regions = Geography::named(geo).map_or(&[][..], |g| g.destinations);
                     regions
                         .iter()
                         .map(|r| foundation_model_arn(r, &model.id))

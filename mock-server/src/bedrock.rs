@@ -1,0 +1,225 @@
+//! Bedrock's runtime and control plane as one [`Api`]: operations named by
+//! the path, SigV4 or Bedrock API keys, REST-JSON errors, event-stream
+//! frames. The runtime's own checks and frames are in `runtime`, the
+//! inference profile calls in `control_plane`.
+
+use crate::api::{Api, Call, Planned, Target, WireError, rest_json_error};
+use crate::catalogue;
+use crate::control_plane;
+use crate::errors::{AwsError, ErrorCode};
+use crate::operation::{Operation, Protocol};
+use crate::reply::Reply;
+use crate::routes::Route;
+use crate::rules::Answer;
+use crate::runtime::{self, StreamFault};
+use crate::stream_body::Framing;
+
+/// The Bedrock endpoints.
+pub(crate) struct Bedrock;
+
+/// A Bedrock request that passed the service's checks.
+pub(crate) enum Checked {
+    Invoke(Invocation),
+    InvokeWithResponseStream(Invocation),
+    ListInferenceProfiles,
+    GetInferenceProfile,
+}
+
+/// An invoke request that passed Bedrock's checks.
+pub(crate) struct Invocation {
+    model_id: String,
+    reply: Reply,
+    body: serde_json::Value,
+}
+
+impl Api for Bedrock {
+    type Checked = Checked;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Bedrock
+    }
+
+    fn body_limit(&self) -> usize {
+        runtime::MAX_BODY
+    }
+
+    fn too_large(&self) -> AwsError {
+        runtime::body_too_large()
+    }
+
+    fn identify(&self, route: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {
+        match route {
+            Route::Aws { operation, target } => Ok(Target {
+                operation,
+                model: target,
+            }),
+            _ => Err(ErrorCode::UnknownOperationException.into()),
+        }
+    }
+
+    fn check(&self, call: &Call<'_>) -> Result<Checked, AwsError> {
+        match call.operation {
+            Operation::InvokeModel => check_invocation(call).map(Checked::Invoke),
+            Operation::InvokeModelWithResponseStream => {
+                check_invocation(call).map(Checked::InvokeWithResponseStream)
+            }
+            Operation::ListInferenceProfiles => Ok(Checked::ListInferenceProfiles),
+            Operation::GetInferenceProfile => Ok(Checked::GetInferenceProfile),
+            _ => Err(ErrorCode::UnknownOperationException.into()),
+        }
+    }
+
+    fn has_content(&self, checked: &Checked) -> bool {
+        matches!(
+            checked,
+            Checked::Invoke(_) | Checked::InvokeWithResponseStream(_)
+        )
+    }
+
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        checked: Checked,
+        content: Option<&Answer>,
+    ) -> Result<Planned, AwsError> {
+        let region = &call.caller.region;
+        match checked {
+            Checked::ListInferenceProfiles => {
+                control_plane::list_profiles(call.config, call.raw_query, region)
+                    .map(|v| Planned::json(&v))
+            }
+            Checked::GetInferenceProfile => {
+                control_plane::get_profile(call.config, call.target, region)
+                    .map(|v| Planned::json(&v))
+            }
+            Checked::Invoke(invocation) => invoke(call, invocation, content),
+            Checked::InvokeWithResponseStream(invocation) => {
+                Ok(invoke_with_response_stream(call, invocation, content))
+            }
+        }
+    }
+
+    fn wire_error(&self, error: &AwsError, _: &str) -> WireError {
+        rest_json_error(error)
+    }
+}
+
+/// Bedrock's checks of an invoke request, in its order: the model id, the
+/// headers, the body.
+fn check_invocation(call: &Call<'_>) -> Result<Invocation, AwsError> {
+    let resolved = catalogue::resolve_for_invoke(call.config, call.target, &call.caller.region)?;
+    check_service_tier(call.headers)?;
+    let body = runtime::validate_body(call.config, call.body)?;
+    Ok(Invocation {
+        model_id: resolved.model.id.clone(),
+        reply: resolved
+            .model
+            .reply
+            .clone()
+            .unwrap_or_else(|| call.config.reply.clone()),
+        body,
+    })
+}
+
+/// `X-Amzn-Bedrock-Service-Tier` takes one of the service model's values.
+fn check_service_tier(headers: &http::HeaderMap) -> Result<(), AwsError> {
+    let Some(tier) = headers.get("x-amzn-bedrock-service-tier") else {
+        return Ok(());
+    };
+    let tier = String::from_utf8_lossy(tier.as_bytes());
+    if ["reserved", "priority", "default", "flex"].contains(&tier.as_ref()) {
+        return Ok(());
+    }
+    Err(AwsError::validation(format!(
+        "1 validation error detected: Value '{tier}' at 'serviceTier' failed to satisfy constraint: Member must satisfy enum value set: [reserved, priority, default, flex]"
+    )))
+}
+
+/// `InvokeModel`: the whole answer, or, for a rule's stream exception, the
+/// same failure as an HTTP error.
+fn invoke(
+    call: &Call<'_>,
+    invocation: Invocation,
+    content: Option<&Answer>,
+) -> Result<Planned, AwsError> {
+    let reply = match content {
+        Some(Answer::Reply(reply)) => reply,
+        Some(Answer::StreamException {
+            exception, message, ..
+        }) => {
+            let code = exception.code();
+            return Err(code.with_message(message.as_deref().unwrap_or(code.stream_message())));
+        }
+        _ => &invocation.reply,
+    };
+    let answer = runtime::invoke(
+        reply,
+        &invocation.body,
+        &invocation.model_id,
+        &mut call.shared.rng(),
+    );
+    let mut headers = token_headers(answer.input_tokens, answer.output_tokens);
+    headers.extend(echoed_service_tier(call.headers));
+    Ok(Planned::Whole {
+        content_type: "application/json",
+        body: answer.body,
+        headers,
+    })
+}
+
+/// `InvokeModelWithResponseStream`: the event-stream frames, ending in a
+/// rule's exception if it names one.
+fn invoke_with_response_stream(
+    call: &Call<'_>,
+    invocation: Invocation,
+    content: Option<&Answer>,
+) -> Planned {
+    let (reply, fault) = match content {
+        Some(Answer::Reply(reply)) => (reply, None),
+        Some(Answer::StreamException {
+            after_events,
+            exception,
+            message,
+        }) => (
+            &invocation.reply,
+            Some(StreamFault::new(
+                *after_events,
+                *exception,
+                message.as_deref(),
+            )),
+        ),
+        _ => (&invocation.reply, None),
+    };
+    let frames = runtime::stream_frames(
+        reply,
+        &invocation.body,
+        &invocation.model_id,
+        &mut call.shared.rng(),
+        fault,
+    );
+    Planned::Stream {
+        framing: Framing::EventStream,
+        frames,
+        headers: echoed_service_tier(call.headers).into_iter().collect(),
+    }
+}
+
+fn token_headers(input_tokens: u64, output_tokens: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-amzn-bedrock-invocation-latency", "0".to_owned()),
+        (
+            "x-amzn-bedrock-output-token-count",
+            output_tokens.to_string(),
+        ),
+        ("x-amzn-bedrock-input-token-count", input_tokens.to_string()),
+    ]
+}
+
+/// The runtime echoes the service tier on model answers.
+fn echoed_service_tier(request_headers: &http::HeaderMap) -> Option<(&'static str, String)> {
+    let tier = request_headers.get("x-amzn-bedrock-service-tier")?;
+    Some((
+        "x-amzn-bedrock-service-tier",
+        String::from_utf8_lossy(tier.as_bytes()).into_owned(),
+    ))
+}

@@ -1,0 +1,331 @@
+//! The state a running server's requests share: the account (its
+//! config, and the credentials issued while it runs), the mounted rules
+//! and what each has answered, the journal, the clock and the random
+//! choices. [`crate::MockBedrock`] is a handle on it; the pipeline and the
+//! admin API read and change it.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::clock::Clock;
+use crate::config::{Credential, ServerConfig};
+use crate::credentials::{CredentialReport, queue_index};
+use crate::effects::Effects;
+use crate::journal::Journal;
+use crate::listen::ReadLimits;
+use crate::rng::Rng;
+use crate::rules::{Answer, RequestFacts, Rule};
+use crate::timefmt::Timestamp;
+
+struct MountedRule {
+    rule: Rule,
+    /// Requests that met the conditions (for `nth`).
+    seen: u32,
+    /// Requests this rule answered (for `times` and `expect`).
+    answered: u32,
+}
+
+impl MountedRule {
+    fn new(rule: Rule) -> Self {
+        Self {
+            rule,
+            seen: 0,
+            answered: 0,
+        }
+    }
+}
+
+/// The rule that answers a request: its label for the journal, its
+/// answer, and what it does to the answer's delivery.
+pub(crate) struct ChosenRule {
+    pub label: String,
+    pub answer: Option<Answer>,
+    pub effects: Effects,
+}
+
+/// Whether a request has a normal answer whose content a rule could
+/// change: a model request that passed the service's checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Content {
+    Changeable,
+    Fixed,
+}
+
+/// The most STS-minted sessions the account keeps at once.
+const MAX_MINTED: usize = 1024;
+
+/// Credentials handed out while the server runs.
+#[derive(Debug, Default)]
+struct Issued {
+    /// When each set from `next_credentials` was issued (their number is
+    /// how far into the queue the next one is).
+    issued_at: Vec<Timestamp>,
+    /// Sets minted by STS `AssumeRole*`.
+    by_sts: usize,
+    /// Key ids of the minted sets the account still knows, oldest first.
+    minted: std::collections::VecDeque<String>,
+}
+
+/// `config` with `credential` added, replacing a set with the same key id.
+fn with_credential(config: &ServerConfig, credential: Credential) -> ServerConfig {
+    let mut next = ServerConfig::clone(config);
+    next.credentials
+        .retain(|c| c.access_key_id != credential.access_key_id);
+    next.credentials.push(credential);
+    next
+}
+
+/// What every request and the handle share.
+pub(crate) struct Shared {
+    initial: ServerConfig,
+    config: RwLock<Arc<ServerConfig>>,
+    rules: Mutex<Vec<MountedRule>>,
+    pub(crate) clock: Clock,
+    pub(crate) journal: Arc<Journal>,
+    rng: Mutex<Rng>,
+    /// How many credential sets were handed out: from `next_credentials`,
+    /// and minted by STS `AssumeRole*`.
+    issued: Mutex<Issued>,
+    pub(crate) seq: AtomicU64,
+    pub(crate) log_requests: bool,
+    /// How long a request's body may take to arrive.
+    pub(crate) body_read_limit: std::time::Duration,
+    /// Set when the server stops: answers held back for a client that
+    /// gave up end then, so shutdown does not wait for them.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: ServerConfig, clock: Clock, log_requests: bool) -> Self {
+        let shared = Self {
+            rng: Mutex::new(Rng::new(config.seed)),
+            initial: config.clone(),
+            config: RwLock::new(Arc::new(config)),
+            rules: Mutex::new(Vec::new()),
+            issued: Mutex::default(),
+            clock,
+            journal: Arc::default(),
+            seq: AtomicU64::new(0),
+            stopping: tokio::sync::watch::Sender::new(false),
+            log_requests,
+            body_read_limit: ReadLimits::default().body,
+        };
+        shared.load_rules_from_config();
+        shared
+    }
+
+    pub(crate) fn config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn replace_config(&self, config: ServerConfig) {
+        *self.rng() = Rng::new(config.seed);
+        {
+            let mut issued = self.writer();
+            *issued = Issued::default();
+            *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        }
+        self.rules().clear();
+        self.load_rules_from_config();
+    }
+
+    /// Every change to the config goes through this lock (taken before the
+    /// config's own), so a credential issued while a test edits the config
+    /// is not lost when the edited copy is stored.
+    fn writer(&self) -> std::sync::MutexGuard<'_, Issued> {
+        self.issued.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
+        let _writer = self.writer();
+        // Changed on a copy, outside the config lock: `change` may read
+        // the server.
+        let mut config = ServerConfig::clone(&self.config());
+        change(&mut config);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    pub(crate) fn reset(&self) {
+        // `seq` keeps counting: a stream still running from before the reset
+        // records its frames under its own number, not a new request's.
+        self.journal.clear();
+        self.replace_config(self.initial.clone());
+    }
+
+    /// Resolves when the server stops.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub(crate) fn mount(&self, rule: Rule) {
+        self.rules().push(MountedRule::new(rule));
+    }
+
+    /// Hands out the next queued credentials and makes them known to the
+    /// account.
+    pub(crate) fn issue_credential(&self) -> Option<Credential> {
+        // The writer lock is held across the update so that two refresh
+        // commands running at once get consecutive sets.
+        let mut issued = self.writer();
+        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+        let at = queue_index(issued.issued_at.len(), current.next_credentials.len())?;
+        let credential = current.next_credentials[at].clone();
+        *current = Arc::new(with_credential(&current, credential.clone()));
+        issued.issued_at.push(Timestamp(self.clock.now()));
+        Some(credential)
+    }
+
+    /// Makes credentials STS minted known to the account.
+    /// Keeps at most [`MAX_MINTED`] of them: `AssumeRoleWithWebIdentity`
+    /// needs no signature, so without a bound any caller could grow the
+    /// account without limit. The oldest session is forgotten first.
+    pub(crate) fn add_assumed_credential(&self, credential: Credential) {
+        let mut issued = self.writer();
+        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+        issued.minted.push_back(credential.access_key_id.clone());
+        let mut next = with_credential(&current, credential);
+        while issued.minted.len() > MAX_MINTED {
+            if let Some(oldest) = issued.minted.pop_front() {
+                next.credentials.retain(|c| c.access_key_id != oldest);
+            }
+        }
+        *current = Arc::new(next);
+        issued.by_sts += 1;
+    }
+
+    pub(crate) fn credential_report(&self) -> CredentialReport {
+        let (issued_at, by_sts) = {
+            let issued = self.writer();
+            (issued.issued_at.clone(), issued.by_sts)
+        };
+        let from_queue = issued_at.len();
+        CredentialReport {
+            issued: from_queue,
+            issued_at,
+            assumed: by_sts,
+            remaining: self
+                .config()
+                .next_credentials
+                .len()
+                .saturating_sub(from_queue),
+            requests_by_key: self.journal.requests_by_access_key(),
+        }
+    }
+
+    fn load_rules_from_config(&self) {
+        let config = self.config();
+        self.rules()
+            .extend(config.rules.iter().cloned().map(MountedRule::new));
+    }
+
+    // The guarded values below are whole values replaced under the lock; a
+    // panic elsewhere cannot leave them half-written, so poisoning is ignored.
+    fn rules(&self) -> std::sync::MutexGuard<'_, Vec<MountedRule>> {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
+        self.rng.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn verify(&self) -> Result<(), ExpectationError> {
+        let failures: Vec<String> = self
+            .rules()
+            .iter()
+            .filter_map(|m| {
+                let expected = m.rule.expect?;
+                (expected != m.answered).then(|| {
+                    format!(
+                        "rule `{}`: expected {expected} matching request(s), answered {}",
+                        m.rule.label(),
+                        m.answered
+                    )
+                })
+            })
+            .collect();
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let received = self
+            .journal
+            .snapshot()
+            .iter()
+            .map(|r| {
+                let status = r.status.unwrap_or(0);
+                format!("#{} {} {} -> {status}", r.seq, r.method, r.raw_path)
+            })
+            .collect();
+        Err(ExpectationError { failures, received })
+    }
+
+    /// The first rule that matches and still answers; counts the request
+    /// against every rule whose conditions it meets. Counting and choosing
+    /// happen under one lock, so concurrent requests (a client's parallel
+    /// probes) cannot both take a `times(1)` rule. Rules that change a
+    /// normal answer's content (a reply, a stream exception, a frame fault)
+    /// take part only when that content is [`Content::Changeable`].
+    pub(crate) fn answering_rule(
+        &self,
+        facts: &RequestFacts<'_>,
+        content: Content,
+    ) -> Option<ChosenRule> {
+        let mut chosen = None;
+        for mounted in self.rules().iter_mut() {
+            let applies = content == Content::Changeable || !mounted.rule.changes_content();
+            if !applies || !mounted.rule.when.matches(facts) {
+                continue;
+            }
+            mounted.seen = mounted.seen.saturating_add(1);
+            if chosen.is_some() {
+                continue;
+            }
+            let nth_ok = mounted.rule.when.nth.is_none_or(|n| n == mounted.seen);
+            let uses_left = mounted.rule.times.is_none_or(|t| mounted.answered < t);
+            if nth_ok && uses_left {
+                mounted.answered = mounted.answered.saturating_add(1);
+                chosen = Some(ChosenRule {
+                    label: mounted.rule.label(),
+                    answer: mounted.rule.answer.clone(),
+                    effects: mounted.rule.effects.clone(),
+                });
+            }
+        }
+        chosen
+    }
+}
+
+/// Rules whose `expect` was not met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectationError {
+    /// One line per unmet expectation.
+    pub failures: Vec<String>,
+    /// One line per request received, for context.
+    pub received: Vec<String>,
+}
+
+impl std::fmt::Display for ExpectationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "bedrock mock: {} expectation(s) not met:",
+            self.failures.len()
+        )?;
+        for failure in &self.failures {
+            writeln!(f, "  - {failure}")?;
+        }
+        writeln!(f, "requests received ({}):", self.received.len())?;
+        for line in &self.received {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ExpectationError {}
