@@ -21,8 +21,9 @@ const SKIPPED_HEADERS: &[&str] = &[
     "x-stainless-os",
 ];
 
-/// The journal as snapshot text: one block per request, in
-/// [`stable_order`].
+/// The journal as snapshot text, one block per request. Requests sent at
+/// once (the startup probes; see [`concurrent_runs`]) are sorted by model
+/// and body, since they arrive in any order.
 pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
     let mut out = String::new();
     for (n, r) in stable_order(journal, mock_uri).into_iter().enumerate() {
@@ -36,9 +37,7 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
     out
 }
 
-/// The journal's order, except that requests sent at once (the startup
-/// probes; see [`concurrent_runs`]) are sorted by model and body, since
-/// they arrive in any order.
+/// The journal's order, with each run of requests sent at once sorted.
 fn stable_order<'a>(journal: &'a [RecordedRequest], mock_uri: &str) -> Vec<&'a RecordedRequest> {
     let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
     for run in concurrent_runs(journal) {
