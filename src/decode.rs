@@ -1,7 +1,9 @@
 //! `bedrock-harness decode`: a captured event-stream body as JSON lines.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
 
 use base64::Engine as _;
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
@@ -22,6 +24,45 @@ impl fmt::Display for Error {
         match self {
             Error::Stream(e) => write!(f, "{e}"),
             Error::Io(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
+}
+
+/// `bedrock-harness decode`: decodes `file` (standard input when absent
+/// or `-`) to standard output; exits 1 at a corrupt frame, 2 when the
+/// input cannot be read.
+pub fn run(file: Option<&Path>, raw: bool) -> ExitCode {
+    let input = match read_input(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let name = file.map_or("standard input".into(), |p| p.display().to_string());
+            eprintln!("bedrock-harness decode: cannot read {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = print_frames(&input, raw, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(count) => {
+            eprintln!("{count} frames, {} bytes", input.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bedrock-harness decode: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_input(file: Option<&Path>) -> io::Result<Vec<u8>> {
+    match file {
+        Some(path) if path.as_os_str() != "-" => std::fs::read(path),
+        _ => {
+            let mut bytes = Vec::new();
+            io::stdin().lock().read_to_end(&mut bytes)?;
+            Ok(bytes)
         }
     }
 }

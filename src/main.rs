@@ -1,6 +1,8 @@
-//! `bedrock-harness`: the scenario runner and support tools.
+//! `bedrock-harness`: the scenario runner and support tools. `main` reads
+//! the command line and hands each command to the module that does it.
+//!
+//! Layers, each using only those before it: commands (`decode`, `load`, `run`, `serve`).
 
-use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -138,71 +140,16 @@ fn main() -> ExitCode {
             },
         ),
         Command::New { name, output } => run::new(&name, output),
-        Command::Index => match bedrock_harness::scenario::discover(&[run::scenarios_dir()]) {
-            Ok(files) => {
-                println!(
-                    "{}",
-                    bedrock_harness::scenario::index::markdown(&run::scenarios_dir(), &files)
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("bedrock-harness index: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Schema => {
-            println!("{}", bedrock_harness::scenario::format::json_schema());
-            ExitCode::SUCCESS
-        }
+        Command::Index => run::index(),
+        Command::Schema => run::schema(),
         Command::Serve {
             port,
             host,
             config,
             scenario,
             quiet,
-        } => match serve::run(host, port, config.as_deref(), scenario.as_deref(), quiet) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bedrock-harness serve: {e}");
-                ExitCode::from(2)
-            }
-        },
+        } => serve::run(host, port, config.as_deref(), scenario.as_deref(), quiet),
         Command::Load(options) => load::run(&options),
-        Command::Decode { file, raw } => {
-            let input = match read_input(file.as_ref()) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    let name = file.map_or("standard input".into(), |p| p.display().to_string());
-                    eprintln!("bedrock-harness decode: cannot read {name}: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
-            let result = decode::print_frames(&input, raw, &mut out);
-            let _ = out.flush();
-            match result {
-                Ok(count) => {
-                    eprintln!("{count} frames, {} bytes", input.len());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("bedrock-harness decode: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
-    }
-}
-
-fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
-    match file {
-        Some(path) if path.as_os_str() != "-" => std::fs::read(path),
-        _ => {
-            let mut bytes = Vec::new();
-            io::stdin().lock().read_to_end(&mut bytes)?;
-            Ok(bytes)
-        }
+        Command::Decode { file, raw } => decode::run(file.as_deref(), raw),
     }
 }

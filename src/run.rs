@@ -1,9 +1,9 @@
-//! `bedrock-harness run`, `new` and `schema`.
+//! `bedrock-harness run`, `new`, `schema` and `index`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bedrock_harness::scenario::{suite, template};
+use bedrock_harness::scenario::{self, Report, suite, template};
 
 /// `run`'s options.
 pub struct Options {
@@ -16,34 +16,10 @@ pub struct Options {
 
 /// Runs the scenarios under `paths` (default `scenarios/`).
 pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
-    let filter = options.filter.as_deref();
-    let paths = if paths.is_empty() {
-        vec![scenarios_dir()]
-    } else {
-        paths
-    };
-    let mut files = match bedrock_harness::scenario::discover(&paths) {
+    let files = match scenario_files(paths, options.filter.as_deref()) {
         Ok(files) => files,
-        Err(e) => {
-            eprintln!("bedrock-harness run: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return refuse(&e),
     };
-    if let Some(filter) = filter {
-        files.retain(|f| f.display().to_string().contains(filter));
-    }
-    if files.is_empty() {
-        eprintln!(
-            "bedrock-harness run: no scenario files (*.toml) under {}{}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            filter.map_or(String::new(), |f| format!(" match `{f}`"))
-        );
-        return ExitCode::from(2);
-    }
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     let jobs = options.jobs.unwrap_or(2 * cpus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -52,30 +28,84 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("bedrock-harness run: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return refuse(&format!("cannot start the async runtime: {e}")),
     };
     let progress = suite::Progress::new(options.verbose);
     let reports = runtime.block_on(suite::run_all(files, jobs, |report, done, total| {
         progress.finished(report, done, total);
     }));
-    if options.json {
-        println!("{:#}", suite::json(&reports));
+    report(&reports, options)
+}
+
+/// `run` could not run: says why, exits 2.
+fn refuse(why: &str) -> ExitCode {
+    eprintln!("bedrock-harness run: {why}");
+    ExitCode::from(2)
+}
+
+/// The scenario files under `paths` (default `scenarios/`) whose path
+/// contains `filter`; an error when there are none.
+fn scenario_files(paths: Vec<PathBuf>, filter: Option<&str>) -> Result<Vec<PathBuf>, String> {
+    let paths = if paths.is_empty() {
+        vec![scenarios_dir()]
     } else {
-        println!("{}", suite::summary(&reports));
+        paths
+    };
+    let mut files = scenario::discover(&paths)?;
+    if let Some(filter) = filter {
+        files.retain(|f| f.display().to_string().contains(filter));
+    }
+    if files.is_empty() {
+        return Err(format!(
+            "no scenario files (*.toml) under {}{}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            filter.map_or(String::new(), |f| format!(" match `{f}`"))
+        ));
+    }
+    Ok(files)
+}
+
+/// Prints the reports (a table, or JSON), writes the JUnit file if asked,
+/// and exits 0 when every scenario passed, 1 when any did not.
+fn report(reports: &[Report], options: &Options) -> ExitCode {
+    if options.json {
+        println!("{:#}", suite::json(reports));
+    } else {
+        println!("{}", suite::summary(reports));
     }
     if let Some(path) = &options.junit
-        && let Err(e) = std::fs::write(path, suite::junit(&reports))
+        && let Err(e) = std::fs::write(path, suite::junit(reports))
     {
-        eprintln!("bedrock-harness run: cannot write {}: {e}", path.display());
-        return ExitCode::from(2);
+        return refuse(&format!("cannot write {}: {e}", path.display()));
     }
     if reports.iter().all(|r| r.passed()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Prints the JSON Schema of scenario files.
+pub fn schema() -> ExitCode {
+    println!("{}", scenario::format::json_schema());
+    ExitCode::SUCCESS
+}
+
+/// Prints the Markdown table of the scenarios under `scenarios/`.
+pub fn index() -> ExitCode {
+    match scenario::discover(&[scenarios_dir()]) {
+        Ok(files) => {
+            println!("{}", scenario::index::markdown(&scenarios_dir(), &files));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bedrock-harness index: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-
+use std::process::ExitCode;
 use std::time::SystemTime;
 
 use bedrock_harness::scenario::{Scenario, external, run};
@@ -50,9 +50,26 @@ pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
     lines
 }
 
+/// `bedrock-harness serve`: [`serve`], exiting 2 when it cannot.
+pub fn run(
+    host: IpAddr,
+    port: u16,
+    config: Option<&Path>,
+    scenario: Option<&Path>,
+    quiet: bool,
+) -> ExitCode {
+    match serve(host, port, config, scenario, quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bedrock-harness serve: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Serves until Ctrl-C or SIGTERM: `config`, or `scenario`'s server
 /// state, or the default account.
-pub fn run(
+fn serve(
     host: IpAddr,
     port: u16,
     config: Option<&Path>,

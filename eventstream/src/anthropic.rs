@@ -383,6 +383,30 @@ struct RawDelta<'a> {
     stop_sequence: Option<String>,
 }
 
+impl RawDelta<'_> {
+    /// The delta of a `content_block_delta` event, or `Unmodelled` when its
+    /// type is not one this crate models.
+    fn into_content_delta(self) -> Result<Result<Delta, Unmodelled>, serde_json::Error> {
+        let kind = required(self.kind, "content_block_delta", "delta.type")?;
+        let delta = match &*kind {
+            "text_delta" => Delta::Text {
+                text: required(self.text, "text_delta", "text")?,
+            },
+            "input_json_delta" => Delta::InputJson {
+                partial_json: required(self.partial_json, "input_json_delta", "partial_json")?,
+            },
+            "thinking_delta" => Delta::Thinking {
+                thinking: required(self.thinking, "thinking_delta", "thinking")?,
+            },
+            "signature_delta" => Delta::Signature {
+                signature: required(self.signature, "signature_delta", "signature")?,
+            },
+            _ => return Ok(Err(Unmodelled)),
+        };
+        Ok(Ok(delta))
+    }
+}
+
 #[derive(Clone, Copy)]
 enum DeltaKind {
     Text,
@@ -509,30 +533,17 @@ impl StreamEvent {
         Some(StreamEvent::ContentBlockDelta { index, delta })
     }
 
+    /// The event the flat parse read, or `Unmodelled` when its type (or
+    /// its delta's type) is not one this crate models.
     fn from_raw(raw: RawEvent<'_>) -> Result<Result<StreamEvent, Unmodelled>, serde_json::Error> {
         let index = || required(raw.index, &raw.kind, "index");
         let event = match &*raw.kind {
             "content_block_delta" => {
                 let d = required(raw.delta, "content_block_delta", "delta")?;
-                let kind = required(d.kind, "content_block_delta", "delta.type")?;
-                let delta = match &*kind {
-                    "text_delta" => Delta::Text {
-                        text: required(d.text, "text_delta", "text")?,
-                    },
-                    "input_json_delta" => Delta::InputJson {
-                        partial_json: required(d.partial_json, "input_json_delta", "partial_json")?,
-                    },
-                    "thinking_delta" => Delta::Thinking {
-                        thinking: required(d.thinking, "thinking_delta", "thinking")?,
-                    },
-                    "signature_delta" => Delta::Signature {
-                        signature: required(d.signature, "signature_delta", "signature")?,
-                    },
-                    _ => {
-                        // Every delta has an index, whatever its type.
-                        index()?;
-                        return Ok(Err(Unmodelled));
-                    }
+                let Ok(delta) = d.into_content_delta()? else {
+                    // Every delta has an index, whatever its type.
+                    index()?;
+                    return Ok(Err(Unmodelled));
                 };
                 StreamEvent::ContentBlockDelta {
                     index: index()?,

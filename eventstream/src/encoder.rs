@@ -2,8 +2,8 @@
 
 use crate::error::{EncodeError, EncodeErrorKind};
 use crate::frame::MIN_FRAME_LEN;
-use crate::header::{Header, MAX_NAME_LEN, MAX_VALUE_LEN};
-use crate::limits::Limits;
+use crate::header::Header;
+use crate::limits::{Limits, MAX_NAME_LEN, MAX_VALUE_LEN};
 
 /// Appends one frame with `headers` and `payload` to `out`.
 ///

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::limits::{Limits, MAX_NAME_LEN, MAX_VALUE_LEN};
+
 /// What went wrong while decoding an event stream.
 ///
 /// The kinds are stable for matching; the human-readable detail (expected and
@@ -19,7 +21,7 @@ pub enum DecodeErrorKind {
     /// or a headers length that does not fit inside the total. Also returned
     /// by [`decode_frame`](crate::decode_frame) when bytes follow the frame.
     BadLength,
-    /// The frame or its headers exceed the decoder's [`Limits`](crate::Limits).
+    /// The frame or its headers exceed the decoder's [`Limits`].
     TooLarge,
     /// A header's value type byte is not one of the ten defined types.
     BadHeaderType,
@@ -202,24 +204,22 @@ impl EncodeError {
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, limit, advice) = match self.kind {
-            EncodeErrorKind::HeaderNameTooLong => (
-                "header name",
-                crate::header::MAX_NAME_LEN,
-                "use a shorter name",
-            ),
+            EncodeErrorKind::HeaderNameTooLong => {
+                ("header name", MAX_NAME_LEN, "use a shorter name")
+            }
             EncodeErrorKind::HeaderValueTooLong => (
                 "header value",
-                crate::header::MAX_VALUE_LEN,
+                MAX_VALUE_LEN,
                 "move large data into the payload",
             ),
             EncodeErrorKind::HeadersTooLong => (
                 "headers section",
-                crate::Limits::AWS.max_headers_len as usize,
+                Limits::AWS.max_headers_len as usize,
                 "send fewer or smaller headers",
             ),
             EncodeErrorKind::MessageTooLong => (
                 "frame",
-                crate::Limits::AWS.max_message_len as usize,
+                Limits::AWS.max_message_len as usize,
                 "split the payload across frames",
             ),
         };

@@ -7,11 +7,6 @@
 
 use crate::error::{DecodeError, DecodeErrorKind, Detail};
 
-/// Longest header name the format can carry.
-pub(crate) const MAX_NAME_LEN: usize = u8::MAX as usize;
-/// Longest string or byte-array value AWS implementations accept on encode.
-pub(crate) const MAX_VALUE_LEN: usize = i16::MAX as usize;
-
 const TYPE_TRUE: u8 = 0;
 const TYPE_FALSE: u8 = 1;
 const TYPE_BYTE: u8 = 2;
@@ -179,62 +174,93 @@ pub(crate) fn validate(section: &[u8], base: u64) -> Result<usize, DecodeError> 
     let mut count = 0usize;
     while pos < section.len() {
         let start = pos;
-        let index = count + 1;
-        let err = |kind, detail| DecodeError::new(kind, base + start as u64, detail);
-        let about = |what| Detail::Header { index, what };
-        let name_len = section[pos] as usize;
-        pos += 1;
-        // The name, then at least the type byte.
-        if section.len() - pos < name_len + 1 {
-            return Err(err(
-                DecodeErrorKind::BadHeader,
-                about("name or type runs past the end of the headers section"),
-            ));
-        }
-        let name = &section[pos..pos + name_len];
-        pos += name_len;
-        let type_byte = section[pos];
-        pos += 1;
-        let value_len = match fixed_value_len(type_byte) {
-            Some(n) => n,
-            None if type_byte == TYPE_BYTES || type_byte == TYPE_STRING => {
-                if section.len() - pos < 2 {
-                    return Err(err(
-                        DecodeErrorKind::BadHeader,
-                        about("value length runs past the end of the headers section"),
-                    ));
-                }
-                let n = u16::from_be_bytes([section[pos], section[pos + 1]]) as usize;
-                pos += 2;
-                n
-            }
-            None => {
-                return Err(err(
-                    DecodeErrorKind::BadHeaderType,
-                    Detail::HeaderType { index, type_byte },
-                ));
-            }
-        };
-        if section.len() - pos < value_len {
-            return Err(err(
-                DecodeErrorKind::BadHeader,
-                about("value runs past the end of the headers section"),
-            ));
-        }
-        if !all_ascii {
-            if std::str::from_utf8(name).is_err() {
-                return Err(err(DecodeErrorKind::BadUtf8, about("name")));
-            }
-            if type_byte == TYPE_STRING
-                && std::str::from_utf8(&section[pos..pos + value_len]).is_err()
-            {
-                return Err(err(DecodeErrorKind::BadUtf8, about("string value")));
-            }
-        }
-        pos += value_len;
+        pos = validate_header(section, start, count + 1, all_ascii)
+            .map_err(|(kind, detail)| DecodeError::new(kind, base + start as u64, detail))?;
         count += 1;
     }
     Ok(count)
+}
+
+/// What is wrong with one header, before its stream offset is known.
+type HeaderError = (DecodeErrorKind, Detail);
+
+/// Checks header number `index`, which starts at `section[start]`, and
+/// returns where the next one starts.
+#[inline]
+fn validate_header(
+    section: &[u8],
+    start: usize,
+    index: usize,
+    all_ascii: bool,
+) -> Result<usize, HeaderError> {
+    let about = |what| Detail::Header { index, what };
+    let past_the_end = |what| (DecodeErrorKind::BadHeader, about(what));
+    let name_len = section[start] as usize;
+    let name_start = start + 1;
+    // The name, then at least the type byte.
+    if section.len() - name_start < name_len + 1 {
+        return Err(past_the_end(
+            "name or type runs past the end of the headers section",
+        ));
+    }
+    let pos = name_start + name_len;
+    let name = &section[name_start..pos];
+    let type_byte = section[pos];
+    let (value_start, value_len) = locate_value(section, pos + 1, type_byte, index)?;
+    if section.len() - value_start < value_len {
+        return Err(past_the_end(
+            "value runs past the end of the headers section",
+        ));
+    }
+    let value_end = value_start + value_len;
+    if !all_ascii {
+        check_utf8(name, type_byte, &section[value_start..value_end])
+            .map_err(|what| (DecodeErrorKind::BadUtf8, about(what)))?;
+    }
+    Ok(value_end)
+}
+
+/// Where the value of type `type_byte` that follows `section[..pos]`
+/// starts (after its length prefix, if it has one), and how long it is.
+#[inline]
+fn locate_value(
+    section: &[u8],
+    pos: usize,
+    type_byte: u8,
+    index: usize,
+) -> Result<(usize, usize), HeaderError> {
+    if let Some(n) = fixed_value_len(type_byte) {
+        return Ok((pos, n));
+    }
+    if type_byte != TYPE_BYTES && type_byte != TYPE_STRING {
+        return Err((
+            DecodeErrorKind::BadHeaderType,
+            Detail::HeaderType { index, type_byte },
+        ));
+    }
+    if section.len() - pos < 2 {
+        return Err((
+            DecodeErrorKind::BadHeader,
+            Detail::Header {
+                index,
+                what: "value length runs past the end of the headers section",
+            },
+        ));
+    }
+    let n = u16::from_be_bytes([section[pos], section[pos + 1]]) as usize;
+    Ok((pos + 2, n))
+}
+
+/// Checks a header's name, and its value if it is a string, are UTF-8;
+/// on failure names which one is not.
+fn check_utf8(name: &[u8], type_byte: u8, value: &[u8]) -> Result<(), &'static str> {
+    if std::str::from_utf8(name).is_err() {
+        return Err("name");
+    }
+    if type_byte == TYPE_STRING && std::str::from_utf8(value).is_err() {
+        return Err("string value");
+    }
+    Ok(())
 }
 
 /// The last headers section that passed [`validate`], kept by a decoder.

@@ -12,6 +12,8 @@
 //! - [`bedrock`]: turns Bedrock `chunk` and `exception` frames into those
 //!   events and typed errors.
 //!
+//! Layers, each using only those before it: vocabulary (`error`, `limits`) → frames (`header`, `frame`) → codec (`decoder`, `encoder`) → domain (`anthropic`, `bedrock`).
+//!
 //! ```
 //! use bedrock_eventstream::{bedrock, Decoder};
 //! # let wire = bedrock::encode_event_frames(&[

@@ -1,4 +1,10 @@
-//! How large a frame the decoder agrees to buffer.
+//! How large a frame the decoder agrees to buffer, and the fixed limits
+//! of the format itself, which the encoder enforces and its errors name.
+
+/// Longest header name the format can carry.
+pub(crate) const MAX_NAME_LEN: usize = u8::MAX as usize;
+/// Longest string or byte-array value AWS implementations accept on encode.
+pub(crate) const MAX_VALUE_LEN: usize = i16::MAX as usize;
 
 /// Upper bounds a decoder enforces before it buffers anything.
 ///

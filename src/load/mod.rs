@@ -136,20 +136,21 @@ impl Report {
         self.journaled.map(|j| self.tally.sent.abs_diff(j))
     }
 
+    /// The report, a line (or a few) per measure.
     fn render(&self, options: &Options, target: &Target) -> String {
+        let mut out = asked_for(options, target);
+        out += &self.streams_and_events();
+        out += &self.first_byte_line();
+        out += &self.memory_line();
+        out += &self.journal_line();
+        out
+    }
+
+    /// Streams completed and failed (each cause on its own line), events.
+    fn streams_and_events(&self) -> String {
         let seconds = self.elapsed.as_secs_f64();
         let t = &self.tally;
         let mut out = format!(
-            "load: {} concurrent streams for {} s (starting over {} ms) against {} ({} auth, {} words an answer, {} ms between events)\n",
-            options.streams,
-            options.seconds,
-            options.ramp_ms,
-            target.url(),
-            options.auth.name(),
-            options.words,
-            options.gap_ms
-        );
-        out += &format!(
             "streams     {} completed ({:.1}/s), {} failed, over {seconds:.1} s\n",
             t.completed,
             t.completed as f64 / seconds,
@@ -163,49 +164,67 @@ impl Report {
             t.events,
             t.events as f64 / seconds
         );
-        match self.first_byte.summary() {
-            Some(s) => {
-                out += &format!(
-                    "first byte  p50 {}  p99 {}  max {}   target p99 < {}: {}\n",
-                    ms(s.p50),
-                    ms(s.p99),
-                    ms(s.max),
-                    ms(TARGET_P99_FIRST_BYTE),
-                    met(s.p99 < TARGET_P99_FIRST_BYTE)
-                );
-            }
-            None => out += "first byte  no stream answered\n",
-        }
-        match &self.memory {
-            Some(m) => {
-                let per_stream = m.per_open_stream();
-                out += &format!(
-                    "server RSS  {} idle; {} with {} streams open: {} a stream, target < {}: {}; peak {}\n",
-                    mib(m.idle),
-                    mib(m.busiest.rss),
-                    m.busiest.open,
-                    kib(per_stream),
-                    kib(TARGET_BYTES_PER_STREAM),
-                    met(per_stream < TARGET_BYTES_PER_STREAM),
-                    mib(m.peak)
-                );
-            }
-            None => out += "server RSS  not measured (a server not started by this run)\n",
-        }
-        match (self.journaled, self.lost()) {
-            (Some(j), Some(0)) => {
-                out += &format!(
-                    "journal     {j} requests recorded, {} sent: nothing lost\n",
-                    t.sent
-                );
-            }
-            (Some(j), Some(_)) => {
-                out += &format!("journal     {j} requests recorded, but {} sent\n", t.sent);
-            }
-            _ => out += "journal     could not be read\n",
-        }
         out
     }
+
+    /// Time to first byte against its target.
+    fn first_byte_line(&self) -> String {
+        match self.first_byte.summary() {
+            Some(s) => format!(
+                "first byte  p50 {}  p99 {}  max {}   target p99 < {}: {}\n",
+                ms(s.p50),
+                ms(s.p99),
+                ms(s.max),
+                ms(TARGET_P99_FIRST_BYTE),
+                met(s.p99 < TARGET_P99_FIRST_BYTE)
+            ),
+            None => "first byte  no stream answered\n".to_owned(),
+        }
+    }
+
+    /// The server's memory, and its cost per open stream against the target.
+    fn memory_line(&self) -> String {
+        let Some(m) = &self.memory else {
+            return "server RSS  not measured (a server not started by this run)\n".to_owned();
+        };
+        let per_stream = m.per_open_stream();
+        format!(
+            "server RSS  {} idle; {} with {} streams open: {} a stream, target < {}: {}; peak {}\n",
+            mib(m.idle),
+            mib(m.busiest.rss),
+            m.busiest.open,
+            kib(per_stream),
+            kib(TARGET_BYTES_PER_STREAM),
+            met(per_stream < TARGET_BYTES_PER_STREAM),
+            mib(m.peak)
+        )
+    }
+
+    /// Whether the journal holds every request sent.
+    fn journal_line(&self) -> String {
+        let sent = self.tally.sent;
+        match (self.journaled, self.lost()) {
+            (Some(j), Some(0)) => {
+                format!("journal     {j} requests recorded, {sent} sent: nothing lost\n")
+            }
+            (Some(j), Some(_)) => format!("journal     {j} requests recorded, but {sent} sent\n"),
+            _ => "journal     could not be read\n".to_owned(),
+        }
+    }
+}
+
+/// The report's first line: what the run was asked to do, and against what.
+fn asked_for(options: &Options, target: &Target) -> String {
+    format!(
+        "load: {} concurrent streams for {} s (starting over {} ms) against {} ({} auth, {} words an answer, {} ms between events)\n",
+        options.streams,
+        options.seconds,
+        options.ramp_ms,
+        target.url(),
+        options.auth.name(),
+        options.words,
+        options.gap_ms
+    )
 }
 
 async fn drive(options: &Options, target: &Target) -> Result<Report, String> {

@@ -17,6 +17,8 @@ use bedrock_mock_server::{
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
+use hyper::StatusCode;
+use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -64,6 +66,7 @@ pub struct StreamClient {
 type Connection = Option<SendRequest<Full<Bytes>>>;
 
 /// How one stream went.
+#[derive(Default)]
 struct Streamed {
     /// The request reached the server (a connect failure sends nothing).
     sent: bool,
@@ -154,96 +157,39 @@ impl StreamClient {
         streamed.error.map_or(Ok(()), Err)
     }
 
+    /// One request and its streamed answer, read to the end. A failure at
+    /// any step ends the stream, keeping what was measured until then.
     async fn stream(&self, connection: &mut Connection, open: &AtomicUsize) -> Streamed {
-        let mut streamed = Streamed {
-            sent: false,
-            first_byte: None,
-            events: 0,
-            error: None,
-        };
-        let sender = match self.ready(connection).await {
-            Ok(s) => s,
-            Err(e) => {
-                streamed.error = Some(e);
-                return streamed;
-            }
-        };
-        let request = match self.request() {
-            Ok(r) => r,
-            Err(e) => {
-                streamed.error = Some(e);
-                return streamed;
-            }
-        };
-        let start = Instant::now();
-        streamed.sent = true;
-        let response = match sender.send_request(request).await {
-            Ok(r) => r,
-            Err(e) => {
-                streamed.error = Some(format!("sending: {}", error_chain(&e)));
-                return streamed;
-            }
-        };
-        let status = response.status();
-        let mut body = response.into_body();
-        if status != 200 {
-            let text = body
-                .collect()
-                .await
-                .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-                .unwrap_or_default();
-            streamed.error = Some(format!(
-                "HTTP {status}: {}",
-                text.chars().take(200).collect::<String>()
-            ));
-            return streamed;
-        }
-        let _open = OpenStream::new(open);
-        let mut decoder = Decoder::new();
-        let mut reader = EventReader::new();
-        let mut stopped = false;
-        loop {
-            let frame = match body.frame().await {
-                None => break,
-                Some(Ok(f)) => f,
-                Some(Err(e)) => {
-                    streamed.error = Some(format!("reading the stream: {}", error_chain(&e)));
-                    return streamed;
-                }
-            };
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            if streamed.first_byte.is_none() && !data.is_empty() {
-                streamed.first_byte = Some(start.elapsed());
-            }
-            let mut input = &data[..];
-            loop {
-                match decoder.decode(&mut input) {
-                    Ok(None) => break,
-                    Ok(Some(frame)) => match reader.read(&frame) {
-                        Ok(event) => {
-                            streamed.events += 1;
-                            stopped |= matches!(event, StreamEvent::MessageStop { .. });
-                        }
-                        Err(e) => {
-                            streamed.error = Some(format!("a frame that is not an event: {e}"));
-                            return streamed;
-                        }
-                    },
-                    Err(e) => {
-                        streamed.error = Some(format!("a broken frame: {e}"));
-                        return streamed;
-                    }
-                }
-            }
-        }
-        if let Err(e) = decoder.finish() {
-            streamed.error = Some(format!("the stream ended mid-frame: {e}"));
-        } else if !stopped {
-            streamed.error = Some("the stream ended without message_stop".to_owned());
+        let mut streamed = Streamed::default();
+        if let Err(e) = self.stream_into(&mut streamed, connection, open).await {
+            streamed.error = Some(e);
         }
         streamed
+    }
+
+    /// [`stream`](Self::stream)'s steps: connect, send, check the status,
+    /// then read the events (the stream counts as open while they are read).
+    async fn stream_into(
+        &self,
+        streamed: &mut Streamed,
+        connection: &mut Connection,
+        open: &AtomicUsize,
+    ) -> Result<(), String> {
+        let sender = self.ready(connection).await?;
+        let request = self.request()?;
+        let start = Instant::now();
+        streamed.sent = true;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("sending: {}", error_chain(&e)))?;
+        let status = response.status();
+        let body = response.into_body();
+        if status != 200 {
+            return Err(refusal(status, body).await);
+        }
+        let _open = OpenStream::new(open);
+        read_events(body, start, streamed).await
     }
 
     /// The connection, ready for a request: the kept one, or a new one if
@@ -348,6 +294,87 @@ impl StreamClient {
         value["requests"]
             .as_u64()
             .ok_or_else(|| "the server has no journal count (an older server?)".to_owned())
+    }
+}
+
+/// A non-200 answer as an error: its status and the start of its body.
+async fn refusal(status: StatusCode, body: Incoming) -> String {
+    let text = body
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    format!(
+        "HTTP {status}: {}",
+        text.chars().take(200).collect::<String>()
+    )
+}
+
+/// Reads the answer's body as it arrives to its end, timing the first
+/// byte (from `start`, when the request was sent) and counting events.
+async fn read_events(
+    mut body: Incoming,
+    start: Instant,
+    streamed: &mut Streamed,
+) -> Result<(), String> {
+    let mut events = EventCounter::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("reading the stream: {}", error_chain(&e)))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if streamed.first_byte.is_none() && !data.is_empty() {
+            streamed.first_byte = Some(start.elapsed());
+        }
+        events.read(&data, &mut streamed.events)?;
+    }
+    events.end()
+}
+
+/// Decodes a streamed answer's bytes as they come, and watches for the
+/// `message_stop` that says it is whole.
+struct EventCounter {
+    decoder: Decoder,
+    reader: EventReader,
+    stopped: bool,
+}
+
+impl EventCounter {
+    fn new() -> Self {
+        Self {
+            decoder: Decoder::new(),
+            reader: EventReader::new(),
+            stopped: false,
+        }
+    }
+
+    /// Decodes the events in `input`, adding each to `events`.
+    fn read(&mut self, mut input: &[u8], events: &mut u64) -> Result<(), String> {
+        while let Some(frame) = self
+            .decoder
+            .decode(&mut input)
+            .map_err(|e| format!("a broken frame: {e}"))?
+        {
+            let event = self
+                .reader
+                .read(&frame)
+                .map_err(|e| format!("a frame that is not an event: {e}"))?;
+            *events += 1;
+            self.stopped |= matches!(event, StreamEvent::MessageStop { .. });
+        }
+        Ok(())
+    }
+
+    /// Whether the answer ended whole: on a frame boundary, after
+    /// `message_stop`.
+    fn end(self) -> Result<(), String> {
+        self.decoder
+            .finish()
+            .map_err(|e| format!("the stream ended mid-frame: {e}"))?;
+        if !self.stopped {
+            return Err("the stream ended without message_stop".to_owned());
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,8 @@
 //! run`, `cargo test` (one test per file) and `bedrock-harness serve
 //! --scenario`.
 //!
+//! Layers, each using only those before it: vocabulary (`format`, `template`) → loading (`load`) → running (`run`, `external`) → checking (`check`) → reporting (`snapshot`, `index`, `suite`).
+//!
 //! ```no_run
 //! # #[tokio::main]
 //! # async fn main() {

@@ -21,36 +21,82 @@ const SKIPPED_HEADERS: &[&str] = &[
     "x-stainless-os",
 ];
 
-/// The journal as snapshot text. Requests sent at once (the startup
-/// probes; see [`concurrent_runs`]) are sorted by model and body, since
-/// they arrive in any order.
+/// The journal as snapshot text, one block per request. Requests sent at
+/// once (the startup probes; see [`concurrent_runs`]) are sorted by model
+/// and body, since they arrive in any order.
 pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
+    let mut out = String::new();
+    for (n, r) in stable_order(journal, mock_uri).into_iter().enumerate() {
+        let block = Block {
+            out: &mut out,
+            r,
+            mock_uri,
+        };
+        block.write(n + 1);
+    }
+    out
+}
+
+/// The journal's order, with each run of requests sent at once sorted.
+fn stable_order<'a>(journal: &'a [RecordedRequest], mock_uri: &str) -> Vec<&'a RecordedRequest> {
     let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
     for run in concurrent_runs(journal) {
         requests[run].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
     }
-    let mut out = String::new();
-    for (n, r) in requests.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "#{} {} {}",
-            n + 1,
-            r.method,
-            normalize(&r.raw_path, mock_uri)
-        );
-        if let Some(op) = r.operation {
-            let _ = write!(out, "  operation: {op:?}");
-            if let Some(model) = model_of(r) {
-                let _ = write!(out, " {model}");
-            }
-            let _ = writeln!(out);
+    requests
+}
+
+/// One request's block of the snapshot, written line by line into `out`.
+/// Writing to a `String` cannot fail, so the `fmt::Result`s are dropped.
+struct Block<'a> {
+    out: &'a mut String,
+    r: &'a RecordedRequest,
+    mock_uri: &'a str,
+}
+
+impl Block<'_> {
+    /// The block of request number `number` (from 1).
+    fn write(mut self, number: usize) {
+        self.request_line(number);
+        self.operation();
+        self.query();
+        self.auth();
+        self.headers();
+        self.body();
+        self.response();
+        self.frames();
+    }
+
+    /// `#N METHOD PATH`.
+    fn request_line(&mut self, number: usize) {
+        let path = normalize(&self.r.raw_path, self.mock_uri);
+        let _ = writeln!(self.out, "#{number} {} {path}", self.r.method);
+    }
+
+    /// `operation: Op model`, when the mock recognised the operation.
+    fn operation(&mut self) {
+        let Some(op) = self.r.operation else {
+            return;
+        };
+        let _ = write!(self.out, "  operation: {op:?}");
+        if let Some(model) = model_of(self.r) {
+            let _ = write!(self.out, " {model}");
         }
-        if !r.query.is_empty() {
-            let _ = writeln!(out, "  query: {}", normalize(&r.query, mock_uri));
+        let _ = writeln!(self.out);
+    }
+
+    fn query(&mut self) {
+        if !self.r.query.is_empty() {
+            let query = normalize(&self.r.query, self.mock_uri);
+            let _ = writeln!(self.out, "  query: {query}");
         }
-        let auth = &r.auth;
+    }
+
+    /// `auth: scheme key region service`, `-` for what was absent.
+    fn auth(&mut self) {
+        let auth = &self.r.auth;
         let _ = writeln!(
-            out,
+            self.out,
             "  auth: {} {} {} {}{}",
             auth.scheme,
             auth.access_key_id.as_deref().unwrap_or("-"),
@@ -58,7 +104,11 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
             auth.service.as_deref().unwrap_or("-"),
             if auth.accepted { "" } else { " (rejected)" }
         );
-        for (name, value) in &r.headers {
+    }
+
+    /// Every header but the [`SKIPPED_HEADERS`], in the order received.
+    fn headers(&mut self) {
+        for (name, value) in &self.r.headers {
             if SKIPPED_HEADERS.contains(&name.as_str()) {
                 continue;
             }
@@ -67,28 +117,41 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
             } else {
                 value.clone()
             };
-            let _ = writeln!(out, "  {name}: {}", normalize(&value, mock_uri));
-        }
-        if !r.body.is_empty() {
-            let body = match r.json() {
-                Some(json) => serde_json::to_string(&json).unwrap_or_default(),
-                None => r.body.clone(),
-            };
-            let _ = writeln!(out, "  body: {}", normalize(&body, mock_uri));
-        }
-        let _ = write!(out, "  -> {}", r.status.unwrap_or(0));
-        if let Some(code) = &r.error_type {
-            let _ = write!(out, " {code}");
-        }
-        if let Some(rule) = &r.rule {
-            let _ = write!(out, " (rule: {rule})");
-        }
-        let _ = writeln!(out);
-        if !r.frames.is_empty() {
-            let _ = writeln!(out, "  frames: {}", stable_frames(&r.frames).join(" "));
+            let _ = writeln!(self.out, "  {name}: {}", normalize(&value, self.mock_uri));
         }
     }
-    out
+
+    /// The body, as compact JSON when it is JSON.
+    fn body(&mut self) {
+        if self.r.body.is_empty() {
+            return;
+        }
+        let body = match self.r.json() {
+            Some(json) => serde_json::to_string(&json).unwrap_or_default(),
+            None => self.r.body.clone(),
+        };
+        let _ = writeln!(self.out, "  body: {}", normalize(&body, self.mock_uri));
+    }
+
+    /// `-> status code (rule: name)`: what the mock answered, and why.
+    fn response(&mut self) {
+        let r = self.r;
+        let _ = write!(self.out, "  -> {}", r.status.unwrap_or(0));
+        if let Some(code) = &r.error_type {
+            let _ = write!(self.out, " {code}");
+        }
+        if let Some(rule) = &r.rule {
+            let _ = write!(self.out, " (rule: {rule})");
+        }
+        let _ = writeln!(self.out);
+    }
+
+    fn frames(&mut self) {
+        if !self.r.frames.is_empty() {
+            let frames = stable_frames(&self.r.frames).join(" ");
+            let _ = writeln!(self.out, "  frames: {frames}");
+        }
+    }
 }
 
 /// Replaces the mock's URL with `{mock}`, UUIDs with `<uuid>` and runs of
