@@ -62,7 +62,7 @@ enum Mode {
 struct Timeline {
     next_id: u64,
     waits: Vec<Wait>,
-    stalls: Vec<Stall>,
+    stalls: Vec<Silence>,
     /// Clients starting several requests at once: until each has put its
     /// wait on the timeline, the ones already there are not all it waits
     /// for.
@@ -81,7 +81,7 @@ struct Wait {
 
 /// The server saying nothing on `request` until `end`; `sent`: `None`
 /// before the answer's head, else the body bytes sent.
-struct Stall {
+struct Silence {
     id: u64,
     request: String,
     sent: Option<u64>,
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Timeline {
     }
 }
 
-impl Stall {
+impl Silence {
     /// Whether `wait` is blocked on this stall: the same request, and the
     /// client has read everything sent before it (bytes still on their
     /// way would wake the client first).
@@ -148,7 +148,7 @@ impl Timeline {
         on_give_up: Option<GiveUpHook>,
     ) -> u64 {
         self.next_id += 1;
-        self.stalls.push(Stall {
+        self.stalls.push(Silence {
             id: self.next_id,
             request,
             sent,
@@ -168,7 +168,7 @@ impl Timeline {
         if waits.is_empty() || self.holds > 0 {
             return None;
         }
-        let mut unmatched: Vec<&Stall> = self
+        let mut unmatched: Vec<&Silence> = self
             .stalls
             .iter()
             .filter(|s| s.state == StallState::Stalling)

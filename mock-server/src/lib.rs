@@ -31,7 +31,7 @@
 //! what is unusual about its situation.
 
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin`) → server (`server`, `fuzzing`)
 //!
 //! A request goes `server` (the router) → `pipeline` (route, read,
 //! identify, authenticate, choose a rule, answer, render, journal) →
@@ -59,6 +59,7 @@ mod geography;
 mod journal;
 mod listen;
 mod mantle;
+mod messages_body;
 mod operation;
 mod percent;
 mod pipeline;

@@ -15,6 +15,7 @@ use crate::api::{Api, Call, Planned, Target, WireError};
 use crate::config::{MantleModel, ModelState, ServerConfig};
 use crate::errors::{AwsError, ErrorCode, ExceptionType};
 use crate::journal::FrameRecord;
+use crate::messages_body;
 use crate::operation::{Operation, Protocol};
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
@@ -216,23 +217,10 @@ fn validate_body(body: &[u8]) -> Result<Value, AwsError> {
         Some(Value::String(_)) => {}
         Some(_) => return Err(invalid("model: Input should be a valid string")),
     }
-    match object.get("max_tokens") {
-        None => return Err(invalid("max_tokens: Field required")),
-        Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
-        Some(v) if v.is_u64() || v.is_i64() => {
-            return Err(invalid(
-                "max_tokens: Input should be greater than or equal to 1",
-            ));
-        }
-        Some(_) => return Err(invalid("max_tokens: Input should be a valid integer")),
-    }
-    match object.get("messages") {
-        None => return Err(invalid("messages: Field required")),
-        Some(Value::Array(m)) if m.is_empty() => {
-            return Err(invalid("messages: at least one message is required"));
-        }
-        Some(Value::Array(_)) => {}
-        Some(_) => return Err(invalid("messages: Input should be a valid list")),
+    if let Some(problem) = messages_body::max_tokens_problem(object)
+        .or_else(|| messages_body::messages_problem(object))
+    {
+        return Err(invalid(problem));
     }
     match object.get("stream") {
         None | Some(Value::Bool(_)) => {}
@@ -240,12 +228,10 @@ fn validate_body(body: &[u8]) -> Result<Value, AwsError> {
     }
     // Fields of the Invoke body that the Messages API does not have: a
     // client that sends an Invoke body to Mantle learns it here.
-    for field in ["anthropic_version", "anthropic_beta"] {
-        if object.contains_key(field) {
-            return Err(invalid(format!("{field}: Extra inputs are not permitted")));
-        }
+    match messages_body::extra_field_problem(object, &["anthropic_version", "anthropic_beta"]) {
+        Some(problem) => Err(invalid(problem)),
+        None => Ok(value),
     }
-    Ok(value)
 }
 
 /// What Mantle answers for a model it does not serve, in users' reports:

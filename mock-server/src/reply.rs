@@ -217,73 +217,9 @@ impl Rendered {
         rng: &mut Rng,
         metrics: Option<InvocationMetrics>,
     ) -> Vec<StreamEvent> {
-        let mut events = vec![StreamEvent::MessageStart {
-            message: Message {
-                id: self.message_id.clone(),
-                role: "assistant".to_owned(),
-                model: self.model.clone(),
-                content: Vec::new(),
-                stop_reason: None,
-                stop_sequence: None,
-                usage: Usage {
-                    input_tokens: Some(self.input_tokens),
-                    cache_creation_input_tokens: Some(0),
-                    cache_read_input_tokens: Some(0),
-                    output_tokens: Some(1),
-                },
-            },
-        }];
+        let mut events = vec![self.message_start()];
         for (index, block) in self.blocks.iter().enumerate() {
-            let index = index as u32;
-            let (start, deltas): (ContentBlock, Vec<Delta>) = match block {
-                RenderedBlock::Text(pieces) => (
-                    ContentBlock::Text {
-                        text: String::new(),
-                    },
-                    group(pieces, rng)
-                        .map(|text| Delta::Text { text })
-                        .collect(),
-                ),
-                RenderedBlock::ToolUse {
-                    id,
-                    name,
-                    json_pieces,
-                } => (
-                    ContentBlock::ToolUse {
-                        id: id.clone(),
-                        name: name.clone(),
-                        input: Value::Object(Default::default()),
-                    },
-                    group(json_pieces, rng)
-                        .map(|partial_json| Delta::InputJson { partial_json })
-                        .collect(),
-                ),
-                RenderedBlock::Thinking { pieces, signature } => {
-                    let mut deltas: Vec<Delta> = group(pieces, rng)
-                        .map(|thinking| Delta::Thinking { thinking })
-                        .collect();
-                    deltas.push(Delta::Signature {
-                        signature: signature.clone(),
-                    });
-                    (
-                        ContentBlock::Thinking {
-                            thinking: String::new(),
-                            signature: Some(String::new()),
-                        },
-                        deltas,
-                    )
-                }
-            };
-            events.push(StreamEvent::ContentBlockStart {
-                index,
-                content_block: start,
-            });
-            events.extend(
-                deltas
-                    .into_iter()
-                    .map(|delta| StreamEvent::ContentBlockDelta { index, delta }),
-            );
-            events.push(StreamEvent::ContentBlockStop { index });
+            events.extend(block.events(index as u32, rng));
         }
         events.push(StreamEvent::MessageDelta {
             delta: MessageDelta {
@@ -299,6 +235,85 @@ impl Rendered {
             invocation_metrics: metrics,
         });
         events
+    }
+
+    fn message_start(&self) -> StreamEvent {
+        StreamEvent::MessageStart {
+            message: Message {
+                id: self.message_id.clone(),
+                role: "assistant".to_owned(),
+                model: self.model.clone(),
+                content: Vec::new(),
+                stop_reason: None,
+                stop_sequence: None,
+                usage: Usage {
+                    input_tokens: Some(self.input_tokens),
+                    cache_creation_input_tokens: Some(0),
+                    cache_read_input_tokens: Some(0),
+                    output_tokens: Some(1),
+                },
+            },
+        }
+    }
+}
+
+impl RenderedBlock {
+    /// The block's events at `index`: its start, its deltas, its stop.
+    fn events(&self, index: u32, rng: &mut Rng) -> Vec<StreamEvent> {
+        let (start, deltas) = self.start_and_deltas(rng);
+        let mut events = vec![StreamEvent::ContentBlockStart {
+            index,
+            content_block: start,
+        }];
+        events.extend(
+            deltas
+                .into_iter()
+                .map(|delta| StreamEvent::ContentBlockDelta { index, delta }),
+        );
+        events.push(StreamEvent::ContentBlockStop { index });
+        events
+    }
+
+    fn start_and_deltas(&self, rng: &mut Rng) -> (ContentBlock, Vec<Delta>) {
+        match self {
+            RenderedBlock::Text(pieces) => (
+                ContentBlock::Text {
+                    text: String::new(),
+                },
+                group(pieces, rng)
+                    .map(|text| Delta::Text { text })
+                    .collect(),
+            ),
+            RenderedBlock::ToolUse {
+                id,
+                name,
+                json_pieces,
+            } => (
+                ContentBlock::ToolUse {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: Value::Object(Default::default()),
+                },
+                group(json_pieces, rng)
+                    .map(|partial_json| Delta::InputJson { partial_json })
+                    .collect(),
+            ),
+            RenderedBlock::Thinking { pieces, signature } => {
+                let mut deltas: Vec<Delta> = group(pieces, rng)
+                    .map(|thinking| Delta::Thinking { thinking })
+                    .collect();
+                deltas.push(Delta::Signature {
+                    signature: signature.clone(),
+                });
+                (
+                    ContentBlock::Thinking {
+                        thinking: String::new(),
+                        signature: Some(String::new()),
+                    },
+                    deltas,
+                )
+            }
+        }
     }
 }
 

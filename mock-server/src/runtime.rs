@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::config::ServerConfig;
 use crate::errors::{AwsError, ExceptionType};
 use crate::journal::FrameRecord;
+use crate::messages_body::{self, Fields};
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
 use crate::stream_body::PlannedFrame;
@@ -50,68 +51,38 @@ pub(crate) fn validate_body(config: &ServerConfig, body: &[u8]) -> Result<Value,
         )
     };
     let value: Value = serde_json::from_slice(body).map_err(|_| malformed())?;
-    let Some(object) = value.as_object() else {
-        return Err(malformed());
+    let fields = value.as_object().ok_or_else(malformed)?;
+    let problem = version_problem(fields)
+        .or_else(|| messages_body::max_tokens_problem(fields).map(str::to_owned))
+        .or_else(|| messages_body::messages_problem(fields).map(str::to_owned))
+        // Fields of the Messages API that the Invoke body does not have.
+        .or_else(|| messages_body::extra_field_problem(fields, &["model", "stream"]))
+        .or_else(|| betas_problem(config, fields));
+    match problem {
+        Some(problem) => Err(AwsError::validation(problem)),
+        None => Ok(value),
+    }
+}
+
+fn version_problem(fields: &Fields) -> Option<String> {
+    match fields.get("anthropic_version") {
+        None => Some("anthropic_version: Field required".to_owned()),
+        Some(Value::String(v)) if is_accepted_version(v) => None,
+        Some(_) => Some("anthropic_version: Input should be 'bedrock-2023-05-31'".to_owned()),
+    }
+}
+
+/// Betas go in the body on Bedrock; each must be one the models accept.
+fn betas_problem(config: &ServerConfig, fields: &Fields) -> Option<String> {
+    let betas = fields.get("anthropic_beta")?;
+    let Some(list) = betas.as_array() else {
+        return Some("anthropic_beta: Input should be a valid list".to_owned());
     };
-    match object.get("anthropic_version") {
-        None => return Err(AwsError::validation("anthropic_version: Field required")),
-        Some(Value::String(v)) if is_accepted_version(v) => {}
-        Some(_) => {
-            return Err(AwsError::validation(
-                "anthropic_version: Input should be 'bedrock-2023-05-31'",
-            ));
-        }
-    }
-    match object.get("max_tokens") {
-        None => return Err(AwsError::validation("max_tokens: Field required")),
-        Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
-        Some(v) if v.is_u64() || v.is_i64() => {
-            return Err(AwsError::validation(
-                "max_tokens: Input should be greater than or equal to 1",
-            ));
-        }
-        Some(_) => {
-            return Err(AwsError::validation(
-                "max_tokens: Input should be a valid integer",
-            ));
-        }
-    }
-    match object.get("messages") {
-        None => return Err(AwsError::validation("messages: Field required")),
-        Some(Value::Array(m)) if m.is_empty() => {
-            return Err(AwsError::validation(
-                "messages: at least one message is required",
-            ));
-        }
-        Some(Value::Array(_)) => {}
-        Some(_) => {
-            return Err(AwsError::validation(
-                "messages: Input should be a valid list",
-            ));
-        }
-    }
-    for field in ["model", "stream"] {
-        if object.contains_key(field) {
-            return Err(AwsError::validation(format!(
-                "{field}: Extra inputs are not permitted"
-            )));
-        }
-    }
-    if let Some(betas) = object.get("anthropic_beta") {
-        let Some(list) = betas.as_array() else {
-            return Err(AwsError::validation(
-                "anthropic_beta: Input should be a valid list",
-            ));
-        };
-        let known = |b: &Value| {
-            b.as_str()
-                .is_some_and(|b| config.betas.iter().any(|k| k == b))
-        };
-        if !list.iter().all(known) {
-            return Err(AwsError::validation("invalid beta flag"));
-        }
-    }
-    Ok(value)
+    let known = |b: &Value| {
+        b.as_str()
+            .is_some_and(|b| config.betas.iter().any(|k| k == b))
+    };
+    (!list.iter().all(known)).then(|| "invalid beta flag".to_owned())
 }
 
 /// A whole InvokeModel answer.

@@ -134,9 +134,12 @@ impl MockBedrockBuilder {
         listener.set_nonblocking(true).map_err(fail)?;
         let address = listener.local_addr().map_err(fail)?;
         let listener = tokio::net::TcpListener::from_std(listener).map_err(fail)?;
-        let mut shared = Shared::new(self.config, self.clock, self.log_requests);
-        shared.body_read_limit = self.read_limits.body;
-        let shared = Arc::new(shared);
+        let shared = Arc::new(Shared::new(
+            self.config,
+            self.clock,
+            self.log_requests,
+            self.read_limits.body,
+        ));
         let app = axum::Router::new()
             .merge(crate::admin::router())
             .fallback(crate::pipeline::handle)

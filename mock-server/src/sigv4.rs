@@ -35,51 +35,12 @@ pub(crate) struct Malformed(pub String);
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 impl Authorization {
-    /// Parses the part after `AWS4-HMAC-SHA256 `.
+    /// Parses the part after `AWS4-HMAC-SHA256 `, refusing what AWS
+    /// refuses, in its order: a part that is not `key=value`, missing
+    /// parts, a credential scope of the wrong shape, a signature that is
+    /// not 64 hex digits.
     pub fn parse(params: &str) -> Result<Self, Malformed> {
-        let mut credential = None;
-        let mut signed_headers = None;
-        let mut signature = None;
-        for part in params.split(',') {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = part.split_once('=') else {
-                // AWS quotes the offending part; it may hold the signature,
-                // which must not reach an error body.
-                return Err(Malformed(
-                    "A part of the Authorization header is not a valid key=value pair (missing equal-sign)."
-                        .to_owned(),
-                ));
-            };
-            match key {
-                "Credential" => credential = Some(value),
-                "SignedHeaders" => signed_headers = Some(value),
-                "Signature" => signature = Some(value),
-                _ => {}
-            }
-        }
-        let mut missing = String::new();
-        for (value, name) in [
-            (credential, "Credential"),
-            (signature, "Signature"),
-            (signed_headers, "SignedHeaders"),
-        ] {
-            if value.is_none() {
-                missing.push_str(&format!(
-                    "Authorization header requires '{name}' parameter. "
-                ));
-            }
-        }
-        if !missing.is_empty() {
-            return Err(Malformed(missing.trim_end().to_owned()));
-        }
-        let (credential, signed_headers, signature) = (
-            credential.unwrap_or_default(),
-            signed_headers.unwrap_or_default(),
-            signature.unwrap_or_default(),
-        );
+        let [credential, signature, signed_headers] = named_parts(params)?;
         let scope: Vec<&str> = credential.split('/').collect();
         let [access_key_id, scope_date, region, service, terminator] = scope[..] else {
             return Err(Malformed(format!(
@@ -107,6 +68,36 @@ impl Authorization {
             signature: signature.to_ascii_lowercase(),
         })
     }
+}
+
+/// The header's `Credential`, `Signature` and `SignedHeaders`, in that
+/// order; every missing one is named.
+fn named_parts(params: &str) -> Result<[&str; 3], Malformed> {
+    const NAMES: [&str; 3] = ["Credential", "Signature", "SignedHeaders"];
+    let mut found: [Option<&str>; 3] = [None; 3];
+    for part in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once('=') else {
+            // AWS quotes the offending part; it may hold the signature,
+            // which must not reach an error body.
+            return Err(Malformed(
+                "A part of the Authorization header is not a valid key=value pair (missing equal-sign)."
+                    .to_owned(),
+            ));
+        };
+        if let Some(at) = NAMES.iter().position(|name| *name == key) {
+            found[at] = Some(value);
+        }
+    }
+    let missing: Vec<String> = NAMES
+        .iter()
+        .zip(found)
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| format!("Authorization header requires '{name}' parameter."))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Malformed(missing.join(" ")));
+    }
+    Ok(found.map(Option::unwrap_or_default))
 }
 
 /// The parts of a received request that SigV4 covers.

@@ -12,7 +12,6 @@ use crate::config::{Credential, ServerConfig};
 use crate::credentials::{CredentialReport, queue_index};
 use crate::effects::Effects;
 use crate::journal::Journal;
-use crate::listen::ReadLimits;
 use crate::rng::Rng;
 use crate::rules::{Answer, RequestFacts, Rule};
 use crate::timefmt::Timestamp;
@@ -96,7 +95,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: ServerConfig, clock: Clock, log_requests: bool) -> Self {
+    pub(crate) fn new(
+        config: ServerConfig,
+        clock: Clock,
+        log_requests: bool,
+        body_read_limit: std::time::Duration,
+    ) -> Self {
         let shared = Self {
             rng: Mutex::new(Rng::new(config.seed)),
             initial: config.clone(),
@@ -108,7 +112,7 @@ impl Shared {
             seq: AtomicU64::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             log_requests,
-            body_read_limit: ReadLimits::default().body,
+            body_read_limit,
         };
         shared.load_rules_from_config();
         shared

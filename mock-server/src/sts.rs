@@ -280,43 +280,9 @@ fn assume(
     if with_web_identity {
         required(params, "WebIdentityToken", "webIdentityToken")?;
     }
-    let (min, max, default) = DURATION_SECONDS;
-    let duration = match params.get("DurationSeconds") {
-        None => default,
-        Some(text) => match text.parse::<u64>() {
-            Ok(n) if n < min => {
-                return Err(validation(format!(
-                    "1 validation error detected: Value '{n}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {min}"
-                )));
-            }
-            Ok(n) if n > max => {
-                return Err(validation(format!(
-                    "1 validation error detected: Value '{n}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {max}"
-                )));
-            }
-            Ok(n) => n,
-            Err(_) => {
-                return Err(validation(format!(
-                    "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"
-                )));
-            }
-        },
-    };
-    let Some(role_name) = role_name_in_account(role_arn, &config.account_id) else {
-        if with_web_identity {
-            return Err(ErrorCode::AccessDenied
-                .with_message("Not authorized to perform sts:AssumeRoleWithWebIdentity"));
-        }
-        let who = caller_key
-            .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
-            .map_or_else(
-                || format!("arn:aws:iam::{}:root", config.account_id),
-                |c| identity(config, c).0,
-            );
-        return Err(ErrorCode::AccessDenied.with_message(format!(
-            "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-        )));
-    };
+    let duration = session_duration(params)?;
+    let role_name = role_name_in_account(role_arn, &config.account_id)
+        .ok_or_else(|| not_authorized(config, caller_key, role_arn, with_web_identity))?;
     let arn = format!(
         "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
         config.account_id
@@ -335,6 +301,52 @@ fn assume(
         role_arn: arn,
         assumed_role_id,
     })
+}
+
+/// `DurationSeconds`, within the role session limits.
+fn session_duration(params: &Params) -> Result<u64, AwsError> {
+    let (min, max, default) = DURATION_SECONDS;
+    let Some(text) = params.get("DurationSeconds") else {
+        return Ok(default);
+    };
+    let (value, constraint) = match text.parse::<u64>() {
+        Ok(n) if n < min => (
+            n.to_string(),
+            format!("have value greater than or equal to {min}"),
+        ),
+        Ok(n) if n > max => (
+            n.to_string(),
+            format!("have value less than or equal to {max}"),
+        ),
+        Ok(n) => return Ok(n),
+        Err(_) => (text.to_owned(), "be a number".to_owned()),
+    };
+    Err(validation(format!(
+        "1 validation error detected: Value '{value}' at 'durationSeconds' failed to satisfy constraint: Member must {constraint}"
+    )))
+}
+
+/// STS's refusal of a role the caller may not assume (one of another
+/// account, or not a role at all), naming the caller as STS does.
+fn not_authorized(
+    config: &ServerConfig,
+    caller_key: Option<&str>,
+    role_arn: &str,
+    with_web_identity: bool,
+) -> AwsError {
+    if with_web_identity {
+        return ErrorCode::AccessDenied
+            .with_message("Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    }
+    let who = caller_key
+        .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
+        .map_or_else(
+            || format!("arn:aws:iam::{}:root", config.account_id),
+            |c| identity(config, c).0,
+        );
+    ErrorCode::AccessDenied.with_message(format!(
+        "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    ))
 }
 
 fn required<'p>(params: &'p Params, name: &str, member: &str) -> Result<&'p str, AwsError> {

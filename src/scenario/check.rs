@@ -1,29 +1,51 @@
 //! Comparing a run with the scenario's `[expect]`: each difference is one
 //! readable line, and the request list gets a side-by-side listing.
 
-use bedrock_mock_server::{FrameRecord, RecordedRequest, glob};
+use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
 
 use super::format::{Expect, ExpectedRequest, Order};
-use super::load::operation_named;
 use super::run::Run;
 
 /// Every way `run` differs from `expect`; empty when it passes.
 pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(exit) = expect.exit
-        && exit != run.outcome.exit
-    {
-        out.push(format!(
-            "exit status: expected {exit}, got {}",
-            run.outcome.exit
+    out.extend(compare_exit(expect, run));
+    out.extend(compare_failure_kind(expect, run));
+    out.extend(compare_output(expect, run));
+    if !expect.requests.is_empty() {
+        out.extend(compare_requests(
+            &expect.requests,
+            expect.order,
+            &run.journal,
         ));
     }
-    if let Some(kind) = &expect.error {
-        let got = run.outcome.error.unwrap_or("none");
-        if kind != got {
-            out.push(format!("failure kind: expected `{kind}`, got `{got}`"));
-        }
+    out.extend(compare_counts(expect, run));
+    out.extend(compare_files(expect, run));
+    out.extend(compare_clock(expect, run));
+    if let Some(unmet) = &run.unmet_rules {
+        out.push(format!("server rules: {unmet}"));
     }
+    if expect.no_secrets {
+        out.extend(leaks(run, snapshot));
+    }
+    out
+}
+
+fn compare_exit(expect: &Expect, run: &Run) -> Option<String> {
+    let exit = expect.exit?;
+    (exit != run.outcome.exit)
+        .then(|| format!("exit status: expected {exit}, got {}", run.outcome.exit))
+}
+
+fn compare_failure_kind(expect: &Expect, run: &Run) -> Option<String> {
+    let kind = expect.error.as_ref()?;
+    let got = run.outcome.error.unwrap_or("none");
+    (kind != got).then(|| format!("failure kind: expected `{kind}`, got `{got}`"))
+}
+
+/// What the client printed: exactly, or containing and lacking fragments.
+fn compare_output(expect: &Expect, run: &Run) -> Vec<String> {
+    let mut out = Vec::new();
     for (stream, text, exact) in [
         ("stdout", &run.stdout, &expect.stdout_exact),
         ("stderr", &run.stderr, &expect.stderr_exact),
@@ -41,68 +63,50 @@ pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
         ("stdout", &run.stdout, &expect.stdout, &expect.stdout_lacks),
         ("stderr", &run.stderr, &expect.stderr, &expect.stderr_lacks),
     ] {
-        for fragment in wanted {
-            if !text.contains(fragment.as_str()) {
-                out.push(format!(
-                    "{stream} lacks {fragment:?}; it was:\n{}",
-                    indent(text)
-                ));
-            }
+        for fragment in wanted.iter().filter(|f| !text.contains(f.as_str())) {
+            out.push(format!(
+                "{stream} lacks {fragment:?}; it was:\n{}",
+                indent(text)
+            ));
         }
-        for fragment in unwanted {
-            if text.contains(fragment.as_str()) {
-                out.push(format!("{stream} contains {fragment:?}, which it must not"));
-            }
+        for fragment in unwanted.iter().filter(|f| text.contains(f.as_str())) {
+            out.push(format!("{stream} contains {fragment:?}, which it must not"));
         }
     }
-    if !expect.requests.is_empty() {
-        out.extend(compare_requests(
-            &expect.requests,
-            expect.order,
-            &run.journal,
-        ));
-    }
-    out.extend(compare_counts(expect, run));
+    out
+}
+
+/// Files the client left under HOME: written, with and without fragments.
+fn compare_files(expect: &Expect, run: &Run) -> Vec<String> {
+    let mut out = Vec::new();
     for (path, fragments) in &expect.files {
-        match run.files.get(path).and_then(Option::as_ref) {
-            None => out.push(format!("file ~/{path} was not written")),
-            Some(text) => {
-                for fragment in fragments {
-                    if !text.contains(fragment.as_str()) {
-                        out.push(format!(
-                            "file ~/{path} lacks {fragment:?}; it was:\n{}",
-                            indent(text)
-                        ));
-                    }
-                }
-            }
+        let Some(text) = run.files.get(path).and_then(Option::as_ref) else {
+            out.push(format!("file ~/{path} was not written"));
+            continue;
+        };
+        for fragment in fragments.iter().filter(|f| !text.contains(f.as_str())) {
+            out.push(format!(
+                "file ~/{path} lacks {fragment:?}; it was:\n{}",
+                indent(text)
+            ));
         }
     }
     for (path, fragments) in &expect.files_lack {
         let text = run.files.get(path).and_then(Option::as_deref).unwrap_or("");
-        for fragment in fragments {
-            if text.contains(fragment.as_str()) {
-                out.push(format!(
-                    "file ~/{path} contains {fragment:?}, which it must not"
-                ));
-            }
-        }
-    }
-    if let Some(seconds) = expect.virtual_seconds {
-        let got = run.virtual_time.as_secs_f64();
-        if (got - seconds).abs() > 0.001 {
+        for fragment in fragments.iter().filter(|f| text.contains(f.as_str())) {
             out.push(format!(
-                "the session's clock moved {got:.3} s, not {seconds:.3} s"
+                "file ~/{path} contains {fragment:?}, which it must not"
             ));
         }
     }
-    if let Some(unmet) = &run.unmet_rules {
-        out.push(format!("server rules: {unmet}"));
-    }
-    if expect.no_secrets {
-        out.extend(leaks(run, snapshot));
-    }
     out
+}
+
+fn compare_clock(expect: &Expect, run: &Run) -> Option<String> {
+    let seconds = expect.virtual_seconds?;
+    let got = run.virtual_time.as_secs_f64();
+    ((got - seconds).abs() > 0.001)
+        .then(|| format!("the session's clock moved {got:.3} s, not {seconds:.3} s"))
 }
 
 /// Secrets found in any output, named by where (never printed).
@@ -212,7 +216,7 @@ fn compare_counts(expect: &Expect, run: &Run) -> Vec<String> {
         ),
     ];
     for (name, wanted) in &counts.operations {
-        let operation = operation_named(name);
+        let operation = Operation::named(name);
         let got = journal
             .iter()
             .filter(|r| r.operation.is_some() && r.operation == operation)
@@ -264,6 +268,19 @@ pub fn model_of(request: &RecordedRequest) -> Option<String> {
 
 /// Why `request` does not fit `expected`, or `None` when it does.
 pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
+    const PARTS: &[fn(&ExpectedRequest, &RecordedRequest) -> Option<String>] = &[
+        request_line_mismatch,
+        answer_mismatch,
+        auth_mismatch,
+        headers_mismatch,
+        body_mismatch,
+        frames_mismatch,
+    ];
+    PARTS.iter().find_map(|part| part(expected, request))
+}
+
+/// Operation, model, path and query.
+fn request_line_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
     if let Some(op) = expected.operation
         && request.operation != Some(op)
     {
@@ -280,11 +297,16 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
     {
         return Some(format!("path `{}`, not `{pattern}`", request.raw_path));
     }
-    if let Some(query) = &expected.query
-        && &request.query != query
-    {
-        return Some(format!("query `{}`, not `{query}`", request.query));
+    match &expected.query {
+        Some(query) if &request.query != query => {
+            Some(format!("query `{}`, not `{query}`", request.query))
+        }
+        _ => None,
     }
+}
+
+/// The status and the error code.
+fn answer_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
     // A request answered with nothing has status 0, as the journal writes it.
     let got = request.status.unwrap_or(0);
     if let Some(status) = expected.status
@@ -292,12 +314,13 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
     {
         return Some(format!("status {got}, not {status}"));
     }
-    if let Some(code) = &expected.error {
-        let got = request.error_type.as_deref().unwrap_or("none");
-        if got != code {
-            return Some(format!("error `{got}`, not `{code}`"));
-        }
-    }
+    let code = expected.error.as_ref()?;
+    let got = request.error_type.as_deref().unwrap_or("none");
+    (got != code).then(|| format!("error `{got}`, not `{code}`"))
+}
+
+/// The scheme and, for SigV4, the access key and the scope.
+fn auth_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
     let auth = &request.auth;
     if let Some(wanted) = expected.auth
         && auth.scheme != wanted
@@ -307,73 +330,79 @@ pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option
             Some(auth.scheme.name())
         ));
     }
-    for (what, wanted, got) in [
-        (
-            "access key",
-            &expected.access_key_id,
-            auth.access_key_id.as_ref(),
-        ),
-        ("region", &expected.region, auth.region.as_ref()),
-        ("service", &expected.service, auth.service.as_ref()),
-    ] {
-        if let Some(wanted) = wanted
-            && got != Some(wanted)
-        {
-            return Some(format!("{what} {got:?}, not `{wanted}`"));
-        }
-    }
+    [
+        ("access key", &expected.access_key_id, &auth.access_key_id),
+        ("region", &expected.region, &auth.region),
+        ("service", &expected.service, &auth.service),
+    ]
+    .into_iter()
+    .find_map(|(what, wanted, got)| {
+        let wanted = wanted.as_ref()?;
+        (got.as_ref() != Some(wanted)).then(|| format!("{what} {:?}, not `{wanted}`", got.as_ref()))
+    })
+}
+
+fn headers_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
     for (name, value) in &expected.headers {
         match request.header(name) {
             Some(got) if glob(value, got) => {}
             got => return Some(format!("header {name}: {got:?}, not `{value}`")),
         }
     }
-    for name in &expected.absent_headers {
-        if request.header(name).is_some() {
-            return Some(format!("header {name} is present"));
-        }
-    }
-    if !expected.body.is_empty()
-        || !expected.absent_body.is_empty()
-        || !expected.body_contains.is_empty()
+    expected
+        .absent_headers
+        .iter()
+        .find(|name| request.header(name).is_some())
+        .map(|name| format!("header {name} is present"))
+}
+
+/// Values, absent keys and list members, by JSON pointer.
+fn body_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
+    if expected.body.is_empty()
+        && expected.absent_body.is_empty()
+        && expected.body_contains.is_empty()
     {
-        let Some(body) = request.json() else {
-            return Some("the body is not JSON".into());
-        };
-        for (pointer, value) in &expected.body {
-            match body.pointer(pointer) {
-                Some(got) if got == value => {}
-                got => {
-                    return Some(format!(
-                        "body {pointer}: {}, not {value}",
-                        got.map_or("absent".into(), ToString::to_string)
-                    ));
-                }
-            }
-        }
-        for pointer in &expected.absent_body {
-            if body.pointer(pointer).is_some() {
-                return Some(format!("body {pointer} is present"));
-            }
-        }
-        for (pointer, value) in &expected.body_contains {
-            let has = body
-                .pointer(pointer)
-                .and_then(|v| v.as_array())
-                .is_some_and(|items| items.contains(value));
-            if !has {
-                return Some(format!(
-                    "body {pointer}: {}, which does not contain {value}",
-                    body.pointer(pointer)
-                        .map_or("absent".into(), ToString::to_string)
-                ));
-            }
+        return None;
+    }
+    let Some(body) = request.json() else {
+        return Some("the body is not JSON".into());
+    };
+    let shown = |v: Option<&serde_json::Value>| v.map_or("absent".into(), ToString::to_string);
+    for (pointer, value) in &expected.body {
+        let got = body.pointer(pointer);
+        if got != Some(value) {
+            return Some(format!("body {pointer}: {}, not {value}", shown(got)));
         }
     }
-    if !expected.frames.is_empty() && !request.frames.starts_with(&expected.frames) {
-        return Some(format!("frames {:?}", request.frames));
+    if let Some(pointer) = expected
+        .absent_body
+        .iter()
+        .find(|p| body.pointer(p).is_some())
+    {
+        return Some(format!("body {pointer} is present"));
     }
-    None
+    expected.body_contains.iter().find_map(|(pointer, value)| {
+        let got = body.pointer(pointer);
+        let has = got
+            .and_then(|v| v.as_array())
+            .is_some_and(|items| items.contains(value));
+        (!has).then(|| {
+            format!(
+                "body {pointer}: {}, which does not contain {value}",
+                shown(got)
+            )
+        })
+    })
+}
+
+fn frames_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
+    (!expected.frames.is_empty() && !request.frames.starts_with(&expected.frames))
+        .then(|| format!("frames {:?}", shown_frames(&request.frames)))
+}
+
+/// Frames as the journal writes them, for messages.
+fn shown_frames(frames: &[FrameRecord]) -> Vec<String> {
+    frames.iter().map(ToString::to_string).collect()
 }
 
 /// Expected rows with `repeat` expanded.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use bedrock_mock_server::Operation;
+use bedrock_mock_server::{Dribble, Operation};
 
 use super::format::{SCHEMA_VERSION, Scenario};
 
@@ -133,32 +133,58 @@ const MAX_DRIBBLE_MS: u64 = 1000;
 /// deadline.
 const MAX_STALL_SECONDS: f64 = 86_400.0;
 
-/// What serde cannot check: the version, names, the endpoints staying on
-/// the mock, operation names used as keys.
-fn check(scenario: &Scenario) -> Result<(), (String, String)> {
-    if scenario.schema != SCHEMA_VERSION {
-        return Err((
-            "schema".into(),
-            format!(
-                "this runner reads schema {SCHEMA_VERSION}, the file says {}",
-                scenario.schema
-            ),
-        ));
+/// A finding: the field at fault, and what is wrong with it.
+type Problem = (String, String);
+
+/// What serde cannot check, one check per concern, in the file's order.
+fn check(scenario: &Scenario) -> Result<(), Problem> {
+    const CHECKS: &[fn(&Scenario) -> Result<(), Problem>] = &[
+        check_schema_version,
+        check_name,
+        check_client_env,
+        check_client_files,
+        check_expected_paths,
+        check_virtual_seconds,
+        check_rules,
+        check_counted_operations,
+        check_error_kind,
+    ];
+    CHECKS.iter().try_for_each(|check| check(scenario))
+}
+
+fn check_schema_version(scenario: &Scenario) -> Result<(), Problem> {
+    if scenario.schema == SCHEMA_VERSION {
+        return Ok(());
     }
-    let good_name = scenario.name.starts_with(|c: char| c.is_ascii_lowercase())
-        && scenario
-            .name
+    Err((
+        "schema".into(),
+        format!(
+            "this runner reads schema {SCHEMA_VERSION}, the file says {}",
+            scenario.schema
+        ),
+    ))
+}
+
+fn check_name(scenario: &Scenario) -> Result<(), Problem> {
+    let name = &scenario.name;
+    let kebab = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !good_name {
-        return Err((
-            "name".into(),
-            format!(
-                "`{}` is not a kebab-case name (a lowercase letter, then lowercase letters, digits, `-`)",
-                scenario.name
-            ),
-        ));
+    if kebab {
+        return Ok(());
     }
+    Err((
+        "name".into(),
+        format!(
+            "`{name}` is not a kebab-case name (a lowercase letter, then lowercase letters, digits, `-`)"
+        ),
+    ))
+}
+
+/// The environment (the client's, and the settings files' `env`) keeps
+/// every endpoint on the mock.
+fn check_client_env(scenario: &Scenario) -> Result<(), Problem> {
     let client = &scenario.client;
     let settings_env = client
         .settings
@@ -184,59 +210,61 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
             ));
         }
     }
-    for (path, text) in &client.files {
-        check_inside_home(&format!("client.files.\"{path}\""), path)?;
-        for line in text.lines() {
-            if let Some((key, value)) = line.split_once('=')
-                && key.trim().to_ascii_lowercase().ends_with("endpoint_url")
-                && !is_on_the_mock(value.trim())
-            {
-                return Err((
-                    format!("client.files.\"{path}\""),
-                    format!(
-                        "`{}` points off the mock; use `{{mock}}` or `{{mock}}/...`",
-                        line.trim()
-                    ),
-                ));
-            }
+    Ok(())
+}
+
+/// Files stay inside HOME, and the endpoints they name on the mock.
+fn check_client_files(scenario: &Scenario) -> Result<(), Problem> {
+    for (path, text) in &scenario.client.files {
+        let field = format!("client.files.\"{path}\"");
+        check_inside_home(&field, path)?;
+        let off_the_mock = text.lines().find(|line| {
+            line.split_once('=').is_some_and(|(key, value)| {
+                key.trim().to_ascii_lowercase().ends_with("endpoint_url")
+                    && !is_on_the_mock(value.trim())
+            })
+        });
+        if let Some(line) = off_the_mock {
+            return Err((
+                field,
+                format!(
+                    "`{}` points off the mock; use `{{mock}}` or `{{mock}}/...`",
+                    line.trim()
+                ),
+            ));
         }
     }
+    Ok(())
+}
+
+fn check_expected_paths(scenario: &Scenario) -> Result<(), Problem> {
     let expect = &scenario.expect;
-    for (table, path) in expect
-        .files
-        .keys()
-        .map(|p| ("files", p))
-        .chain(expect.files_lack.keys().map(|p| ("files_lack", p)))
-    {
-        check_inside_home(&format!("expect.{table}.\"{path}\""), path)?;
-    }
-    if let Some(seconds) = expect.virtual_seconds
-        && !(seconds.is_finite() && seconds >= 0.0)
-    {
-        return Err((
+    let files = expect.files.keys().map(|p| ("files", p));
+    let lacking = expect.files_lack.keys().map(|p| ("files_lack", p));
+    files.chain(lacking).try_for_each(|(table, path)| {
+        check_inside_home(&format!("expect.{table}.\"{path}\""), path)
+    })
+}
+
+fn check_virtual_seconds(scenario: &Scenario) -> Result<(), Problem> {
+    match scenario.expect.virtual_seconds {
+        Some(seconds) if !(seconds.is_finite() && seconds >= 0.0) => Err((
             "expect.virtual_seconds".into(),
             format!("{seconds} is not a number of seconds (0 or more)"),
-        ));
+        )),
+        _ => Ok(()),
     }
+}
+
+/// A rule's effects within what a scenario may ask: a dribble that sends
+/// something, real-time pauses that stay short, a stall of at most a day.
+fn check_rules(scenario: &Scenario) -> Result<(), Problem> {
     for (n, rule) in scenario.server.rules.iter().enumerate() {
-        if let Some(dribble) = &rule.effects.dribble {
-            if dribble.bytes == 0 {
-                return Err((
-                    format!("server.rules[{n}].dribble.bytes"),
-                    "0 bytes a piece sends nothing; give 1 or more".to_owned(),
-                ));
-            }
-            if dribble.every_ms > MAX_DRIBBLE_MS {
-                return Err((
-                    format!("server.rules[{n}].dribble.every_ms"),
-                    format!(
-                        "{} ms is past the {MAX_DRIBBLE_MS} ms a dribble may pause (its pauses are real time; for a long silence use `stall`)",
-                        dribble.every_ms
-                    ),
-                ));
-            }
+        let effects = &rule.effects;
+        if let Some(dribble) = &effects.dribble {
+            check_dribble(n, dribble)?;
         }
-        if let Some(stall) = &rule.effects.stall
+        if let Some(stall) = &effects.stall
             && !(stall.seconds.is_finite() && (0.0..=MAX_STALL_SECONDS).contains(&stall.seconds))
         {
             return Err((
@@ -248,32 +276,63 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
             ));
         }
     }
-    for name in scenario.expect.counts.operations.keys() {
-        if operation_named(name).is_none() {
-            return Err((
-                format!("expect.counts.operations.{name}"),
-                format!(
-                    "`{name}` is not an operation the mock knows (e.g. InvokeModel, InvokeModelWithResponseStream, MantleMessagesStream, GetCallerIdentity)"
-                ),
-            ));
-        }
-    }
-    if let Some(kind) = &scenario.expect.error
-        && !ERROR_KINDS.contains(&kind.as_str())
-    {
+    Ok(())
+}
+
+fn check_dribble(n: usize, dribble: &Dribble) -> Result<(), Problem> {
+    if dribble.bytes == 0 {
         return Err((
-            "expect.error".into(),
+            format!("server.rules[{n}].dribble.bytes"),
+            "0 bytes a piece sends nothing; give 1 or more".to_owned(),
+        ));
+    }
+    if dribble.every_ms > MAX_DRIBBLE_MS {
+        return Err((
+            format!("server.rules[{n}].dribble.every_ms"),
             format!(
-                "`{kind}` is not a failure kind; one of {}",
-                ERROR_KINDS.join(", ")
+                "{} ms is past the {MAX_DRIBBLE_MS} ms a dribble may pause (its pauses are real time; for a long silence use `stall`)",
+                dribble.every_ms
             ),
         ));
     }
     Ok(())
 }
 
+/// Operations are keys of `expect.counts.operations`, so serde cannot
+/// check their names.
+fn check_counted_operations(scenario: &Scenario) -> Result<(), Problem> {
+    match scenario
+        .expect
+        .counts
+        .operations
+        .keys()
+        .find(|name| Operation::named(name).is_none())
+    {
+        Some(name) => Err((
+            format!("expect.counts.operations.{name}"),
+            format!(
+                "`{name}` is not an operation the mock knows (e.g. InvokeModel, InvokeModelWithResponseStream, MantleMessagesStream, GetCallerIdentity)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_error_kind(scenario: &Scenario) -> Result<(), Problem> {
+    match &scenario.expect.error {
+        Some(kind) if !ERROR_KINDS.contains(&kind.as_str()) => Err((
+            "expect.error".into(),
+            format!(
+                "`{kind}` is not a failure kind; one of {}",
+                ERROR_KINDS.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Paths under HOME must stay there: relative, without `..`.
-pub(crate) fn check_inside_home(field: &str, path: &str) -> Result<(), (String, String)> {
+pub(crate) fn check_inside_home(field: &str, path: &str) -> Result<(), Problem> {
     let relative = Path::new(path);
     let escapes = relative.is_absolute()
         || relative
@@ -286,11 +345,6 @@ pub(crate) fn check_inside_home(field: &str, path: &str) -> Result<(), (String, 
         ));
     }
     Ok(())
-}
-
-/// The operation called `name`, as the journal spells it.
-pub fn operation_named(name: &str) -> Option<Operation> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
 /// The name must be the file's stem, so a report's name finds its file.

@@ -86,32 +86,11 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     };
     let env = client_env(scenario, &uri, sandbox, &fill);
     write_files(scenario, sandbox, &fill)?;
-    let args = client_args(scenario);
-    let cli = Cli::try_parse_from(&args).map_err(|e| {
-        format!(
-            "client.args: bedrock-client does not accept {:?}: {}",
-            &args[1..],
-            e.render().to_string().lines().next().unwrap_or_default()
-        )
-    })?;
-    let stdout = Arc::new(Mutex::new(Vec::new()));
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let trace = Arc::new(Mutex::new(Vec::new()));
-    let console = Console::writing_to(Arc::clone(&stdout), Arc::clone(&stderr))
-        .tracing_to(Arc::clone(&trace));
+    let cli = client_cli(scenario)?;
+    let output = Output::default();
     let mut environment = Environment::new(
-        Sources {
-            env,
-            home: Some(home.clone()),
-            project: Some(sandbox.project()),
-            managed: scenario
-                .client
-                .settings
-                .managed
-                .as_ref()
-                .map(|_| sandbox.managed()),
-        },
-        console,
+        client_sources(scenario, sandbox, env),
+        output.console(),
         SharedClock {
             mock: mock_clock,
             start,
@@ -121,19 +100,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     // virtual time and sends the same requests every run.
     environment.jitter = Some(0.0);
     let outcome = cli::run(&cli, &environment).await;
-    let journal = server.received_requests();
-    let report = server.credential_report();
-    let issued_at = report
-        .issued_at
-        .iter()
-        .map(|t| t.0.duration_since(start).unwrap_or_default())
-        .collect();
-    let unmet_rules = server.verify().err().map(|e| e.to_string());
-    let virtual_time = server
-        .clock()
-        .now()
-        .duration_since(start)
-        .unwrap_or_default();
+    let seen = Seen::from(&server, start);
     server.shutdown().await;
     let expect = &scenario.expect;
     let files = expect
@@ -142,22 +109,107 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         .chain(expect.files_lack.keys())
         .map(|path| (path.clone(), read_written_file(&home, path)))
         .collect();
-    let text = |buffer: &Arc<Mutex<Vec<u8>>>| {
-        String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    };
     Ok(Run {
-        stdout: text(&stdout),
-        stderr: text(&stderr),
-        trace: text(&trace),
+        stdout: output.stdout(),
+        stderr: output.stderr(),
+        trace: output.trace(),
         outcome,
-        journal,
-        issued_at,
+        journal: seen.journal,
+        issued_at: seen.issued_at,
         files,
-        unmet_rules,
+        unmet_rules: seen.unmet_rules,
         secrets: secrets_of(scenario),
         mock_uri: uri,
-        virtual_time,
+        virtual_time: seen.virtual_time,
     })
+}
+
+/// The scenario's arguments, as `bedrock-client` parses them.
+fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
+    let args = client_args(scenario);
+    Cli::try_parse_from(&args).map_err(|e| {
+        format!(
+            "client.args: bedrock-client does not accept {:?}: {}",
+            &args[1..],
+            e.render().to_string().lines().next().unwrap_or_default()
+        )
+    })
+}
+
+/// Where the client reads its configuration: the scenario's environment
+/// and the sandbox's settings folders.
+fn client_sources(
+    scenario: &Scenario,
+    sandbox: &Sandbox,
+    env: BTreeMap<String, String>,
+) -> Sources {
+    Sources {
+        env,
+        home: Some(sandbox.home()),
+        project: Some(sandbox.project()),
+        managed: scenario
+            .client
+            .settings
+            .managed
+            .as_ref()
+            .map(|_| sandbox.managed()),
+    }
+}
+
+/// What the client printed and traced.
+#[derive(Default)]
+struct Output {
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    trace: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Output {
+    fn console(&self) -> Console {
+        Console::writing_to(Arc::clone(&self.stdout), Arc::clone(&self.stderr))
+            .tracing_to(Arc::clone(&self.trace))
+    }
+
+    fn stdout(&self) -> String {
+        text_of(&self.stdout)
+    }
+
+    fn stderr(&self) -> String {
+        text_of(&self.stderr)
+    }
+
+    fn trace(&self) -> String {
+        text_of(&self.trace)
+    }
+}
+
+fn text_of(buffer: &Arc<Mutex<Vec<u8>>>) -> String {
+    String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// What the mock saw of the run, read before it stops.
+struct Seen {
+    journal: Vec<RecordedRequest>,
+    issued_at: Vec<Duration>,
+    unmet_rules: Option<String>,
+    virtual_time: Duration,
+}
+
+impl Seen {
+    fn from(server: &MockBedrock, start: SystemTime) -> Self {
+        let since_start = |t: SystemTime| t.duration_since(start).unwrap_or_default();
+        Self {
+            journal: server.received_requests(),
+            issued_at: server
+                .credential_report()
+                .issued_at
+                .iter()
+                .map(|t| since_start(t.0))
+                .collect(),
+            unmet_rules: server.verify().err().map(|e| e.to_string()),
+            virtual_time: since_start(server.clock().now()),
+        }
+    }
 }
 
 /// A file the client was expected to write under `home`: a regular file
@@ -346,6 +398,17 @@ fn write_files(
 /// session tokens, API keys and SSO tokens, and secret-looking values of
 /// the client's environment, settings and files.
 fn secrets_of(scenario: &Scenario) -> Vec<String> {
+    let mut secrets = account_secrets(scenario);
+    secrets.extend(client_secrets(scenario));
+    // Short values ("1", "true") are not secrets worth looking for and
+    // would match anywhere.
+    secrets.retain(|s| s.len() >= 8);
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+fn account_secrets(scenario: &Scenario) -> Vec<String> {
     let server = &scenario.server;
     let mut secrets: Vec<String> = Vec::new();
     for credential in server.credentials.iter().chain(&server.next_credentials) {
@@ -354,40 +417,28 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
     }
     secrets.extend(server.api_keys.iter().map(|k| k.key.clone()));
     secrets.extend(server.sso_tokens.iter().map(|k| k.key.clone()));
-    // The shorthand's secret values (its access key id is no secret).
+    secrets
+}
+
+/// The client's secrets: the credentials shorthand's (its access key id is
+/// no secret), and values under secret names in its environment, settings
+/// and files.
+fn client_secrets(scenario: &Scenario) -> Vec<String> {
+    let client = &scenario.client;
+    let mut secrets: Vec<String> = client
+        .credentials
+        .env()
+        .into_iter()
+        .filter(|(name, _)| *name != "AWS_ACCESS_KEY_ID")
+        .map(|(_, value)| value.to_owned())
+        .collect();
+    let env = client.env.iter().map(|(k, v)| (k.clone(), v.clone()));
     secrets.extend(
-        scenario
-            .client
-            .credentials
-            .env()
-            .into_iter()
-            .filter(|(name, _)| *name != "AWS_ACCESS_KEY_ID")
-            .map(|(_, value)| value.to_owned()),
+        env.chain(client.settings.env())
+            .filter(|(name, _)| is_secret_name(name))
+            .map(|(_, value)| value),
     );
-    // Names of secrets, not of paths to them (`AWS_WEB_IDENTITY_TOKEN_FILE`)
-    // or of token counts (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`).
-    let is_secret_name = |name: &str| {
-        let name = name.to_ascii_uppercase();
-        (name.contains("SECRET")
-            || name.contains("TOKEN")
-            || name.ends_with("API_KEY")
-            || name.ends_with("APIKEY"))
-            && !name.ends_with("_FILE")
-            && !name.contains("TOKENS")
-    };
-    let settings_env = scenario.client.settings.env();
-    for (name, value) in scenario
-        .client
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .chain(settings_env)
-    {
-        if is_secret_name(&name) {
-            secrets.push(value);
-        }
-    }
-    for text in scenario.client.files.values() {
+    for text in client.files.values() {
         // INI files (`aws_secret_access_key = ...`) and JSON ones (an SSO
         // cache's `accessToken`, `credential_process` output).
         for line in text.lines() {
@@ -401,12 +452,19 @@ fn secrets_of(scenario: &Scenario) -> Vec<String> {
             collect_json_secrets(&json, &is_secret_name, &mut secrets);
         }
     }
-    // Short values ("1", "true") are not secrets worth looking for and
-    // would match anywhere.
-    secrets.retain(|s| s.len() >= 8);
-    secrets.sort();
-    secrets.dedup();
     secrets
+}
+
+/// Names of secrets, not of paths to them (`AWS_WEB_IDENTITY_TOKEN_FILE`)
+/// or of token counts (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`).
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    (name.contains("SECRET")
+        || name.contains("TOKEN")
+        || name.ends_with("API_KEY")
+        || name.ends_with("APIKEY"))
+        && !name.ends_with("_FILE")
+        && !name.contains("TOKENS")
 }
 
 /// String values under secret-looking keys anywhere in `json`.
