@@ -29,14 +29,17 @@
 //! on drop). The difference is that an unmatched request is not a 404: it
 //! gets what Bedrock would answer for this account, so a test states only
 //! what is unusual about its situation.
-
+//!
 //! # Where things are
 //! Layers, each using only those before it: vocabulary (`operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin`) → server (`server`, `fuzzing`)
 //!
-//! A request goes `server` (the router) → `pipeline` (route, read,
-//! identify, authenticate, choose a rule, answer, render, journal) →
-//! the protocol's [`api`](crate) implementation → `delivery` (the rule's
-//! effects). Every error the mock can send is one row of [`ErrorCode`].
+//! A request goes from `server` (the router; admin calls to `admin`) to
+//! `pipeline` (route, read the body, identify, authenticate, choose a rule,
+//! answer, render, journal), which runs its protocol's steps (`api`: one
+//! implementation each in `bedrock`, `mantle`, `sts` and `sso`) and the
+//! rule's effects (`delivery`). Every error the mock can send is one row of
+//! [`ErrorCode`]. The workspace's ARCHITECTURE.md says where each kind of
+//! change goes.
 
 #![warn(missing_docs)]
 
