@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod authorize;
+mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod command;

@@ -233,7 +233,12 @@ fn stated_layers(text: &str) -> Vec<(String, Vec<String>)> {
     let list = line.split_once(':').map_or("", |(_, rest)| rest);
     list.split('→')
         .map(|layer| {
-            let name = layer.split('(').next().unwrap_or_default().trim().to_owned();
+            let name = layer
+                .split('(')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             let members = layer
                 .split('`')
                 .skip(1)
@@ -462,7 +467,8 @@ fn functions(text: &str) -> Vec<Function> {
     while let Some(found) = code[search..].find("fn ") {
         let at = search + found;
         search = at + 3;
-        let word_start = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        let word_start =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
         if !word_start {
             continue;
         }
@@ -523,7 +529,13 @@ fn without_tests(text: &str) -> String {
         // Blank it out, keeping the lines so positions stay true.
         let kept: String = text[at..end.min(text.len())]
             .chars()
-            .map(|c| if c == '\n' { "\n".to_owned() } else { " ".repeat(c.len_utf8()) })
+            .map(|c| {
+                if c == '\n' {
+                    "\n".to_owned()
+                } else {
+                    " ".repeat(c.len_utf8())
+                }
+            })
             .collect();
         out.replace_range(at..end.min(text.len()), &kept);
         search = end.min(text.len());
@@ -538,12 +550,21 @@ fn blank(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     // Same byte length, so offsets in the blanked text hold in the original.
-    let blanked = |c: char| if c == '\n' { "\n".to_owned() } else { " ".repeat(c.len_utf8()) };
+    let blanked = |c: char| {
+        if c == '\n' {
+            "\n".to_owned()
+        } else {
+            " ".repeat(c.len_utf8())
+        }
+    };
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         let end = if c == '/' && next == Some('/') {
-            chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |n| i + n)
+            chars[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |n| i + n)
         } else if c == '/' && next == Some('*') {
             block_comment_end(&chars, i)
         } else if let Some(end) = string_end(&chars, i) {
@@ -598,7 +619,9 @@ fn string_end(chars: &[char], i: usize) -> Option<usize> {
             return None;
         }
         let body = j + 2 + hashes;
-        let closing: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+        let closing: Vec<char> = std::iter::once('"')
+            .chain(std::iter::repeat_n('#', hashes))
+            .collect();
         return Some(
             (body..chars.len())
                 .find(|&k| chars[k..].starts_with(&closing))

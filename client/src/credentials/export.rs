@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::AwsCredentials;
-use super::timestamp::parse_iso8601;
+use crate::calendar::parse_iso8601;
 use crate::command::run_shell;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;

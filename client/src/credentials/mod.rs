@@ -8,14 +8,12 @@ mod export;
 mod manager;
 mod refresh_gate;
 mod system;
-pub(crate) mod timestamp;
 
 pub use chain::{from_default_chain, from_default_chain_at};
 pub use export::{credentials_from_export, run_credential_export};
 pub use manager::{CredentialManager, CredentialSource, SourceCounts};
 pub use refresh_gate::RefreshGate;
 pub use system::{AUTH_REFRESH_TIME_LIMIT, SystemSources};
-pub use timestamp::parse_iso8601;
 
 use std::time::{Duration, SystemTime};
 

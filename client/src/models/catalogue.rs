@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::calendar::parse_date;
 use crate::error::{Error, ErrorKind};
 
 /// The catalogue built into the client.
@@ -193,33 +194,6 @@ impl Retirement {
             self.name, self.bedrock
         )
     }
-}
-
-/// `April 28, 2026` as the start of that day (UTC); `None` when it is not
-/// a date in that form.
-fn parse_date(text: &str) -> Option<std::time::SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let (month, rest) = text.split_once(' ')?;
-    let (day, year) = rest.split_once(", ")?;
-    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
-    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
-    let year: i64 = year.parse().ok()?;
-    let days = crate::credentials::timestamp::days_from_civil(year, month, day);
-    let seconds = u64::try_from(days.checked_mul(86_400)?).ok()?;
-    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }
 
 fn yes() -> bool {
@@ -494,7 +468,6 @@ mod tests {
         let retirement = sonnet4.retirement.as_ref().unwrap();
         // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
         let day = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_791_936_000);
-        assert_eq!(parse_date("October 14, 2026"), Some(day));
         assert_eq!(
             retirement.warning(day - std::time::Duration::from_secs(1)),
             "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
@@ -504,8 +477,6 @@ mod tests {
             retirement.warning(day),
             "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
         );
-        assert_eq!(parse_date("Octember 14, 2026"), None);
-        assert_eq!(parse_date("October 32, 2026"), None);
     }
 
     #[test]
