@@ -7,9 +7,9 @@
 use std::time::SystemTime;
 
 use crate::config::{Auth, Config, default_bedrock_url, default_mantle_url};
-use crate::credentials::AwsCredentials;
+pub use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
-use crate::signing::{Service, ToSign, sign_request};
+use crate::signing::{AwsCredentials, Service, ToSign, sign_request};
 
 /// Which region a request is for: `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
 /// moves the Haiku-class model's requests (Invoke and Mantle alike).
@@ -18,15 +18,6 @@ pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
         (Some(region), true) => region,
         _ => &config.region,
     }
-}
-
-/// The two endpoints model requests go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// The Invoke runtime (and the control plane's region).
-    Bedrock,
-    /// Mantle.
-    Mantle,
 }
 
 /// The base URL a request goes to: the one configured, or, when it is the

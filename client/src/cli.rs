@@ -34,17 +34,17 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::catalogue::{Catalogue, Family, Lineup, Resolver};
 use crate::clock::Clock;
 use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
-use crate::models::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
-use crate::models::{Catalogue, Family, Lineup, Resolver};
 use crate::provider::Provider;
 use crate::request::Identity;
 use crate::retrying::{AttemptError, GaveUp};
 use crate::session::{Session, lineup, load_catalogue};
+use crate::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
 use crate::stream::Answer;
 use crate::trace::Trace;
 use crate::transport::HttpClient;

@@ -2,10 +2,10 @@
 //! so a run with eleven backed-off retries and 30-second refresh gates
 //! takes milliseconds to test.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-
-use crate::transport::{Deadlines, RealTime};
 
 /// What the client asks of time.
 pub trait Clock: Send + Sync {
@@ -118,5 +118,42 @@ impl Clock for VirtualClock {
         let mut time = self.lock();
         time.elapsed += duration;
         time.slept.push(duration);
+    }
+}
+
+/// Decides when a wait for an answer gives up.
+pub trait Deadlines: Send + Sync {
+    /// Resolves when a wait of `limit` for the answer to `request` (its
+    /// method and path as sent: `POST /model/m/invoke`) gives up.
+    /// `received` is `None` while the answer's head has not come, else the
+    /// bytes of its body read so far. Polled only once the answer was
+    /// found not to have come yet.
+    fn give_up(
+        &self,
+        request: &str,
+        received: Option<u64>,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// A guard keeping the deadlines' clock where it is while several
+    /// requests are started at once (as the startup probes are);
+    /// real time needs none.
+    fn hold(&self) -> Box<dyn Send> {
+        Box::new(())
+    }
+}
+
+/// Deadlines in real time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealTime;
+
+impl Deadlines for RealTime {
+    fn give_up(
+        &self,
+        _request: &str,
+        _received: Option<u64>,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(limit))
     }
 }

@@ -38,18 +38,19 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
+use crate::authorize::{authorization_headers, base_url_for, region_for};
 use crate::clock::{Clock, SystemClock};
 use crate::command::OutputSink;
 use crate::config::{Auth, Config};
 use crate::credentials::{
     AwsCredentials, CredentialManager, CredentialSource, SourceCounts, SystemSources,
 };
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
 use crate::request::{
-    CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, is_signed,
-    model_call_headers, model_path, random_bytes, wire_order,
+    CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, invocation_id,
+    is_signed, model_call_headers, model_path, random_bytes, wire_order,
 };
 use crate::retry::RetryPolicy;
 use crate::retrying::{AttemptError, GaveUp, run_with_retries};
@@ -477,11 +478,6 @@ fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)
     ];
     added.sort_by_key(|(name, _)| ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()));
     added
-}
-
-/// A fresh UUID v4 for `amz-sdk-invocation-id`.
-pub(crate) fn invocation_id() -> String {
-    Identity::from_random(&random_bytes::<48>()).session_id
 }
 
 /// A random number from 0 to 1 for the backoff jitter.

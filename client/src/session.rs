@@ -16,15 +16,16 @@
 //! refused (403, only noted) gets a guessed shape; if the model rejects
 //! it (400), the turn is sent once more with the other shape.
 
-use crate::authorize::Endpoint;
+use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver, Source, ladder};
 use crate::clock::Clock;
 use crate::credentials::CredentialSource;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ModelRefusal, model_refusal};
-use crate::models::startup::{self, Probe, Startup};
-use crate::models::{Catalogue, Lineup, Model, Resolved, Resolver, Source, ladder, turn_request};
 use crate::provider::{Call, Provider, Route};
+use crate::request::turn_request;
 use crate::retrying::AttemptError;
+use crate::startup::{self, Probe, Startup};
 use crate::stream::Answer;
 use crate::turn::{TurnError, prompt_request, run_turn_for};
 
@@ -242,7 +243,7 @@ impl Session {
             self.turn.one_million,
         );
         // The Haiku-class model's turn goes where its id was chosen for.
-        let small_fast = self.turn.family == Some(crate::models::Family::Haiku);
+        let small_fast = self.turn.family == Some(Family::Haiku);
         match run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await {
             Err(TurnError::Refused(gave_up))
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>

@@ -8,7 +8,6 @@
 //! stalled answer gives up, so a 600-second stall costs no real time.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::clock::{Deadlines, RealTime};
 use crate::error::{Error, ErrorKind};
 use crate::trace::Trace;
 
@@ -47,43 +47,6 @@ impl std::fmt::Debug for Outgoing {
             )
             .field("body_bytes", &self.body.len())
             .finish()
-    }
-}
-
-/// Decides when a wait for an answer gives up.
-pub trait Deadlines: Send + Sync {
-    /// Resolves when a wait of `limit` for the answer to `request` (its
-    /// method and path as sent: `POST /model/m/invoke`) gives up.
-    /// `received` is `None` while the answer's head has not come, else the
-    /// bytes of its body read so far. Polled only once the answer was
-    /// found not to have come yet.
-    fn give_up(
-        &self,
-        request: &str,
-        received: Option<u64>,
-        limit: Duration,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-    /// A guard keeping the deadlines' clock where it is while several
-    /// requests are started at once (see [`HttpClient::all_at_once`]);
-    /// real time needs none.
-    fn hold(&self) -> Box<dyn Send> {
-        Box::new(())
-    }
-}
-
-/// Deadlines in real time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RealTime;
-
-impl Deadlines for RealTime {
-    fn give_up(
-        &self,
-        _request: &str,
-        _received: Option<u64>,
-        limit: Duration,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(tokio::time::sleep(limit))
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
+use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
-use bedrock_client::transport::Deadlines;
 use bedrock_mock_server::{Clock as MockClock, MockBedrock, RecordedRequest};
 use clap::Parser;
 

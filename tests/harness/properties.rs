@@ -612,7 +612,7 @@ proptest! {
         available in prop::collection::vec(prop::bool::weighted(0.3), 7),
         pin in prop::option::weighted(0.2, 0usize..8),
     ) {
-        use bedrock_client::models::{Catalogue, Family};
+        use bedrock_client::catalogue::{Catalogue, Family};
         let catalogue = Catalogue::built_in();
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
@@ -754,7 +754,7 @@ proptest! {
         ][..]), 9),
         pinned in prop::bool::weighted(0.2),
     ) {
-        use bedrock_client::models::{Catalogue, Family};
+        use bedrock_client::catalogue::{Catalogue, Family};
         let catalogue = Catalogue::built_in();
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");

@@ -15,8 +15,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::CallKind;
-use crate::authorize::Endpoint;
 use crate::config::PromptCaching;
+use crate::endpoint::Endpoint;
 
 /// How the CLI's first system block (its attribution line, which carries
 /// no caching marker) begins.

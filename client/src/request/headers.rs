@@ -13,8 +13,8 @@
 use std::time::Duration;
 
 use super::Identity;
-use crate::authorize::Endpoint;
 use crate::config::Config;
+use crate::endpoint::Endpoint;
 
 /// The `anthropic-version` header of every model call.
 pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";

@@ -71,6 +71,14 @@ impl Identity {
     }
 }
 
+/// A fresh UUID v4, as the AWS JS SDK makes one per operation for
+/// `amz-sdk-invocation-id`.
+pub(crate) fn invocation_id() -> String {
+    uuid::Builder::from_random_bytes(random_bytes::<16>())
+        .into_uuid()
+        .to_string()
+}
+
 /// Operating-system randomness; a session id that repeats across runs
 /// would merge two sessions in a gateway's logs.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {

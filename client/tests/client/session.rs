@@ -5,9 +5,9 @@
 //! retry, the content-type guard, and model resolution errors.
 
 use crate::support::{Sandbox, provider};
+use bedrock_client::catalogue::{Catalogue, Family, Source};
 use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
-use bedrock_client::models::{Catalogue, Family, Source};
 use bedrock_client::provider::Provider;
 use bedrock_client::session::{Session, lineup};
 use bedrock_client::stream::Answer;
@@ -540,7 +540,8 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     let (provider, _) = provider(&sandbox, &server, &env);
     let catalogue = Catalogue::built_in();
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
     let opus = resolver.turn(Some("opus")).unwrap();
     assert_eq!(
         (opus.id.as_str(), &opus.source),
@@ -577,7 +578,8 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     );
     // The seed's lineup: the turn is Sonnet 4.5, `opus` is Opus 4.6.
     let seed = lineup(&catalogue, "seed").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, seed, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, seed, None);
     assert_eq!(
         resolver.turn(None).unwrap().id,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -607,7 +609,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     let (first, _) = provider(&sandbox, &server, &env);
     let catalogue = Catalogue::built_in();
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(first.config(), &catalogue, cli, None);
+    let resolver = bedrock_client::catalogue::Resolver::new(first.config(), &catalogue, cli, None);
     // An override to an ARN keeps its tier (and so the small/fast region).
     let haiku = resolver.tier(Family::Haiku).unwrap();
     assert_eq!(haiku.family, Some(Family::Haiku));
@@ -622,7 +624,8 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     // The small/fast model's prefix is its own region's.
     sandbox.write("home/.claude/settings.json", "{}");
     let (provider, _) = provider(&sandbox, &server, &env[..4]);
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
     assert_eq!(
         resolver.tier(Family::Haiku).unwrap().id,
         "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -639,7 +642,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
         "global.anthropic.claude-opus-5-5".to_owned(),
     ];
-    let resolver = bedrock_client::models::Resolver::new(
+    let resolver = bedrock_client::catalogue::Resolver::new(
         provider.config(),
         &catalogue,
         cli,

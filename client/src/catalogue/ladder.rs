@@ -6,9 +6,9 @@
 //! Retired versions stay on it (`--model sonnet` walks down to 3.5
 //! Sonnet). A pinned tier, or one the user named a model of, has none.
 
-use super::catalogue::{Catalogue, Family};
 use super::resolve::{Resolved, Resolver, Source};
-use crate::authorize::Endpoint;
+use super::{Catalogue, Family};
+use crate::endpoint::Endpoint;
 
 /// The rungs of `family`'s ladder, as the session sends each (through
 /// `modelOverrides`, with the region's profile prefix): only Bedrock's,
@@ -17,7 +17,7 @@ use crate::authorize::Endpoint;
 ///
 /// ```
 /// use bedrock_client::config::{Config, Sources};
-/// use bedrock_client::models::{Catalogue, Family, Resolver, ladder};
+/// use bedrock_client::catalogue::{Catalogue, Family, Resolver, ladder};
 ///
 /// let config = Config::load(&Sources {
 ///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "us-east-1")]

@@ -4,6 +4,14 @@
 //! compiled in; `BEDROCK_CLIENT_MODELS` names another file), so a new
 //! release is a data change and both the seed's lineup and the real CLI's
 //! can be expressed.
+//!
+//! Pure functions of it and the configuration: how a choice resolves to an
+//! id and endpoint ([`Resolver`]), and the ladders a refused turn moves
+//! down ([`ladder`]). Nothing here sends a request: the startup checks
+//! that probe the catalogue's models are [`crate::startup`]'s.
+
+pub mod ladder;
+mod resolve;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,6 +20,8 @@ use serde::Deserialize;
 
 use crate::calendar::parse_date;
 use crate::error::{Error, ErrorKind};
+
+pub use resolve::{Resolved, Resolver, Source};
 
 /// The catalogue built into the client.
 pub const BUILT_IN: &str = include_str!("../../data/models.toml");
@@ -216,7 +226,7 @@ impl Catalogue {
     /// The built-in catalogue.
     ///
     /// ```
-    /// use bedrock_client::models::{Catalogue, Family};
+    /// use bedrock_client::catalogue::{Catalogue, Family};
     ///
     /// let catalogue = Catalogue::built_in();
     /// let opus = catalogue.lineup("cli").unwrap().default_for(Family::Opus);

@@ -3,9 +3,9 @@
 //! `context_management`. A model the catalogue does not know (an unknown
 //! id) gets the plain shape: no thinking, the CLI's own beta only.
 
-use super::catalogue::{Catalogue, Model, ThinkingKind};
-use crate::authorize::Endpoint;
-use crate::request::{MessagesRequest, Thinking};
+use super::{MessagesRequest, Thinking};
+use crate::catalogue::{Catalogue, Model, ThinkingKind};
+use crate::endpoint::Endpoint;
 
 /// `max_tokens` of a turn on a model the catalogue does not know.
 const UNKNOWN_MODEL_MAX_TOKENS: u32 = 32_000;

@@ -7,11 +7,10 @@
 //! context). Pure functions of the configuration, the catalogue and what
 //! startup discovery found.
 
-use super::catalogue::{Catalogue, Family, Lineup, Model, geography_for};
-use crate::authorize::Endpoint;
+use super::{Catalogue, Family, Lineup, Model, geography_for};
 use crate::config::Config;
+use crate::endpoint::{Endpoint, endpoint_for, is_mantle_id, split_context_suffix};
 use crate::error::{Error, ErrorKind};
-use crate::turn::{endpoint_for, is_mantle_id, split_context_suffix};
 
 /// Where a choice came from, for `models` and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +189,7 @@ impl<'a> Resolver<'a> {
     ///
     /// ```
     /// use bedrock_client::config::{Config, Sources};
-    /// use bedrock_client::models::{Catalogue, Resolver};
+    /// use bedrock_client::catalogue::{Catalogue, Resolver};
     ///
     /// let config = Config::load(&Sources {
     ///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "eu-west-1")]

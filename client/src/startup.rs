@@ -15,12 +15,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::catalogue::{Catalogue, Family, Lineup, Model};
-use super::resolve::{Resolved, Resolver, Source};
-use crate::authorize::Endpoint;
+use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
 use crate::clock::Clock;
 use crate::config::Auth;
 use crate::credentials::CredentialSource;
+use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
 use crate::provider::{Call, Provider, Route};
@@ -370,7 +369,7 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
         if pin.starts_with("arn:") {
             continue;
         }
-        let (pin_id, one_million) = crate::turn::split_context_suffix(pin);
+        let (pin_id, one_million) = split_context_suffix(pin);
         let default = resolver.default_version(family);
         let Some(pinned) = catalogue.find(pin_id) else {
             continue;
@@ -383,7 +382,7 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
             // Keep what the pin chose: its geography prefix, and `[1m]`
             // when the newer version has the 1M context.
             if let Some((geography, _)) = pin_id.split_once('.')
-                && super::catalogue::GEOGRAPHIES.contains(&geography)
+                && GEOGRAPHIES.contains(&geography)
                 && !newer.is_arn()
             {
                 newer.id = format!("{geography}.{}", default.bedrock);
