@@ -1,7 +1,7 @@
 //! The `bedrock-client` command line as a library function, so the same
 //! code runs as the binary and in-process (the scenario runner runs many
 //! side by side): configuration comes from a [`Sources`], output goes to
-//! a [`Console`], time from any [`Clock`].
+//! a [`Console`], time from any [`TimeSource`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalogue::{Catalogue, Family, Lineup, Resolver};
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
@@ -45,7 +45,7 @@ use crate::request::Identity;
 use crate::retrying::{AttemptError, GaveUp};
 use crate::session::{Session, lineup, load_catalogue};
 use crate::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
-use crate::stream::Answer;
+use crate::stream::Completion;
 use crate::trace::Trace;
 use crate::transport::HttpClient;
 use crate::turn::TurnError;
@@ -245,7 +245,7 @@ pub struct Environment<C> {
     pub jitter: Option<f64>,
 }
 
-impl<C: Clock + Clone> Environment<C> {
+impl<C: TimeSource + Clone> Environment<C> {
     /// Runs with `sources`, printing to `console`, on `clock`, with random
     /// jitter.
     pub fn new(sources: Sources, console: Console, clock: C) -> Self {
@@ -291,7 +291,7 @@ impl Outcome {
 }
 
 /// Runs the parsed command line.
-pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
+pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     let console = &env.console;
     if cli.command.is_none() && cli.print.is_none() {
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
@@ -344,7 +344,7 @@ pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
 
 /// Starts a session; with a prompt, sends the turn, else reports the
 /// models.
-async fn session<C: Clock>(
+async fn session<C: TimeSource>(
     cli: &Cli,
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
@@ -409,7 +409,7 @@ fn fail_setup(console: &Console, e: &Error) -> End {
 }
 
 /// `-p`: one streamed turn, the answer on stdout as it arrives.
-async fn print_turn<C: Clock>(
+async fn print_turn<C: TimeSource>(
     console: &Console,
     provider: &mut Provider<SystemSources, C>,
     session: &mut Session,
@@ -480,7 +480,7 @@ async fn print_turn<C: Clock>(
 
 /// The `result` object of `--output-format json` and `stream-json`.
 fn result_json(
-    outcome: &Result<Answer, TurnError>,
+    outcome: &Result<Completion, TurnError>,
     error: Option<&str>,
     model: &str,
 ) -> serde_json::Value {
@@ -512,7 +512,7 @@ fn result_json(
 }
 
 /// `models`: per tier, the model in use, where it came from, the probes.
-fn report_models<C: Clock>(
+fn report_models<C: TimeSource>(
     console: &Console,
     provider: &Provider<SystemSources, C>,
     session: &Session,
@@ -599,7 +599,7 @@ fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -
 }
 
 /// `models`: the seed's update offer, printed; written when accepted.
-async fn offer_updates<C: Clock>(
+async fn offer_updates<C: TimeSource>(
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     session: &Session,
@@ -635,7 +635,7 @@ async fn offer_updates<C: Clock>(
 }
 
 /// `setup`: region, credentials, every model probed, a pin per tier.
-async fn setup<C: Clock>(
+async fn setup<C: TimeSource>(
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     catalogue: &Catalogue,

@@ -1,14 +1,17 @@
 //! Time, injectable: the real clock for the CLI, a virtual one for tests,
 //! so a run with eleven backed-off retries and 30-second refresh gates
-//! takes milliseconds to test.
+//! takes milliseconds to test. A [`TimeSource`] reads the time and waits;
+//! its [`Deadlines`] decide when a wait for an answer gives up (real time,
+//! unless the time source is shared with an in-process fake server).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-/// What the client asks of time.
-pub trait Clock: Send + Sync {
+/// What the client asks of time: [`SystemClock`] for the CLI,
+/// [`VirtualClock`] in tests, or a harness's clock shared with its server.
+pub trait TimeSource: Send + Sync {
     /// Time since the clock started, never going back.
     fn elapsed(&self) -> Duration;
     /// The wall-clock time, for credential expiry.
@@ -36,7 +39,7 @@ impl Default for SystemClock {
     }
 }
 
-impl Clock for SystemClock {
+impl TimeSource for SystemClock {
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -57,7 +60,7 @@ impl Clock for SystemClock {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use std::time::{Duration, SystemTime};
-/// use bedrock_client::clock::{Clock, VirtualClock};
+/// use bedrock_client::clock::{TimeSource, VirtualClock};
 ///
 /// let clock = VirtualClock::starting_at(SystemTime::UNIX_EPOCH);
 /// clock.sleep(Duration::from_secs(30)).await;
@@ -104,7 +107,7 @@ impl VirtualClock {
     }
 }
 
-impl Clock for VirtualClock {
+impl TimeSource for VirtualClock {
     fn elapsed(&self) -> Duration {
         self.lock().elapsed
     }

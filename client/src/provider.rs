@@ -10,7 +10,7 @@
 //! use std::time::Duration;
 //! use bedrock_client::authorize::Endpoint;
 //! use bedrock_client::config::Sources;
-//! use bedrock_client::provider::{Call, Provider, Route};
+//! use bedrock_client::provider::{Call, Provider, Plane};
 //! use bedrock_client::request::{CallKind, Identity, MessagesRequest, TextBlock};
 //! use bedrock_client::Config;
 //!
@@ -21,7 +21,7 @@
 //! let body = probe.to_body(Endpoint::Bedrock, CallKind::Probe, "", false);
 //! let call = Call {
 //!     endpoint: Endpoint::Bedrock,
-//!     route: Route::Model { kind: CallKind::Probe, betas: &[] },
+//!     plane: Plane::Data { kind: CallKind::Probe, betas: &[] },
 //!     small_fast: false,
 //!     method: http::Method::POST,
 //!     path_and_query: "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke".into(),
@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::authorize::{authorization_headers, base_url_for, region_for};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{SystemClock, TimeSource};
 use crate::command::OutputSink;
 use crate::config::{Auth, Config};
 use crate::credentials::{
@@ -65,12 +65,14 @@ const ERROR_BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
 /// The AWS JS SDK's attempts for control-plane calls (`max=3`).
 const CONTROL_PLANE_ATTEMPTS: u32 = 3;
 
-/// What kind of call, for its headers and retries.
+/// Which of Bedrock's planes a call is on, which decides its headers and
+/// retries: the CLI makes model calls with the Anthropic SDK and control
+/// plane calls with the AWS JS SDK.
 #[derive(Debug, Clone, Copy)]
-pub enum Route<'a> {
-    /// A model call (Invoke or Mantle): the Anthropic SDK's headers,
-    /// `CLAUDE_CODE_MAX_RETRIES` retries.
-    Model {
+pub enum Plane<'a> {
+    /// The data plane's model calls (Invoke or Mantle): the Anthropic
+    /// SDK's headers, `CLAUDE_CODE_MAX_RETRIES` retries.
+    Data {
         /// Probe or turn.
         kind: CallKind,
         /// The `anthropic-beta` header (turns only).
@@ -78,7 +80,7 @@ pub enum Route<'a> {
     },
     /// `ListInferenceProfiles` and `GetInferenceProfile`: the AWS JS SDK's
     /// headers and its three attempts.
-    ControlPlane,
+    Control,
 }
 
 /// One call.
@@ -86,8 +88,8 @@ pub enum Route<'a> {
 pub struct Call<'a> {
     /// Which endpoint's host and auth.
     pub endpoint: Endpoint,
-    /// Model call or control plane.
-    pub route: Route<'a>,
+    /// A model call, or one on the control plane.
+    pub plane: Plane<'a>,
     /// Whether it is for the small/fast model (its own region).
     pub small_fast: bool,
     /// `GET` or `POST`.
@@ -115,7 +117,7 @@ impl Call<'static> {
     ) -> Self {
         Call {
             endpoint,
-            route: Route::Model {
+            plane: Plane::Data {
                 kind: CallKind::Probe,
                 betas: &[],
             },
@@ -168,7 +170,7 @@ impl Provider<SystemSources, SystemClock> {
     }
 }
 
-impl<S: CredentialSource, C: Clock> Provider<S, C> {
+impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     /// A provider with the given parts (tests pass scripted sources and a
     /// virtual clock).
     pub fn new(config: Config, source: S, clock: C, http: HttpClient, identity: Identity) -> Self {
@@ -276,9 +278,9 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
     /// reason the run gave up.
     pub async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
         let auth = auth_for(&self.config, call.endpoint);
-        let policy = match call.route {
-            Route::Model { .. } => RetryPolicy::new(self.config.max_retries),
-            Route::ControlPlane => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
+        let policy = match call.plane {
+            Plane::Data { .. } => RetryPolicy::new(self.config.max_retries),
+            Plane::Control => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
         let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);
@@ -372,8 +374,8 @@ impl<'a> Sender<'a> {
             Endpoint::Bedrock => Service::Bedrock,
             Endpoint::Mantle => Service::BedrockMantle,
         };
-        let mut headers = match call.route {
-            Route::Model { kind, betas } => {
+        let mut headers = match call.plane {
+            Plane::Data { kind, betas } => {
                 let mut headers = model_call_headers(
                     self.config,
                     self.identity,
@@ -387,7 +389,7 @@ impl<'a> Sender<'a> {
                 headers.push(("host".to_owned(), host));
                 headers
             }
-            Route::ControlPlane => control_plane_headers(
+            Plane::Control => control_plane_headers(
                 self.identity,
                 &host,
                 &self.invocation_id,
@@ -429,12 +431,12 @@ impl<'a> Sender<'a> {
             };
             authorization_headers(&request, self.auth, None, region, service, time)?
         };
-        match call.route {
-            Route::Model { .. } => {
+        match call.plane {
+            Plane::Data { .. } => {
                 headers.extend(added);
                 headers = wire_order(headers, signed);
             }
-            Route::ControlPlane => headers.extend(js_sdk_signer_order(added)),
+            Plane::Control => headers.extend(js_sdk_signer_order(added)),
         }
         Ok(Outgoing {
             method: call.method.clone(),

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ApiFailure, Failure, classify};
@@ -70,7 +70,7 @@ pub struct GaveUp {
 /// draws from 0 to 1 for each backoff.
 pub async fn run_with_retries<T, S, F, Fut>(
     policy: RetryPolicy,
-    clock: &impl Clock,
+    clock: &impl TimeSource,
     jitter: &mut impl FnMut() -> f64,
     mut credentials: Option<&mut CredentialManager<S>>,
     mut attempt: F,

@@ -17,16 +17,16 @@
 //! it (400), the turn is sent once more with the other shape.
 
 use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver, Source, ladder};
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::credentials::CredentialSource;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ModelRefusal, model_refusal};
-use crate::provider::{Call, Provider, Route};
+use crate::provider::{Call, Plane, Provider};
 use crate::request::turn_request;
 use crate::retrying::AttemptError;
 use crate::startup::{self, Probe, Startup};
-use crate::stream::Answer;
+use crate::stream::Completion;
 use crate::turn::{TurnError, prompt_request, run_turn_for};
 
 /// The catalogue entry whose shape is guessed for an application profile
@@ -59,7 +59,7 @@ pub struct Session {
 impl Session {
     /// Resolves the turn's model (`flag` is `--model`), runs the startup
     /// checks, and looks up an application profile's model.
-    pub async fn start<S: CredentialSource, C: Clock>(
+    pub async fn start<S: CredentialSource, C: TimeSource>(
         provider: &mut Provider<S, C>,
         catalogue: Catalogue,
         lineup: &Lineup,
@@ -149,12 +149,12 @@ impl Session {
     /// Sends `prompt` as the turn; text goes to `on_text` as it arrives.
     /// A refusal of the model moves the turn down its ladder, and `turn`
     /// becomes the model that answered, or the last one refused.
-    pub async fn run<S: CredentialSource, C: Clock>(
+    pub async fn run<S: CredentialSource, C: TimeSource>(
         &mut self,
         provider: &mut Provider<S, C>,
         prompt: &str,
         on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<Answer, TurnError> {
+    ) -> Result<Completion, TurnError> {
         let base = prompt_request(provider.config(), provider.identity(), prompt);
         // Bounded: each pass either ends the run or takes one model off
         // `fallbacks` (a denial is sent once more first).
@@ -207,7 +207,10 @@ impl Session {
     /// The CLI's tier check after a turn ended refused on a tier's model:
     /// the models below it are probed one by one until one answers or one
     /// fails for another reason than a refusal of the model.
-    async fn check_tier_below<S: CredentialSource, C: Clock>(&self, provider: &mut Provider<S, C>) {
+    async fn check_tier_below<S: CredentialSource, C: TimeSource>(
+        &self,
+        provider: &mut Provider<S, C>,
+    ) {
         let Some((_, below)) = self
             .tier_checks
             .iter()
@@ -223,12 +226,12 @@ impl Session {
     }
 
     /// One turn on `turn`, shaped for its model.
-    async fn run_on_turn_model<S: CredentialSource, C: Clock>(
+    async fn run_on_turn_model<S: CredentialSource, C: TimeSource>(
         &self,
         provider: &mut Provider<S, C>,
         base: &crate::request::MessagesRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<Answer, TurnError> {
+    ) -> Result<Completion, TurnError> {
         let guessing = self.turn.is_arn() && self.backing.is_none();
         let shape = if guessing {
             self.catalogue.model(GUESSED_SHAPE)
@@ -264,7 +267,7 @@ impl Session {
 }
 
 /// One `max_tokens: 1` probe of `model`.
-async fn probe_one<S: CredentialSource, C: Clock>(
+async fn probe_one<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &Resolved,
 ) -> Probe {
@@ -285,7 +288,7 @@ fn refuses_the_model(answer: &Probe) -> bool {
 
 /// `GetInferenceProfile` for `arn`: the catalogue model behind it. A
 /// refusal is only noted (the CLI logs it and guesses).
-async fn describe_profile<S: CredentialSource, C: Clock>(
+async fn describe_profile<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     arn: &str,
@@ -294,7 +297,7 @@ async fn describe_profile<S: CredentialSource, C: Clock>(
     let encoded = arn.replace(':', "%3A").replace('/', "%2F");
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
+        plane: Plane::Control,
         small_fast: false,
         method: http::Method::GET,
         path_and_query: format!("/inference-profiles/{encoded}"),

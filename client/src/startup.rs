@@ -16,13 +16,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
-use crate::provider::{Call, Provider, Route};
+use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
 use crate::retrying::AttemptError;
 
@@ -127,7 +127,7 @@ impl Startup {
 
 /// Runs the checks. `turn` is the turn's model as resolved before them
 /// (its tier, when it is an explicit model of one, is not probed).
-pub async fn run<S: CredentialSource, C: Clock>(
+pub async fn run<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,
@@ -271,7 +271,7 @@ fn display(resolved: &Resolved) -> String {
 }
 
 /// Probes `models` at once; results in their order.
-pub(crate) async fn probe<S: CredentialSource, C: Clock>(
+pub(crate) async fn probe<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     models: &[Resolved],
 ) -> Vec<Probe> {
@@ -297,12 +297,12 @@ pub(crate) async fn probe<S: CredentialSource, C: Clock>(
 
 /// `ListInferenceProfiles` for system-defined profiles, one page: the
 /// profile ids, or why there are none.
-pub async fn discover<S: CredentialSource, C: Clock>(
+pub async fn discover<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
 ) -> Result<Vec<String>, String> {
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
+        plane: Plane::Control,
         small_fast: false,
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".to_owned(),
@@ -353,7 +353,7 @@ impl UpdateOffer {
 /// The seed's update offer: for each tier pinned to a catalogue version
 /// older than the lineup's default (never an application profile ARN),
 /// the default is probed; one that answers is offered.
-pub async fn update_offers<S: CredentialSource, C: Clock>(
+pub async fn update_offers<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,
@@ -415,7 +415,7 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
 
 /// Every Bedrock version of the catalogue probed at once in this region:
 /// what `setup` pins from. Results follow the catalogue's order.
-pub async fn probe_catalogue<S: CredentialSource, C: Clock>(
+pub async fn probe_catalogue<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,

@@ -20,9 +20,10 @@ pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(180);
 /// accepted.
 const MAX_SSE_EVENT: usize = 16 << 20;
 
-/// What a finished stream said.
+/// What a finished turn said: its stream read to `message_stop` (or the
+/// non-streaming retry's answer).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Answer {
+pub struct Completion {
     /// The text blocks, joined.
     pub text: String,
     /// `end_turn`, `max_tokens`, …
@@ -58,9 +59,9 @@ impl std::fmt::Display for StreamFailure {
     }
 }
 
-/// Builds the [`Answer`] from events, printing text as it comes.
+/// Builds the [`Completion`] from events, printing text as it comes.
 struct Assembler<'a> {
-    answer: Answer,
+    completion: Completion,
     started: bool,
     finished: bool,
     on_text: &'a mut (dyn FnMut(&str) + Send),
@@ -69,7 +70,7 @@ struct Assembler<'a> {
 impl<'a> Assembler<'a> {
     fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
         Self {
-            answer: Answer::default(),
+            completion: Completion::default(),
             started: false,
             finished: false,
             on_text,
@@ -86,7 +87,7 @@ impl<'a> Assembler<'a> {
         match event {
             StreamEvent::MessageStart { message } => {
                 self.started = true;
-                self.answer.usage = message.usage;
+                self.completion.usage = message.usage;
             }
             // Reported as itself even before message_start (an overloaded
             // Mantle stream may open with it).
@@ -104,16 +105,16 @@ impl<'a> Assembler<'a> {
                 ..
             } => {
                 (self.on_text)(&text);
-                self.answer.text.push_str(&text);
+                self.completion.text.push_str(&text);
             }
             StreamEvent::MessageDelta { delta, usage } => {
-                self.answer.stop_reason = delta.stop_reason;
+                self.completion.stop_reason = delta.stop_reason;
                 if usage.output_tokens.is_some() {
-                    self.answer.usage.output_tokens = usage.output_tokens;
+                    self.completion.usage.output_tokens = usage.output_tokens;
                 }
             }
             StreamEvent::MessageStop { invocation_metrics } => {
-                self.answer.metrics = invocation_metrics;
+                self.completion.metrics = invocation_metrics;
                 self.finished = true;
             }
             _ => {}
@@ -121,9 +122,9 @@ impl<'a> Assembler<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         if self.finished {
-            Ok(self.answer)
+            Ok(self.completion)
         } else {
             Err(broken("the stream ended before message_stop"))
         }
@@ -151,7 +152,7 @@ async fn next_piece(body: &mut ResponseBody) -> Result<Option<bytes::Bytes>, Str
 pub async fn read_invoke_stream(
     mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
         reader.feed(&piece)?;
@@ -163,7 +164,7 @@ pub async fn read_invoke_stream(
 pub fn read_invoke_bytes(
     bytes: &[u8],
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     reader.feed(bytes)?;
     reader.finish()
@@ -204,7 +205,7 @@ impl<'a> InvokeReader<'a> {
         }
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         self.decoder
             .finish()
             // The AWS SDKs' words first (what `claude -p` prints,
@@ -218,7 +219,7 @@ impl<'a> InvokeReader<'a> {
 pub async fn read_mantle_stream(
     mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = MantleReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
         reader.feed(&piece)?;
@@ -240,7 +241,7 @@ pub async fn read_mantle_stream(
 pub fn read_mantle_pieces(
     pieces: &[&[u8]],
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = MantleReader::new(on_text);
     for piece in pieces {
         reader.feed(piece)?;
@@ -297,7 +298,7 @@ impl<'a> MantleReader<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         self.assembler.finish()
     }
 }

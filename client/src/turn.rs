@@ -16,19 +16,19 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::config::Config;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, endpoint_for, split_context_suffix};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
-use crate::provider::{Call, Provider, Route};
+use crate::provider::{Call, Plane, Provider};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
 };
 use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{
-    Answer, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
+    Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
 };
 
 /// The turn's time limit for the answer's head, announced as
@@ -102,25 +102,25 @@ pub enum TurnError {
 
 /// Sends `request` to `model` as a streamed turn and reads the answer,
 /// handing text to `on_text` as it arrives.
-pub async fn run_turn<S: CredentialSource, C: Clock>(
+pub async fn run_turn<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
     request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
+) -> Result<Completion, TurnError> {
     run_turn_for(provider, model, false, request, on_text).await
 }
 
 /// [`run_turn`] for a model that may be the small/fast one: with
 /// `small_fast`, the turn goes to `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
 /// (where that model's id was chosen for).
-pub async fn run_turn_for<S: CredentialSource, C: Clock>(
+pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
     small_fast: bool,
     mut request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
+) -> Result<Completion, TurnError> {
     let (model, one_million) = split_context_suffix(model);
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
     if one_million {
@@ -132,7 +132,7 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
         let betas = request.header_betas_for(endpoint);
         let call = Call {
             endpoint,
-            route: Route::Model {
+            plane: Plane::Data {
                 kind: CallKind::Turn,
                 betas: &betas,
             },
@@ -240,14 +240,14 @@ const MAX_MESSAGE_BODY: usize = 32 << 20;
 /// The CLI's one non-streaming retry of a turn: `POST /model/{id}/invoke`
 /// with at most 64,000 tokens, 300 s. Text in `shown` was already
 /// printed; only the rest is handed on.
-async fn invoke_once<S: CredentialSource, C: Clock>(
+async fn invoke_once<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
     small_fast: bool,
     request: &MessagesRequest,
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
+) -> Result<Completion, TurnError> {
     let mut request = request.clone();
     request.max_tokens = request.max_tokens.min(NON_STREAMING_MAX_TOKENS);
     if let Some(Thinking::Budget { budget_tokens }) = &mut request.thinking {
@@ -256,7 +256,7 @@ async fn invoke_once<S: CredentialSource, C: Clock>(
     let betas = request.header_betas_for(Endpoint::Bedrock);
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::Model {
+        plane: Plane::Data {
             kind: CallKind::Turn,
             betas: &betas,
         },
@@ -282,7 +282,7 @@ fn answer_from_json(
     body: &[u8],
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         StreamFailure::Broken(Error::new(
             ErrorKind::Request,
@@ -307,7 +307,7 @@ fn answer_from_json(
         }
     }
     let usage = serde_json::from_value(json["usage"].clone()).unwrap_or_default();
-    Ok(Answer {
+    Ok(Completion {
         text,
         stop_reason: json["stop_reason"].as_str().map(str::to_owned),
         usage,

@@ -10,11 +10,11 @@ use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::provider::Provider;
 use bedrock_client::session::{Session, lineup};
-use bedrock_client::stream::Answer;
+use bedrock_client::stream::Completion;
 use bedrock_client::turn::TurnError;
 use bedrock_client::{Error, ErrorKind};
 use bedrock_mock_server::{
-    Answer as Reply, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Match,
+    Answer, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Match,
     MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
 };
 use serde_json::Value;
@@ -27,7 +27,7 @@ const KEYS: [(&str, &str); 3] = [
 
 struct Run {
     session: Result<Session, Error>,
-    outcome: Option<Result<Answer, TurnError>>,
+    outcome: Option<Result<Completion, TurnError>>,
     shown: String,
     journal: Vec<RecordedRequest>,
 }
@@ -224,7 +224,7 @@ async fn other_probe_failures_keep_the_default_and_probe_nothing_more() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModel).model("*claude-opus-5-5"),
-        Reply::error("ThrottlingException"),
+        Answer::error("ThrottlingException"),
     ));
     let run = session(&server, "session-429", &[], None).await;
     let session = run.session.unwrap();
@@ -368,7 +368,7 @@ async fn a_refused_profile_lookup_guesses_a_shape() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::GetInferenceProfile),
-        Reply::error("AccessDeniedException"),
+        Answer::error("AccessDeniedException"),
     ));
     let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
     let run = session(
@@ -466,7 +466,7 @@ async fn a_broken_stream_is_retried_once_without_streaming() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::StreamException {
+        Answer::StreamException {
             after_events: 3,
             exception: "internalServerException".into(),
             message: None,
@@ -491,7 +491,7 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
     let json = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"from a proxy"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":3}}"#;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::Http {
+        Answer::Http {
             status: 200,
             headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
             body: json.into(),
@@ -510,7 +510,7 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
     server.reset();
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::Http {
+        Answer::Http {
             status: 200,
             headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
             body: json.into(),

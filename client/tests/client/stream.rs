@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bedrock_client::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
+use bedrock_client::stream::{Completion, StreamFailure, read_invoke_stream, read_mantle_stream};
 use bedrock_client::transport::{HttpClient, Outgoing};
 use bedrock_eventstream::anthropic::StreamEvent;
 use bedrock_eventstream::bedrock::{Exception, encode_event_frames, encode_exception};
@@ -63,14 +63,14 @@ async fn serve(body: Vec<u8>, piece: usize) -> bedrock_client::transport::Respon
     response.into_body()
 }
 
-async fn invoke(body: Vec<u8>, piece: usize) -> (Result<Answer, StreamFailure>, Vec<String>) {
+async fn invoke(body: Vec<u8>, piece: usize) -> (Result<Completion, StreamFailure>, Vec<String>) {
     let mut shown = Vec::new();
     let outcome =
         read_invoke_stream(serve(body, piece).await, &mut |t| shown.push(t.to_owned())).await;
     (outcome, shown)
 }
 
-fn broken(outcome: &Result<Answer, StreamFailure>, says: &str) {
+fn broken(outcome: &Result<Completion, StreamFailure>, says: &str) {
     match outcome {
         Err(StreamFailure::Broken(e)) => assert!(e.message().contains(says), "{e}"),
         other => panic!("expected a broken stream ({says}), got {other:?}"),
@@ -156,7 +156,7 @@ fn sse(events: &[&str], line_end: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn mantle(body: Vec<u8>, piece: usize) -> Result<Answer, StreamFailure> {
+async fn mantle(body: Vec<u8>, piece: usize) -> Result<Completion, StreamFailure> {
     read_mantle_stream(serve(body, piece).await, &mut |_| {}).await
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::support::{Sandbox, provider};
 use bedrock_client::authorize::Endpoint;
 use bedrock_client::failure::{Failure, classify};
-use bedrock_client::provider::{Call, Route};
+use bedrock_client::provider::{Call, Plane};
 use bedrock_client::request::{MessagesRequest, TextBlock, Thinking};
 use bedrock_client::retrying::AttemptError;
 use bedrock_client::turn::{TurnError, prompt_request, run_turn};
@@ -647,7 +647,7 @@ async fn the_control_plane_is_called_as_the_aws_js_sdk_calls_it() {
     let (mut provider, _) = provider(&sandbox, &server, &env);
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
+        plane: Plane::Control,
         small_fast: false,
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".into(),
