@@ -9,7 +9,7 @@
 //! use std::collections::BTreeMap;
 //! use std::sync::{Arc, Mutex};
 //!
-//! use bedrock_client::cli::{Cli, Console, Environment};
+//! use bedrock_client::cli::{Cli, Console, Environment, Exit};
 //! use bedrock_client::clock::SystemClock;
 //! use bedrock_client::config::Sources;
 //! use clap::Parser;
@@ -25,7 +25,7 @@
 //! let console = Console::writing_to(Arc::clone(&stdout), Arc::default());
 //! let cli = Cli::parse_from(["bedrock-client", "status"]);
 //! let outcome = bedrock_client::cli::run(&cli, &Environment::new(sources, console, SystemClock::default())).await;
-//! assert_eq!(outcome.exit, 0);
+//! assert_eq!(outcome.exit, Exit::Success);
 //! assert!(String::from_utf8_lossy(&stdout.lock().unwrap()).contains("eu-west-1"));
 //! # }
 //! ```
@@ -49,7 +49,7 @@ use crate::stream::Completion;
 use crate::trace::Trace;
 use crate::transport::HttpClient;
 use crate::turn::TurnError;
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, FailureKind};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -258,32 +258,68 @@ impl<C: TimeSource + Clone> Environment<C> {
     }
 }
 
+/// The exit status of a run (see `--help`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the answer was printed in full (or the command did its work).
+    #[default]
+    Success,
+    /// 1: the run failed: configuration, credentials, the service's
+    /// refusal, or a stream that broke.
+    Failed,
+    /// 2: the command line is wrong.
+    Usage,
+}
+
+impl Exit {
+    /// The status a run ending on `failure` exits with.
+    pub fn after(failure: Option<FailureKind>) -> Self {
+        match failure {
+            None => Exit::Success,
+            Some(FailureKind::Usage) => Exit::Usage,
+            Some(_) => Exit::Failed,
+        }
+    }
+
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// The exit status: 0 success, 1 the run failed, 2 a usage error.
-    pub exit: u8,
+    /// The exit status.
+    pub exit: Exit,
     /// How often each credential source was used, when the run got as
     /// far as making a provider.
     pub credentials: Option<SourceCounts>,
-    /// What kind of failure ended the run, in kebab case: a setup
-    /// error's [`ErrorKind`] (`missing-variable`, `credentials`, ...), a
-    /// refusal's [`Failure`](crate::failure::Failure) class (`credentials`, `model-access`,
-    /// `on-demand-throughput`, `retryable` after the retries ran out,
-    /// `final`), a transport error's kind (`connection`, `timeout`), or
-    /// `stream` for a stream that broke.
-    pub error: Option<&'static str>,
+    /// What kind of failure ended the run; `None` when it did not fail.
+    pub error: Option<FailureKind>,
 }
 
-/// How a command ended: its exit status and the kind of failure.
-type End = (u8, Option<&'static str>);
+/// How a command ended: done, or the kind of failure it ended on (which
+/// decides the exit status).
+type End = Result<(), FailureKind>;
 
-const SUCCESS: End = (0, None);
+const SUCCESS: End = Ok(());
 
 impl Outcome {
-    fn ended((exit, error): End) -> Self {
+    fn ended(end: End) -> Self {
+        let error = end.err();
         Self {
-            exit,
+            exit: Exit::after(error),
             credentials: None,
             error,
         }
@@ -295,7 +331,7 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
     let console = &env.console;
     if cli.command.is_none() && cli.print.is_none() {
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
-        return Outcome::ended((2, Some("usage")));
+        return Outcome::ended(Err(FailureKind::Usage));
     }
     let config = match Config::load(&env.sources) {
         Ok(config) => config,
@@ -334,11 +370,10 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
     if let Some(jitter) = env.jitter {
         provider = provider.with_jitter(move || jitter);
     }
-    let (exit, error) = session(cli, env, &mut provider, catalogue, prompt).await;
+    let end = session(cli, env, &mut provider, catalogue, prompt).await;
     Outcome {
-        exit,
         credentials: Some(provider.credential_counts()),
-        error,
+        ..Outcome::ended(end)
     }
 }
 
@@ -405,7 +440,7 @@ async fn session<C: TimeSource>(
 
 fn fail_setup(console: &Console, e: &Error) -> End {
     console.err_line(&format!("bedrock-client: {e}"));
-    (1, Some(e.kind().name()))
+    Err(e.kind().into())
 }
 
 /// `-p`: one streamed turn, the answer on stdout as it arrives.
@@ -473,8 +508,8 @@ async fn print_turn<C: TimeSource>(
     }
     match &outcome {
         Ok(_) => SUCCESS,
-        Err(TurnError::Refused(gave_up)) => (1, Some(refusal_kind(gave_up))),
-        Err(_) => (1, Some("stream")),
+        Err(TurnError::Refused(gave_up)) => Err(refusal_kind(gave_up)),
+        Err(_) => Err(FailureKind::Stream),
     }
 }
 
@@ -742,10 +777,10 @@ fn given_up_on(gave_up: &GaveUp) -> Result<&ApiFailure, &Error> {
 }
 
 /// The kind of failure a turn gave up on.
-fn refusal_kind(gave_up: &GaveUp) -> &'static str {
+fn refusal_kind(gave_up: &GaveUp) -> FailureKind {
     match given_up_on(gave_up) {
-        Ok(failure) => classify(failure).name(),
-        Err(e) => e.kind().name(),
+        Ok(failure) => classify(failure).into(),
+        Err(e) => e.kind().into(),
     }
 }
 
@@ -772,5 +807,20 @@ fn refusal_line(
         // found nothing goes to stderr.
         Err(e) if e.kind() == ErrorKind::Credentials => NO_CREDENTIALS.to_owned(),
         Err(e) => format!("API Error: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_exit_status_and_the_failure_decides_it() {
+        for exit in [Exit::Success, Exit::Failed, Exit::Usage] {
+            assert!(EXIT_CODES.contains(&format!("\n  {}  ", exit.code())));
+        }
+        assert_eq!(Exit::after(None), Exit::Success);
+        assert_eq!(Exit::after(Some(FailureKind::Usage)).code(), 2);
+        assert_eq!(Exit::after(Some(FailureKind::Stream)).code(), 1);
     }
 }

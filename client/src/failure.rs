@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use crate::error::FailureKind;
+
 /// A service's error answer, as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiFailure {
@@ -106,15 +108,15 @@ pub enum Failure {
     Final,
 }
 
-impl Failure {
-    /// The class in kebab case (`model-access`), for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Failure::Retryable => "retryable",
-            Failure::Credentials => "credentials",
-            Failure::ModelAccess => "model-access",
-            Failure::OnDemandThroughput => "on-demand-throughput",
-            Failure::Final => "final",
+impl From<Failure> for FailureKind {
+    /// The kind of failure a run that gave up on this refusal ended on.
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Retryable => FailureKind::Retryable,
+            Failure::Credentials => FailureKind::Credentials,
+            Failure::ModelAccess => FailureKind::ModelAccess,
+            Failure::OnDemandThroughput => FailureKind::OnDemandThroughput,
+            Failure::Final => FailureKind::Final,
         }
     }
 }

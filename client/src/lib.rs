@@ -51,5 +51,5 @@ pub mod transport;
 pub mod turn;
 
 pub use config::Config;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, FailureKind, UnknownFailureKind};
 pub use secret::Secret;

@@ -1,6 +1,7 @@
 //! Comparing a run with the scenario's `[expect]`: each difference is one
 //! readable line, and the request list gets a side-by-side listing.
 
+use bedrock_client::FailureKind;
 use bedrock_mock_server::{RecordedRequest, glob};
 
 use super::format::{Expect, ExpectedRequest, Order};
@@ -11,15 +12,15 @@ use super::run::Run;
 pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(exit) = expect.exit
-        && exit != run.outcome.exit
+        && exit != run.outcome.exit.code()
     {
         out.push(format!(
             "exit status: expected {exit}, got {}",
-            run.outcome.exit
+            run.outcome.exit.code()
         ));
     }
     if let Some(kind) = &expect.error {
-        let got = run.outcome.error.unwrap_or("none");
+        let got = run.outcome.error.map_or("none", FailureKind::name);
         if kind != got {
             out.push(format!("failure kind: expected `{kind}`, got `{got}`"));
         }

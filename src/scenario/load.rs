@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use bedrock_client::FailureKind;
 use bedrock_mock_server::Operation;
 
 use super::format::{SCHEMA_VERSION, Scenario};
@@ -104,26 +105,9 @@ const FORBIDDEN_VARIABLES: &[&str] = &[
     "AWS_USE_FIPS_ENDPOINT",
 ];
 
-/// The failure kinds `expect.error` may name (`bedrock_client::cli::Outcome::error`).
-const ERROR_KINDS: &[&str] = &[
-    "none",
-    "usage",
-    "missing-variable",
-    "invalid-variable",
-    "settings",
-    "no-provider",
-    "command",
-    "credentials",
-    "signing",
-    "request",
-    "connection",
-    "timeout",
-    "retryable",
-    "model-access",
-    "on-demand-throughput",
-    "final",
-    "stream",
-];
+/// What `expect.error` says of a run that did not fail; any other value
+/// names a [`FailureKind`] (`bedrock_client::cli::Outcome::error`).
+const NO_FAILURE: &str = "none";
 
 /// The longest pause of a dribble: its pauses are real time, so a scenario
 /// stays quick.
@@ -259,13 +243,17 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
         }
     }
     if let Some(kind) = &scenario.expect.error
-        && !ERROR_KINDS.contains(&kind.as_str())
+        && kind != NO_FAILURE
+        && kind.parse::<FailureKind>().is_err()
     {
+        let kinds: Vec<&str> = std::iter::once(NO_FAILURE)
+            .chain(FailureKind::ALL.map(FailureKind::name))
+            .collect();
         return Err((
             "expect.error".into(),
             format!(
                 "`{kind}` is not a failure kind; one of {}",
-                ERROR_KINDS.join(", ")
+                kinds.join(", ")
             ),
         ));
     }
@@ -494,6 +482,10 @@ mod tests {
         );
         let e = error(&text);
         assert!(e.contains(":9:1: field `expect.error`"), "{e}");
+        assert!(
+            e.contains("`nope` is not a failure kind; one of none, usage, missing-variable, invalid-variable, settings, no-provider, command, credentials, signing, request, connection, timeout, retryable, model-access, on-demand-throughput, final, stream"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -287,7 +287,7 @@ proptest! {
         let scenario = routing.scenario();
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        prop_assert!(run.outcome.exit <= 1, "exit {}\n{file}", run.outcome.exit);
+        prop_assert!(run.outcome.exit.code() <= 1, "exit {}\n{file}", run.outcome.exit.code());
         for r in &run.journal {
             let Some(op) = r.operation else { continue };
             let model = model_of(r).unwrap_or_default();
@@ -417,7 +417,7 @@ proptest! {
         };
         prop_assert!(attempts <= budget, "{attempts} attempts over a budget of {budget}\n{file}");
         prop_assert_eq!(attempts, want_attempts, "{}", file);
-        prop_assert_eq!(run.outcome.exit == 0, succeeds, "exit {}\n{}", run.outcome.exit, file);
+        prop_assert_eq!(run.outcome.exit.code() == 0, succeeds, "exit {}\n{}", run.outcome.exit.code(), file);
         if !succeeds {
             prop_assert!(!run.stdout.contains("hi\n") || run.stdout.starts_with("API Error"),
                 "a failed run printed an answer\n{file}");
@@ -556,7 +556,7 @@ proptest! {
         }
         let issued = run.issued_at.len() as u32;
         prop_assert!(issued <= budget + 1, "{} credentials issued\n{file}", issued);
-        if run.outcome.exit == 0 {
+        if run.outcome.exit.code() == 0 {
             prop_assert!(queue.contains(&Issued::Good), "success without a good credential\n{file}");
         }
         // Export: each load takes the next credential, the last again and
@@ -565,8 +565,8 @@ proptest! {
             // Every refusal here is of the credentials: the renewals count.
             let reachable = (budget as usize).min(queue.len() - 1);
             let good_in_time = queue[..=reachable].contains(&Issued::Good);
-            prop_assert_eq!(run.outcome.exit == 0, good_in_time,
-                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit, file);
+            prop_assert_eq!(run.outcome.exit.code() == 0, good_in_time,
+                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit.code(), file);
         }
     }
 }
@@ -712,7 +712,7 @@ proptest! {
         let notice = format!("Warning: Opus: {} not available — using", default.display);
         prop_assert_eq!(run.stderr.contains(&notice), fell_back,
             "notice {:?} in stderr {:?}\n{}", notice, run.stderr, file);
-        prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+        prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
         prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
             "the settings file was written\n{file}");
     }
@@ -814,7 +814,7 @@ proptest! {
             .filter_map(model_of)
             .collect();
         prop_assert_eq!(&sent, &expected, "{}", file);
-        prop_assert_eq!(run.outcome.exit, exit, "{}", file);
+        prop_assert_eq!(run.outcome.exit.code(), exit, "{}", file);
         prop_assert!(sent.len() <= 2 * ladder.len(), "unbounded: {} sends\n{}", sent.len(), file);
         // Sonnet's older versions are probed only when the whole ladder
         // was refused for the model.
@@ -890,7 +890,7 @@ proptest! {
         }
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        if run.outcome.exit == 0 {
+        if run.outcome.exit.code() == 0 {
             prop_assert_eq!(run.stdout.matches(text.as_str()).count(), 1,
                 "stdout {:?}\n{}", run.stdout, file);
             prop_assert_eq!(run.stdout.trim_end(), text.as_str(), "{}", file);
@@ -900,7 +900,7 @@ proptest! {
         }
         let idle_limit = bedrock_client::stream::STREAM_IDLE_LIMIT.as_secs();
         if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
-            prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+            prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
             let model_calls = run.journal.iter().filter(|r| matches!(
                 r.operation,
                 Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)
