@@ -40,6 +40,7 @@ use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
+use crate::imitated::{API_ERROR, CONNECTION_ERROR, NO_CREDENTIALS, TIMED_OUT};
 use crate::provider::Provider;
 use crate::request::Identity;
 use crate::retrying::{AttemptError, GaveUp};
@@ -483,7 +484,7 @@ async fn print_turn<C: TimeSource>(
     let error_line = match &outcome {
         Ok(_) => None,
         Err(TurnError::Setup(e)) => return fail_setup(console, e),
-        Err(TurnError::Stream(failure)) => Some(format!("API Error: {failure}")),
+        Err(TurnError::Stream(failure)) => Some(format!("{API_ERROR}: {failure}")),
         Err(TurnError::Refused(gave_up)) => Some(refusal_line(
             gave_up,
             config.aws_auth_refresh.as_deref(),
@@ -784,10 +785,6 @@ fn refusal_kind(gave_up: &GaveUp) -> FailureKind {
     }
 }
 
-/// What `claude -p` prints when the credential chain finds nothing
-/// (customer-scenarios: could-not-load-credentials).
-const NO_CREDENTIALS: &str = "API Error: Could not load credentials from any providers";
-
 /// The line `claude -p` prints when a turn gives up.
 fn refusal_line(
     gave_up: &GaveUp,
@@ -799,14 +796,12 @@ fn refusal_line(
         Ok(failure) => user_message_for(failure, auth_refresh, Some((model, switch_to))),
         // The Anthropic SDK's words for a connection that failed or timed
         // out, then ours with the detail.
-        Err(e) if e.kind() == ErrorKind::Connection => {
-            format!("API Error: Connection error. ({e})")
-        }
-        Err(e) if e.kind() == ErrorKind::Timeout => format!("API Error: Request timed out. ({e})"),
+        Err(e) if e.kind() == ErrorKind::Connection => format!("{CONNECTION_ERROR} ({e})"),
+        Err(e) if e.kind() == ErrorKind::Timeout => format!("{TIMED_OUT} ({e})"),
         // The AWS JS SDK's words when its chain finds nothing; why ours
         // found nothing goes to stderr.
         Err(e) if e.kind() == ErrorKind::Credentials => NO_CREDENTIALS.to_owned(),
-        Err(e) => format!("API Error: {e}"),
+        Err(e) => format!("{API_ERROR}: {e}"),
     }
 }
 

@@ -22,7 +22,7 @@
 //! ([`cli`]). It never depends on the mock server: what it knows of the
 //! server it learns from the wire.
 //!
-//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `catalogue`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`)
+//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`, `imitated`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `catalogue`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`)
 
 #![warn(missing_docs)]
 
@@ -37,6 +37,7 @@ pub mod credentials;
 mod endpoint;
 mod error;
 pub mod failure;
+pub mod imitated;
 pub mod provider;
 pub mod request;
 pub mod retry;

@@ -48,6 +48,7 @@ use crate::credentials::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
+use crate::imitated::{AWS_SDK_SIGNER_ORDER, CONTROL_PLANE_ATTEMPTS, PROBE_TIMEOUT};
 use crate::request::{
     CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, invocation_id,
     is_signed, model_call_headers, model_path, random_bytes, wire_order,
@@ -62,8 +63,6 @@ use crate::transport::{HttpClient, Outgoing, Response};
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How long an error answer's body may take to arrive.
 const ERROR_BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
-/// The AWS JS SDK's attempts for control-plane calls (`max=3`).
-const CONTROL_PLANE_ATTEMPTS: u32 = 3;
 
 /// Which of Bedrock's planes a call is on, which decides its headers and
 /// retries: the CLI makes model calls with the Anthropic SDK and control
@@ -101,9 +100,6 @@ pub struct Call<'a> {
     /// Time limit for the answer's head (8 s for probes, 600 s turns).
     pub timeout: Duration,
 }
-
-/// A startup probe's time limit.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl Call<'static> {
     /// The availability probe of `model` on `endpoint`: `request` (see
@@ -472,13 +468,8 @@ fn is_authentication(name: &str) -> bool {
 /// (golden/a_happy seq 1: `x-amz-date`, `x-amz-content-sha256`,
 /// `authorization`; the session token after the date).
 fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)> {
-    const ORDER: [&str; 4] = [
-        "x-amz-date",
-        "x-amz-security-token",
-        "x-amz-content-sha256",
-        "authorization",
-    ];
-    added.sort_by_key(|(name, _)| ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()));
+    let order = AWS_SDK_SIGNER_ORDER;
+    added.sort_by_key(|(name, _)| order.iter().position(|o| o == name).unwrap_or(order.len()));
     added
 }
 

@@ -20,12 +20,8 @@
 
 use std::time::Duration;
 
-/// The first wait.
-const BASE: Duration = Duration::from_millis(500);
-/// The longest computed wait, before jitter.
-const CAP: Duration = Duration::from_secs(32);
-/// Jitter adds up to this fraction of the wait.
-const JITTER: f64 = 0.25;
+use crate::imitated::{BACKOFF_BASE, BACKOFF_CAP, BACKOFF_JITTER};
+
 /// The longest `retry-after` obeyed. A server asking for more is waited on
 /// for this long, so that a misbehaving header cannot stall a run for hours;
 /// the retry budget still bounds the whole loop.
@@ -84,14 +80,14 @@ impl RetryPolicy {
             return wait.min(MAX_RETRY_AFTER);
         }
         let doublings = retry.saturating_sub(1).min(16);
-        let base = BASE.saturating_mul(1 << doublings).min(CAP);
+        let base = BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_CAP);
         // A NaN draw would make `mul_f64` panic; it counts as no jitter.
         let jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        base + base.mul_f64(JITTER * jitter)
+        base + base.mul_f64(BACKOFF_JITTER * jitter)
     }
 }
 

@@ -12,15 +12,8 @@ use crate::clock::TimeSource;
 use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ApiFailure, Failure, classify};
+use crate::imitated::CREDENTIAL_RENEWALS;
 use crate::retry::RetryPolicy;
-
-/// Attempts past the budget for a 403 refusing the credentials: the CLI
-/// 2.1.328 sends 5 requests with `CLAUDE_CODE_MAX_RETRIES=2` and 13 with
-/// the default 10, on Bedrock (`ExpiredTokenException`,
-/// `UnrecognizedClientException`) and Mantle (`permission_error`) alike;
-/// a 401 and credentials that cannot be loaded get none
-/// (conformance/DIFFERENCES.md).
-pub const CREDENTIAL_RENEWALS: u32 = 2;
 
 /// Why one attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,17 +22,13 @@ use crate::credentials::CredentialSource;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ModelRefusal, model_refusal};
+use crate::imitated::{ALTERNATE_SHAPE, GUESSED_SHAPE, PROFILE_LOOKUP_TIMEOUT};
 use crate::provider::{Call, Plane, Provider};
 use crate::request::turn_request;
 use crate::retrying::AttemptError;
 use crate::startup::{self, Probe, Startup};
 use crate::stream::Completion;
 use crate::turn::{TurnError, prompt_request, run_turn_for};
-
-/// The catalogue entry whose shape is guessed for an application profile
-/// of unknown backing model, and the alternative tried once after a 400.
-const GUESSED_SHAPE: &str = "claude-sonnet-4-6";
-const ALTERNATE_SHAPE: &str = "claude-sonnet-4-5-20250929";
 
 /// A started session.
 #[derive(Debug)]
@@ -302,13 +298,10 @@ async fn describe_profile<S: CredentialSource, C: TimeSource>(
         method: http::Method::GET,
         path_and_query: format!("/inference-profiles/{encoded}"),
         body: bytes::Bytes::new(),
-        timeout: std::time::Duration::from_secs(10),
+        timeout: PROFILE_LOOKUP_TIMEOUT,
     };
     let response = provider.send(&call).await.ok()?;
-    let body = response
-        .bytes(1 << 20, std::time::Duration::from_secs(10))
-        .await
-        .ok()?;
+    let body = response.bytes(1 << 20, PROFILE_LOOKUP_TIMEOUT).await.ok()?;
     let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
     json["models"].as_array()?.iter().find_map(|m| {
         let model_arn = m["modelArn"].as_str()?;

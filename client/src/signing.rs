@@ -8,7 +8,7 @@
 //! plain value; loading and renewing them is [`crate::credentials`]' work,
 //! which signs its own STS check with this signer.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_sigv4::http_request::{
     PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
@@ -16,6 +16,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4::SigningParams;
 
 use crate::error::{Error, ErrorKind};
+use crate::imitated::EXPIRY_MARGIN;
 use crate::secret::Secret;
 
 /// A set of AWS credentials. The secret parts never print.
@@ -31,12 +32,6 @@ pub struct AwsCredentials {
     pub expires_at: Option<SystemTime>,
 }
 
-/// How close to their expiry credentials are reloaded: the AWS JS SDK's
-/// default chain (which Claude Code uses) treats credentials that expire
-/// within five minutes as expired, so a request is never signed with a key
-/// that dies in flight.
-pub const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
-
 impl AwsCredentials {
     /// Whether the credentials are known to have expired at `now`; such
     /// credentials are refreshed before use instead of being sent.
@@ -45,7 +40,7 @@ impl AwsCredentials {
     }
 
     /// Whether they should be reloaded before signing at `now`: expired,
-    /// or expiring within [`EXPIRY_MARGIN`].
+    /// or expiring within the AWS JS SDK's margin ([`EXPIRY_MARGIN`]).
     pub fn due_for_refresh(&self, now: SystemTime) -> bool {
         self.expired_at(now + EXPIRY_MARGIN)
     }
@@ -91,7 +86,7 @@ pub struct ToSign<'a> {
 /// `x-amz-security-token` (temporary credentials), `authorization`.
 ///
 /// ```
-/// use std::time::{Duration, SystemTime};
+/// use std::time::SystemTime;
 /// use bedrock_client::credentials::AwsCredentials;
 /// use bedrock_client::signing::{sign_request, Service, ToSign};
 /// use bedrock_client::Secret;

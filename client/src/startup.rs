@@ -13,7 +13,6 @@
 //! authentication is skipped (then nothing is probed).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
 use crate::clock::TimeSource;
@@ -22,14 +21,13 @@ use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
+use crate::imitated::DISCOVERY_TIMEOUT;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
 use crate::retrying::AttemptError;
 
 /// The system prompt of a probe.
 const PROBE_SYSTEM: &str = "You are bedrock-client, checking that a model answers.";
-/// How long `ListInferenceProfiles` may take.
-const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest discovery answer read.
 const MAX_DISCOVERY_BODY: usize = 4 << 20;
 

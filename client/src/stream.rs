@@ -4,18 +4,14 @@
 //! Mantle's server-sent events line by line. A stream that ends before
 //! `message_stop` is an error, never a short answer.
 
-use std::time::Duration;
-
 use bedrock_eventstream::Decoder;
 use bedrock_eventstream::anthropic::{Delta, InvocationMetrics, StreamEvent, Usage};
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
 
 use crate::error::{Error, ErrorKind};
+use crate::imitated::{STREAM_IDLE_LIMIT, TRUNCATED_EVENT};
 use crate::transport::ResponseBody;
 
-/// How long a stream may go quiet before it counts as stalled (the CLI's
-/// idle watchdog).
-pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(180);
 /// The largest Mantle event (one line, or its `data:` lines together)
 /// accepted.
 const MAX_SSE_EVENT: usize = 16 << 20;
@@ -210,7 +206,7 @@ impl<'a> InvokeReader<'a> {
             .finish()
             // The AWS SDKs' words first (what `claude -p` prints,
             // customer-scenarios: truncated-event-byte-complete), then where.
-            .map_err(|e| broken(format!("Truncated event message received. ({e})")))?;
+            .map_err(|e| broken(format!("{TRUNCATED_EVENT} ({e})")))?;
         self.assembler.finish()
     }
 }

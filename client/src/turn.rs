@@ -14,14 +14,15 @@
 //! the text already shown, it is shown whole after a line break: it is a
 //! new answer, not the rest of the old one.
 
-use std::time::Duration;
-
 use crate::clock::TimeSource;
 use crate::config::Config;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, endpoint_for, split_context_suffix};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
+use crate::imitated::{
+    DEFAULT_MAX_TOKENS, NON_STREAMING_MAX_TOKENS, NON_STREAMING_TIMEOUT, OWN_RECOVERY, TURN_TIMEOUT,
+};
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
@@ -31,23 +32,8 @@ use crate::stream::{
     Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
 };
 
-/// The turn's time limit for the answer's head, announced as
-/// `x-stainless-timeout: 600`.
-pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
 pub use crate::endpoint::is_mantle_id;
 pub use crate::request::CONTEXT_1M_BETA;
-
-/// Words of a 400 the CLI answers with a recovery of its own rather than
-/// the general resends: a prompt too long (compaction, which a single
-/// prompt cannot use), and a field the model refused (the effort, the
-/// thinking type: another shape, [`crate::session`]; a cache marker).
-const OWN_RECOVERY: [&str; 5] = [
-    "too long",
-    "output_config",
-    "effort",
-    "thinking",
-    "cache_control",
-];
 
 /// Whether the CLI sends a turn again, with parts dropped, after
 /// `failure`: a 400 that is final or the on-demand throughput refusal,
@@ -66,8 +52,6 @@ fn sent_again_after(failure: &crate::failure::ApiFailure) -> bool {
 
 /// The system prompt of a turn from the command line.
 pub const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client for Claude on Amazon Bedrock. Answer the user's request.";
-/// `max_tokens` of a turn from the command line.
-pub const TURN_MAX_TOKENS: u32 = 32_000;
 
 /// The request for a one-prompt turn (`bedrock-client -p`): the prompt as
 /// the user message, the client's system prompt, caching markers as the
@@ -78,7 +62,7 @@ pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> Mes
         system: vec![TextBlock::new(SYSTEM_PROMPT)],
         tools: Vec::new(),
         user_id: identity.metadata_user_id(),
-        max_tokens: TURN_MAX_TOKENS,
+        max_tokens: DEFAULT_MAX_TOKENS,
         thinking: None,
         context_management: None,
         output_config: None,
@@ -230,10 +214,6 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
 
 /// The content type of an Invoke stream.
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
-/// `max_tokens` of the non-streaming retry (at most the turn's).
-const NON_STREAMING_MAX_TOKENS: u32 = 64_000;
-/// The non-streaming retry's time limit (`x-stainless-timeout: 300`).
-const NON_STREAMING_TIMEOUT: Duration = Duration::from_secs(300);
 /// The largest non-streamed answer read.
 const MAX_MESSAGE_BODY: usize = 32 << 20;
 

@@ -538,7 +538,7 @@ proptest! {
             .iter()
             .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
             .count() as u32;
-        let budget = max_retries + 1 + bedrock_client::retrying::CREDENTIAL_RENEWALS;
+        let budget = max_retries + 1 + bedrock_client::imitated::CREDENTIAL_RENEWALS;
         prop_assert!(attempts <= budget, "{attempts} turn attempts over a budget of {budget}\n{file}");
         // Credential loads: the profile listing's one, and one per turn attempt.
         prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
@@ -898,7 +898,7 @@ proptest! {
             prop_assert!(run.stdout.contains("API Error"), "a failure without its line: {:?}\n{file}", run.stdout);
             prop_assert!(!retry_answers, "the retry answered but the run failed\n{file}");
         }
-        let idle_limit = bedrock_client::stream::STREAM_IDLE_LIMIT.as_secs();
+        let idle_limit = bedrock_client::imitated::STREAM_IDLE_LIMIT.as_secs();
         if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
             prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
             let model_calls = run.journal.iter().filter(|r| matches!(

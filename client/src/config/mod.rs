@@ -27,6 +27,7 @@ pub use settings::{Scope, Settings, write_env};
 pub use vars::{ServiceTier, Vars};
 
 use crate::error::{Error, ErrorKind};
+use crate::imitated::DEFAULT_MAX_RETRIES;
 use crate::secret::Secret;
 
 /// Where configuration comes from. Tests build one by hand (a temp home,
@@ -222,10 +223,6 @@ pub struct Config {
     /// The settings files that were read, lowest precedence first.
     pub settings_files: Vec<(Scope, PathBuf)>,
 }
-
-/// Retries after the first attempt unless `CLAUDE_CODE_MAX_RETRIES` says
-/// otherwise: eleven attempts in all, as the real CLI makes.
-pub const DEFAULT_MAX_RETRIES: u32 = 10;
 
 impl Config {
     /// Reads the settings files and the environment, and checks them.

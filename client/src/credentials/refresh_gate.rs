@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-/// The real CLI's spacing between `awsAuthRefresh` runs (observed: runs at
-/// +0, +38, +70, +106 s while STS failed nine times).
-pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+use crate::imitated::AUTH_REFRESH_INTERVAL;
 
 /// Decides whether `awsAuthRefresh` may run now. Time is a monotonic
 /// reading the caller supplies (since start), so tests drive it.
@@ -32,7 +30,7 @@ impl RefreshGate {
     pub fn try_run(&mut self, now: Duration) -> bool {
         let open = self
             .last_run
-            .is_none_or(|last| now.saturating_sub(last) >= MIN_INTERVAL);
+            .is_none_or(|last| now.saturating_sub(last) >= AUTH_REFRESH_INTERVAL);
         if open {
             self.last_run = Some(now);
             self.runs += 1;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::Identity;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
+use crate::imitated::{CONTROL_PLANE_ATTEMPTS, SIGNED_HEADERS_FIRST};
 
 /// The `anthropic-version` header of every model call.
 pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";
@@ -149,7 +150,7 @@ pub fn control_plane_headers(
         ("amz-sdk-invocation-id".to_owned(), invocation_id.to_owned()),
         (
             "amz-sdk-request".to_owned(),
-            format!("attempt={attempt}; max=3"),
+            format!("attempt={attempt}; max={CONTROL_PLANE_ATTEMPTS}"),
         ),
     ]
 }
@@ -168,21 +169,14 @@ pub fn is_signed(name: &str) -> bool {
 /// included) in the order the CLI sends them: SigV4-signed requests as the
 /// signer rebuilds them, the others in the SDK's order with `host` last.
 pub fn wire_order(mut headers: Vec<(String, String)>, signed: bool) -> Vec<(String, String)> {
-    /// The names the CLI writes capitalised, which therefore sort first.
-    const LEADING: [&str; 5] = [
-        "accept",
-        "authorization",
-        "content-type",
-        "host",
-        "user-agent",
-    ];
+    let leading = SIGNED_HEADERS_FIRST;
     if signed {
         headers.sort_by(|(a, _), (b, _)| {
             let rank = |n: &str| {
-                LEADING
+                leading
                     .iter()
                     .position(|l| *l == n)
-                    .unwrap_or(LEADING.len())
+                    .unwrap_or(leading.len())
             };
             rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
         });
