@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use crate::config::{Auth, Config, default_bedrock_url, default_mantle_url};
-pub use crate::endpoint::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::signing::{AwsCredentials, Service, ToSign, sign_request};
 
@@ -48,20 +48,6 @@ pub fn base_url_for(config: &Config, endpoint: Endpoint, small_fast_model: bool)
 /// The headers that authenticate `request` under `auth`: for SigV4, those
 /// the signer adds (`credentials` must then be given); for a bearer key,
 /// `authorization`; for skipped auth, none.
-///
-/// ```
-/// use std::time::SystemTime;
-/// use bedrock_client::authorize::authorization_headers;
-/// use bedrock_client::config::Auth;
-/// use bedrock_client::signing::{Service, ToSign};
-/// use bedrock_client::Secret;
-///
-/// let headers = vec![("host".to_owned(), "example.com".to_owned())];
-/// let request = ToSign { method: "GET", url: "https://example.com/inference-profiles", headers: &headers, body: b"" };
-/// let bearer = Auth::BearerKey(Secret::new("ABSK-key"));
-/// let added = authorization_headers(&request, &bearer, None, "us-east-1", Service::Bedrock, SystemTime::now()).unwrap();
-/// assert_eq!(added, [("authorization".to_owned(), "Bearer ABSK-key".to_owned())]);
-/// ```
 pub fn authorization_headers(
     request: &ToSign<'_>,
     auth: &Auth,
@@ -87,3 +73,6 @@ pub fn authorization_headers(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalogue::{Catalogue, Family, Lineup, Resolver};
 use crate::clock::TimeSource;
-use crate::command::OutputSink;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
@@ -51,6 +50,8 @@ use crate::trace::Trace;
 use crate::transport::HttpClient;
 use crate::turn::TurnError;
 use crate::{Error, ErrorKind, FailureKind};
+
+pub use crate::command::{OutputSink, stop_running_commands};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -143,7 +144,8 @@ pub struct Console {
     pub stdout: OutputSink,
     /// Receives what the command prints on stderr.
     pub stderr: OutputSink,
-    /// Receives the trace log (see [`crate::trace`]) whatever
+    /// Receives the trace log (every request and answer head, error
+    /// bodies whole, credentials redacted) whatever
     /// `ANTHROPIC_LOG` says, besides stderr when it asks for one: a
     /// test's way to read every request the client made.
     pub trace: Option<OutputSink>,

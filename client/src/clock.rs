@@ -148,7 +148,7 @@ pub trait Deadlines: Send + Sync {
 
 /// Deadlines in real time.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RealTime;
+pub(crate) struct RealTime;
 
 impl Deadlines for RealTime {
     fn give_up(

@@ -52,16 +52,6 @@ impl CommandOutput {
 /// behind holding its output open does not hold the client). `setting`
 /// names the setting the command came from, for error messages. This
 /// blocks the thread: call it from `spawn_blocking` in async code.
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// use std::time::Duration;
-/// use bedrock_client::command::run_shell;
-///
-/// let env = BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]);
-/// let out = run_shell("awsCredentialExport", "echo $GREETING", &env, Duration::from_secs(10)).unwrap();
-/// assert_eq!(out.stdout, b"hi\n");
-/// ```
 pub fn run_shell(
     setting: &str,
     command: &str,
@@ -278,6 +268,19 @@ fn drain(mut pipe: impl Read + Send + 'static, show: Option<OutputSink>) -> Drai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_prints_with_the_environment_given() {
+        let env = BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]);
+        let out = run_shell(
+            "awsCredentialExport",
+            "echo $GREETING",
+            &env,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, b"hi\n");
+    }
 
     #[test]
     fn only_the_given_environment_reaches_the_command() {

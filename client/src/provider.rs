@@ -1,37 +1,36 @@
 //! The provider: sends one call the way Claude Code does, from the
 //! resolved [`Config`]: to the right host and region, with the CLI's
 //! headers, authenticated as the endpoint says (SigV4 with credentials the
-//! [`CredentialManager`] keeps fresh, a bearer key, or nothing), retried
+//! [`credentials`](crate::credentials) keep fresh, a bearer key, or nothing), retried
 //! as the CLI retries. What a call *is* (which model, which body) is the
 //! caller's: probes, the turn and the control plane all come through here.
 //!
+//! A provider is made from a [`Config`] and handed to a
+//! [`Session`](crate::session::Session), which sends the startup checks and
+//! the turn through it:
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::time::Duration;
-//! use bedrock_client::authorize::Endpoint;
 //! use bedrock_client::config::Sources;
-//! use bedrock_client::provider::{Call, Provider, Plane};
-//! use bedrock_client::request::{CallKind, Identity, MessagesRequest, TextBlock};
+//! use bedrock_client::provider::Provider;
+//! use bedrock_client::session::{Session, lineup, load_catalogue};
 //! use bedrock_client::Config;
 //!
 //! let config = Config::load(&Sources::from_process())?;
+//! let catalogue = load_catalogue(&config.vars)?;
+//! let cli = lineup(&catalogue, "cli")?.clone();
 //! let mut provider = Provider::from_config(config, std::sync::Arc::new(|_: &[u8]| {}));
-//! let identity = Identity::new_session();
-//! let probe = MessagesRequest::probe(vec![TextBlock::new("Hello")], identity.metadata_user_id());
-//! let body = probe.to_body(Endpoint::Bedrock, CallKind::Probe, "", false);
-//! let call = Call {
-//!     endpoint: Endpoint::Bedrock,
-//!     plane: Plane::Data { kind: CallKind::Probe, betas: &[] },
-//!     small_fast: false,
-//!     method: http::Method::POST,
-//!     path_and_query: "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke".into(),
-//!     body: body.into(),
-//!     timeout: Duration::from_secs(8),
-//! };
-//! let response = provider.send(&call).await.map_err(|gave_up| format!("{gave_up:?}"))?;
-//! assert_eq!(response.status, 200);
+//! let mut session = Session::start(&mut provider, catalogue, &cli, Some("haiku")).await?;
+//! let answer = session
+//!     .run(&mut provider, "Hello", &mut |text| print!("{text}"))
+//!     .await
+//!     .map_err(|failed| format!("{failed:?}"))?;
+//! assert!(answer.stop_reason.is_some());
 //! # Ok(()) }
 //! ```
+//!
+//! [`sign_request`] signs a request as the CLI does, for callers (load
+//! generators) that send their own.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
@@ -45,18 +44,22 @@ use crate::config::{Auth, Config};
 use crate::credentials::{
     AwsCredentials, CredentialManager, CredentialSource, SourceCounts, SystemSources,
 };
-use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
 use crate::imitated::{AWS_SDK_SIGNER_ORDER, CONTROL_PLANE_ATTEMPTS, PROBE_TIMEOUT};
 use crate::request::{
-    CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, invocation_id,
-    is_signed, model_call_headers, model_path, random_bytes, wire_order,
+    CallKind, MessagesRequest, ModelCall, control_plane_headers, invocation_id, is_signed,
+    model_call_headers, model_path, random_bytes, wire_order,
 };
 use crate::retry::RetryPolicy;
-use crate::retrying::{AttemptError, GaveUp, run_with_retries};
-use crate::signing::{Service, ToSign, sign_request};
-use crate::transport::{HttpClient, Outgoing, Response};
+use crate::retrying::run_with_retries;
+use crate::transport::{Outgoing, Response};
+
+pub use crate::endpoint::{Endpoint, is_mantle_id};
+pub use crate::request::Identity;
+pub use crate::retrying::{AttemptError, GaveUp};
+pub use crate::signing::{Service, ToSign, sign_request};
+pub use crate::transport::HttpClient;
 
 /// The most of an error answer read (AWS error bodies are a few hundred
 /// bytes; a proxy's HTML page is cut here).
@@ -68,7 +71,7 @@ const ERROR_BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
 /// retries: the CLI makes model calls with the Anthropic SDK and control
 /// plane calls with the AWS JS SDK.
 #[derive(Debug, Clone, Copy)]
-pub enum Plane<'a> {
+pub(crate) enum Plane<'a> {
     /// The data plane's model calls (Invoke or Mantle): the Anthropic
     /// SDK's headers, `CLAUDE_CODE_MAX_RETRIES` retries.
     Data {
@@ -84,7 +87,7 @@ pub enum Plane<'a> {
 
 /// One call.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// Which endpoint's host and auth.
     pub endpoint: Endpoint,
     /// A model call, or one on the control plane.
@@ -212,7 +215,9 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     }
 
     /// The explanation for a run that ended on refused credentials after
-    /// `awsAuthRefresh` ran (see [`CredentialManager::refresh_loop_hint`]).
+    /// `awsAuthRefresh` ran: the loop the seed's troubleshooting describes
+    /// (a refresh that finishes but leaves the credentials bad), and what
+    /// to do instead. `None` if the command never ran.
     pub fn refresh_loop_hint(&self) -> Option<String> {
         self.credentials.refresh_loop_hint()
     }
@@ -233,7 +238,7 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     /// Sends each of `calls` once, all at the same time, with the same
     /// credentials (loaded once): the startup probes, which are not
     /// retried. Results come back in the order of `calls`.
-    pub async fn send_each_once(
+    pub(crate) async fn send_each_once(
         &mut self,
         calls: &[Call<'_>],
     ) -> Vec<Result<Response, AttemptError>> {
@@ -272,7 +277,7 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     /// Sends `call`, retrying as the CLI does; a 2xx answer comes back
     /// unread (a stream is read as it arrives), anything else as the
     /// reason the run gave up.
-    pub async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
+    pub(crate) async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
         let auth = auth_for(&self.config, call.endpoint);
         let policy = match call.plane {
             Plane::Data { .. } => RetryPolicy::new(self.config.max_retries),

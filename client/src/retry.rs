@@ -5,18 +5,6 @@
 //!
 //! The policy is pure: the caller supplies the jitter draw and does the
 //! waiting, so tests run the whole schedule in no time.
-//!
-//! ```
-//! use std::time::Duration;
-//! use bedrock_client::retry::RetryPolicy;
-//!
-//! let policy = RetryPolicy::new(10);
-//! // The third retry waits 2 s, plus up to 25 %.
-//! assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
-//! assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
-//! // A server's retry-after wins.
-//! assert_eq!(policy.delay(3, Some(Duration::from_secs(7)), 0.5), Duration::from_secs(7));
-//! ```
 
 use std::time::Duration;
 
@@ -59,11 +47,6 @@ impl RetryPolicy {
     /// Whether refused credentials are reloaded and retried.
     pub fn retries_refused_credentials(self) -> bool {
         self.retry_refused_credentials
-    }
-
-    /// Attempts in all, the first included.
-    pub fn max_attempts(self) -> u32 {
-        self.max_retries.saturating_add(1)
     }
 
     /// Whether retry number `retry` (from 1) is within the budget.
@@ -125,15 +108,26 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_waits_the_backoff_plus_jitter_or_what_the_server_asks() {
+        let policy = RetryPolicy::new(10);
+        // The third retry waits 2 s, plus up to 25 %.
+        assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
+        assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
+        // A server's retry-after wins.
+        assert_eq!(
+            policy.delay(3, Some(Duration::from_secs(7)), 0.5),
+            Duration::from_secs(7)
+        );
+    }
+
+    #[test]
     fn the_budget_counts_retries_after_the_first_attempt() {
         let policy = RetryPolicy::new(10);
-        assert_eq!(policy.max_attempts(), 11);
         assert!(!policy.allows(0));
         assert!(policy.allows(10));
         assert!(!policy.allows(11));
-        assert_eq!(RetryPolicy::new(0).max_attempts(), 1);
         assert!(!RetryPolicy::new(0).allows(1));
-        assert_eq!(RetryPolicy::new(u32::MAX).max_attempts(), u32::MAX);
+        assert!(RetryPolicy::new(u32::MAX).allows(u32::MAX));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! profile's backing model, then send the turn shaped for that model.
 //!
 //! A turn on a probed tier's model that Bedrock refuses for good moves
-//! down the tier's ladder ([`ladder`]), as Claude Code 2.1.328 does: a
+//! down the tier's ladder, as Claude Code 2.1.328 does: a
 //! [`ModelRefusal::Refused`] answer sends the turn to the next model at
 //! once; a [`ModelRefusal::Denied`] one is sent again, and then the next
 //! model is probed before the turn goes to it. Nothing is printed when a
@@ -26,9 +26,12 @@ use crate::imitated::{ALTERNATE_SHAPE, GUESSED_SHAPE, PROFILE_LOOKUP_TIMEOUT};
 use crate::provider::{Call, Plane, Provider};
 use crate::request::turn_request;
 use crate::retrying::AttemptError;
-use crate::startup::{self, Probe, Startup};
-use crate::stream::Completion;
-use crate::turn::{TurnError, prompt_request, run_turn_for};
+use crate::startup;
+use crate::turn::{prompt_request, run_turn_for};
+
+pub use crate::startup::{Probe, Startup, TierCheck};
+pub use crate::stream::{Completion, StreamFailure};
+pub use crate::turn::TurnError;
 
 /// A started session.
 #[derive(Debug)]

@@ -88,7 +88,7 @@ pub struct ToSign<'a> {
 /// ```
 /// use std::time::SystemTime;
 /// use bedrock_client::credentials::AwsCredentials;
-/// use bedrock_client::signing::{sign_request, Service, ToSign};
+/// use bedrock_client::provider::{sign_request, Service, ToSign};
 /// use bedrock_client::Secret;
 ///
 /// let credentials = AwsCredentials {

@@ -225,15 +225,6 @@ pub async fn read_mantle_stream(
 
 /// Reads server-sent-event bytes already in memory, in `pieces` as they
 /// would arrive (the fuzz target feeds any split).
-///
-/// ```
-/// use bedrock_client::stream::read_mantle_pieces;
-///
-/// let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n";
-/// let (first, rest) = body.as_bytes().split_at(30);
-/// let outcome = read_mantle_pieces(&[first, rest], &mut |_| {});
-/// assert!(outcome.is_err(), "no message_stop: not an answer");
-/// ```
 pub fn read_mantle_pieces(
     pieces: &[&[u8]],
     on_text: &mut (dyn FnMut(&str) + Send),
@@ -298,3 +289,6 @@ impl<'a> MantleReader<'a> {
         self.assembler.finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -178,7 +178,7 @@ impl HttpClient {
     }
 
     /// The same client, writing every request and answer head to `trace`.
-    pub fn with_trace(mut self, trace: Option<Trace>) -> Self {
+    pub(crate) fn with_trace(mut self, trace: Option<Trace>) -> Self {
         self.trace = trace;
         self
     }
@@ -188,7 +188,7 @@ impl HttpClient {
     /// deadlines on a virtual clock, the clock is held until every request
     /// has been sent and is being waited on, so a stall on the first
     /// cannot move time before the last is sent.
-    pub async fn all_at_once<F: Future>(&self, requests: Vec<F>) -> Vec<F::Output> {
+    pub(crate) async fn all_at_once<F: Future>(&self, requests: Vec<F>) -> Vec<F::Output> {
         let mut hold = Some(self.deadlines.hold());
         let mut all = std::pin::pin!(futures_util::future::join_all(requests));
         std::future::poll_fn(|cx| {
@@ -207,7 +207,7 @@ impl HttpClient {
     }
 
     /// Sends `request`; the response head must arrive within `limit`.
-    pub async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
+    pub(crate) async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
         let body_bytes = request.body.len();
         let mut builder = http::Request::builder()
             .method(request.method)
@@ -347,3 +347,6 @@ impl Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

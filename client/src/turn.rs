@@ -32,9 +32,6 @@ use crate::stream::{
     Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
 };
 
-pub use crate::endpoint::is_mantle_id;
-pub use crate::request::CONTEXT_1M_BETA;
-
 /// Whether the CLI sends a turn again, with parts dropped, after
 /// `failure`: a 400 that is final or the on-demand throughput refusal,
 /// but not a refusal of the model (the ladder's business) or one with a
@@ -294,3 +291,6 @@ fn answer_from_json(
         metrics: None,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bedrock_client::turn::is_mantle_id;
+use bedrock_client::provider::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
 use bedrock_harness::scenario::run::{Run, execute};
 use bedrock_mock_server::{

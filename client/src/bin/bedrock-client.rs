@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         Err((name, status)) => {
             // The refresh and export commands run in process groups of
             // their own, out of the terminal's reach: stop them here.
-            bedrock_client::command::stop_running_commands();
+            bedrock_client::cli::stop_running_commands();
             eprintln!("bedrock-client: stopped by {name}; an answer printed above is incomplete");
             ExitCode::from(status)
         }

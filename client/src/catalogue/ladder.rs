@@ -14,22 +14,6 @@ use crate::endpoint::Endpoint;
 /// `modelOverrides`, with the region's profile prefix): only Bedrock's,
 /// as the CLI has no ladders on Mantle. `cross_tier` adds the next
 /// family's default at the bottom (Opus → Sonnet).
-///
-/// ```
-/// use bedrock_client::config::{Config, Sources};
-/// use bedrock_client::catalogue::{Catalogue, Family, Resolver, ladder};
-///
-/// let config = Config::load(&Sources {
-///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "us-east-1")]
-///         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
-///     ..Sources::default()
-/// }).unwrap();
-/// let catalogue = Catalogue::built_in();
-/// let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
-/// let rungs = ladder::rungs(&resolver, &catalogue, Family::Opus, true);
-/// assert_eq!(rungs[0].id, "us.anthropic.claude-opus-5-5");
-/// assert_eq!(rungs.last().unwrap().id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
-/// ```
 pub fn rungs(
     resolver: &Resolver<'_>,
     catalogue: &Catalogue,
@@ -80,6 +64,23 @@ mod tests {
 
     fn ids(rungs: &[Resolved]) -> Vec<&str> {
         rungs.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_ladder_runs_from_the_default_to_the_next_tier() {
+        // The ladder starts at the default and ends with the next tier's.
+        let config = config(&[
+            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+            ("AWS_REGION", "us-east-1"),
+        ]);
+        let catalogue = Catalogue::built_in();
+        let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
+        let opus = rungs(&resolver, &catalogue, Family::Opus, true);
+        assert_eq!(opus[0].id, "us.anthropic.claude-opus-5-5");
+        assert_eq!(
+            opus.last().unwrap().id,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //!
 //! Pure functions of it and the configuration: how a choice resolves to an
 //! id and endpoint ([`Resolver`]), and the ladders a refused turn moves
-//! down ([`ladder`]). Nothing here sends a request: the startup checks
-//! that probe the catalogue's models are [`crate::startup`]'s.
+//! down (`ladder`). Nothing here sends a request: the startup checks that
+//! probe the catalogue's models run in a
+//! [`Session`](crate::session::Session).
 
-pub mod ladder;
+pub(crate) mod ladder;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use crate::error::{Error, ErrorKind};
 pub use resolve::{Resolved, Resolver, Source};
 
 /// The catalogue built into the client.
-pub const BUILT_IN: &str = include_str!("../../data/models.toml");
+pub(crate) const BUILT_IN: &str = include_str!("../../data/models.toml");
 
 /// A model family, which is also a tier Claude Code pins and probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -358,10 +359,10 @@ impl Catalogue {
 }
 
 /// The geography prefixes of cross-region inference profiles.
-pub const GEOGRAPHIES: [&str; 7] = ["us", "eu", "apac", "jp", "au", "ca", "global"];
+pub(crate) const GEOGRAPHIES: [&str; 7] = ["us", "eu", "apac", "jp", "au", "ca", "global"];
 
 /// `id` without a geography prefix (`us.anthropic.x` → `anthropic.x`).
-pub fn strip_geography(id: &str) -> &str {
+pub(crate) fn strip_geography(id: &str) -> &str {
     match id.split_once('.') {
         Some((geo, rest)) if GEOGRAPHIES.contains(&geo) => rest,
         _ => id,
@@ -371,7 +372,7 @@ pub fn strip_geography(id: &str) -> &str {
 /// The geography prefix the CLI derives from a region: `us.` for `us-*`,
 /// `eu.` for `eu-*`, `apac.` for `ap-*` (startup discovery may find a
 /// better one, such as `jp.` in Tokyo).
-pub fn geography_for(region: &str) -> &'static str {
+pub(crate) fn geography_for(region: &str) -> &'static str {
     if region.starts_with("eu-") {
         "eu"
     } else if region.starts_with("ap-") {

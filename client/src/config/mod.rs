@@ -23,7 +23,8 @@ mod vars;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use settings::{Scope, Settings, write_env};
+pub use settings::Scope;
+pub(crate) use settings::{Settings, write_env};
 pub use vars::{ServiceTier, Vars};
 
 use crate::error::{Error, ErrorKind};

@@ -51,15 +51,6 @@ fn last_line(stderr: &[u8]) -> String {
 }
 
 /// Reads the credentials in `stdout`, the output of `command`.
-///
-/// ```
-/// use bedrock_client::credentials::credentials_from_export;
-///
-/// let out = br#"{"Credentials": {"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t"}}"#;
-/// let c = credentials_from_export("get-creds", out).unwrap();
-/// assert_eq!(c.access_key_id, "ASIAX");
-/// assert!(credentials_from_export("get-creds", b"nope").is_err());
-/// ```
 pub fn credentials_from_export(command: &str, stdout: &[u8]) -> Result<AwsCredentials, Error> {
     let problem = |what: &str| {
         Error::new(
@@ -119,6 +110,14 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRET";
+
+    #[test]
+    fn credentials_are_read_from_the_json_printed() {
+        let out = br#"{"Credentials": {"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t"}}"#;
+        let c = credentials_from_export("get-creds", out).unwrap();
+        assert_eq!(c.access_key_id, "ASIAX");
+        assert!(credentials_from_export("get-creds", b"nope").is_err());
+    }
 
     #[test]
     fn reads_what_aws_sts_prints() {

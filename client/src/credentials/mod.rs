@@ -9,10 +9,12 @@ mod manager;
 mod refresh_gate;
 mod system;
 
-pub use chain::{from_default_chain, from_default_chain_at};
-pub use export::{credentials_from_export, run_credential_export};
-pub use manager::{CredentialManager, CredentialSource, SourceCounts};
-pub use refresh_gate::RefreshGate;
-pub use system::{AUTH_REFRESH_TIME_LIMIT, SystemSources};
+pub use manager::{CredentialSource, SourceCounts};
+pub use system::SystemSources;
 
 pub use crate::signing::AwsCredentials;
+
+pub(crate) use chain::from_default_chain_at;
+pub(crate) use export::run_credential_export;
+pub(crate) use manager::CredentialManager;
+pub(crate) use refresh_gate::RefreshGate;

@@ -8,21 +8,9 @@ use crate::imitated::AUTH_REFRESH_INTERVAL;
 
 /// Decides whether `awsAuthRefresh` may run now. Time is a monotonic
 /// reading the caller supplies (since start), so tests drive it.
-///
-/// ```
-/// use std::time::Duration;
-/// use bedrock_client::credentials::RefreshGate;
-///
-/// let mut gate = RefreshGate::default();
-/// assert!(gate.try_run(Duration::ZERO));
-/// assert!(!gate.try_run(Duration::from_secs(29)));
-/// assert!(gate.try_run(Duration::from_secs(30)));
-/// assert_eq!(gate.runs(), 2);
-/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RefreshGate {
     last_run: Option<Duration>,
-    runs: u32,
 }
 
 impl RefreshGate {
@@ -33,20 +21,22 @@ impl RefreshGate {
             .is_none_or(|last| now.saturating_sub(last) >= AUTH_REFRESH_INTERVAL);
         if open {
             self.last_run = Some(now);
-            self.runs += 1;
         }
         open
-    }
-
-    /// Runs started so far.
-    pub fn runs(&self) -> u32 {
-        self.runs
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_opens_the_gate_for_thirty_seconds() {
+        let mut gate = RefreshGate::default();
+        assert!(gate.try_run(Duration::ZERO));
+        assert!(!gate.try_run(Duration::from_secs(29)));
+        assert!(gate.try_run(Duration::from_secs(30)));
+    }
 
     #[test]
     fn never_twice_within_thirty_seconds_whatever_the_calls() {

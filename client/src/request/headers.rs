@@ -48,22 +48,6 @@ pub struct ModelCall<'a> {
 /// Anthropic SDK's order. Custom headers (`ANTHROPIC_CUSTOM_HEADERS`) go on
 /// every model call; the service tier only on Invoke turns (it is a
 /// Bedrock runtime header, `X-Amzn-Bedrock-Service-Tier`).
-///
-/// ```
-/// use std::time::Duration;
-/// use bedrock_client::authorize::Endpoint;
-/// use bedrock_client::request::{CallKind, Identity, ModelCall, model_call_headers};
-/// # let config = bedrock_client::Config::load(&bedrock_client::config::Sources {
-/// #     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "us-east-1")]
-/// #         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
-/// #     ..Default::default()
-/// # }).unwrap();
-///
-/// let call = ModelCall { endpoint: Endpoint::Bedrock, kind: CallKind::Probe, betas: &[], timeout: Duration::from_secs(8) };
-/// let headers = model_call_headers(&config, &Identity::new_session(), &call);
-/// assert!(headers.contains(&("x-stainless-timeout".to_owned(), "8".to_owned())));
-/// assert!(!headers.iter().any(|(name, _)| name == "anthropic-beta"));
-/// ```
 pub fn model_call_headers(
     config: &Config,
     identity: &Identity,
@@ -232,6 +216,20 @@ mod tests {
             betas,
             timeout: Duration::from_secs(600),
         }
+    }
+
+    #[test]
+    fn a_probe_announces_its_time_limit_and_carries_no_beta() {
+        let config = config(&[]);
+        let call = ModelCall {
+            endpoint: Endpoint::Bedrock,
+            kind: CallKind::Probe,
+            betas: &[],
+            timeout: Duration::from_secs(8),
+        };
+        let headers = model_call_headers(&config, &Identity::new_session(), &call);
+        assert!(headers.contains(&("x-stainless-timeout".to_owned(), "8".to_owned())));
+        assert!(!headers.iter().any(|(name, _)| name == "anthropic-beta"));
     }
 
     #[test]

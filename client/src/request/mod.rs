@@ -11,13 +11,9 @@ mod headers;
 mod identity;
 mod shape;
 
-pub use body::{
-    BEDROCK_ANTHROPIC_VERSION, CONTEXT_1M_BETA, Content, Message, MessagesRequest, TextBlock,
-    Thinking,
-};
+pub use body::{Message, MessagesRequest, TextBlock, Thinking};
 pub use headers::{
-    ANTHROPIC_VERSION_HEADER, CallKind, ModelCall, control_plane_headers, is_signed,
-    model_call_headers, wire_order,
+    CallKind, ModelCall, control_plane_headers, is_signed, model_call_headers, wire_order,
 };
 pub use identity::Identity;
 pub(crate) use identity::{invocation_id, random_bytes};

@@ -9,9 +9,7 @@ use bedrock_client::catalogue::{Catalogue, Family, Source};
 use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::provider::Provider;
-use bedrock_client::session::{Session, lineup};
-use bedrock_client::stream::Completion;
-use bedrock_client::turn::TurnError;
+use bedrock_client::session::{Completion, Session, TurnError, lineup};
 use bedrock_client::{Error, ErrorKind};
 use bedrock_mock_server::{
     Answer, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Match,
@@ -564,7 +562,7 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
             .turn(Some("anthropic.claude-haiku-4-5"))
             .unwrap()
             .endpoint,
-        bedrock_client::authorize::Endpoint::Mantle
+        bedrock_client::provider::Endpoint::Mantle
     );
     let refused = resolver.turn(Some("sonnet")).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::InvalidVariable);

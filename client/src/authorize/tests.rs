@@ -1,15 +1,16 @@
-//! The client's signer and HTTP client against the mock's SigV4 verifier:
-//! every service and region it signs for is accepted, the path goes out as
-//! the real CLI sends it, and connection failures are told apart.
+//! The client's authentication and signer against the mock's SigV4
+//! verifier: every service and region it signs for is accepted, the path
+//! goes out as the real CLI sends it, a bearer key and skipped auth send
+//! what the CLI sends.
 
 use std::time::{Duration, SystemTime};
 
-use bedrock_client::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
-use bedrock_client::config::{Auth, Config, Sources};
-use bedrock_client::credentials::AwsCredentials;
-use bedrock_client::signing::{Service, ToSign};
-use bedrock_client::transport::{HttpClient, Outgoing};
-use bedrock_client::{ErrorKind, Secret};
+use super::{authorization_headers, base_url_for, region_for};
+use crate::config::{Auth, Config, Sources};
+use crate::endpoint::Endpoint;
+use crate::secret::Secret;
+use crate::signing::{AwsCredentials, Service, ToSign};
+use crate::transport::{HttpClient, Outgoing};
 use bedrock_mock_server::{
     AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
     MockBedrock, Operation, ServerConfig,
@@ -18,6 +19,31 @@ use bytes::Bytes;
 
 const LIMIT: Duration = Duration::from_secs(10);
 const MAX_BODY: usize = 1 << 20;
+
+#[test]
+fn a_bearer_key_is_the_authorization_header() {
+    let headers = vec![("host".to_owned(), "example.com".to_owned())];
+    let request = ToSign {
+        method: "GET",
+        url: "https://example.com/inference-profiles",
+        headers: &headers,
+        body: b"",
+    };
+    let bearer = Auth::BearerKey(Secret::new("ABSK-key"));
+    let added = authorization_headers(
+        &request,
+        &bearer,
+        None,
+        "us-east-1",
+        Service::Bedrock,
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        added,
+        [("authorization".to_owned(), "Bearer ABSK-key".to_owned())]
+    );
+}
 
 fn example() -> AwsCredentials {
     AwsCredentials {
@@ -228,45 +254,6 @@ async fn session_credentials_and_other_regions_are_signed_correctly() {
     assert_eq!(recorded.auth.region.as_deref(), Some("us-west-2"));
     let journal = serde_json::to_string(&server.received_requests()).unwrap();
     assert!(!journal.contains(token) && !journal.contains(secret));
-}
-
-#[tokio::test]
-async fn refused_connections_and_silent_servers_are_told_apart() {
-    // A port that was free a moment ago: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let client = HttpClient::new();
-    let request = |url: String| Outgoing {
-        method: http::Method::GET,
-        url,
-        headers: Vec::new(),
-        body: Bytes::new(),
-    };
-    let e = client
-        .send(request(format!("http://{closed}/")), LIMIT)
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
-    assert!(e.message().contains("refused"), "{e}");
-
-    // Accepts, never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = silent.local_addr().unwrap();
-    let holder = tokio::spawn(async move {
-        let (_socket, _) = silent.accept().await.unwrap();
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
-    let e = client
-        .send(
-            request(format!("http://{address}/")),
-            Duration::from_millis(300),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    holder.abort();
 }
 
 // ---------------------------------------------------------------------------

@@ -2,17 +2,20 @@
 //! of the seed changes what goes on the wire as the real CLI's does
 //! (`../shared/golden`), every auth mode is accepted by the mock's
 //! verifier, and retries, resends and refreshes end where the CLI's do.
-//! Backoff runs on a virtual clock.
+//! Backoff runs on a virtual clock. Refresh loops end to end are in
+//! `refresh`.
+
+mod refresh;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::{Sandbox, provider};
-use bedrock_client::authorize::Endpoint;
-use bedrock_client::failure::{Failure, classify};
-use bedrock_client::provider::{Call, Plane};
-use bedrock_client::request::{MessagesRequest, TextBlock, Thinking};
-use bedrock_client::retrying::AttemptError;
-use bedrock_client::turn::{TurnError, prompt_request, run_turn};
+use super::{TurnError, prompt_request, run_turn};
+use crate::endpoint::Endpoint;
+use crate::failure::{Failure, classify};
+use crate::provider::{Call, Plane};
+use crate::request::{MessagesRequest, TextBlock, Thinking};
+use crate::retrying::AttemptError;
+use crate::tests::{Sandbox, provider};
 use bedrock_mock_server::{
     Answer, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, Match, MockBedrock, ModelState, Operation, RecordedRequest, Rule,
