@@ -6,16 +6,39 @@
 
 use std::time::SystemTime;
 
+use crate::catalogue::Family;
 use crate::config::{Auth, Config, default_bedrock_url, default_mantle_url};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::signing::{AwsCredentials, Service, ToSign, sign_request};
 
-/// Which region a request is for: `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
-/// moves the Haiku-class model's requests (Invoke and Mantle alike).
-pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
-    match (&config.small_fast_region, small_fast_model) {
-        (Some(region), true) => region,
+/// Which region setting a model's requests use:
+/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` moves the Haiku-class model's
+/// requests (Invoke and Mantle alike); everything else goes to
+/// `AWS_REGION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRegion {
+    /// `AWS_REGION`.
+    Main,
+    /// The small/fast model's region, when one is set.
+    SmallFast,
+}
+
+impl ModelRegion {
+    /// The region of a model of `family`: the small/fast one for Haiku.
+    pub fn of(family: Option<Family>) -> Self {
+        if family == Some(Family::Haiku) {
+            ModelRegion::SmallFast
+        } else {
+            ModelRegion::Main
+        }
+    }
+}
+
+/// The region a request for a model in `region` is sent to and signed for.
+pub fn region_for(config: &Config, region: ModelRegion) -> &str {
+    match (&config.small_fast_region, region) {
+        (Some(small_fast), ModelRegion::SmallFast) => small_fast,
         _ => &config.region,
     }
 }
@@ -24,8 +47,8 @@ pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
 /// region's default, the default of the request's region, so that a
 /// small/fast model in another region is sent to that region's host as
 /// well as signed for it.
-pub fn base_url_for(config: &Config, endpoint: Endpoint, small_fast_model: bool) -> String {
-    let region = region_for(config, small_fast_model);
+pub fn base_url_for(config: &Config, endpoint: Endpoint, region: ModelRegion) -> String {
+    let region = region_for(config, region);
     let (configured, default, default_here) = match endpoint {
         Endpoint::Bedrock => (
             &config.bedrock_base_url,

@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::authorize::{authorization_headers, base_url_for, region_for};
+use crate::authorize::{ModelRegion, authorization_headers, base_url_for, region_for};
 use crate::clock::{SystemClock, TimeSource};
 use crate::command::OutputSink;
 use crate::config::{Auth, Config};
@@ -92,8 +92,8 @@ pub(crate) struct Call<'a> {
     pub endpoint: Endpoint,
     /// A model call, or one on the control plane.
     pub plane: Plane<'a>,
-    /// Whether it is for the small/fast model (its own region).
-    pub small_fast: bool,
+    /// The region setting its model uses.
+    pub region: ModelRegion,
     /// `GET` or `POST`.
     pub method: http::Method,
     /// The path (already encoded as it goes on the wire) and query.
@@ -111,7 +111,7 @@ impl Call<'static> {
     pub fn probe(
         endpoint: Endpoint,
         model: &str,
-        small_fast: bool,
+        region: ModelRegion,
         request: &MessagesRequest,
     ) -> Self {
         Call {
@@ -120,7 +120,7 @@ impl Call<'static> {
                 kind: CallKind::Probe,
                 betas: &[],
             },
-            small_fast,
+            region,
             method: http::Method::POST,
             path_and_query: match endpoint {
                 Endpoint::Bedrock => model_path(model, "invoke"),
@@ -367,10 +367,10 @@ impl<'a> Sender<'a> {
         credentials: Option<&AwsCredentials>,
         time: SystemTime,
     ) -> Result<Outgoing, Error> {
-        let base = base_url_for(self.config, call.endpoint, call.small_fast);
+        let base = base_url_for(self.config, call.endpoint, call.region);
         let url = format!("{}{}", base.trim_end_matches('/'), call.path_and_query);
         let host = host_of(&url)?;
-        let region = region_for(self.config, call.small_fast);
+        let region = region_for(self.config, call.region);
         let service = match call.endpoint {
             Endpoint::Bedrock => Service::Bedrock,
             Endpoint::Mantle => Service::BedrockMantle,

@@ -16,7 +16,9 @@
 //! refused (403, only noted) gets a guessed shape; if the model rejects
 //! it (400), the turn is sent once more with the other shape.
 
-use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver, Source, ladder};
+use crate::authorize::ModelRegion;
+use crate::catalogue::ladder::{self, Reach};
+use crate::catalogue::{Catalogue, Lineup, Model, Resolved, Resolver, Source};
 use crate::clock::TimeSource;
 use crate::credentials::CredentialSource;
 use crate::endpoint::Endpoint;
@@ -102,7 +104,7 @@ impl Session {
             Source::Default(family)
                 if turn.endpoint == Endpoint::Bedrock && startup.tier(family).is_some() =>
             {
-                let rungs = ladder::rungs(&resolver, &catalogue, family, true);
+                let rungs = ladder::rungs(&resolver, &catalogue, family, Reach::NextTier);
                 ladder::below(rungs, &turn.id)
             }
             _ => Vec::new(),
@@ -111,7 +113,7 @@ impl Session {
             .tiers
             .iter()
             .map(|tier| {
-                let rungs = ladder::rungs(&resolver, &catalogue, tier.family, false);
+                let rungs = ladder::rungs(&resolver, &catalogue, tier.family, Reach::OwnTier);
                 (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
             })
             .filter(|(_, below)| !below.is_empty())
@@ -245,8 +247,8 @@ impl Session {
             self.turn.one_million,
         );
         // The Haiku-class model's turn goes where its id was chosen for.
-        let small_fast = self.turn.family == Some(Family::Haiku);
-        match run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await {
+        let region = ModelRegion::of(self.turn.family);
+        match run_turn_for(provider, &self.turn.id, region, request, on_text).await {
             Err(TurnError::Refused(gave_up))
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
@@ -258,7 +260,7 @@ impl Session {
                     self.turn.endpoint,
                     self.turn.one_million,
                 );
-                run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await
+                run_turn_for(provider, &self.turn.id, region, request, on_text).await
             }
             outcome => outcome,
         }
@@ -297,7 +299,7 @@ async fn describe_profile<S: CredentialSource, C: TimeSource>(
     let call = Call {
         endpoint: Endpoint::Bedrock,
         plane: Plane::Control,
-        small_fast: false,
+        region: ModelRegion::Main,
         method: http::Method::GET,
         path_and_query: format!("/inference-profiles/{encoded}"),
         body: bytes::Bytes::new(),

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::authorize::ModelRegion;
 use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
 use crate::clock::TimeSource;
 use crate::config::Auth;
@@ -201,7 +202,7 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
             let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
             let candidates: Vec<Resolved> = older
                 .iter()
-                .filter_map(|m| resolver.version(m, false, Source::Default(family)).ok())
+                .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
                 .filter(|r| r.endpoint == Endpoint::Bedrock)
                 .collect();
             let answers = probe(provider, &candidates).await;
@@ -283,7 +284,7 @@ pub(crate) async fn probe<S: CredentialSource, C: TimeSource>(
     );
     let calls: Vec<Call<'static>> = models
         .iter()
-        .map(|m| Call::probe(m.endpoint, &m.id, m.family == Some(Family::Haiku), &request))
+        .map(|m| Call::probe(m.endpoint, &m.id, ModelRegion::of(m.family), &request))
         .collect();
     provider
         .send_each_once(&calls)
@@ -301,7 +302,7 @@ pub async fn discover<S: CredentialSource, C: TimeSource>(
     let call = Call {
         endpoint: Endpoint::Bedrock,
         plane: Plane::Control,
-        small_fast: false,
+        region: ModelRegion::Main,
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".to_owned(),
         body: bytes::Bytes::new(),
@@ -375,7 +376,7 @@ pub async fn update_offers<S: CredentialSource, C: TimeSource>(
         let older = catalogue.older_than(&default.name);
         if pinned.family == family
             && older.iter().any(|m| m.name == pinned.name)
-            && let Ok(mut newer) = resolver.version(default, false, Source::Default(family))
+            && let Ok(mut newer) = resolver.version(default, Source::Default(family))
         {
             // Keep what the pin chose: its geography prefix, and `[1m]`
             // when the newer version has the 1M context.
@@ -425,7 +426,7 @@ pub async fn probe_catalogue<S: CredentialSource, C: TimeSource>(
         .models
         .iter()
         .filter_map(|m| {
-            let resolved = resolver.version(m, false, Source::Default(m.family)).ok()?;
+            let resolved = resolver.version(m, Source::Default(m.family)).ok()?;
             Some((m.clone(), resolved))
         })
         .collect();

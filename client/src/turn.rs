@@ -14,6 +14,7 @@
 //! the text already shown, it is shown whole after a line break: it is a
 //! new answer, not the rest of the old one.
 
+use crate::authorize::ModelRegion;
 use crate::clock::TimeSource;
 use crate::config::Config;
 use crate::credentials::CredentialSource;
@@ -89,7 +90,7 @@ pub async fn run_turn<S: CredentialSource, C: TimeSource>(
     request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, TurnError> {
-    run_turn_for(provider, model, false, request, on_text).await
+    run_turn_for(provider, model, ModelRegion::Main, request, on_text).await
 }
 
 /// [`run_turn`] for a model that may be the small/fast one: with
@@ -98,7 +99,7 @@ pub async fn run_turn<S: CredentialSource, C: TimeSource>(
 pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
-    small_fast: bool,
+    region: ModelRegion,
     mut request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, TurnError> {
@@ -117,7 +118,7 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
                 kind: CallKind::Turn,
                 betas: &betas,
             },
-            small_fast,
+            region,
             method: http::Method::POST,
             path_and_query: match endpoint {
                 Endpoint::Bedrock => model_path(model, "invoke-with-response-stream"),
@@ -144,7 +145,7 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
                 // A 404 on the stream call is retried without streaming.
                 let not_found = matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404);
                 if endpoint == Endpoint::Bedrock && not_found {
-                    return invoke_once(provider, model, small_fast, &request, "", on_text)
+                    return invoke_once(provider, model, region, &request, "", on_text)
                         .await
                         .map_err(|_| TurnError::Refused(gave_up));
                 }
@@ -201,7 +202,7 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
         // An exception frame, a bad CRC, a cut: one non-streaming retry
         // (golden/p_stream_exception), the text shown not shown again.
         Err(failure) if endpoint == Endpoint::Bedrock => {
-            invoke_once(provider, model, small_fast, &request, &shown, on_text)
+            invoke_once(provider, model, region, &request, &shown, on_text)
                 .await
                 .map_err(|_| TurnError::Stream(failure))
         }
@@ -220,7 +221,7 @@ const MAX_MESSAGE_BODY: usize = 32 << 20;
 async fn invoke_once<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
-    small_fast: bool,
+    region: ModelRegion,
     request: &MessagesRequest,
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
@@ -237,7 +238,7 @@ async fn invoke_once<S: CredentialSource, C: TimeSource>(
             kind: CallKind::Turn,
             betas: &betas,
         },
-        small_fast,
+        region,
         method: http::Method::POST,
         path_and_query: model_path(model, "invoke"),
         body: request

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{authorization_headers, base_url_for, region_for};
+use super::{ModelRegion, authorization_headers, base_url_for, region_for};
 use crate::config::{Auth, Config, Sources};
 use crate::endpoint::Endpoint;
 use crate::secret::Secret;
@@ -398,19 +398,19 @@ fn the_small_fast_model_has_its_own_region() {
         ..Sources::default()
     };
     let config = Config::load(&sources).unwrap();
-    assert_eq!(region_for(&config, false), "us-east-1");
-    assert_eq!(region_for(&config, true), "us-west-2");
+    assert_eq!(region_for(&config, ModelRegion::Main), "us-east-1");
+    assert_eq!(region_for(&config, ModelRegion::SmallFast), "us-west-2");
     // Host and signature move together.
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, true),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::SmallFast),
         "https://bedrock-runtime.us-west-2.amazonaws.com"
     );
     assert_eq!(
-        base_url_for(&config, Endpoint::Mantle, true),
+        base_url_for(&config, Endpoint::Mantle, ModelRegion::SmallFast),
         "https://bedrock-mantle.us-west-2.api.aws/anthropic"
     );
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, false),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::Main),
         "https://bedrock-runtime.us-east-1.amazonaws.com"
     );
     // A configured base URL (a gateway, the mock) serves every region.
@@ -421,7 +421,7 @@ fn the_small_fast_model_has_its_own_region() {
     );
     let config = Config::load(&gateway).unwrap();
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, true),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::SmallFast),
         "http://127.0.0.1:18080"
     );
 }

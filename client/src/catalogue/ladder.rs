@@ -10,15 +10,25 @@ use super::resolve::{Resolved, Resolver, Source};
 use super::{Catalogue, Family};
 use crate::endpoint::Endpoint;
 
+/// How far down a ladder goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The tier's own versions: what the tier check after a refused turn
+    /// probes.
+    OwnTier,
+    /// Then the next family's default (Opus → Sonnet): what a refused turn
+    /// moves down.
+    NextTier,
+}
+
 /// The rungs of `family`'s ladder, as the session sends each (through
 /// `modelOverrides`, with the region's profile prefix): only Bedrock's,
-/// as the CLI has no ladders on Mantle. `cross_tier` adds the next
-/// family's default at the bottom (Opus → Sonnet).
+/// as the CLI has no ladders on Mantle.
 pub fn rungs(
     resolver: &Resolver<'_>,
     catalogue: &Catalogue,
     family: Family,
-    cross_tier: bool,
+    reach: Reach,
 ) -> Vec<Resolved> {
     let default = resolver.default_version(family);
     let mut models = vec![(default, family)];
@@ -28,12 +38,14 @@ pub fn rungs(
             .into_iter()
             .map(|m| (m, family)),
     );
-    if cross_tier && let Some(next) = family.next() {
+    if reach == Reach::NextTier
+        && let Some(next) = family.next()
+    {
         models.push((resolver.default_version(next), next));
     }
     models
         .into_iter()
-        .filter_map(|(model, tier)| resolver.version(model, false, Source::Default(tier)).ok())
+        .filter_map(|(model, tier)| resolver.version(model, Source::Default(tier)).ok())
         .filter(|r| r.endpoint == Endpoint::Bedrock)
         .collect()
 }
@@ -75,11 +87,18 @@ mod tests {
         ]);
         let catalogue = Catalogue::built_in();
         let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
-        let opus = rungs(&resolver, &catalogue, Family::Opus, true);
+        let opus = rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier);
         assert_eq!(opus[0].id, "us.anthropic.claude-opus-5-5");
         assert_eq!(
             opus.last().unwrap().id,
             "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
+        // The tier check's ladder stays in its tier.
+        let own = rungs(&resolver, &catalogue, Family::Opus, Reach::OwnTier);
+        assert_eq!(own.len() + 1, opus.len());
+        assert_eq!(
+            own.last().unwrap().id,
+            "us.anthropic.claude-opus-4-20250514-v1:0"
         );
     }
 
@@ -93,7 +112,7 @@ mod tests {
         let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
         // golden/claude-code/model-access-403.json, in the order sent.
         assert_eq!(
-            ids(&rungs(&resolver, &catalogue, Family::Opus, true)),
+            ids(&rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier)),
             [
                 "us.anthropic.claude-opus-5-5",
                 "us.anthropic.claude-opus-5",
@@ -107,7 +126,7 @@ mod tests {
             ]
         );
         // `--model sonnet` with every turn refused (recorded by hand).
-        let sonnet = rungs(&resolver, &catalogue, Family::Sonnet, true);
+        let sonnet = rungs(&resolver, &catalogue, Family::Sonnet, Reach::NextTier);
         assert_eq!(
             ids(&below(
                 sonnet,
@@ -121,13 +140,13 @@ mod tests {
         );
         // `--model haiku` with every turn refused (haiku-alias-refused):
         // Haiku has no next family.
-        let haiku = rungs(&resolver, &catalogue, Family::Haiku, true);
+        let haiku = rungs(&resolver, &catalogue, Family::Haiku, Reach::NextTier);
         assert_eq!(
             ids(&below(haiku, "us.anthropic.claude-haiku-4-5-20251001-v1:0")),
             ["us.anthropic.claude-3-5-haiku-20241022-v1:0"]
         );
         // An id not on the ladder has nothing below it.
-        let opus = rungs(&resolver, &catalogue, Family::Opus, true);
+        let opus = rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier);
         assert!(below(opus, "eu.anthropic.claude-opus-5-5").is_empty());
     }
 
@@ -137,6 +156,6 @@ mod tests {
         let lineup = catalogue.lineup("cli").unwrap();
         let mantle = config(&[("CLAUDE_CODE_USE_MANTLE", "1"), ("AWS_REGION", "us-east-1")]);
         let resolver = Resolver::new(&mantle, &catalogue, lineup, None);
-        assert!(rungs(&resolver, &catalogue, Family::Opus, true).is_empty());
+        assert!(rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier).is_empty());
     }
 }
