@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalogue::{Catalogue, Family, Lineup, Resolver};
+use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver};
 use crate::clock::TimeSource;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
@@ -329,65 +329,121 @@ impl Outcome {
     }
 }
 
+/// What the command line asks for, read from it once.
+enum Task<'a> {
+    /// `status`: the configuration, no request.
+    Status,
+    /// Everything else, which needs the catalogue and a provider.
+    Work(Work<'a>),
+}
+
+/// A task that sends requests.
+enum Work<'a> {
+    /// `setup`: every model probed, a pin per tier.
+    Setup {
+        /// Writes the proposed pins.
+        write: bool,
+    },
+    /// A task done in a session, after its startup checks.
+    Session(InSession<'a>),
+}
+
+/// What a session is started for.
+enum InSession<'a> {
+    /// `-p PROMPT`: the turn (a command given too wins).
+    Turn(&'a str),
+    /// `models`: the tiers, and the update offer.
+    Models {
+        /// Writes the offered pins.
+        accept_update: bool,
+    },
+}
+
+impl<'a> Task<'a> {
+    /// The task `cli` asks for; `None` when it asks for none.
+    fn of(cli: &'a Cli) -> Option<Self> {
+        let work = match (&cli.command, cli.print.as_deref()) {
+            (Some(Command::Status), _) => return Some(Task::Status),
+            (Some(Command::Models { accept_update }), _) => Work::Session(InSession::Models {
+                accept_update: *accept_update,
+            }),
+            (Some(Command::Setup { write }), _) => Work::Setup { write: *write },
+            (None, Some(prompt)) => Work::Session(InSession::Turn(prompt)),
+            (None, None) => return None,
+        };
+        Some(Task::Work(work))
+    }
+}
+
 /// Runs the parsed command line.
 pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     let console = &env.console;
-    if cli.command.is_none() && cli.print.is_none() {
+    let Some(task) = Task::of(cli) else {
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
         return Outcome::ended(Err(FailureKind::Usage));
-    }
+    };
     let config = match Config::load(&env.sources) {
         Ok(config) => config,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    if let Some(Command::Status) = cli.command {
-        for line in config.status_lines() {
-            console.line(&line);
+    let work = match task {
+        Task::Status => {
+            for line in config.status_lines() {
+                console.line(&line);
+            }
+            return Outcome::ended(SUCCESS);
         }
-        return Outcome::ended(SUCCESS);
-    }
-    let prompt = match &cli.command {
-        Some(_) => None,
-        None => cli.print.as_deref(),
+        Task::Work(work) => work,
     };
     let catalogue = match load_catalogue(&config.vars) {
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    let http = HttpClient::new()
-        .with_deadlines(env.clock.deadlines())
-        .with_trace(trace_for(console, &config.vars));
-    let sources = SystemSources::new(
-        config.vars.clone(),
-        &config.region,
-        http.clone(),
-        Arc::clone(&console.stderr),
-    );
-    let mut provider = Provider::new(
-        config,
-        sources,
-        env.clock.clone(),
-        http,
-        Identity::new_session(),
-    );
-    if let Some(jitter) = env.jitter {
-        provider = provider.with_jitter(move || jitter);
-    }
-    let end = session(cli, env, &mut provider, catalogue, prompt).await;
+    let mut provider = provider_for(config, env);
+    let end = do_work(cli, env, &mut provider, catalogue, work).await;
     Outcome {
         credentials: Some(provider.credential_counts()),
         ..Outcome::ended(end)
     }
 }
 
-/// Starts a session; with a prompt, sends the turn, else reports the
-/// models.
-async fn session<C: TimeSource>(
+/// The provider a run sends through: the machine's credential sources,
+/// the environment's clock and jitter, stderr for `awsAuthRefresh`, the
+/// trace log when asked for.
+fn provider_for<C: TimeSource + Clone>(
+    config: Config,
+    env: &Environment<C>,
+) -> Provider<SystemSources, C> {
+    let http = HttpClient::new()
+        .with_deadlines(env.clock.deadlines())
+        .with_trace(trace_for(&env.console, &config.vars));
+    let sources = SystemSources::new(
+        config.vars.clone(),
+        &config.region,
+        http.clone(),
+        Arc::clone(&env.console.stderr),
+    );
+    let provider = Provider::new(
+        config,
+        sources,
+        env.clock.clone(),
+        http,
+        Identity::new_session(),
+    );
+    match env.jitter {
+        Some(jitter) => provider.with_jitter(move || jitter),
+        None => provider,
+    }
+}
+
+/// Does `work` with the lineup the flag or `BEDROCK_CLIENT_LINEUP`
+/// names: `setup`'s probes, or a session's turn or model report.
+async fn do_work<C: TimeSource>(
     cli: &Cli,
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     catalogue: Catalogue,
-    prompt: Option<&str>,
+    work: Work<'_>,
 ) -> End {
     let console = &env.console;
     let name = cli
@@ -405,9 +461,10 @@ async fn session<C: TimeSource>(
         Ok(lineup) => lineup.clone(),
         Err(e) => return fail_setup(console, &e),
     };
-    if let Some(Command::Setup { write }) = cli.command {
-        return setup(env, provider, &catalogue, &lineup, write).await;
-    }
+    let task = match work {
+        Work::Setup { write } => return setup(env, provider, &catalogue, &lineup, write).await,
+        Work::Session(task) => task,
+    };
     let mut session = match Session::start(provider, catalogue, &lineup, cli.model.as_deref()).await
     {
         Ok(session) => session,
@@ -416,8 +473,8 @@ async fn session<C: TimeSource>(
     for notice in &session.notices {
         console.err_line(notice);
     }
-    match prompt {
-        Some(prompt) => {
+    match task {
+        InSession::Turn(prompt) => {
             print_turn(
                 console,
                 provider,
@@ -428,15 +485,9 @@ async fn session<C: TimeSource>(
             )
             .await
         }
-        None => {
+        InSession::Models { accept_update } => {
             report_models(console, provider, &session, &lineup);
-            let accept = matches!(
-                cli.command,
-                Some(Command::Models {
-                    accept_update: true
-                })
-            );
-            offer_updates(env, provider, &session, &lineup, accept).await
+            offer_updates(env, provider, &session, &lineup, accept_update).await
         }
     }
 }
@@ -476,14 +527,27 @@ async fn print_turn<C: TimeSource>(
     if format == OutputFormat::Text && !ends_with_newline {
         console.out("\n");
     }
-    let config = provider.config().clone();
+    report_turn(console, provider, session, lineup, &outcome, format)
+}
+
+/// After a turn: its error line in the CLI's words (or the JSON result),
+/// the hints on stderr, and how the run ended.
+fn report_turn<C: TimeSource>(
+    console: &Console,
+    provider: &Provider<SystemSources, C>,
+    session: &Session,
+    lineup: &Lineup,
+    outcome: &Result<Completion, TurnError>,
+    format: OutputFormat,
+) -> End {
+    let config = provider.config();
     let resolver = Resolver::new(
-        &config,
+        config,
         &session.catalogue,
         lineup,
         session.startup.discovered.as_deref(),
     );
-    let error_line = match &outcome {
+    let error_line = match outcome {
         Ok(_) => None,
         Err(TurnError::Setup(e)) => return fail_setup(console, e),
         Err(TurnError::Stream(failure)) => Some(format!("{API_ERROR}: {failure}")),
@@ -495,11 +559,11 @@ async fn print_turn<C: TimeSource>(
         )),
     };
     if format != OutputFormat::Text {
-        console.line(&result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string());
+        console.line(&result_json(outcome, error_line.as_deref(), &session.turn.id).to_string());
     } else if let Some(line) = &error_line {
         console.line(line);
     }
-    if let Err(TurnError::Refused(gave_up)) = &outcome {
+    if let Err(TurnError::Refused(gave_up)) = outcome {
         if let Some(hint) = provider.refresh_loop_hint() {
             console.err_line(&hint);
         }
@@ -509,7 +573,7 @@ async fn print_turn<C: TimeSource>(
             console.err_line(&format!("bedrock-client: {e}"));
         }
     }
-    match &outcome {
+    match outcome {
         Ok(_) => SUCCESS,
         Err(TurnError::Refused(gave_up)) => Err(refusal_kind(gave_up)),
         Err(_) => Err(FailureKind::Stream),
@@ -563,16 +627,10 @@ fn report_models<C: TimeSource>(
         lineup,
         session.startup.discovered.as_deref(),
     );
-    match (
-        &session.startup.discovered,
-        &session.startup.discovery_error,
-    ) {
-        (Some(ids), _) => console.line(&format!("Inference profiles discovered: {}", ids.len())),
-        (None, Some(why)) => console.line(&format!(
-            "Inference profiles: not discovered ({why}); built-in ids used"
-        )),
-        (None, None) => console.line("Inference profiles: not discovered (Bedrock is off)"),
-    }
+    console.line(&discovery_line(
+        session.startup.discovered.as_deref(),
+        session.startup.discovery_error.as_deref(),
+    ));
     console.line(&format!("Lineup: {}", lineup.description));
     for family in Family::ALL {
         let check = session.startup.tiers.iter().find(|t| t.family == family);
@@ -681,37 +739,65 @@ async fn setup<C: TimeSource>(
     write: bool,
 ) -> End {
     let console = &env.console;
+    if let Err(e) = show_setup(console, provider).await {
+        return fail_setup(console, &e);
+    }
+    let discovered = discover(provider).await;
+    console.line(&discovery_line(
+        discovered.as_deref().ok(),
+        discovered.as_ref().err().map(String::as_str),
+    ));
+    let discovered = discovered.ok();
+    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    let pins = pins_from_probes(console, &results);
+    for (name, value) in &pins {
+        console.line(&format!("export {name}='{value}'"));
+    }
+    if pins.is_empty() {
+        return fail_setup(
+            console,
+            &Error::new(
+                ErrorKind::Credentials,
+                "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
+            ),
+        );
+    }
+    if write {
+        write_pins(&env.sources, console, &pins)
+    } else {
+        SUCCESS
+    }
+}
+
+/// What `setup` shows before it probes: the provider, the region, where
+/// credentials come from and, once loaded, their access key id. An error
+/// when they cannot be loaded, or Bedrock is off.
+async fn show_setup<C: TimeSource>(
+    console: &Console,
+    provider: &mut Provider<SystemSources, C>,
+) -> Result<(), Error> {
     let config = provider.config().clone();
     console.line(&format!("API provider: {}", config.providers.label()));
     console.line(&format!("AWS region: {}", config.region));
     console.line(&format!("Bedrock auth: {}", config.bedrock_auth.describe()));
-    match provider.load_credentials().await {
-        Ok(Some(key)) => console.line(&format!("AWS credentials: found (access key {key})")),
-        Ok(None) => {}
-        Err(e) => return fail_setup(console, &e),
+    if let Some(key) = provider.load_credentials().await? {
+        console.line(&format!("AWS credentials: found (access key {key})"));
     }
     if !config.providers.bedrock {
-        return fail_setup(
-            console,
-            &Error::new(
-                ErrorKind::NoProvider,
-                "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
-            ),
-        );
+        return Err(Error::new(
+            ErrorKind::NoProvider,
+            "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
+        ));
     }
-    let discovered = match discover(provider).await {
-        Ok(ids) => {
-            console.line(&format!("Inference profiles discovered: {}", ids.len()));
-            Some(ids)
-        }
-        Err(why) => {
-            console.line(&format!(
-                "Inference profiles: not discovered ({why}); built-in ids used"
-            ));
-            None
-        }
-    };
-    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    Ok(())
+}
+
+/// Per tier, every version's probe, then its pin: the newest version that
+/// answered (or a line saying none did). The pins, as variable and id.
+fn pins_from_probes(
+    console: &Console,
+    results: &[(Model, Resolved, Probe)],
+) -> Vec<(String, String)> {
     let mut pins = Vec::new();
     for family in Family::ALL {
         let of_family: Vec<_> = results
@@ -745,22 +831,18 @@ async fn setup<C: TimeSource>(
             )),
         }
     }
-    for (name, value) in &pins {
-        console.line(&format!("export {name}='{value}'"));
-    }
-    if pins.is_empty() {
-        return fail_setup(
-            console,
-            &Error::new(
-                ErrorKind::Credentials,
-                "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
-            ),
-        );
-    }
-    if write {
-        write_pins(&env.sources, console, &pins)
-    } else {
-        SUCCESS
+    pins
+}
+
+/// The line about startup discovery: how many profiles it found, or why
+/// it found none (with neither, Bedrock is off).
+fn discovery_line(discovered: Option<&[String]>, error: Option<&str>) -> String {
+    match (discovered, error) {
+        (Some(ids), _) => format!("Inference profiles discovered: {}", ids.len()),
+        (None, Some(why)) => {
+            format!("Inference profiles: not discovered ({why}); built-in ids used")
+        }
+        (None, None) => "Inference profiles: not discovered (Bedrock is off)".to_owned(),
     }
 }
 

@@ -370,12 +370,35 @@ impl<'a> Sender<'a> {
         let base = base_url_for(self.config, call.endpoint, call.region);
         let url = format!("{}{}", base.trim_end_matches('/'), call.path_and_query);
         let host = host_of(&url)?;
-        let region = region_for(self.config, call.region);
-        let service = match call.endpoint {
-            Endpoint::Bedrock => Service::Bedrock,
-            Endpoint::Mantle => Service::BedrockMantle,
-        };
-        let mut headers = match call.plane {
+        let mut headers = self.headers(call, host);
+        if !matches!(self.auth, Auth::Skipped) {
+            // The client's authentication wins over a custom header of the
+            // same name (with skipped auth, a gateway's `Authorization`
+            // in ANTHROPIC_CUSTOM_HEADERS is the authentication).
+            headers.retain(|(name, _)| !is_authentication(name));
+        }
+        let added = self.authentication(call, &url, &headers, credentials, time)?;
+        match call.plane {
+            Plane::Data { .. } => {
+                headers.extend(added);
+                let signed = matches!(self.auth, Auth::AwsCredentials { .. });
+                headers = wire_order(headers, signed);
+            }
+            Plane::Control => headers.extend(js_sdk_signer_order(added)),
+        }
+        Ok(Outgoing {
+            method: call.method.clone(),
+            url,
+            headers,
+            body: call.body.clone(),
+        })
+    }
+
+    /// `call`'s headers before authentication, `host` among them: the
+    /// Anthropic SDK's for a model call, the AWS JS SDK's on the control
+    /// plane.
+    fn headers(&self, call: &Call<'_>, host: String) -> Vec<(String, String)> {
+        match call.plane {
             Plane::Data { kind, betas } => {
                 let mut headers = model_call_headers(
                     self.config,
@@ -396,55 +419,44 @@ impl<'a> Sender<'a> {
                 &self.invocation_id,
                 self.attempt.load(Ordering::Relaxed),
             ),
+        }
+    }
+
+    /// The headers that authenticate `call` (sent to `url` with `headers`)
+    /// as its endpoint does: SigV4 signs the headers the CLI signs and the
+    /// body, for the endpoint's service and the model's region; a bearer
+    /// key or skipped auth needs neither.
+    fn authentication(
+        &self,
+        call: &Call<'_>,
+        url: &str,
+        headers: &[(String, String)],
+        credentials: Option<&AwsCredentials>,
+        time: SystemTime,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let service = match call.endpoint {
+            Endpoint::Bedrock => Service::Bedrock,
+            Endpoint::Mantle => Service::BedrockMantle,
         };
         let signed = matches!(self.auth, Auth::AwsCredentials { .. });
-        if !matches!(self.auth, Auth::Skipped) {
-            // The client's authentication wins over a custom header of the
-            // same name (with skipped auth, a gateway's `Authorization`
-            // in ANTHROPIC_CUSTOM_HEADERS is the authentication).
-            headers.retain(|(name, _)| !is_authentication(name));
-        }
-        let added = if signed {
-            let to_sign: Vec<(String, String)> = headers
+        let (to_sign, body): (Vec<(String, String)>, &[u8]) = if signed {
+            let to_sign = headers
                 .iter()
                 .filter(|(name, _)| is_signed(name))
                 .cloned()
                 .collect();
-            let request = ToSign {
-                method: call.method.as_str(),
-                url: &url,
-                headers: &to_sign,
-                body: &call.body,
-            };
-            let credentials = credentials.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Credentials,
-                    "SigV4 needs AWS credentials and none were loaded",
-                )
-            })?;
-            sign_request(&request, credentials, region, service, time)?
+            (to_sign, &call.body)
         } else {
-            let request = ToSign {
-                method: call.method.as_str(),
-                url: &url,
-                headers: &[],
-                body: &[],
-            };
-            authorization_headers(&request, self.auth, None, region, service, time)?
+            (Vec::new(), &[])
         };
-        match call.plane {
-            Plane::Data { .. } => {
-                headers.extend(added);
-                headers = wire_order(headers, signed);
-            }
-            Plane::Control => headers.extend(js_sdk_signer_order(added)),
-        }
-        Ok(Outgoing {
-            method: call.method.clone(),
+        let request = ToSign {
+            method: call.method.as_str(),
             url,
-            headers,
-            body: call.body.clone(),
-        })
+            headers: &to_sign,
+            body,
+        };
+        let region = region_for(self.config, call.region);
+        authorization_headers(&request, self.auth, credentials, region, service, time)
     }
 }
 

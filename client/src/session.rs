@@ -79,21 +79,7 @@ impl Session {
         if let Some(retirement) = turn.model.as_ref().and_then(|m| m.retirement.as_ref()) {
             notices.push(retirement.warning(provider.clock().now()));
         }
-        if let Source::Default(family) = turn.source
-            && let Some(checked) = startup.tier(family)
-        {
-            let one_million = turn.one_million;
-            turn = checked.clone();
-            // A fallback without the 1M context cannot take `[1m]`.
-            let supported = turn.model.as_ref().is_none_or(|m| m.context_1m);
-            turn.one_million = one_million && supported;
-            if one_million && !supported {
-                notices.push(format!(
-                    "Warning: {} has no 1M-token context window; this session uses the standard one",
-                    turn.model.as_ref().map_or(turn.id.as_str(), |m| m.display.as_str())
-                ));
-            }
-        }
+        notices.extend(take_checked_tier(&mut turn, &startup));
         let backing = if turn.is_arn() && turn.endpoint == Endpoint::Bedrock {
             describe_profile(provider, &catalogue, &turn.id).await
         } else {
@@ -109,15 +95,7 @@ impl Session {
             }
             _ => Vec::new(),
         };
-        let tier_checks = startup
-            .tiers
-            .iter()
-            .map(|tier| {
-                let rungs = ladder::rungs(&resolver, &catalogue, tier.family, Reach::OwnTier);
-                (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
-            })
-            .filter(|(_, below)| !below.is_empty())
-            .collect();
+        let tier_checks = tier_checks(&resolver, &catalogue, &startup);
         Ok(Self {
             catalogue,
             turn,
@@ -265,6 +243,46 @@ impl Session {
             outcome => outcome,
         }
     }
+}
+
+/// A turn on a tier's default takes the model the startup checks chose
+/// for the tier. A fallback without the 1M context cannot take `[1m]`:
+/// the notice that says so.
+fn take_checked_tier(turn: &mut Resolved, startup: &Startup) -> Option<String> {
+    let Source::Default(family) = turn.source else {
+        return None;
+    };
+    let checked = startup.tier(family)?;
+    let one_million = turn.one_million;
+    *turn = checked.clone();
+    let supported = turn.model.as_ref().is_none_or(|m| m.context_1m);
+    turn.one_million = one_million && supported;
+    (one_million && !supported).then(|| {
+        format!(
+            "Warning: {} has no 1M-token context window; this session uses the standard one",
+            turn.model
+                .as_ref()
+                .map_or(turn.id.as_str(), |m| m.display.as_str())
+        )
+    })
+}
+
+/// For each probed tier's model, the models below it on its own tier's
+/// ladder (none listed for a model with none below it).
+fn tier_checks(
+    resolver: &Resolver<'_>,
+    catalogue: &Catalogue,
+    startup: &Startup,
+) -> Vec<(String, Vec<Resolved>)> {
+    startup
+        .tiers
+        .iter()
+        .map(|tier| {
+            let rungs = ladder::rungs(resolver, catalogue, tier.family, Reach::OwnTier);
+            (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
+        })
+        .filter(|(_, below)| !below.is_empty())
+        .collect()
 }
 
 /// One `max_tokens: 1` probe of `model`.

@@ -125,7 +125,10 @@ impl Startup {
 }
 
 /// Runs the checks. `turn` is the turn's model as resolved before them
-/// (its tier, when it is an explicit model of one, is not probed).
+/// (its tier, when it is an explicit model of one, is not probed). Four
+/// phases: with Bedrock off, Mantle's one probe; else discovery, each
+/// unpinned tier's default probed (and its older versions when it is
+/// refused for good), and last the tiers left with nothing that answers.
 pub async fn run<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
@@ -133,59 +136,22 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
     turn: &Resolved,
 ) -> Startup {
     let config = provider.config().clone();
-    let mut startup = Startup::default();
     if !config.providers.bedrock {
-        if turn.endpoint == Endpoint::Mantle && config.mantle_auth != Auth::Skipped {
-            let probes = probe(provider, std::slice::from_ref(turn)).await;
-            if let Some(family) = turn.family {
-                startup.tiers.push(TierCheck {
-                    family,
-                    model: turn.clone(),
-                    usable: probes[0] == Probe::Available,
-                    probes: vec![(turn.id.clone(), probes[0].clone())],
-                    notice: None,
-                });
-            }
-        }
-        return startup;
+        return check_mantle_only(provider, turn).await;
     }
+    let mut startup = Startup::default();
     match discover(provider).await {
         Ok(ids) => startup.discovered = Some(ids),
         Err(why) => startup.discovery_error = Some(why),
     }
     let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
-    // A model the user named on Bedrock (`ANTHROPIC_MODEL`, the settings'
-    // `model`, `--model` with an id or version name) stands for its tier,
-    // which is not probed (golden/k; conformance's `on-demand-400`, whose
-    // `--model` is a Sonnet). One on Mantle does not (golden/o: all three
-    // probed). An alias is the tier's own model, and is probed.
-    let explicit_family = match (&turn.source, turn.endpoint) {
-        (Source::Setting | Source::Flag, Endpoint::Bedrock) => turn.family,
-        _ => None,
-    };
-    let unpinned: Vec<Family> = Family::ALL
-        .into_iter()
-        .filter(|f| resolver.pinned(*f).is_none() && Some(*f) != explicit_family)
-        .collect();
-    let mut defaults = Vec::new();
-    for family in &unpinned {
-        match resolver.tier(*family) {
-            Ok(model) if model.endpoint == Endpoint::Bedrock => defaults.push(model),
-            _ => {}
-        }
-    }
-    let first = probe(provider, &defaults).await;
-    let mut by_family: BTreeMap<Family, (Resolved, Probe)> = BTreeMap::new();
-    for (model, result) in defaults.into_iter().zip(first) {
-        if let Some(family) = model.family {
-            by_family.insert(family, (model, result));
-        }
-    }
+    let unpinned = tiers_to_probe(&resolver, turn);
+    let defaults = probe_defaults(provider, &resolver, &unpinned).await;
     // Families with nothing of their own that answers, settled once every
     // family's own checks are done (Opus takes Sonnet's final choice).
     let mut stranded = Vec::new();
     for family in unpinned {
-        let Some((default, result)) = by_family.get(&family).cloned() else {
+        let Some((default, result)) = defaults.get(&family).cloned() else {
             continue;
         };
         let mut check = TierCheck {
@@ -198,68 +164,146 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
         // Only a default refused for good is worth looking past: a
         // throttled, failing or silent probe says nothing about the model,
         // and the CLI then probes nothing more (conformance/DIFFERENCES.md).
-        if result.moves_off_the_default() {
-            let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
-            let candidates: Vec<Resolved> = older
-                .iter()
-                .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
-                .filter(|r| r.endpoint == Endpoint::Bedrock)
-                .collect();
-            let answers = probe(provider, &candidates).await;
-            check.probes.extend(
-                candidates
-                    .iter()
-                    .map(|c| c.id.clone())
-                    .zip(answers.iter().cloned()),
-            );
-            let wanted = resolver.default_version(family);
-            let newest = candidates
-                .iter()
-                .zip(&answers)
-                .find(|(_, a)| **a == Probe::Available)
-                .map(|(c, _)| c.clone());
-            match newest {
-                Some(fallback) => {
-                    check.notice = Some(format!(
-                        "Warning: {}: {} not available — using {} for this session",
-                        family.title(),
-                        wanted.display,
-                        display(&fallback)
-                    ));
-                    check.model = fallback;
-                    check.usable = true;
-                }
-                None => stranded.push(family),
-            }
+        if result.moves_off_the_default()
+            && !fall_back_to_older(provider, catalogue, &resolver, &mut check).await
+        {
+            stranded.push(family);
         }
         startup.tiers.push(check);
     }
     for family in stranded {
-        let Some(next) = family.next() else { continue };
-        // The next family's model: its checked choice if it has one that
-        // answers, or its pin (pins are not probed).
-        let next_model = match startup.tiers.iter().find(|t| t.family == next) {
-            Some(checked) if checked.usable => Some(checked.model.clone()),
-            Some(_) => None,
-            None => resolver.tier(next).ok(),
-        };
-        let wanted = resolver.default_version(family);
-        if let (Some(next_model), Some(check)) = (
-            next_model,
-            startup.tiers.iter_mut().find(|t| t.family == family),
-        ) {
-            check.notice = Some(format!(
-                "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
-                family.title(),
-                wanted.display,
-                display(&next_model),
-                wanted.display
-            ));
-            check.model = next_model;
-            check.usable = true;
+        fall_back_to_next_family(&mut startup.tiers, &resolver, family);
+    }
+    startup
+}
+
+/// The checks with only Mantle on: the turn's model gets one probe on
+/// Mantle, unless Mantle authentication is skipped.
+async fn check_mantle_only<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    turn: &Resolved,
+) -> Startup {
+    let mut startup = Startup::default();
+    if turn.endpoint == Endpoint::Mantle && provider.config().mantle_auth != Auth::Skipped {
+        let probes = probe(provider, std::slice::from_ref(turn)).await;
+        if let Some(family) = turn.family {
+            startup.tiers.push(TierCheck {
+                family,
+                model: turn.clone(),
+                usable: probes[0] == Probe::Available,
+                probes: vec![(turn.id.clone(), probes[0].clone())],
+                notice: None,
+            });
         }
     }
     startup
+}
+
+/// The tiers whose defaults are probed: neither pinned nor the tier of a
+/// model the user named.
+fn tiers_to_probe(resolver: &Resolver<'_>, turn: &Resolved) -> Vec<Family> {
+    // A model the user named on Bedrock (`ANTHROPIC_MODEL`, the settings'
+    // `model`, `--model` with an id or version name) stands for its tier,
+    // which is not probed (golden/k; conformance's `on-demand-400`, whose
+    // `--model` is a Sonnet). One on Mantle does not (golden/o: all three
+    // probed). An alias is the tier's own model, and is probed.
+    let explicit_family = match (&turn.source, turn.endpoint) {
+        (Source::Setting | Source::Flag, Endpoint::Bedrock) => turn.family,
+        _ => None,
+    };
+    Family::ALL
+        .into_iter()
+        .filter(|f| resolver.pinned(*f).is_none() && Some(*f) != explicit_family)
+        .collect()
+}
+
+/// Each of `families`' default (on Bedrock) probed, all at once: the
+/// default and what its probe found, by family.
+async fn probe_defaults<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    resolver: &Resolver<'_>,
+    families: &[Family],
+) -> BTreeMap<Family, (Resolved, Probe)> {
+    let defaults: Vec<Resolved> = families
+        .iter()
+        .filter_map(|family| resolver.tier(*family).ok())
+        .filter(|model| model.endpoint == Endpoint::Bedrock)
+        .collect();
+    let answers = probe(provider, &defaults).await;
+    defaults
+        .into_iter()
+        .zip(answers)
+        .filter_map(|(model, answer)| Some((model.family?, (model, answer))))
+        .collect()
+}
+
+/// Probes the older versions of `check`'s family at once and moves the
+/// tier to the newest that answers, with the CLI's notice; whether one
+/// did.
+async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    resolver: &Resolver<'_>,
+    check: &mut TierCheck,
+) -> bool {
+    let family = check.family;
+    let wanted = resolver.default_version(family);
+    let candidates: Vec<Resolved> = catalogue
+        .older_than(&wanted.name)
+        .iter()
+        .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
+        .filter(|r| r.endpoint == Endpoint::Bedrock)
+        .collect();
+    let answers = probe(provider, &candidates).await;
+    check.probes.extend(
+        candidates
+            .iter()
+            .map(|c| c.id.clone())
+            .zip(answers.iter().cloned()),
+    );
+    let newest = candidates
+        .iter()
+        .zip(&answers)
+        .find(|(_, a)| **a == Probe::Available)
+        .map(|(c, _)| c.clone());
+    let Some(fallback) = newest else {
+        return false;
+    };
+    check.notice = Some(format!(
+        "Warning: {}: {} not available — using {} for this session",
+        family.title(),
+        wanted.display,
+        display(&fallback)
+    ));
+    check.model = fallback;
+    check.usable = true;
+    true
+}
+
+/// Moves `family`, which has nothing of its own that answers, to the next
+/// family's model (Opus → Sonnet): its checked choice if that answers, or
+/// its pin (pins are not probed).
+fn fall_back_to_next_family(tiers: &mut [TierCheck], resolver: &Resolver<'_>, family: Family) {
+    let Some(next) = family.next() else { return };
+    let next_model = match tiers.iter().find(|t| t.family == next) {
+        Some(checked) if checked.usable => Some(checked.model.clone()),
+        Some(_) => None,
+        None => resolver.tier(next).ok(),
+    };
+    let wanted = resolver.default_version(family);
+    if let (Some(next_model), Some(check)) =
+        (next_model, tiers.iter_mut().find(|t| t.family == family))
+    {
+        check.notice = Some(format!(
+            "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
+            family.title(),
+            wanted.display,
+            display(&next_model),
+            wanted.display
+        ));
+        check.model = next_model;
+        check.usable = true;
+    }
 }
 
 fn display(resolved: &Resolved) -> String {

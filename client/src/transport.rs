@@ -208,6 +208,34 @@ impl HttpClient {
 
     /// Sends `request`; the response head must arrive within `limit`.
     pub(crate) async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
+        let url = request.url.clone();
+        let http_request = self.build(request)?;
+        let waiting = Waiting {
+            trace: self.trace.clone(),
+            deadlines: Arc::clone(&self.deadlines),
+            request: Arc::from(format!(
+                "{} {}",
+                http_request.method(),
+                http_request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+            )),
+        };
+        let response = waiting
+            .head(&url, limit, self.client.request(http_request))
+            .await?;
+        let (parts, body) = response.into_parts();
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            waiting,
+        })
+    }
+
+    /// `request` as hyper takes it, written to the trace log.
+    fn build(&self, request: Outgoing) -> Result<http::Request<Full<Bytes>>, Error> {
         let body_bytes = request.body.len();
         let mut builder = http::Request::builder()
             .method(request.method)
@@ -229,62 +257,48 @@ impl HttpClient {
                 body_bytes,
             );
         }
-        let waiting = Waiting {
-            trace: self.trace.clone(),
-            deadlines: Arc::clone(&self.deadlines),
-            request: Arc::from(format!(
-                "{} {}",
-                http_request.method(),
-                http_request
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str())
-            )),
-        };
-        let response = waiting
-            .within(limit, None, self.client.request(http_request))
+        Ok(http_request)
+    }
+}
+
+impl Waiting {
+    /// The answer's head to the request `sent` is sending to `url`, within
+    /// `limit`; the head, or why there is none, goes to the trace log.
+    async fn head<F, E>(
+        &self,
+        url: &str,
+        limit: Duration,
+        sent: F,
+    ) -> Result<http::Response<Incoming>, Error>
+    where
+        F: Future<Output = Result<http::Response<Incoming>, E>>,
+        E: std::error::Error + 'static,
+    {
+        let response = self
+            .within(limit, None, sent)
             .await
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Timeout,
-                    format!(
-                        "no answer from {} within {} s",
-                        request.url,
-                        limit.as_secs_f64()
-                    ),
+                    format!("no answer from {url} within {} s", limit.as_secs_f64()),
                 )
             })
             .and_then(|sent| {
                 sent.map_err(|e| {
                     Error::new(
                         ErrorKind::Connection,
-                        format!("request to {} failed: {}", request.url, describe(&e)),
+                        format!("request to {url} failed: {}", describe(&e)),
                     )
                 })
             });
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(trace) = &waiting.trace {
-                    trace.failed(&waiting.request, &e.to_string());
-                }
-                return Err(e);
+        match (&self.trace, &response) {
+            (Some(trace), Ok(head)) => {
+                trace.response(&self.request, head.status().as_u16(), head.headers())
             }
-        };
-        if let Some(trace) = &waiting.trace {
-            trace.response(
-                &waiting.request,
-                response.status().as_u16(),
-                response.headers(),
-            );
+            (Some(trace), Err(e)) => trace.failed(&self.request, &e.to_string()),
+            (None, _) => {}
         }
-        let (parts, body) = response.into_parts();
-        Ok(Response {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-            waiting,
-        })
+        response
     }
 }
 

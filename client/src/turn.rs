@@ -32,6 +32,7 @@ use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{
     Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
 };
+use crate::transport::Response;
 
 /// Whether the CLI sends a turn again, with parts dropped, after
 /// `failure`: a 400 that is final or the on-demand throughput refusal,
@@ -93,9 +94,10 @@ pub async fn run_turn<S: CredentialSource, C: TimeSource>(
     run_turn_for(provider, model, ModelRegion::Main, request, on_text).await
 }
 
-/// [`run_turn`] for a model that may be the small/fast one: with
-/// `small_fast`, the turn goes to `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
-/// (where that model's id was chosen for).
+/// [`run_turn`] for a model that may be the small/fast one: in
+/// [`ModelRegion::SmallFast`], the turn goes to
+/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` (where that model's id was
+/// chosen for).
 pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
@@ -108,9 +110,58 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     if one_million {
         request.ask_for_context_1m(endpoint);
     }
+    let target = Target {
+        model,
+        endpoint,
+        region,
+    };
+    let response = match send_with_resends(provider, target, &mut request).await {
+        Ok(response) => response,
+        // A 404 on the stream call is retried without streaming.
+        Err(gave_up)
+            if endpoint == Endpoint::Bedrock
+                && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404) =>
+        {
+            return invoke_once(provider, target, &request, "", on_text)
+                .await
+                .map_err(|_| TurnError::Refused(gave_up));
+        }
+        Err(gave_up) => return Err(TurnError::Refused(gave_up)),
+    };
+    let labelled = response
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with(EVENT_STREAM);
+    if endpoint == Endpoint::Bedrock && !labelled {
+        return read_unlabelled(provider.config(), response, on_text).await;
+    }
+    read_stream(provider, target, &request, response, on_text).await
+}
+
+/// Where a turn goes: the model's id as sent, its endpoint and region.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    model: &'a str,
+    endpoint: Endpoint,
+    region: ModelRegion,
+}
+
+/// Sends `request` as a streamed turn to `target`. After a 400 the CLI
+/// answers with resends, they are sent one by one (`request` becomes the
+/// last one sent) until one is answered or none is left.
+async fn send_with_resends<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    target: Target<'_>,
+    request: &mut MessagesRequest,
+) -> Result<Response, GaveUp> {
+    let Target {
+        model,
+        endpoint,
+        region,
+    } = target;
     // Filled on the first 400 that may be sent again; drained one by one.
     let mut resends: Option<std::vec::IntoIter<MessagesRequest>> = None;
-    let response = loop {
+    loop {
         let betas = request.header_betas_for(endpoint);
         let call = Call {
             endpoint,
@@ -129,62 +180,69 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
                 .into(),
             timeout: TURN_TIMEOUT,
         };
-        match provider.send(&call).await {
-            Ok(response) => break response,
-            Err(gave_up) => {
-                let may_resend =
-                    matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f));
-                if may_resend
-                    && let Some(next) = resends
-                        .get_or_insert_with(|| request.resends_after_400().into_iter())
-                        .next()
-                {
-                    request = next;
-                    continue;
-                }
-                // A 404 on the stream call is retried without streaming.
-                let not_found = matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404);
-                if endpoint == Endpoint::Bedrock && not_found {
-                    return invoke_once(provider, model, region, &request, "", on_text)
-                        .await
-                        .map_err(|_| TurnError::Refused(gave_up));
-                }
-                return Err(TurnError::Refused(gave_up));
-            }
+        let gave_up = match provider.send(&call).await {
+            Ok(response) => return Ok(response),
+            Err(gave_up) => gave_up,
+        };
+        if !matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f)) {
+            return Err(gave_up);
         }
-    };
-    if endpoint == Endpoint::Bedrock {
-        let content_type = response
-            .header("content-type")
-            .unwrap_or_default()
-            .to_owned();
-        if !content_type.starts_with(EVENT_STREAM) {
-            if !provider
-                .config()
-                .vars
-                .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
-            {
-                return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
-                    ErrorKind::Request,
-                    format!(
-                        "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
-                    ),
-                ))));
-            }
-            let body = response
-                .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
-                .await
-                .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
-            // A gateway's JSON answer, or a real stream under the wrong
-            // label.
-            return if body.first() == Some(&b'{') {
-                answer_from_json(&body, "", on_text)
-            } else {
-                read_invoke_bytes(&body, on_text)
-            }
-            .map_err(TurnError::Stream);
+        match resends
+            .get_or_insert_with(|| request.resends_after_400().into_iter())
+            .next()
+        {
+            Some(next) => *request = next,
+            None => return Err(gave_up),
         }
     }
+}
+
+/// A 200 on the Invoke stream call that is not an event stream: refused
+/// (the content-type guard), unless
+/// `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD` turns the guard off;
+/// then it is read whole.
+async fn read_unlabelled(
+    config: &Config,
+    response: Response,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, TurnError> {
+    let content_type = response
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    if !config
+        .vars
+        .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
+    {
+        return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
+            ErrorKind::Request,
+            format!(
+                "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
+            ),
+        ))));
+    }
+    let body = response
+        .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+        .await
+        .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
+    // A gateway's JSON answer, or a real stream under the wrong label.
+    if body.first() == Some(&b'{') {
+        answer_from_json(&body, "", on_text)
+    } else {
+        read_invoke_bytes(&body, on_text)
+    }
+    .map_err(TurnError::Stream)
+}
+
+/// Reads the turn's stream as it arrives; on Invoke, a stream that breaks
+/// gets the CLI's one non-streaming retry of `request`.
+async fn read_stream<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    target: Target<'_>,
+    request: &MessagesRequest,
+    response: Response,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, TurnError> {
     let mut shown = String::new();
     let outcome = {
         let mut show = |text: &str| {
@@ -192,7 +250,7 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
             on_text(text);
         };
         let body = response.into_body();
-        match endpoint {
+        match target.endpoint {
             Endpoint::Bedrock => read_invoke_stream(body, &mut show).await,
             Endpoint::Mantle => read_mantle_stream(body, &mut show).await,
         }
@@ -201,8 +259,8 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
         Ok(answer) => Ok(answer),
         // An exception frame, a bad CRC, a cut: one non-streaming retry
         // (golden/p_stream_exception), the text shown not shown again.
-        Err(failure) if endpoint == Endpoint::Bedrock => {
-            invoke_once(provider, model, region, &request, &shown, on_text)
+        Err(failure) if target.endpoint == Endpoint::Bedrock => {
+            invoke_once(provider, target, request, &shown, on_text)
                 .await
                 .map_err(|_| TurnError::Stream(failure))
         }
@@ -220,8 +278,7 @@ const MAX_MESSAGE_BODY: usize = 32 << 20;
 /// printed; only the rest is handed on.
 async fn invoke_once<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
-    model: &str,
-    region: ModelRegion,
+    target: Target<'_>,
     request: &MessagesRequest,
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
@@ -238,11 +295,11 @@ async fn invoke_once<S: CredentialSource, C: TimeSource>(
             kind: CallKind::Turn,
             betas: &betas,
         },
-        region,
+        region: target.region,
         method: http::Method::POST,
-        path_and_query: model_path(model, "invoke"),
+        path_and_query: model_path(target.model, "invoke"),
         body: request
-            .to_body(Endpoint::Bedrock, CallKind::Turn, model, false)
+            .to_body(Endpoint::Bedrock, CallKind::Turn, target.model, false)
             .into(),
         timeout: NON_STREAMING_TIMEOUT,
     };

@@ -109,6 +109,18 @@ const FORBIDDEN_VARIABLES: &[&str] = &[
 /// names a [`FailureKind`] (`bedrock_client::cli::Outcome::error`).
 const NO_FAILURE: &str = "none";
 
+/// Whether `kind` is a value `expect.error` may take.
+fn names_a_failure_kind(kind: &str) -> bool {
+    kind == NO_FAILURE || kind.parse::<FailureKind>().is_ok()
+}
+
+/// The values `expect.error` may take, `none` first.
+fn failure_kinds() -> Vec<&'static str> {
+    std::iter::once(NO_FAILURE)
+        .chain(FailureKind::ALL.map(FailureKind::name))
+        .collect()
+}
+
 /// The longest pause of a dribble: its pauses are real time, so a scenario
 /// stays quick.
 const MAX_DRIBBLE_MS: u64 = 1000;
@@ -243,17 +255,13 @@ fn check(scenario: &Scenario) -> Result<(), (String, String)> {
         }
     }
     if let Some(kind) = &scenario.expect.error
-        && kind != NO_FAILURE
-        && kind.parse::<FailureKind>().is_err()
+        && !names_a_failure_kind(kind)
     {
-        let kinds: Vec<&str> = std::iter::once(NO_FAILURE)
-            .chain(FailureKind::ALL.map(FailureKind::name))
-            .collect();
         return Err((
             "expect.error".into(),
             format!(
                 "`{kind}` is not a failure kind; one of {}",
-                kinds.join(", ")
+                failure_kinds().join(", ")
             ),
         ));
     }

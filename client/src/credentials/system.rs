@@ -110,6 +110,40 @@ impl CredentialSource for SystemSources {
     }
 
     async fn check(&self, credentials: &AwsCredentials, now: SystemTime) -> Result<(), Error> {
+        let request = self.get_caller_identity(credentials, now)?;
+        let response = self.http.send(request, STS_TIME_LIMIT).await?;
+        if response.status == 200 {
+            return Ok(());
+        }
+        let status = response.status;
+        let body = response
+            .bytes(64 * 1024, STS_TIME_LIMIT)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let code = text
+            .split("<Code>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or("unknown error");
+        Err(Error::new(
+            ErrorKind::Credentials,
+            format!("STS GetCallerIdentity refused the credentials: {status} {code}"),
+        ))
+    }
+}
+
+impl SystemSources {
+    /// STS `GetCallerIdentity` signed with `credentials` at `now`, as the
+    /// AWS JS SDK the CLI uses sends it: it signs these headers,
+    /// content-length and its own three included (conformance's
+    /// aws-auth-refresh-never-helps); one attempt, as the check is not
+    /// retried.
+    fn get_caller_identity(
+        &self,
+        credentials: &AwsCredentials,
+        now: SystemTime,
+    ) -> Result<Outgoing, Error> {
         let url = self.sts_url();
         let host = url
             .split("://")
@@ -117,10 +151,6 @@ impl CredentialSource for SystemSources {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_default()
             .to_owned();
-        // The AWS JS SDK the CLI uses signs these for STS, content-length
-        // and its own three included (conformance's
-        // aws-auth-refresh-never-helps); one attempt, as the check is not
-        // retried.
         let agent = format!("bedrock-client/{}", env!("CARGO_PKG_VERSION"));
         let signed = vec![
             ("x-amz-user-agent".to_owned(), agent),
@@ -148,35 +178,11 @@ impl CredentialSource for SystemSources {
         let added = sign_request(&request, credentials, &self.region, Service::Sts, now)?;
         let mut headers = signed;
         headers.extend(added);
-        let response = self
-            .http
-            .send(
-                Outgoing {
-                    method: http::Method::POST,
-                    url,
-                    headers,
-                    body: Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
-                },
-                STS_TIME_LIMIT,
-            )
-            .await?;
-        if response.status == 200 {
-            return Ok(());
-        }
-        let status = response.status;
-        let body = response
-            .bytes(64 * 1024, STS_TIME_LIMIT)
-            .await
-            .unwrap_or_default();
-        let text = String::from_utf8_lossy(&body);
-        let code = text
-            .split("<Code>")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .unwrap_or("unknown error");
-        Err(Error::new(
-            ErrorKind::Credentials,
-            format!("STS GetCallerIdentity refused the credentials: {status} {code}"),
-        ))
+        Ok(Outgoing {
+            method: http::Method::POST,
+            url,
+            headers,
+            body: Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
+        })
     }
 }

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use super::Identity;
-use crate::config::Config;
+use crate::config::{Config, CustomHeaders};
 use crate::endpoint::Endpoint;
 use crate::imitated::{CONTROL_PLANE_ATTEMPTS, SIGNED_HEADERS_FIRST};
 
@@ -88,7 +88,22 @@ pub fn model_call_headers(
         ANTHROPIC_VERSION_HEADER.to_owned(),
     ));
     headers.push(("x-app".to_owned(), "cli".to_owned()));
-    for (name, value) in &config.custom_headers.0 {
+    add_custom_headers(&mut headers, &config.custom_headers);
+    if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
+        (call.kind, call.endpoint, config.service_tier)
+    {
+        headers.push((
+            "x-amzn-bedrock-service-tier".to_owned(),
+            tier.as_str().to_owned(),
+        ));
+    }
+    headers
+}
+
+/// Adds `ANTHROPIC_CUSTOM_HEADERS`, lower-cased, to a model call's
+/// `headers`.
+fn add_custom_headers(headers: &mut Vec<(String, String)>, custom: &CustomHeaders) {
+    for (name, value) in &custom.0 {
         let name = name.to_ascii_lowercase();
         // `host` is always the URL's. A custom header replaces the
         // client's own of the same name in place (a gateway may want its
@@ -102,15 +117,6 @@ pub fn model_call_headers(
             None => headers.push((name, value.clone())),
         }
     }
-    if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
-        (call.kind, call.endpoint, config.service_tier)
-    {
-        headers.push((
-            "x-amzn-bedrock-service-tier".to_owned(),
-            tier.as_str().to_owned(),
-        ));
-    }
-    headers
 }
 
 /// The control plane's headers (`ListInferenceProfiles`,
