@@ -112,14 +112,6 @@ mod tests {
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRET";
 
     #[test]
-    fn credentials_are_read_from_the_json_printed() {
-        let out = br#"{"Credentials": {"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t"}}"#;
-        let c = credentials_from_export("get-creds", out).unwrap();
-        assert_eq!(c.access_key_id, "ASIAX");
-        assert!(credentials_from_export("get-creds", b"nope").is_err());
-    }
-
-    #[test]
     fn reads_what_aws_sts_prints() {
         let out = format!(
             r#"{{"Credentials": {{"AccessKeyId": "ASIANEXT", "SecretAccessKey": "{SECRET}",

@@ -225,20 +225,6 @@ mod tests {
     }
 
     #[test]
-    fn a_probe_announces_its_time_limit_and_carries_no_beta() {
-        let config = config(&[]);
-        let call = ModelCall {
-            endpoint: Endpoint::Bedrock,
-            kind: CallKind::Probe,
-            betas: &[],
-            timeout: Duration::from_secs(8),
-        };
-        let headers = model_call_headers(&config, &Identity::new_session(), &call);
-        assert!(headers.contains(&("x-stainless-timeout".to_owned(), "8".to_owned())));
-        assert!(!headers.iter().any(|(name, _)| name == "anthropic-beta"));
-    }
-
-    #[test]
     fn signed_turns_go_out_in_the_signers_order() {
         let config = config(&[
             ("ANTHROPIC_BEDROCK_SERVICE_TIER", "priority"),
@@ -337,6 +323,7 @@ mod tests {
             timeout: Duration::from_secs(8),
         };
         let headers = model_call_headers(&config, &Identity::new_session(), &probe);
+        assert!(headers.contains(&("x-stainless-timeout".into(), "8".into())));
         assert!(headers.contains(&("x-gateway".into(), "on".into())));
         for absent in [
             "anthropic-beta",
