@@ -25,12 +25,12 @@ use bedrock_client::Config;
 use bedrock_client::clock::SystemClock;
 use bedrock_client::config::Sources;
 use bedrock_client::credentials::SystemSources;
-use bedrock_client::provider::Provider;
-use bedrock_client::request::Identity;
-use bedrock_client::transport::HttpClient;
-use bedrock_client::turn::{prompt_request, run_turn};
+use bedrock_client::internals::{prompt_request, run_turn};
+use bedrock_client::provider::{HttpClient, Identity, Provider};
 use bedrock_mock_server::{AuthMode, MockBedrock, Pace, Reply, ServerConfig};
+use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput};
+use http_body_util::{BodyExt, Full};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
@@ -213,28 +213,28 @@ async fn start_replay(body: Arc<Vec<u8>>) -> std::net::SocketAddr {
     address
 }
 
-/// One stream from the mock, as raw event-stream bytes.
+/// One stream from the mock, as raw event-stream bytes (read with hyper:
+/// the client's own HTTP client is not part of its API).
 async fn record(server: &MockBedrock) -> Vec<u8> {
-    let response = HttpClient::new()
-        .send(
-            bedrock_client::transport::Outgoing {
-                method: http::Method::POST,
-                url: format!("{}/model/{MODEL}/invoke-with-response-stream", server.uri()),
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: format!(
-                    r#"{{"anthropic_version":"bedrock-2023-05-31","max_tokens":{MAX_TOKENS},"messages":[{{"role":"user","content":"hi"}}]}}"#
-                )
-                .into(),
-            },
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-    response
-        .bytes(1 << 30, Duration::from_secs(60))
-        .await
-        .unwrap()
-        .to_vec()
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let body = format!(
+        r#"{{"anthropic_version":"bedrock-2023-05-31","max_tokens":{MAX_TOKENS},"messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    let request = http::Request::post(format!(
+        "{}/model/{MODEL}/invoke-with-response-stream",
+        server.uri()
+    ))
+    .header("content-type", "application/json")
+    .body(Full::new(Bytes::from(body)))
+    .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(60), async {
+        let response = client.request(request).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    })
+    .await
+    .unwrap();
+    response.to_vec()
 }
 
 /// Where the stream comes from.

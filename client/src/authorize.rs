@@ -6,35 +6,49 @@
 
 use std::time::SystemTime;
 
+use crate::catalogue::Family;
 use crate::config::{Auth, Config, default_bedrock_url, default_mantle_url};
-use crate::credentials::AwsCredentials;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
-use crate::signing::{Service, ToSign, sign_request};
+use crate::signing::{AwsCredentials, Service, ToSign, sign_request};
 
-/// Which region a request is for: `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
-/// moves the Haiku-class model's requests (Invoke and Mantle alike).
-pub fn region_for(config: &Config, small_fast_model: bool) -> &str {
-    match (&config.small_fast_region, small_fast_model) {
-        (Some(region), true) => region,
-        _ => &config.region,
+/// Which region setting a model's requests use:
+/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` moves the Haiku-class model's
+/// requests (Invoke and Mantle alike); everything else goes to
+/// `AWS_REGION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRegion {
+    /// `AWS_REGION`.
+    Main,
+    /// The small/fast model's region, when one is set.
+    SmallFast,
+}
+
+impl ModelRegion {
+    /// The region of a model of `family`: the small/fast one for Haiku.
+    pub fn of(family: Option<Family>) -> Self {
+        if family == Some(Family::Haiku) {
+            ModelRegion::SmallFast
+        } else {
+            ModelRegion::Main
+        }
     }
 }
 
-/// The two endpoints model requests go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// The Invoke runtime (and the control plane's region).
-    Bedrock,
-    /// Mantle.
-    Mantle,
+/// The region a request for a model in `region` is sent to and signed for.
+pub fn region_for(config: &Config, region: ModelRegion) -> &str {
+    match (&config.small_fast_region, region) {
+        (Some(small_fast), ModelRegion::SmallFast) => small_fast,
+        _ => &config.region,
+    }
 }
 
 /// The base URL a request goes to: the one configured, or, when it is the
 /// region's default, the default of the request's region, so that a
 /// small/fast model in another region is sent to that region's host as
 /// well as signed for it.
-pub fn base_url_for(config: &Config, endpoint: Endpoint, small_fast_model: bool) -> String {
-    let region = region_for(config, small_fast_model);
+pub fn base_url_for(config: &Config, endpoint: Endpoint, region: ModelRegion) -> String {
+    let region = region_for(config, region);
     let (configured, default, default_here) = match endpoint {
         Endpoint::Bedrock => (
             &config.bedrock_base_url,
@@ -57,20 +71,6 @@ pub fn base_url_for(config: &Config, endpoint: Endpoint, small_fast_model: bool)
 /// The headers that authenticate `request` under `auth`: for SigV4, those
 /// the signer adds (`credentials` must then be given); for a bearer key,
 /// `authorization`; for skipped auth, none.
-///
-/// ```
-/// use std::time::SystemTime;
-/// use bedrock_client::authorize::authorization_headers;
-/// use bedrock_client::config::Auth;
-/// use bedrock_client::signing::{Service, ToSign};
-/// use bedrock_client::Secret;
-///
-/// let headers = vec![("host".to_owned(), "example.com".to_owned())];
-/// let request = ToSign { method: "GET", url: "https://example.com/inference-profiles", headers: &headers, body: b"" };
-/// let bearer = Auth::BearerKey(Secret::new("ABSK-key"));
-/// let added = authorization_headers(&request, &bearer, None, "us-east-1", Service::Bedrock, SystemTime::now()).unwrap();
-/// assert_eq!(added, [("authorization".to_owned(), "Bearer ABSK-key".to_owned())]);
-/// ```
 pub fn authorization_headers(
     request: &ToSign<'_>,
     auth: &Auth,
@@ -96,3 +96,6 @@ pub fn authorization_headers(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! The `bedrock-client` command line as a library function, so the same
 //! code runs as the binary and in-process (the scenario runner runs many
 //! side by side): configuration comes from a [`Sources`], output goes to
-//! a [`Console`], time from any [`Clock`].
+//! a [`Console`], time from any [`TimeSource`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -9,7 +9,7 @@
 //! use std::collections::BTreeMap;
 //! use std::sync::{Arc, Mutex};
 //!
-//! use bedrock_client::cli::{Cli, Console, Environment};
+//! use bedrock_client::cli::{Cli, Console, Environment, Exit};
 //! use bedrock_client::clock::SystemClock;
 //! use bedrock_client::config::Sources;
 //! use clap::Parser;
@@ -25,7 +25,7 @@
 //! let console = Console::writing_to(Arc::clone(&stdout), Arc::default());
 //! let cli = Cli::parse_from(["bedrock-client", "status"]);
 //! let outcome = bedrock_client::cli::run(&cli, &Environment::new(sources, console, SystemClock::default())).await;
-//! assert_eq!(outcome.exit, 0);
+//! assert_eq!(outcome.exit, Exit::Success);
 //! assert!(String::from_utf8_lossy(&stdout.lock().unwrap()).contains("eu-west-1"));
 //! # }
 //! ```
@@ -34,22 +34,24 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::clock::Clock;
-use crate::command::OutputSink;
+use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver};
+use crate::clock::TimeSource;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
-use crate::models::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
-use crate::models::{Catalogue, Family, Lineup, Resolver};
+use crate::imitated::{API_ERROR, CONNECTION_ERROR, NO_CREDENTIALS, TIMED_OUT};
 use crate::provider::Provider;
 use crate::request::Identity;
 use crate::retrying::{AttemptError, GaveUp};
 use crate::session::{Session, lineup, load_catalogue};
-use crate::stream::Answer;
+use crate::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
+use crate::stream::Completion;
 use crate::trace::Trace;
 use crate::transport::HttpClient;
 use crate::turn::TurnError;
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, FailureKind};
+
+pub use crate::command::{OutputSink, stop_running_commands};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -142,7 +144,8 @@ pub struct Console {
     pub stdout: OutputSink,
     /// Receives what the command prints on stderr.
     pub stderr: OutputSink,
-    /// Receives the trace log (see [`crate::trace`]) whatever
+    /// Receives the trace log (every request and answer head, error
+    /// bodies whole, credentials redacted) whatever
     /// `ANTHROPIC_LOG` says, besides stderr when it asks for one: a
     /// test's way to read every request the client made.
     pub trace: Option<OutputSink>,
@@ -245,7 +248,7 @@ pub struct Environment<C> {
     pub jitter: Option<f64>,
 }
 
-impl<C: Clock + Clone> Environment<C> {
+impl<C: TimeSource + Clone> Environment<C> {
     /// Runs with `sources`, printing to `console`, on `clock`, with random
     /// jitter.
     pub fn new(sources: Sources, console: Console, clock: C) -> Self {
@@ -258,98 +261,189 @@ impl<C: Clock + Clone> Environment<C> {
     }
 }
 
+/// The exit status of a run (see `--help`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the answer was printed in full (or the command did its work).
+    #[default]
+    Success,
+    /// 1: the run failed: configuration, credentials, the service's
+    /// refusal, or a stream that broke.
+    Failed,
+    /// 2: the command line is wrong.
+    Usage,
+}
+
+impl Exit {
+    /// The status a run ending on `failure` exits with.
+    pub fn after(failure: Option<FailureKind>) -> Self {
+        match failure {
+            None => Exit::Success,
+            Some(FailureKind::Usage) => Exit::Usage,
+            Some(_) => Exit::Failed,
+        }
+    }
+
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// The exit status: 0 success, 1 the run failed, 2 a usage error.
-    pub exit: u8,
+    /// The exit status.
+    pub exit: Exit,
     /// How often each credential source was used, when the run got as
     /// far as making a provider.
     pub credentials: Option<SourceCounts>,
-    /// What kind of failure ended the run, in kebab case: a setup
-    /// error's [`ErrorKind`] (`missing-variable`, `credentials`, ...), a
-    /// refusal's [`Failure`](crate::failure::Failure) class (`credentials`, `model-access`,
-    /// `on-demand-throughput`, `retryable` after the retries ran out,
-    /// `final`), a transport error's kind (`connection`, `timeout`), or
-    /// `stream` for a stream that broke.
-    pub error: Option<&'static str>,
+    /// What kind of failure ended the run; `None` when it did not fail.
+    pub error: Option<FailureKind>,
 }
 
-/// How a command ended: its exit status and the kind of failure.
-type End = (u8, Option<&'static str>);
+/// How a command ended: done, or the kind of failure it ended on (which
+/// decides the exit status).
+type End = Result<(), FailureKind>;
 
-const SUCCESS: End = (0, None);
+const SUCCESS: End = Ok(());
 
 impl Outcome {
-    fn ended((exit, error): End) -> Self {
+    fn ended(end: End) -> Self {
+        let error = end.err();
         Self {
-            exit,
+            exit: Exit::after(error),
             credentials: None,
             error,
         }
     }
 }
 
-/// Runs the parsed command line.
-pub async fn run<C: Clock + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
-    let console = &env.console;
-    if cli.command.is_none() && cli.print.is_none() {
-        console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
-        return Outcome::ended((2, Some("usage")));
+/// What the command line asks for, read from it once.
+enum Task<'a> {
+    /// `status`: the configuration, no request.
+    Status,
+    /// Everything else, which needs the catalogue and a provider.
+    Work(Work<'a>),
+}
+
+/// A task that sends requests.
+enum Work<'a> {
+    /// `setup`: every model probed, a pin per tier.
+    Setup {
+        /// Writes the proposed pins.
+        write: bool,
+    },
+    /// A task done in a session, after its startup checks.
+    Session(InSession<'a>),
+}
+
+/// What a session is started for.
+enum InSession<'a> {
+    /// `-p PROMPT`: the turn (a command given too wins).
+    Turn(&'a str),
+    /// `models`: the tiers, and the update offer.
+    Models {
+        /// Writes the offered pins.
+        accept_update: bool,
+    },
+}
+
+impl<'a> Task<'a> {
+    /// The task `cli` asks for; `None` when it asks for none.
+    fn of(cli: &'a Cli) -> Option<Self> {
+        let work = match (&cli.command, cli.print.as_deref()) {
+            (Some(Command::Status), _) => return Some(Task::Status),
+            (Some(Command::Models { accept_update }), _) => Work::Session(InSession::Models {
+                accept_update: *accept_update,
+            }),
+            (Some(Command::Setup { write }), _) => Work::Setup { write: *write },
+            (None, Some(prompt)) => Work::Session(InSession::Turn(prompt)),
+            (None, None) => return None,
+        };
+        Some(Task::Work(work))
     }
+}
+
+/// Runs the parsed command line.
+pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
+    let console = &env.console;
+    let Some(task) = Task::of(cli) else {
+        console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
+        return Outcome::ended(Err(FailureKind::Usage));
+    };
     let config = match Config::load(&env.sources) {
         Ok(config) => config,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    if let Some(Command::Status) = cli.command {
-        for line in config.status_lines() {
-            console.line(&line);
+    let work = match task {
+        Task::Status => {
+            for line in config.status_lines() {
+                console.line(&line);
+            }
+            return Outcome::ended(SUCCESS);
         }
-        return Outcome::ended(SUCCESS);
-    }
-    let prompt = match &cli.command {
-        Some(_) => None,
-        None => cli.print.as_deref(),
+        Task::Work(work) => work,
     };
     let catalogue = match load_catalogue(&config.vars) {
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
+    let mut provider = provider_for(config, env);
+    let end = do_work(cli, env, &mut provider, catalogue, work).await;
+    Outcome {
+        credentials: Some(provider.credential_counts()),
+        ..Outcome::ended(end)
+    }
+}
+
+/// The provider a run sends through: the machine's credential sources,
+/// the environment's clock and jitter, stderr for `awsAuthRefresh`, the
+/// trace log when asked for.
+fn provider_for<C: TimeSource + Clone>(
+    config: Config,
+    env: &Environment<C>,
+) -> Provider<SystemSources, C> {
     let http = HttpClient::new()
         .with_deadlines(env.clock.deadlines())
-        .with_trace(trace_for(console, &config.vars));
+        .with_trace(trace_for(&env.console, &config.vars));
     let sources = SystemSources::new(
         config.vars.clone(),
         &config.region,
         http.clone(),
-        Arc::clone(&console.stderr),
+        Arc::clone(&env.console.stderr),
     );
-    let mut provider = Provider::new(
+    let provider = Provider::new(
         config,
         sources,
         env.clock.clone(),
         http,
         Identity::new_session(),
     );
-    if let Some(jitter) = env.jitter {
-        provider = provider.with_jitter(move || jitter);
-    }
-    let (exit, error) = session(cli, env, &mut provider, catalogue, prompt).await;
-    Outcome {
-        exit,
-        credentials: Some(provider.credential_counts()),
-        error,
+    match env.jitter {
+        Some(jitter) => provider.with_jitter(move || jitter),
+        None => provider,
     }
 }
 
-/// Starts a session; with a prompt, sends the turn, else reports the
-/// models.
-async fn session<C: Clock>(
+/// Does `work` with the lineup the flag or `BEDROCK_CLIENT_LINEUP`
+/// names: `setup`'s probes, or a session's turn or model report.
+async fn do_work<C: TimeSource>(
     cli: &Cli,
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     catalogue: Catalogue,
-    prompt: Option<&str>,
+    work: Work<'_>,
 ) -> End {
     let console = &env.console;
     let name = cli
@@ -367,9 +461,10 @@ async fn session<C: Clock>(
         Ok(lineup) => lineup.clone(),
         Err(e) => return fail_setup(console, &e),
     };
-    if let Some(Command::Setup { write }) = cli.command {
-        return setup(env, provider, &catalogue, &lineup, write).await;
-    }
+    let task = match work {
+        Work::Setup { write } => return setup(env, provider, &catalogue, &lineup, write).await,
+        Work::Session(task) => task,
+    };
     let mut session = match Session::start(provider, catalogue, &lineup, cli.model.as_deref()).await
     {
         Ok(session) => session,
@@ -378,8 +473,8 @@ async fn session<C: Clock>(
     for notice in &session.notices {
         console.err_line(notice);
     }
-    match prompt {
-        Some(prompt) => {
+    match task {
+        InSession::Turn(prompt) => {
             print_turn(
                 console,
                 provider,
@@ -390,26 +485,20 @@ async fn session<C: Clock>(
             )
             .await
         }
-        None => {
+        InSession::Models { accept_update } => {
             report_models(console, provider, &session, &lineup);
-            let accept = matches!(
-                cli.command,
-                Some(Command::Models {
-                    accept_update: true
-                })
-            );
-            offer_updates(env, provider, &session, &lineup, accept).await
+            offer_updates(env, provider, &session, &lineup, accept_update).await
         }
     }
 }
 
 fn fail_setup(console: &Console, e: &Error) -> End {
     console.err_line(&format!("bedrock-client: {e}"));
-    (1, Some(e.kind().name()))
+    Err(e.kind().into())
 }
 
 /// `-p`: one streamed turn, the answer on stdout as it arrives.
-async fn print_turn<C: Clock>(
+async fn print_turn<C: TimeSource>(
     console: &Console,
     provider: &mut Provider<SystemSources, C>,
     session: &mut Session,
@@ -438,17 +527,30 @@ async fn print_turn<C: Clock>(
     if format == OutputFormat::Text && !ends_with_newline {
         console.out("\n");
     }
-    let config = provider.config().clone();
+    report_turn(console, provider, session, lineup, &outcome, format)
+}
+
+/// After a turn: its error line in the CLI's words (or the JSON result),
+/// the hints on stderr, and how the run ended.
+fn report_turn<C: TimeSource>(
+    console: &Console,
+    provider: &Provider<SystemSources, C>,
+    session: &Session,
+    lineup: &Lineup,
+    outcome: &Result<Completion, TurnError>,
+    format: OutputFormat,
+) -> End {
+    let config = provider.config();
     let resolver = Resolver::new(
-        &config,
+        config,
         &session.catalogue,
         lineup,
         session.startup.discovered.as_deref(),
     );
-    let error_line = match &outcome {
+    let error_line = match outcome {
         Ok(_) => None,
         Err(TurnError::Setup(e)) => return fail_setup(console, e),
-        Err(TurnError::Stream(failure)) => Some(format!("API Error: {failure}")),
+        Err(TurnError::Stream(failure)) => Some(format!("{API_ERROR}: {failure}")),
         Err(TurnError::Refused(gave_up)) => Some(refusal_line(
             gave_up,
             config.aws_auth_refresh.as_deref(),
@@ -457,11 +559,11 @@ async fn print_turn<C: Clock>(
         )),
     };
     if format != OutputFormat::Text {
-        console.line(&result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string());
+        console.line(&result_json(outcome, error_line.as_deref(), &session.turn.id).to_string());
     } else if let Some(line) = &error_line {
         console.line(line);
     }
-    if let Err(TurnError::Refused(gave_up)) = &outcome {
+    if let Err(TurnError::Refused(gave_up)) = outcome {
         if let Some(hint) = provider.refresh_loop_hint() {
             console.err_line(&hint);
         }
@@ -471,16 +573,16 @@ async fn print_turn<C: Clock>(
             console.err_line(&format!("bedrock-client: {e}"));
         }
     }
-    match &outcome {
+    match outcome {
         Ok(_) => SUCCESS,
-        Err(TurnError::Refused(gave_up)) => (1, Some(refusal_kind(gave_up))),
-        Err(_) => (1, Some("stream")),
+        Err(TurnError::Refused(gave_up)) => Err(refusal_kind(gave_up)),
+        Err(_) => Err(FailureKind::Stream),
     }
 }
 
 /// The `result` object of `--output-format json` and `stream-json`.
 fn result_json(
-    outcome: &Result<Answer, TurnError>,
+    outcome: &Result<Completion, TurnError>,
     error: Option<&str>,
     model: &str,
 ) -> serde_json::Value {
@@ -512,7 +614,7 @@ fn result_json(
 }
 
 /// `models`: per tier, the model in use, where it came from, the probes.
-fn report_models<C: Clock>(
+fn report_models<C: TimeSource>(
     console: &Console,
     provider: &Provider<SystemSources, C>,
     session: &Session,
@@ -525,16 +627,10 @@ fn report_models<C: Clock>(
         lineup,
         session.startup.discovered.as_deref(),
     );
-    match (
-        &session.startup.discovered,
-        &session.startup.discovery_error,
-    ) {
-        (Some(ids), _) => console.line(&format!("Inference profiles discovered: {}", ids.len())),
-        (None, Some(why)) => console.line(&format!(
-            "Inference profiles: not discovered ({why}); built-in ids used"
-        )),
-        (None, None) => console.line("Inference profiles: not discovered (Bedrock is off)"),
-    }
+    console.line(&discovery_line(
+        session.startup.discovered.as_deref(),
+        session.startup.discovery_error.as_deref(),
+    ));
     console.line(&format!("Lineup: {}", lineup.description));
     for family in Family::ALL {
         let check = session.startup.tiers.iter().find(|t| t.family == family);
@@ -599,7 +695,7 @@ fn write_pins(sources: &Sources, console: &Console, pins: &[(String, String)]) -
 }
 
 /// `models`: the seed's update offer, printed; written when accepted.
-async fn offer_updates<C: Clock>(
+async fn offer_updates<C: TimeSource>(
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     session: &Session,
@@ -635,7 +731,7 @@ async fn offer_updates<C: Clock>(
 }
 
 /// `setup`: region, credentials, every model probed, a pin per tier.
-async fn setup<C: Clock>(
+async fn setup<C: TimeSource>(
     env: &Environment<C>,
     provider: &mut Provider<SystemSources, C>,
     catalogue: &Catalogue,
@@ -643,37 +739,65 @@ async fn setup<C: Clock>(
     write: bool,
 ) -> End {
     let console = &env.console;
+    if let Err(e) = show_setup(console, provider).await {
+        return fail_setup(console, &e);
+    }
+    let discovered = discover(provider).await;
+    console.line(&discovery_line(
+        discovered.as_deref().ok(),
+        discovered.as_ref().err().map(String::as_str),
+    ));
+    let discovered = discovered.ok();
+    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    let pins = pins_from_probes(console, &results);
+    for (name, value) in &pins {
+        console.line(&format!("export {name}='{value}'"));
+    }
+    if pins.is_empty() {
+        return fail_setup(
+            console,
+            &Error::new(
+                ErrorKind::Credentials,
+                "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
+            ),
+        );
+    }
+    if write {
+        write_pins(&env.sources, console, &pins)
+    } else {
+        SUCCESS
+    }
+}
+
+/// What `setup` shows before it probes: the provider, the region, where
+/// credentials come from and, once loaded, their access key id. An error
+/// when they cannot be loaded, or Bedrock is off.
+async fn show_setup<C: TimeSource>(
+    console: &Console,
+    provider: &mut Provider<SystemSources, C>,
+) -> Result<(), Error> {
     let config = provider.config().clone();
     console.line(&format!("API provider: {}", config.providers.label()));
     console.line(&format!("AWS region: {}", config.region));
     console.line(&format!("Bedrock auth: {}", config.bedrock_auth.describe()));
-    match provider.load_credentials().await {
-        Ok(Some(key)) => console.line(&format!("AWS credentials: found (access key {key})")),
-        Ok(None) => {}
-        Err(e) => return fail_setup(console, &e),
+    if let Some(key) = provider.load_credentials().await? {
+        console.line(&format!("AWS credentials: found (access key {key})"));
     }
     if !config.providers.bedrock {
-        return fail_setup(
-            console,
-            &Error::new(
-                ErrorKind::NoProvider,
-                "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
-            ),
-        );
+        return Err(Error::new(
+            ErrorKind::NoProvider,
+            "setup probes Bedrock models: export CLAUDE_CODE_USE_BEDROCK=1",
+        ));
     }
-    let discovered = match discover(provider).await {
-        Ok(ids) => {
-            console.line(&format!("Inference profiles discovered: {}", ids.len()));
-            Some(ids)
-        }
-        Err(why) => {
-            console.line(&format!(
-                "Inference profiles: not discovered ({why}); built-in ids used"
-            ));
-            None
-        }
-    };
-    let results = probe_catalogue(provider, catalogue, lineup, discovered.as_deref()).await;
+    Ok(())
+}
+
+/// Per tier, every version's probe, then its pin: the newest version that
+/// answered (or a line saying none did). The pins, as variable and id.
+fn pins_from_probes(
+    console: &Console,
+    results: &[(Model, Resolved, Probe)],
+) -> Vec<(String, String)> {
     let mut pins = Vec::new();
     for family in Family::ALL {
         let of_family: Vec<_> = results
@@ -707,22 +831,18 @@ async fn setup<C: Clock>(
             )),
         }
     }
-    for (name, value) in &pins {
-        console.line(&format!("export {name}='{value}'"));
-    }
-    if pins.is_empty() {
-        return fail_setup(
-            console,
-            &Error::new(
-                ErrorKind::Credentials,
-                "no model of the catalogue answers: enable model access in the Amazon Bedrock console, or check the region and the credentials",
-            ),
-        );
-    }
-    if write {
-        write_pins(&env.sources, console, &pins)
-    } else {
-        SUCCESS
+    pins
+}
+
+/// The line about startup discovery: how many profiles it found, or why
+/// it found none (with neither, Bedrock is off).
+fn discovery_line(discovered: Option<&[String]>, error: Option<&str>) -> String {
+    match (discovered, error) {
+        (Some(ids), _) => format!("Inference profiles discovered: {}", ids.len()),
+        (None, Some(why)) => {
+            format!("Inference profiles: not discovered ({why}); built-in ids used")
+        }
+        (None, None) => "Inference profiles: not discovered (Bedrock is off)".to_owned(),
     }
 }
 
@@ -742,16 +862,12 @@ fn given_up_on(gave_up: &GaveUp) -> Result<&ApiFailure, &Error> {
 }
 
 /// The kind of failure a turn gave up on.
-fn refusal_kind(gave_up: &GaveUp) -> &'static str {
+fn refusal_kind(gave_up: &GaveUp) -> FailureKind {
     match given_up_on(gave_up) {
-        Ok(failure) => classify(failure).name(),
-        Err(e) => e.kind().name(),
+        Ok(failure) => classify(failure).into(),
+        Err(e) => e.kind().into(),
     }
 }
-
-/// What `claude -p` prints when the credential chain finds nothing
-/// (customer-scenarios: could-not-load-credentials).
-const NO_CREDENTIALS: &str = "API Error: Could not load credentials from any providers";
 
 /// The line `claude -p` prints when a turn gives up.
 fn refusal_line(
@@ -764,13 +880,26 @@ fn refusal_line(
         Ok(failure) => user_message_for(failure, auth_refresh, Some((model, switch_to))),
         // The Anthropic SDK's words for a connection that failed or timed
         // out, then ours with the detail.
-        Err(e) if e.kind() == ErrorKind::Connection => {
-            format!("API Error: Connection error. ({e})")
-        }
-        Err(e) if e.kind() == ErrorKind::Timeout => format!("API Error: Request timed out. ({e})"),
+        Err(e) if e.kind() == ErrorKind::Connection => format!("{CONNECTION_ERROR} ({e})"),
+        Err(e) if e.kind() == ErrorKind::Timeout => format!("{TIMED_OUT} ({e})"),
         // The AWS JS SDK's words when its chain finds nothing; why ours
         // found nothing goes to stderr.
         Err(e) if e.kind() == ErrorKind::Credentials => NO_CREDENTIALS.to_owned(),
-        Err(e) => format!("API Error: {e}"),
+        Err(e) => format!("{API_ERROR}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_exit_status_and_the_failure_decides_it() {
+        for exit in [Exit::Success, Exit::Failed, Exit::Usage] {
+            assert!(EXIT_CODES.contains(&format!("\n  {}  ", exit.code())));
+        }
+        assert_eq!(Exit::after(None), Exit::Success);
+        assert_eq!(Exit::after(Some(FailureKind::Usage)).code(), 2);
+        assert_eq!(Exit::after(Some(FailureKind::Stream)).code(), 1);
     }
 }

@@ -1,14 +1,17 @@
 //! Time, injectable: the real clock for the CLI, a virtual one for tests,
 //! so a run with eleven backed-off retries and 30-second refresh gates
-//! takes milliseconds to test.
+//! takes milliseconds to test. A [`TimeSource`] reads the time and waits;
+//! its [`Deadlines`] decide when a wait for an answer gives up (real time,
+//! unless the time source is shared with an in-process fake server).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::transport::{Deadlines, RealTime};
-
-/// What the client asks of time.
-pub trait Clock: Send + Sync {
+/// What the client asks of time: [`SystemClock`] for the CLI,
+/// [`VirtualClock`] in tests, or a harness's clock shared with its server.
+pub trait TimeSource: Send + Sync {
     /// Time since the clock started, never going back.
     fn elapsed(&self) -> Duration;
     /// The wall-clock time, for credential expiry.
@@ -36,7 +39,7 @@ impl Default for SystemClock {
     }
 }
 
-impl Clock for SystemClock {
+impl TimeSource for SystemClock {
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -57,7 +60,7 @@ impl Clock for SystemClock {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use std::time::{Duration, SystemTime};
-/// use bedrock_client::clock::{Clock, VirtualClock};
+/// use bedrock_client::clock::{TimeSource, VirtualClock};
 ///
 /// let clock = VirtualClock::starting_at(SystemTime::UNIX_EPOCH);
 /// clock.sleep(Duration::from_secs(30)).await;
@@ -104,7 +107,7 @@ impl VirtualClock {
     }
 }
 
-impl Clock for VirtualClock {
+impl TimeSource for VirtualClock {
     fn elapsed(&self) -> Duration {
         self.lock().elapsed
     }
@@ -118,5 +121,42 @@ impl Clock for VirtualClock {
         let mut time = self.lock();
         time.elapsed += duration;
         time.slept.push(duration);
+    }
+}
+
+/// Decides when a wait for an answer gives up.
+pub trait Deadlines: Send + Sync {
+    /// Resolves when a wait of `limit` for the answer to `request` (its
+    /// method and path as sent: `POST /model/m/invoke`) gives up.
+    /// `received` is `None` while the answer's head has not come, else the
+    /// bytes of its body read so far. Polled only once the answer was
+    /// found not to have come yet.
+    fn give_up(
+        &self,
+        request: &str,
+        received: Option<u64>,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// A guard keeping the deadlines' clock where it is while several
+    /// requests are started at once (as the startup probes are);
+    /// real time needs none.
+    fn hold(&self) -> Box<dyn Send> {
+        Box::new(())
+    }
+}
+
+/// Deadlines in real time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RealTime;
+
+impl Deadlines for RealTime {
+    fn give_up(
+        &self,
+        _request: &str,
+        _received: Option<u64>,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(limit))
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -52,16 +52,6 @@ impl CommandOutput {
 /// behind holding its output open does not hold the client). `setting`
 /// names the setting the command came from, for error messages. This
 /// blocks the thread: call it from `spawn_blocking` in async code.
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// use std::time::Duration;
-/// use bedrock_client::command::run_shell;
-///
-/// let env = BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]);
-/// let out = run_shell("awsCredentialExport", "echo $GREETING", &env, Duration::from_secs(10)).unwrap();
-/// assert_eq!(out.stdout, b"hi\n");
-/// ```
 pub fn run_shell(
     setting: &str,
     command: &str,
@@ -94,58 +84,36 @@ fn run(
     limit: Duration,
     show: Option<OutputSink>,
 ) -> Result<CommandOutput, Error> {
-    let mut child = Command::new("sh");
-    // The working directory is the one the environment names (`PWD`, as
-    // a shell keeps it): the process's own for the CLI, the session's
-    // project folder when the client runs in-process.
-    if let Some(dir) = env.get("PWD").filter(|d| Path::new(d).is_dir()) {
-        child.current_dir(dir);
-    }
-    let mut child = child
-        .arg("-c")
-        .arg(command)
-        // Its own process group, so that stopping it stops what it started.
-        .process_group(0)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Command,
-                format!("{setting} (`{command}`) could not start: {e}"),
-            )
-        })?;
+    let named = || format!("{setting} (`{command}`)");
+    let mut child = spawn(command, env).map_err(|e| {
+        Error::new(
+            ErrorKind::Command,
+            format!("{} could not start: {e}", named()),
+        )
+    })?;
     let running = Running::register(child.id());
     // Both pipes are drained while the command runs: a command filling one
     // pipe's buffer would otherwise block forever.
     let stdout = child.stdout.take().map(|p| drain(p, show.clone()));
     let stderr = child.stderr.take().map(|p| drain(p, show));
     let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group(child.id());
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::new(
-                    ErrorKind::Command,
-                    format!(
-                        "{setting} (`{command}`) did not finish within {} s and was stopped; make it non-interactive or run it yourself first",
-                        limit.as_secs()
-                    ),
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => {
-                return Err(Error::new(
-                    ErrorKind::Command,
-                    format!("{setting} (`{command}`) could not be waited on: {e}"),
-                ));
-            }
+    let status = match wait_until(&mut child, deadline) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            return Err(Error::new(
+                ErrorKind::Command,
+                format!(
+                    "{} did not finish within {} s and was stopped; make it non-interactive or run it yourself first",
+                    named(),
+                    limit.as_secs()
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Command,
+                format!("{} could not be waited on: {e}", named()),
+            ));
         }
     };
     drop(running);
@@ -162,6 +130,46 @@ fn run(
         stdout,
         stderr,
     })
+}
+
+/// Starts `sh -c command` with exactly `env`, in a process group of its
+/// own, its output piped.
+fn spawn(command: &str, env: &BTreeMap<String, String>) -> std::io::Result<Child> {
+    let mut child = Command::new("sh");
+    // The working directory is the one the environment names (`PWD`, as
+    // a shell keeps it): the process's own for the CLI, the session's
+    // project folder when the client runs in-process.
+    if let Some(dir) = env.get("PWD").filter(|d| Path::new(d).is_dir()) {
+        child.current_dir(dir);
+    }
+    child
+        .arg("-c")
+        .arg(command)
+        // Its own process group, so that stopping it stops what it started.
+        .process_group(0)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Waits for `child` to exit until `deadline`; past it, stops the
+/// command's whole process group and gives `None`.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        match child.try_wait()? {
+            Some(status) => return Ok(Some(status)),
+            None if Instant::now() >= deadline => {
+                kill_group(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
 }
 
 /// Stops the command's whole process group (`sh` and what it started).

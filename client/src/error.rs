@@ -1,5 +1,6 @@
 //! The client's error type: a kind to match on and a message that says what
-//! to do next.
+//! to do next; and the kinds of failure a run can end on ([`FailureKind`]),
+//! which name both these errors and the service's refusals.
 
 /// What went wrong, to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,24 +29,6 @@ pub enum ErrorKind {
     Connection,
     /// No answer in time: worth retrying.
     Timeout,
-}
-
-impl ErrorKind {
-    /// The kind in kebab case (`missing-variable`), for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::MissingVariable => "missing-variable",
-            ErrorKind::InvalidVariable => "invalid-variable",
-            ErrorKind::Settings => "settings",
-            ErrorKind::NoProvider => "no-provider",
-            ErrorKind::Command => "command",
-            ErrorKind::Credentials => "credentials",
-            ErrorKind::Signing => "signing",
-            ErrorKind::Request => "request",
-            ErrorKind::Connection => "connection",
-            ErrorKind::Timeout => "timeout",
-        }
-    }
 }
 
 /// An error with a kind and a message that names the variable, file or key
@@ -91,3 +74,177 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What kind of failure ended a run ([`crate::cli::Outcome`]): a setup or
+/// transport error's [`ErrorKind`], a refusal's
+/// [`Failure`](crate::failure::Failure) class once the retries ran out, a
+/// wrong command line, or a stream that broke. Written in kebab case
+/// (`missing-variable`, `model-access`), as reports and scenario files
+/// (`expect.error`) name it; that is also its serde form.
+///
+/// ```
+/// use bedrock_client::{ErrorKind, FailureKind};
+///
+/// assert_eq!(FailureKind::from(ErrorKind::MissingVariable).name(), "missing-variable");
+/// assert_eq!("on-demand-throughput".parse(), Ok(FailureKind::OnDemandThroughput));
+/// assert!(FailureKind::ALL.iter().all(|k| k.name().parse() == Ok(*k)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The command line is wrong (exit status 2).
+    Usage,
+    /// [`ErrorKind::MissingVariable`].
+    MissingVariable,
+    /// [`ErrorKind::InvalidVariable`].
+    InvalidVariable,
+    /// [`ErrorKind::Settings`].
+    Settings,
+    /// [`ErrorKind::NoProvider`].
+    NoProvider,
+    /// [`ErrorKind::Command`].
+    Command,
+    /// No credentials could be loaded ([`ErrorKind::Credentials`]), or the
+    /// service refused them after the refreshes.
+    Credentials,
+    /// [`ErrorKind::Signing`].
+    Signing,
+    /// [`ErrorKind::Request`].
+    Request,
+    /// [`ErrorKind::Connection`], after the retries.
+    Connection,
+    /// [`ErrorKind::Timeout`], after the retries.
+    Timeout,
+    /// A refusal worth retrying (throttling, 5xx) after the retries ran
+    /// out.
+    Retryable,
+    /// The account may not use the model.
+    ModelAccess,
+    /// The on-demand throughput refusal, after the resends.
+    OnDemandThroughput,
+    /// Any other refusal.
+    Final,
+    /// The answer began but its stream broke.
+    Stream,
+}
+
+impl FailureKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [FailureKind; 16] = [
+        FailureKind::Usage,
+        FailureKind::MissingVariable,
+        FailureKind::InvalidVariable,
+        FailureKind::Settings,
+        FailureKind::NoProvider,
+        FailureKind::Command,
+        FailureKind::Credentials,
+        FailureKind::Signing,
+        FailureKind::Request,
+        FailureKind::Connection,
+        FailureKind::Timeout,
+        FailureKind::Retryable,
+        FailureKind::ModelAccess,
+        FailureKind::OnDemandThroughput,
+        FailureKind::Final,
+        FailureKind::Stream,
+    ];
+
+    /// The kind in kebab case (`model-access`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Usage => "usage",
+            FailureKind::MissingVariable => "missing-variable",
+            FailureKind::InvalidVariable => "invalid-variable",
+            FailureKind::Settings => "settings",
+            FailureKind::NoProvider => "no-provider",
+            FailureKind::Command => "command",
+            FailureKind::Credentials => "credentials",
+            FailureKind::Signing => "signing",
+            FailureKind::Request => "request",
+            FailureKind::Connection => "connection",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Retryable => "retryable",
+            FailureKind::ModelAccess => "model-access",
+            FailureKind::OnDemandThroughput => "on-demand-throughput",
+            FailureKind::Final => "final",
+            FailureKind::Stream => "stream",
+        }
+    }
+}
+
+impl From<ErrorKind> for FailureKind {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::MissingVariable => FailureKind::MissingVariable,
+            ErrorKind::InvalidVariable => FailureKind::InvalidVariable,
+            ErrorKind::Settings => FailureKind::Settings,
+            ErrorKind::NoProvider => FailureKind::NoProvider,
+            ErrorKind::Command => FailureKind::Command,
+            ErrorKind::Credentials => FailureKind::Credentials,
+            ErrorKind::Signing => FailureKind::Signing,
+            ErrorKind::Request => FailureKind::Request,
+            ErrorKind::Connection => FailureKind::Connection,
+            ErrorKind::Timeout => FailureKind::Timeout,
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a [`FailureKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFailureKind(pub String);
+
+impl std::fmt::Display for UnknownFailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not a failure kind", self.0)
+    }
+}
+
+impl std::error::Error for UnknownFailureKind {}
+
+impl std::str::FromStr for FailureKind {
+    type Err = UnknownFailureKind;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        FailureKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| UnknownFailureKind(name.to_owned()))
+    }
+}
+
+impl serde::Serialize for FailureKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FailureKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_kinds_are_written_as_scenario_files_name_them() {
+        let json = serde_json::to_string(&FailureKind::ALL).unwrap();
+        assert_eq!(
+            json,
+            r#"["usage","missing-variable","invalid-variable","settings","no-provider","command","credentials","signing","request","connection","timeout","retryable","model-access","on-demand-throughput","final","stream"]"#
+        );
+        let back: Vec<FailureKind> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, FailureKind::ALL);
+        let refused = serde_json::from_str::<FailureKind>(r#""none""#).unwrap_err();
+        assert!(refused.to_string().contains("`none` is not a failure kind"));
+        assert_eq!(FailureKind::ModelAccess.to_string(), "model-access");
+    }
+}

@@ -9,6 +9,12 @@
 
 use std::time::Duration;
 
+use crate::error::FailureKind;
+use crate::imitated::{
+    API_ERROR, AUTH_FAILED, CHECK_PERMISSIONS, CREDENTIALS_EXPIRED, ENABLE_THE_MODEL,
+    NOT_LOGGED_IN, PICK_ANOTHER_MODEL, REFRESH_BY_HAND, SEPARATOR, SWITCH_MODEL,
+};
+
 /// A service's error answer, as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiFailure {
@@ -106,15 +112,15 @@ pub enum Failure {
     Final,
 }
 
-impl Failure {
-    /// The class in kebab case (`model-access`), for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Failure::Retryable => "retryable",
-            Failure::Credentials => "credentials",
-            Failure::ModelAccess => "model-access",
-            Failure::OnDemandThroughput => "on-demand-throughput",
-            Failure::Final => "final",
+impl From<Failure> for FailureKind {
+    /// The kind of failure a run that gave up on this refusal ended on.
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Retryable => FailureKind::Retryable,
+            Failure::Credentials => FailureKind::Credentials,
+            Failure::ModelAccess => FailureKind::ModelAccess,
+            Failure::OnDemandThroughput => FailureKind::OnDemandThroughput,
+            Failure::Final => FailureKind::Final,
         }
     }
 }
@@ -259,12 +265,9 @@ fn names_an_unavailable_model(message: &str) -> bool {
 fn refresh_advice(aws_auth_refresh: Option<&str>) -> String {
     match aws_auth_refresh {
         Some(command) => format!("run `{command}` and retry"),
-        None => "refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry".to_owned(),
+        None => REFRESH_BY_HAND.to_owned(),
     }
 }
-
-/// The CLI's line for a 401 that does not speak of AWS credentials.
-const NOT_LOGGED_IN: &str = "Not logged in \u{b7} Please run /login";
 
 /// Whether `message` speaks of AWS credentials, in the words the CLI looks
 /// for: an expired or invalid token or key, a bad signature, a refused
@@ -324,14 +327,12 @@ pub fn user_message_for(
         let message = &failure.message;
         return match switch_to {
             Some(other) => {
-                format!("API Error ({model}): 400 {message}. Try --model to switch to {other}.")
+                format!("{API_ERROR} ({model}): 400 {message}. {SWITCH_MODEL} {other}.")
             }
-            None => format!(
-                "API Error ({model}): 400 {message}. Run --model to pick a different model."
-            ),
+            None => format!("{API_ERROR} ({model}): 400 {message}. {PICK_ANOTHER_MODEL}"),
         };
     }
-    let api_error = format!("API Error: {} {}", failure.status, failure.message);
+    let api_error = format!("{API_ERROR}: {} {}", failure.status, failure.message);
     let what_to_do = || refresh_advice(aws_auth_refresh);
     match classify(failure) {
         // Mantle's 401: the CLI 2.1.328 names AWS credentials only when the
@@ -339,21 +340,15 @@ pub fn user_message_for(
         // (conformance's mantle-401).
         Failure::Credentials if failure.status == 401 => {
             if names_aws_credentials(&failure.message) {
-                format!(
-                    "AWS credentials expired or invalid · {} · {api_error}",
-                    what_to_do()
-                )
+                [CREDENTIALS_EXPIRED, &what_to_do(), &api_error].join(SEPARATOR)
             } else {
                 NOT_LOGGED_IN.to_owned()
             }
         }
-        Failure::Credentials => format!(
-            "AWS authentication failed · {} · if credentials are current, check AWS permissions and model access · {api_error}",
-            what_to_do()
-        ),
-        Failure::ModelAccess => format!(
-            "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · {api_error}"
-        ),
+        Failure::Credentials => {
+            [AUTH_FAILED, &what_to_do(), CHECK_PERMISSIONS, &api_error].join(SEPARATOR)
+        }
+        Failure::ModelAccess => [AUTH_FAILED, ENABLE_THE_MODEL, &api_error].join(SEPARATOR),
         Failure::Retryable | Failure::OnDemandThroughput | Failure::Final => api_error,
     }
 }

@@ -2,48 +2,67 @@
 //! Code's provider: configuration, the AWS credential chain, refresh loops,
 //! model resolution and fallback, routing, retries and streaming.
 //!
-//! The parts: configuration ([`config`]): the environment variables Claude
-//! Code reads, its settings files with their precedence, and the `status`
-//! report; credentials ([`credentials`]): the default AWS chain,
-//! `awsCredentialExport`, `awsAuthRefresh` behind its STS check and
-//! 30-second gate; what goes on the wire ([`request`]): headers, bodies and
-//! caching markers as the CLI writes them; sending ([`provider`]): host,
-//! region and auth per endpoint, SigV4 as the CLI signs ([`signing`],
-//! [`authorize`]), one pooled HTTP/HTTPS client ([`transport`]), the retry
-//! loop ([`retrying`], [`retry`]) on an injectable clock ([`clock`]); what a
-//! failure means and how the CLI words it ([`failure`]); models
-//! ([`models`]): the catalogue, resolution, request shapes, the startup
-//! checks; the turn ([`turn`]): routing, on-demand resends, the
-//! non-streaming retry, streams read as they arrive ([`stream`]); a whole
-//! session as `claude -p` runs one ([`session`]); refresh commands run with
-//! a time limit ([`command`]). The client reads streams with
-//! [`bedrock_eventstream`]; the command line is a library function too
-//! ([`cli`]). It never depends on the mock server: what it knows of the
-//! server it learns from the wire.
+//! # Using it
+//! The command line is a library function ([`cli::run`]), so the same code
+//! runs as the `bedrock-client` binary and in-process. Below it:
+//! [`config::Config`] reads the environment variables Claude Code reads
+//! and its settings files; [`catalogue`] is the model catalogue (versions,
+//! lineups, and how a choice resolves to an id); a
+//! [`provider::Provider`] sends calls as the CLI does, with credentials
+//! from [`credentials`] (the AWS chain, `awsCredentialExport`,
+//! `awsAuthRefresh`) on a [`clock`] that tests can make virtual; a
+//! [`session::Session`] runs the startup checks and the turn as `claude
+//! -p` does; [`failure`] says what a refusal means and how the CLI words
+//! it. What of Claude Code 2.1.328 the client imitates (retry schedule,
+//! time limits, header order, the lines it prints) is in [`imitated`].
+//!
+//! # Inside
+//! The rest is the crate's own: what goes on the wire (`request`: headers,
+//! bodies, caching markers, the shape per model; `endpoint`: which
+//! endpoint an id goes to), SigV4 and authentication per endpoint
+//! (`signing`, `authorize`), one pooled HTTP/HTTPS client (`transport`)
+//! with a redacted trace log (`trace`), the retry policy and loop
+//! (`retry`, `retrying`), the startup checks (`startup`), the turn with
+//! its resends and non-streaming retry (`turn`), streams read as they
+//! arrive (`stream`, with [`bedrock_eventstream`]), refresh commands run
+//! with a time limit (`command`), and dates (`calendar`). It never
+//! depends on the mock server: what it knows of the server it learns from
+//! the wire.
+//!
+//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`, `imitated`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `catalogue`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`, `internals`)
 
 #![warn(missing_docs)]
 
-pub mod authorize;
+mod authorize;
+mod calendar;
+pub mod catalogue;
 pub mod cli;
 pub mod clock;
-pub mod command;
+mod command;
 pub mod config;
 pub mod credentials;
+mod endpoint;
 mod error;
 pub mod failure;
-pub mod models;
+pub mod imitated;
+#[doc(hidden)]
+pub mod internals;
 pub mod provider;
-pub mod request;
-pub mod retry;
-pub mod retrying;
+mod request;
+mod retry;
+mod retrying;
 mod secret;
 pub mod session;
-pub mod signing;
-pub mod stream;
-pub mod trace;
-pub mod transport;
-pub mod turn;
+mod signing;
+mod startup;
+mod stream;
+mod trace;
+mod transport;
+mod turn;
+
+#[cfg(test)]
+mod tests;
 
 pub use config::Config;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, FailureKind, UnknownFailureKind};
 pub use secret::Secret;

@@ -1,45 +1,44 @@
 //! The provider: sends one call the way Claude Code does, from the
 //! resolved [`Config`]: to the right host and region, with the CLI's
 //! headers, authenticated as the endpoint says (SigV4 with credentials the
-//! [`CredentialManager`] keeps fresh, a bearer key, or nothing), retried
+//! [`credentials`](crate::credentials) keep fresh, a bearer key, or nothing), retried
 //! as the CLI retries. What a call *is* (which model, which body) is the
 //! caller's: probes, the turn and the control plane all come through here.
 //!
+//! A provider is made from a [`Config`] and handed to a
+//! [`Session`](crate::session::Session), which sends the startup checks and
+//! the turn through it:
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::time::Duration;
-//! use bedrock_client::authorize::Endpoint;
 //! use bedrock_client::config::Sources;
-//! use bedrock_client::provider::{Call, Provider, Route};
-//! use bedrock_client::request::{CallKind, Identity, MessagesRequest, TextBlock};
+//! use bedrock_client::provider::Provider;
+//! use bedrock_client::session::{Session, lineup, load_catalogue};
 //! use bedrock_client::Config;
 //!
 //! let config = Config::load(&Sources::from_process())?;
+//! let catalogue = load_catalogue(&config.vars)?;
+//! let cli = lineup(&catalogue, "cli")?.clone();
 //! let mut provider = Provider::from_config(config, std::sync::Arc::new(|_: &[u8]| {}));
-//! let identity = Identity::new_session();
-//! let probe = MessagesRequest::probe(vec![TextBlock::new("Hello")], identity.metadata_user_id());
-//! let body = probe.to_body(Endpoint::Bedrock, CallKind::Probe, "", false);
-//! let call = Call {
-//!     endpoint: Endpoint::Bedrock,
-//!     route: Route::Model { kind: CallKind::Probe, betas: &[] },
-//!     small_fast: false,
-//!     method: http::Method::POST,
-//!     path_and_query: "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke".into(),
-//!     body: body.into(),
-//!     timeout: Duration::from_secs(8),
-//! };
-//! let response = provider.send(&call).await.map_err(|gave_up| format!("{gave_up:?}"))?;
-//! assert_eq!(response.status, 200);
+//! let mut session = Session::start(&mut provider, catalogue, &cli, Some("haiku")).await?;
+//! let answer = session
+//!     .run(&mut provider, "Hello", &mut |text| print!("{text}"))
+//!     .await
+//!     .map_err(|failed| format!("{failed:?}"))?;
+//! assert!(answer.stop_reason.is_some());
 //! # Ok(()) }
 //! ```
+//!
+//! [`sign_request`] signs a request as the CLI does, for callers (load
+//! generators) that send their own.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
-use crate::clock::{Clock, SystemClock};
+use crate::authorize::{ModelRegion, authorization_headers, base_url_for, region_for};
+use crate::clock::{SystemClock, TimeSource};
 use crate::command::OutputSink;
 use crate::config::{Auth, Config};
 use crate::credentials::{
@@ -47,29 +46,35 @@ use crate::credentials::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
+use crate::imitated::{AWS_SDK_SIGNER_ORDER, CONTROL_PLANE_ATTEMPTS, PROBE_TIMEOUT};
 use crate::request::{
-    CallKind, Identity, MessagesRequest, ModelCall, control_plane_headers, is_signed,
+    CallKind, MessagesRequest, ModelCall, control_plane_headers, invocation_id, is_signed,
     model_call_headers, model_path, random_bytes, wire_order,
 };
 use crate::retry::RetryPolicy;
-use crate::retrying::{AttemptError, GaveUp, run_with_retries};
-use crate::signing::{Service, ToSign, sign_request};
-use crate::transport::{HttpClient, Outgoing, Response};
+use crate::retrying::run_with_retries;
+use crate::transport::{Outgoing, Response};
+
+pub use crate::endpoint::{Endpoint, is_mantle_id};
+pub use crate::request::Identity;
+pub use crate::retrying::{AttemptError, GaveUp};
+pub use crate::signing::{Service, ToSign, sign_request};
+pub use crate::transport::HttpClient;
 
 /// The most of an error answer read (AWS error bodies are a few hundred
 /// bytes; a proxy's HTML page is cut here).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How long an error answer's body may take to arrive.
 const ERROR_BODY_TIME_LIMIT: Duration = Duration::from_secs(30);
-/// The AWS JS SDK's attempts for control-plane calls (`max=3`).
-const CONTROL_PLANE_ATTEMPTS: u32 = 3;
 
-/// What kind of call, for its headers and retries.
+/// Which of Bedrock's planes a call is on, which decides its headers and
+/// retries: the CLI makes model calls with the Anthropic SDK and control
+/// plane calls with the AWS JS SDK.
 #[derive(Debug, Clone, Copy)]
-pub enum Route<'a> {
-    /// A model call (Invoke or Mantle): the Anthropic SDK's headers,
-    /// `CLAUDE_CODE_MAX_RETRIES` retries.
-    Model {
+pub(crate) enum Plane<'a> {
+    /// The data plane's model calls (Invoke or Mantle): the Anthropic
+    /// SDK's headers, `CLAUDE_CODE_MAX_RETRIES` retries.
+    Data {
         /// Probe or turn.
         kind: CallKind,
         /// The `anthropic-beta` header (turns only).
@@ -77,18 +82,18 @@ pub enum Route<'a> {
     },
     /// `ListInferenceProfiles` and `GetInferenceProfile`: the AWS JS SDK's
     /// headers and its three attempts.
-    ControlPlane,
+    Control,
 }
 
 /// One call.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// Which endpoint's host and auth.
     pub endpoint: Endpoint,
-    /// Model call or control plane.
-    pub route: Route<'a>,
-    /// Whether it is for the small/fast model (its own region).
-    pub small_fast: bool,
+    /// A model call, or one on the control plane.
+    pub plane: Plane<'a>,
+    /// The region setting its model uses.
+    pub region: ModelRegion,
     /// `GET` or `POST`.
     pub method: http::Method,
     /// The path (already encoded as it goes on the wire) and query.
@@ -99,9 +104,6 @@ pub struct Call<'a> {
     pub timeout: Duration,
 }
 
-/// A startup probe's time limit.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(8);
-
 impl Call<'static> {
     /// The availability probe of `model` on `endpoint`: `request` (see
     /// [`MessagesRequest::probe`]) to `/model/{id}/invoke` or Mantle's
@@ -109,16 +111,16 @@ impl Call<'static> {
     pub fn probe(
         endpoint: Endpoint,
         model: &str,
-        small_fast: bool,
+        region: ModelRegion,
         request: &MessagesRequest,
     ) -> Self {
         Call {
             endpoint,
-            route: Route::Model {
+            plane: Plane::Data {
                 kind: CallKind::Probe,
                 betas: &[],
             },
-            small_fast,
+            region,
             method: http::Method::POST,
             path_and_query: match endpoint {
                 Endpoint::Bedrock => model_path(model, "invoke"),
@@ -167,7 +169,7 @@ impl Provider<SystemSources, SystemClock> {
     }
 }
 
-impl<S: CredentialSource, C: Clock> Provider<S, C> {
+impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     /// A provider with the given parts (tests pass scripted sources and a
     /// virtual clock).
     pub fn new(config: Config, source: S, clock: C, http: HttpClient, identity: Identity) -> Self {
@@ -213,7 +215,9 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
     }
 
     /// The explanation for a run that ended on refused credentials after
-    /// `awsAuthRefresh` ran (see [`CredentialManager::refresh_loop_hint`]).
+    /// `awsAuthRefresh` ran: the loop the seed's troubleshooting describes
+    /// (a refresh that finishes but leaves the credentials bad), and what
+    /// to do instead. `None` if the command never ran.
     pub fn refresh_loop_hint(&self) -> Option<String> {
         self.credentials.refresh_loop_hint()
     }
@@ -234,7 +238,7 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
     /// Sends each of `calls` once, all at the same time, with the same
     /// credentials (loaded once): the startup probes, which are not
     /// retried. Results come back in the order of `calls`.
-    pub async fn send_each_once(
+    pub(crate) async fn send_each_once(
         &mut self,
         calls: &[Call<'_>],
     ) -> Vec<Result<Response, AttemptError>> {
@@ -273,11 +277,11 @@ impl<S: CredentialSource, C: Clock> Provider<S, C> {
     /// Sends `call`, retrying as the CLI does; a 2xx answer comes back
     /// unread (a stream is read as it arrives), anything else as the
     /// reason the run gave up.
-    pub async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
+    pub(crate) async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
         let auth = auth_for(&self.config, call.endpoint);
-        let policy = match call.route {
-            Route::Model { .. } => RetryPolicy::new(self.config.max_retries),
-            Route::ControlPlane => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
+        let policy = match call.plane {
+            Plane::Data { .. } => RetryPolicy::new(self.config.max_retries),
+            Plane::Control => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
         let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);
@@ -363,16 +367,39 @@ impl<'a> Sender<'a> {
         credentials: Option<&AwsCredentials>,
         time: SystemTime,
     ) -> Result<Outgoing, Error> {
-        let base = base_url_for(self.config, call.endpoint, call.small_fast);
+        let base = base_url_for(self.config, call.endpoint, call.region);
         let url = format!("{}{}", base.trim_end_matches('/'), call.path_and_query);
         let host = host_of(&url)?;
-        let region = region_for(self.config, call.small_fast);
-        let service = match call.endpoint {
-            Endpoint::Bedrock => Service::Bedrock,
-            Endpoint::Mantle => Service::BedrockMantle,
-        };
-        let mut headers = match call.route {
-            Route::Model { kind, betas } => {
+        let mut headers = self.headers(call, host);
+        if !matches!(self.auth, Auth::Skipped) {
+            // The client's authentication wins over a custom header of the
+            // same name (with skipped auth, a gateway's `Authorization`
+            // in ANTHROPIC_CUSTOM_HEADERS is the authentication).
+            headers.retain(|(name, _)| !is_authentication(name));
+        }
+        let added = self.authentication(call, &url, &headers, credentials, time)?;
+        match call.plane {
+            Plane::Data { .. } => {
+                headers.extend(added);
+                let signed = matches!(self.auth, Auth::AwsCredentials { .. });
+                headers = wire_order(headers, signed);
+            }
+            Plane::Control => headers.extend(js_sdk_signer_order(added)),
+        }
+        Ok(Outgoing {
+            method: call.method.clone(),
+            url,
+            headers,
+            body: call.body.clone(),
+        })
+    }
+
+    /// `call`'s headers before authentication, `host` among them: the
+    /// Anthropic SDK's for a model call, the AWS JS SDK's on the control
+    /// plane.
+    fn headers(&self, call: &Call<'_>, host: String) -> Vec<(String, String)> {
+        match call.plane {
+            Plane::Data { kind, betas } => {
                 let mut headers = model_call_headers(
                     self.config,
                     self.identity,
@@ -386,61 +413,50 @@ impl<'a> Sender<'a> {
                 headers.push(("host".to_owned(), host));
                 headers
             }
-            Route::ControlPlane => control_plane_headers(
+            Plane::Control => control_plane_headers(
                 self.identity,
                 &host,
                 &self.invocation_id,
                 self.attempt.load(Ordering::Relaxed),
             ),
+        }
+    }
+
+    /// The headers that authenticate `call` (sent to `url` with `headers`)
+    /// as its endpoint does: SigV4 signs the headers the CLI signs and the
+    /// body, for the endpoint's service and the model's region; a bearer
+    /// key or skipped auth needs neither.
+    fn authentication(
+        &self,
+        call: &Call<'_>,
+        url: &str,
+        headers: &[(String, String)],
+        credentials: Option<&AwsCredentials>,
+        time: SystemTime,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let service = match call.endpoint {
+            Endpoint::Bedrock => Service::Bedrock,
+            Endpoint::Mantle => Service::BedrockMantle,
         };
         let signed = matches!(self.auth, Auth::AwsCredentials { .. });
-        if !matches!(self.auth, Auth::Skipped) {
-            // The client's authentication wins over a custom header of the
-            // same name (with skipped auth, a gateway's `Authorization`
-            // in ANTHROPIC_CUSTOM_HEADERS is the authentication).
-            headers.retain(|(name, _)| !is_authentication(name));
-        }
-        let added = if signed {
-            let to_sign: Vec<(String, String)> = headers
+        let (to_sign, body): (Vec<(String, String)>, &[u8]) = if signed {
+            let to_sign = headers
                 .iter()
                 .filter(|(name, _)| is_signed(name))
                 .cloned()
                 .collect();
-            let request = ToSign {
-                method: call.method.as_str(),
-                url: &url,
-                headers: &to_sign,
-                body: &call.body,
-            };
-            let credentials = credentials.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Credentials,
-                    "SigV4 needs AWS credentials and none were loaded",
-                )
-            })?;
-            sign_request(&request, credentials, region, service, time)?
+            (to_sign, &call.body)
         } else {
-            let request = ToSign {
-                method: call.method.as_str(),
-                url: &url,
-                headers: &[],
-                body: &[],
-            };
-            authorization_headers(&request, self.auth, None, region, service, time)?
+            (Vec::new(), &[])
         };
-        match call.route {
-            Route::Model { .. } => {
-                headers.extend(added);
-                headers = wire_order(headers, signed);
-            }
-            Route::ControlPlane => headers.extend(js_sdk_signer_order(added)),
-        }
-        Ok(Outgoing {
-            method: call.method.clone(),
+        let request = ToSign {
+            method: call.method.as_str(),
             url,
-            headers,
-            body: call.body.clone(),
-        })
+            headers: &to_sign,
+            body,
+        };
+        let region = region_for(self.config, call.region);
+        authorization_headers(&request, self.auth, credentials, region, service, time)
     }
 }
 
@@ -469,19 +485,9 @@ fn is_authentication(name: &str) -> bool {
 /// (golden/a_happy seq 1: `x-amz-date`, `x-amz-content-sha256`,
 /// `authorization`; the session token after the date).
 fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)> {
-    const ORDER: [&str; 4] = [
-        "x-amz-date",
-        "x-amz-security-token",
-        "x-amz-content-sha256",
-        "authorization",
-    ];
-    added.sort_by_key(|(name, _)| ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()));
+    let order = AWS_SDK_SIGNER_ORDER;
+    added.sort_by_key(|(name, _)| order.iter().position(|o| o == name).unwrap_or(order.len()));
     added
-}
-
-/// A fresh UUID v4 for `amz-sdk-invocation-id`.
-pub(crate) fn invocation_id() -> String {
-    Identity::from_random(&random_bytes::<48>()).session_id
 }
 
 /// A random number from 0 to 1 for the backoff jitter.

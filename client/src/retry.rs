@@ -5,27 +5,11 @@
 //!
 //! The policy is pure: the caller supplies the jitter draw and does the
 //! waiting, so tests run the whole schedule in no time.
-//!
-//! ```
-//! use std::time::Duration;
-//! use bedrock_client::retry::RetryPolicy;
-//!
-//! let policy = RetryPolicy::new(10);
-//! // The third retry waits 2 s, plus up to 25 %.
-//! assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
-//! assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
-//! // A server's retry-after wins.
-//! assert_eq!(policy.delay(3, Some(Duration::from_secs(7)), 0.5), Duration::from_secs(7));
-//! ```
 
 use std::time::Duration;
 
-/// The first wait.
-const BASE: Duration = Duration::from_millis(500);
-/// The longest computed wait, before jitter.
-const CAP: Duration = Duration::from_secs(32);
-/// Jitter adds up to this fraction of the wait.
-const JITTER: f64 = 0.25;
+use crate::imitated::{BACKOFF_BASE, BACKOFF_CAP, BACKOFF_JITTER};
+
 /// The longest `retry-after` obeyed. A server asking for more is waited on
 /// for this long, so that a misbehaving header cannot stall a run for hours;
 /// the retry budget still bounds the whole loop.
@@ -65,11 +49,6 @@ impl RetryPolicy {
         self.retry_refused_credentials
     }
 
-    /// Attempts in all, the first included.
-    pub fn max_attempts(self) -> u32 {
-        self.max_retries.saturating_add(1)
-    }
-
     /// Whether retry number `retry` (from 1) is within the budget.
     pub fn allows(self, retry: u32) -> bool {
         retry >= 1 && retry <= self.max_retries
@@ -84,14 +63,14 @@ impl RetryPolicy {
             return wait.min(MAX_RETRY_AFTER);
         }
         let doublings = retry.saturating_sub(1).min(16);
-        let base = BASE.saturating_mul(1 << doublings).min(CAP);
+        let base = BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_CAP);
         // A NaN draw would make `mul_f64` panic; it counts as no jitter.
         let jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        base + base.mul_f64(JITTER * jitter)
+        base + base.mul_f64(BACKOFF_JITTER * jitter)
     }
 }
 
@@ -129,15 +108,26 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_waits_the_backoff_plus_jitter_or_what_the_server_asks() {
+        let policy = RetryPolicy::new(10);
+        // The third retry waits 2 s, plus up to 25 %.
+        assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
+        assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
+        // A server's retry-after wins.
+        assert_eq!(
+            policy.delay(3, Some(Duration::from_secs(7)), 0.5),
+            Duration::from_secs(7)
+        );
+    }
+
+    #[test]
     fn the_budget_counts_retries_after_the_first_attempt() {
         let policy = RetryPolicy::new(10);
-        assert_eq!(policy.max_attempts(), 11);
         assert!(!policy.allows(0));
         assert!(policy.allows(10));
         assert!(!policy.allows(11));
-        assert_eq!(RetryPolicy::new(0).max_attempts(), 1);
         assert!(!RetryPolicy::new(0).allows(1));
-        assert_eq!(RetryPolicy::new(u32::MAX).max_attempts(), u32::MAX);
+        assert!(RetryPolicy::new(u32::MAX).allows(u32::MAX));
     }
 
     #[test]

@@ -8,19 +8,12 @@
 
 use std::future::Future;
 
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ApiFailure, Failure, classify};
+use crate::imitated::CREDENTIAL_RENEWALS;
 use crate::retry::RetryPolicy;
-
-/// Attempts past the budget for a 403 refusing the credentials: the CLI
-/// 2.1.328 sends 5 requests with `CLAUDE_CODE_MAX_RETRIES=2` and 13 with
-/// the default 10, on Bedrock (`ExpiredTokenException`,
-/// `UnrecognizedClientException`) and Mantle (`permission_error`) alike;
-/// a 401 and credentials that cannot be loaded get none
-/// (conformance/DIFFERENCES.md).
-pub const CREDENTIAL_RENEWALS: u32 = 2;
 
 /// Why one attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +63,7 @@ pub struct GaveUp {
 /// draws from 0 to 1 for each backoff.
 pub async fn run_with_retries<T, S, F, Fut>(
     policy: RetryPolicy,
-    clock: &impl Clock,
+    clock: &impl TimeSource,
     jitter: &mut impl FnMut() -> f64,
     mut credentials: Option<&mut CredentialManager<S>>,
     mut attempt: F,
@@ -85,17 +78,7 @@ where
     let mut last_refusal = None;
     loop {
         attempts += 1;
-        let loaded = match credentials.as_deref_mut() {
-            None => Ok(None),
-            Some(manager) => manager.credentials(clock).await.map(Some),
-        };
-        let outcome = match loaded {
-            Ok(signing) => attempt(signing).await,
-            // Nothing is sent: a failed export command ends the run, and
-            // a chain with nothing to give is retried like a refusal.
-            Err(e) => Err(AttemptError::Transport(e)),
-        };
-        let error = match outcome {
+        let error = match attempt_signed(credentials.as_deref_mut(), clock, &mut attempt).await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
@@ -115,21 +98,16 @@ where
             manager.invalidate();
         }
         let retry = attempts;
-        let retryable = failure == Failure::Retryable
-            || (failure == Failure::Credentials && policy.retries_refused_credentials());
-        let renewal = retryable
-            && !policy.allows(retry)
-            && failure == Failure::Credentials
-            && matches!(&error, AttemptError::Api(f) if f.status == 403)
-            && renewals < CREDENTIAL_RENEWALS;
-        if renewal {
-            renewals += 1;
-        } else if !retryable || !policy.allows(retry) {
-            return Err(GaveUp {
-                last: error,
-                last_refusal,
-                attempts,
-            });
+        match next_step(policy, &error, failure, retry, renewals) {
+            Next::Retry => {}
+            Next::Renew => renewals += 1,
+            Next::GiveUp => {
+                return Err(GaveUp {
+                    last: error,
+                    last_refusal,
+                    attempts,
+                });
+            }
         }
         let retry_after = match &error {
             AttemptError::Api(f) => f.retry_after,
@@ -138,6 +116,67 @@ where
         clock
             .sleep(policy.delay(retry, retry_after, jitter()))
             .await;
+    }
+}
+
+/// One attempt, signed with the credentials `credentials` holds (loaded
+/// first when there are none or they are due). Nothing is sent when they
+/// cannot be loaded: a failed export command ends the run, and a chain
+/// with nothing to give is retried like a refusal.
+async fn attempt_signed<T, S, F, Fut>(
+    credentials: Option<&mut CredentialManager<S>>,
+    clock: &impl TimeSource,
+    attempt: &mut F,
+) -> Result<T, AttemptError>
+where
+    S: CredentialSource,
+    F: FnMut(Option<AwsCredentials>) -> Fut,
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
+    let loaded = match credentials {
+        None => Ok(None),
+        Some(manager) => manager.credentials(clock).await.map(Some),
+    };
+    match loaded {
+        Ok(signing) => attempt(signing).await,
+        Err(e) => Err(AttemptError::Transport(e)),
+    }
+}
+
+/// What the loop does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Back off, then try again within the budget.
+    Retry,
+    /// Back off, then try again past the budget: one of the CLI's
+    /// credential renewals.
+    Renew,
+    /// Stop: the failure is final, or the budget and renewals are spent.
+    GiveUp,
+}
+
+/// The step after retry number `retry` failed with `error` (`failure` its
+/// meaning), `renewals` renewals already made.
+fn next_step(
+    policy: RetryPolicy,
+    error: &AttemptError,
+    failure: Failure,
+    retry: u32,
+    renewals: u32,
+) -> Next {
+    let retryable = failure == Failure::Retryable
+        || (failure == Failure::Credentials && policy.retries_refused_credentials());
+    if !retryable {
+        return Next::GiveUp;
+    }
+    if policy.allows(retry) {
+        return Next::Retry;
+    }
+    let refused_by_403 = matches!(error, AttemptError::Api(f) if f.status == 403);
+    if failure == Failure::Credentials && refused_by_403 && renewals < CREDENTIAL_RENEWALS {
+        Next::Renew
+    } else {
+        Next::GiveUp
     }
 }
 

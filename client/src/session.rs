@@ -3,7 +3,7 @@
 //! profile's backing model, then send the turn shaped for that model.
 //!
 //! A turn on a probed tier's model that Bedrock refuses for good moves
-//! down the tier's ladder ([`ladder`]), as Claude Code 2.1.328 does: a
+//! down the tier's ladder, as Claude Code 2.1.328 does: a
 //! [`ModelRefusal::Refused`] answer sends the turn to the next model at
 //! once; a [`ModelRefusal::Denied`] one is sent again, and then the next
 //! model is probed before the turn goes to it. Nothing is printed when a
@@ -16,22 +16,24 @@
 //! refused (403, only noted) gets a guessed shape; if the model rejects
 //! it (400), the turn is sent once more with the other shape.
 
-use crate::authorize::Endpoint;
-use crate::clock::Clock;
+use crate::authorize::ModelRegion;
+use crate::catalogue::ladder::{self, Reach};
+use crate::catalogue::{Catalogue, Lineup, Model, Resolved, Resolver, Source};
+use crate::clock::TimeSource;
 use crate::credentials::CredentialSource;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ModelRefusal, model_refusal};
-use crate::models::startup::{self, Probe, Startup};
-use crate::models::{Catalogue, Lineup, Model, Resolved, Resolver, Source, ladder, turn_request};
-use crate::provider::{Call, Provider, Route};
+use crate::imitated::{ALTERNATE_SHAPE, GUESSED_SHAPE, PROFILE_LOOKUP_TIMEOUT};
+use crate::provider::{Call, Plane, Provider};
+use crate::request::turn_request;
 use crate::retrying::AttemptError;
-use crate::stream::Answer;
-use crate::turn::{TurnError, prompt_request, run_turn_for};
+use crate::startup;
+use crate::turn::{prompt_request, run_turn_for};
 
-/// The catalogue entry whose shape is guessed for an application profile
-/// of unknown backing model, and the alternative tried once after a 400.
-const GUESSED_SHAPE: &str = "claude-sonnet-4-6";
-const ALTERNATE_SHAPE: &str = "claude-sonnet-4-5-20250929";
+pub use crate::startup::{Probe, Startup, TierCheck};
+pub use crate::stream::{Completion, StreamFailure};
+pub use crate::turn::TurnError;
 
 /// A started session.
 #[derive(Debug)]
@@ -58,7 +60,7 @@ pub struct Session {
 impl Session {
     /// Resolves the turn's model (`flag` is `--model`), runs the startup
     /// checks, and looks up an application profile's model.
-    pub async fn start<S: CredentialSource, C: Clock>(
+    pub async fn start<S: CredentialSource, C: TimeSource>(
         provider: &mut Provider<S, C>,
         catalogue: Catalogue,
         lineup: &Lineup,
@@ -77,21 +79,7 @@ impl Session {
         if let Some(retirement) = turn.model.as_ref().and_then(|m| m.retirement.as_ref()) {
             notices.push(retirement.warning(provider.clock().now()));
         }
-        if let Source::Default(family) = turn.source
-            && let Some(checked) = startup.tier(family)
-        {
-            let one_million = turn.one_million;
-            turn = checked.clone();
-            // A fallback without the 1M context cannot take `[1m]`.
-            let supported = turn.model.as_ref().is_none_or(|m| m.context_1m);
-            turn.one_million = one_million && supported;
-            if one_million && !supported {
-                notices.push(format!(
-                    "Warning: {} has no 1M-token context window; this session uses the standard one",
-                    turn.model.as_ref().map_or(turn.id.as_str(), |m| m.display.as_str())
-                ));
-            }
-        }
+        notices.extend(take_checked_tier(&mut turn, &startup));
         let backing = if turn.is_arn() && turn.endpoint == Endpoint::Bedrock {
             describe_profile(provider, &catalogue, &turn.id).await
         } else {
@@ -102,20 +90,12 @@ impl Session {
             Source::Default(family)
                 if turn.endpoint == Endpoint::Bedrock && startup.tier(family).is_some() =>
             {
-                let rungs = ladder::rungs(&resolver, &catalogue, family, true);
+                let rungs = ladder::rungs(&resolver, &catalogue, family, Reach::NextTier);
                 ladder::below(rungs, &turn.id)
             }
             _ => Vec::new(),
         };
-        let tier_checks = startup
-            .tiers
-            .iter()
-            .map(|tier| {
-                let rungs = ladder::rungs(&resolver, &catalogue, tier.family, false);
-                (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
-            })
-            .filter(|(_, below)| !below.is_empty())
-            .collect();
+        let tier_checks = tier_checks(&resolver, &catalogue, &startup);
         Ok(Self {
             catalogue,
             turn,
@@ -148,12 +128,12 @@ impl Session {
     /// Sends `prompt` as the turn; text goes to `on_text` as it arrives.
     /// A refusal of the model moves the turn down its ladder, and `turn`
     /// becomes the model that answered, or the last one refused.
-    pub async fn run<S: CredentialSource, C: Clock>(
+    pub async fn run<S: CredentialSource, C: TimeSource>(
         &mut self,
         provider: &mut Provider<S, C>,
         prompt: &str,
         on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<Answer, TurnError> {
+    ) -> Result<Completion, TurnError> {
         let base = prompt_request(provider.config(), provider.identity(), prompt);
         // Bounded: each pass either ends the run or takes one model off
         // `fallbacks` (a denial is sent once more first).
@@ -206,7 +186,10 @@ impl Session {
     /// The CLI's tier check after a turn ended refused on a tier's model:
     /// the models below it are probed one by one until one answers or one
     /// fails for another reason than a refusal of the model.
-    async fn check_tier_below<S: CredentialSource, C: Clock>(&self, provider: &mut Provider<S, C>) {
+    async fn check_tier_below<S: CredentialSource, C: TimeSource>(
+        &self,
+        provider: &mut Provider<S, C>,
+    ) {
         let Some((_, below)) = self
             .tier_checks
             .iter()
@@ -222,12 +205,12 @@ impl Session {
     }
 
     /// One turn on `turn`, shaped for its model.
-    async fn run_on_turn_model<S: CredentialSource, C: Clock>(
+    async fn run_on_turn_model<S: CredentialSource, C: TimeSource>(
         &self,
         provider: &mut Provider<S, C>,
         base: &crate::request::MessagesRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<Answer, TurnError> {
+    ) -> Result<Completion, TurnError> {
         let guessing = self.turn.is_arn() && self.backing.is_none();
         let shape = if guessing {
             self.catalogue.model(GUESSED_SHAPE)
@@ -242,8 +225,8 @@ impl Session {
             self.turn.one_million,
         );
         // The Haiku-class model's turn goes where its id was chosen for.
-        let small_fast = self.turn.family == Some(crate::models::Family::Haiku);
-        match run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await {
+        let region = ModelRegion::of(self.turn.family);
+        match run_turn_for(provider, &self.turn.id, region, request, on_text).await {
             Err(TurnError::Refused(gave_up))
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
@@ -255,15 +238,55 @@ impl Session {
                     self.turn.endpoint,
                     self.turn.one_million,
                 );
-                run_turn_for(provider, &self.turn.id, small_fast, request, on_text).await
+                run_turn_for(provider, &self.turn.id, region, request, on_text).await
             }
             outcome => outcome,
         }
     }
 }
 
+/// A turn on a tier's default takes the model the startup checks chose
+/// for the tier. A fallback without the 1M context cannot take `[1m]`:
+/// the notice that says so.
+fn take_checked_tier(turn: &mut Resolved, startup: &Startup) -> Option<String> {
+    let Source::Default(family) = turn.source else {
+        return None;
+    };
+    let checked = startup.tier(family)?;
+    let one_million = turn.one_million;
+    *turn = checked.clone();
+    let supported = turn.model.as_ref().is_none_or(|m| m.context_1m);
+    turn.one_million = one_million && supported;
+    (one_million && !supported).then(|| {
+        format!(
+            "Warning: {} has no 1M-token context window; this session uses the standard one",
+            turn.model
+                .as_ref()
+                .map_or(turn.id.as_str(), |m| m.display.as_str())
+        )
+    })
+}
+
+/// For each probed tier's model, the models below it on its own tier's
+/// ladder (none listed for a model with none below it).
+fn tier_checks(
+    resolver: &Resolver<'_>,
+    catalogue: &Catalogue,
+    startup: &Startup,
+) -> Vec<(String, Vec<Resolved>)> {
+    startup
+        .tiers
+        .iter()
+        .map(|tier| {
+            let rungs = ladder::rungs(resolver, catalogue, tier.family, Reach::OwnTier);
+            (tier.model.id.clone(), ladder::below(rungs, &tier.model.id))
+        })
+        .filter(|(_, below)| !below.is_empty())
+        .collect()
+}
+
 /// One `max_tokens: 1` probe of `model`.
-async fn probe_one<S: CredentialSource, C: Clock>(
+async fn probe_one<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &Resolved,
 ) -> Probe {
@@ -284,7 +307,7 @@ fn refuses_the_model(answer: &Probe) -> bool {
 
 /// `GetInferenceProfile` for `arn`: the catalogue model behind it. A
 /// refusal is only noted (the CLI logs it and guesses).
-async fn describe_profile<S: CredentialSource, C: Clock>(
+async fn describe_profile<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     arn: &str,
@@ -293,18 +316,15 @@ async fn describe_profile<S: CredentialSource, C: Clock>(
     let encoded = arn.replace(':', "%3A").replace('/', "%2F");
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
-        small_fast: false,
+        plane: Plane::Control,
+        region: ModelRegion::Main,
         method: http::Method::GET,
         path_and_query: format!("/inference-profiles/{encoded}"),
         body: bytes::Bytes::new(),
-        timeout: std::time::Duration::from_secs(10),
+        timeout: PROFILE_LOOKUP_TIMEOUT,
     };
     let response = provider.send(&call).await.ok()?;
-    let body = response
-        .bytes(1 << 20, std::time::Duration::from_secs(10))
-        .await
-        .ok()?;
+    let body = response.bytes(1 << 20, PROFILE_LOOKUP_TIMEOUT).await.ok()?;
     let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
     json["models"].as_array()?.iter().find_map(|m| {
         let model_arn = m["modelArn"].as_str()?;

@@ -3,6 +3,10 @@
 //! (port included), and only the headers the real CLI signs: the caller
 //! passes those (for STS, `content-length` among them, as the AWS JS SDK
 //! signs it), and adds `user-agent` and the like after signing.
+//!
+//! The credentials it signs with ([`AwsCredentials`]) are defined here, a
+//! plain value; loading and renewing them is [`crate::credentials`]' work,
+//! which signs its own STS check with this signer.
 
 use std::time::SystemTime;
 
@@ -11,8 +15,36 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4::SigningParams;
 
-use crate::credentials::AwsCredentials;
 use crate::error::{Error, ErrorKind};
+use crate::imitated::EXPIRY_MARGIN;
+use crate::secret::Secret;
+
+/// A set of AWS credentials. The secret parts never print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    /// `AKIA...` or `ASIA...`; not a secret, shown in logs and status.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// The session token of temporary credentials.
+    pub session_token: Option<Secret>,
+    /// When temporary credentials stop working, if known.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl AwsCredentials {
+    /// Whether the credentials are known to have expired at `now`; such
+    /// credentials are refreshed before use instead of being sent.
+    pub fn expired_at(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether they should be reloaded before signing at `now`: expired,
+    /// or expiring within the AWS JS SDK's margin ([`EXPIRY_MARGIN`]).
+    pub fn due_for_refresh(&self, now: SystemTime) -> bool {
+        self.expired_at(now + EXPIRY_MARGIN)
+    }
+}
 
 /// The SigV4 service names the client signs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +88,7 @@ pub struct ToSign<'a> {
 /// ```
 /// use std::time::SystemTime;
 /// use bedrock_client::credentials::AwsCredentials;
-/// use bedrock_client::signing::{sign_request, Service, ToSign};
+/// use bedrock_client::provider::{sign_request, Service, ToSign};
 /// use bedrock_client::Secret;
 ///
 /// let credentials = AwsCredentials {

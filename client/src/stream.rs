@@ -4,25 +4,22 @@
 //! Mantle's server-sent events line by line. A stream that ends before
 //! `message_stop` is an error, never a short answer.
 
-use std::time::Duration;
-
 use bedrock_eventstream::Decoder;
 use bedrock_eventstream::anthropic::{Delta, InvocationMetrics, StreamEvent, Usage};
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
 
 use crate::error::{Error, ErrorKind};
+use crate::imitated::{STREAM_IDLE_LIMIT, TRUNCATED_EVENT};
 use crate::transport::ResponseBody;
 
-/// How long a stream may go quiet before it counts as stalled (the CLI's
-/// idle watchdog).
-pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(180);
 /// The largest Mantle event (one line, or its `data:` lines together)
 /// accepted.
 const MAX_SSE_EVENT: usize = 16 << 20;
 
-/// What a finished stream said.
+/// What a finished turn said: its stream read to `message_stop` (or the
+/// non-streaming retry's answer).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Answer {
+pub struct Completion {
     /// The text blocks, joined.
     pub text: String,
     /// `end_turn`, `max_tokens`, …
@@ -58,9 +55,9 @@ impl std::fmt::Display for StreamFailure {
     }
 }
 
-/// Builds the [`Answer`] from events, printing text as it comes.
+/// Builds the [`Completion`] from events, printing text as it comes.
 struct Assembler<'a> {
-    answer: Answer,
+    completion: Completion,
     started: bool,
     finished: bool,
     on_text: &'a mut (dyn FnMut(&str) + Send),
@@ -69,7 +66,7 @@ struct Assembler<'a> {
 impl<'a> Assembler<'a> {
     fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
         Self {
-            answer: Answer::default(),
+            completion: Completion::default(),
             started: false,
             finished: false,
             on_text,
@@ -86,7 +83,7 @@ impl<'a> Assembler<'a> {
         match event {
             StreamEvent::MessageStart { message } => {
                 self.started = true;
-                self.answer.usage = message.usage;
+                self.completion.usage = message.usage;
             }
             // Reported as itself even before message_start (an overloaded
             // Mantle stream may open with it).
@@ -104,16 +101,16 @@ impl<'a> Assembler<'a> {
                 ..
             } => {
                 (self.on_text)(&text);
-                self.answer.text.push_str(&text);
+                self.completion.text.push_str(&text);
             }
             StreamEvent::MessageDelta { delta, usage } => {
-                self.answer.stop_reason = delta.stop_reason;
+                self.completion.stop_reason = delta.stop_reason;
                 if usage.output_tokens.is_some() {
-                    self.answer.usage.output_tokens = usage.output_tokens;
+                    self.completion.usage.output_tokens = usage.output_tokens;
                 }
             }
             StreamEvent::MessageStop { invocation_metrics } => {
-                self.answer.metrics = invocation_metrics;
+                self.completion.metrics = invocation_metrics;
                 self.finished = true;
             }
             _ => {}
@@ -121,9 +118,9 @@ impl<'a> Assembler<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         if self.finished {
-            Ok(self.answer)
+            Ok(self.completion)
         } else {
             Err(broken("the stream ended before message_stop"))
         }
@@ -151,7 +148,7 @@ async fn next_piece(body: &mut ResponseBody) -> Result<Option<bytes::Bytes>, Str
 pub async fn read_invoke_stream(
     mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
         reader.feed(&piece)?;
@@ -163,7 +160,7 @@ pub async fn read_invoke_stream(
 pub fn read_invoke_bytes(
     bytes: &[u8],
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = InvokeReader::new(on_text);
     reader.feed(bytes)?;
     reader.finish()
@@ -204,12 +201,12 @@ impl<'a> InvokeReader<'a> {
         }
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         self.decoder
             .finish()
             // The AWS SDKs' words first (what `claude -p` prints,
             // customer-scenarios: truncated-event-byte-complete), then where.
-            .map_err(|e| broken(format!("Truncated event message received. ({e})")))?;
+            .map_err(|e| broken(format!("{TRUNCATED_EVENT} ({e})")))?;
         self.assembler.finish()
     }
 }
@@ -218,7 +215,7 @@ impl<'a> InvokeReader<'a> {
 pub async fn read_mantle_stream(
     mut body: ResponseBody,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = MantleReader::new(on_text);
     while let Some(piece) = next_piece(&mut body).await? {
         reader.feed(&piece)?;
@@ -228,19 +225,10 @@ pub async fn read_mantle_stream(
 
 /// Reads server-sent-event bytes already in memory, in `pieces` as they
 /// would arrive (the fuzz target feeds any split).
-///
-/// ```
-/// use bedrock_client::stream::read_mantle_pieces;
-///
-/// let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n";
-/// let (first, rest) = body.as_bytes().split_at(30);
-/// let outcome = read_mantle_pieces(&[first, rest], &mut |_| {});
-/// assert!(outcome.is_err(), "no message_stop: not an answer");
-/// ```
 pub fn read_mantle_pieces(
     pieces: &[&[u8]],
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let mut reader = MantleReader::new(on_text);
     for piece in pieces {
         reader.feed(piece)?;
@@ -297,7 +285,10 @@ impl<'a> MantleReader<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Answer, StreamFailure> {
+    fn finish(self) -> Result<Completion, StreamFailure> {
         self.assembler.finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,19 +13,6 @@ use std::sync::Arc;
 use crate::command::OutputSink;
 
 /// Where trace lines go.
-///
-/// ```
-/// use std::sync::{Arc, Mutex};
-/// use bedrock_client::trace::Trace;
-///
-/// let lines = Arc::new(Mutex::new(Vec::new()));
-/// let sink = Arc::clone(&lines);
-/// let trace = Trace::new(Arc::new(move |b: &[u8]| sink.lock().unwrap().extend_from_slice(b)));
-/// trace.request("POST", "http://127.0.0.1:1/model/m/invoke", &[("authorization".into(), "Bearer ABSK-secret".into())], 12);
-/// let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
-/// assert!(text.contains("authorization: Bearer <redacted>"));
-/// assert!(!text.contains("ABSK-secret"));
-/// ```
 #[derive(Clone)]
 pub struct Trace {
     sink: OutputSink,
@@ -163,6 +150,24 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_traced_without_its_credentials() {
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let trace = Trace::new(Arc::new(move |b: &[u8]| {
+            sink.lock().unwrap().extend_from_slice(b)
+        }));
+        trace.request(
+            "POST",
+            "http://127.0.0.1:1/model/m/invoke",
+            &[("authorization".into(), "Bearer ABSK-secret".into())],
+            12,
+        );
+        let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("authorization: Bearer <redacted>"));
+        assert!(!text.contains("ABSK-secret"));
+    }
 
     #[test]
     fn no_credential_survives() {

@@ -8,7 +8,6 @@
 //! stalled answer gives up, so a 600-second stall costs no real time.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::clock::{Deadlines, RealTime};
 use crate::error::{Error, ErrorKind};
 use crate::trace::Trace;
 
@@ -47,43 +47,6 @@ impl std::fmt::Debug for Outgoing {
             )
             .field("body_bytes", &self.body.len())
             .finish()
-    }
-}
-
-/// Decides when a wait for an answer gives up.
-pub trait Deadlines: Send + Sync {
-    /// Resolves when a wait of `limit` for the answer to `request` (its
-    /// method and path as sent: `POST /model/m/invoke`) gives up.
-    /// `received` is `None` while the answer's head has not come, else the
-    /// bytes of its body read so far. Polled only once the answer was
-    /// found not to have come yet.
-    fn give_up(
-        &self,
-        request: &str,
-        received: Option<u64>,
-        limit: Duration,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-    /// A guard keeping the deadlines' clock where it is while several
-    /// requests are started at once (see [`HttpClient::all_at_once`]);
-    /// real time needs none.
-    fn hold(&self) -> Box<dyn Send> {
-        Box::new(())
-    }
-}
-
-/// Deadlines in real time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RealTime;
-
-impl Deadlines for RealTime {
-    fn give_up(
-        &self,
-        _request: &str,
-        _received: Option<u64>,
-        limit: Duration,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(tokio::time::sleep(limit))
     }
 }
 
@@ -215,7 +178,7 @@ impl HttpClient {
     }
 
     /// The same client, writing every request and answer head to `trace`.
-    pub fn with_trace(mut self, trace: Option<Trace>) -> Self {
+    pub(crate) fn with_trace(mut self, trace: Option<Trace>) -> Self {
         self.trace = trace;
         self
     }
@@ -225,7 +188,7 @@ impl HttpClient {
     /// deadlines on a virtual clock, the clock is held until every request
     /// has been sent and is being waited on, so a stall on the first
     /// cannot move time before the last is sent.
-    pub async fn all_at_once<F: Future>(&self, requests: Vec<F>) -> Vec<F::Output> {
+    pub(crate) async fn all_at_once<F: Future>(&self, requests: Vec<F>) -> Vec<F::Output> {
         let mut hold = Some(self.deadlines.hold());
         let mut all = std::pin::pin!(futures_util::future::join_all(requests));
         std::future::poll_fn(|cx| {
@@ -244,7 +207,35 @@ impl HttpClient {
     }
 
     /// Sends `request`; the response head must arrive within `limit`.
-    pub async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
+    pub(crate) async fn send(&self, request: Outgoing, limit: Duration) -> Result<Response, Error> {
+        let url = request.url.clone();
+        let http_request = self.build(request)?;
+        let waiting = Waiting {
+            trace: self.trace.clone(),
+            deadlines: Arc::clone(&self.deadlines),
+            request: Arc::from(format!(
+                "{} {}",
+                http_request.method(),
+                http_request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+            )),
+        };
+        let response = waiting
+            .head(&url, limit, self.client.request(http_request))
+            .await?;
+        let (parts, body) = response.into_parts();
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            waiting,
+        })
+    }
+
+    /// `request` as hyper takes it, written to the trace log.
+    fn build(&self, request: Outgoing) -> Result<http::Request<Full<Bytes>>, Error> {
         let body_bytes = request.body.len();
         let mut builder = http::Request::builder()
             .method(request.method)
@@ -266,62 +257,48 @@ impl HttpClient {
                 body_bytes,
             );
         }
-        let waiting = Waiting {
-            trace: self.trace.clone(),
-            deadlines: Arc::clone(&self.deadlines),
-            request: Arc::from(format!(
-                "{} {}",
-                http_request.method(),
-                http_request
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |p| p.as_str())
-            )),
-        };
-        let response = waiting
-            .within(limit, None, self.client.request(http_request))
+        Ok(http_request)
+    }
+}
+
+impl Waiting {
+    /// The answer's head to the request `sent` is sending to `url`, within
+    /// `limit`; the head, or why there is none, goes to the trace log.
+    async fn head<F, E>(
+        &self,
+        url: &str,
+        limit: Duration,
+        sent: F,
+    ) -> Result<http::Response<Incoming>, Error>
+    where
+        F: Future<Output = Result<http::Response<Incoming>, E>>,
+        E: std::error::Error + 'static,
+    {
+        let response = self
+            .within(limit, None, sent)
             .await
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Timeout,
-                    format!(
-                        "no answer from {} within {} s",
-                        request.url,
-                        limit.as_secs_f64()
-                    ),
+                    format!("no answer from {url} within {} s", limit.as_secs_f64()),
                 )
             })
             .and_then(|sent| {
                 sent.map_err(|e| {
                     Error::new(
                         ErrorKind::Connection,
-                        format!("request to {} failed: {}", request.url, describe(&e)),
+                        format!("request to {url} failed: {}", describe(&e)),
                     )
                 })
             });
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(trace) = &waiting.trace {
-                    trace.failed(&waiting.request, &e.to_string());
-                }
-                return Err(e);
+        match (&self.trace, &response) {
+            (Some(trace), Ok(head)) => {
+                trace.response(&self.request, head.status().as_u16(), head.headers())
             }
-        };
-        if let Some(trace) = &waiting.trace {
-            trace.response(
-                &waiting.request,
-                response.status().as_u16(),
-                response.headers(),
-            );
+            (Some(trace), Err(e)) => trace.failed(&self.request, &e.to_string()),
+            (None, _) => {}
         }
-        let (parts, body) = response.into_parts();
-        Ok(Response {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-            waiting,
-        })
+        response
     }
 }
 
@@ -384,3 +361,6 @@ impl Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

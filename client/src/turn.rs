@@ -6,7 +6,7 @@
 //! not sent again.
 //!
 //! A turn's shape per model comes from the catalogue (see
-//! [`crate::models::turn_request`]); [`prompt_request`] alone sends none
+//! [`crate::request::turn_request`]); [`prompt_request`] alone sends none
 //! of it. A 200 on the stream call that is not an event stream is refused
 //! (the content-type guard, `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD`
 //! turns it off); a stream that breaks, and a 404 on the stream call, get
@@ -14,91 +14,25 @@
 //! the text already shown, it is shown whole after a line break: it is a
 //! new answer, not the rest of the old one.
 
-use std::time::Duration;
-
-use crate::authorize::Endpoint;
-use crate::clock::Clock;
-use crate::config::{Config, Providers};
+use crate::authorize::ModelRegion;
+use crate::clock::TimeSource;
+use crate::config::Config;
 use crate::credentials::CredentialSource;
+use crate::endpoint::{Endpoint, endpoint_for, split_context_suffix};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
-use crate::provider::{Call, Provider, Route};
+use crate::imitated::{
+    DEFAULT_MAX_TOKENS, NON_STREAMING_MAX_TOKENS, NON_STREAMING_TIMEOUT, OWN_RECOVERY, TURN_TIMEOUT,
+};
+use crate::provider::{Call, Plane, Provider};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
 };
 use crate::retrying::{AttemptError, GaveUp};
 use crate::stream::{
-    Answer, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
+    Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
 };
-
-/// The turn's time limit for the answer's head, announced as
-/// `x-stainless-timeout: 600`.
-pub const TURN_TIMEOUT: Duration = Duration::from_secs(600);
-pub use crate::request::CONTEXT_1M_BETA;
-
-/// `model` without a `[1m]` suffix, and whether it had one: the suffix
-/// never goes on the wire; it asks for the 1M-token context beta.
-pub fn split_context_suffix(model: &str) -> (&str, bool) {
-    match model.strip_suffix("[1m]") {
-        Some(id) => (id, true),
-        None => (model, false),
-    }
-}
-
-/// Whether `model` is a Mantle id: `anthropic.<name>` with no version
-/// suffix (`-v1:0`), as opposed to a Bedrock id, profile id or ARN.
-pub fn is_mantle_id(model: &str) -> bool {
-    let Some(name) = model.strip_prefix("anthropic.") else {
-        return false;
-    };
-    !name.is_empty() && !name.contains(':') && !has_version_suffix(name)
-}
-
-/// `-v1`, `-v2` at the end (before any `:n`).
-fn has_version_suffix(name: &str) -> bool {
-    name.rsplit_once("-v")
-        .is_some_and(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Where a turn on `model` goes: Mantle ids to Mantle when it is on,
-/// every id to Mantle when it is on alone; everything else to Invoke.
-///
-/// ```
-/// use bedrock_client::authorize::Endpoint;
-/// use bedrock_client::config::Providers;
-/// use bedrock_client::turn::endpoint_for;
-///
-/// let both = Providers { bedrock: true, mantle: true };
-/// assert_eq!(endpoint_for("anthropic.claude-haiku-4-5", both).unwrap(), Endpoint::Mantle);
-/// assert_eq!(endpoint_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", both).unwrap(), Endpoint::Bedrock);
-/// ```
-pub fn endpoint_for(model: &str, providers: Providers) -> Result<Endpoint, Error> {
-    // With Mantle alone every id goes there, as the CLI sends it: an
-    // inference profile id gets Mantle's refusal naming the model (the
-    // seed's "Mantle endpoint errors"), not one made up here.
-    if providers.mantle && (is_mantle_id(model) || !providers.bedrock) {
-        return Ok(Endpoint::Mantle);
-    }
-    if providers.bedrock {
-        return Ok(Endpoint::Bedrock);
-    }
-    Err(Error::new(
-        ErrorKind::NoProvider,
-        "neither Bedrock nor Mantle is enabled: set CLAUDE_CODE_USE_BEDROCK=1 or CLAUDE_CODE_USE_MANTLE=1",
-    ))
-}
-
-/// Words of a 400 the CLI answers with a recovery of its own rather than
-/// the general resends: a prompt too long (compaction, which a single
-/// prompt cannot use), and a field the model refused (the effort, the
-/// thinking type: another shape, [`crate::session`]; a cache marker).
-const OWN_RECOVERY: [&str; 5] = [
-    "too long",
-    "output_config",
-    "effort",
-    "thinking",
-    "cache_control",
-];
+use crate::transport::Response;
 
 /// Whether the CLI sends a turn again, with parts dropped, after
 /// `failure`: a 400 that is final or the on-demand throughput refusal,
@@ -117,8 +51,6 @@ fn sent_again_after(failure: &crate::failure::ApiFailure) -> bool {
 
 /// The system prompt of a turn from the command line.
 pub const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client for Claude on Amazon Bedrock. Answer the user's request.";
-/// `max_tokens` of a turn from the command line.
-pub const TURN_MAX_TOKENS: u32 = 32_000;
 
 /// The request for a one-prompt turn (`bedrock-client -p`): the prompt as
 /// the user message, the client's system prompt, caching markers as the
@@ -129,7 +61,7 @@ pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> Mes
         system: vec![TextBlock::new(SYSTEM_PROMPT)],
         tools: Vec::new(),
         user_id: identity.metadata_user_id(),
-        max_tokens: TURN_MAX_TOKENS,
+        max_tokens: DEFAULT_MAX_TOKENS,
         thinking: None,
         context_management: None,
         output_config: None,
@@ -153,41 +85,91 @@ pub enum TurnError {
 
 /// Sends `request` to `model` as a streamed turn and reads the answer,
 /// handing text to `on_text` as it arrives.
-pub async fn run_turn<S: CredentialSource, C: Clock>(
+pub async fn run_turn<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
     request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
-    run_turn_for(provider, model, false, request, on_text).await
+) -> Result<Completion, TurnError> {
+    run_turn_for(provider, model, ModelRegion::Main, request, on_text).await
 }
 
-/// [`run_turn`] for a model that may be the small/fast one: with
-/// `small_fast`, the turn goes to `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION`
-/// (where that model's id was chosen for).
-pub async fn run_turn_for<S: CredentialSource, C: Clock>(
+/// [`run_turn`] for a model that may be the small/fast one: in
+/// [`ModelRegion::SmallFast`], the turn goes to
+/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` (where that model's id was
+/// chosen for).
+pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     model: &str,
-    small_fast: bool,
+    region: ModelRegion,
     mut request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
+) -> Result<Completion, TurnError> {
     let (model, one_million) = split_context_suffix(model);
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
     if one_million {
         request.ask_for_context_1m(endpoint);
     }
+    let target = Target {
+        model,
+        endpoint,
+        region,
+    };
+    let response = match send_with_resends(provider, target, &mut request).await {
+        Ok(response) => response,
+        // A 404 on the stream call is retried without streaming.
+        Err(gave_up)
+            if endpoint == Endpoint::Bedrock
+                && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404) =>
+        {
+            return invoke_once(provider, target, &request, "", on_text)
+                .await
+                .map_err(|_| TurnError::Refused(gave_up));
+        }
+        Err(gave_up) => return Err(TurnError::Refused(gave_up)),
+    };
+    let labelled = response
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with(EVENT_STREAM);
+    if endpoint == Endpoint::Bedrock && !labelled {
+        return read_unlabelled(provider.config(), response, on_text).await;
+    }
+    read_stream(provider, target, &request, response, on_text).await
+}
+
+/// Where a turn goes: the model's id as sent, its endpoint and region.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    model: &'a str,
+    endpoint: Endpoint,
+    region: ModelRegion,
+}
+
+/// Sends `request` as a streamed turn to `target`. After a 400 the CLI
+/// answers with resends, they are sent one by one (`request` becomes the
+/// last one sent) until one is answered or none is left.
+async fn send_with_resends<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    target: Target<'_>,
+    request: &mut MessagesRequest,
+) -> Result<Response, GaveUp> {
+    let Target {
+        model,
+        endpoint,
+        region,
+    } = target;
     // Filled on the first 400 that may be sent again; drained one by one.
     let mut resends: Option<std::vec::IntoIter<MessagesRequest>> = None;
-    let response = loop {
+    loop {
         let betas = request.header_betas_for(endpoint);
         let call = Call {
             endpoint,
-            route: Route::Model {
+            plane: Plane::Data {
                 kind: CallKind::Turn,
                 betas: &betas,
             },
-            small_fast,
+            region,
             method: http::Method::POST,
             path_and_query: match endpoint {
                 Endpoint::Bedrock => model_path(model, "invoke-with-response-stream"),
@@ -198,62 +180,69 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
                 .into(),
             timeout: TURN_TIMEOUT,
         };
-        match provider.send(&call).await {
-            Ok(response) => break response,
-            Err(gave_up) => {
-                let may_resend =
-                    matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f));
-                if may_resend
-                    && let Some(next) = resends
-                        .get_or_insert_with(|| request.resends_after_400().into_iter())
-                        .next()
-                {
-                    request = next;
-                    continue;
-                }
-                // A 404 on the stream call is retried without streaming.
-                let not_found = matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404);
-                if endpoint == Endpoint::Bedrock && not_found {
-                    return invoke_once(provider, model, small_fast, &request, "", on_text)
-                        .await
-                        .map_err(|_| TurnError::Refused(gave_up));
-                }
-                return Err(TurnError::Refused(gave_up));
-            }
+        let gave_up = match provider.send(&call).await {
+            Ok(response) => return Ok(response),
+            Err(gave_up) => gave_up,
+        };
+        if !matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f)) {
+            return Err(gave_up);
         }
-    };
-    if endpoint == Endpoint::Bedrock {
-        let content_type = response
-            .header("content-type")
-            .unwrap_or_default()
-            .to_owned();
-        if !content_type.starts_with(EVENT_STREAM) {
-            if !provider
-                .config()
-                .vars
-                .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
-            {
-                return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
-                    ErrorKind::Request,
-                    format!(
-                        "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
-                    ),
-                ))));
-            }
-            let body = response
-                .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
-                .await
-                .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
-            // A gateway's JSON answer, or a real stream under the wrong
-            // label.
-            return if body.first() == Some(&b'{') {
-                answer_from_json(&body, "", on_text)
-            } else {
-                read_invoke_bytes(&body, on_text)
-            }
-            .map_err(TurnError::Stream);
+        match resends
+            .get_or_insert_with(|| request.resends_after_400().into_iter())
+            .next()
+        {
+            Some(next) => *request = next,
+            None => return Err(gave_up),
         }
     }
+}
+
+/// A 200 on the Invoke stream call that is not an event stream: refused
+/// (the content-type guard), unless
+/// `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD` turns the guard off;
+/// then it is read whole.
+async fn read_unlabelled(
+    config: &Config,
+    response: Response,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, TurnError> {
+    let content_type = response
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    if !config
+        .vars
+        .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
+    {
+        return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
+            ErrorKind::Request,
+            format!(
+                "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
+            ),
+        ))));
+    }
+    let body = response
+        .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+        .await
+        .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
+    // A gateway's JSON answer, or a real stream under the wrong label.
+    if body.first() == Some(&b'{') {
+        answer_from_json(&body, "", on_text)
+    } else {
+        read_invoke_bytes(&body, on_text)
+    }
+    .map_err(TurnError::Stream)
+}
+
+/// Reads the turn's stream as it arrives; on Invoke, a stream that breaks
+/// gets the CLI's one non-streaming retry of `request`.
+async fn read_stream<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    target: Target<'_>,
+    request: &MessagesRequest,
+    response: Response,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, TurnError> {
     let mut shown = String::new();
     let outcome = {
         let mut show = |text: &str| {
@@ -261,7 +250,7 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
             on_text(text);
         };
         let body = response.into_body();
-        match endpoint {
+        match target.endpoint {
             Endpoint::Bedrock => read_invoke_stream(body, &mut show).await,
             Endpoint::Mantle => read_mantle_stream(body, &mut show).await,
         }
@@ -270,8 +259,8 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
         Ok(answer) => Ok(answer),
         // An exception frame, a bad CRC, a cut: one non-streaming retry
         // (golden/p_stream_exception), the text shown not shown again.
-        Err(failure) if endpoint == Endpoint::Bedrock => {
-            invoke_once(provider, model, small_fast, &request, &shown, on_text)
+        Err(failure) if target.endpoint == Endpoint::Bedrock => {
+            invoke_once(provider, target, request, &shown, on_text)
                 .await
                 .map_err(|_| TurnError::Stream(failure))
         }
@@ -281,24 +270,19 @@ pub async fn run_turn_for<S: CredentialSource, C: Clock>(
 
 /// The content type of an Invoke stream.
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
-/// `max_tokens` of the non-streaming retry (at most the turn's).
-const NON_STREAMING_MAX_TOKENS: u32 = 64_000;
-/// The non-streaming retry's time limit (`x-stainless-timeout: 300`).
-const NON_STREAMING_TIMEOUT: Duration = Duration::from_secs(300);
 /// The largest non-streamed answer read.
 const MAX_MESSAGE_BODY: usize = 32 << 20;
 
 /// The CLI's one non-streaming retry of a turn: `POST /model/{id}/invoke`
 /// with at most 64,000 tokens, 300 s. Text in `shown` was already
 /// printed; only the rest is handed on.
-async fn invoke_once<S: CredentialSource, C: Clock>(
+async fn invoke_once<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
-    model: &str,
-    small_fast: bool,
+    target: Target<'_>,
     request: &MessagesRequest,
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, TurnError> {
+) -> Result<Completion, TurnError> {
     let mut request = request.clone();
     request.max_tokens = request.max_tokens.min(NON_STREAMING_MAX_TOKENS);
     if let Some(Thinking::Budget { budget_tokens }) = &mut request.thinking {
@@ -307,15 +291,15 @@ async fn invoke_once<S: CredentialSource, C: Clock>(
     let betas = request.header_betas_for(Endpoint::Bedrock);
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::Model {
+        plane: Plane::Data {
             kind: CallKind::Turn,
             betas: &betas,
         },
-        small_fast,
+        region: target.region,
         method: http::Method::POST,
-        path_and_query: model_path(model, "invoke"),
+        path_and_query: model_path(target.model, "invoke"),
         body: request
-            .to_body(Endpoint::Bedrock, CallKind::Turn, model, false)
+            .to_body(Endpoint::Bedrock, CallKind::Turn, target.model, false)
             .into(),
         timeout: NON_STREAMING_TIMEOUT,
     };
@@ -333,7 +317,7 @@ fn answer_from_json(
     body: &[u8],
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Answer, StreamFailure> {
+) -> Result<Completion, StreamFailure> {
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         StreamFailure::Broken(Error::new(
             ErrorKind::Request,
@@ -358,7 +342,7 @@ fn answer_from_json(
         }
     }
     let usage = serde_json::from_value(json["usage"].clone()).unwrap_or_default();
-    Ok(Answer {
+    Ok(Completion {
         text,
         stop_reason: json["stop_reason"].as_str().map(str::to_owned),
         usage,
@@ -367,66 +351,4 @@ fn answer_from_json(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mantle_ids_are_told_from_bedrock_ids() {
-        for mantle in ["anthropic.claude-haiku-4-5", "anthropic.claude-opus-5-5"] {
-            assert!(is_mantle_id(mantle), "{mantle}");
-        }
-        for bedrock in [
-            "anthropic.claude-3-7-sonnet-20250219-v1:0",
-            "anthropic.claude-v2",
-            "us.anthropic.claude-opus-5-5",
-            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc",
-            "anthropic.",
-            "claude-opus-4-6",
-        ] {
-            assert!(!is_mantle_id(bedrock), "{bedrock}");
-        }
-    }
-
-    #[test]
-    fn routing_follows_the_enabled_endpoints() {
-        let bedrock = Providers {
-            bedrock: true,
-            mantle: false,
-        };
-        let mantle = Providers {
-            bedrock: false,
-            mantle: true,
-        };
-        assert_eq!(
-            endpoint_for("anthropic.claude-haiku-4-5", bedrock).unwrap(),
-            Endpoint::Bedrock
-        );
-        assert_eq!(
-            endpoint_for("anthropic.claude-haiku-4-5", mantle).unwrap(),
-            Endpoint::Mantle
-        );
-        // Mantle alone takes any id; Mantle refuses what it does not serve.
-        assert_eq!(
-            endpoint_for("us.anthropic.claude-opus-5-5", mantle).unwrap(),
-            Endpoint::Mantle
-        );
-        let neither = Providers {
-            bedrock: false,
-            mantle: false,
-        };
-        let refused = endpoint_for("us.anthropic.claude-opus-5-5", neither).unwrap_err();
-        assert_eq!(refused.kind(), ErrorKind::NoProvider);
-    }
-
-    #[test]
-    fn the_1m_suffix_is_split_off() {
-        assert_eq!(
-            split_context_suffix("us.anthropic.claude-sonnet-4-6[1m]"),
-            ("us.anthropic.claude-sonnet-4-6", true)
-        );
-        assert_eq!(
-            split_context_suffix("us.anthropic.claude-sonnet-4-6"),
-            ("us.anthropic.claude-sonnet-4-6", false)
-        );
-    }
-}
+mod tests;

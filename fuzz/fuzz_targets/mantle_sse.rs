@@ -3,7 +3,7 @@
 //! shown, never a panic.
 #![no_main]
 
-use bedrock_client::stream::read_mantle_pieces;
+use bedrock_client::internals::read_mantle_pieces;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -122,7 +122,7 @@ impl Api for Mantle {
     }
 
     fn wire_error(&self, error: &AwsError, request_id: &str) -> WireError {
-        let error = error.clone().as_sent_by(Protocol::Mantle);
+        let error = error.clone().sent_by(Protocol::Mantle);
         WireError {
             status: error.status,
             body: error_body(&error.code, &error.message, request_id),
@@ -379,7 +379,7 @@ mod tests {
 
     /// How `error` looks on Mantle: status, Anthropic type, message.
     fn on_the_wire(error: &AwsError) -> (u16, String, String) {
-        let e = error.clone().as_sent_by(Protocol::Mantle);
+        let e = error.clone().sent_by(Protocol::Mantle);
         (e.status, e.code, e.message)
     }
 

@@ -487,7 +487,7 @@ impl Answer {
                 message,
                 retry_after,
             } => {
-                let mut error = AwsError::from(*code).as_sent_by(protocol);
+                let mut error = AwsError::from(*code).sent_by(protocol);
                 if let Some(status) = status {
                     error.status = *status;
                 }

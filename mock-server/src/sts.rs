@@ -167,7 +167,7 @@ impl Api for Sts {
     }
 
     fn wire_error(&self, error: &AwsError, request_id: &str) -> WireError {
-        let error = error.clone().as_sent_by(Protocol::Sts);
+        let error = error.clone().sent_by(Protocol::Sts);
         WireError {
             status: error.status,
             body: error_body(error.status, &error.code, &error.message, request_id),
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn bedrock_authentication_errors_take_sts_codes() {
         let code = |e: AwsError| {
-            let e = e.as_sent_by(crate::operation::Protocol::Sts);
+            let e = e.sent_by(crate::operation::Protocol::Sts);
             (e.status, e.code)
         };
         assert_eq!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bedrock_client::Secret;
 use bedrock_client::credentials::AwsCredentials;
-use bedrock_client::signing::{Service, ToSign, sign_request};
+use bedrock_client::provider::{Service, ToSign, sign_request};
 use bedrock_eventstream::Decoder;
 use bedrock_eventstream::anthropic::StreamEvent;
 use bedrock_eventstream::bedrock::EventReader;

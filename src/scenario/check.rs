@@ -1,6 +1,7 @@
 //! Comparing a run with the scenario's `[expect]`: each difference is one
 //! readable line, and the request list gets a side-by-side listing.
 
+use bedrock_client::FailureKind;
 use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
 
 use super::format::{Expect, ExpectedRequest, Order};
@@ -33,13 +34,13 @@ pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
 
 fn compare_exit(expect: &Expect, run: &Run) -> Option<String> {
     let exit = expect.exit?;
-    (exit != run.outcome.exit)
-        .then(|| format!("exit status: expected {exit}, got {}", run.outcome.exit))
+    let got = run.outcome.exit.code();
+    (exit != got).then(|| format!("exit status: expected {exit}, got {got}"))
 }
 
 fn compare_failure_kind(expect: &Expect, run: &Run) -> Option<String> {
     let kind = expect.error.as_ref()?;
-    let got = run.outcome.error.unwrap_or("none");
+    let got = run.outcome.error.map_or("none", FailureKind::name);
     (kind != got).then(|| format!("failure kind: expected `{kind}`, got `{got}`"))
 }
 

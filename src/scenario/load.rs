@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use bedrock_client::FailureKind;
 use bedrock_mock_server::{Dribble, Operation};
 
 use super::format::{SCHEMA_VERSION, Scenario};
@@ -104,26 +105,21 @@ const FORBIDDEN_VARIABLES: &[&str] = &[
     "AWS_USE_FIPS_ENDPOINT",
 ];
 
-/// The failure kinds `expect.error` may name (`bedrock_client::cli::Outcome::error`).
-const ERROR_KINDS: &[&str] = &[
-    "none",
-    "usage",
-    "missing-variable",
-    "invalid-variable",
-    "settings",
-    "no-provider",
-    "command",
-    "credentials",
-    "signing",
-    "request",
-    "connection",
-    "timeout",
-    "retryable",
-    "model-access",
-    "on-demand-throughput",
-    "final",
-    "stream",
-];
+/// What `expect.error` says of a run that did not fail; any other value
+/// names a [`FailureKind`] (`bedrock_client::cli::Outcome::error`).
+const NO_FAILURE: &str = "none";
+
+/// Whether `kind` is a value `expect.error` may take.
+fn names_a_failure_kind(kind: &str) -> bool {
+    kind == NO_FAILURE || kind.parse::<FailureKind>().is_ok()
+}
+
+/// The values `expect.error` may take, `none` first.
+fn failure_kinds() -> Vec<&'static str> {
+    std::iter::once(NO_FAILURE)
+        .chain(FailureKind::ALL.map(FailureKind::name))
+        .collect()
+}
 
 /// The longest pause of a dribble: its pauses are real time, so a scenario
 /// stays quick.
@@ -136,9 +132,12 @@ const MAX_STALL_SECONDS: f64 = 86_400.0;
 /// A finding: the field at fault, and what is wrong with it.
 type Problem = (String, String);
 
+/// One of the checks serde cannot make.
+type Check = fn(&Scenario) -> Result<(), Problem>;
+
 /// What serde cannot check, one check per concern, in the file's order.
 fn check(scenario: &Scenario) -> Result<(), Problem> {
-    const CHECKS: &[fn(&Scenario) -> Result<(), Problem>] = &[
+    const CHECKS: &[Check] = &[
         check_schema_version,
         check_name,
         check_client_env,
@@ -320,11 +319,11 @@ fn check_counted_operations(scenario: &Scenario) -> Result<(), Problem> {
 
 fn check_error_kind(scenario: &Scenario) -> Result<(), Problem> {
     match &scenario.expect.error {
-        Some(kind) if !ERROR_KINDS.contains(&kind.as_str()) => Err((
+        Some(kind) if !names_a_failure_kind(kind) => Err((
             "expect.error".into(),
             format!(
                 "`{kind}` is not a failure kind; one of {}",
-                ERROR_KINDS.join(", ")
+                failure_kinds().join(", ")
             ),
         )),
         _ => Ok(()),
@@ -548,6 +547,10 @@ mod tests {
         );
         let e = error(&text);
         assert!(e.contains(":9:1: field `expect.error`"), "{e}");
+        assert!(
+            e.contains("`nope` is not a failure kind; one of none, usage, missing-variable, invalid-variable, settings, no-provider, command, credentials, signing, request, connection, timeout, retryable, model-access, on-demand-throughput, final, stream"),
+            "{e}"
+        );
     }
 
     #[test]

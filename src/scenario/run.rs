@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
+use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
-use bedrock_client::transport::Deadlines;
-use bedrock_mock_server::{Clock as MockClock, MockBedrock, RecordedRequest};
+use bedrock_mock_server::{Clock, MockBedrock, RecordedRequest};
 use clap::Parser;
 
 use super::format::{RefreshAction, Scenario};
@@ -71,7 +71,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
         Some(t) => t.0,
         None => default_start(),
     };
-    let mock_clock = MockClock::fixed(start);
+    let mock_clock = Clock::fixed(start);
     let server = MockBedrock::builder()
         .config(scenario.server.clone())
         .clock(mock_clock.clone())
@@ -504,11 +504,11 @@ fn collect_json_secrets(
 /// dates agree), without a real wait.
 #[derive(Debug, Clone)]
 struct SharedClock {
-    mock: MockClock,
+    mock: Clock,
     start: SystemTime,
 }
 
-impl bedrock_client::clock::Clock for SharedClock {
+impl bedrock_client::clock::TimeSource for SharedClock {
     fn elapsed(&self) -> Duration {
         self.mock
             .now()
@@ -533,7 +533,7 @@ impl bedrock_client::clock::Clock for SharedClock {
 /// The client's waits for answers, on the mock's timeline: a stalled
 /// answer's wait gives up when the mock's clock says so, without a real
 /// wait.
-struct MockDeadlines(MockClock);
+struct MockDeadlines(Clock);
 
 impl Deadlines for MockDeadlines {
     fn give_up(

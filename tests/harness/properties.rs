@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bedrock_client::turn::is_mantle_id;
+use bedrock_client::provider::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
 use bedrock_harness::scenario::run::{Run, execute};
 use bedrock_mock_server::{
@@ -288,7 +288,7 @@ proptest! {
         let scenario = routing.scenario();
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        prop_assert!(run.outcome.exit <= 1, "exit {}\n{file}", run.outcome.exit);
+        prop_assert!(run.outcome.exit.code() <= 1, "exit {}\n{file}", run.outcome.exit.code());
         for r in &run.journal {
             let Some(op) = r.operation else { continue };
             let model = model_of(r).unwrap_or_default();
@@ -418,7 +418,7 @@ proptest! {
         };
         prop_assert!(attempts <= budget, "{attempts} attempts over a budget of {budget}\n{file}");
         prop_assert_eq!(attempts, want_attempts, "{}", file);
-        prop_assert_eq!(run.outcome.exit == 0, succeeds, "exit {}\n{}", run.outcome.exit, file);
+        prop_assert_eq!(run.outcome.exit.code() == 0, succeeds, "exit {}\n{}", run.outcome.exit.code(), file);
         if !succeeds {
             prop_assert!(!run.stdout.contains("hi\n") || run.stdout.starts_with("API Error"),
                 "a failed run printed an answer\n{file}");
@@ -539,7 +539,7 @@ proptest! {
             .iter()
             .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
             .count() as u32;
-        let budget = max_retries + 1 + bedrock_client::retrying::CREDENTIAL_RENEWALS;
+        let budget = max_retries + 1 + bedrock_client::imitated::CREDENTIAL_RENEWALS;
         prop_assert!(attempts <= budget, "{attempts} turn attempts over a budget of {budget}\n{file}");
         // Credential loads: the profile listing's one, and one per turn attempt.
         prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
@@ -557,7 +557,7 @@ proptest! {
         }
         let issued = run.issued_at.len() as u32;
         prop_assert!(issued <= budget + 1, "{} credentials issued\n{file}", issued);
-        if run.outcome.exit == 0 {
+        if run.outcome.exit.code() == 0 {
             prop_assert!(queue.contains(&Issued::Good), "success without a good credential\n{file}");
         }
         // Export: each load takes the next credential, the last again and
@@ -566,8 +566,8 @@ proptest! {
             // Every refusal here is of the credentials: the renewals count.
             let reachable = (budget as usize).min(queue.len() - 1);
             let good_in_time = queue[..=reachable].contains(&Issued::Good);
-            prop_assert_eq!(run.outcome.exit == 0, good_in_time,
-                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit, file);
+            prop_assert_eq!(run.outcome.exit.code() == 0, good_in_time,
+                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit.code(), file);
         }
     }
 }
@@ -613,7 +613,7 @@ proptest! {
         available in prop::collection::vec(prop::bool::weighted(0.3), 7),
         pin in prop::option::weighted(0.2, 0usize..8),
     ) {
-        use bedrock_client::models::{Catalogue, Family};
+        use bedrock_client::catalogue::{Catalogue, Family};
         let catalogue = Catalogue::built_in();
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
@@ -713,7 +713,7 @@ proptest! {
         let notice = format!("Warning: Opus: {} not available — using", default.display);
         prop_assert_eq!(run.stderr.contains(&notice), fell_back,
             "notice {:?} in stderr {:?}\n{}", notice, run.stderr, file);
-        prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+        prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
         prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
             "the settings file was written\n{file}");
     }
@@ -755,7 +755,7 @@ proptest! {
         ][..]), 9),
         pinned in prop::bool::weighted(0.2),
     ) {
-        use bedrock_client::models::{Catalogue, Family};
+        use bedrock_client::catalogue::{Catalogue, Family};
         let catalogue = Catalogue::built_in();
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
@@ -815,7 +815,7 @@ proptest! {
             .filter_map(model_of)
             .collect();
         prop_assert_eq!(&sent, &expected, "{}", file);
-        prop_assert_eq!(run.outcome.exit, exit, "{}", file);
+        prop_assert_eq!(run.outcome.exit.code(), exit, "{}", file);
         prop_assert!(sent.len() <= 2 * ladder.len(), "unbounded: {} sends\n{}", sent.len(), file);
         // Sonnet's older versions are probed only when the whole ladder
         // was refused for the model.
@@ -891,7 +891,7 @@ proptest! {
         }
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        if run.outcome.exit == 0 {
+        if run.outcome.exit.code() == 0 {
             prop_assert_eq!(run.stdout.matches(text.as_str()).count(), 1,
                 "stdout {:?}\n{}", run.stdout, file);
             prop_assert_eq!(run.stdout.trim_end(), text.as_str(), "{}", file);
@@ -899,9 +899,9 @@ proptest! {
             prop_assert!(run.stdout.contains("API Error"), "a failure without its line: {:?}\n{file}", run.stdout);
             prop_assert!(!retry_answers, "the retry answered but the run failed\n{file}");
         }
-        let idle_limit = bedrock_client::stream::STREAM_IDLE_LIMIT.as_secs();
+        let idle_limit = bedrock_client::imitated::STREAM_IDLE_LIMIT.as_secs();
         if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
-            prop_assert_eq!(run.outcome.exit, 0, "{}", file);
+            prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
             let model_calls = run.journal.iter().filter(|r| matches!(
                 r.operation,
                 Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)

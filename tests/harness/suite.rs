@@ -181,7 +181,7 @@ const GEOGRAPHIES_NOT_SERVED: &[(&str, &str)] = &[
 /// named above.
 #[test]
 fn the_default_account_serves_every_id_and_geography_the_client_sends() {
-    use bedrock_client::models::{Catalogue, GEOGRAPHIES};
+    use bedrock_client::catalogue::{Catalogue, GEOGRAPHIES};
     use bedrock_mock_server::ServerConfig;
 
     let account = ServerConfig::default();

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use bedrock_client::cli::{self, Cli, Console, Environment};
+use bedrock_client::cli::{self, Cli, Console, Environment, Exit};
 use bedrock_client::clock::SystemClock;
 use bedrock_client::config::Sources;
 use clap::Parser;
@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("bedrock-client: could not start the network runtime: {e}");
-            return ExitCode::from(1);
+            return Exit::Failed.into();
         }
     };
     let env = Environment::new(
@@ -32,19 +32,19 @@ fn main() -> ExitCode {
         }
     });
     let exit = match ended {
-        Ok(exit) => exit,
+        Ok(exit) => exit.into(),
         Err((name, status)) => {
             // The refresh and export commands run in process groups of
             // their own, out of the terminal's reach: stop them here.
-            bedrock_client::command::stop_running_commands();
+            bedrock_client::cli::stop_running_commands();
             eprintln!("bedrock-client: stopped by {name}; an answer printed above is incomplete");
-            status
+            ExitCode::from(status)
         }
     };
     // A command's reader thread may still be waiting on a pipe that
     // something it started holds: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    ExitCode::from(exit)
+    exit
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM with the signal's name and the

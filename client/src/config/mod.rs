@@ -23,10 +23,12 @@ mod vars;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use settings::{Scope, Settings, write_env};
+pub use settings::Scope;
+pub(crate) use settings::{Settings, write_env};
 pub use vars::{ServiceTier, Vars};
 
 use crate::error::{Error, ErrorKind};
+use crate::imitated::DEFAULT_MAX_RETRIES;
 use crate::secret::Secret;
 
 /// Where configuration comes from. Tests build one by hand (a temp home,
@@ -103,6 +105,22 @@ pub struct Providers {
 }
 
 impl Providers {
+    /// The endpoints `CLAUDE_CODE_USE_BEDROCK` and `CLAUDE_CODE_USE_MANTLE`
+    /// turn on; at least one must be.
+    fn from_vars(vars: &Vars) -> Result<Self, Error> {
+        let providers = Providers {
+            bedrock: vars.is_truthy("CLAUDE_CODE_USE_BEDROCK"),
+            mantle: vars.is_truthy("CLAUDE_CODE_USE_MANTLE"),
+        };
+        if !providers.bedrock && !providers.mantle {
+            return Err(Error::new(
+                ErrorKind::NoProvider,
+                "neither Bedrock nor Mantle is enabled: export CLAUDE_CODE_USE_BEDROCK=1 (or CLAUDE_CODE_USE_MANTLE=1), or set it in the env block of your settings file",
+            ));
+        }
+        Ok(providers)
+    }
+
     /// The provider line `/status` shows.
     pub fn label(self) -> &'static str {
         match (self.bedrock, self.mantle) {
@@ -130,6 +148,21 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// How an endpoint whose skip variable is `skip_var` authenticates:
+    /// not at all when it is set, else with the Bedrock API key when there
+    /// is one, else with AWS credentials (`AWS_PROFILE`'s, when named).
+    fn from_vars(vars: &Vars, skip_var: &str) -> Self {
+        if vars.is_truthy(skip_var) {
+            Auth::Skipped
+        } else if let Some(key) = vars.get("AWS_BEARER_TOKEN_BEDROCK") {
+            Auth::BearerKey(Secret::new(key))
+        } else {
+            Auth::AwsCredentials {
+                profile: vars.get("AWS_PROFILE").map(str::to_owned),
+            }
+        }
+    }
+
     /// Where credentials come from, for `status` (never the secret).
     pub fn describe(&self) -> String {
         match self {
@@ -152,6 +185,19 @@ pub enum PromptCaching {
     OneHour,
     /// No markers (`DISABLE_PROMPT_CACHING`).
     Off,
+}
+
+impl PromptCaching {
+    /// The markers the caching variables ask for.
+    fn from_vars(vars: &Vars) -> Self {
+        if vars.is_truthy("DISABLE_PROMPT_CACHING") {
+            PromptCaching::Off
+        } else if vars.is_truthy("ENABLE_PROMPT_CACHING_1H") {
+            PromptCaching::OneHour
+        } else {
+            PromptCaching::Default
+        }
+    }
 }
 
 /// The model settings, as given (resolution happens elsewhere).
@@ -223,10 +269,6 @@ pub struct Config {
     pub settings_files: Vec<(Scope, PathBuf)>,
 }
 
-/// Retries after the first attempt unless `CLAUDE_CODE_MAX_RETRIES` says
-/// otherwise: eleven attempts in all, as the real CLI makes.
-pub const DEFAULT_MAX_RETRIES: u32 = 10;
-
 impl Config {
     /// Reads the settings files and the environment, and checks them.
     pub fn load(sources: &Sources) -> Result<Self, Error> {
@@ -236,49 +278,12 @@ impl Config {
 
     fn resolve(process: &BTreeMap<String, String>, settings: Settings) -> Result<Self, Error> {
         let vars = Vars::new(process.clone(), &settings.env);
-        let providers = Providers {
-            bedrock: vars.is_truthy("CLAUDE_CODE_USE_BEDROCK"),
-            mantle: vars.is_truthy("CLAUDE_CODE_USE_MANTLE"),
-        };
-        if !providers.bedrock && !providers.mantle {
-            return Err(Error::new(
-                ErrorKind::NoProvider,
-                "neither Bedrock nor Mantle is enabled: export CLAUDE_CODE_USE_BEDROCK=1 (or CLAUDE_CODE_USE_MANTLE=1), or set it in the env block of your settings file",
-            ));
-        }
-        let region = match vars.get("AWS_REGION") {
-            Some(region) => checked_region("AWS_REGION", region)?,
-            None => region_from_aws_config(&vars).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::MissingVariable,
-                    "AWS_REGION is not set and the AWS config file names no region for this profile: export AWS_REGION=us-east-1",
-                )
-            })??,
-        };
+        let providers = Providers::from_vars(&vars)?;
+        let region = main_region(&vars)?;
         let small_fast_region = vars
             .get("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION")
             .map(|r| checked_region("ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION", r))
             .transpose()?;
-        let bearer = vars.get("AWS_BEARER_TOKEN_BEDROCK").map(Secret::new);
-        let profile = vars.get("AWS_PROFILE").map(str::to_owned);
-        let auth = |skip_var: &str| {
-            if vars.is_truthy(skip_var) {
-                Auth::Skipped
-            } else if let Some(key) = &bearer {
-                Auth::BearerKey(key.clone())
-            } else {
-                Auth::AwsCredentials {
-                    profile: profile.clone(),
-                }
-            }
-        };
-        let prompt_caching = if vars.is_truthy("DISABLE_PROMPT_CACHING") {
-            PromptCaching::Off
-        } else if vars.is_truthy("ENABLE_PROMPT_CACHING_1H") {
-            PromptCaching::OneHour
-        } else {
-            PromptCaching::Default
-        };
         let owned = |name: &str| vars.get(name).map(str::to_owned);
         Ok(Self {
             providers,
@@ -293,8 +298,8 @@ impl Config {
                 || default_mantle_url(&region),
                 "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
             )?,
-            bedrock_auth: auth("CLAUDE_CODE_SKIP_BEDROCK_AUTH"),
-            mantle_auth: auth("CLAUDE_CODE_SKIP_MANTLE_AUTH"),
+            bedrock_auth: Auth::from_vars(&vars, "CLAUDE_CODE_SKIP_BEDROCK_AUTH"),
+            mantle_auth: Auth::from_vars(&vars, "CLAUDE_CODE_SKIP_MANTLE_AUTH"),
             models: ModelChoices {
                 model: owned("ANTHROPIC_MODEL").or(settings.model),
                 opus: owned("ANTHROPIC_DEFAULT_OPUS_MODEL"),
@@ -303,7 +308,7 @@ impl Config {
                 overrides: settings.model_overrides,
                 available: settings.available_models,
             },
-            prompt_caching,
+            prompt_caching: PromptCaching::from_vars(&vars),
             service_tier: ServiceTier::from_var(&vars)?,
             custom_headers: CustomHeaders(vars::custom_headers(&vars)?),
             aws_auth_refresh: settings.aws_auth_refresh,
@@ -364,8 +369,20 @@ pub(crate) fn default_mantle_url(region: &str) -> String {
     format!("https://bedrock-mantle.{region}.api.aws/anthropic")
 }
 
-/// A region name, trimmed; it becomes part of host names and signatures,
-/// so only `a-z`, digits and `-` are accepted.
+/// `AWS_REGION`, else the region of the profile in use in the AWS config
+/// file.
+fn main_region(vars: &Vars) -> Result<String, Error> {
+    match vars.get("AWS_REGION") {
+        Some(region) => checked_region("AWS_REGION", region),
+        None => region_from_aws_config(vars).ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingVariable,
+                "AWS_REGION is not set and the AWS config file names no region for this profile: export AWS_REGION=us-east-1",
+            )
+        })?,
+    }
+}
+
 /// The region of the profile in use (`AWS_PROFILE`, else `default`) in
 /// the AWS config file (`AWS_CONFIG_FILE`, else `~/.aws/config`): Claude
 /// Code reads it when `AWS_REGION` is not set (CLI 2.1.172's release note,
@@ -399,6 +416,8 @@ fn region_from_aws_config(vars: &Vars) -> Option<Result<String, Error>> {
     None
 }
 
+/// A region name, trimmed; it becomes part of host names and signatures,
+/// so only `a-z`, digits and `-` are accepted.
 fn checked_region(name: &str, value: &str) -> Result<String, Error> {
     let region = value.trim();
     let valid = !region.is_empty()

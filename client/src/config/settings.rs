@@ -108,15 +108,43 @@ fn parse(path: &Path, text: &str) -> Result<Settings, Error> {
     let Value::Object(object) = value else {
         return Err(settings_error(path, "must be a JSON object (`{ ... }`)"));
     };
-    let string = |key: &str| -> Result<Option<String>, Error> {
-        match object.get(key) {
+    let keys = Keys {
+        path,
+        object: &object,
+    };
+    // Read first: when several keys are wrong, its error is the one named.
+    let available_models = keys.strings("availableModels")?;
+    Ok(Settings {
+        env: keys.string_map("env")?,
+        aws_auth_refresh: keys.string("awsAuthRefresh")?,
+        aws_credential_export: keys.string("awsCredentialExport")?,
+        model_overrides: keys.string_map("modelOverrides")?,
+        available_models,
+        model: keys.string("model")?,
+        files: Vec::new(),
+    })
+}
+
+/// The keys of one settings file, read by type; a key of the wrong type
+/// is an error naming the file and the key.
+struct Keys<'a> {
+    path: &'a Path,
+    object: &'a serde_json::Map<String, Value>,
+}
+
+impl Keys<'_> {
+    /// A string, or nothing.
+    fn string(&self, key: &str) -> Result<Option<String>, Error> {
+        match self.object.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(wrong_type(path, key, "a string", other)),
+            Some(other) => Err(wrong_type(self.path, key, "a string", other)),
         }
-    };
-    let string_map = |key: &str| -> Result<BTreeMap<String, String>, Error> {
-        match object.get(key) {
+    }
+
+    /// An object of strings (empty when absent).
+    fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, Error> {
+        match self.object.get(key) {
             None | Some(Value::Null) => Ok(BTreeMap::new()),
             Some(Value::Object(map)) => map
                 .iter()
@@ -125,51 +153,38 @@ fn parse(path: &Path, text: &str) -> Result<Settings, Error> {
                     // Numbers and booleans in `env` are a common slip
                     // (`"DISABLE_PROMPT_CACHING": 1`); say how to write them.
                     other => Err(wrong_type(
-                        path,
+                        self.path,
                         &format!("{key}.{name}"),
                         "a string",
                         other,
                     )),
                 })
                 .collect(),
-            Some(other) => Err(wrong_type(path, key, "an object of strings", other)),
+            Some(other) => Err(wrong_type(self.path, key, "an object of strings", other)),
         }
-    };
-    let available_models = match object.get("availableModels") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) => Some(
-            items
+    }
+
+    /// An array of strings, or nothing.
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| match item {
                     Value::String(s) => Ok(s.clone()),
                     other => Err(wrong_type(
-                        path,
-                        &format!("availableModels[{i}]"),
+                        self.path,
+                        &format!("{key}[{i}]"),
                         "a string",
                         other,
                     )),
                 })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(other) => {
-            return Err(wrong_type(
-                path,
-                "availableModels",
-                "an array of strings",
-                other,
-            ));
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(wrong_type(self.path, key, "an array of strings", other)),
         }
-    };
-    Ok(Settings {
-        env: string_map("env")?,
-        aws_auth_refresh: string("awsAuthRefresh")?,
-        aws_credential_export: string("awsCredentialExport")?,
-        model_overrides: string_map("modelOverrides")?,
-        available_models,
-        model: string("model")?,
-        files: Vec::new(),
-    })
+    }
 }
 
 /// Lays `higher` over `lower`: a key `higher` sets wins; maps merge.

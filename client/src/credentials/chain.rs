@@ -27,14 +27,9 @@ use crate::secret::Secret;
 const CHAIN_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Resolves credentials from the chain for `region`, reading `vars` as
-/// the environment (`AWS_PROFILE` among them), at the system time.
-pub async fn from_default_chain(vars: &Vars, region: &str) -> Result<AwsCredentials, Error> {
-    from_default_chain_at(vars, region, None).await
-}
-
-/// [`from_default_chain`] at `now` when given: the chain judges cached
-/// SSO tokens' expiry and signs its STS calls at that time (a session on
-/// a virtual clock), instead of the system's.
+/// the environment (`AWS_PROFILE` among them), at `now` when given: the
+/// chain judges cached SSO tokens' expiry and signs its STS calls at that
+/// time (a session on a virtual clock), instead of the system's.
 pub async fn from_default_chain_at(
     vars: &Vars,
     region: &str,
@@ -108,3 +103,6 @@ fn no_credentials(detail: String) -> Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests;

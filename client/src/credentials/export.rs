@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::AwsCredentials;
-use super::timestamp::parse_iso8601;
+use crate::calendar::parse_iso8601;
 use crate::command::run_shell;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
@@ -51,15 +51,6 @@ fn last_line(stderr: &[u8]) -> String {
 }
 
 /// Reads the credentials in `stdout`, the output of `command`.
-///
-/// ```
-/// use bedrock_client::credentials::credentials_from_export;
-///
-/// let out = br#"{"Credentials": {"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t"}}"#;
-/// let c = credentials_from_export("get-creds", out).unwrap();
-/// assert_eq!(c.access_key_id, "ASIAX");
-/// assert!(credentials_from_export("get-creds", b"nope").is_err());
-/// ```
 pub fn credentials_from_export(command: &str, stdout: &[u8]) -> Result<AwsCredentials, Error> {
     let problem = |what: &str| {
         Error::new(

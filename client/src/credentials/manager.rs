@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::SystemTime;
 
 use super::{AwsCredentials, RefreshGate};
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::error::Error;
 
 /// Where credentials and checks come from.
@@ -81,7 +81,7 @@ impl<S: CredentialSource> CredentialManager<S> {
 
     /// Credentials to sign the next request with, loading them first when
     /// there are none or they have expired.
-    pub async fn credentials(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
+    pub async fn credentials(&mut self, clock: &impl TimeSource) -> Result<AwsCredentials, Error> {
         if let Some(current) = &self.current
             && !current.due_for_refresh(clock.now())
         {
@@ -118,7 +118,7 @@ impl<S: CredentialSource> CredentialManager<S> {
         })
     }
 
-    async fn load(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
+    async fn load(&mut self, clock: &impl TimeSource) -> Result<AwsCredentials, Error> {
         if let Some(command) = self.auth_refresh_command.clone() {
             let healthy = match self.chain(clock).await {
                 Ok(credentials) => {
@@ -142,7 +142,7 @@ impl<S: CredentialSource> CredentialManager<S> {
         }
     }
 
-    async fn chain(&mut self, clock: &impl Clock) -> Result<AwsCredentials, Error> {
+    async fn chain(&mut self, clock: &impl TimeSource) -> Result<AwsCredentials, Error> {
         self.counts.chain += 1;
         self.source.chain(clock.now()).await
     }

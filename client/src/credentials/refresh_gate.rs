@@ -4,27 +4,13 @@
 
 use std::time::Duration;
 
-/// The real CLI's spacing between `awsAuthRefresh` runs (observed: runs at
-/// +0, +38, +70, +106 s while STS failed nine times).
-pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+use crate::imitated::AUTH_REFRESH_INTERVAL;
 
 /// Decides whether `awsAuthRefresh` may run now. Time is a monotonic
 /// reading the caller supplies (since start), so tests drive it.
-///
-/// ```
-/// use std::time::Duration;
-/// use bedrock_client::credentials::RefreshGate;
-///
-/// let mut gate = RefreshGate::default();
-/// assert!(gate.try_run(Duration::ZERO));
-/// assert!(!gate.try_run(Duration::from_secs(29)));
-/// assert!(gate.try_run(Duration::from_secs(30)));
-/// assert_eq!(gate.runs(), 2);
-/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RefreshGate {
     last_run: Option<Duration>,
-    runs: u32,
 }
 
 impl RefreshGate {
@@ -32,23 +18,25 @@ impl RefreshGate {
     pub fn try_run(&mut self, now: Duration) -> bool {
         let open = self
             .last_run
-            .is_none_or(|last| now.saturating_sub(last) >= MIN_INTERVAL);
+            .is_none_or(|last| now.saturating_sub(last) >= AUTH_REFRESH_INTERVAL);
         if open {
             self.last_run = Some(now);
-            self.runs += 1;
         }
         open
-    }
-
-    /// Runs started so far.
-    pub fn runs(&self) -> u32 {
-        self.runs
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_opens_the_gate_for_thirty_seconds() {
+        let mut gate = RefreshGate::default();
+        assert!(gate.try_run(Duration::ZERO));
+        assert!(!gate.try_run(Duration::from_secs(29)));
+        assert!(gate.try_run(Duration::from_secs(30)));
+    }
 
     #[test]
     fn never_twice_within_thirty_seconds_whatever_the_calls() {

@@ -10,6 +10,8 @@ use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credent
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
+use crate::imitated::CONTROL_PLANE_ATTEMPTS;
+use crate::request::invocation_id;
 use crate::signing::{Service, ToSign, sign_request};
 use crate::transport::{HttpClient, Outgoing};
 
@@ -108,6 +110,40 @@ impl CredentialSource for SystemSources {
     }
 
     async fn check(&self, credentials: &AwsCredentials, now: SystemTime) -> Result<(), Error> {
+        let request = self.get_caller_identity(credentials, now)?;
+        let response = self.http.send(request, STS_TIME_LIMIT).await?;
+        if response.status == 200 {
+            return Ok(());
+        }
+        let status = response.status;
+        let body = response
+            .bytes(64 * 1024, STS_TIME_LIMIT)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let code = text
+            .split("<Code>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or("unknown error");
+        Err(Error::new(
+            ErrorKind::Credentials,
+            format!("STS GetCallerIdentity refused the credentials: {status} {code}"),
+        ))
+    }
+}
+
+impl SystemSources {
+    /// STS `GetCallerIdentity` signed with `credentials` at `now`, as the
+    /// AWS JS SDK the CLI uses sends it: it signs these headers,
+    /// content-length and its own three included (conformance's
+    /// aws-auth-refresh-never-helps); one attempt, as the check is not
+    /// retried.
+    fn get_caller_identity(
+        &self,
+        credentials: &AwsCredentials,
+        now: SystemTime,
+    ) -> Result<Outgoing, Error> {
         let url = self.sts_url();
         let host = url
             .split("://")
@@ -115,18 +151,14 @@ impl CredentialSource for SystemSources {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_default()
             .to_owned();
-        // The AWS JS SDK the CLI uses signs these for STS, content-length
-        // and its own three included (conformance's
-        // aws-auth-refresh-never-helps); one attempt, as the check is not
-        // retried.
         let agent = format!("bedrock-client/{}", env!("CARGO_PKG_VERSION"));
         let signed = vec![
             ("x-amz-user-agent".to_owned(), agent),
+            ("amz-sdk-invocation-id".to_owned(), invocation_id()),
             (
-                "amz-sdk-invocation-id".to_owned(),
-                crate::provider::invocation_id(),
+                "amz-sdk-request".to_owned(),
+                format!("attempt=1; max={CONTROL_PLANE_ATTEMPTS}"),
             ),
-            ("amz-sdk-request".to_owned(), "attempt=1; max=3".to_owned()),
             ("host".to_owned(), host),
             (
                 "content-type".to_owned(),
@@ -146,35 +178,11 @@ impl CredentialSource for SystemSources {
         let added = sign_request(&request, credentials, &self.region, Service::Sts, now)?;
         let mut headers = signed;
         headers.extend(added);
-        let response = self
-            .http
-            .send(
-                Outgoing {
-                    method: http::Method::POST,
-                    url,
-                    headers,
-                    body: Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
-                },
-                STS_TIME_LIMIT,
-            )
-            .await?;
-        if response.status == 200 {
-            return Ok(());
-        }
-        let status = response.status;
-        let body = response
-            .bytes(64 * 1024, STS_TIME_LIMIT)
-            .await
-            .unwrap_or_default();
-        let text = String::from_utf8_lossy(&body);
-        let code = text
-            .split("<Code>")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .unwrap_or("unknown error");
-        Err(Error::new(
-            ErrorKind::Credentials,
-            format!("STS GetCallerIdentity refused the credentials: {status} {code}"),
-        ))
+        Ok(Outgoing {
+            method: http::Method::POST,
+            url,
+            headers,
+            body: Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
+        })
     }
 }

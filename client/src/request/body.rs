@@ -15,8 +15,9 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::CallKind;
-use crate::authorize::Endpoint;
 use crate::config::PromptCaching;
+use crate::endpoint::Endpoint;
+use crate::imitated::{THINKING_TOKEN_COUNT_BETA, TOOL_SEARCH_BETA};
 
 /// How the CLI's first system block (its attribution line, which carries
 /// no caching marker) begins.
@@ -27,11 +28,6 @@ pub const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
 
 /// The `anthropic_version` of Invoke bodies.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
-/// The beta Claude Code sends for its deferred tools, dropped in the
-/// second round of resends after a 400.
-pub const TOOL_SEARCH_BETA: &str = "tool-search-tool-2025-10-19";
-/// The beta that asks for a thinking token count, dropped first.
-pub const THINKING_TOKEN_COUNT_BETA: &str = "thinking-token-count-2026-05-13";
 
 /// A block of text (system prompt or message content).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,8 +13,9 @@
 use std::time::Duration;
 
 use super::Identity;
-use crate::authorize::Endpoint;
-use crate::config::Config;
+use crate::config::{Config, CustomHeaders};
+use crate::endpoint::Endpoint;
+use crate::imitated::{CONTROL_PLANE_ATTEMPTS, SIGNED_HEADERS_FIRST};
 
 /// The `anthropic-version` header of every model call.
 pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";
@@ -47,22 +48,6 @@ pub struct ModelCall<'a> {
 /// Anthropic SDK's order. Custom headers (`ANTHROPIC_CUSTOM_HEADERS`) go on
 /// every model call; the service tier only on Invoke turns (it is a
 /// Bedrock runtime header, `X-Amzn-Bedrock-Service-Tier`).
-///
-/// ```
-/// use std::time::Duration;
-/// use bedrock_client::authorize::Endpoint;
-/// use bedrock_client::request::{CallKind, Identity, ModelCall, model_call_headers};
-/// # let config = bedrock_client::Config::load(&bedrock_client::config::Sources {
-/// #     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "us-east-1")]
-/// #         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
-/// #     ..Default::default()
-/// # }).unwrap();
-///
-/// let call = ModelCall { endpoint: Endpoint::Bedrock, kind: CallKind::Probe, betas: &[], timeout: Duration::from_secs(8) };
-/// let headers = model_call_headers(&config, &Identity::new_session(), &call);
-/// assert!(headers.contains(&("x-stainless-timeout".to_owned(), "8".to_owned())));
-/// assert!(!headers.iter().any(|(name, _)| name == "anthropic-beta"));
-/// ```
 pub fn model_call_headers(
     config: &Config,
     identity: &Identity,
@@ -103,7 +88,22 @@ pub fn model_call_headers(
         ANTHROPIC_VERSION_HEADER.to_owned(),
     ));
     headers.push(("x-app".to_owned(), "cli".to_owned()));
-    for (name, value) in &config.custom_headers.0 {
+    add_custom_headers(&mut headers, &config.custom_headers);
+    if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
+        (call.kind, call.endpoint, config.service_tier)
+    {
+        headers.push((
+            "x-amzn-bedrock-service-tier".to_owned(),
+            tier.as_str().to_owned(),
+        ));
+    }
+    headers
+}
+
+/// Adds `ANTHROPIC_CUSTOM_HEADERS`, lower-cased, to a model call's
+/// `headers`.
+fn add_custom_headers(headers: &mut Vec<(String, String)>, custom: &CustomHeaders) {
+    for (name, value) in &custom.0 {
         let name = name.to_ascii_lowercase();
         // `host` is always the URL's. A custom header replaces the
         // client's own of the same name in place (a gateway may want its
@@ -117,15 +117,6 @@ pub fn model_call_headers(
             None => headers.push((name, value.clone())),
         }
     }
-    if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
-        (call.kind, call.endpoint, config.service_tier)
-    {
-        headers.push((
-            "x-amzn-bedrock-service-tier".to_owned(),
-            tier.as_str().to_owned(),
-        ));
-    }
-    headers
 }
 
 /// The control plane's headers (`ListInferenceProfiles`,
@@ -149,7 +140,7 @@ pub fn control_plane_headers(
         ("amz-sdk-invocation-id".to_owned(), invocation_id.to_owned()),
         (
             "amz-sdk-request".to_owned(),
-            format!("attempt={attempt}; max=3"),
+            format!("attempt={attempt}; max={CONTROL_PLANE_ATTEMPTS}"),
         ),
     ]
 }
@@ -168,21 +159,14 @@ pub fn is_signed(name: &str) -> bool {
 /// included) in the order the CLI sends them: SigV4-signed requests as the
 /// signer rebuilds them, the others in the SDK's order with `host` last.
 pub fn wire_order(mut headers: Vec<(String, String)>, signed: bool) -> Vec<(String, String)> {
-    /// The names the CLI writes capitalised, which therefore sort first.
-    const LEADING: [&str; 5] = [
-        "accept",
-        "authorization",
-        "content-type",
-        "host",
-        "user-agent",
-    ];
+    let leading = SIGNED_HEADERS_FIRST;
     if signed {
         headers.sort_by(|(a, _), (b, _)| {
             let rank = |n: &str| {
-                LEADING
+                leading
                     .iter()
                     .position(|l| *l == n)
-                    .unwrap_or(LEADING.len())
+                    .unwrap_or(leading.len())
             };
             rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
         });
@@ -339,6 +323,7 @@ mod tests {
             timeout: Duration::from_secs(8),
         };
         let headers = model_call_headers(&config, &Identity::new_session(), &probe);
+        assert!(headers.contains(&("x-stainless-timeout".into(), "8".into())));
         assert!(headers.contains(&("x-gateway".into(), "on".into())));
         for absent in [
             "anthropic-beta",

@@ -35,18 +35,11 @@ impl Identity {
     pub fn from_random(random: &[u8; 48]) -> Self {
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&random[..16]);
-        // Version 4, RFC 4122 variant.
-        uuid[6] = (uuid[6] & 0x0f) | 0x40;
-        uuid[8] = (uuid[8] & 0x3f) | 0x80;
+        // Version 4, RFC 4122 variant: the builder sets those bits.
+        let session_id = uuid::Builder::from_random_bytes(uuid)
+            .into_uuid()
+            .to_string();
         let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        let session_id = format!(
-            "{}-{}-{}-{}-{}",
-            hex(&uuid[..4]),
-            hex(&uuid[4..6]),
-            hex(&uuid[6..8]),
-            hex(&uuid[8..10]),
-            hex(&uuid[10..])
-        );
         Self {
             session_id,
             device_id: hex(&random[16..]),
@@ -78,6 +71,14 @@ impl Identity {
     }
 }
 
+/// A fresh UUID v4, as the AWS JS SDK makes one per operation for
+/// `amz-sdk-invocation-id`.
+pub(crate) fn invocation_id() -> String {
+    uuid::Builder::from_random_bytes(random_bytes::<16>())
+        .into_uuid()
+        .to_string()
+}
+
 /// Operating-system randomness; a session id that repeats across runs
 /// would merge two sessions in a gateway's logs.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -106,6 +107,12 @@ mod tests {
         let identity = Identity::from_random(&[0xff; 48]);
         assert_eq!(identity.session_id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
         assert_eq!(identity.device_id, "ff".repeat(32));
+        // The bytes as they come, but for the version and variant bits.
+        let counting: [u8; 48] = std::array::from_fn(|i| i as u8);
+        assert_eq!(
+            Identity::from_random(&counting).session_id,
+            "00010203-0405-4607-8809-0a0b0c0d0e0f"
+        );
         let a = Identity::new_session();
         let b = Identity::new_session();
         assert_ne!(a.session_id, b.session_id);

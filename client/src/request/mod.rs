@@ -1,6 +1,7 @@
 //! What goes on the wire for each call: the headers ([`model_call_headers`],
 //! [`control_plane_headers`], in the CLI's [`wire_order`]), the bodies
-//! ([`MessagesRequest`]), and who the client says it is ([`Identity`]).
+//! ([`MessagesRequest`]), shaped per model from the catalogue
+//! ([`turn_request`]), and who the client says it is ([`Identity`]).
 //! Everything here is a pure function of the [`Config`](crate::Config) and
 //! the call, so each variable's effect on the wire is tested without a
 //! server.
@@ -8,17 +9,15 @@
 mod body;
 mod headers;
 mod identity;
+mod shape;
 
-pub use body::{
-    BEDROCK_ANTHROPIC_VERSION, CONTEXT_1M_BETA, Content, Message, MessagesRequest, TextBlock,
-    Thinking,
-};
+pub use body::{Message, MessagesRequest, TextBlock, Thinking};
 pub use headers::{
-    ANTHROPIC_VERSION_HEADER, CallKind, ModelCall, control_plane_headers, is_signed,
-    model_call_headers, wire_order,
+    CallKind, ModelCall, control_plane_headers, is_signed, model_call_headers, wire_order,
 };
 pub use identity::Identity;
-pub(crate) use identity::random_bytes;
+pub(crate) use identity::{invocation_id, random_bytes};
+pub use shape::turn_request;
 
 /// `/model/{id}/{operation}` with the id as the CLI writes it: `:` raw,
 /// `/` (in ARNs) as `%2F`, anything else outside the unreserved set

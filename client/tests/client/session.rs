@@ -5,17 +5,15 @@
 //! retry, the content-type guard, and model resolution errors.
 
 use crate::support::{Sandbox, provider};
+use bedrock_client::catalogue::{Catalogue, Family, Source};
 use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
-use bedrock_client::models::{Catalogue, Family, Source};
 use bedrock_client::provider::Provider;
-use bedrock_client::session::{Session, lineup};
-use bedrock_client::stream::Answer;
-use bedrock_client::turn::TurnError;
+use bedrock_client::session::{Completion, Session, TurnError, lineup};
 use bedrock_client::{Error, ErrorKind};
 use bedrock_mock_server::{
-    Answer as Reply, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY,
-    ErrorCode, Match, MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
+    Answer, ApplicationProfile, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match,
+    MockBedrock, ModelState, Operation, RecordedRequest, Rule, ServerConfig,
 };
 use serde_json::Value;
 
@@ -27,7 +25,7 @@ const KEYS: [(&str, &str); 3] = [
 
 struct Run {
     session: Result<Session, Error>,
-    outcome: Option<Result<Answer, TurnError>>,
+    outcome: Option<Result<Completion, TurnError>>,
     shown: String,
     journal: Vec<RecordedRequest>,
 }
@@ -224,7 +222,7 @@ async fn other_probe_failures_keep_the_default_and_probe_nothing_more() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModel).model("*claude-opus-5-5"),
-        Reply::error(ErrorCode::ThrottlingException),
+        Answer::error(ErrorCode::ThrottlingException),
     ));
     let run = session(&server, "session-429", &[], None).await;
     let session = run.session.unwrap();
@@ -368,7 +366,7 @@ async fn a_refused_profile_lookup_guesses_a_shape() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::GetInferenceProfile),
-        Reply::error(ErrorCode::AccessDeniedException),
+        Answer::error(ErrorCode::AccessDeniedException),
     ));
     let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
     let run = session(
@@ -466,7 +464,7 @@ async fn a_broken_stream_is_retried_once_without_streaming() {
     let server = MockBedrock::start().await;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::StreamException {
+        Answer::StreamException {
             after_events: 3,
             exception: "internalServerException".parse().unwrap(),
             message: None,
@@ -491,7 +489,7 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
     let json = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"from a proxy"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":3}}"#;
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::Http {
+        Answer::Http {
             status: 200,
             headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
             body: json.into(),
@@ -510,7 +508,7 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
     server.reset();
     server.mount(Rule::new(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Reply::Http {
+        Answer::Http {
             status: 200,
             headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
             body: json.into(),
@@ -540,7 +538,8 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     let (provider, _) = provider(&sandbox, &server, &env);
     let catalogue = Catalogue::built_in();
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
     let opus = resolver.turn(Some("opus")).unwrap();
     assert_eq!(
         (opus.id.as_str(), &opus.source),
@@ -563,7 +562,7 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
             .turn(Some("anthropic.claude-haiku-4-5"))
             .unwrap()
             .endpoint,
-        bedrock_client::authorize::Endpoint::Mantle
+        bedrock_client::provider::Endpoint::Mantle
     );
     let refused = resolver.turn(Some("sonnet")).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::InvalidVariable);
@@ -577,7 +576,8 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     );
     // The seed's lineup: the turn is Sonnet 4.5, `opus` is Opus 4.6.
     let seed = lineup(&catalogue, "seed").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, seed, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, seed, None);
     assert_eq!(
         resolver.turn(None).unwrap().id,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -607,7 +607,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     let (first, _) = provider(&sandbox, &server, &env);
     let catalogue = Catalogue::built_in();
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver = bedrock_client::models::Resolver::new(first.config(), &catalogue, cli, None);
+    let resolver = bedrock_client::catalogue::Resolver::new(first.config(), &catalogue, cli, None);
     // An override to an ARN keeps its tier (and so the small/fast region).
     let haiku = resolver.tier(Family::Haiku).unwrap();
     assert_eq!(haiku.family, Some(Family::Haiku));
@@ -622,7 +622,8 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     // The small/fast model's prefix is its own region's.
     sandbox.write("home/.claude/settings.json", "{}");
     let (provider, _) = provider(&sandbox, &server, &env[..4]);
-    let resolver = bedrock_client::models::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver =
+        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
     assert_eq!(
         resolver.tier(Family::Haiku).unwrap().id,
         "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -639,7 +640,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
         "global.anthropic.claude-opus-5-5".to_owned(),
     ];
-    let resolver = bedrock_client::models::Resolver::new(
+    let resolver = bedrock_client::catalogue::Resolver::new(
         provider.config(),
         &catalogue,
         cli,

@@ -2,7 +2,7 @@
 //! one row each in `table`), and [`AwsError`], one error answer as it goes
 //! on the wire: status, code, message, and the layer of AWS that sends it.
 //! How each endpoint words an error (Mantle's Anthropic types, STS's
-//! codes) is derived from the catalogue's twins, in [`AwsError::as_sent_by`].
+//! codes) is derived from the catalogue's twins, in [`AwsError::sent_by`].
 
 mod table;
 
@@ -187,7 +187,7 @@ impl AwsError {
     /// token, a bad signature) is Mantle's `authentication_error`, and a
     /// request with no credentials at all is STS's
     /// `MissingAuthenticationToken`.
-    pub(crate) fn as_sent_by(self, protocol: Protocol) -> Self {
+    pub(crate) fn sent_by(self, protocol: Protocol) -> Self {
         match protocol {
             Protocol::Bedrock | Protocol::SsoPortal => self,
             Protocol::Mantle => self.on_mantle(),
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn each_endpoint_words_a_shared_failure_its_own_way() {
         let sent = |code: ErrorCode, protocol| {
-            let e = AwsError::from(code).as_sent_by(protocol);
+            let e = AwsError::from(code).sent_by(protocol);
             (e.status, e.code, e.message)
         };
         let throttled = sent(ErrorCode::ThrottlingException, Protocol::Sts);
@@ -294,7 +294,7 @@ mod tests {
         );
         let skewed = ErrorCode::InvalidSignatureException
             .with_message("Signature expired: 20261125T160000Z is now earlier than …")
-            .as_sent_by(Protocol::Sts);
+            .sent_by(Protocol::Sts);
         assert_eq!(
             (skewed.code.as_str(), skewed.message.as_str()),
             (
@@ -304,10 +304,10 @@ mod tests {
         );
         let unsigned = AwsError::front_door("Authorization header is missing");
         assert_eq!(
-            unsigned.clone().as_sent_by(Protocol::Sts).code,
+            unsigned.clone().sent_by(Protocol::Sts).code,
             "MissingAuthenticationToken"
         );
-        let on_mantle = unsigned.as_sent_by(Protocol::Mantle);
+        let on_mantle = unsigned.sent_by(Protocol::Mantle);
         assert_eq!(
             (
                 on_mantle.status,
@@ -324,9 +324,9 @@ mod tests {
             sent(ErrorCode::ServiceUnavailableException, Protocol::Mantle).1,
             "overloaded_error"
         );
-        let custom = AwsError::new(502, "BadGateway", "upstream").as_sent_by(Protocol::Mantle);
+        let custom = AwsError::new(502, "BadGateway", "upstream").sent_by(Protocol::Mantle);
         assert_eq!((custom.status, custom.code.as_str()), (502, "api_error"));
-        let custom = AwsError::new(403, "Gateway", "no").as_sent_by(Protocol::Mantle);
+        let custom = AwsError::new(403, "Gateway", "no").sent_by(Protocol::Mantle);
         assert_eq!(
             (custom.status, custom.code.as_str()),
             (400, "invalid_request_error")

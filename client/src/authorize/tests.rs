@@ -1,15 +1,16 @@
-//! The client's signer and HTTP client against the mock's SigV4 verifier:
-//! every service and region it signs for is accepted, the path goes out as
-//! the real CLI sends it, and connection failures are told apart.
+//! The client's authentication and signer against the mock's SigV4
+//! verifier: every service and region it signs for is accepted, the path
+//! goes out as the real CLI sends it, a bearer key and skipped auth send
+//! what the CLI sends.
 
 use std::time::{Duration, SystemTime};
 
-use bedrock_client::authorize::{Endpoint, authorization_headers, base_url_for, region_for};
-use bedrock_client::config::{Auth, Config, Sources};
-use bedrock_client::credentials::AwsCredentials;
-use bedrock_client::signing::{Service, ToSign};
-use bedrock_client::transport::{HttpClient, Outgoing};
-use bedrock_client::{ErrorKind, Secret};
+use super::{ModelRegion, authorization_headers, base_url_for, region_for};
+use crate::config::{Auth, Config, Sources};
+use crate::endpoint::Endpoint;
+use crate::secret::Secret;
+use crate::signing::{AwsCredentials, Service, ToSign};
+use crate::transport::{HttpClient, Outgoing};
 use bedrock_mock_server::{
     AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
     MockBedrock, Operation, ServerConfig,
@@ -18,6 +19,31 @@ use bytes::Bytes;
 
 const LIMIT: Duration = Duration::from_secs(10);
 const MAX_BODY: usize = 1 << 20;
+
+#[test]
+fn a_bearer_key_is_the_authorization_header() {
+    let headers = vec![("host".to_owned(), "example.com".to_owned())];
+    let request = ToSign {
+        method: "GET",
+        url: "https://example.com/inference-profiles",
+        headers: &headers,
+        body: b"",
+    };
+    let bearer = Auth::BearerKey(Secret::new("ABSK-key"));
+    let added = authorization_headers(
+        &request,
+        &bearer,
+        None,
+        "us-east-1",
+        Service::Bedrock,
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        added,
+        [("authorization".to_owned(), "Bearer ABSK-key".to_owned())]
+    );
+}
 
 fn example() -> AwsCredentials {
     AwsCredentials {
@@ -230,45 +256,6 @@ async fn session_credentials_and_other_regions_are_signed_correctly() {
     assert!(!journal.contains(token) && !journal.contains(secret));
 }
 
-#[tokio::test]
-async fn refused_connections_and_silent_servers_are_told_apart() {
-    // A port that was free a moment ago: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let client = HttpClient::new();
-    let request = |url: String| Outgoing {
-        method: http::Method::GET,
-        url,
-        headers: Vec::new(),
-        body: Bytes::new(),
-    };
-    let e = client
-        .send(request(format!("http://{closed}/")), LIMIT)
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
-    assert!(e.message().contains("refused"), "{e}");
-
-    // Accepts, never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = silent.local_addr().unwrap();
-    let holder = tokio::spawn(async move {
-        let (_socket, _) = silent.accept().await.unwrap();
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
-    let e = client
-        .send(
-            request(format!("http://{address}/")),
-            Duration::from_millis(300),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    holder.abort();
-}
-
 // ---------------------------------------------------------------------------
 // Bearer keys, skipped auth, and the small/fast region
 // ---------------------------------------------------------------------------
@@ -411,19 +398,19 @@ fn the_small_fast_model_has_its_own_region() {
         ..Sources::default()
     };
     let config = Config::load(&sources).unwrap();
-    assert_eq!(region_for(&config, false), "us-east-1");
-    assert_eq!(region_for(&config, true), "us-west-2");
+    assert_eq!(region_for(&config, ModelRegion::Main), "us-east-1");
+    assert_eq!(region_for(&config, ModelRegion::SmallFast), "us-west-2");
     // Host and signature move together.
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, true),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::SmallFast),
         "https://bedrock-runtime.us-west-2.amazonaws.com"
     );
     assert_eq!(
-        base_url_for(&config, Endpoint::Mantle, true),
+        base_url_for(&config, Endpoint::Mantle, ModelRegion::SmallFast),
         "https://bedrock-mantle.us-west-2.api.aws/anthropic"
     );
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, false),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::Main),
         "https://bedrock-runtime.us-east-1.amazonaws.com"
     );
     // A configured base URL (a gateway, the mock) serves every region.
@@ -434,7 +421,7 @@ fn the_small_fast_model_has_its_own_region() {
     );
     let config = Config::load(&gateway).unwrap();
     assert_eq!(
-        base_url_for(&config, Endpoint::Bedrock, true),
+        base_url_for(&config, Endpoint::Bedrock, ModelRegion::SmallFast),
         "http://127.0.0.1:18080"
     );
 }

@@ -3,9 +3,9 @@
 //! (web identity, `role_arn` profiles) get their credentials from the
 //! mock's STS.
 
-use crate::support::Sandbox;
-use bedrock_client::ErrorKind;
-use bedrock_client::credentials::from_default_chain;
+use super::from_default_chain_at;
+use crate::error::ErrorKind;
+use crate::tests::Sandbox;
 use bedrock_mock_server::{Credential, EXAMPLE_SSO_TOKEN, MockBedrock, Operation, ServerConfig};
 
 #[tokio::test]
@@ -15,7 +15,9 @@ async fn environment_keys_come_first() {
         ("AWS_ACCESS_KEY_ID", "AKIAFROMENV"),
         ("AWS_SECRET_ACCESS_KEY", "secret-from-env"),
     ]);
-    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&vars, "us-east-1", None)
+        .await
+        .unwrap();
     assert_eq!(c.access_key_id, "AKIAFROMENV");
     assert_eq!(c.secret_access_key.expose(), "secret-from-env");
 }
@@ -26,16 +28,18 @@ async fn a_named_profile_is_read_from_the_shared_files() {
     home.write("home/.aws/credentials",
         "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n\n[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = devsecret\n",
     );
-    let c = from_default_chain(&home.vars(&[("AWS_PROFILE", "dev")]), "us-east-1")
+    let c = from_default_chain_at(&home.vars(&[("AWS_PROFILE", "dev")]), "us-east-1", None)
         .await
         .unwrap();
     assert_eq!(c.access_key_id, "AKIADEV");
     // The settings' env wins over the process's, as the client applies it.
-    let overridden = bedrock_client::config::Vars::new(
+    let overridden = crate::config::Vars::new(
         home.vars(&[("AWS_PROFILE", "default")]).all().clone(),
         &std::collections::BTreeMap::from([("AWS_PROFILE".to_owned(), "dev".to_owned())]),
     );
-    let c = from_default_chain(&overridden, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&overridden, "us-east-1", None)
+        .await
+        .unwrap();
     assert_eq!(c.access_key_id, "AKIADEV");
 }
 
@@ -52,7 +56,7 @@ async fn credential_process_output_is_used() {
             script.display()
         ),
     );
-    let c = from_default_chain(&home.vars(&[("AWS_PROFILE", "ci")]), "us-east-1")
+    let c = from_default_chain_at(&home.vars(&[("AWS_PROFILE", "ci")]), "us-east-1", None)
         .await
         .unwrap();
     assert_eq!(c.access_key_id, "ASIAPROCESS");
@@ -75,7 +79,9 @@ async fn web_identity_and_role_profiles_call_sts() {
         ("AWS_ROLE_SESSION_NAME", "ci-run"),
         ("AWS_ENDPOINT_URL_STS", &server.uri()),
     ]);
-    let c = from_default_chain(&web, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&web, "us-east-1", None)
+        .await
+        .unwrap();
     assert!(c.access_key_id.starts_with("ASIA"), "{}", c.access_key_id);
     assert!(c.session_token.is_some() && c.expires_at.is_some());
 
@@ -90,7 +96,9 @@ async fn web_identity_and_role_profiles_call_sts() {
         ("AWS_PROFILE", "assumer"),
         ("AWS_ENDPOINT_URL_STS", &server.uri()),
     ]);
-    let c = from_default_chain(&assumed, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&assumed, "us-east-1", None)
+        .await
+        .unwrap();
     assert!(c.access_key_id.starts_with("ASIA"));
 
     let operations: Vec<_> = server
@@ -111,7 +119,7 @@ async fn web_identity_and_role_profiles_call_sts() {
 #[tokio::test]
 async fn no_source_is_a_credentials_error_that_says_what_to_do() {
     let home = Sandbox::new("chain-none");
-    let e = from_default_chain(&home.vars(&[]), "us-east-1")
+    let e = from_default_chain_at(&home.vars(&[]), "us-east-1", None)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Credentials);
@@ -130,7 +138,9 @@ async fn a_container_credentials_endpoint_is_read() {
     let home = Sandbox::new("chain-container");
     let uri = format!("{}/__bedrock_mock/credentials/container", server.uri());
     let vars = home.vars(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)]);
-    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&vars, "us-east-1", None)
+        .await
+        .unwrap();
     assert_eq!(c.access_key_id, "ASIACONTAINER");
     assert_eq!(c.session_token.as_ref().map(|t| t.expose()), Some("t"));
     assert_eq!(server.credential_report().issued, 1);
@@ -159,7 +169,9 @@ async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
         ("AWS_PROFILE", "sso-dev"),
         ("AWS_ENDPOINT_URL_SSO", &server.uri()),
     ]);
-    let c = from_default_chain(&vars, "us-east-1").await.unwrap();
+    let c = from_default_chain_at(&vars, "us-east-1", None)
+        .await
+        .unwrap();
     assert!(c.access_key_id.starts_with("ASIA"), "{}", c.access_key_id);
     let portal = &server.received_requests()[0];
     assert_eq!(portal.operation, Some(Operation::GetRoleCredentials));
@@ -168,7 +180,9 @@ async fn an_sso_profile_fetches_role_credentials_from_the_portal() {
     // The session has ended: the cached token is refused, and the chain
     // says so (this is when awsAuthRefresh's `aws sso login` would run).
     server.update_config(|c| c.sso_tokens.clear());
-    let e = from_default_chain(&vars, "us-east-1").await.unwrap_err();
+    let e = from_default_chain_at(&vars, "us-east-1", None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Credentials);
     assert!(!e.message().contains(EXAMPLE_SSO_TOKEN), "{e}");
     let refused = server.received_requests().pop().unwrap();

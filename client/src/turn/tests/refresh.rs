@@ -2,14 +2,14 @@
 //! the user's commands as shell scripts, STS over HTTP) and its retry loop
 //! against the mock, whose credentials expire and rotate. Backoff runs on
 //! a virtual clock, so thirteen attempts take no time. (`awsCredentialExport`
-//! after an expiry is in `turn.rs`.)
+//! after an expiry is with the other turns, in `super`.)
 
 use std::time::UNIX_EPOCH;
 
-use crate::support::{Sandbox, provider};
-use bedrock_client::failure::user_message;
-use bedrock_client::retrying::AttemptError;
-use bedrock_client::turn::{TurnError, prompt_request, run_turn};
+use crate::failure::user_message;
+use crate::retrying::AttemptError;
+use crate::tests::{Sandbox, provider};
+use crate::turn::{TurnError, prompt_request, run_turn};
 use bedrock_mock_server::{Credential, MockBedrock, ServerConfig};
 
 fn expired(key: &str) -> Credential {

@@ -2,17 +2,21 @@
 //! of the seed changes what goes on the wire as the real CLI's does
 //! (`../shared/golden`), every auth mode is accepted by the mock's
 //! verifier, and retries, resends and refreshes end where the CLI's do.
-//! Backoff runs on a virtual clock.
+//! Backoff runs on a virtual clock. Refresh loops end to end are in
+//! `refresh`.
+
+mod refresh;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::{Sandbox, provider};
-use bedrock_client::authorize::Endpoint;
-use bedrock_client::failure::{Failure, classify};
-use bedrock_client::provider::{Call, Route};
-use bedrock_client::request::{MessagesRequest, TextBlock, Thinking};
-use bedrock_client::retrying::AttemptError;
-use bedrock_client::turn::{TurnError, prompt_request, run_turn};
+use super::{TurnError, prompt_request, run_turn};
+use crate::authorize::ModelRegion;
+use crate::endpoint::Endpoint;
+use crate::failure::{Failure, classify};
+use crate::provider::{Call, Plane};
+use crate::request::{MessagesRequest, TextBlock, Thinking};
+use crate::retrying::AttemptError;
+use crate::tests::{Sandbox, provider};
 use bedrock_mock_server::{
     Answer, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, ModelState, Operation,
@@ -196,7 +200,7 @@ async fn a_probe_carries_custom_headers_but_no_tier_and_no_betas() {
     let call = Call::probe(
         Endpoint::Bedrock,
         "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-        false,
+        ModelRegion::Main,
         &probe,
     );
     let response = provider.send(&call).await.unwrap();
@@ -366,17 +370,21 @@ async fn the_region_variables_choose_the_signing_region() {
     ];
     env.extend_from_slice(&KEYS);
     let (mut provider, _) = provider(&sandbox, &server, &env);
-    for small_fast in [true, false] {
+    for region in [ModelRegion::SmallFast, ModelRegion::Main] {
         server.reset();
         let probe = MessagesRequest::probe(Vec::new(), provider.identity().metadata_user_id());
         // Each region's own geography prefix.
         let model = format!(
             "{}.anthropic.claude-haiku-4-5-20251001-v1:0",
-            if small_fast { "apac" } else { "us" }
+            if region == ModelRegion::SmallFast {
+                "apac"
+            } else {
+                "us"
+            }
         );
-        let call = Call::probe(Endpoint::Bedrock, &model, small_fast, &probe);
+        let call = Call::probe(Endpoint::Bedrock, &model, region, &probe);
         provider.send(&call).await.unwrap();
-        let expected = if small_fast {
+        let expected = if region == ModelRegion::SmallFast {
             "ap-southeast-2"
         } else {
             "us-east-1"
@@ -647,8 +655,8 @@ async fn the_control_plane_is_called_as_the_aws_js_sdk_calls_it() {
     let (mut provider, _) = provider(&sandbox, &server, &env);
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
-        small_fast: false,
+        plane: Plane::Control,
+        region: ModelRegion::Main,
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".into(),
         body: bytes::Bytes::new(),

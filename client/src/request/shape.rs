@@ -3,14 +3,10 @@
 //! `context_management`. A model the catalogue does not know (an unknown
 //! id) gets the plain shape: no thinking, the CLI's own beta only.
 
-use super::catalogue::{Catalogue, Model, ThinkingKind};
-use crate::authorize::Endpoint;
-use crate::request::{MessagesRequest, Thinking};
-
-/// `max_tokens` of a turn on a model the catalogue does not know.
-const UNKNOWN_MODEL_MAX_TOKENS: u32 = 32_000;
-/// The beta every Claude Code turn carries.
-const CLAUDE_CODE_BETA: &str = "claude-code-20250219";
+use super::{MessagesRequest, Thinking};
+use crate::catalogue::{Catalogue, Model, ThinkingKind};
+use crate::endpoint::Endpoint;
+use crate::imitated::{CLAUDE_CODE_BETA, DEFAULT_MAX_TOKENS};
 
 /// Shapes `request` (the prompt, system and caching already set) for a
 /// turn on `model` at `endpoint`; `one_million` adds the 1M-context beta
@@ -50,7 +46,7 @@ pub fn turn_request(
             }
         }
         None => {
-            request.max_tokens = UNKNOWN_MODEL_MAX_TOKENS;
+            request.max_tokens = DEFAULT_MAX_TOKENS;
             request.thinking = None;
             request.output_config = None;
             request.header_betas = vec![CLAUDE_CODE_BETA.to_owned()];

@@ -4,16 +4,28 @@
 //! compiled in; `BEDROCK_CLIENT_MODELS` names another file), so a new
 //! release is a data change and both the seed's lineup and the real CLI's
 //! can be expressed.
+//!
+//! Pure functions of it and the configuration: how a choice resolves to an
+//! id and endpoint ([`Resolver`]), and the ladders a refused turn moves
+//! down (`ladder`). Nothing here sends a request: the startup checks that
+//! probe the catalogue's models run in a
+//! [`Session`](crate::session::Session).
+
+pub(crate) mod ladder;
+mod resolve;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::calendar::parse_date;
 use crate::error::{Error, ErrorKind};
 
+pub use resolve::{Resolved, Resolver, Source};
+
 /// The catalogue built into the client.
-pub const BUILT_IN: &str = include_str!("../../data/models.toml");
+pub(crate) const BUILT_IN: &str = include_str!("../../data/models.toml");
 
 /// A model family, which is also a tier Claude Code pins and probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -195,33 +207,6 @@ impl Retirement {
     }
 }
 
-/// `April 28, 2026` as the start of that day (UTC); `None` when it is not
-/// a date in that form.
-fn parse_date(text: &str) -> Option<std::time::SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let (month, rest) = text.split_once(' ')?;
-    let (day, year) = rest.split_once(", ")?;
-    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
-    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
-    let year: i64 = year.parse().ok()?;
-    let days = crate::credentials::timestamp::days_from_civil(year, month, day);
-    let seconds = u64::try_from(days.checked_mul(86_400)?).ok()?;
-    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
-}
-
 fn yes() -> bool {
     true
 }
@@ -242,7 +227,7 @@ impl Catalogue {
     /// The built-in catalogue.
     ///
     /// ```
-    /// use bedrock_client::models::{Catalogue, Family};
+    /// use bedrock_client::catalogue::{Catalogue, Family};
     ///
     /// let catalogue = Catalogue::built_in();
     /// let opus = catalogue.lineup("cli").unwrap().default_for(Family::Opus);
@@ -377,7 +362,7 @@ impl Catalogue {
 pub const GEOGRAPHIES: [&str; 7] = ["us", "eu", "apac", "jp", "au", "ca", "global"];
 
 /// `id` without a geography prefix (`us.anthropic.x` → `anthropic.x`).
-pub fn strip_geography(id: &str) -> &str {
+pub(crate) fn strip_geography(id: &str) -> &str {
     match id.split_once('.') {
         Some((geo, rest)) if GEOGRAPHIES.contains(&geo) => rest,
         _ => id,
@@ -387,7 +372,7 @@ pub fn strip_geography(id: &str) -> &str {
 /// The geography prefix the CLI derives from a region: `us.` for `us-*`,
 /// `eu.` for `eu-*`, `apac.` for `ap-*` (startup discovery may find a
 /// better one, such as `jp.` in Tokyo).
-pub fn geography_for(region: &str) -> &'static str {
+pub(crate) fn geography_for(region: &str) -> &'static str {
     if region.starts_with("eu-") {
         "eu"
     } else if region.starts_with("ap-") {
@@ -494,7 +479,6 @@ mod tests {
         let retirement = sonnet4.retirement.as_ref().unwrap();
         // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
         let day = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_791_936_000);
-        assert_eq!(parse_date("October 14, 2026"), Some(day));
         assert_eq!(
             retirement.warning(day - std::time::Duration::from_secs(1)),
             "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
@@ -504,8 +488,6 @@ mod tests {
             retirement.warning(day),
             "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
         );
-        assert_eq!(parse_date("Octember 14, 2026"), None);
-        assert_eq!(parse_date("October 32, 2026"), None);
     }
 
     #[test]

@@ -1,20 +1,16 @@
-//! ISO 8601 times as AWS writes them (`2026-11-25T16:30:34Z`, with
-//! optional fractional seconds or a numeric offset).
+//! Dates and times as the client reads them, on one calendar (the `time`
+//! crate's): ISO 8601 timestamps as AWS writes them
+//! (`2026-11-25T16:30:34Z`, with optional fractional seconds or a numeric
+//! offset), and dates as the CLI's deprecation table writes them
+//! (`April 28, 2026`). A date that does not exist (February 30) is
+//! refused.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use time::{Date, Month};
+
 /// Parses an AWS timestamp; `None` for anything else.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// use bedrock_client::credentials::parse_iso8601;
-///
-/// assert_eq!(
-///     parse_iso8601("2026-11-25T16:30:34Z"),
-///     Some(UNIX_EPOCH + Duration::from_secs(1_795_624_234))
-/// );
-/// ```
-pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_iso8601(text: &str) -> Option<SystemTime> {
     let text = text.trim();
     if text.len() < 19 || !text.is_char_boundary(19) {
         return None;
@@ -38,12 +34,7 @@ pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     // Fractional seconds, then `Z` or `±hh:mm`.
@@ -61,23 +52,31 @@ pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let days = days_since_epoch(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?)?;
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     u64::try_from(seconds)
         .ok()
         .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// `April 28, 2026` as the start of that day (UTC); `None` when it is not
+/// a date in that form.
+pub(crate) fn parse_date(text: &str) -> Option<SystemTime> {
+    let (month, rest) = text.split_once(' ')?;
+    let (day, year) = rest.split_once(", ")?;
+    let month: Month = month.parse().ok()?;
+    let days = days_since_epoch(year.parse().ok()?, month, day.parse().ok()?)?;
+    let seconds = u64::try_from(days.checked_mul(86_400)?).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+/// Days from 1970-01-01 to the given date; `None` when there is no such
+/// date.
+fn days_since_epoch(year: i32, month: Month, day: u8) -> Option<i64> {
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let epoch = Date::from_calendar_date(1970, Month::January, 1).ok()?;
+    Some(i64::from(date.to_julian_day() - epoch.to_julian_day()))
 }
 
 #[cfg(test)]
@@ -90,6 +89,7 @@ mod tests {
 
     #[test]
     fn forms_aws_writes() {
+        assert_eq!(parse_iso8601("2026-11-25T16:30:34Z"), at(1_795_624_234));
         assert_eq!(parse_iso8601("1970-01-01T00:00:00Z"), at(0));
         assert_eq!(parse_iso8601("2026-11-25T16:30:34.123Z"), at(1_795_624_234));
         assert_eq!(
@@ -110,8 +110,22 @@ mod tests {
             "2026-11-25T16:30:34+0100",
             "2026-11-25T1é:30:34Z",
             "1960-01-01T00:00:00Z",
+            // Days that do not exist.
+            "2026-02-30T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
         ] {
             assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn dates_as_the_deprecation_table_writes_them() {
+        // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
+        assert_eq!(parse_date("October 14, 2026"), at(1_791_936_000));
+        assert_eq!(parse_date("Octember 14, 2026"), None);
+        assert_eq!(parse_date("October 32, 2026"), None);
+        assert_eq!(parse_date("February 30, 2026"), None);
+        assert_eq!(parse_date("2026-10-14"), None);
     }
 }

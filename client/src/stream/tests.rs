@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use bedrock_client::stream::{Answer, StreamFailure, read_invoke_stream, read_mantle_stream};
-use bedrock_client::transport::{HttpClient, Outgoing};
+use super::{Completion, StreamFailure, read_invoke_stream, read_mantle_stream};
+use crate::transport::{HttpClient, Outgoing};
 use bedrock_eventstream::anthropic::StreamEvent;
 use bedrock_eventstream::bedrock::{Exception, encode_event_frames, encode_exception};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,7 +30,7 @@ fn events(json: &[&str]) -> Vec<StreamEvent> {
 
 /// Serves one HTTP answer whose body is `body`, written `piece` bytes at a
 /// time, then closes; returns the body as the client reads it.
-async fn serve(body: Vec<u8>, piece: usize) -> bedrock_client::transport::ResponseBody {
+async fn serve(body: Vec<u8>, piece: usize) -> crate::transport::ResponseBody {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -63,14 +63,14 @@ async fn serve(body: Vec<u8>, piece: usize) -> bedrock_client::transport::Respon
     response.into_body()
 }
 
-async fn invoke(body: Vec<u8>, piece: usize) -> (Result<Answer, StreamFailure>, Vec<String>) {
+async fn invoke(body: Vec<u8>, piece: usize) -> (Result<Completion, StreamFailure>, Vec<String>) {
     let mut shown = Vec::new();
     let outcome =
         read_invoke_stream(serve(body, piece).await, &mut |t| shown.push(t.to_owned())).await;
     (outcome, shown)
 }
 
-fn broken(outcome: &Result<Answer, StreamFailure>, says: &str) {
+fn broken(outcome: &Result<Completion, StreamFailure>, says: &str) {
     match outcome {
         Err(StreamFailure::Broken(e)) => assert!(e.message().contains(says), "{e}"),
         other => panic!("expected a broken stream ({says}), got {other:?}"),
@@ -156,7 +156,7 @@ fn sse(events: &[&str], line_end: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn mantle(body: Vec<u8>, piece: usize) -> Result<Answer, StreamFailure> {
+async fn mantle(body: Vec<u8>, piece: usize) -> Result<Completion, StreamFailure> {
     read_mantle_stream(serve(body, piece).await, &mut |_| {}).await
 }
 
@@ -318,4 +318,12 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn mantle_bytes_in_memory_without_message_stop_are_not_an_answer() {
+    let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n";
+    let (first, rest) = body.as_bytes().split_at(30);
+    let outcome = super::read_mantle_pieces(&[first, rest], &mut |_| {});
+    assert!(outcome.is_err(), "no message_stop: not an answer");
 }

@@ -6,35 +6,29 @@
 //! Retired versions stay on it (`--model sonnet` walks down to 3.5
 //! Sonnet). A pinned tier, or one the user named a model of, has none.
 
-use super::catalogue::{Catalogue, Family};
 use super::resolve::{Resolved, Resolver, Source};
-use crate::authorize::Endpoint;
+use super::{Catalogue, Family};
+use crate::endpoint::Endpoint;
+
+/// How far down a ladder goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The tier's own versions: what the tier check after a refused turn
+    /// probes.
+    OwnTier,
+    /// Then the next family's default (Opus → Sonnet): what a refused turn
+    /// moves down.
+    NextTier,
+}
 
 /// The rungs of `family`'s ladder, as the session sends each (through
 /// `modelOverrides`, with the region's profile prefix): only Bedrock's,
-/// as the CLI has no ladders on Mantle. `cross_tier` adds the next
-/// family's default at the bottom (Opus → Sonnet).
-///
-/// ```
-/// use bedrock_client::config::{Config, Sources};
-/// use bedrock_client::models::{Catalogue, Family, Resolver, ladder};
-///
-/// let config = Config::load(&Sources {
-///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "us-east-1")]
-///         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
-///     ..Sources::default()
-/// }).unwrap();
-/// let catalogue = Catalogue::built_in();
-/// let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
-/// let rungs = ladder::rungs(&resolver, &catalogue, Family::Opus, true);
-/// assert_eq!(rungs[0].id, "us.anthropic.claude-opus-5-5");
-/// assert_eq!(rungs.last().unwrap().id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
-/// ```
+/// as the CLI has no ladders on Mantle.
 pub fn rungs(
     resolver: &Resolver<'_>,
     catalogue: &Catalogue,
     family: Family,
-    cross_tier: bool,
+    reach: Reach,
 ) -> Vec<Resolved> {
     let default = resolver.default_version(family);
     let mut models = vec![(default, family)];
@@ -44,12 +38,14 @@ pub fn rungs(
             .into_iter()
             .map(|m| (m, family)),
     );
-    if cross_tier && let Some(next) = family.next() {
+    if reach == Reach::NextTier
+        && let Some(next) = family.next()
+    {
         models.push((resolver.default_version(next), next));
     }
     models
         .into_iter()
-        .filter_map(|(model, tier)| resolver.version(model, false, Source::Default(tier)).ok())
+        .filter_map(|(model, tier)| resolver.version(model, Source::Default(tier)).ok())
         .filter(|r| r.endpoint == Endpoint::Bedrock)
         .collect()
 }
@@ -92,7 +88,7 @@ mod tests {
         let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
         // golden/claude-code/model-access-403.json, in the order sent.
         assert_eq!(
-            ids(&rungs(&resolver, &catalogue, Family::Opus, true)),
+            ids(&rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier)),
             [
                 "us.anthropic.claude-opus-5-5",
                 "us.anthropic.claude-opus-5",
@@ -106,7 +102,7 @@ mod tests {
             ]
         );
         // `--model sonnet` with every turn refused (recorded by hand).
-        let sonnet = rungs(&resolver, &catalogue, Family::Sonnet, true);
+        let sonnet = rungs(&resolver, &catalogue, Family::Sonnet, Reach::NextTier);
         assert_eq!(
             ids(&below(
                 sonnet,
@@ -120,14 +116,21 @@ mod tests {
         );
         // `--model haiku` with every turn refused (haiku-alias-refused):
         // Haiku has no next family.
-        let haiku = rungs(&resolver, &catalogue, Family::Haiku, true);
+        let haiku = rungs(&resolver, &catalogue, Family::Haiku, Reach::NextTier);
         assert_eq!(
             ids(&below(haiku, "us.anthropic.claude-haiku-4-5-20251001-v1:0")),
             ["us.anthropic.claude-3-5-haiku-20241022-v1:0"]
         );
         // An id not on the ladder has nothing below it.
-        let opus = rungs(&resolver, &catalogue, Family::Opus, true);
-        assert!(below(opus, "eu.anthropic.claude-opus-5-5").is_empty());
+        let opus = rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier);
+        assert!(below(opus.clone(), "eu.anthropic.claude-opus-5-5").is_empty());
+        // The tier check's ladder stays in its tier.
+        let own = rungs(&resolver, &catalogue, Family::Opus, Reach::OwnTier);
+        assert_eq!(own.len() + 1, opus.len());
+        assert_eq!(
+            own.last().unwrap().id,
+            "us.anthropic.claude-opus-4-20250514-v1:0"
+        );
     }
 
     #[test]
@@ -136,6 +139,6 @@ mod tests {
         let lineup = catalogue.lineup("cli").unwrap();
         let mantle = config(&[("CLAUDE_CODE_USE_MANTLE", "1"), ("AWS_REGION", "us-east-1")]);
         let resolver = Resolver::new(&mantle, &catalogue, lineup, None);
-        assert!(rungs(&resolver, &catalogue, Family::Opus, true).is_empty());
+        assert!(rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier).is_empty());
     }
 }

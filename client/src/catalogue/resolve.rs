@@ -7,11 +7,10 @@
 //! context). Pure functions of the configuration, the catalogue and what
 //! startup discovery found.
 
-use super::catalogue::{Catalogue, Family, Lineup, Model, geography_for};
-use crate::authorize::Endpoint;
+use super::{Catalogue, Family, Lineup, Model, geography_for};
 use crate::config::Config;
+use crate::endpoint::{Endpoint, endpoint_for, is_mantle_id, split_context_suffix};
 use crate::error::{Error, ErrorKind};
-use crate::turn::{endpoint_for, is_mantle_id, split_context_suffix};
 
 /// Where a choice came from, for `models` and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +132,7 @@ impl<'a> Resolver<'a> {
             // through the catalogue, `[1m]` is checked.
             let (id, one_million) = split_context_suffix(pin.trim());
             let mut resolved = match self.catalogue.model(id) {
-                Some(model) => self.version(model, one_million, Source::Pin(family))?,
+                Some(model) => self.version_sized(model, one_million, Source::Pin(family))?,
                 None => self.finish(id, one_million, Source::Pin(family))?,
             };
             // An id the catalogue does not know still fills its tier's
@@ -147,7 +146,7 @@ impl<'a> Resolver<'a> {
             .catalogue
             .model(self.lineup.default_for(family))
             .expect("lineups are checked against the catalogue");
-        self.version(default, false, Source::Default(family))
+        self.version(default, Source::Default(family))
     }
 
     /// The default version of `family` written as the session would send
@@ -158,10 +157,16 @@ impl<'a> Resolver<'a> {
             .expect("lineups are checked against the catalogue")
     }
 
-    /// `model` (a catalogue version) as the session sends it: through
-    /// `modelOverrides`, else its Mantle id when only Mantle is on, else
-    /// its Bedrock profile id.
-    pub fn version(
+    /// `model` (a catalogue version) as the session sends it, with the
+    /// standard context window: through `modelOverrides`, else its Mantle
+    /// id when only Mantle is on, else its Bedrock profile id.
+    pub fn version(&self, model: &Model, source: Source) -> Result<Resolved, Error> {
+        self.version_sized(model, false, source)
+    }
+
+    /// [`Resolver::version`], with the 1M-token context when `one_million`
+    /// (a `[1m]` suffix asked for it).
+    fn version_sized(
         &self,
         model: &Model,
         one_million: bool,
@@ -190,7 +195,7 @@ impl<'a> Resolver<'a> {
     ///
     /// ```
     /// use bedrock_client::config::{Config, Sources};
-    /// use bedrock_client::models::{Catalogue, Resolver};
+    /// use bedrock_client::catalogue::{Catalogue, Resolver};
     ///
     /// let config = Config::load(&Sources {
     ///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "eu-west-1")]
@@ -245,10 +250,12 @@ impl<'a> Resolver<'a> {
             return Ok(tier);
         }
         if let Some(model) = self.catalogue.model(id) {
-            return self.version(model, one_million, source).and_then(|r| {
-                self.check_one_million(&r, choice)?;
-                Ok(r)
-            });
+            return self
+                .version_sized(model, one_million, source)
+                .and_then(|r| {
+                    self.check_one_million(&r, choice)?;
+                    Ok(r)
+                });
         }
         let resolved = self.finish(id, one_million, source)?;
         self.check_one_million(&resolved, choice)?;

@@ -13,24 +13,22 @@
 //! authentication is skipped (then nothing is probed).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use super::catalogue::{Catalogue, Family, Lineup, Model};
-use super::resolve::{Resolved, Resolver, Source};
-use crate::authorize::Endpoint;
-use crate::clock::Clock;
+use crate::authorize::ModelRegion;
+use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
+use crate::clock::TimeSource;
 use crate::config::Auth;
 use crate::credentials::CredentialSource;
+use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
-use crate::provider::{Call, Provider, Route};
+use crate::imitated::DISCOVERY_TIMEOUT;
+use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
 use crate::retrying::AttemptError;
 
 /// The system prompt of a probe.
 const PROBE_SYSTEM: &str = "You are bedrock-client, checking that a model answers.";
-/// How long `ListInferenceProfiles` may take.
-const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest discovery answer read.
 const MAX_DISCOVERY_BODY: usize = 4 << 20;
 
@@ -127,67 +125,33 @@ impl Startup {
 }
 
 /// Runs the checks. `turn` is the turn's model as resolved before them
-/// (its tier, when it is an explicit model of one, is not probed).
-pub async fn run<S: CredentialSource, C: Clock>(
+/// (its tier, when it is an explicit model of one, is not probed). Four
+/// phases: with Bedrock off, Mantle's one probe; else discovery, each
+/// unpinned tier's default probed (and its older versions when it is
+/// refused for good), and last the tiers left with nothing that answers.
+pub async fn run<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,
     turn: &Resolved,
 ) -> Startup {
     let config = provider.config().clone();
-    let mut startup = Startup::default();
     if !config.providers.bedrock {
-        if turn.endpoint == Endpoint::Mantle && config.mantle_auth != Auth::Skipped {
-            let probes = probe(provider, std::slice::from_ref(turn)).await;
-            if let Some(family) = turn.family {
-                startup.tiers.push(TierCheck {
-                    family,
-                    model: turn.clone(),
-                    usable: probes[0] == Probe::Available,
-                    probes: vec![(turn.id.clone(), probes[0].clone())],
-                    notice: None,
-                });
-            }
-        }
-        return startup;
+        return check_mantle_only(provider, turn).await;
     }
+    let mut startup = Startup::default();
     match discover(provider).await {
         Ok(ids) => startup.discovered = Some(ids),
         Err(why) => startup.discovery_error = Some(why),
     }
     let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
-    // A model the user named on Bedrock (`ANTHROPIC_MODEL`, the settings'
-    // `model`, `--model` with an id or version name) stands for its tier,
-    // which is not probed (golden/k; conformance's `on-demand-400`, whose
-    // `--model` is a Sonnet). One on Mantle does not (golden/o: all three
-    // probed). An alias is the tier's own model, and is probed.
-    let explicit_family = match (&turn.source, turn.endpoint) {
-        (Source::Setting | Source::Flag, Endpoint::Bedrock) => turn.family,
-        _ => None,
-    };
-    let unpinned: Vec<Family> = Family::ALL
-        .into_iter()
-        .filter(|f| resolver.pinned(*f).is_none() && Some(*f) != explicit_family)
-        .collect();
-    let mut defaults = Vec::new();
-    for family in &unpinned {
-        match resolver.tier(*family) {
-            Ok(model) if model.endpoint == Endpoint::Bedrock => defaults.push(model),
-            _ => {}
-        }
-    }
-    let first = probe(provider, &defaults).await;
-    let mut by_family: BTreeMap<Family, (Resolved, Probe)> = BTreeMap::new();
-    for (model, result) in defaults.into_iter().zip(first) {
-        if let Some(family) = model.family {
-            by_family.insert(family, (model, result));
-        }
-    }
+    let unpinned = tiers_to_probe(&resolver, turn);
+    let defaults = probe_defaults(provider, &resolver, &unpinned).await;
     // Families with nothing of their own that answers, settled once every
     // family's own checks are done (Opus takes Sonnet's final choice).
     let mut stranded = Vec::new();
     for family in unpinned {
-        let Some((default, result)) = by_family.get(&family).cloned() else {
+        let Some((default, result)) = defaults.get(&family).cloned() else {
             continue;
         };
         let mut check = TierCheck {
@@ -200,68 +164,146 @@ pub async fn run<S: CredentialSource, C: Clock>(
         // Only a default refused for good is worth looking past: a
         // throttled, failing or silent probe says nothing about the model,
         // and the CLI then probes nothing more (conformance/DIFFERENCES.md).
-        if result.moves_off_the_default() {
-            let older: Vec<&Model> = catalogue.older_than(&resolver.default_version(family).name);
-            let candidates: Vec<Resolved> = older
-                .iter()
-                .filter_map(|m| resolver.version(m, false, Source::Default(family)).ok())
-                .filter(|r| r.endpoint == Endpoint::Bedrock)
-                .collect();
-            let answers = probe(provider, &candidates).await;
-            check.probes.extend(
-                candidates
-                    .iter()
-                    .map(|c| c.id.clone())
-                    .zip(answers.iter().cloned()),
-            );
-            let wanted = resolver.default_version(family);
-            let newest = candidates
-                .iter()
-                .zip(&answers)
-                .find(|(_, a)| **a == Probe::Available)
-                .map(|(c, _)| c.clone());
-            match newest {
-                Some(fallback) => {
-                    check.notice = Some(format!(
-                        "Warning: {}: {} not available — using {} for this session",
-                        family.title(),
-                        wanted.display,
-                        display(&fallback)
-                    ));
-                    check.model = fallback;
-                    check.usable = true;
-                }
-                None => stranded.push(family),
-            }
+        if result.moves_off_the_default()
+            && !fall_back_to_older(provider, catalogue, &resolver, &mut check).await
+        {
+            stranded.push(family);
         }
         startup.tiers.push(check);
     }
     for family in stranded {
-        let Some(next) = family.next() else { continue };
-        // The next family's model: its checked choice if it has one that
-        // answers, or its pin (pins are not probed).
-        let next_model = match startup.tiers.iter().find(|t| t.family == next) {
-            Some(checked) if checked.usable => Some(checked.model.clone()),
-            Some(_) => None,
-            None => resolver.tier(next).ok(),
-        };
-        let wanted = resolver.default_version(family);
-        if let (Some(next_model), Some(check)) = (
-            next_model,
-            startup.tiers.iter_mut().find(|t| t.family == family),
-        ) {
-            check.notice = Some(format!(
-                "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
-                family.title(),
-                wanted.display,
-                display(&next_model),
-                wanted.display
-            ));
-            check.model = next_model;
-            check.usable = true;
+        fall_back_to_next_family(&mut startup.tiers, &resolver, family);
+    }
+    startup
+}
+
+/// The checks with only Mantle on: the turn's model gets one probe on
+/// Mantle, unless Mantle authentication is skipped.
+async fn check_mantle_only<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    turn: &Resolved,
+) -> Startup {
+    let mut startup = Startup::default();
+    if turn.endpoint == Endpoint::Mantle && provider.config().mantle_auth != Auth::Skipped {
+        let probes = probe(provider, std::slice::from_ref(turn)).await;
+        if let Some(family) = turn.family {
+            startup.tiers.push(TierCheck {
+                family,
+                model: turn.clone(),
+                usable: probes[0] == Probe::Available,
+                probes: vec![(turn.id.clone(), probes[0].clone())],
+                notice: None,
+            });
         }
     }
     startup
+}
+
+/// The tiers whose defaults are probed: neither pinned nor the tier of a
+/// model the user named.
+fn tiers_to_probe(resolver: &Resolver<'_>, turn: &Resolved) -> Vec<Family> {
+    // A model the user named on Bedrock (`ANTHROPIC_MODEL`, the settings'
+    // `model`, `--model` with an id or version name) stands for its tier,
+    // which is not probed (golden/k; conformance's `on-demand-400`, whose
+    // `--model` is a Sonnet). One on Mantle does not (golden/o: all three
+    // probed). An alias is the tier's own model, and is probed.
+    let explicit_family = match (&turn.source, turn.endpoint) {
+        (Source::Setting | Source::Flag, Endpoint::Bedrock) => turn.family,
+        _ => None,
+    };
+    Family::ALL
+        .into_iter()
+        .filter(|f| resolver.pinned(*f).is_none() && Some(*f) != explicit_family)
+        .collect()
+}
+
+/// Each of `families`' default (on Bedrock) probed, all at once: the
+/// default and what its probe found, by family.
+async fn probe_defaults<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    resolver: &Resolver<'_>,
+    families: &[Family],
+) -> BTreeMap<Family, (Resolved, Probe)> {
+    let defaults: Vec<Resolved> = families
+        .iter()
+        .filter_map(|family| resolver.tier(*family).ok())
+        .filter(|model| model.endpoint == Endpoint::Bedrock)
+        .collect();
+    let answers = probe(provider, &defaults).await;
+    defaults
+        .into_iter()
+        .zip(answers)
+        .filter_map(|(model, answer)| Some((model.family?, (model, answer))))
+        .collect()
+}
+
+/// Probes the older versions of `check`'s family at once and moves the
+/// tier to the newest that answers, with the CLI's notice; whether one
+/// did.
+async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    resolver: &Resolver<'_>,
+    check: &mut TierCheck,
+) -> bool {
+    let family = check.family;
+    let wanted = resolver.default_version(family);
+    let candidates: Vec<Resolved> = catalogue
+        .older_than(&wanted.name)
+        .iter()
+        .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
+        .filter(|r| r.endpoint == Endpoint::Bedrock)
+        .collect();
+    let answers = probe(provider, &candidates).await;
+    check.probes.extend(
+        candidates
+            .iter()
+            .map(|c| c.id.clone())
+            .zip(answers.iter().cloned()),
+    );
+    let newest = candidates
+        .iter()
+        .zip(&answers)
+        .find(|(_, a)| **a == Probe::Available)
+        .map(|(c, _)| c.clone());
+    let Some(fallback) = newest else {
+        return false;
+    };
+    check.notice = Some(format!(
+        "Warning: {}: {} not available — using {} for this session",
+        family.title(),
+        wanted.display,
+        display(&fallback)
+    ));
+    check.model = fallback;
+    check.usable = true;
+    true
+}
+
+/// Moves `family`, which has nothing of its own that answers, to the next
+/// family's model (Opus → Sonnet): its checked choice if that answers, or
+/// its pin (pins are not probed).
+fn fall_back_to_next_family(tiers: &mut [TierCheck], resolver: &Resolver<'_>, family: Family) {
+    let Some(next) = family.next() else { return };
+    let next_model = match tiers.iter().find(|t| t.family == next) {
+        Some(checked) if checked.usable => Some(checked.model.clone()),
+        Some(_) => None,
+        None => resolver.tier(next).ok(),
+    };
+    let wanted = resolver.default_version(family);
+    if let (Some(next_model), Some(check)) =
+        (next_model, tiers.iter_mut().find(|t| t.family == family))
+    {
+        check.notice = Some(format!(
+            "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
+            family.title(),
+            wanted.display,
+            display(&next_model),
+            wanted.display
+        ));
+        check.model = next_model;
+        check.usable = true;
+    }
 }
 
 fn display(resolved: &Resolved) -> String {
@@ -272,7 +314,7 @@ fn display(resolved: &Resolved) -> String {
 }
 
 /// Probes `models` at once; results in their order.
-pub(crate) async fn probe<S: CredentialSource, C: Clock>(
+pub(crate) async fn probe<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     models: &[Resolved],
 ) -> Vec<Probe> {
@@ -286,7 +328,7 @@ pub(crate) async fn probe<S: CredentialSource, C: Clock>(
     );
     let calls: Vec<Call<'static>> = models
         .iter()
-        .map(|m| Call::probe(m.endpoint, &m.id, m.family == Some(Family::Haiku), &request))
+        .map(|m| Call::probe(m.endpoint, &m.id, ModelRegion::of(m.family), &request))
         .collect();
     provider
         .send_each_once(&calls)
@@ -298,13 +340,13 @@ pub(crate) async fn probe<S: CredentialSource, C: Clock>(
 
 /// `ListInferenceProfiles` for system-defined profiles, one page: the
 /// profile ids, or why there are none.
-pub async fn discover<S: CredentialSource, C: Clock>(
+pub async fn discover<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
 ) -> Result<Vec<String>, String> {
     let call = Call {
         endpoint: Endpoint::Bedrock,
-        route: Route::ControlPlane,
-        small_fast: false,
+        plane: Plane::Control,
+        region: ModelRegion::Main,
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".to_owned(),
         body: bytes::Bytes::new(),
@@ -354,7 +396,7 @@ impl UpdateOffer {
 /// The seed's update offer: for each tier pinned to a catalogue version
 /// older than the lineup's default (never an application profile ARN),
 /// the default is probed; one that answers is offered.
-pub async fn update_offers<S: CredentialSource, C: Clock>(
+pub async fn update_offers<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,
@@ -370,7 +412,7 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
         if pin.starts_with("arn:") {
             continue;
         }
-        let (pin_id, one_million) = crate::turn::split_context_suffix(pin);
+        let (pin_id, one_million) = split_context_suffix(pin);
         let default = resolver.default_version(family);
         let Some(pinned) = catalogue.find(pin_id) else {
             continue;
@@ -378,12 +420,12 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
         let older = catalogue.older_than(&default.name);
         if pinned.family == family
             && older.iter().any(|m| m.name == pinned.name)
-            && let Ok(mut newer) = resolver.version(default, false, Source::Default(family))
+            && let Ok(mut newer) = resolver.version(default, Source::Default(family))
         {
             // Keep what the pin chose: its geography prefix, and `[1m]`
             // when the newer version has the 1M context.
             if let Some((geography, _)) = pin_id.split_once('.')
-                && super::catalogue::GEOGRAPHIES.contains(&geography)
+                && GEOGRAPHIES.contains(&geography)
                 && !newer.is_arn()
             {
                 newer.id = format!("{geography}.{}", default.bedrock);
@@ -416,7 +458,7 @@ pub async fn update_offers<S: CredentialSource, C: Clock>(
 
 /// Every Bedrock version of the catalogue probed at once in this region:
 /// what `setup` pins from. Results follow the catalogue's order.
-pub async fn probe_catalogue<S: CredentialSource, C: Clock>(
+pub async fn probe_catalogue<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
     lineup: &Lineup,
@@ -428,7 +470,7 @@ pub async fn probe_catalogue<S: CredentialSource, C: Clock>(
         .models
         .iter()
         .filter_map(|m| {
-            let resolved = resolver.version(m, false, Source::Default(m.family)).ok()?;
+            let resolved = resolver.version(m, Source::Default(m.family)).ok()?;
             Some((m.clone(), resolved))
         })
         .collect();
