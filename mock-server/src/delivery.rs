@@ -37,17 +37,24 @@ pub(crate) fn deliver(
     record: &mut RecordedRequest,
     render: impl FnOnce(Planned, Option<StreamStall>, &mut RecordedRequest) -> Response,
 ) -> Delivered {
+    // Every effect is named here, so a new one cannot be left unapplied.
+    let Effects {
+        stall,
+        fault,
+        reset,
+        dribble,
+    } = effects;
     if let (
         Some(fault),
         Planned::Stream {
             framing, frames, ..
         },
-    ) = (effects.fault, &mut planned)
+    ) = (fault, &mut planned)
     {
-        frame_fault::apply(fault, *framing, frames);
+        frame_fault::apply(*fault, *framing, frames);
     }
     let in_stream = matches!(planned, Planned::Stream { .. });
-    let (stall_before_head, stream_stall) = match &effects.stall {
+    let (stall_before_head, stream_stall) = match stall {
         Some(stall) => match stall.at {
             StallPoint::AfterEvents(after_frames) if in_stream => (
                 None,
@@ -62,11 +69,11 @@ pub(crate) fn deliver(
         None => (None, None),
     };
     let mut response = render(planned, stream_stall, record);
-    if let Some(dribble) = effects.dribble {
+    if let Some(dribble) = *dribble {
         response = response.map(|body| AxumBody::new(Dribbled::new(body, dribble)));
     }
     Delivered {
-        response: cut(effects.reset, response, record),
+        response: cut(*reset, response, record),
         stall_before_head,
     }
 }

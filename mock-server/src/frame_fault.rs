@@ -16,8 +16,7 @@ use crate::stream_body::{Framing, PlannedFrame};
 
 /// Applies `fault` to `frames`.
 pub(crate) fn apply(fault: FrameFault, framing: Framing, frames: &mut Vec<PlannedFrame>) {
-    if fault.kind == FrameFaultKind::Empty || frames.is_empty() {
-        frames.clear();
+    if frames.is_empty() {
         return;
     }
     let at = fault.at_event.min(frames.len() - 1);
@@ -63,7 +62,7 @@ pub(crate) fn apply(fault: FrameFault, framing: Framing, frames: &mut Vec<Planne
         | FrameFaultKind::UnknownHeaderType => {
             frame.bytes = Bytes::from(corrupt_frame(kind, bytes));
         }
-        FrameFaultKind::Empty => unreachable!("handled above"),
+        FrameFaultKind::Empty => frames.clear(),
     }
 }
 

@@ -257,7 +257,8 @@ impl std::fmt::Display for FrameRecord {
 /// `assert_eq!(request.frames[0], "chunk:message_start")`.
 impl PartialEq<str> for FrameRecord {
     fn eq(&self, text: &str) -> bool {
-        text.parse::<FrameRecord>().is_ok_and(|record| record == *self)
+        text.parse::<FrameRecord>()
+            .is_ok_and(|record| record == *self)
     }
 }
 
