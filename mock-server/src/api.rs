@@ -16,6 +16,7 @@ use crate::operation::{Operation, Protocol};
 use crate::redact;
 use crate::routes::Route;
 use crate::rules::Answer;
+use crate::runtime;
 use crate::sigv4::SignedRequest;
 use crate::state::Shared;
 use crate::stream_body::{Framing, PlannedFrame};
@@ -118,11 +119,17 @@ pub(crate) trait Api: Sync {
     /// Which protocol this is.
     fn protocol(&self) -> Protocol;
 
-    /// The largest request body the endpoint reads.
-    fn body_limit(&self) -> usize;
+    /// The largest request body the endpoint reads: Bedrock's 25 MB
+    /// unless the protocol says otherwise.
+    fn body_limit(&self) -> usize {
+        runtime::MAX_BODY
+    }
 
-    /// The error for a body over [`Api::body_limit`].
-    fn too_large(&self) -> AwsError;
+    /// The error for a body over [`Api::body_limit`]: AWS's request
+    /// validation's.
+    fn too_large(&self) -> AwsError {
+        runtime::body_too_large()
+    }
 
     /// What the request asks for; the endpoint's error when it asks for
     /// nothing it has (answered after authentication).

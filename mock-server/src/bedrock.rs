@@ -39,14 +39,6 @@ impl Api for Bedrock {
         Protocol::Bedrock
     }
 
-    fn body_limit(&self) -> usize {
-        runtime::MAX_BODY
-    }
-
-    fn too_large(&self) -> AwsError {
-        runtime::body_too_large()
-    }
-
     fn identify(&self, route: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {
         match route {
             Route::Aws { operation, target } => Ok(Target {

@@ -14,7 +14,6 @@ use crate::operation::{Operation, Protocol};
 use crate::rng::Rng;
 use crate::routes::Route;
 use crate::rules::Answer;
-use crate::runtime;
 use crate::sigv4::SignedRequest;
 use crate::sts::Params;
 use crate::timefmt::Timestamp;
@@ -36,14 +35,6 @@ impl Api for SsoPortal {
 
     fn protocol(&self) -> Protocol {
         Protocol::SsoPortal
-    }
-
-    fn body_limit(&self) -> usize {
-        runtime::MAX_BODY
-    }
-
-    fn too_large(&self) -> AwsError {
-        runtime::body_too_large()
     }
 
     fn identify(&self, _: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {

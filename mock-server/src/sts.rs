@@ -20,7 +20,6 @@ use crate::redact;
 use crate::rng::Rng;
 use crate::routes::Route;
 use crate::rules::Answer;
-use crate::runtime;
 use crate::sigv4::SignedRequest;
 use crate::timefmt::{Timestamp, Utc};
 
@@ -88,14 +87,6 @@ impl Api for Sts {
 
     fn protocol(&self) -> Protocol {
         Protocol::Sts
-    }
-
-    fn body_limit(&self) -> usize {
-        runtime::MAX_BODY
-    }
-
-    fn too_large(&self) -> AwsError {
-        runtime::body_too_large()
     }
 
     fn identify(&self, _: Route, raw_query: &str, body: &[u8]) -> Result<Target, AwsError> {
