@@ -36,8 +36,8 @@ pub(crate) struct Call<'a> {
     pub config: &'a ServerConfig,
     pub caller: &'a Caller,
     pub operation: Operation,
-    /// The model or profile id ("" when the operation has none).
-    pub target: &'a str,
+    /// The model or profile id: from the path, or Mantle's body.
+    pub model: Option<&'a str>,
     pub raw_query: &'a str,
     pub headers: &'a http::HeaderMap,
     pub body: &'a Bytes,

@@ -81,7 +81,7 @@ impl Api for Bedrock {
                     .map(|v| Planned::json(&v))
             }
             Checked::GetInferenceProfile => {
-                control_plane::get_profile(call.config, call.target, region)
+                control_plane::get_profile(call.config, call.model.unwrap_or_default(), region)
                     .map(|v| Planned::json(&v))
             }
             Checked::Invoke(invocation) => invoke(call, invocation, content),
@@ -99,7 +99,8 @@ impl Api for Bedrock {
 /// Bedrock's checks of an invoke request, in its order: the model id, the
 /// headers, the body.
 fn check_invocation(call: &Call<'_>) -> Result<Invocation, AwsError> {
-    let resolved = catalogue::resolve_for_invoke(call.config, call.target, &call.caller.region)?;
+    let model = call.model.unwrap_or_default();
+    let resolved = catalogue::resolve_for_invoke(call.config, model, &call.caller.region)?;
     check_service_tier(call.headers)?;
     let body = runtime::validate_body(call.config, call.body)?;
     Ok(Invocation {

@@ -159,7 +159,7 @@ fn decide<A: Api>(
                 config: &config,
                 caller: &caller,
                 operation: target.operation,
-                target: target.model.as_deref().unwrap_or_default(),
+                model: target.model.as_deref(),
                 raw_query: &arrival.raw_query,
                 headers: &arrival.parts.headers,
                 body,
@@ -187,7 +187,7 @@ fn answer<A: Api>(api: &A, call: &Call<'_>) -> (Planned, Option<ChosenRule>) {
     };
     let facts = RequestFacts {
         operation: Some(call.operation),
-        model_id: Some(call.target).filter(|t| !t.is_empty()),
+        model_id: call.model,
         headers: call.headers,
     };
     let rule = call.shared.answering_rule(&facts, content);

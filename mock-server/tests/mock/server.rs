@@ -658,6 +658,23 @@ async fn the_admin_api_drives_a_server_from_outside() {
     .await;
     assert_eq!(bad.status, 400);
     assert!(String::from_utf8_lossy(&bad.body).contains("unknown field `regoins`"));
+    // A code the mock does not know is refused where it is read, not
+    // answered later as a 400 with an empty message.
+    let misspelled = r#"{"answer":{"error":{"code":"ThrottlingExeption"}}}"#;
+    let refused = send(
+        server.address(),
+        "POST",
+        &admin("rules"),
+        &[],
+        misspelled.as_bytes(),
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    let text = String::from_utf8_lossy(&refused.body);
+    assert!(
+        text.starts_with("rule: `ThrottlingExeption` is not an error the mock knows; known codes: "),
+        "{text}"
+    );
     let clock = send(
         server.address(),
         "POST",
