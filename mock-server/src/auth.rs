@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::config::{AuthMode, ServerConfig};
+use crate::config::{AuthMode, Credential, ServerConfig};
 use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::Protocol;
@@ -135,9 +135,8 @@ fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<()
     }
 }
 
-// Long because it is AWS's order of checks, one after the other: the
-// header's shape, the date, the scope, the key, the token, the clock,
-// then the signature.
+/// SigV4, checked in AWS's order: the header's shape, the date, the
+/// scope, the key and its token, the clock, then the signature.
 fn check_sigv4(
     config: &ServerConfig,
     now: SystemTime,
@@ -146,23 +145,48 @@ fn check_sigv4(
     params: &str,
     record: &mut AuthRecord,
 ) -> Result<Caller, AwsError> {
-    let service = protocol.signing_name();
     let auth = Authorization::parse(params).map_err(|m| incomplete(m.0))?;
     record.access_key_id = Some(auth.access_key_id.clone());
     record.region = Some(auth.region.clone());
     record.service = Some(auth.service.clone());
-
     let Some((amz_date, signed_at)) = sigv4::request_time(req.headers) else {
         return Err(incomplete(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
                 .to_owned(),
         ));
     };
+    check_scope(config, &auth, protocol)?;
+    let credential = signing_credential(config, now, req, &auth)?;
+    check_clock(now, &amz_date, signed_at, max_skew_minutes(protocol))?;
+    let http_date = &amz_date[..8];
+    if auth.scope_date != http_date {
+        return Err(invalid_signature(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{http_date}', from 'x-amz-date'.",
+            auth.scope_date
+        )));
+    }
+    if !sigv4::signature_matches(req, &auth, &amz_date, &credential.secret_access_key) {
+        return Err(invalid_signature(SIGNATURE_MISMATCH.to_owned()));
+    }
+    Ok(Caller {
+        region: auth.region,
+        access_key_id: Some(auth.access_key_id),
+    })
+}
+
+/// The signed headers include `host`, and the scope names the endpoint's
+/// service and one of the account's regions.
+fn check_scope(
+    config: &ServerConfig,
+    auth: &Authorization,
+    protocol: Protocol,
+) -> Result<(), AwsError> {
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(incomplete(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
         ));
     }
+    let service = protocol.signing_name();
     if auth.service != service {
         return Err(invalid_signature(format!(
             "Credential should be scoped to correct service: '{service}'."
@@ -176,6 +200,17 @@ fn check_sigv4(
             "Credential should be scoped to a valid region.".to_owned(),
         ));
     }
+    Ok(())
+}
+
+/// The account's credential the request was signed with: a key AWS knows
+/// at `now`, sent with its session token, not expired.
+fn signing_credential<'c>(
+    config: &'c ServerConfig,
+    now: SystemTime,
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+) -> Result<&'c Credential, AwsError> {
     let Some(credential) = config
         .credentials
         .iter()
@@ -193,21 +228,7 @@ fn check_sigv4(
     if credential.expires_at.is_some_and(|t| now >= t.0) {
         return Err(ErrorCode::ExpiredTokenException.into());
     }
-    check_clock(now, &amz_date, signed_at, max_skew_minutes(protocol))?;
-    let http_date = &amz_date[..8];
-    if auth.scope_date != http_date {
-        return Err(invalid_signature(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{http_date}', from 'x-amz-date'.",
-            auth.scope_date
-        )));
-    }
-    if !sigv4::signature_matches(req, &auth, &amz_date, &credential.secret_access_key) {
-        return Err(invalid_signature(SIGNATURE_MISMATCH.to_owned()));
-    }
-    Ok(Caller {
-        region: auth.region,
-        access_key_id: Some(auth.access_key_id),
-    })
+    Ok(credential)
 }
 
 /// AWS refuses a request signed more than `minutes` from its clock.

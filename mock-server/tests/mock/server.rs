@@ -672,7 +672,9 @@ async fn the_admin_api_drives_a_server_from_outside() {
     assert_eq!(refused.status, 400);
     let text = String::from_utf8_lossy(&refused.body);
     assert!(
-        text.starts_with("rule: `ThrottlingExeption` is not an error the mock knows; known codes: "),
+        text.starts_with(
+            "rule: `ThrottlingExeption` is not an error the mock knows; known codes: "
+        ),
         "{text}"
     );
     let clock = send(
