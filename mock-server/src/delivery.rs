@@ -23,20 +23,36 @@ use crate::state::Shared;
 use crate::stream_body::StreamStall;
 
 /// A rendered answer, and the stall to wait out before its head goes.
-pub(crate) struct Delivered {
+pub(crate) struct Delivered<'a> {
     pub response: Response,
-    pub stall_before_head: Option<Duration>,
+    pub stall_before_head: Option<HeadStall<'a>>,
 }
 
-/// Renders `planned` (with `render`) with `effects` applied; `request_line`
-/// keys a stall on the clock's timeline, `record` is the journal's entry.
-pub(crate) fn deliver(
+/// A rule's stall before the response head.
+pub(crate) struct HeadStall<'a> {
+    to: Recipient<'a>,
+    duration: Duration,
+}
+
+/// The request an answer is delivered to, as the effects need it.
+pub(crate) struct Recipient<'a> {
+    /// The journal and the clock.
+    pub shared: &'a Shared,
+    /// The request's number in the journal.
+    pub seq: u64,
+    /// The request as sent, which keys a stall on the clock's timeline.
+    pub request_line: String,
+}
+
+/// Renders `planned` (with `render`) with `effects` applied; `record` is
+/// the journal's entry, not yet in the journal.
+pub(crate) fn deliver<'a>(
     effects: &Effects,
     mut planned: Planned,
-    request_line: String,
+    to: Recipient<'a>,
     record: &mut RecordedRequest,
     render: impl FnOnce(Planned, Option<StreamStall>, &mut RecordedRequest) -> Response,
-) -> Delivered {
+) -> Delivered<'a> {
     // Every effect is named here, so a new one cannot be left unapplied.
     let Effects {
         stall,
@@ -61,10 +77,16 @@ pub(crate) fn deliver(
                 Some(StreamStall {
                     after_frames,
                     duration: stall.duration(),
-                    request: request_line,
+                    request: to.request_line,
                 }),
             ),
-            _ => (Some(stall.duration()), None),
+            _ => (
+                Some(HeadStall {
+                    to,
+                    duration: stall.duration(),
+                }),
+                None,
+            ),
         },
         None => (None, None),
     };
@@ -97,31 +119,33 @@ fn cut(reset: Option<Reset>, mut response: Response, record: &mut RecordedReques
     }
 }
 
-/// A rule's stall before the response head, request `seq` already in the
-/// journal (a request that is stalling shows there).
-pub(crate) async fn stall_before_head(
-    shared: &Shared,
-    seq: u64,
-    request_line: String,
-    duration: Duration,
-) {
-    shared.journal.frame_sent(seq, FrameRecord::Stall);
-    // The stall, and the silence after a client gave up on it, end when
-    // the server stops: its shutdown waits for no one.
-    let stopped = shared.stopped();
-    tokio::pin!(stopped);
-    let gave_up = shared.journal.gave_up_mark(seq);
-    let stall = shared
-        .clock
-        .stall(request_line, None, duration, Some(gave_up));
-    let over = tokio::select! {
-        over = stall => over,
-        () = &mut stopped => true,
-    };
-    if !over {
-        // The client gave up first: like a server still stalling, send
-        // nothing (the connection's close may drop this sooner).
-        stopped.await;
+impl HeadStall<'_> {
+    /// Waits the stall out, the request already in the journal (a request
+    /// that is stalling shows there).
+    pub(crate) async fn wait(self) {
+        let Recipient {
+            shared,
+            seq,
+            request_line,
+        } = self.to;
+        shared.journal.frame_sent(seq, FrameRecord::Stall);
+        // The stall, and the silence after a client gave up on it, end
+        // when the server stops: its shutdown waits for no one.
+        let stopped = shared.stopped();
+        tokio::pin!(stopped);
+        let gave_up = shared.journal.gave_up_mark(seq);
+        let stall = shared
+            .clock
+            .stall(request_line, None, self.duration, Some(gave_up));
+        let over = tokio::select! {
+            over = stall => over,
+            () = &mut stopped => true,
+        };
+        if !over {
+            // The client gave up first: like a server still stalling, send
+            // nothing (the connection's close may drop this sooner).
+            stopped.await;
+        }
     }
 }
 

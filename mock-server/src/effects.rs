@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::listed::listed_enum;
+
 /// Everything a rule does to the delivery of its answer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
@@ -186,6 +188,7 @@ impl FrameFault {
     }
 }
 
+listed_enum! {
 /// The ways a frame goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,22 +219,9 @@ pub enum FrameFaultKind {
     /// No frame at all: a 200 with an empty stream.
     Empty,
 }
+}
 
 impl FrameFaultKind {
-    /// Every kind.
-    pub const ALL: [FrameFaultKind; 10] = [
-        Self::Truncated,
-        Self::Reset,
-        Self::BadPreludeCrc,
-        Self::BadMessageCrc,
-        Self::ForgedLength,
-        Self::UnknownHeaderType,
-        Self::BadData,
-        Self::Duplicated,
-        Self::Dropped,
-        Self::Empty,
-    ];
-
     /// The kind's name, as scenario files and the journal write it
     /// (`bad_message_crc`).
     pub fn name(self) -> String {
@@ -244,6 +234,23 @@ impl FrameFaultKind {
     /// The kind named `name`.
     pub fn named(name: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
+    /// Whether the fault breaks the binary framing itself (a CRC, a
+    /// length, a header's type), which Server-Sent Events do not have.
+    pub(crate) fn breaks_framing(self) -> bool {
+        match self {
+            Self::BadPreludeCrc
+            | Self::BadMessageCrc
+            | Self::ForgedLength
+            | Self::UnknownHeaderType => true,
+            Self::Truncated
+            | Self::Reset
+            | Self::BadData
+            | Self::Duplicated
+            | Self::Dropped
+            | Self::Empty => false,
+        }
     }
 
     /// Whether a frame hit by this fault leaves the stream unreadable from
@@ -287,7 +294,7 @@ mod tests {
 
     #[test]
     fn fault_kinds_are_named_as_serde_names_them() {
-        for kind in FrameFaultKind::ALL {
+        for &kind in FrameFaultKind::ALL {
             assert_eq!(FrameFaultKind::named(&kind.name()), Some(kind));
         }
         assert_eq!(FrameFaultKind::BadPreludeCrc.name(), "bad_prelude_crc");

@@ -22,15 +22,12 @@ pub(crate) fn apply(fault: FrameFault, framing: Framing, frames: &mut Vec<Planne
     let at = fault.at_event.min(frames.len() - 1);
     let frame = &mut frames[at];
     let original = frame.clone();
-    let kind = match (fault.kind, framing) {
-        (
-            FrameFaultKind::BadPreludeCrc
-            | FrameFaultKind::BadMessageCrc
-            | FrameFaultKind::ForgedLength
-            | FrameFaultKind::UnknownHeaderType,
-            Framing::ServerSentEvents,
-        ) => FrameFaultKind::BadData,
-        (kind, _) => kind,
+    // Server-Sent Events have no binary framing to break: their data is
+    // broken instead.
+    let kind = if framing == Framing::ServerSentEvents && fault.kind.breaks_framing() {
+        FrameFaultKind::BadData
+    } else {
+        fault.kind
     };
     frame.label = FrameRecord::Fault {
         kind,
@@ -91,7 +88,13 @@ fn corrupt_frame(kind: FrameFaultKind, mut bytes: Vec<u8>) -> Vec<u8> {
                 bytes[end - 4..].copy_from_slice(&crc.to_be_bytes());
             }
         }
-        _ => {}
+        // Not faults of the framing: `apply` never brings them here.
+        FrameFaultKind::Truncated
+        | FrameFaultKind::Reset
+        | FrameFaultKind::BadData
+        | FrameFaultKind::Duplicated
+        | FrameFaultKind::Dropped
+        | FrameFaultKind::Empty => {}
     }
     bytes
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::effects::FrameFaultKind;
+use crate::listed::listed_enum;
 use crate::operation::Operation;
 use crate::timefmt::Timestamp;
 
@@ -105,6 +106,7 @@ impl AuthRecord {
     }
 }
 
+listed_enum! {
 /// What a request authenticated with. Written as the names below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -136,20 +138,9 @@ pub enum AuthScheme {
     #[serde(rename = "not checked")]
     NotChecked,
 }
+}
 
 impl AuthScheme {
-    /// Every scheme.
-    pub const ALL: [AuthScheme; 8] = [
-        Self::None,
-        Self::Off,
-        Self::SigV4,
-        Self::Bearer,
-        Self::XApiKey,
-        Self::WebIdentity,
-        Self::SsoToken,
-        Self::NotChecked,
-    ];
-
     /// The scheme's name, as the journal writes it.
     pub fn name(self) -> &'static str {
         match self {

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::listed::listed_enum;
+
+listed_enum! {
 /// The operations the server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -35,6 +38,7 @@ pub enum Operation {
     /// profile.
     GetRoleCredentials,
 }
+}
 
 impl Operation {
     /// The SigV4 service name requests for this operation are signed with.
@@ -64,23 +68,9 @@ impl Operation {
         }
     }
 
-    /// Every operation.
-    pub const ALL: [Operation; 10] = [
-        Operation::InvokeModel,
-        Operation::InvokeModelWithResponseStream,
-        Operation::ListInferenceProfiles,
-        Operation::GetInferenceProfile,
-        Operation::MantleMessages,
-        Operation::MantleMessagesStream,
-        Operation::GetCallerIdentity,
-        Operation::AssumeRole,
-        Operation::AssumeRoleWithWebIdentity,
-        Operation::GetRoleCredentials,
-    ];
-
     /// The operation called `name` (`InvokeModel`), as the journal spells it.
     pub fn named(name: &str) -> Option<Operation> {
-        Self::ALL.into_iter().find(|op| op.name() == name)
+        Self::ALL.iter().copied().find(|op| op.name() == name)
     }
 
     /// The wire protocol of the endpoint that serves it.
@@ -138,7 +128,7 @@ mod tests {
 
     #[test]
     fn names_are_the_serialized_names() {
-        for op in Operation::ALL {
+        for &op in Operation::ALL {
             let json = serde_json::to_value(op).unwrap();
             assert_eq!(json, op.name(), "{op:?}");
             assert_eq!(Operation::named(op.name()), Some(op));

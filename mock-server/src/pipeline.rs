@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::api::{Api, Call, Planned, Target, WireError};
 use crate::bedrock::Bedrock;
-use crate::delivery::{self, Delivered};
+use crate::delivery::{self, Delivered, Recipient};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
 use crate::mantle::Mantle;
@@ -112,7 +112,11 @@ async fn serve<A: Api>(
     } = delivery::deliver(
         &effects,
         decision.planned,
-        arrival.request_line(),
+        Recipient {
+            shared,
+            seq: arrival.seq,
+            request_line: arrival.request_line(),
+        },
         &mut record,
         |planned, stall, record| render(api, shared, &arrival, planned, stall, record),
     );
@@ -120,8 +124,8 @@ async fn serve<A: Api>(
         eprintln!("{}", log_line(&record));
     }
     shared.journal.push(record);
-    if let Some(duration) = stall_before_head {
-        delivery::stall_before_head(shared, arrival.seq, arrival.request_line(), duration).await;
+    if let Some(stall) = stall_before_head {
+        stall.wait().await;
     }
     response
 }
