@@ -548,6 +548,25 @@ mod tests {
         }
     }
 
+    /// A row's code is its variant's name (in CamelCase for Mantle's
+    /// snake_case types), so a typo in either shows.
+    #[test]
+    fn each_code_is_its_variants_name() {
+        for code in ErrorCode::ALL {
+            let camel: String = code
+                .code()
+                .split('_')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect();
+            assert_eq!(format!("{code:?}"), camel, "{code}");
+        }
+    }
+
     /// The client's view of stream exceptions (`bedrock-eventstream`'s
     /// `ExceptionKind`) agrees with the catalogue: every exception the
     /// mock sends is a kind the reader knows, with the same status.
@@ -568,6 +587,15 @@ mod tests {
                 kinds.contains(kind),
                 "{kind:?} has no row with its stream type"
             );
+        }
+    }
+
+    #[test]
+    fn every_stream_exception_has_an_anthropic_type_on_mantle() {
+        for name in ExceptionType::every_name() {
+            let exception: ExceptionType = name.parse().unwrap();
+            assert_eq!(exception.to_string(), name);
+            assert_eq!(exception.on_mantle().protocol(), Protocol::Mantle, "{name}");
         }
     }
 
