@@ -49,7 +49,8 @@ type Admin = State<Arc<Shared>>;
 /// is a 404 naming the table above.
 pub(crate) fn router() -> Router<Arc<Shared>> {
     let call = |path: &str| format!("{PREFIX}{path}");
-    let known = |route: MethodRouter<Arc<Shared>>| route.fallback(unknown);
+    // axum answers HEAD with a GET's handler; the admin API has no HEAD.
+    let known = |route: MethodRouter<Arc<Shared>>| route.head(unknown).fallback(unknown);
     Router::new()
         .route(&call("health"), known(get(health)))
         .route(&call("journal"), known(get(journal).delete(forget_journal)))

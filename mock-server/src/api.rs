@@ -15,7 +15,7 @@ use crate::journal::AuthRecord;
 use crate::operation::{Operation, Protocol};
 use crate::redact;
 use crate::routes::Route;
-use crate::rules::Answer;
+use crate::rules::RuleContent;
 use crate::runtime;
 use crate::sigv4::SignedRequest;
 use crate::state::Shared;
@@ -24,14 +24,14 @@ use crate::stream_body::{Framing, PlannedFrame};
 /// What a request asks for, once its route (and for Mantle and STS, its
 /// body) has been read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct Requested {
     pub operation: Operation,
     /// The model or profile id: from the path, or Mantle's body.
     pub model: Option<String>,
 }
 
 /// One authenticated request, as the protocol's steps see it.
-pub(crate) struct Call<'a> {
+pub(crate) struct Exchange<'a> {
     pub shared: &'a Shared,
     pub config: &'a ServerConfig,
     pub caller: &'a Caller,
@@ -133,16 +133,17 @@ pub(crate) trait Api: Sync {
 
     /// What the request asks for; the endpoint's error when it asks for
     /// nothing it has (answered after authentication).
-    fn identify(&self, route: Route, raw_query: &str, body: &[u8]) -> Result<Target, AwsError>;
+    fn identify(&self, route: Route, raw_query: &str, body: &[u8]) -> Result<Requested, AwsError>;
 
-    /// Who sent it: SigV4 for the endpoint's service, or the API keys it
+    /// Who sent it (`operation`: what it asks for, if it names anything the
+    /// endpoint has): SigV4 for the endpoint's service, or the API keys it
     /// takes (see `auth`).
     fn authenticate(
         &self,
         config: &ServerConfig,
         now: SystemTime,
         request: &SignedRequest<'_>,
-        _operation: Operation,
+        _operation: Option<Operation>,
     ) -> (AuthRecord, Result<Caller, AwsError>) {
         auth::authenticate(config, now, request, self.protocol())
     }
@@ -150,7 +151,7 @@ pub(crate) trait Api: Sync {
     /// The service's own checks, made before rules are consulted so that
     /// a rule changing an answer's content only ever changes one that
     /// would have succeeded.
-    fn check(&self, call: &Call<'_>) -> Result<Self::Checked, AwsError>;
+    fn check(&self, call: &Exchange<'_>) -> Result<Self::Checked, AwsError>;
 
     /// Whether the answer to `checked` has content a rule may change (a
     /// model's reply).
@@ -160,9 +161,9 @@ pub(crate) trait Api: Sync {
     /// in place of the model's.
     fn answer(
         &self,
-        call: &Call<'_>,
+        call: &Exchange<'_>,
         checked: Self::Checked,
-        content: Option<&Answer>,
+        content: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError>;
 
     /// An error as this protocol sends it.

@@ -3,14 +3,14 @@
 //! frames. The runtime's own checks and frames are in `runtime`, the
 //! inference profile calls in `control_plane`.
 
-use crate::api::{Api, Call, Planned, Target, WireError, rest_json_error};
+use crate::api::{Api, Exchange, Planned, Requested, WireError, rest_json_error};
 use crate::catalogue;
 use crate::control_plane;
 use crate::errors::{AwsError, ErrorCode};
 use crate::operation::{Operation, Protocol};
 use crate::reply::Reply;
 use crate::routes::Route;
-use crate::rules::Answer;
+use crate::rules::RuleContent;
 use crate::runtime::{self, StreamFault};
 use crate::stream_body::Framing;
 
@@ -39,9 +39,9 @@ impl Api for Bedrock {
         Protocol::Bedrock
     }
 
-    fn identify(&self, route: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {
+    fn identify(&self, route: Route, _: &str, _: &[u8]) -> Result<Requested, AwsError> {
         match route {
-            Route::Aws { operation, target } => Ok(Target {
+            Route::Aws { operation, target } => Ok(Requested {
                 operation,
                 model: target,
             }),
@@ -49,7 +49,7 @@ impl Api for Bedrock {
         }
     }
 
-    fn check(&self, call: &Call<'_>) -> Result<Checked, AwsError> {
+    fn check(&self, call: &Exchange<'_>) -> Result<Checked, AwsError> {
         match call.operation {
             Operation::InvokeModel => check_invocation(call).map(Checked::Invoke),
             Operation::InvokeModelWithResponseStream => {
@@ -70,9 +70,9 @@ impl Api for Bedrock {
 
     fn answer(
         &self,
-        call: &Call<'_>,
+        call: &Exchange<'_>,
         checked: Checked,
-        content: Option<&Answer>,
+        content: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError> {
         let region = &call.caller.region;
         match checked {
@@ -98,7 +98,7 @@ impl Api for Bedrock {
 
 /// Bedrock's checks of an invoke request, in its order: the model id, the
 /// headers, the body.
-fn check_invocation(call: &Call<'_>) -> Result<Invocation, AwsError> {
+fn check_invocation(call: &Exchange<'_>) -> Result<Invocation, AwsError> {
     let model = call.model.unwrap_or_default();
     let resolved = catalogue::resolve_for_invoke(call.config, model, &call.caller.region)?;
     check_service_tier(call.headers)?;
@@ -131,19 +131,19 @@ fn check_service_tier(headers: &http::HeaderMap) -> Result<(), AwsError> {
 /// `InvokeModel`: the whole answer, or, for a rule's stream exception, the
 /// same failure as an HTTP error.
 fn invoke(
-    call: &Call<'_>,
+    call: &Exchange<'_>,
     invocation: Invocation,
-    content: Option<&Answer>,
+    content: Option<RuleContent<'_>>,
 ) -> Result<Planned, AwsError> {
     let reply = match content {
-        Some(Answer::Reply(reply)) => reply,
-        Some(Answer::StreamException {
+        None => &invocation.reply,
+        Some(RuleContent::Reply(reply)) => reply,
+        Some(RuleContent::Exception {
             exception, message, ..
         }) => {
             let code = exception.code();
-            return Err(code.with_message(message.as_deref().unwrap_or(code.stream_message())));
+            return Err(code.with_message(message.unwrap_or(code.stream_message())));
         }
-        _ => &invocation.reply,
     };
     let answer = runtime::invoke(
         reply,
@@ -163,25 +163,21 @@ fn invoke(
 /// `InvokeModelWithResponseStream`: the event-stream frames, ending in a
 /// rule's exception if it names one.
 fn invoke_with_response_stream(
-    call: &Call<'_>,
+    call: &Exchange<'_>,
     invocation: Invocation,
-    content: Option<&Answer>,
+    content: Option<RuleContent<'_>>,
 ) -> Planned {
     let (reply, fault) = match content {
-        Some(Answer::Reply(reply)) => (reply, None),
-        Some(Answer::StreamException {
+        None => (&invocation.reply, None),
+        Some(RuleContent::Reply(reply)) => (reply, None),
+        Some(RuleContent::Exception {
             after_events,
             exception,
             message,
         }) => (
             &invocation.reply,
-            Some(StreamFault::new(
-                *after_events,
-                *exception,
-                message.as_deref(),
-            )),
+            Some(StreamFault::new(after_events, exception, message)),
         ),
-        _ => (&invocation.reply, None),
     };
     let frames = runtime::stream_frames(
         reply,

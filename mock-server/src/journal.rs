@@ -213,14 +213,25 @@ impl FrameRecord {
         }
     }
 
-    /// Whether the request failed here: an exception or error event, a
-    /// client that gave up, a cut connection.
+    /// Whether the service reported the request failed here: an exception
+    /// frame or an error event, a client that gave up, a cut connection. A
+    /// frame a fault broke counts only when what it carried was an error
+    /// (the breakage itself is the reader's to find).
     pub fn is_failure(&self) -> bool {
         match self {
             Self::Exception(_) | Self::GaveUp | Self::Reset => true,
-            Self::Chunk(event) | Self::Sse(event) => event.contains("error"),
-            Self::Fault { frame, .. } => frame.is_failure(),
+            Self::Chunk(_) | Self::Sse(_) | Self::Fault { .. } => self.carries_an_error(),
             Self::Stall => false,
+        }
+    }
+
+    /// Whether the frame's event or exception type names an error
+    /// (`sse:error`, `exception:overloaded_error`).
+    fn carries_an_error(&self) -> bool {
+        match self {
+            Self::Chunk(name) | Self::Sse(name) | Self::Exception(name) => name.contains("error"),
+            Self::Fault { frame, .. } => frame.carries_an_error(),
+            Self::Stall | Self::GaveUp | Self::Reset => false,
         }
     }
 
@@ -407,5 +418,86 @@ impl Journal {
         // Entries are whole values pushed under the lock; a panic elsewhere
         // cannot leave one half-written.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_records_read_and_write_as_the_journal_writes_them() {
+        for text in [
+            "chunk:message_start",
+            "sse:ping",
+            "exception:throttlingException",
+            "bad_message_crc:chunk:content_block_delta",
+            "dropped:sse:message_start",
+            "stall",
+            "gave-up",
+            "reset",
+        ] {
+            let record: FrameRecord = text.parse().unwrap();
+            assert_eq!(record.to_string(), text);
+            assert_eq!(serde_json::to_value(&record).unwrap(), text);
+        }
+        for bad in ["", "chunk", "nonsense:chunk:x", "bad_message_crc:nope"] {
+            assert!(bad.parse::<FrameRecord>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failures_are_what_the_service_reported() {
+        let failed = |text: &str| text.parse::<FrameRecord>().unwrap().is_failure();
+        for text in [
+            "exception:throttlingException",
+            "sse:error",
+            "gave-up",
+            "reset",
+            "truncated:sse:error",
+        ] {
+            assert!(failed(text), "{text}");
+        }
+        for text in [
+            "chunk:message_stop",
+            "stall",
+            "bad_message_crc:chunk:content_block_delta",
+            "dropped:exception:throttlingException",
+        ] {
+            assert!(!failed(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn scheme_names_are_the_serialized_names() {
+        for &scheme in AuthScheme::ALL {
+            assert_eq!(serde_json::to_value(scheme).unwrap(), scheme.name());
+        }
+    }
+
+    #[test]
+    fn nothing_sent_is_written_as_status_0() {
+        let request = RecordedRequest {
+            seq: 1,
+            time: Timestamp(std::time::UNIX_EPOCH),
+            method: "POST".to_owned(),
+            raw_path: "/".to_owned(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: String::new(),
+            operation: None,
+            model_id: None,
+            auth: AuthRecord::presenting(AuthScheme::None),
+            rule: None,
+            status: None,
+            error_type: None,
+            request_id: String::new(),
+            frames: vec![FrameRecord::Reset],
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            (json["status"].clone(), json["frames"][0].clone()),
+            (0.into(), "reset".into())
+        );
     }
 }

@@ -11,7 +11,7 @@ use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::api::{Api, Call, Planned, Target, WireError};
+use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::config::{MantleModel, ModelState, ServerConfig};
 use crate::errors::{AwsError, ErrorCode, ExceptionType};
 use crate::journal::FrameRecord;
@@ -20,7 +20,7 @@ use crate::operation::{Operation, Protocol};
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
 use crate::routes::Route;
-use crate::rules::Answer;
+use crate::rules::RuleContent;
 use crate::stream_body::{Framing, PlannedFrame};
 
 /// Mantle's request size limit: the Anthropic API's 32 MB for the Messages
@@ -55,17 +55,17 @@ impl Api for Mantle {
         ErrorCode::RequestTooLarge.into()
     }
 
-    fn identify(&self, route: Route, _: &str, body: &[u8]) -> Result<Target, AwsError> {
+    fn identify(&self, route: Route, _: &str, body: &[u8]) -> Result<Requested, AwsError> {
         match route {
             Route::Mantle => {
                 let (operation, model) = peek(body);
-                Ok(Target { operation, model })
+                Ok(Requested { operation, model })
             }
             _ => Err(unknown_path()),
         }
     }
 
-    fn check(&self, call: &Call<'_>) -> Result<Checked, AwsError> {
+    fn check(&self, call: &Exchange<'_>) -> Result<Checked, AwsError> {
         Ok(Checked {
             prepared: prepare(call.config, call.headers, call.body)?,
             stream: call.operation == Operation::MantleMessagesStream,
@@ -78,24 +78,24 @@ impl Api for Mantle {
 
     fn answer(
         &self,
-        call: &Call<'_>,
+        call: &Exchange<'_>,
         checked: Checked,
-        content: Option<&Answer>,
+        content: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError> {
         let prepared = &checked.prepared;
         let (reply, fault) = match content {
-            Some(Answer::Reply(reply)) => (reply, None),
-            Some(Answer::StreamException {
+            None => (&prepared.reply, None),
+            Some(RuleContent::Reply(reply)) => (reply, None),
+            Some(RuleContent::Exception {
                 after_events,
                 exception,
                 message,
             }) => {
-                let error = stream_error(*exception, message.as_deref());
+                let error = stream_error(exception, message);
                 if !checked.stream {
                     // Outside a stream the same failure is an HTTP error.
                     return Err(exception.on_mantle().with_message(error.message));
                 }
-                let after_events = *after_events;
                 (
                     &prepared.reply,
                     Some(SseFault {
@@ -104,7 +104,6 @@ impl Api for Mantle {
                     }),
                 )
             }
-            _ => (&prepared.reply, None),
         };
         let mut rng = call.shared.rng();
         if !checked.stream {

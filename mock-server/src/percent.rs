@@ -44,3 +44,30 @@ pub(crate) fn percent_decode_bytes(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// A form's `key=value&...` pairs (an STS request, a query), decoded as
+/// forms are: `+` is a space, then percent-decoding.
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn parse(text: &str) -> Self {
+        let decode = |s: &str| percent_decode(&s.replace('+', " "));
+        Self(
+            text.split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(key), decode(value))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of parameter `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}

@@ -15,8 +15,9 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::api::{Api, Call, Planned, Target, WireError};
+use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::bedrock::Bedrock;
+use crate::config::ServerConfig;
 use crate::delivery::{self, Delivered, Recipient};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
@@ -27,7 +28,7 @@ use crate::routes;
 use crate::rules::{Answer, RequestFacts};
 use crate::sigv4::SignedRequest;
 use crate::sso::SsoPortal;
-use crate::state::{ChosenRule, Content, Shared};
+use crate::state::{ChosenRule, NormalAnswer, Shared};
 use crate::stream_body::{PacedBody, StreamStall};
 use crate::sts::Sts;
 use crate::timefmt::{Timestamp, Utc};
@@ -43,10 +44,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     }
 }
 
-/// A request as it arrived.
+/// A request as it arrived, and the account as it was then.
 struct Arrival {
     seq: u64,
     now: SystemTime,
+    config: Arc<ServerConfig>,
     request_id: String,
     parts: Parts,
     raw_path: String,
@@ -57,6 +59,7 @@ impl Arrival {
     fn new(shared: &Shared, parts: Parts) -> Self {
         Self {
             now: shared.clock.now(),
+            config: shared.config(),
             seq: shared.seq.fetch_add(1, Ordering::SeqCst) + 1,
             request_id: shared.rng().uuid(),
             raw_path: parts.uri.path().to_owned(),
@@ -136,12 +139,12 @@ fn decide<A: Api>(
     api: &A,
     shared: &Shared,
     arrival: &Arrival,
-    target: Result<Target, AwsError>,
+    target: Result<Requested, AwsError>,
     body: &Bytes,
 ) -> Decision {
     let operation = target.as_ref().ok().map(|t| t.operation);
     let model_id = target.as_ref().ok().and_then(|t| t.model.clone());
-    let config = shared.config();
+    let config = &arrival.config;
     let signed = SignedRequest {
         method: arrival.parts.method.as_str(),
         raw_path: &arrival.raw_path,
@@ -149,18 +152,15 @@ fn decide<A: Api>(
         headers: &arrival.parts.headers,
         body,
     };
-    let (auth, caller) = match operation {
-        Some(operation) => api.authenticate(&config, arrival.now, &signed, operation),
-        // Nothing to answer but the endpoint's error, once the caller is
-        // known: AWS authenticates before it routes.
-        None => crate::auth::authenticate(&config, arrival.now, &signed, api.protocol()),
-    };
+    // A request naming nothing the endpoint has is authenticated too: AWS
+    // authenticates before it routes.
+    let (auth, caller) = api.authenticate(config, arrival.now, &signed, operation);
     let (planned, rule) = match (caller, target) {
         (Err(e), _) | (Ok(_), Err(e)) => (Planned::Error(e), None),
         (Ok(caller), Ok(target)) => {
-            let call = Call {
+            let call = Exchange {
                 shared,
-                config: &config,
+                config,
                 caller: &caller,
                 operation: target.operation,
                 model: target.model.as_deref(),
@@ -183,18 +183,18 @@ fn decide<A: Api>(
 }
 
 /// The service's checks, the rule that answers, and the answer.
-fn answer<A: Api>(api: &A, call: &Call<'_>) -> (Planned, Option<ChosenRule>) {
+fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>) {
     let checked = api.check(call);
-    let content = match &checked {
-        Ok(checked) if api.has_content(checked) => Content::Changeable,
-        _ => Content::Fixed,
+    let normal_answer = match &checked {
+        Ok(checked) if api.has_content(checked) => NormalAnswer::Changeable,
+        _ => NormalAnswer::Fixed,
     };
     let facts = RequestFacts {
         operation: Some(call.operation),
         model_id: call.model,
         headers: call.headers,
     };
-    let rule = call.shared.answering_rule(&facts, content);
+    let rule = call.shared.answering_rule(&facts, normal_answer);
     let normal = |content| {
         checked
             .and_then(|checked| api.answer(call, checked, content))
@@ -212,7 +212,7 @@ fn answer<A: Api>(api: &A, call: &Call<'_>) -> (Planned, Option<ChosenRule>) {
         },
         Some(answer) => answer
             .as_error(api.protocol())
-            .map_or_else(|| normal(Some(answer)), Planned::Error),
+            .map_or_else(|| normal(answer.content()), Planned::Error),
         None => normal(None),
     };
     (planned, rule)
@@ -232,7 +232,7 @@ enum Unread {
 impl Unread {
     /// The body was not read whole, so there is nothing to verify a
     /// signature against; AWS's size check answers first as well.
-    fn decision(self, api: &impl Api, target: Result<Target, AwsError>) -> Decision {
+    fn decision(self, api: &impl Api, target: Result<Requested, AwsError>) -> Decision {
         let closing = |status| Planned::Custom {
             status,
             headers: vec![("connection".to_owned(), "close".to_owned())],
@@ -347,7 +347,7 @@ fn render(
             let builder = headers
                 .into_iter()
                 .fold(builder, |b, (name, value)| b.header(name, value));
-            let pace = shared.config().pace;
+            let pace = arrival.config.pace;
             let body = PacedBody::new(frames, pace, Arc::clone(&shared.journal), arrival.seq)
                 .with_stall(stall, &shared.clock, shared.stopped());
             builder.body(Body::new(body))
@@ -408,22 +408,13 @@ fn invalid_rule_answer(
     let error = ErrorCode::InternalServerException
         .with_message(format!("the rule's answer is not valid HTTP: {e}"));
     let wire = api.wire_error(&error, request_id);
-    let mut r = Response::new(Body::from(wire.body));
-    *r.status_mut() =
-        StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = r.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static(wire.content_type));
-    if let Some(v) = wire
-        .error_type_header
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        headers.insert("x-amzn-errortype", v);
+    record.error_type = Some(wire.code.clone());
+    let mut response = error_response(http::Response::builder(), &error, wire)
+        .expect("a catalogue error's status and headers are valid HTTP");
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amzn-requestid", id);
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", v);
-    }
-    record.error_type = Some(wire.code);
-    r
+    response
 }
 
 /// One line per request for `serve`'s log.

@@ -445,6 +445,18 @@ pub enum Answer {
     },
 }
 
+/// What a rule changes in a normal answer: its reply, or an exception
+/// partway through it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RuleContent<'a> {
+    Reply(&'a Reply),
+    Exception {
+        after_events: usize,
+        exception: ExceptionType,
+        message: Option<&'a str>,
+    },
+}
+
 impl Answer {
     /// The error `code` with its usual status and message.
     pub fn error(code: ErrorCode) -> Self {
@@ -472,6 +484,24 @@ impl Answer {
             after_events,
             exception,
             message: None,
+        }
+    }
+
+    /// What the answer changes in a normal answer, if it is a content
+    /// answer.
+    pub(crate) fn content(&self) -> Option<RuleContent<'_>> {
+        match self {
+            Answer::Reply(reply) => Some(RuleContent::Reply(reply)),
+            Answer::StreamException {
+                after_events,
+                exception,
+                message,
+            } => Some(RuleContent::Exception {
+                after_events: *after_events,
+                exception: *exception,
+                message: message.as_deref(),
+            }),
+            Answer::Error { .. } | Answer::CustomError { .. } | Answer::Http { .. } => None,
         }
     }
 

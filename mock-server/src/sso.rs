@@ -5,17 +5,17 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::api::{Api, Call, Planned, Target, WireError, rest_json_error};
+use crate::api::{Api, Exchange, Planned, Requested, WireError, rest_json_error};
 use crate::auth::{self, Caller};
 use crate::config::{Credential, ServerConfig};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::{Operation, Protocol};
+use crate::percent::Form;
 use crate::rng::Rng;
 use crate::routes::Route;
-use crate::rules::Answer;
+use crate::rules::RuleContent;
 use crate::sigv4::SignedRequest;
-use crate::sts::Params;
 use crate::timefmt::Timestamp;
 
 /// How long minted role credentials last (the portal's usual hour).
@@ -37,8 +37,8 @@ impl Api for SsoPortal {
         Protocol::SsoPortal
     }
 
-    fn identify(&self, _: Route, _: &str, _: &[u8]) -> Result<Target, AwsError> {
-        Ok(Target {
+    fn identify(&self, _: Route, _: &str, _: &[u8]) -> Result<Requested, AwsError> {
+        Ok(Requested {
             operation: Operation::GetRoleCredentials,
             model: None,
         })
@@ -50,7 +50,7 @@ impl Api for SsoPortal {
         config: &ServerConfig,
         now: SystemTime,
         request: &SignedRequest<'_>,
-        _: Operation,
+        _: Option<Operation>,
     ) -> (AuthRecord, Result<Caller, AwsError>) {
         let (mut record, caller) = auth::unsigned(config, AuthScheme::SsoToken);
         match check_token(config, request.headers, now) {
@@ -63,7 +63,7 @@ impl Api for SsoPortal {
         }
     }
 
-    fn check(&self, call: &Call<'_>) -> Result<RoleInAccount, AwsError> {
+    fn check(&self, call: &Exchange<'_>) -> Result<RoleInAccount, AwsError> {
         let (role, account) = role(call.raw_query)?;
         Ok(RoleInAccount { role, account })
     }
@@ -76,9 +76,9 @@ impl Api for SsoPortal {
     /// credentials), else a fresh session.
     fn answer(
         &self,
-        call: &Call<'_>,
+        call: &Exchange<'_>,
         named: RoleInAccount,
-        _: Option<&Answer>,
+        _: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError> {
         let credential = match call.shared.issue_credential() {
             Some(queued) => queued,
@@ -125,7 +125,7 @@ fn check_token(
 
 /// The role's name and account from the query.
 fn role(raw_query: &str) -> Result<(String, String), AwsError> {
-    let params = Params::read(raw_query, b"");
+    let params = Form::parse(raw_query);
     let required = |name: &str| match params.get(name) {
         Some(v) if !v.is_empty() => Ok(v.to_owned()),
         _ => Err(ErrorCode::InvalidRequestException.with_message(format!("{name} is required"))),

@@ -42,10 +42,10 @@ pub(crate) struct ChosenRule {
     pub effects: Effects,
 }
 
-/// Whether a request has a normal answer whose content a rule could
-/// change: a model request that passed the service's checks.
+/// Whether a request's normal answer has content a rule could change: a
+/// model request that passed the service's checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Content {
+pub(crate) enum NormalAnswer {
     Changeable,
     Fixed,
 }
@@ -274,15 +274,16 @@ impl Shared {
     /// happen under one lock, so concurrent requests (a client's parallel
     /// probes) cannot both take a `times(1)` rule. Rules that change a
     /// normal answer's content (a reply, a stream exception, a frame fault)
-    /// take part only when that content is [`Content::Changeable`].
+    /// take part only when that answer is [`NormalAnswer::Changeable`].
     pub(crate) fn answering_rule(
         &self,
         facts: &RequestFacts<'_>,
-        content: Content,
+        normal_answer: NormalAnswer,
     ) -> Option<ChosenRule> {
         let mut chosen = None;
         for mounted in self.rules().iter_mut() {
-            let applies = content == Content::Changeable || !mounted.rule.changes_content();
+            let applies =
+                normal_answer == NormalAnswer::Changeable || !mounted.rule.changes_content();
             if !applies || !mounted.rule.when.matches(facts) {
                 continue;
             }

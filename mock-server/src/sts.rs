@@ -9,17 +9,17 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::api::{Api, Call, Planned, Target, WireError};
+use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::auth::{self, Caller};
 use crate::config::{Credential, ServerConfig};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::{Operation, Protocol};
-use crate::percent::percent_decode;
+use crate::percent::Form;
 use crate::redact;
 use crate::rng::Rng;
 use crate::routes::Route;
-use crate::rules::Answer;
+use crate::rules::RuleContent;
 use crate::sigv4::SignedRequest;
 use crate::timefmt::{Timestamp, Utc};
 
@@ -30,46 +30,13 @@ const VERSION: &str = "2011-06-15";
 
 /// A query-protocol request's parameters: the form body's when it names
 /// an action, else the query's (`GET /?Action=...`).
-pub(crate) struct Params(Vec<(String, String)>);
-
-impl Params {
-    pub(crate) fn read(raw_query: &str, body: &[u8]) -> Self {
-        let form = std::str::from_utf8(body).unwrap_or_default();
-        let source = if param(form, "Action").is_some() {
-            form
-        } else {
-            raw_query
-        };
-        Self(
-            source
-                .split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode_form(key), decode_form(value))
-                })
-                .collect(),
-        )
+fn params(raw_query: &str, body: &[u8]) -> Form {
+    let body = Form::parse(std::str::from_utf8(body).unwrap_or_default());
+    if body.get("Action").is_some() {
+        body
+    } else {
+        Form::parse(raw_query)
     }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-fn param(form: &str, name: &str) -> Option<String> {
-    form.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_form(key) == name).then(|| decode_form(value))
-    })
-}
-
-/// Form encoding: `+` is a space, then percent-decoding.
-fn decode_form(s: &str) -> String {
-    percent_decode(&s.replace('+', " "))
 }
 
 /// The STS endpoint.
@@ -89,8 +56,8 @@ impl Api for Sts {
         Protocol::Sts
     }
 
-    fn identify(&self, _: Route, raw_query: &str, body: &[u8]) -> Result<Target, AwsError> {
-        let params = Params::read(raw_query, body);
+    fn identify(&self, _: Route, raw_query: &str, body: &[u8]) -> Result<Requested, AwsError> {
+        let params = params(raw_query, body);
         // Operations exist for one API version; STS names the version it
         // could not find them in.
         if params.get("Version") != Some(VERSION) {
@@ -102,7 +69,7 @@ impl Api for Sts {
             Some("AssumeRoleWithWebIdentity") => Operation::AssumeRoleWithWebIdentity,
             _ => return Err(unknown_action(&params)),
         };
-        Ok(Target {
+        Ok(Requested {
             operation,
             model: None,
         })
@@ -115,21 +82,21 @@ impl Api for Sts {
         config: &ServerConfig,
         now: SystemTime,
         request: &SignedRequest<'_>,
-        operation: Operation,
+        operation: Option<Operation>,
     ) -> (AuthRecord, Result<Caller, AwsError>) {
-        if operation == Operation::AssumeRoleWithWebIdentity {
+        if operation == Some(Operation::AssumeRoleWithWebIdentity) {
             auth::unsigned(config, AuthScheme::WebIdentity)
         } else {
             auth::authenticate(config, now, request, Protocol::Sts)
         }
     }
 
-    fn check(&self, call: &Call<'_>) -> Result<Action, AwsError> {
+    fn check(&self, call: &Exchange<'_>) -> Result<Action, AwsError> {
         match call.operation {
             Operation::GetCallerIdentity => Ok(Action::GetCallerIdentity),
             Operation::AssumeRole => Ok(Action::AssumeRole),
             Operation::AssumeRoleWithWebIdentity => Ok(Action::AssumeRoleWithWebIdentity),
-            _ => Err(unknown_action(&Params::read(call.raw_query, call.body))),
+            _ => Err(unknown_action(&params(call.raw_query, call.body))),
         }
     }
 
@@ -139,9 +106,9 @@ impl Api for Sts {
 
     fn answer(
         &self,
-        call: &Call<'_>,
+        call: &Exchange<'_>,
         action: Action,
-        _: Option<&Answer>,
+        _: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError> {
         let signer = call.caller.access_key_id.as_deref();
         match action {
@@ -177,11 +144,11 @@ impl Api for Sts {
 /// `AssumeRole` or `AssumeRoleWithWebIdentity`: new credentials, which the
 /// account knows from then on.
 fn assume_role(
-    call: &Call<'_>,
+    call: &Exchange<'_>,
     action: &str,
     with_web_identity: bool,
 ) -> Result<Planned, AwsError> {
-    let params = Params::read(call.raw_query, call.body);
+    let params = params(call.raw_query, call.body);
     let assumed = assume(
         call.config,
         &params,
@@ -198,7 +165,7 @@ fn assume_role(
 /// 400 for an action this server (or STS) does not have, in STS's words.
 /// (A request with no `Action` at all is redirected by AWS to the IAM home
 /// page; this server answers it as an unknown action instead.)
-fn unknown_action(params: &Params) -> AwsError {
+fn unknown_action(params: &Form) -> AwsError {
     ErrorCode::InvalidAction.with_message(format!(
         "Could not find operation {} for version {}",
         params.get("Action").unwrap_or_default(),
@@ -260,7 +227,7 @@ const DURATION_SECONDS: (u64, u64, u64) = (900, 43_200, 3_600);
 /// does and mints temporary credentials for the role session.
 fn assume(
     config: &ServerConfig,
-    params: &Params,
+    params: &Form,
     caller_key: Option<&str>,
     with_web_identity: bool,
     now: SystemTime,
@@ -295,7 +262,7 @@ fn assume(
 }
 
 /// `DurationSeconds`, within the role session limits.
-fn session_duration(params: &Params) -> Result<u64, AwsError> {
+fn session_duration(params: &Form) -> Result<u64, AwsError> {
     let (min, max, default) = DURATION_SECONDS;
     let Some(text) = params.get("DurationSeconds") else {
         return Ok(default);
@@ -340,7 +307,7 @@ fn not_authorized(
     ))
 }
 
-fn required<'p>(params: &'p Params, name: &str, member: &str) -> Result<&'p str, AwsError> {
+fn required<'p>(params: &'p Form, name: &str, member: &str) -> Result<&'p str, AwsError> {
     match params.get(name) {
         Some(value) if !value.is_empty() => Ok(value),
         _ => Err(validation(format!(
@@ -436,12 +403,12 @@ mod tests {
     #[test]
     fn parameters_come_from_the_form_or_the_query() {
         let form = "Action=GetCallerIdentity&Version=2011-06-15";
-        for params in [Params::read("", form.as_bytes()), Params::read(form, b"")] {
+        for params in [params("", form.as_bytes()), params(form, b"")] {
             assert_eq!(params.get("Action"), Some("GetCallerIdentity"));
             assert_eq!(params.get("Version"), Some("2011-06-15"));
         }
-        assert_eq!(Params::read("", b"Version=2011-06-15").get("Action"), None);
-        let other = Params::read(
+        assert_eq!(params("", b"Version=2011-06-15").get("Action"), None);
+        let other = params(
             "",
             b"Action=Decode%41uthorizationMessage&RoleSessionName=a+b",
         );
@@ -459,7 +426,7 @@ mod tests {
         let assume = |form: &str| {
             assume(
                 &config,
-                &Params::read("", form.as_bytes()),
+                &params("", form.as_bytes()),
                 Some("AKIDEXAMPLE"),
                 false,
                 now,

@@ -23,7 +23,8 @@ impl Utc {
             Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
         };
         let first = PrimitiveDateTime::new(Date::MIN, Time::MIDNIGHT);
-        let last = PrimitiveDateTime::new(Date::MAX, Time::MIDNIGHT);
+        let last_second = Time::from_hms(23, 59, 59).expect("a time of day");
+        let last = PrimitiveDateTime::new(Date::MAX, last_second);
         let clamped = seconds.clamp(
             first.assume_utc().unix_timestamp(),
             last.assume_utc().unix_timestamp(),
@@ -186,7 +187,12 @@ mod tests {
     fn times_past_the_calendar_are_shown_at_its_ends() {
         assert_eq!(
             Utc::from_system(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)).iso8601(),
-            "9999-12-31T00:00:00Z"
+            "9999-12-31T23:59:59Z"
+        );
+        let never = Utc::parse_iso8601("9999-12-31T23:59:59Z").unwrap();
+        assert_eq!(
+            Utc::from_system(never.to_system()).iso8601(),
+            "9999-12-31T23:59:59Z"
         );
     }
 
