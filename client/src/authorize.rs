@@ -2,7 +2,8 @@
 //! Code does it: a Bedrock API key as `Authorization: Bearer` on every call
 //! (control plane included, no SigV4 headers at all), SigV4 for the
 //! endpoint's service and the model's region, or nothing when a gateway
-//! authenticates. The request builders of the models issue use these.
+//! authenticates. The provider's calls (probes, turns, discovery) use
+//! these.
 
 use std::time::SystemTime;
 

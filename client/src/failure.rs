@@ -274,17 +274,9 @@ fn refresh_advice(aws_auth_refresh: Option<&str>) -> String {
 /// Bedrock API key.
 fn names_aws_credentials(message: &str) -> bool {
     let lower = message.to_lowercase();
-    const WORDS: [&str; 8] = [
-        "expiredtoken",
-        "invalidsignature",
-        "signaturedoesnotmatch",
-        "unrecognizedclient",
-        "invalidclienttokenid",
-        "signature we calculated does not match",
-        "bearer token has expired",
-        "missing required parameters in the api key",
-    ];
-    WORDS.iter().any(|w| lower.contains(w))
+    crate::imitated::CREDENTIAL_WORDS
+        .iter()
+        .any(|w| lower.contains(w))
         || (lower.contains("security token")
             && (lower.contains("invalid") || lower.contains("expired")))
         || lower

@@ -154,3 +154,22 @@ pub const TIMED_OUT: &str = "API Error: Request timed out.";
 /// The AWS SDKs' words for a stream cut inside a frame (what `claude -p`
 /// prints, customer-scenarios: truncated-event-byte-complete).
 pub const TRUNCATED_EVENT: &str = "Truncated event message received.";
+
+// Tables.
+
+/// Words that make the CLI say a refusal is about AWS credentials (and
+/// point at `awsAuthRefresh`), looked for in the lower-cased message.
+pub const CREDENTIAL_WORDS: [&str; 8] = [
+    "expiredtoken",
+    "invalidsignature",
+    "signaturedoesnotmatch",
+    "unrecognizedclient",
+    "invalidclienttokenid",
+    "signature we calculated does not match",
+    "bearer token has expired",
+    "missing required parameters in the api key",
+];
+
+/// The geography prefixes of cross-region inference profiles the CLI
+/// knows (`ca` among them, though AWS has published no Canada profile).
+pub const GEOGRAPHIES: [&str; 7] = ["us", "eu", "apac", "jp", "au", "ca", "global"];

@@ -217,7 +217,8 @@ pub enum ExceptionKind {
 }
 
 impl ExceptionKind {
-    /// Every known kind (not [`ExceptionKind::Other`]).
+    /// Every known kind (not [`ExceptionKind::Other`]): the kinds
+    /// [`ExceptionKind::from_type`] recognizes.
     pub const ALL: &'static [ExceptionKind] = &[
         Self::InternalServer,
         Self::ModelStreamError,
@@ -229,14 +230,23 @@ impl ExceptionKind {
 
     /// Parses the `:exception-type` header value.
     pub fn from_type(exception_type: &str) -> Self {
-        match exception_type {
-            "internalServerException" => Self::InternalServer,
-            "modelStreamErrorException" => Self::ModelStreamError,
-            "validationException" => Self::Validation,
-            "throttlingException" => Self::Throttling,
-            "modelTimeoutException" => Self::ModelTimeout,
-            "serviceUnavailableException" => Self::ServiceUnavailable,
-            _ => Self::Other,
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.exception_type() == Some(exception_type))
+            .unwrap_or(Self::Other)
+    }
+
+    /// The `:exception-type` header value (`None` for [`ExceptionKind::Other`]).
+    pub fn exception_type(self) -> Option<&'static str> {
+        match self {
+            Self::InternalServer => Some("internalServerException"),
+            Self::ModelStreamError => Some("modelStreamErrorException"),
+            Self::Validation => Some("validationException"),
+            Self::Throttling => Some("throttlingException"),
+            Self::ModelTimeout => Some("modelTimeoutException"),
+            Self::ServiceUnavailable => Some("serviceUnavailableException"),
+            Self::Other => None,
         }
     }
 

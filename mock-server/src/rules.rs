@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::effects::{Dribble, Effects, FrameFault, Reset, Stall};
-use crate::errors::{AwsError, ErrorCode, ExceptionType};
+use crate::errors::{AwsError, ErrorCode, ErrorOrigin, ExceptionType};
 use crate::operation::{Operation, Protocol};
 use crate::reply::Reply;
 
@@ -50,8 +50,8 @@ pub struct Rule {
     pub expect: Option<u32>,
 }
 
-/// A rule as files write it: the effects are fields of the rule itself.
-/// A rule: which requests, what answer, how often.
+/// A rule: which requests, what answer, how often. (As files write it:
+/// the effects are fields of the rule itself.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -401,8 +401,8 @@ pub enum Answer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },
-    /// An error of your own, which the mock does not know (a gateway's, an
-    /// invented one): sent as given, in the endpoint's error shape.
+    /// An error of your own (a gateway's, an invented one): sent as given on
+    /// every endpoint, in its error shape, and never translated.
     CustomError {
         /// The error code.
         code: String,
@@ -534,6 +534,7 @@ impl Answer {
                 retry_after,
             } => Some(AwsError {
                 retry_after: *retry_after,
+                origin: ErrorOrigin::Custom,
                 ..AwsError::new(*status, code.clone(), message.clone())
             }),
             Answer::Http { .. } | Answer::Reply(_) | Answer::StreamException { .. } => None,

@@ -187,11 +187,10 @@ pub struct ClockSpec {
 pub struct Expect {
     /// The client's exit status: 0 answered, 1 failed, 2 usage.
     pub exit: Option<u8>,
-    /// The kind of failure (`credentials`, `model-access`,
-    /// `on-demand-throughput`, `retryable`, `final`, `stream`,
-    /// `connection`, `timeout`, `missing-variable`, `invalid-variable`,
-    /// `settings`, `no-provider`, `command`), or `none` for a run that
-    /// did not fail.
+    /// The kind of failure that ended the run (the client's
+    /// `FailureKind`: `credentials`, `model-access`, `retryable`, `final`,
+    /// `stream`, …), or `none` for a run that did not fail.
+    #[schemars(schema_with = "failure_kind_schema")]
     pub error: Option<String>,
     /// Texts stdout must contain, exactly.
     pub stdout: Vec<String>,
@@ -333,4 +332,12 @@ pub struct Counts {
     pub chain_loads: Option<u32>,
     /// Credentials the mock's queue issued.
     pub credentials_issued: Option<u32>,
+}
+
+/// `expect.error`'s values, from the client's own list.
+fn failure_kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let kinds: Vec<&str> = std::iter::once("none")
+        .chain(bedrock_client::FailureKind::ALL.map(bedrock_client::FailureKind::name))
+        .collect();
+    schemars::json_schema!({ "type": "string", "enum": kinds })
 }

@@ -1,6 +1,7 @@
-//! The workspace's shape, checked: no module cycles, every module in the
-//! layer its crate's docs give it and using only its own layer and those
-//! below, and no function over [`LONG_FUNCTION`] lines without a comment
+//! The workspace's shape, checked: no module cycles (among a crate's
+//! modules, and among the modules of each folder inside it), every module
+//! in the layer its crate's docs give it and using only its own layer and
+//! those below, and no function over [`LONG_FUNCTION`] lines without a comment
 //! saying why (`// Long because …` above it). Test code is left out.
 //!
 //! Each crate (and the harness's `scenario` module and binary) states its
@@ -29,30 +30,65 @@ struct Unit {
     /// How a child names a sibling: `crate::` at a crate root,
     /// `super::` (and the full path) below it.
     prefixes: &'static [&'static str],
+    /// Whether the module file states its layers (crate roots do; a
+    /// folder inside a crate is only held to having no cycle).
+    layered: bool,
 }
 
 const UNITS: &[Unit] = &[
+    nested(
+        "client/src/catalogue/mod.rs",
+        &["crate::catalogue::", "super::"],
+    ),
+    nested("client/src/config/mod.rs", &["crate::config::", "super::"]),
+    nested(
+        "client/src/credentials/mod.rs",
+        &["crate::credentials::", "super::"],
+    ),
+    nested(
+        "client/src/request/mod.rs",
+        &["crate::request::", "super::"],
+    ),
+    nested(
+        "mock-server/src/errors/mod.rs",
+        &["crate::errors::", "super::"],
+    ),
+    nested("src/load/mod.rs", &["crate::load::", "super::"]),
     Unit {
         file: "eventstream/src/lib.rs",
         prefixes: &["crate::"],
+        layered: true,
     },
     Unit {
         file: "mock-server/src/lib.rs",
         prefixes: &["crate::"],
+        layered: true,
     },
     Unit {
         file: "client/src/lib.rs",
         prefixes: &["crate::"],
+        layered: true,
     },
     Unit {
         file: "src/scenario/mod.rs",
         prefixes: &["crate::scenario::", "super::"],
+        layered: true,
     },
     Unit {
         file: "src/main.rs",
         prefixes: &["crate::"],
+        layered: true,
     },
 ];
+
+/// A folder inside a crate, held to having no module cycle.
+const fn nested(file: &'static str, prefixes: &'static [&'static str]) -> Unit {
+    Unit {
+        file,
+        prefixes,
+        layered: false,
+    }
+}
 
 /// Source folders whose functions are measured.
 const SOURCE_DIRS: &[&str] = &["eventstream/src", "mock-server/src", "client/src", "src"];
@@ -110,6 +146,7 @@ fn long_functions_say_why() {
 /// The modules of one unit and which uses which.
 struct Graph {
     unit: &'static str,
+    layered: bool,
     /// Module → the modules it names.
     edges: BTreeMap<String, BTreeSet<String>>,
     /// The stated layers, lowest first (empty when none is stated).
@@ -139,6 +176,7 @@ impl Graph {
         }
         Self {
             unit: unit.file,
+            layered: unit.layered,
             edges,
             layers: stated_layers(&text),
         }
@@ -163,7 +201,7 @@ impl Graph {
             .iter()
             .map(|c| format!("{}: modules in a cycle: {}", self.unit, c.join(", ")))
             .collect();
-        if self.edges.len() < 2 {
+        if self.edges.len() < 2 || !self.layered {
             return out;
         }
         if self.layers.is_empty() {

@@ -359,7 +359,7 @@ impl Catalogue {
 }
 
 /// The geography prefixes of cross-region inference profiles.
-pub const GEOGRAPHIES: [&str; 7] = ["us", "eu", "apac", "jp", "au", "ca", "global"];
+pub use crate::imitated::GEOGRAPHIES;
 
 /// `id` without a geography prefix (`us.anthropic.x` → `anthropic.x`).
 pub(crate) fn strip_geography(id: &str) -> &str {

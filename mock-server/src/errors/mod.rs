@@ -34,12 +34,18 @@ pub enum ErrorOrigin {
     /// The IAM Identity Center portal (SSO role credentials):
     /// `...coral/com.amazon.switchboard.portal/`, `{"message":...}`.
     SsoPortal,
+    /// A test's own error (a rule's `custom_error`): sent as given on
+    /// every endpoint, in its error shape; on Bedrock's, in Bedrock's
+    /// namespace.
+    Custom,
 }
 
 impl ErrorOrigin {
     fn namespace(self) -> &'static str {
         match self {
-            ErrorOrigin::Service => "http://internal.amazon.com/coral/com.amazon.bedrock/",
+            ErrorOrigin::Service | ErrorOrigin::Custom => {
+                "http://internal.amazon.com/coral/com.amazon.bedrock/"
+            }
             ErrorOrigin::FrontDoor | ErrorOrigin::SigV4 => {
                 "http://internal.amazon.com/coral/com.amazon.coral.service/"
             }
@@ -51,7 +57,10 @@ impl ErrorOrigin {
 
     fn message_key(self) -> &'static str {
         match self {
-            ErrorOrigin::Service | ErrorOrigin::SigV4 | ErrorOrigin::SsoPortal => "message",
+            ErrorOrigin::Service
+            | ErrorOrigin::SigV4
+            | ErrorOrigin::SsoPortal
+            | ErrorOrigin::Custom => "message",
             ErrorOrigin::FrontDoor => "Message",
         }
     }
@@ -107,9 +116,9 @@ impl ErrorCode {
 }
 
 impl AwsError {
-    /// An error the catalogue does not have: a gateway's, a test's own
-    /// (see [`crate::Answer::CustomError`]). Errors the mock knows are made
-    /// from their [`ErrorCode`].
+    /// An error the catalogue does not have, from Bedrock itself. Errors
+    /// the mock knows are made from their [`ErrorCode`]; a test's own is a
+    /// rule's [`crate::Answer::CustomError`].
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -188,6 +197,9 @@ impl AwsError {
     /// request with no credentials at all is STS's
     /// `MissingAuthenticationToken`.
     pub(crate) fn sent_by(self, protocol: Protocol) -> Self {
+        if self.origin == ErrorOrigin::Custom {
+            return self;
+        }
         match protocol {
             Protocol::Bedrock | Protocol::SsoPortal => self,
             Protocol::Mantle => self.on_mantle(),
@@ -202,7 +214,9 @@ impl AwsError {
         }
         let twin = match self.origin {
             ErrorOrigin::FrontDoor | ErrorOrigin::SigV4 => Some(ErrorCode::AuthenticationError),
-            ErrorOrigin::Service | ErrorOrigin::SsoPortal => known.and_then(|c| c.spec().mantle),
+            ErrorOrigin::Service | ErrorOrigin::SsoPortal | ErrorOrigin::Custom => {
+                known.and_then(|c| c.spec().mantle)
+            }
         };
         // An error the catalogue has no twin for keeps a server-side
         // status; anything else is the request's fault.
@@ -324,13 +338,25 @@ mod tests {
             sent(ErrorCode::ServiceUnavailableException, Protocol::Mantle).1,
             "overloaded_error"
         );
-        let custom = AwsError::new(502, "BadGateway", "upstream").sent_by(Protocol::Mantle);
-        assert_eq!((custom.status, custom.code.as_str()), (502, "api_error"));
-        let custom = AwsError::new(403, "Gateway", "no").sent_by(Protocol::Mantle);
+        let unknown = AwsError::new(502, "BadGateway", "upstream").sent_by(Protocol::Mantle);
+        assert_eq!((unknown.status, unknown.code.as_str()), (502, "api_error"));
+        let unknown = AwsError::new(403, "Gateway", "no").sent_by(Protocol::Mantle);
         assert_eq!(
-            (custom.status, custom.code.as_str()),
+            (unknown.status, unknown.code.as_str()),
             (400, "invalid_request_error")
         );
+        for protocol in [Protocol::Mantle, Protocol::Sts] {
+            let custom = AwsError {
+                origin: ErrorOrigin::Custom,
+                ..AwsError::new(403, "ThrottlingException", "as given")
+            }
+            .sent_by(protocol);
+            assert_eq!(
+                (custom.status, custom.code.as_str(), custom.message.as_str()),
+                (403, "ThrottlingException", "as given"),
+                "{protocol:?}"
+            );
+        }
     }
 
     #[test]
