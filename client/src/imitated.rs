@@ -32,9 +32,9 @@ pub const BACKOFF_JITTER: f64 = 0.25;
 /// a 401 and credentials that cannot be loaded get none
 /// (`conformance/DIFFERENCES.md`).
 pub const CREDENTIAL_RENEWALS: u32 = 2;
-/// The AWS JS SDK's attempts for control-plane calls (`max=3`), which the
-/// CLI makes with it.
-pub const CONTROL_PLANE_ATTEMPTS: u32 = 3;
+/// The AWS JS SDK's attempts (`max=3` in `amz-sdk-request`): the CLI makes
+/// its control-plane calls and its STS check with that SDK.
+pub const AWS_SDK_ATTEMPTS: u32 = 3;
 
 // Time limits.
 

@@ -46,7 +46,7 @@ use crate::credentials::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
-use crate::imitated::{AWS_SDK_SIGNER_ORDER, CONTROL_PLANE_ATTEMPTS, PROBE_TIMEOUT};
+use crate::imitated::{AWS_SDK_ATTEMPTS, AWS_SDK_SIGNER_ORDER, PROBE_TIMEOUT};
 use crate::request::{
     CallKind, MessagesRequest, ModelCall, control_plane_headers, invocation_id, is_signed,
     model_call_headers, model_path, random_bytes, wire_order,
@@ -281,7 +281,7 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
         let auth = auth_for(&self.config, call.endpoint);
         let policy = match call.plane {
             Plane::Data { .. } => RetryPolicy::new(self.config.max_retries),
-            Plane::Control => RetryPolicy::aws_sdk(CONTROL_PLANE_ATTEMPTS - 1),
+            Plane::Control => RetryPolicy::aws_sdk(AWS_SDK_ATTEMPTS - 1),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
         let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);

@@ -10,7 +10,7 @@ use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credent
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
-use crate::imitated::CONTROL_PLANE_ATTEMPTS;
+use crate::imitated::AWS_SDK_ATTEMPTS;
 use crate::request::invocation_id;
 use crate::signing::{Service, ToSign, sign_request};
 use crate::transport::{HttpClient, Outgoing};
@@ -157,7 +157,7 @@ impl SystemSources {
             ("amz-sdk-invocation-id".to_owned(), invocation_id()),
             (
                 "amz-sdk-request".to_owned(),
-                format!("attempt=1; max={CONTROL_PLANE_ATTEMPTS}"),
+                format!("attempt=1; max={AWS_SDK_ATTEMPTS}"),
             ),
             ("host".to_owned(), host),
             (

@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::Identity;
 use crate::config::{Config, CustomHeaders};
 use crate::endpoint::Endpoint;
-use crate::imitated::{CONTROL_PLANE_ATTEMPTS, SIGNED_HEADERS_FIRST};
+use crate::imitated::{AWS_SDK_ATTEMPTS, SIGNED_HEADERS_FIRST};
 
 /// The `anthropic-version` header of every model call.
 pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";
@@ -140,7 +140,7 @@ pub fn control_plane_headers(
         ("amz-sdk-invocation-id".to_owned(), invocation_id.to_owned()),
         (
             "amz-sdk-request".to_owned(),
-            format!("attempt={attempt}; max={CONTROL_PLANE_ATTEMPTS}"),
+            format!("attempt={attempt}; max={AWS_SDK_ATTEMPTS}"),
         ),
     ]
 }
