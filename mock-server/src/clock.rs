@@ -15,6 +15,10 @@
 //! an 8-second deadline is decided at once, the same way every run. A
 //! stall on a fixed clock that no such client waits on ends when the test
 //! moves the clock past it, or when the server stops.
+//!
+//! A fixed clock can run again ([`Clock::follow_system`], [`Clock::skew`],
+//! or a server's reset back to a running start): then each wait and stall
+//! on its timeline goes on in real time for what was left of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -76,7 +80,15 @@ struct Wait {
     request: String,
     received: Option<u64>,
     deadline: SystemTime,
-    gave_up: bool,
+    state: WaitState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitState {
+    Waiting,
+    GaveUp,
+    /// The clock runs again: the rest of the wait is real time.
+    Released(Duration),
 }
 
 /// The server saying nothing on `request` until `end`; `sent`: `None`
@@ -125,6 +137,8 @@ enum StallState {
     Over,
     /// The client gave up first.
     Abandoned,
+    /// The clock runs again: the rest of the stall is real time.
+    Released(Duration),
 }
 
 impl Timeline {
@@ -135,7 +149,7 @@ impl Timeline {
             request,
             received,
             deadline,
-            gave_up: false,
+            state: WaitState::Waiting,
         });
         self.next_id
     }
@@ -164,7 +178,11 @@ impl Timeline {
     /// things on. Returns the first moment something happens: a stall
     /// ending or a wait giving up.
     fn next_event(&self) -> Option<SystemTime> {
-        let waits: Vec<&Wait> = self.waits.iter().filter(|w| !w.gave_up).collect();
+        let waits: Vec<&Wait> = self
+            .waits
+            .iter()
+            .filter(|w| w.state == WaitState::Waiting)
+            .collect();
         if waits.is_empty() || self.holds > 0 {
             return None;
         }
@@ -189,9 +207,13 @@ impl Timeline {
     /// client's timer fires before the bytes arrive.
     fn reach(&mut self, now: SystemTime) -> bool {
         let mut changed = false;
-        for wait in self.waits.iter_mut().filter(|w| !w.gave_up) {
+        for wait in self
+            .waits
+            .iter_mut()
+            .filter(|w| w.state == WaitState::Waiting)
+        {
             if wait.deadline <= now {
-                wait.gave_up = true;
+                wait.state = WaitState::GaveUp;
                 changed = true;
                 if let Some(stall) = self.stalls.iter_mut().find(|s| s.holds(wait)) {
                     stall.state = StallState::Abandoned;
@@ -211,7 +233,49 @@ impl Timeline {
         }
         changed
     }
+
+    /// The clock, fixed at `now`, runs again: every wait and stall still
+    /// on goes on in real time for what was left of it.
+    fn release(&mut self, now: SystemTime) -> bool {
+        let left = |until: SystemTime| until.duration_since(now).unwrap_or_default();
+        let mut changed = false;
+        for wait in self
+            .waits
+            .iter_mut()
+            .filter(|w| w.state == WaitState::Waiting)
+        {
+            wait.state = WaitState::Released(left(wait.deadline));
+            changed = true;
+        }
+        for stall in self
+            .stalls
+            .iter_mut()
+            .filter(|s| s.state == StallState::Stalling)
+        {
+            stall.state = StallState::Released(left(stall.end));
+            stall.on_give_up = None;
+            changed = true;
+        }
+        changed
+    }
 }
+
+/// What a stall does next (`Clock::stall_step`).
+enum StallStep {
+    /// Over (`true`), or abandoned by its client (`false`).
+    Ended(bool),
+    /// Goes on in real time for this long.
+    Released(Duration),
+    /// The clock moved: look again.
+    Moved,
+    /// Waits for the timeline to change.
+    Blocked,
+}
+
+/// How a clock was running at some moment (a server's start), to put it
+/// back so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Setting(Mode);
 
 /// Keeps stalls from moving the clock while a client starts several
 /// requests at once; see [`Clock::hold`].
@@ -273,10 +337,47 @@ impl Clock {
 
     /// Stops the clock at `at`.
     pub fn set(&self, at: SystemTime) {
+        self.switch(Mode::Fixed(at));
+    }
+
+    /// Follows the system clock again, after [`Clock::set`],
+    /// [`Clock::advance`] or [`Clock::skew`]. Waits and stalls on a fixed
+    /// clock's timeline go on in real time for what was left of them.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use bedrock_mock_server::Clock;
+    ///
+    /// let clock = Clock::fixed(UNIX_EPOCH);
+    /// clock.follow_system();
+    /// assert!(clock.now() > SystemTime::now() - Duration::from_secs(60));
+    /// ```
+    pub fn follow_system(&self) {
+        self.switch(Mode::System);
+    }
+
+    /// How the clock runs now, for [`Clock::restore`].
+    pub(crate) fn setting(&self) -> Setting {
+        Setting(self.lock().mode)
+    }
+
+    /// Runs the clock as it ran when `setting` was taken: fixed at the
+    /// same time, or following the system clock with the same skew.
+    pub(crate) fn restore(&self, setting: Setting) {
+        self.switch(setting.0);
+    }
+
+    /// Runs the clock in `mode`: a fixed clock's timeline reaches the new
+    /// time, or is released into real time when the clock runs again.
+    fn switch(&self, mode: Mode) {
         let changed = {
             let mut state = self.lock();
-            state.mode = Mode::Fixed(at);
-            state.timeline.reach(at)
+            let was = std::mem::replace(&mut state.mode, mode);
+            match (was, mode) {
+                (_, Mode::Fixed(at)) => state.timeline.reach(at),
+                (Mode::Fixed(at), _) => state.timeline.release(at),
+                _ => false,
+            }
         };
         if changed {
             self.changed.notify_waiters();
@@ -308,7 +409,7 @@ impl Clock {
     /// Runs the system clock `ahead_ms` milliseconds ahead (negative: behind),
     /// as a server whose clock is skewed from the client's.
     pub fn skew(&self, ahead_ms: i64) {
-        self.lock().mode = Mode::Shifted { ahead_ms };
+        self.switch(Mode::Shifted { ahead_ms });
     }
 
     /// Resolves when a client in the same process, waiting on `request`
@@ -358,16 +459,22 @@ impl Clock {
                 let notified = clock.changed.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let gave_up = clock
+                let state = clock
                     .lock()
                     .timeline
                     .waits
                     .iter()
-                    .any(|w| w.id == registered.id && w.gave_up);
-                if gave_up {
-                    return;
+                    .find(|w| w.id == registered.id)
+                    .map(|w| w.state);
+                match state {
+                    Some(WaitState::Waiting) => notified.await,
+                    Some(WaitState::Released(left)) => {
+                        drop(registered);
+                        tokio::time::sleep(left).await;
+                        return;
+                    }
+                    Some(WaitState::GaveUp) | None => return,
                 }
-                notified.await;
             }
         }
     }
@@ -402,35 +509,48 @@ impl Clock {
                 let notified = clock.changed.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let moved = {
-                    let mut state = clock.lock();
-                    let mine = state
-                        .timeline
-                        .stalls
-                        .iter()
-                        .find(|s| s.id == registered.id)
-                        .map(|s| s.state);
-                    match mine {
-                        Some(StallState::Over) | None => return true,
-                        Some(StallState::Abandoned) => return false,
-                        Some(StallState::Stalling) => {}
+                match clock.stall_step(registered.id) {
+                    StallStep::Ended(over) => return over,
+                    StallStep::Released(left) => {
+                        drop(registered);
+                        tokio::time::sleep(left).await;
+                        return true;
                     }
-                    match (state.mode, state.timeline.next_event()) {
-                        (Mode::Fixed(now), Some(at)) => {
-                            let at = at.max(now);
-                            state.mode = Mode::Fixed(at);
-                            state.timeline.reach(at)
-                        }
-                        _ => false,
-                    }
-                };
-                if moved {
-                    clock.changed.notify_waiters();
-                    continue;
+                    StallStep::Moved => clock.changed.notify_waiters(),
+                    StallStep::Blocked => notified.await,
                 }
-                notified.await;
             }
         })
+    }
+
+    /// Where the stall `id` is: ended, released into real time, or still
+    /// on; then, if only time can move things on, the clock jumps to the
+    /// next moment something happens.
+    fn stall_step(&self, id: u64) -> StallStep {
+        let mut state = self.lock();
+        let mine = state
+            .timeline
+            .stalls
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.state);
+        match mine {
+            Some(StallState::Over) | None => return StallStep::Ended(true),
+            Some(StallState::Abandoned) => return StallStep::Ended(false),
+            Some(StallState::Released(left)) => return StallStep::Released(left),
+            Some(StallState::Stalling) => {}
+        }
+        match (state.mode, state.timeline.next_event()) {
+            (Mode::Fixed(now), Some(at)) => {
+                let at = at.max(now);
+                state.mode = Mode::Fixed(at);
+                if state.timeline.reach(at) {
+                    return StallStep::Moved;
+                }
+                StallStep::Blocked
+            }
+            _ => StallStep::Blocked,
+        }
     }
 
     /// Holds the clock where it is against stalls until the guard is
@@ -619,6 +739,54 @@ mod tests {
                 .await
         );
         assert!(started.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[tokio::test]
+    async fn a_fixed_clock_that_runs_again_releases_its_timeline_into_real_time() {
+        let clock = Clock::fixed(UNIX_EPOCH);
+        // Nobody waits on the stall (the wait is on another request), so
+        // on the fixed clock both would last until the test moved time.
+        let stall =
+            tokio::spawn(clock.stall(PROBE.to_owned(), None, Duration::from_millis(200), None));
+        let wait =
+            tokio::spawn(clock.wait("POST /model/other/invoke", None, Duration::from_millis(100)));
+        settle().await;
+        clock.advance(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        clock.follow_system();
+        // Bounded: a timeline left behind would hold both forever.
+        let both = async { (wait.await.unwrap(), stall.await.unwrap()) };
+        let ((), over) = tokio::time::timeout(Duration::from_secs(10), both)
+            .await
+            .expect("released within what was left of them");
+        assert!(over, "the stall ran out, in real time");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(150),
+            "what was left: {took:?}"
+        );
+        let drift = clock.now().duration_since(UNIX_EPOCH).unwrap();
+        assert!(
+            drift > Duration::from_secs(1_700_000_000),
+            "the system's time"
+        );
+    }
+
+    #[test]
+    fn restore_runs_the_clock_as_at_the_setting() {
+        let fixed = Clock::fixed(UNIX_EPOCH);
+        let start = fixed.setting();
+        fixed.follow_system();
+        fixed.restore(start);
+        assert_eq!(fixed.now(), UNIX_EPOCH);
+
+        let running = Clock::system();
+        running.skew(-600_000);
+        let start = running.setting();
+        running.set(UNIX_EPOCH);
+        running.restore(start);
+        let behind = SystemTime::now().duration_since(running.now()).unwrap();
+        assert!(behind >= Duration::from_secs(599), "the skew is back");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Setting};
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::{CredentialReport, queue_index};
 use crate::effects::Effects;
@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     config: RwLock<Arc<ServerConfig>>,
     rules: Mutex<Vec<MountedRule>>,
     pub(crate) clock: Clock,
+    /// How the clock ran when the server started, for `reset`.
+    clock_start: Setting,
     pub(crate) journal: Arc<Journal>,
     rng: Mutex<Rng>,
     /// How many credential sets were handed out: from `next_credentials`,
@@ -107,6 +109,7 @@ impl Shared {
             config: RwLock::new(Arc::new(config)),
             rules: Mutex::new(Vec::new()),
             issued: Mutex::default(),
+            clock_start: clock.setting(),
             clock,
             journal: Arc::default(),
             seq: AtomicU64::new(0),
@@ -154,6 +157,9 @@ impl Shared {
         // records its frames under its own number, not a new request's.
         self.journal.clear();
         self.replace_config(self.initial.clone());
+        // A clock left fixed by a test would refuse every freshly signed
+        // request after the reset.
+        self.clock.restore(self.clock_start);
     }
 
     /// Resolves when the server stops.
