@@ -72,14 +72,35 @@ enum Command {
     /// request on stderr. The account state comes from --config (JSON, or
     /// TOML by extension; the fields of `ServerConfig`), or is the default
     /// account: region us-east-1, the Claude catalogue, test credentials
-    /// AKIDEXAMPLE. The journal and an admin API are under /__bedrock_mock/.
+    /// AKIDEXAMPLE. The journal and an admin API are under /__bedrock_mock/
+    /// (their table: mock-server/src/admin.rs).
+    ///
+    /// The admin API reads the account's secrets and scripts what a model
+    /// answers, so by default only programs on this machine reach it: the
+    /// server listens on 127.0.0.1, and admin calls carrying an Origin
+    /// header (web pages) or naming another server in Host are refused.
+    /// Listening beyond loopback takes --allow-remote; the admin API then
+    /// needs the token printed at start, as `Authorization: Bearer TOKEN`
+    /// (or is turned off with --no-admin). Exit status: 2 when it cannot
+    /// start.
     Serve {
         /// Port to listen on; 0 picks a free one.
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// Address to listen on.
+        /// Address to listen on. Anything but a loopback address
+        /// (0.0.0.0, a LAN address) needs --allow-remote.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// Let other machines reach the server (a --host beyond loopback, a
+        /// forwarded port): anyone who reaches it can use the test
+        /// credentials it prints. Warns on stderr, and the admin API needs
+        /// the token printed at start (`Authorization: Bearer TOKEN`).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Turn the admin API off: every call under /__bedrock_mock/ is
+        /// refused (403).
+        #[arg(long)]
+        no_admin: bool,
         /// Account state to serve (JSON or TOML).
         #[arg(long, conflicts_with = "scenario")]
         config: Option<PathBuf>,
@@ -145,10 +166,22 @@ fn main() -> ExitCode {
         Command::Serve {
             port,
             host,
+            allow_remote,
+            no_admin,
             config,
             scenario,
             quiet,
-        } => serve::run(host, port, config.as_deref(), scenario.as_deref(), quiet),
+        } => serve::run(
+            &serve::Listen {
+                host,
+                port,
+                allow_remote,
+                no_admin,
+            },
+            config.as_deref(),
+            scenario.as_deref(),
+            quiet,
+        ),
         Command::Load(options) => load::run(&options),
         Command::Decode { file, raw } => decode::run(file.as_deref(), raw),
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use bedrock_harness::scenario::{Scenario, external, run};
-use bedrock_mock_server::{ADMIN_PREFIX, MockBedrock, ServerConfig};
+use bedrock_mock_server::{ADMIN_PREFIX, AdminAccess, AdminToken, MockBedrock, ServerConfig};
 
 /// Reads a server config from JSON or TOML (by extension), naming the file
 /// and the place of any error.
@@ -50,15 +50,53 @@ pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
     lines
 }
 
+/// Where `serve` listens, and who may call its admin API.
+pub struct Listen {
+    pub host: IpAddr,
+    pub port: u16,
+    /// Others may reach the server: the admin API needs a token.
+    pub allow_remote: bool,
+    /// No admin API at all.
+    pub no_admin: bool,
+}
+
+/// The environment variable the start banner exports the admin token in.
+const TOKEN_VARIABLE: &str = "BEDROCK_MOCK_ADMIN_TOKEN";
+
+impl Listen {
+    /// The admin API's access: refused beyond loopback without
+    /// --allow-remote, a fresh token with it, off with --no-admin.
+    fn access(&self) -> Result<AdminAccess, String> {
+        let loopback = self.host.to_canonical().is_loopback();
+        if !loopback && !self.allow_remote {
+            return Err(format!(
+                "--host {} is not a loopback address: anyone who reaches it could use the \
+                 test credentials, read the account's secrets and script the model's answers. \
+                 Add --allow-remote to listen there anyway (the admin API then needs the token \
+                 printed at start; --no-admin turns it off), or leave --host at 127.0.0.1",
+                self.host
+            ));
+        }
+        if self.no_admin {
+            Ok(AdminAccess::Off)
+        } else if self.allow_remote {
+            AdminToken::random()
+                .map(AdminAccess::Token)
+                .map_err(|e| e.to_string())
+        } else {
+            Ok(AdminAccess::Open)
+        }
+    }
+}
+
 /// `bedrock-harness serve`: [`serve`], exiting 2 when it cannot.
 pub fn run(
-    host: IpAddr,
-    port: u16,
+    listen: &Listen,
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
 ) -> ExitCode {
-    match serve(host, port, config, scenario, quiet) {
+    match serve(listen, config, scenario, quiet) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bedrock-harness serve: {e}");
@@ -70,12 +108,12 @@ pub fn run(
 /// Serves until Ctrl-C or SIGTERM: `config`, or `scenario`'s server
 /// state, or the default account.
 fn serve(
-    host: IpAddr,
-    port: u16,
+    listen: &Listen,
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
 ) -> Result<(), String> {
+    let access = listen.access()?;
     let scenario = scenario
         .map(|path| bedrock_harness::scenario::load(path).map_err(|e| e.to_string()))
         .transpose()?;
@@ -91,7 +129,8 @@ fn serve(
     runtime.block_on(async {
         let server = MockBedrock::builder()
             .config(config.clone())
-            .address(SocketAddr::new(host, port))
+            .address(SocketAddr::new(listen.host, listen.port))
+            .admin_access(access.clone())
             .log_requests(!quiet)
             .start()
             .await
@@ -101,6 +140,10 @@ fn serve(
         let stop = StopSignals::install();
         let uri = server.uri();
         println!("bedrock mock listening on {uri}");
+        if listen.allow_remote {
+            warn_remote(server.address(), &access);
+        }
+        print_admin_access(&access);
         match &scenario {
             Some(scenario) => print_scenario_client(scenario, &uri),
             None => {
@@ -110,12 +153,52 @@ fn serve(
                 }
             }
         }
-        println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C");
+        match access {
+            AdminAccess::Open => println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"),
+            AdminAccess::Token(_) => println!(
+                "# journal: curl -H \"Authorization: Bearer ${TOKEN_VARIABLE}\" \
+                 {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"
+            ),
+            AdminAccess::Off => println!("# stop: Ctrl-C"),
+        }
         stop.wait().await;
         eprintln!("stopping");
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// The warning of a server others may reach (on stderr, where a person
+/// reads it; stdout is for the lines a script takes).
+fn warn_remote(address: SocketAddr, access: &AdminAccess) {
+    let admin = match access {
+        AdminAccess::Off => "the admin API is off",
+        _ => "the admin API needs the token printed on stdout",
+    };
+    let reach = if address.ip().to_canonical().is_loopback() {
+        "through whatever forwards to it"
+    } else {
+        "beyond this machine"
+    };
+    eprintln!(
+        "warning: --allow-remote: {address} may be reached {reach}; anyone who reaches it \
+         can call the mock with the test credentials it prints ({admin})"
+    );
+}
+
+/// The one line that shows the admin token (a secret: shown nowhere else),
+/// or that the API is off.
+fn print_admin_access(access: &AdminAccess) {
+    match access {
+        AdminAccess::Open => {}
+        AdminAccess::Token(token) => {
+            println!(
+                "# admin API ({ADMIN_PREFIX}): send \"Authorization: Bearer ${TOKEN_VARIABLE}\""
+            );
+            println!("export {TOKEN_VARIABLE}={}", token.reveal());
+        }
+        AdminAccess::Off => println!("# admin API: off (--no-admin)"),
+    }
 }
 
 /// What a support engineer needs to point a real client at a scenario:

@@ -7,15 +7,24 @@
 //! | `GET /__bedrock_mock/journal` | every recorded request, JSON array |
 //! | `GET /__bedrock_mock/journal/count` | `{"requests":N}`, the journal's length |
 //! | `DELETE /__bedrock_mock/journal` | forgets the journal |
-//! | `POST /__bedrock_mock/reset` | journal, rules and state back to the start |
+//! | `POST /__bedrock_mock/reset` | journal, rules, state and clock back to the start |
 //! | `GET /__bedrock_mock/config` | the account state |
 //! | `PUT /__bedrock_mock/config` | replaces the account state (and its rules) |
 //! | `POST /__bedrock_mock/rules` | adds a rule |
 //! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations |
-//! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` or `{"advance_seconds":60}` |
+//! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` stops it there, `{"advance_seconds":60}` moves it on, `{"real":true}` follows the system clock again |
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
 //! | `GET /__bedrock_mock/credentials` | how many were issued and when, requests per access key id |
+//!
+//! Calls with a body send it as JSON (`Content-Type: application/json`;
+//! curl: `--json '{"real":true}'`). Who may call (`admin_access`): a
+//! program on this machine that sends no `Origin` and names the server in
+//! `Host` (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`); on a server
+//! reachable from elsewhere (`serve --allow-remote`), only calls with
+//! `Authorization: Bearer TOKEN`, the token it printed at start; with
+//! `serve --no-admin`, none. A refused call is 403 (401 for a missing or
+//! wrong token, 415 for a body that is not JSON) with a text saying why.
 //!
 //! The server's router sends the prefix here (`server`); nothing of it
 //! passes through the AWS request pipeline.
@@ -31,6 +40,7 @@ use axum::routing::{MethodRouter, any, get, post};
 use http::StatusCode;
 use serde::Deserialize;
 
+use crate::admin_access::Gate;
 use crate::config::ServerConfig;
 use crate::credentials::ExportFormat;
 use crate::rules::Rule;
@@ -45,9 +55,9 @@ const MAX_ADMIN_BODY: usize = 4 << 20;
 
 type Admin = State<Arc<Shared>>;
 
-/// Every admin call; an unknown one (or a known path with another method)
-/// is a 404 naming the table above.
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// Every admin call, behind `gate`; an unknown one (or a known path with
+/// another method) is a 404 naming the table above.
+pub(crate) fn router(gate: Gate) -> Router<Arc<Shared>> {
     let call = |path: &str| format!("{PREFIX}{path}");
     // axum answers HEAD with a GET's handler; the admin API has no HEAD.
     let known = |route: MethodRouter<Arc<Shared>>| route.head(unknown).fallback(unknown);
@@ -66,6 +76,26 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route(PREFIX, any(unknown))
         .route(&call("{*rest}"), any(unknown))
         .layer(middleware::from_fn(whole_body))
+        // Outermost: a refused call's body is never read.
+        .layer(middleware::from_fn_with_state(Arc::new(gate), admit))
+}
+
+/// Answers a call `gate` refuses; passes the others on.
+async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match gate.admit(&parts) {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(refusal) => {
+            let mut r = reply(refusal.status, &refusal.text);
+            if refusal.status == StatusCode::UNAUTHORIZED {
+                r.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer realm=\"bedrock-mock-admin\""),
+                );
+            }
+            r
+        }
+    }
 }
 
 /// Reads the body whole, up to [`MAX_ADMIN_BODY`], before any call sees it.
@@ -151,6 +181,8 @@ async fn verify(State(shared): Admin) -> Response {
 enum ClockChange {
     Set(Timestamp),
     AdvanceSeconds(u64),
+    /// Only `true`: the way back from `set` to the system clock.
+    Real(bool),
 }
 
 async fn move_clock(State(shared): Admin, body: Bytes) -> Response {
@@ -158,6 +190,14 @@ async fn move_clock(State(shared): Admin, body: Bytes) -> Response {
         Ok(ClockChange::Set(at)) => shared.clock.set(at.0),
         Ok(ClockChange::AdvanceSeconds(s)) => {
             shared.clock.advance(std::time::Duration::from_secs(s));
+        }
+        Ok(ClockChange::Real(true)) => shared.clock.follow_system(),
+        Ok(ClockChange::Real(false)) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "clock: `real` takes only `true` (back to the system clock); to stop the \
+                 clock, send {\"set\": \"2026-11-25T16:24:01Z\"}",
+            );
         }
         Err(e) => return reply(StatusCode::BAD_REQUEST, &format!("clock: {e}")),
     }

@@ -31,7 +31,7 @@
 //! what is unusual about its situation.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -44,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod admin_access;
 mod api;
 mod auth;
 mod bedrock;
@@ -82,6 +83,7 @@ mod sts;
 mod timefmt;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
+pub use admin_access::{AdminAccess, AdminToken};
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin_access::{AdminAccess, Gate, is_loopback};
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::CredentialReport;
@@ -48,35 +49,60 @@ pub struct MockBedrockBuilder {
     address: SocketAddr,
     log_requests: bool,
     read_limits: ReadLimits,
+    admin_access: AdminAccess,
 }
 
 /// Why a server could not start.
 #[derive(Debug)]
 pub struct StartError {
     address: SocketAddr,
-    source: std::io::Error,
+    reason: Reason,
+}
+
+#[derive(Debug)]
+enum Reason {
+    Io(std::io::Error),
+    /// An open admin API on an address others can reach.
+    OpenBeyondLoopback,
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "could not listen on {}: {} (pick another port, or 0 for any free one)",
-            self.address, self.source
-        )
+        match &self.reason {
+            Reason::Io(source) => write!(
+                f,
+                "could not listen on {}: {source} (pick another port, or 0 for any free one)",
+                self.address
+            ),
+            Reason::OpenBeyondLoopback => write!(
+                f,
+                "will not listen on {} with the admin API open: it is not a loopback \
+                 address, and anyone who reaches it could read the account's secrets and \
+                 script the answers; give AdminAccess::Token or AdminAccess::Off, or listen \
+                 on 127.0.0.1",
+                self.address
+            ),
+        }
     }
 }
 
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.reason {
+            Reason::Io(source) => Some(source),
+            Reason::OpenBeyondLoopback => None,
+        }
     }
 }
 
 impl StartError {
-    /// The underlying I/O error's kind (`AddrInUse`, `PermissionDenied`, ...).
+    /// The underlying I/O error's kind (`AddrInUse`, `PermissionDenied`,
+    /// ...); `InvalidInput` for an open admin API beyond loopback.
     pub fn kind(&self) -> std::io::ErrorKind {
-        self.source.kind()
+        match &self.reason {
+            Reason::Io(source) => source.kind(),
+            Reason::OpenBeyondLoopback => std::io::ErrorKind::InvalidInput,
+        }
     }
 }
 
@@ -88,6 +114,7 @@ impl Default for MockBedrockBuilder {
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             log_requests: false,
             read_limits: ReadLimits::default(),
+            admin_access: AdminAccess::Open,
         }
     }
 }
@@ -105,7 +132,9 @@ impl MockBedrockBuilder {
         self
     }
 
-    /// Where to listen; `127.0.0.1:0` (any free port) by default.
+    /// Where to listen; `127.0.0.1:0` (any free port) by default. An
+    /// address beyond loopback (`0.0.0.0`, a LAN address) also needs
+    /// [`MockBedrockBuilder::admin_access`] other than open.
     pub fn address(mut self, address: SocketAddr) -> Self {
         self.address = address;
         self
@@ -124,11 +153,25 @@ impl MockBedrockBuilder {
         self
     }
 
-    /// Binds and starts serving on the current tokio runtime.
+    /// Who may call the admin API: [`AdminAccess::Open`] by default,
+    /// which only a loopback address may have.
+    pub fn admin_access(mut self, access: AdminAccess) -> Self {
+        self.admin_access = access;
+        self
+    }
+
+    /// Binds and starts serving on the current tokio runtime. Refuses an
+    /// open admin API on an address beyond loopback, without binding.
     pub async fn start(self) -> Result<MockBedrock, StartError> {
+        if matches!(self.admin_access, AdminAccess::Open) && !is_loopback(self.address.ip()) {
+            return Err(StartError {
+                address: self.address,
+                reason: Reason::OpenBeyondLoopback,
+            });
+        }
         let fail = |source| StartError {
             address: self.address,
-            source,
+            reason: Reason::Io(source),
         };
         let listener = std::net::TcpListener::bind(self.address).map_err(fail)?;
         listener.set_nonblocking(true).map_err(fail)?;
@@ -141,7 +184,7 @@ impl MockBedrockBuilder {
             self.read_limits.body,
         ));
         let app = axum::Router::new()
-            .merge(crate::admin::router())
+            .merge(crate::admin::router(Gate::new(self.admin_access, address)))
             .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(&shared));
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -239,8 +282,10 @@ impl MockBedrock {
         ServerConfig::clone(&self.shared.config())
     }
 
-    /// Forgets the journal and the rules, and restores the starting account
-    /// state (the clock is left as it is).
+    /// Forgets the journal and the rules, restores the starting account
+    /// state, and runs the clock as it ran at the start: fixed at the
+    /// time it was fixed at, or following the system clock (with the same
+    /// skew). A client sharing the clock sees it move too.
     pub fn reset(&self) {
         self.shared.reset();
     }

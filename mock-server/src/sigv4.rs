@@ -255,7 +255,9 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equal secrets, compared without stopping at the first difference, so
+/// the time taken does not tell how much of a guess was right.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

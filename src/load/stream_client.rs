@@ -283,6 +283,11 @@ impl StreamClient {
             .send_request(request)
             .await
             .map_err(|e| format!("asking for the journal: {}", error_chain(&e)))?;
+        // A server whose admin API needs a token or is off says so.
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            return Err(refusal(status, response.into_body()).await);
+        }
         let body = response
             .into_body()
             .collect()

@@ -211,15 +211,65 @@ mod serve {
     use super::harness;
 
     fn get(url_host: &str, path: &str) -> String {
+        get_with(url_host, path, "")
+    }
+
+    /// A GET with `extra` header lines (each ending in `\r\n`).
+    fn get_with(url_host: &str, path: &str, extra: &str) -> String {
         let mut socket = TcpStream::connect(url_host).unwrap();
         write!(
             socket,
-            "GET {path} HTTP/1.1\r\nhost: {url_host}\r\nconnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nhost: {url_host}\r\n{extra}connection: close\r\n\r\n"
         )
         .unwrap();
         let mut answer = String::new();
         socket.read_to_string(&mut answer).unwrap();
         answer
+    }
+
+    /// Starts `serve` with `args`; returns it, its banner (stdout up to
+    /// the `# ... stop: Ctrl-C` line) and its `host:port`.
+    fn start(args: &[&str]) -> (std::process::Child, String, String) {
+        let mut child = harness()
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("stop: Ctrl-C") {
+            assert!(
+                stdout.read_line(&mut banner).unwrap() > 0,
+                "banner ended early: {banner}"
+            );
+        }
+        let host = banner
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("bedrock mock listening on http://"))
+            .unwrap()
+            .to_owned();
+        (child, banner, host)
+    }
+
+    /// Stops `child` with SIGTERM; its stderr.
+    fn stop(mut child: std::process::Child) -> String {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        assert!(child.wait().unwrap().success());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        stderr
     }
 
     #[test]
@@ -282,6 +332,58 @@ mod serve {
             stderr.contains("#1 GET /inference-profiles -> 403 AccessDeniedException [none]"),
             "{stderr}"
         );
+    }
+
+    #[test]
+    fn refuses_a_host_beyond_loopback_without_allow_remote() {
+        for host in ["0.0.0.0", "::", "192.0.2.1"] {
+            let out = harness()
+                .args(["serve", "--port", "0", "--host", host])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{host}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("--host {host} is not a loopback address"))
+                    && stderr.contains("Add --allow-remote"),
+                "{stderr}"
+            );
+            assert!(out.stdout.is_empty(), "nothing was served");
+        }
+        let help = harness().args(["serve", "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&help.stdout);
+        for option in ["--host", "--allow-remote", "--no-admin"] {
+            assert!(help.contains(option), "{help}");
+        }
+    }
+
+    #[test]
+    fn allow_remote_warns_and_puts_the_admin_api_behind_a_printed_token() {
+        let (child, banner, host) = start(&["--port", "0", "--quiet", "--allow-remote"]);
+        let token = banner
+            .lines()
+            .find_map(|l| l.strip_prefix("export BEDROCK_MOCK_ADMIN_TOKEN="))
+            .unwrap_or_else(|| panic!("no token line: {banner}"))
+            .to_owned();
+        assert_eq!(token.len(), 64, "{token}");
+        assert_eq!(banner.matches(&token).count(), 1, "shown once: {banner}");
+        let without = get(&host, "/__bedrock_mock/journal");
+        assert!(without.starts_with("HTTP/1.1 401"), "{without}");
+        let auth = format!("authorization: Bearer {token}\r\n");
+        let with = get_with(&host, "/__bedrock_mock/journal", &auth);
+        assert!(with.starts_with("HTTP/1.1 200"), "{with}");
+        let stderr = stop(child);
+        assert!(stderr.contains("warning: --allow-remote: "), "{stderr}");
+        assert!(!stderr.contains(&token), "{stderr}");
+    }
+
+    #[test]
+    fn no_admin_turns_the_admin_api_off() {
+        let (child, banner, host) = start(&["--port", "0", "--quiet", "--no-admin"]);
+        assert!(banner.contains("# admin API: off (--no-admin)"), "{banner}");
+        let journal = get(&host, "/__bedrock_mock/journal");
+        assert!(journal.starts_with("HTTP/1.1 403"), "{journal}");
+        stop(child);
     }
 
     #[test]

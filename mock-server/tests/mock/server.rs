@@ -14,6 +14,8 @@ use bedrock_mock_server::{
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
 const INVOKE: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
+/// What an admin call with a body says it carries.
+const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
 const STREAM: &str =
     "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke-with-response-stream";
 
@@ -626,7 +628,7 @@ async fn the_admin_api_drives_a_server_from_outside() {
             server.address(),
             "POST",
             &admin("rules"),
-            &[],
+            JSON,
             rule.as_bytes()
         )
         .await
@@ -652,7 +654,7 @@ async fn the_admin_api_drives_a_server_from_outside() {
         server.address(),
         "PUT",
         &admin("config"),
-        &[],
+        JSON,
         br#"{"regoins":[]}"#,
     )
     .await;
@@ -665,7 +667,7 @@ async fn the_admin_api_drives_a_server_from_outside() {
         server.address(),
         "POST",
         &admin("rules"),
-        &[],
+        JSON,
         misspelled.as_bytes(),
     )
     .await;
@@ -681,7 +683,7 @@ async fn the_admin_api_drives_a_server_from_outside() {
         server.address(),
         "POST",
         &admin("clock"),
-        &[],
+        JSON,
         br#"{"set":"2030-01-01T00:00:00Z"}"#,
     )
     .await;
@@ -697,6 +699,102 @@ async fn the_admin_api_drives_a_server_from_outside() {
         204
     );
     assert!(server.received_requests().is_empty());
+}
+
+/// `POST /__bedrock_mock/clock` with `body`; panics unless it is taken.
+async fn move_clock(server: &MockBedrock, body: &str) {
+    let target = format!("{}clock", bedrock_mock_server::ADMIN_PREFIX);
+    let r = send(server.address(), "POST", &target, JSON, body.as_bytes()).await;
+    assert_eq!(r.status, 204, "{body}: {}", r.text());
+}
+
+/// The status of an Invoke signed now, by the system clock.
+async fn signed_now(server: &MockBedrock) -> u16 {
+    signed(server, "POST", INVOKE, PROBE, example(), SystemTime::now())
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_set_clock_goes_back_to_the_real_one() {
+    let server = MockBedrock::start().await;
+    assert_eq!(signed_now(&server).await, 200);
+    move_clock(&server, r#"{"set":"2030-01-01T00:00:00Z"}"#).await;
+    assert_eq!(
+        signed_now(&server).await,
+        403,
+        "signed years before the server's now"
+    );
+    move_clock(&server, r#"{"real":true}"#).await;
+    assert_eq!(signed_now(&server).await, 200);
+    let drift = server.clock().now().duration_since(SystemTime::now());
+    assert!(drift.is_err() || drift.unwrap() < Duration::from_secs(60));
+    let target = format!("{}clock", bedrock_mock_server::ADMIN_PREFIX);
+    let refused = send(
+        server.address(),
+        "POST",
+        &target,
+        JSON,
+        br#"{"real":false}"#,
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.text().contains("`real` takes only `true`"),
+        "{}",
+        refused.text()
+    );
+}
+
+#[tokio::test]
+async fn a_reset_puts_a_running_clock_back_to_the_real_one() {
+    let server = MockBedrock::start().await;
+    move_clock(&server, r#"{"set":"2030-01-01T00:00:00Z"}"#).await;
+    let reset = format!("{}reset", bedrock_mock_server::ADMIN_PREFIX);
+    assert_eq!(
+        send(server.address(), "POST", &reset, &[], b"")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        signed_now(&server).await,
+        200,
+        "after the admin API's reset"
+    );
+    server.clock().set(SystemTime::UNIX_EPOCH);
+    server.clock().advance(Duration::from_secs(3600));
+    server.reset();
+    assert_eq!(signed_now(&server).await, 200, "after the Rust reset");
+}
+
+#[tokio::test]
+async fn a_reset_puts_a_fixed_clock_back_to_its_start() {
+    let start = SystemTime::now() - Duration::from_secs(86_400);
+    let server = MockBedrock::builder()
+        .clock(Clock::fixed(start))
+        .start()
+        .await
+        .unwrap();
+    move_clock(&server, r#"{"advance_seconds":7200}"#).await;
+    let at_start = || signed(&server, "POST", INVOKE, PROBE, example(), start);
+    assert_eq!(at_start().await.status, 403, "two hours off");
+    let reset = format!("{}reset", bedrock_mock_server::ADMIN_PREFIX);
+    assert_eq!(
+        send(server.address(), "POST", &reset, &[], b"")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(server.clock().now(), start);
+    assert_eq!(at_start().await.status, 200);
+    move_clock(&server, r#"{"real":true}"#).await;
+    server.reset();
+    assert_eq!(
+        server.clock().now(),
+        start,
+        "the Rust reset, from the real clock"
+    );
 }
 
 #[tokio::test]
