@@ -94,7 +94,8 @@ enum Command {
         /// Let other machines reach the server (a --host beyond loopback, a
         /// forwarded port): anyone who reaches it can use the test
         /// credentials it prints. Warns on stderr, and the admin API needs
-        /// the token printed at start (`Authorization: Bearer TOKEN`).
+        /// the token printed at start (`Authorization: Bearer TOKEN`), or the
+        /// one given in $BEDROCK_MOCK_ADMIN_TOKEN.
         #[arg(long)]
         allow_remote: bool,
         /// Turn the admin API off: every call under /__bedrock_mock/ is

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use bedrock_harness::scenario::{Scenario, external, run};
-use bedrock_mock_server::{ADMIN_PREFIX, AdminAccess, AdminToken, MockBedrock, ServerConfig};
+use bedrock_mock_server::{
+    ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE as TOKEN_VARIABLE, AdminAccess, AdminToken, MockBedrock,
+    ServerConfig,
+};
 
 /// Reads a server config from JSON or TOML (by extension), naming the file
 /// and the place of any error.
@@ -60,9 +63,6 @@ pub struct Listen {
     pub no_admin: bool,
 }
 
-/// The environment variable the start banner exports the admin token in.
-const TOKEN_VARIABLE: &str = "BEDROCK_MOCK_ADMIN_TOKEN";
-
 impl Listen {
     /// The admin API's access: refused beyond loopback without
     /// --allow-remote, a fresh token with it, off with --no-admin.
@@ -80,12 +80,21 @@ impl Listen {
         if self.no_admin {
             Ok(AdminAccess::Off)
         } else if self.allow_remote {
-            AdminToken::random()
-                .map(AdminAccess::Token)
-                .map_err(|e| e.to_string())
+            admin_token().map(AdminAccess::Token)
         } else {
             Ok(AdminAccess::Open)
         }
+    }
+}
+
+/// The token a user gave in [`TOKEN_VARIABLE`] (a compose file's, a CI
+/// secret), or a fresh random one.
+fn admin_token() -> Result<AdminToken, String> {
+    match std::env::var(TOKEN_VARIABLE) {
+        Ok(given) if !given.is_empty() => {
+            AdminToken::given(given).map_err(|e| format!("{TOKEN_VARIABLE}: {e}"))
+        }
+        _ => AdminToken::random().map_err(|e| e.to_string()),
     }
 }
 
@@ -195,7 +204,12 @@ fn print_admin_access(access: &AdminAccess) {
             println!(
                 "# admin API ({ADMIN_PREFIX}): send \"Authorization: Bearer ${TOKEN_VARIABLE}\""
             );
-            println!("export {TOKEN_VARIABLE}={}", token.reveal());
+            // A token the user gave is theirs already: not shown again.
+            if std::env::var(TOKEN_VARIABLE).is_ok_and(|given| given == token.reveal()) {
+                println!("# the token is the one given in ${TOKEN_VARIABLE}");
+            } else {
+                println!("export {TOKEN_VARIABLE}={}", token.reveal());
+            }
         }
         AdminAccess::Off => println!("# admin API: off (--no-admin)"),
     }

@@ -62,6 +62,11 @@ pub enum AdminAccess {
     Off,
 }
 
+/// The environment variable that carries an admin token between programs:
+/// `bedrock-harness serve --allow-remote` takes a token from it (or prints
+/// a fresh one as its value), and the harness's own admin calls send it.
+pub const ADMIN_TOKEN_VARIABLE: &str = "BEDROCK_MOCK_ADMIN_TOKEN";
+
 /// The secret an [`AdminAccess::Token`] server's admin calls carry. Its
 /// `Debug` form does not show it.
 #[derive(Clone)]
@@ -81,6 +86,28 @@ impl AdminToken {
         getrandom::getrandom(&mut bytes)
             .map_err(|e| std::io::Error::other(format!("no random source for a token: {e}")))?;
         Ok(Self(hex(&bytes)))
+    }
+
+    /// A token chosen by the user (from a compose file or a CI secret):
+    /// 32 to 256 printable ASCII characters without spaces, so it fits an
+    /// `Authorization` header as it is and cannot be guessed in a test
+    /// run's lifetime. Anything else is refused with what to give instead.
+    pub fn given(token: impl Into<String>) -> std::io::Result<Self> {
+        let token = token.into();
+        let printable = token.bytes().all(|b| b.is_ascii_graphic());
+        if (32..=256).contains(&token.len()) && printable {
+            Ok(Self(token))
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "an admin token is 32 to 256 printable ASCII characters without spaces \
+                     (this one has {} characters{}); `openssl rand -hex 32` makes one",
+                    token.len(),
+                    if printable { "" } else { ", not all printable" }
+                ),
+            ))
+        }
     }
 
     /// The token, for whoever may call the admin API. It is a secret:
@@ -442,6 +469,17 @@ mod tests {
         assert_eq!(a.reveal().len(), 64);
         let shown = format!("{:?}", AdminAccess::Token(a.clone()));
         assert!(!shown.contains(a.reveal()), "{shown}");
+    }
+
+    #[test]
+    fn a_given_token_must_be_long_and_printable() {
+        let good = "k".repeat(32);
+        assert_eq!(AdminToken::given(good.clone()).unwrap().reveal(), good);
+        for bad in ["short", &"k".repeat(257), &format!("{} x", "k".repeat(32))] {
+            let e = AdminToken::given(bad).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains("openssl rand -hex 32"), "{e}");
+        }
     }
 
     #[test]

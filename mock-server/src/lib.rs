@@ -83,7 +83,7 @@ mod sts;
 mod timefmt;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
-pub use admin_access::{AdminAccess, AdminToken};
+pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,

@@ -13,7 +13,8 @@ use bedrock_eventstream::Decoder;
 use bedrock_eventstream::anthropic::StreamEvent;
 use bedrock_eventstream::bedrock::EventReader;
 use bedrock_mock_server::{
-    ADMIN_PREFIX, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY,
+    ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    EXAMPLE_SECRET_ACCESS_KEY,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
@@ -275,10 +276,13 @@ impl StreamClient {
     /// How many requests the server's journal holds.
     pub async fn journal_count(&self) -> Result<u64, String> {
         let mut sender = self.connect::<Empty<Bytes>>().await?;
-        let request = http::Request::get(format!("{ADMIN_PREFIX}journal/count"))
-            .header("host", &self.host)
-            .body(Empty::new())
-            .map_err(|e| e.to_string())?;
+        let mut request =
+            http::Request::get(format!("{ADMIN_PREFIX}journal/count")).header("host", &self.host);
+        // A server started with --allow-remote wants the token it printed.
+        if let Ok(token) = std::env::var(ADMIN_TOKEN_VARIABLE) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
         let response = sender
             .send_request(request)
             .await

@@ -316,14 +316,17 @@ fn client_args(scenario: &Scenario) -> Vec<String> {
     args
 }
 
-/// The shell command of a built-in refresh action.
+/// The shell command of a built-in refresh action. The admin call carries
+/// the token of a server started with `--allow-remote` when the shell has
+/// it (`serve` prints it as `BEDROCK_MOCK_ADMIN_TOKEN`), and nothing more
+/// otherwise.
 fn refresh_command(action: RefreshAction, export: bool) -> &'static str {
     match (action, export) {
         (RefreshAction::IssueNext, true) => {
-            r#"curl -sf -X POST "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next""#
+            r#"curl -sf -X POST ${BEDROCK_MOCK_ADMIN_TOKEN:+-H "Authorization: Bearer $BEDROCK_MOCK_ADMIN_TOKEN"} "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next""#
         }
         (RefreshAction::IssueNext, false) => {
-            r#"curl -sf -X POST "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next?format=ini&profile=${AWS_PROFILE:-default}" -o "$HOME/.aws/credentials""#
+            r#"curl -sf -X POST ${BEDROCK_MOCK_ADMIN_TOKEN:+-H "Authorization: Bearer $BEDROCK_MOCK_ADMIN_TOKEN"} "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next?format=ini&profile=${AWS_PROFILE:-default}" -o "$HOME/.aws/credentials""#
         }
         (RefreshAction::NoOp, _) => "echo 'Attempting SSO login...'",
         (RefreshAction::Fail, _) => {

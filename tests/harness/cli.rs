@@ -230,9 +230,17 @@ mod serve {
     /// Starts `serve` with `args`; returns it, its banner (stdout up to
     /// the `# ... stop: Ctrl-C` line) and its `host:port`.
     fn start(args: &[&str]) -> (std::process::Child, String, String) {
+        start_with_env(args, &[])
+    }
+
+    fn start_with_env(
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (std::process::Child, String, String) {
         let mut child = harness()
             .arg("serve")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -375,6 +383,34 @@ mod serve {
         let stderr = stop(child);
         assert!(stderr.contains("warning: --allow-remote: "), "{stderr}");
         assert!(!stderr.contains(&token), "{stderr}");
+    }
+
+    #[test]
+    fn allow_remote_takes_a_given_token_and_does_not_show_it() {
+        let token = "given-token-0123456789abcdef0123456789";
+        let env = [("BEDROCK_MOCK_ADMIN_TOKEN", token)];
+        let (child, banner, host) =
+            start_with_env(&["--port", "0", "--quiet", "--allow-remote"], &env);
+        assert!(!banner.contains(token), "{banner}");
+        assert!(
+            banner.contains("the one given in $BEDROCK_MOCK_ADMIN_TOKEN"),
+            "{banner}"
+        );
+        let auth = format!("authorization: Bearer {token}\r\n");
+        let with = get_with(&host, "/__bedrock_mock/journal", &auth);
+        assert!(with.starts_with("HTTP/1.1 200"), "{with}");
+        stop(child);
+        let short = harness()
+            .args(["serve", "--port", "0", "--allow-remote"])
+            .env("BEDROCK_MOCK_ADMIN_TOKEN", "short")
+            .output()
+            .unwrap();
+        assert_eq!(short.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&short.stderr);
+        assert!(
+            stderr.contains("BEDROCK_MOCK_ADMIN_TOKEN: an admin token is 32 to 256"),
+            "{stderr}"
+        );
     }
 
     #[test]
