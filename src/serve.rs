@@ -147,7 +147,7 @@ fn serve(
         // The handlers go in before the URL is printed: whoever reads it
         // may send SIGTERM at once.
         let stop = StopSignals::install();
-        let uri = server.uri();
+        let uri = reachable_uri(server.address());
         println!("bedrock mock listening on {uri}");
         if listen.allow_remote {
             warn_remote(server.address(), &access);
@@ -175,6 +175,18 @@ fn serve(
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// The URL a client on this machine uses: a server listening on every
+/// interface (`0.0.0.0`, `::`) is reached through loopback, as a client
+/// cannot connect to "every interface" everywhere.
+fn reachable_uri(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
 }
 
 /// The warning of a server others may reach (on stderr, where a person

@@ -386,11 +386,24 @@ mod serve {
     }
 
     #[test]
-    fn allow_remote_takes_a_given_token_and_does_not_show_it() {
+    fn allow_remote_on_every_interface_takes_a_given_token_and_does_not_show_it() {
         let token = "given-token-0123456789abcdef0123456789";
         let env = [("BEDROCK_MOCK_ADMIN_TOKEN", token)];
-        let (child, banner, host) =
-            start_with_env(&["--port", "0", "--quiet", "--allow-remote"], &env);
+        let (child, banner, host) = start_with_env(
+            &[
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "0",
+                "--quiet",
+                "--allow-remote",
+            ],
+            &env,
+        );
+        assert!(
+            host.starts_with("127.0.0.1:"),
+            "reached through loopback: {banner}"
+        );
         assert!(!banner.contains(token), "{banner}");
         assert!(
             banner.contains("the one given in $BEDROCK_MOCK_ADMIN_TOKEN"),
