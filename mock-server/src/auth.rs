@@ -2,9 +2,10 @@
 //! account's secrets, Bedrock API keys looked up, or nothing checked when
 //! the server stands in for a gateway.
 //!
-//! The order of the checks follows what a caller sees from AWS: a
-//! malformed header before an unknown key, an unknown key before an
-//! expired token, the clock before the signature.
+//! The order of the checks and their texts follow what callers see from
+//! AWS (the mock's README lists the sources): a malformed header, then
+//! the date, the clock, the credential scope, the key and its token, and
+//! the signature last.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +13,9 @@ use crate::config::{AuthMode, Credential, ServerConfig};
 use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::Protocol;
-use crate::sigv4::{self, Authorization, SignedRequest};
+use crate::percent::percent_decode;
+use crate::redact::{redact_authorization, scrub};
+use crate::sigv4::{self, Authorization, Malformed, RequestDate, Scope, SignedRequest};
 use crate::timefmt::Utc;
 
 /// How far `x-amz-date` may be from the server's clock, in minutes: five
@@ -78,8 +81,8 @@ pub(crate) fn authenticate(
                     check_api_key(config, now, key.trim()).map(|()| home)
                 } else {
                     record.scheme = AuthScheme::SigV4;
-                    let params = strip_scheme(value, sigv4::ALGORITHM).unwrap_or("");
-                    check_sigv4(config, now, req, protocol, params, &mut record)
+                    check_sigv4(config, now, req, protocol, value, &mut record)
+                        .map_err(|e| without_secrets(e, config))
                 }
             }
         }
@@ -135,93 +138,145 @@ fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<()
     }
 }
 
-/// SigV4, checked in AWS's order: the header's shape, the date, the
-/// scope, the key and its token, the clock, then the signature.
+/// SigV4, checked in AWS's order: both header and query-string auth, the
+/// header's shape, the signed headers, the date, the clock, the scope,
+/// the key and its token, then the signature.
 fn check_sigv4(
     config: &ServerConfig,
     now: SystemTime,
     req: &SignedRequest<'_>,
     protocol: Protocol,
-    params: &str,
+    header: &str,
     record: &mut AuthRecord,
 ) -> Result<Caller, AwsError> {
-    let auth = Authorization::parse(params).map_err(|m| incomplete(m.0))?;
-    record.access_key_id = Some(auth.access_key_id.clone());
-    record.region = Some(auth.region.clone());
-    record.service = Some(auth.service.clone());
-    let Some((amz_date, signed_at)) = sigv4::request_time(req.headers) else {
-        return Err(incomplete(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+    if has_query_algorithm(req.raw_query) {
+        return Err(invalid_signature(
+            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
                 .to_owned(),
         ));
-    };
-    check_scope(config, &auth, protocol)?;
-    let credential = signing_credential(config, now, req, &auth)?;
-    check_clock(now, &amz_date, signed_at, max_skew_minutes(protocol))?;
-    let http_date = &amz_date[..8];
-    if auth.scope_date != http_date {
-        return Err(invalid_signature(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{http_date}', from 'x-amz-date'.",
-            auth.scope_date
-        )));
     }
-    if !sigv4::signature_matches(req, &auth, &amz_date, &credential.secret_access_key) {
+    let date = RequestDate::read(req.headers);
+    let malformed = |m: Malformed| incomplete(m.message(&shown(header)));
+    let auth = Authorization::parse(header, date.is_some()).map_err(malformed)?;
+    if let Ok(scope) = auth.scope() {
+        record.access_key_id = Some(scope.access_key_id);
+        record.region = Some(scope.region);
+        record.service = Some(scope.service);
+    }
+    let Some(date) = date else {
+        // The parse has refused it already.
+        return Err(malformed(Malformed::Missing {
+            parameters: Vec::new(),
+            date: true,
+        }));
+    };
+    check_signed_headers(&auth, &date)?;
+    let signed_at = date.time().map_err(incomplete)?;
+    check_clock(now, &date.raw, signed_at, max_skew_minutes(protocol))?;
+    let scope = auth.scope().map_err(malformed)?;
+    check_scope(config, &scope, protocol, &date.raw, signed_at)?;
+    let credential = signing_credential(config, now, req, &scope)?;
+    if !sigv4::signature_matches(req, &auth, &scope, &date.raw, &credential.secret_access_key) {
         return Err(invalid_signature(SIGNATURE_MISMATCH.to_owned()));
     }
     Ok(Caller {
-        region: auth.region,
-        access_key_id: Some(auth.access_key_id),
+        region: scope.region,
+        access_key_id: Some(scope.access_key_id),
     })
 }
 
-/// The signed headers include `host`, and the scope names the endpoint's
-/// service and one of the account's regions.
-fn check_scope(
-    config: &ServerConfig,
-    auth: &Authorization,
-    protocol: Protocol,
-) -> Result<(), AwsError> {
-    if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(incomplete(
+/// Whether the query names `X-Amz-Algorithm` (query-string auth), compared
+/// decoded and case-sensitively as AWS reads it.
+fn has_query_algorithm(raw_query: &str) -> bool {
+    raw_query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+        .any(|name| percent_decode(name) == "X-Amz-Algorithm")
+}
+
+/// The signed headers include `host`, and the header the date came from.
+/// AWS's answer to an unsigned date is not known: it is refused, in the
+/// words AWS uses for an unsigned `host`.
+fn check_signed_headers(auth: &Authorization, date: &RequestDate) -> Result<(), AwsError> {
+    if !auth.signs("host") {
+        return Err(invalid_signature(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
         ));
     }
-    let service = protocol.signing_name();
-    if auth.service != service {
+    if !auth.signs(date.signed_name) {
         return Err(invalid_signature(format!(
-            "Credential should be scoped to correct service: '{service}'."
+            "'{}' must be a 'SignedHeader' in the AWS Authorization.",
+            date.header
         )));
-    }
-    // STS's global endpoint signs for us-east-1 whatever the account's
-    // regions.
-    let sts_global = protocol == Protocol::Sts && auth.region == "us-east-1";
-    if !config.regions.contains(&auth.region) && !sts_global {
-        return Err(invalid_signature(
-            "Credential should be scoped to a valid region.".to_owned(),
-        ));
     }
     Ok(())
 }
 
+/// The scope names one of the account's regions, the endpoint's service,
+/// the terminator and the request's date; AWS names every part that is
+/// wrong, in one message.
+fn check_scope(
+    config: &ServerConfig,
+    scope: &Scope,
+    protocol: Protocol,
+    amz_date: &str,
+    signed_at: Utc,
+) -> Result<(), AwsError> {
+    let mut wrong = Vec::new();
+    // STS's global endpoint signs for us-east-1 whatever the account's
+    // regions.
+    let sts_global = protocol == Protocol::Sts && scope.region == "us-east-1";
+    if !config.regions.contains(&scope.region) && !sts_global {
+        wrong.push("Credential should be scoped to a valid region.".to_owned());
+    }
+    let service = protocol.signing_name();
+    if scope.service != service {
+        wrong.push(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        ));
+    }
+    if scope.terminator != "aws4_request" {
+        wrong.push(format!(
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'.",
+            scope.terminator
+        ));
+    }
+    let http_date = signed_at.scope_date();
+    if scope.date != http_date {
+        wrong.push(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{http_date}', from '{amz_date}'.",
+            scope.date
+        ));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid_signature(wrong.join(" ")))
+    }
+}
+
 /// The account's credential the request was signed with: a key AWS knows
-/// at `now`, sent with its session token, not expired.
+/// at `now`, sent with its session token (once), not expired.
 fn signing_credential<'c>(
     config: &'c ServerConfig,
     now: SystemTime,
     req: &SignedRequest<'_>,
-    auth: &Authorization,
+    scope: &Scope,
 ) -> Result<&'c Credential, AwsError> {
     let Some(credential) = config
         .credentials
         .iter()
-        .find(|c| c.access_key_id == auth.access_key_id && c.is_known_at(now))
+        .find(|c| c.access_key_id == scope.access_key_id && c.is_known_at(now))
     else {
         return Err(ErrorCode::UnrecognizedClientException.into());
     };
-    let sent_token = req
-        .headers
-        .get("x-amz-security-token")
-        .and_then(|v| v.to_str().ok());
+    let mut tokens = req.headers.get_all("x-amz-security-token").iter();
+    let sent_token = tokens.next().and_then(|v| v.to_str().ok());
+    // AWS's answer to two tokens is not known: refused as a token it does
+    // not recognise.
+    if tokens.next().is_some() {
+        return Err(ErrorCode::UnrecognizedClientException.into());
+    }
     if sent_token != credential.session_token.as_deref() {
         return Err(ErrorCode::UnrecognizedClientException.into());
     }
@@ -262,9 +317,43 @@ fn invalid_signature(message: String) -> AwsError {
     ErrorCode::InvalidSignatureException.with_message(message)
 }
 
-/// AWS echoes the whole `Authorization` value after these sentences; this
-/// server leaves it out, because that value holds the signature and a
-/// signature must not reach an error body or a log.
 fn incomplete(message: String) -> AwsError {
     ErrorCode::IncompleteSignatureException.with_message(message)
+}
+
+/// The `Authorization` value as a refusal quotes it: AWS quotes it whole,
+/// this server as its journal keeps it, the signature redacted.
+fn shown(header: &str) -> String {
+    if header.trim().is_empty() {
+        String::new()
+    } else {
+        redact_authorization(header)
+    }
+}
+
+/// A SigV4 refusal quotes what the request sent (a part of its header, its
+/// credential, its date), as AWS's do; a secret sent in the wrong place
+/// (a secret key where the key id belongs, a signature in the credential)
+/// must not come back in it, nor reach the journal.
+fn without_secrets(mut error: AwsError, config: &ServerConfig) -> AwsError {
+    let secrets = config
+        .credentials
+        .iter()
+        .chain(&config.next_credentials)
+        .flat_map(|c| {
+            [
+                Some(c.secret_access_key.as_str()),
+                c.session_token.as_deref(),
+            ]
+        })
+        .flatten()
+        .chain(
+            config
+                .api_keys
+                .iter()
+                .chain(&config.sso_tokens)
+                .map(|k| k.key.as_str()),
+        );
+    error.message = scrub(&error.message, secrets);
+    error
 }

@@ -68,6 +68,35 @@ pub(crate) fn redact_authorization(value: &str) -> String {
     }
 }
 
+/// `text` with each of `secrets` (the empty one aside) and every run of
+/// 32 or more hex digits (a signature, wherever it was put) replaced by
+/// `<redacted>`: for refusals that quote what a request sent, as AWS's
+/// do, when what it sent may hold a secret in the wrong place.
+pub(crate) fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        if !secret.is_empty() && text.contains(secret) {
+            text = text.replace(secret, "<redacted>");
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        out.push_str(if run.len() >= 32 { "<redacted>" } else { run });
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Query (and STS form) parameters whose values are secrets: presigning's
 /// signature and token, a web identity token, an MFA code.
 const SECRET_QUERY_PARAMS: &[&str] = &[
@@ -150,5 +179,17 @@ mod tests {
             redact_authorization("AWS4-HMAC-SHA256 Credential=A/x, Junk=secret"),
             "AWS4-HMAC-SHA256 Credential=A/x, <redacted>"
         );
+    }
+
+    #[test]
+    fn scrub_removes_known_secrets_and_long_hex_runs() {
+        let signature = "43c15e157073869d2464a1f9932e9c92b5a113acca9cc523203444a5b7a0978c";
+        let text =
+            format!("got 'wJalr/K7MDENG/20261125/us-east-1/{signature}' at 20261125T162401Z");
+        assert_eq!(
+            scrub(&text, ["wJalr/K7MDENG", ""]),
+            "got '<redacted>/20261125/us-east-1/<redacted>' at 20261125T162401Z"
+        );
+        assert_eq!(scrub("AKIDEXAMPLE", []), "AKIDEXAMPLE");
     }
 }

@@ -15,89 +15,196 @@ use sha2::{Digest, Sha256};
 use crate::percent::{percent_decode_bytes, uri_encode};
 use crate::timefmt::Utc;
 
-/// The parsed `Authorization: AWS4-HMAC-SHA256 ...` header.
+/// The parsed `Authorization: AWS4-HMAC-SHA256 ...` header, its parts
+/// as sent: the credential scope is checked later, in AWS's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Authorization {
-    pub access_key_id: String,
-    pub scope_date: String,
-    pub region: String,
-    pub service: String,
+    /// `{access key id}/{date}/{region}/{service}/aws4_request`, unchecked.
+    pub credential: String,
     pub signed_headers: Vec<String>,
-    /// Lower-case hex.
+    /// As sent: AWS compares it byte for byte with the lower-case hex it
+    /// computes, so upper-case hex does not match.
     pub signature: String,
 }
 
-/// Why an `Authorization` header could not be parsed. The texts are AWS's
-/// IncompleteSignatureException sentences.
+/// The credential scope: the `Credential` part split at its slashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Malformed(pub String);
+pub(crate) struct Scope {
+    pub access_key_id: String,
+    pub date: String,
+    pub region: String,
+    pub service: String,
+    /// `aws4_request` when well formed.
+    pub terminator: String,
+}
+
+/// Why an `Authorization` header could not be read; [`Malformed::message`]
+/// words it as AWS's IncompleteSignatureException does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// The first word is an `AWS4-` algorithm, but not this one (AWS
+    /// compares it case-sensitively).
+    UnsupportedAlgorithm(String),
+    /// A part that is not `key=value`.
+    NotKeyValue(String),
+    /// Parameters missing (by name), and whether the date is missing too.
+    Missing {
+        parameters: Vec<&'static str>,
+        date: bool,
+    },
+    /// A `Credential` that is not five slash-delimited elements.
+    ScopeParts(String),
+}
 
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
+/// The parameters AWS requires, in the order its messages name them.
+const PARAMETERS: [&str; 3] = ["Credential", "Signature", "SignedHeaders"];
+
 impl Authorization {
-    /// Parses the part after `AWS4-HMAC-SHA256 `, refusing what AWS
-    /// refuses, in its order: a part that is not `key=value`, missing
-    /// parts, a credential scope of the wrong shape, a signature that is
-    /// not 64 hex digits.
-    pub fn parse(params: &str) -> Result<Self, Malformed> {
-        let [credential, signature, signed_headers] = named_parts(params)?;
-        let scope: Vec<&str> = credential.split('/').collect();
-        let [access_key_id, scope_date, region, service, terminator] = scope[..] else {
-            return Err(Malformed(format!(
-                "Credential should have exactly 5 parts: {{access key id}}/{{date}}/{{region}}/{{service}}/aws4_request, \
-                 but had {}.",
-                scope.len()
-            )));
+    /// Parses the whole header value in AWS's order: the algorithm, each
+    /// part a `key=value` (parts are separated by commas or whitespace, and
+    /// a repeated part's last value counts), then every missing parameter
+    /// and a missing date (`has_date` says whether the request has one)
+    /// named together. A scheme that is not `AWS4-…` (`Basic`, `X`) is read
+    /// as a header with no parameters, as AWS answers it.
+    pub fn parse(value: &str, has_date: bool) -> Result<Self, Malformed> {
+        let value = value.trim_matches([' ', '\t']);
+        let (word, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+        let params = if word == ALGORITHM {
+            rest
+        } else if word
+            .as_bytes()
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case(b"AWS4-"))
+        {
+            return Err(Malformed::UnsupportedAlgorithm(word.to_owned()));
+        } else {
+            ""
         };
-        if terminator != "aws4_request" {
-            return Err(Malformed(
-                "Credential should be scoped with a valid terminator: 'aws4_request'.".to_owned(),
-            ));
+        let mut found: [Option<&str>; 3] = [None; 3];
+        for part in params.split([',', ' ', '\t']).filter(|p| !p.is_empty()) {
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(Malformed::NotKeyValue(part.to_owned()));
+            };
+            if let Some(at) = PARAMETERS.iter().position(|name| *name == key) {
+                found[at] = Some(value);
+            }
         }
-        if !(signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Err(Malformed(
-                "Signature should be 64 hexadecimal characters.".to_owned(),
-            ));
+        let parameters: Vec<&'static str> = PARAMETERS
+            .iter()
+            .zip(found)
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| *name)
+            .collect();
+        match (found, has_date) {
+            ([Some(credential), Some(signature), Some(signed_headers)], true) => {
+                Ok(Authorization {
+                    credential: credential.to_owned(),
+                    signed_headers: signed_headers.split(';').map(str::to_owned).collect(),
+                    signature: signature.to_owned(),
+                })
+            }
+            _ => Err(Malformed::Missing {
+                parameters,
+                date: !has_date,
+            }),
         }
-        Ok(Authorization {
+    }
+
+    /// The credential scope. AWS splits it as Java's `String.split` does,
+    /// so trailing slashes are ignored.
+    pub fn scope(&self) -> Result<Scope, Malformed> {
+        let mut parts: Vec<&str> = self.credential.split('/').collect();
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+        let [access_key_id, date, region, service, terminator] = parts[..] else {
+            return Err(Malformed::ScopeParts(self.credential.clone()));
+        };
+        Ok(Scope {
             access_key_id: access_key_id.to_owned(),
-            scope_date: scope_date.to_owned(),
+            date: date.to_owned(),
             region: region.to_owned(),
             service: service.to_owned(),
-            signed_headers: signed_headers.split(';').map(str::to_owned).collect(),
-            signature: signature.to_ascii_lowercase(),
+            terminator: terminator.to_owned(),
         })
+    }
+
+    /// Whether `name` (lower case) is among the signed headers.
+    pub fn signs(&self, name: &str) -> bool {
+        self.signed_headers.iter().any(|h| h == name)
     }
 }
 
-/// The header's `Credential`, `Signature` and `SignedHeaders`, in that
-/// order; every missing one is named.
-fn named_parts(params: &str) -> Result<[&str; 3], Malformed> {
-    const NAMES: [&str; 3] = ["Credential", "Signature", "SignedHeaders"];
-    let mut found: [Option<&str>; 3] = [None; 3];
-    for part in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((key, value)) = part.split_once('=') else {
-            // AWS quotes the offending part; it may hold the signature,
-            // which must not reach an error body.
-            return Err(Malformed(
-                "A part of the Authorization header is not a valid key=value pair (missing equal-sign)."
-                    .to_owned(),
-            ));
-        };
-        if let Some(at) = NAMES.iter().position(|name| *name == key) {
-            found[at] = Some(value);
+impl Malformed {
+    /// AWS's sentence. `header` is the `Authorization` value as it may be
+    /// shown: AWS quotes the header whole, signature included; the caller
+    /// passes it redacted.
+    pub fn message(&self, header: &str) -> String {
+        match self {
+            Malformed::UnsupportedAlgorithm(word) => {
+                format!("Unsupported AWS 'algorithm': '{word}'.")
+            }
+            Malformed::NotKeyValue(part) => format!(
+                "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'."
+            ),
+            Malformed::Missing { parameters, date } => {
+                let mut sentences: Vec<String> = parameters
+                    .iter()
+                    .map(|name| format!("Authorization header requires '{name}' parameter."))
+                    .collect();
+                if *date {
+                    sentences.push(MISSING_DATE.to_owned());
+                }
+                sentences.push(format!("Authorization={header}"));
+                sentences.join(" ")
+            }
+            Malformed::ScopeParts(credential) => format!(
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
+            ),
         }
     }
-    let missing: Vec<String> = NAMES
-        .iter()
-        .zip(found)
-        .filter(|(_, value)| value.is_none())
-        .map(|(name, _)| format!("Authorization header requires '{name}' parameter."))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Malformed(missing.join(" ")));
+}
+
+const MISSING_DATE: &str =
+    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
+
+/// The header a request's time is read from: `x-amz-date`, else `date`
+/// (AWS's documented order), as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestDate {
+    /// `X-Amz-Date` or `Date`, as AWS's messages name it.
+    pub header: &'static str,
+    /// Its name as signed: lower case.
+    pub signed_name: &'static str,
+    pub raw: String,
+}
+
+impl RequestDate {
+    /// The first `x-amz-date`, else the first `date`, if there is one.
+    pub fn read(headers: &HeaderMap) -> Option<Self> {
+        [("x-amz-date", "X-Amz-Date"), ("date", "Date")]
+            .into_iter()
+            .find_map(|(signed_name, header)| {
+                let value = headers.get(signed_name)?;
+                Some(RequestDate {
+                    header,
+                    signed_name,
+                    raw: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                })
+            })
     }
-    Ok(found.map(Option::unwrap_or_default))
+
+    /// The time, in ISO 8601 basic format only, or AWS's sentence saying so.
+    pub fn time(&self) -> Result<Utc, String> {
+        Utc::parse_amz_date(&self.raw).ok_or_else(|| {
+            format!(
+                "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
+                self.raw
+            )
+        })
+    }
 }
 
 /// The parts of a received request that SigV4 covers.
@@ -194,23 +301,25 @@ pub(crate) fn canonical_query(raw_query: &str) -> String {
 }
 
 /// The string SigV4 signs.
-pub(crate) fn string_to_sign(amz_date: &str, auth: &Authorization, canonical: &str) -> String {
+pub(crate) fn string_to_sign(amz_date: &str, scope: &Scope, canonical: &str) -> String {
     format!(
-        "{ALGORITHM}\n{amz_date}\n{}/{}/{}/aws4_request\n{}",
-        auth.scope_date,
-        auth.region,
-        auth.service,
+        "{ALGORITHM}\n{amz_date}\n{}/{}/{}/{}\n{}",
+        scope.date,
+        scope.region,
+        scope.service,
+        scope.terminator,
         hex(&Sha256::digest(canonical.as_bytes()))
     )
 }
 
 /// The hex signature of `string_to_sign` with the key derived from `secret`.
-pub(crate) fn signature(secret: &str, auth: &Authorization, string_to_sign: &str) -> String {
-    let mut key = hmac(
-        format!("AWS4{secret}").as_bytes(),
-        auth.scope_date.as_bytes(),
-    );
-    for part in [auth.region.as_str(), auth.service.as_str(), "aws4_request"] {
+pub(crate) fn signature(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
+    for part in [
+        scope.region.as_str(),
+        scope.service.as_str(),
+        scope.terminator.as_str(),
+    ] {
         key = hmac(&key, part.as_bytes());
     }
     hex(&hmac(&key, string_to_sign.as_bytes()))
@@ -221,6 +330,7 @@ pub(crate) fn signature(secret: &str, auth: &Authorization, string_to_sign: &str
 pub(crate) fn signature_matches(
     req: &SignedRequest<'_>,
     auth: &Authorization,
+    scope: &Scope,
     amz_date: &str,
     secret: &str,
 ) -> bool {
@@ -228,15 +338,9 @@ pub(crate) fn signature_matches(
         .into_iter()
         .any(|form| {
             let canonical = canonical_request(req, &auth.signed_headers, form);
-            let expected = signature(secret, auth, &string_to_sign(amz_date, auth, &canonical));
+            let expected = signature(secret, scope, &string_to_sign(amz_date, scope, &canonical));
             constant_time_eq(expected.as_bytes(), auth.signature.as_bytes())
         })
-}
-
-/// The `x-amz-date` of a request, parsed.
-pub(crate) fn request_time(headers: &HeaderMap) -> Option<(String, Utc)> {
-    let raw = headers.get("x-amz-date")?.to_str().ok()?;
-    Utc::parse_amz_date(raw).map(|t| (raw.to_owned(), t))
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -312,54 +416,126 @@ mod tests {
         assert_eq!(canonical_query("v=%FF"), "v=%FF");
     }
 
+    const HEADER: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=43c15e157073869d2464a1f9932e9c92b5a113acca9cc523203444a5b7a0978c";
+
     #[test]
     fn parses_the_header_real_clients_send() {
-        let auth = Authorization::parse(
-            "Credential=AKIDEXAMPLE/20261125/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=43c15e157073869d2464a1f9932e9c92b5a113acca9cc523203444a5b7a0978c",
-        )
-        .unwrap();
-        assert_eq!(auth.access_key_id, "AKIDEXAMPLE");
-        assert_eq!(auth.region, "us-east-1");
-        assert_eq!(auth.service, "bedrock");
+        let auth = Authorization::parse(HEADER, true).unwrap();
+        let scope = auth.scope().unwrap();
+        assert_eq!(scope.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(scope.region, "us-east-1");
+        assert_eq!(scope.service, "bedrock");
         assert_eq!(auth.signed_headers, ["host", "x-amz-date"]);
+        // Whitespace separates parts as commas do, as AWS reads them.
+        let spaced = HEADER.replace(", ", " ");
+        assert_eq!(Authorization::parse(&spaced, true), Ok(auth));
     }
 
     #[test]
-    fn names_every_missing_part() {
-        let err = Authorization::parse("Credential=AKID/20261125/us-east-1/bedrock/aws4_request")
+    fn a_repeated_part_counts_with_its_last_value() {
+        let twice = format!("{HEADER}, Signature=00ff");
+        assert_eq!(
+            Authorization::parse(&twice, true).unwrap().signature,
+            "00ff"
+        );
+    }
+
+    #[test]
+    fn the_algorithm_is_compared_case_sensitively() {
+        let lower = HEADER.replacen(ALGORITHM, "aws4-hmac-sha256", 1);
+        let err = Authorization::parse(&lower, true).unwrap_err();
+        assert_eq!(
+            err.message("shown"),
+            "Unsupported AWS 'algorithm': 'aws4-hmac-sha256'."
+        );
+        // Another scheme is a header without parameters.
+        let err = Authorization::parse("Basic dXNlcjpwYXNz", true).unwrap_err();
+        assert_eq!(
+            err.message("<redacted>"),
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=<redacted>"
+        );
+    }
+
+    #[test]
+    fn names_every_missing_part_and_the_date() {
+        let err = Authorization::parse(
+            "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request",
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message("shown"),
+            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=shown"
+        );
+        let err = Authorization::parse(HEADER, false).unwrap_err();
+        assert_eq!(
+            err,
+            Malformed::Missing {
+                parameters: vec![],
+                date: true
+            }
+        );
+        let err = Authorization::parse("AWS4-HMAC-SHA256 Signature 0123abcd", true).unwrap_err();
+        assert_eq!(err, Malformed::NotKeyValue("Signature".to_owned()));
+        assert_eq!(
+            err.message("AWS4-HMAC-SHA256 <redacted>"),
+            "'Signature' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 <redacted>'."
+        );
+    }
+
+    #[test]
+    fn the_scope_has_five_parts_trailing_slashes_ignored() {
+        let with = |credential: &str| Authorization {
+            credential: credential.to_owned(),
+            signed_headers: vec![],
+            signature: String::new(),
+        };
+        assert!(
+            with("AKID/20261125/us-east-1/bedrock/aws4_request//")
+                .scope()
+                .is_ok()
+        );
+        let err = with("foo/bar/20210531/us-east-1/sts/aws4_request")
+            .scope()
             .unwrap_err();
         assert_eq!(
-            err.0,
-            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter."
+            err.message(""),
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'foo/bar/20210531/us-east-1/sts/aws4_request'"
         );
-        assert!(
-            Authorization::parse(
-                "Credential=AKID/x/aws4_request, SignedHeaders=host, Signature=00"
-            )
-            .is_err()
-        );
-        let err = Authorization::parse("Signature 0123abcd").unwrap_err();
-        assert!(
-            err.0.contains("missing equal-sign") && !err.0.contains("0123abcd"),
-            "{}",
-            err.0
+        assert!(with("/AKID/20261125/us-east-1/bedrock").scope().is_ok());
+        assert!(with("AKID/x/aws4_request").scope().is_err());
+    }
+
+    #[test]
+    fn the_date_comes_from_x_amz_date_then_date_in_basic_format() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(RequestDate::read(&headers), None);
+        headers.insert("date", "20261125T162401Z".parse().unwrap());
+        let date = RequestDate::read(&headers).unwrap();
+        assert_eq!((date.header, date.signed_name), ("Date", "date"));
+        assert!(date.time().is_ok());
+        headers.insert("x-amz-date", "2026-11-25T16:24:01Z".parse().unwrap());
+        let date = RequestDate::read(&headers).unwrap();
+        assert_eq!(date.header, "X-Amz-Date");
+        assert_eq!(
+            date.time().unwrap_err(),
+            "Date must be in ISO-8601 'basic format'. Got '2026-11-25T16:24:01Z'. See http://en.wikipedia.org/wiki/ISO_8601"
         );
     }
 
     #[test]
     fn the_signing_key_chain_matches_the_aws_documentation_example() {
         // AWS's documented example (IAM ListUsers, GET, 2015-08-30).
-        let auth = Authorization {
+        let scope = Scope {
             access_key_id: "AKIDEXAMPLE".into(),
-            scope_date: "20150830".into(),
+            date: "20150830".into(),
             region: "us-east-1".into(),
             service: "iam".into(),
-            signed_headers: vec![],
-            signature: String::new(),
+            terminator: "aws4_request".into(),
         };
         let sts = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59";
         assert_eq!(
-            signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &auth, sts),
+            signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &scope, sts),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
         );
     }
