@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::checks::ConfigError;
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::CredentialReport;
@@ -50,33 +51,70 @@ pub struct MockBedrockBuilder {
     read_limits: ReadLimits,
 }
 
-/// Why a server could not start.
+/// Why a server could not start: its address could not be bound, or its
+/// config failed [`ServerConfig::check`].
 #[derive(Debug)]
 pub struct StartError {
     address: SocketAddr,
-    source: std::io::Error,
+    cause: StartCause,
+}
+
+#[derive(Debug)]
+enum StartCause {
+    Listen(std::io::Error),
+    Config(ConfigError),
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "could not listen on {}: {} (pick another port, or 0 for any free one)",
-            self.address, self.source
-        )
+        match &self.cause {
+            StartCause::Listen(source) => write!(
+                f,
+                "could not listen on {}: {source} (pick another port, or 0 for any free one)",
+                self.address
+            ),
+            StartCause::Config(error) => write!(f, "the config cannot be served: {error}"),
+        }
     }
 }
 
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.cause {
+            StartCause::Listen(source) => Some(source),
+            StartCause::Config(error) => Some(error),
+        }
     }
 }
 
 impl StartError {
-    /// The underlying I/O error's kind (`AddrInUse`, `PermissionDenied`, ...).
+    /// The underlying I/O error's kind (`AddrInUse`, `PermissionDenied`,
+    /// ...); `InvalidInput` for a config that failed its checks.
     pub fn kind(&self) -> std::io::ErrorKind {
-        self.source.kind()
+        match &self.cause {
+            StartCause::Listen(source) => source.kind(),
+            StartCause::Config(_) => std::io::ErrorKind::InvalidInput,
+        }
+    }
+
+    /// The config's problem, when that is why the server did not start.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::{MockBedrock, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::default();
+    /// config.regions.clear();
+    /// let error = MockBedrock::builder().config(config).start().await.err().unwrap();
+    /// assert_eq!(error.config_error().unwrap().field.as_deref(), Some("regions"));
+    /// # }
+    /// ```
+    pub fn config_error(&self) -> Option<&ConfigError> {
+        match &self.cause {
+            StartCause::Listen(_) => None,
+            StartCause::Config(error) => Some(error),
+        }
     }
 }
 
@@ -124,11 +162,16 @@ impl MockBedrockBuilder {
         self
     }
 
-    /// Binds and starts serving on the current tokio runtime.
+    /// Checks the config ([`ServerConfig::check`]), then binds and starts
+    /// serving on the current tokio runtime.
     pub async fn start(self) -> Result<MockBedrock, StartError> {
+        self.config.check().map_err(|error| StartError {
+            address: self.address,
+            cause: StartCause::Config(error),
+        })?;
         let fail = |source| StartError {
             address: self.address,
-            source,
+            cause: StartCause::Listen(source),
         };
         let listener = std::net::TcpListener::bind(self.address).map_err(fail)?;
         listener.set_nonblocking(true).map_err(fail)?;
@@ -174,6 +217,10 @@ impl MockBedrock {
     }
 
     /// Starts a server serving `config`.
+    ///
+    /// # Panics
+    /// If `config` fails [`ServerConfig::check`], or no loopback port can
+    /// be bound; use [`MockBedrock::builder`] to handle either.
     pub async fn start_with(config: ServerConfig) -> Self {
         Self::builder()
             .config(config)
@@ -208,8 +255,35 @@ impl MockBedrock {
     }
 
     /// Adds a rule after those already mounted.
+    ///
+    /// # Panics
+    /// If the rule fails [`Rule::check`] (a test's mistake, reported like
+    /// wiremock's); [`MockBedrock::try_mount`] returns the error instead.
     pub fn mount(&self, rule: Rule) {
+        let label = rule.label();
+        if let Err(e) = self.try_mount(rule) {
+            panic!("bedrock mock: rule `{label}` not mounted: {e}");
+        }
+    }
+
+    /// Adds a rule after those already mounted, if it passes
+    /// [`Rule::check`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::{Dribble, Match, MockBedrock, Rule};
+    ///
+    /// let server = MockBedrock::start().await;
+    /// let silent = Rule::dribbling(Match::any(), Dribble { bytes: 0, every_ms: 0 });
+    /// let error = server.try_mount(silent).unwrap_err();
+    /// assert_eq!(error.field.as_deref(), Some("dribble.bytes"));
+    /// # }
+    /// ```
+    pub fn try_mount(&self, rule: Rule) -> Result<(), ConfigError> {
+        rule.check()?;
         self.shared.mount(rule);
+        Ok(())
     }
 
     /// Changes the account state. Mounted rules are kept; changes to the
@@ -217,8 +291,23 @@ impl MockBedrock {
     /// [`MockBedrock::reset`] only if made to the starting config, so mount
     /// rules with [`MockBedrock::mount`] instead. `change` may read the
     /// server but must not issue credentials (that waits for this change).
+    ///
+    /// # Panics
+    /// If the changed config fails [`ServerConfig::check`]; the config is
+    /// then left as it was.
     pub fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
-        self.shared.update_config(change);
+        let mut refused = None;
+        self.shared.update_config(|config| {
+            let before = config.clone();
+            change(config);
+            if let Err(e) = config.check() {
+                *config = before;
+                refused = Some(e);
+            }
+        });
+        if let Some(e) = refused {
+            panic!("bedrock mock: config not changed: {e}");
+        }
     }
 
     /// Hands out the next of the config's `next_credentials`, as the admin
