@@ -11,22 +11,6 @@ use bedrock_mock_server::{
     ServerConfig,
 };
 
-/// Reads a server config from JSON or TOML (by extension), naming the file
-/// and the place of any error.
-pub fn load_config(path: &Path) -> Result<ServerConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let is_toml = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    let parsed = if is_toml {
-        toml::from_str(&text).map_err(|e| e.to_string())
-    } else {
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    };
-    parsed.map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// The environment lines that point a client at `uri` with the account's
 /// test credentials.
 pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
@@ -127,7 +111,7 @@ fn serve(
         .map(|path| bedrock_harness::scenario::load(path).map_err(|e| e.to_string()))
         .transpose()?;
     let config = match (config, &scenario) {
-        (Some(path), _) => load_config(path)?,
+        (Some(path), _) => ServerConfig::from_file(path).map_err(|e| e.to_string())?,
         (None, Some(scenario)) => external::server_at(scenario, SystemTime::now()),
         (None, None) => ServerConfig::default(),
     };

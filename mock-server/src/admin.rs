@@ -41,9 +41,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use crate::admin_access::Gate;
-use crate::config::ServerConfig;
 use crate::credentials::ExportFormat;
-use crate::rules::Rule;
 use crate::state::Shared;
 use crate::timefmt::Timestamp;
 
@@ -149,8 +147,10 @@ async fn config(State(shared): Admin) -> Response {
     json(StatusCode::OK, &*shared.config())
 }
 
+/// The config read and checked as every config is (`config_file`,
+/// `checks`); a 400 names the field and the problem.
 async fn replace_config(State(shared): Admin, body: Bytes) -> Response {
-    match serde_json::from_slice::<ServerConfig>(&body) {
+    match crate::config_file::config_from_json(&body) {
         Ok(config) => {
             shared.replace_config(config);
             reply(StatusCode::NO_CONTENT, "")
@@ -159,8 +159,10 @@ async fn replace_config(State(shared): Admin, body: Bytes) -> Response {
     }
 }
 
+/// The rule read and checked as a config's rules are; a 400 names the
+/// field (from the rule: `stall.seconds`) and the problem.
 async fn add_rule(State(shared): Admin, body: Bytes) -> Response {
-    match serde_json::from_slice::<Rule>(&body) {
+    match crate::config_file::rule_from_json(&body) {
         Ok(rule) => {
             shared.mount(rule);
             reply(StatusCode::CREATED, "")

@@ -4,7 +4,9 @@
 //! One type, [`ServerConfig`], set from Rust with builder methods or read
 //! from JSON/TOML (the standalone server's `--config`, a scenario's
 //! `[server]` table, the admin API's `PUT /config`). Unknown keys are
-//! errors, so a typo in a scenario fails loudly instead of being ignored.
+//! errors, so a typo in a scenario fails loudly instead of being ignored;
+//! what serde cannot check (bounds, ids, HTTP framing) is `checks`, and
+//! reading files is `config_file`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -400,8 +402,15 @@ impl ApplicationProfile {
     }
 }
 
+/// The longest pause [`Pace`] may make, before the first frame or between
+/// two: 10 s. Its pauses are real time (also on a fixed clock) and come
+/// before every frame, so a long one holds a connection for frames ×
+/// pause; a long silence is a rule's stall, which follows the clock and
+/// ends when the server stops.
+pub(crate) const MAX_PACE_MS: u64 = 10_000;
+
 /// Pacing of streamed responses. Zero by default: tests stay fast, and
-/// each frame is still flushed on its own.
+/// each frame is still flushed on its own. Each pause is at most 10 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "PaceFields", into = "PaceFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -469,9 +478,10 @@ impl Pace {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename = "Pace"))]
 struct PaceFields {
-    /// Milliseconds between the response headers and the first frame.
+    /// Milliseconds between the response headers and the first frame (at
+    /// most 10000).
     first_byte_ms: u64,
-    /// Milliseconds between frames.
+    /// Milliseconds between frames (at most 10000).
     between_events_ms: u64,
     /// Write frames as fast as the connection takes them, many to a write,
     /// instead of flushing each on its own: for throughput benchmarks of a

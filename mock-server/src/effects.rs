@@ -36,6 +36,16 @@ impl Effects {
     }
 }
 
+/// The longest stall a rule may ask for: a day, far past every client
+/// deadline.
+pub(crate) const MAX_STALL_SECONDS: f64 = 86_400.0;
+
+/// The longest pause of a dribble. Its pauses are real time (also on a
+/// fixed clock) and come between every two pieces, so a long one would
+/// hold a connection for pieces × pause; a long silence is a [`Stall`],
+/// which follows the clock and ends when the server stops.
+pub(crate) const MAX_DRIBBLE_PAUSE_MS: u64 = 1000;
+
 /// A time the server says nothing. On a running clock it is real time; on
 /// a fixed clock it is virtual: decided against the deadlines of an
 /// in-process client sharing the clock (see [`crate::Clock::wait`]), or
@@ -46,7 +56,7 @@ impl Effects {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(with = "StallFields"))]
 pub struct Stall {
-    /// How long, in seconds.
+    /// How long, in seconds: 0 to 86400 (a day).
     pub seconds: f64,
     /// Where.
     pub at: StallPoint,
@@ -71,7 +81,7 @@ pub enum StallPoint {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename = "Stall"))]
 struct StallFields {
-    /// How long, in seconds.
+    /// How long, in seconds: 0 to 86400 (a day).
     seconds: f64,
     /// Where in a stream: after this many frames (events on Mantle; the
     /// stream's length or more stalls before its end). Absent: before the
@@ -121,10 +131,12 @@ impl Stall {
     }
 
     /// The stall's length; a negative or non-finite number is no stall,
-    /// and anything past a day is a day (the loader refuses both).
+    /// and anything past a day is a day (`ServerConfig::check` and
+    /// `Rule::check` refuse both, so only a rule built and never checked
+    /// gets here with one).
     pub fn duration(&self) -> Duration {
         if self.seconds.is_finite() && self.seconds > 0.0 {
-            Duration::from_secs_f64(self.seconds.min(86_400.0))
+            Duration::from_secs_f64(self.seconds.min(MAX_STALL_SECONDS))
         } else {
             Duration::ZERO
         }
@@ -153,7 +165,8 @@ pub enum Reset {
 pub struct Dribble {
     /// Bytes in each piece (1 or more).
     pub bytes: usize,
-    /// Milliseconds between pieces.
+    /// Milliseconds between pieces, at most 1000 (for a long silence, use
+    /// a stall).
     #[serde(default)]
     pub every_ms: u64,
 }

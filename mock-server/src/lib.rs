@@ -31,14 +31,17 @@
 //! what is unusual about its situation.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
 //! answer, render, journal), which runs its protocol's steps (`api`: one
 //! implementation each in `bedrock`, `mantle`, `sts` and `sso`) and the
 //! rule's effects (`delivery`). Every error the mock can send is one row of
-//! [`ErrorCode`]. The workspace's ARCHITECTURE.md says where each kind of
+//! [`ErrorCode`]. Every config and rule, whichever way it comes in (the
+//! builder, the admin API, a config file, a scenario), passes the same
+//! checks (`checks`: [`ServerConfig::check`], [`Rule::check`]) and fails
+//! with the same [`ConfigError`]. The workspace's ARCHITECTURE.md says where each kind of
 //! change goes.
 
 #![warn(missing_docs)]
@@ -49,8 +52,10 @@ mod api;
 mod auth;
 mod bedrock;
 mod catalogue;
+mod checks;
 mod clock;
 mod config;
+mod config_file;
 mod control_plane;
 mod credentials;
 mod delivery;
@@ -84,6 +89,7 @@ mod timefmt;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
 pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};
+pub use checks::{ConfigError, ConfigErrorKind};
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::admin_access::{AdminAccess, Gate, is_loopback};
+use crate::checks::ConfigError;
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::CredentialReport;
@@ -52,29 +53,32 @@ pub struct MockBedrockBuilder {
     admin_access: AdminAccess,
 }
 
-/// Why a server could not start.
+/// Why a server could not start: its address could not be bound, or its
+/// config failed [`ServerConfig::check`].
 #[derive(Debug)]
 pub struct StartError {
     address: SocketAddr,
-    reason: Reason,
+    cause: StartCause,
 }
 
 #[derive(Debug)]
-enum Reason {
-    Io(std::io::Error),
+enum StartCause {
+    Listen(std::io::Error),
+    Config(ConfigError),
     /// An open admin API on an address others can reach.
     OpenBeyondLoopback,
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.reason {
-            Reason::Io(source) => write!(
+        match &self.cause {
+            StartCause::Listen(source) => write!(
                 f,
                 "could not listen on {}: {source} (pick another port, or 0 for any free one)",
                 self.address
             ),
-            Reason::OpenBeyondLoopback => write!(
+            StartCause::Config(error) => write!(f, "the config cannot be served: {error}"),
+            StartCause::OpenBeyondLoopback => write!(
                 f,
                 "will not listen on {} with the admin API open: it is not a loopback \
                  address, and anyone who reaches it could read the account's secrets and \
@@ -88,20 +92,44 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.reason {
-            Reason::Io(source) => Some(source),
-            Reason::OpenBeyondLoopback => None,
+        match &self.cause {
+            StartCause::Listen(source) => Some(source),
+            StartCause::Config(error) => Some(error),
+            StartCause::OpenBeyondLoopback => None,
         }
     }
 }
 
 impl StartError {
     /// The underlying I/O error's kind (`AddrInUse`, `PermissionDenied`,
-    /// ...); `InvalidInput` for an open admin API beyond loopback.
+    /// ...); `InvalidInput` for a config that failed its checks or an open
+    /// admin API beyond loopback.
     pub fn kind(&self) -> std::io::ErrorKind {
-        match &self.reason {
-            Reason::Io(source) => source.kind(),
-            Reason::OpenBeyondLoopback => std::io::ErrorKind::InvalidInput,
+        match &self.cause {
+            StartCause::Listen(source) => source.kind(),
+            StartCause::Config(_) | StartCause::OpenBeyondLoopback => {
+                std::io::ErrorKind::InvalidInput
+            }
+        }
+    }
+
+    /// The config's problem, when that is why the server did not start.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::{MockBedrock, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::default();
+    /// config.regions.clear();
+    /// let error = MockBedrock::builder().config(config).start().await.err().unwrap();
+    /// assert_eq!(error.config_error().unwrap().field.as_deref(), Some("regions"));
+    /// # }
+    /// ```
+    pub fn config_error(&self) -> Option<&ConfigError> {
+        match &self.cause {
+            StartCause::Listen(_) | StartCause::OpenBeyondLoopback => None,
+            StartCause::Config(error) => Some(error),
         }
     }
 }
@@ -160,18 +188,23 @@ impl MockBedrockBuilder {
         self
     }
 
-    /// Binds and starts serving on the current tokio runtime. Refuses an
-    /// open admin API on an address beyond loopback, without binding.
+    /// Checks the config ([`ServerConfig::check`]) and refuses an open
+    /// admin API on an address beyond loopback, both before binding; then
+    /// binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<MockBedrock, StartError> {
+        let refuse = |cause| StartError {
+            address: self.address,
+            cause,
+        };
+        self.config
+            .check()
+            .map_err(|error| refuse(StartCause::Config(error)))?;
         if matches!(self.admin_access, AdminAccess::Open) && !is_loopback(self.address.ip()) {
-            return Err(StartError {
-                address: self.address,
-                reason: Reason::OpenBeyondLoopback,
-            });
+            return Err(refuse(StartCause::OpenBeyondLoopback));
         }
         let fail = |source| StartError {
             address: self.address,
-            reason: Reason::Io(source),
+            cause: StartCause::Listen(source),
         };
         let listener = std::net::TcpListener::bind(self.address).map_err(fail)?;
         listener.set_nonblocking(true).map_err(fail)?;
@@ -217,6 +250,10 @@ impl MockBedrock {
     }
 
     /// Starts a server serving `config`.
+    ///
+    /// # Panics
+    /// If `config` fails [`ServerConfig::check`], or no loopback port can
+    /// be bound; use [`MockBedrock::builder`] to handle either.
     pub async fn start_with(config: ServerConfig) -> Self {
         Self::builder()
             .config(config)
@@ -251,8 +288,35 @@ impl MockBedrock {
     }
 
     /// Adds a rule after those already mounted.
+    ///
+    /// # Panics
+    /// If the rule fails [`Rule::check`] (a test's mistake, reported like
+    /// wiremock's); [`MockBedrock::try_mount`] returns the error instead.
     pub fn mount(&self, rule: Rule) {
+        let label = rule.label();
+        if let Err(e) = self.try_mount(rule) {
+            panic!("bedrock mock: rule `{label}` not mounted: {e}");
+        }
+    }
+
+    /// Adds a rule after those already mounted, if it passes
+    /// [`Rule::check`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::{Dribble, Match, MockBedrock, Rule};
+    ///
+    /// let server = MockBedrock::start().await;
+    /// let silent = Rule::dribbling(Match::any(), Dribble { bytes: 0, every_ms: 0 });
+    /// let error = server.try_mount(silent).unwrap_err();
+    /// assert_eq!(error.field.as_deref(), Some("dribble.bytes"));
+    /// # }
+    /// ```
+    pub fn try_mount(&self, rule: Rule) -> Result<(), ConfigError> {
+        rule.check()?;
         self.shared.mount(rule);
+        Ok(())
     }
 
     /// Changes the account state. Mounted rules are kept; changes to the
@@ -260,8 +324,23 @@ impl MockBedrock {
     /// [`MockBedrock::reset`] only if made to the starting config, so mount
     /// rules with [`MockBedrock::mount`] instead. `change` may read the
     /// server but must not issue credentials (that waits for this change).
+    ///
+    /// # Panics
+    /// If the changed config fails [`ServerConfig::check`]; the config is
+    /// then left as it was.
     pub fn update_config(&self, change: impl FnOnce(&mut ServerConfig)) {
-        self.shared.update_config(change);
+        let mut refused = None;
+        self.shared.update_config(|config| {
+            let before = config.clone();
+            change(config);
+            if let Err(e) = config.check() {
+                *config = before;
+                refused = Some(e);
+            }
+        });
+        if let Some(e) = refused {
+            panic!("bedrock mock: config not changed: {e}");
+        }
     }
 
     /// Hands out the next of the config's `next_credentials`, as the admin

@@ -92,6 +92,8 @@ access_key_id = "ASIAOLD"
 secret_access_key = "old-secret-key"
 session_token = "old-session-token"
 expires_at = "2026-11-25T11:00:00Z"
+[expect]
+exit = 0
 "#,
         )
         .unwrap();

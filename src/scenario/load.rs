@@ -1,13 +1,15 @@
 //! Reading scenario files: TOML into [`Scenario`], with errors that name
-//! the file, line, column and field, and the checks serde cannot make.
+//! the file, line, column and field, and the checks serde cannot make:
+//! the scenario's own here, and for its `[server]` the checks every config
+//! of the mock passes (`ServerConfig::check`), placed in the file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bedrock_client::FailureKind;
-use bedrock_mock_server::{Dribble, Operation};
+use bedrock_mock_server::Operation;
 
-use super::format::{SCHEMA_VERSION, Scenario};
+use super::format::{Counts, Expect, SCHEMA_VERSION, Scenario};
 
 /// Why a scenario file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,14 +123,6 @@ fn failure_kinds() -> Vec<&'static str> {
         .collect()
 }
 
-/// The longest pause of a dribble: its pauses are real time, so a scenario
-/// stays quick.
-const MAX_DRIBBLE_MS: u64 = 1000;
-
-/// The longest stall a rule may ask for: a day, far past every client
-/// deadline.
-const MAX_STALL_SECONDS: f64 = 86_400.0;
-
 /// A finding: the field at fault, and what is wrong with it.
 type Problem = (String, String);
 
@@ -144,9 +138,10 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_client_files,
         check_expected_paths,
         check_virtual_seconds,
-        check_rules,
+        check_server,
         check_counted_operations,
         check_error_kind,
+        check_something_is_expected,
     ];
     CHECKS.iter().try_for_each(|check| check(scenario))
 }
@@ -255,46 +250,15 @@ fn check_virtual_seconds(scenario: &Scenario) -> Result<(), Problem> {
     }
 }
 
-/// A rule's effects within what a scenario may ask: a dribble that sends
-/// something, real-time pauses that stay short, a stall of at most a day.
-fn check_rules(scenario: &Scenario) -> Result<(), Problem> {
-    for (n, rule) in scenario.server.rules.iter().enumerate() {
-        let effects = &rule.effects;
-        if let Some(dribble) = &effects.dribble {
-            check_dribble(n, dribble)?;
-        }
-        if let Some(stall) = &effects.stall
-            && !(stall.seconds.is_finite() && (0.0..=MAX_STALL_SECONDS).contains(&stall.seconds))
-        {
-            return Err((
-                format!("server.rules[{n}].stall.seconds"),
-                format!(
-                    "{} is not a stall; give 0 to {MAX_STALL_SECONDS} seconds",
-                    stall.seconds
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_dribble(n: usize, dribble: &Dribble) -> Result<(), Problem> {
-    if dribble.bytes == 0 {
-        return Err((
-            format!("server.rules[{n}].dribble.bytes"),
-            "0 bytes a piece sends nothing; give 1 or more".to_owned(),
-        ));
-    }
-    if dribble.every_ms > MAX_DRIBBLE_MS {
-        return Err((
-            format!("server.rules[{n}].dribble.every_ms"),
-            format!(
-                "{} ms is past the {MAX_DRIBBLE_MS} ms a dribble may pause (its pauses are real time; for a long silence use `stall`)",
-                dribble.every_ms
-            ),
-        ));
-    }
-    Ok(())
+/// The fake account passes the checks every config passes, whichever way
+/// it comes in (`ServerConfig::check`): its fields sit under `server.`.
+fn check_server(scenario: &Scenario) -> Result<(), Problem> {
+    scenario.server.check().map_err(|e| {
+        let field = e
+            .field
+            .map_or("server".to_owned(), |f| format!("server.{f}"));
+        (field, e.message)
+    })
 }
 
 /// Operations are keys of `expect.counts.operations`, so serde cannot
@@ -328,6 +292,76 @@ fn check_error_kind(scenario: &Scenario) -> Result<(), Problem> {
         )),
         _ => Ok(()),
     }
+}
+
+/// A scenario must check something of the run: without an expectation it
+/// would pass even when the client failed to start. (`no_secrets` is on
+/// by default and holds for a client that never ran, so it does not
+/// count; nor does `order`, which only says how `requests` compare.)
+fn check_something_is_expected(scenario: &Scenario) -> Result<(), Problem> {
+    if expects_something(&scenario.expect) {
+        return Ok(());
+    }
+    Err((
+        "expect".into(),
+        "the scenario checks nothing of the run, so it would pass even if the client failed to start: add an `[expect]` table with at least `exit` (and what the client prints, or the requests the mock must see)".to_owned(),
+    ))
+}
+
+/// Whether `expect` checks anything of a run. Every field is named, so a
+/// new one cannot be left out.
+fn expects_something(expect: &Expect) -> bool {
+    let Expect {
+        exit,
+        error,
+        stdout,
+        stderr,
+        stdout_lacks,
+        stdout_exact,
+        stderr_exact,
+        stderr_lacks,
+        requests,
+        order: _,
+        counts,
+        files,
+        files_lack,
+        virtual_seconds,
+        no_secrets: _,
+    } = expect;
+    let Counts {
+        requests: request_count,
+        operations,
+        retries,
+        exports,
+        auth_refreshes,
+        sts_checks,
+        chain_loads,
+        credentials_issued,
+    } = counts;
+    let counted = [
+        request_count,
+        retries,
+        exports,
+        auth_refreshes,
+        sts_checks,
+        chain_loads,
+        credentials_issued,
+    ]
+    .iter()
+    .any(|c| c.is_some());
+    exit.is_some()
+        || error.is_some()
+        || stdout_exact.is_some()
+        || stderr_exact.is_some()
+        || virtual_seconds.is_some()
+        || [stdout, stderr, stdout_lacks, stderr_lacks]
+            .iter()
+            .any(|texts| !texts.is_empty())
+        || !requests.is_empty()
+        || counted
+        || !operations.is_empty()
+        || !files.is_empty()
+        || !files_lack.is_empty()
 }
 
 /// Paths under HOME must stay there: relative, without `..`.
@@ -365,24 +399,89 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where `field` (`expect.error`) is set in `text`: its key after the
-/// `[expect]` header when there is one, else its first setting anywhere.
+/// Where `field` (`expect.error`, `server.rules[1].stall.seconds`) is set
+/// in `text`: the table's own header when the field is a table
+/// (`[expect]`); else its key after the header of its table (`[expect]`,
+/// or the second `[[server.rules]]`) when there is one, else its first
+/// setting anywhere.
 fn find_field(text: &str, field: &str) -> Option<(usize, usize)> {
-    let (table, key) = match field.rsplit_once('.') {
-        Some((table, key)) => (Some(table), key),
-        None => (None, field),
-    };
-    let header = table.map(|t| format!("[{t}]"));
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        offset += line.len();
-        if header.as_deref() == Some(line.trim()) {
-            let (line_at, column) = find_key(&text[offset..], key)?;
-            let lines_before = text[..offset].matches('\n').count();
-            return Some((lines_before + line_at, column));
+    let segments = segments(field);
+    let plain: Vec<&str> = segments.iter().map(|s| unindexed(s)).collect();
+    if let Some(at) = header_line(text, &format!("[{}]", plain.join(".")), 0) {
+        return Some(line_column(text, at));
+    }
+    let (key, tables) = segments.split_last()?;
+    let from = table_body(text, tables).unwrap_or(0);
+    let (line, column) = find_key(&text[from..], unindexed(key))?;
+    let lines_before = text[..from].matches('\n').count();
+    Some((lines_before + line, column))
+}
+
+/// The parts of a field path, split at dots outside quotes:
+/// `model_state."a.b"` is `model_state` and `"a.b"`.
+fn segments(field: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (at, c) in field.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => {
+                out.push(&field[start..at]);
+                start = at + 1;
+            }
+            _ => {}
         }
     }
-    find_key(text, key)
+    out.push(&field[start..]);
+    out
+}
+
+/// A segment without its indices: `rules[1]` is `rules`.
+fn unindexed(segment: &str) -> &str {
+    match segment.find('[') {
+        Some(at) if !segment.starts_with('"') => &segment[..at],
+        _ => segment,
+    }
+}
+
+/// A segment's last index: `rules[1]` is 1.
+fn index_of(segment: &str) -> Option<usize> {
+    let inner = segment.strip_suffix(']')?;
+    inner.rsplit_once('[')?.1.parse().ok()
+}
+
+/// Where the lines of table `tables` start: after its `[a.b]` header, or
+/// after the right `[[a.b]]` header for an element of an array of tables.
+fn table_body(text: &str, tables: &[&str]) -> Option<usize> {
+    let plain: Vec<&str> = tables.iter().map(|s| unindexed(s)).collect();
+    let Some(last_indexed) = tables.iter().rposition(|s| index_of(s).is_some()) else {
+        let header = format!("[{}]", plain.join("."));
+        return header_line(text, &header, 0).map(|at| next_line(text, at));
+    };
+    let header = format!("[[{}]]", plain[..=last_indexed].join("."));
+    let n = index_of(tables[last_indexed])?;
+    let mut from = 0;
+    for _ in 0..=n {
+        from = next_line(text, header_line(text, &header, from)?);
+    }
+    Some(from)
+}
+
+/// The offset of the first line at or after `from` that is `header`.
+fn header_line(text: &str, header: &str, from: usize) -> Option<usize> {
+    let mut offset = from;
+    for line in text[from..].split_inclusive('\n') {
+        if line.trim() == header {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The offset of the line after the one at `at`.
+fn next_line(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |n| at + n + 1)
 }
 
 /// Where key `key` is first set in `text`, for errors found after
@@ -413,6 +512,9 @@ mod tests {
 
     const MINIMAL: &str = "schema = 1\nname = \"x\"\ndescription = \"d\"\nsource = \"s\"\n";
 
+    /// The least a scenario must check.
+    const EXPECT_EXIT: &str = "[expect]\nexit = 0\n";
+
     fn error(text: &str) -> String {
         parse(Path::new("scenarios/x.toml"), text)
             .unwrap_err()
@@ -421,8 +523,11 @@ mod tests {
 
     #[test]
     fn a_minimal_file_is_the_default_account_and_a_prompt() {
-        let s = parse(Path::new("x.toml"), MINIMAL).unwrap();
-        let e = parse(Path::new("y.toml"), MINIMAL).unwrap_err().to_string();
+        let minimal = format!("{MINIMAL}{EXPECT_EXIT}");
+        let s = parse(Path::new("x.toml"), &minimal).unwrap();
+        let e = parse(Path::new("y.toml"), &minimal)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("`x` must be the file's name without `.toml`: `y`"),
             "{e}"
@@ -536,7 +641,9 @@ mod tests {
             let e = error(&format!("{MINIMAL}{text}"));
             assert!(e.contains(says), "{text}: {e}");
         }
-        let fine = format!("{MINIMAL}[client.env]\nAWS_ENDPOINT_URL_STS = \"{{mock}}/sts\"\n");
+        let fine = format!(
+            "{MINIMAL}[client.env]\nAWS_ENDPOINT_URL_STS = \"{{mock}}/sts\"\n{EXPECT_EXIT}"
+        );
         assert!(parse(Path::new("x.toml"), &fine).is_ok());
     }
 
@@ -572,6 +679,69 @@ mod tests {
                 && e.contains("is `throttlingException`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_scenario_that_checks_nothing_is_refused_saying_what_to_add() {
+        let e = error(MINIMAL);
+        assert_eq!(
+            e,
+            "scenarios/x.toml: field `expect`: the scenario checks nothing of the run, so it would pass even if the client failed to start: add an `[expect]` table with at least `exit` (and what the client prints, or the requests the mock must see)"
+        );
+        // An empty table, or one with only what holds for a client that
+        // never ran, is refused at its header.
+        for empty in [
+            "[expect]\n",
+            "[expect]\nno_secrets = true\norder = \"set\"\n",
+        ] {
+            let e = error(&format!("{MINIMAL}{empty}"));
+            assert!(
+                e.starts_with("scenarios/x.toml:5:1: field `expect`: the scenario checks nothing"),
+                "{e}"
+            );
+        }
+        for enough in [
+            "[expect]\nstdout = [\"hi\"]\n",
+            "[expect.counts]\nrequests = 0\n",
+            "[[expect.requests]]\noperation = \"InvokeModel\"\n",
+            "[expect.counts.operations]\nInvokeModel = 1\n",
+        ] {
+            let text = format!("{MINIMAL}{enough}");
+            assert!(parse(Path::new("x.toml"), &text).is_ok(), "{enough}");
+        }
+    }
+
+    #[test]
+    fn the_server_is_held_to_the_checks_of_every_config() {
+        for (server, at) in [
+            (
+                "[server.pace]\nbetween_events_ms = 18446744073709551615\n",
+                ":6:1: field `server.pace.between_events_ms`: 18446744073709551615 ms is past the 10000 ms",
+            ),
+            (
+                "[server]\npace = { first_byte_ms = 60000 }\n",
+                ":6:10: field `server.pace.first_byte_ms`: 60000 ms is past the 10000 ms",
+            ),
+            (
+                "[server]\nregions = []\n",
+                ":6:1: field `server.regions`: an account must serve",
+            ),
+            (
+                "[server.model_state]\n\"anthropic.claude-opus-9\" = \"not_found\"\n",
+                ":6:1: field `server.model_state.\"anthropic.claude-opus-9\"`: `anthropic.claude-opus-9` is not the id",
+            ),
+            (
+                "[[server.rules]]\nstall = { seconds = 1 }\n[[server.rules]]\nstall = { seconds = nan }\n",
+                ":8:11: field `server.rules[1].stall.seconds`: NaN is not a stall",
+            ),
+            (
+                "[[server.rules]]\nanswer = { http = { status = 200, headers = { \"content-length\" = \"2\" } } }\n",
+                ":6:47: field `server.rules[0].answer.http.headers.content-length`: the server frames the body itself",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{server}{EXPECT_EXIT}"));
+            assert!(e.contains(at), "{server}: {e}");
+        }
     }
 
     #[test]

@@ -451,6 +451,8 @@ env = { CLAUDE_CODE_USE_BEDROCK = "1", AWS_REGION = "eu-west-1" }
 [server]
 regions = ["eu-west-1"]
 model_state = { "anthropic.claude-opus-5-5" = "not_found" }
+[expect]
+exit = 1
 "#,
         )
         .unwrap();
@@ -504,9 +506,11 @@ model_state = { "anthropic.claude-opus-5-5" = "not_found" }
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
         assert!(
-            stderr.contains("line 2") && stderr.contains("unknown field `regoins`"),
+            stderr.starts_with(&format!(
+                "bedrock-harness serve: {}:2:1: field `regoins`: unknown field `regoins`",
+                file.display()
+            )),
             "{stderr}"
         );
         std::fs::remove_dir_all(dir).unwrap();

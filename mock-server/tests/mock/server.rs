@@ -675,7 +675,7 @@ async fn the_admin_api_drives_a_server_from_outside() {
     let text = String::from_utf8_lossy(&refused.body);
     assert!(
         text.starts_with(
-            "rule: `ThrottlingExeption` is not an error the mock knows; known codes: "
+            "rule: line 1, column 48: field `answer.error.code`: `ThrottlingExeption` is not an error the mock knows; known codes: "
         ),
         "{text}"
     );
