@@ -407,7 +407,7 @@ impl ApplicationProfile {
 /// before every frame, so a long one holds a connection for frames ×
 /// pause; a long silence is a rule's stall, which follows the clock and
 /// ends when the server stops.
-pub(crate) const MAX_PACE_MS: u64 = 10_000;
+pub const MAX_PACE_MS: u64 = 10_000;
 
 /// Pacing of streamed responses. Zero by default: tests stay fast, and
 /// each frame is still flushed on its own. Each pause is at most 10 s.

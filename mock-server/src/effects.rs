@@ -38,13 +38,13 @@ impl Effects {
 
 /// The longest stall a rule may ask for: a day, far past every client
 /// deadline.
-pub(crate) const MAX_STALL_SECONDS: f64 = 86_400.0;
+pub const MAX_STALL_SECONDS: f64 = 86_400.0;
 
 /// The longest pause of a dribble. Its pauses are real time (also on a
 /// fixed clock) and come between every two pieces, so a long one would
 /// hold a connection for pieces × pause; a long silence is a [`Stall`],
 /// which follows the clock and ends when the server stops.
-pub(crate) const MAX_DRIBBLE_PAUSE_MS: u64 = 1000;
+pub const MAX_DRIBBLE_PAUSE_MS: u64 = 1000;
 
 /// A time the server says nothing. On a running clock it is real time; on
 /// a fixed clock it is virtual: decided against the deadlines of an

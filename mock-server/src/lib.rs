@@ -93,11 +93,14 @@ pub use checks::{ConfigError, ConfigErrorKind};
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MantleModel, ModelState, Pace,
-    ServerConfig,
+    EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MAX_PACE_MS, MantleModel,
+    ModelState, Pace, ServerConfig,
 };
 pub use credentials::CredentialReport;
-pub use effects::{Dribble, Effects, FrameFault, FrameFaultKind, Reset, Stall, StallPoint};
+pub use effects::{
+    Dribble, Effects, FrameFault, FrameFaultKind, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS, Reset,
+    Stall, StallPoint,
+};
 pub use errors::{
     AwsError, ErrorCode, ErrorOrigin, ExceptionType, UnknownErrorCode, UnknownExceptionType,
 };

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
+use bedrock_mock_server::MAX_PACE_MS;
+
 use measure::{Latencies, MemorySampler, Tally};
 pub use stream_client::Auth;
 use stream_client::StreamClient;
@@ -112,8 +114,9 @@ fn check(options: &Options) -> Result<(), String> {
     if !(1..=100_000).contains(&options.words) {
         return Err("--words must be 1 to 100000".to_owned());
     }
-    if options.gap_ms > 10_000 {
-        return Err("--gap-ms must be at most 10000".to_owned());
+    // The gap is the mock's pace between events: held to the same bound.
+    if options.gap_ms > MAX_PACE_MS {
+        return Err(format!("--gap-ms must be at most {MAX_PACE_MS}"));
     }
     if options.ramp_ms > options.seconds * 1000 {
         return Err("--ramp-ms must be at most --seconds".to_owned());
@@ -338,7 +341,7 @@ mod tests {
                 ..options()
             },
             Options {
-                gap_ms: 10_001,
+                gap_ms: MAX_PACE_MS + 1,
                 ..options()
             },
             Options {
