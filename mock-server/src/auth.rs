@@ -6,9 +6,11 @@
 //! malformed header before an unknown key, an unknown key before an
 //! expired token, the clock before the signature.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{AuthMode, Credential, ServerConfig};
+use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::Protocol;
@@ -37,6 +39,7 @@ pub(crate) struct Caller {
 /// take `Authorization: Bearer`, Mantle also `x-api-key`; STS takes none).
 pub(crate) fn authenticate(
     config: &ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     protocol: Protocol,
@@ -79,7 +82,7 @@ pub(crate) fn authenticate(
                 } else {
                     record.scheme = AuthScheme::SigV4;
                     let params = strip_scheme(value, sigv4::ALGORITHM).unwrap_or("");
-                    check_sigv4(config, now, req, protocol, params, &mut record)
+                    check_sigv4(config, issued, now, req, protocol, params, &mut record)
                 }
             }
         }
@@ -139,6 +142,7 @@ fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<()
 /// scope, the key and its token, the clock, then the signature.
 fn check_sigv4(
     config: &ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     protocol: Protocol,
@@ -156,7 +160,7 @@ fn check_sigv4(
         ));
     };
     check_scope(config, &auth, protocol)?;
-    let credential = signing_credential(config, now, req, &auth)?;
+    let credential = signing_credential(config, issued, now, req, &auth)?;
     check_clock(now, &amz_date, signed_at, max_skew_minutes(protocol))?;
     let http_date = &amz_date[..8];
     if auth.scope_date != http_date {
@@ -204,18 +208,25 @@ fn check_scope(
 }
 
 /// The account's credential the request was signed with: a key AWS knows
-/// at `now`, sent with its session token, not expired.
+/// at `now`, sent with its session token, not expired. A key handed out
+/// while the server runs takes the place of the config's with its id.
 fn signing_credential<'c>(
     config: &'c ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     auth: &Authorization,
-) -> Result<&'c Credential, AwsError> {
-    let Some(credential) = config
-        .credentials
-        .iter()
-        .find(|c| c.access_key_id == auth.access_key_id && c.is_known_at(now))
-    else {
+) -> Result<Cow<'c, Credential>, AwsError> {
+    let known = |c: &Credential| c.access_key_id == auth.access_key_id && c.is_known_at(now);
+    let credential = match issued.find(&auth.access_key_id) {
+        Some(handed_out) => known(&handed_out).then_some(Cow::Owned(handed_out)),
+        None => config
+            .credentials
+            .iter()
+            .find(|c| known(c))
+            .map(Cow::Borrowed),
+    };
+    let Some(credential) = credential else {
         return Err(ErrorCode::UnrecognizedClientException.into());
     };
     let sent_token = req

@@ -97,8 +97,9 @@ pub(crate) fn redact_query(query: &str) -> String {
         .join("&")
 }
 
-/// The most body bytes a journal entry keeps, so a long-running server's
-/// journal stays bounded however large the requests.
+/// The most body bytes a journal entry keeps, so one large request does
+/// not make a large entry (the journal's total has its own bound,
+/// [`JournalLimits`](crate::JournalLimits)).
 pub const MAX_RECORDED_BODY: usize = 1 << 20;
 
 /// The body as recorded: UTF-8 (lossy), cut after [`MAX_RECORDED_BODY`].
