@@ -4,14 +4,14 @@
 //! | call | does |
 //! |---|---|
 //! | `GET /__bedrock_mock/health` | `{"ok":true}` |
-//! | `GET /__bedrock_mock/journal` | every recorded request, JSON array |
-//! | `GET /__bedrock_mock/journal/count` | `{"requests":N}`, the journal's length |
+//! | `GET /__bedrock_mock/journal` | every recorded request, JSON array; `x-bedrock-mock-journal-dropped: M` when the journal dropped its M oldest over its limits |
+//! | `GET /__bedrock_mock/journal/count` | `{"requests":N,"dropped":M}`: the entries held, and those dropped over the journal's limits |
 //! | `DELETE /__bedrock_mock/journal` | forgets the journal |
 //! | `POST /__bedrock_mock/reset` | journal, rules, state and clock back to the start |
 //! | `GET /__bedrock_mock/config` | the account state |
 //! | `PUT /__bedrock_mock/config` | replaces the account state (and its rules) |
 //! | `POST /__bedrock_mock/rules` | adds a rule |
-//! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations |
+//! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations (or the count of requests the journal dropped) |
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` stops it there, `{"advance_seconds":60}` moves it on, `{"real":true}` follows the system clock again |
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
@@ -42,6 +42,7 @@ use serde::Deserialize;
 
 use crate::admin_access::Gate;
 use crate::credentials::ExportFormat;
+use crate::journal::RecordedRequest;
 use crate::state::Shared;
 use crate::timefmt::Timestamp;
 
@@ -122,15 +123,31 @@ async fn health() -> Response {
     json(StatusCode::OK, &serde_json::json!({"ok": true}))
 }
 
+/// The journal as a JSON array, written an entry at a time from entries
+/// shared with the journal: reading a large journal holds no copy of it.
 async fn journal(State(shared): Admin) -> Response {
-    json(StatusCode::OK, &shared.journal.snapshot())
+    let dropped = shared.journal.count().dropped;
+    let entries = shared.journal.shared_snapshot();
+    let mut r = Response::new(Body::new(JsonArray::new(entries)));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    if dropped > 0 {
+        r.headers_mut()
+            .insert(DROPPED_HEADER, http::HeaderValue::from(dropped));
+    }
+    r
 }
+
+/// On `GET /journal`: how many requests the journal dropped over its
+/// limits (absent when none).
+const DROPPED_HEADER: &str = "x-bedrock-mock-journal-dropped";
 
 /// A load test's check that nothing was lost, without moving the whole
 /// journal.
 async fn journal_count(State(shared): Admin) -> Response {
-    let count = shared.journal.len();
-    json(StatusCode::OK, &serde_json::json!({"requests": count}))
+    json(StatusCode::OK, &shared.journal.count())
 }
 
 async fn forget_journal(State(shared): Admin) -> Response {
@@ -144,7 +161,7 @@ async fn reset(State(shared): Admin) -> Response {
 }
 
 async fn config(State(shared): Admin) -> Response {
-    json(StatusCode::OK, &*shared.config())
+    json(StatusCode::OK, &shared.account())
 }
 
 /// The config read and checked as every config is (`config_file`,
@@ -248,6 +265,59 @@ fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
         http::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// The journal's JSON array written a piece at a time: each frame holds
+/// whole entries, about [`JsonArray::PIECE`] bytes of them.
+struct JsonArray {
+    entries: std::vec::IntoIter<Arc<RecordedRequest>>,
+    started: bool,
+    done: bool,
+}
+
+impl JsonArray {
+    const PIECE: usize = 64 << 10;
+
+    fn new(entries: Vec<Arc<RecordedRequest>>) -> Self {
+        Self {
+            entries: entries.into_iter(),
+            started: false,
+            done: false,
+        }
+    }
+}
+
+impl http_body::Body for JsonArray {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if self.done {
+            return std::task::Poll::Ready(None);
+        }
+        let mut piece = Vec::with_capacity(Self::PIECE);
+        while piece.len() < Self::PIECE {
+            let Some(entry) = self.entries.next() else {
+                piece.push(b']');
+                self.done = true;
+                break;
+            };
+            piece.push(if self.started { b',' } else { b'[' });
+            self.started = true;
+            serde_json::to_writer(&mut piece, &*entry).expect("journal entries serialize");
+        }
+        if self.done && !self.started {
+            piece.insert(0, b'[');
+        }
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(piece)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
 }
 
 fn reply(status: StatusCode, text: &str) -> Response {

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::auth::{self, Caller};
 use crate::config::ServerConfig;
+use crate::credentials::IssuedKeys;
 use crate::errors::AwsError;
 use crate::journal::AuthRecord;
 use crate::operation::{Operation, Protocol};
@@ -141,11 +142,12 @@ pub(crate) trait Api: Sync {
     fn authenticate(
         &self,
         config: &ServerConfig,
+        issued: &IssuedKeys,
         now: SystemTime,
         request: &SignedRequest<'_>,
         _operation: Option<Operation>,
     ) -> (AuthRecord, Result<Caller, AwsError>) {
-        auth::authenticate(config, now, request, self.protocol())
+        auth::authenticate(config, issued, now, request, self.protocol())
     }
 
     /// The service's own checks, made before rules are consulted so that

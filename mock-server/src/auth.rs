@@ -7,14 +7,16 @@
 //! the date, the clock, the credential scope, the key and its token, and
 //! the signature last.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{AuthMode, Credential, ServerConfig};
+use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::Protocol;
 use crate::percent::percent_decode;
-use crate::redact::{redact_authorization, scrub};
+use crate::redact::{account_secrets, redact_authorization, scrub};
 use crate::sigv4::{self, Authorization, Malformed, RequestDate, Scope, SignedRequest};
 use crate::timefmt::Utc;
 
@@ -40,6 +42,7 @@ pub(crate) struct Caller {
 /// take `Authorization: Bearer`, Mantle also `x-api-key`; STS takes none).
 pub(crate) fn authenticate(
     config: &ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     protocol: Protocol,
@@ -81,8 +84,8 @@ pub(crate) fn authenticate(
                     check_api_key(config, now, key.trim()).map(|()| home)
                 } else {
                     record.scheme = AuthScheme::SigV4;
-                    check_sigv4(config, now, req, protocol, value, &mut record)
-                        .map_err(|e| without_secrets(e, config))
+                    check_sigv4(config, issued, now, req, protocol, value, &mut record)
+                        .map_err(|e| without_secrets(e, config, issued))
                 }
             }
         }
@@ -143,6 +146,7 @@ fn check_api_key(config: &ServerConfig, now: SystemTime, key: &str) -> Result<()
 /// the key and its token, then the signature.
 fn check_sigv4(
     config: &ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     protocol: Protocol,
@@ -175,7 +179,7 @@ fn check_sigv4(
     check_clock(now, &date.raw, signed_at, max_skew_minutes(protocol))?;
     let scope = auth.scope().map_err(malformed)?;
     check_scope(config, &scope, protocol, &date.raw, signed_at)?;
-    let credential = signing_credential(config, now, req, &scope)?;
+    let credential = signing_credential(config, issued, now, req, &scope)?;
     if !sigv4::signature_matches(req, &auth, &scope, &date.raw, &credential.secret_access_key) {
         return Err(invalid_signature(SIGNATURE_MISMATCH.to_owned()));
     }
@@ -256,18 +260,25 @@ fn check_scope(
 }
 
 /// The account's credential the request was signed with: a key AWS knows
-/// at `now`, sent with its session token (once), not expired.
+/// at `now`, sent with its session token (once), not expired. A key handed out
+/// while the server runs takes the place of the config's with its id.
 fn signing_credential<'c>(
     config: &'c ServerConfig,
+    issued: &IssuedKeys,
     now: SystemTime,
     req: &SignedRequest<'_>,
     scope: &Scope,
-) -> Result<&'c Credential, AwsError> {
-    let Some(credential) = config
-        .credentials
-        .iter()
-        .find(|c| c.access_key_id == scope.access_key_id && c.is_known_at(now))
-    else {
+) -> Result<Cow<'c, Credential>, AwsError> {
+    let known = |c: &Credential| c.access_key_id == scope.access_key_id && c.is_known_at(now);
+    let credential = match issued.find(&scope.access_key_id) {
+        Some(handed_out) => known(&handed_out).then_some(Cow::Owned(handed_out)),
+        None => config
+            .credentials
+            .iter()
+            .find(|c| known(c))
+            .map(Cow::Borrowed),
+    };
+    let Some(credential) = credential else {
         return Err(ErrorCode::UnrecognizedClientException.into());
     };
     let mut tokens = req.headers.get_all("x-amz-security-token").iter();
@@ -335,25 +346,8 @@ fn shown(header: &str) -> String {
 /// credential, its date), as AWS's do; a secret sent in the wrong place
 /// (a secret key where the key id belongs, a signature in the credential)
 /// must not come back in it, nor reach the journal.
-fn without_secrets(mut error: AwsError, config: &ServerConfig) -> AwsError {
-    let secrets = config
-        .credentials
-        .iter()
-        .chain(&config.next_credentials)
-        .flat_map(|c| {
-            [
-                Some(c.secret_access_key.as_str()),
-                c.session_token.as_deref(),
-            ]
-        })
-        .flatten()
-        .chain(
-            config
-                .api_keys
-                .iter()
-                .chain(&config.sso_tokens)
-                .map(|k| k.key.as_str()),
-        );
-    error.message = scrub(&error.message, secrets);
+fn without_secrets(mut error: AwsError, config: &ServerConfig, issued: &IssuedKeys) -> AwsError {
+    let handed_out = issued.all();
+    error.message = scrub(&error.message, account_secrets(config, &handed_out));
     error
 }

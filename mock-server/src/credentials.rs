@@ -10,7 +10,8 @@
 //! provider gets the next set from `GET /__bedrock_mock/credentials/container`
 //! (point `AWS_CONTAINER_CREDENTIALS_FULL_URI` there).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::RwLock;
 
 use serde::Serialize;
 
@@ -58,6 +59,95 @@ pub struct CredentialReport {
 /// the last one again and again.
 pub(crate) fn queue_index(issued: usize, queued: usize) -> Option<usize> {
     (queued > 0).then(|| issued.min(queued - 1))
+}
+
+/// The most minted sessions the account keeps at once.
+const MAX_SESSIONS: usize = 1024;
+
+/// Keys handed out while the server runs, kept apart from the config so
+/// that handing one out never copies an account that may hold a million
+/// rules: sets issued from `next_credentials` (kept until a reset), and
+/// sessions minted by STS `AssumeRole*` and the SSO portal. At most
+/// [`MAX_SESSIONS`] minted sessions are kept, the oldest forgotten first:
+/// `AssumeRoleWithWebIdentity` needs no signature, so without a bound any
+/// caller could grow the account without limit.
+#[derive(Debug, Default)]
+pub(crate) struct IssuedKeys {
+    inner: RwLock<Keys>,
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    /// Issued from the queue, one per key id (the latest issue).
+    queued: Vec<Credential>,
+    minted: HashMap<String, Credential>,
+    /// Minted key ids, oldest first.
+    order: VecDeque<String>,
+    /// Every session minted since the last reset, forgotten or not.
+    minted_count: usize,
+}
+
+impl IssuedKeys {
+    /// Makes a set issued from the queue known, in place of one with the
+    /// same key id.
+    pub(crate) fn issue(&self, credential: Credential) {
+        let mut keys = self.write();
+        keys.queued
+            .retain(|c| c.access_key_id != credential.access_key_id);
+        keys.queued.push(credential);
+    }
+
+    /// Makes a minted session known, forgetting the oldest past the bound.
+    pub(crate) fn mint(&self, credential: Credential) {
+        let mut keys = self.write();
+        keys.minted_count += 1;
+        let key = credential.access_key_id.clone();
+        if keys.minted.insert(key.clone(), credential).is_none() {
+            keys.order.push_back(key);
+        }
+        while keys.order.len() > MAX_SESSIONS {
+            if let Some(oldest) = keys.order.pop_front() {
+                keys.minted.remove(&oldest);
+            }
+        }
+    }
+
+    /// The key handed out with id `access_key_id`.
+    pub(crate) fn find(&self, access_key_id: &str) -> Option<Credential> {
+        let keys = self.read();
+        keys.queued
+            .iter()
+            .find(|c| c.access_key_id == access_key_id)
+            .or_else(|| keys.minted.get(access_key_id))
+            .cloned()
+    }
+
+    /// Every key kept: those issued from the queue, then the sessions,
+    /// oldest first.
+    pub(crate) fn all(&self) -> Vec<Credential> {
+        let keys = self.read();
+        let minted = keys.order.iter().filter_map(|key| keys.minted.get(key));
+        keys.queued.iter().chain(minted).cloned().collect()
+    }
+
+    /// How many sessions were minted since the last reset.
+    pub(crate) fn minted(&self) -> usize {
+        self.read().minted_count
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.write() = Keys::default();
+    }
+
+    // Whole values replaced under the lock: a panic elsewhere cannot leave
+    // one half-written, so poisoning is ignored.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The formats a refresh command can ask for.

@@ -8,6 +8,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::ServerConfig;
 use crate::auth;
+use crate::credentials::IssuedKeys;
 use crate::operation::Protocol;
 use crate::sigv4::SignedRequest;
 
@@ -38,11 +39,12 @@ pub fn authenticate(
         body,
     };
     let config = ServerConfig::default();
+    let issued = IssuedKeys::default();
     // The example credentials' signing date in the golden captures.
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_623_841);
     let mut status = 200;
     for protocol in [Protocol::Bedrock, Protocol::Mantle, Protocol::Sts] {
-        let (record, caller) = auth::authenticate(&config, now, &request, protocol);
+        let (record, caller) = auth::authenticate(&config, &issued, now, &request, protocol);
         // The journal's record must never hold more than the key id.
         assert!(
             record

@@ -5,6 +5,7 @@
 //! [`crate::ServerConfig`], which a test wrote and may read back; they are
 //! never copied into the journal.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -173,7 +174,7 @@ impl PartialEq<&str> for AuthScheme {
 /// Written (and read back, in scenario files' expectations) as text:
 /// `chunk:message_start`, `sse:ping`, `exception:throttlingException`,
 /// `bad_message_crc:chunk:content_block_delta`, `stall`, `gave-up`,
-/// `reset`.
+/// `reset`, `write-timeout`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FrameRecord {
     /// An Invoke stream's `chunk` frame carrying this event type.
@@ -197,6 +198,10 @@ pub enum FrameRecord {
     GaveUp,
     /// A rule cut the connection (before the head, or right after it).
     Reset,
+    /// The client stopped reading: the server's writes made no progress
+    /// for its write timeout, and it closed the connection. The frames
+    /// before it are those handed to the connection, not all of them read.
+    WriteTimeout,
 }
 
 impl FrameRecord {
@@ -219,7 +224,7 @@ impl FrameRecord {
     /// (the breakage itself is the reader's to find).
     pub fn is_failure(&self) -> bool {
         match self {
-            Self::Exception(_) | Self::GaveUp | Self::Reset => true,
+            Self::Exception(_) | Self::GaveUp | Self::Reset | Self::WriteTimeout => true,
             Self::Chunk(_) | Self::Sse(_) | Self::Fault { .. } => self.carries_an_error(),
             Self::Stall => false,
         }
@@ -231,7 +236,7 @@ impl FrameRecord {
         match self {
             Self::Chunk(name) | Self::Sse(name) | Self::Exception(name) => name.contains("error"),
             Self::Fault { frame, .. } => frame.carries_an_error(),
-            Self::Stall | Self::GaveUp | Self::Reset => false,
+            Self::Stall | Self::GaveUp | Self::Reset | Self::WriteTimeout => false,
         }
     }
 
@@ -251,6 +256,7 @@ impl std::fmt::Display for FrameRecord {
             Self::Stall => f.write_str("stall"),
             Self::GaveUp => f.write_str("gave-up"),
             Self::Reset => f.write_str("reset"),
+            Self::WriteTimeout => f.write_str("write-timeout"),
         }
     }
 }
@@ -284,7 +290,7 @@ impl std::fmt::Display for UnknownFrameRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "`{}` is not a frame record: write `chunk:<event>`, `sse:<event>`, `exception:<type>`, `<fault kind>:<frame>`, `stall`, `gave-up` or `reset`",
+            "`{}` is not a frame record: write `chunk:<event>`, `sse:<event>`, `exception:<type>`, `<fault kind>:<frame>`, `stall`, `gave-up`, `reset` or `write-timeout`",
             self.0
         )
     }
@@ -301,6 +307,7 @@ impl std::str::FromStr for FrameRecord {
             "stall" => return Ok(Self::Stall),
             "gave-up" => return Ok(Self::GaveUp),
             "reset" => return Ok(Self::Reset),
+            "write-timeout" => return Ok(Self::WriteTimeout),
             _ => {}
         }
         let (head, rest) = text.split_once(':').ok_or_else(unknown)?;
@@ -339,12 +346,50 @@ impl schemars::JsonSchema for FrameRecord {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "chunk:<event>, sse:<event>, exception:<type>, <fault kind>:<frame>, stall, gave-up or reset"
+            "description": "chunk:<event>, sse:<event>, exception:<type>, <fault kind>:<frame>, stall, gave-up, reset or write-timeout"
         })
     }
 }
 
-/// The journal itself: append-only until reset.
+/// How much the journal keeps: past either limit the oldest entries are
+/// dropped, and counted ([`MockBedrock::dropped_requests`], the admin API's
+/// `journal/count`). The defaults hold a long load test's journal (a
+/// streamed answer's entry is a few KiB) and stop a flood of large
+/// requests from taking the machine's memory.
+///
+/// ```
+/// use bedrock_mock_server::{JournalLimits, MockBedrock};
+///
+/// let builder = MockBedrock::builder().journal_limits(JournalLimits {
+///     entries: 1_000,
+///     ..JournalLimits::default()
+/// });
+/// # drop(builder);
+/// ```
+///
+/// [`MockBedrock::dropped_requests`]: crate::MockBedrock::dropped_requests
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLimits {
+    /// The most entries kept (100,000 by default).
+    pub entries: usize,
+    /// The most bytes kept, counted as the text an entry holds (its body,
+    /// headers, frames...) plus a fixed cost per entry, header and frame
+    /// (256 MiB by default). The latest entry is kept even if it alone is
+    /// larger.
+    pub bytes: usize,
+}
+
+impl Default for JournalLimits {
+    fn default() -> Self {
+        Self {
+            entries: 100_000,
+            bytes: 256 << 20,
+        }
+    }
+}
+
+/// The journal itself: append-only until reset, the oldest entries
+/// dropped past its [`JournalLimits`].
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
     entries: Mutex<Entries>,
@@ -352,18 +397,105 @@ pub(crate) struct Journal {
 
 #[derive(Debug, Default)]
 struct Entries {
-    list: Vec<RecordedRequest>,
-    /// Where each request's entry is in `list`, by its `seq`: a streamed
-    /// frame finds its entry at once, however many streams are open.
-    position: std::collections::HashMap<u64, usize>,
+    /// Shared with snapshots being read (`GET /journal`), so reading the
+    /// journal copies no entry; one changed while read is copied then.
+    list: VecDeque<Arc<RecordedRequest>>,
+    /// Where each request's entry is, by its `seq`, counted from the
+    /// first entry ever pushed (`list[at - first]`): a streamed frame finds
+    /// its entry at once, however many streams are open.
+    position: HashMap<u64, u64>,
+    /// How many entries were ever taken off the front of `list`.
+    first: u64,
+    /// The entries' cost in bytes ([`cost`]).
+    bytes: usize,
+    /// Entries dropped over the limits since the last reset.
+    dropped: u64,
+    limits: JournalLimits,
+}
+
+impl Entries {
+    /// Drops the oldest entries until the journal is within its limits,
+    /// keeping the latest.
+    fn trim(&mut self) {
+        while self.list.len() > 1
+            && (self.list.len() > self.limits.entries || self.bytes > self.limits.bytes)
+        {
+            let Some(oldest) = self.list.pop_front() else {
+                break;
+            };
+            self.position.remove(&oldest.seq);
+            self.first += 1;
+            self.bytes = self.bytes.saturating_sub(cost(&oldest));
+            self.dropped += 1;
+        }
+    }
+}
+
+/// What an entry costs against [`JournalLimits::bytes`]: the text it holds
+/// and a fixed cost for itself and each of its parts.
+fn cost(entry: &RecordedRequest) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let auth = &entry.auth;
+    std::mem::size_of::<RecordedRequest>()
+        + entry.method.len()
+        + entry.raw_path.len()
+        + entry.query.len()
+        + entry.body.len()
+        + entry.request_id.len()
+        + text(&entry.model_id)
+        + text(&entry.rule)
+        + text(&entry.error_type)
+        + text(&auth.access_key_id)
+        + text(&auth.region)
+        + text(&auth.service)
+        + text(&auth.reason)
+        + entry
+            .headers
+            .iter()
+            .map(|(name, value)| std::mem::size_of::<(String, String)>() + name.len() + value.len())
+            .sum::<usize>()
+        + entry.frames.iter().map(frame_cost).sum::<usize>()
+}
+
+fn frame_cost(frame: &FrameRecord) -> usize {
+    std::mem::size_of::<FrameRecord>()
+        + match frame {
+            FrameRecord::Chunk(text) | FrameRecord::Sse(text) | FrameRecord::Exception(text) => {
+                text.len()
+            }
+            FrameRecord::Fault { frame, .. } => frame_cost(frame),
+            FrameRecord::Stall
+            | FrameRecord::GaveUp
+            | FrameRecord::Reset
+            | FrameRecord::WriteTimeout => 0,
+        }
+}
+
+/// How many requests the journal holds, and how many it dropped over its
+/// limits (the admin API's `journal/count`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct JournalCount {
+    pub requests: u64,
+    pub dropped: u64,
 }
 
 impl Journal {
+    pub fn new(limits: JournalLimits) -> Self {
+        Self {
+            entries: Mutex::new(Entries {
+                limits,
+                ..Entries::default()
+            }),
+        }
+    }
+
     pub fn push(&self, entry: RecordedRequest) {
         let mut entries = self.lock();
-        let at = entries.list.len();
+        let at = entries.first + entries.list.len() as u64;
         entries.position.insert(entry.seq, at);
-        entries.list.push(entry);
+        entries.bytes += cost(&entry);
+        entries.list.push_back(Arc::new(entry));
+        entries.trim();
     }
 
     /// Marks request `seq` `gave-up` when called: handed to a stall, for
@@ -373,28 +505,53 @@ impl Journal {
         Box::new(move || journal.frame_sent(seq, FrameRecord::GaveUp))
     }
 
-    /// Appends a frame to request `seq`'s record.
+    /// Appends a frame to request `seq`'s record (if it is still kept).
     pub fn frame_sent(&self, seq: u64, label: FrameRecord) {
         let mut entries = self.lock();
-        if let Some(&at) = entries.position.get(&seq) {
-            entries.list[at].frames.push(label);
+        let Some(&at) = entries.position.get(&seq) else {
+            return;
+        };
+        let Some(index) = at
+            .checked_sub(entries.first)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return;
+        };
+        entries.bytes += frame_cost(&label);
+        if let Some(entry) = entries.list.get_mut(index) {
+            Arc::make_mut(entry).frames.push(label);
+        }
+        entries.trim();
+    }
+
+    /// How many requests are recorded, and how many were dropped.
+    pub fn count(&self) -> JournalCount {
+        let entries = self.lock();
+        JournalCount {
+            requests: entries.list.len() as u64,
+            dropped: entries.dropped,
         }
     }
 
-    /// How many requests are recorded.
-    pub fn len(&self) -> usize {
-        self.lock().list.len()
-    }
-
-    /// Every entry in order of arrival (entries are pushed when answered,
-    /// so a slow upload can finish after a later request).
-    pub fn snapshot(&self) -> Vec<RecordedRequest> {
-        let mut entries = self.lock().list.clone();
+    /// Every entry kept, in order of arrival (entries are pushed when
+    /// answered, so a slow upload can finish after a later request),
+    /// shared with the journal: nothing is copied.
+    pub fn shared_snapshot(&self) -> Vec<Arc<RecordedRequest>> {
+        let mut entries: Vec<Arc<RecordedRequest>> = self.lock().list.iter().cloned().collect();
         entries.sort_by_key(|e| e.seq);
         entries
     }
 
-    /// How many requests each access key id signed (accepted or not).
+    /// Every entry kept, in order of arrival, as copies.
+    pub fn snapshot(&self) -> Vec<RecordedRequest> {
+        self.shared_snapshot()
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect()
+    }
+
+    /// How many requests each access key id signed (accepted or not), of
+    /// those kept.
     pub fn requests_by_access_key(&self) -> std::collections::BTreeMap<String, u64> {
         let mut counts = std::collections::BTreeMap::new();
         for key in self
@@ -408,10 +565,14 @@ impl Journal {
         counts
     }
 
+    /// Forgets every entry and the count of those dropped.
     pub fn clear(&self) {
         let mut entries = self.lock();
-        entries.list.clear();
-        entries.position.clear();
+        let limits = entries.limits;
+        *entries = Entries {
+            limits,
+            ..Entries::default()
+        };
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -436,6 +597,7 @@ mod tests {
             "stall",
             "gave-up",
             "reset",
+            "write-timeout",
         ] {
             let record: FrameRecord = text.parse().unwrap();
             assert_eq!(record.to_string(), text);
@@ -454,6 +616,7 @@ mod tests {
             "sse:error",
             "gave-up",
             "reset",
+            "write-timeout",
             "truncated:sse:error",
         ] {
             assert!(failed(text), "{text}");
@@ -475,10 +638,84 @@ mod tests {
         }
     }
 
+    fn entry(seq: u64, body: &str) -> RecordedRequest {
+        RecordedRequest {
+            seq,
+            body: body.to_owned(),
+            status: Some(200),
+            frames: Vec::new(),
+            ..blank()
+        }
+    }
+
+    fn seqs(journal: &Journal) -> Vec<u64> {
+        journal.snapshot().iter().map(|e| e.seq).collect()
+    }
+
     #[test]
-    fn nothing_sent_is_written_as_status_0() {
-        let request = RecordedRequest {
-            seq: 1,
+    fn past_its_entries_the_journal_drops_the_oldest_and_counts_them() {
+        let journal = Journal::new(JournalLimits {
+            entries: 3,
+            ..JournalLimits::default()
+        });
+        for seq in 1..=5 {
+            journal.push(entry(seq, ""));
+        }
+        assert_eq!(seqs(&journal), [3, 4, 5]);
+        assert_eq!(
+            journal.count(),
+            JournalCount {
+                requests: 3,
+                dropped: 2
+            }
+        );
+        // A frame for a dropped entry is let go; one for a kept entry lands.
+        journal.frame_sent(1, FrameRecord::Stall);
+        journal.frame_sent(4, FrameRecord::Stall);
+        let frames: Vec<usize> = journal.snapshot().iter().map(|e| e.frames.len()).collect();
+        assert_eq!(frames, [0, 1, 0]);
+        journal.clear();
+        assert_eq!(journal.count(), JournalCount::default());
+        journal.push(entry(6, ""));
+        assert_eq!(seqs(&journal), [6]);
+    }
+
+    #[test]
+    fn past_its_bytes_the_journal_drops_the_oldest_but_keeps_the_latest() {
+        let body = "x".repeat(1000);
+        let one = cost(&entry(1, &body));
+        let journal = Journal::new(JournalLimits {
+            entries: 100,
+            bytes: 2 * one + one / 2,
+        });
+        for seq in 1..=4 {
+            journal.push(entry(seq, &body));
+        }
+        assert_eq!(seqs(&journal), [3, 4]);
+        // Frames count: enough of them on the latest push out the other.
+        for _ in 0..one / frame_cost(&FrameRecord::Sse("ping".to_owned())) {
+            journal.frame_sent(4, FrameRecord::Sse("ping".to_owned()));
+        }
+        assert_eq!(seqs(&journal), [4]);
+        assert_eq!(journal.count().dropped, 3);
+        // An entry larger than the limit alone is kept, as the latest.
+        journal.push(entry(5, &"x".repeat(3 * one)));
+        assert_eq!(seqs(&journal), [5]);
+    }
+
+    #[test]
+    fn a_snapshot_shares_the_entries_and_sees_no_later_frame() {
+        let journal = Journal::new(JournalLimits::default());
+        journal.push(entry(1, "body"));
+        let before = journal.shared_snapshot();
+        journal.frame_sent(1, FrameRecord::Reset);
+        assert!(before[0].frames.is_empty());
+        assert_eq!(journal.snapshot()[0].frames, [FrameRecord::Reset]);
+    }
+
+    fn blank() -> RecordedRequest {
+        RecordedRequest {
+            seq: 0,
             time: Timestamp(std::time::UNIX_EPOCH),
             method: "POST".to_owned(),
             raw_path: "/".to_owned(),
@@ -492,7 +729,16 @@ mod tests {
             status: None,
             error_type: None,
             request_id: String::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nothing_sent_is_written_as_status_0() {
+        let request = RecordedRequest {
+            seq: 1,
             frames: vec![FrameRecord::Reset],
+            ..blank()
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(

@@ -104,7 +104,9 @@ pub use effects::{
 pub use errors::{
     AwsError, ErrorCode, ErrorOrigin, ExceptionType, UnknownErrorCode, UnknownExceptionType,
 };
-pub use journal::{AuthRecord, AuthScheme, FrameRecord, RecordedRequest, UnknownFrameRecord};
+pub use journal::{
+    AuthRecord, AuthScheme, FrameRecord, JournalLimits, RecordedRequest, UnknownFrameRecord,
+};
 pub use listen::ReadLimits;
 pub use operation::Operation;
 pub use redact::MAX_RECORDED_BODY;

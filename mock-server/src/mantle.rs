@@ -8,7 +8,6 @@
 //! the Anthropic API's shape with the Anthropic API's status codes.
 
 use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
-use bytes::Bytes;
 use serde_json::Value;
 
 use crate::api::{Api, Exchange, Planned, Requested, WireError};
@@ -21,7 +20,7 @@ use crate::reply::{Reply, render};
 use crate::rng::Rng;
 use crate::routes::Route;
 use crate::rules::RuleContent;
-use crate::stream_body::{Framing, PlannedFrame};
+use crate::stream_body::{FrameWriter, Framing, PlannedFrame};
 
 /// Mantle's request size limit: the Anthropic API's 32 MB for the Messages
 /// endpoint.
@@ -311,9 +310,9 @@ pub(crate) fn sse_frames(
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
-    let mut frames = Vec::with_capacity(limit + 2);
+    let mut frames = FrameWriter::default();
     for (n, event) in events[..limit].iter().enumerate() {
-        frames.push(sse_frame(event));
+        sse_frame(&mut frames, event);
         let ping_here = match event {
             StreamEvent::ContentBlockStart { index: 0, .. } => true,
             StreamEvent::MessageStart { .. } => !matches!(
@@ -323,25 +322,22 @@ pub(crate) fn sse_frames(
             _ => false,
         };
         if ping_here {
-            frames.push(sse_frame(&StreamEvent::Ping));
+            sse_frame(&mut frames, &StreamEvent::Ping);
         }
     }
     if let Some(fault) = fault {
         // After an error event the stream ends: no `message_stop`.
         let data = error_body(&fault.error.error_type, &fault.error.message, request_id);
-        let mut bytes = b"event: error\ndata: ".to_vec();
-        bytes.extend_from_slice(&data);
-        bytes.extend_from_slice(b"\n\n");
-        frames.push(PlannedFrame {
-            bytes: Bytes::from(bytes),
-            label: FrameRecord::Sse("error".to_owned()),
-            reset_after: false,
+        frames.push(FrameRecord::Sse("error".to_owned()), |out| {
+            out.extend_from_slice(b"event: error\ndata: ");
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\n\n");
         });
     }
-    frames
+    frames.finish()
 }
 
-fn sse_frame(event: &StreamEvent) -> PlannedFrame {
+fn sse_frame(frames: &mut FrameWriter, event: &StreamEvent) {
     let event_type = event.event_type();
     // The Anthropic API writes every event as compact JSON except `ping`,
     // which has a space after the colon (its recorded streams show both).
@@ -349,17 +345,13 @@ fn sse_frame(event: &StreamEvent) -> PlannedFrame {
         StreamEvent::Ping => br#"{"type": "ping"}"#.to_vec(),
         _ => event.to_json(),
     };
-    let mut bytes = Vec::with_capacity(json.len() + event_type.len() + 16);
-    bytes.extend_from_slice(b"event: ");
-    bytes.extend_from_slice(event_type.as_bytes());
-    bytes.extend_from_slice(b"\ndata: ");
-    bytes.extend_from_slice(&json);
-    bytes.extend_from_slice(b"\n\n");
-    PlannedFrame {
-        bytes: Bytes::from(bytes),
-        label: FrameRecord::Sse(event_type.to_owned()),
-        reset_after: false,
-    }
+    frames.push(FrameRecord::Sse(event_type.to_owned()), |out| {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(event_type.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        out.extend_from_slice(&json);
+        out.extend_from_slice(b"\n\n");
+    });
 }
 
 /// The Anthropic error a stream exception sends on Mantle: its Anthropic

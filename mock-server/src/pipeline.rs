@@ -17,13 +17,14 @@ use http::{HeaderValue, StatusCode};
 
 use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::bedrock::Bedrock;
-use crate::config::ServerConfig;
+use crate::config::{Credential, ServerConfig};
 use crate::delivery::{self, Delivered, Recipient};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
+use crate::listen::Answers;
 use crate::mantle::Mantle;
 use crate::operation::Protocol;
-use crate::redact::{redact_headers, redact_query};
+use crate::redact::{account_secrets, redact_headers, redact_query};
 use crate::routes;
 use crate::rules::{Answer, RequestFacts};
 use crate::sigv4::SignedRequest;
@@ -107,10 +108,10 @@ async fn serve<A: Api>(
         Err(unread) => unread.decision(api, target),
         Ok(bytes) => decide(api, shared, &arrival, target, bytes),
     };
-    let mut record = record(api, &arrival, &body, &decision);
+    let mut record = record(api, &arrival, &shared.keys.all(), &body, &decision);
     let effects = decision.rule.map(|r| r.effects).unwrap_or_default();
     let Delivered {
-        response,
+        mut response,
         stall_before_head,
     } = delivery::deliver(
         &effects,
@@ -127,6 +128,7 @@ async fn serve<A: Api>(
         eprintln!("{}", log_line(&record));
     }
     shared.journal.push(record);
+    response.extensions_mut().insert(Answers(arrival.seq));
     if let Some(stall) = stall_before_head {
         stall.wait().await;
     }
@@ -154,7 +156,7 @@ fn decide<A: Api>(
     };
     // A request naming nothing the endpoint has is authenticated too: AWS
     // authenticates before it routes.
-    let (auth, caller) = api.authenticate(config, arrival.now, &signed, operation);
+    let (auth, caller) = api.authenticate(config, &shared.keys, arrival.now, &signed, operation);
     let (planned, rule) = match (caller, target) {
         (Err(e), _) | (Ok(_), Err(e)) => (Planned::Error(e), None),
         (Ok(caller), Ok(target)) => {
@@ -227,6 +229,9 @@ enum Unread {
     TooSlow(Duration),
     /// The connection broke mid-body: nobody is left to answer.
     Broken,
+    /// The chunked framing broke (a chunk size that is not hex, a chunk
+    /// longer than its size).
+    Malformed,
 }
 
 impl Unread {
@@ -242,6 +247,8 @@ impl Unread {
             Unread::TooLarge => Planned::Error(api.too_large()),
             // Sent nowhere, but the journal's entry needs an answer.
             Unread::Broken => closing(400),
+            // HTTP's own answer: the request cannot be read to its end.
+            Unread::Malformed => closing(400),
             // No capture of AWS's answer to a stalled upload exists: this
             // is HTTP's own, and the connection is not kept.
             Unread::TooSlow(_) => closing(408),
@@ -250,6 +257,7 @@ impl Unread {
             Unread::TooLarge => "body over the size limit".to_owned(),
             Unread::TooSlow(limit) => format!("body not received within {} s", limit.as_secs_f64()),
             Unread::Broken => "the connection broke before the body was whole".to_owned(),
+            Unread::Malformed => "the body's chunked framing is malformed".to_owned(),
         };
         Decision {
             auth: AuthRecord {
@@ -267,25 +275,37 @@ impl Unread {
 async fn read_body(body: Body, size_limit: usize, time_limit: Duration) -> Result<Bytes, Unread> {
     match tokio::time::timeout(time_limit, axum::body::to_bytes(body, size_limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => {
-            let over_limit = e
-                .into_inner()
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            Err(if over_limit {
-                Unread::TooLarge
-            } else {
-                Unread::Broken
-            })
-        }
+        Ok(Err(e)) => Err(unread_because(e.into_inner())),
         Err(_) => Err(Unread::TooSlow(time_limit)),
     }
+}
+
+/// Why reading a body failed: its size, its framing (hyper's decoder
+/// reports invalid input or data), or the connection.
+fn unread_because(error: Box<dyn std::error::Error + Send + Sync>) -> Unread {
+    if error.is::<http_body_util::LengthLimitError>() {
+        return Unread::TooLarge;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                    Unread::Malformed
+                }
+                _ => Unread::Broken,
+            };
+        }
+        cause = e.source();
+    }
+    Unread::Broken
 }
 
 /// The journal's entry, before the answer is rendered.
 fn record(
     api: &impl Api,
     arrival: &Arrival,
+    handed_out: &[Credential],
     body: &Result<Bytes, Unread>,
     decision: &Decision,
 ) -> RecordedRequest {
@@ -295,7 +315,10 @@ fn record(
         method: arrival.parts.method.to_string(),
         raw_path: arrival.raw_path.clone(),
         query: redact_query(&arrival.raw_query),
-        headers: redact_headers(&arrival.parts.headers),
+        headers: redact_headers(
+            &arrival.parts.headers,
+            &account_secrets(&arrival.config, handed_out).collect::<Vec<_>>(),
+        ),
         body: body
             .as_ref()
             .map(|b| api.recorded_body(b))

@@ -6,6 +6,8 @@
 
 use http::HeaderMap;
 
+use crate::config::{Credential, ServerConfig};
+
 /// Header names whose values are secrets in full.
 const SECRET_HEADERS: &[&str] = &[
     "x-amz-security-token",
@@ -15,18 +17,53 @@ const SECRET_HEADERS: &[&str] = &[
     "proxy-authorization",
 ];
 
-/// `headers` in arrival order with every secret replaced.
-pub(crate) fn redact_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+/// Every secret of the account: its secret keys and session tokens (set,
+/// queued, and `handed_out` while it runs), API keys and SSO tokens. For
+/// texts that quote what a request sent, where a secret sent in the wrong
+/// place (a secret key where the key id belongs) would otherwise show.
+pub(crate) fn account_secrets<'a>(
+    config: &'a ServerConfig,
+    handed_out: &'a [Credential],
+) -> impl Iterator<Item = &'a str> {
+    let keys = config
+        .credentials
+        .iter()
+        .chain(&config.next_credentials)
+        .chain(handed_out)
+        .flat_map(|c| {
+            [
+                Some(c.secret_access_key.as_str()),
+                c.session_token.as_deref(),
+            ]
+        })
+        .flatten();
+    let bearers = config
+        .api_keys
+        .iter()
+        .chain(&config.sso_tokens)
+        .map(|k| k.key.as_str());
+    keys.chain(bearers)
+}
+
+/// `headers` in arrival order with every secret replaced: the known
+/// secret headers whole, the `Authorization` signature, any of the
+/// account's `secrets` wherever it was put, and a signature-length hex run
+/// in the two headers a SigV4 refusal quotes (`Authorization`,
+/// `x-amz-date`; elsewhere such runs are hashes and trace ids).
+pub(crate) fn redact_headers(headers: &HeaderMap, secrets: &[&str]) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
             let value = String::from_utf8_lossy(value.as_bytes());
+            let secrets = secrets.iter().copied();
             let shown = if name == http::header::AUTHORIZATION {
-                redact_authorization(&value)
+                scrub(&redact_authorization(&value), secrets)
             } else if SECRET_HEADERS.contains(&name.as_str()) {
                 "<redacted>".to_owned()
+            } else if name == "x-amz-date" {
+                scrub(&value, secrets)
             } else {
-                value.into_owned()
+                without(&value, secrets)
             };
             (name.as_str().to_owned(), shown)
         })
@@ -73,12 +110,7 @@ pub(crate) fn redact_authorization(value: &str) -> String {
 /// `<redacted>`: for refusals that quote what a request sent, as AWS's
 /// do, when what it sent may hold a secret in the wrong place.
 pub(crate) fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets {
-        if !secret.is_empty() && text.contains(secret) {
-            text = text.replace(secret, "<redacted>");
-        }
-    }
+    let text = without(text, secrets);
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
@@ -95,6 +127,18 @@ pub(crate) fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) 
     }
     flush(&mut run, &mut out);
     out
+}
+
+/// `text` with each of `secrets` (the empty one aside) replaced by
+/// `<redacted>`.
+fn without<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        if !secret.is_empty() && text.contains(secret) {
+            text = text.replace(secret, "<redacted>");
+        }
+    }
+    text
 }
 
 /// Query (and STS form) parameters whose values are secrets: presigning's
@@ -126,8 +170,9 @@ pub(crate) fn redact_query(query: &str) -> String {
         .join("&")
 }
 
-/// The most body bytes a journal entry keeps, so a long-running server's
-/// journal stays bounded however large the requests.
+/// The most body bytes a journal entry keeps, so one large request does
+/// not make a large entry (the journal's total has its own bound,
+/// [`JournalLimits`](crate::JournalLimits)).
 pub const MAX_RECORDED_BODY: usize = 1 << 20;
 
 /// The body as recorded: UTF-8 (lossy), cut after [`MAX_RECORDED_BODY`].
@@ -156,7 +201,7 @@ mod tests {
                 .unwrap(),
         );
         headers.insert("x-amz-security-token", "SESSIONTOKEN".parse().unwrap());
-        let shown = format!("{:?}", redact_headers(&headers));
+        let shown = format!("{:?}", redact_headers(&headers, &[]));
         assert!(
             !shown.contains("deadbeef") && !shown.contains("SESSIONTOKEN"),
             "{shown}"

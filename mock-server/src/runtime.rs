@@ -3,7 +3,6 @@
 
 use bedrock_eventstream::anthropic::InvocationMetrics;
 use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_exception};
-use bytes::Bytes;
 use serde_json::Value;
 
 use crate::config::ServerConfig;
@@ -12,7 +11,7 @@ use crate::journal::FrameRecord;
 use crate::messages_body::{self, Fields};
 use crate::reply::{Reply, render};
 use crate::rng::Rng;
-use crate::stream_body::PlannedFrame;
+use crate::stream_body::{FrameWriter, PlannedFrame};
 
 /// Bedrock's limit on an InvokeModel body, in bytes.
 pub(crate) const MAX_BODY: usize = 25_000_000;
@@ -144,28 +143,16 @@ pub(crate) fn stream_frames(
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
-    let mut frames: Vec<PlannedFrame> = events[..limit]
-        .iter()
-        .map(|event| {
-            let mut bytes = Vec::with_capacity(256);
-            encode_chunk(event, rng.padding(), &mut bytes);
-            PlannedFrame {
-                bytes: Bytes::from(bytes),
-                label: FrameRecord::Chunk(event.event_type().to_owned()),
-                reset_after: false,
-            }
-        })
-        .collect();
-    if let Some(fault) = fault {
-        let mut bytes = Vec::with_capacity(128);
-        encode_exception(&fault.exception, &mut bytes);
-        frames.push(PlannedFrame {
-            bytes: Bytes::from(bytes),
-            label: FrameRecord::Exception(fault.exception.exception_type.clone()),
-            reset_after: false,
-        });
+    let mut frames = FrameWriter::default();
+    for event in &events[..limit] {
+        let label = FrameRecord::Chunk(event.event_type().to_owned());
+        frames.push(label, |out| encode_chunk(event, rng.padding(), out));
     }
-    frames
+    if let Some(fault) = fault {
+        let label = FrameRecord::Exception(fault.exception.exception_type.clone());
+        frames.push(label, |out| encode_exception(&fault.exception, out));
+    }
+    frames.finish()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -14,8 +15,8 @@ use crate::checks::ConfigError;
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::CredentialReport;
-use crate::journal::RecordedRequest;
-use crate::listen::ReadLimits;
+use crate::journal::{JournalLimits, RecordedRequest};
+use crate::listen::{Bounds, ReadLimits};
 use crate::rules::Rule;
 use crate::state::{ExpectationError, Shared};
 
@@ -51,6 +52,8 @@ pub struct MockBedrockBuilder {
     log_requests: bool,
     read_limits: ReadLimits,
     admin_access: AdminAccess,
+    write_timeout: Duration,
+    journal_limits: JournalLimits,
 }
 
 /// Why a server could not start: its address could not be bound, or its
@@ -143,6 +146,8 @@ impl Default for MockBedrockBuilder {
             log_requests: false,
             read_limits: ReadLimits::default(),
             admin_access: AdminAccess::Open,
+            write_timeout: Duration::from_secs(60),
+            journal_limits: JournalLimits::default(),
         }
     }
 }
@@ -188,6 +193,22 @@ impl MockBedrockBuilder {
         self
     }
 
+    /// How long a client may leave the server's writes without progress
+    /// (not reading its answer) before its connection is closed: 60 s by
+    /// default, in real time. The request being answered gets
+    /// `write-timeout` in the journal.
+    pub fn write_timeout(mut self, limit: Duration) -> Self {
+        self.write_timeout = limit;
+        self
+    }
+
+    /// How much the journal keeps before it drops its oldest entries
+    /// (counted in [`MockBedrock::dropped_requests`]).
+    pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
+        self.journal_limits = limits;
+        self
+    }
+
     /// Checks the config ([`ServerConfig::check`]) and refuses an open
     /// admin API on an address beyond loopback, both before binding; then
     /// binds and starts serving on the current tokio runtime.
@@ -215,18 +236,19 @@ impl MockBedrockBuilder {
             self.clock,
             self.log_requests,
             self.read_limits.body,
+            self.journal_limits,
         ));
         let app = axum::Router::new()
             .merge(crate::admin::router(Gate::new(self.admin_access, address)))
             .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(&shared));
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::listen::serve(
-            listener,
-            app,
-            self.read_limits,
-            stopped,
-        ));
+        let bounds = Bounds {
+            read: self.read_limits,
+            write: self.write_timeout,
+            journal: Arc::clone(&shared.journal),
+        };
+        let task = tokio::spawn(crate::listen::serve(listener, app, bounds, stopped));
         Ok(MockBedrock {
             address,
             shared,
@@ -282,9 +304,18 @@ impl MockBedrock {
         &self.shared.clock
     }
 
-    /// Every AWS request received so far, secrets redacted.
+    /// Every AWS request received so far, secrets redacted (the latest
+    /// only, once the journal dropped some over its limits).
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
         self.shared.journal.snapshot()
+    }
+
+    /// How many requests the journal dropped, the oldest first, over its
+    /// [`JournalLimits`] since the start (or the last reset). While it is
+    /// not 0, [`MockBedrock::verify`] fails: what the journal shows is not
+    /// every request.
+    pub fn dropped_requests(&self) -> u64 {
+        self.shared.journal.count().dropped
     }
 
     /// Adds a rule after those already mounted.
@@ -322,7 +353,9 @@ impl MockBedrock {
     /// Changes the account state. Mounted rules are kept; changes to the
     /// config's own `rules` and `seed` take effect at the next
     /// [`MockBedrock::reset`] only if made to the starting config, so mount
-    /// rules with [`MockBedrock::mount`] instead. `change` may read the
+    /// rules with [`MockBedrock::mount`] instead. `change` sees the config
+    /// as set, without the keys issued or minted since (those are kept
+    /// apart, and shown by [`MockBedrock::config`]). It may read the
     /// server but must not issue credentials (that waits for this change).
     ///
     /// # Panics
@@ -356,9 +389,10 @@ impl MockBedrock {
         self.shared.credential_report()
     }
 
-    /// A copy of the current account state.
+    /// A copy of the current account state (with the keys issued and the
+    /// sessions minted since it was set among its credentials).
     pub fn config(&self) -> ServerConfig {
-        ServerConfig::clone(&self.shared.config())
+        self.shared.account()
     }
 
     /// Forgets the journal and the rules, restores the starting account

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::api::{Api, Exchange, Planned, Requested, WireError, rest_json_error};
 use crate::auth::{self, Caller};
 use crate::config::{Credential, ServerConfig};
+use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::{Operation, Protocol};
@@ -48,6 +49,7 @@ impl Api for SsoPortal {
     fn authenticate(
         &self,
         config: &ServerConfig,
+        _: &IssuedKeys,
         now: SystemTime,
         request: &SignedRequest<'_>,
         _: Option<Operation>,

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::clock::{Clock, Setting};
 use crate::config::{Credential, ServerConfig};
-use crate::credentials::{CredentialReport, queue_index};
+use crate::credentials::{CredentialReport, IssuedKeys, queue_index};
 use crate::effects::Effects;
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalLimits};
 use crate::rng::Rng;
 use crate::rules::{Answer, RequestFacts, Rule};
 use crate::timefmt::Timestamp;
@@ -50,28 +50,12 @@ pub(crate) enum NormalAnswer {
     Fixed,
 }
 
-/// The most STS-minted sessions the account keeps at once.
-const MAX_MINTED: usize = 1024;
-
-/// Credentials handed out while the server runs.
+/// How far into `next_credentials` issuing is.
 #[derive(Debug, Default)]
 struct Issued {
     /// When each set from `next_credentials` was issued (their number is
     /// how far into the queue the next one is).
     issued_at: Vec<Timestamp>,
-    /// Sets minted by STS `AssumeRole*`.
-    by_sts: usize,
-    /// Key ids of the minted sets the account still knows, oldest first.
-    minted: std::collections::VecDeque<String>,
-}
-
-/// `config` with `credential` added, replacing a set with the same key id.
-fn with_credential(config: &ServerConfig, credential: Credential) -> ServerConfig {
-    let mut next = ServerConfig::clone(config);
-    next.credentials
-        .retain(|c| c.access_key_id != credential.access_key_id);
-    next.credentials.push(credential);
-    next
 }
 
 /// What every request and the handle share.
@@ -84,9 +68,10 @@ pub(crate) struct Shared {
     clock_start: Setting,
     pub(crate) journal: Arc<Journal>,
     rng: Mutex<Rng>,
-    /// How many credential sets were handed out: from `next_credentials`,
-    /// and minted by STS `AssumeRole*`.
+    /// How many credential sets were handed out from `next_credentials`.
     issued: Mutex<Issued>,
+    /// The keys handed out while the server runs, apart from the config.
+    pub(crate) keys: IssuedKeys,
     pub(crate) seq: AtomicU64,
     pub(crate) log_requests: bool,
     /// How long a request's body may take to arrive.
@@ -102,6 +87,7 @@ impl Shared {
         clock: Clock,
         log_requests: bool,
         body_read_limit: std::time::Duration,
+        journal_limits: JournalLimits,
     ) -> Self {
         let shared = Self {
             rng: Mutex::new(Rng::new(config.seed)),
@@ -110,8 +96,9 @@ impl Shared {
             rules: Mutex::new(Vec::new()),
             issued: Mutex::default(),
             clock_start: clock.setting(),
+            keys: IssuedKeys::default(),
             clock,
-            journal: Arc::default(),
+            journal: Arc::new(Journal::new(journal_limits)),
             seq: AtomicU64::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             log_requests,
@@ -125,20 +112,35 @@ impl Shared {
         Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// A copy of the account as a test or the admin API shows it: the
+    /// config, with the keys handed out since it was set among its
+    /// credentials.
+    pub(crate) fn account(&self) -> ServerConfig {
+        let mut account = ServerConfig::clone(&self.config());
+        for key in self.keys.all() {
+            account
+                .credentials
+                .retain(|c| c.access_key_id != key.access_key_id);
+            account.credentials.push(key);
+        }
+        account
+    }
+
     pub(crate) fn replace_config(&self, config: ServerConfig) {
         *self.rng() = Rng::new(config.seed);
         {
             let mut issued = self.writer();
             *issued = Issued::default();
+            self.keys.clear();
             *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         }
         self.rules().clear();
         self.load_rules_from_config();
     }
 
-    /// Every change to the config goes through this lock (taken before the
-    /// config's own), so a credential issued while a test edits the config
-    /// is not lost when the edited copy is stored.
+    /// Issuing and every change to the config go through this lock (taken
+    /// before the config's own): two refresh commands running at once get
+    /// consecutive sets, and a config replaced starts its queue afresh.
     fn writer(&self) -> std::sync::MutexGuard<'_, Issued> {
         self.issued.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -184,42 +186,27 @@ impl Shared {
         // The writer lock is held across the update so that two refresh
         // commands running at once get consecutive sets.
         let mut issued = self.writer();
-        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-        let at = queue_index(issued.issued_at.len(), current.next_credentials.len())?;
-        let credential = current.next_credentials[at].clone();
-        *current = Arc::new(with_credential(&current, credential.clone()));
+        let config = self.config();
+        let at = queue_index(issued.issued_at.len(), config.next_credentials.len())?;
+        let credential = config.next_credentials[at].clone();
+        self.keys.issue(credential.clone());
         issued.issued_at.push(Timestamp(self.clock.now()));
         Some(credential)
     }
 
-    /// Makes credentials STS minted known to the account.
-    /// Keeps at most [`MAX_MINTED`] of them: `AssumeRoleWithWebIdentity`
-    /// needs no signature, so without a bound any caller could grow the
-    /// account without limit. The oldest session is forgotten first.
+    /// Makes credentials STS or the SSO portal minted known to the
+    /// account (the oldest forgotten past a bound: see [`IssuedKeys`]).
     pub(crate) fn add_assumed_credential(&self, credential: Credential) {
-        let mut issued = self.writer();
-        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
-        issued.minted.push_back(credential.access_key_id.clone());
-        let mut next = with_credential(&current, credential);
-        while issued.minted.len() > MAX_MINTED {
-            if let Some(oldest) = issued.minted.pop_front() {
-                next.credentials.retain(|c| c.access_key_id != oldest);
-            }
-        }
-        *current = Arc::new(next);
-        issued.by_sts += 1;
+        self.keys.mint(credential);
     }
 
     pub(crate) fn credential_report(&self) -> CredentialReport {
-        let (issued_at, by_sts) = {
-            let issued = self.writer();
-            (issued.issued_at.clone(), issued.by_sts)
-        };
+        let issued_at = self.writer().issued_at.clone();
         let from_queue = issued_at.len();
         CredentialReport {
             issued: from_queue,
             issued_at,
-            assumed: by_sts,
+            assumed: self.keys.minted(),
             remaining: self
                 .config()
                 .next_credentials
@@ -260,19 +247,26 @@ impl Shared {
                 })
             })
             .collect();
-        if failures.is_empty() {
+        // A journal that dropped entries cannot back a check: say so
+        // rather than pass.
+        let dropped = self.journal.count().dropped;
+        if failures.is_empty() && dropped == 0 {
             return Ok(());
         }
         let received = self
             .journal
-            .snapshot()
+            .shared_snapshot()
             .iter()
             .map(|r| {
                 let status = r.status.unwrap_or(0);
                 format!("#{} {} {} -> {status}", r.seq, r.method, r.raw_path)
             })
             .collect();
-        Err(ExpectationError { failures, received })
+        Err(ExpectationError {
+            failures,
+            received,
+            dropped,
+        })
     }
 
     /// The first rule that matches and still answers; counts the request
@@ -312,24 +306,37 @@ impl Shared {
     }
 }
 
-/// Rules whose `expect` was not met.
+/// Rules whose `expect` was not met, or a journal that dropped requests
+/// (so no check over it is complete).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectationError {
     /// One line per unmet expectation.
     pub failures: Vec<String>,
-    /// One line per request received, for context.
+    /// One line per request the journal holds, for context.
     pub received: Vec<String>,
+    /// Requests the journal dropped over its limits, the oldest first
+    /// (see [`crate::JournalLimits`]).
+    pub dropped: u64,
 }
 
 impl std::fmt::Display for ExpectationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "bedrock mock: {} expectation(s) not met:",
-            self.failures.len()
-        )?;
+        if !self.failures.is_empty() {
+            writeln!(
+                f,
+                "bedrock mock: {} expectation(s) not met:",
+                self.failures.len()
+            )?;
+        }
         for failure in &self.failures {
             writeln!(f, "  - {failure}")?;
+        }
+        if self.dropped > 0 {
+            writeln!(
+                f,
+                "bedrock mock: the journal dropped its {} oldest request(s) over its limits, so what it shows is incomplete (raise them with MockBedrockBuilder::journal_limits)",
+                self.dropped
+            )?;
         }
         writeln!(f, "requests received ({}):", self.received.len())?;
         for line in &self.received {

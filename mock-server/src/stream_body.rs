@@ -66,6 +66,43 @@ pub(crate) struct PlannedFrame {
     pub reset_after: bool,
 }
 
+/// A stream's frames written one after another into one buffer, each sent
+/// as its own slice of it: a long stream (a reply of a MiB is some 80,000
+/// frames) holds one allocation of its bytes, not one per frame, each
+/// rounded up.
+#[derive(Default)]
+pub(crate) struct FrameWriter {
+    bytes: Vec<u8>,
+    /// Each frame's end in `bytes`, and its record.
+    frames: Vec<(usize, FrameRecord)>,
+}
+
+impl FrameWriter {
+    /// Adds the frame `write` appends to the buffer it is given.
+    pub fn push(&mut self, label: FrameRecord, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.bytes);
+        self.frames.push((self.bytes.len(), label));
+    }
+
+    pub fn finish(mut self) -> Vec<PlannedFrame> {
+        self.bytes.shrink_to_fit();
+        let bytes = Bytes::from(self.bytes);
+        let mut start = 0;
+        self.frames
+            .into_iter()
+            .map(|(end, label)| {
+                let frame = PlannedFrame {
+                    bytes: bytes.slice(start..end),
+                    label,
+                    reset_after: false,
+                };
+                start = end;
+                frame
+            })
+            .collect()
+    }
+}
+
 pub(crate) struct PacedBody {
     frames: VecDeque<PlannedFrame>,
     gap: Duration,

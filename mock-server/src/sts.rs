@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::auth::{self, Caller};
 use crate::config::{Credential, ServerConfig};
+use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::{Operation, Protocol};
@@ -80,6 +81,7 @@ impl Api for Sts {
     fn authenticate(
         &self,
         config: &ServerConfig,
+        issued: &IssuedKeys,
         now: SystemTime,
         request: &SignedRequest<'_>,
         operation: Option<Operation>,
@@ -87,7 +89,7 @@ impl Api for Sts {
         if operation == Some(Operation::AssumeRoleWithWebIdentity) {
             auth::unsigned(config, AuthScheme::WebIdentity)
         } else {
-            auth::authenticate(config, now, request, Protocol::Sts)
+            auth::authenticate(config, issued, now, request, Protocol::Sts)
         }
     }
 
@@ -110,11 +112,11 @@ impl Api for Sts {
         action: Action,
         _: Option<RuleContent<'_>>,
     ) -> Result<Planned, AwsError> {
-        let signer = call.caller.access_key_id.as_deref();
+        let signer = signer(call);
         match action {
             Action::GetCallerIdentity => Ok(Planned::xml(caller_identity(
                 call.config,
-                signer,
+                signer.as_ref(),
                 call.request_id,
             ))),
             Action::AssumeRole => assume_role(call, "AssumeRole", false),
@@ -152,7 +154,7 @@ fn assume_role(
     let assumed = assume(
         call.config,
         &params,
-        call.caller.access_key_id.as_deref(),
+        signer(call).as_ref(),
         with_web_identity,
         call.now,
         &mut call.shared.rng(),
@@ -185,16 +187,27 @@ fn error_body(status: u16, code: &str, message: &str, request_id: &str) -> Vec<u
     .into_bytes()
 }
 
+/// The key that signed the call: one handed out while the server runs, or
+/// the config's.
+fn signer(call: &Exchange<'_>) -> Option<Credential> {
+    let id = call.caller.access_key_id.as_deref()?;
+    call.shared.keys.find(id).or_else(|| {
+        call.config
+            .credentials
+            .iter()
+            .find(|c| c.access_key_id == id)
+            .cloned()
+    })
+}
+
 /// The `GetCallerIdentity` answer for the caller that signed with
-/// `access_key_id` (the account's first key when nothing was checked).
+/// `signer` (the account's first key when nothing was checked).
 fn caller_identity(
     config: &ServerConfig,
-    access_key_id: Option<&str>,
+    signer: Option<&Credential>,
     request_id: &str,
 ) -> Vec<u8> {
-    let credential = access_key_id
-        .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
-        .or(config.credentials.first());
+    let credential = signer.or(config.credentials.first());
     let (arn, user_id) = match credential {
         Some(c) => identity(config, c),
         None => (
@@ -228,7 +241,7 @@ const DURATION_SECONDS: (u64, u64, u64) = (900, 43_200, 3_600);
 fn assume(
     config: &ServerConfig,
     params: &Form,
-    caller_key: Option<&str>,
+    signer: Option<&Credential>,
     with_web_identity: bool,
     now: SystemTime,
     rng: &mut Rng,
@@ -240,7 +253,7 @@ fn assume(
     }
     let duration = session_duration(params)?;
     let role_name = role_name_in_account(role_arn, &config.account_id)
-        .ok_or_else(|| not_authorized(config, caller_key, role_arn, with_web_identity))?;
+        .ok_or_else(|| not_authorized(config, signer, role_arn, with_web_identity))?;
     let arn = format!(
         "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
         config.account_id
@@ -288,7 +301,7 @@ fn session_duration(params: &Form) -> Result<u64, AwsError> {
 /// account, or not a role at all), naming the caller as STS does.
 fn not_authorized(
     config: &ServerConfig,
-    caller_key: Option<&str>,
+    signer: Option<&Credential>,
     role_arn: &str,
     with_web_identity: bool,
 ) -> AwsError {
@@ -296,12 +309,10 @@ fn not_authorized(
         return ErrorCode::AccessDenied
             .with_message("Not authorized to perform sts:AssumeRoleWithWebIdentity");
     }
-    let who = caller_key
-        .and_then(|id| config.credentials.iter().find(|c| c.access_key_id == id))
-        .map_or_else(
-            || format!("arn:aws:iam::{}:root", config.account_id),
-            |c| identity(config, c).0,
-        );
+    let who = signer.map_or_else(
+        || format!("arn:aws:iam::{}:root", config.account_id),
+        |c| identity(config, c).0,
+    );
     ErrorCode::AccessDenied.with_message(format!(
         "User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
     ))
@@ -427,7 +438,7 @@ mod tests {
             assume(
                 &config,
                 &params("", form.as_bytes()),
-                Some("AKIDEXAMPLE"),
+                config.credentials.first(),
                 false,
                 now,
                 &mut Rng::new(1),
@@ -492,7 +503,8 @@ mod tests {
     #[test]
     fn identities_are_stable_and_shaped_like_aws_ids() {
         let config = ServerConfig::default();
-        let body = String::from_utf8(caller_identity(&config, Some("AKIDEXAMPLE"), "r-1")).unwrap();
+        let body =
+            String::from_utf8(caller_identity(&config, config.credentials.first(), "r-1")).unwrap();
         assert!(body.contains("<Arn>arn:aws:iam::123456789012:user/bedrock-harness</Arn>"));
         assert!(body.contains("<Account>123456789012</Account>"));
         let user_id = body
@@ -508,7 +520,7 @@ mod tests {
         );
         assert_eq!(
             body,
-            String::from_utf8(caller_identity(&config, Some("AKIDEXAMPLE"), "r-1")).unwrap()
+            String::from_utf8(caller_identity(&config, config.credentials.first(), "r-1")).unwrap()
         );
         let session =
             Credential::new("ASIATEMP", "s").session("tok", std::time::SystemTime::UNIX_EPOCH);

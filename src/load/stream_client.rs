@@ -273,7 +273,8 @@ impl StreamClient {
             .map_err(|e| format!("building the request: {e}"))
     }
 
-    /// How many requests the server's journal holds.
+    /// How many requests the server's journal recorded: those it holds
+    /// and those it dropped over its limits.
     pub async fn journal_count(&self) -> Result<u64, String> {
         let mut sender = self.connect::<Empty<Bytes>>().await?;
         let mut request =
@@ -300,8 +301,11 @@ impl StreamClient {
             .to_bytes();
         let value: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| format!("the journal count is not JSON: {e}"))?;
+        // Entries dropped over the journal's limits were received too.
+        let dropped = value["dropped"].as_u64().unwrap_or(0);
         value["requests"]
             .as_u64()
+            .map(|held| held + dropped)
             .ok_or_else(|| "the server has no journal count (an older server?)".to_owned())
     }
 }

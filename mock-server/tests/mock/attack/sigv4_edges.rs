@@ -534,8 +534,9 @@ async fn refusals_that_quote_the_request_never_quote_a_secret() {
         let r = get(&server, &headers).await;
         let (status, _, message) = r.bedrock_error();
         assert!(status == 400 || status == 403, "{status} {message}");
-        let reason = server.received_requests().pop().unwrap().auth.reason;
-        for text in [r.text(), reason.unwrap_or_default()] {
+        let recorded = server.received_requests().pop().unwrap();
+        let headers = format!("{:?}", recorded.headers);
+        for text in [r.text(), recorded.auth.reason.unwrap_or_default(), headers] {
             for secret in [EXAMPLE_SECRET_ACCESS_KEY, signature, SESSION_TOKEN] {
                 assert!(!text.contains(secret), "`{secret}` in {text}");
             }
