@@ -112,6 +112,8 @@ enum Command {
         /// Do not log requests.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        bounds: serve::Bounds,
     },
     /// Load-test the mock: N clients stream answers for a fixed time.
     ///
@@ -172,6 +174,7 @@ fn main() -> ExitCode {
             config,
             scenario,
             quiet,
+            bounds,
         } => serve::run(
             &serve::Listen {
                 host,
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
                 allow_remote,
                 no_admin,
             },
+            &bounds,
             config.as_deref(),
             scenario.as_deref(),
             quiet,

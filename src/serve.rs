@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use clap::builder::RangedU64ValueParser;
 
 use bedrock_harness::scenario::{Scenario, external, run};
 use bedrock_mock_server::{
-    ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE as TOKEN_VARIABLE, AdminAccess, AdminToken, MockBedrock,
-    ServerConfig,
+    ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE as TOKEN_VARIABLE, AdminAccess, AdminToken, JournalLimits,
+    MockBedrock, ServerConfig,
 };
 
 /// The environment lines that point a client at `uri` with the account's
@@ -82,14 +84,44 @@ fn admin_token() -> Result<AdminToken, String> {
     }
 }
 
+/// How much a standalone server holds: its journal, and how long it waits
+/// on a client that stopped reading (the builder's `journal_limits` and
+/// `write_timeout`).
+#[derive(Debug, clap::Args)]
+pub struct Bounds {
+    /// The most requests the journal keeps; past it the oldest are
+    /// dropped and counted (`journal/count`, and `verify` fails).
+    #[arg(long, default_value_t = JournalLimits::default().entries,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    journal_max_entries: usize,
+    /// The most the journal keeps, in MiB, counted as the text it holds.
+    #[arg(long, default_value_t = JournalLimits::default().bytes >> 20,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=65_536))]
+    journal_max_mib: usize,
+    /// Seconds a client may read nothing of its answer before its
+    /// connection is closed (the journal records `write-timeout`).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    write_timeout: u64,
+}
+
+impl Bounds {
+    fn journal(&self) -> JournalLimits {
+        JournalLimits {
+            entries: self.journal_max_entries,
+            bytes: self.journal_max_mib << 20,
+        }
+    }
+}
+
 /// `bedrock-harness serve`: [`serve`], exiting 2 when it cannot.
 pub fn run(
     listen: &Listen,
+    bounds: &Bounds,
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
 ) -> ExitCode {
-    match serve(listen, config, scenario, quiet) {
+    match serve(listen, bounds, config, scenario, quiet) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bedrock-harness serve: {e}");
@@ -102,6 +134,7 @@ pub fn run(
 /// state, or the default account.
 fn serve(
     listen: &Listen,
+    bounds: &Bounds,
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
@@ -125,6 +158,8 @@ fn serve(
             .address(SocketAddr::new(listen.host, listen.port))
             .admin_access(access.clone())
             .log_requests(!quiet)
+            .journal_limits(bounds.journal())
+            .write_timeout(Duration::from_secs(bounds.write_timeout))
             .start()
             .await
             .map_err(|e| e.to_string())?;

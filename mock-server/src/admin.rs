@@ -11,7 +11,7 @@
 //! | `GET /__bedrock_mock/config` | the account state |
 //! | `PUT /__bedrock_mock/config` | replaces the account state (and its rules) |
 //! | `POST /__bedrock_mock/rules` | adds a rule |
-//! | `GET /__bedrock_mock/verify` | 200, or 409 with the unmet expectations (or the count of requests the journal dropped) |
+//! | `GET /__bedrock_mock/verify` | 200 `{"ok":true,"dropped":M}`, or 409 with the unmet expectations and the requests the journal holds (and dropped) |
 //! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` stops it there, `{"advance_seconds":60}` moves it on, `{"real":true}` follows the system clock again |
 //! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
 //! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
@@ -190,7 +190,13 @@ async fn add_rule(State(shared): Admin, body: Bytes) -> Response {
 
 async fn verify(State(shared): Admin) -> Response {
     match shared.verify() {
-        Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
+        Ok(()) => {
+            let dropped = shared.journal.count().dropped;
+            json(
+                StatusCode::OK,
+                &serde_json::json!({"ok": true, "dropped": dropped}),
+            )
+        }
         Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
     }
 }

@@ -312,8 +312,8 @@ impl MockBedrock {
 
     /// How many requests the journal dropped, the oldest first, over its
     /// [`JournalLimits`] since the start (or the last reset). While it is
-    /// not 0, [`MockBedrock::verify`] fails: what the journal shows is not
-    /// every request.
+    /// not 0, [`MockBedrock::received_requests`] is not every request;
+    /// rules' expectations count apart from the journal and still hold.
     pub fn dropped_requests(&self) -> u64 {
         self.shared.journal.count().dropped
     }

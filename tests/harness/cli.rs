@@ -427,6 +427,29 @@ mod serve {
     }
 
     #[test]
+    fn the_journal_and_write_bounds_are_set_from_the_command_line() {
+        let args = ["--port", "0", "--quiet", "--journal-max-entries", "2"];
+        let (child, _, host) = start(&args);
+        for _ in 0..3 {
+            let refused = get(&host, "/foundation-models");
+            assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+        }
+        let count = get(&host, "/__bedrock_mock/journal/count");
+        assert!(count.ends_with(r#"{"requests":2,"dropped":1}"#), "{count}");
+        stop(child);
+        for bad in [
+            ["--journal-max-entries", "0"],
+            ["--journal-max-mib", "0"],
+            ["--write-timeout", "0"],
+        ] {
+            let out = harness().arg("serve").args(bad).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{bad:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(bad[0]), "{stderr}");
+        }
+    }
+
+    #[test]
     fn no_admin_turns_the_admin_api_off() {
         let (child, banner, host) = start(&["--port", "0", "--quiet", "--no-admin"]);
         assert!(banner.contains("# admin API: off (--no-admin)"), "{banner}");

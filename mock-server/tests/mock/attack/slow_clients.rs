@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use bedrock_mock_server::{
-    Answer, AuthMode, FrameRecord, JournalLimits, Match, MockBedrock, MockBedrockBuilder,
-    Operation, ReadLimits, Reply, Rule, ServerConfig, Stall,
+    Answer, AuthMode, ErrorCode, FrameRecord, JournalLimits, Match, MockBedrock,
+    MockBedrockBuilder, Operation, ReadLimits, Reply, Rule, ServerConfig, Stall,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -249,15 +249,27 @@ async fn the_journal_drops_its_oldest_entries_past_its_limits_and_says_so() {
     let journal: Vec<serde_json::Value> = serde_json::from_str(&journal).unwrap();
     assert_eq!(journal.len(), 5);
     assert_eq!(journal[0]["seq"], 4);
-    // An expectation checked over this journal does not pass silently.
+    // Expectations count the requests a rule matched, not the journal's
+    // entries, so they still hold; verify shows what was dropped.
+    assert!(server.verify().is_ok());
+    let (status, _, text) = admin(&server, "verify", "").await;
+    assert_eq!((status, text.as_str()), (200, r#"{"ok":true,"dropped":3}"#));
+    server.mount(
+        Rule::new(
+            Match::operation(Operation::GetCallerIdentity),
+            Answer::error(ErrorCode::ThrottlingException),
+        )
+        .expect(1),
+    );
     let error = server.verify().unwrap_err();
-    assert_eq!((error.failures.len(), error.dropped), (0, 3));
+    assert_eq!((error.failures.len(), error.dropped), (1, 3));
     let (status, _, text) = admin(&server, "verify", "").await;
     assert_eq!(status, 409);
     assert!(
         text.contains("the journal dropped its 3 oldest request(s)"),
         "{text}"
     );
+    server.reset();
     // Forgetting the journal forgets what it dropped.
     let r = send(
         server.address(),
