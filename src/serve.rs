@@ -166,34 +166,47 @@ fn serve(
         // The handlers go in before the URL is printed: whoever reads it
         // may send SIGTERM at once.
         let stop = StopSignals::install();
-        let uri = reachable_uri(server.address());
-        println!("bedrock mock listening on {uri}");
-        if listen.allow_remote {
-            warn_remote(server.address(), &access);
-        }
-        print_admin_access(&access);
-        match &scenario {
-            Some(scenario) => print_scenario_client(scenario, &uri),
-            None => {
-                println!("# point a client at it (the test credentials are the mock's own):");
-                for line in client_env(&uri, &config) {
-                    println!("export {line}");
-                }
-            }
-        }
-        match access {
-            AdminAccess::Open => println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"),
-            AdminAccess::Token(_) => println!(
-                "# journal: curl -H \"Authorization: Bearer ${TOKEN_VARIABLE}\" \
-                 {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"
-            ),
-            AdminAccess::Off => println!("# stop: Ctrl-C"),
-        }
+        print_banner(&server, listen, &access, scenario.as_ref(), &config);
         stop.wait().await;
         eprintln!("stopping");
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// What `serve` prints once it listens: its URL, the admin API's access,
+/// the client's environment (the scenario's or the account's), and how to
+/// read the journal and stop.
+fn print_banner(
+    server: &MockBedrock,
+    listen: &Listen,
+    access: &AdminAccess,
+    scenario: Option<&Scenario>,
+    config: &ServerConfig,
+) {
+    let uri = reachable_uri(server.address());
+    println!("bedrock mock listening on {uri}");
+    if listen.allow_remote {
+        warn_remote(server.address(), access);
+    }
+    print_admin_access(access);
+    match scenario {
+        Some(scenario) => print_scenario_client(scenario, &uri),
+        None => {
+            println!("# point a client at it (the test credentials are the mock's own):");
+            for line in client_env(&uri, config) {
+                println!("export {line}");
+            }
+        }
+    }
+    match access {
+        AdminAccess::Open => println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"),
+        AdminAccess::Token(_) => println!(
+            "# journal: curl -H \"Authorization: Bearer ${TOKEN_VARIABLE}\" \
+             {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"
+        ),
+        AdminAccess::Off => println!("# stop: Ctrl-C"),
+    }
 }
 
 /// The URL a client on this machine uses: a server listening on every
