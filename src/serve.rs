@@ -90,7 +90,7 @@ fn admin_token() -> Result<AdminToken, String> {
 #[derive(Debug, clap::Args)]
 pub struct Bounds {
     /// The most requests the journal keeps; past it the oldest are
-    /// dropped and counted (`journal/count`, and `verify` fails).
+    /// dropped and counted (`journal/count`, `verify`).
     #[arg(long, default_value_t = JournalLimits::default().entries,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     journal_max_entries: usize,

@@ -30,6 +30,7 @@
 //! passes through the AWS request pipeline.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -54,9 +55,10 @@ const MAX_ADMIN_BODY: usize = 4 << 20;
 
 type Admin = State<Arc<Shared>>;
 
-/// Every admin call, behind `gate`; an unknown one (or a known path with
-/// another method) is a 404 naming the table above.
-pub(crate) fn router(gate: Gate) -> Router<Arc<Shared>> {
+/// Every admin call, behind `gate`, its body read within `body_time`; an
+/// unknown one (or a known path with another method) is a 404 naming the
+/// table above.
+pub(crate) fn router(gate: Gate, body_time: Duration) -> Router<Arc<Shared>> {
     let call = |path: &str| format!("{PREFIX}{path}");
     // axum answers HEAD with a GET's handler; the admin API has no HEAD.
     let known = |route: MethodRouter<Arc<Shared>>| route.head(unknown).fallback(unknown);
@@ -74,7 +76,7 @@ pub(crate) fn router(gate: Gate) -> Router<Arc<Shared>> {
         .route(&call("credentials"), known(get(credential_report)))
         .route(PREFIX, any(unknown))
         .route(&call("{*rest}"), any(unknown))
-        .layer(middleware::from_fn(whole_body))
+        .layer(middleware::from_fn_with_state(body_time, whole_body))
         // Outermost: a refused call's body is never read.
         .layer(middleware::from_fn_with_state(Arc::new(gate), admit))
 }
@@ -97,18 +99,33 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
     }
 }
 
-/// Reads the body whole, up to [`MAX_ADMIN_BODY`], before any call sees it.
-async fn whole_body(request: Request, next: Next) -> Response {
+/// Reads the body whole, up to [`MAX_ADMIN_BODY`] and within `body_time`
+/// (the server's `ReadLimits::body`, as for AWS calls), before any call
+/// sees it.
+async fn whole_body(State(body_time): State<Duration>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, MAX_ADMIN_BODY).await {
-        Ok(bytes) => {
+    let read = tokio::time::timeout(body_time, axum::body::to_bytes(body, MAX_ADMIN_BODY));
+    match read.await {
+        Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(_) => reply(
+        Ok(Err(_)) => reply(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "admin request body over 4 MiB",
+            "admin request body over 4 MiB, or cut short",
         ),
+        Err(_) => {
+            let text = format!(
+                "admin request body not received within {} s",
+                body_time.as_secs_f64()
+            );
+            let mut r = reply(StatusCode::REQUEST_TIMEOUT, &text);
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            r
+        }
     }
 }
 

@@ -3,14 +3,19 @@
 //! The admin API hands out the account's secrets and decides what a model
 //! answers an agent, so a web page the developer happens to open must not
 //! reach it. Browsers send `Origin` on every cross-origin `POST` and on
-//! every `fetch`; curl, the SDKs and the harness send none. A page that
-//! rebinds its own name to 127.0.0.1 still sends that name as `Host`. A
-//! `<form>` can post `text/plain` without asking the server first; only a
-//! `fetch` that already carries an `Origin` can send `application/json`.
-//! So, for every call under the prefix:
+//! a `fetch` in CORS mode, but not on a `GET` a page makes through an
+//! `<img>`, a link or a `no-cors` fetch; those carry
+//! `Sec-Fetch-Site: cross-site` (or `same-site`), and only a URL the user
+//! typed carries `Sec-Fetch-Site: none`. curl, the SDKs and the harness
+//! send neither header. A page that rebinds its own name to 127.0.0.1
+//! still sends that name as `Host`. A `<form>` can post `text/plain`
+//! without asking the server first; only a `fetch` that already carries
+//! an `Origin` can send `application/json`. So, for every call under the
+//! prefix:
 //!
 //! 1. [`AdminAccess::Off`]: refused (403), whatever it carries.
-//! 2. An `Origin` header: refused (403).
+//! 2. An `Origin` header, or a `Sec-Fetch-Site` other than `none` (a
+//!    request a page made, not one the user typed): refused (403).
 //! 3. [`AdminAccess::Open`] (allowed on loopback only): the `Host` must be
 //!    `localhost` or a loopback address literal (`127.0.0.1`, `[::1]`),
 //!    with the port the server listens on (a `Host` without a port means
@@ -170,6 +175,19 @@ impl Gate {
                 "admin calls from a web page are refused: this one carries an Origin header, \
                  which browsers add; call the admin API from curl, a test or an SDK, which \
                  send none",
+            ));
+        }
+        let made_by_a_page = parts
+            .headers
+            .get_all("sec-fetch-site")
+            .iter()
+            .any(|site| site.as_bytes() != b"none");
+        if made_by_a_page {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "admin calls a web page makes are refused: this one carries Sec-Fetch-Site, \
+                 which browsers add to requests from pages (an image, a link, a fetch); call \
+                 the admin API from curl, a test or an SDK, or type its URL yourself",
             ));
         }
         match &self.access {
@@ -469,6 +487,20 @@ mod tests {
         assert_eq!(a.reveal().len(), 64);
         let shown = format!("{:?}", AdminAccess::Token(a.clone()));
         assert!(!shown.contains(a.reveal()), "{shown}");
+    }
+
+    #[test]
+    fn requests_a_page_makes_are_refused_and_typed_urls_pass() {
+        let open = gate(AdminAccess::Open);
+        let host = ("host", "127.0.0.1:4000");
+        for site in ["cross-site", "same-site", "same-origin"] {
+            assert_eq!(
+                status(&open, &[host, ("sec-fetch-site", site)]),
+                403,
+                "{site}"
+            );
+        }
+        assert_eq!(status(&open, &[host, ("sec-fetch-site", "none")]), 200);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
 use crate::operation::Protocol;
 use crate::percent::percent_decode;
-use crate::redact::{account_secrets, redact_authorization, scrub};
+use crate::redact::{redact_authorization, scrub_quoted};
 use crate::sigv4::{self, Authorization, Malformed, RequestDate, Scope, SignedRequest};
 use crate::timefmt::Utc;
 
@@ -347,7 +347,6 @@ fn shown(header: &str) -> String {
 /// (a secret key where the key id belongs, a signature in the credential)
 /// must not come back in it, nor reach the journal.
 fn without_secrets(mut error: AwsError, config: &ServerConfig, issued: &IssuedKeys) -> AwsError {
-    let handed_out = issued.all();
-    error.message = scrub(&error.message, account_secrets(config, &handed_out));
+    error.message = scrub_quoted(&error.message, config, issued);
     error
 }

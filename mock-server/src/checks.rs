@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue};
 use crate::config::{Credential, MAX_PACE_MS, Pace, ServerConfig};
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
-use crate::rules::{Answer, Match, Rule};
+use crate::rules::{Answer, MAX_RETRY_AFTER_SECONDS, Match, Rule};
 
 /// Why a config (or a rule) cannot be served: where, which field, what
 /// kind of problem, and what to give instead.
@@ -541,6 +541,7 @@ fn check_effects(effects: &Effects) -> Result<(), ConfigError> {
 /// frames every body itself (its length, or chunks for a stream), so a
 /// rule may not frame it too.
 fn check_answer(answer: &Answer) -> Result<(), ConfigError> {
+    check_retry_after(answer)?;
     match answer {
         Answer::Error {
             status: Some(status),
@@ -573,6 +574,32 @@ fn check_answer(answer: &Answer) -> Result<(), ConfigError> {
             Ok(())
         }
     }
+}
+
+/// A `retry-after` a client can wait out: at most a day, as no service
+/// asks for longer and a larger one overflows some clients' timers.
+fn check_retry_after(answer: &Answer) -> Result<(), ConfigError> {
+    let (field, seconds) = match answer {
+        Answer::Error {
+            retry_after: Some(s),
+            ..
+        } => ("error.retry_after", *s),
+        Answer::CustomError {
+            retry_after: Some(s),
+            ..
+        } => ("custom_error.retry_after", *s),
+        _ => return Ok(()),
+    };
+    if seconds <= MAX_RETRY_AFTER_SECONDS {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        OutOfRange,
+        field,
+        format!(
+            "{seconds} s is past the {MAX_RETRY_AFTER_SECONDS} s (a day) a retry-after may ask for"
+        ),
+    ))
 }
 
 /// A final status (1xx are interim answers; 101 switches protocols) that

@@ -51,7 +51,8 @@ pub struct CredentialReport {
     /// Queued sets not handed out yet (the last is handed out again after
     /// that, so issuing goes on when this is 0).
     pub remaining: usize,
-    /// Requests per access key id (SigV4 requests only), accepted or not.
+    /// Requests per access key id (SigV4 requests only), accepted or not,
+    /// among those the journal holds (not those it dropped over its limits).
     pub requests_by_key: BTreeMap<String, u64>,
 }
 
@@ -120,6 +121,25 @@ impl IssuedKeys {
             .find(|c| c.access_key_id == access_key_id)
             .or_else(|| keys.minted.get(access_key_id))
             .cloned()
+    }
+
+    /// The secret keys and session tokens of the keys kept that occur in
+    /// `text` (read under the lock, so nothing is copied unless found).
+    pub(crate) fn secrets_in(&self, text: &str) -> Vec<String> {
+        let keys = self.read();
+        keys.queued
+            .iter()
+            .chain(keys.minted.values())
+            .flat_map(|c| {
+                [
+                    Some(c.secret_access_key.as_str()),
+                    c.session_token.as_deref(),
+                ]
+            })
+            .flatten()
+            .filter(|secret| !secret.is_empty() && text.contains(secret))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Every key kept: those issued from the queue, then the sessions,

@@ -111,7 +111,7 @@ pub use listen::ReadLimits;
 pub use operation::Operation;
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
-pub use rules::{Answer, Match, Rule, glob};
+pub use rules::{Answer, MAX_RETRY_AFTER_SECONDS, Match, Rule, glob};
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
 pub use state::ExpectationError;
 pub use timefmt::Timestamp;

@@ -1,6 +1,6 @@
 //! Accepting connections: HTTP/1.1 on each, a bound on how long a client
 //! may take to send what it owes and to read what it is sent, and a stop
-//! that lets open requests end.
+//! that lets open requests end (for at most [`STOP_GRACE`]).
 //!
 //! `axum::serve` would do, but it sets no read timeout: a client that
 //! opens a connection and sends its head a byte a minute would hold it
@@ -251,7 +251,7 @@ async fn connection(tcp: TcpStream, app: Router, bounds: Bounds, mut closing: wa
 
 /// Serves `app` on `listener` until `stop` fires, then stops accepting,
 /// asks each open connection to close after its current request, and
-/// returns once all have.
+/// returns once all have, or after [`STOP_GRACE`] with the rest cut.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
@@ -279,5 +279,15 @@ pub(crate) async fn serve(
     }
     drop(listener);
     let _ = closing.send(());
-    while connections.join_next().await.is_some() {}
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(STOP_GRACE, drained).await.is_err() {
+        // A paced or dribbled answer can run for hours by design; a stop
+        // waits for it no longer than this, then cuts what is left.
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+    }
 }
+
+/// How long a stop lets open requests end before it cuts their
+/// connections: one of the longest pauses a rule or pace may ask for.
+const STOP_GRACE: Duration = Duration::from_secs(10);

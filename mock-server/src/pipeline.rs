@@ -17,14 +17,15 @@ use http::{HeaderValue, StatusCode};
 
 use crate::api::{Api, Exchange, Planned, Requested, WireError};
 use crate::bedrock::Bedrock;
-use crate::config::{Credential, ServerConfig};
+use crate::config::ServerConfig;
+use crate::credentials::IssuedKeys;
 use crate::delivery::{self, Delivered, Recipient};
 use crate::errors::{AwsError, ErrorCode};
 use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
 use crate::listen::Answers;
 use crate::mantle::Mantle;
 use crate::operation::Protocol;
-use crate::redact::{account_secrets, redact_headers, redact_query};
+use crate::redact::{redact_headers, redact_query};
 use crate::routes;
 use crate::rules::{Answer, RequestFacts};
 use crate::sigv4::SignedRequest;
@@ -108,7 +109,7 @@ async fn serve<A: Api>(
         Err(unread) => unread.decision(api, target),
         Ok(bytes) => decide(api, shared, &arrival, target, bytes),
     };
-    let mut record = record(api, &arrival, &shared.keys.all(), &body, &decision);
+    let mut record = record(api, &arrival, &shared.keys, &body, &decision);
     let effects = decision.rule.map(|r| r.effects).unwrap_or_default();
     let Delivered {
         mut response,
@@ -305,7 +306,7 @@ fn unread_because(error: Box<dyn std::error::Error + Send + Sync>) -> Unread {
 fn record(
     api: &impl Api,
     arrival: &Arrival,
-    handed_out: &[Credential],
+    issued: &IssuedKeys,
     body: &Result<Bytes, Unread>,
     decision: &Decision,
 ) -> RecordedRequest {
@@ -315,10 +316,7 @@ fn record(
         method: arrival.parts.method.to_string(),
         raw_path: arrival.raw_path.clone(),
         query: redact_query(&arrival.raw_query),
-        headers: redact_headers(
-            &arrival.parts.headers,
-            &account_secrets(&arrival.config, handed_out).collect::<Vec<_>>(),
-        ),
+        headers: redact_headers(&arrival.parts.headers, &arrival.config, issued),
         body: body
             .as_ref()
             .map(|b| api.recorded_body(b))

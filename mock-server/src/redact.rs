@@ -6,7 +6,8 @@
 
 use http::HeaderMap;
 
-use crate::config::{Credential, ServerConfig};
+use crate::config::ServerConfig;
+use crate::credentials::IssuedKeys;
 
 /// Header names whose values are secrets in full.
 const SECRET_HEADERS: &[&str] = &[
@@ -17,19 +18,13 @@ const SECRET_HEADERS: &[&str] = &[
     "proxy-authorization",
 ];
 
-/// Every secret of the account: its secret keys and session tokens (set,
-/// queued, and `handed_out` while it runs), API keys and SSO tokens. For
-/// texts that quote what a request sent, where a secret sent in the wrong
-/// place (a secret key where the key id belongs) would otherwise show.
-pub(crate) fn account_secrets<'a>(
-    config: &'a ServerConfig,
-    handed_out: &'a [Credential],
-) -> impl Iterator<Item = &'a str> {
+/// The account's own secrets: its secret keys and session tokens (set and
+/// queued), API keys and SSO tokens.
+fn config_secrets(config: &ServerConfig) -> impl Iterator<Item = &str> {
     let keys = config
         .credentials
         .iter()
         .chain(&config.next_credentials)
-        .chain(handed_out)
         .flat_map(|c| {
             [
                 Some(c.secret_access_key.as_str()),
@@ -45,25 +40,39 @@ pub(crate) fn account_secrets<'a>(
     keys.chain(bearers)
 }
 
+/// `text`, a quote of what a request sent, with every secret of the
+/// account (the config's, and the keys `issued` while it runs) and every
+/// signature-length hex run replaced: a secret sent in the wrong place (a
+/// secret key where the key id belongs, a signature in the date) must not
+/// come back in a refusal or reach the journal.
+pub(crate) fn scrub_quoted(text: &str, config: &ServerConfig, issued: &IssuedKeys) -> String {
+    let handed_out = issued.secrets_in(text);
+    let secrets = config_secrets(config).chain(handed_out.iter().map(String::as_str));
+    scrub(text, secrets)
+}
+
 /// `headers` in arrival order with every secret replaced: the known
-/// secret headers whole, the `Authorization` signature, any of the
-/// account's `secrets` wherever it was put, and a signature-length hex run
-/// in the two headers a SigV4 refusal quotes (`Authorization`,
-/// `x-amz-date`; elsewhere such runs are hashes and trace ids).
-pub(crate) fn redact_headers(headers: &HeaderMap, secrets: &[&str]) -> Vec<(String, String)> {
+/// secret headers whole, the `Authorization` signature, and in the two
+/// headers a SigV4 refusal quotes (`Authorization`, `x-amz-date`) what
+/// [`scrub_quoted`] finds. Other headers are kept as sent: a secret has no
+/// place there, and their long hex runs are hashes and trace ids.
+pub(crate) fn redact_headers(
+    headers: &HeaderMap,
+    config: &ServerConfig,
+    issued: &IssuedKeys,
+) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
             let value = String::from_utf8_lossy(value.as_bytes());
-            let secrets = secrets.iter().copied();
             let shown = if name == http::header::AUTHORIZATION {
-                scrub(&redact_authorization(&value), secrets)
+                scrub_quoted(&redact_authorization(&value), config, issued)
             } else if SECRET_HEADERS.contains(&name.as_str()) {
                 "<redacted>".to_owned()
             } else if name == "x-amz-date" {
-                scrub(&value, secrets)
+                scrub_quoted(&value, config, issued)
             } else {
-                without(&value, secrets)
+                value.into_owned()
             };
             (name.as_str().to_owned(), shown)
         })
@@ -105,11 +114,10 @@ pub(crate) fn redact_authorization(value: &str) -> String {
     }
 }
 
-/// `text` with each of `secrets` (the empty one aside) and every run of
-/// 32 or more hex digits (a signature, wherever it was put) replaced by
-/// `<redacted>`: for refusals that quote what a request sent, as AWS's
-/// do, when what it sent may hold a secret in the wrong place.
-pub(crate) fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
+/// `text` with each of `secrets` (as [`without`] finds them) and every run
+/// of 32 or more hex digits (a signature, wherever it was put) replaced by
+/// `<redacted>`.
+fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
     let text = without(text, secrets);
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
@@ -129,12 +137,18 @@ pub(crate) fn scrub<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) 
     out
 }
 
-/// `text` with each of `secrets` (the empty one aside) replaced by
-/// `<redacted>`.
+/// Secrets shorter than this are not searched for: test accounts use
+/// placeholders such as `test` or `s`, which would be found inside
+/// unrelated words and garble the text; a real secret key, token or API
+/// key is far longer.
+const SHORTEST_SCRUBBED: usize = 16;
+
+/// `text` with each of `secrets` (those of [`SHORTEST_SCRUBBED`] or more
+/// bytes) replaced by `<redacted>`.
 fn without<'s>(text: &str, secrets: impl IntoIterator<Item = &'s str>) -> String {
     let mut text = text.to_owned();
     for secret in secrets {
-        if !secret.is_empty() && text.contains(secret) {
+        if secret.len() >= SHORTEST_SCRUBBED && text.contains(secret) {
             text = text.replace(secret, "<redacted>");
         }
     }
@@ -201,7 +215,11 @@ mod tests {
                 .unwrap(),
         );
         headers.insert("x-amz-security-token", "SESSIONTOKEN".parse().unwrap());
-        let shown = format!("{:?}", redact_headers(&headers, &[]));
+        let config = ServerConfig::default();
+        let shown = format!(
+            "{:?}",
+            redact_headers(&headers, &config, &IssuedKeys::default())
+        );
         assert!(
             !shown.contains("deadbeef") && !shown.contains("SESSIONTOKEN"),
             "{shown}"
@@ -229,11 +247,13 @@ mod tests {
     #[test]
     fn scrub_removes_known_secrets_and_long_hex_runs() {
         let signature = "43c15e157073869d2464a1f9932e9c92b5a113acca9cc523203444a5b7a0978c";
-        let text =
-            format!("got 'wJalr/K7MDENG/20261125/us-east-1/{signature}' at 20261125T162401Z");
+        let text = format!(
+            "got 'wJalr/K7MDENG/key0/20261125/us-east-1/{signature}' at 20261125T162401Z, a test"
+        );
         assert_eq!(
-            scrub(&text, ["wJalr/K7MDENG", ""]),
-            "got '<redacted>/20261125/us-east-1/<redacted>' at 20261125T162401Z"
+            scrub(&text, ["wJalr/K7MDENG/key0", "test", ""]),
+            "got '<redacted>/20261125/us-east-1/<redacted>' at 20261125T162401Z, a test",
+            "a placeholder secret (`test`) is not searched for"
         );
         assert_eq!(scrub("AKIDEXAMPLE", []), "AKIDEXAMPLE");
     }

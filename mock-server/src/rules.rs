@@ -378,6 +378,9 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     remaining.len() >= tail.len() && remaining.ends_with(tail)
 }
 
+/// The longest `retry-after` an error answer may carry: a day.
+pub const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;
+
 /// What a rule answers. The same answer fits every endpoint: an error by a
 /// Bedrock code takes the matching Anthropic type on Mantle and the
 /// matching STS code on STS (the error catalogue's twins), and a stream
@@ -397,7 +400,8 @@ pub enum Answer {
         /// Overrides the message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
-        /// Adds `retry-after` (seconds).
+        /// Adds `retry-after` (seconds; at most
+        /// [`MAX_RETRY_AFTER_SECONDS`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::admin_access::{AdminAccess, Gate, is_loopback};
-use crate::checks::ConfigError;
+use crate::checks::{ConfigError, ConfigErrorKind};
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::CredentialReport;
@@ -209,7 +209,40 @@ impl MockBedrockBuilder {
         self
     }
 
-    /// Checks the config ([`ServerConfig::check`]) and refuses an open
+    /// The builder's own bounds: a zero limit would close every
+    /// connection at once, and a journal that keeps nothing could not be
+    /// read.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        let zero = |field: &str, what: &str| {
+            ConfigError::new(
+                ConfigErrorKind::OutOfRange,
+                field,
+                format!("0 {what} would cut every connection or keep nothing; give 1 or more"),
+            )
+        };
+        let limits = [
+            (self.read_limits.head.is_zero(), "read_limits.head", "s"),
+            (self.read_limits.body.is_zero(), "read_limits.body", "s"),
+            (self.write_timeout.is_zero(), "write_timeout", "s"),
+            (
+                self.journal_limits.entries == 0,
+                "journal_limits.entries",
+                "entries",
+            ),
+            (
+                self.journal_limits.bytes == 0,
+                "journal_limits.bytes",
+                "bytes",
+            ),
+        ];
+        match limits.into_iter().find(|(is_zero, _, _)| *is_zero) {
+            Some((_, field, what)) => Err(zero(field, what)),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the config ([`ServerConfig::check`]) and the builder's
+    /// bounds, and refuses an open
     /// admin API on an address beyond loopback, both before binding; then
     /// binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<MockBedrock, StartError> {
@@ -219,6 +252,7 @@ impl MockBedrockBuilder {
         };
         self.config
             .check()
+            .and_then(|()| self.check_bounds())
             .map_err(|error| refuse(StartCause::Config(error)))?;
         if matches!(self.admin_access, AdminAccess::Open) && !is_loopback(self.address.ip()) {
             return Err(refuse(StartCause::OpenBeyondLoopback));
@@ -239,7 +273,10 @@ impl MockBedrockBuilder {
             self.journal_limits,
         ));
         let app = axum::Router::new()
-            .merge(crate::admin::router(Gate::new(self.admin_access, address)))
+            .merge(crate::admin::router(
+                Gate::new(self.admin_access, address),
+                self.read_limits.body,
+            ))
             .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(&shared));
         let (shutdown, stopped) = oneshot::channel::<()>();

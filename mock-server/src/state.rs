@@ -322,20 +322,18 @@ pub struct ExpectationError {
 
 impl std::fmt::Display for ExpectationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if !self.failures.is_empty() {
-            writeln!(
-                f,
-                "bedrock mock: {} expectation(s) not met:",
-                self.failures.len()
-            )?;
-        }
+        writeln!(
+            f,
+            "bedrock mock: {} expectation(s) not met:",
+            self.failures.len()
+        )?;
         for failure in &self.failures {
             writeln!(f, "  - {failure}")?;
         }
         if self.dropped > 0 {
             writeln!(
                 f,
-                "bedrock mock: the journal dropped its {} oldest request(s) over its limits, so what it shows is incomplete (raise them with MockBedrockBuilder::journal_limits)",
+                "bedrock mock: the journal dropped its {} oldest request(s) over its limits, so the list below is incomplete (raise them with MockBedrockBuilder::journal_limits)",
                 self.dropped
             )?;
         }

@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
-use bedrock_mock_server::{Clock, MockBedrock, RecordedRequest};
+use bedrock_mock_server::{
+    ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE, Clock, MockBedrock, RecordedRequest,
+};
 use clap::Parser;
 
 use super::format::{RefreshAction, Scenario};
@@ -318,21 +320,25 @@ fn client_args(scenario: &Scenario) -> Vec<String> {
 
 /// The shell command of a built-in refresh action. The admin call carries
 /// the token of a server started with `--allow-remote` when the shell has
-/// it (`serve` prints it as `BEDROCK_MOCK_ADMIN_TOKEN`), and nothing more
+/// it (`serve` prints it as [`ADMIN_TOKEN_VARIABLE`]), and nothing more
 /// otherwise.
-fn refresh_command(action: RefreshAction, export: bool) -> &'static str {
+fn refresh_command(action: RefreshAction, export: bool) -> String {
+    let issue_next = |then: &str| {
+        format!(
+            r#"curl -sf -X POST ${{{token}:+-H "Authorization: Bearer ${token}"}} "$BEDROCK_MOCK_URL{ADMIN_PREFIX}credentials/next{then}"#,
+            token = ADMIN_TOKEN_VARIABLE
+        )
+    };
     match (action, export) {
-        (RefreshAction::IssueNext, true) => {
-            r#"curl -sf -X POST ${BEDROCK_MOCK_ADMIN_TOKEN:+-H "Authorization: Bearer $BEDROCK_MOCK_ADMIN_TOKEN"} "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next""#
-        }
-        (RefreshAction::IssueNext, false) => {
-            r#"curl -sf -X POST ${BEDROCK_MOCK_ADMIN_TOKEN:+-H "Authorization: Bearer $BEDROCK_MOCK_ADMIN_TOKEN"} "$BEDROCK_MOCK_URL/__bedrock_mock/credentials/next?format=ini&profile=${AWS_PROFILE:-default}" -o "$HOME/.aws/credentials""#
-        }
-        (RefreshAction::NoOp, _) => "echo 'Attempting SSO login...'",
+        (RefreshAction::IssueNext, true) => issue_next(r#"""#),
+        (RefreshAction::IssueNext, false) => issue_next(
+            r#"?format=ini&profile=${AWS_PROFILE:-default}" -o "$HOME/.aws/credentials""#,
+        ),
+        (RefreshAction::NoOp, _) => "echo 'Attempting SSO login...'".to_owned(),
         (RefreshAction::Fail, _) => {
-            "echo 'error: the identity provider could not be reached' >&2; exit 1"
+            "echo 'error: the identity provider could not be reached' >&2; exit 1".to_owned()
         }
-        (RefreshAction::PrintGarbage, _) => "echo 'Login succeeded'",
+        (RefreshAction::PrintGarbage, _) => "echo 'Login succeeded'".to_owned(),
     }
 }
 

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 
 use bedrock_mock_server::{
-    ADMIN_PREFIX, AdminAccess, AdminToken, AuthMode, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock,
-    ServerConfig,
+    ADMIN_PREFIX, AdminAccess, AdminToken, AuthMode, Credential, EXAMPLE_SECRET_ACCESS_KEY,
+    MockBedrock, ServerConfig,
 };
 
 use crate::common::{RawResponse, send};
@@ -88,6 +88,51 @@ async fn a_browser_page_cannot_script_the_model_s_answers() {
     .await;
     assert_eq!(local.status, 201, "{}", local.text());
     assert_eq!(next_answer(&server).await, "tool_use");
+}
+
+/// A page's `<img src="http://127.0.0.1:PORT/__bedrock_mock/credentials/container">`
+/// carries no `Origin` and the right `Host`, but `Sec-Fetch-Site`: it must
+/// not hand out (and so use up) the queued credentials.
+#[tokio::test]
+async fn a_page_s_image_cannot_use_up_the_queued_credentials() {
+    let queued = Credential::new(
+        "AKIAQUEUED0000000001",
+        "queuedSecretKey/0123456789abcdefghij",
+    );
+    let server = MockBedrock::start_with(ServerConfig::default().next_credential(queued)).await;
+    let container = admin("credentials/container");
+    for site in ["cross-site", "same-site"] {
+        let r = send(
+            server.address(),
+            "GET",
+            &container,
+            &[("sec-fetch-site", site)],
+            b"",
+        )
+        .await;
+        assert_eq!(r.status, 403, "{site}: {}", r.text());
+        assert!(r.text().contains("Sec-Fetch-Site"), "{}", r.text());
+    }
+    assert_eq!(
+        server.credential_report().issued,
+        0,
+        "nothing was handed out"
+    );
+    // A URL the user typed, and a local program, get it.
+    let typed = send(
+        server.address(),
+        "GET",
+        &container,
+        &[("sec-fetch-site", "none")],
+        b"",
+    )
+    .await;
+    assert_eq!(typed.status, 200, "{}", typed.text());
+    assert!(
+        typed.text().contains("AKIAQUEUED0000000001"),
+        "{}",
+        typed.text()
+    );
 }
 
 #[tokio::test]

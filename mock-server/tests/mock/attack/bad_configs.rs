@@ -10,7 +10,8 @@
 //! was.
 
 use bedrock_mock_server::{
-    AuthMode, ConfigErrorKind, Dribble, Match, MockBedrock, Pace, Rule, ServerConfig, Stall,
+    AuthMode, ConfigErrorKind, Dribble, JournalLimits, Match, MockBedrock, Pace, ReadLimits, Rule,
+    ServerConfig, Stall,
 };
 use serde_json::{Value, json};
 
@@ -60,6 +61,12 @@ fn table() -> Vec<Bad> {
             "a stall of years",
             rule(json!({"stall": {"seconds": 1e12, "after_events": 1}})),
             "rules[0].stall.seconds",
+            OutOfRange,
+        ),
+        bad(
+            "a retry-after near u64::MAX",
+            rule(json!({"answer": {"error": {"code": "ThrottlingException", "retry_after": max}}})),
+            "rules[0].answer.error.retry_after",
             OutOfRange,
         ),
         bad(
@@ -366,6 +373,40 @@ async fn the_builder_refuses_what_json_cannot_say() {
             (found.kind, found.field.as_deref()),
             (ConfigErrorKind::OutOfRange, Some(field))
         );
+    }
+}
+
+#[tokio::test]
+async fn the_builder_refuses_bounds_that_would_cut_every_connection() {
+    use std::time::Duration;
+    let builders = [
+        (
+            MockBedrock::builder().read_limits(ReadLimits {
+                head: Duration::ZERO,
+                body: Duration::from_secs(1),
+            }),
+            "read_limits.head",
+        ),
+        (
+            MockBedrock::builder().write_timeout(Duration::ZERO),
+            "write_timeout",
+        ),
+        (
+            MockBedrock::builder().journal_limits(JournalLimits {
+                entries: 0,
+                ..JournalLimits::default()
+            }),
+            "journal_limits.entries",
+        ),
+    ];
+    for (builder, field) in builders {
+        let error = builder.start().await.err().unwrap();
+        let found = error.config_error().unwrap();
+        assert_eq!(
+            (found.kind, found.field.as_deref()),
+            (ConfigErrorKind::OutOfRange, Some(field))
+        );
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
     }
 }
 

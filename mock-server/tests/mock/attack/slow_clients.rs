@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bedrock_mock_server::{
-    Answer, AuthMode, ErrorCode, FrameRecord, JournalLimits, Match, MockBedrock,
+    Answer, AuthMode, Dribble, ErrorCode, FrameRecord, JournalLimits, Match, MockBedrock,
     MockBedrockBuilder, Operation, ReadLimits, Reply, Rule, ServerConfig, Stall,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -117,6 +117,69 @@ async fn a_body_sent_a_byte_at_a_time_is_answered_408_at_the_body_limit() {
         journal[0].auth.reason.as_deref(),
         Some("body not received within 0.3 s")
     );
+}
+
+/// The admin API reads its bodies within the same limit: a rule sent a
+/// byte at a time does not hold the connection.
+#[tokio::test]
+async fn an_admin_body_sent_a_byte_at_a_time_is_answered_408_at_the_body_limit() {
+    let server = builder().start().await.unwrap();
+    let rule = r#"{"answer":{"error":{"code":"ThrottlingException"}}}"#;
+    let head = format!(
+        "POST /__bedrock_mock/rules HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        server.address(),
+        rule.len()
+    );
+    let answer = trickle(
+        &server,
+        head.as_bytes(),
+        rule.as_bytes(),
+        Duration::from_millis(20),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("not received within 0.3 s"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    let next = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(next.status, 200, "no rule was mounted: {}", next.text());
+}
+
+/// A dribble of a byte a second would run for hours: a stop waits for it
+/// no longer than its grace (10 s), then cuts the connection.
+#[tokio::test]
+async fn a_stop_does_not_wait_out_a_dribble_of_hours() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    server.mount(Rule::dribbling(
+        Match::any(),
+        Dribble {
+            bytes: 1,
+            every_ms: 1000,
+        },
+    ));
+    let mut socket = TcpStream::connect(server.address()).await.unwrap();
+    socket.write_all(&request(INVOKE, PROBE)).await.unwrap();
+    let mut first = [0u8; 1];
+    socket.read_exact(&mut first).await.unwrap();
+    let reading = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest).await;
+        rest
+    });
+    tokio::time::timeout(Duration::from_secs(30), server.shutdown())
+        .await
+        .expect("the stop cut the dribble");
+    let rest = tokio::time::timeout(Duration::from_secs(30), reading)
+        .await
+        .expect("the connection was closed")
+        .unwrap();
+    // The head, then a byte a second for the 10 s of grace: a dribbled
+    // body is chunked, and a cut one lacks the last chunk.
+    let text = String::from_utf8_lossy(&rest).into_owned();
+    assert!(text.contains("\r\n\r\n"), "the head came: {text}");
+    assert!(!text.ends_with("0\r\n\r\n"), "cut short: {text}");
 }
 
 /// A reply long enough that its stream does not fit in the sockets'
