@@ -77,8 +77,9 @@ enum Command {
     ///
     /// The admin API reads the account's secrets and scripts what a model
     /// answers, so by default only programs on this machine reach it: the
-    /// server listens on 127.0.0.1, and admin calls carrying an Origin
-    /// header (web pages) or naming another server in Host are refused.
+    /// server listens on 127.0.0.1, and admin calls carrying an Origin or
+    /// Sec-Fetch-Site header (web pages) or naming another server in Host
+    /// are refused.
     /// Listening beyond loopback takes --allow-remote; the admin API then
     /// needs the token printed at start, as `Authorization: Bearer TOKEN`
     /// (or is turned off with --no-admin). Exit status: 2 when it cannot
