@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::Scratch;
+
 fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bedrock-harness"))
 }
@@ -70,17 +72,8 @@ fn decode_names_the_offset_of_a_corrupt_frame_and_fails() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/capture.bin"));
 }
 
-/// A folder of its own under the temp dir, removed on drop.
-struct Scratch(std::path::PathBuf);
-
+/// `Scratch` (the test binary's) writes the `new` template too.
 impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("bh-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
     /// Writes the `new` template for `name` into `folder` and returns its path.
     fn scenario(&self, folder: &str, name: &str) -> std::path::PathBuf {
         let path = self.0.join(folder).join(format!("{name}.toml"));
@@ -91,12 +84,6 @@ impl Scratch {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::common::SIGNATURE_MISMATCH;
 use aws_sdk_bedrock as control;
 use aws_sdk_bedrockruntime as runtime;
 use bedrock_mock_server::{
@@ -703,7 +704,7 @@ async fn wrong_secret_is_an_invalid_signature() {
         auth_rejection(&server, &caller).await,
         (
             "InvalidSignatureException".to_owned(),
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".to_owned()
+            SIGNATURE_MISMATCH.to_owned()
         )
     );
     assert_eq!(server.received_requests()[0].status, Some(403));

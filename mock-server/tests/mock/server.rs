@@ -3,13 +3,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
+use crate::common::{
+    RawResponse, SIGNATURE_MISMATCH, ToSign, as_pairs, example_credentials, send, sign_headers,
+    signing_time,
+};
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_eventstream::Decoder;
 use bedrock_mock_server::{
     Answer, AuthMode, Clock, Credential, Dribble, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
-    EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, FrameRecord, Match, MockBedrock, Operation, Pace,
-    ReadLimits, Reset, Rule, ServerConfig,
+    ErrorCode, FrameRecord, Match, MockBedrock, Operation, Pace, ReadLimits, Reset, Rule,
+    ServerConfig,
 };
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
@@ -55,16 +58,6 @@ async fn signed(
     .await
 }
 
-fn example() -> Credentials {
-    Credentials::new(
-        EXAMPLE_ACCESS_KEY_ID,
-        EXAMPLE_SECRET_ACCESS_KEY,
-        None,
-        None,
-        "test",
-    )
-}
-
 #[tokio::test]
 async fn signatures_from_the_aws_signer_verify_for_every_path_encoding() {
     let server = MockBedrock::start_with(ServerConfig::default().application_profile(
@@ -95,7 +88,7 @@ async fn signatures_from_the_aws_signer_verify_for_every_path_encoding() {
             "",
         ),
     ] {
-        let r = signed(&server, method, target, body, example(), now).await;
+        let r = signed(&server, method, target, body, example_credentials(), now).await;
         assert_eq!(
             r.status,
             200,
@@ -177,7 +170,7 @@ async fn sigv4_variants_of_the_real_clients_all_verify() {
                 service: "bedrock",
                 time: SystemTime::now(),
             },
-            example(),
+            example_credentials(),
             settings,
         );
         headers[0].1 = sent_host.clone();
@@ -228,11 +221,7 @@ async fn sigv4_rejections_use_aws_codes_and_texts() {
         (
             Credentials::new(EXAMPLE_ACCESS_KEY_ID, "wrong", None, None, "t"),
             now,
-            (
-                403,
-                "InvalidSignatureException",
-                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-            ),
+            (403, "InvalidSignatureException", SIGNATURE_MISMATCH),
         ),
         (
             Credentials::new("AKIAUNKNOWN", "x", None, None, "t"),
@@ -455,9 +444,7 @@ async fn journal_shows(server: &MockBedrock, label: &str) {
 async fn a_stall_on_a_fixed_clock_holds_the_stream_until_time_moves() {
     let server = MockBedrock::builder()
         .config(ServerConfig::default().auth(AuthMode::Off))
-        .clock(Clock::fixed(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_623_841),
-        ))
+        .clock(Clock::fixed(signing_time()))
         .start()
         .await
         .unwrap();
@@ -710,9 +697,16 @@ async fn move_clock(server: &MockBedrock, body: &str) {
 
 /// The status of an Invoke signed now, by the system clock.
 async fn signed_now(server: &MockBedrock) -> u16 {
-    signed(server, "POST", INVOKE, PROBE, example(), SystemTime::now())
-        .await
-        .status
+    signed(
+        server,
+        "POST",
+        INVOKE,
+        PROBE,
+        example_credentials(),
+        SystemTime::now(),
+    )
+    .await
+    .status
 }
 
 #[tokio::test]
@@ -777,7 +771,7 @@ async fn a_reset_puts_a_fixed_clock_back_to_its_start() {
         .await
         .unwrap();
     move_clock(&server, r#"{"advance_seconds":7200}"#).await;
-    let at_start = || signed(&server, "POST", INVOKE, PROBE, example(), start);
+    let at_start = || signed(&server, "POST", INVOKE, PROBE, example_credentials(), start);
     assert_eq!(at_start().await.status, 403, "two hours off");
     let reset = format!("{}reset", bedrock_mock_server::ADMIN_PREFIX);
     assert_eq!(
@@ -1044,7 +1038,15 @@ async fn a_skewed_server_clock_rejects_fresh_signatures() {
     let clock = Clock::system();
     clock.skew(-10 * 60 * 1000);
     let server = MockBedrock::builder().clock(clock).start().await.unwrap();
-    let r = signed(&server, "POST", INVOKE, PROBE, example(), SystemTime::now()).await;
+    let r = signed(
+        &server,
+        "POST",
+        INVOKE,
+        PROBE,
+        example_credentials(),
+        SystemTime::now(),
+    )
+    .await;
     let (status, code, message) = r.bedrock_error();
     assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
     assert!(

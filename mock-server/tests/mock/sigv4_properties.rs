@@ -4,15 +4,13 @@
 //! signed part (a header, the path, the query, the body, the date) is
 //! refused, as AWS refuses it.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use aws_sdk_bedrockruntime::config::Credentials;
 use bedrock_mock_server::{
     Clock, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, MockBedrock, ServerConfig,
 };
 use proptest::prelude::*;
 
-use crate::common::{ToSign, as_pairs, send, sign_headers};
+use crate::common::{SIGNATURE_MISMATCH, ToSign, as_pairs, send, sign_headers, signing_time};
 
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-northeast-1"];
 
@@ -103,7 +101,7 @@ proptest! {
     fn signed_requests_pass_and_any_signed_change_is_refused(case in case()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let now = UNIX_EPOCH + Duration::from_secs(1_795_623_841);
+            let now = signing_time();
             let mut config = ServerConfig::default();
             for region in REGIONS {
                 config = config.region(*region);
@@ -204,7 +202,7 @@ proptest! {
                 prop_assert!(!record.auth.accepted, "{:?} was accepted", case.tamper);
                 // AWS's answer to a signature that does not match.
                 prop_assert_eq!(record.error_type.as_deref(), Some("InvalidSignatureException"));
-                prop_assert!(answer.text().contains("The request signature we calculated does not match the signature you provided."),
+                prop_assert!(answer.text().contains(SIGNATURE_MISMATCH),
                     "{}", answer.text());
             } else {
                 prop_assert!(record.auth.accepted, "refused: {:?} {}", record.auth.reason, answer.text());

@@ -12,7 +12,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
+use crate::common::{
+    INVALID_TOKEN, RawResponse, SIGNATURE_MISMATCH, ToSign, as_pairs, example_credentials, send,
+    sign_headers, signing_time,
+};
 use aws_sdk_sts as sts;
 use bedrock_mock_server::{
     ADMIN_PREFIX, Answer, Clock, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
@@ -35,28 +38,10 @@ const SESSION_KEY_ID: &str = "ASIASESSIONEXAMPLE01";
 const SESSION_SECRET: &str = "sessionSecret/DoNotLeak+0123456789abcdef";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjSESSIONTOKEN//DoNotLeak==";
 
-const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
-const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
-
-/// `2026-11-25T16:24:01Z`: the fixed "now" of the scenarios that sign by
-/// hand (and so need not follow the system clock).
-fn t0() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_623_841)
-}
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-fn example() -> Credentials {
-    Credentials::new(
-        EXAMPLE_ACCESS_KEY_ID,
-        EXAMPLE_SECRET_ACCESS_KEY,
-        None,
-        None,
-        "test",
-    )
 }
 
 fn session_credentials(key: &str, secret: &str, token: &str) -> Credentials {
@@ -136,7 +121,7 @@ fn pair(code: &str, message: &str) -> (String, String) {
 #[tokio::test]
 async fn long_term_keys_are_the_harness_iam_user() {
     let server = start(ServerConfig::default(), near_now()).await;
-    let output = identity_of(&server, example()).await;
+    let output = identity_of(&server, example_credentials()).await;
 
     assert_eq!(output.account(), Some(ACCOUNT));
     assert_eq!(
@@ -174,7 +159,7 @@ async fn long_term_keys_are_the_harness_iam_user() {
 #[tokio::test]
 async fn the_sdk_reads_the_request_id_the_server_sent() {
     let server = start(ServerConfig::default(), near_now()).await;
-    let output = identity_of(&server, example()).await;
+    let output = identity_of(&server, example_credentials()).await;
     let request_id = output.request_id().expect("the SDK saw x-amzn-requestid");
     assert!(!request_id.is_empty());
     assert_eq!(request_id, server.received_requests()[0].request_id);
@@ -267,8 +252,8 @@ async fn a_credential_with_an_arn_is_that_identity() {
     assert_ne!(assumed.user_id(), user.user_id());
 
     // Unique ids are stable per identity.
-    let again = identity_of(&server, example()).await;
-    let once_more = identity_of(&server, example()).await;
+    let again = identity_of(&server, example_credentials()).await;
+    let once_more = identity_of(&server, example_credentials()).await;
     assert_eq!(again.user_id(), once_more.user_id());
 }
 
@@ -506,8 +491,10 @@ fn triple(status: u16, code: &str, message: &str) -> (u16, String, String) {
 
 #[tokio::test]
 async fn the_xml_answer_is_sts_own_envelope() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
-    let r = Unsigned::sts().send_signed(&server, example(), t0()).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
+    let r = Unsigned::sts()
+        .send_signed(&server, example_credentials(), signing_time())
+        .await;
     let xml = r.text();
     assert_eq!(r.status, 200, "{xml}");
     assert_eq!(r.header("content-type"), Some("text/xml"));
@@ -537,7 +524,9 @@ async fn the_xml_answer_is_sts_own_envelope() {
         content_type: None,
         ..Unsigned::sts()
     };
-    let r = query.send_signed(&server, example(), t0()).await;
+    let r = query
+        .send_signed(&server, example_credentials(), signing_time())
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         xml_field(&r.text(), "Account").as_deref(),
@@ -549,9 +538,9 @@ async fn the_xml_answer_is_sts_own_envelope() {
 
 #[tokio::test]
 async fn an_unknown_action_is_invalid_action() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::sts_form("Action=DecodeAuthorizationMessage&Version=2011-06-15")
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         sts_error(&r),
@@ -562,7 +551,7 @@ async fn an_unknown_action_is_invalid_action() {
         )
     );
     let r = Unsigned::sts_form("Action=DecodeAuthorizationMessage")
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         sts_error(&r).2,
@@ -576,7 +565,7 @@ async fn an_unknown_action_is_invalid_action() {
 
 #[tokio::test]
 async fn no_authorization_is_missing_authentication_token() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let unsigned = Unsigned::sts();
     let r = unsigned
         .send_with(&server, &[("content-type".to_owned(), FORM.to_owned())])
@@ -602,17 +591,17 @@ async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
         regions: vec!["eu-west-1".to_owned()],
         ..ServerConfig::default()
     };
-    let server = start(config, Clock::fixed(t0())).await;
+    let server = start(config, Clock::fixed(signing_time())).await;
     for region in ["us-east-1", "eu-west-1"] {
         let r = Unsigned::sts()
             .region(region)
-            .send_signed(&server, example(), t0())
+            .send_signed(&server, example_credentials(), signing_time())
             .await;
         assert_eq!(r.status, 200, "{region}: {}", r.text());
     }
     let r = Unsigned::sts()
         .region("ap-south-1")
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         sts_error(&r),
@@ -624,7 +613,7 @@ async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
     );
     // The exception is STS's: Bedrock in us-east-1 is outside this account.
     let r = Unsigned::bedrock()
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         r.bedrock_error(),
@@ -638,10 +627,10 @@ async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
 
 #[tokio::test]
 async fn a_bedrock_scoped_signature_is_refused_by_sts() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::sts()
         .service("bedrock")
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         sts_error(&r),
@@ -658,9 +647,9 @@ async fn a_bedrock_scoped_signature_is_refused_by_sts() {
 
 #[tokio::test]
 async fn bedrock_refuses_a_signature_ten_minutes_old() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::bedrock()
-        .send_signed(&server, example(), t0() - secs(600))
+        .send_signed(&server, example_credentials(), signing_time() - secs(600))
         .await;
     let (status, code, message) = r.bedrock_error();
     assert_eq!((status, code.as_str()), (403, "InvalidSignatureException"));
@@ -672,9 +661,13 @@ async fn bedrock_refuses_a_signature_ten_minutes_old() {
 
 #[tokio::test]
 async fn sts_refuses_a_signature_twenty_minutes_old() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::sts()
-        .send_signed(&server, example(), t0() - secs(20 * 60))
+        .send_signed(
+            &server,
+            example_credentials(),
+            signing_time() - secs(20 * 60),
+        )
         .await;
     let (status, code, message) = sts_error(&r);
     assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
@@ -683,13 +676,17 @@ async fn sts_refuses_a_signature_twenty_minutes_old() {
 
 #[tokio::test]
 async fn sts_accepts_a_signature_ten_minutes_old() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::sts()
-        .send_signed(&server, example(), t0() - secs(600))
+        .send_signed(&server, example_credentials(), signing_time() - secs(600))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = Unsigned::sts()
-        .send_signed(&server, example(), t0() - secs(20 * 60))
+        .send_signed(
+            &server,
+            example_credentials(),
+            signing_time() - secs(20 * 60),
+        )
         .await;
     assert_eq!(
         sts_error(&r).2,
@@ -699,7 +696,7 @@ async fn sts_accepts_a_signature_ten_minutes_old() {
 
 #[tokio::test]
 async fn a_bedrock_api_key_is_not_sts_authentication() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let bearer = format!("Bearer {EXAMPLE_API_KEY}");
     let r = Unsigned::sts()
         .send_with(
@@ -801,11 +798,12 @@ fn queued(n: u32, expires_at: SystemTime) -> Credential {
 fn refresh_scenario_config() -> ServerConfig {
     ServerConfig::default()
         .credential(
-            Credential::new(SESSION_KEY_ID, SESSION_SECRET).session(SESSION_TOKEN, t0() + secs(60)),
+            Credential::new(SESSION_KEY_ID, SESSION_SECRET)
+                .session(SESSION_TOKEN, signing_time() + secs(60)),
         )
-        .next_credential(queued(1, t0() - secs(3600)))
-        .next_credential(queued(2, t0() - secs(60)))
-        .next_credential(queued(3, t0() + secs(3600)))
+        .next_credential(queued(1, signing_time() - secs(3600)))
+        .next_credential(queued(2, signing_time() - secs(60)))
+        .next_credential(queued(3, signing_time() + secs(3600)))
 }
 
 fn session() -> Credentials {
@@ -830,7 +828,7 @@ fn assert_expired(r: &RawResponse, step: &str) {
 
 #[tokio::test]
 async fn a_refresh_through_expired_sets_reaches_a_good_one() {
-    let server = start(refresh_scenario_config(), Clock::fixed(t0())).await;
+    let server = start(refresh_scenario_config(), Clock::fixed(signing_time())).await;
 
     // The session works until it expires.
     let r = list_profiles(&server, session()).await;
@@ -928,7 +926,7 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
             (Some("ASIANEXT000000000003"), 200),
         ]
     );
-    assert_eq!(recorded[1].time.0, t0() + secs(120));
+    assert_eq!(recorded[1].time.0, signing_time() + secs(120));
     assert!(
         recorded[1..4]
             .iter()
@@ -959,9 +957,9 @@ async fn a_refresh_through_expired_sets_reaches_a_good_one() {
 #[tokio::test]
 async fn a_refresh_reaches_sts_too() {
     // STS sees the same credentials change, in its own codes.
-    let server = start(refresh_scenario_config(), Clock::fixed(t0())).await;
+    let server = start(refresh_scenario_config(), Clock::fixed(signing_time())).await;
     server.clock().advance(secs(120));
-    let later = t0() + secs(120);
+    let later = signing_time() + secs(120);
     let r = Unsigned::sts().send_signed(&server, session(), later).await;
     assert_eq!(sts_error(&r), triple(403, "ExpiredToken", EXPIRED_TOKEN));
     let first = fetch_next(&server).await;
@@ -985,9 +983,9 @@ async fn a_refresh_reaches_sts_too() {
 async fn credentials_come_as_ini_or_shell_exports() {
     let server = start(
         ServerConfig::default()
-            .next_credential(queued(1, t0() + secs(3600)))
+            .next_credential(queued(1, signing_time() + secs(3600)))
             .next_credential(Credential::new("AKIALONGTERM00000000", "it's-a/secret")),
-        Clock::fixed(t0()),
+        Clock::fixed(signing_time()),
     )
     .await;
 
@@ -1030,7 +1028,7 @@ async fn credentials_come_as_ini_or_shell_exports() {
         .send_signed(
             &server,
             Credentials::new("AKIALONGTERM00000000", "it's-a/secret", None, None, "t"),
-            t0(),
+            signing_time(),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -1038,7 +1036,7 @@ async fn credentials_come_as_ini_or_shell_exports() {
 
 #[tokio::test]
 async fn an_empty_queue_is_404() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     for rest in [
         "credentials/next",
         "credentials/next?format=ini&profile=p",
@@ -1060,13 +1058,13 @@ async fn an_empty_queue_is_404() {
 async fn issue_credential_from_rust_and_reset() {
     let server = start(
         ServerConfig::default()
-            .next_credential(queued(1, t0() + secs(3600)))
-            .next_credential(queued(2, t0() + secs(7200))),
-        Clock::fixed(t0()),
+            .next_credential(queued(1, signing_time() + secs(3600)))
+            .next_credential(queued(2, signing_time() + secs(7200))),
+        Clock::fixed(signing_time()),
     )
     .await;
     let first = server.issue_credential().expect("a queued set");
-    assert_eq!(first, queued(1, t0() + secs(3600)));
+    assert_eq!(first, queued(1, signing_time() + secs(3600)));
     assert!(
         server.config().credentials.contains(&first),
         "an issued set joins the account"
@@ -1119,8 +1117,9 @@ async fn a_key_revoked_while_the_client_runs_stops_working() {
     let key = "AKIAREVOKEDLATER0000";
     let secret = "revoked-later-secret";
     let server = start(
-        ServerConfig::default().credential(Credential::new(key, secret).revoked(t0() + secs(30))),
-        Clock::fixed(t0()),
+        ServerConfig::default()
+            .credential(Credential::new(key, secret).revoked(signing_time() + secs(30))),
+        Clock::fixed(signing_time()),
     )
     .await;
     let credentials = || Credentials::new(key, secret, None, None, "test");
@@ -1145,7 +1144,10 @@ async fn a_key_revoked_while_the_client_runs_stops_working() {
         triple(403, "InvalidClientTokenId", INVALID_TOKEN)
     );
     // Other keys are untouched.
-    assert_eq!(list_profiles(&server, example()).await.status, 200);
+    assert_eq!(
+        list_profiles(&server, example_credentials()).await.status,
+        200
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1163,7 +1165,7 @@ fn minted(c: &sts::types::Credentials) -> Credentials {
 #[tokio::test]
 async fn assume_role_mints_a_session_the_account_then_accepts() {
     let server = start(ServerConfig::default(), near_now()).await;
-    let client = sts_client(&server, example());
+    let client = sts_client(&server, example_credentials());
     let out = client
         .assume_role()
         .role_arn(ROLE)
@@ -1203,7 +1205,7 @@ async fn assume_role_mints_a_session_the_account_then_accepts() {
 #[tokio::test]
 async fn assume_role_refusals_are_sts_errors() {
     let server = start(ServerConfig::default(), near_now()).await;
-    let client = sts_client(&server, example());
+    let client = sts_client(&server, example_credentials());
     let error = client
         .assume_role()
         .role_arn("arn:aws:iam::999999999999:role/elsewhere")
@@ -1309,10 +1311,10 @@ async fn rules_without_an_operation_leave_sts_alone() {
     let server = start(ServerConfig::default(), near_now()).await;
     server.mount(Rule::new(Match::any(), Answer::error(ErrorCode::ThrottlingException)).expect(1));
     // The credential check a client makes is not a model call.
-    identity_of(&server, example()).await;
+    identity_of(&server, example_credentials()).await;
     // The rule still answers Bedrock.
     let r = Unsigned::bedrock()
-        .send_signed(&server, example(), server.clock().now())
+        .send_signed(&server, example_credentials(), server.clock().now())
         .await;
     assert_eq!(r.status, 429);
     // Naming the STS operation targets it, with the rule's overrides kept.
@@ -1325,7 +1327,7 @@ async fn rules_without_an_operation_leave_sts_alone() {
             retry_after: None,
         },
     ));
-    let error = get_caller_identity(&sts_client(&server, example()))
+    let error = get_caller_identity(&sts_client(&server, example_credentials()))
         .await
         .unwrap_err();
     assert_eq!(
@@ -1337,9 +1339,9 @@ async fn rules_without_an_operation_leave_sts_alone() {
 
 #[tokio::test]
 async fn an_unknown_version_is_an_invalid_action() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let r = Unsigned::sts_form("Action=GetCallerIdentity&Version=2099-01-01")
-        .send_signed(&server, example(), t0())
+        .send_signed(&server, example_credentials(), signing_time())
         .await;
     assert_eq!(
         sts_error(&r),
@@ -1353,7 +1355,7 @@ async fn an_unknown_version_is_an_invalid_action() {
 
 #[tokio::test]
 async fn a_web_identity_token_is_redacted_however_its_name_is_encoded() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let form = format!(
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={ROLE}&RoleSessionName=s&WebIdentity%54oken={WEB_IDENTITY_TOKEN}"
     );
@@ -1367,7 +1369,7 @@ async fn a_web_identity_token_is_redacted_however_its_name_is_encoded() {
 
 #[tokio::test]
 async fn unsigned_sessions_cannot_grow_the_account_without_bound() {
-    let server = start(ServerConfig::default(), Clock::fixed(t0())).await;
+    let server = start(ServerConfig::default(), Clock::fixed(signing_time())).await;
     let form = format!(
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={ROLE}&RoleSessionName=s&WebIdentityToken=t"
     );
@@ -1398,7 +1400,7 @@ async fn credentials_issued_while_a_test_edits_the_config_are_kept() {
         next_credentials: queued.clone(),
         ..ServerConfig::default()
     };
-    let server = start(config, Clock::fixed(t0())).await;
+    let server = start(config, Clock::fixed(signing_time())).await;
     std::thread::scope(|scope| {
         scope.spawn(|| {
             for _ in 0..40 {

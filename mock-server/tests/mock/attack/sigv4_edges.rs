@@ -4,7 +4,7 @@
 //! hand where that signer cannot make it) and then altered; its neighbour
 //! is the same request unaltered, which passes.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_bedrockruntime::config::Credentials;
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
@@ -13,7 +13,10 @@ use bedrock_mock_server::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
+use crate::common::{
+    INVALID_TOKEN, RawResponse, SIGNATURE_MISMATCH, ToSign, as_pairs, example_credentials, send,
+    sign_headers, signing_time,
+};
 
 /// 2026-11-25T16:24:01Z, the golden captures' signing time.
 const SIGNED_AT: &str = "20261125T162401Z";
@@ -22,21 +25,14 @@ const SESSION_KEY_ID: &str = "ASIAEDGESESSION00001";
 const SESSION_SECRET: &str = "edgeSessionSecretKey/abcdefghijklmnopqrstu";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEEdgeCaseSessionToken/////wEaCXVzLWVhc3QtMQ==";
 
-const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
-const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
-
-fn now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_795_623_841)
-}
-
 /// A Bedrock server on a clock standing at [`SIGNED_AT`], with the example
 /// key and a session credential.
 async fn server() -> MockBedrock {
     let session = Credential::new(SESSION_KEY_ID, SESSION_SECRET)
-        .session(SESSION_TOKEN, now() + Duration::from_secs(3600));
+        .session(SESSION_TOKEN, signing_time() + Duration::from_secs(3600));
     MockBedrock::builder()
         .config(ServerConfig::default().credential(session))
-        .clock(Clock::fixed(now()))
+        .clock(Clock::fixed(signing_time()))
         .start()
         .await
         .unwrap()
@@ -53,19 +49,9 @@ fn signed(server: &MockBedrock, credentials: Credentials) -> Vec<(String, String
             body: b"",
             region: "us-east-1",
             service: "bedrock",
-            time: now(),
+            time: signing_time(),
         },
         credentials,
-    )
-}
-
-fn example() -> Credentials {
-    Credentials::new(
-        EXAMPLE_ACCESS_KEY_ID,
-        EXAMPLE_SECRET_ACCESS_KEY,
-        None,
-        None,
-        "test",
     )
 }
 
@@ -96,7 +82,12 @@ fn signed_by_hand(signed: &[(&str, &str)]) -> String {
         "AWS4-HMAC-SHA256\n{SIGNED_AT}\n{scope}\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
     );
-    let key = generate_signing_key(EXAMPLE_SECRET_ACCESS_KEY, now(), "us-east-1", "bedrock");
+    let key = generate_signing_key(
+        EXAMPLE_SECRET_ACCESS_KEY,
+        signing_time(),
+        "us-east-1",
+        "bedrock",
+    );
     let signature = calculate_signature(key, string_to_sign.as_bytes());
     format!(
         "AWS4-HMAC-SHA256 Credential={EXAMPLE_ACCESS_KEY_ID}/{scope}, SignedHeaders={}, Signature={signature}",
@@ -164,7 +155,7 @@ fn assert_accepted(server: &MockBedrock, r: &RawResponse) {
 #[tokio::test]
 async fn the_signed_request_unaltered_is_accepted() {
     let server = server().await;
-    let r = get(&server, &signed(&server, example())).await;
+    let r = get(&server, &signed(&server, example_credentials())).await;
     assert_accepted(&server, &r);
     let r = get(&server, &signed(&server, session())).await;
     assert_accepted(&server, &r);
@@ -173,7 +164,7 @@ async fn the_signed_request_unaltered_is_accepted() {
 #[tokio::test]
 async fn of_two_authorization_headers_the_first_is_read() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization").to_owned();
     let bad = authorization.replacen("Signature=", "Signature=0", 1);
     let mut second_bad = good.clone();
@@ -184,13 +175,19 @@ async fn of_two_authorization_headers_the_first_is_read() {
     let mut first_bad = with(&good, "authorization", &bad);
     first_bad.push(("authorization".to_owned(), authorization));
     let r = get(&server, &first_bad).await;
-    assert_refused(&server, &r, 403, "InvalidSignatureException", MISMATCH);
+    assert_refused(
+        &server,
+        &r,
+        403,
+        "InvalidSignatureException",
+        SIGNATURE_MISMATCH,
+    );
 }
 
 #[tokio::test]
 async fn of_two_signature_parts_the_last_is_read() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization");
     let wrong = format!("Signature={}", "0".repeat(64));
     let r = get(
@@ -198,7 +195,13 @@ async fn of_two_signature_parts_the_last_is_read() {
         &with(&good, "authorization", &format!("{authorization}, {wrong}")),
     )
     .await;
-    assert_refused(&server, &r, 403, "InvalidSignatureException", MISMATCH);
+    assert_refused(
+        &server,
+        &r,
+        403,
+        "InvalidSignatureException",
+        SIGNATURE_MISMATCH,
+    );
 
     let (head, signature) = authorization.rsplit_once(", ").unwrap();
     let last_right = format!("{head}, {wrong}, {signature}");
@@ -225,7 +228,7 @@ async fn a_session_token_sent_twice_is_refused() {
 #[tokio::test]
 async fn a_lower_case_algorithm_is_unsupported() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let lower = value(&good, "authorization").replacen("AWS4-HMAC-SHA256", "aws4-hmac-sha256", 1);
     let r = get(&server, &with(&good, "authorization", &lower)).await;
     assert_refused(
@@ -240,13 +243,19 @@ async fn a_lower_case_algorithm_is_unsupported() {
 #[tokio::test]
 async fn an_upper_case_signature_does_not_match() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization");
     let (head, signature) = authorization.rsplit_once("Signature=").unwrap();
     let upper = format!("{head}Signature={}", signature.to_ascii_uppercase());
     assert_ne!(upper, authorization);
     let r = get(&server, &with(&good, "authorization", &upper)).await;
-    assert_refused(&server, &r, 403, "InvalidSignatureException", MISMATCH);
+    assert_refused(
+        &server,
+        &r,
+        403,
+        "InvalidSignatureException",
+        SIGNATURE_MISMATCH,
+    );
 }
 
 #[tokio::test]
@@ -319,7 +328,7 @@ async fn a_date_header_stands_in_for_x_amz_date_and_must_be_signed() {
 #[tokio::test]
 async fn a_malformed_x_amz_date_is_named_as_not_iso_8601() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     for date in ["2026-11-25T16:24:01Z", "201", "20261125T162401", ""] {
         let r = get(&server, &with(&good, "x-amz-date", date)).await;
         assert_refused(
@@ -351,7 +360,7 @@ async fn a_malformed_x_amz_date_is_named_as_not_iso_8601() {
 #[tokio::test]
 async fn malformed_headers_get_aws_sentences_with_the_signature_hidden() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization");
     let (_, signature) = authorization.rsplit_once(", Signature=").unwrap();
 
@@ -397,7 +406,7 @@ async fn malformed_headers_get_aws_sentences_with_the_signature_hidden() {
 #[tokio::test]
 async fn every_wrong_part_of_the_scope_is_named_in_one_message() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization");
     let wrong = authorization.replacen(
         "20261125/us-east-1/bedrock/aws4_request",
@@ -448,7 +457,7 @@ async fn an_unsigned_host_is_an_invalid_signature() {
 #[tokio::test]
 async fn query_string_auth_is_not_taken_and_not_combined_with_the_header() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     // The header and query-string auth both: AWS refuses the pair. The
     // query is signed, so only the pair is wrong.
     let host = server.address().to_string();
@@ -461,9 +470,9 @@ async fn query_string_auth_is_not_taken_and_not_combined_with_the_header() {
             body: b"",
             region: "us-east-1",
             service: "bedrock",
-            time: now(),
+            time: signing_time(),
         },
-        example(),
+        example_credentials(),
     );
     let r = get_at(&server, &target, &both).await;
     assert_refused(
@@ -499,7 +508,7 @@ async fn query_string_auth_is_not_taken_and_not_combined_with_the_header() {
 #[tokio::test]
 async fn refusals_that_quote_the_request_never_quote_a_secret() {
     let server = server().await;
-    let good = signed(&server, example());
+    let good = signed(&server, example_credentials());
     let authorization = value(&good, "authorization");
     let (head, signature) = authorization.rsplit_once(", Signature=").unwrap();
     let cases = [

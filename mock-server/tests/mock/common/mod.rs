@@ -12,6 +12,29 @@ use aws_sigv4::sign::v4::SigningParams;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// AWS's answer to a signature that does not match (wire.md).
+pub const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+/// AWS's answer to a key id or session token it does not know.
+pub const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+
+/// 2026-11-25T16:24:01Z: the golden captures' signing time, the fixed
+/// "now" of the tests that sign by hand.
+pub fn signing_time() -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_623_841)
+}
+
+/// The account's example key, as the AWS SDKs take credentials.
+pub fn example_credentials() -> Credentials {
+    Credentials::new(
+        bedrock_mock_server::EXAMPLE_ACCESS_KEY_ID,
+        bedrock_mock_server::EXAMPLE_SECRET_ACCESS_KEY,
+        None,
+        None,
+        "test",
+    )
+}
+
 /// A response as read off the socket.
 #[derive(Debug)]
 pub struct RawResponse {
