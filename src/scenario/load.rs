@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bedrock_client::FailureKind;
-use bedrock_mock_server::Operation;
+use bedrock_mock_server::{ConfigErrorKind, Operation};
 
 use super::format::{Counts, Expect, SCHEMA_VERSION, Scenario};
 
@@ -22,6 +22,10 @@ pub struct LoadError {
     pub field: Option<String>,
     /// What is wrong and what to do.
     pub message: String,
+    /// The kind of problem, when the mock's config checks found it in the
+    /// scenario's `[server]`: the same kind `ServerConfig::check` gives on
+    /// every other way a config comes in.
+    pub kind: Option<ConfigErrorKind>,
 }
 
 impl fmt::Display for LoadError {
@@ -46,6 +50,7 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
         position: None,
         field: None,
         message: format!("cannot read it: {e}"),
+        kind: None,
     })?;
     parse(path, &text)
 }
@@ -58,6 +63,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
         position: at(e.span()),
         field: None,
         message: e.message().trim().to_owned(),
+        kind: None,
     })?;
     let scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let field = e.path().to_string();
@@ -67,16 +73,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadError> {
             position: at(inner.span()),
             field: (field != ".").then_some(field),
             message: inner.message().trim().to_owned(),
+            kind: None,
         }
     })?;
+    let placed = |(field, message): Problem, kind| LoadError {
+        path: path.to_owned(),
+        position: find_field(text, &field),
+        field: Some(field),
+        message,
+        kind,
+    };
     check(&scenario)
         .and_then(|()| name_is_stem(path, &scenario.name))
-        .map_err(|(field, message)| LoadError {
-            path: path.to_owned(),
-            position: find_field(text, &field),
-            field: Some(field),
-            message,
-        })?;
+        .map_err(|problem| placed(problem, None))?;
+    check_server(&scenario).map_err(|(problem, kind)| placed(problem, Some(kind)))?;
     Ok(scenario)
 }
 
@@ -138,7 +148,6 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_client_files,
         check_expected_paths,
         check_virtual_seconds,
-        check_server,
         check_counted_operations,
         check_error_kind,
         check_something_is_expected,
@@ -252,12 +261,13 @@ fn check_virtual_seconds(scenario: &Scenario) -> Result<(), Problem> {
 
 /// The fake account passes the checks every config passes, whichever way
 /// it comes in (`ServerConfig::check`): its fields sit under `server.`.
-fn check_server(scenario: &Scenario) -> Result<(), Problem> {
+/// Run after the scenario's own checks, as its findings carry a kind.
+fn check_server(scenario: &Scenario) -> Result<(), (Problem, ConfigErrorKind)> {
     scenario.server.check().map_err(|e| {
         let field = e
             .field
             .map_or("server".to_owned(), |f| format!("server.{f}"));
-        (field, e.message)
+        ((field, e.message), e.kind)
     })
 }
 
@@ -580,21 +590,21 @@ mod tests {
         ));
         assert!(e.contains("`Invoke` is not an operation"), "{e}");
         let e = error(&format!(
-            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\nstall = {{ seconds = -1 }}\n"
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\nstall = {{ seconds = -1 }}\n{EXPECT_EXIT}"
         ));
         assert!(
             e.contains("field `server.rules[0].stall.seconds`") && e.contains("-1 is not a stall"),
             "{e}"
         );
         let e = error(&format!(
-            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 0 }}\n"
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 0 }}\n{EXPECT_EXIT}"
         ));
         assert!(
             e.contains("field `server.rules[0].dribble.bytes`") && e.contains("give 1 or more"),
             "{e}"
         );
         let e = error(&format!(
-            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 1, every_ms = 5000 }}\n"
+            "{MINIMAL}[[server.rules]]\nwhen = {{ operation = \"InvokeModel\" }}\ndribble = {{ bytes = 1, every_ms = 5000 }}\n{EXPECT_EXIT}"
         ));
         assert!(
             e.contains("field `server.rules[0].dribble.every_ms`") && e.contains("use `stall`"),
@@ -742,6 +752,15 @@ mod tests {
             let e = error(&format!("{MINIMAL}{server}{EXPECT_EXIT}"));
             assert!(e.contains(at), "{server}: {e}");
         }
+        // The finding keeps its kind, as on every other way in.
+        let text = format!("{MINIMAL}[server]\nregions = []\n{EXPECT_EXIT}");
+        let e = parse(Path::new("scenarios/x.toml"), &text).unwrap_err();
+        assert_eq!(e.kind, Some(ConfigErrorKind::Empty));
+        let own = parse(Path::new("scenarios/x.toml"), MINIMAL).unwrap_err();
+        assert_eq!(
+            own.kind, None,
+            "a scenario's own check has no config kind: {own}"
+        );
     }
 
     #[test]
