@@ -44,6 +44,7 @@ use serde::Deserialize;
 use crate::admin_access::Gate;
 use crate::credentials::ExportFormat;
 use crate::journal::RecordedRequest;
+use crate::pipeline::{Unread, read_body};
 use crate::state::Shared;
 use crate::timefmt::Timestamp;
 
@@ -104,29 +105,35 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
 /// sees it.
 async fn whole_body(State(body_time): State<Duration>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let read = tokio::time::timeout(body_time, axum::body::to_bytes(body, MAX_ADMIN_BODY));
-    match read.await {
-        Ok(Ok(bytes)) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+    let (status, text) = match read_body(body, MAX_ADMIN_BODY, body_time).await {
+        Ok(bytes) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
         }
-        Ok(Err(_)) => reply(
+        Err(Unread::TooLarge) => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            "admin request body over 4 MiB, or cut short",
+            "admin request body over 4 MiB".to_owned(),
         ),
-        Err(_) => {
-            let text = format!(
+        Err(Unread::TooSlow(limit)) => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
                 "admin request body not received within {} s",
-                body_time.as_secs_f64()
-            );
-            let mut r = reply(StatusCode::REQUEST_TIMEOUT, &text);
-            r.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            r
-        }
-    }
+                limit.as_secs_f64()
+            ),
+        ),
+        Err(Unread::Malformed | Unread::Broken) => (
+            StatusCode::BAD_REQUEST,
+            "admin request body cut short or malformed".to_owned(),
+        ),
+    };
+    let mut r = reply(status, &text);
+    // The rest of an unread body is still on the connection.
+    r.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 async fn unknown() -> Response {

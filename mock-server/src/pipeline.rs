@@ -223,7 +223,7 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>)
 
 /// Why a request's body was not read whole.
 #[derive(Debug, Clone, Copy)]
-enum Unread {
+pub(crate) enum Unread {
     /// Over the endpoint's size limit.
     TooLarge,
     /// Not whole within the read limit (a stalled or dribbling upload).
@@ -273,7 +273,13 @@ impl Unread {
     }
 }
 
-async fn read_body(body: Body, size_limit: usize, time_limit: Duration) -> Result<Bytes, Unread> {
+/// `body` whole, within `size_limit` bytes and `time_limit` (real time),
+/// or why not; the admin API reads its bodies the same way.
+pub(crate) async fn read_body(
+    body: Body,
+    size_limit: usize,
+    time_limit: Duration,
+) -> Result<Bytes, Unread> {
     match tokio::time::timeout(time_limit, axum::body::to_bytes(body, size_limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => Err(unread_because(e.into_inner())),
