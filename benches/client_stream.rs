@@ -64,12 +64,7 @@ fn ours(uri: &str) -> Provider<SystemSources, SystemClock> {
     })
     .unwrap();
     let http = HttpClient::new();
-    let sources = SystemSources::new(
-        config.vars.clone(),
-        &config.region,
-        http.clone(),
-        std::sync::Arc::new(|_: &[u8]| {}),
-    );
+    let sources = SystemSources::new(&config, http.clone(), std::sync::Arc::new(|_: &[u8]| {}));
     Provider::new(
         config,
         sources,

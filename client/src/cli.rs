@@ -32,16 +32,18 @@
 
 use std::sync::{Arc, Mutex};
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalogue::{Catalogue, Family, Lineup, Model, Resolved, Resolver};
+use crate::catalogue::{Catalogue, Family, Lineup, Model};
 use crate::clock::TimeSource;
 use crate::config::{Config, Scope, Sources, write_env};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
-use crate::imitated::{API_ERROR, CONNECTION_ERROR, NO_CREDENTIALS, TIMED_OUT};
+use crate::profile::{self, Profile};
 use crate::provider::Provider;
 use crate::request::Identity;
+use crate::resolve::{Resolved, Resolver};
 use crate::retrying::{AttemptError, GaveUp};
 use crate::session::{Session, lineup, load_catalogue};
 use crate::startup::{Probe, UpdateOffer, discover, probe_catalogue, update_offers};
@@ -61,11 +63,13 @@ Exit status:
      or a stream that broke
   2  the command line is wrong
 
-Environment beyond Claude Code's: BEDROCK_CLIENT_MODELS names a model
-catalogue file to use instead of the built-in one; BEDROCK_CLIENT_LINEUP
-picks its lineup (default `cli`, the real CLI 2.1.328's; `seed`, the
-seed document's). ANTHROPIC_LOG=debug (as the Anthropic SDKs read it)
-writes a trace of every request, answer head and error body to stderr,
+Environment beyond Claude Code's: BEDROCK_CLIENT_CLI_VERSION picks the
+version of Claude Code to behave as when --cli-version does not (default:
+the newest this client imitates); BEDROCK_CLIENT_MODELS names a model
+catalogue file to use instead of that version's; BEDROCK_CLIENT_LINEUP
+picks its lineup (default `cli`, the real CLI's; `seed`, the seed
+document's). ANTHROPIC_LOG=debug (as the Anthropic SDKs read it) writes a
+trace of every request, answer head and error body to stderr,
 credentials redacted.";
 
 /// A Claude client for Amazon Bedrock and Mantle that behaves like Claude
@@ -93,6 +97,11 @@ pub struct Cli {
     /// BEDROCK_CLIENT_LINEUP says otherwise) or `seed`.
     #[arg(long)]
     pub lineup: Option<String>,
+    /// The version of Claude Code to behave as: its retries, time limits,
+    /// headers, printed lines, rules and model catalogue. Default:
+    /// BEDROCK_CLIENT_CLI_VERSION, else the newest.
+    #[arg(long, global = true, value_name = "VERSION", value_parser = PossibleValuesParser::new(profile::known_versions()))]
+    pub cli_version: Option<String>,
     /// A command instead of a prompt.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -382,7 +391,7 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
         return Outcome::ended(Err(FailureKind::Usage));
     };
-    let config = match Config::load(&env.sources) {
+    let config = match Config::load_as(&env.sources, cli.cli_version.as_deref()) {
         Ok(config) => config,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
@@ -395,7 +404,7 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
         }
         Task::Work(work) => work,
     };
-    let catalogue = match load_catalogue(&config.vars) {
+    let catalogue = match load_catalogue(&config) {
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
@@ -417,12 +426,7 @@ fn provider_for<C: TimeSource + Clone>(
     let http = HttpClient::new()
         .with_deadlines(env.clock.deadlines())
         .with_trace(trace_for(&env.console, &config.vars));
-    let sources = SystemSources::new(
-        config.vars.clone(),
-        &config.region,
-        http.clone(),
-        Arc::clone(&env.console.stderr),
-    );
+    let sources = SystemSources::new(&config, http.clone(), Arc::clone(&env.console.stderr));
     let provider = Provider::new(
         config,
         sources,
@@ -547,15 +551,19 @@ fn report_turn<C: TimeSource>(
         lineup,
         session.startup.discovered.as_deref(),
     );
+    let cli = &config.cli;
     let error_line = match outcome {
         Ok(_) => None,
         Err(TurnError::Setup(e)) => return fail_setup(console, e),
-        Err(TurnError::Stream(failure)) => Some(format!("{API_ERROR}: {failure}")),
+        Err(TurnError::Stream(failure)) => Some(format!("{}: {failure}", cli.texts.api_error)),
         Err(TurnError::Refused(gave_up)) => Some(refusal_line(
+            cli,
             gave_up,
             config.aws_auth_refresh.as_deref(),
             &session.turn.id,
-            session.suggestion(&resolver).as_deref(),
+            session
+                .suggestion(&resolver, cli, provider.clock().now())
+                .as_deref(),
         )),
     };
     if format != OutputFormat::Text {
@@ -567,7 +575,7 @@ fn report_turn<C: TimeSource>(
         if let Some(hint) = provider.refresh_loop_hint() {
             console.err_line(&hint);
         }
-        if error_line.as_deref() == Some(NO_CREDENTIALS)
+        if error_line.as_deref() == Some(cli.texts.no_credentials.as_str())
             && let AttemptError::Transport(e) = &gave_up.last
         {
             console.err_line(&format!("bedrock-client: {e}"));
@@ -869,23 +877,25 @@ fn refusal_kind(gave_up: &GaveUp) -> FailureKind {
     }
 }
 
-/// The line `claude -p` prints when a turn gives up.
+/// The line `claude -p` (as `cli`'s version) prints when a turn gives up.
 fn refusal_line(
+    cli: &Profile,
     gave_up: &GaveUp,
     auth_refresh: Option<&str>,
     model: &str,
     switch_to: Option<&str>,
 ) -> String {
+    let texts = &cli.texts;
     match given_up_on(gave_up) {
-        Ok(failure) => user_message_for(failure, auth_refresh, Some((model, switch_to))),
+        Ok(failure) => user_message_for(cli, failure, auth_refresh, Some((model, switch_to))),
         // The Anthropic SDK's words for a connection that failed or timed
         // out, then ours with the detail.
-        Err(e) if e.kind() == ErrorKind::Connection => format!("{CONNECTION_ERROR} ({e})"),
-        Err(e) if e.kind() == ErrorKind::Timeout => format!("{TIMED_OUT} ({e})"),
+        Err(e) if e.kind() == ErrorKind::Connection => format!("{} ({e})", texts.connection_error),
+        Err(e) if e.kind() == ErrorKind::Timeout => format!("{} ({e})", texts.timed_out),
         // The AWS JS SDK's words when its chain finds nothing; why ours
         // found nothing goes to stderr.
-        Err(e) if e.kind() == ErrorKind::Credentials => NO_CREDENTIALS.to_owned(),
-        Err(e) => format!("{API_ERROR}: {e}"),
+        Err(e) if e.kind() == ErrorKind::Credentials => texts.no_credentials.clone(),
+        Err(e) => format!("{}: {e}", texts.api_error),
     }
 }
 

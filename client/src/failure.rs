@@ -10,10 +10,7 @@
 use std::time::Duration;
 
 use crate::error::FailureKind;
-use crate::imitated::{
-    API_ERROR, AUTH_FAILED, CHECK_PERMISSIONS, CREDENTIALS_EXPIRED, ENABLE_THE_MODEL,
-    NOT_LOGGED_IN, PICK_ANOTHER_MODEL, REFRESH_BY_HAND, SEPARATOR, SWITCH_MODEL,
-};
+use crate::profile::Profile;
 
 /// A service's error answer, as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +91,7 @@ impl ApiFailure {
     }
 }
 
-/// What to do about a failure.
+/// What to do about a failure (2.1.328 and 2.1.332 alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// Try again after the backoff: 408, 429, 5xx, 529.
@@ -154,8 +151,8 @@ pub fn classify(failure: &ApiFailure) -> Failure {
         return Failure::Credentials;
     }
     let by_status = match failure.status {
-        // Mantle's 403: the CLI 2.1.328 refreshes the credentials and
-        // retries, whatever the message (conformance/DIFFERENCES.md).
+        // Mantle's 403: the CLI refreshes the credentials and retries,
+        // whatever the message (conformance/DIFFERENCES.md).
         403 if code == "permission_error" => Failure::Credentials,
         403 if code == "AccessDeniedException" => {
             if is_front_door_refusal(&failure.message) {
@@ -187,9 +184,9 @@ pub fn classify(failure: &ApiFailure) -> Failure {
     }
 }
 
-/// What Claude Code 2.1.328 makes of a Bedrock refusal of the model itself
-/// (not of the credentials): the verdicts that move a turn down its
-/// tier's ladder (`conformance/DIFFERENCES.md`).
+/// What Claude Code makes of a Bedrock refusal of the model itself (not of
+/// the credentials): the verdicts that move a turn down its tier's ladder
+/// (`conformance/DIFFERENCES.md`; 2.1.328 and 2.1.332 alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelRefusal {
     /// The account may not use the model: 403 "You don't have access to
@@ -246,6 +243,38 @@ pub fn model_refusal(failure: &ApiFailure) -> Option<ModelRefusal> {
     }
 }
 
+/// Whether `failure` is a refusal Claude Code cannot place: a 4xx that is
+/// neither about the credentials nor a verdict on the model
+/// ([`model_refusal`]), such as a malformed request's 400. 2.1.332 moves a
+/// tier's turn down its ladder on one, once its resends are spent
+/// (`Rules::unplaced_refusal_moves_down`); 2.1.328 ends the run.
+///
+/// Left out, as the CLI leaves them out: 404 (the turn's non-streaming
+/// retry), 407, 408, 409, 413, 424, 429 and 451. And 401 and 403, which
+/// the CLI first retries as refused credentials and then checks by probing
+/// the turn's own model: read in its JavaScript, not recorded, so not
+/// imitated.
+///
+/// ```
+/// use bedrock_client::failure::{ApiFailure, is_unplaced};
+///
+/// let malformed = ApiFailure {
+///     status: 400,
+///     code: Some("ValidationException".into()),
+///     message: "Malformed input request: #/messages/0: extraneous key [foo] is not permitted".into(),
+///     retry_after: None,
+///     should_retry: None,
+/// };
+/// assert!(is_unplaced(&malformed));
+/// ```
+pub fn is_unplaced(failure: &ApiFailure) -> bool {
+    const LEFT_OUT: [u16; 10] = [401, 403, 404, 407, 408, 409, 413, 424, 429, 451];
+    (400..500).contains(&failure.status)
+        && !LEFT_OUT.contains(&failure.status)
+        && classify(failure) != Failure::Credentials
+        && model_refusal(failure).is_none()
+}
+
 /// `… anthropic.<id> is not available for this account …` (lower case).
 fn names_an_unavailable_model(message: &str) -> bool {
     message
@@ -262,21 +291,22 @@ fn names_an_unavailable_model(message: &str) -> bool {
 
 /// What a credentials line tells the user to do: run the configured
 /// refresh command, or refresh the credentials by hand.
-fn refresh_advice(aws_auth_refresh: Option<&str>) -> String {
+fn refresh_advice(cli: &Profile, aws_auth_refresh: Option<&str>) -> String {
     match aws_auth_refresh {
         Some(command) => format!("run `{command}` and retry"),
-        None => REFRESH_BY_HAND.to_owned(),
+        None => cli.texts.refresh_by_hand.clone(),
     }
 }
 
 /// Whether `message` speaks of AWS credentials, in the words the CLI looks
 /// for: an expired or invalid token or key, a bad signature, a refused
 /// Bedrock API key.
-fn names_aws_credentials(message: &str) -> bool {
+fn names_aws_credentials(cli: &Profile, message: &str) -> bool {
     let lower = message.to_lowercase();
-    crate::imitated::CREDENTIAL_WORDS
+    cli.words
+        .credential
         .iter()
-        .any(|w| lower.contains(w))
+        .any(|w| lower.contains(w.as_str()))
         || (lower.contains("security token")
             && (lower.contains("invalid") || lower.contains("expired")))
         || lower
@@ -292,11 +322,46 @@ fn is_front_door_refusal(message: &str) -> bool {
         || message.starts_with("Authentication failed")
 }
 
-/// The line Claude Code prints when a run ends on `failure` (`-p` mode:
-/// on stdout, exit status 1). `aws_auth_refresh` is the configured
-/// refresh command, which the credential message names.
-pub fn user_message(failure: &ApiFailure, aws_auth_refresh: Option<&str>) -> String {
-    user_message_for(failure, aws_auth_refresh, None)
+/// The line `cli`'s version of Claude Code prints when a run ends on
+/// `failure` (`-p` mode: on stdout, exit status 1). `aws_auth_refresh` is
+/// the configured refresh command, which the credential message names.
+///
+/// ```
+/// use bedrock_client::failure::{ApiFailure, user_message};
+///
+/// let expired = ApiFailure {
+///     status: 403,
+///     code: Some("ExpiredTokenException".into()),
+///     message: "The security token included in the request is expired".into(),
+///     retry_after: None,
+///     should_retry: None,
+/// };
+/// let cli = bedrock_client::profile::newest();
+/// assert!(user_message(&cli, &expired, None).starts_with("AWS authentication failed · "));
+/// ```
+pub fn user_message(cli: &Profile, failure: &ApiFailure, aws_auth_refresh: Option<&str>) -> String {
+    user_message_for(cli, failure, aws_auth_refresh, None)
+}
+
+/// The line for a 400 about the id of `model` (the turn's, and the one to
+/// suggest): `None` for any other failure.
+fn model_line(
+    cli: &Profile,
+    failure: &ApiFailure,
+    model: Option<(&str, Option<&str>)>,
+) -> Option<String> {
+    // Only a refusal of the model itself names it and suggests another
+    // (observed for on-demand throughput); other 400s ("Input is too long
+    // for requested model.", a guardrail's) print plainly, as users'
+    // reports show.
+    let about_the_model = failure.message.to_lowercase().contains("model id");
+    let (model, switch_to) = model.filter(|_| failure.status == 400 && about_the_model)?;
+    let (texts, message) = (&cli.texts, &failure.message);
+    let head = format!("{} ({model}): 400 {message}.", texts.api_error);
+    Some(match switch_to {
+        Some(other) => format!("{head} {} {other}.", texts.switch_model),
+        None => format!("{head} {}", texts.pick_another_model),
+    })
 }
 
 /// [`user_message`] for a turn on `model`: a 400 about the model id (an
@@ -306,41 +371,50 @@ pub fn user_message(failure: &ApiFailure, aws_auth_refresh: Option<&str>) -> Str
 /// `API Error (claude-opus-4-6): 400 The provided model identifier is invalid.. Try --model to switch to us.anthropic.claude-opus-4-1-20250805-v1:0.`
 /// (the doubled full stop is the CLI's).
 pub fn user_message_for(
+    cli: &Profile,
     failure: &ApiFailure,
     aws_auth_refresh: Option<&str>,
     model: Option<(&str, Option<&str>)>,
 ) -> String {
-    // Only a refusal of the model itself names it and suggests another
-    // (observed for on-demand throughput); other 400s ("Input is too long
-    // for requested model.", a guardrail's) print plainly, as users'
-    // reports show.
-    let about_the_model = failure.message.to_lowercase().contains("model id");
-    if let (400, Some((model, switch_to)), true) = (failure.status, model, about_the_model) {
-        let message = &failure.message;
-        return match switch_to {
-            Some(other) => {
-                format!("{API_ERROR} ({model}): 400 {message}. {SWITCH_MODEL} {other}.")
-            }
-            None => format!("{API_ERROR} ({model}): 400 {message}. {PICK_ANOTHER_MODEL}"),
-        };
+    if let Some(line) = model_line(cli, failure, model) {
+        return line;
     }
-    let api_error = format!("{API_ERROR}: {} {}", failure.status, failure.message);
-    let what_to_do = || refresh_advice(aws_auth_refresh);
+    let texts = &cli.texts;
+    let api_error = format!(
+        "{}: {} {}",
+        texts.api_error, failure.status, failure.message
+    );
+    let what_to_do = || refresh_advice(cli, aws_auth_refresh);
+    let separator = texts.separator.as_str();
     match classify(failure) {
-        // Mantle's 401: the CLI 2.1.328 names AWS credentials only when the
-        // words are about them, else it speaks as the first-party client
+        // Mantle's 401: the CLI names AWS credentials only when the words
+        // are about them, else it speaks as the first-party client
         // (conformance's mantle-401).
         Failure::Credentials if failure.status == 401 => {
-            if names_aws_credentials(&failure.message) {
-                [CREDENTIALS_EXPIRED, &what_to_do(), &api_error].join(SEPARATOR)
+            if names_aws_credentials(cli, &failure.message) {
+                [
+                    texts.credentials_expired.as_str(),
+                    &what_to_do(),
+                    &api_error,
+                ]
+                .join(separator)
             } else {
-                NOT_LOGGED_IN.to_owned()
+                texts.not_logged_in.clone()
             }
         }
-        Failure::Credentials => {
-            [AUTH_FAILED, &what_to_do(), CHECK_PERMISSIONS, &api_error].join(SEPARATOR)
-        }
-        Failure::ModelAccess => [AUTH_FAILED, ENABLE_THE_MODEL, &api_error].join(SEPARATOR),
+        Failure::Credentials => [
+            texts.auth_failed.as_str(),
+            &what_to_do(),
+            &texts.check_permissions,
+            &api_error,
+        ]
+        .join(separator),
+        Failure::ModelAccess => [
+            texts.auth_failed.as_str(),
+            &texts.enable_the_model,
+            &api_error,
+        ]
+        .join(separator),
         Failure::Retryable | Failure::OnDemandThroughput | Failure::Final => api_error,
     }
 }
@@ -439,6 +513,10 @@ mod tests {
 
     #[test]
     fn messages_are_the_real_clis_words() {
+        let cli = crate::profile::newest();
+        let user_message = |f: &ApiFailure, refresh| user_message(&cli, f, refresh);
+        let user_message_for =
+            |f: &ApiFailure, refresh, model| user_message_for(&cli, f, refresh, model);
         let expired = failure(
             403,
             "ExpiredTokenException",

@@ -6,15 +6,18 @@
 //! The command line is a library function ([`cli::run`]), so the same code
 //! runs as the `bedrock-client` binary and in-process. Below it:
 //! [`config::Config`] reads the environment variables Claude Code reads
-//! and its settings files; [`catalogue`] is the model catalogue (versions,
-//! lineups, and how a choice resolves to an id); a
+//! and its settings files, and which version of Claude Code to behave as:
+//! its [`profile`] (`--cli-version`, `BEDROCK_CLIENT_CLI_VERSION`, default
+//! the newest) holds everything of that version the client imitates
+//! (retry schedule, time limits, header orders, the lines it prints, the
+//! rules that changed between versions, and its model [`catalogue`]);
+//! [`resolve`] says how a choice resolves to an id; a
 //! [`provider::Provider`] sends calls as the CLI does, with credentials
 //! from [`credentials`] (the AWS chain, `awsCredentialExport`,
 //! `awsAuthRefresh`) on a [`clock`] that tests can make virtual; a
 //! [`session::Session`] runs the startup checks and the turn as `claude
 //! -p` does; [`failure`] says what a refusal means and how the CLI words
-//! it. What of Claude Code 2.1.328 the client imitates (retry schedule,
-//! time limits, header order, the lines it prints) is in [`imitated`].
+//! it.
 //!
 //! # Inside
 //! The rest is the crate's own: what goes on the wire (`request`: headers,
@@ -29,7 +32,7 @@
 //! depends on the mock server: what it knows of the server it learns from
 //! the wire.
 //!
-//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`, `imitated`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `catalogue`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`, `internals`)
+//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`) → imitated (`catalogue`, `profile`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `resolve`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`, `internals`)
 
 #![warn(missing_docs)]
 
@@ -44,11 +47,12 @@ pub mod credentials;
 mod endpoint;
 mod error;
 pub mod failure;
-pub mod imitated;
 #[doc(hidden)]
 pub mod internals;
+pub mod profile;
 pub mod provider;
 mod request;
+pub mod resolve;
 mod retry;
 mod retrying;
 mod secret;

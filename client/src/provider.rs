@@ -17,7 +17,7 @@
 //! use bedrock_client::Config;
 //!
 //! let config = Config::load(&Sources::from_process())?;
-//! let catalogue = load_catalogue(&config.vars)?;
+//! let catalogue = load_catalogue(&config)?;
 //! let cli = lineup(&catalogue, "cli")?.clone();
 //! let mut provider = Provider::from_config(config, std::sync::Arc::new(|_: &[u8]| {}));
 //! let mut session = Session::start(&mut provider, catalogue, &cli, Some("haiku")).await?;
@@ -46,7 +46,6 @@ use crate::credentials::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::failure::ApiFailure;
-use crate::imitated::{AWS_SDK_ATTEMPTS, AWS_SDK_SIGNER_ORDER, PROBE_TIMEOUT};
 use crate::request::{
     CallKind, MessagesRequest, ModelCall, control_plane_headers, invocation_id, is_signed,
     model_call_headers, model_path, random_bytes, wire_order,
@@ -100,19 +99,21 @@ pub(crate) struct Call<'a> {
     pub path_and_query: String,
     /// The body.
     pub body: Bytes,
-    /// Time limit for the answer's head (8 s for probes, 600 s turns).
+    /// Time limit for the answer's head (the profile's: 8 s for probes,
+    /// 600 s turns).
     pub timeout: Duration,
 }
 
 impl Call<'static> {
     /// The availability probe of `model` on `endpoint`: `request` (see
     /// [`MessagesRequest::probe`]) to `/model/{id}/invoke` or Mantle's
-    /// `/v1/messages`, 8 s, no betas.
+    /// `/v1/messages`, within `timeout` (the profile's), no betas.
     pub fn probe(
         endpoint: Endpoint,
         model: &str,
         region: ModelRegion,
         request: &MessagesRequest,
+        timeout: Duration,
     ) -> Self {
         Call {
             endpoint,
@@ -129,7 +130,7 @@ impl Call<'static> {
             body: request
                 .to_body(endpoint, CallKind::Probe, model, false)
                 .into(),
-            timeout: PROBE_TIMEOUT,
+            timeout,
         }
     }
 }
@@ -158,7 +159,7 @@ impl Provider<SystemSources, SystemClock> {
     /// a new session. `awsAuthRefresh` output goes to `show`.
     pub fn from_config(config: Config, show: OutputSink) -> Self {
         let http = HttpClient::new();
-        let sources = SystemSources::new(config.vars.clone(), &config.region, http.clone(), show);
+        let sources = SystemSources::new(&config, http.clone(), show);
         Self::new(
             config,
             sources,
@@ -177,6 +178,7 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
             source,
             config.aws_credential_export.clone(),
             config.aws_auth_refresh.clone(),
+            &config.cli.credentials,
         );
         Self {
             config,
@@ -280,8 +282,10 @@ impl<S: CredentialSource, C: TimeSource> Provider<S, C> {
     pub(crate) async fn send(&mut self, call: &Call<'_>) -> Result<Response, GaveUp> {
         let auth = auth_for(&self.config, call.endpoint);
         let policy = match call.plane {
-            Plane::Data { .. } => RetryPolicy::new(self.config.max_retries),
-            Plane::Control => RetryPolicy::aws_sdk(AWS_SDK_ATTEMPTS - 1),
+            Plane::Data { .. } => {
+                RetryPolicy::new(self.config.max_retries, &self.config.cli.retries)
+            }
+            Plane::Control => RetryPolicy::aws_sdk(&self.config.cli.retries),
         };
         let manager = matches!(auth, Auth::AwsCredentials { .. }).then_some(&mut self.credentials);
         let sender = Sender::new(&self.config, &self.identity, &self.http, call.endpoint);
@@ -382,9 +386,13 @@ impl<'a> Sender<'a> {
             Plane::Data { .. } => {
                 headers.extend(added);
                 let signed = matches!(self.auth, Auth::AwsCredentials { .. });
-                headers = wire_order(headers, signed);
+                let leading = &self.config.cli.headers.signed_first;
+                headers = wire_order(headers, signed.then_some(leading.as_slice()));
             }
-            Plane::Control => headers.extend(js_sdk_signer_order(added)),
+            Plane::Control => headers.extend(js_sdk_signer_order(
+                added,
+                &self.config.cli.headers.aws_sdk_signer_order,
+            )),
         }
         Ok(Outgoing {
             method: call.method.clone(),
@@ -417,7 +425,10 @@ impl<'a> Sender<'a> {
                 self.identity,
                 &host,
                 &self.invocation_id,
-                self.attempt.load(Ordering::Relaxed),
+                (
+                    self.attempt.load(Ordering::Relaxed),
+                    self.config.cli.retries.aws_sdk_attempts,
+                ),
             ),
         }
     }
@@ -481,11 +492,14 @@ fn is_authentication(name: &str) -> bool {
     )
 }
 
-/// The signer's headers in the order the AWS JS SDK adds them
-/// (golden/a_happy seq 1: `x-amz-date`, `x-amz-content-sha256`,
-/// `authorization`; the session token after the date).
-fn js_sdk_signer_order(mut added: Vec<(String, String)>) -> Vec<(String, String)> {
-    let order = AWS_SDK_SIGNER_ORDER;
+/// The signer's headers in the order the AWS JS SDK adds them, as the
+/// profile has it (golden/a_happy seq 1: `x-amz-date`,
+/// `x-amz-content-sha256`, `authorization`; the session token after the
+/// date).
+fn js_sdk_signer_order(
+    mut added: Vec<(String, String)>,
+    order: &[String],
+) -> Vec<(String, String)> {
     added.sort_by_key(|(name, _)| order.iter().position(|o| o == name).unwrap_or(order.len()));
     added
 }

@@ -1,14 +1,15 @@
 //! When to try a request again, and how long to wait first, as Claude Code
-//! does it: up to eleven attempts (`CLAUDE_CODE_MAX_RETRIES` retries after
-//! the first), waits from 0.5 s doubling to a 32 s cap plus up to 25 %
-//! jitter, and a server's `retry-after` honoured.
+//! does it: the profile's attempts (2.1.328: eleven, or
+//! `CLAUDE_CODE_MAX_RETRIES` retries after the first), waits from its
+//! base doubling to its cap (0.5 s to 32 s) plus up to its jitter (25 %),
+//! and a server's `retry-after` honoured.
 //!
 //! The policy is pure: the caller supplies the jitter draw and does the
 //! waiting, so tests run the whole schedule in no time.
 
 use std::time::Duration;
 
-use crate::imitated::{BACKOFF_BASE, BACKOFF_CAP, BACKOFF_JITTER};
+use crate::profile::Retries;
 
 /// The longest `retry-after` obeyed. A server asking for more is waited on
 /// for this long, so that a misbehaving header cannot stall a run for hours;
@@ -20,33 +21,47 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 pub struct RetryPolicy {
     max_retries: u32,
     retry_refused_credentials: bool,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    jitter_percent: u32,
+    credential_renewals: u32,
 }
 
 impl RetryPolicy {
-    /// Up to `max_retries` retries after the first attempt; refused
-    /// credentials are reloaded and retried, as Claude Code's model calls
-    /// do.
-    pub fn new(max_retries: u32) -> Self {
+    /// Up to `max_retries` retries after the first attempt, with the
+    /// profile's backoff; refused credentials are reloaded and retried,
+    /// with its renewals past the budget, as Claude Code's model calls do.
+    pub fn new(max_retries: u32, retries: &Retries) -> Self {
         Self {
             max_retries,
             retry_refused_credentials: true,
+            backoff_base: retries.backoff_base,
+            backoff_cap: retries.backoff_cap,
+            jitter_percent: retries.backoff_jitter_percent,
+            credential_renewals: retries.credential_renewals,
         }
     }
 
-    /// The AWS JS SDK's standard retries (the control plane's calls):
-    /// throttling, 5xx and dropped connections are retried, refused
-    /// credentials (`ExpiredTokenException`, `AccessDeniedException`) are
-    /// not.
-    pub fn aws_sdk(max_retries: u32) -> Self {
+    /// The AWS JS SDK's standard retries (the control plane's calls), its
+    /// attempts as the profile has them: throttling, 5xx and dropped
+    /// connections are retried, refused credentials
+    /// (`ExpiredTokenException`, `AccessDeniedException`) are not.
+    pub fn aws_sdk(retries: &Retries) -> Self {
         Self {
-            max_retries,
             retry_refused_credentials: false,
+            credential_renewals: 0,
+            ..Self::new(retries.aws_sdk_attempts.saturating_sub(1), retries)
         }
     }
 
     /// Whether refused credentials are reloaded and retried.
     pub fn retries_refused_credentials(self) -> bool {
         self.retry_refused_credentials
+    }
+
+    /// Attempts past the budget for a 403 refusing the credentials.
+    pub fn credential_renewals(self) -> u32 {
+        self.credential_renewals
     }
 
     /// Whether retry number `retry` (from 1) is within the budget.
@@ -56,21 +71,24 @@ impl RetryPolicy {
 
     /// The wait before retry number `retry` (from 1): the server's
     /// `retry_after` if it sent one (at most [`MAX_RETRY_AFTER`]), else
-    /// 0.5 s doubling to 32 s, plus `jitter` (a draw from 0 to 1) times a
-    /// quarter of that.
+    /// the base doubling to the cap, plus `jitter` (a draw from 0 to 1)
+    /// times the jitter share of that.
     pub fn delay(self, retry: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         if let Some(wait) = retry_after {
             return wait.min(MAX_RETRY_AFTER);
         }
         let doublings = retry.saturating_sub(1).min(16);
-        let base = BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_CAP);
+        let base = self
+            .backoff_base
+            .saturating_mul(1 << doublings)
+            .min(self.backoff_cap);
         // A NaN draw would make `mul_f64` panic; it counts as no jitter.
         let jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        base + base.mul_f64(BACKOFF_JITTER * jitter)
+        base + base.mul_f64(f64::from(self.jitter_percent) / 100.0 * jitter)
     }
 }
 
@@ -87,9 +105,14 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    /// The newest profile's policy with `max_retries` retries.
+    fn policy(max_retries: u32) -> RetryPolicy {
+        RetryPolicy::new(max_retries, &crate::profile::newest().retries)
+    }
+
     #[test]
     fn the_schedule_doubles_to_the_cap_as_observed() {
-        let policy = RetryPolicy::new(10);
+        let policy = policy(10);
         let waits: Vec<f64> = (1..=10)
             .map(|n| policy.delay(n, None, 0.0).as_secs_f64())
             .collect();
@@ -109,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_retry_waits_the_backoff_plus_jitter_or_what_the_server_asks() {
-        let policy = RetryPolicy::new(10);
+        let policy = policy(10);
         // The third retry waits 2 s, plus up to 25 %.
         assert_eq!(policy.delay(3, None, 0.0), Duration::from_secs(2));
         assert_eq!(policy.delay(3, None, 1.0), Duration::from_millis(2500));
@@ -122,17 +145,17 @@ mod tests {
 
     #[test]
     fn the_budget_counts_retries_after_the_first_attempt() {
-        let policy = RetryPolicy::new(10);
-        assert!(!policy.allows(0));
-        assert!(policy.allows(10));
-        assert!(!policy.allows(11));
-        assert!(!RetryPolicy::new(0).allows(1));
-        assert!(RetryPolicy::new(u32::MAX).allows(u32::MAX));
+        let ten = policy(10);
+        assert!(!ten.allows(0));
+        assert!(ten.allows(10));
+        assert!(!ten.allows(11));
+        assert!(!policy(0).allows(1));
+        assert!(policy(u32::MAX).allows(u32::MAX));
     }
 
     #[test]
     fn retry_after_is_honoured_within_a_bound() {
-        let policy = RetryPolicy::new(3);
+        let policy = policy(3);
         assert_eq!(
             policy.delay(1, parse_retry_after("3"), 1.0),
             Duration::from_secs(3)

@@ -1,8 +1,9 @@
 //! Running one request with Claude Code's retries: throttling, server
 //! errors, dropped connections and timeouts are retried after the backoff;
 //! refused credentials are reloaded (see [`CredentialManager`]) and retried
-//! within the same budget, and a 403 refusing them gets two more attempts
-//! once the budget is spent (Claude Code's credential renewals); anything
+//! within the same budget, and a 403 refusing them gets more attempts once
+//! the budget is spent (Claude Code's credential renewals, two in
+//! 2.1.328); anything
 //! else ends the run at once. Every retry is a new request, and the budget
 //! and the renewals bound the whole loop.
 
@@ -12,7 +13,6 @@ use crate::clock::TimeSource;
 use crate::credentials::{AwsCredentials, CredentialManager, CredentialSource};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{ApiFailure, Failure, classify};
-use crate::imitated::CREDENTIAL_RENEWALS;
 use crate::retry::RetryPolicy;
 
 /// Why one attempt failed.
@@ -173,7 +173,8 @@ fn next_step(
         return Next::Retry;
     }
     let refused_by_403 = matches!(error, AttemptError::Api(f) if f.status == 403);
-    if failure == Failure::Credentials && refused_by_403 && renewals < CREDENTIAL_RENEWALS {
+    if failure == Failure::Credentials && refused_by_403 && renewals < policy.credential_renewals()
+    {
         Next::Renew
     } else {
         Next::GiveUp
@@ -187,7 +188,16 @@ mod tests {
 
     use super::*;
     use crate::clock::VirtualClock;
+    use crate::profile::Retries;
     use crate::secret::Secret;
+
+    fn retries() -> Retries {
+        crate::profile::newest().retries
+    }
+
+    fn policy(max_retries: u32) -> RetryPolicy {
+        RetryPolicy::new(max_retries, &retries())
+    }
 
     fn api(status: u16, code: &str) -> AttemptError {
         AttemptError::Api(ApiFailure {
@@ -219,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn throttling_is_retried_with_the_backoff() {
         let (result, slept) = run_script(
-            RetryPolicy::new(10),
+            policy(10),
             vec![
                 Err(api(429, "ThrottlingException")),
                 Err(api(503, "ServiceUnavailableException")),
@@ -245,17 +255,14 @@ mod tests {
     #[tokio::test]
     async fn the_budget_ends_the_run() {
         let (result, slept) = run_script(
-            RetryPolicy::new(10),
+            policy(10),
             vec![Err(api(500, "InternalServerException")); 11],
         )
         .await;
         assert_eq!(result.unwrap_err().attempts, 11);
         assert_eq!(slept.len(), 10);
-        let (result, slept) = run_script(
-            RetryPolicy::new(0),
-            vec![Err(api(429, "ThrottlingException"))],
-        )
-        .await;
+        let (result, slept) =
+            run_script(policy(0), vec![Err(api(429, "ThrottlingException"))]).await;
         assert_eq!(result.unwrap_err().attempts, 1);
         assert!(slept.is_empty());
     }
@@ -268,7 +275,7 @@ mod tests {
             api(424, "ModelErrorException"),
             AttemptError::Transport(Error::new(ErrorKind::Signing, "bad url")),
         ] {
-            let (result, slept) = run_script(RetryPolicy::new(10), vec![Err(error.clone())]).await;
+            let (result, slept) = run_script(policy(10), vec![Err(error.clone())]).await;
             assert_eq!(result.unwrap_err().attempts, 1, "{error:?}");
             assert!(slept.is_empty());
         }
@@ -280,7 +287,7 @@ mod tests {
         if let AttemptError::Api(f) = &mut throttled {
             f.retry_after = Some(Duration::from_secs(7));
         }
-        let (result, slept) = run_script(RetryPolicy::new(3), vec![Err(throttled), Ok("ok")]).await;
+        let (result, slept) = run_script(policy(3), vec![Err(throttled), Ok("ok")]).await;
         assert_eq!(result, Ok("ok"));
         assert_eq!(slept, [Duration::from_secs(7)]);
     }
@@ -314,26 +321,25 @@ mod tests {
     #[tokio::test]
     async fn refused_credentials_are_exported_again_before_the_retry() {
         let clock = VirtualClock::starting_at(UNIX_EPOCH);
-        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let mut manager = CredentialManager::new(
+            Exporter::default(),
+            Some("export".into()),
+            None,
+            &crate::profile::newest().credentials,
+        );
         let used = Mutex::new(Vec::new());
-        let result = run_with_retries(
-            RetryPolicy::new(10),
-            &clock,
-            &mut || 0.0,
-            Some(&mut manager),
-            |c| {
-                let key = c.expect("signed").access_key_id;
-                used.lock().unwrap().push(key.clone());
-                async move {
-                    // Only the third export's key is good.
-                    if key == "ASIA3" {
-                        Ok(())
-                    } else {
-                        Err(api(403, "ExpiredTokenException"))
-                    }
+        let result = run_with_retries(policy(10), &clock, &mut || 0.0, Some(&mut manager), |c| {
+            let key = c.expect("signed").access_key_id;
+            used.lock().unwrap().push(key.clone());
+            async move {
+                // Only the third export's key is good.
+                if key == "ASIA3" {
+                    Ok(())
+                } else {
+                    Err(api(403, "ExpiredTokenException"))
                 }
-            },
-        )
+            }
+        })
         .await;
         assert_eq!(result, Ok(()));
         assert_eq!(*used.lock().unwrap(), ["ASIA1", "ASIA2", "ASIA3"]);
@@ -344,19 +350,19 @@ mod tests {
     async fn a_chain_with_nothing_to_give_is_retried_then_reported() {
         let clock = VirtualClock::starting_at(UNIX_EPOCH);
         // No export command: the (failing) chain is asked every time.
-        let mut manager = CredentialManager::new(Exporter::default(), None, None);
+        let mut manager = CredentialManager::new(
+            Exporter::default(),
+            None,
+            None,
+            &crate::profile::newest().credentials,
+        );
         let sent = Mutex::new(0);
-        let result: Result<(), GaveUp> = run_with_retries(
-            RetryPolicy::new(2),
-            &clock,
-            &mut || 0.0,
-            Some(&mut manager),
-            |_| {
+        let result: Result<(), GaveUp> =
+            run_with_retries(policy(2), &clock, &mut || 0.0, Some(&mut manager), |_| {
                 *sent.lock().unwrap() += 1;
                 async { Ok(()) }
-            },
-        )
-        .await;
+            })
+            .await;
         let gave_up = result.unwrap_err();
         assert_eq!(gave_up.attempts, 3);
         assert_eq!(gave_up.last_refusal, None);
@@ -374,9 +380,14 @@ mod tests {
     #[tokio::test]
     async fn the_aws_sdk_policy_retries_throttling_but_not_refused_credentials() {
         let clock = VirtualClock::starting_at(UNIX_EPOCH);
-        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let mut manager = CredentialManager::new(
+            Exporter::default(),
+            Some("export".into()),
+            None,
+            &crate::profile::newest().credentials,
+        );
         let result: Result<(), GaveUp> = run_with_retries(
-            RetryPolicy::aws_sdk(2),
+            RetryPolicy::aws_sdk(&retries()),
             &clock,
             &mut || 0.0,
             Some(&mut manager),
@@ -386,7 +397,7 @@ mod tests {
         assert_eq!(result.unwrap_err().attempts, 1);
         let throttled = Mutex::new(0);
         let result: Result<(), GaveUp> = run_with_retries(
-            RetryPolicy::aws_sdk(2),
+            RetryPolicy::aws_sdk(&retries()),
             &clock,
             &mut || 0.0,
             None::<&mut CredentialManager<Exporter>>,
@@ -403,9 +414,14 @@ mod tests {
     #[tokio::test]
     async fn a_refresh_that_never_helps_ends_after_the_budget_and_two_renewals() {
         let clock = VirtualClock::starting_at(UNIX_EPOCH);
-        let mut manager = CredentialManager::new(Exporter::default(), Some("export".into()), None);
+        let mut manager = CredentialManager::new(
+            Exporter::default(),
+            Some("export".into()),
+            None,
+            &crate::profile::newest().credentials,
+        );
         let result: Result<(), GaveUp> = run_with_retries(
-            RetryPolicy::new(10),
+            policy(10),
             &clock,
             &mut || 1.0,
             Some(&mut manager),

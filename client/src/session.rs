@@ -3,30 +3,37 @@
 //! profile's backing model, then send the turn shaped for that model.
 //!
 //! A turn on a probed tier's model that Bedrock refuses for good moves
-//! down the tier's ladder, as Claude Code 2.1.328 does: a
+//! down the tier's ladder, as Claude Code does: a
 //! [`ModelRefusal::Refused`] answer sends the turn to the next model at
 //! once; a [`ModelRefusal::Denied`] one is sent again, and then the next
 //! model is probed before the turn goes to it. Nothing is printed when a
 //! lower model answers. When the ladder is spent and the last model
 //! refused heads a tier, the models below it in that tier are probed one
 //! by one until one answers (the CLI's tier check, which decides later
-//! turns), and the run ends on the last refusal.
+//! turns), and the run ends on the last refusal. Where the profile says so
+//! (2.1.332), a refusal the CLI cannot place ([`is_unplaced`]) moves down
+//! too, once its resends are spent: the models below are probed one by one
+//! and the turn goes to the first that answers.
 //!
 //! An application inference profile whose `GetInferenceProfile` is
 //! refused (403, only noted) gets a guessed shape; if the model rejects
 //! it (400), the turn is sent once more with the other shape.
 
 use crate::authorize::ModelRegion;
-use crate::catalogue::ladder::{self, Reach};
-use crate::catalogue::{Catalogue, Lineup, Model, Resolved, Resolver, Source};
+use std::time::SystemTime;
+
+use crate::catalogue::{Catalogue, Lineup, Model};
 use crate::clock::TimeSource;
+use crate::config::Config;
 use crate::credentials::CredentialSource;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
-use crate::failure::{ModelRefusal, model_refusal};
-use crate::imitated::{ALTERNATE_SHAPE, GUESSED_SHAPE, PROFILE_LOOKUP_TIMEOUT};
+use crate::failure::{ModelRefusal, is_unplaced, model_refusal};
+use crate::profile::Profile;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::turn_request;
+use crate::resolve::ladder::{self, Reach};
+use crate::resolve::{Resolved, Resolver, Source};
 use crate::retrying::AttemptError;
 use crate::startup;
 use crate::turn::{prompt_request, run_turn_for};
@@ -115,12 +122,22 @@ impl Session {
 
     /// The model to suggest after a 400 naming the turn's (the catalogue's
     /// `suggest`), in the turn's endpoint's format: a Mantle turn gets its
-    /// Mantle id, or nothing when it has none.
-    pub fn suggestion(&self, config_resolver: &Resolver<'_>) -> Option<String> {
+    /// Mantle id, or nothing when it has none. A version Bedrock has
+    /// retired at `now` is suggested only where `cli`'s rules say so.
+    pub fn suggestion(
+        &self,
+        config_resolver: &Resolver<'_>,
+        cli: &Profile,
+        now: SystemTime,
+    ) -> Option<String> {
         let model = self.shape_model()?;
         let older = self.catalogue.model(model.suggest.as_deref()?)?;
         match self.turn.endpoint {
-            Endpoint::Bedrock => Some(config_resolver.bedrock_id(older)),
+            Endpoint::Bedrock => {
+                let retired = older.retirement.as_ref().is_some_and(|r| r.has_passed(now));
+                (cli.rules.suggests_retired_models || !retired)
+                    .then(|| config_resolver.bedrock_id(older))
+            }
             Endpoint::Mantle => older.mantle.clone(),
         }
     }
@@ -135,44 +152,27 @@ impl Session {
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, TurnError> {
         let base = prompt_request(provider.config(), provider.identity(), prompt);
-        // Bounded: each pass either ends the run or takes one model off
-        // `fallbacks` (a denial is sent once more first).
+        // Bounded: each pass either ends the run or takes at least one
+        // model off `fallbacks` (a denial is sent once more first).
         let mut sent_again = false;
         loop {
             let outcome = self.run_on_turn_model(provider, &base, on_text).await;
-            let verdict = match &outcome {
-                Err(TurnError::Refused(gave_up)) if self.turn.endpoint == Endpoint::Bedrock => {
-                    match &gave_up.last {
-                        AttemptError::Api(failure) => model_refusal(failure),
-                        AttemptError::Transport(_) => None,
-                    }
-                }
-                _ => None,
-            };
-            match verdict {
-                None => return outcome,
-                Some(ModelRefusal::Denied) if !sent_again => {
+            let moves_down = match self.verdict(provider.config(), &outcome) {
+                None => false,
+                Some(Verdict::Denied) if !sent_again => {
                     sent_again = true;
                     continue;
                 }
-                Some(ModelRefusal::Denied) => {
-                    let Some(next) = self.fallbacks.first() else {
-                        self.check_tier_below(provider).await;
-                        return outcome;
-                    };
-                    let answer = probe_one(provider, next).await;
-                    if answer != Probe::Available {
-                        if refuses_the_model(&answer) {
-                            self.check_tier_below(provider).await;
-                        }
-                        return outcome;
-                    }
-                }
-                Some(ModelRefusal::Refused) if self.fallbacks.is_empty() => {
+                Some(Verdict::Denied) => self.after_denial(provider).await,
+                Some(Verdict::Refused) if self.fallbacks.is_empty() => {
                     self.check_tier_below(provider).await;
-                    return outcome;
+                    false
                 }
-                Some(ModelRefusal::Refused) => {}
+                Some(Verdict::Refused) => true,
+                Some(Verdict::Unplaced) => self.after_unplaced_refusal(provider).await,
+            };
+            if !moves_down {
+                return outcome;
             }
             let next = self.fallbacks.remove(0);
             let one_million = self.turn.one_million;
@@ -181,6 +181,67 @@ impl Session {
                 one_million && self.turn.model.as_ref().is_some_and(|m| m.context_1m);
             sent_again = false;
         }
+    }
+
+    /// What the CLI makes of a turn's `outcome` on Bedrock, when it moves
+    /// (or may move) the turn down its ladder.
+    fn verdict(&self, config: &Config, outcome: &Result<Completion, TurnError>) -> Option<Verdict> {
+        let Err(TurnError::Refused(gave_up)) = outcome else {
+            return None;
+        };
+        let AttemptError::Api(failure) = &gave_up.last else {
+            return None;
+        };
+        if self.turn.endpoint != Endpoint::Bedrock {
+            return None;
+        }
+        match model_refusal(failure) {
+            Some(ModelRefusal::Refused) => Some(Verdict::Refused),
+            Some(ModelRefusal::Denied) => Some(Verdict::Denied),
+            None if config.cli.rules.unplaced_refusal_moves_down
+                && is_unplaced(failure)
+                && !config.cli.requests.has_own_recovery(&failure.message) =>
+            {
+                Some(Verdict::Unplaced)
+            }
+            None => None,
+        }
+    }
+
+    /// After a denial sent twice: the next model is probed, and the turn
+    /// moves to it if it answers; a refusal of it starts the tier check.
+    async fn after_denial<S: CredentialSource, C: TimeSource>(
+        &self,
+        provider: &mut Provider<S, C>,
+    ) -> bool {
+        let Some(next) = self.fallbacks.first() else {
+            self.check_tier_below(provider).await;
+            return false;
+        };
+        let answer = probe_one(provider, next).await;
+        if answer == Probe::Available {
+            return true;
+        }
+        if refuses_the_model(&answer) {
+            self.check_tier_below(provider).await;
+        }
+        false
+    }
+
+    /// After a refusal the CLI cannot place (2.1.332): the models below are
+    /// probed one by one; those that do not answer are dropped, and the
+    /// turn moves to the first that does, if one does.
+    async fn after_unplaced_refusal<S: CredentialSource, C: TimeSource>(
+        &mut self,
+        provider: &mut Provider<S, C>,
+    ) -> bool {
+        while let Some(next) = self.fallbacks.first() {
+            if probe_one(provider, next).await == Probe::Available {
+                return true;
+            }
+            self.fallbacks.remove(0);
+        }
+        false
     }
 
     /// The CLI's tier check after a turn ended refused on a tier's model:
@@ -212,14 +273,16 @@ impl Session {
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, TurnError> {
         let guessing = self.turn.is_arn() && self.backing.is_none();
+        let cli = std::sync::Arc::clone(&provider.config().cli);
         let shape = if guessing {
-            self.catalogue.model(GUESSED_SHAPE)
+            self.catalogue.model(&cli.requests.guessed_shape)
         } else {
             self.shape_model()
         };
         let request = turn_request(
             base.clone(),
             &self.catalogue,
+            &cli.requests,
             shape,
             self.turn.endpoint,
             self.turn.one_million,
@@ -230,10 +293,11 @@ impl Session {
             Err(TurnError::Refused(gave_up))
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
-                let other = self.catalogue.model(ALTERNATE_SHAPE);
+                let other = self.catalogue.model(&cli.requests.alternate_shape);
                 let request = turn_request(
                     base.clone(),
                     &self.catalogue,
+                    &cli.requests,
                     other,
                     self.turn.endpoint,
                     self.turn.one_million,
@@ -243,6 +307,17 @@ impl Session {
             outcome => outcome,
         }
     }
+}
+
+/// What a turn's refusal means for the ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// [`ModelRefusal::Refused`]: the next model at once.
+    Refused,
+    /// [`ModelRefusal::Denied`]: sent again, then the next model probed.
+    Denied,
+    /// [`is_unplaced`], where the profile moves it down.
+    Unplaced,
 }
 
 /// A turn on a tier's default takes the model the startup checks chose
@@ -314,6 +389,7 @@ async fn describe_profile<S: CredentialSource, C: TimeSource>(
 ) -> Option<Model> {
     // `:` as %3A and `/` as %2F (golden/l_app_profile_arn seq 5).
     let encoded = arn.replace(':', "%3A").replace('/', "%2F");
+    let time_limit = provider.config().cli.time_limits.profile_lookup;
     let call = Call {
         endpoint: Endpoint::Bedrock,
         plane: Plane::Control,
@@ -321,10 +397,10 @@ async fn describe_profile<S: CredentialSource, C: TimeSource>(
         method: http::Method::GET,
         path_and_query: format!("/inference-profiles/{encoded}"),
         body: bytes::Bytes::new(),
-        timeout: PROFILE_LOOKUP_TIMEOUT,
+        timeout: time_limit,
     };
     let response = provider.send(&call).await.ok()?;
-    let body = response.bytes(1 << 20, PROFILE_LOOKUP_TIMEOUT).await.ok()?;
+    let body = response.bytes(1 << 20, time_limit).await.ok()?;
     let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
     json["models"].as_array()?.iter().find_map(|m| {
         let model_arn = m["modelArn"].as_str()?;
@@ -334,11 +410,11 @@ async fn describe_profile<S: CredentialSource, C: TimeSource>(
 }
 
 /// The catalogue to use: `BEDROCK_CLIENT_MODELS` names a file, else the
-/// built-in one.
-pub fn load_catalogue(vars: &crate::config::Vars) -> Result<Catalogue, Error> {
-    match vars.get("BEDROCK_CLIENT_MODELS") {
+/// profile's (the CLI version's own).
+pub fn load_catalogue(config: &Config) -> Result<Catalogue, Error> {
+    match config.vars.get("BEDROCK_CLIENT_MODELS") {
         Some(path) => Catalogue::from_file(std::path::Path::new(path)),
-        None => Ok(Catalogue::built_in()),
+        None => Ok(config.cli.catalogue.clone()),
     }
 }
 
@@ -359,4 +435,62 @@ pub fn lineup<'c>(catalogue: &'c Catalogue, name: &str) -> Result<&'c Lineup, Er
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::config::Sources;
+
+    /// A session whose turn went to Sonnet 4.5's base id (conformance's
+    /// on-demand-400), as `version`.
+    fn on_sonnet_4_5(version: &str) -> (Config, Session) {
+        let env = [
+            ("CLAUDE_CODE_USE_BEDROCK", "1"),
+            ("AWS_REGION", "us-east-1"),
+            ("BEDROCK_CLIENT_CLI_VERSION", version),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        let config = Config::load(&Sources {
+            env,
+            ..Sources::default()
+        })
+        .unwrap();
+        let catalogue = config.cli.catalogue.clone();
+        let lineup = catalogue.lineup("cli").unwrap();
+        let resolver = Resolver::new(&config, &catalogue, lineup, None);
+        let turn = resolver
+            .turn(Some("anthropic.claude-sonnet-4-5-20250929-v1:0"))
+            .unwrap();
+        let session = Session {
+            catalogue,
+            turn,
+            backing: None,
+            startup: Startup::default(),
+            notices: Vec::new(),
+            fallbacks: Vec::new(),
+            tier_checks: Vec::new(),
+        };
+        (config, session)
+    }
+
+    #[test]
+    fn a_retired_model_is_suggested_as_2_1_328_does_and_not_as_2_1_332_does() {
+        // Sonnet 4, the suggestion, retired on Bedrock on 2026-10-14
+        // (1_791_936_000 s after the epoch).
+        let retired = UNIX_EPOCH + Duration::from_secs(1_791_936_000);
+        let before = retired - Duration::from_secs(1);
+        let sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+        for (version, after_retirement) in [("2.1.328", Some(sonnet_4)), ("2.1.332", None)] {
+            let (config, session) = on_sonnet_4_5(version);
+            let lineup = session.catalogue.lineup("cli").unwrap();
+            let resolver = Resolver::new(&config, &session.catalogue, lineup, None);
+            let suggest = |now| session.suggestion(&resolver, &config.cli, now);
+            assert_eq!(suggest(before).as_deref(), Some(sonnet_4), "{version}");
+            assert_eq!(suggest(retired).as_deref(), after_retirement, "{version}");
+        }
+    }
 }

@@ -16,7 +16,6 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4::SigningParams;
 
 use crate::error::{Error, ErrorKind};
-use crate::imitated::EXPIRY_MARGIN;
 use crate::secret::Secret;
 
 /// A set of AWS credentials. The secret parts never print.
@@ -40,9 +39,10 @@ impl AwsCredentials {
     }
 
     /// Whether they should be reloaded before signing at `now`: expired,
-    /// or expiring within the AWS JS SDK's margin ([`EXPIRY_MARGIN`]).
-    pub fn due_for_refresh(&self, now: SystemTime) -> bool {
-        self.expired_at(now + EXPIRY_MARGIN)
+    /// or expiring within `margin` (the AWS JS SDK's five minutes, as the
+    /// profile has it).
+    pub fn due_for_refresh(&self, now: SystemTime, margin: std::time::Duration) -> bool {
+        self.expired_at(now + margin)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The startup checks, as Claude Code 2.1.328 runs them with Bedrock on:
+//! The startup checks, as Claude Code runs them with Bedrock on (2.1.328
+//! and 2.1.332 alike):
 //! `ListInferenceProfiles` (one page; a failure only means the built-in
 //! ids are used), then one `max_tokens: 1` probe per unpinned tier, all at
 //! once. A tier whose default is refused for good (404, 400, 403
@@ -7,24 +8,24 @@
 //! Sonnet), with the CLI's notice; the choice lasts the session. A refusal
 //! that may pass (408, 429, 5xx), refused credentials, the on-demand
 //! throughput 400 or a timeout keeps the default and probes nothing more.
-//! (client-behaviour.md says these widen the probing; the real CLI 2.1.328
-//! does not: conformance/DIFFERENCES.md.) With only
+//! (client-behaviour.md says these widen the probing; the real CLI does
+//! not: conformance/DIFFERENCES.md.) With only
 //! Mantle on, the turn's model gets one probe on Mantle, unless Mantle
 //! authentication is skipped (then nothing is probed).
 
 use std::collections::BTreeMap;
 
 use crate::authorize::ModelRegion;
-use crate::catalogue::{Catalogue, Family, GEOGRAPHIES, Lineup, Model, Resolved, Resolver, Source};
+use crate::catalogue::{Catalogue, Family, Lineup, Model};
 use crate::clock::TimeSource;
 use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
-use crate::imitated::DISCOVERY_TIMEOUT;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
+use crate::resolve::{Resolved, Resolver, Source};
 use crate::retrying::AttemptError;
 
 /// The system prompt of a probe.
@@ -56,7 +57,7 @@ impl Probe {
     }
 
     /// Whether this answer to the default's probe moves the tier to an
-    /// older version. The real CLI 2.1.328 moves on every refusal that is
+    /// older version. The real CLI moves on every refusal that is
     /// final for the model: 404, 400, 403 `AccessDeniedException`, 424
     /// (conformance/DIFFERENCES.md). It keeps the default when the refusal
     /// may pass (408, 429, 5xx), is about the credentials (an expired
@@ -326,9 +327,13 @@ pub(crate) async fn probe<S: CredentialSource, C: TimeSource>(
         vec![TextBlock::new(PROBE_SYSTEM)],
         identity.metadata_user_id(),
     );
+    let timeout = provider.config().cli.time_limits.probe;
     let calls: Vec<Call<'static>> = models
         .iter()
-        .map(|m| Call::probe(m.endpoint, &m.id, ModelRegion::of(m.family), &request))
+        .map(|m| {
+            let region = ModelRegion::of(m.family);
+            Call::probe(m.endpoint, &m.id, region, &request, timeout)
+        })
         .collect();
     provider
         .send_each_once(&calls)
@@ -343,6 +348,7 @@ pub(crate) async fn probe<S: CredentialSource, C: TimeSource>(
 pub async fn discover<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
 ) -> Result<Vec<String>, String> {
+    let time_limit = provider.config().cli.time_limits.discovery;
     let call = Call {
         endpoint: Endpoint::Bedrock,
         plane: Plane::Control,
@@ -350,14 +356,14 @@ pub async fn discover<S: CredentialSource, C: TimeSource>(
         method: http::Method::GET,
         path_and_query: "/inference-profiles?type=SYSTEM_DEFINED".to_owned(),
         body: bytes::Bytes::new(),
-        timeout: DISCOVERY_TIMEOUT,
+        timeout: time_limit,
     };
     let response = provider
         .send(&call)
         .await
         .map_err(|gave_up| format!("ListInferenceProfiles failed: {:?}", gave_up.last))?;
     let body = response
-        .bytes(MAX_DISCOVERY_BODY, DISCOVERY_TIMEOUT)
+        .bytes(MAX_DISCOVERY_BODY, time_limit)
         .await
         .map_err(|e| e.to_string())?;
     let json: serde_json::Value = serde_json::from_slice(&body)
@@ -425,7 +431,7 @@ pub async fn update_offers<S: CredentialSource, C: TimeSource>(
             // Keep what the pin chose: its geography prefix, and `[1m]`
             // when the newer version has the 1M context.
             if let Some((geography, _)) = pin_id.split_once('.')
-                && GEOGRAPHIES.contains(&geography)
+                && catalogue.is_geography(geography)
                 && !newer.is_arn()
             {
                 newer.id = format!("{geography}.{}", default.bedrock);

@@ -9,7 +9,7 @@ use bedrock_eventstream::anthropic::{Delta, InvocationMetrics, StreamEvent, Usag
 use bedrock_eventstream::bedrock::{EventReader, ReadError};
 
 use crate::error::{Error, ErrorKind};
-use crate::imitated::{STREAM_IDLE_LIMIT, TRUNCATED_EVENT};
+use crate::profile::Profile;
 use crate::transport::ResponseBody;
 
 /// The largest Mantle event (one line, or its `data:` lines together)
@@ -131,26 +131,29 @@ fn broken(why: impl Into<String>) -> StreamFailure {
     StreamFailure::Broken(Error::new(ErrorKind::Connection, why))
 }
 
-/// The next piece of the body, or `None` at its end.
-async fn next_piece(body: &mut ResponseBody) -> Result<Option<bytes::Bytes>, StreamFailure> {
-    body.next_data(STREAM_IDLE_LIMIT).await.map_err(|e| {
+/// The next piece of the body, or `None` at its end; a body quiet for
+/// the profile's idle limit has stalled.
+async fn next_piece(
+    body: &mut ResponseBody,
+    cli: &Profile,
+) -> Result<Option<bytes::Bytes>, StreamFailure> {
+    let idle_limit = cli.time_limits.stream_idle;
+    body.next_data(idle_limit).await.map_err(|e| {
         broken(match e.kind() {
-            ErrorKind::Timeout => format!(
-                "the stream sent nothing for {} s",
-                STREAM_IDLE_LIMIT.as_secs()
-            ),
+            ErrorKind::Timeout => format!("the stream sent nothing for {} s", idle_limit.as_secs()),
             _ => format!("the stream broke: {}", e.message()),
         })
     })
 }
 
-/// Reads an `invoke-with-response-stream` body.
+/// Reads an `invoke-with-response-stream` body, as `cli`'s version does.
 pub async fn read_invoke_stream(
     mut body: ResponseBody,
+    cli: &Profile,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, StreamFailure> {
-    let mut reader = InvokeReader::new(on_text);
-    while let Some(piece) = next_piece(&mut body).await? {
+    let mut reader = InvokeReader::new(on_text, cli);
+    while let Some(piece) = next_piece(&mut body, cli).await? {
         reader.feed(&piece)?;
     }
     reader.finish()
@@ -159,9 +162,10 @@ pub async fn read_invoke_stream(
 /// Reads event-stream bytes already in memory (a body read whole).
 pub fn read_invoke_bytes(
     bytes: &[u8],
+    cli: &Profile,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, StreamFailure> {
-    let mut reader = InvokeReader::new(on_text);
+    let mut reader = InvokeReader::new(on_text, cli);
     reader.feed(bytes)?;
     reader.finish()
 }
@@ -171,14 +175,17 @@ struct InvokeReader<'a> {
     decoder: Decoder,
     reader: EventReader,
     assembler: Assembler<'a>,
+    /// The words of a stream cut inside a frame.
+    truncated_event: &'a str,
 }
 
 impl<'a> InvokeReader<'a> {
-    fn new(on_text: &'a mut (dyn FnMut(&str) + Send)) -> Self {
+    fn new(on_text: &'a mut (dyn FnMut(&str) + Send), cli: &'a Profile) -> Self {
         Self {
             decoder: Decoder::new(),
             reader: EventReader::new(),
             assembler: Assembler::new(on_text),
+            truncated_event: &cli.texts.truncated_event,
         }
     }
 
@@ -206,18 +213,20 @@ impl<'a> InvokeReader<'a> {
             .finish()
             // The AWS SDKs' words first (what `claude -p` prints,
             // customer-scenarios: truncated-event-byte-complete), then where.
-            .map_err(|e| broken(format!("{TRUNCATED_EVENT} ({e})")))?;
+            .map_err(|e| broken(format!("{} ({e})", self.truncated_event)))?;
         self.assembler.finish()
     }
 }
 
-/// Reads a Mantle (Anthropic API) server-sent-event body.
+/// Reads a Mantle (Anthropic API) server-sent-event body, as `cli`'s
+/// version does.
 pub async fn read_mantle_stream(
     mut body: ResponseBody,
+    cli: &Profile,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, StreamFailure> {
     let mut reader = MantleReader::new(on_text);
-    while let Some(piece) = next_piece(&mut body).await? {
+    while let Some(piece) = next_piece(&mut body, cli).await? {
         reader.feed(&piece)?;
     }
     reader.finish()

@@ -21,9 +21,7 @@ use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, endpoint_for, split_context_suffix};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
-use crate::imitated::{
-    DEFAULT_MAX_TOKENS, NON_STREAMING_MAX_TOKENS, NON_STREAMING_TIMEOUT, OWN_RECOVERY, TURN_TIMEOUT,
-};
+use crate::profile::Profile;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
@@ -37,16 +35,15 @@ use crate::transport::Response;
 /// Whether the CLI sends a turn again, with parts dropped, after
 /// `failure`: a 400 that is final or the on-demand throughput refusal,
 /// but not a refusal of the model (the ladder's business) or one with a
-/// recovery of its own.
-fn sent_again_after(failure: &crate::failure::ApiFailure) -> bool {
-    let message = failure.message.to_lowercase();
+/// recovery of its own (the profile's `own_recovery` words).
+fn sent_again_after(cli: &Profile, failure: &crate::failure::ApiFailure) -> bool {
     failure.status == 400
         && matches!(
             classify(failure),
             Failure::Final | Failure::OnDemandThroughput
         )
         && model_refusal(failure) != Some(ModelRefusal::Refused)
-        && !OWN_RECOVERY.iter().any(|words| message.contains(words))
+        && !cli.requests.has_own_recovery(&failure.message)
 }
 
 /// The system prompt of a turn from the command line.
@@ -61,7 +58,7 @@ pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> Mes
         system: vec![TextBlock::new(SYSTEM_PROMPT)],
         tools: Vec::new(),
         user_id: identity.metadata_user_id(),
-        max_tokens: DEFAULT_MAX_TOKENS,
+        max_tokens: config.cli.requests.default_max_tokens,
         thinking: None,
         context_management: None,
         output_config: None,
@@ -159,6 +156,7 @@ async fn send_with_resends<S: CredentialSource, C: TimeSource>(
         endpoint,
         region,
     } = target;
+    let cli = std::sync::Arc::clone(&provider.config().cli);
     // Filled on the first 400 that may be sent again; drained one by one.
     let mut resends: Option<std::vec::IntoIter<MessagesRequest>> = None;
     loop {
@@ -178,17 +176,17 @@ async fn send_with_resends<S: CredentialSource, C: TimeSource>(
             body: request
                 .to_body(endpoint, CallKind::Turn, model, true)
                 .into(),
-            timeout: TURN_TIMEOUT,
+            timeout: cli.time_limits.turn,
         };
         let gave_up = match provider.send(&call).await {
             Ok(response) => return Ok(response),
             Err(gave_up) => gave_up,
         };
-        if !matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(f)) {
+        if !matches!(&gave_up.last, AttemptError::Api(f) if sent_again_after(&cli, f)) {
             return Err(gave_up);
         }
         match resends
-            .get_or_insert_with(|| request.resends_after_400().into_iter())
+            .get_or_insert_with(|| request.resends_after_400(&cli.requests).into_iter())
             .next()
         {
             Some(next) => *request = next,
@@ -222,14 +220,14 @@ async fn read_unlabelled(
         ))));
     }
     let body = response
-        .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+        .bytes(MAX_MESSAGE_BODY, config.cli.time_limits.non_streaming)
         .await
         .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
     // A gateway's JSON answer, or a real stream under the wrong label.
     if body.first() == Some(&b'{') {
         answer_from_json(&body, "", on_text)
     } else {
-        read_invoke_bytes(&body, on_text)
+        read_invoke_bytes(&body, &config.cli, on_text)
     }
     .map_err(TurnError::Stream)
 }
@@ -250,9 +248,10 @@ async fn read_stream<S: CredentialSource, C: TimeSource>(
             on_text(text);
         };
         let body = response.into_body();
+        let cli = &provider.config().cli;
         match target.endpoint {
-            Endpoint::Bedrock => read_invoke_stream(body, &mut show).await,
-            Endpoint::Mantle => read_mantle_stream(body, &mut show).await,
+            Endpoint::Bedrock => read_invoke_stream(body, cli, &mut show).await,
+            Endpoint::Mantle => read_mantle_stream(body, cli, &mut show).await,
         }
     };
     match outcome {
@@ -274,8 +273,8 @@ const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 const MAX_MESSAGE_BODY: usize = 32 << 20;
 
 /// The CLI's one non-streaming retry of a turn: `POST /model/{id}/invoke`
-/// with at most 64,000 tokens, 300 s. Text in `shown` was already
-/// printed; only the rest is handed on.
+/// with at most the profile's tokens and time (64,000, 300 s). Text in
+/// `shown` was already printed; only the rest is handed on.
 async fn invoke_once<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     target: Target<'_>,
@@ -283,8 +282,15 @@ async fn invoke_once<S: CredentialSource, C: TimeSource>(
     shown: &str,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, TurnError> {
+    let (max_tokens, time_limit) = {
+        let cli = &provider.config().cli;
+        (
+            cli.requests.non_streaming_max_tokens,
+            cli.time_limits.non_streaming,
+        )
+    };
     let mut request = request.clone();
-    request.max_tokens = request.max_tokens.min(NON_STREAMING_MAX_TOKENS);
+    request.max_tokens = request.max_tokens.min(max_tokens);
     if let Some(Thinking::Budget { budget_tokens }) = &mut request.thinking {
         *budget_tokens = (*budget_tokens).min(request.max_tokens.saturating_sub(1));
     }
@@ -301,11 +307,11 @@ async fn invoke_once<S: CredentialSource, C: TimeSource>(
         body: request
             .to_body(Endpoint::Bedrock, CallKind::Turn, target.model, false)
             .into(),
-        timeout: NON_STREAMING_TIMEOUT,
+        timeout: time_limit,
     };
     let response = provider.send(&call).await.map_err(TurnError::Refused)?;
     let body = response
-        .bytes(MAX_MESSAGE_BODY, NON_STREAMING_TIMEOUT)
+        .bytes(MAX_MESSAGE_BODY, time_limit)
         .await
         .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
     answer_from_json(&body, shown, on_text).map_err(TurnError::Stream)

@@ -539,11 +539,13 @@ proptest! {
             .iter()
             .filter(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
             .count() as u32;
-        let budget = max_retries + 1 + bedrock_client::imitated::CREDENTIAL_RENEWALS;
+        let cli = bedrock_client::profile::newest();
+        let budget = max_retries + 1 + cli.retries.credential_renewals;
         prop_assert!(attempts <= budget, "{attempts} turn attempts over a budget of {budget}\n{file}");
         // Credential loads: the profile listing's one, and one per turn attempt.
         prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
-        let gates = (run.virtual_time.as_secs_f64() / 30.0).floor() as u32 + 1;
+        let interval = cli.credentials.auth_refresh_interval.as_secs_f64();
+        let gates = (run.virtual_time.as_secs_f64() / interval).floor() as u32 + 1;
         prop_assert!(counts.auth_refreshes <= gates,
             "{} awsAuthRefresh runs in {:?} of session time\n{file}", counts.auth_refreshes, run.virtual_time);
         if refresh == Refresh::AuthRefresh {
@@ -613,8 +615,8 @@ proptest! {
         available in prop::collection::vec(prop::bool::weighted(0.3), 7),
         pin in prop::option::weighted(0.2, 0usize..8),
     ) {
-        use bedrock_client::catalogue::{Catalogue, Family};
-        let catalogue = Catalogue::built_in();
+        use bedrock_client::catalogue::Family;
+        let catalogue = bedrock_client::profile::newest().catalogue;
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
         let older: Vec<_> = catalogue.older_than(&default.name);
@@ -755,8 +757,8 @@ proptest! {
         ][..]), 9),
         pinned in prop::bool::weighted(0.2),
     ) {
-        use bedrock_client::catalogue::{Catalogue, Family};
-        let catalogue = Catalogue::built_in();
+        use bedrock_client::catalogue::Family;
+        let catalogue = bedrock_client::profile::newest().catalogue;
         let lineup = catalogue.lineup("cli").expect("the cli lineup");
         let default = catalogue.model(lineup.default_for(Family::Opus)).expect("the default Opus");
         let sonnet = catalogue.model(lineup.default_for(Family::Sonnet)).expect("the default Sonnet");
@@ -899,7 +901,7 @@ proptest! {
             prop_assert!(run.stdout.contains("API Error"), "a failure without its line: {:?}\n{file}", run.stdout);
             prop_assert!(!retry_answers, "the retry answered but the run failed\n{file}");
         }
-        let idle_limit = bedrock_client::imitated::STREAM_IDLE_LIMIT.as_secs();
+        let idle_limit = bedrock_client::profile::newest().time_limits.stream_idle.as_secs();
         if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
             prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
             let model_calls = run.journal.iter().filter(|r| matches!(

@@ -183,18 +183,25 @@ const PROFILES_NOT_SERVED: &[(&str, &str)] = &[
 /// The client's model catalogue and the mock's default account are kept
 /// apart on purpose (a scenario makes them disagree, which is what many
 /// customer reports are about), but by default they agree: every model id
-/// the client can send, on Bedrock and on Mantle, is one the account
-/// serves; every model has the profile the client derives from a region
-/// (`us.`, `eu.`, `apac.`) unless named above; and every geography the
-/// client knows is served unless named above. (One way only: the account
-/// may serve models the client does not know.)
+/// the client can send, as any CLI version it imitates, on Bedrock and on
+/// Mantle, is one the account serves; every model has the profile the
+/// client derives from a region (`us.`, `eu.`, `apac.`) unless named above;
+/// and every geography the client knows is served unless named above. (One
+/// way only: the account may serve models the client does not know.)
 #[test]
 fn the_default_account_serves_every_id_and_geography_the_client_sends() {
-    use bedrock_client::catalogue::{Catalogue, GEOGRAPHIES};
+    for version in bedrock_client::profile::known_versions() {
+        let profile = bedrock_client::profile::load(version).expect("a built-in profile");
+        the_account_serves(&profile.catalogue);
+    }
+}
+
+/// [`the_default_account_serves_every_id_and_geography_the_client_sends`]
+/// for one version's catalogue.
+fn the_account_serves(catalogue: &bedrock_client::catalogue::Catalogue) {
     use bedrock_mock_server::ServerConfig;
 
     let account = ServerConfig::default();
-    let catalogue = Catalogue::built_in();
     for model in &catalogue.models {
         let served = account.models.iter().find(|m| m.id == model.bedrock);
         let served = served.unwrap_or_else(|| panic!("{} is not served on Bedrock", model.bedrock));
@@ -219,7 +226,7 @@ fn the_default_account_serves_every_id_and_geography_the_client_sends() {
         .iter()
         .flat_map(|m| m.profiles.iter().map(String::as_str))
         .collect();
-    for geography in GEOGRAPHIES {
+    for geography in catalogue.geographies.iter().map(String::as_str) {
         let named = GEOGRAPHIES_NOT_SERVED.iter().any(|(g, _)| *g == geography);
         assert!(
             served.contains(geography) != named,

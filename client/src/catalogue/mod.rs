@@ -1,18 +1,13 @@
 //! The model catalogue: which Claude versions exist, in which family and
-//! order, under which Bedrock and Mantle ids, and the request shape the
-//! real CLI sends each. Data, not code (`client/data/models.toml`,
-//! compiled in; `BEDROCK_CLIENT_MODELS` names another file), so a new
-//! release is a data change and both the seed's lineup and the real CLI's
-//! can be expressed.
+//! order, under which Bedrock and Mantle ids, the request shape the real
+//! CLI sends each, and the lineups (each tier's default). Data, not code:
+//! each CLI version's [`Profile`](crate::profile::Profile) holds its own
+//! (`[catalogue]` in `client/data/profiles/<version>.toml`), and
+//! `BEDROCK_CLIENT_MODELS` names a file in that form to use instead, so
+//! both the seed's lineup and the real CLI's can be expressed.
 //!
-//! Pure functions of it and the configuration: how a choice resolves to an
-//! id and endpoint ([`Resolver`]), and the ladders a refused turn moves
-//! down (`ladder`). Nothing here sends a request: the startup checks that
-//! probe the catalogue's models run in a
-//! [`Session`](crate::session::Session).
-
-pub(crate) mod ladder;
-mod resolve;
+//! How a choice resolves to an id and endpoint, and the ladders a refused
+//! turn moves down, are [`crate::resolve`]'s.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,11 +16,6 @@ use serde::Deserialize;
 
 use crate::calendar::parse_date;
 use crate::error::{Error, ErrorKind};
-
-pub use resolve::{Resolved, Resolver, Source};
-
-/// The catalogue built into the client.
-pub(crate) const BUILT_IN: &str = include_str!("../../data/models.toml");
 
 /// A model family, which is also a tier Claude Code pins and probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -194,8 +184,7 @@ impl Retirement {
     /// `now`: `⚠ Claude 3.7 Sonnet was retired on April 28, 2026.
     /// Consider switching to a newer model.`
     pub fn warning(&self, now: std::time::SystemTime) -> String {
-        let past = parse_date(&self.bedrock).is_some_and(|day| day <= now);
-        let tense = if past {
+        let tense = if self.has_passed(now) {
             "was retired on"
         } else {
             "will be retired on"
@@ -207,6 +196,14 @@ impl Retirement {
     }
 }
 
+impl Retirement {
+    /// Whether the model is retired at `now` (from the start of the day,
+    /// UTC).
+    pub fn has_passed(&self, now: std::time::SystemTime) -> bool {
+        parse_date(&self.bedrock).is_some_and(|day| day <= now)
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -215,6 +212,9 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    /// The geography prefixes of cross-region inference profiles the CLI
+    /// knows (`us`, `eu`, `apac`, `jp`, …).
+    pub geographies: Vec<String>,
     /// Lineups by name (`cli`, `seed`).
     pub lineups: BTreeMap<String, Lineup>,
     /// Shapes by name.
@@ -224,20 +224,8 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in catalogue.
-    ///
-    /// ```
-    /// use bedrock_client::catalogue::{Catalogue, Family};
-    ///
-    /// let catalogue = Catalogue::built_in();
-    /// let opus = catalogue.lineup("cli").unwrap().default_for(Family::Opus);
-    /// assert_eq!(catalogue.model(opus).unwrap().display, "Opus 5.5");
-    /// ```
-    pub fn built_in() -> Self {
-        Self::parse(BUILT_IN, "the built-in catalogue").expect("the built-in catalogue is valid")
-    }
-
-    /// The catalogue in `path`.
+    /// The catalogue in `path`, in the form of a profile's `[catalogue]`
+    /// (tables `lineups.*`, `shapes.*`, `[[models]]`).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::new(
@@ -253,20 +241,25 @@ impl Catalogue {
         let catalogue: Catalogue = toml::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::Settings,
-                format!("the model catalogue {origin} is not valid: {e}"),
+                format!("the model catalogue of {origin} is not valid: {e}"),
             )
         })?;
         catalogue.check(origin)?;
         Ok(catalogue)
     }
 
-    fn check(&self, origin: &str) -> Result<(), Error> {
+    /// Checks what serde cannot (names that must exist, dates, ids);
+    /// `origin` names the catalogue in errors.
+    pub(crate) fn check(&self, origin: &str) -> Result<(), Error> {
         let invalid = |why: String| {
             Error::new(
                 ErrorKind::Settings,
-                format!("the model catalogue {origin} is not valid: {why}"),
+                format!("the model catalogue of {origin} is not valid: {why}"),
             )
         };
+        if self.geographies.is_empty() {
+            return Err(invalid("`geographies` is empty".to_owned()));
+        }
         for (i, model) in self.models.iter().enumerate() {
             if self.models[..i].iter().any(|m| m.name == model.name) {
                 return Err(invalid(format!("the model `{}` appears twice", model.name)));
@@ -337,7 +330,7 @@ impl Catalogue {
     /// foundation-model id, a profile id (`us.anthropic.…`), or a Mantle
     /// id. `None` for ARNs and ids the catalogue does not know.
     pub fn find(&self, id: &str) -> Option<&Model> {
-        let base = strip_geography(id);
+        let base = self.strip_geography(id);
         self.models
             .iter()
             .find(|m| m.name == id || m.bedrock == base || m.mantle.as_deref() == Some(id))
@@ -356,16 +349,19 @@ impl Catalogue {
             .skip(1)
             .collect()
     }
-}
 
-/// The geography prefixes of cross-region inference profiles.
-pub use crate::imitated::GEOGRAPHIES;
+    /// Whether `prefix` is a geography of cross-region inference
+    /// profiles (`us`, `jp`, `global`, …).
+    pub fn is_geography(&self, prefix: &str) -> bool {
+        self.geographies.iter().any(|g| g == prefix)
+    }
 
-/// `id` without a geography prefix (`us.anthropic.x` → `anthropic.x`).
-pub(crate) fn strip_geography(id: &str) -> &str {
-    match id.split_once('.') {
-        Some((geo, rest)) if GEOGRAPHIES.contains(&geo) => rest,
-        _ => id,
+    /// `id` without a geography prefix (`us.anthropic.x` → `anthropic.x`).
+    pub(crate) fn strip_geography<'i>(&self, id: &'i str) -> &'i str {
+        match id.split_once('.') {
+            Some((geo, rest)) if self.is_geography(geo) => rest,
+            _ => id,
+        }
     }
 }
 
@@ -386,9 +382,21 @@ pub(crate) fn geography_for(region: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    /// The 2.1.328 profile's `[catalogue]`, as a catalogue file of its own
+    /// (the form `BEDROCK_CLIENT_MODELS` reads).
+    fn catalogue_text() -> String {
+        let (_, text) = crate::profile::BUILT_IN[0];
+        let mut profile: toml::Table = toml::from_str(text).unwrap();
+        toml::to_string(&profile.remove("catalogue").unwrap()).unwrap()
+    }
+
+    fn catalogue() -> Catalogue {
+        Catalogue::parse(&catalogue_text(), "test").unwrap()
+    }
+
     #[test]
-    fn the_built_in_catalogue_has_both_lineups_and_the_observed_chains() {
-        let catalogue = Catalogue::built_in();
+    fn the_catalogue_has_both_lineups_and_the_observed_chains() {
+        let catalogue = catalogue();
         let cli = catalogue.lineup("cli").unwrap();
         assert_eq!(cli.turn, Family::Opus);
         let chain: Vec<_> = catalogue
@@ -416,7 +424,7 @@ mod tests {
 
     #[test]
     fn ids_are_found_however_they_are_written() {
-        let catalogue = Catalogue::built_in();
+        let catalogue = catalogue();
         for id in [
             "claude-haiku-4-5-20251001",
             "anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -443,47 +451,58 @@ mod tests {
         let e = Catalogue::parse("models = 3", "test.toml").unwrap_err();
         assert!(
             e.message()
-                .starts_with("the model catalogue test.toml is not valid:"),
+                .starts_with("the model catalogue of test.toml is not valid:"),
             "{e}"
         );
-        let broken = BUILT_IN.replace("opus = \"claude-opus-5-5\"", "opus = \"claude-sonnet-4-6\"");
+        let text = catalogue_text();
+        let broken = text.replace("opus = \"claude-opus-5-5\"", "opus = \"claude-sonnet-4-6\"");
         let e = Catalogue::parse(&broken, "test.toml").unwrap_err();
         assert!(e.message().contains("`lineups.cli.opus` names `claude-sonnet-4-6`, which is not one of the catalogue's Opus models"), "{e}");
-        let broken = BUILT_IN.replacen("shape = \"budget\"", "shape = \"nope\"", 1);
+        let broken = text.replacen("shape = \"budget\"", "shape = \"nope\"", 1);
         assert!(
             Catalogue::parse(&broken, "t")
                 .unwrap_err()
                 .message()
                 .contains("no [shapes.nope] table")
         );
-        let broken = BUILT_IN.replace("suggest = \"claude-opus-5\"", "suggest = \"claude-opus-9\"");
+        let broken = text.replace("suggest = \"claude-opus-5\"", "suggest = \"claude-opus-9\"");
         assert!(
             Catalogue::parse(&broken, "t")
                 .unwrap_err()
                 .message()
                 .contains("`models.suggest` of `claude-opus-5-5` names `claude-opus-9`")
         );
-        let broken = BUILT_IN.replace("bedrock = \"April 28, 2026\"", "bedrock = \"2026-04-28\"");
+        let broken = text.replace("bedrock = \"April 28, 2026\"", "bedrock = \"2026-04-28\"");
         assert!(
             Catalogue::parse(&broken, "t")
                 .unwrap_err()
                 .message()
                 .contains("write the date as `April 28, 2026`")
         );
+        let broken = text.replacen("geographies = [", "geographies = [] # [", 1);
+        assert!(
+            Catalogue::parse(&broken, "t")
+                .unwrap_err()
+                .message()
+                .contains("`geographies` is empty")
+        );
     }
 
     #[test]
     fn a_retirement_is_told_in_the_right_tense() {
-        let catalogue = Catalogue::built_in();
+        let catalogue = catalogue();
         let sonnet4 = catalogue.model("claude-sonnet-4-20250514").unwrap();
         let retirement = sonnet4.retirement.as_ref().unwrap();
         // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
         let day = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_791_936_000);
+        let before = day - std::time::Duration::from_secs(1);
+        assert!(!retirement.has_passed(before));
         assert_eq!(
-            retirement.warning(day - std::time::Duration::from_secs(1)),
+            retirement.warning(before),
             "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
         );
         // conformance/golden/claude-code/retired-model-warning.
+        assert!(retirement.has_passed(day));
         assert_eq!(
             retirement.warning(day),
             "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
@@ -495,12 +514,13 @@ mod tests {
         assert_eq!(geography_for("us-west-2"), "us");
         assert_eq!(geography_for("eu-central-1"), "eu");
         assert_eq!(geography_for("ap-northeast-1"), "apac");
+        let catalogue = catalogue();
         assert_eq!(
-            strip_geography("global.anthropic.claude-opus-5-5"),
+            catalogue.strip_geography("global.anthropic.claude-opus-5-5"),
             "anthropic.claude-opus-5-5"
         );
         assert_eq!(
-            strip_geography("anthropic.claude-opus-5-5"),
+            catalogue.strip_geography("anthropic.claude-opus-5-5"),
             "anthropic.claude-opus-5-5"
         );
     }

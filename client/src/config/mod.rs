@@ -22,13 +22,14 @@ mod vars;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use settings::Scope;
 pub(crate) use settings::{Settings, write_env};
 pub use vars::{ServiceTier, Vars};
 
 use crate::error::{Error, ErrorKind};
-use crate::imitated::DEFAULT_MAX_RETRIES;
+use crate::profile::{self, Profile};
 use crate::secret::Secret;
 
 /// Where configuration comes from. Tests build one by hand (a temp home,
@@ -260,8 +261,12 @@ pub struct Config {
     pub aws_auth_refresh: Option<String>,
     /// `awsCredentialExport`.
     pub aws_credential_export: Option<String>,
-    /// `CLAUDE_CODE_MAX_RETRIES`: retries after the first attempt.
+    /// `CLAUDE_CODE_MAX_RETRIES`: retries after the first attempt (the
+    /// profile's default when unset).
     pub max_retries: u32,
+    /// The version of Claude Code the client behaves as: `--cli-version`,
+    /// else `BEDROCK_CLIENT_CLI_VERSION`, else the newest profile.
+    pub cli: Arc<Profile>,
     /// The environment refresh commands run with: the process's, with the
     /// settings' `env` over it.
     pub vars: Vars,
@@ -270,14 +275,29 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the settings files and the environment, and checks them.
+    /// Reads the settings files and the environment, and checks them; the
+    /// CLI version is `BEDROCK_CLIENT_CLI_VERSION`'s, else the newest.
     pub fn load(sources: &Sources) -> Result<Self, Error> {
-        let settings = settings::load(&sources.settings_paths())?;
-        Self::resolve(&sources.env, settings)
+        Self::load_as(sources, None)
     }
 
-    fn resolve(process: &BTreeMap<String, String>, settings: Settings) -> Result<Self, Error> {
+    /// [`Config::load`] as `cli_version` (`--cli-version`) when given,
+    /// whatever `BEDROCK_CLIENT_CLI_VERSION` says.
+    pub fn load_as(sources: &Sources, cli_version: Option<&str>) -> Result<Self, Error> {
+        let settings = settings::load(&sources.settings_paths())?;
+        Self::resolve(&sources.env, settings, cli_version)
+    }
+
+    fn resolve(
+        process: &BTreeMap<String, String>,
+        settings: Settings,
+        cli_version: Option<&str>,
+    ) -> Result<Self, Error> {
         let vars = Vars::new(process.clone(), &settings.env);
+        let version = cli_version
+            .or_else(|| vars.get(profile::VARIABLE))
+            .unwrap_or(profile::NEWEST);
+        let cli = profile::load(version.trim())?;
         let providers = Providers::from_vars(&vars)?;
         let region = main_region(&vars)?;
         let small_fast_region = vars
@@ -313,7 +333,8 @@ impl Config {
             custom_headers: CustomHeaders(vars::custom_headers(&vars)?),
             aws_auth_refresh: settings.aws_auth_refresh,
             aws_credential_export: settings.aws_credential_export,
-            max_retries: vars.number("CLAUDE_CODE_MAX_RETRIES", DEFAULT_MAX_RETRIES)?,
+            max_retries: vars.number("CLAUDE_CODE_MAX_RETRIES", cli.retries.default_max_retries)?,
+            cli: Arc::new(cli),
             settings_files: settings.files,
             region,
             vars,
@@ -324,6 +345,7 @@ impl Config {
     /// `/status` shows the provider. No secret appears in it.
     pub fn status_lines(&self) -> Vec<String> {
         let mut lines = vec![
+            format!("Behaves as: Claude Code {}", self.cli.version),
             format!("API provider: {}", self.providers.label()),
             format!("AWS region: {}", self.region),
         ];
@@ -470,7 +492,7 @@ mod tests {
     }
 
     fn resolve(pairs: &[(&str, &str)]) -> Result<Config, Error> {
-        Config::resolve(&env(pairs), Settings::default())
+        Config::resolve(&env(pairs), Settings::default(), None)
     }
 
     #[test]
@@ -557,7 +579,7 @@ mod tests {
             c.mantle_base_url,
             "https://bedrock-mantle.eu-west-3.api.aws/anthropic"
         );
-        assert_eq!(c.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(c.max_retries, c.cli.retries.default_max_retries);
         assert_eq!(c.prompt_caching, PromptCaching::Default);
     }
 
@@ -663,7 +685,7 @@ mod tests {
             aws_auth_refresh: Some("aws sso login --profile p".to_owned()),
             ..Settings::default()
         };
-        let c = Config::resolve(&env(&[("AWS_REGION", "us-east-1")]), settings).unwrap();
+        let c = Config::resolve(&env(&[("AWS_REGION", "us-east-1")]), settings, None).unwrap();
         assert_eq!(c.region, "us-west-2");
         assert!(c.providers.mantle);
         assert_eq!(c.models.model.as_deref(), Some("opus"));

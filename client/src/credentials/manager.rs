@@ -4,11 +4,12 @@
 //!   the service refused the credentials, before the retry.
 //! - `awsAuthRefresh`: before credentials are loaded, STS
 //!   `GetCallerIdentity` checks the ones the chain has; only when that
-//!   check fails does the command run, and never twice within 30 s. If STS
-//!   is happy but Bedrock says "expired", the command does not run.
+//!   check fails does the command run, and never twice within the
+//!   profile's interval (30 s). If STS is happy but Bedrock says
+//!   "expired", the command does not run.
 //! - Otherwise the default chain, reloaded after a refusal.
-//! - Credentials whose expiry has passed, or is less than five minutes
-//!   away (the AWS JS SDK's margin), are reloaded before use.
+//! - Credentials whose expiry has passed, or is within the profile's
+//!   margin (five minutes, the AWS JS SDK's), are reloaded before use.
 //!
 //! The sources sit behind [`CredentialSource`] so the loop can be tested
 //! with scripted answers and a virtual clock.
@@ -19,6 +20,7 @@ use std::time::SystemTime;
 use super::{AwsCredentials, RefreshGate};
 use crate::clock::TimeSource;
 use crate::error::Error;
+use crate::profile::CredentialTimes;
 
 /// Where credentials and checks come from.
 pub trait CredentialSource: Send + Sync {
@@ -59,22 +61,26 @@ pub struct CredentialManager<S> {
     auth_refresh_command: Option<String>,
     current: Option<AwsCredentials>,
     gate: RefreshGate,
+    expiry_margin: std::time::Duration,
     counts: SourceCounts,
 }
 
 impl<S: CredentialSource> CredentialManager<S> {
-    /// A manager reading `source`, with the configured refresh commands.
+    /// A manager reading `source`, with the configured refresh commands,
+    /// on the profile's refresh gate and expiry margin.
     pub fn new(
         source: S,
         export_command: Option<String>,
         auth_refresh_command: Option<String>,
+        times: &CredentialTimes,
     ) -> Self {
         Self {
             source,
             export_command,
             auth_refresh_command,
             current: None,
-            gate: RefreshGate::default(),
+            gate: RefreshGate::new(times.auth_refresh_interval),
+            expiry_margin: times.expiry_margin,
             counts: SourceCounts::default(),
         }
     }
@@ -83,7 +89,7 @@ impl<S: CredentialSource> CredentialManager<S> {
     /// there are none or they have expired.
     pub async fn credentials(&mut self, clock: &impl TimeSource) -> Result<AwsCredentials, Error> {
         if let Some(current) = &self.current
-            && !current.due_for_refresh(clock.now())
+            && !current.due_for_refresh(clock.now(), self.expiry_margin)
         {
             return Ok(current.clone());
         }
@@ -158,6 +164,10 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::secret::Secret;
 
+    fn times() -> CredentialTimes {
+        crate::profile::newest().credentials
+    }
+
     fn creds(id: &str, expires_at: Option<SystemTime>) -> AwsCredentials {
         AwsCredentials {
             access_key_id: id.to_owned(),
@@ -216,7 +226,7 @@ mod tests {
             chain: Mutex::new(vec!["AKIACHAIN"]),
             ..Script::default()
         };
-        let mut manager = CredentialManager::new(script, Some("export".into()), None);
+        let mut manager = CredentialManager::new(script, Some("export".into()), None, &times());
         let clock = clock();
         assert_eq!(
             manager.credentials(&clock).await.unwrap().access_key_id,
@@ -243,7 +253,8 @@ mod tests {
             good: vec![],
             ..Script::default()
         };
-        let mut manager = CredentialManager::new(script, None, Some("aws sso login".into()));
+        let mut manager =
+            CredentialManager::new(script, None, Some("aws sso login".into()), &times());
         let clock = clock();
         // STS fails every time; credentials are loaded every 3 s for a minute.
         for _ in 0..20 {
@@ -262,7 +273,8 @@ mod tests {
             good: vec!["AKIAGOOD"],
             ..Script::default()
         };
-        let mut manager = CredentialManager::new(script, None, Some("aws sso login".into()));
+        let mut manager =
+            CredentialManager::new(script, None, Some("aws sso login".into()), &times());
         let clock = clock();
         for _ in 0..5 {
             manager.invalidate();
@@ -296,7 +308,8 @@ mod tests {
                 unreachable!()
             }
         }
-        let mut manager = CredentialManager::new(Expiring(expiry, Mutex::new(0)), None, None);
+        let mut manager =
+            CredentialManager::new(Expiring(expiry, Mutex::new(0)), None, None, &times());
         assert_eq!(
             manager.credentials(&start).await.unwrap().access_key_id,
             "ASIA1"

@@ -1,7 +1,7 @@
 //! AWS credentials as the client holds them: the default AWS chain, and
 //! the pieces of Claude Code's refresh behaviour: `awsCredentialExport`'s
 //! JSON, and the gate that keeps `awsAuthRefresh` from running more than
-//! once in 30 seconds.
+//! once in the profile's interval.
 
 mod chain;
 mod export;

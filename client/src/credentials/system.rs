@@ -8,9 +8,8 @@ use bytes::Bytes;
 
 use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credential_export};
 use crate::command::{OutputSink, run_shell_showing};
-use crate::config::Vars;
+use crate::config::{Config, Vars};
 use crate::error::{Error, ErrorKind};
-use crate::imitated::AWS_SDK_ATTEMPTS;
 use crate::request::invocation_id;
 use crate::signing::{Service, ToSign, sign_request};
 use crate::transport::{HttpClient, Outgoing};
@@ -28,17 +27,20 @@ const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
 pub struct SystemSources {
     vars: Vars,
     region: String,
+    /// The AWS JS SDK's attempts, which its STS check announces.
+    sdk_attempts: u32,
     http: HttpClient,
     show: OutputSink,
 }
 
 impl SystemSources {
-    /// Sources reading `vars`, for `region`; `awsAuthRefresh` output goes
-    /// to `show`.
-    pub fn new(vars: Vars, region: impl Into<String>, http: HttpClient, show: OutputSink) -> Self {
+    /// Sources reading `config`'s variables, for its region, as its CLI
+    /// version's AWS SDK; `awsAuthRefresh` output goes to `show`.
+    pub fn new(config: &Config, http: HttpClient, show: OutputSink) -> Self {
         Self {
-            vars,
-            region: region.into(),
+            vars: config.vars.clone(),
+            region: config.region.clone(),
+            sdk_attempts: config.cli.retries.aws_sdk_attempts,
             http,
             show,
         }
@@ -157,7 +159,7 @@ impl SystemSources {
             ("amz-sdk-invocation-id".to_owned(), invocation_id()),
             (
                 "amz-sdk-request".to_owned(),
-                format!("attempt=1; max={AWS_SDK_ATTEMPTS}"),
+                format!("attempt=1; max={}", self.sdk_attempts),
             ),
             ("host".to_owned(), host),
             (

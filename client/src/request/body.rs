@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::CallKind;
 use crate::config::PromptCaching;
 use crate::endpoint::Endpoint;
-use crate::imitated::{THINKING_TOKEN_COUNT_BETA, TOOL_SEARCH_BETA};
+use crate::profile::Requests;
 
 /// How the CLI's first system block (its attribution line, which carries
 /// no caching marker) begins.
@@ -241,19 +241,20 @@ impl MessagesRequest {
         betas
     }
 
-    /// The requests Claude Code 2.1.328 sends again, in order, after a 400
-    /// that no other recovery explains (the on-demand throughput refusal,
-    /// a malformed request): in a first round the original loses, one
-    /// after another and for good, the thinking-token-count beta, adaptive
+    /// The requests Claude Code sends again (2.1.328 and 2.1.332 alike),
+    /// in order, after a 400 that no other recovery explains (the
+    /// on-demand throughput refusal, a malformed request): in a first round
+    /// the original loses, one after another and for good, the
+    /// thinking-token-count beta (as `requests` names it), adaptive
     /// thinking's `display` and the `role: "system"` messages; a second
     /// round does the same from the original without the tool-search beta
     /// (and the deferred tools it serves), when it had one. A step whose
     /// part is absent is skipped (conformance's on-demand-400: Sonnet 4.5
     /// is sent twice, Opus 4.7 six times).
-    pub fn resends_after_400(&self) -> Vec<MessagesRequest> {
+    pub fn resends_after_400(&self, requests: &Requests) -> Vec<MessagesRequest> {
         let mut rounds = vec![self.clone()];
         let mut without_tool_search = self.clone();
-        if without_tool_search.remove_beta(TOOL_SEARCH_BETA) {
+        if without_tool_search.remove_beta(&requests.tool_search_beta) {
             without_tool_search
                 .tools
                 .retain(|t| t.get("defer_loading") != Some(&Value::Bool(true)));
@@ -264,7 +265,7 @@ impl MessagesRequest {
             if round > 0 {
                 resends.push(request.clone());
             }
-            if request.remove_beta(THINKING_TOKEN_COUNT_BETA) {
+            if request.remove_beta(&requests.thinking_token_count_beta) {
                 resends.push(request.clone());
             }
             if let Some(Thinking::Adaptive { display }) = &mut request.thinking
@@ -542,15 +543,16 @@ mod tests {
 
     #[test]
     fn resends_after_a_400_go_in_the_clis_two_rounds() {
+        let requests = crate::profile::newest().requests;
         let mut request = turn();
         request.header_betas = vec![
             "claude-code-20250219".into(),
-            THINKING_TOKEN_COUNT_BETA.into(),
+            requests.thinking_token_count_beta.clone(),
         ];
         request.body_betas = vec![
             "interleaved-thinking-2025-05-14".into(),
-            TOOL_SEARCH_BETA.into(),
-            THINKING_TOKEN_COUNT_BETA.into(),
+            requests.tool_search_beta.clone(),
+            requests.thinking_token_count_beta.clone(),
         ];
         request.messages.insert(
             0,
@@ -572,7 +574,11 @@ mod tests {
             display: Some("omitted".into()),
         });
         let plain = Some(Thinking::Adaptive { display: None });
-        let resends: Vec<_> = request.resends_after_400().iter().map(shown).collect();
+        let resends: Vec<_> = request
+            .resends_after_400(&requests)
+            .iter()
+            .map(shown)
+            .collect();
         let both = "claude-code-20250219";
         assert_eq!(
             resends,
@@ -634,7 +640,11 @@ mod tests {
         budget.thinking = Some(Thinking::Budget {
             budget_tokens: 31999,
         });
-        assert!(budget.resends_after_400().is_empty());
+        assert!(
+            budget
+                .resends_after_400(&crate::profile::newest().requests)
+                .is_empty()
+        );
         let budget = serde_json::to_string(&Thinking::Budget {
             budget_tokens: 31999,
         })

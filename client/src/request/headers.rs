@@ -4,8 +4,9 @@
 //! AWS JS SDK's.
 //!
 //! Order differs by auth, because the CLI's SigV4 signer rebuilds the
-//! header list: signed requests go out as `accept`, `authorization`,
-//! `content-type`, `host`, `user-agent`, then the rest sorted by name;
+//! header list: signed requests go out with the profile's leading names
+//! (`accept`, `authorization`, `content-type`, `host`, `user-agent`),
+//! then the rest sorted by name;
 //! bearer and unauthenticated requests keep the SDK's own order with
 //! `host` last. Names go out in lower case (HTTP/1 names are
 //! case-insensitive; the CLI's mixed case carries no meaning).
@@ -15,7 +16,6 @@ use std::time::Duration;
 use super::Identity;
 use crate::config::{Config, CustomHeaders};
 use crate::endpoint::Endpoint;
-use crate::imitated::{AWS_SDK_ATTEMPTS, SIGNED_HEADERS_FIRST};
 
 /// The `anthropic-version` header of every model call.
 pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";
@@ -122,12 +122,13 @@ fn add_custom_headers(headers: &mut Vec<(String, String)>, custom: &CustomHeader
 /// The control plane's headers (`ListInferenceProfiles`,
 /// `GetInferenceProfile`), as the AWS JS SDK sends them, before
 /// authentication: no custom headers, no tier. `invocation_id` is a fresh
-/// UUID per operation; `attempt` counts from 1 up to the SDK's 3.
+/// UUID per operation; `attempt` counts from 1 up to the SDK's
+/// `max_attempts` (3).
 pub fn control_plane_headers(
     identity: &Identity,
     host: &str,
     invocation_id: &str,
-    attempt: u32,
+    (attempt, max_attempts): (u32, u32),
 ) -> Vec<(String, String)> {
     let agent = format!("bedrock-client/{}", env!("CARGO_PKG_VERSION"));
     vec![
@@ -140,7 +141,7 @@ pub fn control_plane_headers(
         ("amz-sdk-invocation-id".to_owned(), invocation_id.to_owned()),
         (
             "amz-sdk-request".to_owned(),
-            format!("attempt={attempt}; max={AWS_SDK_ATTEMPTS}"),
+            format!("attempt={attempt}; max={max_attempts}"),
         ),
     ]
 }
@@ -157,10 +158,13 @@ pub fn is_signed(name: &str) -> bool {
 
 /// Puts a model call's finished headers (host and authentication
 /// included) in the order the CLI sends them: SigV4-signed requests as the
-/// signer rebuilds them, the others in the SDK's order with `host` last.
-pub fn wire_order(mut headers: Vec<(String, String)>, signed: bool) -> Vec<(String, String)> {
-    let leading = SIGNED_HEADERS_FIRST;
-    if signed {
+/// signer rebuilds them (`signed_first` leading, the rest sorted), the
+/// others in the SDK's order with `host` last.
+pub fn wire_order(
+    mut headers: Vec<(String, String)>,
+    signed_first: Option<&[String]>,
+) -> Vec<(String, String)> {
+    if let Some(leading) = signed_first {
         headers.sort_by(|(a, _), (b, _)| {
             let rank = |n: &str| {
                 leading
@@ -245,7 +249,7 @@ mod tests {
         }
         // The real CLI's order in golden/i_tier_headers, seq 5.
         assert_eq!(
-            names(&wire_order(headers, true)),
+            names(&wire_order(headers, Some(&config.cli.headers.signed_first))),
             [
                 "accept",
                 "authorization",
@@ -286,7 +290,7 @@ mod tests {
         headers.push(("authorization".into(), "Bearer k".into()));
         // golden/f_bearer, seq 5 (minus the transport's own headers).
         assert_eq!(
-            names(&wire_order(headers, false)),
+            names(&wire_order(headers, None)),
             [
                 "accept",
                 "authorization",

@@ -6,14 +6,16 @@
 use super::{MessagesRequest, Thinking};
 use crate::catalogue::{Catalogue, Model, ThinkingKind};
 use crate::endpoint::Endpoint;
-use crate::imitated::{CLAUDE_CODE_BETA, DEFAULT_MAX_TOKENS};
+use crate::profile::Requests;
 
 /// Shapes `request` (the prompt, system and caching already set) for a
-/// turn on `model` at `endpoint`; `one_million` adds the 1M-context beta
-/// first, as the CLI lists it.
+/// turn on `model` at `endpoint`, from `catalogue`'s shapes (a model it
+/// does not know gets `requests`' defaults); `one_million` adds the
+/// 1M-context beta first, as the CLI lists it.
 pub fn turn_request(
     mut request: MessagesRequest,
     catalogue: &Catalogue,
+    requests: &Requests,
     model: Option<&Model>,
     endpoint: Endpoint,
     one_million: bool,
@@ -46,10 +48,10 @@ pub fn turn_request(
             }
         }
         None => {
-            request.max_tokens = DEFAULT_MAX_TOKENS;
+            request.max_tokens = requests.default_max_tokens;
             request.thinking = None;
             request.output_config = None;
-            request.header_betas = vec![CLAUDE_CODE_BETA.to_owned()];
+            request.header_betas = vec![requests.claude_code_beta.clone()];
             request.body_betas = Vec::new();
         }
     }
@@ -82,7 +84,8 @@ mod tests {
         one_million: bool,
     ) -> (Value, Vec<String>) {
         let model = catalogue.find(name);
-        let request = turn_request(base(), catalogue, model, endpoint, one_million);
+        let requests = crate::profile::newest().requests;
+        let request = turn_request(base(), catalogue, &requests, model, endpoint, one_million);
         let body = request.to_body(endpoint, CallKind::Turn, name, true);
         (
             serde_json::from_slice(&body).unwrap(),
@@ -92,7 +95,7 @@ mod tests {
 
     #[test]
     fn recorded_models_get_the_clis_shapes() {
-        let catalogue = Catalogue::built_in();
+        let catalogue = crate::profile::newest().catalogue;
         // golden/a_happy seq 5.
         let (opus, header) = body(
             &catalogue,
@@ -210,7 +213,7 @@ mod tests {
 
     #[test]
     fn unknown_models_get_the_plain_shape() {
-        let catalogue = Catalogue::built_in();
+        let catalogue = crate::profile::newest().catalogue;
         let (plain, header) = body(
             &catalogue,
             "us.anthropic.claude-future-9",

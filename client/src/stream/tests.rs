@@ -65,8 +65,12 @@ async fn serve(body: Vec<u8>, piece: usize) -> crate::transport::ResponseBody {
 
 async fn invoke(body: Vec<u8>, piece: usize) -> (Result<Completion, StreamFailure>, Vec<String>) {
     let mut shown = Vec::new();
-    let outcome =
-        read_invoke_stream(serve(body, piece).await, &mut |t| shown.push(t.to_owned())).await;
+    let outcome = read_invoke_stream(
+        serve(body, piece).await,
+        &crate::profile::newest(),
+        &mut |t| shown.push(t.to_owned()),
+    )
+    .await;
     (outcome, shown)
 }
 
@@ -157,7 +161,12 @@ fn sse(events: &[&str], line_end: &str) -> Vec<u8> {
 }
 
 async fn mantle(body: Vec<u8>, piece: usize) -> Result<Completion, StreamFailure> {
-    read_mantle_stream(serve(body, piece).await, &mut |_| {}).await
+    read_mantle_stream(
+        serve(body, piece).await,
+        &crate::profile::newest(),
+        &mut |_| {},
+    )
+    .await
 }
 
 #[tokio::test]

@@ -122,8 +122,7 @@ pub fn provider(
     let sink = Arc::clone(&shown);
     let http = HttpClient::new();
     let sources = SystemSources::new(
-        config.vars.clone(),
-        &config.region,
+        &config,
         http.clone(),
         Arc::new(move |bytes: &[u8]| sink.lock().unwrap().extend_from_slice(bytes)),
     );

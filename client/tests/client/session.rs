@@ -5,10 +5,11 @@
 //! retry, the content-type guard, and model resolution errors.
 
 use crate::support::{Sandbox, provider};
-use bedrock_client::catalogue::{Catalogue, Family, Source};
+use bedrock_client::catalogue::Family;
 use bedrock_client::clock::VirtualClock;
 use bedrock_client::credentials::SystemSources;
 use bedrock_client::provider::Provider;
+use bedrock_client::resolve::Source;
 use bedrock_client::session::{Completion, Session, TurnError, lineup};
 use bedrock_client::{Error, ErrorKind};
 use bedrock_mock_server::{
@@ -43,7 +44,7 @@ async fn session(
     all.extend_from_slice(env);
     let (mut provider, _): (Provider<SystemSources, VirtualClock>, _) =
         provider(&sandbox, server, &all);
-    let catalogue = Catalogue::built_in();
+    let catalogue = provider.config().cli.catalogue.clone();
     let lineup_name = provider
         .config()
         .vars
@@ -536,10 +537,9 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     let mut env = KEYS.to_vec();
     env.push(("CLAUDE_CODE_USE_MANTLE", "1"));
     let (provider, _) = provider(&sandbox, &server, &env);
-    let catalogue = Catalogue::built_in();
+    let catalogue = bedrock_client::profile::newest().catalogue;
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver =
-        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver = bedrock_client::resolve::Resolver::new(provider.config(), &catalogue, cli, None);
     let opus = resolver.turn(Some("opus")).unwrap();
     assert_eq!(
         (opus.id.as_str(), &opus.source),
@@ -577,7 +577,7 @@ async fn resolution_follows_aliases_overrides_lineups_and_refuses_what_it_must()
     // The seed's lineup: the turn is Sonnet 4.5, `opus` is Opus 4.6.
     let seed = lineup(&catalogue, "seed").unwrap();
     let resolver =
-        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, seed, None);
+        bedrock_client::resolve::Resolver::new(provider.config(), &catalogue, seed, None);
     assert_eq!(
         resolver.turn(None).unwrap().id,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -605,9 +605,9 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         "us.anthropic.claude-opus-4-5-20251101-v1:0[1m]",
     ));
     let (first, _) = provider(&sandbox, &server, &env);
-    let catalogue = Catalogue::built_in();
+    let catalogue = bedrock_client::profile::newest().catalogue;
     let cli = lineup(&catalogue, "cli").unwrap();
-    let resolver = bedrock_client::catalogue::Resolver::new(first.config(), &catalogue, cli, None);
+    let resolver = bedrock_client::resolve::Resolver::new(first.config(), &catalogue, cli, None);
     // An override to an ARN keeps its tier (and so the small/fast region).
     let haiku = resolver.tier(Family::Haiku).unwrap();
     assert_eq!(haiku.family, Some(Family::Haiku));
@@ -622,8 +622,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     // The small/fast model's prefix is its own region's.
     sandbox.write("home/.claude/settings.json", "{}");
     let (provider, _) = provider(&sandbox, &server, &env[..4]);
-    let resolver =
-        bedrock_client::catalogue::Resolver::new(provider.config(), &catalogue, cli, None);
+    let resolver = bedrock_client::resolve::Resolver::new(provider.config(), &catalogue, cli, None);
     assert_eq!(
         resolver.tier(Family::Haiku).unwrap().id,
         "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -640,7 +639,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
         "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
         "global.anthropic.claude-opus-5-5".to_owned(),
     ];
-    let resolver = bedrock_client::catalogue::Resolver::new(
+    let resolver = bedrock_client::resolve::Resolver::new(
         provider.config(),
         &catalogue,
         cli,
@@ -719,4 +718,85 @@ async fn a_real_stream_under_the_wrong_label_is_read_when_the_guard_is_off() {
     )
     .await;
     assert_eq!(run.outcome.unwrap().unwrap().text, "relabelled");
+}
+
+/// The stream calls of `journal` and the probes after startup's, in the
+/// order sent: `turn <id>` and `probe <id>`.
+fn calls_after_startup(journal: &[RecordedRequest]) -> Vec<String> {
+    let first_turn = journal
+        .iter()
+        .position(|r| r.operation == Some(Operation::InvokeModelWithResponseStream))
+        .expect("a turn was sent");
+    journal[first_turn..]
+        .iter()
+        .map(|r| {
+            let model = r.model_id.clone().unwrap_or_default();
+            match r.operation {
+                Some(Operation::InvokeModelWithResponseStream) => format!("turn {model}"),
+                _ => format!("probe {model}"),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_malformed_request_moves_down_the_ladder_as_2_1_332_and_not_as_2_1_328() {
+    let server = MockBedrock::start().await;
+    let every_turn_malformed = || {
+        Rule::new(
+            Match::operation(Operation::InvokeModelWithResponseStream),
+            Answer::Error {
+                code: ErrorCode::ValidationException,
+                status: None,
+                message: Some("Malformed input request: #/messages/0: extraneous key [foo] is not permitted, please reformat your input and try again.".to_owned()),
+                retry_after: None,
+            },
+        )
+    };
+    server.mount(every_turn_malformed());
+    let sonnet_4_5 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    // conformance/golden/claude-code/2.1.328/turn-400-malformed: the
+    // resends, then the error.
+    let older = session(
+        &server,
+        "session-malformed-328",
+        &[("BEDROCK_CLIENT_CLI_VERSION", "2.1.328")],
+        Some("sonnet"),
+    )
+    .await;
+    assert!(matches!(older.outcome, Some(Err(TurnError::Refused(_)))));
+    assert_eq!(
+        calls_after_startup(&older.journal),
+        [format!("turn {sonnet_4_5}"), format!("turn {sonnet_4_5}")]
+    );
+    // .../2.1.332/turn-400-malformed: after each model's resends, the next
+    // is probed and takes the turn, down to 3.5 Sonnet v2.
+    server.reset();
+    server.mount(every_turn_malformed());
+    let newer = session(
+        &server,
+        "session-malformed-332",
+        &[("BEDROCK_CLIENT_CLI_VERSION", "2.1.332")],
+        Some("sonnet"),
+    )
+    .await;
+    assert!(matches!(newer.outcome, Some(Err(TurnError::Refused(_)))));
+    let sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+    let sonnet_3_7 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    let sonnet_3_5 = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+    assert_eq!(
+        calls_after_startup(&newer.journal),
+        [
+            format!("turn {sonnet_4_5}"),
+            format!("turn {sonnet_4_5}"),
+            format!("probe {sonnet_4}"),
+            format!("turn {sonnet_4}"),
+            format!("turn {sonnet_4}"),
+            format!("probe {sonnet_3_7}"),
+            format!("turn {sonnet_3_7}"),
+            format!("probe {sonnet_3_5}"),
+            format!("turn {sonnet_3_5}"),
+        ]
+    );
+    assert_eq!(newer.session.unwrap().turn.id, sonnet_3_5);
 }

@@ -81,3 +81,43 @@ fn configuration_errors_exit_1_naming_what_to_fix() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_cli_version_comes_from_the_flag_then_the_variable_then_the_newest() {
+    let dirs = Sandbox::new("cli-version");
+    let env = [
+        ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let newest = bedrock_client::profile::NEWEST;
+    let shown = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut all = env.to_vec();
+        all.extend_from_slice(extra);
+        let out = dirs.run(args, &all);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(shown(&["status"], &[]).contains(&format!("Behaves as: Claude Code {newest}\n")));
+    let variable = [("BEDROCK_CLIENT_CLI_VERSION", "2.1.328")];
+    assert!(shown(&["status"], &variable).contains("Behaves as: Claude Code 2.1.328\n"));
+    let flag = ["status", "--cli-version", newest];
+    assert!(shown(&flag, &variable).contains(&format!("Behaves as: Claude Code {newest}\n")));
+    // An unknown version is refused with the known ones: on the command
+    // line as a usage error, in the variable as a configuration error.
+    let out = dirs.run(&["--cli-version", "2.1.96", "status"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("2.1.96") && stderr.contains("2.1.328") && stderr.contains(newest),
+        "{stderr}"
+    );
+    let mut all = env.to_vec();
+    all.push(("BEDROCK_CLIENT_CLI_VERSION", "2.1.96"));
+    let out = dirs.run(&["status"], &all);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("bedrock-client: there is no profile of Claude Code 2.1.96: this bedrock-client imitates 2.1.328"),
+        "{stderr}"
+    );
+}

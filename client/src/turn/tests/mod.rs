@@ -202,6 +202,7 @@ async fn a_probe_carries_custom_headers_but_no_tier_and_no_betas() {
         "us.anthropic.claude-haiku-4-5-20251001-v1:0",
         ModelRegion::Main,
         &probe,
+        provider.config().cli.time_limits.probe,
     );
     let response = provider.send(&call).await.unwrap();
     assert_eq!(response.status, 200);
@@ -382,7 +383,8 @@ async fn the_region_variables_choose_the_signing_region() {
                 "us"
             }
         );
-        let call = Call::probe(Endpoint::Bedrock, &model, region, &probe);
+        let timeout = provider.config().cli.time_limits.probe;
+        let call = Call::probe(Endpoint::Bedrock, &model, region, &probe, timeout);
         provider.send(&call).await.unwrap();
         let expected = if region == ModelRegion::SmallFast {
             "ap-southeast-2"

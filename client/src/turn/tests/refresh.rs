@@ -73,7 +73,7 @@ async fn an_sso_refresh_that_never_helps_is_bounded_and_named_in_the_error() {
         hint.contains("remove awsAuthRefresh from your settings and run `aws sso login` yourself")
     );
     assert_eq!(
-        user_message(failure, Some(&refresh)),
+        user_message(&provider.config().cli, failure, Some(&refresh)),
         format!(
             "AWS authentication failed · run `{refresh}` and retry · if credentials are current, check AWS permissions and model access · API Error: 403 The security token included in the request is expired"
         )

@@ -5,9 +5,13 @@
 //! ids or ARNs, `availableModels` restricts what may be chosen, and
 //! `[1m]` is split off into its beta (refused for models without a 1M
 //! context). Pure functions of the configuration, the catalogue and what
-//! startup discovery found.
+//! startup discovery found; and the ladders a refused turn moves down
+//! (`ladder`). Nothing here sends a request: the startup checks that probe
+//! the catalogue's models run in a [`Session`](crate::session::Session).
 
-use super::{Catalogue, Family, Lineup, Model, geography_for};
+pub(crate) mod ladder;
+
+use crate::catalogue::{Catalogue, Family, Lineup, Model, geography_for};
 use crate::config::Config;
 use crate::endpoint::{Endpoint, endpoint_for, is_mantle_id, split_context_suffix};
 use crate::error::{Error, ErrorKind};
@@ -195,15 +199,15 @@ impl<'a> Resolver<'a> {
     ///
     /// ```
     /// use bedrock_client::config::{Config, Sources};
-    /// use bedrock_client::catalogue::{Catalogue, Resolver};
+    /// use bedrock_client::resolve::Resolver;
     ///
     /// let config = Config::load(&Sources {
     ///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "eu-west-1")]
     ///         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
     ///     ..Sources::default()
     /// }).unwrap();
-    /// let catalogue = Catalogue::built_in();
-    /// let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
+    /// let catalogue = &config.cli.catalogue;
+    /// let resolver = Resolver::new(&config, catalogue, catalogue.lineup("cli").unwrap(), None);
     /// assert_eq!(resolver.turn(Some("haiku")).unwrap().id, "eu.anthropic.claude-haiku-4-5-20251001-v1:0");
     /// ```
     pub fn turn(&self, flag: Option<&str>) -> Result<Resolved, Error> {

@@ -1,13 +1,13 @@
-//! A tier's ladder: the models Claude Code 2.1.328 moves a turn down when
-//! Bedrock refuses one for good. The CLI builds one at startup for each
+//! A tier's ladder: the models Claude Code moves a turn down when Bedrock
+//! refuses one for good (2.1.328 and 2.1.332 alike). The CLI builds one at startup for each
 //! tier it probes: the lineup's default, then every older version of the
 //! family, newest first; the Opus ladder ends with the Sonnet default,
 //! across tiers (`conformance/golden/claude-code/model-access-403.json`).
 //! Retired versions stay on it (`--model sonnet` walks down to 3.5
 //! Sonnet). A pinned tier, or one the user named a model of, has none.
 
-use super::resolve::{Resolved, Resolver, Source};
-use super::{Catalogue, Family};
+use super::{Resolved, Resolver, Source};
+use crate::catalogue::{Catalogue, Family};
 use crate::endpoint::Endpoint;
 
 /// How far down a ladder goes.
@@ -84,7 +84,7 @@ mod tests {
             ("CLAUDE_CODE_USE_BEDROCK", "1"),
             ("AWS_REGION", "us-east-1"),
         ]);
-        let catalogue = Catalogue::built_in();
+        let catalogue = crate::profile::load("2.1.328").unwrap().catalogue;
         let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
         // golden/claude-code/model-access-403.json, in the order sent.
         assert_eq!(
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn mantle_has_no_ladder() {
-        let catalogue = Catalogue::built_in();
+        let catalogue = crate::profile::load("2.1.328").unwrap().catalogue;
         let lineup = catalogue.lineup("cli").unwrap();
         let mantle = config(&[("CLAUDE_CODE_USE_MANTLE", "1"), ("AWS_REGION", "us-east-1")]);
         let resolver = Resolver::new(&mantle, &catalogue, lineup, None);
