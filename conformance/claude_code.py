@@ -1,7 +1,9 @@
 """The Claude Code CLI's cases, and `bedrock-client` run beside it: each
-case runs both with the same variables, settings, account and rules, checks
-the CLI's outcome and its golden file, and lists where bedrock-client's
-requests and output differ from the CLI's."""
+case runs, for each pinned version of the CLI, both the CLI and
+bedrock-client as that version (`--cli-version`) with the same variables,
+settings, account and rules, checks the CLI's outcome and its golden file
+(`golden/claude-code/<version>/<case>.json`), and lists where
+bedrock-client's requests and output differ from the CLI's."""
 
 from __future__ import annotations
 
@@ -17,7 +19,26 @@ from typing import Any
 from common import ACCESS_KEY, API_KEY, REGION, SECRET_KEY, Mock, check_golden, error_rule
 from sdk_cases import NODE_DIR
 
-CLAUDE = NODE_DIR / "node_modules" / ".bin" / "claude"
+# Each version of the CLI is installed under the npm alias
+# `claude-code-<version>` (node/package.json): the versions bedrock-client
+# has a profile of (client/data/profiles/), as a cargo test checks.
+ALIAS_PREFIX = "claude-code-"
+
+
+def cli_versions() -> list[str]:
+    """The versions of the CLI node/package.json pins, oldest first."""
+    manifest = json.loads((NODE_DIR / "package.json").read_text())
+    versions = [name[len(ALIAS_PREFIX):] for name in manifest["dependencies"]
+                if name.startswith(ALIAS_PREFIX)]
+    return sorted(versions, key=lambda v: [int(part) for part in v.split(".")])
+
+
+def claude(version: str) -> Path:
+    """The installed CLI of `version` (its postinstall puts the native
+    binary in place of the package's `bin/claude.exe`)."""
+    return NODE_DIR / "node_modules" / f"{ALIAS_PREFIX}{version}" / "bin" / "claude.exe"
+
+
 OPUS_PROBE_404 = error_rule("InvokeModel", "ResourceNotFoundException", "*claude-opus-5-5",
                             message="Model not found.")
 
@@ -39,8 +60,15 @@ class CliCase:
     config: dict = field(default_factory=dict)
     # ~/.claude/settings.json, `{mock}` standing for the mock's URL.
     settings: dict | None = None
-    # Minutes long on a real clock: run only with `--slow` (CI does).
+    # Minutes long on a real clock: run only with `--slow` (CI does), and
+    # only for the newest version.
     slow: bool = False
+    # What stdout must hold instead of `stdout`, for the versions that
+    # print something else.
+    stdout_by_version: dict = field(default_factory=dict)
+
+    def expected_stdout(self, version: str) -> str:
+        return self.stdout_by_version.get(version, self.stdout)
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -107,7 +135,11 @@ CLI_CASES = [
             rules=[error_rule("InvokeModelWithResponseStream", "ValidationException")],
             exit=1, stdout="API Error (us.anthropic.claude-sonnet-4-5-20250929-v1:0): 400 "
                            "The provided model identifier is invalid.. Try --model to switch to "
-                           "us.anthropic.claude-sonnet-4-20250514-v1:0."),
+                           "us.anthropic.claude-sonnet-4-20250514-v1:0.",
+            # Sonnet 4 retired on 2026-10-14: 2.1.332 suggests no retired model.
+            stdout_by_version={"2.1.332": "API Error (us.anthropic.claude-sonnet-4-5-20250929-v1:0): "
+                                          "400 The provided model identifier is invalid.. Run "
+                                          "--model to pick a different model."}),
     CliCase("turn-403-iam", "an IAM policy denies the default Opus: sent again, then Opus 5 probed",
             {"CLAUDE_CODE_USE_BEDROCK": "1"},
             rules=[error_rule("InvokeModelWithResponseStream", "AccessDeniedException",
@@ -209,7 +241,8 @@ CLI_CASES = [
 
 
 # Fidelity differences the suite knows, each explained in DIFFERENCES.md:
-# (case name pattern, difference pattern, why). Anything else fails the run.
+# (case name pattern, difference pattern, why), and a fourth item, the
+# versions it holds for, when not all. Anything else fails the run.
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
@@ -220,8 +253,11 @@ KNOWN_DIFFERENCES = [
 ]
 
 
-def known(case: str, difference: str) -> str | None:
-    for case_pattern, pattern, why in KNOWN_DIFFERENCES:
+def known(case: str, difference: str, version: str) -> str | None:
+    """Why `difference` in `case` as `version` is expected, if it is."""
+    for case_pattern, pattern, why, *versions in KNOWN_DIFFERENCES:
+        if versions and version not in versions[0]:
+            continue
         if re.fullmatch(case_pattern, case) and re.fullmatch(pattern, difference):
             return why
     return None
@@ -249,7 +285,10 @@ def cli_env(url: str, home: Path, extra: dict) -> dict:
     return env
 
 
-def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
+def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
+            options: tuple = ()) -> dict:
+    """Runs `program` (the CLI, or bedrock-client with `options`) as
+    `claude -p` on `case`, HOME and the project folder fresh in `scratch`."""
     home = scratch / "home"
     project = scratch / "project"
     for folder in (home, project):
@@ -260,7 +299,7 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
         text = json.dumps(case.settings).replace("{mock}", url)
         (home / ".claude" / "settings.json").write_text(text)
     done = subprocess.run(
-        [str(program), "-p", "say hi", "--output-format", "text", *case.args],
+        [str(program), *options, "-p", "say hi", "--output-format", "text", *case.args],
         env=cli_env(url, home, case.env), cwd=project, capture_output=True,
         text=True, timeout=600 if case.slow else 180)
     # The refresh commands of the cases append a line here each time they run.
@@ -376,6 +415,8 @@ def differences(a: list[dict], b: list[dict]) -> list[str]:
 @dataclass
 class CliResult:
     case: CliCase
+    # The CLI's version, which bedrock-client ran as too.
+    version: str
     # Where the CLI's outcome or requests are not what the case expects.
     problems: list[str]
     # Where bedrock-client's requests or output differ from the CLI's.
@@ -383,41 +424,52 @@ class CliResult:
 
     def unknown(self) -> list[str]:
         """The differences KNOWN_DIFFERENCES does not explain."""
-        return [d for d in self.differences if not known(self.case.name, d)]
+        return [d for d in self.differences if not known(self.case.name, d, self.version)]
+
+
+def wanted_cases(wanted: str, slow: bool, versions: list[str]) -> list[tuple[str, CliCase]]:
+    """Each (version, case) to run: the case's `claude-code@<version>/<name>`
+    or `claude-code/<name>` contains `wanted`; the slow ones only with
+    `slow`, and only for the newest pinned version (minutes each)."""
+    newest = cli_versions()[-1]
+    return [(version, case) for version in versions for case in CLI_CASES
+            if (wanted in f"claude-code@{version}/{case.name}"
+                or wanted in f"claude-code/{case.name}")
+            and (not case.slow or (slow and version == newest))]
 
 
 def cli_results(mock: Mock, bedrock_client: Path, update: bool,
-                wanted: str, slow: bool) -> list[CliResult]:
-    """Each CLI case whose `claude-code/<name>` contains `wanted` (the slow
-    ones only with `slow`)."""
-    results = []
+                runs: list[tuple[str, CliCase]]) -> list[CliResult]:
+    """Each of `runs`: the CLI of its version, then bedrock-client as that
+    version."""
     scratch = Path(tempfile.mkdtemp(prefix="conformance-"))
-    for case in CLI_CASES:
-        if wanted not in f"claude-code/{case.name}" or (case.slow and not slow):
-            continue
-        problems: list[str] = []
-        mock.start_case(case.rules, case.config)
-        got = run_cli(CLAUDE, case, mock.url, scratch)
-        cli_journal = mock.journal()
-        if got["exit"] != case.exit:
-            problems.append(f"exit {got['exit']}, expected {case.exit}")
-        if case.stdout not in got["stdout"]:
-            problems.append(f"stdout {got['stdout']!r} lacks {case.stdout!r}")
-        problems += check_golden("claude-code", case.name, cli_journal, update,
-                                 view=fidelity_view)
-        mock.start_case(case.rules, case.config)
-        ours = run_cli(bedrock_client, case, mock.url, scratch)
-        fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
-        if ours["exit"] != got["exit"]:
-            fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")
-        if ours["stdout"] != got["stdout"]:
-            fidelity.append(f"stdout: CLI {got['stdout']!r}, ours {ours['stdout']!r}")
-        if ours["stderr"] != got["stderr"]:
-            fidelity.append(f"stderr: CLI {got['stderr']!r}, ours {ours['stderr']!r}")
-        if ours["refresh_runs"] != got["refresh_runs"]:
-            fidelity.append(f"refresh runs: CLI {got['refresh_runs']}, ours {ours['refresh_runs']}")
-        if problems:
-            problems.insert(0, f"got {json.dumps(got)}")
-        results.append(CliResult(case, problems, fidelity))
-    shutil.rmtree(scratch, ignore_errors=True)
-    return results
+    try:
+        return [run_case(mock, bedrock_client, update, version, case, scratch)
+                for version, case in runs]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_case(mock: Mock, bedrock_client: Path, update: bool, version: str,
+             case: CliCase, scratch: Path) -> CliResult:
+    problems: list[str] = []
+    mock.start_case(case.rules, case.config)
+    got = run_cli(claude(version), case, mock.url, scratch)
+    cli_journal = mock.journal()
+    if got["exit"] != case.exit:
+        problems.append(f"exit {got['exit']}, expected {case.exit}")
+    stdout = case.expected_stdout(version)
+    if stdout not in got["stdout"]:
+        problems.append(f"stdout {got['stdout']!r} lacks {stdout!r}")
+    problems += check_golden(f"claude-code/{version}", case.name, cli_journal, update,
+                             view=fidelity_view)
+    mock.start_case(case.rules, case.config)
+    ours = run_cli(bedrock_client, case, mock.url, scratch, ("--cli-version", version))
+    fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
+    for key in ("exit", "stdout", "stderr", "refresh_runs"):
+        if ours[key] != got[key]:
+            label = "refresh runs" if key == "refresh_runs" else key
+            fidelity.append(f"{label}: CLI {got[key]!r}, ours {ours[key]!r}")
+    if problems:
+        problems.insert(0, f"got {json.dumps(got)}")
+    return CliResult(case, version, problems, fidelity)

@@ -12,12 +12,15 @@ and checks two things:
   `conformance/golden/<client>/<case>.json`, so a change in a future
   release of a client shows up as a diff (common.py).
 
-For the Claude Code CLI, `bedrock-client` runs each case too and must
-match it but for the differences claude_code.KNOWN_DIFFERENCES explains.
+For the Claude Code CLI, each case runs for each pinned version of the CLI
+(`node/package.json`), and `bedrock-client` runs it too as that version
+(`--cli-version`): it must match the CLI but for the differences
+claude_code.KNOWN_DIFFERENCES explains.
 
-Prints a table client x case and exits 1 on any mismatch, on an
-unexplained difference, or when a client is missing. `--update` rewrites
-the golden files instead of comparing them.
+Prints a table client x case, each client's version and match count (the
+CLI's per version, with bedrock-client's fidelity as that version), and
+exits 1 on any mismatch, on an unexplained difference, or when a client is
+missing. `--update` rewrites the golden files instead of comparing them.
 
 Run it through `conformance/run`, which installs the pinned clients first.
 """
@@ -51,13 +54,15 @@ def versions() -> dict[str, str]:
         except (OSError, ValueError, KeyError):
             return "not installed"
 
+    clis = {f"claude-code@{v}": f"@anthropic-ai/claude-code "
+                                f"{npm_version(claude_code.ALIAS_PREFIX + v)}"
+            for v in claude_code.cli_versions()}
     return {"boto3": f"boto3 {version('boto3')} (botocore {version('botocore')})",
             "anthropic-python": f"anthropic {version('anthropic')}",
             "anthropic-typescript": f"@anthropic-ai/bedrock-sdk "
                                     f"{npm_version('@anthropic-ai/bedrock-sdk')} "
                                     f"(@anthropic-ai/sdk {npm_version('@anthropic-ai/sdk')})",
-            "claude-code": f"@anthropic-ai/claude-code "
-                           f"{npm_version('@anthropic-ai/claude-code')}"}
+            **clis}
 
 
 def run_sdk_case(mock: Mock, case: Case, update: bool) -> list[str]:
@@ -75,6 +80,22 @@ def run_sdk_case(mock: Mock, case: Case, update: bool) -> list[str]:
     return problems
 
 
+def print_table(results: list[tuple[Case, list[str]]],
+                cli: list[claude_code.CliResult]) -> None:
+    """The table client x case: whether each matched, and for the CLI's
+    cases, how bedrock-client compared."""
+    names = [c.name for c, _ in results] + [r.case.name for r in cli]
+    width = max((len(n) for n in names), default=10)
+    print(f"{'client':<21} {'case':<{width}}  result    fidelity of bedrock-client")
+    for case, problems in results:
+        print(f"{case.client:<21} {case.name:<{width}}  {'MISMATCH' if problems else 'ok'}")
+    for r in cli:
+        mark = "MISMATCH" if r.problems else "ok"
+        client = f"claude-code@{r.version}"
+        print(f"{client:<21} {r.case.name:<{width}}  {mark:<8}  {fidelity_column(r)}")
+    print()
+
+
 def fidelity_column(result: claude_code.CliResult) -> str:
     if not result.differences:
         return "identical"
@@ -82,6 +103,19 @@ def fidelity_column(result: claude_code.CliResult) -> str:
     if unknown:
         return f"{len(unknown)} UNKNOWN differences"
     return f"identical but for {len(result.differences)} known"
+
+
+def cli_summary(version: str, installed: str, results: list[claude_code.CliResult]) -> str:
+    """One version's line: the CLI against its goldens, and bedrock-client's
+    fidelity as that version: (cases identical apart from declared
+    differences) / (cases run)."""
+    ok = sum(1 for r in results if not r.problems)
+    identical = sum(1 for r in results if not r.differences)
+    explained = sum(1 for r in results if not r.unknown())
+    return (f"claude-code@{version}: {installed}: {ok}/{len(results)} cases match; "
+            f"bedrock-client --cli-version {version}: fidelity {explained}/{len(results)} "
+            f"(identical apart from declared differences), identical in "
+            f"{identical}/{len(results)}")
 
 
 def main() -> int:
@@ -93,58 +127,51 @@ def main() -> int:
                         help="rewrite the golden files instead of comparing")
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
     parser.add_argument("--slow", action="store_true",
-                        help="also the cases that take minutes on a real clock")
+                        help="also the cases that take minutes on a real clock "
+                             "(for the newest CLI version only)")
+    parser.add_argument("--cli-version", action="append", dest="cli_versions",
+                        choices=claude_code.cli_versions(), metavar="VERSION",
+                        help="only this version of the Claude Code CLI (repeatable; "
+                             f"default: every pinned one, {', '.join(claude_code.cli_versions())})")
     args = parser.parse_args()
 
     cases = [c for c in sdk_cases.all_cases() if args.filter in f"{c.client}/{c.name}"]
-    wants_cli = any(args.filter in f"claude-code/{c.name}" and (args.slow or not c.slow)
-                    for c in claude_code.CLI_CASES)
-    cli_missing = wants_cli and not claude_code.CLAUDE.exists()
+    runs = claude_code.wanted_cases(args.filter, args.slow,
+                                    args.cli_versions or claude_code.cli_versions())
+    missing = sorted({v for v, _ in runs if not claude_code.claude(v).exists()})
     mock = Mock(args.harness)
     results: list[tuple[Case, list[str]]] = []
     cli: list[claude_code.CliResult] = []
     try:
-        if wants_cli and not cli_missing:
-            cli = claude_code.cli_results(mock, args.harness.parent / "bedrock-client",
-                                          args.update, args.filter, args.slow)
+        cli = claude_code.cli_results(mock, args.harness.parent / "bedrock-client",
+                                      args.update, [(v, c) for v, c in runs if v not in missing])
         results = [(case, run_sdk_case(mock, case, args.update)) for case in cases]
     finally:
         mock.close()
 
-    names = [c.name for c, _ in results] + [r.case.name for r in cli]
-    width = max((len(n) for n in names), default=10)
-    print(f"{'client':<21} {'case':<{width}}  result    fidelity of bedrock-client")
-    for case, problems in results:
-        print(f"{case.client:<21} {case.name:<{width}}  {'MISMATCH' if problems else 'ok'}")
-    for r in cli:
-        mark = "MISMATCH" if r.problems else "ok"
-        print(f"{'claude-code':<21} {r.case.name:<{width}}  {mark:<8}  {fidelity_column(r)}")
-    print()
+    print_table(results, cli)
     known_versions = versions()
     for client, version in known_versions.items():
         ran = [p for c, p in results if c.client == client]
         if ran:
             print(f"{client}: {version}: {sum(1 for p in ran if not p)}/{len(ran)} cases match")
-    if cli:
-        ok = sum(1 for r in cli if not r.problems)
-        identical = sum(1 for r in cli if not r.differences)
-        explained = sum(1 for r in cli if not r.unknown())
-        print(f"claude-code: {known_versions['claude-code']}: {ok}/{len(cli)} cases match; "
-              f"bedrock-client identical in {identical}/{len(cli)} "
-              f"({100 * identical // len(cli)} %), identical but for known differences "
-              f"in {explained}/{len(cli)}")
-    if cli_missing:
-        print(f"claude-code: MISSING ({claude_code.CLAUDE} is not there: "
+    for version in claude_code.cli_versions():
+        ran = [r for r in cli if r.version == version]
+        if ran:
+            print(cli_summary(version, known_versions[f"claude-code@{version}"], ran))
+    for version in missing:
+        print(f"claude-code@{version}: MISSING ({claude_code.claude(version)} is not there: "
               "npm ci in conformance/node); its cases did not run")
     for r in cli:
+        name = f"claude-code@{r.version}/{r.case.name}"
         if r.problems:
-            print(f"\nclaude-code/{r.case.name} ({r.case.what}):")
+            print(f"\n{name} ({r.case.what}):")
             for line in r.problems:
                 print(f"  {line}")
         if r.differences:
-            print(f"\nfidelity claude-code/{r.case.name}: bedrock-client differs ({r.case.what}):")
+            print(f"\nfidelity {name}: bedrock-client differs ({r.case.what}):")
             for line in r.differences:
-                why = claude_code.known(r.case.name, line)
+                why = claude_code.known(r.case.name, line, r.version)
                 print(f"  {line}" + (f"   [known: {why}]" if why else "   [UNKNOWN]"))
     failed = [(c, p) for c, p in results if p]
     for case, problems in failed:
@@ -155,7 +182,7 @@ def main() -> int:
         print(f"\ngolden files written under {GOLDEN.relative_to(ROOT)}")
     cli_failed = any(r.problems or r.unknown() for r in cli)
     nothing_ran = not results and not cli
-    return 1 if failed or cli_failed or cli_missing or nothing_ran else 0
+    return 1 if failed or cli_failed or missing or nothing_ran else 0
 
 
 if __name__ == "__main__":

@@ -581,7 +581,7 @@ mod tests {
         );
         assert_eq!(
             user_message_for(&invalid, None, Some(("m", None))),
-            // conformance/golden/claude-code/on-demand-400-retired: no
+            // conformance/golden/claude-code/*/on-demand-400-retired: no
             // model to suggest.
             "API Error (m): 400 The provided model identifier is invalid.. Run --model to pick a different model."
         );

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, Retirement};
 use crate::error::{Error, ErrorKind};
 
 /// The built-in profiles, oldest first: each version and its file.
@@ -210,7 +210,7 @@ pub struct Profile {
     pub credentials: CredentialTimes,
     /// What goes into requests beyond the catalogue's shapes.
     pub requests: Requests,
-    /// Header orders.
+    /// The CLI's own headers, and header orders.
     pub headers: HeaderOrders,
     /// The lines the CLI prints.
     pub texts: Texts,
@@ -315,10 +315,16 @@ pub struct Requests {
     pub alternate_shape: String,
 }
 
-/// Header orders.
+/// The CLI's own headers on model calls, and header orders.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderOrders {
+    /// What every model call carries after the SDK's headers (name in
+    /// lower case, value), in order.
+    pub model_call: Vec<(String, String)>,
+    /// What a turn carries after its `anthropic-beta`, before
+    /// [`HeaderOrders::model_call`]'s.
+    pub turn: Vec<(String, String)>,
     /// The names the SigV4 signer puts first on a model call, in this
     /// order; the rest follow sorted.
     pub signed_first: Vec<String>,
@@ -362,6 +368,89 @@ pub struct Texts {
     pub timed_out: String,
     /// A stream cut inside a frame.
     pub truncated_event: String,
+    /// The notice of a tier that falls back to an older version of its
+    /// own: `{tier}` (`Opus`), `{wanted}` and `{fallback}` (display names).
+    pub older_version_notice: String,
+    /// The notice of a tier that falls back to the next family's model:
+    /// `{tier}`, `{wanted}`, `{fallback}`.
+    pub next_family_notice: String,
+    /// The startup warning for a model Bedrock retires: `{model}` (the
+    /// deprecation table's name), `{tense}`, `{date}`.
+    pub retirement_warning: String,
+    /// `{tense}` once the date has passed.
+    pub retired: String,
+    /// `{tense}` before the date.
+    pub retiring: String,
+}
+
+/// The placeholders each template of [`Texts`] may hold.
+const TEMPLATES: [(&str, &[&str]); 3] = [
+    ("older_version_notice", &["tier", "wanted", "fallback"]),
+    ("next_family_notice", &["tier", "wanted", "fallback"]),
+    ("retirement_warning", &["model", "tense", "date"]),
+];
+
+impl Texts {
+    /// The template named `field` (one of [`TEMPLATES`]).
+    fn template(&self, field: &str) -> &str {
+        match field {
+            "older_version_notice" => &self.older_version_notice,
+            "next_family_notice" => &self.next_family_notice,
+            _ => &self.retirement_warning,
+        }
+    }
+
+    /// `template` with each `{name}` of `values` filled in.
+    pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+        values
+            .iter()
+            .fold(template.to_owned(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+    }
+
+    /// The CLI's startup warning for `retirement` at `now`, in the past
+    /// tense once the date has passed: `⚠ Claude 3.7 Sonnet was retired on
+    /// April 28, 2026. Consider switching to a newer model.`
+    pub fn retirement_warning_at(
+        &self,
+        retirement: &Retirement,
+        now: std::time::SystemTime,
+    ) -> String {
+        let tense = if retirement.has_passed(now) {
+            &self.retired
+        } else {
+            &self.retiring
+        };
+        Self::fill(
+            &self.retirement_warning,
+            &[
+                ("model", &retirement.name),
+                ("tense", tense),
+                ("date", &retirement.bedrock),
+            ],
+        )
+    }
+
+    /// The first `{placeholder}` of a template that it may not hold.
+    fn unknown_placeholder(&self) -> Option<String> {
+        TEMPLATES.iter().find_map(|(field, names)| {
+            let template = self.template(field);
+            template.split('{').skip(1).find_map(|rest| {
+                let name = rest.split('}').next().unwrap_or_default();
+                (!names.contains(&name)).then(|| {
+                    format!(
+                        "`texts.{field}` holds `{{{name}}}`: it may hold {}",
+                        names
+                            .iter()
+                            .map(|n| format!("{{{n}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })
+        })
+    }
 }
 
 /// Words the CLI looks for in a refusal (lower-cased).
@@ -441,6 +530,19 @@ impl Profile {
         ];
         if let Some((name, _)) = named.iter().find(|(_, limit)| limit.is_zero()) {
             return bad(format!("`time_limits.{name}` must be above 0"));
+        }
+        if let Some(why) = self.texts.unknown_placeholder() {
+            return bad(why);
+        }
+        let headers = &self.headers;
+        let own = headers.model_call.iter().chain(&headers.turn);
+        if let Some((name, _)) = own
+            .clone()
+            .find(|(name, _)| name.is_empty() || name.to_lowercase() != *name)
+        {
+            return bad(format!(
+                "the header name `{name}` in `headers` must be lower case and not empty"
+            ));
         }
         Ok(())
     }

@@ -84,7 +84,8 @@ impl Session {
         // The chosen model's retirement, as the CLI warns at startup (a
         // model the turn falls back to later gets no warning).
         if let Some(retirement) = turn.model.as_ref().and_then(|m| m.retirement.as_ref()) {
-            notices.push(retirement.warning(provider.clock().now()));
+            let texts = &provider.config().cli.texts;
+            notices.push(texts.retirement_warning_at(retirement, provider.clock().now()));
         }
         notices.extend(take_checked_tier(&mut turn, &startup));
         let backing = if turn.is_arn() && turn.endpoint == Endpoint::Bedrock {

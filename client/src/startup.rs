@@ -23,6 +23,7 @@ use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
 use crate::failure::{ApiFailure, Failure, classify};
+use crate::profile::Texts;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
 use crate::resolve::{Resolved, Resolver, Source};
@@ -173,7 +174,7 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
         startup.tiers.push(check);
     }
     for family in stranded {
-        fall_back_to_next_family(&mut startup.tiers, &resolver, family);
+        fall_back_to_next_family(&mut startup.tiers, &resolver, &config.cli.texts, family);
     }
     startup
 }
@@ -270,11 +271,14 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
     let Some(fallback) = newest else {
         return false;
     };
-    check.notice = Some(format!(
-        "Warning: {}: {} not available — using {} for this session",
-        family.title(),
-        wanted.display,
-        display(&fallback)
+    let texts = &provider.config().cli.texts;
+    check.notice = Some(Texts::fill(
+        &texts.older_version_notice,
+        &[
+            ("tier", family.title()),
+            ("wanted", &wanted.display),
+            ("fallback", &display(&fallback)),
+        ],
     ));
     check.model = fallback;
     check.usable = true;
@@ -283,8 +287,13 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
 
 /// Moves `family`, which has nothing of its own that answers, to the next
 /// family's model (Opus → Sonnet): its checked choice if that answers, or
-/// its pin (pins are not probed).
-fn fall_back_to_next_family(tiers: &mut [TierCheck], resolver: &Resolver<'_>, family: Family) {
+/// its pin (pins are not probed); the notice in `texts`' words.
+fn fall_back_to_next_family(
+    tiers: &mut [TierCheck],
+    resolver: &Resolver<'_>,
+    texts: &Texts,
+    family: Family,
+) {
     let Some(next) = family.next() else { return };
     let next_model = match tiers.iter().find(|t| t.family == next) {
         Some(checked) if checked.usable => Some(checked.model.clone()),
@@ -295,12 +304,13 @@ fn fall_back_to_next_family(tiers: &mut [TierCheck], resolver: &Resolver<'_>, fa
     if let (Some(next_model), Some(check)) =
         (next_model, tiers.iter_mut().find(|t| t.family == family))
     {
-        check.notice = Some(format!(
-            "Warning: {}: {} not available — using {}. Enable {} in the Bedrock console to upgrade.",
-            family.title(),
-            wanted.display,
-            display(&next_model),
-            wanted.display
+        check.notice = Some(Texts::fill(
+            &texts.next_family_notice,
+            &[
+                ("tier", family.title()),
+                ("wanted", &wanted.display),
+                ("fallback", &display(&next_model)),
+            ],
         ));
         check.model = next_model;
         check.usable = true;

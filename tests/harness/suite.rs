@@ -235,3 +235,57 @@ fn the_account_serves(catalogue: &bedrock_client::catalogue::Catalogue) {
         );
     }
 }
+
+/// The Claude Code versions the conformance suite installs and goldens are
+/// the ones `bedrock-client` has a profile of, no more and no fewer: each
+/// is pinned in `conformance/node/package.json` under the alias
+/// `claude-code-<version>` (and locked), and has its golden folder.
+#[test]
+fn conformance_pins_and_goldens_exactly_the_cli_versions_the_client_imitates() {
+    let conformance = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    let read_json = |path: &Path| -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let manifest = read_json(&conformance.join("node/package.json"));
+    let lock = read_json(&conformance.join("node/package-lock.json"));
+    let dependencies = manifest["dependencies"].as_object().expect("dependencies");
+    let mut pinned: Vec<String> = dependencies
+        .iter()
+        .filter(|(name, _)| name.contains("claude-code"))
+        .map(|(name, spec)| {
+            let version = name.strip_prefix("claude-code-").unwrap_or_else(|| {
+                panic!("{name}: install the CLI under the alias claude-code-<version>")
+            });
+            assert_eq!(
+                spec.as_str(),
+                Some(format!("npm:@anthropic-ai/claude-code@{version}").as_str()),
+                "{name} must pin exactly that version"
+            );
+            let locked = &lock["packages"][format!("node_modules/{name}")];
+            assert_eq!(
+                locked["version"].as_str(),
+                Some(version),
+                "{name} in package-lock.json"
+            );
+            version.to_owned()
+        })
+        .collect();
+    pinned.sort();
+    let mut imitated = bedrock_client::profile::known_versions();
+    imitated.sort();
+    assert_eq!(
+        pinned, imitated,
+        "conformance/node/package.json pins a claude-code-<version> for each profile in client/data/profiles/ (then `npm install` there, and record its goldens with `conformance/run --cli-version <version> --update`)"
+    );
+    let mut goldens: Vec<String> = std::fs::read_dir(conformance.join("golden/claude-code"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    goldens.sort();
+    assert_eq!(
+        goldens, imitated,
+        "conformance/golden/claude-code/ has a folder per version"
+    );
+}

@@ -180,23 +180,6 @@ pub struct Retirement {
 }
 
 impl Retirement {
-    /// The CLI's warning, in the past tense once the date has passed at
-    /// `now`: `⚠ Claude 3.7 Sonnet was retired on April 28, 2026.
-    /// Consider switching to a newer model.`
-    pub fn warning(&self, now: std::time::SystemTime) -> String {
-        let tense = if self.has_passed(now) {
-            "was retired on"
-        } else {
-            "will be retired on"
-        };
-        format!(
-            "\u{26a0} {} {tense} {}. Consider switching to a newer model.",
-            self.name, self.bedrock
-        )
-    }
-}
-
-impl Retirement {
     /// Whether the model is retired at `now` (from the start of the day,
     /// UTC).
     pub fn has_passed(&self, now: std::time::SystemTime) -> bool {
@@ -489,24 +472,14 @@ mod tests {
     }
 
     #[test]
-    fn a_retirement_is_told_in_the_right_tense() {
+    fn a_retirement_has_passed_from_the_start_of_its_day() {
         let catalogue = catalogue();
         let sonnet4 = catalogue.model("claude-sonnet-4-20250514").unwrap();
         let retirement = sonnet4.retirement.as_ref().unwrap();
         // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
         let day = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_791_936_000);
-        let before = day - std::time::Duration::from_secs(1);
-        assert!(!retirement.has_passed(before));
-        assert_eq!(
-            retirement.warning(before),
-            "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
-        );
-        // conformance/golden/claude-code/retired-model-warning.
+        assert!(!retirement.has_passed(day - std::time::Duration::from_secs(1)));
         assert!(retirement.has_passed(day));
-        assert_eq!(
-            retirement.warning(day),
-            "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
-        );
     }
 
     #[test]

@@ -186,3 +186,34 @@ fn a_bad_profile_names_what_is_wrong() {
     };
     assert!(error_of(&without_texts).contains("missing field `texts`"));
 }
+
+#[test]
+fn the_texts_fill_their_templates_in_the_clis_words() {
+    let texts = newest().texts;
+    let catalogue = newest().catalogue;
+    let sonnet4 = catalogue.model("claude-sonnet-4-20250514").unwrap();
+    let retirement = sonnet4.retirement.as_ref().unwrap();
+    // 2026-10-14T00:00:00Z is 1_791_936_000 s after the epoch.
+    let day = std::time::UNIX_EPOCH + Duration::from_secs(1_791_936_000);
+    assert_eq!(
+        texts.retirement_warning_at(retirement, day - Duration::from_secs(1)),
+        "\u{26a0} Claude Sonnet 4 will be retired on October 14, 2026. Consider switching to a newer model."
+    );
+    // conformance/golden/claude-code/*/retired-model-warning.
+    assert_eq!(
+        texts.retirement_warning_at(retirement, day),
+        "\u{26a0} Claude Sonnet 4 was retired on October 14, 2026. Consider switching to a newer model."
+    );
+    // conformance's fallback-404.
+    assert_eq!(
+        Texts::fill(
+            &texts.older_version_notice,
+            &[
+                ("tier", "Opus"),
+                ("wanted", "Opus 5.5"),
+                ("fallback", "Opus 5")
+            ]
+        ),
+        "Warning: Opus: Opus 5.5 not available — using Opus 5 for this session"
+    );
+}

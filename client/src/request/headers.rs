@@ -17,9 +17,6 @@ use super::Identity;
 use crate::config::{Config, CustomHeaders};
 use crate::endpoint::Endpoint;
 
-/// The `anthropic-version` header of every model call.
-pub const ANTHROPIC_VERSION_HEADER: &str = "2023-06-01";
-
 /// What a model call is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -45,7 +42,10 @@ pub struct ModelCall<'a> {
 }
 
 /// A model call's headers, before `host` and authentication, in the
-/// Anthropic SDK's order. Custom headers (`ANTHROPIC_CUSTOM_HEADERS`) go on
+/// Anthropic SDK's order: the SDK's own (the client's honest values), then
+/// the betas and the CLI version's turn headers on a turn, then its
+/// headers on every model call (`anthropic-version`, `x-app`), as the
+/// profile lists them. Custom headers (`ANTHROPIC_CUSTOM_HEADERS`) go on
 /// every model call; the service tier only on Invoke turns (it is a
 /// Bedrock runtime header, `X-Amzn-Bedrock-Service-Tier`).
 pub fn model_call_headers(
@@ -74,20 +74,14 @@ pub fn model_call_headers(
         "x-stainless-timeout".to_owned(),
         call.timeout.as_secs().to_string(),
     ));
+    let cli = &config.cli.headers;
     if call.kind == CallKind::Turn {
         if !call.betas.is_empty() {
             headers.push(("anthropic-beta".to_owned(), call.betas.join(",")));
         }
-        headers.push((
-            "anthropic-dangerous-direct-browser-access".to_owned(),
-            "true".to_owned(),
-        ));
+        headers.extend(cli.turn.iter().cloned());
     }
-    headers.push((
-        "anthropic-version".to_owned(),
-        ANTHROPIC_VERSION_HEADER.to_owned(),
-    ));
-    headers.push(("x-app".to_owned(), "cli".to_owned()));
+    headers.extend(cli.model_call.iter().cloned());
     add_custom_headers(&mut headers, &config.custom_headers);
     if let (CallKind::Turn, Endpoint::Bedrock, Some(tier)) =
         (call.kind, call.endpoint, config.service_tier)

@@ -2,7 +2,7 @@
 //! refuses one for good (2.1.328 and 2.1.332 alike). The CLI builds one at startup for each
 //! tier it probes: the lineup's default, then every older version of the
 //! family, newest first; the Opus ladder ends with the Sonnet default,
-//! across tiers (`conformance/golden/claude-code/model-access-403.json`).
+//! across tiers (`conformance/golden/claude-code/<version>/model-access-403.json`).
 //! Retired versions stay on it (`--model sonnet` walks down to 3.5
 //! Sonnet). A pinned tier, or one the user named a model of, has none.
 
@@ -86,7 +86,7 @@ mod tests {
         ]);
         let catalogue = crate::profile::load("2.1.328").unwrap().catalogue;
         let resolver = Resolver::new(&config, &catalogue, catalogue.lineup("cli").unwrap(), None);
-        // golden/claude-code/model-access-403.json, in the order sent.
+        // golden/claude-code/2.1.328/model-access-403.json, in the order sent.
         assert_eq!(
             ids(&rungs(&resolver, &catalogue, Family::Opus, Reach::NextTier)),
             [
