@@ -167,6 +167,11 @@ fn merge_models(models: &mut Vec<toml::Value>, over: Vec<toml::Value>) -> Result
             .iter_mut()
             .find(|m| name_of(m).as_deref() == Some(&name))
         {
+            if before.is_some() {
+                return Err(format!(
+                    "`before` places a new model only: `{name}` is inherited and keeps its place"
+                ));
+            }
             if let toml::Value::Table(existing) = existing {
                 existing.extend(model);
             }

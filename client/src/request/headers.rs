@@ -151,9 +151,10 @@ pub fn is_signed(name: &str) -> bool {
 }
 
 /// Puts a model call's finished headers (host and authentication
-/// included) in the order the CLI sends them: SigV4-signed requests as the
-/// signer rebuilds them (`signed_first` leading, the rest sorted), the
-/// others in the SDK's order with `host` last.
+/// included) in the order the CLI sends them: a SigV4-signed request
+/// (`signed_first` is then the profile's leading names) as the signer
+/// rebuilds it, those names first and the rest sorted; the others
+/// (`None`) in the SDK's order with `host` last.
 pub fn wire_order(
     mut headers: Vec<(String, String)>,
     signed_first: Option<&[String]>,
