@@ -19,6 +19,16 @@
 //! -p` does; [`failure`] says what a refusal means and how the CLI words
 //! it.
 //!
+//! # Profiles
+//! Each version of Claude Code the client imitates is a [`profile`]:
+//! data in `client/data/profiles/<version>.toml`, compiled in and checked
+//! when loaded, a newer one inheriting an older one's and giving only what
+//! changed (2.1.332's file is its two changed rules). `--cli-version`, else
+//! `BEDROCK_CLIENT_CLI_VERSION`, picks one, default
+//! [`profile::NEWEST`]; [`config::Config::cli`] carries it to every layer
+//! (no global state), and an unknown version is refused with the list of
+//! known ones ([`profile::known_versions`]).
+//!
 //! # Inside
 //! The rest is the crate's own: what goes on the wire (`request`: headers,
 //! bodies, caching markers, the shape per model; `endpoint`: which

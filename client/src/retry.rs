@@ -1,8 +1,8 @@
 //! When to try a request again, and how long to wait first, as Claude Code
-//! does it: the profile's attempts (2.1.328: eleven, or
-//! `CLAUDE_CODE_MAX_RETRIES` retries after the first), waits from its
-//! base doubling to its cap (0.5 s to 32 s) plus up to its jitter (25 %),
-//! and a server's `retry-after` honoured.
+//! does it, with the profile's numbers (the same in 2.1.328 and 2.1.332):
+//! eleven attempts, or `CLAUDE_CODE_MAX_RETRIES` retries after the first;
+//! waits from the base doubling to the cap (0.5 s to 32 s) plus up to the
+//! jitter (25 %); a server's `retry-after` honoured.
 //!
 //! The policy is pure: the caller supplies the jitter draw and does the
 //! waiting, so tests run the whole schedule in no time.

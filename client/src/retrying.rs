@@ -2,10 +2,9 @@
 //! errors, dropped connections and timeouts are retried after the backoff;
 //! refused credentials are reloaded (see [`CredentialManager`]) and retried
 //! within the same budget, and a 403 refusing them gets more attempts once
-//! the budget is spent (Claude Code's credential renewals, two in
-//! 2.1.328); anything
-//! else ends the run at once. Every retry is a new request, and the budget
-//! and the renewals bound the whole loop.
+//! the budget is spent (Claude Code's credential renewals: two, in both
+//! profiles); anything else ends the run at once. Every retry is a new
+//! request, and the budget and the renewals bound the whole loop.
 
 use std::future::Future;
 

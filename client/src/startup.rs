@@ -1,17 +1,16 @@
 //! The startup checks, as Claude Code runs them with Bedrock on (2.1.328
-//! and 2.1.332 alike):
-//! `ListInferenceProfiles` (one page; a failure only means the built-in
-//! ids are used), then one `max_tokens: 1` probe per unpinned tier, all at
-//! once. A tier whose default is refused for good (404, 400, 403
-//! `AccessDeniedException`, 424) gets its older versions probed at once and
-//! uses the newest that answers, or the next family's default (Opus →
-//! Sonnet), with the CLI's notice; the choice lasts the session. A refusal
-//! that may pass (408, 429, 5xx), refused credentials, the on-demand
-//! throughput 400 or a timeout keeps the default and probes nothing more.
-//! (client-behaviour.md says these widen the probing; the real CLI does
-//! not: conformance/DIFFERENCES.md.) With only
-//! Mantle on, the turn's model gets one probe on Mantle, unless Mantle
-//! authentication is skipped (then nothing is probed).
+//! and 2.1.332 alike): `ListInferenceProfiles` (one page; a failure only
+//! means the built-in ids are used), then one `max_tokens: 1` probe per
+//! unpinned tier, all at once. A tier whose default is refused for good
+//! (404, 400, 403 `AccessDeniedException`, 424) gets its older versions
+//! probed at once and uses the newest that answers, or the next family's
+//! default (Opus → Sonnet), with the CLI's notice (the profile's words);
+//! the choice lasts the session. A refusal that may pass (408, 429, 5xx),
+//! refused credentials, the on-demand throughput 400 or a timeout keeps
+//! the default and probes nothing more. (client-behaviour.md says these
+//! widen the probing; the real CLI does not: conformance/DIFFERENCES.md.)
+//! With only Mantle on, the turn's model gets one probe on Mantle, unless
+//! Mantle authentication is skipped (then nothing is probed).
 
 use std::collections::BTreeMap;
 

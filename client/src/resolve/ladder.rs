@@ -1,8 +1,9 @@
 //! A tier's ladder: the models Claude Code moves a turn down when Bedrock
-//! refuses one for good (2.1.328 and 2.1.332 alike). The CLI builds one at startup for each
-//! tier it probes: the lineup's default, then every older version of the
-//! family, newest first; the Opus ladder ends with the Sonnet default,
-//! across tiers (`conformance/golden/claude-code/<version>/model-access-403.json`).
+//! refuses one for good (2.1.328 and 2.1.332 alike). The CLI builds one at
+//! startup for each tier it probes: the lineup's default, then every older
+//! version of the family, newest first; the Opus ladder ends with the
+//! Sonnet default, across tiers
+//! (`conformance/golden/claude-code/<version>/model-access-403.json`).
 //! Retired versions stay on it (`--model sonnet` walks down to 3.5
 //! Sonnet). A pinned tier, or one the user named a model of, has none.
 
