@@ -31,9 +31,9 @@ enum Command {
     /// Each scenario gets its own mock on 127.0.0.1 and a client with a
     /// fresh HOME and only the scenario's environment. Prints a line per
     /// scenario, then a table by folder, every failure in full, and what
-    /// could not be checked. Exit status: 0 all passed, 1 any failed or
-    /// could not run, 2 nothing to run (or the client could not be
-    /// installed).
+    /// could not be checked. Exit status: 0 all passed (or skipped), 1
+    /// any failed or could not run, 2 nothing to run (no file, none this
+    /// client can run, or the client could not be installed).
     ///
     /// With --client claude-code[@VERSION] the real CLI runs each
     /// scenario in place of bedrock-client: installed with npm into

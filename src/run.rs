@@ -32,7 +32,6 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
         Ok(client) => client,
         Err(e) => return refuse(&e),
     };
-    let mut header = None;
     if let Client::Program(program) = &client {
         let network = match isolation::decide(isolation::probe()) {
             Isolation::Inside => "inside a private network namespace (unshare -n)".to_owned(),
@@ -47,9 +46,13 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
                 "pinned to the mock by its variables only (no private network namespace)".to_owned()
             }
         };
+        // The output's first line; on stderr when stdout is JSON.
         let line = header_line(program, &network);
-        eprintln!("{line}");
-        header = Some(line);
+        if options.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     // A client program is a process of its own (the real CLI, a few
@@ -75,7 +78,7 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
             progress.finished(report, done, total);
         },
     ));
-    report(&reports, header.as_deref(), options)
+    report(&reports, options)
 }
 
 /// `client: claude-code 2.1.332 (PATH); time limit 180 s per scenario; …`:
@@ -168,16 +171,13 @@ fn scenario_files(paths: Vec<PathBuf>, filter: Option<&str>) -> Result<Vec<PathB
     Ok(files)
 }
 
-/// Prints the reports (a table under the header, or JSON), writes the
-/// JUnit file if asked, and exits 0 when every scenario passed (or was
-/// skipped), 1 when any did not, 2 when every one was skipped.
-fn report(reports: &[Report], header: Option<&str>, options: &Options) -> ExitCode {
+/// Prints the reports (a table, or JSON), writes the JUnit file if
+/// asked, and exits 0 when every scenario passed (or was skipped), 1 when
+/// any did not, 2 when every one was skipped.
+fn report(reports: &[Report], options: &Options) -> ExitCode {
     if options.json {
         println!("{:#}", suite::json(reports));
     } else {
-        if let Some(header) = header {
-            println!("{header}");
-        }
         println!("{}", suite::summary(reports));
     }
     if let Some(path) = &options.junit

@@ -68,8 +68,10 @@ pub fn compare(expect: &Expect, run: &Run, snapshot: &str) -> Comparison {
 /// whenever the request was sent.
 const TIME_HEADERS: [&str; 2] = ["x-amz-date", "date"];
 
-/// `expect` without what `run`'s clock cannot hold (a program's requests
-/// carry the real time, not the scenario's), and what was left out.
+/// `expect` without what `run`'s client cannot show, and what was left
+/// out: of a program, the request headers that carry the real time, and
+/// printed texts that name `bedrock-client` (its own words: what it says
+/// of itself no other client prints).
 fn checkable(expect: &Expect, run: &Run) -> (Expect, Vec<String>) {
     let mut expect = expect.clone();
     let mut left_out = Vec::new();
@@ -85,9 +87,29 @@ fn checkable(expect: &Expect, run: &Run) -> (Expect, Vec<String>) {
                 !timed || value == "*"
             });
         }
+        for (stream, wanted, exact) in [
+            ("stdout", &mut expect.stdout, &mut expect.stdout_exact),
+            ("stderr", &mut expect.stderr, &mut expect.stderr_exact),
+        ] {
+            let own = |text: &str| text.contains(BEDROCK_CLIENT);
+            for text in wanted.iter().filter(|t| own(t)) {
+                left_out.push(format!(
+                    "{stream} containing {text:?}: not checked (bedrock-client's own words)"
+                ));
+            }
+            wanted.retain(|t| !own(t));
+            if let Some(text) = exact.take_if(|t| own(t)) {
+                left_out.push(format!(
+                    "{stream}_exact = {text:?}: not checked (bedrock-client's own words)"
+                ));
+            }
+        }
     }
     (expect, left_out)
 }
+
+/// How `bedrock-client` names itself in what it prints.
+const BEDROCK_CLIENT: &str = "bedrock-client";
 
 /// A program stopped at the time limit failed, whatever else held.
 fn time_limit(run: &Run) -> Option<Finding> {
@@ -820,6 +842,8 @@ mod tests {
             error: Some("credentials".into()),
             virtual_seconds: Some(3.5),
             requests: vec![probe],
+            stderr: vec!["bedrock-client: no AWS credentials: ".into()],
+            stdout_exact: Some(String::new()),
             ..Expect::default()
         };
         expect.counts.chain_loads = Some(13);
@@ -843,6 +867,7 @@ mod tests {
             found.not_checked,
             [
                 "requests[0].headers.X-Amz-Date = \"20261125T120000Z\": not checked (real clock)",
+                "stderr containing \"bedrock-client: no AWS credentials: \": not checked (bedrock-client's own words)",
                 "error = \"credentials\": not checked (bedrock-client's own failure kind)",
                 "awsCredentialExport runs = 2: not checked (a refresh command the harness did not write)",
                 "credential chain loads = 13: not checked (bedrock-client's own count)",
