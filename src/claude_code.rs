@@ -99,7 +99,7 @@ impl Cache {
     }
 
     /// The folder of `version`: there only when it is installed whole.
-    pub fn folder(&self, version: &Version) -> PathBuf {
+    fn folder(&self, version: &Version) -> PathBuf {
         self.versions().join(&version.0)
     }
 
@@ -129,8 +129,16 @@ impl Cache {
         say: &mut dyn FnMut(&str),
     ) -> Result<PathBuf, String> {
         let folder = self.folder(version);
-        if folder.is_dir() {
+        if self.program(version).is_file() {
             return Ok(self.program(version));
+        }
+        // Only a whole install is ever renamed into place: this one was
+        // changed since.
+        if folder.exists() {
+            return Err(format!(
+                "{} holds no node_modules/.bin/claude: remove it, and the next run installs {PACKAGE}@{version} again",
+                folder.display()
+            ));
         }
         std::fs::create_dir_all(self.versions())
             .map_err(|e| format!("cannot make {}: {e}", self.versions().display()))?;
@@ -427,6 +435,13 @@ chmod +x "$dir/node_modules/.bin/claude"
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(left, ["2.1.332"]);
+        // An install changed since is named, not used or overwritten.
+        std::fs::remove_file(&program).unwrap();
+        let e = cache.install(&version, &fake.npm, &mut |_| {}).unwrap_err();
+        assert!(
+            e.contains("holds no node_modules/.bin/claude: remove it"),
+            "{e}"
+        );
     }
 
     #[test]

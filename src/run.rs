@@ -119,7 +119,7 @@ fn chosen_client(options: &Options) -> Result<Client, String> {
         return Ok(Client::InProcess);
     };
     let cache = Cache::new(claude_code::cache_root(&|name| std::env::var_os(name))?);
-    let path = if cache.folder(&version).is_dir() {
+    let path = if cache.program(&version).is_file() {
         cache.program(&version)
     } else {
         let npm = claude_code::on_path("npm").ok_or_else(|| {
