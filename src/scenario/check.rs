@@ -792,7 +792,6 @@ mod tests {
 
     use super::*;
     use crate::scenario::observed::{RefreshRuns, Session};
-    use crate::scenario::timeshift::Shift;
 
     /// A run with nothing in it, by `bedrock-client` in-process, whose
     /// clock moved `moved`.
@@ -820,7 +819,6 @@ mod tests {
             client: ClientSide::Process(ProcessEnd {
                 ended,
                 refresh_runs,
-                shift: Shift(0),
             }),
             ..in_process_run(Duration::ZERO)
         }

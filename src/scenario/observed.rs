@@ -9,8 +9,6 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::cli::Outcome;
 use bedrock_mock_server::{Clock, MockBedrock, RecordedRequest, ServerConfig};
 
-use super::timeshift::Shift;
-
 /// What one run produced.
 #[derive(Debug)]
 pub struct Run {
@@ -65,8 +63,6 @@ pub struct ProcessEnd {
     pub ended: Ended,
     /// How often it ran the refresh commands the harness wrote.
     pub refresh_runs: RefreshRuns,
-    /// How far the scenario's times were moved to meet the real clock.
-    pub shift: Shift,
 }
 
 /// How a program ended.

@@ -26,8 +26,8 @@ use bedrock_mock_server::Clock;
 use super::format::Scenario;
 use super::observed::{ClientSide, Ended, ProcessEnd, RefreshRuns, Run, Seen, start_mock};
 use super::setup::{
-    BEDROCK_CLIENT_COMMANDS, REFRESH_SETTINGS, Sandbox, client_args, client_env, secrets_of,
-    user_settings_with, write_files, written_files,
+    BEDROCK_CLIENT_COMMANDS, REFRESH_SETTINGS, Sandbox, client_args, client_env, fill_in,
+    secrets_of, user_settings_with, write_files, written_files,
 };
 use super::timeshift::scenario_at;
 
@@ -123,7 +123,7 @@ pub fn refusal(scenario: &Scenario) -> Option<String> {
 /// [`Ended::TimedOut`].
 pub async fn execute(scenario: &Scenario, program: &Program) -> Result<Run, String> {
     let now = SystemTime::now();
-    let (scenario, shift, _) = scenario_at(scenario, now)?;
+    let (scenario, _, _) = scenario_at(scenario, now)?;
     let sandbox = Sandbox::new(&scenario.name)?;
     let server = start_mock(&scenario.server, Clock::system()).await?;
     let uri = server.uri();
@@ -143,7 +143,6 @@ pub async fn execute(scenario: &Scenario, program: &Program) -> Result<Run, Stri
         client: ClientSide::Process(ProcessEnd {
             ended: finished.ended,
             refresh_runs,
-            shift,
         }),
     })
 }
@@ -156,11 +155,7 @@ async fn drive(
     uri: &str,
     program: &Program,
 ) -> Result<(Finished, RefreshRuns), String> {
-    let home = sandbox.home();
-    let fill = |text: &str| {
-        text.replace("{mock}", uri)
-            .replace("{home}", &home.display().to_string())
-    };
+    let fill = |text: &str| fill_in(text, uri, sandbox);
     let mark = sandbox
         .root()
         .file_name()

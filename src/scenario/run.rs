@@ -15,7 +15,8 @@ use clap::Parser;
 use super::format::Scenario;
 use super::observed::{ClientSide, Run, Seen, Session, start_mock};
 use super::setup::{
-    Sandbox, client_args, client_env, secrets_of, user_settings, write_files, written_files,
+    Sandbox, client_args, client_env, fill_in, secrets_of, user_settings, write_files,
+    written_files,
 };
 
 /// A whole run may take this long before it is stopped and failed.
@@ -69,11 +70,7 @@ async fn session(
     mock_clock: &Clock,
     start: SystemTime,
 ) -> Result<(Output, Outcome), String> {
-    let home = sandbox.home();
-    let fill = |text: &str| {
-        text.replace("{mock}", uri)
-            .replace("{home}", &home.display().to_string())
-    };
+    let fill = |text: &str| fill_in(text, uri, sandbox);
     let env = client_env(scenario, uri, sandbox, &[], &fill);
     write_files(scenario, sandbox, user_settings(scenario)?.as_ref(), &fill)?;
     let cli = client_cli(scenario)?;

@@ -48,6 +48,13 @@ pub fn mock_endpoints(uri: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `text` with `{mock}` as the mock's URL (`uri`) and `{home}` as the
+/// sandbox's HOME, as scenario files write them.
+pub fn fill_in(text: &str, uri: &str, sandbox: &Sandbox) -> String {
+    text.replace("{mock}", uri)
+        .replace("{home}", &sandbox.home().display().to_string())
+}
+
 /// The client's whole environment, nothing inherited from this process:
 /// HOME, PWD and PATH, the endpoints, the basics, then `extra` (what a
 /// kind of client needs beyond them), then the scenario's own variables,
