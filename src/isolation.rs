@@ -43,7 +43,8 @@ pub fn decide(probe: Probe) -> Isolation {
         Isolation::Inside
     } else if !probe.unshare {
         Isolation::PinnedOnly(
-            "no private network namespace here (`unshare -n` needs root or user namespaces)".into(),
+            "no private network namespace here (`unshare -n true` failed: it needs util-linux's unshare, and root or user namespaces)"
+                .into(),
         )
     } else if !probe.ip {
         Isolation::PinnedOnly(
@@ -121,7 +122,7 @@ mod tests {
         let Isolation::PinnedOnly(why) = machine(false, false, true) else {
             panic!("no unshare: pinned only");
         };
-        assert!(why.contains("`unshare -n` needs root"), "{why}");
+        assert!(why.contains("`unshare -n true` failed"), "{why}");
         let Isolation::PinnedOnly(why) = machine(false, true, false) else {
             panic!("no ip: pinned only");
         };
