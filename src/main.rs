@@ -1,14 +1,16 @@
 //! `bedrock-harness`: the scenario runner and support tools. `main` reads
 //! the command line and hands each command to the module that does it.
 //!
-//! Layers, each using only those before it: commands (`decode`, `load`, `run`, `serve`).
+//! Layers, each using only those before it: support (`claude_code`, `isolation`) → commands (`decode`, `load`, `run`, `serve`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod claude_code;
 mod decode;
+mod isolation;
 mod load;
 mod run;
 mod serve;
@@ -23,13 +25,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run scenario files against the in-process mock and client.
+    /// Run scenario files against the in-process mock and client, or
+    /// the real Claude Code CLI.
     ///
     /// Each scenario gets its own mock on 127.0.0.1 and a client with a
     /// fresh HOME and only the scenario's environment. Prints a line per
-    /// scenario, then a table by folder and every failure in full. Exit
-    /// status: 0 all passed, 1 any failed or could not run, 2 nothing to
-    /// run.
+    /// scenario, then a table by folder, every failure in full, and what
+    /// could not be checked. Exit status: 0 all passed (or skipped), 1
+    /// any failed or could not run, 2 nothing to run (no file, none this
+    /// client can run, or the client could not be installed).
+    ///
+    /// With --client claude-code[@VERSION] the real CLI runs each
+    /// scenario in place of bedrock-client: installed with npm into
+    /// $BEDROCK_HARNESS_CACHE (else $XDG_CACHE_HOME/bedrock-harness, else
+    /// ~/.cache/bedrock-harness) once per version, given the same HOME,
+    /// files, environment and arguments, every endpoint on the mock,
+    /// inside a private network namespace (`unshare -n`) where the
+    /// machine allows it. The mock runs on the real clock, the
+    /// scenario's times moved to now; what cannot hold on it
+    /// (virtual_seconds, bedrock-client's own failure kinds and counts)
+    /// is reported as not checked, and scenarios that use what only
+    /// bedrock-client has (status, models, setup, --lineup, managed
+    /// settings) are skipped.
     Run {
         /// Scenario files or folders [default: scenarios/]
         paths: Vec<PathBuf>,
@@ -49,6 +66,20 @@ enum Command {
         /// the normalized request journal.
         #[arg(short, long)]
         verbose: bool,
+        /// The client: bedrock-client (in-process), claude-code (the
+        /// version the conformance suite pins) or claude-code@VERSION.
+        #[arg(long, value_name = "CLIENT", default_value = "bedrock-client")]
+        client: String,
+        /// Run this program in place of bedrock-client: anything that
+        /// takes Claude Code's arguments and reads its variables (a
+        /// claude you installed yourself).
+        #[arg(long, value_name = "PATH", conflicts_with = "client")]
+        client_program: Option<PathBuf>,
+        /// Seconds a client program may take per scenario before it is
+        /// stopped, with all it started, and the scenario failed
+        /// [default: 180].
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        time_limit: Option<u64>,
     },
     /// Write a commented template for a new scenario.
     New {
@@ -154,6 +185,9 @@ fn main() -> ExitCode {
             json,
             jobs,
             verbose,
+            client,
+            client_program,
+            time_limit,
         } => run::run(
             paths,
             &run::Options {
@@ -162,6 +196,9 @@ fn main() -> ExitCode {
                 json,
                 jobs,
                 verbose,
+                client,
+                client_program,
+                time_limit,
             },
         ),
         Command::New { name, output } => run::new(&name, output),

@@ -2,8 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use bedrock_harness::scenario::{self, Report, suite, template};
+use bedrock_harness::scenario::process::{DEFAULT_TIME_LIMIT, Program};
+use bedrock_harness::scenario::{self, Client, Report, Verdict, suite, template};
+
+use crate::claude_code::{self, Cache};
+use crate::isolation::{self, Isolation};
 
 /// `run`'s options.
 pub struct Options {
@@ -12,6 +17,9 @@ pub struct Options {
     pub json: bool,
     pub jobs: Option<usize>,
     pub verbose: bool,
+    pub client: String,
+    pub client_program: Option<PathBuf>,
+    pub time_limit: Option<u64>,
 }
 
 /// Runs the scenarios under `paths` (default `scenarios/`).
@@ -20,8 +28,39 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
         Ok(files) => files,
         Err(e) => return refuse(&e),
     };
+    let client = match chosen_client(options) {
+        Ok(client) => client,
+        Err(e) => return refuse(&e),
+    };
+    if let Client::Program(program) = &client {
+        let network = match isolation::decide(isolation::probe()) {
+            Isolation::Inside => "inside a private network namespace (unshare -n)".to_owned(),
+            Isolation::Enter => {
+                let e = isolation::enter();
+                return refuse(&format!("cannot run again inside `unshare -n`: {e}"));
+            }
+            Isolation::PinnedOnly(why) => {
+                eprintln!(
+                    "bedrock-harness run: {why}; the client is pinned to the mock by its variables only"
+                );
+                "pinned to the mock by its variables only (no private network namespace)".to_owned()
+            }
+        };
+        // The output's first line; on stderr when stdout is JSON.
+        let line = header_line(program, &network);
+        if options.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    let jobs = options.jobs.unwrap_or(2 * cpus);
+    // A client program is a process of its own (the real CLI, a few
+    // hundred MB): one per CPU.
+    let jobs = options.jobs.unwrap_or(match client {
+        Client::InProcess => 2 * cpus,
+        Client::Program(_) => cpus,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cpus.max(2))
         .enable_all()
@@ -31,10 +70,73 @@ pub fn run(paths: Vec<PathBuf>, options: &Options) -> ExitCode {
         Err(e) => return refuse(&format!("cannot start the async runtime: {e}")),
     };
     let progress = suite::Progress::new(options.verbose);
-    let reports = runtime.block_on(suite::run_all(files, jobs, |report, done, total| {
-        progress.finished(report, done, total);
-    }));
+    let reports = runtime.block_on(suite::run_all(
+        files,
+        &client,
+        jobs,
+        |report, done, total| {
+            progress.finished(report, done, total);
+        },
+    ));
     report(&reports, options)
+}
+
+/// `client: claude-code 2.1.332 (PATH); time limit 180 s per scenario; …`:
+/// what ran the scenarios, and how.
+fn header_line(program: &Program, network: &str) -> String {
+    format!(
+        "client: {} ({}); time limit {} s per scenario; real clock, each scenario's times moved to now; {network}",
+        program.name,
+        program.path.display(),
+        program.time_limit.as_secs()
+    )
+}
+
+/// The client `options` name: bedrock-client in-process, the real CLI
+/// (installed first if need be), or a program.
+fn chosen_client(options: &Options) -> Result<Client, String> {
+    let time_limit = options
+        .time_limit
+        .map_or(DEFAULT_TIME_LIMIT, Duration::from_secs);
+    if let Some(path) = &options.client_program {
+        // Absolute: the program runs in each scenario's project folder.
+        let absolute = std::fs::canonicalize(path)
+            .ok()
+            .filter(|p| p.is_file())
+            .ok_or_else(|| format!("--client-program {}: no such file", path.display()))?;
+        return Ok(Client::Program(Program {
+            path: absolute,
+            name: format!("program {}", path.display()),
+            time_limit,
+        }));
+    }
+    let Some(version) = claude_code::chosen_version(&options.client)? else {
+        if options.time_limit.is_some() {
+            return Err(
+                "--time-limit is for a client program (--client claude-code…, --client-program); bedrock-client in-process is bounded by its virtual clock".into(),
+            );
+        }
+        return Ok(Client::InProcess);
+    };
+    let cache = Cache::new(claude_code::cache_root(&|name| std::env::var_os(name))?);
+    let path = if cache.program(&version).is_file() {
+        cache.program(&version)
+    } else {
+        let npm = claude_code::on_path("npm").ok_or_else(|| {
+            format!(
+                "npm is not on PATH: install Node.js (which brings npm) to let the harness install {}@{version}, or pass --client-program with a claude you installed",
+                claude_code::PACKAGE
+            )
+        })?;
+        cache.install(&version, &npm, &mut |said| {
+            eprintln!("bedrock-harness run: {said}");
+        })?
+    };
+    Ok(Client::Program(Program {
+        path,
+        name: format!("claude-code {version}"),
+        time_limit,
+    }))
 }
 
 /// `run` could not run: says why, exits 2.
@@ -69,8 +171,9 @@ fn scenario_files(paths: Vec<PathBuf>, filter: Option<&str>) -> Result<Vec<PathB
     Ok(files)
 }
 
-/// Prints the reports (a table, or JSON), writes the JUnit file if asked,
-/// and exits 0 when every scenario passed, 1 when any did not.
+/// Prints the reports (a table, or JSON), writes the JUnit file if
+/// asked, and exits 0 when every scenario passed (or was skipped), 1 when
+/// any did not, 2 when every one was skipped.
 fn report(reports: &[Report], options: &Options) -> ExitCode {
     if options.json {
         println!("{:#}", suite::json(reports));
@@ -82,7 +185,14 @@ fn report(reports: &[Report], options: &Options) -> ExitCode {
     {
         return refuse(&format!("cannot write {}: {e}", path.display()));
     }
-    if reports.iter().all(|r| r.passed()) {
+    let skipped = |r: &Report| matches!(r.verdict, Verdict::Skipped(_));
+    if reports.iter().all(skipped) {
+        return refuse(&format!(
+            "this client can run none of the {} scenarios (each is skipped above, with why)",
+            reports.len()
+        ));
+    }
+    if reports.iter().all(|r| r.passed() || skipped(r)) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

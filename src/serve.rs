@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::builder::RangedU64ValueParser;
 
-use bedrock_harness::scenario::{Scenario, external, run};
+use bedrock_harness::scenario::{Scenario, external, setup, timeshift};
 use bedrock_mock_server::{
     ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE as TOKEN_VARIABLE, AdminAccess, AdminToken, JournalLimits,
     MockBedrock, ServerConfig,
@@ -18,7 +18,7 @@ use bedrock_mock_server::{
 pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
     // One server answers every endpoint, so every variable a client reads
     // for one points here.
-    let mut lines: Vec<String> = run::mock_endpoints(uri)
+    let mut lines: Vec<String> = setup::mock_endpoints(uri)
         .into_iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
@@ -33,9 +33,12 @@ pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
             lines.push(format!("AWS_SESSION_TOKEN={token}"));
         }
     }
-    lines.push("AWS_EC2_METADATA_DISABLED=true".to_owned());
-    lines.push("CLAUDE_CODE_USE_BEDROCK=1".to_owned());
-    lines.push("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_owned());
+    lines.extend(
+        setup::STAY_LOCAL
+            .iter()
+            .chain(&[("CLAUDE_CODE_USE_BEDROCK", "1")])
+            .map(|(name, value)| format!("{name}={value}")),
+    );
     lines
 }
 
@@ -140,12 +143,17 @@ fn serve(
     quiet: bool,
 ) -> Result<(), String> {
     let access = listen.access()?;
+    // A scenario's times moved to now: a client outside signs with the
+    // real clock.
     let scenario = scenario
-        .map(|path| bedrock_harness::scenario::load(path).map_err(|e| e.to_string()))
+        .map(|path| {
+            let scenario = bedrock_harness::scenario::load(path).map_err(|e| e.to_string())?;
+            timeshift::scenario_at(&scenario, SystemTime::now()).map(|(moved, _, _)| moved)
+        })
         .transpose()?;
     let config = match (config, &scenario) {
         (Some(path), _) => ServerConfig::from_file(path).map_err(|e| e.to_string())?,
-        (None, Some(scenario)) => external::server_at(scenario, SystemTime::now()),
+        (None, Some(scenario)) => scenario.server.clone(),
         (None, None) => ServerConfig::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -272,7 +280,7 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
         println!("export {name}={}", shell_quote(value));
     }
     let settings = &scenario.client.settings;
-    let user = run::user_settings(scenario).unwrap_or_else(|_| settings.user.clone());
+    let user = setup::user_settings(scenario).unwrap_or_else(|_| settings.user.clone());
     for (file, value) in [
         ("~/.claude/settings.json", &user),
         (".claude/settings.json", &settings.project),

@@ -1,47 +1,159 @@
 //! Comparing a run with the scenario's `[expect]`: each difference is one
-//! readable line, and the request list gets a side-by-side listing.
+//! readable line, and the request list gets a side-by-side listing. What a
+//! client's run cannot be held to (the virtual clock of a program on the
+//! real clock, `bedrock-client`'s own failure kinds and counts) is listed
+//! as not checked, with why, and never counted as held.
+
+use std::time::Duration;
 
 use bedrock_client::FailureKind;
 use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
 
 use super::format::{Expect, ExpectedRequest, Order};
-use super::run::Run;
+use super::observed::{ClientSide, Ended, ProcessEnd, Run};
 
-/// Every way `run` differs from `expect`; empty when it passes.
-pub fn differences(expect: &Expect, run: &Run, snapshot: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    out.extend(compare_exit(expect, run));
-    out.extend(compare_failure_kind(expect, run));
-    out.extend(compare_output(expect, run));
+/// How a run compares with its expectations.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Every way the run differs; empty when it passes.
+    pub differences: Vec<String>,
+    /// Expectations this run cannot be held to, each with why.
+    pub not_checked: Vec<String>,
+}
+
+/// One comparison's finding.
+enum Finding {
+    Differs(String),
+    NotChecked(String),
+}
+
+use Finding::{Differs, NotChecked};
+
+/// Compares `run` with `expect` (`snapshot` is its journal as text, for
+/// the leak check).
+pub fn compare(expect: &Expect, run: &Run, snapshot: &str) -> Comparison {
+    let (expect, mut not_checked) = checkable(expect, run);
+    let mut findings: Vec<Finding> = Vec::new();
+    findings.extend(time_limit(run));
+    findings.extend(compare_exit(&expect, run));
+    findings.extend(compare_failure_kind(&expect, run));
+    findings.extend(compare_output(&expect, run).into_iter().map(Differs));
     if !expect.requests.is_empty() {
-        out.extend(compare_requests(
-            &expect.requests,
-            expect.order,
-            &run.journal,
-        ));
+        let found = compare_requests(&expect.requests, expect.order, &run.journal, run.at_once());
+        findings.extend(found.into_iter().map(Differs));
     }
-    out.extend(compare_counts(expect, run));
-    out.extend(compare_files(expect, run));
-    out.extend(compare_clock(expect, run));
+    findings.extend(compare_counts(&expect, run));
+    findings.extend(compare_files(&expect, run).into_iter().map(Differs));
+    findings.extend(compare_clock(&expect, run));
     if let Some(unmet) = &run.unmet_rules {
-        out.push(format!("server rules: {unmet}"));
+        findings.push(Differs(format!("server rules: {unmet}")));
     }
     if expect.no_secrets {
-        out.extend(leaks(run, snapshot));
+        findings.extend(leaks(run, snapshot).into_iter().map(Differs));
     }
-    out
+    let mut differences = Vec::new();
+    for finding in findings {
+        match finding {
+            Differs(text) => differences.push(text),
+            NotChecked(text) => not_checked.push(text),
+        }
+    }
+    Comparison {
+        differences,
+        not_checked,
+    }
 }
 
-fn compare_exit(expect: &Expect, run: &Run) -> Option<String> {
+/// Request headers whose values are times: on the real clock they are
+/// whenever the request was sent.
+const TIME_HEADERS: [&str; 2] = ["x-amz-date", "date"];
+
+/// `expect` without what `run`'s client cannot show, and what was left
+/// out: of a program, the request headers that carry the real time, and
+/// printed texts that name `bedrock-client` (its own words: what it says
+/// of itself no other client prints).
+fn checkable(expect: &Expect, run: &Run) -> (Expect, Vec<String>) {
+    let mut expect = expect.clone();
+    let mut left_out = Vec::new();
+    if let ClientSide::Process(_) = run.client {
+        for (n, row) in expect.requests.iter_mut().enumerate() {
+            row.headers.retain(|name, value| {
+                let timed = TIME_HEADERS.contains(&name.to_ascii_lowercase().as_str());
+                if timed && value != "*" {
+                    left_out.push(format!(
+                        "requests[{n}].headers.{name} = {value:?}: not checked (real clock)"
+                    ));
+                }
+                !timed || value == "*"
+            });
+        }
+        for (stream, wanted, exact) in [
+            ("stdout", &mut expect.stdout, &mut expect.stdout_exact),
+            ("stderr", &mut expect.stderr, &mut expect.stderr_exact),
+        ] {
+            let own = |text: &str| text.contains(BEDROCK_CLIENT);
+            for text in wanted.iter().filter(|t| own(t)) {
+                left_out.push(format!(
+                    "{stream} containing {text:?}: not checked (bedrock-client's own words)"
+                ));
+            }
+            wanted.retain(|t| !own(t));
+            if let Some(text) = exact.take_if(|t| own(t)) {
+                left_out.push(format!(
+                    "{stream}_exact = {text:?}: not checked (bedrock-client's own words)"
+                ));
+            }
+        }
+    }
+    (expect, left_out)
+}
+
+/// How `bedrock-client` names itself in what it prints.
+const BEDROCK_CLIENT: &str = "bedrock-client";
+
+/// A program stopped at the time limit failed, whatever else held.
+fn time_limit(run: &Run) -> Option<Finding> {
+    match run.client {
+        ClientSide::Process(ProcessEnd {
+            ended: Ended::TimedOut(limit),
+            ..
+        }) => Some(Differs(format!(
+            "the client did not finish within the time limit ({} s): it was stopped, with everything it started",
+            limit.as_secs()
+        ))),
+        _ => None,
+    }
+}
+
+/// The exit status, as `bedrock-client`'s `Exit` gives it in-process or
+/// as the program exited.
+fn compare_exit(expect: &Expect, run: &Run) -> Option<Finding> {
     let exit = expect.exit?;
-    let got = run.outcome.exit.code();
-    (exit != got).then(|| format!("exit status: expected {exit}, got {got}"))
+    let got = match &run.client {
+        ClientSide::InProcess(session) => i32::from(session.outcome.exit.code()),
+        ClientSide::Process(end) => match end.ended {
+            Ended::Exited(code) => code,
+            Ended::Signalled(signal) => {
+                return Some(Differs(format!(
+                    "exit status: expected {exit}, but signal {signal} stopped the client"
+                )));
+            }
+            // Said by `time_limit`.
+            Ended::TimedOut(_) => return None,
+        },
+    };
+    (i32::from(exit) != got).then(|| Differs(format!("exit status: expected {exit}, got {got}")))
 }
 
-fn compare_failure_kind(expect: &Expect, run: &Run) -> Option<String> {
+fn compare_failure_kind(expect: &Expect, run: &Run) -> Option<Finding> {
     let kind = expect.error.as_ref()?;
-    let got = run.outcome.error.map_or("none", FailureKind::name);
-    (kind != got).then(|| format!("failure kind: expected `{kind}`, got `{got}`"))
+    let Some(session) = run.session() else {
+        return Some(NotChecked(format!(
+            "error = {kind:?}: not checked (bedrock-client's own failure kind)"
+        )));
+    };
+    let got = session.outcome.error.map_or("none", FailureKind::name);
+    (kind != got).then(|| Differs(format!("failure kind: expected `{kind}`, got `{got}`")))
 }
 
 /// What the client printed: exactly, or containing and lacking fragments.
@@ -103,20 +215,29 @@ fn compare_files(expect: &Expect, run: &Run) -> Vec<String> {
     out
 }
 
-fn compare_clock(expect: &Expect, run: &Run) -> Option<String> {
+fn compare_clock(expect: &Expect, run: &Run) -> Option<Finding> {
     let seconds = expect.virtual_seconds?;
-    let got = run.virtual_time.as_secs_f64();
-    ((got - seconds).abs() > 0.001)
-        .then(|| format!("the session's clock moved {got:.3} s, not {seconds:.3} s"))
+    let Some(session) = run.session() else {
+        return Some(NotChecked(format!(
+            "virtual_seconds = {seconds}: not checked (real clock)"
+        )));
+    };
+    let got = session.virtual_time.as_secs_f64();
+    ((got - seconds).abs() > 0.001).then(|| {
+        Differs(format!(
+            "the session's clock moved {got:.3} s, not {seconds:.3} s"
+        ))
+    })
 }
 
 /// Secrets found in any output, named by where (never printed).
 pub fn leaks(run: &Run, snapshot: &str) -> Vec<String> {
     let journal = serde_json::to_string(&run.journal).unwrap_or_default();
+    let trace = run.session().map_or("", |s| s.trace.as_str());
     let outputs = [
         ("stdout", run.stdout.as_str()),
         ("stderr", run.stderr.as_str()),
-        ("the trace log", run.trace.as_str()),
+        ("the trace log", trace),
         ("the journal", journal.as_str()),
         ("the snapshot", snapshot),
     ];
@@ -183,54 +304,100 @@ fn has_signature(text: &str) -> bool {
     })
 }
 
-fn compare_counts(expect: &Expect, run: &Run) -> Vec<String> {
+fn compare_counts(expect: &Expect, run: &Run) -> Vec<Finding> {
     let counts = &expect.counts;
-    let credentials = run.outcome.credentials.unwrap_or_default();
     let journal = &run.journal;
-    let mut checks: Vec<(String, Option<u32>, u32)> = vec![
-        ("requests".into(), counts.requests, count(journal.len())),
-        ("retries".into(), counts.retries, retries(journal)),
+    let client = ClientCounts::of(run);
+    let mut checks: Vec<(String, Option<u32>, Result<u32, &str>)> = vec![
+        ("requests".into(), counts.requests, Ok(count(journal.len()))),
+        ("retries".into(), counts.retries, Ok(retries(journal))),
         (
             "awsCredentialExport runs".into(),
             counts.exports,
-            credentials.exports,
+            client.exports,
         ),
         (
             "awsAuthRefresh runs".into(),
             counts.auth_refreshes,
-            credentials.auth_refreshes,
+            client.auth_refreshes,
         ),
-        (
-            "STS checks".into(),
-            counts.sts_checks,
-            credentials.sts_checks,
-        ),
+        ("STS checks".into(), counts.sts_checks, client.sts_checks),
         (
             "credential chain loads".into(),
             counts.chain_loads,
-            credentials.chain,
+            client.chain_loads,
         ),
         (
             "credentials issued".into(),
             counts.credentials_issued,
-            count(run.issued_at.len()),
+            Ok(count(run.issued_at.len())),
         ),
     ];
     for (name, wanted) in &counts.operations {
-        let operation = Operation::named(name);
-        let got = journal
-            .iter()
-            .filter(|r| r.operation.is_some() && r.operation == operation)
-            .count();
-        checks.push((format!("{name} requests"), Some(*wanted), count(got)));
+        let got = operation_count(journal, Operation::named(name));
+        checks.push((format!("{name} requests"), Some(*wanted), Ok(got)));
     }
     checks
         .into_iter()
         .filter_map(|(name, wanted, got)| {
             let wanted = wanted?;
-            (wanted != got).then(|| format!("{name}: expected {wanted}, got {got}"))
+            match got {
+                Ok(got) => (wanted != got)
+                    .then(|| Differs(format!("{name}: expected {wanted}, got {got}"))),
+                Err(why) => Some(NotChecked(format!(
+                    "{name} = {wanted}: not checked ({why})"
+                ))),
+            }
         })
         .collect()
+}
+
+/// Requests of `operation` in `journal`.
+fn operation_count(journal: &[RecordedRequest], operation: Option<Operation>) -> u32 {
+    let got = journal
+        .iter()
+        .filter(|r| r.operation.is_some() && r.operation == operation)
+        .count();
+    count(got)
+}
+
+/// The counts of what a client did with its credentials, or why a run
+/// has none: `bedrock-client` counts them itself; of a program, the
+/// harness counts the refresh commands it wrote, and its STS checks
+/// reach the mock.
+struct ClientCounts {
+    exports: Result<u32, &'static str>,
+    auth_refreshes: Result<u32, &'static str>,
+    sts_checks: Result<u32, &'static str>,
+    chain_loads: Result<u32, &'static str>,
+}
+
+impl ClientCounts {
+    fn of(run: &Run) -> Self {
+        match &run.client {
+            ClientSide::InProcess(session) => {
+                let counted = session.outcome.credentials.unwrap_or_default();
+                Self {
+                    exports: Ok(counted.exports),
+                    auth_refreshes: Ok(counted.auth_refreshes),
+                    sts_checks: Ok(counted.sts_checks),
+                    chain_loads: Ok(counted.chain),
+                }
+            }
+            ClientSide::Process(end) => {
+                let not_ours = "a refresh command the harness did not write";
+                Self {
+                    exports: end.refresh_runs.export.ok_or(not_ours),
+                    auth_refreshes: end.refresh_runs.auth.ok_or(not_ours),
+                    sts_checks: Ok(operation_count(
+                        &run.journal,
+                        Some(Operation::GetCallerIdentity),
+                    )),
+                    chain_loads: Err("bedrock-client's own count"),
+                }
+            }
+        }
+    }
 }
 
 fn count(n: usize) -> u32 {
@@ -422,6 +589,7 @@ fn compare_requests(
     rows: &[ExpectedRequest],
     order: Order,
     journal: &[RecordedRequest],
+    at_once: Duration,
 ) -> Vec<String> {
     // A list longer than the journal cannot match in full; the
     // subsequence order cannot match either. Checked before expanding, so
@@ -441,7 +609,7 @@ fn compare_requests(
     }
     let expected = expand(rows);
     let ok = match order {
-        Order::Exact => exact(&expected, journal),
+        Order::Exact => exact(&expected, journal, at_once),
         Order::Set => expected.len() == journal.len() && matches_as_set(&expected, journal),
         Order::Subsequence => subsequence(&expected, journal),
     };
@@ -460,20 +628,30 @@ fn compare_requests(
 }
 
 /// The index ranges of the runs of consecutive requests of one operation
-/// sent at one moment of the session's clock: the startup probes, sent at
+/// sent at once: arrived at most `at_once` after the run's first (on the
+/// session's clock, zero: at one moment). The startup probes, sent at
 /// once, arrive in any order within theirs. A retry comes after a backoff,
 /// which moves the clock, so retries keep their order.
 pub fn concurrent_runs<R: std::borrow::Borrow<RecordedRequest>>(
     journal: &[R],
+    at_once: Duration,
 ) -> Vec<std::ops::Range<usize>> {
-    let key = |r: &R| (r.borrow().operation, r.borrow().time);
     let mut runs = Vec::new();
     let mut start = 0;
     while start < journal.len() {
-        let first = key(&journal[start]);
+        let first: &RecordedRequest = journal[start].borrow();
+        let with_first = |r: &R| {
+            let r: &RecordedRequest = r.borrow();
+            let apart = r
+                .time
+                .0
+                .duration_since(first.time.0)
+                .unwrap_or(Duration::MAX);
+            r.operation == first.operation && apart <= at_once
+        };
         let end = journal[start..]
             .iter()
-            .position(|r| key(r) != first)
+            .position(|r| !with_first(r))
             .map_or(journal.len(), |n| start + n);
         runs.push(start..end);
         start = end;
@@ -483,11 +661,11 @@ pub fn concurrent_runs<R: std::borrow::Borrow<RecordedRequest>>(
 
 /// In order, except that requests sent at once (see [`concurrent_runs`])
 /// may match their rows in any order.
-fn exact(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
+fn exact(expected: &[&ExpectedRequest], journal: &[RecordedRequest], at_once: Duration) -> bool {
     if expected.len() != journal.len() {
         return false;
     }
-    concurrent_runs(journal)
+    concurrent_runs(journal, at_once)
         .into_iter()
         .all(|run| matches_as_set(&expected[run.clone()], &journal[run]))
 }
@@ -613,6 +791,157 @@ mod tests {
     use bedrock_mock_server::{AuthRecord, Operation, Timestamp};
 
     use super::*;
+    use crate::scenario::observed::{RefreshRuns, Session};
+
+    /// A run with nothing in it, by `bedrock-client` in-process, whose
+    /// clock moved `moved`.
+    fn in_process_run(moved: Duration) -> Run {
+        Run {
+            stdout: String::new(),
+            stderr: String::new(),
+            journal: Vec::new(),
+            issued_at: Vec::new(),
+            files: Default::default(),
+            unmet_rules: None,
+            secrets: Vec::new(),
+            mock_uri: String::new(),
+            client: ClientSide::InProcess(Session {
+                outcome: Default::default(),
+                trace: String::new(),
+                virtual_time: moved,
+            }),
+        }
+    }
+
+    /// A run with nothing in it, by a program that ended `ended`.
+    fn process_run(ended: Ended, refresh_runs: RefreshRuns) -> Run {
+        Run {
+            client: ClientSide::Process(ProcessEnd {
+                ended,
+                refresh_runs,
+            }),
+            ..in_process_run(Duration::ZERO)
+        }
+    }
+
+    #[test]
+    fn a_program_on_the_real_clock_is_not_held_to_what_it_cannot_show() {
+        let mut probe = ExpectedRequest {
+            headers: [
+                ("X-Amz-Date".to_owned(), "20261125T120000Z".to_owned()),
+                ("x-amz-security-token".to_owned(), "*".to_owned()),
+            ]
+            .into(),
+            ..ExpectedRequest::default()
+        };
+        probe.operation = Some(Operation::GetCallerIdentity);
+        let mut expect = Expect {
+            exit: Some(1),
+            error: Some("credentials".into()),
+            virtual_seconds: Some(3.5),
+            requests: vec![probe],
+            stderr: vec!["bedrock-client: no AWS credentials: ".into()],
+            stdout_exact: Some(String::new()),
+            ..Expect::default()
+        };
+        expect.counts.chain_loads = Some(13);
+        expect.counts.auth_refreshes = Some(0);
+        expect.counts.exports = Some(2);
+        expect.counts.sts_checks = Some(1);
+        let mut run = process_run(
+            Ended::Exited(1),
+            RefreshRuns {
+                auth: Some(0),
+                export: None,
+            },
+        );
+        let mut sts = request(Operation::GetCallerIdentity, "", 200);
+        sts.headers
+            .push(("x-amz-security-token".into(), "<redacted>".into()));
+        run.journal.push(sts);
+        let found = compare(&expect, &run, "");
+        assert_eq!(found.differences, Vec::<String>::new());
+        assert_eq!(
+            found.not_checked,
+            [
+                "requests[0].headers.X-Amz-Date = \"20261125T120000Z\": not checked (real clock)",
+                "stderr containing \"bedrock-client: no AWS credentials: \": not checked (bedrock-client's own words)",
+                "error = \"credentials\": not checked (bedrock-client's own failure kind)",
+                "awsCredentialExport runs = 2: not checked (a refresh command the harness did not write)",
+                "credential chain loads = 13: not checked (bedrock-client's own count)",
+                "virtual_seconds = 3.5: not checked (real clock)",
+            ]
+        );
+        // What a program shows is checked: its exit, the refreshes the
+        // harness counted, its STS checks at the mock.
+        expect.counts.auth_refreshes = Some(1);
+        expect.counts.sts_checks = Some(2);
+        let found = compare(
+            &expect,
+            &process_run(Ended::Exited(0), RefreshRuns::default()),
+            "",
+        );
+        assert_eq!(
+            found.differences,
+            [
+                "exit status: expected 1, got 0",
+                "requests: expected 1 or more, got 0:\n",
+                "STS checks: expected 2, got 0",
+            ],
+        );
+        let stopped = compare(
+            &expect,
+            &process_run(
+                Ended::TimedOut(Duration::from_secs(180)),
+                RefreshRuns::default(),
+            ),
+            "",
+        );
+        assert!(
+            stopped.differences[0]
+                .starts_with("the client did not finish within the time limit (180 s)"),
+            "{stopped:?}"
+        );
+        let killed = compare(
+            &expect,
+            &process_run(Ended::Signalled(9), RefreshRuns::default()),
+            "",
+        );
+        assert_eq!(
+            killed.differences[0],
+            "exit status: expected 1, but signal 9 stopped the client"
+        );
+    }
+
+    #[test]
+    fn on_the_real_clock_requests_close_together_were_sent_at_once() {
+        use Operation::*;
+        let at = |ms: u64, mut r: RecordedRequest| {
+            r.time = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+            r
+        };
+        let journal = [
+            at(0, request(InvokeModel, "b", 200)),
+            at(40, request(InvokeModel, "a", 200)),
+            at(100, request(InvokeModelWithResponseStream, "a", 429)),
+            at(700, request(InvokeModelWithResponseStream, "a", 200)),
+        ];
+        let status = |code| ExpectedRequest {
+            status: Some(code),
+            ..row(InvokeModelWithResponseStream, "a")
+        };
+        let rows = [
+            row(InvokeModel, "a"),
+            row(InvokeModel, "b"),
+            status(429),
+            status(200),
+        ];
+        let real = crate::scenario::observed::AT_ONCE_ON_THE_REAL_CLOCK;
+        assert!(compare_requests(&rows, Order::Exact, &journal, real).is_empty());
+        assert!(!compare_requests(&rows, Order::Exact, &journal, Duration::ZERO).is_empty());
+        let swapped = [rows[0].clone(), rows[1].clone(), status(200), status(429)];
+        assert!(!compare_requests(&swapped, Order::Exact, &journal, real).is_empty());
+    }
 
     fn request(operation: Operation, model: &str, status: u16) -> RecordedRequest {
         RecordedRequest {
@@ -664,7 +993,7 @@ mod tests {
             row(InvokeModel, "b"),
             row(InvokeModelWithResponseStream, "a"),
         ];
-        assert!(compare_requests(&rows, Order::Exact, &journal).is_empty());
+        assert!(compare_requests(&rows, Order::Exact, &journal, Duration::ZERO).is_empty());
         // Across operations the order holds.
         let swapped = [
             rows[3].clone(),
@@ -672,14 +1001,19 @@ mod tests {
             rows[2].clone(),
             rows[0].clone(),
         ];
-        let diff = compare_requests(&swapped, Order::Exact, &journal);
+        let diff = compare_requests(&swapped, Order::Exact, &journal, Duration::ZERO);
         assert!(
             diff[0].contains("requests (exact order) differ"),
             "{diff:?}"
         );
-        assert!(compare_requests(&swapped, Order::Set, &journal).is_empty());
-        assert!(compare_requests(&rows[2..], Order::Subsequence, &journal).is_empty());
-        assert!(!compare_requests(&swapped[..2], Order::Subsequence, &journal).is_empty());
+        assert!(compare_requests(&swapped, Order::Set, &journal, Duration::ZERO).is_empty());
+        assert!(
+            compare_requests(&rows[2..], Order::Subsequence, &journal, Duration::ZERO).is_empty()
+        );
+        assert!(
+            !compare_requests(&swapped[..2], Order::Subsequence, &journal, Duration::ZERO)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -692,11 +1026,27 @@ mod tests {
             status: Some(code),
             ..row(Operation::InvokeModel, "a")
         };
-        assert!(compare_requests(&[status(429), status(200)], Order::Exact, &journal).is_empty());
-        assert!(!compare_requests(&[status(200), status(429)], Order::Exact, &journal).is_empty());
+        assert!(
+            compare_requests(
+                &[status(429), status(200)],
+                Order::Exact,
+                &journal,
+                Duration::ZERO
+            )
+            .is_empty()
+        );
+        assert!(
+            !compare_requests(
+                &[status(200), status(429)],
+                Order::Exact,
+                &journal,
+                Duration::ZERO
+            )
+            .is_empty()
+        );
         let mut huge = status(429);
         huge.repeat = Some(u32::MAX);
-        let diff = compare_requests(&[huge], Order::Exact, &journal);
+        let diff = compare_requests(&[huge], Order::Exact, &journal, Duration::ZERO);
         assert!(
             diff[0].starts_with("requests: expected 4294967295 or more, got 2"),
             "{diff:?}"
@@ -721,9 +1071,9 @@ mod tests {
             status: Some(500),
             ..row(Operation::InvokeModel, "a")
         });
-        assert!(!compare_requests(&rows, Order::Set, &journal).is_empty());
+        assert!(!compare_requests(&rows, Order::Set, &journal, Duration::ZERO).is_empty());
         rows[10].status = Some(200);
-        assert!(compare_requests(&rows, Order::Set, &journal).is_empty());
+        assert!(compare_requests(&rows, Order::Set, &journal, Duration::ZERO).is_empty());
     }
 
     #[test]
@@ -738,7 +1088,7 @@ mod tests {
             row(Operation::InvokeModel, "*"),
             row(Operation::InvokeModel, "a"),
         ];
-        assert!(compare_requests(&rows, Order::Set, &journal).is_empty());
+        assert!(compare_requests(&rows, Order::Set, &journal, Duration::ZERO).is_empty());
     }
 
     #[test]
@@ -794,14 +1144,7 @@ mod tests {
 
     #[test]
     fn files_and_the_clock_are_checked() {
-        use std::time::Duration;
         let run = Run {
-            stdout: String::new(),
-            stderr: String::new(),
-            trace: String::new(),
-            outcome: Default::default(),
-            journal: Vec::new(),
-            issued_at: Vec::new(),
             files: [
                 (
                     ".claude/settings.json".to_owned(),
@@ -810,10 +1153,7 @@ mod tests {
                 ("missing".to_owned(), None),
             ]
             .into(),
-            unmet_rules: None,
-            secrets: Vec::new(),
-            mock_uri: String::new(),
-            virtual_time: Duration::from_millis(159_500),
+            ..in_process_run(Duration::from_millis(159_500))
         };
         let mut expect = Expect {
             virtual_seconds: Some(159.5),
@@ -826,13 +1166,13 @@ mod tests {
             .files_lack
             .insert(".claude/settings.json".into(), vec!["old".into()]);
         expect.files_lack.insert("missing".into(), vec!["x".into()]);
-        assert_eq!(differences(&expect, &run, ""), Vec::<String>::new());
+        assert_eq!(compare(&expect, &run, ""), Comparison::default());
         expect.virtual_seconds = Some(30.0);
         expect
             .files_lack
             .insert(".claude/settings.json".into(), vec!["new".into()]);
         expect.files.insert("missing".into(), Vec::new());
-        let found = differences(&expect, &run, "");
+        let found = compare(&expect, &run, "").differences;
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(found[0].contains("~/missing was not written"), "{found:?}");
         assert!(

@@ -1,48 +1,10 @@
-//! A scenario's account served to a client outside this process
-//! (`bedrock-harness serve --scenario`): its times moved to the present,
-//! and the environment lines that give that client the scenario's
-//! configuration.
-
-use std::time::SystemTime;
-
-use bedrock_mock_server::{ServerConfig, Timestamp};
+//! A scenario served to a client outside this process (`bedrock-harness
+//! serve --scenario`, its times moved to the present with
+//! `timeshift::scenario_at`): the environment lines that give that
+//! client the scenario's configuration.
 
 use super::format::Scenario;
-use super::run::{default_start, mock_endpoints, scenario_client_basics};
-
-/// The scenario's server state with every time moved by the distance
-/// from the scenario's clock start to `now`: a real client signs with the
-/// real time, so a credential that expired an hour before the scenario
-/// starts has expired an hour ago.
-pub fn server_at(scenario: &Scenario, now: SystemTime) -> ServerConfig {
-    let start = scenario.clock.start.map_or_else(default_start, |t| t.0);
-    let shift = |t: &mut Option<Timestamp>| {
-        if let Some(Timestamp(time)) = t {
-            *time = match now.duration_since(start) {
-                Ok(ahead) => time.checked_add(ahead),
-                Err(behind) => time.checked_sub(behind.duration()),
-            }
-            .unwrap_or(*time);
-        }
-    };
-    let mut config = scenario.server.clone();
-    for credential in config
-        .credentials
-        .iter_mut()
-        .chain(config.next_credentials.iter_mut())
-    {
-        shift(&mut credential.expires_at);
-        shift(&mut credential.revoked_at);
-    }
-    for key in config
-        .api_keys
-        .iter_mut()
-        .chain(config.sso_tokens.iter_mut())
-    {
-        shift(&mut key.expires_at);
-    }
-    config
-}
+use super::setup::{mock_endpoints, scenario_client_basics};
 
 /// `NAME=value` lines that point a client at `uri` and give it the
 /// scenario's environment: the endpoints, the shorthand credentials, the
@@ -68,6 +30,7 @@ pub fn client_env_lines(scenario: &Scenario, uri: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::timeshift::scenario_at;
     use bedrock_mock_server::EXAMPLE_API_KEY;
     use std::path::Path;
     use std::time::Duration;
@@ -99,9 +62,9 @@ exit = 0
         .unwrap();
         let start = scenario.clock.start.unwrap().0;
         let now = start + Duration::from_secs(86_400);
-        let config = server_at(&scenario, now);
+        let (moved, _, _) = scenario_at(&scenario, now).unwrap();
         assert_eq!(
-            config.credentials[0].expires_at.unwrap().0,
+            moved.server.credentials[0].expires_at.unwrap().0,
             now - Duration::from_secs(3600)
         );
         let lines = client_env_lines(&scenario, "http://127.0.0.1:9");

@@ -4,6 +4,7 @@
 //! (`bedrock-harness schema`) for editors to complete and validate with.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use bedrock_mock_server::{AuthScheme, FrameRecord, Operation, ServerConfig, Timestamp};
 use schemars::JsonSchema;
@@ -171,6 +172,9 @@ pub enum RefreshAction {
     PrintGarbage,
 }
 
+/// The clock's start when a scenario names none.
+pub const DEFAULT_START: &str = "2026-11-25T12:00:00Z";
+
 /// The shared clock's start.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -178,6 +182,21 @@ pub struct ClockSpec {
     /// The time both the client and the mock read at the start;
     /// `2026-11-25T12:00:00Z` by default.
     pub start: Option<Timestamp>,
+}
+
+impl ClockSpec {
+    /// The start: the scenario's, else [`DEFAULT_START`].
+    pub fn start_time(&self) -> SystemTime {
+        self.start.map_or_else(default_start, |t| t.0)
+    }
+}
+
+/// [`DEFAULT_START`] as a time.
+pub fn default_start() -> SystemTime {
+    // A constant of this module; parsing it cannot fail.
+    serde_json::from_value::<Timestamp>(DEFAULT_START.into())
+        .map(|t| t.0)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// What must happen. Every part left out is not checked, except

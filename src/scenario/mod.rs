@@ -1,10 +1,11 @@
 //! Scenario files: one situation a Claude client meets on Bedrock (the
 //! client's environment and settings, the fake account's state and
 //! faults) and what must happen. The same files drive `bedrock-harness
-//! run`, `cargo test` (one test per file) and `bedrock-harness serve
-//! --scenario`.
+//! run` (with the in-process `bedrock-client`, or a client program such
+//! as the real Claude Code CLI), `cargo test` (one test per file) and
+//! `bedrock-harness serve --scenario`.
 //!
-//! Layers, each using only those before it: vocabulary (`format`, `template`) → loading (`load`) → running (`run`, `external`) → checking (`check`) → reporting (`snapshot`, `index`, `suite`).
+//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `process`) → checking (`check`) → reporting (`snapshot`, `index`, `suite`).
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -19,16 +20,41 @@ pub mod external;
 pub mod format;
 pub mod index;
 pub mod load;
+pub mod observed;
+pub mod process;
 pub mod run;
+pub mod setup;
 pub mod snapshot;
 pub mod suite;
 pub mod template;
+pub mod timeshift;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use format::Scenario;
 pub use load::{LoadError, load};
+
+/// The client that runs the scenarios.
+#[derive(Debug, Clone, Default)]
+pub enum Client {
+    /// `bedrock-client`, in this process, on the session's clock.
+    #[default]
+    InProcess,
+    /// A program in place of it (the real Claude Code CLI), on the real
+    /// clock.
+    Program(process::Program),
+}
+
+impl Client {
+    /// What reports call it.
+    pub fn name(&self) -> String {
+        match self {
+            Client::InProcess => "bedrock-client (in-process)".into(),
+            Client::Program(program) => program.name.clone(),
+        }
+    }
+}
 
 /// What became of one scenario file.
 #[derive(Debug)]
@@ -37,28 +63,49 @@ pub struct Report {
     pub path: PathBuf,
     /// The scenario's name (the file stem when it could not be read).
     pub name: String,
+    /// The client that ran it ([`Client::name`]).
+    pub client: String,
     /// Wall-clock time the run took.
     pub took: Duration,
     /// How it ended.
     pub verdict: Verdict,
+    /// Expectations this client's run cannot be held to, each with why:
+    /// never counted as held.
+    pub not_checked: Vec<String>,
     /// The normalized journal (empty when the run did not happen).
     pub snapshot: String,
     /// What the client printed: stdout, then stderr.
     pub output: (String, String),
 }
 
-/// Pass, fail, or could not run.
+/// Pass, fail, could not run, or not for this client.
 #[derive(Debug)]
 pub enum Verdict {
-    /// Everything in `[expect]` held.
+    /// Everything in `[expect]` that could be checked held.
     Passed,
     /// These expectations did not hold.
     Failed(Vec<String>),
     /// The file could not be read, or the run could not be made.
     Error(String),
+    /// The client cannot run this scenario, for this reason.
+    Skipped(String),
 }
 
 impl Report {
+    /// A report of `path` that never ran.
+    fn unrun(path: &Path, name: String, client: &Client, took: Duration, verdict: Verdict) -> Self {
+        Report {
+            path: path.to_owned(),
+            name,
+            client: client.name(),
+            took,
+            verdict,
+            not_checked: Vec::new(),
+            snapshot: String::new(),
+            output: Default::default(),
+        }
+    }
+
     /// Whether every expectation held.
     pub fn passed(&self) -> bool {
         matches!(self.verdict, Verdict::Passed)
@@ -74,12 +121,18 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join("\n"),
             Verdict::Error(e) => format!("  - {e}"),
+            Verdict::Skipped(why) => format!("  - skipped: {why}"),
         }
     }
 }
 
-/// Loads, runs and checks one scenario file.
+/// Loads, runs and checks one scenario file with the in-process client.
 pub async fn run_file(path: &Path) -> Report {
+    run_file_with(path, &Client::InProcess).await
+}
+
+/// Loads, runs and checks one scenario file with `client`.
+pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     let started = Instant::now();
     let stem = path
         .file_stem()
@@ -87,47 +140,46 @@ pub async fn run_file(path: &Path) -> Report {
     let scenario = match load(path) {
         Ok(scenario) => scenario,
         Err(e) => {
-            return Report {
-                path: path.to_owned(),
-                name: stem,
-                took: started.elapsed(),
-                verdict: Verdict::Error(e.to_string()),
-                snapshot: String::new(),
-                output: Default::default(),
-            };
+            let verdict = Verdict::Error(e.to_string());
+            return Report::unrun(path, stem, client, started.elapsed(), verdict);
         }
     };
-    let (verdict, snapshot, output) = match run::execute(&scenario).await {
-        Ok(run) => {
-            let snapshot = snapshot::render(&run.journal, &run.mock_uri);
-            let differences = check::differences(&scenario.expect, &run, &snapshot);
-            // What is reported, printed or stored never shows a secret,
-            // even one the client leaked (the leak itself is a failure).
-            let hide = |text: &str| check::redact(text, &run.secrets);
-            let verdict = if differences.is_empty() {
-                Verdict::Passed
-            } else {
-                Verdict::Failed(differences.iter().map(|d| hide(d)).collect())
-            };
-            (
-                verdict,
-                hide(&snapshot),
-                (hide(&run.stdout), hide(&run.stderr)),
-            )
+    let result = match client {
+        Client::InProcess => run::execute(&scenario).await,
+        Client::Program(program) => match process::refusal(&scenario) {
+            Some(why) => {
+                let verdict = Verdict::Skipped(why);
+                return Report::unrun(path, scenario.name, client, started.elapsed(), verdict);
+            }
+            None => process::execute(&scenario, program).await,
+        },
+    };
+    let run = match result {
+        Ok(run) => run,
+        Err(e) => {
+            let verdict = Verdict::Error(format!("{}: {e}", path.display()));
+            return Report::unrun(path, scenario.name, client, started.elapsed(), verdict);
         }
-        Err(e) => (
-            Verdict::Error(format!("{}: {e}", path.display())),
-            String::new(),
-            Default::default(),
-        ),
+    };
+    let snapshot = snapshot::render(&run.journal, &run.mock_uri, run.at_once());
+    let comparison = check::compare(&scenario.expect, &run, &snapshot);
+    // What is reported, printed or stored never shows a secret, even one
+    // the client leaked (the leak itself is a failure).
+    let hide = |text: &str| check::redact(text, &run.secrets);
+    let verdict = if comparison.differences.is_empty() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed(comparison.differences.iter().map(|d| hide(d)).collect())
     };
     Report {
         path: path.to_owned(),
         name: scenario.name,
+        client: client.name(),
         took: started.elapsed(),
         verdict,
-        snapshot,
-        output,
+        not_checked: comparison.not_checked,
+        snapshot: hide(&snapshot),
+        output: (hide(&run.stdout), hide(&run.stderr)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! placeholders. Secrets are already redacted by the mock.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use bedrock_mock_server::{FrameRecord, RecordedRequest};
 
@@ -22,11 +23,15 @@ const SKIPPED_HEADERS: &[&str] = &[
 ];
 
 /// The journal as snapshot text, one block per request. Requests sent at
-/// once (the startup probes; see [`concurrent_runs`]) are sorted by model
-/// and body, since they arrive in any order.
-pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
+/// once (the startup probes: arrived at most `at_once` apart; see
+/// [`concurrent_runs`]) are sorted by model and body, since they arrive
+/// in any order.
+pub fn render(journal: &[RecordedRequest], mock_uri: &str, at_once: Duration) -> String {
     let mut out = String::new();
-    for (n, r) in stable_order(journal, mock_uri).into_iter().enumerate() {
+    for (n, r) in stable_order(journal, mock_uri, at_once)
+        .into_iter()
+        .enumerate()
+    {
         let block = Block {
             out: &mut out,
             r,
@@ -38,9 +43,13 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str) -> String {
 }
 
 /// The journal's order, with each run of requests sent at once sorted.
-fn stable_order<'a>(journal: &'a [RecordedRequest], mock_uri: &str) -> Vec<&'a RecordedRequest> {
+fn stable_order<'a>(
+    journal: &'a [RecordedRequest],
+    mock_uri: &str,
+    at_once: Duration,
+) -> Vec<&'a RecordedRequest> {
     let mut requests: Vec<&RecordedRequest> = journal.iter().collect();
-    for run in concurrent_runs(journal) {
+    for run in concurrent_runs(journal, at_once) {
         requests[run].sort_by_key(|r| (model_of(r), normalize(&r.body, mock_uri)));
     }
     requests

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Report, Verdict, run_file};
+use super::{Client, Report, Verdict, run_file_with};
 
-/// Runs `files`, at most `jobs` at a time, calling `on_done` as each
-/// finishes; returns the reports in file order.
+/// Runs `files` with `client`, at most `jobs` at a time, calling
+/// `on_done` as each finishes; returns the reports in file order.
 pub async fn run_all(
     files: Vec<PathBuf>,
+    client: &Client,
     jobs: usize,
     mut on_done: impl FnMut(&Report, usize, usize),
 ) -> Vec<Report> {
@@ -27,9 +28,10 @@ pub async fn run_all(
     for (index, path) in files.iter().enumerate() {
         let permits = Arc::clone(&permits);
         let path = path.clone();
+        let client = client.clone();
         let task = set.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            run_file(&path).await
+            run_file_with(&path, &client).await
         });
         tasks.insert(task.id(), index);
     }
@@ -47,10 +49,12 @@ pub async fn run_all(
                     name: files[index]
                         .file_stem()
                         .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+                    client: client.name(),
                     took: std::time::Duration::ZERO,
                     verdict: Verdict::Error(format!(
                         "the run panicked (a bug in bedrock-harness, please report it): {e}"
                     )),
+                    not_checked: Vec::new(),
                     snapshot: String::new(),
                     output: Default::default(),
                 };
@@ -118,59 +122,53 @@ impl Progress {
     }
 }
 
-/// `PASS  auth/api-key  (0.21 s)`.
+/// `PASS  auth/api-key  (0.21 s)`; `(0.21 s, 2 not checked)` when some
+/// expectations could not be checked; `SKIP  models/x  (why)`.
 pub fn line(report: &Report) -> String {
     let word = match report.verdict {
         Verdict::Passed => "PASS ",
         Verdict::Failed(_) => "FAIL ",
         Verdict::Error(_) => "ERROR",
+        Verdict::Skipped(_) => "SKIP ",
+    };
+    let path = display_path(&report.path);
+    if let Verdict::Skipped(why) = &report.verdict {
+        return format!("{word} {path}  ({why})");
+    }
+    let unchecked = match report.not_checked.len() {
+        0 => String::new(),
+        n => format!(", {n} not checked"),
     };
     format!(
-        "{word} {}  ({:.2} s)",
-        display_path(&report.path),
+        "{word} {path}  ({:.2} s{unchecked})",
         report.took.as_secs_f64()
     )
 }
 
-/// A table of passes and failures per folder, the failures in full, and
-/// the totals.
+/// A table of passes and failures per folder (and skips, when any), the
+/// failures in full, what was not checked, and the totals.
 pub fn summary(reports: &[Report]) -> String {
-    let mut by_folder: BTreeMap<String, [usize; 3]> = BTreeMap::new();
-    for report in reports {
-        let folder = report.path.parent().map_or_else(String::new, display_path);
-        let counts = by_folder.entry(folder).or_default();
-        match report.verdict {
-            Verdict::Passed => counts[0] += 1,
-            Verdict::Failed(_) => counts[1] += 1,
-            Verdict::Error(_) => counts[2] += 1,
-        }
-    }
-    let width = by_folder.keys().map(String::len).max().unwrap_or(6).max(6);
-    let mut out = String::new();
-    let _ = writeln!(out, "\n{:<width$}  passed  failed  errors", "folder");
-    let mut totals = [0; 3];
-    for (folder, counts) in &by_folder {
-        let _ = writeln!(
-            out,
-            "{folder:<width$}  {:>6}  {:>6}  {:>6}",
-            counts[0], counts[1], counts[2]
-        );
-        for (total, n) in totals.iter_mut().zip(counts) {
-            *total += n;
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:>6}  {:>6}  {:>6}",
-        "total", totals[0], totals[1], totals[2]
-    );
-    for report in reports.iter().filter(|r| !r.passed()) {
+    let (mut out, totals) = table(reports);
+    for report in reports
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Failed(_) | Verdict::Error(_)))
+    {
         let _ = writeln!(
             out,
             "\n{}:\n{}",
             display_path(&report.path),
             report.failure_text()
         );
+    }
+    for report in reports.iter().filter(|r| !r.not_checked.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n{} (not checked on this client):",
+            display_path(&report.path)
+        );
+        for item in &report.not_checked {
+            let _ = writeln!(out, "  - {item}");
+        }
     }
     let _ = write!(
         out,
@@ -180,71 +178,138 @@ pub fn summary(reports: &[Report]) -> String {
         totals[1],
         totals[2]
     );
+    if totals[3] > 0 {
+        let _ = write!(out, ", {} skipped", totals[3]);
+    }
     out
 }
 
-/// JUnit XML: one suite, a test case per scenario (class = its folder).
-pub fn junit(reports: &[Report]) -> String {
-    let failures = reports
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Failed(_)))
-        .count();
-    let errors = reports
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Error(_)))
-        .count();
-    let seconds: f64 = reports.iter().map(|r| r.took.as_secs_f64()).sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"bedrock-harness\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">",
-        reports.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">",
-        reports.len()
-    );
+/// The table by folder, its `skipped` column only when some were, and
+/// the totals by [`column`].
+fn table(reports: &[Report]) -> (String, [usize; 4]) {
+    const TITLES: [&str; 4] = ["passed", "failed", "errors", "skipped"];
+    let mut by_folder: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    let mut totals = [0; 4];
     for report in reports {
-        let class = report
-            .path
-            .parent()
-            .map_or_else(String::new, |p| display_path(p).replace('/', "."));
-        let _ = write!(
+        let folder = report.path.parent().map_or_else(String::new, display_path);
+        by_folder.entry(folder).or_default()[column(&report.verdict)] += 1;
+        totals[column(&report.verdict)] += 1;
+    }
+    let columns = if totals[3] > 0 { 4 } else { 3 };
+    let width = by_folder.keys().map(String::len).max().unwrap_or(6).max(6);
+    let row = |name: &str, counts: &[usize; 4]| {
+        let cells: Vec<String> = counts[..columns]
+            .iter()
+            .zip(TITLES)
+            .map(|(n, title)| format!("{n:>w$}", w = title.len()))
+            .collect();
+        format!("{name:<width$}  {}\n", cells.join("  "))
+    };
+    let mut out = format!("\n{:<width$}  {}\n", "folder", TITLES[..columns].join("  "));
+    for (folder, counts) in &by_folder {
+        out.push_str(&row(folder, counts));
+    }
+    out.push_str(&row("total", &totals));
+    (out, totals)
+}
+
+/// The summary table's column of `verdict`.
+fn column(verdict: &Verdict) -> usize {
+    match verdict {
+        Verdict::Passed => 0,
+        Verdict::Failed(_) => 1,
+        Verdict::Error(_) => 2,
+        Verdict::Skipped(_) => 3,
+    }
+}
+
+/// JUnit XML: one suite, a test case per scenario (class = its folder),
+/// the client as the suite's property, what was not checked in each
+/// case's output.
+pub fn junit(reports: &[Report]) -> String {
+    let counted = |column_of: usize| {
+        reports
+            .iter()
+            .filter(|r| column(&r.verdict) == column_of)
+            .count()
+    };
+    let (failures, errors, skipped) = (counted(1), counted(2), counted(3));
+    let counts = format!(
+        "tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\"",
+        reports.len(),
+        reports.iter().map(|r| r.took.as_secs_f64()).sum::<f64>()
+    );
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(out, "<testsuites name=\"bedrock-harness\" {counts}>");
+    let _ = writeln!(out, "  <testsuite name=\"scenarios\" {counts}>");
+    if let Some(first) = reports.first() {
+        let _ = writeln!(
             out,
-            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
-            xml(&class),
-            xml(&report.name),
-            xml(&display_path(&report.path)),
-            report.took.as_secs_f64()
+            "    <properties><property name=\"client\" value=\"{}\"/></properties>",
+            xml(&first.client)
         );
-        match &report.verdict {
-            Verdict::Passed => out.push_str("/>\n"),
-            Verdict::Failed(differences) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(differences
-                        .first()
-                        .map_or("", |d| d.lines().next().unwrap_or(""))),
-                    xml(&report.failure_text())
-                );
-            }
-            Verdict::Error(e) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <error message=\"{}\">{}</error>\n    </testcase>",
-                    xml(e.lines().next().unwrap_or("")),
-                    xml(e)
-                );
-            }
-        }
+    }
+    for report in reports {
+        junit_case(&mut out, report);
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
 
-/// The reports as a JSON array.
+/// One `<testcase>`.
+fn junit_case(out: &mut String, report: &Report) {
+    let class = report
+        .path
+        .parent()
+        .map_or_else(String::new, |p| display_path(p).replace('/', "."));
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">",
+        xml(&class),
+        xml(&report.name),
+        xml(&display_path(&report.path)),
+        report.took.as_secs_f64()
+    );
+    let first_line = |text: &str| xml(text.lines().next().unwrap_or(""));
+    match &report.verdict {
+        Verdict::Passed => {}
+        Verdict::Failed(differences) => {
+            let _ = write!(
+                out,
+                "\n      <failure message=\"{}\">{}</failure>",
+                first_line(differences.first().map_or("", String::as_str)),
+                xml(&report.failure_text())
+            );
+        }
+        Verdict::Error(e) => {
+            let _ = write!(
+                out,
+                "\n      <error message=\"{}\">{}</error>",
+                first_line(e),
+                xml(e)
+            );
+        }
+        Verdict::Skipped(why) => {
+            let _ = write!(out, "\n      <skipped message=\"{}\"/>", xml(why));
+        }
+    }
+    if !report.not_checked.is_empty() {
+        let _ = write!(
+            out,
+            "\n      <system-out>{}</system-out>",
+            xml(&report
+                .not_checked
+                .iter()
+                .map(|n| format!("{n}\n"))
+                .collect::<String>())
+        );
+    }
+    let _ = writeln!(out, "\n    </testcase>");
+}
+
+/// The reports as a JSON array: each one's path, name, client, status
+/// (`passed`, `failed`, `error`, `skipped`), seconds, failures (or why it
+/// was skipped) and what was not checked.
 pub fn json(reports: &[Report]) -> serde_json::Value {
     serde_json::Value::Array(
         reports
@@ -254,13 +319,16 @@ pub fn json(reports: &[Report]) -> serde_json::Value {
                     Verdict::Passed => ("passed", Vec::new()),
                     Verdict::Failed(d) => ("failed", d.clone()),
                     Verdict::Error(e) => ("error", vec![e.clone()]),
+                    Verdict::Skipped(why) => ("skipped", vec![why.clone()]),
                 };
                 serde_json::json!({
                     "path": display_path(&r.path),
                     "name": r.name,
+                    "client": r.client,
                     "status": status,
                     "seconds": r.took.as_secs_f64(),
                     "failures": failures,
+                    "not_checked": r.not_checked,
                 })
             })
             .collect(),
@@ -301,8 +369,10 @@ mod tests {
                 .unwrap()
                 .to_string_lossy()
                 .into(),
+            client: "bedrock-client (in-process)".into(),
             took: Duration::from_millis(250),
             verdict,
+            not_checked: Vec::new(),
             snapshot: String::new(),
             output: Default::default(),
         }
@@ -351,5 +421,67 @@ mod tests {
             text.contains("scenarios/auth/b.toml:\n  - bad file"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn skips_and_what_was_not_checked_are_reported_never_as_passes() {
+        let mut checked_less = report("scenarios/customers/a.toml", Verdict::Passed);
+        checked_less.not_checked = vec!["virtual_seconds = 3.5: not checked (real clock)".into()];
+        let skipped = report(
+            "scenarios/models/b.toml",
+            Verdict::Skipped("uses `models`, a bedrock-client command".into()),
+        );
+        assert!(!skipped.passed());
+        assert_eq!(
+            line(&skipped),
+            "SKIP  scenarios/models/b.toml  (uses `models`, a bedrock-client command)"
+        );
+        assert_eq!(
+            line(&checked_less),
+            "PASS  scenarios/customers/a.toml  (0.25 s, 1 not checked)"
+        );
+        let reports = [checked_less, skipped];
+        let text = summary(&reports);
+        assert!(
+            text.contains("folder               passed  failed  errors  skipped\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scenarios/models          0       0       0        1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "scenarios/customers/a.toml (not checked on this client):\n  - virtual_seconds = 3.5: not checked (real clock)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("2 scenarios: 1 passed, 0 failed, 0 could not run, 1 skipped"),
+            "{text}"
+        );
+        let xml = junit(&reports);
+        assert!(
+            xml.contains("failures=\"0\" errors=\"0\" skipped=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"uses `models`, a bedrock-client command\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<system-out>virtual_seconds = 3.5: not checked (real clock)\n</system-out>"
+            ),
+            "{xml}"
+        );
+        let json = json(&reports);
+        assert_eq!(json[0]["status"], "passed");
+        assert_eq!(
+            json[0]["not_checked"][0],
+            "virtual_seconds = 3.5: not checked (real clock)"
+        );
+        assert_eq!(json[1]["status"], "skipped");
+        assert_eq!(json[1]["client"], "bedrock-client (in-process)");
     }
 }

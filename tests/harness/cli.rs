@@ -155,6 +155,138 @@ fn run_reports_each_scenario_a_table_junit_and_json_and_fails_on_any_failure() {
     assert_eq!(results.as_array().unwrap().len(), 1);
 }
 
+/// The built `bedrock-client` binary, beside this test's own:
+/// `cargo test --workspace` builds it (with the features the workspace's
+/// tests unify, so it is not built again here); `cargo test -p
+/// bedrock-harness` alone does not, and then it is built once.
+fn bedrock_client_binary() -> std::path::PathBuf {
+    // target/debug/deps/harness-HASH → target/debug/bedrock-client.
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("bedrock-client");
+    if !binary.is_file() {
+        let built = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "bedrock-client",
+                "--bin",
+                "bedrock-client",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(built.success(), "cargo build -p bedrock-client failed");
+    }
+    binary
+}
+
+fn scenario_file(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(relative)
+        .display()
+        .to_string()
+}
+
+/// `run --client-program` with `bedrock-client` as the program: the path
+/// the real Claude Code CLI takes (a process on the real clock, its times
+/// moved, what only bedrock-client has skipped, what the real clock cannot
+/// hold not checked), offline.
+#[test]
+fn run_with_a_client_program_checks_what_it_can_and_says_what_it_cannot() {
+    let program = bedrock_client_binary();
+    let out = harness()
+        .args(["run", "--json", "--client-program"])
+        .arg(&program)
+        .args([
+            scenario_file("faults/stream-reset-before-head.toml"),
+            scenario_file("customers/bedrock-424-not-retried.toml"),
+            scenario_file("auth/sso-profile.toml"),
+            scenario_file("models/update-offer-skips-arn.toml"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "time limit 180 s per scenario; real clock, each scenario's times moved to now"
+        ),
+        "{stderr}"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |name: &str| {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {results:#}"))
+            .clone()
+    };
+    let reset = by_name("stream-reset-before-head");
+    assert_eq!(reset["status"], "passed", "{reset:#}\n{stderr}");
+    assert_eq!(
+        reset["client"],
+        format!("program {}", program.canonicalize().unwrap().display())
+    );
+    let not_checked = reset["not_checked"].as_array().unwrap();
+    assert!(
+        not_checked.contains(&"virtual_seconds = 0.5: not checked (real clock)".into()),
+        "{reset:#}"
+    );
+    let refused = by_name("bedrock-424-not-retried");
+    assert_eq!(refused["status"], "passed", "{refused:#}");
+    assert_eq!(
+        refused["not_checked"][0],
+        "error = \"final\": not checked (bedrock-client's own failure kind)"
+    );
+    // Its SSO cache's expiry moved with the clock: the token is still good.
+    let sso = by_name("sso-profile");
+    assert_eq!(sso["status"], "passed", "{sso:#}");
+    let skipped = by_name("update-offer-skips-arn");
+    assert_eq!(skipped["status"], "skipped");
+    assert_eq!(
+        skipped["failures"][0],
+        "uses `models`, a bedrock-client command"
+    );
+}
+
+/// Past `--time-limit` the program is stopped and the scenario fails with
+/// that reason, in about the limit's time.
+#[test]
+fn a_client_program_past_its_time_limit_fails_the_scenario() {
+    let program = bedrock_client_binary();
+    let started = std::time::Instant::now();
+    let out = harness()
+        .args(["run", "--time-limit", "1", "--client-program"])
+        .arg(&program)
+        // Three throttled turns: 3.5 s of backoff.
+        .arg(scenario_file("customers/backoff-broken-0-2-56.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("  - the client did not finish within the time limit (1 s): it was stopped, with everything it started"),
+        "{stdout}"
+    );
+    assert!(stdout.starts_with("client: program "), "{stdout}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let out = harness()
+        .args(["run", "--time-limit", "5"])
+        .arg(scenario_file("customers/backoff-broken-0-2-56.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--time-limit is for a client program"));
+}
+
 #[test]
 fn run_with_nothing_to_run_says_so() {
     let scratch = Scratch::new("empty");

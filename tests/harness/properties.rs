@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bedrock_client::provider::is_mantle_id;
 use bedrock_harness::scenario::format::{CredentialShorthand, Scenario};
-use bedrock_harness::scenario::run::{Run, execute};
+use bedrock_harness::scenario::observed::{Run, Session};
+use bedrock_harness::scenario::run::execute;
 use bedrock_mock_server::{
     Answer, ErrorCode, FrameFault, FrameFaultKind, Match, Operation, RecordedRequest, Reset, Rule,
     Stall,
@@ -42,6 +43,11 @@ fn run(runtime: &tokio::runtime::Runtime, scenario: &Scenario) -> Result<Run, Te
     runtime
         .block_on(execute(scenario))
         .map_err(|e| TestCaseError::fail(format!("{e}\n{}", as_file(scenario))))
+}
+
+/// The session of a run: every run here is `bedrock-client` in-process.
+fn session(run: &Run) -> &Session {
+    run.session().expect("an in-process run")
 }
 
 /// The scenario as the TOML a file would hold, with only what differs
@@ -288,7 +294,7 @@ proptest! {
         let scenario = routing.scenario();
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        prop_assert!(run.outcome.exit.code() <= 1, "exit {}\n{file}", run.outcome.exit.code());
+        prop_assert!(session(&run).outcome.exit.code() <= 1, "exit {}\n{file}", session(&run).outcome.exit.code());
         for r in &run.journal {
             let Some(op) = r.operation else { continue };
             let model = model_of(r).unwrap_or_default();
@@ -418,7 +424,7 @@ proptest! {
         };
         prop_assert!(attempts <= budget, "{attempts} attempts over a budget of {budget}\n{file}");
         prop_assert_eq!(attempts, want_attempts, "{}", file);
-        prop_assert_eq!(run.outcome.exit.code() == 0, succeeds, "exit {}\n{}", run.outcome.exit.code(), file);
+        prop_assert_eq!(session(&run).outcome.exit.code() == 0, succeeds, "exit {}\n{}", session(&run).outcome.exit.code(), file);
         if !succeeds {
             prop_assert!(!run.stdout.contains("hi\n") || run.stdout.starts_with("API Error"),
                 "a failed run printed an answer\n{file}");
@@ -429,7 +435,7 @@ proptest! {
             .enumerate()
             .map(|(n, f)| f.delay(n as u32 + 1))
             .sum();
-        let moved = run.virtual_time.as_secs_f64();
+        let moved = session(&run).virtual_time.as_secs_f64();
         prop_assert!((moved - waited).abs() < 0.001,
             "the clock moved {moved} s, the schedule says {waited} s\n{file}");
     }
@@ -448,7 +454,7 @@ enum Issued {
 
 fn issued_credential(n: usize, state: Issued) -> bedrock_mock_server::Credential {
     use std::time::Duration;
-    let start = bedrock_harness::scenario::run::default_start();
+    let start = bedrock_harness::scenario::format::default_start();
     let key = format!("ASIAQUEUE{n:011}");
     let credential = bedrock_mock_server::Credential::new(&key, format!("secret/{key}/EXAMPLEKEY"));
     match state {
@@ -533,7 +539,7 @@ proptest! {
         }
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        let counts = run.outcome.credentials.unwrap_or_default();
+        let counts = session(&run).outcome.credentials.unwrap_or_default();
         let attempts = run
             .journal
             .iter()
@@ -545,9 +551,9 @@ proptest! {
         // Credential loads: the profile listing's one, and one per turn attempt.
         prop_assert!(counts.exports <= budget + 1, "{} exports\n{file}", counts.exports);
         let interval = cli.credentials.auth_refresh_interval.as_secs_f64();
-        let gates = (run.virtual_time.as_secs_f64() / interval).floor() as u32 + 1;
+        let gates = (session(&run).virtual_time.as_secs_f64() / interval).floor() as u32 + 1;
         prop_assert!(counts.auth_refreshes <= gates,
-            "{} awsAuthRefresh runs in {:?} of session time\n{file}", counts.auth_refreshes, run.virtual_time);
+            "{} awsAuthRefresh runs in {:?} of session time\n{file}", counts.auth_refreshes, session(&run).virtual_time);
         if refresh == Refresh::AuthRefresh {
             // Each run of the command issues one credential: when they
             // were issued is when it ran.
@@ -559,7 +565,7 @@ proptest! {
         }
         let issued = run.issued_at.len() as u32;
         prop_assert!(issued <= budget + 1, "{} credentials issued\n{file}", issued);
-        if run.outcome.exit.code() == 0 {
+        if session(&run).outcome.exit.code() == 0 {
             prop_assert!(queue.contains(&Issued::Good), "success without a good credential\n{file}");
         }
         // Export: each load takes the next credential, the last again and
@@ -568,8 +574,8 @@ proptest! {
             // Every refusal here is of the credentials: the renewals count.
             let reachable = (budget as usize).min(queue.len() - 1);
             let good_in_time = queue[..=reachable].contains(&Issued::Good);
-            prop_assert_eq!(run.outcome.exit.code() == 0, good_in_time,
-                "queue {:?}, budget {}: exit {}\n{}", queue, budget, run.outcome.exit.code(), file);
+            prop_assert_eq!(session(&run).outcome.exit.code() == 0, good_in_time,
+                "queue {:?}, budget {}: exit {}\n{}", queue, budget, session(&run).outcome.exit.code(), file);
         }
     }
 }
@@ -709,13 +715,13 @@ proptest! {
         }
         if pinned.is_none() && stall > Duration::ZERO {
             // A stall is over, or the probe gave up, exactly on time.
-            prop_assert_eq!(run.virtual_time, stall.min(PROBE_LIMIT), "{}", file);
+            prop_assert_eq!(session(&run).virtual_time, stall.min(PROBE_LIMIT), "{}", file);
         }
         let fell_back = pinned.is_none() && refused_for_good;
         let notice = format!("Warning: Opus: {} not available — using", default.display);
         prop_assert_eq!(run.stderr.contains(&notice), fell_back,
             "notice {:?} in stderr {:?}\n{}", notice, run.stderr, file);
-        prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
+        prop_assert_eq!(session(&run).outcome.exit.code(), 0, "{}", file);
         prop_assert!(run.files.get(".claude/settings.json").is_some_and(Option::is_none),
             "the settings file was written\n{file}");
     }
@@ -817,7 +823,7 @@ proptest! {
             .filter_map(model_of)
             .collect();
         prop_assert_eq!(&sent, &expected, "{}", file);
-        prop_assert_eq!(run.outcome.exit.code(), exit, "{}", file);
+        prop_assert_eq!(session(&run).outcome.exit.code(), exit, "{}", file);
         prop_assert!(sent.len() <= 2 * ladder.len(), "unbounded: {} sends\n{}", sent.len(), file);
         // Sonnet's older versions are probed only when the whole ladder
         // was refused for the model.
@@ -893,7 +899,7 @@ proptest! {
         }
         let run = run(&runtime, &scenario)?;
         let file = as_file(&scenario);
-        if run.outcome.exit.code() == 0 {
+        if session(&run).outcome.exit.code() == 0 {
             prop_assert_eq!(run.stdout.matches(text.as_str()).count(), 1,
                 "stdout {:?}\n{}", run.stdout, file);
             prop_assert_eq!(run.stdout.trim_end(), text.as_str(), "{}", file);
@@ -903,13 +909,13 @@ proptest! {
         }
         let idle_limit = bedrock_client::profile::newest().time_limits.stream_idle.as_secs();
         if let Some(seconds) = silence.filter(|s| *s < idle_limit) {
-            prop_assert_eq!(run.outcome.exit.code(), 0, "{}", file);
+            prop_assert_eq!(session(&run).outcome.exit.code(), 0, "{}", file);
             let model_calls = run.journal.iter().filter(|r| matches!(
                 r.operation,
                 Some(Operation::InvokeModel | Operation::InvokeModelWithResponseStream)
             ));
             prop_assert_eq!(model_calls.count(), 1, "a short silence made the client retry\n{}", file);
-            prop_assert_eq!(run.virtual_time, Duration::from_secs(seconds), "{}", file);
+            prop_assert_eq!(session(&run).virtual_time, Duration::from_secs(seconds), "{}", file);
         }
     }
 }

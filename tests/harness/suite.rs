@@ -132,19 +132,15 @@ fn the_trace_log_shows_every_request_and_error_body_without_a_credential() {
         let path = root.join(file);
         let scenario = scenario::load(&path).unwrap();
         let run = runtime.block_on(scenario::run::execute(&scenario)).unwrap();
-        let requests = run.trace.matches("[trace] -> ").count();
+        let trace = &run.session().unwrap().trace;
+        let requests = trace.matches("[trace] -> ").count();
         assert_eq!(
             requests,
             run.journal.len(),
-            "{file}: one trace entry per request\n{}",
-            run.trace
+            "{file}: one trace entry per request\n{trace}"
         );
         for text in shown {
-            assert!(
-                run.trace.contains(text),
-                "{file}: {text:?} not in\n{}",
-                run.trace
-            );
+            assert!(trace.contains(text), "{file}: {text:?} not in\n{trace}");
         }
         assert!(!run.secrets.is_empty(), "{file}");
         assert_eq!(
@@ -287,5 +283,47 @@ fn conformance_pins_and_goldens_exactly_the_cli_versions_the_client_imitates() {
     assert_eq!(
         goldens, imitated,
         "conformance/golden/claude-code/ has a folder per version"
+    );
+}
+
+/// Every scenario meets the real clock whole: moved by nothing, its
+/// account is the same after the trip through its JSON form (so the move
+/// changes only times), and moved by a day, each of its times moves by a
+/// day and nothing else does.
+#[test]
+fn every_scenario_moves_to_the_real_clock_whole() {
+    use bedrock_harness::scenario::timeshift::{Shift, scenario_at, shift_json};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let day = std::time::Duration::from_secs(86_400);
+    let mut moved_any = 0;
+    for file in scenario::discover(std::slice::from_ref(&root)).unwrap() {
+        let scenario = scenario::load(&file).unwrap();
+        let start = scenario.clock.start_time();
+        let (same, shift, count) = scenario_at(&scenario, start).unwrap();
+        assert_eq!(shift, Shift(0));
+        assert_eq!(same.server, scenario.server, "{}", file.display());
+        assert_eq!(same.client, scenario.client, "{}", file.display());
+        let (later, shift, count_later) = scenario_at(&scenario, start + day).unwrap();
+        assert_eq!((shift, count_later), (Shift(86_400), count));
+        assert_eq!(later.clock.start_time(), start + day);
+        for (before, after) in scenario
+            .server
+            .credentials
+            .iter()
+            .zip(&later.server.credentials)
+        {
+            let moved = |t: Option<bedrock_mock_server::Timestamp>| t.map(|t| t.0 + day);
+            assert_eq!(after.expires_at.map(|t| t.0), moved(before.expires_at));
+            assert_eq!(after.revoked_at.map(|t| t.0), moved(before.revoked_at));
+        }
+        // Moving back by the same day restores the account exactly.
+        let mut back = serde_json::to_value(&later.server).unwrap();
+        shift_json(&mut back, Shift(-86_400));
+        assert_eq!(back, serde_json::to_value(&scenario.server).unwrap());
+        moved_any += count;
+    }
+    assert!(
+        moved_any > 20,
+        "the scenarios hold times to move: {moved_any}"
     );
 }
