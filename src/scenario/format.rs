@@ -294,7 +294,8 @@ pub struct ExpectedRequest {
     /// The path as sent, before percent-decoding; `*` matches any run of
     /// characters (`/anthropic/v1/messages`).
     pub path: Option<String>,
-    /// The query as sent, without `?` (`beta=true`).
+    /// The query as sent, without `?` (`beta=true`); its parameters may come
+    /// in any order.
     pub query: Option<String>,
     /// The answer's status.
     pub status: Option<u16>,

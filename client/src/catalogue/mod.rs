@@ -149,6 +149,10 @@ pub struct Model {
     /// Whether `[1m]` may be asked of it.
     #[serde(default)]
     pub context_1m: bool,
+    /// Whether its window is 1M tokens without asking: `[1m]` is then
+    /// accepted and sends no `context-1m` beta, as the CLI's `native_1m`.
+    #[serde(default)]
+    pub native_1m: bool,
     /// `max_tokens` of a turn.
     pub max_tokens: u32,
     /// `output_config.effort`, for models that take it.

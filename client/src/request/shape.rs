@@ -11,7 +11,8 @@ use crate::profile::Requests;
 /// Shapes `request` (the prompt, system and caching already set) for a
 /// turn on `model` at `endpoint`, from `catalogue`'s shapes (a model it
 /// does not know gets `requests`' defaults); `one_million` adds the
-/// 1M-context beta first, as the CLI lists it.
+/// 1M-context beta first, as the CLI lists it, unless the model's own
+/// window is 1M.
 pub fn turn_request(
     mut request: MessagesRequest,
     catalogue: &Catalogue,
@@ -58,7 +59,8 @@ pub fn turn_request(
     request.context_management = (endpoint == Endpoint::Mantle && request.thinking.is_some()).then(
         || serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}),
     );
-    if one_million {
+    // A model whose own window is 1M needs no beta for it.
+    if one_million && !model.is_some_and(|m| m.native_1m) {
         request.ask_for_context_1m(endpoint);
     }
     request
@@ -147,6 +149,19 @@ mod tests {
         assert_eq!(sonnet["anthropic_beta"][0], "context-1m-2025-08-07");
         assert_eq!(sonnet["thinking"], serde_json::json!({"type": "adaptive"}));
         assert_eq!(header.join(","), "claude-code-20250219,effort-2025-11-24");
+        // Opus 4.7's window is 1M of its own: `[1m]` sends no beta (the CLI
+        // 2.1.332, scenarios/customers/model-picker-non-bedrock-id).
+        let (opus47, _) = body(
+            &catalogue,
+            "global.anthropic.claude-opus-4-7",
+            Endpoint::Bedrock,
+            true,
+        );
+        let betas = opus47["anthropic_beta"].as_array().expect("betas");
+        assert!(
+            !betas.iter().any(|b| b == "context-1m-2025-08-07"),
+            "{betas:?}"
+        );
         // golden/m_mantle_only and golden/o (Haiku on Mantle).
         let (mantle, header) = body(
             &catalogue,
