@@ -63,6 +63,11 @@ IAM_DENIAL = ("User: arn:aws:iam::123456789012:user/dev is not authorized to per
               ":foundation-model/anthropic.claude-opus-5-5 because no identity-based policy "
               "allows the bedrock:InvokeModelWithResponseStream action")
 
+# The on-demand throughput 400, in AWS's words (U+2019 as AWS sends it).
+ON_DEMAND_OPUS_5_5 = ("Invocation of model ID anthropic.claude-opus-5-5 with on-demand throughput "
+                      "isn\u2019t supported. Retry your request with the ID or ARN of an inference "
+                      "profile that contains this model.")
+
 CLI_CASES = [
     CliCase("happy", "defaults: discovery, three probes, the turn",
             {"CLAUDE_CODE_USE_BEDROCK": "1"}),
@@ -205,6 +210,23 @@ CLI_CASES = [
             rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
                     "answer": {"stream_exception": {"after_events": 3,
                                                     "exception": "internalServerException"}}}]),
+    CliCase("every-call-403", "every call refused (403 model access), probes included: the turn "
+            "is sent once, its ladder skips what the probes found refused",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {}, "answer": {"error": {"code": "AccessDeniedException"}}}],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
+    CliCase("on-demand-400-every-call", "the on-demand throughput 400 on every call: every "
+            "tier's older versions probed, then the Sonnet default for Opus",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule(operation, "ValidationException", message=ON_DEMAND_OPUS_5_5)
+                   for operation in ("InvokeModel", "InvokeModelWithResponseStream")],
+            exit=1, stdout="with on-demand throughput isn\u2019t supported"),
+    CliCase("opus-404-every-version", "every Opus version 404: the Sonnet default probed again "
+            "before Opus takes it",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"model": "*claude-opus*"},
+                    "answer": {"error": {"code": "ResourceNotFoundException",
+                                         "message": "Model not found."}}}]),
 ]
 
 
