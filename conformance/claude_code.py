@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,11 @@ class CliCase:
     settings: dict | None = None
     # Minutes long on a real clock: run only with `--slow` (CI does).
     slow: bool = False
+    # Files to write under HOME before the run (path: text).
+    files: dict = field(default_factory=dict)
+    # Stop the client with SIGTERM once a request of this operation has
+    # reached the mock (the case's rules stall it).
+    sigterm_after: str | None = None
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -55,6 +62,29 @@ STALE_ACCOUNT = {"credentials": [{"access_key_id": STALE["AWS_ACCESS_KEY_ID"],
                                   "secret_access_key": STALE["AWS_SECRET_ACCESS_KEY"],
                                   "session_token": STALE["AWS_SESSION_TOKEN"],
                                   "expires_at": "2020-01-01T00:00:00Z"}]}
+
+# Session credentials the account holds valid.
+FRESH_SESSION = {"access_key_id": "ASIAFRESHEXAMPLE0001",
+                 "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY",
+                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN",
+                 "expires_at": "2099-01-01T00:00:00Z"}
+
+
+def profile(name: str, key: str, secret: str, token: str) -> str:
+    """A shared credentials file holding one profile."""
+    return (f"[{name}]\naws_access_key_id={key}\naws_secret_access_key={secret}\n"
+            f"aws_session_token={token}\n")
+
+
+# The `dev` profile with FRESH_SESSION, for printf.
+FRESH_PROFILE = profile("dev", FRESH_SESSION["access_key_id"], FRESH_SESSION["secret_access_key"],
+                        FRESH_SESSION["session_token"]).replace("\n", "\\n")
+
+
+def export_printing(document: dict) -> str:
+    """An awsCredentialExport printing `document`, counting its runs."""
+    return f"echo run >> \"$HOME/{REFRESH_RUNS}\"; echo '{json.dumps(document)}'"
+
 
 # An IAM policy's refusal, in AWS's words (the CLI tells it from the
 # model-access refusal by "is not authorized to perform").
@@ -227,6 +257,67 @@ CLI_CASES = [
             rules=[{"when": {"model": "*claude-opus*"},
                     "answer": {"error": {"code": "ResourceNotFoundException",
                                          "message": "Model not found."}}}]),
+    CliCase("aws-auth-refresh-output",
+            "an expired profile, awsAuthRefresh writing fresh keys and printing on stdout and "
+            "stderr: -p shows none of it",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": "dev"},
+            config={"credentials": [*STALE_ACCOUNT["credentials"], FRESH_SESSION]},
+            files={".aws/credentials": profile("dev", STALE["AWS_ACCESS_KEY_ID"],
+                                               STALE["AWS_SECRET_ACCESS_KEY"],
+                                               STALE["AWS_SESSION_TOKEN"])},
+            settings={"awsAuthRefresh":
+                      'echo "Attempting SSO login..."; echo "sso: token cache written" >&2; '
+                      f"printf '{FRESH_PROFILE}' > \"$HOME/.aws/credentials\"; "
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"'}),
+    CliCase("credential-export-stderr",
+            "awsCredentialExport printing diagnostics on stderr before its JSON: not shown",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"next_credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport":
+                      'echo "fetching credentials for role dev" >&2; '
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; '
+                      'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
+    CliCase("credential-export-fails",
+            "awsCredentialExport failing (exit 3, a reason on stderr): the CLI's line per run, "
+            "nothing sent",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            settings={"awsCredentialExport":
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; echo "sso session expired" >&2; exit 3'},
+            exit=1, stdout="API Error: Could not load AWS credentials"),
+    CliCase("sigterm-mid-turn", "SIGTERM while the turn's stream stalls: exit 143, nothing printed",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
+                    "stall": {"seconds": 60, "after_events": 3}}],
+            sigterm_after="InvokeModelWithResponseStream", exit=143, stdout=""),
+    CliCase("credential-export-top-level",
+            "awsCredentialExport printing `aws configure export-credentials`'s shape "
+            "(AccessKeyId at the top, Version 1): taken, run once",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport": export_printing({
+                "Version": 1, "AccessKeyId": FRESH_SESSION["access_key_id"],
+                "SecretAccessKey": FRESH_SESSION["secret_access_key"],
+                "SessionToken": FRESH_SESSION["session_token"],
+                "Expiration": FRESH_SESSION["expires_at"]})}),
+    CliCase("credential-export-no-expiration",
+            "awsCredentialExport printing STS's shape without Expiration: taken, run once",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport": export_printing({"Credentials": {
+                "AccessKeyId": FRESH_SESSION["access_key_id"],
+                "SecretAccessKey": FRESH_SESSION["secret_access_key"],
+                "SessionToken": FRESH_SESSION["session_token"]}})}),
+    CliCase("credential-export-not-json", "awsCredentialExport printing something not JSON",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            settings={"awsCredentialExport":
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; echo "AccessKeyId=ASIAFRESHEXAMPLE0001"'},
+            exit=1, stdout="API Error: Could not load AWS credentials"),
 ]
 
 
@@ -235,10 +326,9 @@ CLI_CASES = [
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
-    (r"aws-auth-refresh-never-helps.*", r"stderr: CLI '', ours 'Attempting SSO login\.\.\.\\n.*"
-     r"awsAuthRefresh \(`.*`\) ran \d+ times? and finished, but AWS still refused the credentials\..*'",
-     "deliberate: bedrock-client shows awsAuthRefresh's output, as the seed says, and why the "
-     "loop did not help; the CLI in -p shows neither"),
+    (r"credential-export-not-json", r"stderr: CLI '.*JSON Parse error: .*', "
+     r"ours '.*awsCredentialExport did not return a valid value.*'",
+     "the CLI prints its JSON parser's message (Bun's), bedrock-client serde's position"),
 ]
 
 
@@ -271,7 +361,8 @@ def cli_env(url: str, home: Path, extra: dict) -> dict:
     return env
 
 
-def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
+def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
+            mock: Mock | None = None) -> dict:
     home = scratch / "home"
     project = scratch / "project"
     for folder in (home, project):
@@ -281,14 +372,36 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path) -> dict:
         (home / ".claude").mkdir()
         text = json.dumps(case.settings).replace("{mock}", url)
         (home / ".claude" / "settings.json").write_text(text)
-    done = subprocess.run(
+    for name, text in case.files.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text)
+    process = subprocess.Popen(
         [str(program), "-p", "say hi", "--output-format", "text", *case.args],
-        env=cli_env(url, home, case.env), cwd=project, capture_output=True,
-        text=True, timeout=600 if case.slow else 180)
+        env=cli_env(url, home, case.env), cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    if case.sigterm_after is not None and mock is not None:
+        stop_when_sent(process, mock, case.sigterm_after)
+    try:
+        stdout, stderr = process.communicate(timeout=600 if case.slow else 180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
     # The refresh commands of the cases append a line here each time they run.
     runs = home / REFRESH_RUNS
-    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip(),
+    return {"exit": process.returncode, "stdout": stdout.strip(), "stderr": stderr.strip(),
             "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0}
+
+
+def stop_when_sent(process: subprocess.Popen, mock: Mock, operation: str) -> None:
+    """SIGTERM to `process` half a second after a request of `operation`
+    reached `mock` (within a minute; the run's own limit covers the rest)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(entry.get("operation") == operation for entry in mock.journal()):
+            time.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            return
+        time.sleep(0.05)
 
 
 def body_summary(body: str) -> Any:
@@ -419,7 +532,7 @@ def cli_results(mock: Mock, bedrock_client: Path, update: bool,
             continue
         problems: list[str] = []
         mock.start_case(case.rules, case.config)
-        got = run_cli(CLAUDE, case, mock.url, scratch)
+        got = run_cli(CLAUDE, case, mock.url, scratch, mock)
         cli_journal = mock.journal()
         if got["exit"] != case.exit:
             problems.append(f"exit {got['exit']}, expected {case.exit}")
@@ -428,7 +541,7 @@ def cli_results(mock: Mock, bedrock_client: Path, update: bool,
         problems += check_golden("claude-code", case.name, cli_journal, update,
                                  view=fidelity_view)
         mock.start_case(case.rules, case.config)
-        ours = run_cli(bedrock_client, case, mock.url, scratch)
+        ours = run_cli(bedrock_client, case, mock.url, scratch, mock)
         fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
         if ours["exit"] != got["exit"]:
             fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")

@@ -144,9 +144,11 @@ pub const REFRESH_BY_HAND: &str =
 pub const SWITCH_MODEL: &str = "Try --model to switch to";
 /// What a 400 naming the model says when there is none to suggest.
 pub const PICK_ANOTHER_MODEL: &str = "Run --model to pick a different model.";
-/// The line when the credential chain finds nothing (the AWS JS SDK's
-/// words; customer-scenarios: could-not-load-credentials).
-pub const NO_CREDENTIALS: &str = "API Error: Could not load credentials from any providers";
+/// The line when no credentials can be loaded: the chain finds nothing,
+/// or `awsCredentialExport` gives nothing usable (the CLI 2.1.328 and
+/// 2.1.332, conformance's `credential-export-fails`; it wraps the AWS JS
+/// SDK's words).
+pub const NO_CREDENTIALS: &str = "API Error: Could not load AWS credentials \u{b7} Could not load credentials from any providers. Check or refresh your AWS credentials and try again.";
 /// The Anthropic SDK's words for a connection that failed.
 pub const CONNECTION_ERROR: &str = "API Error: Connection error.";
 /// The Anthropic SDK's words for a request that timed out.
@@ -154,6 +156,17 @@ pub const TIMED_OUT: &str = "API Error: Request timed out.";
 /// The AWS SDKs' words for a stream cut inside a frame (what `claude -p`
 /// prints, customer-scenarios: truncated-event-byte-complete).
 pub const TRUNCATED_EVENT: &str = "Truncated event message received.";
+/// What the CLI prints on stderr each time `awsCredentialExport` gives
+/// nothing usable, before why (`credential-export-fails`).
+pub const EXPORT_FAILED: &str =
+    "Error getting AWS credentials from awsCredentialExport (in settings or ~/.claude.json): ";
+/// Why, when the command failed.
+pub const EXPORT_NO_VALUE: &str = "awsCredentialExport did not return a valid value";
+/// Why, when its JSON holds no key, secret and session token, in STS's
+/// `{"Credentials": {…}}` or at the top (`credential-export-fails`'s
+/// kin; `credential-export-top-level` is taken).
+pub const EXPORT_NOT_STS: &str =
+    "awsCredentialExport did not return valid AWS STS output structure";
 
 // Tables.
 

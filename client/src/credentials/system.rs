@@ -10,7 +10,7 @@ use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credent
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::Vars;
 use crate::error::{Error, ErrorKind};
-use crate::imitated::AWS_SDK_ATTEMPTS;
+use crate::imitated::{AWS_SDK_ATTEMPTS, EXPORT_FAILED};
 use crate::request::invocation_id;
 use crate::signing::{Service, ToSign, sign_request};
 use crate::transport::{HttpClient, Outgoing};
@@ -30,18 +30,29 @@ pub struct SystemSources {
     region: String,
     http: HttpClient,
     show: OutputSink,
+    stderr: OutputSink,
 }
 
 impl SystemSources {
     /// Sources reading `vars`, for `region`; `awsAuthRefresh` output goes
-    /// to `show`.
+    /// to `show`, and so do the CLI's lines about an `awsCredentialExport`
+    /// that gave nothing usable.
     pub fn new(vars: Vars, region: impl Into<String>, http: HttpClient, show: OutputSink) -> Self {
         Self {
             vars,
             region: region.into(),
             http,
+            stderr: Arc::clone(&show),
             show,
         }
+    }
+
+    /// The same sources, `awsAuthRefresh`'s output shown nowhere, as
+    /// `claude -p` shows it (conformance's `aws-auth-refresh-output`); the
+    /// CLI's lines about the export command still go to stderr.
+    pub fn hiding_refresh_output(mut self) -> Self {
+        self.show = Arc::new(|_: &[u8]| {});
+        self
     }
 
     fn sts_url(&self) -> String {
@@ -63,14 +74,19 @@ impl CredentialSource for SystemSources {
     async fn export(&self, command: &str) -> Result<AwsCredentials, Error> {
         let command = command.to_owned();
         let env = self.vars.all().clone();
-        tokio::task::spawn_blocking(move || run_credential_export(&command, &env))
+        let exported = tokio::task::spawn_blocking(move || run_credential_export(&command, &env))
             .await
             .map_err(|e| {
                 Error::new(
-                    ErrorKind::Command,
+                    ErrorKind::CredentialExport,
                     format!("awsCredentialExport did not finish: {e}"),
                 )
-            })?
+            })?;
+        exported.map_err(|failure| {
+            // What the CLI prints after each run that gave nothing.
+            (self.stderr)(format!("{EXPORT_FAILED}{}\n", failure.clis_words).as_bytes());
+            failure.error
+        })
     }
 
     async fn auth_refresh(&self, command: &str) -> Result<(), Error> {
