@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+import math
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,9 @@ class CliCase:
     # Stop the client with SIGTERM once a request of this operation has
     # reached the mock (the case's rules stall it).
     sigterm_after: str | None = None
+    # Compare the gaps between requests too, each rounded to a band
+    # (`gap_band`): the retry schedule's shape.
+    timing: bool = False
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -318,6 +323,14 @@ CLI_CASES = [
             settings={"awsCredentialExport":
                       f'echo run >> "$HOME/{REFRESH_RUNS}"; echo "AccessKeyId=ASIAFRESHEXAMPLE0001"'},
             exit=1, stdout="API Error: Could not load AWS credentials"),
+    *[CliCase(f"expired-token-retries-{retries}",
+              f"an expired session, CLAUDE_CODE_MAX_RETRIES={retries}: the turn's retries and "
+              "two renewals, and the gaps between them",
+              {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_RETRIES": str(retries), **STALE},
+              config=STALE_ACCOUNT, exit=1,
+              stdout="API Error: 403 The security token included in the request is expired",
+              timing=True)
+      for retries in (1, 2, 3)],
 ]
 
 
@@ -375,6 +388,7 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
     for name, text in case.files.items():
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(text)
+    arrivals = ArrivalClock(mock) if case.timing and mock is not None else None
     process = subprocess.Popen(
         [str(program), "-p", "say hi", "--output-format", "text", *case.args],
         env=cli_env(url, home, case.env), cwd=project, stdout=subprocess.PIPE,
@@ -389,7 +403,56 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
     # The refresh commands of the cases append a line here each time they run.
     runs = home / REFRESH_RUNS
     return {"exit": process.returncode, "stdout": stdout.strip(), "stderr": stderr.strip(),
-            "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0}
+            "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0,
+            "arrivals": arrivals.stop() if arrivals else None}
+
+
+class ArrivalClock:
+    """When each request reached the mock, by polling its journal's count
+    every 10 ms (the journal's own times are whole seconds)."""
+
+    def __init__(self, mock: Mock):
+        self.mock = mock
+        self.times: list[float] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+        self.thread.start()
+
+    def poll(self) -> None:
+        while True:
+            finishing = self.done.is_set()
+            count = self.mock.admin("GET", "journal/count")["requests"]
+            now = time.monotonic()
+            self.times.extend([now] * (count - len(self.times)))
+            if finishing:
+                return
+            time.sleep(0.01)
+
+    def stop(self) -> list[float]:
+        self.done.set()
+        self.thread.join()
+        return self.times
+
+
+def gap_band(seconds: float) -> str:
+    """A gap between requests as the retry schedule's step it is nearest
+    (0.5 s doubling), or `<0.25` for requests sent at once: jitter (up to
+    a quarter more) and the run's own latency stay inside a band."""
+    if seconds < 0.25:
+        return "<0.25"
+    return f"{0.5 * 2 ** round(math.log2(seconds / 0.5)):g}"
+
+
+def with_gaps(journal: list[dict], arrivals: list[float] | None) -> list[dict]:
+    """`journal` with each entry's `gap_band` from the one before (when
+    the arrivals were timed)."""
+    if arrivals is None:
+        return journal
+    if len(arrivals) != len(journal):
+        return [{**entry, "gap_band": "?"} for entry in journal]
+    starts = [arrivals[0], *arrivals[:-1]]
+    return [{**entry, "gap_band": gap_band(now - before)}
+            for entry, now, before in zip(journal, arrivals, starts)]
 
 
 def stop_when_sent(process: subprocess.Popen, mock: Mock, operation: str) -> None:
@@ -468,6 +531,7 @@ def fidelity_view(journal: list[dict]) -> list[dict]:
             "body": body_summary(entry.get("body", "")),
             "status": entry["status"],
             "frames": [f for f in entry.get("frames", []) if not f.startswith("chunk:content_block_delta")],
+            **({"gap_band": entry["gap_band"]} if "gap_band" in entry else {}),
         })
     return sort_probes(view)
 
@@ -533,7 +597,7 @@ def cli_results(mock: Mock, bedrock_client: Path, update: bool,
         problems: list[str] = []
         mock.start_case(case.rules, case.config)
         got = run_cli(CLAUDE, case, mock.url, scratch, mock)
-        cli_journal = mock.journal()
+        cli_journal = with_gaps(mock.journal(), got.pop("arrivals"))
         if got["exit"] != case.exit:
             problems.append(f"exit {got['exit']}, expected {case.exit}")
         if case.stdout not in got["stdout"]:
@@ -542,7 +606,8 @@ def cli_results(mock: Mock, bedrock_client: Path, update: bool,
                                  view=fidelity_view)
         mock.start_case(case.rules, case.config)
         ours = run_cli(bedrock_client, case, mock.url, scratch, mock)
-        fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
+        our_journal = with_gaps(mock.journal(), ours.pop("arrivals"))
+        fidelity = differences(fidelity_view(cli_journal), fidelity_view(our_journal))
         if ours["exit"] != got["exit"]:
             fidelity.append(f"exit: CLI {got['exit']}, ours {ours['exit']}")
         if ours["stdout"] != got["stdout"]:

@@ -72,6 +72,15 @@ impl RetryPolicy {
         };
         base + base.mul_f64(BACKOFF_JITTER * jitter)
     }
+
+    /// The wait before one of the credential renewals past the budget:
+    /// the last retry's, not doubled again (the CLI 2.1.328 and 2.1.332
+    /// with `CLAUDE_CODE_MAX_RETRIES` at 1, 2 and 3: gaps of about 0.5,
+    /// 1 and 2 s before each renewal; conformance's
+    /// `expired-token-retries-*`).
+    pub fn renewal_delay(self, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        self.delay(self.max_retries.max(1), retry_after, jitter)
+    }
 }
 
 /// Reads a `retry-after` header: whole or fractional seconds. HTTP dates
@@ -86,6 +95,15 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renewals_wait_as_long_as_the_last_retry() {
+        // The CLI's gaps with CLAUDE_CODE_MAX_RETRIES=3: 0.6, 1.22, 2.18,
+        // then 2.28 and 2.02 before the two renewals.
+        let policy = RetryPolicy::new(3);
+        assert_eq!(policy.renewal_delay(None, 0.0), Duration::from_secs(2));
+        assert_eq!(RetryPolicy::new(0).renewal_delay(None, 0.0), BACKOFF_BASE);
+    }
 
     #[test]
     fn the_schedule_doubles_to_the_cap_as_observed() {
