@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import math
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,14 @@ class CliCase:
 
     def expected_stdout(self, version: str) -> str:
         return self.stdout_by_version.get(version, self.stdout)
+    # Files to write under HOME before the run (path: text).
+    files: dict = field(default_factory=dict)
+    # Stop the client with SIGTERM once a request of this operation has
+    # reached the mock (the case's rules stall it).
+    sigterm_after: str | None = None
+    # Compare the gaps between requests too, each rounded to a band
+    # (`gap_band`): the retry schedule's shape.
+    timing: bool = False
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -84,12 +96,40 @@ STALE_ACCOUNT = {"credentials": [{"access_key_id": STALE["AWS_ACCESS_KEY_ID"],
                                   "session_token": STALE["AWS_SESSION_TOKEN"],
                                   "expires_at": "2020-01-01T00:00:00Z"}]}
 
+# Session credentials the account holds valid.
+FRESH_SESSION = {"access_key_id": "ASIAFRESHEXAMPLE0001",
+                 "secret_access_key": "freshSecret/K7MDENG+bPxRfiCYFRESHKEY",
+                 "session_token": "IQoJb3JpZ2luX2VjEXAMPLEfreshTOKEN",
+                 "expires_at": "2099-01-01T00:00:00Z"}
+
+
+def profile(name: str, key: str, secret: str, token: str) -> str:
+    """A shared credentials file holding one profile."""
+    return (f"[{name}]\naws_access_key_id={key}\naws_secret_access_key={secret}\n"
+            f"aws_session_token={token}\n")
+
+
+# The `dev` profile with FRESH_SESSION, for printf.
+FRESH_PROFILE = profile("dev", FRESH_SESSION["access_key_id"], FRESH_SESSION["secret_access_key"],
+                        FRESH_SESSION["session_token"]).replace("\n", "\\n")
+
+
+def export_printing(document: dict) -> str:
+    """An awsCredentialExport printing `document`, counting its runs."""
+    return f"echo run >> \"$HOME/{REFRESH_RUNS}\"; echo '{json.dumps(document)}'"
+
+
 # An IAM policy's refusal, in AWS's words (the CLI tells it from the
 # model-access refusal by "is not authorized to perform").
 IAM_DENIAL = ("User: arn:aws:iam::123456789012:user/dev is not authorized to perform: "
               "bedrock:InvokeModelWithResponseStream on resource: arn:aws:bedrock:us-east-1:"
               ":foundation-model/anthropic.claude-opus-5-5 because no identity-based policy "
               "allows the bedrock:InvokeModelWithResponseStream action")
+
+# The on-demand throughput 400, in AWS's words (U+2019 as AWS sends it).
+ON_DEMAND_OPUS_5_5 = ("Invocation of model ID anthropic.claude-opus-5-5 with on-demand throughput "
+                      "isn\u2019t supported. Retry your request with the ID or ARN of an inference "
+                      "profile that contains this model.")
 
 CLI_CASES = [
     CliCase("happy", "defaults: discovery, three probes, the turn",
@@ -237,6 +277,92 @@ CLI_CASES = [
             rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
                     "answer": {"stream_exception": {"after_events": 3,
                                                     "exception": "internalServerException"}}}]),
+    CliCase("every-call-403", "every call refused (403 model access), probes included: the turn "
+            "is sent once, its ladder skips what the probes found refused",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {}, "answer": {"error": {"code": "AccessDeniedException"}}}],
+            exit=1, stdout="API Error: 403 You don't have access to the model"),
+    CliCase("on-demand-400-every-call", "the on-demand throughput 400 on every call: every "
+            "tier's older versions probed, then the Sonnet default for Opus",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[error_rule(operation, "ValidationException", message=ON_DEMAND_OPUS_5_5)
+                   for operation in ("InvokeModel", "InvokeModelWithResponseStream")],
+            exit=1, stdout="with on-demand throughput isn\u2019t supported"),
+    CliCase("opus-404-every-version", "every Opus version 404: the Sonnet default probed again "
+            "before Opus takes it",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"model": "*claude-opus*"},
+                    "answer": {"error": {"code": "ResourceNotFoundException",
+                                         "message": "Model not found."}}}]),
+    CliCase("aws-auth-refresh-output",
+            "an expired profile, awsAuthRefresh writing fresh keys and printing on stdout and "
+            "stderr: -p shows none of it",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": "dev"},
+            config={"credentials": [*STALE_ACCOUNT["credentials"], FRESH_SESSION]},
+            files={".aws/credentials": profile("dev", STALE["AWS_ACCESS_KEY_ID"],
+                                               STALE["AWS_SECRET_ACCESS_KEY"],
+                                               STALE["AWS_SESSION_TOKEN"])},
+            settings={"awsAuthRefresh":
+                      'echo "Attempting SSO login..."; echo "sso: token cache written" >&2; '
+                      f"printf '{FRESH_PROFILE}' > \"$HOME/.aws/credentials\"; "
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"'}),
+    CliCase("credential-export-stderr",
+            "awsCredentialExport printing diagnostics on stderr before its JSON: not shown",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"next_credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport":
+                      'echo "fetching credentials for role dev" >&2; '
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; '
+                      'curl -sf -X POST "{mock}/__bedrock_mock/credentials/next"'}),
+    CliCase("credential-export-fails",
+            "awsCredentialExport failing (exit 3, a reason on stderr): the CLI's line per run, "
+            "nothing sent",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            settings={"awsCredentialExport":
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; echo "sso session expired" >&2; exit 3'},
+            exit=1, stdout="API Error: Could not load AWS credentials"),
+    CliCase("sigterm-mid-turn", "SIGTERM while the turn's stream stalls: exit 143, nothing printed",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"},
+            rules=[{"when": {"operation": "InvokeModelWithResponseStream"},
+                    "stall": {"seconds": 60, "after_events": 3}}],
+            sigterm_after="InvokeModelWithResponseStream", exit=143, stdout=""),
+    CliCase("credential-export-top-level",
+            "awsCredentialExport printing `aws configure export-credentials`'s shape "
+            "(AccessKeyId at the top, Version 1): taken, run once",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport": export_printing({
+                "Version": 1, "AccessKeyId": FRESH_SESSION["access_key_id"],
+                "SecretAccessKey": FRESH_SESSION["secret_access_key"],
+                "SessionToken": FRESH_SESSION["session_token"],
+                "Expiration": FRESH_SESSION["expires_at"]})}),
+    CliCase("credential-export-no-expiration",
+            "awsCredentialExport printing STS's shape without Expiration: taken, run once",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            config={"credentials": [FRESH_SESSION]},
+            settings={"awsCredentialExport": export_printing({"Credentials": {
+                "AccessKeyId": FRESH_SESSION["access_key_id"],
+                "SecretAccessKey": FRESH_SESSION["secret_access_key"],
+                "SessionToken": FRESH_SESSION["session_token"]}})}),
+    CliCase("credential-export-not-json", "awsCredentialExport printing something not JSON",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_ACCESS_KEY_ID": None,
+             "AWS_SECRET_ACCESS_KEY": None},
+            settings={"awsCredentialExport":
+                      f'echo run >> "$HOME/{REFRESH_RUNS}"; echo "AccessKeyId=ASIAFRESHEXAMPLE0001"'},
+            exit=1, stdout="API Error: Could not load AWS credentials"),
+    *[CliCase(f"expired-token-retries-{retries}",
+              f"an expired session, CLAUDE_CODE_MAX_RETRIES={retries}: the turn's retries and "
+              "two renewals, and the gaps between them",
+              {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_RETRIES": str(retries), **STALE},
+              config=STALE_ACCOUNT, exit=1,
+              stdout="API Error: 403 The security token included in the request is expired",
+              timing=True)
+      for retries in (1, 2, 3)],
 ]
 
 
@@ -246,10 +372,9 @@ CLI_CASES = [
 KNOWN_DIFFERENCES = [
     (r".*", r"#\d+ body\.tools: CLI '<list>', ours None",
      "deliberate: bedrock-client offers the model no tools"),
-    (r"aws-auth-refresh-never-helps.*", r"stderr: CLI '', ours 'Attempting SSO login\.\.\.\\n.*"
-     r"awsAuthRefresh \(`.*`\) ran \d+ times? and finished, but AWS still refused the credentials\..*'",
-     "deliberate: bedrock-client shows awsAuthRefresh's output, as the seed says, and why the "
-     "loop did not help; the CLI in -p shows neither"),
+    (r"credential-export-not-json", r"stderr: CLI '.*JSON Parse error: .*', "
+     r"ours '.*awsCredentialExport did not return a valid value.*'",
+     "the CLI prints its JSON parser's message (Bun's), bedrock-client serde's position"),
 ]
 
 
@@ -286,9 +411,11 @@ def cli_env(url: str, home: Path, extra: dict) -> dict:
 
 
 def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
-            options: tuple = ()) -> dict:
+            options: tuple = (), mock: Mock | None = None) -> dict:
     """Runs `program` (the CLI, or bedrock-client with `options`) as
-    `claude -p` on `case`, HOME and the project folder fresh in `scratch`."""
+    `claude -p` on `case`, HOME and the project folder fresh in `scratch`;
+    with `mock`, times the requests' arrivals (cases with `timing`) and
+    stops the run with SIGTERM where the case says."""
     home = scratch / "home"
     project = scratch / "project"
     for folder in (home, project):
@@ -298,14 +425,86 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
         (home / ".claude").mkdir()
         text = json.dumps(case.settings).replace("{mock}", url)
         (home / ".claude" / "settings.json").write_text(text)
-    done = subprocess.run(
+    for name, text in case.files.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text)
+    arrivals = ArrivalClock(mock) if case.timing and mock is not None else None
+    process = subprocess.Popen(
         [str(program), *options, "-p", "say hi", "--output-format", "text", *case.args],
-        env=cli_env(url, home, case.env), cwd=project, capture_output=True,
-        text=True, timeout=600 if case.slow else 180)
+        env=cli_env(url, home, case.env), cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    if case.sigterm_after is not None and mock is not None:
+        stop_when_sent(process, mock, case.sigterm_after)
+    try:
+        stdout, stderr = process.communicate(timeout=600 if case.slow else 180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
     # The refresh commands of the cases append a line here each time they run.
     runs = home / REFRESH_RUNS
-    return {"exit": done.returncode, "stdout": done.stdout.strip(), "stderr": done.stderr.strip(),
-            "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0}
+    return {"exit": process.returncode, "stdout": stdout.strip(), "stderr": stderr.strip(),
+            "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0,
+            "arrivals": arrivals.stop() if arrivals else None}
+
+
+class ArrivalClock:
+    """When each request reached the mock, by polling its journal's count
+    every 10 ms (the journal's own times are whole seconds)."""
+
+    def __init__(self, mock: Mock):
+        self.mock = mock
+        self.times: list[float] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+        self.thread.start()
+
+    def poll(self) -> None:
+        while True:
+            finishing = self.done.is_set()
+            count = self.mock.admin("GET", "journal/count")["requests"]
+            now = time.monotonic()
+            self.times.extend([now] * (count - len(self.times)))
+            if finishing:
+                return
+            time.sleep(0.01)
+
+    def stop(self) -> list[float]:
+        self.done.set()
+        self.thread.join()
+        return self.times
+
+
+def gap_band(seconds: float) -> str:
+    """A gap between requests as the retry schedule's step it is nearest
+    (0.5 s doubling), or `<0.25` for requests sent at once: jitter (up to
+    a quarter more) and the run's own latency stay inside a band."""
+    if seconds < 0.25:
+        return "<0.25"
+    return f"{0.5 * 2 ** round(math.log2(seconds / 0.5)):g}"
+
+
+def with_gaps(journal: list[dict], arrivals: list[float] | None) -> list[dict]:
+    """`journal` with each entry's `gap_band` from the one before (when
+    the arrivals were timed)."""
+    if arrivals is None:
+        return journal
+    if len(arrivals) != len(journal):
+        return [{**entry, "gap_band": "?"} for entry in journal]
+    starts = [arrivals[0], *arrivals[:-1]]
+    return [{**entry, "gap_band": gap_band(now - before)}
+            for entry, now, before in zip(journal, arrivals, starts)]
+
+
+def stop_when_sent(process: subprocess.Popen, mock: Mock, operation: str) -> None:
+    """SIGTERM to `process` half a second after a request of `operation`
+    reached `mock` (within a minute; the run's own limit covers the rest)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(entry.get("operation") == operation for entry in mock.journal()):
+            time.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            return
+        time.sleep(0.05)
 
 
 def body_summary(body: str) -> Any:
@@ -372,6 +571,7 @@ def fidelity_view(journal: list[dict]) -> list[dict]:
             "body": body_summary(entry.get("body", "")),
             "status": entry["status"],
             "frames": [f for f in entry.get("frames", []) if not f.startswith("chunk:content_block_delta")],
+            **({"gap_band": entry["gap_band"]} if "gap_band" in entry else {}),
         })
     return sort_probes(view)
 
@@ -454,8 +654,8 @@ def run_case(mock: Mock, bedrock_client: Path, update: bool, version: str,
              case: CliCase, scratch: Path) -> CliResult:
     problems: list[str] = []
     mock.start_case(case.rules, case.config)
-    got = run_cli(claude(version), case, mock.url, scratch)
-    cli_journal = mock.journal()
+    got = run_cli(claude(version), case, mock.url, scratch, mock=mock)
+    cli_journal = with_gaps(mock.journal(), got.pop("arrivals"))
     if got["exit"] != case.exit:
         problems.append(f"exit {got['exit']}, expected {case.exit}")
     stdout = case.expected_stdout(version)
@@ -464,8 +664,9 @@ def run_case(mock: Mock, bedrock_client: Path, update: bool, version: str,
     problems += check_golden(f"claude-code/{version}", case.name, cli_journal, update,
                              view=fidelity_view)
     mock.start_case(case.rules, case.config)
-    ours = run_cli(bedrock_client, case, mock.url, scratch, ("--cli-version", version))
-    fidelity = differences(fidelity_view(cli_journal), fidelity_view(mock.journal()))
+    ours = run_cli(bedrock_client, case, mock.url, scratch, ("--cli-version", version), mock)
+    our_journal = with_gaps(mock.journal(), ours.pop("arrivals"))
+    fidelity = differences(fidelity_view(cli_journal), fidelity_view(our_journal))
     for key in ("exit", "stdout", "stderr", "refresh_runs"):
         if ours[key] != got[key]:
             label = "refresh runs" if key == "refresh_runs" else key

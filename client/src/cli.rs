@@ -68,17 +68,18 @@ version of Claude Code to behave as when --cli-version does not (default:
 the newest this client imitates); BEDROCK_CLIENT_MODELS names a model
 catalogue file to use instead of that version's; BEDROCK_CLIENT_LINEUP
 picks its lineup (default `cli`, the real CLI's; `seed`, the seed
-document's). ANTHROPIC_LOG=debug (as the Anthropic SDKs read it) writes a
-trace of every request, answer head and error body to stderr,
-credentials redacted.";
+document's). BEDROCK_CLIENT_EXPLAIN=1 does what --explain does.
+ANTHROPIC_LOG=debug (as the Anthropic SDKs read it) writes a trace of
+every request, answer head and error body to stderr, credentials
+redacted.";
 
 /// A Claude client for Amazon Bedrock and Mantle that behaves like Claude
 /// Code's provider.
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-client", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Sends PROMPT as one turn and prints the answer as it streams
-    /// (Claude Code's `-p`).
+    /// Sends PROMPT as one turn and prints the answer (Claude Code's `-p`:
+    /// text when the turn ends, `stream-json` as it streams).
     #[arg(short = 'p', long = "print", value_name = "PROMPT")]
     pub print: Option<String>,
     /// The turn's model: an alias (opus, sonnet, haiku), a version name
@@ -89,8 +90,8 @@ pub struct Cli {
     /// lineup's turn model.
     #[arg(long)]
     pub model: Option<String>,
-    /// How `-p` prints: the text as it streams, one JSON result, or one
-    /// JSON line per text delta then the result.
+    /// How `-p` prints: the text when the turn ends, one JSON result, or
+    /// one JSON line per text delta then the result.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
     /// The catalogue lineup: `cli` (the default, unless
@@ -102,6 +103,13 @@ pub struct Cli {
     /// BEDROCK_CLIENT_CLI_VERSION, else the newest.
     #[arg(long, global = true, value_name = "VERSION", value_parser = PossibleValuesParser::new(profile::known_versions()))]
     pub cli_version: Option<String>,
+    /// Also prints what `claude -p` keeps to itself (BEDROCK_CLIENT_EXPLAIN=1
+    /// does the same): `awsAuthRefresh`'s output as it runs, why a run
+    /// ended refused after it ran, why no credentials could be loaded,
+    /// and a line when a signal stops the run. Without it the output is
+    /// the CLI's.
+    #[arg(long)]
+    pub explain: bool,
     /// A command instead of a prompt.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -110,7 +118,7 @@ pub struct Cli {
 /// How `-p` prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// The text as it streams.
+    /// The text, when the turn ends (as `claude -p` prints it).
     Text,
     /// One JSON result.
     Json,
@@ -384,6 +392,16 @@ impl<'a> Task<'a> {
     }
 }
 
+/// The variable that does what `--explain` does.
+pub const EXPLAIN_VARIABLE: &str = "BEDROCK_CLIENT_EXPLAIN";
+
+/// Whether to print what `claude -p` keeps to itself: `--explain`, or
+/// `variable` ([`EXPLAIN_VARIABLE`]'s value) anything but empty, `0` or
+/// `false`.
+pub fn explains(cli: &Cli, variable: Option<&str>) -> bool {
+    cli.explain || variable.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
 /// Runs the parsed command line.
 pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     let console = &env.console;
@@ -408,7 +426,8 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
         Ok(catalogue) => catalogue,
         Err(e) => return Outcome::ended(fail_setup(console, &e)),
     };
-    let mut provider = provider_for(config, env);
+    let explain = explains(cli, config.vars.get(EXPLAIN_VARIABLE));
+    let mut provider = provider_for(config, env, explain);
     let end = do_work(cli, env, &mut provider, catalogue, work).await;
     Outcome {
         credentials: Some(provider.credential_counts()),
@@ -417,16 +436,22 @@ pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outc
 }
 
 /// The provider a run sends through: the machine's credential sources,
-/// the environment's clock and jitter, stderr for `awsAuthRefresh`, the
-/// trace log when asked for.
+/// the environment's clock and jitter, stderr for `awsAuthRefresh` when
+/// `explain` (`claude -p` shows it nowhere), the trace log when asked for.
 fn provider_for<C: TimeSource + Clone>(
     config: Config,
     env: &Environment<C>,
+    explain: bool,
 ) -> Provider<SystemSources, C> {
     let http = HttpClient::new()
         .with_deadlines(env.clock.deadlines())
         .with_trace(trace_for(&env.console, &config.vars));
     let sources = SystemSources::new(&config, http.clone(), Arc::clone(&env.console.stderr));
+    let sources = if explain {
+        sources
+    } else {
+        sources.hiding_refresh_output()
+    };
     let provider = Provider::new(
         config,
         sources,
@@ -479,13 +504,14 @@ async fn do_work<C: TimeSource>(
     }
     match task {
         InSession::Turn(prompt) => {
+            let explain = explains(cli, provider.config().vars.get(EXPLAIN_VARIABLE));
             print_turn(
                 console,
                 provider,
                 &mut session,
                 &lineup,
                 prompt,
-                cli.output_format,
+                (cli.output_format, explain),
             )
             .await
         }
@@ -501,48 +527,47 @@ fn fail_setup(console: &Console, e: &Error) -> End {
     Err(e.kind().into())
 }
 
-/// `-p`: one streamed turn, the answer on stdout as it arrives.
+/// `-p`: one streamed turn. Text goes to stdout when the turn ends, as
+/// `claude -p` prints it (a run stopped mid-turn prints nothing:
+/// conformance's `sigterm-mid-turn`); `stream-json` prints each delta as
+/// it arrives. `how` is the output format and whether to explain.
 async fn print_turn<C: TimeSource>(
     console: &Console,
     provider: &mut Provider<SystemSources, C>,
     session: &mut Session,
     lineup: &Lineup,
     prompt: &str,
-    format: OutputFormat,
+    how: (OutputFormat, bool),
 ) -> End {
-    let mut ends_with_newline = true;
-    let mut print_text = |text: &str| {
-        let line = match format {
-            OutputFormat::Text => text.to_owned(),
-            OutputFormat::StreamJson => {
-                format!(
-                    "{}\n",
-                    serde_json::json!({"type": "text_delta", "text": text})
-                )
-            }
-            OutputFormat::Json => return,
-        };
-        console.out(&line);
-        if !text.is_empty() {
-            ends_with_newline = line.ends_with('\n');
-        }
+    let (format, _) = how;
+    let mut text = String::new();
+    let mut print_text = |delta: &str| match format {
+        OutputFormat::Text => text.push_str(delta),
+        OutputFormat::StreamJson => console.out(&format!(
+            "{}\n",
+            serde_json::json!({"type": "text_delta", "text": delta})
+        )),
+        OutputFormat::Json => {}
     };
     let outcome = session.run(provider, prompt, &mut print_text).await;
-    if format == OutputFormat::Text && !ends_with_newline {
-        console.out("\n");
+    if format == OutputFormat::Text && !text.is_empty() {
+        console.out(&text);
+        if !text.ends_with('\n') {
+            console.out("\n");
+        }
     }
-    report_turn(console, provider, session, lineup, &outcome, format)
+    report_turn(console, provider, session, lineup, &outcome, how)
 }
 
 /// After a turn: its error line in the CLI's words (or the JSON result),
-/// the hints on stderr, and how the run ended.
+/// with `explain` the hints on stderr, and how the run ended.
 fn report_turn<C: TimeSource>(
     console: &Console,
     provider: &Provider<SystemSources, C>,
     session: &Session,
     lineup: &Lineup,
     outcome: &Result<Completion, TurnError>,
-    format: OutputFormat,
+    (format, explain): (OutputFormat, bool),
 ) -> End {
     let config = provider.config();
     let resolver = Resolver::new(
@@ -571,7 +596,7 @@ fn report_turn<C: TimeSource>(
     } else if let Some(line) = &error_line {
         console.line(line);
     }
-    if let Err(TurnError::Refused(gave_up)) = outcome {
+    if explain && let Err(TurnError::Refused(gave_up)) = outcome {
         if let Some(hint) = provider.refresh_loop_hint() {
             console.err_line(&hint);
         }
@@ -892,9 +917,17 @@ fn refusal_line(
         // out, then ours with the detail.
         Err(e) if e.kind() == ErrorKind::Connection => format!("{} ({e})", texts.connection_error),
         Err(e) if e.kind() == ErrorKind::Timeout => format!("{} ({e})", texts.timed_out),
-        // The AWS JS SDK's words when its chain finds nothing; why ours
-        // found nothing goes to stderr.
-        Err(e) if e.kind() == ErrorKind::Credentials => texts.no_credentials.clone(),
+        // The CLI's words when no credentials can be loaded (the chain
+        // finds nothing, or awsCredentialExport gives nothing usable); why
+        // goes to stderr with --explain.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Credentials | ErrorKind::CredentialExport
+            ) =>
+        {
+            texts.no_credentials.clone()
+        }
         Err(e) => format!("{}: {e}", texts.api_error),
     }
 }

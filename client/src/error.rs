@@ -20,6 +20,11 @@ pub enum ErrorKind {
     Command,
     /// No AWS credentials could be found, or the source refused.
     Credentials,
+    /// `awsCredentialExport` gave no usable credentials: it failed, or
+    /// printed no STS `Credentials` object with a key, secret and session
+    /// token. Not retried; the line is the CLI's for credentials that
+    /// cannot be loaded.
+    CredentialExport,
     /// A request could not be signed (a malformed URL or header).
     Signing,
     /// A request is not valid HTTP (a header value with a newline, a URL
@@ -180,6 +185,7 @@ impl From<ErrorKind> for FailureKind {
             ErrorKind::NoProvider => FailureKind::NoProvider,
             ErrorKind::Command => FailureKind::Command,
             ErrorKind::Credentials => FailureKind::Credentials,
+            ErrorKind::CredentialExport => FailureKind::Command,
             ErrorKind::Signing => FailureKind::Signing,
             ErrorKind::Request => FailureKind::Request,
             ErrorKind::Connection => FailureKind::Connection,

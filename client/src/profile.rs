@@ -365,7 +365,8 @@ pub struct Texts {
     pub switch_model: String,
     /// A 400 naming the model, with none to suggest.
     pub pick_another_model: String,
-    /// The line when the credential chain finds nothing.
+    /// The line when no credentials can be loaded: the chain finds
+    /// nothing, or `awsCredentialExport` gives nothing usable.
     pub no_credentials: String,
     /// A connection that failed.
     pub connection_error: String,
@@ -373,6 +374,13 @@ pub struct Texts {
     pub timed_out: String,
     /// A stream cut inside a frame.
     pub truncated_event: String,
+    /// On stderr each time `awsCredentialExport` gives nothing usable,
+    /// before why.
+    pub export_failed: String,
+    /// Why, when the command failed or printed no JSON.
+    pub export_no_value: String,
+    /// Why, when its JSON holds no key, secret and session token.
+    pub export_not_sts: String,
     /// The notice of a tier that falls back to an older version of its
     /// own: `{tier}` (`Opus`), `{wanted}` and `{fallback}` (display names).
     pub older_version_notice: String,

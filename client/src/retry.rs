@@ -90,6 +90,15 @@ impl RetryPolicy {
         };
         base + base.mul_f64(f64::from(self.jitter_percent) / 100.0 * jitter)
     }
+
+    /// The wait before one of the credential renewals past the budget:
+    /// the last retry's, not doubled again (the CLI 2.1.328 and 2.1.332
+    /// with `CLAUDE_CODE_MAX_RETRIES` at 1, 2 and 3: gaps of about 0.5,
+    /// 1 and 2 s before each renewal; conformance's
+    /// `expired-token-retries-*`).
+    pub fn renewal_delay(self, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        self.delay(self.max_retries.max(1), retry_after, jitter)
+    }
 }
 
 /// Reads a `retry-after` header: whole or fractional seconds. HTTP dates
@@ -108,6 +117,17 @@ mod tests {
     /// The newest profile's policy with `max_retries` retries.
     fn policy(max_retries: u32) -> RetryPolicy {
         RetryPolicy::new(max_retries, &crate::profile::newest().retries)
+    }
+
+    #[test]
+    fn renewals_wait_as_long_as_the_last_retry() {
+        // The CLI's gaps with CLAUDE_CODE_MAX_RETRIES=3: 0.6, 1.22, 2.18,
+        // then 2.28 and 2.02 before the two renewals.
+        assert_eq!(policy(3).renewal_delay(None, 0.0), Duration::from_secs(2));
+        assert_eq!(
+            policy(0).renewal_delay(None, 0.0),
+            crate::profile::newest().retries.backoff_base
+        );
     }
 
     #[test]

@@ -97,9 +97,16 @@ where
             manager.invalidate();
         }
         let retry = attempts;
-        match next_step(policy, &error, failure, retry, renewals) {
-            Next::Retry => {}
-            Next::Renew => renewals += 1,
+        let retry_after = match &error {
+            AttemptError::Api(f) => f.retry_after,
+            AttemptError::Transport(_) => None,
+        };
+        let wait = match next_step(policy, &error, failure, retry, renewals) {
+            Next::Retry => policy.delay(retry, retry_after, jitter()),
+            Next::Renew => {
+                renewals += 1;
+                policy.renewal_delay(retry_after, jitter())
+            }
             Next::GiveUp => {
                 return Err(GaveUp {
                     last: error,
@@ -107,14 +114,8 @@ where
                     attempts,
                 });
             }
-        }
-        let retry_after = match &error {
-            AttemptError::Api(f) => f.retry_after,
-            AttemptError::Transport(_) => None,
         };
-        clock
-            .sleep(policy.delay(retry, retry_after, jitter()))
-            .await;
+        clock.sleep(wait).await;
     }
 }
 

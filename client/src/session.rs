@@ -10,7 +10,8 @@
 //! lower model answers. When the ladder is spent and the last model
 //! refused heads a tier, the models below it in that tier are probed one
 //! by one until one answers (the CLI's tier check, which decides later
-//! turns), and the run ends on the last refusal. Where the profile says so
+//! turns), and the run ends on the last refusal. Both skip the models the
+//! startup probes found refused to the account. Where the profile says so
 //! (2.1.332), a refusal the CLI cannot place ([`is_unplaced`]) moves down
 //! too, once its resends are spent: the models below are probed one by one
 //! and the turn goes to the first that answers.
@@ -99,7 +100,12 @@ impl Session {
                 if turn.endpoint == Endpoint::Bedrock && startup.tier(family).is_some() =>
             {
                 let rungs = ladder::rungs(&resolver, &catalogue, family, Reach::NextTier);
+                // The CLI skips the models its probes found refused
+                // (`every-call-403`: the turn is sent once, on the default).
                 ladder::below(rungs, &turn.id)
+                    .into_iter()
+                    .filter(|r| !startup.found_refused(&r.id))
+                    .collect()
             }
             _ => Vec::new(),
         };
@@ -247,7 +253,8 @@ impl Session {
 
     /// The CLI's tier check after a turn ended refused on a tier's model:
     /// the models below it are probed one by one until one answers or one
-    /// fails for another reason than a refusal of the model.
+    /// fails for another reason than a refusal of the model. Those the
+    /// startup probes found refused are skipped, unprobed.
     async fn check_tier_below<S: CredentialSource, C: TimeSource>(
         &self,
         provider: &mut Provider<S, C>,
@@ -260,6 +267,9 @@ impl Session {
             return;
         };
         for model in below {
+            if self.startup.found_refused(&model.id) {
+                continue;
+            }
             if !refuses_the_model(&probe_one(provider, model).await) {
                 return;
             }

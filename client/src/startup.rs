@@ -1,18 +1,21 @@
 //! The startup checks, as Claude Code runs them with Bedrock on (2.1.328
 //! and 2.1.332 alike): `ListInferenceProfiles` (one page; a failure only
 //! means the built-in ids are used), then one `max_tokens: 1` probe per
-//! unpinned tier, all at once. A tier whose default is refused for good
-//! (404, 400, 403 `AccessDeniedException`, 424) gets its older versions
-//! probed at once and uses the newest that answers, or the next family's
-//! default (Opus → Sonnet), with the CLI's notice (the profile's words);
-//! the choice lasts the session. A refusal that may pass (408, 429, 5xx),
-//! refused credentials, the on-demand throughput 400 or a timeout keeps
-//! the default and probes nothing more. (client-behaviour.md says these
-//! widen the probing; the real CLI does not: conformance/DIFFERENCES.md.)
-//! With only Mantle on, the turn's model gets one probe on Mantle, unless
+//! unpinned tier, all at once. A tier whose default fails for any reason
+//! but a passing one (404, any 400 — the on-demand throughput one too —,
+//! 403 `AccessDeniedException`, 424) gets its older versions probed at
+//! once and uses the newest that answers. Opus, with none that answers,
+//! probes the Sonnet default and takes it, with the CLI's notice (the
+//! profile's words); the choice lasts the session. A refusal that may pass
+//! (408, 429, 5xx), refused credentials, or no answer keeps the default
+//! and probes nothing more. (client-behaviour.md says these widen the
+//! probing; the real CLI does not: conformance/DIFFERENCES.md.) The models
+//! the probes found refused to the account are remembered for the
+//! session: a refused turn's ladder and the tier check skip them. With
+//! only Mantle on, the turn's model gets one probe on Mantle, unless
 //! Mantle authentication is skipped (then nothing is probed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::authorize::ModelRegion;
 use crate::catalogue::{Catalogue, Family, Lineup, Model};
@@ -21,7 +24,7 @@ use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
-use crate::failure::{ApiFailure, Failure, classify};
+use crate::failure::{ApiFailure, Failure, ModelRefusal, classify, model_refusal};
 use crate::profile::Texts;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
@@ -57,18 +60,40 @@ impl Probe {
     }
 
     /// Whether this answer to the default's probe moves the tier to an
-    /// older version. The real CLI moves on every refusal that is
-    /// final for the model: 404, 400, 403 `AccessDeniedException`, 424
-    /// (conformance/DIFFERENCES.md). It keeps the default when the refusal
-    /// may pass (408, 429, 5xx), is about the credentials (an expired
-    /// token), or is the on-demand throughput 400 (client-behaviour.md),
-    /// and when no answer came.
+    /// older version. The real CLI 2.1.328 moves on every failure but one
+    /// that may pass: it keeps the default when no answer came, when the
+    /// credentials were refused, and on 408, 429 and 5xx; a 404, any 400
+    /// (the on-demand throughput one too), a 403 `AccessDeniedException`
+    /// or a 424 moves it (conformance/DIFFERENCES.md; the CLI's probe
+    /// verdicts, read in its JavaScript at "nothing learned about the
+    /// model", and `on-demand-400-every-call`).
     fn moves_off_the_default(&self) -> bool {
         match self {
             Probe::NotFound => true,
-            Probe::Refused(f) => matches!(classify(f), Failure::ModelAccess | Failure::Final),
+            Probe::Refused(f) => {
+                classify(f) != Failure::Credentials
+                    && !matches!(f.status, 401 | 408 | 429)
+                    && f.status < 500
+            }
             Probe::Available | Probe::Failed(_) => false,
         }
+    }
+
+    /// Whether the CLI counts this answer as the model's: it answered, or
+    /// it was throttled (429), which says the model is there.
+    fn counts_as_answered(&self) -> bool {
+        match self {
+            Probe::Available => true,
+            Probe::Refused(f) => f.status == 429,
+            Probe::NotFound | Probe::Failed(_) => false,
+        }
+    }
+
+    /// Whether this answer refuses the model to the account for good (the
+    /// CLI's `refused` verdict: a 403 model-access refusal or a 400 "The
+    /// provided model identifier is invalid."), which the CLI remembers.
+    fn refuses_for_good(&self) -> bool {
+        matches!(self, Probe::Refused(f) if model_refusal(f) == Some(ModelRefusal::Refused))
     }
 
     /// One word for reports: `available`, `not found`, `HTTP 403`, …
@@ -107,12 +132,31 @@ pub struct Startup {
     pub discovery_error: Option<String>,
     /// The tiers that were checked (pinned tiers are not), in probe order.
     pub tiers: Vec<TierCheck>,
+    /// The models whose last probe refused them to the account for good:
+    /// a refused turn's ladder and the tier check skip them, as the CLI
+    /// does (`every-call-403`).
+    pub refused: BTreeSet<String>,
 }
 
 impl Startup {
     /// The notices to print on stderr, in tier order.
     pub fn notices(&self) -> impl Iterator<Item = &str> {
         self.tiers.iter().filter_map(|t| t.notice.as_deref())
+    }
+
+    /// Whether the probes found `id` refused to the account for good.
+    pub fn found_refused(&self, id: &str) -> bool {
+        self.refused.contains(id)
+    }
+
+    /// Notes what a probe of `id` found: a refusal for good is remembered,
+    /// an answer forgets an earlier refusal.
+    fn note(&mut self, id: &str, answer: &Probe) {
+        if answer.refuses_for_good() {
+            self.refused.insert(id.to_owned());
+        } else if answer.counts_as_answered() {
+            self.refused.remove(id);
+        }
     }
 
     /// The model the session uses for `family`, when the checks changed or
@@ -128,8 +172,8 @@ impl Startup {
 /// Runs the checks. `turn` is the turn's model as resolved before them
 /// (its tier, when it is an explicit model of one, is not probed). Four
 /// phases: with Bedrock off, Mantle's one probe; else discovery, each
-/// unpinned tier's default probed (and its older versions when it is
-/// refused for good), and last the tiers left with nothing that answers.
+/// unpinned tier's default probed (and its older versions when it failed
+/// for good), and last the tiers left with nothing that answers.
 pub async fn run<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     catalogue: &Catalogue,
@@ -145,11 +189,16 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
         Ok(ids) => startup.discovered = Some(ids),
         Err(why) => startup.discovery_error = Some(why),
     }
-    let resolver = Resolver::new(&config, catalogue, lineup, startup.discovered.as_deref());
+    let discovered = startup.discovered.clone();
+    let resolver = Resolver::new(&config, catalogue, lineup, discovered.as_deref());
     let unpinned = tiers_to_probe(&resolver, turn);
     let defaults = probe_defaults(provider, &resolver, &unpinned).await;
-    // Families with nothing of their own that answers, settled once every
-    // family's own checks are done (Opus takes Sonnet's final choice).
+    for (default, answer) in defaults.values() {
+        startup.note(&default.id, answer);
+    }
+    // Families with nothing of their own that answers, and what their
+    // default's probe found, settled once every family's own checks are
+    // done (Opus then checks the Sonnet default).
     let mut stranded = Vec::new();
     for family in unpinned {
         let Some((default, result)) = defaults.get(&family).cloned() else {
@@ -162,18 +211,28 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
             notice: None,
             usable: result == Probe::Available,
         };
-        // Only a default refused for good is worth looking past: a
-        // throttled, failing or silent probe says nothing about the model,
-        // and the CLI then probes nothing more (conformance/DIFFERENCES.md).
-        if result.moves_off_the_default()
-            && !fall_back_to_older(provider, catalogue, &resolver, &mut check).await
-        {
-            stranded.push(family);
+        // A throttled, failing or silent probe says nothing about the
+        // model, and the CLI then probes nothing more
+        // (conformance/DIFFERENCES.md).
+        if result.moves_off_the_default() {
+            let found = fall_back_to_older(provider, catalogue, &resolver, &mut check).await;
+            for (id, answer) in &check.probes[1..] {
+                startup.note(id, answer);
+            }
+            if !found {
+                stranded.push((family, result));
+            }
         }
         startup.tiers.push(check);
     }
-    for family in stranded {
-        fall_back_to_next_family(&mut startup.tiers, &resolver, &config.cli.texts, family);
+    for (family, default_answer) in stranded {
+        let fallback = NextFamily {
+            resolver: &resolver,
+            texts: &config.cli.texts,
+            family,
+            default_answer: &default_answer,
+        };
+        fall_back_to_next_family(provider, &mut startup, fallback).await;
     }
     startup
 }
@@ -265,7 +324,7 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
     let newest = candidates
         .iter()
         .zip(&answers)
-        .find(|(_, a)| **a == Probe::Available)
+        .find(|(_, a)| a.counts_as_answered())
         .map(|(c, _)| c.clone());
     let Some(fallback) = newest else {
         return false;
@@ -284,36 +343,80 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
     true
 }
 
-/// Moves `family`, which has nothing of its own that answers, to the next
-/// family's model (Opus → Sonnet): its checked choice if that answers, or
-/// its pin (pins are not probed); the notice in `texts`' words.
-fn fall_back_to_next_family(
-    tiers: &mut [TierCheck],
-    resolver: &Resolver<'_>,
-    texts: &Texts,
+/// A tier left with nothing of its own that answers, and what its move to
+/// the next family needs.
+struct NextFamily<'a> {
+    resolver: &'a Resolver<'a>,
+    texts: &'a Texts,
     family: Family,
+    /// The answer to the probe of the tier's default.
+    default_answer: &'a Probe,
+}
+
+/// Moves `family`, which has nothing of its own that answers, to the next
+/// family (Opus → Sonnet), as the CLI does: the next family's default
+/// (Sonnet 4.5, whatever Sonnet's own tier chose) is probed again before
+/// it is used (`opus-404-every-version`, `every-call-403`), unless its own
+/// tier's probe answered and `default_answer` refused `family`'s default
+/// for good (the CLI's memory of the answer then vouches for it). If it
+/// answers, the notice (in `texts`' words) names it and the tier takes the
+/// next family's model, its pin if it has one (the CLI 2.1.328 and 2.1.332
+/// with Sonnet pinned to 4.6: "using Sonnet 4.5", the turn on Sonnet 4.6).
+async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    startup: &mut Startup,
+    fallback: NextFamily<'_>,
 ) {
+    let NextFamily {
+        resolver,
+        texts,
+        family,
+        default_answer,
+    } = fallback;
     let Some(next) = family.next() else { return };
-    let next_model = match tiers.iter().find(|t| t.family == next) {
-        Some(checked) if checked.usable => Some(checked.model.clone()),
-        Some(_) => None,
-        None => resolver.tier(next).ok(),
+    let Ok(next_model) = resolver.version(resolver.default_version(next), Source::Default(next))
+    else {
+        return;
+    };
+    if next_model.endpoint != Endpoint::Bedrock {
+        return;
+    }
+    let answered_at_startup = startup
+        .tiers
+        .iter()
+        .filter(|t| t.family == next)
+        .flat_map(|t| &t.probes)
+        .rfind(|(id, _)| *id == next_model.id)
+        .is_some_and(|(_, answer)| answer.counts_as_answered());
+    let probed_again = if answered_at_startup && default_answer.refuses_for_good() {
+        None
+    } else {
+        let mut answers = probe(provider, std::slice::from_ref(&next_model)).await;
+        let answer = answers.pop().expect("one answer per probe");
+        startup.note(&next_model.id, &answer);
+        Some(answer)
     };
     let wanted = resolver.default_version(family);
-    if let (Some(next_model), Some(check)) =
-        (next_model, tiers.iter_mut().find(|t| t.family == family))
-    {
-        check.notice = Some(Texts::fill(
-            &texts.next_family_notice,
-            &[
-                ("tier", family.title()),
-                ("wanted", &wanted.display),
-                ("fallback", &display(&next_model)),
-            ],
-        ));
-        check.model = next_model;
-        check.usable = true;
+    let Some(check) = startup.tiers.iter_mut().find(|t| t.family == family) else {
+        return;
+    };
+    if let Some(answer) = probed_again {
+        let answered = answer.counts_as_answered();
+        check.probes.push((next_model.id.clone(), answer));
+        if !answered {
+            return;
+        }
     }
+    check.notice = Some(Texts::fill(
+        &texts.next_family_notice,
+        &[
+            ("tier", family.title()),
+            ("wanted", &wanted.display),
+            ("fallback", &display(&next_model)),
+        ],
+    ));
+    check.model = resolver.tier(next).unwrap_or(next_model);
+    check.usable = true;
 }
 
 fn display(resolved: &Resolved) -> String {

@@ -20,11 +20,12 @@ fn main() -> ExitCode {
             return Exit::Failed.into();
         }
     };
-    let env = Environment::new(
-        Sources::from_process(),
-        Console::process(),
-        SystemClock::default(),
+    let sources = Sources::from_process();
+    let explain = cli::explains(
+        &cli,
+        sources.env.get(cli::EXPLAIN_VARIABLE).map(String::as_str),
     );
+    let env = Environment::new(sources, Console::process(), SystemClock::default());
     let ended = runtime.block_on(async {
         tokio::select! {
             outcome = cli::run(&cli, &env) => Ok(outcome.exit),
@@ -37,7 +38,10 @@ fn main() -> ExitCode {
             // The refresh and export commands run in process groups of
             // their own, out of the terminal's reach: stop them here.
             bedrock_client::cli::stop_running_commands();
-            eprintln!("bedrock-client: stopped by {name}; an answer printed above is incomplete");
+            // `claude -p` says nothing (conformance's sigterm-mid-turn).
+            if explain {
+                eprintln!("bedrock-client: stopped by {name}; the answer was not printed");
+            }
             ExitCode::from(status)
         }
     };

@@ -171,6 +171,12 @@ pub struct Model {
     /// When Bedrock retires it, for the CLI's startup warning.
     #[serde(default)]
     pub retirement: Option<Retirement>,
+    /// Whether the CLI sends its turn a `role: "system"` message after the
+    /// prompt (its environment section): models from Opus 4.8 on, read in
+    /// its JavaScript at `mid_conversation_system`. A 400's first round of
+    /// resends drops it, one send more (`on-demand-400-every-call`).
+    #[serde(default)]
+    pub system_turn: bool,
 }
 
 /// A version's retirement on Bedrock, as the CLI's deprecation table has it.

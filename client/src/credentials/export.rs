@@ -1,6 +1,10 @@
-//! `awsCredentialExport`: a command that prints credentials as JSON,
+//! `awsCredentialExport`: a command that prints credentials as STS does,
 //! `{"Credentials": {"AccessKeyId", "SecretAccessKey", "SessionToken"}}`
-//! (what `aws sts assume-role` prints; `Expiration` is read when present).
+//! (what `aws sts assume-role` prints), or with those at the top (what
+//! `aws configure export-credentials` prints, `Version: 1` beside them);
+//! `Expiration` is read when present. As the CLI 2.1.328 and 2.1.332, a
+//! session token is required, and credentials without `Expiration` are
+//! kept for the session (conformance's `credential-export-*` cases).
 //! Its output is never shown: it holds secrets. Errors say what was wrong
 //! with it, never what it said.
 
@@ -19,23 +23,48 @@ use crate::secret::Secret;
 /// not wait for a person.
 pub const EXPORT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
+/// What the CLI says was wrong with `awsCredentialExport`'s run (its
+/// words for each are the profile's `texts.export_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportProblem {
+    /// The command failed, or printed no JSON.
+    NoValue,
+    /// Its JSON holds no key, secret and session token, in STS's
+    /// `{"Credentials": {…}}` or at the top.
+    NotSts,
+}
+
+/// Why `awsCredentialExport` gave nothing usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFailure {
+    /// Why, as the CLI tells it (it prints that on stderr after each run).
+    pub problem: ExportProblem,
+    /// Why, in ours: what was wrong, never what it printed.
+    pub error: Error,
+}
+
 /// Runs `command` with `env` and reads the credentials it prints.
 pub fn run_credential_export(
     command: &str,
     env: &BTreeMap<String, String>,
-) -> Result<AwsCredentials, Error> {
-    let output = run_shell("awsCredentialExport", command, env, EXPORT_TIME_LIMIT)?;
+) -> Result<AwsCredentials, ExportFailure> {
+    let failed = |error: Error| ExportFailure {
+        problem: ExportProblem::NoValue,
+        error: Error::new(ErrorKind::CredentialExport, error.message()),
+    };
+    let output =
+        run_shell("awsCredentialExport", command, env, EXPORT_TIME_LIMIT).map_err(failed)?;
     if !output.success() {
         let status = output
             .status
             .map_or_else(|| "a signal".to_owned(), |s| format!("status {s}"));
-        return Err(Error::new(
-            ErrorKind::Command,
+        return Err(failed(Error::new(
+            ErrorKind::CredentialExport,
             format!(
                 "awsCredentialExport (`{command}`) failed with {status}{}; run it yourself to see why",
                 last_line(&output.stderr)
             ),
-        ));
+        )));
     }
     credentials_from_export(command, &output.stdout)
 }
@@ -51,48 +80,61 @@ fn last_line(stderr: &[u8]) -> String {
 }
 
 /// Reads the credentials in `stdout`, the output of `command`.
-pub fn credentials_from_export(command: &str, stdout: &[u8]) -> Result<AwsCredentials, Error> {
-    let problem = |what: &str| {
-        Error::new(
-            ErrorKind::Command,
+pub fn credentials_from_export(
+    command: &str,
+    stdout: &[u8],
+) -> Result<AwsCredentials, ExportFailure> {
+    let problem = |kind: ExportProblem, what: &str| ExportFailure {
+        problem: kind,
+        error: Error::new(
+            ErrorKind::CredentialExport,
             format!(
-                "awsCredentialExport (`{command}`) {what}; it must print {{\"Credentials\": {{\"AccessKeyId\": ..., \"SecretAccessKey\": ..., \"SessionToken\": ...}}}}"
+                "awsCredentialExport (`{command}`) {what}; it must print {{\"Credentials\": {{\"AccessKeyId\": ..., \"SecretAccessKey\": ..., \"SessionToken\": ...}}}}, or those three at the top"
+            ),
+        ),
+    };
+    let not_sts = |what: &str| problem(ExportProblem::NotSts, what);
+    let value: Value = serde_json::from_slice(stdout).map_err(|e| {
+        // serde's message quotes no input, only a position. (The CLI
+        // prints its JSON parser's message here.)
+        problem(
+            ExportProblem::NoValue,
+            &format!(
+                "printed something that is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
             ),
         )
-    };
-    let value: Value = serde_json::from_slice(stdout).map_err(|e| {
-        // serde's message quotes no input, only a position.
-        problem(&format!(
-            "printed something that is not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
     })?;
-    let Some(credentials) = value.get("Credentials").and_then(Value::as_object) else {
-        return Err(problem("printed JSON without a `Credentials` object"));
+    let Some(credentials) = value
+        .get("Credentials")
+        .and_then(Value::as_object)
+        .or_else(|| value.as_object())
+    else {
+        return Err(not_sts("printed JSON that is not an object"));
     };
-    let field = |name: &str| -> Result<Option<&str>, Error> {
+    let field = |name: &str| -> Result<Option<&str>, ExportFailure> {
         match credentials.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
             Some(Value::String(_)) => {
-                Err(problem(&format!("printed an empty `Credentials.{name}`")))
+                Err(not_sts(&format!("printed an empty `Credentials.{name}`")))
             }
-            Some(_) => Err(problem(&format!(
+            Some(_) => Err(not_sts(&format!(
                 "printed a `Credentials.{name}` that is not a string"
             ))),
         }
     };
     let required = |name: &str| {
-        field(name)?.ok_or_else(|| problem(&format!("printed no `Credentials.{name}`")))
+        field(name)?.ok_or_else(|| not_sts(&format!("printed no `Credentials.{name}`")))
     };
     let access_key_id = required("AccessKeyId")?.to_owned();
     let secret_access_key = Secret::new(required("SecretAccessKey")?);
-    let session_token = field("SessionToken")?.map(Secret::new);
+    let session_token = Some(Secret::new(required("SessionToken")?));
     let expires_at = match field("Expiration")? {
         None => None,
         Some(text) => Some(parse_iso8601(text).ok_or_else(|| {
-            problem(
+            not_sts(
                 "printed a `Credentials.Expiration` that is not a time like 2026-11-25T16:30:34Z",
             )
         })?),
@@ -131,6 +173,7 @@ mod tests {
         let message = |out: &str| {
             credentials_from_export("get-creds", out.as_bytes())
                 .unwrap_err()
+                .error
                 .to_string()
         };
         let m = message(&format!("AccessKeyId={SECRET}"));
@@ -139,7 +182,7 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains(SECRET));
-        assert!(message("{}").contains("without a `Credentials` object"));
+        assert!(message("{}").contains("printed no `Credentials.AccessKeyId`"));
         let m = message(&format!(
             r#"{{"Credentials": {{"SecretAccessKey": "{SECRET}"}}}}"#
         ));
@@ -149,8 +192,40 @@ mod tests {
             message(r#"{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": 5}}"#)
                 .contains("`Credentials.SecretAccessKey` that is not a string")
         );
-        assert!(message(r#"{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "Expiration": "soon"}}"#)
+        assert!(message(r#"{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "soon"}}"#)
             .contains("`Credentials.Expiration` that is not a time"));
+    }
+
+    #[test]
+    fn both_shapes_are_taken_with_a_session_token_as_the_cli_takes_them() {
+        let read = |out: &str| credentials_from_export("get-creds", out.as_bytes());
+        // `aws configure export-credentials`'s shape is taken too.
+        let top = read(r#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2099-01-01T00:00:00Z"}"#)
+            .unwrap();
+        assert_eq!(top.access_key_id, "A");
+        assert!(top.expires_at.is_some());
+        let top_without_token =
+            read(r#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s"}"#).unwrap_err();
+        assert_eq!(top_without_token.problem, ExportProblem::NotSts);
+        assert!(
+            top_without_token
+                .error
+                .to_string()
+                .contains("no `Credentials.SessionToken`")
+        );
+        let no_token = read(r#"{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "Expiration": "2099-01-01T00:00:00Z"}}"#)
+            .unwrap_err();
+        assert_eq!(no_token.problem, ExportProblem::NotSts);
+        assert_eq!(
+            read("AccessKeyId=A").unwrap_err().problem,
+            ExportProblem::NoValue
+        );
+        // No Expiration: taken, and kept for the session.
+        let kept = read(
+            r#"{"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": "t"}}"#,
+        )
+        .unwrap();
+        assert_eq!(kept.expires_at, None);
     }
 
     #[test]
@@ -160,15 +235,15 @@ mod tests {
             ("KEY_ID".to_owned(), "AKIAFROMENV".to_owned()),
         ]);
         let c = run_credential_export(
-            r#"printf '{"Credentials":{"AccessKeyId":"%s","SecretAccessKey":"s"}}' "$KEY_ID""#,
+            r#"printf '{"Credentials":{"AccessKeyId":"%s","SecretAccessKey":"s","SessionToken":"t"}}' "$KEY_ID""#,
             &env,
         )
         .unwrap();
         assert_eq!(c.access_key_id, "AKIAFROMENV");
-        assert_eq!(c.session_token, None);
         let e = run_credential_export("echo 'token expired' >&2; exit 2", &env).unwrap_err();
+        assert_eq!(e.problem, ExportProblem::NoValue);
         assert_eq!(
-            e.message(),
+            e.error.message(),
             "awsCredentialExport (`echo 'token expired' >&2; exit 2`) failed with status 2: token expired; run it yourself to see why"
         );
     }

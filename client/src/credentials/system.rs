@@ -6,10 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
+use super::export::ExportProblem;
 use super::{AwsCredentials, CredentialSource, from_default_chain_at, run_credential_export};
 use crate::command::{OutputSink, run_shell_showing};
 use crate::config::{Config, Vars};
 use crate::error::{Error, ErrorKind};
+use crate::profile::Texts;
 use crate::request::invocation_id;
 use crate::signing::{Service, ToSign, sign_request};
 use crate::transport::{HttpClient, Outgoing};
@@ -29,21 +31,36 @@ pub struct SystemSources {
     region: String,
     /// The AWS JS SDK's attempts, which its STS check announces.
     sdk_attempts: u32,
+    /// The CLI's lines about an `awsCredentialExport` that gave nothing.
+    texts: Texts,
     http: HttpClient,
     show: OutputSink,
+    stderr: OutputSink,
 }
 
 impl SystemSources {
     /// Sources reading `config`'s variables, for its region, as its CLI
-    /// version's AWS SDK; `awsAuthRefresh` output goes to `show`.
+    /// version's AWS SDK; `awsAuthRefresh` output goes to `show`, and so do
+    /// the CLI's lines about an `awsCredentialExport` that gave nothing
+    /// usable.
     pub fn new(config: &Config, http: HttpClient, show: OutputSink) -> Self {
         Self {
             vars: config.vars.clone(),
             region: config.region.clone(),
             sdk_attempts: config.cli.retries.aws_sdk_attempts,
+            texts: config.cli.texts.clone(),
             http,
+            stderr: Arc::clone(&show),
             show,
         }
+    }
+
+    /// The same sources, `awsAuthRefresh`'s output shown nowhere, as
+    /// `claude -p` shows it (conformance's `aws-auth-refresh-output`); the
+    /// CLI's lines about the export command still go to stderr.
+    pub fn hiding_refresh_output(mut self) -> Self {
+        self.show = Arc::new(|_: &[u8]| {});
+        self
     }
 
     fn sts_url(&self) -> String {
@@ -65,14 +82,23 @@ impl CredentialSource for SystemSources {
     async fn export(&self, command: &str) -> Result<AwsCredentials, Error> {
         let command = command.to_owned();
         let env = self.vars.all().clone();
-        tokio::task::spawn_blocking(move || run_credential_export(&command, &env))
+        let exported = tokio::task::spawn_blocking(move || run_credential_export(&command, &env))
             .await
             .map_err(|e| {
                 Error::new(
-                    ErrorKind::Command,
+                    ErrorKind::CredentialExport,
                     format!("awsCredentialExport did not finish: {e}"),
                 )
-            })?
+            })?;
+        exported.map_err(|failure| {
+            // What the CLI prints after each run that gave nothing.
+            let why = match failure.problem {
+                ExportProblem::NoValue => &self.texts.export_no_value,
+                ExportProblem::NotSts => &self.texts.export_not_sts,
+            };
+            (self.stderr)(format!("{}{why}\n", self.texts.export_failed).as_bytes());
+            failure.error
+        })
     }
 
     async fn auth_refresh(&self, command: &str) -> Result<(), Error> {

@@ -3,7 +3,8 @@
 //! `context_management`. A model the catalogue does not know (an unknown
 //! id) gets the plain shape: no thinking, the CLI's own beta only.
 
-use super::{MessagesRequest, Thinking};
+use super::body::Content;
+use super::{Message, MessagesRequest, Thinking};
 use crate::catalogue::{Catalogue, Model, ThinkingKind};
 use crate::endpoint::Endpoint;
 use crate::profile::Requests;
@@ -37,6 +38,15 @@ pub fn turn_request(
                 .effort
                 .as_ref()
                 .map(|effort| serde_json::json!({ "effort": effort }));
+            if model.system_turn {
+                request.messages.push(Message {
+                    role: "system".to_owned(),
+                    content: Content::Text(format!(
+                        "# Environment\nYou are powered by the model named {}.",
+                        model.display
+                    )),
+                });
+            }
             match endpoint {
                 Endpoint::Bedrock => {
                     request.header_betas = shape.header_betas.clone();

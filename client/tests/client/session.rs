@@ -184,20 +184,13 @@ fn no_opus_answers() -> ServerConfig {
 }
 
 #[tokio::test]
-async fn a_family_with_nothing_available_falls_back_to_the_next_familys_choice() {
-    // Sonnet's default, or its pin (a version name, resolved through the
-    // catalogue).
-    for (pin, sonnet, path) in [
-        (
-            None,
-            "Sonnet 4.5",
-            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        ),
-        (
-            Some("claude-sonnet-4-6"),
-            "Sonnet 4.6",
-            "us.anthropic.claude-sonnet-4-6",
-        ),
+async fn a_family_with_nothing_available_falls_back_to_the_next_family() {
+    // The CLI 2.1.328 probes Sonnet's default again and names it, and the
+    // turn goes to Sonnet's pin when it has one (a version name, resolved
+    // through the catalogue).
+    for (pin, path) in [
+        (None, "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        (Some("claude-sonnet-4-6"), "us.anthropic.claude-sonnet-4-6"),
     ] {
         let server = MockBedrock::start_with(no_opus_answers()).await;
         let env: Vec<_> = pin
@@ -207,10 +200,17 @@ async fn a_family_with_nothing_available_falls_back_to_the_next_familys_choice()
         let run = session(&server, "session-next-family", &env, None).await;
         assert_eq!(
             run.session.unwrap().notices,
-            [format!(
-                "Warning: Opus: Opus 5.5 not available — using {sonnet}. Enable Opus 5.5 in the Bedrock console to upgrade."
-            )]
+            [
+                "Warning: Opus: Opus 5.5 not available — using Sonnet 4.5. Enable Opus 5.5 in the Bedrock console to upgrade."
+            ]
         );
+        let sonnet_probes = probes(&run.journal)
+            .iter()
+            .filter(|path| path.contains("claude-sonnet-4-5-20250929"))
+            .count();
+        // Probed as its own tier's default (unless pinned), and again
+        // before Opus takes it.
+        assert_eq!(sonnet_probes, if pin.is_some() { 1 } else { 2 });
         assert_eq!(
             run.journal.last().unwrap().raw_path,
             format!("/model/{path}/invoke-with-response-stream")
