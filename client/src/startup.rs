@@ -225,13 +225,9 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
         }
         startup.tiers.push(check);
     }
-    for (family, default_answer) in stranded {
-        let fallback = NextFamily {
-            resolver: &resolver,
-            texts: &config.cli.texts,
-            family,
-            default_answer: &default_answer,
-        };
+    let texts = &config.cli.texts;
+    for (family, default_answer) in &stranded {
+        let fallback = NextFamily::of(*family, default_answer, &resolver, texts);
         fall_back_to_next_family(provider, &mut startup, fallback).await;
     }
     startup
@@ -351,6 +347,22 @@ struct NextFamily<'a> {
     family: Family,
     /// The answer to the probe of the tier's default.
     default_answer: &'a Probe,
+}
+
+impl<'a> NextFamily<'a> {
+    fn of(
+        family: Family,
+        default_answer: &'a Probe,
+        resolver: &'a Resolver<'a>,
+        texts: &'a Texts,
+    ) -> Self {
+        Self {
+            resolver,
+            texts,
+            family,
+            default_answer,
+        }
+    }
 }
 
 /// Moves `family`, which has nothing of its own that answers, to the next

@@ -79,20 +79,25 @@ fn last_line(stderr: &[u8]) -> String {
     }
 }
 
-/// Reads the credentials in `stdout`, the output of `command`.
-pub fn credentials_from_export(
-    command: &str,
-    stdout: &[u8],
-) -> Result<AwsCredentials, ExportFailure> {
-    let problem = |kind: ExportProblem, what: &str| ExportFailure {
-        problem: kind,
+/// `command`'s output was not credentials: `what` it printed instead.
+fn unusable_output(command: &str, problem: ExportProblem, what: &str) -> ExportFailure {
+    ExportFailure {
+        problem,
         error: Error::new(
             ErrorKind::CredentialExport,
             format!(
                 "awsCredentialExport (`{command}`) {what}; it must print {{\"Credentials\": {{\"AccessKeyId\": ..., \"SecretAccessKey\": ..., \"SessionToken\": ...}}}}, or those three at the top"
             ),
         ),
-    };
+    }
+}
+
+/// Reads the credentials in `stdout`, the output of `command`.
+pub fn credentials_from_export(
+    command: &str,
+    stdout: &[u8],
+) -> Result<AwsCredentials, ExportFailure> {
+    let problem = |kind: ExportProblem, what: &str| unusable_output(command, kind, what);
     let not_sts = |what: &str| problem(ExportProblem::NotSts, what);
     let value: Value = serde_json::from_slice(stdout).map_err(|e| {
         // serde's message quotes no input, only a position. (The CLI

@@ -69,7 +69,6 @@ pub fn turn_request(
     request.context_management = (endpoint == Endpoint::Mantle && request.thinking.is_some()).then(
         || serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}),
     );
-    // A model whose own window is 1M needs no beta for it.
     if one_million && !model.is_some_and(|m| m.native_1m) {
         request.ask_for_context_1m(endpoint);
     }
