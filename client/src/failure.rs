@@ -122,6 +122,22 @@ impl From<Failure> for FailureKind {
     }
 }
 
+/// Whether `failure` says in so many words that the credentials were
+/// refused: a credentials code, Mantle's 403 `permission_error` (the CLI
+/// refreshes and retries whatever its message: conformance/DIFFERENCES.md),
+/// or the front door's refusal of an API key. Other 403s count as refused
+/// credentials only on a turn ([`classify`]): a probe that gets one widens
+/// the probing, as a refusal of the model does (the CLI 2.1.328,
+/// customers/truncated-event-byte-complete).
+pub fn names_refused_credentials(failure: &ApiFailure) -> bool {
+    let code = failure.code.as_deref().unwrap_or_default();
+    CREDENTIAL_CODES.contains(&code)
+        || (failure.status == 403 && code == "permission_error")
+        || (failure.status == 403
+            && code == "AccessDeniedException"
+            && is_front_door_refusal(&failure.message))
+}
+
 /// Codes of refused credentials on Bedrock (SigV4 and API keys).
 const CREDENTIAL_CODES: &[&str] = &[
     "UnrecognizedClientException",
@@ -146,21 +162,17 @@ const CREDENTIAL_CODES: &[&str] = &[
 /// assert_eq!(classify(&expired), Failure::Credentials);
 /// ```
 pub fn classify(failure: &ApiFailure) -> Failure {
-    let code = failure.code.as_deref().unwrap_or_default();
-    if CREDENTIAL_CODES.contains(&code) {
+    if names_refused_credentials(failure) {
         return Failure::Credentials;
     }
     let by_status = match failure.status {
-        // Mantle's 403: the CLI refreshes the credentials and retries,
-        // whatever the message (conformance/DIFFERENCES.md).
-        403 if code == "permission_error" => Failure::Credentials,
-        403 if code == "AccessDeniedException" => {
-            if is_front_door_refusal(&failure.message) {
-                Failure::Credentials
-            } else {
-                Failure::ModelAccess
-            }
-        }
+        403 if failure.code.as_deref() == Some("AccessDeniedException") => Failure::ModelAccess,
+        // Any other 403 (API Gateway's `Missing Authentication Token`, a
+        // proxy's `Forbidden`) is about the credentials to the CLI when a
+        // turn gets it: retried with the renewals, then the credentials
+        // line (the CLI 2.1.328 and 2.1.332, `run --client claude-code@V`
+        // on customers/truncated-event-byte-complete).
+        403 => Failure::Credentials,
         400 if failure
             .message
             .contains("with on-demand throughput isn\u{2019}t supported")

@@ -24,7 +24,7 @@ use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
-use crate::failure::{ApiFailure, Failure, ModelRefusal, classify, model_refusal};
+use crate::failure::{ApiFailure, ModelRefusal, model_refusal, names_refused_credentials};
 use crate::profile::Texts;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
@@ -71,7 +71,7 @@ impl Probe {
         match self {
             Probe::NotFound => true,
             Probe::Refused(f) => {
-                classify(f) != Failure::Credentials
+                !names_refused_credentials(f)
                     && !matches!(f.status, 401 | 408 | 429)
                     && f.status < 500
             }

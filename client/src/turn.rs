@@ -257,11 +257,15 @@ async fn read_stream<S: CredentialSource, C: TimeSource>(
     match outcome {
         Ok(answer) => Ok(answer),
         // An exception frame, a bad CRC, a cut: one non-streaming retry
-        // (golden/p_stream_exception), the text shown not shown again.
+        // (golden/p_stream_exception), the text shown not shown again. If
+        // the retry is refused, its refusal ends the turn (the CLI 2.1.328
+        // and 2.1.332, customers/truncated-event-byte-complete); if it
+        // breaks too, the stream's failure does.
         Err(failure) if target.endpoint == Endpoint::Bedrock => {
-            invoke_once(provider, target, request, &shown, on_text)
-                .await
-                .map_err(|_| TurnError::Stream(failure))
+            match invoke_once(provider, target, request, &shown, on_text).await {
+                Err(TurnError::Stream(_)) => Err(TurnError::Stream(failure)),
+                retried => retried,
+            }
         }
         Err(failure) => Err(TurnError::Stream(failure)),
     }
