@@ -92,6 +92,15 @@ impl Message {
             content: Content::Text(text.into()),
         }
     }
+
+    /// A user message of one text block, as the CLI sends a prompt, with
+    /// prompt caching on or off (conformance's `prompt-caching-disabled`).
+    pub fn user_block(text: impl Into<String>) -> Self {
+        Self {
+            role: "user".to_owned(),
+            content: Content::Blocks(vec![TextBlock::new(text)]),
+        }
+    }
 }
 
 /// `thinking`, written in the CLI's key order (`type` first for adaptive,
@@ -210,6 +219,29 @@ impl MessagesRequest {
         {
             block.cache_control = marker;
         }
+    }
+
+    /// Appends the CLI's `role: "system"` message (its environment
+    /// section) after the conversation. The caching marker moves to it from
+    /// the message before, as the CLI marks the last message; without
+    /// caching its content is plain text (conformance's
+    /// `prompt-caching-disabled`).
+    pub fn push_system_turn(&mut self, text: impl Into<String>) {
+        let marker = self.messages.last_mut().and_then(|m| match &mut m.content {
+            Content::Blocks(blocks) => blocks.last_mut().and_then(|b| b.cache_control.take()),
+            Content::Text(_) => None,
+        });
+        let content = match marker {
+            Some(marker) => Content::Blocks(vec![TextBlock {
+                cache_control: Some(marker),
+                ..TextBlock::new(text)
+            }]),
+            None => Content::Text(text.into()),
+        };
+        self.messages.push(Message {
+            role: "system".to_owned(),
+            content,
+        });
     }
 
     /// Asks for the 1M-token context window on `endpoint`: the beta goes
