@@ -342,6 +342,30 @@ CLI_CASES = [
     CliCase("prompt-caching-on-sonnet", "prompt caching on, --model sonnet (no system message): "
             "the marker on the prompt's last block",
             {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "sonnet"], message_shapes=True),
+    CliCase("turn-limits-max-output-tokens", "CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096: the turn's "
+            "max_tokens", {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4096"}),
+    CliCase("turn-limits-max-output-tokens-above", "CLAUDE_CODE_MAX_OUTPUT_TOKENS above the "
+            "model's: the model's max_tokens",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "200000"}),
+    CliCase("turn-limits-budget-follows", "--model sonnet, CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096: "
+            "the thinking budget one below",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4096"},
+            args=["--model", "sonnet"]),
+    CliCase("turn-limits-max-thinking-tokens", "--model sonnet, MAX_THINKING_TOKENS=2048: the "
+            "thinking budget", {"CLAUDE_CODE_USE_BEDROCK": "1", "MAX_THINKING_TOKENS": "2048"},
+            args=["--model", "sonnet"]),
+    CliCase("turn-limits-thinking-off", "CLAUDE_CODE_DISABLE_THINKING=1: no thinking, the betas "
+            "kept", {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_DISABLE_THINKING": "1"}),
+    CliCase("turn-limits-effort", "CLAUDE_CODE_EFFORT_LEVEL=low: the turn's effort",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_EFFORT_LEVEL": "low"}),
+    CliCase("small-fast-model", "ANTHROPIC_SMALL_FAST_MODEL: the Haiku tier is not probed",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "ANTHROPIC_SMALL_FAST_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}),
+    CliCase("subagent-model-and-names", "CLAUDE_CODE_SUBAGENT_MODEL and "
+            "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME: nothing changes on the wire in -p",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "CLAUDE_CODE_SUBAGENT_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+             "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Team Opus"}),
 ]
 
 

@@ -227,13 +227,15 @@ impl Session {
         } else {
             self.shape_model()
         };
-        let request = turn_request(
+        let limits = &provider.config().turn_limits;
+        let mut request = turn_request(
             base.clone(),
             &self.catalogue,
             shape,
             self.turn.endpoint,
             self.turn.one_million,
         );
+        request.limit(limits);
         // The Haiku-class model's turn goes where its id was chosen for.
         let region = ModelRegion::of(self.turn.family);
         match run_turn_for(provider, &self.turn.id, region, request, on_text).await {
@@ -241,13 +243,14 @@ impl Session {
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
                 let other = self.catalogue.model(ALTERNATE_SHAPE);
-                let request = turn_request(
+                let mut request = turn_request(
                     base.clone(),
                     &self.catalogue,
                     other,
                     self.turn.endpoint,
                     self.turn.one_million,
                 );
+                request.limit(&provider.config().turn_limits);
                 run_turn_for(provider, &self.turn.id, region, request, on_text).await
             }
             outcome => outcome,

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 pub use settings::Scope;
 pub(crate) use settings::{Settings, write_env};
-pub use vars::{ServiceTier, Vars};
+pub use vars::{ServiceTier, TurnLimits, Vars};
 
 use crate::error::{Error, ErrorKind};
 use crate::imitated::DEFAULT_MAX_RETRIES;
@@ -262,6 +262,9 @@ pub struct Config {
     pub aws_credential_export: Option<String>,
     /// `CLAUDE_CODE_MAX_RETRIES`: retries after the first attempt.
     pub max_retries: u32,
+    /// The turn's limits and choices beyond the seed (`max_tokens`,
+    /// thinking, effort).
+    pub turn_limits: TurnLimits,
     /// The environment refresh commands run with: the process's, with the
     /// settings' `env` over it.
     pub vars: Vars,
@@ -304,7 +307,10 @@ impl Config {
                 model: owned("ANTHROPIC_MODEL").or(settings.model),
                 opus: owned("ANTHROPIC_DEFAULT_OPUS_MODEL"),
                 sonnet: owned("ANTHROPIC_DEFAULT_SONNET_MODEL"),
-                haiku: owned("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+                // The CLI's small/fast model pins the Haiku tier: it is not
+                // probed (conformance's turn-limits cases).
+                haiku: owned("ANTHROPIC_DEFAULT_HAIKU_MODEL")
+                    .or_else(|| owned("ANTHROPIC_SMALL_FAST_MODEL")),
                 overrides: settings.model_overrides,
                 available: settings.available_models,
             },
@@ -314,6 +320,7 @@ impl Config {
             aws_auth_refresh: settings.aws_auth_refresh,
             aws_credential_export: settings.aws_credential_export,
             max_retries: vars.number("CLAUDE_CODE_MAX_RETRIES", DEFAULT_MAX_RETRIES)?,
+            turn_limits: vars::turn_limits(&vars)?,
             settings_files: settings.files,
             region,
             vars,
