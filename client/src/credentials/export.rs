@@ -69,12 +69,10 @@ fn last_line(stderr: &[u8]) -> String {
     }
 }
 
-/// Reads the credentials in `stdout`, the output of `command`.
-pub fn credentials_from_export(
-    command: &str,
-    stdout: &[u8],
-) -> Result<AwsCredentials, ExportFailure> {
-    let problem = |clis_words: &'static str, what: &str| ExportFailure {
+/// Why an export's output is unusable: the CLI's words, and ours naming
+/// `command` and what it must print.
+fn problem(command: &str, clis_words: &'static str, what: &str) -> ExportFailure {
+    ExportFailure {
         clis_words,
         error: Error::new(
             ErrorKind::CredentialExport,
@@ -82,12 +80,20 @@ pub fn credentials_from_export(
                 "awsCredentialExport (`{command}`) {what}; it must print {{\"Credentials\": {{\"AccessKeyId\": ..., \"SecretAccessKey\": ..., \"SessionToken\": ...}}}}, or those three at the top"
             ),
         ),
-    };
-    let not_sts = |what: &str| problem(EXPORT_NOT_STS, what);
+    }
+}
+
+/// Reads the credentials in `stdout`, the output of `command`.
+pub fn credentials_from_export(
+    command: &str,
+    stdout: &[u8],
+) -> Result<AwsCredentials, ExportFailure> {
+    let not_sts = |what: &str| problem(command, EXPORT_NOT_STS, what);
     let value: Value = serde_json::from_slice(stdout).map_err(|e| {
         // serde's message quotes no input, only a position. (The CLI
         // prints its JSON parser's message here.)
         problem(
+            command,
             EXPORT_NO_VALUE,
             &format!(
                 "printed something that is not JSON (line {}, column {})",
@@ -118,21 +124,19 @@ pub fn credentials_from_export(
     let required = |name: &str| {
         field(name)?.ok_or_else(|| not_sts(&format!("printed no `Credentials.{name}`")))
     };
-    let access_key_id = required("AccessKeyId")?.to_owned();
-    let secret_access_key = Secret::new(required("SecretAccessKey")?);
-    let session_token = Some(Secret::new(required("SessionToken")?));
-    let expires_at = match field("Expiration")? {
-        None => None,
-        Some(text) => Some(parse_iso8601(text).ok_or_else(|| {
-            not_sts(
-                "printed a `Credentials.Expiration` that is not a time like 2026-11-25T16:30:34Z",
-            )
-        })?),
-    };
+    let expires_at = field("Expiration")?
+        .map(|text| {
+            parse_iso8601(text).ok_or_else(|| {
+                not_sts(
+                    "printed a `Credentials.Expiration` that is not a time like 2026-11-25T16:30:34Z",
+                )
+            })
+        })
+        .transpose()?;
     Ok(AwsCredentials {
-        access_key_id,
-        secret_access_key,
-        session_token,
+        access_key_id: required("AccessKeyId")?.to_owned(),
+        secret_access_key: Secret::new(required("SecretAccessKey")?),
+        session_token: Some(Secret::new(required("SessionToken")?)),
         expires_at,
     })
 }
