@@ -81,6 +81,9 @@ class CliCase:
     # Compare the gaps between requests too, each rounded to a band
     # (`gap_band`): the retry schedule's shape.
     timing: bool = False
+    # Compare each turn message's role, content type and caching marker
+    # too (`message_shapes`).
+    message_shapes: bool = False
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -363,6 +366,38 @@ CLI_CASES = [
               stdout="API Error: 403 The security token included in the request is expired",
               timing=True)
       for retries in (1, 2, 3)],
+    CliCase("prompt-caching-disabled", "DISABLE_PROMPT_CACHING=1: no markers; the prompt still "
+            "a list of blocks, Opus 5.5's system message a string",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "DISABLE_PROMPT_CACHING": "1"}, message_shapes=True),
+    CliCase("prompt-caching-on", "prompt caching on, Opus 5.5: the marker on its system message, "
+            "the last", {"CLAUDE_CODE_USE_BEDROCK": "1"}, message_shapes=True),
+    CliCase("prompt-caching-on-sonnet", "prompt caching on, --model sonnet (no system message): "
+            "the marker on the prompt's last block",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, args=["--model", "sonnet"], message_shapes=True),
+    CliCase("turn-limits-max-output-tokens", "CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096: the turn's "
+            "max_tokens", {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4096"}),
+    CliCase("turn-limits-max-output-tokens-above", "CLAUDE_CODE_MAX_OUTPUT_TOKENS above the "
+            "model's: the model's max_tokens",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "200000"}),
+    CliCase("turn-limits-budget-follows", "--model sonnet, CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096: "
+            "the thinking budget one below",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4096"},
+            args=["--model", "sonnet"]),
+    CliCase("turn-limits-max-thinking-tokens", "--model sonnet, MAX_THINKING_TOKENS=2048: the "
+            "thinking budget", {"CLAUDE_CODE_USE_BEDROCK": "1", "MAX_THINKING_TOKENS": "2048"},
+            args=["--model", "sonnet"]),
+    CliCase("turn-limits-thinking-off", "CLAUDE_CODE_DISABLE_THINKING=1: no thinking, the betas "
+            "kept", {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_DISABLE_THINKING": "1"}),
+    CliCase("turn-limits-effort", "CLAUDE_CODE_EFFORT_LEVEL=low: the turn's effort",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_EFFORT_LEVEL": "low"}),
+    CliCase("small-fast-model", "ANTHROPIC_SMALL_FAST_MODEL: the Haiku tier is not probed",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "ANTHROPIC_SMALL_FAST_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}),
+    CliCase("subagent-model-and-names", "CLAUDE_CODE_SUBAGENT_MODEL and "
+            "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME: nothing changes on the wire in -p",
+            {"CLAUDE_CODE_USE_BEDROCK": "1",
+             "CLAUDE_CODE_SUBAGENT_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+             "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME": "Team Opus"}),
 ]
 
 
@@ -495,6 +530,14 @@ def with_gaps(journal: list[dict], arrivals: list[float] | None) -> list[dict]:
             for entry, now, before in zip(journal, arrivals, starts)]
 
 
+def with_shapes(case: CliCase, journal: list[dict]) -> list[dict]:
+    """`journal` with each turn's `message_shapes`, when `case` asks."""
+    if not case.message_shapes:
+        return journal
+    return [{**entry, "message_shapes": shapes} if (shapes := message_shapes(entry.get("body", "")))
+            is not None else entry for entry in journal]
+
+
 def stop_when_sent(process: subprocess.Popen, mock: Mock, operation: str) -> None:
     """SIGTERM to `process` half a second after a request of `operation`
     reached `mock` (within a minute; the run's own limit covers the rest)."""
@@ -550,16 +593,48 @@ FIDELITY_HEADERS = ("anthropic-beta", "anthropic-version", "x-amzn-bedrock-servi
                     "x-stainless-timeout", "x-stainless-retry-count")
 
 
+def sts_headers(headers: list) -> dict:
+    """What an STS call's headers say across clients: their names (not the
+    transport's `connection`) and `content-type`; the user agents' values
+    are each client's own."""
+    names = sorted({n.lower() for n, _ in headers} - {"connection"})
+    types = [v for n, v in headers if n.lower() == "content-type"]
+    return {"names": names, "content-type": types[0] if types else None}
+
+
+def message_shapes(body: str) -> list | None:
+    """Each message of a turn's body: its role, whether its content is a
+    string or blocks, and whether its last block carries a caching marker
+    (None for a probe or a body that is not JSON)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or value.get("max_tokens") == 1:
+        return None
+    shapes = []
+    for message in value.get("messages", []):
+        content = message.get("content")
+        cached = isinstance(content, list) and bool(content) and "cache_control" in content[-1]
+        shapes.append([message.get("role"), type(content).__name__, cached])
+    return shapes
+
+
 def fidelity_view(journal: list[dict]) -> list[dict]:
     """The requests as the fidelity comparison sees them: operation,
     endpoint, model, signed header names, the headers and body fields that
-    matter. Probes sent at once are put in model order (their arrival
-    order is a race)."""
+    matter (and an STS call's header names and content type). Probes sent
+    at once are put in model order (their arrival order is a race)."""
     view = []
     for entry in journal:
         headers = {n.lower(): v for n, v in entry["headers"]}
         auth = headers.get("authorization", "")
         signed = re.search(r"SignedHeaders=([^,]+)", auth)
+        extra = {}
+        if entry.get("operation") == "GetCallerIdentity":
+            extra["sts_headers"] = sts_headers(entry["headers"])
+        if "message_shapes" in entry:
+            extra["message_shapes"] = entry["message_shapes"]
         view.append({
             "operation": entry.get("operation"),
             "model": entry.get("model_id"),
@@ -572,6 +647,7 @@ def fidelity_view(journal: list[dict]) -> list[dict]:
             "status": entry["status"],
             "frames": [f for f in entry.get("frames", []) if not f.startswith("chunk:content_block_delta")],
             **({"gap_band": entry["gap_band"]} if "gap_band" in entry else {}),
+            **extra,
         })
     return sort_probes(view)
 
@@ -655,7 +731,7 @@ def run_case(mock: Mock, bedrock_client: Path, update: bool, version: str,
     problems: list[str] = []
     mock.start_case(case.rules, case.config)
     got = run_cli(claude(version), case, mock.url, scratch, mock=mock)
-    cli_journal = with_gaps(mock.journal(), got.pop("arrivals"))
+    cli_journal = with_shapes(case, with_gaps(mock.journal(), got.pop("arrivals")))
     if got["exit"] != case.exit:
         problems.append(f"exit {got['exit']}, expected {case.exit}")
     stdout = case.expected_stdout(version)
@@ -665,7 +741,7 @@ def run_case(mock: Mock, bedrock_client: Path, update: bool, version: str,
                              view=fidelity_view)
     mock.start_case(case.rules, case.config)
     ours = run_cli(bedrock_client, case, mock.url, scratch, ("--cli-version", version), mock)
-    our_journal = with_gaps(mock.journal(), ours.pop("arrivals"))
+    our_journal = with_shapes(case, with_gaps(mock.journal(), ours.pop("arrivals")))
     fidelity = differences(fidelity_view(cli_journal), fidelity_view(our_journal))
     for key in ("exit", "stdout", "stderr", "refresh_runs"):
         if ours[key] != got[key]:

@@ -290,7 +290,8 @@ impl Session {
         } else {
             self.shape_model()
         };
-        let request = turn_request(
+        let limits = &provider.config().turn_limits;
+        let mut request = turn_request(
             base.clone(),
             &self.catalogue,
             &cli.requests,
@@ -298,6 +299,7 @@ impl Session {
             self.turn.endpoint,
             self.turn.one_million,
         );
+        request.limit(limits);
         // The Haiku-class model's turn goes where its id was chosen for.
         let region = ModelRegion::of(self.turn.family);
         match run_turn_for(provider, &self.turn.id, region, request, on_text).await {
@@ -305,7 +307,7 @@ impl Session {
                 if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
             {
                 let other = self.catalogue.model(&cli.requests.alternate_shape);
-                let request = turn_request(
+                let mut request = turn_request(
                     base.clone(),
                     &self.catalogue,
                     &cli.requests,
@@ -313,6 +315,7 @@ impl Session {
                     self.turn.endpoint,
                     self.turn.one_million,
                 );
+                request.limit(&provider.config().turn_limits);
                 run_turn_for(provider, &self.turn.id, region, request, on_text).await
             }
             outcome => outcome,

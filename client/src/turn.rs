@@ -54,7 +54,7 @@ pub const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client f
 /// configuration says.
 pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> MessagesRequest {
     let mut request = MessagesRequest {
-        messages: vec![Message::user(prompt)],
+        messages: vec![Message::user_block(prompt)],
         system: vec![TextBlock::new(SYSTEM_PROMPT)],
         tools: Vec::new(),
         user_id: identity.metadata_user_id(),

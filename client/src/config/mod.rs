@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 pub use settings::Scope;
 pub(crate) use settings::{Settings, write_env};
-pub use vars::{ServiceTier, Vars};
+pub use vars::{ServiceTier, TurnLimits, Vars};
 
 use crate::error::{Error, ErrorKind};
 use crate::profile::{self, Profile};
@@ -267,6 +267,9 @@ pub struct Config {
     /// The version of Claude Code the client behaves as: `--cli-version`,
     /// else `BEDROCK_CLIENT_CLI_VERSION`, else the newest profile.
     pub cli: Arc<Profile>,
+    /// The turn's limits and choices beyond the seed (`max_tokens`,
+    /// thinking, effort).
+    pub turn_limits: TurnLimits,
     /// The environment refresh commands run with: the process's, with the
     /// settings' `env` over it.
     pub vars: Vars,
@@ -324,7 +327,10 @@ impl Config {
                 model: owned("ANTHROPIC_MODEL").or(settings.model),
                 opus: owned("ANTHROPIC_DEFAULT_OPUS_MODEL"),
                 sonnet: owned("ANTHROPIC_DEFAULT_SONNET_MODEL"),
-                haiku: owned("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+                // The CLI's small/fast model pins the Haiku tier: it is not
+                // probed (conformance's turn-limits cases).
+                haiku: owned("ANTHROPIC_DEFAULT_HAIKU_MODEL")
+                    .or_else(|| owned("ANTHROPIC_SMALL_FAST_MODEL")),
                 overrides: settings.model_overrides,
                 available: settings.available_models,
             },
@@ -335,6 +341,7 @@ impl Config {
             aws_credential_export: settings.aws_credential_export,
             max_retries: vars.number("CLAUDE_CODE_MAX_RETRIES", cli.retries.default_max_retries)?,
             cli: Arc::new(cli),
+            turn_limits: vars::turn_limits(&vars)?,
             settings_files: settings.files,
             region,
             vars,

@@ -67,6 +67,62 @@ impl Vars {
     }
 }
 
+/// What the CLI reads beyond the seed to shape a turn (recorded with the
+/// CLI 2.1.328 and 2.1.332: conformance's `turn-limits-*` cases).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnLimits {
+    /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS`: the turn's `max_tokens`, at most
+    /// the model's own (a budget-thinking model's budget follows it).
+    pub max_output_tokens: Option<u32>,
+    /// `MAX_THINKING_TOKENS`: a budget-thinking model's `budget_tokens`
+    /// (adaptive thinking does not take it).
+    pub max_thinking_tokens: Option<u32>,
+    /// `CLAUDE_CODE_DISABLE_THINKING`: no `thinking` (the betas stay).
+    pub thinking_off: bool,
+    /// `CLAUDE_CODE_EFFORT_LEVEL`: `output_config.effort`, for a model
+    /// that takes one.
+    pub effort: Option<String>,
+}
+
+/// The effort levels `CLAUDE_CODE_EFFORT_LEVEL` may name.
+const EFFORT_LEVELS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
+
+/// Reads [`TurnLimits`]; a value that is not a positive whole number, or
+/// an effort the CLI does not know, is an error naming the variable.
+pub fn turn_limits(vars: &Vars) -> Result<TurnLimits, Error> {
+    let tokens = |name: &str| -> Result<Option<u32>, Error> {
+        let Some(value) = vars.get(name) else {
+            return Ok(None);
+        };
+        match value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::new(
+                ErrorKind::InvalidVariable,
+                format!("{name} is `{value}`: it must be a whole number of tokens such as 8192"),
+            )),
+        }
+    };
+    let effort = match vars.get("CLAUDE_CODE_EFFORT_LEVEL") {
+        None => None,
+        Some(level) if EFFORT_LEVELS.contains(&level.trim()) => Some(level.trim().to_owned()),
+        Some(level) => {
+            return Err(Error::new(
+                ErrorKind::InvalidVariable,
+                format!(
+                    "CLAUDE_CODE_EFFORT_LEVEL is `{level}`: use one of {}",
+                    EFFORT_LEVELS.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(TurnLimits {
+        max_output_tokens: tokens("CLAUDE_CODE_MAX_OUTPUT_TOKENS")?,
+        max_thinking_tokens: tokens("MAX_THINKING_TOKENS")?,
+        thinking_off: vars.is_truthy("CLAUDE_CODE_DISABLE_THINKING"),
+        effort,
+    })
+}
+
 /// `X-Amzn-Bedrock-Service-Tier` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceTier {
@@ -243,5 +299,29 @@ mod tests {
             e.message().starts_with("CLAUDE_CODE_MAX_RETRIES is `many`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn turn_limits_are_read_and_bad_values_named() {
+        assert_eq!(turn_limits(&vars(&[])).unwrap(), TurnLimits::default());
+        let limits = turn_limits(&vars(&[
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096"),
+            ("MAX_THINKING_TOKENS", "2048"),
+            ("CLAUDE_CODE_DISABLE_THINKING", "true"),
+            ("CLAUDE_CODE_EFFORT_LEVEL", "low"),
+        ]))
+        .unwrap();
+        assert_eq!(limits.max_output_tokens, Some(4096));
+        assert_eq!(limits.max_thinking_tokens, Some(2048));
+        assert!(limits.thinking_off);
+        assert_eq!(limits.effort.as_deref(), Some("low"));
+        for (name, value) in [
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "lots"),
+            ("MAX_THINKING_TOKENS", "0"),
+            ("CLAUDE_CODE_EFFORT_LEVEL", "extreme"),
+        ] {
+            let e = turn_limits(&vars(&[(name, value)])).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
     }
 }

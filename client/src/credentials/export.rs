@@ -133,21 +133,19 @@ pub fn credentials_from_export(
     let required = |name: &str| {
         field(name)?.ok_or_else(|| not_sts(&format!("printed no `Credentials.{name}`")))
     };
-    let access_key_id = required("AccessKeyId")?.to_owned();
-    let secret_access_key = Secret::new(required("SecretAccessKey")?);
-    let session_token = Some(Secret::new(required("SessionToken")?));
-    let expires_at = match field("Expiration")? {
-        None => None,
-        Some(text) => Some(parse_iso8601(text).ok_or_else(|| {
-            not_sts(
-                "printed a `Credentials.Expiration` that is not a time like 2026-11-25T16:30:34Z",
-            )
-        })?),
-    };
+    let expires_at = field("Expiration")?
+        .map(|text| {
+            parse_iso8601(text).ok_or_else(|| {
+                not_sts(
+                    "printed a `Credentials.Expiration` that is not a time like 2026-11-25T16:30:34Z",
+                )
+            })
+        })
+        .transpose()?;
     Ok(AwsCredentials {
-        access_key_id,
-        secret_access_key,
-        session_token,
+        access_key_id: required("AccessKeyId")?.to_owned(),
+        secret_access_key: Secret::new(required("SecretAccessKey")?),
+        session_token: Some(Secret::new(required("SessionToken")?)),
         expires_at,
     })
 }

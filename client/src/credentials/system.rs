@@ -181,16 +181,18 @@ impl SystemSources {
             .to_owned();
         let agent = format!("bedrock-client/{}", env!("CARGO_PKG_VERSION"));
         let signed = vec![
-            ("x-amz-user-agent".to_owned(), agent),
+            ("x-amz-user-agent".to_owned(), agent.clone()),
             ("amz-sdk-invocation-id".to_owned(), invocation_id()),
             (
                 "amz-sdk-request".to_owned(),
                 format!("attempt=1; max={}", self.sdk_attempts),
             ),
             ("host".to_owned(), host),
+            // The AWS JS SDK's, without a charset (conformance's
+            // aws-auth-refresh-output).
             (
                 "content-type".to_owned(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
             ),
             (
                 "content-length".to_owned(),
@@ -206,6 +208,12 @@ impl SystemSources {
         let added = sign_request(&request, credentials, &self.region, Service::Sts, now)?;
         let mut headers = signed;
         headers.extend(added);
+        // Sent, not signed, as the AWS JS SDK does; the value is this
+        // client's own.
+        headers.push((
+            "user-agent".to_owned(),
+            format!("{agent} os/{} api/sts", std::env::consts::OS),
+        ));
         Ok(Outgoing {
             method: http::Method::POST,
             url,

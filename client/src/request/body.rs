@@ -92,6 +92,15 @@ impl Message {
             content: Content::Text(text.into()),
         }
     }
+
+    /// A user message of one text block, as the CLI sends a prompt, with
+    /// prompt caching on or off (conformance's `prompt-caching-disabled`).
+    pub fn user_block(text: impl Into<String>) -> Self {
+        Self {
+            role: "user".to_owned(),
+            content: Content::Blocks(vec![TextBlock::new(text)]),
+        }
+    }
 }
 
 /// `thinking`, written in the CLI's key order (`type` first for adaptive,
@@ -210,6 +219,50 @@ impl MessagesRequest {
         {
             block.cache_control = marker;
         }
+    }
+
+    /// Applies the turn limits the CLI reads beyond the seed: a lower
+    /// `max_tokens` (a thinking budget follows it, one below), a thinking
+    /// budget, no thinking, another effort.
+    pub fn limit(&mut self, limits: &crate::config::TurnLimits) {
+        if let Some(max) = limits.max_output_tokens {
+            self.max_tokens = self.max_tokens.min(max);
+        }
+        if let Some(Thinking::Budget { budget_tokens }) = &mut self.thinking {
+            *budget_tokens = limits
+                .max_thinking_tokens
+                .unwrap_or(u32::MAX)
+                .min(self.max_tokens.saturating_sub(1));
+        }
+        if limits.thinking_off {
+            self.thinking = None;
+        }
+        if let (Some(effort), Some(_)) = (&limits.effort, &self.output_config) {
+            self.output_config = Some(serde_json::json!({ "effort": effort }));
+        }
+    }
+
+    /// Appends the CLI's `role: "system"` message (its environment
+    /// section) after the conversation. The caching marker moves to it from
+    /// the message before, as the CLI marks the last message; without
+    /// caching its content is plain text (conformance's
+    /// `prompt-caching-disabled`).
+    pub fn push_system_turn(&mut self, text: impl Into<String>) {
+        let marker = self.messages.last_mut().and_then(|m| match &mut m.content {
+            Content::Blocks(blocks) => blocks.last_mut().and_then(|b| b.cache_control.take()),
+            Content::Text(_) => None,
+        });
+        let content = match marker {
+            Some(marker) => Content::Blocks(vec![TextBlock {
+                cache_control: Some(marker),
+                ..TextBlock::new(text)
+            }]),
+            None => Content::Text(text.into()),
+        };
+        self.messages.push(Message {
+            role: "system".to_owned(),
+            content,
+        });
     }
 
     /// Asks for the 1M-token context window on `endpoint`: the beta goes
@@ -386,6 +439,43 @@ mod tests {
     use super::*;
 
     const USER_ID: &str = r#"{"device_id":"d","account_uuid":"","session_id":"s"}"#;
+
+    #[test]
+    fn limits_lower_max_tokens_set_the_budget_and_turn_thinking_off() {
+        let limits = |max_output_tokens, max_thinking_tokens| crate::config::TurnLimits {
+            max_output_tokens,
+            max_thinking_tokens,
+            ..Default::default()
+        };
+        let mut budget = turn();
+        budget.thinking = Some(Thinking::Budget {
+            budget_tokens: 31999,
+        });
+        // The CLI with --model sonnet: the budget follows max_tokens, or
+        // takes MAX_THINKING_TOKENS; a higher CLAUDE_CODE_MAX_OUTPUT_TOKENS
+        // leaves the model's max_tokens.
+        for (max_output, max_thinking, want) in [
+            (Some(4096), None, (4096, 4095)),
+            (None, Some(2048), (32000, 2048)),
+            (Some(200_000), None, (32000, 31999)),
+        ] {
+            let mut request = budget.clone();
+            request.limit(&limits(max_output, max_thinking));
+            let Some(Thinking::Budget { budget_tokens }) = request.thinking else {
+                panic!("budget thinking kept");
+            };
+            assert_eq!((request.max_tokens, budget_tokens), want);
+        }
+        let mut adaptive = turn();
+        adaptive.output_config = Some(json!({"effort": "medium"}));
+        adaptive.limit(&crate::config::TurnLimits {
+            thinking_off: true,
+            effort: Some("low".into()),
+            ..Default::default()
+        });
+        assert_eq!(adaptive.thinking, None);
+        assert_eq!(adaptive.output_config, Some(json!({"effort": "low"})));
+    }
 
     fn turn() -> MessagesRequest {
         MessagesRequest {

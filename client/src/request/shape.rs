@@ -3,8 +3,7 @@
 //! `context_management`. A model the catalogue does not know (an unknown
 //! id) gets the plain shape: no thinking, the CLI's own beta only.
 
-use super::body::Content;
-use super::{Message, MessagesRequest, Thinking};
+use super::{MessagesRequest, Thinking};
 use crate::catalogue::{Catalogue, Model, ThinkingKind};
 use crate::endpoint::Endpoint;
 use crate::profile::Requests;
@@ -39,13 +38,10 @@ pub fn turn_request(
                 .as_ref()
                 .map(|effort| serde_json::json!({ "effort": effort }));
             if model.system_turn {
-                request.messages.push(Message {
-                    role: "system".to_owned(),
-                    content: Content::Text(format!(
-                        "# Environment\nYou are powered by the model named {}.",
-                        model.display
-                    )),
-                });
+                request.push_system_turn(format!(
+                    "# Environment\nYou are powered by the model named {}.",
+                    model.display
+                ));
             }
             match endpoint {
                 Endpoint::Bedrock => {
