@@ -49,7 +49,7 @@ pub const RUN_MARK: &str = "BEDROCK_HARNESS_RUN";
 
 /// `bedrock-client`'s flags that Claude Code does not have: a scenario
 /// using one cannot run with another client.
-pub const BEDROCK_CLIENT_FLAGS: [&str; 2] = ["--lineup", "--cli-version"];
+pub const BEDROCK_CLIENT_FLAGS: [&str; 3] = ["--lineup", "--cli-version", "--explain"];
 
 /// The prefix of the variables only `bedrock-client` reads
 /// (`BEDROCK_CLIENT_MODELS`, `BEDROCK_CLIENT_LINEUP`).
