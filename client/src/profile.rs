@@ -490,6 +490,11 @@ pub struct Rules {
     /// ladder: the next model is probed, and the turn goes to the first
     /// that answers (2.1.332; 2.1.328 ends the run).
     pub unplaced_refusal_moves_down: bool,
+    /// Whether Opus, with none of its own versions answering and the
+    /// Sonnet default refused too, then probes the Sonnet default's older
+    /// versions (at once) and takes the newest that answers (2.1.332;
+    /// 2.1.328 stops at the Sonnet default).
+    pub opus_falls_back_to_older_sonnets: bool,
 }
 
 impl Requests {

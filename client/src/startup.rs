@@ -6,7 +6,9 @@
 //! 403 `AccessDeniedException`, 424) gets its older versions probed at
 //! once and uses the newest that answers. Opus, with none that answers,
 //! probes the Sonnet default and takes it, with the CLI's notice (the
-//! profile's words); the choice lasts the session. A refusal that may pass
+//! profile's words); where the profile says so (2.1.332), a Sonnet default
+//! that does not answer is followed by Sonnet's older versions, at once,
+//! the newest that answers taken. The choice lasts the session. A refusal that may pass
 //! (408, 429, 5xx), refused credentials, or no answer keeps the default
 //! and probes nothing more. (client-behaviour.md says these widen the
 //! probing; the real CLI does not: conformance/DIFFERENCES.md.) The models
@@ -227,7 +229,7 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
     }
     let texts = &config.cli.texts;
     for (family, default_answer) in &stranded {
-        let fallback = NextFamily::of(*family, default_answer, &resolver, texts);
+        let fallback = NextFamily::of(*family, default_answer, (catalogue, &resolver), texts);
         fall_back_to_next_family(provider, &mut startup, fallback).await;
     }
     startup
@@ -304,25 +306,9 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
 ) -> bool {
     let family = check.family;
     let wanted = resolver.default_version(family);
-    let candidates: Vec<Resolved> = catalogue
-        .older_than(&wanted.name)
-        .iter()
-        .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
-        .filter(|r| r.endpoint == Endpoint::Bedrock)
-        .collect();
-    let answers = probe(provider, &candidates).await;
-    check.probes.extend(
-        candidates
-            .iter()
-            .map(|c| c.id.clone())
-            .zip(answers.iter().cloned()),
-    );
-    let newest = candidates
-        .iter()
-        .zip(&answers)
-        .find(|(_, a)| a.counts_as_answered())
-        .map(|(c, _)| c.clone());
-    let Some(fallback) = newest else {
+    let Some(fallback) =
+        newest_older_that_answers(provider, catalogue, resolver, family, &mut check.probes).await
+    else {
         return false;
     };
     let texts = &provider.config().cli.texts;
@@ -339,9 +325,40 @@ async fn fall_back_to_older<S: CredentialSource, C: TimeSource>(
     true
 }
 
+/// Probes the older versions of `family`'s default (on Bedrock) at once,
+/// adds each answer to `probes`, and gives the newest that answered.
+async fn newest_older_that_answers<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    catalogue: &Catalogue,
+    resolver: &Resolver<'_>,
+    family: Family,
+    probes: &mut Vec<(String, Probe)>,
+) -> Option<Resolved> {
+    let wanted = resolver.default_version(family);
+    let candidates: Vec<Resolved> = catalogue
+        .older_than(&wanted.name)
+        .iter()
+        .filter_map(|m| resolver.version(m, Source::Default(family)).ok())
+        .filter(|r| r.endpoint == Endpoint::Bedrock)
+        .collect();
+    let answers = probe(provider, &candidates).await;
+    probes.extend(
+        candidates
+            .iter()
+            .map(|c| c.id.clone())
+            .zip(answers.iter().cloned()),
+    );
+    candidates
+        .into_iter()
+        .zip(&answers)
+        .find(|(_, a)| a.counts_as_answered())
+        .map(|(c, _)| c)
+}
+
 /// A tier left with nothing of its own that answers, and what its move to
 /// the next family needs.
 struct NextFamily<'a> {
+    catalogue: &'a Catalogue,
     resolver: &'a Resolver<'a>,
     texts: &'a Texts,
     family: Family,
@@ -353,10 +370,11 @@ impl<'a> NextFamily<'a> {
     fn of(
         family: Family,
         default_answer: &'a Probe,
-        resolver: &'a Resolver<'a>,
+        (catalogue, resolver): (&'a Catalogue, &'a Resolver<'a>),
         texts: &'a Texts,
     ) -> Self {
         Self {
+            catalogue,
             resolver,
             texts,
             family,
@@ -374,12 +392,17 @@ impl<'a> NextFamily<'a> {
 /// answers, the notice (in `texts`' words) names it and the tier takes the
 /// next family's model, its pin if it has one (the CLI 2.1.328 and 2.1.332
 /// with Sonnet pinned to 4.6: "using Sonnet 4.5", the turn on Sonnet 4.6).
+/// If it does not and the profile says so (2.1.332,
+/// [`crate::profile::Rules::opus_falls_back_to_older_sonnets`]), the next
+/// family's older versions are probed at once and the tier takes the
+/// newest that answers, with the same notice naming it.
 async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     startup: &mut Startup,
     fallback: NextFamily<'_>,
 ) {
     let NextFamily {
+        catalogue,
         resolver,
         texts,
         family,
@@ -400,35 +423,68 @@ async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
         .flat_map(|t| &t.probes)
         .rfind(|(id, _)| *id == next_model.id)
         .is_some_and(|(_, answer)| answer.counts_as_answered());
-    let probed_again = if answered_at_startup && default_answer.refuses_for_good() {
-        None
-    } else {
-        let mut answers = probe(provider, std::slice::from_ref(&next_model)).await;
-        let answer = answers.pop().expect("one answer per probe");
-        startup.note(&next_model.id, &answer);
-        Some(answer)
-    };
+    let vouched_for = answered_at_startup && default_answer.refuses_for_good();
+    let mut probes = Vec::new();
+    let chosen = next_family_model(
+        provider,
+        (catalogue, resolver),
+        (next, next_model),
+        vouched_for,
+        &mut probes,
+    )
+    .await;
+    for (id, answer) in &probes {
+        startup.note(id, answer);
+    }
     let wanted = resolver.default_version(family);
     let Some(check) = startup.tiers.iter_mut().find(|t| t.family == family) else {
         return;
     };
-    if let Some(answer) = probed_again {
-        let answered = answer.counts_as_answered();
-        check.probes.push((next_model.id.clone(), answer));
-        if !answered {
-            return;
-        }
-    }
+    check.probes.extend(probes);
+    let Some((shown, model)) = chosen else { return };
     check.notice = Some(Texts::fill(
         &texts.next_family_notice,
         &[
             ("tier", family.title()),
             ("wanted", &wanted.display),
-            ("fallback", &display(&next_model)),
+            ("fallback", &shown),
         ],
     ));
-    check.model = resolver.tier(next).unwrap_or(next_model);
+    check.model = model;
     check.usable = true;
+}
+
+/// The model family `next` gives a tier that has nothing of its own, with
+/// the name the notice gives it: `next_model`, its default (its tier's pin
+/// if it has one) if it answers, probed again unless `vouched_for`; else,
+/// where the profile says so, the newest of its older versions that
+/// answers. Each probe's answer goes to `probes`.
+async fn next_family_model<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    (catalogue, resolver): (&Catalogue, &Resolver<'_>),
+    (next, next_model): (Family, Resolved),
+    vouched_for: bool,
+    probes: &mut Vec<(String, Probe)>,
+) -> Option<(String, Resolved)> {
+    let answered = vouched_for || {
+        let mut answers = probe(provider, std::slice::from_ref(&next_model)).await;
+        let answer = answers.pop().expect("one answer per probe");
+        let answered = answer.counts_as_answered();
+        probes.push((next_model.id.clone(), answer));
+        answered
+    };
+    if answered {
+        return Some((
+            display(&next_model),
+            resolver.tier(next).unwrap_or(next_model),
+        ));
+    }
+    if !provider.config().cli.rules.opus_falls_back_to_older_sonnets {
+        return None;
+    }
+    newest_older_that_answers(provider, catalogue, resolver, next, probes)
+        .await
+        .map(|older| (display(&older), older))
 }
 
 fn display(resolved: &Resolved) -> String {

@@ -76,6 +76,8 @@ fn the_2_1_332_profile_is_2_1_328_but_for_what_was_recorded_to_change() {
     assert!(!older.rules.unplaced_refusal_moves_down);
     assert!(!newer.rules.suggests_retired_models);
     assert!(newer.rules.unplaced_refusal_moves_down);
+    assert!(!older.rules.opus_falls_back_to_older_sonnets);
+    assert!(newer.rules.opus_falls_back_to_older_sonnets);
     let mut same = newer.clone();
     same.version = older.version.clone();
     same.rules = older.rules.clone();

@@ -800,3 +800,40 @@ async fn a_malformed_request_moves_down_the_ladder_as_2_1_332_and_not_as_2_1_328
     );
     assert_eq!(newer.session.unwrap().turn.id, sonnet_3_5);
 }
+
+#[tokio::test]
+async fn opus_falls_back_to_an_older_sonnet_as_2_1_332_and_not_as_2_1_328() {
+    // No Opus and no Sonnet 4.5 offered; Sonnet 4 answers. Both versions
+    // move Sonnet's own tier to Sonnet 4; Opus, after the Sonnet default's
+    // second probe, takes Sonnet 4 only as 2.1.332 (conformance's
+    // every-call-403 and on-demand-400-every-call: the older Sonnets
+    // probed a second time).
+    let sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+    let sonnet_notice =
+        "Warning: Sonnet: Sonnet 4.5 not available — using Sonnet 4 for this session";
+    let opus_notice = "Warning: Opus: Opus 5.5 not available — using Sonnet 4. Enable Opus 5.5 in the Bedrock console to upgrade.";
+    for (version, older_sonnet_probes) in [("2.1.328", 1), ("2.1.332", 2)] {
+        let server = MockBedrock::start_with(no_opus_answers().model_state(
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ModelState::NotFound,
+        ))
+        .await;
+        let env = [("BEDROCK_CLIENT_CLI_VERSION", version)];
+        let run = session(&server, "session-older-sonnet", &env, None).await;
+        let session = run.session.unwrap();
+        let probes = probes(&run.journal);
+        for older in [sonnet_4, "claude-3-7-sonnet", "claude-3-5-sonnet"] {
+            let count = probes.iter().filter(|p| p.contains(older)).count();
+            assert_eq!(count, older_sonnet_probes, "{version}: {older}");
+        }
+        if version == "2.1.332" {
+            assert_eq!(session.notices, [opus_notice, sonnet_notice]);
+            assert_eq!(
+                run.journal.last().unwrap().raw_path,
+                format!("/model/{sonnet_4}/invoke-with-response-stream")
+            );
+        } else {
+            assert_eq!(session.notices, [sonnet_notice]);
+        }
+    }
+}
