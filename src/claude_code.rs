@@ -12,9 +12,11 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bedrock_harness::scenario::process::CLAUDE_CODE_QUIET;
 
@@ -201,14 +203,15 @@ fn program_in(folder: &Path) -> PathBuf {
 /// shell, the version already checked.
 fn npm_install(npm: &Path, version: &Version, folder: &Path) -> Result<(), String> {
     let spec = format!("{PACKAGE}@{version}");
-    let output = Command::new(npm)
-        .arg("install")
-        .arg("--prefix")
-        .arg(folder)
-        .args(["--no-audit", "--no-fund", "--loglevel=error", &spec])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", npm.display()))?;
+    let mut output = Command::new(npm);
+    output.arg("install").arg("--prefix").arg(folder).args([
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        &spec,
+    ]);
+    let output = output_within(output, NPM_TIME_LIMIT)
+        .map_err(|e| format!("`npm install {spec}` ({}): {e}", npm.display()))?;
     if output.status.success() {
         return Ok(());
     }
@@ -226,15 +229,15 @@ fn npm_install(npm: &Path, version: &Version, folder: &Path) -> Result<(), Strin
 fn check(version: &Version, folder: &Path) -> Result<(), String> {
     let program = program_in(folder);
     let home = folder.join(".version-check");
-    let output = Command::new(&program)
+    let mut output = Command::new(&program);
+    output
         .arg("--version")
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", &home)
-        .envs(CLAUDE_CODE_QUIET)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("the installed {} does not run: {e}", program.display()))?;
+        .envs(CLAUDE_CODE_QUIET);
+    let output = output_within(output, VERSION_TIME_LIMIT)
+        .map_err(|e| format!("the installed {}: {e}", program.display()))?;
     let _ = std::fs::remove_dir_all(&home);
     let said = String::from_utf8_lossy(&output.stdout);
     if said.split_whitespace().next() == Some(&version.0) {
@@ -245,6 +248,65 @@ fn check(version: &Version, folder: &Path) -> Result<(), String> {
             said.trim()
         ))
     }
+}
+
+/// How long `npm install` may take (a slow registry, a 200 MB package).
+const NPM_TIME_LIMIT: Duration = Duration::from_secs(600);
+/// How long the installed `claude --version` may take.
+const VERSION_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `command` (stdin closed) and collects its output, stopping it
+/// once it has run for `limit`: a stalled npm or binary must not hold
+/// `run` before its scenarios' own limits apply.
+fn output_within(mut command: Command, limit: Duration) -> Result<Output, String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "did not finish within {} s and was stopped",
+                    limit.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for it: {e}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// `name` on `PATH`, if it is there.
@@ -298,6 +360,25 @@ mod tests {
             chosen_version("claude")
                 .unwrap_err()
                 .contains("expected bedrock-client")
+        );
+    }
+
+    /// A command that does not finish is stopped at its limit; one that
+    /// does gives its output.
+    #[test]
+    fn installs_and_checks_are_bounded() {
+        let mut sleeper = Command::new("sleep");
+        sleeper.arg("30");
+        let started = Instant::now();
+        let error = output_within(sleeper, Duration::from_millis(200)).unwrap_err();
+        assert!(error.contains("did not finish within"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let mut echo = Command::new("sh");
+        echo.args(["-c", "echo out; echo err >&2"]);
+        let output = output_within(echo, Duration::from_secs(30)).unwrap();
+        assert_eq!(
+            (&output.stdout[..], &output.stderr[..]),
+            (&b"out\n"[..], &b"err\n"[..])
         );
     }
 

@@ -26,8 +26,8 @@ use bedrock_mock_server::Clock;
 use super::format::Scenario;
 use super::observed::{ClientSide, Ended, ProcessEnd, RefreshRuns, Run, Seen, start_mock};
 use super::setup::{
-    BEDROCK_CLIENT_COMMANDS, REFRESH_SETTINGS, Sandbox, client_args, client_env, fill_in,
-    secrets_of, user_settings_with, write_files, written_files,
+    AUTH_REFRESH, BEDROCK_CLIENT_COMMANDS, CREDENTIAL_EXPORT, REFRESH_SETTINGS, Sandbox,
+    client_args, client_env, fill_in, secrets_of, user_settings_with, write_files, written_files,
 };
 use super::timeshift::scenario_at;
 
@@ -221,8 +221,8 @@ impl RefreshCounters {
             Some(u32::try_from(bytes).unwrap_or(u32::MAX))
         };
         RefreshRuns {
-            auth: count(REFRESH_SETTINGS[0].0),
-            export: count(REFRESH_SETTINGS[1].0),
+            auth: count(AUTH_REFRESH),
+            export: count(CREDENTIAL_EXPORT),
         }
     }
 }

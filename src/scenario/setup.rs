@@ -110,10 +110,14 @@ pub fn client_args(scenario: &Scenario) -> Vec<String> {
     args
 }
 
+/// The setting of the command that renews credentials by side effect.
+pub const AUTH_REFRESH: &str = "awsAuthRefresh";
+/// The setting of the command that prints credentials.
+pub const CREDENTIAL_EXPORT: &str = "awsCredentialExport";
+
 /// The two refresh commands a scenario's built-in actions write into the
-/// user settings.
-pub const REFRESH_SETTINGS: [(&str, bool); 2] =
-    [("awsAuthRefresh", false), ("awsCredentialExport", true)];
+/// user settings, and whether each is the one that prints credentials.
+pub const REFRESH_SETTINGS: [(&str, bool); 2] = [(AUTH_REFRESH, false), (CREDENTIAL_EXPORT, true)];
 
 /// The shell command of a built-in refresh action. The admin call carries
 /// the token of a server started with `--allow-remote` when the shell has

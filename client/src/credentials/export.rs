@@ -73,7 +73,14 @@ pub fn run_credential_export(
 /// characters (stderr carries the reason; stdout is where secrets are).
 fn last_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    match text.lines().rev().find(|l| !l.trim().is_empty()) {
+    // A line that names a credential's field may carry its value.
+    let quotable = |line: &&str| {
+        !line.trim().is_empty()
+            && !["AccessKeyId", "SecretAccessKey", "SessionToken"]
+                .iter()
+                .any(|field| line.contains(field))
+    };
+    match text.lines().rev().find(quotable) {
         Some(line) => format!(": {}", line.trim().chars().take(200).collect::<String>()),
         None => String::new(),
     }
@@ -249,5 +256,14 @@ mod tests {
             e.error.message(),
             "awsCredentialExport (`echo 'token expired' >&2; exit 2`) failed with status 2: token expired; run it yourself to see why"
         );
+        // A last line that names a credential's field is not quoted: it
+        // may carry the value.
+        let e = run_credential_export(
+            r#"echo 'profile dev: token expired' >&2; echo "SecretAccessKey=$KEY_ID" >&2; exit 2"#,
+            &env,
+        )
+        .unwrap_err();
+        assert!(e.error.message().contains(": profile dev: token expired;"));
+        assert!(!e.error.message().contains("AKIAFROMENV"));
     }
 }
