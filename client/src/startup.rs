@@ -227,10 +227,12 @@ pub async fn run<S: CredentialSource, C: TimeSource>(
         }
         startup.tiers.push(check);
     }
-    let texts = &config.cli.texts;
-    for (family, default_answer) in &stranded {
-        let fallback = NextFamily::of(*family, default_answer, (catalogue, &resolver), texts);
-        fall_back_to_next_family(provider, &mut startup, fallback).await;
+    let models = Models {
+        catalogue,
+        resolver: &resolver,
+    };
+    for (family, default_answer) in stranded {
+        fall_back_to_next_family(provider, &mut startup, &models, family, &default_answer).await;
     }
     startup
 }
@@ -355,32 +357,11 @@ async fn newest_older_that_answers<S: CredentialSource, C: TimeSource>(
         .map(|(c, _)| c)
 }
 
-/// A tier left with nothing of its own that answers, and what its move to
-/// the next family needs.
-struct NextFamily<'a> {
+/// The session's models, which a tier left with nothing of its own that
+/// answers moves among.
+struct Models<'a> {
     catalogue: &'a Catalogue,
     resolver: &'a Resolver<'a>,
-    texts: &'a Texts,
-    family: Family,
-    /// The answer to the probe of the tier's default.
-    default_answer: &'a Probe,
-}
-
-impl<'a> NextFamily<'a> {
-    fn of(
-        family: Family,
-        default_answer: &'a Probe,
-        (catalogue, resolver): (&'a Catalogue, &'a Resolver<'a>),
-        texts: &'a Texts,
-    ) -> Self {
-        Self {
-            catalogue,
-            resolver,
-            texts,
-            family,
-            default_answer,
-        }
-    }
 }
 
 /// Moves `family`, which has nothing of its own that answers, to the next
@@ -399,15 +380,11 @@ impl<'a> NextFamily<'a> {
 async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
     startup: &mut Startup,
-    fallback: NextFamily<'_>,
+    models: &Models<'_>,
+    family: Family,
+    default_answer: &Probe,
 ) {
-    let NextFamily {
-        catalogue,
-        resolver,
-        texts,
-        family,
-        default_answer,
-    } = fallback;
+    let resolver = models.resolver;
     let Some(next) = family.next() else { return };
     let Ok(next_model) = resolver.version(resolver.default_version(next), Source::Default(next))
     else {
@@ -427,7 +404,7 @@ async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
     let mut probes = Vec::new();
     let chosen = next_family_model(
         provider,
-        (catalogue, resolver),
+        models,
         (next, next_model),
         vouched_for,
         &mut probes,
@@ -443,7 +420,7 @@ async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
     check.probes.extend(probes);
     let Some((shown, model)) = chosen else { return };
     check.notice = Some(Texts::fill(
-        &texts.next_family_notice,
+        &provider.config().cli.texts.next_family_notice,
         &[
             ("tier", family.title()),
             ("wanted", &wanted.display),
@@ -461,7 +438,7 @@ async fn fall_back_to_next_family<S: CredentialSource, C: TimeSource>(
 /// answers. Each probe's answer goes to `probes`.
 async fn next_family_model<S: CredentialSource, C: TimeSource>(
     provider: &mut Provider<S, C>,
-    (catalogue, resolver): (&Catalogue, &Resolver<'_>),
+    models: &Models<'_>,
     (next, next_model): (Family, Resolved),
     vouched_for: bool,
     probes: &mut Vec<(String, Probe)>,
@@ -476,13 +453,13 @@ async fn next_family_model<S: CredentialSource, C: TimeSource>(
     if answered {
         return Some((
             display(&next_model),
-            resolver.tier(next).unwrap_or(next_model),
+            models.resolver.tier(next).unwrap_or(next_model),
         ));
     }
     if !provider.config().cli.rules.opus_falls_back_to_older_sonnets {
         return None;
     }
-    newest_older_that_answers(provider, catalogue, resolver, next, probes)
+    newest_older_that_answers(provider, models.catalogue, models.resolver, next, probes)
         .await
         .map(|older| (display(&older), older))
 }

@@ -466,7 +466,14 @@ fn issued_credential(n: usize, state: Issued) -> bedrock_mock_server::Credential
             format!("token-{key}-expired"),
             start - Duration::from_secs(3600),
         ),
-        Issued::Revoked => credential.revoked(start - Duration::from_secs(60)),
+        // A session like the others (an export must print a session
+        // token, as the CLI requires), deleted before the run.
+        Issued::Revoked => credential
+            .session(
+                format!("token-{key}-revoked"),
+                start + Duration::from_secs(3600),
+            )
+            .revoked(start - Duration::from_secs(60)),
     }
 }
 
