@@ -94,6 +94,8 @@ pub(crate) struct WireError {
     pub status: u16,
     /// The code or type the client sees, for the journal.
     pub code: String,
+    /// The message the body carries, for the journal.
+    pub message: String,
     pub content_type: &'static str,
     pub body: Vec<u8>,
     /// `x-amzn-ErrorType`, sent by Bedrock's REST-JSON endpoints only.
@@ -106,6 +108,7 @@ pub(crate) fn rest_json_error(error: &AwsError) -> WireError {
     WireError {
         status: error.status,
         code: error.code.clone(),
+        message: error.message.clone(),
         content_type: "application/json",
         body: error.body(),
         error_type_header: Some(error.error_type_header()),

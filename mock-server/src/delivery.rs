@@ -106,6 +106,7 @@ fn cut(reset: Option<Reset>, mut response: Response, record: &mut RecordedReques
         Some(Reset::BeforeHead) => {
             record.status = None;
             record.error_type = None;
+            record.error_message = None;
             record.frames.push(FrameRecord::Reset);
             response.extensions_mut().insert(CloseUnanswered);
             response

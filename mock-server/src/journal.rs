@@ -46,6 +46,10 @@ pub struct RecordedRequest {
     pub status: Option<u16>,
     /// The error code, for error answers.
     pub error_type: Option<String>,
+    /// The error's message, as the answer's body carried it (its
+    /// `message`), for error answers; anything quoted of the request in it
+    /// scrubbed of secrets as the headers are.
+    pub error_message: Option<String>,
     /// `x-amzn-requestid` of the answer.
     pub request_id: String,
     /// What the answer's body was made of, in order: stream frames,
@@ -445,6 +449,7 @@ fn cost(entry: &RecordedRequest) -> usize {
         + text(&entry.model_id)
         + text(&entry.rule)
         + text(&entry.error_type)
+        + text(&entry.error_message)
         + text(&auth.access_key_id)
         + text(&auth.region)
         + text(&auth.service)
@@ -728,6 +733,7 @@ mod tests {
             rule: None,
             status: None,
             error_type: None,
+            error_message: None,
             request_id: String::new(),
             frames: Vec::new(),
         }

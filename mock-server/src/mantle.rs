@@ -125,6 +125,7 @@ impl Api for Mantle {
             status: error.status,
             body: error_body(&error.code, &error.message, request_id),
             code: error.code,
+            message: error.message,
             content_type: "application/json",
             error_type_header: None,
         }

@@ -25,7 +25,7 @@ use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
 use crate::listen::Answers;
 use crate::mantle::Mantle;
 use crate::operation::Protocol;
-use crate::redact::{redact_headers, redact_query};
+use crate::redact::{redact_headers, redact_query, scrub_quoted};
 use crate::routes;
 use crate::rules::{Answer, RequestFacts};
 use crate::sigv4::SignedRequest;
@@ -333,6 +333,7 @@ fn record(
         rule: decision.rule.as_ref().map(|r| r.label.clone()),
         status: None,
         error_type: None,
+        error_message: None,
         request_id: arrival.request_id.clone(),
         frames: Vec::new(),
     }
@@ -356,7 +357,7 @@ fn render(
     let response = match planned {
         Planned::Error(error) => {
             let wire = api.wire_error(&error, request_id);
-            record.error_type = Some(wire.code.clone());
+            record_error(record, &wire, shared, arrival);
             error_response(builder, &error, wire)
         }
         Planned::Whole {
@@ -393,6 +394,19 @@ fn render(
     let response = response.unwrap_or_else(|e| invalid_rule_answer(api, request_id, &e, record));
     record.status = Some(response.status().as_u16());
     response
+}
+
+/// The error's code and message in `record`; the message scrubbed of the
+/// account's secrets as a quoted header is (a rule's message is the
+/// scenario's own text, a refusal's may quote the request).
+fn record_error(
+    record: &mut RecordedRequest,
+    wire: &WireError,
+    shared: &Shared,
+    arrival: &Arrival,
+) {
+    record.error_type = Some(wire.code.clone());
+    record.error_message = Some(scrub_quoted(&wire.message, &arrival.config, &shared.keys));
 }
 
 fn with_headers(
@@ -436,6 +450,7 @@ fn invalid_rule_answer(
         .with_message(format!("the rule's answer is not valid HTTP: {e}"));
     let wire = api.wire_error(&error, request_id);
     record.error_type = Some(wire.code.clone());
+    record.error_message = Some(wire.message.clone());
     let mut response = error_response(http::Response::builder(), &error, wire)
         .expect("a catalogue error's status and headers are valid HTTP");
     if let Ok(id) = HeaderValue::from_str(request_id) {

@@ -132,6 +132,7 @@ impl Api for Sts {
             status: error.status,
             body: error_body(error.status, &error.code, &error.message, request_id),
             code: error.code,
+            message: error.message,
             content_type: "text/xml",
             error_type_header: None,
         }

@@ -978,6 +978,7 @@ mod tests {
             rule: None,
             status: Some(status),
             error_type: (status >= 400).then(|| "ThrottlingException".into()),
+            error_message: None,
             request_id: String::new(),
             frames: Vec::new(),
         }

@@ -5,7 +5,7 @@
 //! as the real Claude Code CLI), `cargo test` (one test per file) and
 //! `bedrock-harness serve --scenario`.
 //!
-//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `process`) → checking (`check`) → reporting (`snapshot`, `index`, `suite`).
+//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `process`) → checking (`check`) → reporting (`snapshot`, `record`, `index`, `suite`).
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -22,6 +22,7 @@ pub mod index;
 pub mod load;
 pub mod observed;
 pub mod process;
+pub mod record;
 pub mod run;
 pub mod setup;
 pub mod snapshot;
@@ -76,6 +77,8 @@ pub struct Report {
     pub snapshot: String,
     /// What the client printed: stdout, then stderr.
     pub output: (String, String),
+    /// What the run did, to show it (`None` when it did not happen).
+    pub recording: Option<record::Recording>,
 }
 
 /// Pass, fail, could not run, or not for this client.
@@ -103,6 +106,7 @@ impl Report {
             not_checked: Vec::new(),
             snapshot: String::new(),
             output: Default::default(),
+            recording: None,
         }
     }
 
@@ -144,6 +148,12 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
             return Report::unrun(path, stem, client, started.elapsed(), verdict);
         }
     };
+    // The run's clock starts at the scenario's start in-process, now on
+    // the real clock (where a program's run moves the scenario's times).
+    let clock_start = match client {
+        Client::InProcess => scenario.clock.start_time(),
+        Client::Program(_) => std::time::SystemTime::now(),
+    };
     let result = match client {
         Client::InProcess => run::execute(&scenario).await,
         Client::Program(program) => match process::refusal(&scenario) {
@@ -171,15 +181,23 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     } else {
         Verdict::Failed(comparison.differences.iter().map(|d| hide(d)).collect())
     };
+    let took = started.elapsed();
     Report {
         path: path.to_owned(),
         name: scenario.name,
         client: client.name(),
-        took: started.elapsed(),
+        took,
         verdict,
         not_checked: comparison.not_checked,
         snapshot: hide(&snapshot),
         output: (hide(&run.stdout), hide(&run.stderr)),
+        recording: Some(record::Recording::of(
+            &run,
+            &client.name(),
+            clock_start,
+            took,
+            &hide,
+        )),
     }
 }
 

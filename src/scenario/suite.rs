@@ -57,6 +57,7 @@ pub async fn run_all(
                     not_checked: Vec::new(),
                     snapshot: String::new(),
                     output: Default::default(),
+                    recording: None,
                 };
                 (e.id(), report)
             }
@@ -104,8 +105,9 @@ impl Progress {
             let (stdout, stderr) = &report.output;
             let _ = writeln!(
                 err,
-                "--- stdout\n{stdout}--- stderr\n{stderr}--- journal\n{}---",
-                report.snapshot
+                "--- stdout\n{stdout}--- stderr\n{stderr}--- journal\n{}{}---",
+                report.snapshot,
+                error_messages(report)
             );
         }
         if self.terminal && done < total {
@@ -120,6 +122,30 @@ impl Progress {
         }
         let _ = err.flush();
     }
+}
+
+/// The messages of the run's error answers, one line each by arrival
+/// (`#3 429 ThrottlingException: Too many requests, ...`), under a
+/// heading; empty when there were none. The snapshot leaves them out
+/// (it holds the codes); a support engineer reads them here.
+pub fn error_messages(report: &Report) -> String {
+    let requests = report.recording.iter().flat_map(|r| &r.requests);
+    let lines: String = requests
+        .filter_map(|r| {
+            let r = &r.request;
+            let message = r.error_message.as_deref()?;
+            Some(format!(
+                "#{} {} {}: {message}\n",
+                r.seq,
+                r.status.unwrap_or(0),
+                r.error_type.as_deref().unwrap_or_default()
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    format!("--- error messages\n{lines}")
 }
 
 /// `PASS  auth/api-key  (0.21 s)`; `(0.21 s, 2 not checked)` when some
@@ -375,6 +401,7 @@ mod tests {
             not_checked: Vec::new(),
             snapshot: String::new(),
             output: Default::default(),
+            recording: None,
         }
     }
 

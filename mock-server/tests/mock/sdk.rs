@@ -817,6 +817,7 @@ async fn neither_journal_nor_error_bodies_leak_secrets() {
     let runtime = runtime_client(&server, &good);
     let control = control_client(&server, &good);
     let mut seen_errors = Vec::new();
+    let mut messages = Vec::new();
 
     // Successes.
     invoke(&runtime, SONNET, &request_body()).await.unwrap();
@@ -847,6 +848,7 @@ async fn neither_journal_nor_error_bodies_leak_secrets() {
         seen_errors.push(DisplayErrorContext(&error).to_string());
         let service = service_error::<(), _, _>(Err(error));
         seen_errors.push(service.message().unwrap_or_default().to_owned());
+        messages.push(service.message().unwrap_or_default().to_owned());
     }
     let profile_error = control
         .get_inference_profile()
@@ -863,6 +865,14 @@ async fn neither_journal_nor_error_bodies_leak_secrets() {
         4,
         "the four successes succeeded"
     );
+    // Each failure's message is in the journal as the client read it.
+    let journaled: Vec<&str> = recorded[4..8]
+        .iter()
+        .map(|r| r.error_message.as_deref().unwrap_or_default())
+        .collect();
+    assert_eq!(journaled, messages);
+    assert!(messages.iter().all(|m| !m.is_empty()), "{messages:?}");
+    assert_eq!(recorded[0].error_message, None, "a success has no message");
     let journal = serde_json::to_string(&recorded).unwrap();
     let mut signatures = good.wire.signatures();
     signatures.extend(bad.wire.signatures());
