@@ -4,9 +4,13 @@
 //! runs them (`run`), serves a scenario's account to any client
 //! (`serve --scenario`), and writes new ones (`new`).
 //!
-//! Its one module is [`scenario`], whose docs state its modules' layers
-//! (the binary's commands are `src/main.rs`'s).
+//! Its modules: [`scenario`], whose docs state its modules' layers, and
+//! [`report`], the HTML page of a run (the binary's commands are
+//! `src/main.rs`'s).
+//!
+//! Layers, each using only those before it: scenarios (`scenario`) → reporting (`report`).
 
 #![warn(missing_docs)]
 
+pub mod report;
 pub mod scenario;

@@ -56,6 +56,12 @@ enum Command {
         /// Also write JUnit XML here, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Also write one self-contained HTML page here: a summary, then
+        /// each scenario's differences, a timeline of its requests, its
+        /// requests with their error messages, and what the client
+        /// printed (secrets hidden; it loads nothing from the network).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Print the results as JSON on stdout instead of the table.
         #[arg(long)]
         json: bool,
@@ -182,6 +188,7 @@ fn main() -> ExitCode {
             paths,
             filter,
             junit,
+            report,
             json,
             jobs,
             verbose,
@@ -193,6 +200,7 @@ fn main() -> ExitCode {
             &run::Options {
                 filter,
                 junit,
+                report,
                 json,
                 jobs,
                 verbose,

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bedrock_harness::scenario::process::{DEFAULT_TIME_LIMIT, Program};
 use bedrock_harness::scenario::{self, Client, Report, Verdict, suite, template};
@@ -14,6 +14,7 @@ use crate::isolation::{self, Isolation};
 pub struct Options {
     pub filter: Option<String>,
     pub junit: Option<PathBuf>,
+    pub report: Option<PathBuf>,
     pub json: bool,
     pub jobs: Option<usize>,
     pub verbose: bool,
@@ -182,6 +183,14 @@ fn report(reports: &[Report], options: &Options) -> ExitCode {
     }
     if let Some(path) = &options.junit
         && let Err(e) = std::fs::write(path, suite::junit(reports))
+    {
+        return refuse(&format!("cannot write {}: {e}", path.display()));
+    }
+    if let Some(path) = &options.report
+        && let Err(e) = std::fs::write(
+            path,
+            bedrock_harness::report::html(reports, SystemTime::now()),
+        )
     {
         return refuse(&format!("cannot write {}: {e}", path.display()));
     }

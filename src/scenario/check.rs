@@ -415,14 +415,17 @@ pub fn retries(journal: &[RecordedRequest]) -> u32 {
     count(
         calls
             .windows(2)
-            .filter(|pair| {
-                let (before, after) = (pair[0], pair[1]);
-                let failed = before.status.is_none_or(|s| s >= 400)
-                    || before.frames.iter().any(FrameRecord::is_failure);
-                failed && before.operation == after.operation && model_of(before) == model_of(after)
-            })
+            .filter(|pair| resends(pair[0], pair[1]))
             .count(),
     )
+}
+
+/// Whether `after` resends `before`: the same operation and model, sent
+/// after `before` failed or its stream broke.
+pub fn resends(before: &RecordedRequest, after: &RecordedRequest) -> bool {
+    let failed =
+        before.status.is_none_or(|s| s >= 400) || before.frames.iter().any(FrameRecord::is_failure);
+    failed && before.operation == after.operation && model_of(before) == model_of(after)
 }
 
 /// The model a request named: from the path, or Mantle's body.

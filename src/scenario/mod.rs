@@ -48,6 +48,16 @@ pub enum Client {
 }
 
 impl Client {
+    /// When a run of `scenario` by this client starts on its clock: the
+    /// scenario's start in-process, now on the real clock (where a
+    /// program's run moves the scenario's times to now).
+    fn clock_start(&self, scenario: &Scenario) -> std::time::SystemTime {
+        match self {
+            Client::InProcess => scenario.clock.start_time(),
+            Client::Program(_) => std::time::SystemTime::now(),
+        }
+    }
+
     /// What reports call it.
     pub fn name(&self) -> String {
         match self {
@@ -148,12 +158,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
             return Report::unrun(path, stem, client, started.elapsed(), verdict);
         }
     };
-    // The run's clock starts at the scenario's start in-process, now on
-    // the real clock (where a program's run moves the scenario's times).
-    let clock_start = match client {
-        Client::InProcess => scenario.clock.start_time(),
-        Client::Program(_) => std::time::SystemTime::now(),
-    };
+    let clock_start = client.clock_start(&scenario);
     let result = match client {
         Client::InProcess => run::execute(&scenario).await,
         Client::Program(program) => match process::refusal(&scenario) {

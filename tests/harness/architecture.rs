@@ -54,6 +54,7 @@ const UNITS: &[Unit] = &[
         &["crate::errors::", "super::"],
     ),
     nested("src/load/mod.rs", &["crate::load::", "super::"]),
+    nested("src/report/mod.rs", &["crate::report::", "super::"]),
     Unit {
         file: "eventstream/src/lib.rs",
         prefixes: &["crate::"],
@@ -66,6 +67,11 @@ const UNITS: &[Unit] = &[
     },
     Unit {
         file: "client/src/lib.rs",
+        prefixes: &["crate::"],
+        layered: true,
+    },
+    Unit {
+        file: "src/lib.rs",
         prefixes: &["crate::"],
         layered: true,
     },

@@ -12,6 +12,7 @@
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
 //! - `config_files`: `serve --config` with the files users write, good
 //!   and bad;
+//! - `report`: the HTML report, parsed;
 //! - `properties`: routing, retries, refresh loops and fallback over
 //!   generated scenarios.
 
@@ -19,6 +20,7 @@ mod architecture;
 mod cli;
 mod config_files;
 mod properties;
+mod report;
 mod suite;
 
 use std::path::Path;
