@@ -200,8 +200,12 @@ fn scenario_file(relative: &str) -> String {
 #[test]
 fn run_with_a_client_program_checks_what_it_can_and_says_what_it_cannot() {
     let program = bedrock_client_binary();
+    let scratch = Scratch::new("program-report");
+    let page = scratch.0.join("report.html");
     let out = harness()
-        .args(["run", "--json", "--client-program"])
+        .args(["run", "--json", "-v", "--report"])
+        .arg(&page)
+        .arg("--client-program")
         .arg(&program)
         .args([
             scenario_file("faults/stream-reset-before-head.toml"),
@@ -255,6 +259,18 @@ fn run_with_a_client_program_checks_what_it_can_and_says_what_it_cannot() {
         skipped["failures"][0],
         "uses `models`, a bedrock-client command"
     );
+    // `-v` shows each error answer's message after the journal.
+    assert!(
+        stderr.contains("--- error messages\n#5 424 ModelErrorException: The system encountered an unexpected error during processing. Try your request again.\n"),
+        "{stderr}"
+    );
+    // The page draws the program's runs on the real clock, and says why
+    // one was skipped.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("On the real clock, from "), "{html}");
+    assert!(html.contains("4 scenarios: 3 passed, 0 failed, 0 could not run, 1 skipped"));
+    assert!(html.contains("Not run with program "));
+    assert!(html.contains("class=\"bar no-answer\""), "the reset before the head");
 }
 
 /// Past `--time-limit` the program is stopped and the scenario fails with
