@@ -159,6 +159,15 @@ fn scenario(out: &mut String, n: usize, report: &Report) {
         escape(&display_path(&report.path)),
         seconds(report.took)
     );
+    let (description, source) = &report.about;
+    if !description.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"about\">{}<br/><span class=\"source\">Source: {}</span></p>",
+            escape(description),
+            escape(source)
+        );
+    }
     match &report.verdict {
         Verdict::Passed => {}
         Verdict::Failed(differences) => {

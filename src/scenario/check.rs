@@ -437,17 +437,28 @@ pub fn model_of(request: &RecordedRequest) -> Option<String> {
     })
 }
 
+/// The parts of a request a row can hold it to, each saying how the
+/// request differs from the row in that part (its first difference).
+const PARTS: &[fn(&ExpectedRequest, &RecordedRequest) -> Option<String>] = &[
+    request_line_mismatch,
+    answer_mismatch,
+    auth_mismatch,
+    headers_mismatch,
+    body_mismatch,
+    frames_mismatch,
+];
+
 /// Why `request` does not fit `expected`, or `None` when it does.
 pub fn mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
-    const PARTS: &[fn(&ExpectedRequest, &RecordedRequest) -> Option<String>] = &[
-        request_line_mismatch,
-        answer_mismatch,
-        auth_mismatch,
-        headers_mismatch,
-        body_mismatch,
-        frames_mismatch,
-    ];
     PARTS.iter().find_map(|part| part(expected, request))
+}
+
+/// Every way `request` differs from `expected`, a part each.
+fn mismatches(expected: &ExpectedRequest, request: &RecordedRequest) -> Vec<String> {
+    PARTS
+        .iter()
+        .filter_map(|part| part(expected, request))
+        .collect()
 }
 
 /// Operation, model, path and query.
@@ -632,15 +643,133 @@ fn compare_requests(
     if ok {
         return Vec::new();
     }
-    vec![format!(
-        "requests ({}) differ:\n{}",
-        match order {
-            Order::Exact => "exact order",
-            Order::Set => "any order",
-            Order::Subsequence => "in order, among others",
-        },
-        listing(&expected, journal)
-    )]
+    let heading = match order {
+        Order::Exact => "exact order",
+        Order::Set => "any order",
+        Order::Subsequence => "in order, among others",
+    };
+    let shown = match order {
+        // Row beside request: each pair says how they differ.
+        Order::Exact => listing(&expected, journal),
+        // Rows do not pair with requests by position: say which row
+        // found no request, the request that came closest and how it
+        // differs, then what was received.
+        Order::Set => format!("{}\n{}", explain_set(&expected, journal), received(journal)),
+        Order::Subsequence => format!(
+            "{}\n{}",
+            explain_subsequence(&expected, journal),
+            received(journal)
+        ),
+    };
+    vec![format!("requests ({heading}) differ:\n{shown}")]
+}
+
+/// Why `expected` is not found in order in `journal`: the first row that
+/// no request after the earlier rows' matches fits, and the request that
+/// came closest.
+fn explain_subsequence(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> String {
+    let mut next = 0;
+    let mut matched: Option<(usize, usize)> = None;
+    for (row, wanted) in expected.iter().enumerate() {
+        match journal[next..]
+            .iter()
+            .position(|r| mismatch(wanted, r).is_none())
+        {
+            Some(at) => {
+                matched = Some((row, next + at));
+                next += at + 1;
+            }
+            None => {
+                let after = match matched {
+                    Some((row, request)) => format!(
+                        "after request #{} (which row {} matched)",
+                        request + 1,
+                        row + 1
+                    ),
+                    None => "among the requests".to_owned(),
+                };
+                return format!(
+                    "  row {} ({}) has no match {after}\n{}",
+                    row + 1,
+                    describe_expected(wanted),
+                    closest(wanted, journal, next..journal.len())
+                );
+            }
+        }
+    }
+    String::new()
+}
+
+/// Why `expected` and `journal` cannot be paired one to one: their
+/// counts, and each row left without a request, with the unpaired
+/// request that came closest.
+fn explain_set(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> String {
+    let paired = pairing(expected, journal);
+    let mut lines = Vec::new();
+    if expected.len() != journal.len() {
+        lines.push(format!(
+            "  {} rows for {} requests",
+            expected.len(),
+            journal.len()
+        ));
+    }
+    let taken: Vec<usize> = paired.iter().flatten().copied().collect();
+    let free: Vec<usize> = (0..journal.len()).filter(|n| !taken.contains(n)).collect();
+    for (row, wanted) in expected.iter().enumerate() {
+        if paired[row].is_none() {
+            lines.push(format!(
+                "  row {} ({}) has no request of its own\n{}",
+                row + 1,
+                describe_expected(wanted),
+                closest(wanted, journal, free.iter().copied())
+            ));
+        }
+    }
+    for n in free.iter().filter(|_| expected.len() < journal.len()) {
+        lines.push(format!(
+            "  request #{} ({}) fits no row left",
+            n + 1,
+            describe(&journal[*n])
+        ));
+    }
+    lines.join("\n")
+}
+
+/// The request among `candidates` (all of `journal` when there are none)
+/// that differs from `wanted` in the fewest parts, and each way it
+/// differs.
+fn closest(
+    wanted: &ExpectedRequest,
+    journal: &[RecordedRequest],
+    candidates: impl IntoIterator<Item = usize>,
+) -> String {
+    let mut candidates: Vec<usize> = candidates.into_iter().collect();
+    if candidates.is_empty() {
+        candidates = (0..journal.len()).collect();
+    }
+    let best = candidates
+        .into_iter()
+        .map(|n| (mismatches(wanted, &journal[n]), n))
+        .min_by_key(|(differences, n)| (differences.len(), *n));
+    match best {
+        Some((differences, n)) => format!(
+            "    closest: request #{} {}, which differs in {}",
+            n + 1,
+            describe(&journal[n]),
+            differences.join("; ")
+        ),
+        None => "    no request was received".to_owned(),
+    }
+}
+
+/// The received requests, one line each.
+fn received(journal: &[RecordedRequest]) -> String {
+    let lines: Vec<String> = journal
+        .iter()
+        .enumerate()
+        .map(|(n, r)| format!("  #{:<2} got {} @{}", n + 1, describe(r), clock_time(r)))
+        .collect();
+    format!("  received:\n{}", lines.join("\n"))
 }
 
 /// The index ranges of the runs of consecutive requests of one operation
@@ -686,14 +815,16 @@ fn exact(expected: &[&ExpectedRequest], journal: &[RecordedRequest], at_once: Du
         .all(|run| matches_as_set(&expected[run.clone()], &journal[run]))
 }
 
-/// Whether each request can be paired with its own expected row: a
-/// perfect bipartite matching, found with augmenting paths (Kuhn's
-/// algorithm), so the time is polynomial however many rows fit many
-/// requests.
+/// Whether each request can be paired with its own expected row.
 fn matches_as_set(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
-    if expected.len() != journal.len() {
-        return false;
-    }
+    expected.len() == journal.len() && pairing(expected, journal).iter().all(Option::is_some)
+}
+
+/// The request paired with each row in a largest pairing of rows with
+/// requests that fit them: a maximum bipartite matching, found with
+/// augmenting paths (Kuhn's algorithm), so the time is polynomial however
+/// many rows fit many requests.
+fn pairing(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> Vec<Option<usize>> {
     let fits: Vec<Vec<bool>> = expected
         .iter()
         .map(|row| journal.iter().map(|r| mismatch(row, r).is_none()).collect())
@@ -721,10 +852,17 @@ fn matches_as_set(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) ->
         }
         false
     }
-    (0..expected.len()).all(|row| {
+    for row in 0..expected.len() {
         let mut seen = vec![false; journal.len()];
-        augment(row, &fits, &mut seen, &mut paired_with)
-    })
+        augment(row, &fits, &mut seen, &mut paired_with);
+    }
+    let mut of_row = vec![None; expected.len()];
+    for (request, row) in paired_with.iter().enumerate() {
+        if let Some(row) = row {
+            of_row[*row] = Some(request);
+        }
+    }
+    of_row
 }
 
 fn subsequence(expected: &[&ExpectedRequest], journal: &[RecordedRequest]) -> bool {
@@ -1030,6 +1168,62 @@ mod tests {
         assert!(
             !compare_requests(&swapped[..2], Order::Subsequence, &journal, Duration::ZERO)
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_missing_row_is_named_with_the_request_that_came_closest_and_how_it_differs() {
+        use Operation::*;
+        let journal = [
+            request(ListInferenceProfiles, "", 200),
+            request(InvokeModelWithResponseStream, "a", 429),
+            request(InvokeModelWithResponseStream, "b", 429),
+            request(InvokeModel, "c", 200),
+        ];
+        let mut wanted = ExpectedRequest {
+            status: Some(200),
+            ..row(InvokeModelWithResponseStream, "a")
+        };
+        wanted.region = Some("eu-west-1".into());
+        let rows = [row(ListInferenceProfiles, "*"), wanted];
+        let diff = compare_requests(&rows, Order::Subsequence, &journal, Duration::ZERO);
+        assert_eq!(
+            diff[0].lines().take(3).collect::<Vec<_>>(),
+            [
+                "requests (in order, among others) differ:",
+                "  row 2 (InvokeModelWithResponseStream a 200) has no match after request #1 (which row 1 matched)",
+                "    closest: request #2 InvokeModelWithResponseStream a 429 ThrottlingException, which differs in status 429, not 200; region Some(\"us-east-1\"), not `eu-west-1`",
+            ],
+            "{diff:?}"
+        );
+        assert!(
+            diff[0].contains("  received:\n  #1  got ListInferenceProfiles"),
+            "{diff:?}"
+        );
+        // In any order: the row left without a request of its own, the
+        // closest of those left, and the request no row took.
+        let rows = [
+            row(ListInferenceProfiles, "*"),
+            row(InvokeModelWithResponseStream, "*"),
+            row(InvokeModelWithResponseStream, "*"),
+            ExpectedRequest {
+                status: Some(500),
+                ..row(InvokeModel, "c")
+            },
+        ];
+        let diff = compare_requests(&rows, Order::Set, &journal, Duration::ZERO);
+        assert!(
+            diff[0].contains(
+                "  row 4 (InvokeModel c 500) has no request of its own\n    closest: request #4 InvokeModel c 200, which differs in status 200, not 500"
+            ),
+            "{diff:?}"
+        );
+        let diff = compare_requests(&rows[..3], Order::Set, &journal, Duration::ZERO);
+        assert!(
+            diff[0].contains(
+                "  3 rows for 4 requests\n  request #4 (InvokeModel c 200) fits no row left"
+            ),
+            "{diff:?}"
         );
     }
 

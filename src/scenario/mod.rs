@@ -74,6 +74,9 @@ pub struct Report {
     pub path: PathBuf,
     /// The scenario's name (the file stem when it could not be read).
     pub name: String,
+    /// What the scenario is (its `description`) and what it reproduces
+    /// (its `source`); empty when the file could not be read.
+    pub about: (String, String),
     /// The client that ran it ([`Client::name`]).
     pub client: String,
     /// Wall-clock time the run took.
@@ -110,6 +113,7 @@ impl Report {
         Report {
             path: path.to_owned(),
             name,
+            about: Default::default(),
             client: client.name(),
             took,
             verdict,
@@ -117,6 +121,20 @@ impl Report {
             snapshot: String::new(),
             output: Default::default(),
             recording: None,
+        }
+    }
+
+    /// A report of `scenario`, read from `path`, that never ran.
+    fn unrun_of(
+        path: &Path,
+        scenario: Scenario,
+        client: &Client,
+        took: Duration,
+        verdict: Verdict,
+    ) -> Self {
+        Report {
+            about: about(&scenario),
+            ..Self::unrun(path, scenario.name, client, took, verdict)
         }
     }
 
@@ -164,7 +182,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
         Client::Program(program) => match process::refusal(&scenario) {
             Some(why) => {
                 let verdict = Verdict::Skipped(why);
-                return Report::unrun(path, scenario.name, client, started.elapsed(), verdict);
+                return Report::unrun_of(path, scenario, client, started.elapsed(), verdict);
             }
             None => process::execute(&scenario, program).await,
         },
@@ -173,7 +191,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
         Ok(run) => run,
         Err(e) => {
             let verdict = Verdict::Error(format!("{}: {e}", path.display()));
-            return Report::unrun(path, scenario.name, client, started.elapsed(), verdict);
+            return Report::unrun_of(path, scenario, client, started.elapsed(), verdict);
         }
     };
     let snapshot = snapshot::render(&run.journal, &run.mock_uri, run.at_once());
@@ -189,6 +207,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     let took = started.elapsed();
     Report {
         path: path.to_owned(),
+        about: about(&scenario),
         name: scenario.name,
         client: client.name(),
         took,
@@ -204,6 +223,11 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
             &hide,
         )),
     }
+}
+
+/// A report's [`Report::about`] of `scenario`.
+fn about(scenario: &Scenario) -> (String, String) {
+    (scenario.description.clone(), scenario.source.clone())
 }
 
 /// Every `.toml` file under `paths` (files are taken as given), sorted.

@@ -49,6 +49,7 @@ pub async fn run_all(
                     name: files[index]
                         .file_stem()
                         .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+                    about: Default::default(),
                     client: client.name(),
                     took: std::time::Duration::ZERO,
                     verdict: Verdict::Error(format!(
@@ -395,6 +396,7 @@ mod tests {
                 .unwrap()
                 .to_string_lossy()
                 .into(),
+            about: Default::default(),
             client: "bedrock-client (in-process)".into(),
             took: Duration::from_millis(250),
             verdict,

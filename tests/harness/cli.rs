@@ -270,7 +270,10 @@ fn run_with_a_client_program_checks_what_it_can_and_says_what_it_cannot() {
     assert!(html.contains("On the real clock, from "), "{html}");
     assert!(html.contains("4 scenarios: 3 passed, 0 failed, 0 could not run, 1 skipped"));
     assert!(html.contains("Not run with program "));
-    assert!(html.contains("class=\"bar no-answer\""), "the reset before the head");
+    assert!(
+        html.contains("class=\"bar no-answer\""),
+        "the reset before the head"
+    );
 }
 
 /// Past `--time-limit` the program is stopped and the scenario fails with

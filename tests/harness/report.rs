@@ -204,7 +204,10 @@ fn each_request_is_a_bar_with_its_status_and_a_failure_shows_its_differences() {
         "{marks:?}"
     );
     assert!(marks[2].starts_with("end: exit 0 at +0.5 s"), "{marks:?}");
-    assert!(marks[3].starts_with("end: exit 1 (model-access)"), "{marks:?}");
+    assert!(
+        marks[3].starts_with("end: exit 1 (model-access)"),
+        "{marks:?}"
+    );
 
     // The failure's differences, whole; the file that could not be read.
     let differences: Vec<String> = elements(&dom, "pre", "difference")
