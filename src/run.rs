@@ -245,48 +245,38 @@ pub fn scenarios_dir() -> PathBuf {
     }
 }
 
-/// Writes a commented template for scenario `name`.
+/// Writes a commented template for scenario `name`, its `#:schema` line
+/// the path from the written file to the project's schema.
 pub fn new(name: &str, output: Option<PathBuf>) -> ExitCode {
-    let good = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !good {
-        eprintln!(
-            "bedrock-harness new: `{name}` is not a kebab-case name (lowercase letters, digits, `-`)"
-        );
-        return ExitCode::from(2);
+    let refuse = |why: String| {
+        eprintln!("bedrock-harness new: {why}");
+        ExitCode::from(2)
+    };
+    if !scenario::load::is_scenario_name(name) {
+        return refuse(format!("`{name}` {}", scenario::load::NOT_A_NAME));
     }
     let path = output.unwrap_or_else(|| scenarios_dir().join(format!("{name}.toml")));
-    // The `#:schema` line is relative to the file: scenarios/ or a theme
-    // folder under it.
-    let in_scenarios = path
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|d| d == "scenarios");
-    let schema = if in_scenarios {
-        "schema.json"
-    } else {
-        "../schema.json"
-    };
     if path.exists() {
-        eprintln!(
-            "bedrock-harness new: {} exists; choose another name or --output",
+        return refuse(format!(
+            "{} exists; choose another name or --output",
             path.display()
+        ));
+    }
+    let folder = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => parent.to_owned(),
+        None => PathBuf::from("."),
+    };
+    if let Err(e) = std::fs::create_dir_all(&folder) {
+        return refuse(format!("cannot make {}: {e}", folder.display()));
+    }
+    let schema = schema_line(&folder);
+    if schema.is_none() {
+        eprintln!(
+            "bedrock-harness new: no scenarios/schema.json above {} or here, so the file has no `#:schema` line; `bedrock-harness schema > schema.json` writes one to point it at",
+            folder.display()
         );
-        return ExitCode::from(2);
     }
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-        && let Err(e) = std::fs::create_dir_all(parent)
-    {
-        eprintln!("bedrock-harness new: cannot make {}: {e}", parent.display());
-        return ExitCode::from(2);
-    }
-    match std::fs::write(
-        &path,
-        template::text(name).replace("../schema.json", schema),
-    ) {
+    match std::fs::write(&path, template::text(name, schema.as_deref())) {
         Ok(()) => {
             println!(
                 "wrote {}; run it with: bedrock-harness run {}",
@@ -295,9 +285,20 @@ pub fn new(name: &str, output: Option<PathBuf>) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("bedrock-harness new: cannot write {}: {e}", path.display());
-            ExitCode::from(2)
-        }
+        Err(e) => refuse(format!("cannot write {}: {e}", path.display())),
     }
+}
+
+/// The path of the project's `scenarios/schema.json` relative to
+/// `folder`: the nearest one above `folder`, else the one `run` finds
+/// from here. Editors resolve it against the file's folder, so it holds
+/// wherever the file is written (and while neither moves).
+fn schema_line(folder: &Path) -> Option<String> {
+    let folder = std::fs::canonicalize(folder).ok()?;
+    let schema = folder
+        .ancestors()
+        .map(|dir| dir.join("scenarios").join("schema.json"))
+        .chain([scenarios_dir().join("schema.json")])
+        .find(|file| file.is_file())?;
+    template::relative_path(&folder, &std::fs::canonicalize(schema).ok()?)
 }

@@ -170,20 +170,28 @@ fn check_schema_version(scenario: &Scenario) -> Result<(), Problem> {
 
 fn check_name(scenario: &Scenario) -> Result<(), Problem> {
     let name = &scenario.name;
-    let kebab = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if kebab {
+    if is_scenario_name(name) {
         return Ok(());
     }
-    Err((
-        "name".into(),
-        format!(
-            "`{name}` is not a kebab-case name (a lowercase letter, then lowercase letters, digits, `-`)"
-        ),
-    ))
+    Err(("name".into(), format!("`{name}` {NOT_A_NAME}")))
 }
+
+/// Whether `name` is a scenario's name: kebab-case, lowercase letters and
+/// digits in words joined by `-` (a report's number may come first:
+/// `403-after-rotation`).
+pub fn is_scenario_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+/// What a name [`is_scenario_name`] refuses is told.
+pub const NOT_A_NAME: &str =
+    "is not a kebab-case name (lowercase letters and digits, in words joined by single `-`)";
 
 /// The environment (the client's, and the settings files' `env`) keeps
 /// every endpoint on the mock.

@@ -1,14 +1,46 @@
-//! The commented template `bedrock-harness new` writes.
+//! The commented template `bedrock-harness new` writes, and the path of
+//! its `#:schema` line.
+
+use std::path::{Component, Path, PathBuf};
 
 /// The template for scenario `name`: a passing scenario with every
-/// section shown. Its `#:schema` line assumes a theme folder under
-/// `scenarios/`.
-pub fn text(name: &str) -> String {
-    TEMPLATE.replace("NAME", name)
+/// section shown, its first line `#:schema SCHEMA` when a schema is
+/// given (editors such as taplo read it, a path relative to the file).
+pub fn text(name: &str, schema: Option<&str>) -> String {
+    let body = TEMPLATE.replace("NAME", name);
+    match schema {
+        Some(schema) => format!("#:schema {schema}\n{body}"),
+        None => body,
+    }
 }
 
-const TEMPLATE: &str = r#"#:schema ../schema.json
-# A scenario: one situation a Claude client meets on Amazon Bedrock, and
+/// `target` as a path relative to the folder `from`, `/`-separated, as a
+/// `#:schema` line names it (taplo reads such a path relative to the
+/// file, so it resolves wherever the file was written, in the project or
+/// not). Both must be absolute and without `.` or `..`; `None` when they
+/// share no root (another drive).
+pub fn relative_path(from: &Path, target: &Path) -> Option<String> {
+    let from: Vec<Component<'_>> = from.components().collect();
+    let target: Vec<Component<'_>> = target.components().collect();
+    if from.first() != target.first() {
+        return None;
+    }
+    let common = from.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    path.extend(&target[common..]);
+    let text = path.to_string_lossy().replace('\\', "/");
+    // A path in the same folder says so, as taplo's own examples do.
+    Some(if text.starts_with("..") {
+        text
+    } else {
+        format!("./{text}")
+    })
+}
+
+const TEMPLATE: &str = r#"# A scenario: one situation a Claude client meets on Amazon Bedrock, and
 # what must happen. Run it with `bedrock-harness run scenarios/NAME.toml`.
 # Every key is in scenarios/schema.json; unknown keys are errors.
 schema = 1
@@ -74,3 +106,28 @@ status = 200
 requests = 5
 retries = 0
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_path_is_relative_to_the_written_file() {
+        let schema = Path::new("/p/scenarios/schema.json");
+        let from = |dir: &str| relative_path(Path::new(dir), schema);
+        assert_eq!(from("/p/scenarios").as_deref(), Some("./schema.json"));
+        assert_eq!(from("/p/scenarios/auth").as_deref(), Some("../schema.json"));
+        assert_eq!(
+            from("/p/scenarios/customers/acme/2026").as_deref(),
+            Some("../../../schema.json")
+        );
+        assert_eq!(from("/p").as_deref(), Some("./scenarios/schema.json"));
+        assert_eq!(
+            from("/tmp/x").as_deref(),
+            Some("../../p/scenarios/schema.json")
+        );
+        assert!(text("a-1", None).starts_with("# A scenario"));
+        assert!(text("a-1", Some("./s.json")).starts_with("#:schema ./s.json\n# A scenario"));
+        assert!(text("a-1", None).contains("name = \"a-1\""));
+    }
+}

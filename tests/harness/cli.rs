@@ -320,15 +320,90 @@ fn run_with_nothing_to_run_says_so() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scenarios does not exist"));
 }
 
+/// The file's `#:schema` path, resolved as an editor resolves it:
+/// against the file's folder.
+fn schema_of(file: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    let line = text.lines().next().unwrap();
+    let relative = line
+        .strip_prefix("#:schema ")
+        .unwrap_or_else(|| panic!("{line}"));
+    file.parent()
+        .unwrap()
+        .join(relative)
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn new_points_its_schema_line_at_the_project_schema_wherever_it_writes() {
+    let scratch = Scratch::new("new-schema");
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/schema.json")
+        .canonicalize()
+        .unwrap();
+    // Outside the project: the path climbs out to it.
+    let outside = scratch.scenario("a/b", "outside");
+    assert_eq!(schema_of(&outside), ours);
+    // In another project's scenarios, however deep: that project's.
+    let project = scratch.0.join("project/scenarios");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("schema.json"), "{}").unwrap();
+    for (relative, line) in [
+        ("x.toml", "#:schema ./schema.json\n"),
+        (
+            "customers/acme/2026/x.toml",
+            "#:schema ../../../schema.json\n",
+        ),
+    ] {
+        let file = project.join(relative);
+        let out = harness()
+            .args(["new", "x", "--output"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(std::fs::read_to_string(&file).unwrap().starts_with(line));
+        assert_eq!(
+            schema_of(&file),
+            project.join("schema.json").canonicalize().unwrap()
+        );
+    }
+    // With no schema anywhere above or here: no line, and a word why.
+    let out = harness()
+        .args(["new", "lonely", "--output"])
+        .arg(scratch.0.join("lonely.toml"))
+        .current_dir(&scratch.0)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scenarios/schema.json above"));
+    let text = std::fs::read_to_string(scratch.0.join("lonely.toml")).unwrap();
+    assert!(text.starts_with("# A scenario"), "{text}");
+}
+
+#[test]
+fn a_name_may_start_with_a_digit() {
+    let scratch = Scratch::new("new-digit");
+    let path = scratch.scenario("reports", "403-after-rotation");
+    let out = harness().arg("run").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for bad in ["-x", "x-", "a--b", "Ab", "a_b", ""] {
+        let out = harness()
+            .args(["new", "--output"])
+            .arg(scratch.0.join("bad.toml"))
+            .args(["--", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("is not a kebab-case name"));
+    }
+}
+
 #[test]
 fn new_refuses_to_overwrite_and_bad_names() {
     let scratch = Scratch::new("new");
     let path = scratch.scenario("t", "first");
-    assert!(
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .starts_with("#:schema ../schema.json\n")
-    );
     let again = harness()
         .args(["new", "first", "--output"])
         .arg(&path)

@@ -29,7 +29,7 @@ fn the_template_is_a_passing_scenario() {
     let path = dir.join("from-template.toml");
     std::fs::write(
         &path,
-        bedrock_harness::scenario::template::text("from-template"),
+        bedrock_harness::scenario::template::text("from-template", None),
     )
     .unwrap();
     let report = report_of(&path);
