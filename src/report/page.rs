@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use bedrock_mock_server::{RecordedRequest, Timestamp};
 
 use super::timeline::{self, Bar, LANE_HEIGHT, SLOT, Timeline, Tone};
-use crate::scenario::record::{ClientRecord, Recording, RunClock};
+use crate::scenario::record::{ClientRecord, ONLY_CLIENT, Recording, RunClock};
 use crate::scenario::suite::display_path;
 use crate::scenario::{Report, Verdict};
 
@@ -364,11 +364,11 @@ fn tooltip(bar: &Bar<'_>) -> String {
     if let Some(model) = crate::scenario::check::model_of(r) {
         lines.push(format!("model {model}"));
     }
-    lines.push(format!(
-        "client {}, at +{}",
-        record.client,
-        duration(record.at)
-    ));
+    lines.push(if record.client == ONLY_CLIENT {
+        format!("at +{}", duration(record.at))
+    } else {
+        format!("client {}, at +{}", record.client, duration(record.at))
+    });
     lines.push(format!("→ {}", answer_line(r)));
     if let Some(message) = &r.error_message {
         lines.push(message.clone());

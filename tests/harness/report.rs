@@ -189,6 +189,31 @@ fn each_request_is_a_bar_with_its_status_and_a_failure_shows_its_differences() {
             "UnrecognizedClientException".into()
         )
     );
+    // Its tooltip: operation, model, when, the answer and its message, the
+    // authentication.
+    let first_turn = &reports[0].recording.as_ref().unwrap().requests[4].request;
+    let tooltip = bars[4]
+        .children()
+        .top()
+        .iter()
+        .find_map(|n| {
+            n.get(dom.parser())?
+                .as_tag()
+                .filter(|t| t.name() == "title")
+        })
+        .map(|t| text(&dom, t))
+        .unwrap();
+    assert_eq!(
+        tooltip,
+        format!(
+            "#5 InvokeModelWithResponseStream\nmodel us.anthropic.claude-opus-5-5\nat +0 s\n\
+             → 403 UnrecognizedClientException\n{}\n\
+             auth sigv4 ASIADELETEDEXAMPLE01 us-east-1 bedrock, refused: {}",
+            first_turn.error_message.as_deref().unwrap(),
+            first_turn.auth.reason.as_deref().unwrap(),
+        )
+    );
+    assert!(!first_turn.error_message.as_deref().unwrap().is_empty());
     let tones: Vec<String> = bars[..6].iter().map(|b| attribute(b, "class")).collect();
     assert_eq!(tones[0], "bar client-error");
     assert_eq!(tones[5], "bar ok");
