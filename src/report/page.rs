@@ -159,13 +159,20 @@ fn scenario(out: &mut String, n: usize, report: &Report) {
         escape(&display_path(&report.path)),
         seconds(report.took)
     );
-    let (description, source) = &report.about;
-    if !description.is_empty() {
+    let about = &report.about;
+    if !about.description.is_empty() {
         let _ = writeln!(
             out,
             "<p class=\"about\">{}<br/><span class=\"source\">Source: {}</span></p>",
-            escape(description),
-            escape(source)
+            escape(&about.description),
+            escape(&about.source)
+        );
+    }
+    if !about.file.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details class=\"file\"><summary>The scenario file</summary>\n<pre class=\"file\">{}</pre></details>",
+            escape(&about.file)
         );
     }
     match &report.verdict {

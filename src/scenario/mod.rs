@@ -74,9 +74,9 @@ pub struct Report {
     pub path: PathBuf,
     /// The scenario's name (the file stem when it could not be read).
     pub name: String,
-    /// What the scenario is (its `description`) and what it reproduces
-    /// (its `source`); empty when the file could not be read.
-    pub about: (String, String),
+    /// What the scenario is, from its file; empty when the file could not
+    /// be read.
+    pub about: About,
     /// The client that ran it ([`Client::name`]).
     pub client: String,
     /// Wall-clock time the run took.
@@ -92,6 +92,18 @@ pub struct Report {
     pub output: (String, String),
     /// What the run did, to show it (`None` when it did not happen).
     pub recording: Option<record::Recording>,
+}
+
+/// What a scenario is, from its file.
+#[derive(Debug, Clone, Default)]
+pub struct About {
+    /// Its `description`.
+    pub description: String,
+    /// What it reproduces: its `source`.
+    pub source: String,
+    /// The file's text (the whole recipe of the reproduction), the
+    /// scenario's secrets hidden as `<secret #n>`.
+    pub file: String,
 }
 
 /// Pass, fail, could not run, or not for this client.
@@ -133,7 +145,7 @@ impl Report {
         verdict: Verdict,
     ) -> Self {
         Report {
-            about: about(&scenario),
+            about: about(&scenario, path),
             ..Self::unrun(path, scenario.name, client, took, verdict)
         }
     }
@@ -207,7 +219,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     let took = started.elapsed();
     Report {
         path: path.to_owned(),
-        about: about(&scenario),
+        about: about(&scenario, path),
         name: scenario.name,
         client: client.name(),
         took,
@@ -225,9 +237,14 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     }
 }
 
-/// A report's [`Report::about`] of `scenario`.
-fn about(scenario: &Scenario) -> (String, String) {
-    (scenario.description.clone(), scenario.source.clone())
+/// A report's [`Report::about`] of `scenario`, read from `path`.
+fn about(scenario: &Scenario, path: &Path) -> About {
+    let file = std::fs::read_to_string(path).unwrap_or_default();
+    About {
+        description: scenario.description.clone(),
+        source: scenario.source.clone(),
+        file: check::redact(&file, &setup::secrets_of(scenario)),
+    }
 }
 
 /// Every `.toml` file under `paths` (files are taken as given), sorted.

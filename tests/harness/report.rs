@@ -278,6 +278,10 @@ fn no_secret_reaches_the_page_not_even_one_an_answer_quoted() {
     let dom = tl::parse(&html, tl::ParserOptions::default()).expect("the page parses");
     let stdout = text(&dom, elements(&dom, "pre", "stdout")[0]);
     assert!(stdout.contains("the key <secret #"), "{stdout}");
+    // The scenario file is there whole, the key it names hidden too.
+    let file = text(&dom, elements(&dom, "pre", "file")[0]);
+    assert!(file.starts_with("schema = 1\nname = \"leaks\""), "{file}");
+    assert!(file.contains("message = \"the key <secret #"), "{file}");
     // The journal's copy of the message was scrubbed by the mock itself.
     let message = &reports[0]
         .recording
