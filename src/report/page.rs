@@ -223,7 +223,7 @@ fn run(out: &mut String, recording: &Recording) {
          {} in all, {} requests. A bar per request in arrival order; the space before it grows with \
          the time that passed. Hover a bar for its details.</p>",
         escape(&iso(recording.start)),
-        seconds(recording.length),
+        escape(&duration(recording.length)),
         recording.requests.len()
     );
     if recording.requests.is_empty() {

@@ -425,7 +425,118 @@ fn x_at(timeline: &Timeline<'_>, at: Duration, end_x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use bedrock_mock_server::{AuthRecord, AuthScheme, Timestamp};
+
     use super::*;
+    use crate::scenario::record::{ClientRecord, RunClock};
+
+    fn request(
+        client: &str,
+        at_ms: u64,
+        operation: Operation,
+        status: u16,
+        key: &str,
+    ) -> RequestRecord {
+        RequestRecord {
+            client: client.to_owned(),
+            at: Duration::from_millis(at_ms),
+            request: RecordedRequest {
+                seq: 0,
+                time: Timestamp(UNIX_EPOCH + Duration::from_millis(at_ms)),
+                method: "POST".into(),
+                raw_path: "/model/m/invoke".into(),
+                query: String::new(),
+                headers: Vec::new(),
+                body: String::new(),
+                operation: Some(operation),
+                model_id: Some("m".into()),
+                auth: AuthRecord {
+                    scheme: AuthScheme::SigV4,
+                    access_key_id: Some(key.into()),
+                    region: Some("us-east-1".into()),
+                    service: Some("bedrock".into()),
+                    accepted: status != 403,
+                    reason: None,
+                },
+                rule: None,
+                status: Some(status),
+                error_type: None,
+                error_message: None,
+                request_id: String::new(),
+                frames: Vec::new(),
+            },
+        }
+    }
+
+    fn client(name: &str) -> ClientRecord {
+        ClientRecord {
+            name: name.into(),
+            program: "bedrock-client (in-process)".into(),
+            stdout: String::new(),
+            stderr: String::new(),
+            ended: "exit 0".into(),
+            credential_counts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_client_has_its_lanes_and_its_own_retries() {
+        use Operation::*;
+        let recording = Recording {
+            clock: RunClock::Session,
+            start: SystemTime::UNIX_EPOCH,
+            length: Duration::from_secs(2),
+            clients: vec![client("first"), client("second")],
+            requests: vec![
+                request("second", 0, GetCallerIdentity, 200, "AKIDSECOND"),
+                request("first", 0, InvokeModel, 429, "AKIDFIRST"),
+                request("second", 0, InvokeModel, 200, "AKIDSECOND"),
+                request("first", 500, InvokeModel, 200, "ASIAISSUED"),
+            ],
+            issued_at: vec![Duration::from_millis(500)],
+            unmet_rules: None,
+        };
+        let timeline = layout(&recording);
+        let lanes: Vec<(&str, Endpoint)> = timeline
+            .lanes
+            .iter()
+            .map(|l| (l.client.as_str(), l.endpoint))
+            .collect();
+        assert_eq!(
+            lanes,
+            [
+                ("first", Endpoint::Runtime),
+                ("second", Endpoint::Runtime),
+                ("second", Endpoint::Sts)
+            ]
+        );
+        assert_eq!(timeline.bars[0].lane, 2);
+        assert_eq!(timeline.bars[1].tone, Tone::Throttled);
+        // The first client's resend, across the second client's request
+        // between them; the 0.5 s before it drawn as a gap.
+        assert_eq!(
+            timeline.retries,
+            [Retry {
+                from: 1,
+                to: 3,
+                after: Duration::from_millis(500)
+            }]
+        );
+        assert_eq!(timeline.gaps[3].length, Duration::from_millis(500));
+        assert!(timeline.gaps[3].width >= LABELLED_GAP);
+        assert_eq!(
+            timeline.bars[3].x,
+            timeline.gaps[3].x + timeline.gaps[3].width
+        );
+        // Credentials issued at the moment of a request are drawn before
+        // the request that first used their key; the run's end after the
+        // last bar.
+        assert_eq!(timeline.marks[0].x, timeline.bars[3].x);
+        assert_eq!(timeline.marks[1].what, "end: first: exit 0; second: exit 0");
+        assert!(timeline.marks[1].x > timeline.bars[3].x);
+    }
 
     #[test]
     fn gaps_grow_with_the_wait_and_stop_growing() {
