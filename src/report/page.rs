@@ -159,22 +159,7 @@ fn scenario(out: &mut String, n: usize, report: &Report) {
         escape(&display_path(&report.path)),
         seconds(report.took)
     );
-    let about = &report.about;
-    if !about.description.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p class=\"about\">{}<br/><span class=\"source\">Source: {}</span></p>",
-            escape(&about.description),
-            escape(&about.source)
-        );
-    }
-    if !about.file.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details class=\"file\"><summary>The scenario file</summary>\n<pre class=\"file\">{}</pre></details>",
-            escape(&about.file)
-        );
-    }
+    about(out, report);
     match &report.verdict {
         Verdict::Passed => {}
         Verdict::Failed(differences) => {
@@ -209,6 +194,26 @@ fn scenario(out: &mut String, n: usize, report: &Report) {
     }
     not_checked(out, report);
     out.push_str("</details>\n");
+}
+
+/// What the scenario is: its description and source, and its file.
+fn about(out: &mut String, report: &Report) {
+    let about = &report.about;
+    if !about.description.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"about\">{}<br/><span class=\"source\">Source: {}</span></p>",
+            escape(&about.description),
+            escape(&about.source)
+        );
+    }
+    if !about.file.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details class=\"file\"><summary>The scenario file</summary>\n<pre class=\"file\">{}</pre></details>",
+            escape(&about.file)
+        );
+    }
 }
 
 /// A run: its timeline, its requests, its clients.
