@@ -146,6 +146,7 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_name,
         check_client_env,
         check_client_files,
+        check_turns,
         check_expected_paths,
         check_virtual_seconds,
         check_counted_operations,
@@ -153,6 +154,43 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_something_is_expected,
     ];
     CHECKS.iter().try_for_each(|check| check(scenario))
+}
+
+/// A conversation's turns say when they are sent, and leave the prompt
+/// and `-p`'s formats to the runner.
+fn check_turns(scenario: &Scenario) -> Result<(), Problem> {
+    let client = &scenario.client;
+    if client.turns.is_empty() {
+        return Ok(());
+    }
+    if client.prompt.is_some() {
+        return Err((
+            "client.prompt".into(),
+            "a conversation's prompts are its `turns`: leave `prompt` out".into(),
+        ));
+    }
+    let taken = [
+        "-p",
+        "--print",
+        "--input-format",
+        "--output-format",
+        "--verbose",
+    ];
+    if let Some(arg) = client
+        .args
+        .iter()
+        .find(|a| taken.contains(&a.split('=').next().unwrap_or_default()))
+    {
+        return Err((
+            "client.args".into(),
+            format!("`{arg}`: with `turns` the runner gives the conversation's arguments itself"),
+        ));
+    }
+    for (n, turn) in client.turns.iter().enumerate() {
+        turn.wait()
+            .map_err(|why| (format!("client.turns[{n}].after"), why))?;
+    }
+    Ok(())
 }
 
 fn check_schema_version(scenario: &Scenario) -> Result<(), Problem> {

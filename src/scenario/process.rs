@@ -27,7 +27,8 @@ use super::format::Scenario;
 use super::observed::{ClientSide, Ended, ProcessEnd, RefreshRuns, Run, Seen, start_mock};
 use super::setup::{
     AUTH_REFRESH, BEDROCK_CLIENT_COMMANDS, CREDENTIAL_EXPORT, REFRESH_SETTINGS, Sandbox,
-    client_args, client_env, fill_in, secrets_of, user_settings_with, write_files, written_files,
+    client_args, client_env, conversation_lines, fill_in, secrets_of, user_settings_with,
+    write_files, written_files,
 };
 use super::timeshift::scenario_at;
 
@@ -110,6 +111,13 @@ pub fn refusal(scenario: &Scenario) -> Option<String> {
     {
         return Some(format!("uses {name}, a bedrock-client variable"));
     }
+    if let Some(turn) = client.turns.iter().find(|t| t.after.is_some()) {
+        return Some(format!(
+            "a turn waits `{}` before it is sent (`after`): a program runs on the real clock, \
+             which the runner cannot move for it, so only the in-process client holds it",
+            turn.after.as_deref().unwrap_or_default()
+        ));
+    }
     client.settings.managed.as_ref().map(|_| {
         "uses managed settings, which Claude Code reads only from \
          /etc/claude-code/managed-settings.json (the machine's own)"
@@ -169,7 +177,19 @@ async fn drive(
     let user = user_settings_with(scenario, &|key, command| counters.counted(key, command))?;
     write_files(scenario, sandbox, user.as_ref(), &fill)?;
     let args = client_args(scenario).split_off(1);
-    let finished = run_program(program, &args, &env, &sandbox.project(), &mark).await?;
+    // A conversation's lines go in at once: the CLI takes them one turn at
+    // a time (none has an `after`: `refusal`).
+    let stdin: String = conversation_lines(scenario)
+        .into_iter()
+        .map(|(_, line)| line + "\n")
+        .collect();
+    let launch = Launch {
+        args: &args,
+        env: &env,
+        dir: &sandbox.project(),
+        stdin,
+    };
+    let finished = run_program(program, &launch, &mark).await?;
     Ok((finished, counters.runs()))
 }
 
@@ -239,26 +259,46 @@ struct Finished {
     ended: Ended,
 }
 
-/// Runs `program` with exactly `env` in `dir`, in a process group of its
-/// own, within its time limit; then stops whatever of the run is left.
+/// How a program is started: its arguments, exactly this environment,
+/// the folder it runs in, what it reads on stdin (nothing when empty).
+struct Launch<'a> {
+    args: &'a [String],
+    env: &'a BTreeMap<String, String>,
+    dir: &'a Path,
+    stdin: String,
+}
+
+/// Runs `program` as `launch` says, in a process group of its own, within
+/// its time limit; then stops whatever of the run is left.
 async fn run_program(
     program: &Program,
-    args: &[String],
-    env: &BTreeMap<String, String>,
-    dir: &Path,
+    launch: &Launch<'_>,
     mark: &str,
 ) -> Result<Finished, String> {
     let mut child = Command::new(&program.path)
-        .args(args)
+        .args(launch.args)
         .env_clear()
-        .envs(env)
-        .current_dir(dir)
+        .envs(launch.env)
+        .current_dir(launch.dir)
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(if launch.stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.path.display()))?;
+    if let Some(mut input) = child.stdin.take() {
+        let text = launch.stdin.clone();
+        // Written from a thread of its own, then closed: a program that
+        // stops reading cannot hold the run.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = input.write_all(text.as_bytes());
+        });
+    }
     let pid = child.id();
     let stdout = Drain::start(child.stdout.take());
     let stderr = Drain::start(child.stderr.take());

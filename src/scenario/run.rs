@@ -9,14 +9,15 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
+use bedrock_client::conversation::{Input, ScriptedLine};
 use bedrock_mock_server::Clock;
 use clap::Parser;
 
 use super::format::Scenario;
 use super::observed::{ClientSide, Run, Seen, Session, start_mock};
 use super::setup::{
-    Sandbox, client_args, client_env, fill_in, secrets_of, user_settings, write_files,
-    written_files,
+    Sandbox, client_args, client_env, conversation_lines, fill_in, secrets_of, user_settings,
+    write_files, written_files,
 };
 
 /// A whole run may take this long before it is stopped and failed.
@@ -86,6 +87,12 @@ async fn session(
     // Backoff without randomness: the same scenario takes the same
     // virtual time and sends the same requests every run.
     environment.jitter = Some(0.0);
+    environment.input = Input::Scripted(
+        conversation_lines(scenario)
+            .into_iter()
+            .map(|(wait, text)| ScriptedLine { wait, text })
+            .collect(),
+    );
     let outcome = cli::run(&cli, &environment).await;
     Ok((output, outcome))
 }

@@ -516,18 +516,30 @@ async fn json_output_formats_carry_the_result() {
     let out = run(
         &server,
         &sandbox,
-        &["-p", "hi", "--output-format", "stream-json"],
+        &["-p", "hi", "--output-format", "stream-json", "--verbose"],
         &[],
     );
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(
-        lines[0],
-        serde_json::json!({"type": "text_delta", "text": "hi"})
+    // The CLI's events: init, the whole answer, the result.
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["system", "assistant", "result"]);
+    assert_eq!(lines[1]["message"]["content"][0]["text"], "hi");
+    assert_eq!(lines[2]["result"], "hi");
+    // Without --verbose the CLI refuses stream-json, in its words.
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi", "--output-format", "stream-json"],
+        &[],
     );
-    assert_eq!(lines.last().unwrap()["type"], "result");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "Error: When using --print, --output-format=stream-json requires --verbose"
+    );
     // A refusal is a result too, with exit 1.
     let out = run(
         &server,
