@@ -553,6 +553,7 @@ async fn do_work<C: TimeSource>(
     for notice in &session.notices {
         console.err_line(notice);
     }
+    session.display_updates = cli.output_format == OutputFormat::StreamJson;
     match task {
         InSession::Turn(prompt) => {
             let explain = explains(cli, provider.config().vars.get(EXPLAIN_VARIABLE));

@@ -310,6 +310,11 @@ pub struct Requests {
     pub tool_search_beta: String,
     /// The thinking token count's beta, dropped first.
     pub thinking_token_count_beta: String,
+    /// The beta that replaces adaptive thinking's `display` when the CLI
+    /// prints `--output-format stream-json` (2.1.328 and 2.1.332,
+    /// conformance's `conversation-*` cases); dropped where `display`
+    /// is.
+    pub display_updates_beta: String,
     /// Words of a 400 the CLI answers with a recovery of its own rather
     /// than the general resends.
     pub own_recovery: Vec<String>,

@@ -69,6 +69,9 @@ pub struct Session {
     conversation: Vec<Message>,
     /// What earlier turns' resends took away, left out of later turns.
     dropped: Dropped,
+    /// Whether turns ask for thinking display updates, as the CLI's do
+    /// when it prints `stream-json` events.
+    pub display_updates: bool,
 }
 
 impl Session {
@@ -126,6 +129,7 @@ impl Session {
             tier_checks,
             conversation: Vec::new(),
             dropped: Dropped::default(),
+            display_updates: false,
         })
     }
 
@@ -378,6 +382,9 @@ impl Session {
             self.turn.one_million,
         );
         request.limit(&provider.config().turn_limits);
+        if self.display_updates {
+            request.ask_for_display_updates(&cli.requests.display_updates_beta);
+        }
         self.dropped.apply(&mut request);
         let shaped = request.clone();
         let model = self.turn.id.clone();
@@ -553,6 +560,7 @@ mod tests {
             tier_checks: Vec::new(),
             conversation: Vec::new(),
             dropped: Dropped::default(),
+            display_updates: false,
         };
         (config, session)
     }

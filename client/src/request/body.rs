@@ -284,6 +284,22 @@ impl MessagesRequest {
         );
     }
 
+    /// Asks for thinking display updates, as the CLI does when it prints
+    /// `stream-json` events: adaptive thinking's `display` (where set)
+    /// becomes `updates`, and `beta` goes last in the header's and the
+    /// body's lists.
+    pub fn ask_for_display_updates(&mut self, beta: &str) {
+        let Some(Thinking::Adaptive {
+            display: Some(display),
+        }) = &mut self.thinking
+        else {
+            return;
+        };
+        "updates".clone_into(display);
+        self.header_betas.push(beta.to_owned());
+        self.body_betas.push(beta.to_owned());
+    }
+
     /// Asks for the 1M-token context window on `endpoint`: the beta goes
     /// first (as the CLI lists it, golden/k_1m_suffix), in the body on
     /// Invoke and in the header on Mantle; once.
@@ -340,9 +356,11 @@ impl MessagesRequest {
             if request.remove_beta(&requests.thinking_token_count_beta) {
                 resends.push(request.clone());
             }
-            if let Some(Thinking::Adaptive { display }) = &mut request.thinking
-                && display.take().is_some()
-            {
+            let display = match &mut request.thinking {
+                Some(Thinking::Adaptive { display }) => display.take().is_some(),
+                _ => false,
+            };
+            if request.remove_beta(&requests.display_updates_beta) || display {
                 resends.push(request.clone());
             }
             let before = request.messages.len();
