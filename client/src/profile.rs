@@ -370,6 +370,10 @@ pub struct Texts {
     pub switch_model: String,
     /// A 400 naming the model, with none to suggest.
     pub pick_another_model: String,
+    /// What follows a 5xx's message when it outlasts the retries;
+    /// `{service}` is where to look (`Amazon Bedrock`, or `Amazon Bedrock
+    /// (Mantle)` for a Mantle model).
+    pub server_error: String,
     /// The line when no credentials can be loaded: the chain finds
     /// nothing, or `awsCredentialExport` gives nothing usable.
     pub no_credentials: String,

@@ -331,7 +331,8 @@ impl Session {
     }
 
     /// One turn on `turn`, shaped for its model, less what earlier
-    /// resends dropped; what this turn's resends drop is remembered.
+    /// answered turns' resends dropped; what this turn's resends drop is
+    /// remembered if it is answered.
     async fn run_on_turn_model<S: CredentialSource, C: TimeSource>(
         &mut self,
         provider: &mut Provider<S, C>,
@@ -389,7 +390,12 @@ impl Session {
         let shaped = request.clone();
         let model = self.turn.id.clone();
         let outcome = run_turn_sending(provider, &model, region, &mut request, on_text).await;
-        self.dropped.add(Dropped::between(&shaped, &request));
+        // What an answered request lacked is left out from then on; a
+        // refused one teaches nothing (the next model of the ladder starts
+        // whole: conformance's 2.1.332 turn-400-malformed).
+        if outcome.is_ok() {
+            self.dropped.add(Dropped::between(&shaped, &request));
+        }
         outcome
     }
 }
