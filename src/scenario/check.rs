@@ -980,6 +980,7 @@ mod tests {
             error_type: (status >= 400).then(|| "ThrottlingException".into()),
             request_id: String::new(),
             frames: Vec::new(),
+            client: None,
         }
     }
 
