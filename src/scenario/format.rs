@@ -38,6 +38,13 @@ pub struct Scenario {
     /// The client: environment, settings files, command line.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Several clients at once, instead of `[client]`: each with its own
+    /// name, start time, HOME (or another's) and expectations, against
+    /// the same account on the same clock. Each reaches the mock at a
+    /// loopback address of its own, so the journal tells whose each
+    /// request was without a change on the wire.
+    #[serde(default)]
+    pub clients: Vec<NamedClient>,
     /// The fake account: the mock server's whole configuration (the
     /// fields of `bedrock_mock_server::ServerConfig`), rules and faults
     /// included. Anything left out is the default account.
@@ -89,6 +96,44 @@ pub struct ClientSpec {
     /// Refresh commands as built-in actions, written into the user
     /// settings (a command written in `settings` works too).
     pub refresh: RefreshSpec,
+}
+
+impl Scenario {
+    /// The scenario as `named` sees it: its client in `[client]`, its
+    /// expectations in `[expect]`, the rest shared (what the setup and
+    /// the comparisons of one client take).
+    pub fn for_client(&self, named: &NamedClient) -> Scenario {
+        Scenario {
+            client: named.spec.clone(),
+            clients: Vec::new(),
+            expect: named.expect.clone(),
+            ..self.clone()
+        }
+    }
+}
+
+/// One of several clients (`[[clients]]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct NamedClient {
+    /// Its name, kebab-case: its requests carry it in the journal, and
+    /// reports name it.
+    pub name: String,
+    /// When it starts, after the scenario's clock start: `0s` (the
+    /// default), `90m`, `2h`.
+    pub start: Option<String>,
+    /// The name of a client listed before it whose HOME it uses (the same
+    /// `~/.aws/credentials`, settings and caches: two terminals of one
+    /// user); its own `files` and `settings` are then not allowed.
+    /// Without it, a HOME of its own.
+    pub home_of: Option<String>,
+    /// What it is given: every field of `[client]`.
+    #[serde(flatten)]
+    pub spec: ClientSpec,
+    /// What must happen to it: the fields of `[expect]`, about its own
+    /// output, exit, requests (the journal's entries of this client only)
+    /// and the files under its HOME.
+    pub expect: Expect,
 }
 
 /// One turn of a conversation.

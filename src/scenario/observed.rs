@@ -32,6 +32,22 @@ pub struct Run {
     pub mock_uri: String,
     /// What only this kind of client has.
     pub client: ClientSide,
+    /// With `[[clients]]`, each client's own run (its output, the
+    /// journal's entries of its requests, its files and its session), in
+    /// the scenario's order; empty for one client. This run's journal is
+    /// then every client's, and its output each one's under its name.
+    pub clients: Vec<ClientRun>,
+}
+
+/// One of several clients' runs.
+#[derive(Debug)]
+pub struct ClientRun {
+    /// The client's name.
+    pub name: String,
+    /// When it started, after the clock's start.
+    pub started: Duration,
+    /// What it printed, sent and left.
+    pub run: Run,
 }
 
 /// What only one kind of client has.

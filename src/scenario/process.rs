@@ -86,6 +86,13 @@ pub struct Program {
 /// `/etc/claude-code/managed-settings.json`, which a run cannot give it
 /// without taking the machine's own).
 pub fn refusal(scenario: &Scenario) -> Option<String> {
+    if !scenario.clients.is_empty() {
+        return Some(
+            "has several clients (`[[clients]]`): the runner of a program runs one, so only \
+             the in-process clients hold it"
+                .to_owned(),
+        );
+    }
     let client = &scenario.client;
     if let Some(command) = client
         .args
@@ -152,6 +159,7 @@ pub async fn execute(scenario: &Scenario, program: &Program) -> Result<Run, Stri
             ended: finished.ended,
             refresh_runs,
         }),
+        clients: Vec::new(),
     })
 }
 

@@ -59,6 +59,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
             trace: output.trace(),
             virtual_time: seen.moved,
         }),
+        clients: Vec::new(),
     })
 }
 
@@ -98,7 +99,7 @@ async fn session(
 }
 
 /// The scenario's arguments, as `bedrock-client` parses them.
-fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
+pub(super) fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
     let args = client_args(scenario);
     Cli::try_parse_from(&args).map_err(|e| {
         format!(
@@ -111,7 +112,7 @@ fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
 
 /// Where the client reads its configuration: the scenario's environment
 /// and the sandbox's settings folders.
-fn client_sources(
+pub(super) fn client_sources(
     scenario: &Scenario,
     sandbox: &Sandbox,
     env: BTreeMap<String, String>,
@@ -131,27 +132,27 @@ fn client_sources(
 
 /// What the client printed and traced.
 #[derive(Default)]
-struct Output {
+pub(super) struct Output {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     trace: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Output {
-    fn console(&self) -> Console {
+    pub(super) fn console(&self) -> Console {
         Console::writing_to(Arc::clone(&self.stdout), Arc::clone(&self.stderr))
             .tracing_to(Arc::clone(&self.trace))
     }
 
-    fn stdout(&self) -> String {
+    pub(super) fn stdout(&self) -> String {
         text_of(&self.stdout)
     }
 
-    fn stderr(&self) -> String {
+    pub(super) fn stderr(&self) -> String {
         text_of(&self.stderr)
     }
 
-    fn trace(&self) -> String {
+    pub(super) fn trace(&self) -> String {
         text_of(&self.trace)
     }
 }
@@ -194,7 +195,7 @@ impl bedrock_client::clock::TimeSource for SharedClock {
 /// The client's waits for answers, on the mock's timeline: a stalled
 /// answer's wait gives up when the mock's clock says so, without a real
 /// wait.
-struct MockDeadlines(Clock);
+pub(super) struct MockDeadlines(pub(super) Clock);
 
 impl Deadlines for MockDeadlines {
     fn give_up(
