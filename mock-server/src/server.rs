@@ -321,7 +321,9 @@ impl Listening {
             .fallback(crate::pipeline::handle)
             .with_state(Arc::clone(shared));
         if let Some(name) = client {
-            app = app.layer(axum::Extension(crate::pipeline::ClientName(name.to_owned())));
+            app = app.layer(axum::Extension(crate::pipeline::ClientName(
+                name.to_owned(),
+            )));
         }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let bounds = Bounds {

@@ -71,8 +71,12 @@ pub fn compare_clients(scenario: &Scenario, run: &Run, snapshot: &str) -> Compar
     for (named, client) in scenario.clients.iter().zip(&run.clients) {
         let own = compare(&named.expect, &client.run, snapshot);
         let named_as = |text: String| format!("{}: {text}", named.name);
-        whole.differences.extend(own.differences.into_iter().map(named_as));
-        whole.not_checked.extend(own.not_checked.into_iter().map(named_as));
+        whole
+            .differences
+            .extend(own.differences.into_iter().map(named_as));
+        whole
+            .not_checked
+            .extend(own.not_checked.into_iter().map(named_as));
     }
     whole
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
-use bedrock_client::credentials::SourceCounts;
 use bedrock_client::conversation::{Input, ScriptedLine};
+use bedrock_client::credentials::SourceCounts;
 use bedrock_mock_server::{Clock, MockBedrock, RecordedRequest};
 
 use super::format::{NamedClient, Scenario, parse_span};
@@ -96,7 +96,10 @@ fn prepare(scenario: &Scenario, server: &mut MockBedrock) -> Result<Vec<Prepared
                 Arc::new(sandbox)
             }
         };
-        let started = named.start.as_deref().map_or(Ok(Duration::ZERO), parse_span)?;
+        let started = named
+            .start
+            .as_deref()
+            .map_or(Ok(Duration::ZERO), parse_span)?;
         prepared.push(Prepared {
             named: named.clone(),
             view,
@@ -111,7 +114,11 @@ fn prepare(scenario: &Scenario, server: &mut MockBedrock) -> Result<Vec<Prepared
 
 /// Runs one client once its start time has come; whatever becomes of it,
 /// the timeline no longer waits for it.
-async fn run_client(client: &Prepared, timeline: Timeline, start: SystemTime) -> Result<Outcome, String> {
+async fn run_client(
+    client: &Prepared,
+    timeline: Timeline,
+    start: SystemTime,
+) -> Result<Outcome, String> {
     let ran = async {
         timeline.sleep(client.started).await;
         let fill = |text: &str| fill_in(text, &client.uri, &client.sandbox);

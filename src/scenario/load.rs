@@ -257,7 +257,10 @@ fn check_home_of(named: &NamedClient, earlier: &[NamedClient]) -> Result<(), Pro
     let Some(owner) = &named.home_of else {
         return Ok(());
     };
-    if !earlier.iter().any(|c| &c.name == owner && c.home_of.is_none()) {
+    if !earlier
+        .iter()
+        .any(|c| &c.name == owner && c.home_of.is_none())
+    {
         return Err((
             "home_of".into(),
             format!("`{owner}` is not a client listed before this one with a HOME of its own"),
@@ -667,6 +670,8 @@ fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const MINIMAL: &str = "schema = 1\nname = \"x\"\ndescription = \"d\"\nsource = \"s\"\n";
@@ -767,6 +772,95 @@ mod tests {
             e.contains(":5:12: field `client.env.AWS_ENDPOINT_URL_STS`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_conversations_turns_are_read_and_their_mistakes_named() {
+        let two = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\", after = \"1h30m\" }]\n";
+        let scenario = parse(
+            Path::new("scenarios/x.toml"),
+            &format!("{MINIMAL}{two}{EXPECT_EXIT}"),
+        )
+        .unwrap();
+        let waits: Vec<_> = scenario
+            .client
+            .turns
+            .iter()
+            .map(|t| t.wait().unwrap())
+            .collect();
+        assert_eq!(waits, [Duration::ZERO, Duration::from_secs(5400)]);
+        for (client, says) in [
+            (
+                "[client]\nturns = [{ prompt = \"a\", after = \"8 hours\" }]\n",
+                "field `client.turns[0].after`: `8 hours` is not a span of time",
+            ),
+            (
+                "[client]\nprompt = \"p\"\nturns = [{ prompt = \"a\" }]\n",
+                "field `client.prompt`",
+            ),
+            (
+                "[client]\nargs = [\"--output-format\", \"json\"]\nturns = [{ prompt = \"a\" }]\n",
+                "`--output-format`: with `turns`",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{client}{EXPECT_EXIT}"));
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn spans_of_time_are_whole_units_largest_first() {
+        use super::super::format::parse_span;
+        assert_eq!(parse_span("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            parse_span("2d1h"),
+            Ok(Duration::from_secs(2 * 86_400 + 3_600))
+        );
+        for bad in ["", "8", "1m1h", "1h1h", "-1s", "1.5h", "h"] {
+            assert!(parse_span(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn several_clients_are_named_once_and_share_only_an_earlier_home() {
+        let client = |extra: &str| {
+            format!(
+                "[[clients]]\nname = \"a\"\n[clients.expect]\nexit = 0\n[[clients]]\nname = \"b\"\n{extra}[clients.expect]\nexit = 0\n"
+            )
+        };
+        let ok = parse(
+            Path::new("scenarios/x.toml"),
+            &format!("{MINIMAL}{}", client("home_of = \"a\"\nstart = \"2h\"\n")),
+        )
+        .unwrap();
+        assert_eq!(ok.clients[1].home_of.as_deref(), Some("a"));
+        for (text, says) in [
+            (client("home_of = \"c\"\n"), "field `clients[1].home_of`"),
+            (
+                client("home_of = \"a\"\nfiles = { \".aws/config\" = \"x\" }\n"),
+                "field `clients[1].files`",
+            ),
+            (client("start = \"soon\"\n"), "field `clients[1].start`"),
+            (
+                client("").replace("name = \"b\"", "name = \"a\""),
+                "`a` names two clients",
+            ),
+            (
+                format!("{}[expect]\nexit = 0\n", client("")),
+                "field `expect.exit`: with `[[clients]]`",
+            ),
+            (
+                format!("[client]\nprompt = \"p\"\n{}", client("")),
+                "either `[client]` or `[[clients]]`",
+            ),
+            (
+                client("").replace("[clients.expect]\nexit = 0\n[[clients]]", "[[clients]]"),
+                "field `clients[0].expect`",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{text}"));
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

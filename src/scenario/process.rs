@@ -494,16 +494,23 @@ mod tests {
         }
         let plain = "[client]\nargs = [\"--model\", \"opus\", \"--output-format\", \"json\"]";
         assert_eq!(refusal(&scenario(plain)), None);
+        // A conversation runs, unless a turn waits on the virtual clock.
+        let now = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\" }]";
+        assert_eq!(refusal(&scenario(now)), None);
+        let later = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\", after = \"8h\" }]";
+        assert!(refusal(&scenario(later)).is_some_and(|why| why.contains("`8h`")));
     }
 
     /// Every flag and command of `bedrock-client` is either one Claude
     /// Code has too or refused: a new one must be placed.
     #[test]
     fn every_bedrock_client_flag_and_command_is_placed() {
-        const CLAUDE_CODE_HAS_TOO: [&str; 5] = [
+        const CLAUDE_CODE_HAS_TOO: [&str; 7] = [
             "--print",
             "--model",
             "--output-format",
+            "--input-format",
+            "--verbose",
             "--help",
             "--version",
         ];
@@ -600,9 +607,13 @@ mod tests {
             };
             let pid_file = dir.join(format!("{how}.pid"));
             let args = [pid_file.display().to_string(), how.to_owned()];
-            let finished = run_program(&program, &args, &env, &dir, mark)
-                .await
-                .unwrap();
+            let launch = Launch {
+                args: &args,
+                env: &env,
+                dir: &dir,
+                stdin: String::new(),
+            };
+            let finished = run_program(&program, &launch, mark).await.unwrap();
             assert_eq!(finished.ended, ended, "{how}");
             assert_eq!(finished.stdout, "started\n", "{how}");
             let pid = std::fs::read_to_string(&pid_file).unwrap();
@@ -612,6 +623,32 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_conversation_is_written_to_the_programs_stdin_and_closed() {
+        let env: BTreeMap<String, String> = [
+            ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
+            (RUN_MARK.to_owned(), format!("stdin-{}", std::process::id())),
+        ]
+        .into();
+        let program = Program {
+            path: "/bin/cat".into(),
+            name: "cat".into(),
+            time_limit: Duration::from_secs(10),
+        };
+        let launch = Launch {
+            args: &[],
+            env: &env,
+            dir: Path::new("/"),
+            stdin: "{\"type\":\"user\"}\nsecond\n".to_owned(),
+        };
+        let finished = run_program(&program, &launch, &env[RUN_MARK])
+            .await
+            .unwrap();
+        // cat ends only when its stdin is closed.
+        assert_eq!(finished.ended, Ended::Exited(0));
+        assert_eq!(finished.stdout, launch.stdin);
     }
 
     #[test]
