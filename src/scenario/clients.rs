@@ -2,7 +2,7 @@
 //! mock, each client at a loopback address of its own in front of it (so
 //! the journal names whose each request was), its own HOME or an earlier
 //! client's, all on one virtual clock that moves only when every client
-//! still running waits ([`Timeline`]): a client that starts at `2h`, or
+//! still running waits (`Timeline`): a client that starts at `2h`, or
 //! waits eight hours between turns, lets the others run meanwhile, as on
 //! a real clock, without a real wait.
 

@@ -276,13 +276,9 @@ struct Launch<'a> {
     stdin: String,
 }
 
-/// Runs `program` as `launch` says, in a process group of its own, within
-/// its time limit; then stops whatever of the run is left.
-async fn run_program(
-    program: &Program,
-    launch: &Launch<'_>,
-    mark: &str,
-) -> Result<Finished, String> {
+/// Starts `program` as `launch` says, in a process group of its own, its
+/// stdin written from a thread of its own (or none).
+fn spawn(program: &Program, launch: &Launch<'_>) -> Result<std::process::Child, String> {
     let mut child = Command::new(&program.path)
         .args(launch.args)
         .env_clear()
@@ -307,6 +303,17 @@ async fn run_program(
             let _ = input.write_all(text.as_bytes());
         });
     }
+    Ok(child)
+}
+
+/// Runs `program` as `launch` says, in a process group of its own, within
+/// its time limit; then stops whatever of the run is left.
+async fn run_program(
+    program: &Program,
+    launch: &Launch<'_>,
+    mark: &str,
+) -> Result<Finished, String> {
+    let mut child = spawn(program, launch)?;
     let pid = child.id();
     let stdout = Drain::start(child.stdout.take());
     let stderr = Drain::start(child.stderr.take());
