@@ -84,6 +84,10 @@ class CliCase:
     # Compare each turn message's role, content type and caching marker
     # too (`message_shapes`).
     message_shapes: bool = False
+    # A conversation instead of one prompt: each a user message on stdin,
+    # `-p --input-format stream-json --output-format stream-json --verbose`;
+    # stdout is then compared as `events_view` shows it.
+    turns: list = field(default_factory=list)
 
 
 # The file under HOME the cases' refresh commands append a line to.
@@ -393,6 +397,24 @@ CLI_CASES = [
     CliCase("small-fast-model", "ANTHROPIC_SMALL_FAST_MODEL: the Haiku tier is not probed",
             {"CLAUDE_CODE_USE_BEDROCK": "1",
              "ANTHROPIC_SMALL_FAST_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}),
+    CliCase("conversation-two-turns", "-p --input-format stream-json, two user messages: one "
+            "session, the second turn's history (the environment message unmarked, the answer, "
+            "the marker on the new prompt), the stream-json turns' display-updates beta "
+            "refused and dropped once for the session",
+            {"CLAUDE_CODE_USE_BEDROCK": "1"}, turns=["say hi", "and again"],
+            stdout="index=1 completed", message_shapes=True),
+    CliCase("conversation-first-fails", "a conversation whose first turn gets 503 (no retries): "
+            "its result is the error, the session goes on, the second turn carries both prompts "
+            "in one message and is answered; exit 0",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_RETRIES": "0"},
+            rules=[{**error_rule("InvokeModelWithResponseStream", "ServiceUnavailableException"),
+                    "times": 1}],
+            turns=["say hi", "and again"], stdout="index=1 completed", message_shapes=True),
+    CliCase("conversation-last-fails", "a conversation whose every turn gets 503 (no retries): "
+            "both results are the error, exit 1",
+            {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_RETRIES": "0"},
+            rules=[error_rule("InvokeModelWithResponseStream", "ServiceUnavailableException")],
+            turns=["say hi", "and again"], exit=1, stdout="status=503 index=1 api_error"),
     CliCase("subagent-model-and-names", "CLAUDE_CODE_SUBAGENT_MODEL and "
             "ANTHROPIC_DEFAULT_OPUS_MODEL_NAME: nothing changes on the wire in -p",
             {"CLAUDE_CODE_USE_BEDROCK": "1",
@@ -464,22 +486,67 @@ def run_cli(program: Path, case: CliCase, url: str, scratch: Path,
         (home / name).parent.mkdir(parents=True, exist_ok=True)
         (home / name).write_text(text)
     arrivals = ArrivalClock(mock) if case.timing and mock is not None else None
+    if case.turns:
+        mode = [*CONVERSATION_ARGS]
+        stdin = "".join(json.dumps({"type": "user", "message": {"role": "user", "content": t}})
+                        + "\n" for t in case.turns)
+    else:
+        mode = ["-p", "say hi", "--output-format", "text"]
+        stdin = None
     process = subprocess.Popen(
-        [str(program), *options, "-p", "say hi", "--output-format", "text", *case.args],
+        [str(program), *options, *mode, *case.args],
         env=cli_env(url, home, case.env), cwd=project, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        text=True)
     if case.sigterm_after is not None and mock is not None:
         stop_when_sent(process, mock, case.sigterm_after)
     try:
-        stdout, stderr = process.communicate(timeout=600 if case.slow else 180)
+        stdout, stderr = process.communicate(stdin, timeout=600 if case.slow else 180)
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
+    if case.turns:
+        stdout = events_view(stdout)
     # The refresh commands of the cases append a line here each time they run.
     runs = home / REFRESH_RUNS
     return {"exit": process.returncode, "stdout": stdout.strip(), "stderr": stderr.strip(),
             "refresh_runs": len(runs.read_text().splitlines()) if runs.exists() else 0,
             "arrivals": arrivals.stop() if arrivals else None}
+
+
+# The CLI's multi-turn form without a terminal.
+CONVERSATION_ARGS = ("-p", "--input-format", "stream-json", "--output-format", "stream-json",
+                     "--verbose")
+
+
+def events_view(stdout: str) -> str:
+    """What a conversation's stream-json events say that bedrock-client can
+    say too (DIFFERENCES.md), one line per event: its type and subtype, an
+    init's model, an assistant message's text (and `<synthetic>` for an
+    error's), a result's error flag, status, text and index."""
+    lines = []
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            lines.append(f"not JSON: {line}")
+            continue
+        kind = event.get("type")
+        if kind == "system":
+            lines.append(f"system {event.get('subtype')} model={event.get('model')}")
+        elif kind == "assistant":
+            message = event.get("message", {})
+            texts = [b.get("text") for b in message.get("content", []) if b.get("type") == "text"]
+            synthetic = " <synthetic>" if message.get("model") == "<synthetic>" else ""
+            lines.append(f"assistant{synthetic} {json.dumps(texts)} "
+                         f"status={event.get('api_error_status')}")
+        elif kind == "result":
+            lines.append(f"result {event.get('subtype')} is_error={event.get('is_error')} "
+                         f"status={event.get('api_error_status')} index={event.get('result_index')} "
+                         f"{event.get('terminal_reason')} {json.dumps(event.get('result'))}")
+        else:
+            lines.append(f"{kind}")
+    return "\n".join(lines)
 
 
 class ArrivalClock:

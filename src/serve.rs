@@ -272,9 +272,34 @@ fn print_admin_access(access: &AdminAccess) {
 fn print_scenario_client(scenario: &Scenario, uri: &str) {
     println!("# scenario {}: {}", scenario.name, scenario.description);
     println!("# source: {}", scenario.source);
-    println!(
-        "# point a client at it (run it with a fresh HOME; write $HOME below as that folder):"
-    );
+    for named in &scenario.clients {
+        println!(
+            "# client {}: starts at {} after the scenario's start, {}",
+            named.name,
+            named.start.as_deref().unwrap_or("0s"),
+            named.home_of.as_deref().map_or_else(
+                || "with a HOME of its own".to_owned(),
+                |owner| format!("with {owner}'s HOME")
+            )
+        );
+        print_client_side(&scenario.for_client(named), uri, named.home_of.is_none());
+    }
+    if scenario.clients.is_empty() {
+        print_client_side(scenario, uri, true);
+    }
+}
+
+/// One client's side of a scenario: its environment, settings, files,
+/// arguments, and a conversation's lines; `fresh_home` when it has a HOME
+/// of its own.
+fn print_client_side(scenario: &Scenario, uri: &str, fresh_home: bool) {
+    if fresh_home {
+        println!(
+            "# point a client at it (run it with a fresh HOME; write $HOME below as that folder):"
+        );
+    } else {
+        println!("# point a client at it (in the HOME named above):");
+    }
     for line in external::client_env_lines(scenario, uri) {
         let (name, value) = line.split_once('=').unwrap_or((&line, ""));
         println!("export {name}={}", shell_quote(value));
@@ -301,6 +326,15 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
     }
     if !scenario.client.args.is_empty() {
         println!("# client arguments: {}", scenario.client.args.join(" "));
+    }
+    if !scenario.client.turns.is_empty() {
+        println!(
+            "# a conversation: run `claude {}` and give it these lines on stdin, each after its wait:",
+            setup::CONVERSATION_ARGS.join(" ")
+        );
+        for (wait, line) in setup::conversation_lines(scenario) {
+            println!("# after {} s: {line}", wait.as_secs());
+        }
     }
 }
 

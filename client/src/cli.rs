@@ -38,6 +38,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::catalogue::{Catalogue, Family, Lineup, Model};
 use crate::clock::TimeSource;
 use crate::config::{Config, Scope, Sources, write_env};
+use crate::conversation::{self, Ending, Input, Lines, Said};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
 use crate::profile::{self, Profile};
@@ -78,10 +79,11 @@ redacted.";
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-client", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Sends PROMPT as one turn and prints the answer (Claude Code's `-p`:
-    /// text when the turn ends, `stream-json` as it streams).
-    #[arg(short = 'p', long = "print", value_name = "PROMPT")]
-    pub print: Option<String>,
+    /// Sends PROMPT as one turn and prints the answer (Claude Code's `-p`).
+    /// With `--input-format stream-json` and no PROMPT, each user message
+    /// read on stdin is a turn of one conversation.
+    #[arg(short = 'p', long = "print", value_name = "PROMPT", num_args = 0..=1)]
+    pub print: Option<Option<String>>,
     /// The turn's model: an alias (opus, sonnet, haiku), a version name
     /// (claude-opus-4-6), a Bedrock model or inference profile id, an
     /// application inference profile ARN, or a Mantle id
@@ -91,9 +93,20 @@ pub struct Cli {
     #[arg(long)]
     pub model: Option<String>,
     /// How `-p` prints: the text when the turn ends, one JSON result, or
-    /// one JSON line per text delta then the result.
+    /// (with `--verbose`) the CLI's events per turn: `system` `init`, the
+    /// `assistant` message, the `result`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
+    /// How `-p` reads its input: the PROMPT, or (`stream-json`, which
+    /// needs `--output-format stream-json`) user messages as JSON lines on
+    /// stdin, `{"type":"user","message":{"role":"user","content":"…"}}`,
+    /// each a turn of one session.
+    #[arg(long, value_enum, default_value_t = InputFormat::Text)]
+    pub input_format: InputFormat,
+    /// Prints every event: what `--output-format stream-json` needs with
+    /// `-p`, as the CLI asks.
+    #[arg(long)]
+    pub verbose: bool,
     /// The catalogue lineup: `cli` (the default, unless
     /// BEDROCK_CLIENT_LINEUP says otherwise) or `seed`.
     #[arg(long)]
@@ -123,6 +136,15 @@ pub enum OutputFormat {
     /// One JSON result.
     Json,
     /// One JSON line per text delta, then the result.
+    StreamJson,
+}
+
+/// How `-p` reads its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// The prompt given with `-p`.
+    Text,
+    /// User messages as JSON lines on stdin, one turn each.
     StreamJson,
 }
 
@@ -263,6 +285,9 @@ pub struct Environment<C> {
     /// A fixed backoff jitter (0 to 1) instead of a random one, for
     /// reproducible runs.
     pub jitter: Option<f64>,
+    /// Where `--input-format stream-json` reads the user's messages:
+    /// stdin, or lines a scenario scripts.
+    pub input: Input,
 }
 
 impl<C: TimeSource + Clone> Environment<C> {
@@ -274,6 +299,7 @@ impl<C: TimeSource + Clone> Environment<C> {
             console,
             clock,
             jitter: None,
+            input: Input::Stdin,
         }
     }
 }
@@ -369,6 +395,8 @@ enum Work<'a> {
 enum InSession<'a> {
     /// `-p PROMPT`: the turn (a command given too wins).
     Turn(&'a str),
+    /// `-p --input-format stream-json`: a turn per user message on stdin.
+    Conversation,
     /// `models`: the tiers, and the update offer.
     Models {
         /// Writes the offered pins.
@@ -379,14 +407,18 @@ enum InSession<'a> {
 impl<'a> Task<'a> {
     /// The task `cli` asks for; `None` when it asks for none.
     fn of(cli: &'a Cli) -> Option<Self> {
-        let work = match (&cli.command, cli.print.as_deref()) {
+        let print = cli.print.as_ref().map(Option::as_deref);
+        let work = match (&cli.command, print) {
             (Some(Command::Status), _) => return Some(Task::Status),
             (Some(Command::Models { accept_update }), _) => Work::Session(InSession::Models {
                 accept_update: *accept_update,
             }),
             (Some(Command::Setup { write }), _) => Work::Setup { write: *write },
-            (None, Some(prompt)) => Work::Session(InSession::Turn(prompt)),
-            (None, None) => return None,
+            (None, Some(None)) if cli.input_format == InputFormat::StreamJson => {
+                Work::Session(InSession::Conversation)
+            }
+            (None, Some(Some(prompt))) => Work::Session(InSession::Turn(prompt)),
+            (None, _) => return None,
         };
         Some(Task::Work(work))
     }
@@ -402,9 +434,28 @@ pub fn explains(cli: &Cli, variable: Option<&str>) -> bool {
     cli.explain || variable.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
+/// The CLI's refusal of `-p`'s formats, checked in its order (2.1.328 and
+/// 2.1.332 word them alike; the CLI exits 1, this client 2 as for any
+/// wrong command line: conformance/DIFFERENCES.md).
+fn format_refusal(cli: &Cli) -> Option<&'static str> {
+    cli.print.as_ref()?;
+    if cli.input_format == InputFormat::StreamJson && cli.output_format != OutputFormat::StreamJson
+    {
+        return Some("Error: --input-format=stream-json requires output-format=stream-json.");
+    }
+    if cli.output_format == OutputFormat::StreamJson && !cli.verbose {
+        return Some("Error: When using --print, --output-format=stream-json requires --verbose");
+    }
+    None
+}
+
 /// Runs the parsed command line.
 pub async fn run<C: TimeSource + Clone>(cli: &Cli, env: &Environment<C>) -> Outcome {
     let console = &env.console;
+    if let Some(refusal) = format_refusal(cli) {
+        console.err_line(refusal);
+        return Outcome::ended(Err(FailureKind::Usage));
+    }
     let Some(task) = Task::of(cli) else {
         console.err_line("bedrock-client: give a prompt with -p, or a command (see --help)");
         return Outcome::ended(Err(FailureKind::Usage));
@@ -502,6 +553,7 @@ async fn do_work<C: TimeSource>(
     for notice in &session.notices {
         console.err_line(notice);
     }
+    session.display_updates = cli.output_format == OutputFormat::StreamJson;
     match task {
         InSession::Turn(prompt) => {
             let explain = explains(cli, provider.config().vars.get(EXPLAIN_VARIABLE));
@@ -514,6 +566,10 @@ async fn do_work<C: TimeSource>(
                 (cli.output_format, explain),
             )
             .await
+        }
+        InSession::Conversation => {
+            let explain = explains(cli, provider.config().vars.get(EXPLAIN_VARIABLE));
+            converse(env, provider, &mut session, &lineup, explain).await
         }
         InSession::Models { accept_update } => {
             report_models(console, provider, &session, &lineup);
@@ -529,8 +585,9 @@ fn fail_setup(console: &Console, e: &Error) -> End {
 
 /// `-p`: one streamed turn. Text goes to stdout when the turn ends, as
 /// `claude -p` prints it (a run stopped mid-turn prints nothing:
-/// conformance's `sigterm-mid-turn`); `stream-json` prints each delta as
-/// it arrives. `how` is the output format and whether to explain.
+/// conformance's `sigterm-mid-turn`); `json` prints the result;
+/// `stream-json` the CLI's events ([`stream_turn`]). `how` is the output
+/// format and whether to explain.
 async fn print_turn<C: TimeSource>(
     console: &Console,
     provider: &mut Provider<SystemSources, C>,
@@ -539,15 +596,20 @@ async fn print_turn<C: TimeSource>(
     prompt: &str,
     how: (OutputFormat, bool),
 ) -> End {
-    let (format, _) = how;
+    let (format, explain) = how;
+    if format == OutputFormat::StreamJson {
+        let events = Events {
+            console,
+            cwd: None,
+            explain,
+        };
+        return stream_turn(&events, provider, session, lineup, (prompt, 0)).await;
+    }
     let mut text = String::new();
-    let mut print_text = |delta: &str| match format {
-        OutputFormat::Text => text.push_str(delta),
-        OutputFormat::StreamJson => console.out(&format!(
-            "{}\n",
-            serde_json::json!({"type": "text_delta", "text": delta})
-        )),
-        OutputFormat::Json => {}
+    let mut print_text = |delta: &str| {
+        if format == OutputFormat::Text {
+            text.push_str(delta);
+        }
     };
     let outcome = session.run(provider, prompt, &mut print_text).await;
     if format == OutputFormat::Text && !text.is_empty() {
@@ -556,19 +618,128 @@ async fn print_turn<C: TimeSource>(
             console.out("\n");
         }
     }
-    report_turn(console, provider, session, lineup, &outcome, how)
+    let error_line = match turn_error_line(provider, session, lineup, &outcome) {
+        Ok(line) => line,
+        Err(e) => return fail_setup(console, e),
+    };
+    if format == OutputFormat::Json {
+        console.line(&result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string());
+    } else if let Some(line) = &error_line {
+        console.line(line);
+    }
+    explain_refusal(console, provider, &outcome, error_line.as_deref(), explain);
+    turn_end(&outcome)
 }
 
-/// After a turn: its error line in the CLI's words (or the JSON result),
-/// with `explain` the hints on stderr, and how the run ended.
-fn report_turn<C: TimeSource>(
-    console: &Console,
+/// Where a session's `stream-json` events go.
+struct Events<'a> {
+    console: &'a Console,
+    /// The folder the `init` event names.
+    cwd: Option<&'a std::path::Path>,
+    /// Whether to print the hints on stderr.
+    explain: bool,
+}
+
+/// `-p --input-format stream-json`: each user message on the input is a
+/// turn of the session, its events printed as it ends; a turn that fails
+/// does not end the session. The run ends as its last turn did, or at
+/// the first line that cannot be read. `explain`: the hints on stderr.
+async fn converse<C: TimeSource>(
+    env: &Environment<C>,
+    provider: &mut Provider<SystemSources, C>,
+    session: &mut Session,
+    lineup: &Lineup,
+    explain: bool,
+) -> End {
+    let events = Events {
+        console: &env.console,
+        cwd: env.sources.project.as_deref(),
+        explain,
+    };
+    let mut lines = Lines::of(&env.input);
+    let mut end = SUCCESS;
+    let mut index = 0;
+    while let Some(line) = lines.next(&env.clock).await {
+        match conversation::read_line(&line) {
+            Ok(Said::Nothing) => {}
+            Ok(Said::Prompt(prompt)) => {
+                end = stream_turn(&events, provider, session, lineup, (&prompt, index)).await;
+                index += 1;
+            }
+            Err(refusal) => {
+                env.console.err_line(&refusal);
+                return Err(FailureKind::Usage);
+            }
+        }
+    }
+    end
+}
+
+/// One turn as `--output-format stream-json --verbose` prints it: the
+/// `init` event, then the answer (or the error line) as an `assistant`
+/// event and the `result`. `(prompt, index)`: the prompt, and which turn
+/// of the session it is.
+async fn stream_turn<C: TimeSource>(
+    events: &Events<'_>,
+    provider: &mut Provider<SystemSources, C>,
+    session: &mut Session,
+    lineup: &Lineup,
+    (prompt, index): (&str, usize),
+) -> End {
+    let session_id = provider.identity().session_id.clone();
+    let model = session.turn.id.clone();
+    let version = provider.config().cli.version.clone();
+    let turn = conversation::Turn {
+        session_id: &session_id,
+        model: &model,
+        index,
+    };
+    let console = events.console;
+    console.line(&conversation::init_event(&turn, events.cwd, &version).to_string());
+    let outcome = session.run(provider, prompt, &mut |_| {}).await;
+    let error_line = match turn_error_line(provider, session, lineup, &outcome) {
+        Ok(line) => line,
+        Err(e) => return fail_setup(console, e),
+    };
+    let ending = match (&outcome, &error_line) {
+        (Ok(answer), _) => Ending::Answered {
+            text: &answer.text,
+            stop_reason: answer.stop_reason.as_deref(),
+            usage: usage_json(answer),
+        },
+        (Err(e), line) => Ending::Failed {
+            line: line.as_deref().unwrap_or_default(),
+            status: refusal_status(e),
+        },
+    };
+    console.line(&conversation::assistant_event(&turn, &ending).to_string());
+    console.line(&conversation::result_event(&turn, &ending).to_string());
+    explain_refusal(
+        console,
+        provider,
+        &outcome,
+        error_line.as_deref(),
+        events.explain,
+    );
+    turn_end(&outcome)
+}
+
+/// The HTTP status of the refusal a turn gave up on.
+fn refusal_status(error: &TurnError) -> Option<u16> {
+    match error {
+        TurnError::Refused(gave_up) => given_up_on(gave_up).ok().map(|f| f.status),
+        _ => None,
+    }
+}
+
+/// The line `claude -p` prints for a turn that failed (`None` when it
+/// answered); `Err` for a failure to set the turn up.
+fn turn_error_line<'o, C: TimeSource>(
     provider: &Provider<SystemSources, C>,
     session: &Session,
     lineup: &Lineup,
-    outcome: &Result<Completion, TurnError>,
-    (format, explain): (OutputFormat, bool),
-) -> End {
+    outcome: &'o Result<Completion, TurnError>,
+) -> Result<Option<String>, &'o Error> {
     let config = provider.config();
     let resolver = Resolver::new(
         config,
@@ -577,9 +748,9 @@ fn report_turn<C: TimeSource>(
         session.startup.discovered.as_deref(),
     );
     let cli = &config.cli;
-    let error_line = match outcome {
+    Ok(match outcome {
         Ok(_) => None,
-        Err(TurnError::Setup(e)) => return fail_setup(console, e),
+        Err(TurnError::Setup(e)) => return Err(e),
         Err(TurnError::Stream(failure)) => Some(format!("{}: {failure}", cli.texts.api_error)),
         Err(TurnError::Refused(gave_up)) => Some(refusal_line(
             cli,
@@ -590,22 +761,36 @@ fn report_turn<C: TimeSource>(
                 .suggestion(&resolver, cli, provider.clock().now())
                 .as_deref(),
         )),
+    })
+}
+
+/// With `explain`, the hints on stderr after a refusal: a refresh loop,
+/// why no credentials could be loaded.
+fn explain_refusal<C: TimeSource>(
+    console: &Console,
+    provider: &Provider<SystemSources, C>,
+    outcome: &Result<Completion, TurnError>,
+    error_line: Option<&str>,
+    explain: bool,
+) {
+    let Err(TurnError::Refused(gave_up)) = outcome else {
+        return;
     };
-    if format != OutputFormat::Text {
-        console.line(&result_json(outcome, error_line.as_deref(), &session.turn.id).to_string());
-    } else if let Some(line) = &error_line {
-        console.line(line);
+    if !explain {
+        return;
     }
-    if explain && let Err(TurnError::Refused(gave_up)) = outcome {
-        if let Some(hint) = provider.refresh_loop_hint() {
-            console.err_line(&hint);
-        }
-        if error_line.as_deref() == Some(cli.texts.no_credentials.as_str())
-            && let AttemptError::Transport(e) = &gave_up.last
-        {
-            console.err_line(&format!("bedrock-client: {e}"));
-        }
+    if let Some(hint) = provider.refresh_loop_hint() {
+        console.err_line(&hint);
     }
+    if error_line == Some(provider.config().cli.texts.no_credentials.as_str())
+        && let AttemptError::Transport(e) = &gave_up.last
+    {
+        console.err_line(&format!("bedrock-client: {e}"));
+    }
+}
+
+/// How a run ends after a turn's `outcome`.
+fn turn_end(outcome: &Result<Completion, TurnError>) -> End {
     match outcome {
         Ok(_) => SUCCESS,
         Err(TurnError::Refused(gave_up)) => Err(refusal_kind(gave_up)),
@@ -613,7 +798,17 @@ fn report_turn<C: TimeSource>(
     }
 }
 
-/// The `result` object of `--output-format json` and `stream-json`.
+/// An answer's usage, as the results report it.
+fn usage_json(answer: &Completion) -> serde_json::Value {
+    serde_json::json!({
+        "input_tokens": answer.usage.input_tokens,
+        "output_tokens": answer.usage.output_tokens,
+        "cache_creation_input_tokens": answer.usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
+    })
+}
+
+/// The `result` object of `--output-format json`.
 fn result_json(
     outcome: &Result<Completion, TurnError>,
     error: Option<&str>,
@@ -627,12 +822,7 @@ fn result_json(
             "result": answer.text,
             "model": model,
             "stop_reason": answer.stop_reason,
-            "usage": {
-                "input_tokens": answer.usage.input_tokens,
-                "output_tokens": answer.usage.output_tokens,
-                "cache_creation_input_tokens": answer.usage.cache_creation_input_tokens,
-                "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
-            },
+            "usage": usage_json(answer),
         }),
         // The real CLI reports an API error as a "success" result with
         // is_error (customer-scenarios: truncated-event-byte-complete).

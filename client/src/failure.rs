@@ -427,8 +427,33 @@ pub fn user_message_for(
             &api_error,
         ]
         .join(separator),
+        Failure::Retryable | Failure::OnDemandThroughput | Failure::Final
+            if failure.status >= 500 =>
+        {
+            server_error_line(cli, failure, model.map(|(id, _)| id))
+        }
         Failure::Retryable | Failure::OnDemandThroughput | Failure::Final => api_error,
     }
+}
+
+/// The CLI's line after a 5xx: the status and message without their
+/// final stops, one put back, then its advice naming the service of
+/// `model` (Bedrock's unless a Mantle id).
+fn server_error_line(cli: &Profile, failure: &ApiFailure, model: Option<&str>) -> String {
+    let service = if model.is_some_and(crate::endpoint::is_mantle_id) {
+        "Amazon Bedrock (Mantle)"
+    } else {
+        "Amazon Bedrock"
+    };
+    let message = failure
+        .message
+        .trim_end_matches(['.', '!', '?', '\u{2026}']);
+    format!(
+        "{}: {} {message}. {}",
+        cli.texts.api_error,
+        failure.status,
+        cli.texts.server_error.replace("{service}", service)
+    )
 }
 
 #[cfg(test)]
@@ -551,9 +576,25 @@ mod tests {
             user_message(&access, None),
             "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · API Error: 403 You don't have access to the model with the specified model ID."
         );
+        // A 5xx: its final stops dropped and one put back, then the advice
+        // (conformance's conversation-first-fails; Mantle's service name
+        // read in the CLI's JavaScript).
+        let unavailable = failure(
+            503,
+            "ServiceUnavailableException",
+            "Bedrock is unable to process your request.",
+        );
         assert_eq!(
-            user_message(&failure(500, "InternalServerException", "boom"), None),
-            "API Error: 500 boom"
+            user_message(&unavailable, None),
+            "API Error: 503 Bedrock is unable to process your request. This is a server-side issue, usually temporary \u{2014} try again in a moment. If it persists, check your Amazon Bedrock service status."
+        );
+        assert_eq!(
+            user_message_for(
+                &failure(500, "api_error", "boom!!"),
+                None,
+                Some(("anthropic.claude-opus-5-5", None))
+            ),
+            "API Error: 500 boom. This is a server-side issue, usually temporary \u{2014} try again in a moment. If it persists, check your Amazon Bedrock (Mantle) service status."
         );
         // Mantle's 401s (conformance's mantle-401, and a Bedrock API key
         // Mantle does not know, recorded by hand).

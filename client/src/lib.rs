@@ -42,7 +42,7 @@
 //! depends on the mock server: what it knows of the server it learns from
 //! the wire.
 //!
-//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`) → imitated (`catalogue`, `profile`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `resolve`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`) → front (`cli`, `internals`)
+//! Layers, each using only those before it: vocabulary (`error`, `secret`, `clock`, `calendar`) → imitated (`catalogue`, `profile`) → io (`command`, `trace`, `transport`) → configuration (`config`, `endpoint`, `resolve`) → wire (`request`, `signing`, `authorize`, `stream`) → credentials (`credentials`) → sending (`failure`, `retry`, `retrying`, `provider`) → behaviour (`turn`, `startup`) → session (`session`, `conversation`) → front (`cli`, `internals`)
 
 #![warn(missing_docs)]
 
@@ -53,6 +53,7 @@ pub mod cli;
 pub mod clock;
 mod command;
 pub mod config;
+pub mod conversation;
 pub mod credentials;
 mod endpoint;
 mod error;

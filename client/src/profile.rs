@@ -310,6 +310,11 @@ pub struct Requests {
     pub tool_search_beta: String,
     /// The thinking token count's beta, dropped first.
     pub thinking_token_count_beta: String,
+    /// The beta that replaces adaptive thinking's `display` when the CLI
+    /// prints `--output-format stream-json` (2.1.328 and 2.1.332,
+    /// conformance's `conversation-*` cases); dropped where `display`
+    /// is.
+    pub display_updates_beta: String,
     /// Words of a 400 the CLI answers with a recovery of its own rather
     /// than the general resends.
     pub own_recovery: Vec<String>,
@@ -365,6 +370,10 @@ pub struct Texts {
     pub switch_model: String,
     /// A 400 naming the model, with none to suggest.
     pub pick_another_model: String,
+    /// What follows a 5xx's message when it outlasts the retries;
+    /// `{service}` is where to look (`Amazon Bedrock`, or `Amazon Bedrock
+    /// (Mantle)` for a Mantle model).
+    pub server_error: String,
     /// The line when no credentials can be loaded: the chain finds
     /// nothing, or `awsCredentialExport` gives nothing usable.
     pub no_credentials: String,

@@ -32,12 +32,12 @@ use crate::error::{Error, ErrorKind};
 use crate::failure::{ModelRefusal, is_unplaced, model_refusal};
 use crate::profile::Profile;
 use crate::provider::{Call, Plane, Provider};
-use crate::request::turn_request;
+use crate::request::{Content, Dropped, Message, MessagesRequest, TextBlock, turn_request};
 use crate::resolve::ladder::{self, Reach};
 use crate::resolve::{Resolved, Resolver, Source};
 use crate::retrying::AttemptError;
 use crate::startup;
-use crate::turn::{prompt_request, run_turn_for};
+use crate::turn::{conversation_request, run_turn_sending};
 
 pub use crate::startup::{Probe, Startup, TierCheck};
 pub use crate::stream::{Completion, StreamFailure};
@@ -63,6 +63,15 @@ pub struct Session {
     /// For each probed tier's model, the models below it on its ladder:
     /// what is probed when a turn ends refused on that model.
     tier_checks: Vec<(String, Vec<Resolved>)>,
+    /// The conversation so far, unmarked: each turn's prompt and answer.
+    /// A prompt whose turn failed stays, and the next prompt joins its
+    /// message (conformance's `conversation-first-fails`).
+    conversation: Vec<Message>,
+    /// What earlier turns' resends took away, left out of later turns.
+    dropped: Dropped,
+    /// Whether turns ask for thinking display updates, as the CLI's do
+    /// when it prints `stream-json` events.
+    pub display_updates: bool,
 }
 
 impl Session {
@@ -118,6 +127,9 @@ impl Session {
             notices,
             fallbacks,
             tier_checks,
+            conversation: Vec::new(),
+            dropped: Dropped::default(),
+            display_updates: false,
         })
     }
 
@@ -149,21 +161,63 @@ impl Session {
         }
     }
 
-    /// Sends `prompt` as the turn; text goes to `on_text` as it arrives.
-    /// A refusal of the model moves the turn down its ladder, and `turn`
-    /// becomes the model that answered, or the last one refused.
+    /// Sends `prompt` as the conversation's next turn, with its history;
+    /// text goes to `on_text` as it arrives. A refusal of the model moves
+    /// the turn down its ladder, and `turn` becomes the model that
+    /// answered, or the last one refused. The answer joins the history.
     pub async fn run<S: CredentialSource, C: TimeSource>(
         &mut self,
         provider: &mut Provider<S, C>,
         prompt: &str,
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, TurnError> {
-        let base = prompt_request(provider.config(), provider.identity(), prompt);
+        self.add_prompt(prompt);
+        let base = conversation_request(
+            provider.config(),
+            provider.identity(),
+            self.conversation.clone(),
+        );
+        let outcome = self.run_with_fallbacks(provider, &base, on_text).await;
+        if let Ok(answer) = &outcome {
+            self.conversation
+                .push(Message::assistant_block(answer.text.clone()));
+        }
+        outcome
+    }
+
+    /// Adds the user's `prompt` to the conversation: a message of its own,
+    /// or, after a turn that failed, a block joining the unanswered
+    /// prompt's message, whose last block gains a line break (as the CLI
+    /// sends it).
+    fn add_prompt(&mut self, prompt: &str) {
+        if let Some(Message {
+            role,
+            content: Content::Blocks(blocks),
+        }) = self.conversation.last_mut()
+            && role == "user"
+        {
+            if let Some(last) = blocks.last_mut() {
+                last.text.push('\n');
+            }
+            blocks.push(TextBlock::new(prompt));
+            return;
+        }
+        self.conversation.push(Message::user_block(prompt));
+    }
+
+    /// Sends `base` on the turn's model, moving down its ladder where the
+    /// CLI does.
+    async fn run_with_fallbacks<S: CredentialSource, C: TimeSource>(
+        &mut self,
+        provider: &mut Provider<S, C>,
+        base: &MessagesRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Completion, TurnError> {
         // Bounded: each pass either ends the run or takes at least one
         // model off `fallbacks` (a denial is sent once more first).
         let mut sent_again = false;
         loop {
-            let outcome = self.run_on_turn_model(provider, &base, on_text).await;
+            let outcome = self.run_on_turn_model(provider, base, on_text).await;
             let moves_down = match self.verdict(provider.config(), &outcome) {
                 None => false,
                 Some(Verdict::Denied) if !sent_again => {
@@ -276,21 +330,50 @@ impl Session {
         }
     }
 
-    /// One turn on `turn`, shaped for its model.
+    /// One turn on `turn`, shaped for its model, less what earlier
+    /// answered turns' resends dropped; what this turn's resends drop is
+    /// remembered if it is answered.
     async fn run_on_turn_model<S: CredentialSource, C: TimeSource>(
-        &self,
+        &mut self,
         provider: &mut Provider<S, C>,
-        base: &crate::request::MessagesRequest,
+        base: &MessagesRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, TurnError> {
         let guessing = self.turn.is_arn() && self.backing.is_none();
         let cli = std::sync::Arc::clone(&provider.config().cli);
         let shape = if guessing {
-            self.catalogue.model(&cli.requests.guessed_shape)
+            self.catalogue.model(&cli.requests.guessed_shape).cloned()
         } else {
-            self.shape_model()
+            self.shape_model().cloned()
         };
-        let limits = &provider.config().turn_limits;
+        // The Haiku-class model's turn goes where its id was chosen for.
+        let region = ModelRegion::of(self.turn.family);
+        let outcome = self
+            .send_shaped(provider, base, shape.as_ref(), region, on_text)
+            .await;
+        match outcome {
+            Err(TurnError::Refused(gave_up))
+                if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
+            {
+                let other = self.catalogue.model(&cli.requests.alternate_shape).cloned();
+                self.send_shaped(provider, base, other.as_ref(), region, on_text)
+                    .await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// `base` shaped for `shape` (none: the default shape), sent to the
+    /// turn's model.
+    async fn send_shaped<S: CredentialSource, C: TimeSource>(
+        &mut self,
+        provider: &mut Provider<S, C>,
+        base: &MessagesRequest,
+        shape: Option<&Model>,
+        region: ModelRegion,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Completion, TurnError> {
+        let cli = std::sync::Arc::clone(&provider.config().cli);
         let mut request = turn_request(
             base.clone(),
             &self.catalogue,
@@ -299,27 +382,21 @@ impl Session {
             self.turn.endpoint,
             self.turn.one_million,
         );
-        request.limit(limits);
-        // The Haiku-class model's turn goes where its id was chosen for.
-        let region = ModelRegion::of(self.turn.family);
-        match run_turn_for(provider, &self.turn.id, region, request, on_text).await {
-            Err(TurnError::Refused(gave_up))
-                if guessing && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 400) =>
-            {
-                let other = self.catalogue.model(&cli.requests.alternate_shape);
-                let mut request = turn_request(
-                    base.clone(),
-                    &self.catalogue,
-                    &cli.requests,
-                    other,
-                    self.turn.endpoint,
-                    self.turn.one_million,
-                );
-                request.limit(&provider.config().turn_limits);
-                run_turn_for(provider, &self.turn.id, region, request, on_text).await
-            }
-            outcome => outcome,
+        request.limit(&provider.config().turn_limits);
+        if self.display_updates {
+            request.ask_for_display_updates(&cli.requests.display_updates_beta);
         }
+        self.dropped.apply(&mut request);
+        let shaped = request.clone();
+        let model = self.turn.id.clone();
+        let outcome = run_turn_sending(provider, &model, region, &mut request, on_text).await;
+        // What an answered request lacked is left out from then on; a
+        // refused one teaches nothing (the next model of the ladder starts
+        // whole: conformance's 2.1.332 turn-400-malformed).
+        if outcome.is_ok() {
+            self.dropped.add(Dropped::between(&shaped, &request));
+        }
+        outcome
     }
 }
 
@@ -487,6 +564,9 @@ mod tests {
             notices: Vec::new(),
             fallbacks: Vec::new(),
             tier_checks: Vec::new(),
+            conversation: Vec::new(),
+            dropped: Dropped::default(),
+            display_updates: false,
         };
         (config, session)
     }

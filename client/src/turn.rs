@@ -53,8 +53,19 @@ pub const SYSTEM_PROMPT: &str = "You are bedrock-client, a command-line client f
 /// the user message, the client's system prompt, caching markers as the
 /// configuration says.
 pub fn prompt_request(config: &Config, identity: &Identity, prompt: &str) -> MessagesRequest {
+    conversation_request(config, identity, vec![Message::user_block(prompt)])
+}
+
+/// The request for a turn of a conversation: `messages` (the history and
+/// the new prompt, unmarked), the client's system prompt, caching markers
+/// as the configuration says.
+pub fn conversation_request(
+    config: &Config,
+    identity: &Identity,
+    messages: Vec<Message>,
+) -> MessagesRequest {
     let mut request = MessagesRequest {
-        messages: vec![Message::user_block(prompt)],
+        messages,
         system: vec![TextBlock::new(SYSTEM_PROMPT)],
         tools: Vec::new(),
         user_id: identity.metadata_user_id(),
@@ -102,6 +113,18 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     mut request: MessagesRequest,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, TurnError> {
+    run_turn_sending(provider, model, region, &mut request, on_text).await
+}
+
+/// [`run_turn_for`], leaving in `request` the last request sent (after
+/// resends, what a session's later turns start from).
+pub async fn run_turn_sending<S: CredentialSource, C: TimeSource>(
+    provider: &mut Provider<S, C>,
+    model: &str,
+    region: ModelRegion,
+    request: &mut MessagesRequest,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, TurnError> {
     let (model, one_million) = split_context_suffix(model);
     let endpoint = endpoint_for(model, provider.config().providers).map_err(TurnError::Setup)?;
     if one_million {
@@ -112,14 +135,14 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
         endpoint,
         region,
     };
-    let response = match send_with_resends(provider, target, &mut request).await {
+    let response = match send_with_resends(provider, target, request).await {
         Ok(response) => response,
         // A 404 on the stream call is retried without streaming.
         Err(gave_up)
             if endpoint == Endpoint::Bedrock
                 && matches!(&gave_up.last, AttemptError::Api(f) if f.status == 404) =>
         {
-            return invoke_once(provider, target, &request, "", on_text)
+            return invoke_once(provider, target, request, "", on_text)
                 .await
                 .map_err(|_| TurnError::Refused(gave_up));
         }
@@ -132,7 +155,7 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
     if endpoint == Endpoint::Bedrock && !labelled {
         return read_unlabelled(provider.config(), response, on_text).await;
     }
-    read_stream(provider, target, &request, response, on_text).await
+    read_stream(provider, target, request, response, on_text).await
 }
 
 /// Where a turn goes: the model's id as sent, its endpoint and region.

@@ -55,6 +55,10 @@ pub struct RecordedRequest {
     /// What the answer's body was made of, in order: stream frames,
     /// faults, stalls, a client giving up, a cut connection.
     pub frames: Vec<FrameRecord>,
+    /// The client that sent it, when it came to an address the server
+    /// listens on for one client ([`crate::MockBedrock::listen_for`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 fn status_or_zero<S: serde::Serializer>(status: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
@@ -649,6 +653,7 @@ mod tests {
             body: body.to_owned(),
             status: Some(200),
             frames: Vec::new(),
+            client: None,
             ..blank()
         }
     }
@@ -736,6 +741,7 @@ mod tests {
             error_message: None,
             request_id: String::new(),
             frames: Vec::new(),
+            client: None,
         }
     }
 
@@ -744,6 +750,7 @@ mod tests {
         let request = RecordedRequest {
             seq: 1,
             frames: vec![FrameRecord::Reset],
+            client: None,
             ..blank()
         };
         let json = serde_json::to_value(&request).unwrap();

@@ -46,6 +46,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     }
 }
 
+/// The client a listener serves alone, put in each request's extensions
+/// by that listener ([`crate::MockBedrock::listen_for`]) and journaled
+/// with it.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientName(pub String);
+
 /// A request as it arrived, and the account as it was then.
 struct Arrival {
     seq: u64,
@@ -336,6 +342,11 @@ fn record(
         error_message: None,
         request_id: arrival.request_id.clone(),
         frames: Vec::new(),
+        client: arrival
+            .parts
+            .extensions
+            .get::<ClientName>()
+            .map(|name| name.0.clone()),
     }
 }
 

@@ -41,6 +41,20 @@ pub struct MockBedrock {
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// How the server was set up, for the listeners added for one client
+    /// each ([`MockBedrock::listen_for`]).
+    setup: Listening,
+    /// Those listeners: each one's stop and task.
+    client_listeners: Vec<(oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+/// What every listener of a server shares: its admin access, read and
+/// write limits.
+#[derive(Debug, Clone)]
+struct Listening {
+    admin_access: AdminAccess,
+    read_limits: ReadLimits,
+    write_timeout: Duration,
 }
 
 /// Options for starting a [`MockBedrock`].
@@ -272,13 +286,45 @@ impl MockBedrockBuilder {
             self.read_limits.body,
             self.journal_limits,
         ));
-        let app = axum::Router::new()
+        let setup = Listening {
+            admin_access: self.admin_access,
+            read_limits: self.read_limits,
+            write_timeout: self.write_timeout,
+        };
+        let (shutdown, task) = setup.serve(listener, address, &shared, None);
+        Ok(MockBedrock {
+            address,
+            shared,
+            shutdown: Some(shutdown),
+            task: Some(task),
+            setup,
+            client_listeners: Vec::new(),
+        })
+    }
+}
+
+impl Listening {
+    /// Serves `shared` on `listener` (bound to `address`), its requests
+    /// journaled as `client`'s when given; the stop and the task.
+    fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        address: SocketAddr,
+        shared: &Arc<Shared>,
+        client: Option<&str>,
+    ) -> (oneshot::Sender<()>, JoinHandle<()>) {
+        let mut app = axum::Router::new()
             .merge(crate::admin::router(
-                Gate::new(self.admin_access, address),
+                Gate::new(self.admin_access.clone(), address),
                 self.read_limits.body,
             ))
             .fallback(crate::pipeline::handle)
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(shared));
+        if let Some(name) = client {
+            app = app.layer(axum::Extension(crate::pipeline::ClientName(
+                name.to_owned(),
+            )));
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let bounds = Bounds {
             read: self.read_limits,
@@ -286,16 +332,33 @@ impl MockBedrockBuilder {
             journal: Arc::clone(&shared.journal),
         };
         let task = tokio::spawn(crate::listen::serve(listener, app, bounds, stopped));
-        Ok(MockBedrock {
-            address,
-            shared,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        })
+        (shutdown, task)
     }
 }
 
 impl MockBedrock {
+    /// Listens on another loopback port for `client` alone, in front of
+    /// the same account, rules, clock and journal: every request that
+    /// arrives there is journaled with the client's name
+    /// ([`crate::RecordedRequest::client`]), without anything on the wire
+    /// telling it. The listener's base URL, or why it could not bind.
+    pub fn listen_for(&mut self, client: &str) -> Result<String, std::io::Error> {
+        let ip = if is_loopback(self.address.ip()) {
+            self.address.ip()
+        } else {
+            Ipv4Addr::LOCALHOST.into()
+        };
+        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, 0))?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let served = self
+            .setup
+            .serve(listener, address, &self.shared, Some(client));
+        self.client_listeners.push(served);
+        Ok(format!("http://{address}"))
+    }
+
     /// Starts a server with the default account on 127.0.0.1, any free port.
     ///
     /// # Panics
@@ -451,6 +514,10 @@ impl MockBedrock {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        for (stop, task) in std::mem::take(&mut self.client_listeners) {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -464,6 +531,9 @@ impl Drop for MockBedrock {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        for (_, task) in &self.client_listeners {
             task.abort();
         }
         if !std::thread::panicking()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bedrock_client::FailureKind;
 use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
 
-use super::format::{Expect, ExpectedRequest, Order};
+use super::format::{Expect, ExpectedRequest, Order, Scenario};
 use super::observed::{ClientSide, Ended, ProcessEnd, Run};
 
 /// How a run compares with its expectations.
@@ -62,6 +62,23 @@ pub fn compare(expect: &Expect, run: &Run, snapshot: &str) -> Comparison {
         differences,
         not_checked,
     }
+}
+
+/// Compares `run` with `scenario`'s `[expect]` and, with `[[clients]]`,
+/// each client's run with its own (its findings named with its name).
+pub fn compare_clients(scenario: &Scenario, run: &Run, snapshot: &str) -> Comparison {
+    let mut whole = compare(&scenario.expect, run, snapshot);
+    for (named, client) in scenario.clients.iter().zip(&run.clients) {
+        let own = compare(&named.expect, &client.run, snapshot);
+        let named_as = |text: String| format!("{}: {text}", named.name);
+        whole
+            .differences
+            .extend(own.differences.into_iter().map(named_as));
+        whole
+            .not_checked
+            .extend(own.not_checked.into_iter().map(named_as));
+    }
+    whole
 }
 
 /// Request headers whose values are times: on the real clock they are
@@ -964,6 +981,7 @@ mod tests {
                 trace: String::new(),
                 virtual_time: moved,
             }),
+            clients: Vec::new(),
         }
     }
 
@@ -1122,6 +1140,7 @@ mod tests {
             error_message: None,
             request_id: String::new(),
             frames: Vec::new(),
+            client: None,
         }
     }
 

@@ -38,6 +38,13 @@ pub struct Scenario {
     /// The client: environment, settings files, command line.
     #[serde(default)]
     pub client: ClientSpec,
+    /// Several clients at once, instead of `[client]`: each with its own
+    /// name, start time, HOME (or another's) and expectations, against
+    /// the same account on the same clock. Each reaches the mock at a
+    /// loopback address of its own, so the journal tells whose each
+    /// request was without a change on the wire.
+    #[serde(default)]
+    pub clients: Vec<NamedClient>,
     /// The fake account: the mock server's whole configuration (the
     /// fields of `bedrock_mock_server::ServerConfig`), rules and faults
     /// included. Anything left out is the default account.
@@ -80,9 +87,105 @@ pub struct ClientSpec {
     pub args: Vec<String>,
     /// The prompt of the turn; `hi` by default.
     pub prompt: Option<String>,
+    /// A conversation instead of one prompt: each turn is a user message
+    /// the client reads on stdin, in one session (`-p --input-format
+    /// stream-json --output-format stream-json --verbose`, the CLI's
+    /// multi-turn form, which the runner adds), sent once its `after` has
+    /// passed on the scenario's clock. Leave `prompt` out.
+    pub turns: Vec<TurnSpec>,
     /// Refresh commands as built-in actions, written into the user
     /// settings (a command written in `settings` works too).
     pub refresh: RefreshSpec,
+}
+
+impl Scenario {
+    /// The scenario as `named` sees it: its client in `[client]`, its
+    /// expectations in `[expect]`, the rest shared (what the setup and
+    /// the comparisons of one client take).
+    pub fn for_client(&self, named: &NamedClient) -> Scenario {
+        Scenario {
+            client: named.spec.clone(),
+            clients: Vec::new(),
+            expect: named.expect.clone(),
+            ..self.clone()
+        }
+    }
+}
+
+/// One of several clients (`[[clients]]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct NamedClient {
+    /// Its name, kebab-case: its requests carry it in the journal, and
+    /// reports name it.
+    pub name: String,
+    /// When it starts, after the scenario's clock start: `0s` (the
+    /// default), `90m`, `2h`.
+    pub start: Option<String>,
+    /// The name of a client listed before it whose HOME it uses (the same
+    /// `~/.aws/credentials`, settings and caches: two terminals of one
+    /// user); its own `files` and `settings` are then not allowed.
+    /// Without it, a HOME of its own.
+    pub home_of: Option<String>,
+    /// What it is given: every field of `[client]`.
+    #[serde(flatten)]
+    pub spec: ClientSpec,
+    /// What must happen to it: the fields of `[expect]`, about its own
+    /// output, exit, requests (the journal's entries of this client only)
+    /// and the files under its HOME.
+    pub expect: Expect,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnSpec {
+    /// What the user says.
+    pub prompt: String,
+    /// How long the user waits before saying it, after the previous turn
+    /// ended (or the session started): `90s`, `45m`, `8h`, `1h30m`, `2d`.
+    /// Virtual time: credentials and tokens expire meanwhile, as on a
+    /// session left open overnight.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+impl TurnSpec {
+    /// How long the user waits: `after` read, or nothing.
+    pub fn wait(&self) -> Result<std::time::Duration, String> {
+        self.after
+            .as_deref()
+            .map_or(Ok(std::time::Duration::ZERO), parse_span)
+    }
+}
+
+/// A span of time written `1h30m`: whole numbers each followed by `d`,
+/// `h`, `m` or `s`, largest first.
+pub fn parse_span(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("`{text}` is not a span of time such as `90s`, `45m`, `8h` or `1h30m`");
+    let units = [('d', 86_400u64), ('h', 3_600), ('m', 60), ('s', 1)];
+    let mut rest = text.trim();
+    let mut seconds = 0u64;
+    let mut last_unit = usize::MAX;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let at = units.iter().position(|(u, _)| *u == unit).ok_or_else(bad)?;
+        if last_unit != usize::MAX && at <= last_unit {
+            return Err(bad());
+        }
+        last_unit = at;
+        seconds = number
+            .checked_mul(units[at].1)
+            .and_then(|s| s.checked_add(seconds))
+            .ok_or_else(bad)?;
+        rest = &rest[digits + 1..];
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 impl SettingsFiles {

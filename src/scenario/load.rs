@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use bedrock_client::FailureKind;
 use bedrock_mock_server::{ConfigErrorKind, Operation};
 
-use super::format::{Counts, Expect, SCHEMA_VERSION, Scenario};
+use super::format::{
+    ClientSpec, Counts, Expect, NamedClient, RefreshSpec, SCHEMA_VERSION, Scenario, SettingsFiles,
+    parse_span,
+};
 
 /// Why a scenario file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +149,8 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_name,
         check_client_env,
         check_client_files,
+        check_turns,
+        check_clients,
         check_expected_paths,
         check_virtual_seconds,
         check_counted_operations,
@@ -153,6 +158,153 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_something_is_expected,
     ];
     CHECKS.iter().try_for_each(|check| check(scenario))
+}
+
+/// A conversation's turns say when they are sent, and leave the prompt
+/// and `-p`'s formats to the runner.
+fn check_turns(scenario: &Scenario) -> Result<(), Problem> {
+    let client = &scenario.client;
+    if client.turns.is_empty() {
+        return Ok(());
+    }
+    if client.prompt.is_some() {
+        return Err((
+            "client.prompt".into(),
+            "a conversation's prompts are its `turns`: leave `prompt` out".into(),
+        ));
+    }
+    let taken = [
+        "-p",
+        "--print",
+        "--input-format",
+        "--output-format",
+        "--verbose",
+    ];
+    if let Some(arg) = client
+        .args
+        .iter()
+        .find(|a| taken.contains(&a.split('=').next().unwrap_or_default()))
+    {
+        return Err((
+            "client.args".into(),
+            format!("`{arg}`: with `turns` the runner gives the conversation's arguments itself"),
+        ));
+    }
+    for (n, turn) in client.turns.iter().enumerate() {
+        turn.wait()
+            .map_err(|why| (format!("client.turns[{n}].after"), why))?;
+    }
+    Ok(())
+}
+
+/// `[[clients]]`: instead of `[client]`, each named once in kebab-case,
+/// starting at a span of time, sharing only an earlier client's HOME,
+/// each checked as a scenario of its own would be; the shared `[expect]`
+/// holds only what concerns them all.
+fn check_clients(scenario: &Scenario) -> Result<(), Problem> {
+    if scenario.clients.is_empty() {
+        return Ok(());
+    }
+    if scenario.client != ClientSpec::default() {
+        return Err((
+            "client".into(),
+            "give either `[client]` or `[[clients]]`, not both".into(),
+        ));
+    }
+    check_shared_expect(&scenario.expect)?;
+    for (n, named) in scenario.clients.iter().enumerate() {
+        let field = |f: &str| format!("clients[{n}].{f}");
+        check_name(&Scenario {
+            name: named.name.clone(),
+            ..scenario.for_client(named)
+        })
+        .map_err(|(_, why)| (field("name"), why))?;
+        let earlier = &scenario.clients[..n];
+        if earlier.iter().any(|c| c.name == named.name) {
+            return Err((field("name"), format!("`{}` names two clients", named.name)));
+        }
+        if let Some(start) = &named.start {
+            parse_span(start).map_err(|why| (field("start"), why))?;
+        }
+        check_home_of(named, earlier).map_err(|(f, why)| (field(&f), why))?;
+        let view = scenario.for_client(named);
+        CLIENT_CHECKS
+            .iter()
+            .try_for_each(|check| check(&view))
+            .map_err(|(f, why)| {
+                let f = f.strip_prefix("client.").unwrap_or(&f).to_owned();
+                (field(&f), why)
+            })?;
+    }
+    Ok(())
+}
+
+/// The checks each of several clients passes as a scenario of its own.
+const CLIENT_CHECKS: &[Check] = &[
+    check_client_env,
+    check_client_files,
+    check_turns,
+    check_expected_paths,
+    check_virtual_seconds,
+    check_counted_operations,
+    check_error_kind,
+    check_something_is_expected,
+];
+
+/// A client that uses another's HOME names one listed before it, and
+/// leaves the files in it to that one.
+fn check_home_of(named: &NamedClient, earlier: &[NamedClient]) -> Result<(), Problem> {
+    let Some(owner) = &named.home_of else {
+        return Ok(());
+    };
+    if !earlier
+        .iter()
+        .any(|c| &c.name == owner && c.home_of.is_none())
+    {
+        return Err((
+            "home_of".into(),
+            format!("`{owner}` is not a client listed before this one with a HOME of its own"),
+        ));
+    }
+    let writes = [
+        ("files", !named.spec.files.is_empty()),
+        ("settings", named.spec.settings != SettingsFiles::default()),
+        ("refresh", named.spec.refresh != RefreshSpec::default()),
+    ];
+    if let Some((field, _)) = writes.into_iter().find(|(_, given)| *given) {
+        return Err((
+            field.into(),
+            format!(
+                "this client uses `{owner}`'s HOME, whose files, settings and refresh commands are `{owner}`'s: give them there"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The shared `[expect]` of several clients: about the journal and the
+/// counts; a client's exit, output, clock and files are its own.
+fn check_shared_expect(expect: &Expect) -> Result<(), Problem> {
+    let own = [
+        ("exit", expect.exit.is_some()),
+        ("error", expect.error.is_some()),
+        ("stdout", !expect.stdout.is_empty()),
+        ("stderr", !expect.stderr.is_empty()),
+        ("stdout_lacks", !expect.stdout_lacks.is_empty()),
+        ("stderr_lacks", !expect.stderr_lacks.is_empty()),
+        ("stdout_exact", expect.stdout_exact.is_some()),
+        ("stderr_exact", expect.stderr_exact.is_some()),
+        ("virtual_seconds", expect.virtual_seconds.is_some()),
+        ("files", !expect.files.is_empty()),
+        ("files_lack", !expect.files_lack.is_empty()),
+    ];
+    match own.into_iter().find(|(_, given)| *given) {
+        Some((name, _)) => Err((
+            format!("expect.{name}"),
+            "with `[[clients]]` this is each client's: say it in `[clients.expect]`".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_schema_version(scenario: &Scenario) -> Result<(), Problem> {
@@ -317,7 +469,7 @@ fn check_error_kind(scenario: &Scenario) -> Result<(), Problem> {
 /// by default and holds for a client that never ran, so it does not
 /// count; nor does `order`, which only says how `requests` compare.)
 fn check_something_is_expected(scenario: &Scenario) -> Result<(), Problem> {
-    if expects_something(&scenario.expect) {
+    if expects_something(&scenario.expect) || !scenario.clients.is_empty() {
         return Ok(());
     }
     Err((
@@ -526,6 +678,8 @@ fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const MINIMAL: &str = "schema = 1\nname = \"x\"\ndescription = \"d\"\nsource = \"s\"\n";
@@ -626,6 +780,95 @@ mod tests {
             e.contains(":5:12: field `client.env.AWS_ENDPOINT_URL_STS`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_conversations_turns_are_read_and_their_mistakes_named() {
+        let two = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\", after = \"1h30m\" }]\n";
+        let scenario = parse(
+            Path::new("scenarios/x.toml"),
+            &format!("{MINIMAL}{two}{EXPECT_EXIT}"),
+        )
+        .unwrap();
+        let waits: Vec<_> = scenario
+            .client
+            .turns
+            .iter()
+            .map(|t| t.wait().unwrap())
+            .collect();
+        assert_eq!(waits, [Duration::ZERO, Duration::from_secs(5400)]);
+        for (client, says) in [
+            (
+                "[client]\nturns = [{ prompt = \"a\", after = \"8 hours\" }]\n",
+                "field `client.turns[0].after`: `8 hours` is not a span of time",
+            ),
+            (
+                "[client]\nprompt = \"p\"\nturns = [{ prompt = \"a\" }]\n",
+                "field `client.prompt`",
+            ),
+            (
+                "[client]\nargs = [\"--output-format\", \"json\"]\nturns = [{ prompt = \"a\" }]\n",
+                "`--output-format`: with `turns`",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{client}{EXPECT_EXIT}"));
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn spans_of_time_are_whole_units_largest_first() {
+        use super::super::format::parse_span;
+        assert_eq!(parse_span("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            parse_span("2d1h"),
+            Ok(Duration::from_secs(2 * 86_400 + 3_600))
+        );
+        for bad in ["", "8", "1m1h", "1h1h", "-1s", "1.5h", "h"] {
+            assert!(parse_span(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn several_clients_are_named_once_and_share_only_an_earlier_home() {
+        let client = |extra: &str| {
+            format!(
+                "[[clients]]\nname = \"a\"\n[clients.expect]\nexit = 0\n[[clients]]\nname = \"b\"\n{extra}[clients.expect]\nexit = 0\n"
+            )
+        };
+        let ok = parse(
+            Path::new("scenarios/x.toml"),
+            &format!("{MINIMAL}{}", client("home_of = \"a\"\nstart = \"2h\"\n")),
+        )
+        .unwrap();
+        assert_eq!(ok.clients[1].home_of.as_deref(), Some("a"));
+        for (text, says) in [
+            (client("home_of = \"c\"\n"), "field `clients[1].home_of`"),
+            (
+                client("home_of = \"a\"\nfiles = { \".aws/config\" = \"x\" }\n"),
+                "field `clients[1].files`",
+            ),
+            (client("start = \"soon\"\n"), "field `clients[1].start`"),
+            (
+                client("").replace("name = \"b\"", "name = \"a\""),
+                "`a` names two clients",
+            ),
+            (
+                format!("{}[expect]\nexit = 0\n", client("")),
+                "field `expect.exit`: with `[[clients]]`",
+            ),
+            (
+                format!("[client]\nprompt = \"p\"\n{}", client("")),
+                "either `[client]` or `[[clients]]`",
+            ),
+            (
+                client("").replace("[clients.expect]\nexit = 0\n[[clients]]", "[[clients]]"),
+                "field `clients[0].expect`",
+            ),
+        ] {
+            let e = error(&format!("{MINIMAL}{text}"));
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! as the real Claude Code CLI), `cargo test` (one test per file) and
 //! `bedrock-harness serve --scenario`.
 //!
-//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `process`) → checking (`check`) → reporting (`snapshot`, `record`, `index`, `suite`).
+//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `clients`, `process`) → checking (`check`) → reporting (`snapshot`, `record`, `index`, `suite`).
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -16,6 +16,7 @@
 //! ```
 
 pub mod check;
+pub mod clients;
 pub mod external;
 pub mod format;
 pub mod index;
@@ -190,6 +191,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
     };
     let clock_start = client.clock_start(&scenario);
     let result = match client {
+        Client::InProcess if !scenario.clients.is_empty() => clients::execute(&scenario).await,
         Client::InProcess => run::execute(&scenario).await,
         Client::Program(program) => match process::refusal(&scenario) {
             Some(why) => {
@@ -207,7 +209,7 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
         }
     };
     let snapshot = snapshot::render(&run.journal, &run.mock_uri, run.at_once());
-    let comparison = check::compare(&scenario.expect, &run, &snapshot);
+    let comparison = check::compare_clients(&scenario, &run, &snapshot);
     // What is reported, printed or stored never shows a secret, even one
     // the client leaked (the leak itself is a failure).
     let hide = |text: &str| check::redact(text, &run.secrets);

@@ -32,6 +32,22 @@ pub struct Run {
     pub mock_uri: String,
     /// What only this kind of client has.
     pub client: ClientSide,
+    /// With `[[clients]]`, each client's own run (its output, the
+    /// journal's entries of its requests, its files and its session), in
+    /// the scenario's order; empty for one client. This run's journal is
+    /// then every client's, and its output each one's under its name.
+    pub clients: Vec<ClientRun>,
+}
+
+/// One of several clients' runs.
+#[derive(Debug)]
+pub struct ClientRun {
+    /// The client's name.
+    pub name: String,
+    /// When it started, after the clock's start.
+    pub started: Duration,
+    /// What it printed, sent and left.
+    pub run: Run,
 }
 
 /// What only one kind of client has.
@@ -88,7 +104,40 @@ pub struct RefreshRuns {
     pub export: Option<u32>,
 }
 
+/// How one turn of a conversation ended, as the client printed it (a
+/// `result` event of `--output-format stream-json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnEnd {
+    /// Which turn, from 0 (`result_index`).
+    pub index: u64,
+    /// Whether it ended on an error (`is_error`).
+    pub is_error: bool,
+    /// The HTTP status of the refusal it ended on (`api_error_status`).
+    pub status: Option<u16>,
+    /// The answer, or the error line (`result`).
+    pub result: String,
+}
+
 impl Run {
+    /// The turns the client reported, in order: every `result` event on
+    /// stdout (a conversation prints one per turn; `bedrock-client` and
+    /// the CLI alike). Empty for a run that printed none.
+    pub fn turns(&self) -> Vec<TurnEnd> {
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event["type"] == "result")
+            .map(|event| TurnEnd {
+                index: event["result_index"].as_u64().unwrap_or_default(),
+                is_error: event["is_error"].as_bool().unwrap_or_default(),
+                status: event["api_error_status"]
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok()),
+                result: event["result"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+
     /// The in-process session, when `bedrock-client` ran in-process.
     pub fn session(&self) -> Option<&Session> {
         match &self.client {
@@ -174,5 +223,43 @@ impl Seen {
             unmet_rules: server.verify().err().map(|e| e.to_string()),
             moved: since_start(server.clock().now()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversations_turns_are_read_from_its_result_events() {
+        let stdout = [
+            r#"{"type":"system","subtype":"init"}"#,
+            r#"{"type":"result","is_error":true,"api_error_status":503,"result":"API Error: 503 …","result_index":0}"#,
+            "not an event",
+            r#"{"type":"result","is_error":false,"api_error_status":null,"result":"hi","result_index":1}"#,
+        ]
+        .join("\n");
+        let run = Run {
+            stdout,
+            stderr: String::new(),
+            journal: Vec::new(),
+            issued_at: Vec::new(),
+            files: BTreeMap::new(),
+            unmet_rules: None,
+            secrets: Vec::new(),
+            mock_uri: String::new(),
+            client: ClientSide::Process(ProcessEnd {
+                ended: Ended::Exited(0),
+                refresh_runs: RefreshRuns::default(),
+            }),
+            clients: Vec::new(),
+        };
+        let turns = run.turns();
+        assert_eq!(turns.len(), 2);
+        assert_eq!(
+            (turns[0].index, turns[0].is_error, turns[0].status),
+            (0, true, Some(503))
+        );
+        assert_eq!((turns[1].index, turns[1].result.as_str()), (1, "hi"));
     }
 }

@@ -27,7 +27,8 @@ use super::format::Scenario;
 use super::observed::{ClientSide, Ended, ProcessEnd, RefreshRuns, Run, Seen, start_mock};
 use super::setup::{
     AUTH_REFRESH, BEDROCK_CLIENT_COMMANDS, CREDENTIAL_EXPORT, REFRESH_SETTINGS, Sandbox,
-    client_args, client_env, fill_in, secrets_of, user_settings_with, write_files, written_files,
+    client_args, client_env, conversation_lines, fill_in, secrets_of, user_settings_with,
+    write_files, written_files,
 };
 use super::timeshift::scenario_at;
 
@@ -85,6 +86,13 @@ pub struct Program {
 /// `/etc/claude-code/managed-settings.json`, which a run cannot give it
 /// without taking the machine's own).
 pub fn refusal(scenario: &Scenario) -> Option<String> {
+    if !scenario.clients.is_empty() {
+        return Some(
+            "has several clients (`[[clients]]`): the runner of a program runs one, so only \
+             the in-process clients hold it"
+                .to_owned(),
+        );
+    }
     let client = &scenario.client;
     if let Some(command) = client
         .args
@@ -109,6 +117,13 @@ pub fn refusal(scenario: &Scenario) -> Option<String> {
         .find(|name| name.starts_with(BEDROCK_CLIENT_VARIABLES))
     {
         return Some(format!("uses {name}, a bedrock-client variable"));
+    }
+    if let Some(turn) = client.turns.iter().find(|t| t.after.is_some()) {
+        return Some(format!(
+            "a turn waits `{}` before it is sent (`after`): a program runs on the real clock, \
+             which the runner cannot move for it, so only the in-process client holds it",
+            turn.after.as_deref().unwrap_or_default()
+        ));
     }
     client.settings.managed.as_ref().map(|_| {
         "uses managed settings, which Claude Code reads only from \
@@ -144,6 +159,7 @@ pub async fn execute(scenario: &Scenario, program: &Program) -> Result<Run, Stri
             ended: finished.ended,
             refresh_runs,
         }),
+        clients: Vec::new(),
     })
 }
 
@@ -169,7 +185,19 @@ async fn drive(
     let user = user_settings_with(scenario, &|key, command| counters.counted(key, command))?;
     write_files(scenario, sandbox, user.as_ref(), &fill)?;
     let args = client_args(scenario).split_off(1);
-    let finished = run_program(program, &args, &env, &sandbox.project(), &mark).await?;
+    // A conversation's lines go in at once: the CLI takes them one turn at
+    // a time (none has an `after`: `refusal`).
+    let stdin: String = conversation_lines(scenario)
+        .into_iter()
+        .map(|(_, line)| line + "\n")
+        .collect();
+    let launch = Launch {
+        args: &args,
+        env: &env,
+        dir: &sandbox.project(),
+        stdin,
+    };
+    let finished = run_program(program, &launch, &mark).await?;
     Ok((finished, counters.runs()))
 }
 
@@ -239,26 +267,53 @@ struct Finished {
     ended: Ended,
 }
 
-/// Runs `program` with exactly `env` in `dir`, in a process group of its
-/// own, within its time limit; then stops whatever of the run is left.
-async fn run_program(
-    program: &Program,
-    args: &[String],
-    env: &BTreeMap<String, String>,
-    dir: &Path,
-    mark: &str,
-) -> Result<Finished, String> {
+/// How a program is started: its arguments, exactly this environment,
+/// the folder it runs in, what it reads on stdin (nothing when empty).
+struct Launch<'a> {
+    args: &'a [String],
+    env: &'a BTreeMap<String, String>,
+    dir: &'a Path,
+    stdin: String,
+}
+
+/// Starts `program` as `launch` says, in a process group of its own, its
+/// stdin written from a thread of its own (or none).
+fn spawn(program: &Program, launch: &Launch<'_>) -> Result<std::process::Child, String> {
     let mut child = Command::new(&program.path)
-        .args(args)
+        .args(launch.args)
         .env_clear()
-        .envs(env)
-        .current_dir(dir)
+        .envs(launch.env)
+        .current_dir(launch.dir)
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(if launch.stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.path.display()))?;
+    if let Some(mut input) = child.stdin.take() {
+        let text = launch.stdin.clone();
+        // Written from a thread of its own, then closed: a program that
+        // stops reading cannot hold the run.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = input.write_all(text.as_bytes());
+        });
+    }
+    Ok(child)
+}
+
+/// Runs `program` as `launch` says, in a process group of its own, within
+/// its time limit; then stops whatever of the run is left.
+async fn run_program(
+    program: &Program,
+    launch: &Launch<'_>,
+    mark: &str,
+) -> Result<Finished, String> {
+    let mut child = spawn(program, launch)?;
     let pid = child.id();
     let stdout = Drain::start(child.stdout.take());
     let stderr = Drain::start(child.stderr.take());
@@ -446,16 +501,23 @@ mod tests {
         }
         let plain = "[client]\nargs = [\"--model\", \"opus\", \"--output-format\", \"json\"]";
         assert_eq!(refusal(&scenario(plain)), None);
+        // A conversation runs, unless a turn waits on the virtual clock.
+        let now = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\" }]";
+        assert_eq!(refusal(&scenario(now)), None);
+        let later = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\", after = \"8h\" }]";
+        assert!(refusal(&scenario(later)).is_some_and(|why| why.contains("`8h`")));
     }
 
     /// Every flag and command of `bedrock-client` is either one Claude
     /// Code has too or refused: a new one must be placed.
     #[test]
     fn every_bedrock_client_flag_and_command_is_placed() {
-        const CLAUDE_CODE_HAS_TOO: [&str; 5] = [
+        const CLAUDE_CODE_HAS_TOO: [&str; 7] = [
             "--print",
             "--model",
             "--output-format",
+            "--input-format",
+            "--verbose",
             "--help",
             "--version",
         ];
@@ -552,9 +614,13 @@ mod tests {
             };
             let pid_file = dir.join(format!("{how}.pid"));
             let args = [pid_file.display().to_string(), how.to_owned()];
-            let finished = run_program(&program, &args, &env, &dir, mark)
-                .await
-                .unwrap();
+            let launch = Launch {
+                args: &args,
+                env: &env,
+                dir: &dir,
+                stdin: String::new(),
+            };
+            let finished = run_program(&program, &launch, mark).await.unwrap();
             assert_eq!(finished.ended, ended, "{how}");
             assert_eq!(finished.stdout, "started\n", "{how}");
             let pid = std::fs::read_to_string(&pid_file).unwrap();
@@ -564,6 +630,32 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_conversation_is_written_to_the_programs_stdin_and_closed() {
+        let env: BTreeMap<String, String> = [
+            ("PATH".to_owned(), "/usr/bin:/bin".to_owned()),
+            (RUN_MARK.to_owned(), format!("stdin-{}", std::process::id())),
+        ]
+        .into();
+        let program = Program {
+            path: "/bin/cat".into(),
+            name: "cat".into(),
+            time_limit: Duration::from_secs(10),
+        };
+        let launch = Launch {
+            args: &[],
+            env: &env,
+            dir: Path::new("/"),
+            stdin: "{\"type\":\"user\"}\nsecond\n".to_owned(),
+        };
+        let finished = run_program(&program, &launch, &env[RUN_MARK])
+            .await
+            .unwrap();
+        // cat ends only when its stdin is closed.
+        assert_eq!(finished.ended, Ended::Exited(0));
+        assert_eq!(finished.stdout, launch.stdin);
     }
 
     #[test]

@@ -9,14 +9,15 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
+use bedrock_client::conversation::{Input, ScriptedLine};
 use bedrock_mock_server::Clock;
 use clap::Parser;
 
 use super::format::Scenario;
 use super::observed::{ClientSide, Run, Seen, Session, start_mock};
 use super::setup::{
-    Sandbox, client_args, client_env, fill_in, secrets_of, user_settings, write_files,
-    written_files,
+    Sandbox, client_args, client_env, conversation_lines, fill_in, secrets_of, user_settings,
+    write_files, written_files,
 };
 
 /// A whole run may take this long before it is stopped and failed.
@@ -58,6 +59,7 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
             trace: output.trace(),
             virtual_time: seen.moved,
         }),
+        clients: Vec::new(),
     })
 }
 
@@ -86,12 +88,18 @@ async fn session(
     // Backoff without randomness: the same scenario takes the same
     // virtual time and sends the same requests every run.
     environment.jitter = Some(0.0);
+    environment.input = Input::Scripted(
+        conversation_lines(scenario)
+            .into_iter()
+            .map(|(wait, text)| ScriptedLine { wait, text })
+            .collect(),
+    );
     let outcome = cli::run(&cli, &environment).await;
     Ok((output, outcome))
 }
 
 /// The scenario's arguments, as `bedrock-client` parses them.
-fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
+pub(super) fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
     let args = client_args(scenario);
     Cli::try_parse_from(&args).map_err(|e| {
         format!(
@@ -104,7 +112,7 @@ fn client_cli(scenario: &Scenario) -> Result<Cli, String> {
 
 /// Where the client reads its configuration: the scenario's environment
 /// and the sandbox's settings folders.
-fn client_sources(
+pub(super) fn client_sources(
     scenario: &Scenario,
     sandbox: &Sandbox,
     env: BTreeMap<String, String>,
@@ -124,27 +132,27 @@ fn client_sources(
 
 /// What the client printed and traced.
 #[derive(Default)]
-struct Output {
+pub(super) struct Output {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     trace: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Output {
-    fn console(&self) -> Console {
+    pub(super) fn console(&self) -> Console {
         Console::writing_to(Arc::clone(&self.stdout), Arc::clone(&self.stderr))
             .tracing_to(Arc::clone(&self.trace))
     }
 
-    fn stdout(&self) -> String {
+    pub(super) fn stdout(&self) -> String {
         text_of(&self.stdout)
     }
 
-    fn stderr(&self) -> String {
+    pub(super) fn stderr(&self) -> String {
         text_of(&self.stderr)
     }
 
-    fn trace(&self) -> String {
+    pub(super) fn trace(&self) -> String {
         text_of(&self.trace)
     }
 }
@@ -187,7 +195,7 @@ impl bedrock_client::clock::TimeSource for SharedClock {
 /// The client's waits for answers, on the mock's timeline: a stalled
 /// answer's wait gives up when the mock's clock says so, without a real
 /// wait.
-struct MockDeadlines(Clock);
+pub(super) struct MockDeadlines(pub(super) Clock);
 
 impl Deadlines for MockDeadlines {
     fn give_up(

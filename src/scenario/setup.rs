@@ -97,7 +97,9 @@ pub fn client_args(scenario: &Scenario) -> Vec<String> {
     let has_command = scenario.client.args.iter().any(|a| {
         BEDROCK_CLIENT_COMMANDS.contains(&a.as_str()) || matches!(a.as_str(), "-p" | "--print")
     });
-    if !has_command {
+    if !scenario.client.turns.is_empty() {
+        args.extend(CONVERSATION_ARGS.map(str::to_owned));
+    } else if !has_command {
         args.push("-p".into());
         args.push(
             scenario
@@ -108,6 +110,33 @@ pub fn client_args(scenario: &Scenario) -> Vec<String> {
         );
     }
     args
+}
+
+/// The arguments of a conversation (`[client] turns`): the CLI's
+/// multi-turn form, user messages as JSON lines on stdin.
+pub const CONVERSATION_ARGS: [&str; 6] = [
+    "-p",
+    "--input-format",
+    "stream-json",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+];
+
+/// The stdin lines of a conversation, each with how long the user waits
+/// before sending it (`after`, checked when the scenario was loaded).
+pub fn conversation_lines(scenario: &Scenario) -> Vec<(std::time::Duration, String)> {
+    scenario
+        .client
+        .turns
+        .iter()
+        .map(|turn| {
+            (
+                turn.wait().unwrap_or_default(),
+                bedrock_client::conversation::ScriptedLine::user_message(&turn.prompt),
+            )
+        })
+        .collect()
 }
 
 /// The setting of the command that renews credentials by side effect.

@@ -67,6 +67,7 @@ impl Block<'_> {
     /// The block of request number `number` (from 1).
     fn write(mut self, number: usize) {
         self.request_line(number);
+        self.client();
         self.operation();
         self.query();
         self.auth();
@@ -80,6 +81,13 @@ impl Block<'_> {
     fn request_line(&mut self, number: usize) {
         let path = normalize(&self.r.raw_path, self.mock_uri);
         let _ = writeln!(self.out, "#{number} {} {path}", self.r.method);
+    }
+
+    /// `client: NAME`, when one of several clients sent it.
+    fn client(&mut self) {
+        if let Some(name) = &self.r.client {
+            let _ = writeln!(self.out, "  client: {name}");
+        }
     }
 
     /// `operation: Op model`, when the mock recognised the operation.

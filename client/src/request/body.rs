@@ -93,6 +93,15 @@ impl Message {
         }
     }
 
+    /// An assistant message of one text block, as the CLI sends an answer
+    /// back in a later turn's history.
+    pub fn assistant_block(text: impl Into<String>) -> Self {
+        Self {
+            role: "assistant".to_owned(),
+            content: Content::Blocks(vec![TextBlock::new(text)]),
+        }
+    }
+
     /// A user message of one text block, as the CLI sends a prompt, with
     /// prompt caching on or off (conformance's `prompt-caching-disabled`).
     pub fn user_block(text: impl Into<String>) -> Self {
@@ -242,16 +251,23 @@ impl MessagesRequest {
         }
     }
 
-    /// Appends the CLI's `role: "system"` message (its environment
-    /// section) after the conversation. The caching marker moves to it from
-    /// the message before, as the CLI marks the last message; without
-    /// caching its content is plain text (conformance's
-    /// `prompt-caching-disabled`).
-    pub fn push_system_turn(&mut self, text: impl Into<String>) {
-        let marker = self.messages.last_mut().and_then(|m| match &mut m.content {
-            Content::Blocks(blocks) => blocks.last_mut().and_then(|b| b.cache_control.take()),
-            Content::Text(_) => None,
-        });
+    /// Inserts the CLI's `role: "system"` message (its environment
+    /// section) after the conversation's first message. Where that makes
+    /// it the last message (a first turn), the caching marker moves to it
+    /// from the message before, as the CLI marks the last message; without
+    /// a marker its content is plain text (conformance's
+    /// `prompt-caching-disabled`, and every turn after the first:
+    /// `conversation-two-turns`).
+    pub fn insert_system_turn(&mut self, text: impl Into<String>) {
+        let at = self.messages.len().min(1);
+        let marker = if at == self.messages.len() {
+            self.messages.last_mut().and_then(|m| match &mut m.content {
+                Content::Blocks(blocks) => blocks.last_mut().and_then(|b| b.cache_control.take()),
+                Content::Text(_) => None,
+            })
+        } else {
+            None
+        };
         let content = match marker {
             Some(marker) => Content::Blocks(vec![TextBlock {
                 cache_control: Some(marker),
@@ -259,10 +275,29 @@ impl MessagesRequest {
             }]),
             None => Content::Text(text.into()),
         };
-        self.messages.push(Message {
-            role: "system".to_owned(),
-            content,
-        });
+        self.messages.insert(
+            at,
+            Message {
+                role: "system".to_owned(),
+                content,
+            },
+        );
+    }
+
+    /// Asks for thinking display updates, as the CLI does when it prints
+    /// `stream-json` events: adaptive thinking's `display` (where set)
+    /// becomes `updates`, and `beta` goes last in the header's and the
+    /// body's lists.
+    pub fn ask_for_display_updates(&mut self, beta: &str) {
+        let Some(Thinking::Adaptive {
+            display: Some(display),
+        }) = &mut self.thinking
+        else {
+            return;
+        };
+        "updates".clone_into(display);
+        self.header_betas.push(beta.to_owned());
+        self.body_betas.push(beta.to_owned());
     }
 
     /// Asks for the 1M-token context window on `endpoint`: the beta goes
@@ -321,9 +356,11 @@ impl MessagesRequest {
             if request.remove_beta(&requests.thinking_token_count_beta) {
                 resends.push(request.clone());
             }
-            if let Some(Thinking::Adaptive { display }) = &mut request.thinking
-                && display.take().is_some()
-            {
+            let display = match &mut request.thinking {
+                Some(Thinking::Adaptive { display }) => display.take().is_some(),
+                _ => false,
+            };
+            if request.remove_beta(&requests.display_updates_beta) || display {
                 resends.push(request.clone());
             }
             let before = request.messages.len();
@@ -429,6 +466,74 @@ impl Serialize for Wire<'_> {
             map.serialize_entry("anthropic_version", BEDROCK_ANTHROPIC_VERSION)?;
         }
         map.end()
+    }
+}
+
+/// What a turn's resends after a 400 took away from its request: the
+/// session leaves it out of every later turn too, as the CLI does
+/// (conformance's `conversation-two-turns`: the second turn goes out as
+/// the first turn's last resend did, with no 400 before it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dropped {
+    betas: Vec<String>,
+    display: bool,
+    system_turn: bool,
+    deferred_tools: bool,
+}
+
+impl Dropped {
+    /// What `sent` (the last request a turn sent) lacks of `original`.
+    pub fn between(original: &MessagesRequest, sent: &MessagesRequest) -> Self {
+        let kept =
+            |beta: &String| sent.header_betas.contains(beta) || sent.body_betas.contains(beta);
+        let display_of = |r: &MessagesRequest| {
+            matches!(&r.thinking, Some(Thinking::Adaptive { display: Some(_) }))
+        };
+        let system_turns = |r: &MessagesRequest| r.messages.iter().any(|m| m.role == "system");
+        Self {
+            betas: original
+                .header_betas
+                .iter()
+                .chain(&original.body_betas)
+                .filter(|b| !kept(b))
+                .cloned()
+                .collect(),
+            display: display_of(original) && !display_of(sent),
+            system_turn: system_turns(original) && !system_turns(sent),
+            deferred_tools: original.tools.len() > sent.tools.len(),
+        }
+    }
+
+    /// Adds what `later` dropped.
+    pub fn add(&mut self, later: Dropped) {
+        for beta in later.betas {
+            if !self.betas.contains(&beta) {
+                self.betas.push(beta);
+            }
+        }
+        self.display |= later.display;
+        self.system_turn |= later.system_turn;
+        self.deferred_tools |= later.deferred_tools;
+    }
+
+    /// Leaves out of `request` what was dropped.
+    pub fn apply(&self, request: &mut MessagesRequest) {
+        for beta in &self.betas {
+            request.remove_beta(beta);
+        }
+        if self.display
+            && let Some(Thinking::Adaptive { display }) = &mut request.thinking
+        {
+            *display = None;
+        }
+        if self.system_turn {
+            request.messages.retain(|m| m.role != "system");
+        }
+        if self.deferred_tools {
+            request
+                .tools
+                .retain(|t| t.get("defer_loading") != Some(&Value::Bool(true)));
+        }
     }
 }
 

@@ -11,7 +11,7 @@ mod headers;
 mod identity;
 mod shape;
 
-pub use body::{Message, MessagesRequest, TextBlock, Thinking};
+pub use body::{Content, Dropped, Message, MessagesRequest, TextBlock, Thinking};
 pub use headers::{
     CallKind, ModelCall, control_plane_headers, is_signed, model_call_headers, wire_order,
 };

@@ -38,7 +38,7 @@ pub fn turn_request(
                 .as_ref()
                 .map(|effort| serde_json::json!({ "effort": effort }));
             if model.system_turn {
-                request.push_system_turn(format!(
+                request.insert_system_turn(format!(
                     "# Environment\nYou are powered by the model named {}.",
                     model.display
                 ));

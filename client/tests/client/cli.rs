@@ -516,18 +516,30 @@ async fn json_output_formats_carry_the_result() {
     let out = run(
         &server,
         &sandbox,
-        &["-p", "hi", "--output-format", "stream-json"],
+        &["-p", "hi", "--output-format", "stream-json", "--verbose"],
         &[],
     );
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(
-        lines[0],
-        serde_json::json!({"type": "text_delta", "text": "hi"})
+    // The CLI's events: init, the whole answer, the result.
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["system", "assistant", "result"]);
+    assert_eq!(lines[1]["message"]["content"][0]["text"], "hi");
+    assert_eq!(lines[2]["result"], "hi");
+    // Without --verbose the CLI refuses stream-json, in its words.
+    let out = run(
+        &server,
+        &sandbox,
+        &["-p", "hi", "--output-format", "stream-json"],
+        &[],
     );
-    assert_eq!(lines.last().unwrap()["type"], "result");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "Error: When using --print, --output-format=stream-json requires --verbose"
+    );
     // A refusal is a result too, with exit 1.
     let out = run(
         &server,
@@ -656,5 +668,84 @@ async fn setup_probes_the_catalogue_and_writes_the_newest_pins() {
     assert_eq!(
         written["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"],
         "us.anthropic.claude-opus-4-8"
+    );
+}
+
+/// `-p --input-format stream-json`: each stdin line a turn of one
+/// session, the CLI's events per turn (conformance's
+/// `conversation-two-turns`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_on_stdin_is_one_session_with_its_history() {
+    let server = MockBedrock::start().await;
+    let sandbox = Sandbox::new("cli-conversation");
+    let mut all = vec![
+        ("CLAUDE_CODE_USE_BEDROCK", "1"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY),
+        ("CLAUDE_CODE_MAX_RETRIES", "0"),
+    ];
+    let uri = server.uri();
+    all.push(("ANTHROPIC_BEDROCK_BASE_URL", uri.as_str()));
+    let lines = "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"say hi\"}}\n\n{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"and again\"}}\n";
+    let args = [
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+    ];
+    let out = sandbox.run_with_stdin(&args, &all, lines);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "system",
+            "assistant",
+            "result",
+            "system",
+            "assistant",
+            "result"
+        ]
+    );
+    assert_eq!(events[5]["result_index"], 1);
+    assert_eq!(events[0]["session_id"], events[3]["session_id"]);
+    // One session: the startup checks once, then the turns (the second
+    // with the first's question and answer).
+    let journal = server.received_requests();
+    let turns: Vec<_> = journal
+        .iter()
+        .filter(|r| {
+            r.operation == Some(Operation::InvokeModelWithResponseStream) && r.status == Some(200)
+        })
+        .collect();
+    assert_eq!(turns.len(), 2);
+    let second = turns[1].json().unwrap();
+    let roles: Vec<&str> = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "system", "assistant", "user"]);
+    assert_eq!(second["messages"][3]["content"][0]["text"], "and again");
+    // A line that is not JSON ends the run in the CLI's words.
+    let out = sandbox.run_with_stdin(&args, &all, "not json\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "Error parsing streaming input line (type=unknown, 8 chars): SyntaxError"
+    );
+    // Input as stream-json needs stream-json output, in the CLI's words.
+    let out = sandbox.run_with_stdin(&args[..3], &all, "");
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "Error: --input-format=stream-json requires output-format=stream-json."
     );
 }

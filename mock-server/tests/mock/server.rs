@@ -1120,3 +1120,20 @@ async fn concurrent_requests_cannot_share_a_times_one_rule() {
         "the journal is in arrival order"
     );
 }
+
+#[tokio::test]
+async fn a_listener_for_one_client_journals_its_requests_as_that_clients() {
+    let mut server = MockBedrock::start().await;
+    let terminal = server.listen_for("terminal-b").unwrap();
+    let address: std::net::SocketAddr = terminal.trim_start_matches("http://").parse().unwrap();
+    assert_ne!(address, server.address());
+    // The same account and journal behind both: one request to each.
+    send(server.address(), "GET", "/inference-profiles", &[], b"").await;
+    let answer = send(address, "GET", "/inference-profiles", &[], b"").await;
+    assert_eq!(answer.status, 403, "unsigned, refused as on the main port");
+    let journal = server.received_requests();
+    let clients: Vec<Option<&str>> = journal.iter().map(|r| r.client.as_deref()).collect();
+    assert_eq!(clients, [None, Some("terminal-b")]);
+    assert_eq!(journal[1].seq, 2, "one journal, one sequence");
+    server.shutdown().await;
+}

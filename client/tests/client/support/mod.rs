@@ -30,4 +30,26 @@ impl Sandbox {
             .output()
             .unwrap()
     }
+
+    /// [`Sandbox::run`] with `input` on stdin, closed after it.
+    pub fn run_with_stdin(&self, args: &[&str], extra: &[(&str, &str)], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bedrock-client"))
+            .args(args)
+            .env_clear()
+            .envs(self.env(extra))
+            .current_dir(self.project())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
 }
