@@ -94,7 +94,7 @@ impl Recording {
             .journal
             .iter()
             .map(|r| RequestRecord {
-                client: ONLY_CLIENT.to_owned(),
+                client: r.client.clone().unwrap_or_else(|| ONLY_CLIENT.to_owned()),
                 at: since_start(r.time.0),
                 request: hidden(r, hide),
             })
@@ -104,22 +104,40 @@ impl Recording {
             ClientSide::Process(_) => (RunClock::Real, took),
         };
         let last = requests.iter().map(|r| r.at).max().unwrap_or_default();
+        let clients = if run.clients.is_empty() {
+            vec![client_record(ONLY_CLIENT, program, run, hide)]
+        } else {
+            run.clients
+                .iter()
+                .map(|c| client_record(&c.name, program, &c.run, hide))
+                .collect()
+        };
         Self {
             clock,
             start,
             length: length.max(last),
-            clients: vec![ClientRecord {
-                name: ONLY_CLIENT.to_owned(),
-                program: program.to_owned(),
-                stdout: hide(&run.stdout),
-                stderr: hide(&run.stderr),
-                ended: ended(run),
-                credential_counts: credential_counts(run),
-            }],
+            clients,
             requests,
             issued_at: run.issued_at.clone(),
             unmet_rules: run.unmet_rules.as_deref().map(hide),
         }
+    }
+}
+
+/// What to show of one client's run under `name`.
+fn client_record(
+    name: &str,
+    program: &str,
+    run: &Run,
+    hide: &dyn Fn(&str) -> String,
+) -> ClientRecord {
+    ClientRecord {
+        name: name.to_owned(),
+        program: program.to_owned(),
+        stdout: hide(&run.stdout),
+        stderr: hide(&run.stderr),
+        ended: ended(run),
+        credential_counts: credential_counts(run),
     }
 }
 
