@@ -160,7 +160,7 @@ fn check_sigv4(
         ));
     }
     let date = RequestDate::read(req.headers);
-    let malformed = |m: Malformed| incomplete(m.message(&shown(header)));
+    let malformed = |m: Malformed| incomplete(m.message(&shown(header), header));
     let auth = Authorization::parse(header, date.is_some()).map_err(malformed)?;
     if let Ok(scope) = auth.scope() {
         record.access_key_id = Some(scope.access_key_id);

@@ -143,13 +143,18 @@ catalogue! {
         detailed: true,
         ..row("InvalidSignatureException", Protocol::Bedrock, 403, SIGNATURE_MISMATCH)
     };
-    /// 400: an `Authorization` header SigV4 cannot read.
+    /// 403: an `Authorization` header SigV4 cannot read. Bedrock's REST
+    /// front end answers it 403, as users' reports of a bare token sent
+    /// as `Authorization` show (anthropics/claude-code#45081, #45128:
+    /// "API Error: 403 Authorization header requires 'Credential'
+    /// parameter. …"); the JSON-RPC and query services answer 400 (STS's
+    /// twin below).
     IncompleteSignatureException => ErrorSpec {
         origin: ErrorOrigin::SigV4,
         mantle: Some(ErrorCode::AuthenticationError),
         sts: Some(ErrorCode::IncompleteSignature),
         detailed: true,
-        ..row("IncompleteSignatureException", Protocol::Bedrock, 400, INCOMPLETE_SIGNATURE)
+        ..row("IncompleteSignatureException", Protocol::Bedrock, 403, INCOMPLETE_SIGNATURE)
     };
     /// 404: a model this account or region does not offer.
     ResourceNotFoundException => ErrorSpec {
