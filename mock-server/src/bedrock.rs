@@ -8,7 +8,8 @@ use crate::catalogue;
 use crate::control_plane;
 use crate::errors::{AwsError, ErrorCode};
 use crate::operation::{Operation, Protocol};
-use crate::reply::Reply;
+use crate::policy;
+use crate::reply::{self, Reply};
 use crate::routes::Route;
 use crate::rules::RuleContent;
 use crate::runtime::{self, StreamFault};
@@ -96,13 +97,36 @@ impl Api for Bedrock {
     }
 }
 
-/// Bedrock's checks of an invoke request, in its order: the model id, the
-/// headers, the body.
+/// Bedrock's checks of an invoke request, in its order: the model id (as
+/// the region offers it), the policies' denies, the model's access, the
+/// headers, the body, the model's output cap, then its quotas.
 fn check_invocation(call: &Exchange<'_>) -> Result<Invocation, AwsError> {
     let model = call.model.unwrap_or_default();
-    let resolved = catalogue::resolve_for_invoke(call.config, model, &call.caller.region)?;
+    let region = call.caller.region.as_str();
+    let resolved = catalogue::resolve_offered(call.config, model, region)?;
+    let resources = catalogue::resources(call.config, &resolved, region);
+    policy::check_denies(
+        call.config,
+        &policy::Request {
+            principal: &call.caller.principal,
+            operation: call.operation,
+            region,
+            resources: &resources,
+        },
+    )?;
+    let resolved = catalogue::check_access(call.config, model, resolved)?;
     check_service_tier(call.headers)?;
     let body = runtime::validate_body(call.config, call.body)?;
+    let max_tokens = body["max_tokens"].as_u64().unwrap_or_default();
+    if let Some(limit) = resolved.model.max_output_tokens.filter(|l| max_tokens > *l) {
+        return Err(AwsError::max_tokens_over_limit(limit));
+    }
+    if let Some(quota) = resolved.model.quota {
+        let tokens = reply::input_tokens(&body).saturating_add(max_tokens);
+        call.shared
+            .quotas
+            .take(&resolved.model.id, quota, tokens, call.now)?;
+    }
     Ok(Invocation {
         model_id: resolved.model.id.clone(),
         reply: resolved
