@@ -7,6 +7,7 @@ use crate::api::{Api, Exchange, Planned, Requested, WireError, rest_json_error};
 use crate::catalogue;
 use crate::control_plane;
 use crate::errors::{AwsError, ErrorCode};
+use crate::guardrail;
 use crate::operation::{Operation, Protocol};
 use crate::policy;
 use crate::reply::{self, Reply};
@@ -31,6 +32,8 @@ pub(crate) struct Invocation {
     model_id: String,
     reply: Reply,
     body: serde_json::Value,
+    /// What the guardrail the request names made of it.
+    guardrail: guardrail::Verdict,
 }
 
 impl Api for Bedrock {
@@ -127,7 +130,9 @@ fn check_invocation(call: &Exchange<'_>) -> Result<Invocation, AwsError> {
             .quotas
             .take(&resolved.model.id, quota, tokens, call.now)?;
     }
+    let guardrail = guardrail::judge(call.config, call.headers, region, &body)?;
     Ok(Invocation {
+        guardrail,
         model_id: resolved.model.id.clone(),
         reply: resolved
             .model
@@ -159,8 +164,9 @@ fn invoke(
     invocation: Invocation,
     content: Option<RuleContent<'_>>,
 ) -> Result<Planned, AwsError> {
+    let blocked = invocation.blocked_reply();
     let reply = match content {
-        None => &invocation.reply,
+        None => blocked.as_ref().unwrap_or(&invocation.reply),
         Some(RuleContent::Reply(reply)) => reply,
         Some(RuleContent::Exception {
             exception, message, ..
@@ -173,6 +179,7 @@ fn invoke(
         reply,
         &invocation.body,
         &invocation.model_id,
+        invocation.guardrail.action(),
         &mut call.shared.rng(),
     );
     let mut headers = token_headers(answer.input_tokens, answer.output_tokens);
@@ -191,8 +198,9 @@ fn invoke_with_response_stream(
     invocation: Invocation,
     content: Option<RuleContent<'_>>,
 ) -> Planned {
+    let blocked = invocation.blocked_reply();
     let (reply, fault) = match content {
-        None => (&invocation.reply, None),
+        None => (blocked.as_ref().unwrap_or(&invocation.reply), None),
         Some(RuleContent::Reply(reply)) => (reply, None),
         Some(RuleContent::Exception {
             after_events,
@@ -207,6 +215,7 @@ fn invoke_with_response_stream(
         reply,
         &invocation.body,
         &invocation.model_id,
+        invocation.guardrail.action(),
         &mut call.shared.rng(),
         fault,
     );
@@ -214,6 +223,17 @@ fn invoke_with_response_stream(
         framing: Framing::EventStream,
         frames,
         headers: echoed_service_tier(call.headers).into_iter().collect(),
+    }
+}
+
+impl Invocation {
+    /// The guardrail's message, when it intervened: the model is not
+    /// called, and its reply is not sent.
+    fn blocked_reply(&self) -> Option<Reply> {
+        match &self.guardrail {
+            guardrail::Verdict::Intervened(message) => Some(Reply::text(message.clone())),
+            guardrail::Verdict::NotNamed | guardrail::Verdict::Passed => None,
+        }
     }
 }
 

@@ -178,6 +178,7 @@ impl ServerConfig {
             check_model_state,
             check_model_changes,
             check_denies,
+            check_guardrails,
             check_application_profiles,
             check_pace,
             check_rules,
@@ -450,6 +451,61 @@ fn check_model_changes(config: &ServerConfig) -> Result<(), ConfigError> {
             quota: change.quota,
         };
         fields.check(config).map_err(|e| e.under(&field))?;
+    }
+    Ok(())
+}
+
+/// Guardrails: ids as AWS forms them (lowercase letters and digits), each
+/// given once, a version a request can name, and no empty word (it would
+/// block every request).
+fn check_guardrails(config: &ServerConfig) -> Result<(), ConfigError> {
+    let mut first_at: HashMap<&str, usize> = HashMap::new();
+    for (n, guardrail) in config.guardrails.iter().enumerate() {
+        let at = |field: &str| format!("guardrails[{n}].{field}");
+        let id = guardrail.id.as_str();
+        let formed = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !formed {
+            return Err(ConfigError::new(
+                Malformed,
+                at("id"),
+                format!(
+                    "`{id}` is not a guardrail id (lowercase letters and digits, like `gr7x2abc9d1e`), so Bedrock would refuse every request naming it"
+                ),
+            ));
+        }
+        if let Some(first) = first_at.insert(id, n) {
+            return Err(ConfigError::new(
+                Duplicate,
+                at("id"),
+                format!(
+                    "`{id}` is also guardrails[{first}]: only the first would ever judge; give each guardrail once"
+                ),
+            ));
+        }
+        let version = guardrail.version.as_str();
+        let numbered = !version.starts_with('0')
+            && !version.is_empty()
+            && version.len() <= 8
+            && version.bytes().all(|b| b.is_ascii_digit());
+        if version != "DRAFT" && !numbered {
+            return Err(ConfigError::new(
+                Malformed,
+                at("version"),
+                format!(
+                    "`{version}` is not a guardrail version; give `DRAFT` or a number from 1, like `1`"
+                ),
+            ));
+        }
+        if let Some(k) = guardrail.blocked.iter().position(|w| w.trim().is_empty()) {
+            return Err(ConfigError::new(
+                Empty,
+                at(&format!("blocked[{k}]")),
+                "an empty word is in every conversation, so the guardrail would block every request; give the words or phrases it blocks",
+            ));
+        }
     }
     Ok(())
 }
@@ -931,6 +987,25 @@ mod tests {
         assert_eq!(
             refused(&ServerConfig::default().deny(not_an_arn)),
             (Malformed, "denies[0].resources[0]".to_owned())
+        );
+        let guardrail = |id: &str, version: &str, blocked: &str| crate::config::Guardrail {
+            id: id.to_owned(),
+            version: version.to_owned(),
+            blocked: vec![blocked.to_owned()],
+            blocked_input_message: "no".to_owned(),
+        };
+        for (bad, field) in [
+            (guardrail("gr-abc123", "1", "x"), "guardrails[0].id"),
+            (guardrail("abc", "v1", "x"), "guardrails[0].version"),
+            (guardrail("abc", "DRAFT", " "), "guardrails[0].blocked[0]"),
+        ] {
+            assert_eq!(refused(&ServerConfig::default().guardrail(bad)).1, field);
+        }
+        assert!(
+            ServerConfig::default()
+                .guardrail(guardrail("abc", "12", "x"))
+                .check()
+                .is_ok()
         );
         let mut rule = Rule::new(
             Match::any().region(""),

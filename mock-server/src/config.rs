@@ -74,6 +74,11 @@ pub struct ServerConfig {
     /// fields given change (`on_demand`, `profiles`, `regions`,
     /// `max_output_tokens`, `quota`).
     pub model_changes: BTreeMap<String, ModelChange>,
+    /// The account's guardrails. A model request naming one
+    /// (`X-Amzn-Bedrock-GuardrailIdentifier` and `-GuardrailVersion`) is
+    /// judged by it; when the account has none, the headers are not
+    /// checked (an account whose guardrails the test does not model).
+    pub guardrails: Vec<Guardrail>,
     /// Explicit denies of IAM policies or service control policies:
     /// invoke requests they match are refused with 403
     /// AccessDeniedException naming the caller, the action and the
@@ -123,6 +128,7 @@ impl Default for ServerConfig {
             model_state: BTreeMap::new(),
             model_changes: BTreeMap::new(),
             denies: Vec::new(),
+            guardrails: Vec::new(),
             application_profiles: Vec::new(),
             reply: Reply::default(),
             betas: DEFAULT_BETAS.iter().map(|b| (*b).to_owned()).collect(),
@@ -208,6 +214,12 @@ impl ServerConfig {
     /// Changes one catalogue model: the fields `change` gives.
     pub fn model_change(mut self, model_id: impl Into<String>, change: ModelChange) -> Self {
         self.model_changes.insert(model_id.into(), change);
+        self
+    }
+
+    /// Adds a guardrail.
+    pub fn guardrail(mut self, guardrail: Guardrail) -> Self {
+        self.guardrails.push(guardrail);
         self
     }
 
@@ -512,6 +524,37 @@ pub struct Deny {
     /// Every resource when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+}
+
+/// A guardrail of the account: the words and phrases it blocks (a word
+/// filter's words, a denied topic's phrases), found in any message of the
+/// conversation, case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Guardrail {
+    /// Its id: lowercase letters and digits, the last part of its ARN
+    /// (`arn:aws:bedrock:{region}:{account}:guardrail/{id}`), which a
+    /// request may send instead.
+    pub id: String,
+    /// The version requests must name: `DRAFT` or a number.
+    #[serde(default = "draft_version")]
+    pub version: String,
+    /// Words and phrases that make it intervene.
+    pub blocked: Vec<String>,
+    /// What the answer says instead when it intervenes.
+    #[serde(default = "default_blocked_message")]
+    pub blocked_input_message: String,
+}
+
+fn draft_version() -> String {
+    "DRAFT".to_owned()
+}
+
+/// The console's default blocked-input message (as a listed guardrail
+/// shows it: turbot/steampipe-plugin-aws#2661).
+fn default_blocked_message() -> String {
+    "Sorry, the model cannot answer this question.".to_owned()
 }
 
 /// The kind of policy an explicit deny is in.

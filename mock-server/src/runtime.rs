@@ -1,12 +1,14 @@
 //! The Bedrock runtime: InvokeModel and InvokeModelWithResponseStream for
 //! Anthropic models, with the request validation Bedrock applies.
 
-use bedrock_eventstream::anthropic::InvocationMetrics;
-use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_exception};
+use bedrock_eventstream::Header;
+use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
+use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_chunk, encode_exception};
 use serde_json::Value;
 
 use crate::config::ServerConfig;
 use crate::errors::{AwsError, ExceptionType};
+use crate::guardrail;
 use crate::journal::FrameRecord;
 use crate::messages_body::{self, Fields};
 use crate::reply::{Reply, render};
@@ -91,10 +93,22 @@ pub(crate) struct InvokeAnswer {
     pub output_tokens: u64,
 }
 
-pub(crate) fn invoke(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng) -> InvokeAnswer {
+/// The whole answer; `guardrail_action` is the guardrail's verdict when
+/// the request named one, a field of the message as Bedrock adds it.
+pub(crate) fn invoke(
+    reply: &Reply,
+    body: &Value,
+    model_id: &str,
+    guardrail_action: Option<&str>,
+    rng: &mut Rng,
+) -> InvokeAnswer {
     let rendered = render(reply, body, model_id, rng);
+    let mut message = rendered.message_json();
+    if let Some(action) = guardrail_action {
+        message[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
+    }
     InvokeAnswer {
-        body: serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes"),
+        body: serde_json::to_vec(&message).expect("a JSON value serializes"),
         input_tokens: rendered.input_tokens,
         output_tokens: rendered.output_tokens,
     }
@@ -122,11 +136,15 @@ impl StreamFault {
     }
 }
 
-/// The frames of an InvokeModelWithResponseStream answer.
+/// The frames of an InvokeModelWithResponseStream answer. A guardrail's
+/// verdict (`guardrail_action`) rides on the last chunk, beside the
+/// invocation metrics Bedrock adds there; no capture shows where Bedrock
+/// puts it in a stream, so it goes where Bedrock's own fields go.
 pub(crate) fn stream_frames(
     reply: &Reply,
     body: &Value,
     model_id: &str,
+    guardrail_action: Option<&str>,
     rng: &mut Rng,
     fault: Option<StreamFault>,
 ) -> Vec<PlannedFrame> {
@@ -144,15 +162,37 @@ pub(crate) fn stream_frames(
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
     let mut frames = FrameWriter::default();
-    for event in &events[..limit] {
+    for (n, event) in events[..limit].iter().enumerate() {
         let label = FrameRecord::Chunk(event.event_type().to_owned());
-        frames.push(label, |out| encode_chunk(event, rng.padding(), out));
+        let marked = guardrail_action.filter(|_| n + 1 == events.len());
+        frames.push(label, |out| match marked {
+            Some(action) => encode_marked_chunk(event, action, rng.padding(), out),
+            None => encode_chunk(event, rng.padding(), out),
+        });
     }
     if let Some(fault) = fault {
         let label = FrameRecord::Exception(fault.exception.exception_type.clone());
         frames.push(label, |out| encode_exception(&fault.exception, out));
     }
     frames.finish()
+}
+
+/// A chunk whose event carries the guardrail's verdict.
+fn encode_marked_chunk(event: &StreamEvent, action: &str, padding: &str, out: &mut Vec<u8>) {
+    let mut json: Value =
+        serde_json::from_slice(&event.to_json()).expect("an event serializes to JSON");
+    json[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
+    let payload = chunk_payload(
+        &serde_json::to_vec(&json).expect("a JSON value serializes"),
+        padding,
+    );
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    bedrock_eventstream::encode(&headers, &payload, out)
+        .expect("a chunk frame is within AWS limits");
 }
 
 #[cfg(test)]
