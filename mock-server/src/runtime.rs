@@ -204,6 +204,38 @@ mod tests {
     }
 
     #[test]
+    fn a_guardrails_verdict_marks_the_answer_and_the_last_chunk_only() {
+        let body: Value =
+            serde_json::json!({"max_tokens": 10, "messages": [{"role": "user", "content": "."}]});
+        let reply = Reply::text("no");
+        let whole = invoke(&reply, &body, "m", Some("INTERVENED"), &mut Rng::new(1));
+        let whole: Value = serde_json::from_slice(&whole.body).unwrap();
+        assert_eq!(whole[guardrail::ACTION_FIELD], "INTERVENED");
+        let plain = invoke(&reply, &body, "m", None, &mut Rng::new(1));
+        let plain: Value = serde_json::from_slice(&plain.body).unwrap();
+        assert!(plain.get(guardrail::ACTION_FIELD).is_none());
+
+        let frames = stream_frames(&reply, &body, "m", Some("NONE"), &mut Rng::new(1), None);
+        let mut marked: Vec<Option<Value>> = frames
+            .iter()
+            .map(|planned| {
+                let frame = bedrock_eventstream::decode_frame(&planned.bytes).unwrap();
+                let payload: Value = serde_json::from_slice(frame.payload()).unwrap();
+                let bytes = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    payload["bytes"].as_str().unwrap(),
+                )
+                .unwrap();
+                let event: Value = serde_json::from_slice(&bytes).unwrap();
+                event.get(guardrail::ACTION_FIELD).cloned()
+            })
+            .collect();
+        let last = marked.pop().unwrap();
+        assert_eq!(last, Some(Value::String("NONE".to_owned())));
+        assert!(marked.iter().all(Option::is_none), "{marked:?}");
+    }
+
+    #[test]
     fn the_anthropic_sdks_dated_versions_are_taken() {
         for v in ["bedrock-2023-05-31", "2023-06-01", "2026-10-21"] {
             assert!(is_accepted_version(v), "{v}");
