@@ -365,7 +365,7 @@ async fn a_malformed_x_amz_date_is_named_as_not_iso_8601() {
         "IncompleteSignatureException",
         &format!(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. {}",
-            hashed_tail(&value(&good, "authorization"))
+            hashed_tail(value(&good, "authorization"))
         ),
     );
 }
