@@ -58,7 +58,8 @@ pub(crate) fn validate_body(config: &ServerConfig, body: &[u8]) -> Result<Value,
         .or_else(|| messages_body::messages_problem(fields).map(str::to_owned))
         // Fields of the Messages API that the Invoke body does not have.
         .or_else(|| messages_body::extra_field_problem(fields, &["model", "stream"]))
-        .or_else(|| betas_problem(config, fields));
+        .or_else(|| betas_problem(config, fields))
+        .or_else(|| tools_problem(fields));
     match problem {
         Some(problem) => Err(AwsError::validation(problem)),
         None => Ok(value),
@@ -84,6 +85,50 @@ fn betas_problem(config: &ServerConfig, fields: &Fields) -> Option<String> {
             .is_some_and(|b| config.betas.iter().any(|k| k == b))
     };
     (!list.iter().all(known)).then(|| "invalid beta flag".to_owned())
+}
+
+/// The fields a custom tool may have on Invoke, and the beta (in the
+/// body's `anthropic_beta`) each of the optional ones needs. Claude Code
+/// sends `name`, `description`, `input_schema`, and `defer_loading` with
+/// the tool-search beta (every golden capture); users' reports show the
+/// rest refused, in the Anthropic API's words: `tools.11.custom.defer_loading`
+/// (anthropics/claude-code#82549, a gateway that dropped the beta),
+/// `tools.0.custom.eager_input_streaming` (anthropics/claude-code#63532).
+const TOOL_FIELDS: &[(&str, Option<&str>)] = &[
+    ("type", None),
+    ("name", None),
+    ("description", None),
+    ("input_schema", None),
+    ("cache_control", None),
+    ("defer_loading", Some("tool-search-tool-2025-10-19")),
+    ("input_examples", Some("tool-examples-2025-10-29")),
+    (
+        "eager_input_streaming",
+        Some("fine-grained-tool-streaming-2025-05-14"),
+    ),
+];
+
+/// The first custom tool field the request's betas do not allow. Server
+/// tools (a `type` other than `custom`) have shapes of their own and are
+/// not checked.
+fn tools_problem(fields: &Fields) -> Option<String> {
+    let tools = fields.get("tools")?.as_array()?;
+    let betas: Vec<&str> = fields
+        .get("anthropic_beta")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let allowed = |key: &str| {
+        TOOL_FIELDS
+            .iter()
+            .any(|(name, beta)| *name == key && beta.is_none_or(|b| betas.contains(&b)))
+    };
+    tools.iter().enumerate().find_map(|(n, tool)| {
+        let tool = tool.as_object()?;
+        let custom = tool.get("type").is_none_or(|t| t == "custom");
+        let extra = tool.keys().find(|key| !allowed(key))?;
+        custom.then(|| format!("tools.{n}.custom.{extra}: Extra inputs are not permitted"))
+    })
 }
 
 /// A whole InvokeModel answer.
@@ -233,6 +278,50 @@ mod tests {
         let last = marked.pop().unwrap();
         assert_eq!(last, Some(Value::String("NONE".to_owned())));
         assert!(marked.iter().all(Option::is_none), "{marked:?}");
+    }
+
+    #[test]
+    fn custom_tool_fields_need_their_betas() {
+        let body = |tools: &str, betas: &str| {
+            format!(
+                r#"{{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{{"role":"user","content":"."}}],"tools":{tools},"anthropic_beta":[{betas}]}}"#
+            )
+        };
+        let plain = r#"{"name":"Read","description":"d","input_schema":{"type":"object"}}"#;
+        let deferred = r#"{"name":"T","description":"d","input_schema":{},"defer_loading":true}"#;
+        let eager = r#"{"name":"T","input_schema":{},"eager_input_streaming":true}"#;
+        // What Claude Code sends: plain tools, one deferred, the tool-search beta.
+        let claude_code = body(
+            &format!("[{plain},{deferred}]"),
+            r#""tool-search-tool-2025-10-19""#,
+        );
+        assert!(check(&claude_code).is_ok());
+        assert_eq!(
+            check(&body(&format!("[{plain},{deferred}]"), "")).unwrap_err(),
+            "tools.1.custom.defer_loading: Extra inputs are not permitted"
+        );
+        assert_eq!(
+            check(&body(
+                &format!("[{eager}]"),
+                r#""tool-search-tool-2025-10-19""#
+            ))
+            .unwrap_err(),
+            "tools.0.custom.eager_input_streaming: Extra inputs are not permitted"
+        );
+        assert!(
+            check(&body(
+                &format!("[{eager}]"),
+                r#""fine-grained-tool-streaming-2025-05-14""#
+            ))
+            .is_ok()
+        );
+        let server_tool = r#"{"type":"web_search_20250305","name":"web_search","max_uses":5}"#;
+        assert!(check(&body(&format!("[{server_tool}]"), "")).is_ok());
+        let typo = r#"{"type":"custom","name":"T","input_schema":{},"bogus_field":true}"#;
+        assert_eq!(
+            check(&body(&format!("[{typo}]"), "")).unwrap_err(),
+            "tools.0.custom.bogus_field: Extra inputs are not permitted"
+        );
     }
 
     #[test]
