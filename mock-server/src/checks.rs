@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use crate::config::{Credential, MAX_PACE_MS, Pace, Quota, ServerConfig};
+use crate::config::{Credential, MAX_PACE_MS, Pace, PolicyKind, Quota, ServerConfig};
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
 use crate::operation::Operation;
@@ -551,6 +551,13 @@ fn check_denies(config: &ServerConfig) -> Result<(), ConfigError> {
                 ),
             ));
         }
+        if deny.policy_arn.is_some() && deny.policy == PolicyKind::IdentityBased {
+            return Err(ConfigError::new(
+                Unmeetable,
+                at("policy_arn".to_owned()),
+                "AWS names the policy only for a service control policy; an identity-based deny's refusal says `in an identity-based policy`: drop `policy_arn` or make the policy `service_control_policy`",
+            ));
+        }
         if let Some(arn) = &deny.policy_arn
             && !arn.starts_with("arn:aws:organizations::")
         {
@@ -978,6 +985,19 @@ mod tests {
         assert_eq!(
             refused(&ServerConfig::default().deny(deny.clone())),
             (Unknown, "denies[0].actions[0]".to_owned())
+        );
+        let named_identity_policy = Deny {
+            policy: PolicyKind::IdentityBased,
+            policy_arn: Some(
+                "arn:aws:organizations::111122223333:policy/o-x/service_control_policy/p-x"
+                    .to_owned(),
+            ),
+            actions: Vec::new(),
+            ..deny.clone()
+        };
+        assert_eq!(
+            refused(&ServerConfig::default().deny(named_identity_policy)),
+            (Unmeetable, "denies[0].policy_arn".to_owned())
         );
         let not_an_arn = Deny {
             actions: Vec::new(),
