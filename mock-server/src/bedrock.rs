@@ -130,15 +130,16 @@ fn check_invocation(call: &Exchange<'_>) -> Result<Invocation, AwsError> {
             .quotas
             .take(&resolved.model.id, quota, tokens, call.now)?;
     }
-    let guardrail = guardrail::judge(call.config, call.headers, region, &body)?;
+    let reply = resolved
+        .model
+        .reply
+        .clone()
+        .unwrap_or_else(|| call.config.reply.clone());
+    let guardrail = guardrail::judge(call.config, call.headers, region, &body, &reply)?;
     Ok(Invocation {
         guardrail,
         model_id: resolved.model.id.clone(),
-        reply: resolved
-            .model
-            .reply
-            .clone()
-            .unwrap_or_else(|| call.config.reply.clone()),
+        reply,
         body,
     })
 }
@@ -227,8 +228,7 @@ fn invoke_with_response_stream(
 }
 
 impl Invocation {
-    /// The guardrail's message, when it intervened: the model is not
-    /// called, and its reply is not sent.
+    /// The guardrail's message, when it intervened: its reply is not sent.
     fn blocked_reply(&self) -> Option<Reply> {
         match &self.guardrail {
             guardrail::Verdict::Intervened(message) => Some(Reply::text(message.clone())),

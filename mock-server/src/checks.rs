@@ -1013,6 +1013,7 @@ mod tests {
             version: version.to_owned(),
             blocked: vec![blocked.to_owned()],
             blocked_input_message: "no".to_owned(),
+            blocked_output_message: "no".to_owned(),
         };
         for (bad, field) in [
             (guardrail("gr-abc123", "1", "x"), "guardrails[0].id"),

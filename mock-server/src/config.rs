@@ -527,8 +527,8 @@ pub struct Deny {
 }
 
 /// A guardrail of the account: the words and phrases it blocks (a word
-/// filter's words, a denied topic's phrases), found in any message of the
-/// conversation, case-insensitively.
+/// filter's words, a denied topic's phrases), found case-insensitively in
+/// any message of the conversation, or in the model's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -542,17 +542,21 @@ pub struct Guardrail {
     pub version: String,
     /// Words and phrases that make it intervene.
     pub blocked: Vec<String>,
-    /// What the answer says instead when it intervenes.
+    /// What the answer says instead when the request's conversation has
+    /// a blocked word.
     #[serde(default = "default_blocked_message")]
     pub blocked_input_message: String,
+    /// What the answer says instead when the model's answer has one.
+    #[serde(default = "default_blocked_message")]
+    pub blocked_output_message: String,
 }
 
 fn draft_version() -> String {
     "DRAFT".to_owned()
 }
 
-/// The console's default blocked-input message (as a listed guardrail
-/// shows it: turbot/steampipe-plugin-aws#2661).
+/// The console's default blocked-input and blocked-output message (as a
+/// listed guardrail shows them: turbot/steampipe-plugin-aws#2661).
 fn default_blocked_message() -> String {
     "Sorry, the model cannot answer this question.".to_owned()
 }

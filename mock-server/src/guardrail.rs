@@ -1,14 +1,17 @@
 //! Guardrails: a model request that names one of the account's guardrails
 //! (`X-Amzn-Bedrock-GuardrailIdentifier`, `X-Amzn-Bedrock-GuardrailVersion`)
 //! is judged over its whole conversation, every message, so a blocked word
-//! in an earlier turn blocks every later one that sends it back. When it
-//! intervenes, the model is not called: the answer is the guardrail's
-//! message, marked `"amazon-bedrock-guardrailAction": "INTERVENED"`.
+//! in an earlier turn blocks every later one that sends it back, and then
+//! over the model's answer. When it intervenes, the answer is the
+//! guardrail's message for the input or the output, marked
+//! `"amazon-bedrock-guardrailAction": "INTERVENED"`. A rule's reply is the
+//! test's own answer and is not judged.
 
 use serde_json::Value;
 
 use crate::config::{Guardrail, ServerConfig};
 use crate::errors::AwsError;
+use crate::reply::{Reply, ReplyBlock};
 
 /// The field Bedrock adds to an answer a guardrail judged.
 pub(crate) const ACTION_FIELD: &str = "amazon-bedrock-guardrailAction";
@@ -35,12 +38,14 @@ impl Verdict {
     }
 }
 
-/// Judges `body` by the guardrail the request's headers name, if any.
+/// Judges `body`, then the model's `answer`, by the guardrail the
+/// request's headers name, if any.
 pub(crate) fn judge(
     config: &ServerConfig,
     headers: &http::HeaderMap,
     region: &str,
     body: &Value,
+    answer: &Reply,
 ) -> Result<Verdict, AwsError> {
     let header = |name: &str| {
         headers
@@ -56,16 +61,37 @@ pub(crate) fn judge(
     let guardrail = named(config, &identifier, region)
         .filter(|g| g.version == version)
         .ok_or_else(invalid_identifier)?;
-    let text = conversation_text(body).to_lowercase();
-    let blocked = guardrail
-        .blocked
-        .iter()
-        .any(|word| text.contains(&word.to_lowercase()));
-    Ok(if blocked {
+    let blocks = |text: String| {
+        let text = text.to_lowercase();
+        guardrail
+            .blocked
+            .iter()
+            .any(|word| text.contains(&word.to_lowercase()))
+    };
+    Ok(if blocks(conversation_text(body)) {
         Verdict::Intervened(guardrail.blocked_input_message.clone())
+    } else if blocks(answer_text(answer)) {
+        Verdict::Intervened(guardrail.blocked_output_message.clone())
     } else {
         Verdict::Passed
     })
+}
+
+/// The text the model would write: its text, thinking and tool inputs (an
+/// echo repeats the conversation, judged already), as scripted, before
+/// `max_tokens` cuts it.
+fn answer_text(answer: &Reply) -> String {
+    answer
+        .content
+        .iter()
+        .map(|block| match block {
+            ReplyBlock::Text { text } => text.clone(),
+            ReplyBlock::Thinking { thinking } => thinking.clone(),
+            ReplyBlock::ToolUse { input, .. } => input.to_string(),
+            ReplyBlock::Echo => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The guardrail `identifier` names: its id, or its ARN in `region`.
@@ -118,7 +144,16 @@ mod tests {
             version: "1".to_owned(),
             blocked: vec!["Project Falcon".to_owned()],
             blocked_input_message: "Blocked by policy.".to_owned(),
+            blocked_output_message: "Answer withheld.".to_owned(),
         })
+    }
+
+    fn judge_hi(
+        config: &ServerConfig,
+        headers: &http::HeaderMap,
+        body: &Value,
+    ) -> Result<Verdict, AwsError> {
+        judge(config, headers, "us-east-1", body, &Reply::text("hi"))
     }
 
     fn headers(id: &str, version: &str) -> http::HeaderMap {
@@ -139,18 +174,45 @@ mod tests {
         let arn = "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr1abc";
         for id in ["gr1abc", arn] {
             assert_eq!(
-                judge(&config, &headers(id, "1"), "us-east-1", &second_turn),
+                judge_hi(&config, &headers(id, "1"), &second_turn),
                 Ok(Verdict::Intervened("Blocked by policy.".to_owned()))
             );
         }
         let clean = json!({"messages": [{"role": "user", "content": "hi"}]});
         assert_eq!(
-            judge(&config, &headers("gr1abc", "1"), "us-east-1", &clean),
+            judge_hi(&config, &headers("gr1abc", "1"), &clean),
             Ok(Verdict::Passed)
         );
         assert_eq!(
-            judge(&config, &http::HeaderMap::new(), "us-east-1", &second_turn),
+            judge_hi(&config, &http::HeaderMap::new(), &second_turn),
             Ok(Verdict::NotNamed)
+        );
+    }
+
+    #[test]
+    fn the_models_answer_is_judged_after_the_conversation() {
+        let config = config();
+        let clean = json!({"messages": [{"role": "user", "content": "what is next?"}]});
+        let answer = Reply::text("The next launch is Project Falcon.");
+        assert_eq!(
+            judge(
+                &config,
+                &headers("gr1abc", "1"),
+                "us-east-1",
+                &clean,
+                &answer
+            ),
+            Ok(Verdict::Intervened("Answer withheld.".to_owned()))
+        );
+        assert_eq!(
+            judge(
+                &config,
+                &headers("gr1abc", "1"),
+                "us-east-1",
+                &clean,
+                &Reply::echo()
+            ),
+            Ok(Verdict::Passed)
         );
     }
 
@@ -159,7 +221,7 @@ mod tests {
         let config = config();
         let body = json!({"messages": []});
         for (id, version) in [("nope", "1"), ("gr1abc", "2")] {
-            let e = judge(&config, &headers(id, version), "us-east-1", &body).unwrap_err();
+            let e = judge_hi(&config, &headers(id, version), &body).unwrap_err();
             assert_eq!(
                 (e.status, e.message.as_str()),
                 (400, "The provided guardrail identifier is invalid.")
@@ -168,12 +230,7 @@ mod tests {
         // An account without guardrails does not check the headers.
         let body = json!({"messages": [{"role": "user", "content": "project falcon"}]});
         assert_eq!(
-            judge(
-                &ServerConfig::default(),
-                &headers("gr-abc123", "1"),
-                "us-east-1",
-                &body
-            ),
+            judge_hi(&ServerConfig::default(), &headers("gr-abc123", "1"), &body),
             Ok(Verdict::NotNamed)
         );
     }
