@@ -65,8 +65,17 @@ impl ApiFailure {
                 c.rsplit('#').next().unwrap_or_default().to_owned()
             })
             .filter(|c| !c.is_empty());
+        // The Anthropic SDKs quote a body with no `message` whole, as JSON:
+        // a front door's `{"Message":"…"}` (AWS's authorization layer,
+        // API-key refusals) is printed `API Error: 403 {"Message":"…"}`
+        // (anthropics/claude-code#44963; the CLI 2.1.328 on
+        // regions/scp-denies-global-profiles).
+        let quoted_whole = || {
+            field(&["Message"])?;
+            json.as_ref().map(serde_json::Value::to_string)
+        };
         let message = field(&["message"])
-            .or_else(|| field(&["Message"]))
+            .or_else(quoted_whole)
             .or_else(|| field(&["error", "message"]))
             .unwrap_or_else(|| {
                 let text = String::from_utf8_lossy(body);
@@ -329,6 +338,10 @@ fn names_aws_credentials(cli: &Profile, message: &str) -> bool {
 /// The front door's refusals of a missing or bad API key (403
 /// AccessDeniedException, but about credentials, not model access).
 fn is_front_door_refusal(message: &str) -> bool {
+    let said = serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|body| body.get("Message")?.as_str().map(str::to_owned));
+    let message = said.as_deref().unwrap_or(message);
     message == "Authorization header is missing"
         || message.starts_with("Invalid API Key format")
         || message.starts_with("Authentication failed")
@@ -414,16 +427,20 @@ pub fn user_message_for(
                 texts.not_logged_in.clone()
             }
         }
-        Failure::Credentials => [
+        // The CLI says "enable this model" only of a refusal of the model
+        // itself; a policy's denial (`is not authorized to perform`) and
+        // any other AccessDenied get the credentials line (the CLI 2.1.328
+        // and 2.1.332 on regions/scp-denies-global-profiles).
+        Failure::ModelAccess if model_refusal(failure) == Some(ModelRefusal::Refused) => [
             texts.auth_failed.as_str(),
-            &what_to_do(),
-            &texts.check_permissions,
+            &texts.enable_the_model,
             &api_error,
         ]
         .join(separator),
-        Failure::ModelAccess => [
+        Failure::Credentials | Failure::ModelAccess => [
             texts.auth_failed.as_str(),
-            &texts.enable_the_model,
+            &what_to_do(),
+            &texts.check_permissions,
             &api_error,
         ]
         .join(separator),
@@ -575,6 +592,20 @@ mod tests {
         assert_eq!(
             user_message(&access, None),
             "AWS authentication failed · enable this model for your account and region in the Amazon Bedrock console, or run --model to pick another model · API Error: 403 You don't have access to the model with the specified model ID."
+        );
+        // A policy's denial is not the model's refusal: the credentials
+        // line (the CLI 2.1.328 and 2.1.332, regions/scp-denies-global-profiles).
+        let denied = failure(
+            403,
+            "AccessDeniedException",
+            r#"{"Message":"User: arn:aws:iam::123456789012:user/dev is not authorized to perform: bedrock:InvokeModelWithResponseStream on resource: x with an explicit deny in an identity-based policy"}"#,
+        );
+        assert_eq!(
+            user_message(&denied, None),
+            format!(
+                "AWS authentication failed · refresh your AWS credentials (SSO sign-in, access keys, API key or proxy token) and retry · if credentials are current, check AWS permissions and model access · API Error: 403 {}",
+                denied.message
+            )
         );
         // A 5xx: its final stops dropped and one put back, then the advice
         // (conformance's conversation-first-fails; Mantle's service name
@@ -740,10 +771,17 @@ mod tests {
             &headers,
             br#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#,
         );
+        // No `message`: quoted whole, in the body's order, as the
+        // Anthropic SDKs do.
         assert_eq!(
             (bedrock.code.as_deref(), bedrock.message.as_str()),
-            (Some("ValidationException"), "bad")
+            (
+                Some("ValidationException"),
+                r#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#
+            )
         );
+        let lower = ApiFailure::from_answer(403, &headers, br#"{"message":"no","Message":"x"}"#);
+        assert_eq!(lower.message, "no");
         let mantle = ApiFailure::from_answer(
             404,
             &headers,

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{AuthMode, Credential, ServerConfig};
+use crate::config::{AuthMode, Credential, ServerConfig, default_user_arn};
 use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ErrorCode, SIGNATURE_MISMATCH};
 use crate::journal::{AuthRecord, AuthScheme};
@@ -35,6 +35,21 @@ pub(crate) struct Caller {
     pub region: String,
     /// The access key that signed (SigV4 only).
     pub access_key_id: Option<String>,
+    /// The identity's ARN, as an AccessDenied names it: the signing
+    /// credential's, or the account's default user for API keys and
+    /// gateway mode.
+    pub principal: String,
+}
+
+impl Caller {
+    /// A caller that named no region: the account's home region.
+    fn at_home(config: &ServerConfig) -> Self {
+        Caller {
+            region: config.home_region().to_owned(),
+            access_key_id: None,
+            principal: default_user_arn(&config.account_id),
+        }
+    }
 }
 
 /// Authenticates `req` for an endpoint speaking `protocol`: SigV4 for its
@@ -48,10 +63,7 @@ pub(crate) fn authenticate(
     protocol: Protocol,
 ) -> (AuthRecord, Result<Caller, AwsError>) {
     let mut record = AuthRecord::presenting(AuthScheme::None);
-    let home = Caller {
-        region: config.home_region().to_owned(),
-        access_key_id: None,
-    };
+    let home = Caller::at_home(config);
     let x_api_key = (protocol == Protocol::Mantle)
         .then(|| req.headers.get("x-api-key"))
         .flatten();
@@ -108,11 +120,7 @@ pub(crate) fn unsigned(
         accepted: true,
         ..AuthRecord::presenting(scheme)
     };
-    let caller = Caller {
-        region: config.home_region().to_owned(),
-        access_key_id: None,
-    };
-    (record, Ok(caller))
+    (record, Ok(Caller::at_home(config)))
 }
 
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
@@ -160,7 +168,7 @@ fn check_sigv4(
         ));
     }
     let date = RequestDate::read(req.headers);
-    let malformed = |m: Malformed| incomplete(m.message(&shown(header)));
+    let malformed = |m: Malformed| incomplete(m.message(&shown(header), header));
     let auth = Authorization::parse(header, date.is_some()).map_err(malformed)?;
     if let Ok(scope) = auth.scope() {
         record.access_key_id = Some(scope.access_key_id);
@@ -186,6 +194,7 @@ fn check_sigv4(
     Ok(Caller {
         region: scope.region,
         access_key_id: Some(scope.access_key_id),
+        principal: credential.identity_arn(&config.account_id),
     })
 }
 

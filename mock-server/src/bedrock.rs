@@ -7,8 +7,10 @@ use crate::api::{Api, Exchange, Planned, Requested, WireError, rest_json_error};
 use crate::catalogue;
 use crate::control_plane;
 use crate::errors::{AwsError, ErrorCode};
+use crate::guardrail;
 use crate::operation::{Operation, Protocol};
-use crate::reply::Reply;
+use crate::policy;
+use crate::reply::{self, Reply};
 use crate::routes::Route;
 use crate::rules::RuleContent;
 use crate::runtime::{self, StreamFault};
@@ -30,6 +32,8 @@ pub(crate) struct Invocation {
     model_id: String,
     reply: Reply,
     body: serde_json::Value,
+    /// What the guardrail the request names made of it.
+    guardrail: guardrail::Verdict,
 }
 
 impl Api for Bedrock {
@@ -96,20 +100,46 @@ impl Api for Bedrock {
     }
 }
 
-/// Bedrock's checks of an invoke request, in its order: the model id, the
-/// headers, the body.
+/// Bedrock's checks of an invoke request, in its order: the model id (as
+/// the region offers it), the policies' denies, the model's access, the
+/// headers, the body, the model's output cap, then its quotas.
 fn check_invocation(call: &Exchange<'_>) -> Result<Invocation, AwsError> {
     let model = call.model.unwrap_or_default();
-    let resolved = catalogue::resolve_for_invoke(call.config, model, &call.caller.region)?;
+    let region = call.caller.region.as_str();
+    let resolved = catalogue::resolve_offered(call.config, model, region)?;
+    let resources = catalogue::resources(call.config, &resolved, region);
+    policy::check_denies(
+        call.config,
+        &policy::Request {
+            principal: &call.caller.principal,
+            operation: call.operation,
+            region,
+            resources: &resources,
+        },
+    )?;
+    let resolved = catalogue::check_access(call.config, model, resolved)?;
     check_service_tier(call.headers)?;
     let body = runtime::validate_body(call.config, call.body)?;
+    let max_tokens = body["max_tokens"].as_u64().unwrap_or_default();
+    if let Some(limit) = resolved.model.max_output_tokens.filter(|l| max_tokens > *l) {
+        return Err(AwsError::max_tokens_over_limit(limit));
+    }
+    if let Some(quota) = resolved.model.quota {
+        let tokens = reply::input_tokens(&body).saturating_add(max_tokens);
+        call.shared
+            .quotas
+            .take(&resolved.model.id, quota, tokens, call.now)?;
+    }
+    let reply = resolved
+        .model
+        .reply
+        .clone()
+        .unwrap_or_else(|| call.config.reply.clone());
+    let guardrail = guardrail::judge(call.config, call.headers, region, &body, &reply)?;
     Ok(Invocation {
+        guardrail,
         model_id: resolved.model.id.clone(),
-        reply: resolved
-            .model
-            .reply
-            .clone()
-            .unwrap_or_else(|| call.config.reply.clone()),
+        reply,
         body,
     })
 }
@@ -135,8 +165,9 @@ fn invoke(
     invocation: Invocation,
     content: Option<RuleContent<'_>>,
 ) -> Result<Planned, AwsError> {
+    let blocked = invocation.blocked_reply();
     let reply = match content {
-        None => &invocation.reply,
+        None => blocked.as_ref().unwrap_or(&invocation.reply),
         Some(RuleContent::Reply(reply)) => reply,
         Some(RuleContent::Exception {
             exception, message, ..
@@ -149,6 +180,7 @@ fn invoke(
         reply,
         &invocation.body,
         &invocation.model_id,
+        invocation.guardrail.action(),
         &mut call.shared.rng(),
     );
     let mut headers = token_headers(answer.input_tokens, answer.output_tokens);
@@ -167,8 +199,9 @@ fn invoke_with_response_stream(
     invocation: Invocation,
     content: Option<RuleContent<'_>>,
 ) -> Planned {
+    let blocked = invocation.blocked_reply();
     let (reply, fault) = match content {
-        None => (&invocation.reply, None),
+        None => (blocked.as_ref().unwrap_or(&invocation.reply), None),
         Some(RuleContent::Reply(reply)) => (reply, None),
         Some(RuleContent::Exception {
             after_events,
@@ -183,6 +216,7 @@ fn invoke_with_response_stream(
         reply,
         &invocation.body,
         &invocation.model_id,
+        invocation.guardrail.action(),
         &mut call.shared.rng(),
         fault,
     );
@@ -190,6 +224,16 @@ fn invoke_with_response_stream(
         framing: Framing::EventStream,
         frames,
         headers: echoed_service_tier(call.headers).into_iter().collect(),
+    }
+}
+
+impl Invocation {
+    /// The guardrail's message, when it intervened: its reply is not sent.
+    fn blocked_reply(&self) -> Option<Reply> {
+        match &self.guardrail {
+            guardrail::Verdict::Intervened(message) => Some(Reply::text(message.clone())),
+            guardrail::Verdict::NotNamed | guardrail::Verdict::Passed => None,
+        }
     }
 }
 

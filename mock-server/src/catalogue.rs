@@ -27,14 +27,29 @@ pub(crate) enum Via {
     ApplicationProfile { arn: String },
 }
 
-/// Resolves a decoded model id for `region` and checks the account may
-/// invoke it.
-pub(crate) fn resolve_for_invoke<'c>(
+/// Resolves a decoded model id for `region`: a model the region does not
+/// offer is no model there (users' reports: Sonnet 3.7 called in
+/// eu-west-2, Nova Canvas in us-west-2, answered `The provided model
+/// identifier is invalid.`).
+pub(crate) fn resolve_offered<'c>(
     config: &'c ServerConfig,
     model_id: &str,
     region: &str,
 ) -> Result<Resolved<'c>, AwsError> {
     let resolved = resolve(config, model_id, region)?;
+    if !config.offers_in(resolved.model, region) {
+        return Err(AwsError::invalid_model_identifier());
+    }
+    Ok(resolved)
+}
+
+/// Whether the account may invoke the model as it was named: on-demand
+/// for a base id, and its access granted.
+pub(crate) fn check_access<'c>(
+    config: &ServerConfig,
+    model_id: &str,
+    resolved: Resolved<'c>,
+) -> Result<Resolved<'c>, AwsError> {
     if resolved.via == Via::BaseModel && !resolved.model.on_demand {
         return Err(AwsError::on_demand_not_supported(model_id));
     }
@@ -138,6 +153,52 @@ fn application_profile<'c>(config: &'c ServerConfig, id: &str) -> Option<&'c App
     config.application_profiles.iter().find(|p| p.id == id)
 }
 
+/// The resources IAM authorizes an invoke against, in the order a
+/// refusal names them: the profile called (an application profile, then
+/// what it copies), then the foundation models it routes to. A global
+/// profile's models have no region in their ARN
+/// (`arn:aws:bedrock:::foundation-model/…`, as SCP refusals of global
+/// profiles quote them: tinovyatkin/amazon-bedrock-copilot-chat#396).
+pub(crate) fn resources(
+    config: &ServerConfig,
+    resolved: &Resolved<'_>,
+    region: &str,
+) -> Vec<String> {
+    let model = &resolved.model.id;
+    let mut out = Vec::new();
+    let mut via = resolved.via.clone();
+    if let Via::ApplicationProfile { arn } = &via {
+        out.push(arn.clone());
+        let backing = arn
+            .rsplit_once('/')
+            .and_then(|(_, id)| application_profile(config, id))
+            .and_then(|p| resolve_backing(config, &p.model, region));
+        via = backing.map_or(Via::BaseModel, |b| b.via);
+    }
+    match via {
+        Via::SystemProfile { id } => {
+            out.push(format!(
+                "arn:aws:bedrock:{region}:{}:inference-profile/{id}",
+                config.account_id
+            ));
+            let prefix = id.split('.').next().unwrap_or_default();
+            match Geography::named(prefix) {
+                Some(g) if g.callers_anywhere() => out.push(foundation_model_arn("", model)),
+                Some(g) => out.extend(
+                    g.destinations
+                        .iter()
+                        .map(|r| foundation_model_arn(r, model)),
+                ),
+                None => {}
+            }
+        }
+        Via::BaseModel | Via::ApplicationProfile { .. } => {
+            out.push(foundation_model_arn(region, model));
+        }
+    }
+    out
+}
+
 /// An inference profile as the control plane describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ProfileSummary {
@@ -157,7 +218,7 @@ pub(crate) fn system_profiles(config: &ServerConfig, region: &str) -> Vec<Profil
         for model in config
             .models
             .iter()
-            .filter(|m| m.profiles.iter().any(|g| g == geo))
+            .filter(|m| m.profiles.iter().any(|g| g == geo) && config.offers_in(m, region))
         {
             if config.effective_state(&model.id, model.state) == ModelState::NotFound {
                 continue;
@@ -255,6 +316,17 @@ fn join_regions(regions: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    /// Resolves a decoded model id for `region` and checks the account may
+    /// invoke it, as an invoke does (the policies' denies aside).
+    fn resolve_for_invoke<'c>(
+        config: &'c ServerConfig,
+        model_id: &str,
+        region: &str,
+    ) -> Result<Resolved<'c>, AwsError> {
+        let resolved = resolve_offered(config, model_id, region)?;
+        check_access(config, model_id, resolved)
+    }
+
     fn config() -> ServerConfig {
         ServerConfig::default()
             .application_profile(ApplicationProfile::new(
@@ -350,6 +422,74 @@ mod tests {
         )
         .unwrap();
         assert_eq!(app.model_arns.len(), 3);
+    }
+
+    #[test]
+    fn a_region_that_does_not_offer_a_model_knows_no_id_of_it() {
+        let config = ServerConfig::default()
+            .region("eu-west-2")
+            .model_change(
+                "anthropic.claude-3-7-sonnet-20250219-v1:0",
+                crate::config::ModelChange {
+                    regions: Some(vec!["us-east-1".to_owned()]),
+                    ..Default::default()
+                },
+            )
+            .with_changes_applied();
+        let sonnet37 = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+        assert!(resolve_offered(&config, &format!("us.{sonnet37}"), "us-east-1").is_ok());
+        assert_eq!(
+            resolve_offered(&config, &format!("eu.{sonnet37}"), "eu-west-2").unwrap_err(),
+            AwsError::invalid_model_identifier()
+        );
+        assert!(
+            !system_profiles(&config, "eu-west-2")
+                .iter()
+                .any(|p| p.id.contains(sonnet37))
+        );
+        assert!(
+            system_profiles(&config, "eu-west-2")
+                .iter()
+                .any(|p| p.id == "eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+    }
+
+    #[test]
+    fn names_the_resources_an_invoke_is_authorized_against() {
+        let config = config();
+        let of = |id: &str| {
+            let resolved = resolve_offered(&config, id, "us-east-1").unwrap();
+            resources(&config, &resolved, "us-east-1")
+        };
+        assert_eq!(
+            of("global.anthropic.claude-opus-4-6-v1"),
+            [
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-opus-4-6-v1",
+                "arn:aws:bedrock:::foundation-model/anthropic.claude-opus-4-6-v1",
+            ]
+        );
+        assert_eq!(
+            of("us.anthropic.claude-opus-4-6-v1")[1..],
+            [
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-opus-4-6-v1",
+                "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-opus-4-6-v1",
+                "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-opus-4-6-v1",
+            ]
+        );
+        let app = of("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123");
+        assert_eq!(
+            app[..2],
+            [
+                "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-6-v1",
+            ]
+        );
+        assert_eq!(
+            of("anthropic.claude-3-5-haiku-20241022-v1:0"),
+            [
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+            ]
+        );
     }
 
     #[test]

@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use crate::config::{Credential, MAX_PACE_MS, Pace, ServerConfig};
+use crate::config::{Credential, MAX_PACE_MS, Pace, PolicyKind, Quota, ServerConfig};
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
+use crate::operation::Operation;
 use crate::rules::{Answer, MAX_RETRY_AFTER_SECONDS, Match, Rule};
 
 /// Why a config (or a rule) cannot be served: where, which field, what
@@ -175,6 +176,9 @@ impl ServerConfig {
             check_keys,
             check_models,
             check_model_state,
+            check_model_changes,
+            check_denies,
+            check_guardrails,
             check_application_profiles,
             check_pace,
             check_rules,
@@ -350,18 +354,218 @@ fn check_models(config: &ServerConfig) -> Result<(), ConfigError> {
         config.mantle_models.iter().map(|m| m.id.as_str()),
     )?;
     for (n, model) in config.models.iter().enumerate() {
-        if let Some((k, unknown)) = model
-            .profiles
-            .iter()
-            .enumerate()
+        let fields = CatalogueFields {
+            profiles: Some(&model.profiles),
+            regions: model.regions.as_deref(),
+            max_output_tokens: model.max_output_tokens,
+            quota: model.quota,
+        };
+        fields
+            .check(config)
+            .map_err(|e| e.under(&format!("models[{n}]")))?;
+    }
+    Ok(())
+}
+
+/// What a model's entry and a change to it may both say.
+struct CatalogueFields<'a> {
+    profiles: Option<&'a [String]>,
+    regions: Option<&'a [String]>,
+    max_output_tokens: Option<u64>,
+    quota: Option<Quota>,
+}
+
+impl CatalogueFields<'_> {
+    /// Profiles name geographies the mock knows, regions the account's own
+    /// (a model offered only where no request can come from is never
+    /// offered), and every number is one a request can stay within.
+    fn check(&self, config: &ServerConfig) -> Result<(), ConfigError> {
+        let profiles = self.profiles.unwrap_or_default().iter().enumerate();
+        if let Some((k, unknown)) = profiles
+            .clone()
             .find(|(_, g)| Geography::named(g).is_none())
         {
             return Err(ConfigError::new(
                 Unknown,
-                format!("models[{n}].profiles[{k}]"),
+                format!("profiles[{k}]"),
                 format!(
                     "`{unknown}` is not a geography of inference profiles; one of {}",
                     geography::every_prefix().join(", ")
+                ),
+            ));
+        }
+        let regions = self.regions.unwrap_or_default().iter().enumerate();
+        if let Some((k, region)) = regions.clone().find(|(_, r)| !config.regions.contains(r)) {
+            return Err(ConfigError::new(
+                Unknown,
+                format!("regions[{k}]"),
+                format!(
+                    "`{region}` is not one of the account's `regions` ({}), so no request could come from it; add it there too",
+                    config.regions.join(", ")
+                ),
+            ));
+        }
+        let quota = self.quota.unwrap_or_default();
+        let numbers = [
+            (
+                "max_output_tokens",
+                self.max_output_tokens,
+                "a model that writes nothing answers no request; give its output cap, like 64000",
+            ),
+            (
+                "quota.requests_per_minute",
+                quota.requests_per_minute,
+                "a quota of 0 refuses every request; for that, answer with a rule's ThrottlingException",
+            ),
+            (
+                "quota.tokens_per_minute",
+                quota.tokens_per_minute,
+                "a quota of 0 refuses every request; for that, answer with a rule's ThrottlingException",
+            ),
+        ];
+        match numbers.into_iter().find(|(_, n, _)| *n == Some(0)) {
+            Some((field, _, why)) => Err(ConfigError::new(OutOfRange, field, format!("0: {why}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `model_changes` changes catalogue models by exact id, with what a
+/// model's own entry may say.
+fn check_model_changes(config: &ServerConfig) -> Result<(), ConfigError> {
+    for (id, change) in &config.model_changes {
+        let field = format!("model_changes.{}", map_key(id));
+        if !config.models.iter().any(|m| &m.id == id) {
+            return Err(ConfigError::new(
+                Unknown,
+                field,
+                format!(
+                    "`{id}` is not the id of a model in `models`, so the change would change nothing; give an exact id, like `anthropic.claude-opus-4-7`"
+                ),
+            ));
+        }
+        let fields = CatalogueFields {
+            profiles: change.profiles.as_deref(),
+            regions: change.regions.as_deref(),
+            max_output_tokens: change.max_output_tokens,
+            quota: change.quota,
+        };
+        fields.check(config).map_err(|e| e.under(&field))?;
+    }
+    Ok(())
+}
+
+/// Guardrails: ids as AWS forms them (lowercase letters and digits), each
+/// given once, a version a request can name, and no empty word (it would
+/// block every request).
+fn check_guardrails(config: &ServerConfig) -> Result<(), ConfigError> {
+    let mut first_at: HashMap<&str, usize> = HashMap::new();
+    for (n, guardrail) in config.guardrails.iter().enumerate() {
+        let at = |field: &str| format!("guardrails[{n}].{field}");
+        let id = guardrail.id.as_str();
+        let formed = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !formed {
+            return Err(ConfigError::new(
+                Malformed,
+                at("id"),
+                format!(
+                    "`{id}` is not a guardrail id (lowercase letters and digits, like `gr7x2abc9d1e`), so Bedrock would refuse every request naming it"
+                ),
+            ));
+        }
+        if let Some(first) = first_at.insert(id, n) {
+            return Err(ConfigError::new(
+                Duplicate,
+                at("id"),
+                format!(
+                    "`{id}` is also guardrails[{first}]: only the first would ever judge; give each guardrail once"
+                ),
+            ));
+        }
+        let version = guardrail.version.as_str();
+        let numbered = !version.starts_with('0')
+            && !version.is_empty()
+            && version.len() <= 8
+            && version.bytes().all(|b| b.is_ascii_digit());
+        if version != "DRAFT" && !numbered {
+            return Err(ConfigError::new(
+                Malformed,
+                at("version"),
+                format!(
+                    "`{version}` is not a guardrail version; give `DRAFT` or a number from 1, like `1`"
+                ),
+            ));
+        }
+        if let Some(k) = guardrail.blocked.iter().position(|w| w.trim().is_empty()) {
+            return Err(ConfigError::new(
+                Empty,
+                at(&format!("blocked[{k}]")),
+                "an empty word is in every conversation, so the guardrail would block every request; give the words or phrases it blocks",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Denies deny the invoke actions, and name regions and resources a
+/// request can have.
+fn check_denies(config: &ServerConfig) -> Result<(), ConfigError> {
+    for (n, deny) in config.denies.iter().enumerate() {
+        let at = |field: String| format!("denies[{n}].{field}");
+        if let Some((k, op)) = deny.actions.iter().enumerate().find(|(_, op)| {
+            !matches!(
+                op,
+                Operation::InvokeModel | Operation::InvokeModelWithResponseStream
+            )
+        }) {
+            return Err(ConfigError::new(
+                Unknown,
+                at(format!("actions[{k}]")),
+                format!(
+                    "`{}` is not an action a deny here can refuse; give InvokeModel or InvokeModelWithResponseStream",
+                    op.name()
+                ),
+            ));
+        }
+        if let Some(k) = deny.regions.iter().position(|r| r.is_empty()) {
+            return Err(ConfigError::new(
+                Empty,
+                at(format!("regions[{k}]")),
+                "an empty pattern matches no region; give one like `eu-*` or `us-west-2`",
+            ));
+        }
+        if let Some((k, pattern)) = deny
+            .resources
+            .iter()
+            .enumerate()
+            .find(|(_, p)| !p.starts_with("arn:"))
+        {
+            return Err(ConfigError::new(
+                Malformed,
+                at(format!("resources[{k}]")),
+                format!(
+                    "`{pattern}` is not an ARN pattern, so it matches no resource; give one like `arn:aws:bedrock:::foundation-model/*` or `arn:aws:bedrock:*:*:inference-profile/global.*`"
+                ),
+            ));
+        }
+        if deny.policy_arn.is_some() && deny.policy == PolicyKind::IdentityBased {
+            return Err(ConfigError::new(
+                Unmeetable,
+                at("policy_arn".to_owned()),
+                "AWS names the policy only for a service control policy; an identity-based deny's refusal says `in an identity-based policy`: drop `policy_arn` or make the policy `service_control_policy`",
+            ));
+        }
+        if let Some(arn) = &deny.policy_arn
+            && !arn.starts_with("arn:aws:organizations::")
+        {
+            return Err(ConfigError::new(
+                Malformed,
+                at("policy_arn".to_owned()),
+                format!(
+                    "`{arn}` is not a service control policy's ARN; give one like `arn:aws:organizations::111122223333:policy/o-a1b2c3d4e5/service_control_policy/p-a1b2c3d4`"
                 ),
             ));
         }
@@ -484,6 +688,13 @@ fn check_when(when: &Match) -> Result<(), ConfigError> {
             OutOfRange,
             "nth",
             "requests are counted from 1, so 0 matches none; give 1 or more",
+        ));
+    }
+    if when.region.as_deref() == Some("") {
+        return Err(ConfigError::new(
+            Empty,
+            "region",
+            "an empty region matches no request; give one like `eu-west-1` or `eu-*`",
         ));
     }
     match when
@@ -723,6 +934,109 @@ mod tests {
                 body: body.to_owned(),
             },
         )
+    }
+
+    #[test]
+    fn catalogue_changes_and_denies_name_what_cannot_be_served() {
+        use crate::config::{Deny, ModelChange, PolicyKind, Quota};
+        let opus = "anthropic.claude-opus-4-6-v1";
+        let change = |change: ModelChange| ServerConfig::default().model_change(opus, change);
+        assert_eq!(
+            refused(
+                &ServerConfig::default().model_change("anthropic.nope", ModelChange::default())
+            ),
+            (Unknown, "model_changes.\"anthropic.nope\"".to_owned())
+        );
+        assert_eq!(
+            refused(&change(ModelChange {
+                regions: Some(vec!["eu-west-2".to_owned()]),
+                ..ModelChange::default()
+            })),
+            (Unknown, format!("model_changes.\"{opus}\".regions[0]"))
+        );
+        assert_eq!(
+            refused(&change(ModelChange {
+                quota: Some(Quota {
+                    tokens_per_minute: Some(0),
+                    ..Quota::default()
+                }),
+                ..ModelChange::default()
+            })),
+            (
+                OutOfRange,
+                format!("model_changes.\"{opus}\".quota.tokens_per_minute")
+            )
+        );
+        assert_eq!(
+            refused(&with(|c| c.models[0].max_output_tokens = Some(0))),
+            (OutOfRange, "models[0].max_output_tokens".to_owned())
+        );
+        assert_eq!(
+            refused(&with(|c| c.models[0].profiles = vec!["jp".to_owned()])),
+            (Unknown, "models[0].profiles[0]".to_owned())
+        );
+        let deny = Deny {
+            policy: PolicyKind::ServiceControlPolicy,
+            policy_arn: None,
+            actions: vec![Operation::GetInferenceProfile],
+            regions: Vec::new(),
+            resources: Vec::new(),
+        };
+        assert_eq!(
+            refused(&ServerConfig::default().deny(deny.clone())),
+            (Unknown, "denies[0].actions[0]".to_owned())
+        );
+        let named_identity_policy = Deny {
+            policy: PolicyKind::IdentityBased,
+            policy_arn: Some(
+                "arn:aws:organizations::111122223333:policy/o-x/service_control_policy/p-x"
+                    .to_owned(),
+            ),
+            actions: Vec::new(),
+            ..deny.clone()
+        };
+        assert_eq!(
+            refused(&ServerConfig::default().deny(named_identity_policy)),
+            (Unmeetable, "denies[0].policy_arn".to_owned())
+        );
+        let not_an_arn = Deny {
+            actions: Vec::new(),
+            resources: vec!["global.*".to_owned()],
+            ..deny
+        };
+        assert_eq!(
+            refused(&ServerConfig::default().deny(not_an_arn)),
+            (Malformed, "denies[0].resources[0]".to_owned())
+        );
+        let guardrail = |id: &str, version: &str, blocked: &str| crate::config::Guardrail {
+            id: id.to_owned(),
+            version: version.to_owned(),
+            blocked: vec![blocked.to_owned()],
+            blocked_input_message: "no".to_owned(),
+            blocked_output_message: "no".to_owned(),
+        };
+        for (bad, field) in [
+            (guardrail("gr-abc123", "1", "x"), "guardrails[0].id"),
+            (guardrail("abc", "v1", "x"), "guardrails[0].version"),
+            (guardrail("abc", "DRAFT", " "), "guardrails[0].blocked[0]"),
+        ] {
+            assert_eq!(refused(&ServerConfig::default().guardrail(bad)).1, field);
+        }
+        assert!(
+            ServerConfig::default()
+                .guardrail(guardrail("abc", "12", "x"))
+                .check()
+                .is_ok()
+        );
+        let mut rule = Rule::new(
+            Match::any().region(""),
+            Answer::error(ErrorCode::ThrottlingException),
+        );
+        rule.times = None;
+        assert_eq!(
+            refused(&ServerConfig::default().rule(rule)),
+            (Empty, "rules[0].when.region".to_owned())
+        );
     }
 
     #[test]

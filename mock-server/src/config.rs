@@ -70,6 +70,20 @@ pub struct ServerConfig {
     /// Changes the state of models by id, without restating them. An id
     /// found in both `models` and `mantle_models` changes both.
     pub model_state: BTreeMap<String, ModelState>,
+    /// Changes catalogue models by id, without restating them: only the
+    /// fields given change (`on_demand`, `profiles`, `regions`,
+    /// `max_output_tokens`, `quota`).
+    pub model_changes: BTreeMap<String, ModelChange>,
+    /// The account's guardrails. A model request naming one
+    /// (`X-Amzn-Bedrock-GuardrailIdentifier` and `-GuardrailVersion`) is
+    /// judged by it; when the account has none, the headers are not
+    /// checked (an account whose guardrails the test does not model).
+    pub guardrails: Vec<Guardrail>,
+    /// Explicit denies of IAM policies or service control policies:
+    /// invoke requests they match are refused with 403
+    /// AccessDeniedException naming the caller, the action and the
+    /// resource.
+    pub denies: Vec<Deny>,
     /// Application inference profiles.
     pub application_profiles: Vec<ApplicationProfile>,
     /// What every model answers unless the model or a rule says otherwise.
@@ -112,6 +126,9 @@ impl Default for ServerConfig {
             models: default_models(),
             mantle_models: default_mantle_models(),
             model_state: BTreeMap::new(),
+            model_changes: BTreeMap::new(),
+            denies: Vec::new(),
+            guardrails: Vec::new(),
             application_profiles: Vec::new(),
             reply: Reply::default(),
             betas: DEFAULT_BETAS.iter().map(|b| (*b).to_owned()).collect(),
@@ -192,6 +209,44 @@ impl ServerConfig {
     pub fn model_state(mut self, model_id: impl Into<String>, state: ModelState) -> Self {
         self.model_state.insert(model_id.into(), state);
         self
+    }
+
+    /// Changes one catalogue model: the fields `change` gives.
+    pub fn model_change(mut self, model_id: impl Into<String>, change: ModelChange) -> Self {
+        self.model_changes.insert(model_id.into(), change);
+        self
+    }
+
+    /// Adds a guardrail.
+    pub fn guardrail(mut self, guardrail: Guardrail) -> Self {
+        self.guardrails.push(guardrail);
+        self
+    }
+
+    /// Adds an explicit deny.
+    pub fn deny(mut self, deny: Deny) -> Self {
+        self.denies.push(deny);
+        self
+    }
+
+    /// The account as the server uses it: `model_changes` written into
+    /// the models they name (and then emptied, so applying twice changes
+    /// nothing more). The checks have refused a change naming no model.
+    pub(crate) fn with_changes_applied(mut self) -> Self {
+        for (id, change) in std::mem::take(&mut self.model_changes) {
+            if let Some(model) = self.models.iter_mut().find(|m| m.id == id) {
+                change.apply_to(model);
+            }
+        }
+        self
+    }
+
+    /// Whether model `model` is offered in `region`.
+    pub(crate) fn offers_in(&self, model: &FoundationModel, region: &str) -> bool {
+        model
+            .regions
+            .as_ref()
+            .is_none_or(|regions| regions.iter().any(|r| r == region))
     }
 
     /// Adds an application inference profile.
@@ -298,12 +353,33 @@ impl Credential {
         self.revoked_at.is_none_or(|t| now < t.0)
     }
 
+    /// The identity AWS reports for it (STS's `GetCallerIdentity`, an
+    /// AccessDenied's `User:`): its own ARN if it has one, else an assumed
+    /// role for temporary keys and an IAM user for long-term ones.
+    pub(crate) fn identity_arn(&self, account_id: &str) -> String {
+        self.arn
+            .clone()
+            .unwrap_or_else(|| match self.session_token {
+                Some(_) => format!(
+                    "arn:aws:sts::{account_id}:assumed-role/bedrock-harness/{}",
+                    self.access_key_id
+                ),
+                None => default_user_arn(account_id),
+            })
+    }
+
     /// Makes these temporary credentials with `token`, valid until `expires_at`.
     pub fn session(mut self, token: impl Into<String>, expires_at: SystemTime) -> Self {
         self.session_token = Some(token.into());
         self.expires_at = Some(Timestamp(expires_at));
         self
     }
+}
+
+/// The IAM user of long-term keys that name no ARN, and of callers with
+/// API keys.
+pub(crate) fn default_user_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:user/bedrock-harness")
 }
 
 /// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`), or an SSO access token.
@@ -338,9 +414,162 @@ pub struct FoundationModel {
     /// `us`, `eu`, `apac`, `global`; all of them when absent.
     #[serde(default = "geography::every_prefix")]
     pub profiles: Vec<String>,
+    /// The regions that offer it (by its base id or any of its profiles);
+    /// every region of the account when absent. Elsewhere Bedrock answers
+    /// 400 `The provided model identifier is invalid.` and lists none of
+    /// its profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// The most tokens it writes in one answer: a request's `max_tokens`
+    /// above it is refused with 400 ValidationException `The maximum
+    /// tokens you requested exceeds the model limit of N. …`. No cap when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    /// Its quotas per minute; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
     /// What this model answers, instead of the server's reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
+}
+
+/// A change to one catalogue model (`[server.model_changes."<id>"]`):
+/// each field given replaces the model's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ModelChange {
+    /// Whether the base id can be invoked directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<bool>,
+    /// The geographies with a system-defined inference profile for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<String>>,
+    /// The regions that offer it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// The most tokens it writes in one answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    /// Its quotas per minute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
+}
+
+impl ModelChange {
+    fn apply_to(self, model: &mut FoundationModel) {
+        if let Some(on_demand) = self.on_demand {
+            model.on_demand = on_demand;
+        }
+        if let Some(profiles) = self.profiles {
+            model.profiles = profiles;
+        }
+        if self.regions.is_some() {
+            model.regions = self.regions;
+        }
+        if self.max_output_tokens.is_some() {
+            model.max_output_tokens = self.max_output_tokens;
+        }
+        if self.quota.is_some() {
+            model.quota = self.quota;
+        }
+    }
+}
+
+/// A model's quotas per minute, as Bedrock's service quotas count them:
+/// requests, and tokens (a request's input and its `max_tokens`, counted
+/// when it arrives). Minutes are the server clock's, so a scenario's
+/// virtual time moves them. Past one, Bedrock answers 429
+/// ThrottlingException.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Quota {
+    /// Requests per minute (at least 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    /// Tokens per minute (at least 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// An explicit deny in a policy: the invoke requests it matches are
+/// refused with 403 AccessDeniedException `User: {caller} is not
+/// authorized to perform: bedrock:{action} on resource: {resource} with an
+/// explicit deny in a service control policy: {policy}` (or `in an
+/// identity-based policy`), as AWS words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Deny {
+    /// Which kind of policy denies.
+    pub policy: PolicyKind,
+    /// The policy's ARN, for a service control policy; an example
+    /// organization's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    /// The actions denied: `InvokeModel`, `InvokeModelWithResponseStream`;
+    /// both when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<crate::operation::Operation>,
+    /// The requests' regions denied (`*` wildcards); every region when
+    /// empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// The resources denied, as ARN patterns (`*` wildcards): the
+    /// inference profile called, then the foundation models it routes to
+    /// (`arn:aws:bedrock:::foundation-model/…` for a global profile). The
+    /// first resource a pattern matches is the one the refusal names.
+    /// Every resource when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+/// A guardrail of the account: the words and phrases it blocks (a word
+/// filter's words, a denied topic's phrases), found case-insensitively in
+/// any message of the conversation, or in the model's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Guardrail {
+    /// Its id: lowercase letters and digits, the last part of its ARN
+    /// (`arn:aws:bedrock:{region}:{account}:guardrail/{id}`), which a
+    /// request may send instead.
+    pub id: String,
+    /// The version requests must name: `DRAFT` or a number.
+    #[serde(default = "draft_version")]
+    pub version: String,
+    /// Words and phrases that make it intervene.
+    pub blocked: Vec<String>,
+    /// What the answer says instead when the request's conversation has
+    /// a blocked word.
+    #[serde(default = "default_blocked_message")]
+    pub blocked_input_message: String,
+    /// What the answer says instead when the model's answer has one.
+    #[serde(default = "default_blocked_message")]
+    pub blocked_output_message: String,
+}
+
+fn draft_version() -> String {
+    "DRAFT".to_owned()
+}
+
+/// The console's default blocked-input and blocked-output message (as a
+/// listed guardrail shows them: turbot/steampipe-plugin-aws#2661).
+fn default_blocked_message() -> String {
+    "Sorry, the model cannot answer this question.".to_owned()
+}
+
+/// The kind of policy an explicit deny is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum PolicyKind {
+    /// An AWS Organizations service control policy.
+    ServiceControlPolicy,
+    /// A policy attached to the caller's user or role.
+    IdentityBased,
 }
 
 /// A model of Mantle's lineup.
@@ -545,6 +774,34 @@ mod tests {
         let back: ServerConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, config);
         assert!(json.contains(r#""expires_at":"1970-01-01T00:00:00Z""#));
+    }
+
+    #[test]
+    fn a_change_rewrites_only_the_fields_it_gives_and_applies_once() {
+        let id = "anthropic.claude-opus-4-6-v1";
+        let config: ServerConfig = serde_json::from_str(&format!(
+            r#"{{"model_changes": {{"{id}": {{"on_demand": true, "max_output_tokens": 4096}}}}}}"#
+        ))
+        .unwrap();
+        let applied = config.with_changes_applied();
+        let model = applied.models.iter().find(|m| m.id == id).unwrap();
+        assert!(model.on_demand);
+        assert_eq!(model.max_output_tokens, Some(4096));
+        assert_eq!(model.profiles, geography::every_prefix());
+        assert!(applied.model_changes.is_empty());
+        let untouched = ServerConfig::default();
+        assert_eq!(
+            applied
+                .models
+                .iter()
+                .filter(|m| m.id != id)
+                .collect::<Vec<_>>(),
+            untouched
+                .models
+                .iter()
+                .filter(|m| m.id != id)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

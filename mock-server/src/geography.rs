@@ -57,6 +57,12 @@ impl Geography {
         GEOGRAPHIES.iter().find(|g| g.prefix == prefix)
     }
 
+    /// Whether its profiles can be called from every region (the global
+    /// profiles, whose foundation models' ARNs name no region).
+    pub(crate) fn callers_anywhere(&self) -> bool {
+        self.callers.is_none()
+    }
+
     /// Whether a profile of this geography can be called from `region`.
     pub(crate) fn serves(&self, region: &str) -> bool {
         self.callers.is_none_or(|start| region.starts_with(start))

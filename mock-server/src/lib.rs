@@ -31,7 +31,7 @@
 //! what is unusual about its situation.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -65,6 +65,7 @@ mod frame_fault;
 #[doc(hidden)]
 pub mod fuzzing;
 mod geography;
+mod guardrail;
 mod journal;
 mod listed;
 mod listen;
@@ -73,6 +74,8 @@ mod messages_body;
 mod operation;
 mod percent;
 mod pipeline;
+mod policy;
+mod quota;
 mod redact;
 mod reply;
 mod rng;
@@ -92,9 +95,9 @@ pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};
 pub use checks::{ConfigError, ConfigErrorKind};
 pub use clock::{Clock, Hold};
 pub use config::{
-    ApiKey, ApplicationProfile, AuthMode, Credential, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
+    ApiKey, ApplicationProfile, AuthMode, Credential, Deny, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, EXAMPLE_SSO_TOKEN, FoundationModel, MAX_PACE_MS, MantleModel,
-    ModelState, Pace, ServerConfig,
+    ModelChange, ModelState, Pace, PolicyKind, Quota, ServerConfig,
 };
 pub use credentials::CredentialReport;
 pub use effects::{

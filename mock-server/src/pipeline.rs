@@ -201,6 +201,7 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>)
     let facts = RequestFacts {
         operation: Some(call.operation),
         model_id: call.model,
+        region: Some(&call.caller.region),
         headers: call.headers,
     };
     let rule = call.shared.answering_rule(&facts, normal_answer);

@@ -400,7 +400,7 @@ fn last_user_text(body: &Value) -> String {
 }
 
 /// A quarter of the characters of the system prompt and messages, at least 1.
-fn input_tokens(body: &Value) -> u64 {
+pub(crate) fn input_tokens(body: &Value) -> u64 {
     fn text_len(v: &Value) -> usize {
         match v {
             Value::String(s) => s.chars().count(),

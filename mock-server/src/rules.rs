@@ -264,6 +264,11 @@ pub struct Match {
     /// case-insensitive, values exact).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// The request's region (its SigV4 scope's; the account's first
+    /// region for API keys and gateway mode, as the endpoint's region is
+    /// theirs); `*` matches any run of characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Only the nth request (from 1) that meets the other conditions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nth: Option<u32>,
@@ -296,6 +301,13 @@ impl Match {
         self
     }
 
+    /// Also requires the request's region to match `pattern` (`*`
+    /// wildcards).
+    pub fn region(mut self, pattern: impl Into<String>) -> Self {
+        self.region = Some(pattern.into());
+        self
+    }
+
     /// Only the nth request meeting the other conditions.
     pub fn nth(mut self, n: u32) -> Self {
         self.nth = Some(n);
@@ -313,6 +325,10 @@ impl Match {
                 .model
                 .as_deref()
                 .is_none_or(|p| request.model_id.is_some_and(|id| glob(p, id)))
+            && self
+                .region
+                .as_deref()
+                .is_none_or(|p| request.region.is_some_and(|r| glob(p, r)))
             && self.headers.iter().all(|(name, value)| {
                 request
                     .headers
@@ -332,6 +348,9 @@ impl std::fmt::Display for Match {
         if let Some(model) = &self.model {
             parts.push(format!("model {model}"));
         }
+        if let Some(region) = &self.region {
+            parts.push(format!("region {region}"));
+        }
         for (name, value) in &self.headers {
             parts.push(format!("{name}: {value}"));
         }
@@ -350,6 +369,8 @@ impl std::fmt::Display for Match {
 pub(crate) struct RequestFacts<'a> {
     pub operation: Option<Operation>,
     pub model_id: Option<&'a str>,
+    /// The caller's region, once authenticated.
+    pub region: Option<&'a str>,
     pub headers: &'a http::HeaderMap,
 }
 

@@ -1,12 +1,14 @@
 //! The Bedrock runtime: InvokeModel and InvokeModelWithResponseStream for
 //! Anthropic models, with the request validation Bedrock applies.
 
-use bedrock_eventstream::anthropic::InvocationMetrics;
-use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_exception};
+use bedrock_eventstream::Header;
+use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
+use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_chunk, encode_exception};
 use serde_json::Value;
 
 use crate::config::ServerConfig;
 use crate::errors::{AwsError, ExceptionType};
+use crate::guardrail;
 use crate::journal::FrameRecord;
 use crate::messages_body::{self, Fields};
 use crate::reply::{Reply, render};
@@ -56,7 +58,8 @@ pub(crate) fn validate_body(config: &ServerConfig, body: &[u8]) -> Result<Value,
         .or_else(|| messages_body::messages_problem(fields).map(str::to_owned))
         // Fields of the Messages API that the Invoke body does not have.
         .or_else(|| messages_body::extra_field_problem(fields, &["model", "stream"]))
-        .or_else(|| betas_problem(config, fields));
+        .or_else(|| betas_problem(config, fields))
+        .or_else(|| tools_problem(fields));
     match problem {
         Some(problem) => Err(AwsError::validation(problem)),
         None => Ok(value),
@@ -84,6 +87,50 @@ fn betas_problem(config: &ServerConfig, fields: &Fields) -> Option<String> {
     (!list.iter().all(known)).then(|| "invalid beta flag".to_owned())
 }
 
+/// The fields a custom tool may have on Invoke, and the beta (in the
+/// body's `anthropic_beta`) each of the optional ones needs. Claude Code
+/// sends `name`, `description`, `input_schema`, and `defer_loading` with
+/// the tool-search beta (every golden capture); users' reports show the
+/// rest refused, in the Anthropic API's words: `tools.11.custom.defer_loading`
+/// (anthropics/claude-code#82549, a gateway that dropped the beta),
+/// `tools.0.custom.eager_input_streaming` (anthropics/claude-code#63532).
+const TOOL_FIELDS: &[(&str, Option<&str>)] = &[
+    ("type", None),
+    ("name", None),
+    ("description", None),
+    ("input_schema", None),
+    ("cache_control", None),
+    ("defer_loading", Some("tool-search-tool-2025-10-19")),
+    ("input_examples", Some("tool-examples-2025-10-29")),
+    (
+        "eager_input_streaming",
+        Some("fine-grained-tool-streaming-2025-05-14"),
+    ),
+];
+
+/// The first custom tool field the request's betas do not allow. Server
+/// tools (a `type` other than `custom`) have shapes of their own and are
+/// not checked.
+fn tools_problem(fields: &Fields) -> Option<String> {
+    let tools = fields.get("tools")?.as_array()?;
+    let betas: Vec<&str> = fields
+        .get("anthropic_beta")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let allowed = |key: &str| {
+        TOOL_FIELDS
+            .iter()
+            .any(|(name, beta)| *name == key && beta.is_none_or(|b| betas.contains(&b)))
+    };
+    tools.iter().enumerate().find_map(|(n, tool)| {
+        let tool = tool.as_object()?;
+        let custom = tool.get("type").is_none_or(|t| t == "custom");
+        let extra = tool.keys().find(|key| !allowed(key))?;
+        custom.then(|| format!("tools.{n}.custom.{extra}: Extra inputs are not permitted"))
+    })
+}
+
 /// A whole InvokeModel answer.
 pub(crate) struct InvokeAnswer {
     pub body: Vec<u8>,
@@ -91,10 +138,22 @@ pub(crate) struct InvokeAnswer {
     pub output_tokens: u64,
 }
 
-pub(crate) fn invoke(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng) -> InvokeAnswer {
+/// The whole answer; `guardrail_action` is the guardrail's verdict when
+/// the request named one, a field of the message as Bedrock adds it.
+pub(crate) fn invoke(
+    reply: &Reply,
+    body: &Value,
+    model_id: &str,
+    guardrail_action: Option<&str>,
+    rng: &mut Rng,
+) -> InvokeAnswer {
     let rendered = render(reply, body, model_id, rng);
+    let mut message = rendered.message_json();
+    if let Some(action) = guardrail_action {
+        message[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
+    }
     InvokeAnswer {
-        body: serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes"),
+        body: serde_json::to_vec(&message).expect("a JSON value serializes"),
         input_tokens: rendered.input_tokens,
         output_tokens: rendered.output_tokens,
     }
@@ -122,11 +181,15 @@ impl StreamFault {
     }
 }
 
-/// The frames of an InvokeModelWithResponseStream answer.
+/// The frames of an InvokeModelWithResponseStream answer. A guardrail's
+/// verdict (`guardrail_action`) rides on the last chunk, beside the
+/// invocation metrics Bedrock adds there; no capture shows where Bedrock
+/// puts it in a stream, so it goes where Bedrock's own fields go.
 pub(crate) fn stream_frames(
     reply: &Reply,
     body: &Value,
     model_id: &str,
+    guardrail_action: Option<&str>,
     rng: &mut Rng,
     fault: Option<StreamFault>,
 ) -> Vec<PlannedFrame> {
@@ -144,9 +207,13 @@ pub(crate) fn stream_frames(
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
     let mut frames = FrameWriter::default();
-    for event in &events[..limit] {
+    for (n, event) in events[..limit].iter().enumerate() {
         let label = FrameRecord::Chunk(event.event_type().to_owned());
-        frames.push(label, |out| encode_chunk(event, rng.padding(), out));
+        let marked = guardrail_action.filter(|_| n + 1 == events.len());
+        frames.push(label, |out| match marked {
+            Some(action) => encode_marked_chunk(event, action, rng.padding(), out),
+            None => encode_chunk(event, rng.padding(), out),
+        });
     }
     if let Some(fault) = fault {
         let label = FrameRecord::Exception(fault.exception.exception_type.clone());
@@ -155,12 +222,106 @@ pub(crate) fn stream_frames(
     frames.finish()
 }
 
+/// A chunk whose event carries the guardrail's verdict.
+fn encode_marked_chunk(event: &StreamEvent, action: &str, padding: &str, out: &mut Vec<u8>) {
+    let mut json: Value =
+        serde_json::from_slice(&event.to_json()).expect("an event serializes to JSON");
+    json[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
+    let payload = chunk_payload(
+        &serde_json::to_vec(&json).expect("a JSON value serializes"),
+        padding,
+    );
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    bedrock_eventstream::encode(&headers, &payload, out)
+        .expect("a chunk frame is within AWS limits");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(body: &str) -> Result<Value, String> {
         validate_body(&ServerConfig::default(), body.as_bytes()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_guardrails_verdict_marks_the_answer_and_the_last_chunk_only() {
+        let body: Value =
+            serde_json::json!({"max_tokens": 10, "messages": [{"role": "user", "content": "."}]});
+        let reply = Reply::text("no");
+        let whole = invoke(&reply, &body, "m", Some("INTERVENED"), &mut Rng::new(1));
+        let whole: Value = serde_json::from_slice(&whole.body).unwrap();
+        assert_eq!(whole[guardrail::ACTION_FIELD], "INTERVENED");
+        let plain = invoke(&reply, &body, "m", None, &mut Rng::new(1));
+        let plain: Value = serde_json::from_slice(&plain.body).unwrap();
+        assert!(plain.get(guardrail::ACTION_FIELD).is_none());
+
+        let frames = stream_frames(&reply, &body, "m", Some("NONE"), &mut Rng::new(1), None);
+        let mut marked: Vec<Option<Value>> = frames
+            .iter()
+            .map(|planned| {
+                let frame = bedrock_eventstream::decode_frame(&planned.bytes).unwrap();
+                let payload: Value = serde_json::from_slice(frame.payload()).unwrap();
+                let bytes = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    payload["bytes"].as_str().unwrap(),
+                )
+                .unwrap();
+                let event: Value = serde_json::from_slice(&bytes).unwrap();
+                event.get(guardrail::ACTION_FIELD).cloned()
+            })
+            .collect();
+        let last = marked.pop().unwrap();
+        assert_eq!(last, Some(Value::String("NONE".to_owned())));
+        assert!(marked.iter().all(Option::is_none), "{marked:?}");
+    }
+
+    #[test]
+    fn custom_tool_fields_need_their_betas() {
+        let body = |tools: &str, betas: &str| {
+            format!(
+                r#"{{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{{"role":"user","content":"."}}],"tools":{tools},"anthropic_beta":[{betas}]}}"#
+            )
+        };
+        let plain = r#"{"name":"Read","description":"d","input_schema":{"type":"object"}}"#;
+        let deferred = r#"{"name":"T","description":"d","input_schema":{},"defer_loading":true}"#;
+        let eager = r#"{"name":"T","input_schema":{},"eager_input_streaming":true}"#;
+        // What Claude Code sends: plain tools, one deferred, the tool-search beta.
+        let claude_code = body(
+            &format!("[{plain},{deferred}]"),
+            r#""tool-search-tool-2025-10-19""#,
+        );
+        assert!(check(&claude_code).is_ok());
+        assert_eq!(
+            check(&body(&format!("[{plain},{deferred}]"), "")).unwrap_err(),
+            "tools.1.custom.defer_loading: Extra inputs are not permitted"
+        );
+        assert_eq!(
+            check(&body(
+                &format!("[{eager}]"),
+                r#""tool-search-tool-2025-10-19""#
+            ))
+            .unwrap_err(),
+            "tools.0.custom.eager_input_streaming: Extra inputs are not permitted"
+        );
+        assert!(
+            check(&body(
+                &format!("[{eager}]"),
+                r#""fine-grained-tool-streaming-2025-05-14""#
+            ))
+            .is_ok()
+        );
+        let server_tool = r#"{"type":"web_search_20250305","name":"web_search","max_uses":5}"#;
+        assert!(check(&body(&format!("[{server_tool}]"), "")).is_ok());
+        let typo = r#"{"type":"custom","name":"T","input_schema":{},"bogus_field":true}"#;
+        assert_eq!(
+            check(&body(&format!("[{typo}]"), "")).unwrap_err(),
+            "tools.0.custom.bogus_field: Extra inputs are not permitted"
+        );
     }
 
     #[test]

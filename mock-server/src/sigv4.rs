@@ -139,9 +139,9 @@ impl Authorization {
 
 impl Malformed {
     /// AWS's sentence. `header` is the `Authorization` value as it may be
-    /// shown: AWS quotes the header whole, signature included; the caller
-    /// passes it redacted.
-    pub fn message(&self, header: &str) -> String {
+    /// shown (the caller passes it redacted); `raw` is the value as sent,
+    /// which the missing-parameter sentence quotes only hashed.
+    pub fn message(&self, header: &str, raw: &str) -> String {
         match self {
             Malformed::UnsupportedAlgorithm(word) => {
                 format!("Unsupported AWS 'algorithm': '{word}'.")
@@ -157,7 +157,7 @@ impl Malformed {
                 if *date {
                     sentences.push(MISSING_DATE.to_owned());
                 }
-                sentences.push(format!("Authorization={header}"));
+                sentences.push(hashed_header(raw));
                 sentences.join(" ")
             }
             Malformed::ScopeParts(credential) => format!(
@@ -165,6 +165,21 @@ impl Malformed {
             ),
         }
     }
+}
+
+/// How Bedrock quotes an `Authorization` header it cannot read: hashed,
+/// never as sent. Users' reports of Claude Code sending a bare token
+/// (anthropics/claude-code#45081, #45128, claude-code-action#1193) show
+/// `… 'SignedHeaders' parameter. (Hashed with SHA-256 and encoded with
+/// Base64) Authorization=cQ4NvdQimYUQF6TWcmXs0EbxtO23QVJZkqGmqPqAElg=`,
+/// refused with 403.
+fn hashed_header(raw: &str) -> String {
+    use base64::Engine as _;
+    let digest = Sha256::digest(raw.as_bytes());
+    format!(
+        "(Hashed with SHA-256 and encoded with Base64) Authorization={}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 const MISSING_DATE: &str =
@@ -445,27 +460,25 @@ mod tests {
         let lower = HEADER.replacen(ALGORITHM, "aws4-hmac-sha256", 1);
         let err = Authorization::parse(&lower, true).unwrap_err();
         assert_eq!(
-            err.message("shown"),
+            err.message("shown", &lower),
             "Unsupported AWS 'algorithm': 'aws4-hmac-sha256'."
         );
-        // Another scheme is a header without parameters.
+        // Another scheme is a header without parameters, quoted hashed
+        // (SHA-256 of the value as sent, in base64).
         let err = Authorization::parse("Basic dXNlcjpwYXNz", true).unwrap_err();
         assert_eq!(
-            err.message("<redacted>"),
-            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=<redacted>"
+            err.message("<redacted>", "Basic dXNlcjpwYXNz"),
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. (Hashed with SHA-256 and encoded with Base64) Authorization=AK+rg3mIGeouojwZwNRMjBjZouASr4mu4FWMTXQQcD0="
         );
     }
 
     #[test]
     fn names_every_missing_part_and_the_date() {
-        let err = Authorization::parse(
-            "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request",
-            false,
-        )
-        .unwrap_err();
+        let raw = "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request";
+        let err = Authorization::parse(raw, false).unwrap_err();
         assert_eq!(
-            err.message("shown"),
-            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=shown"
+            err.message("shown", raw),
+            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. (Hashed with SHA-256 and encoded with Base64) Authorization=SZqPw4wlXU4bUyb5j+MvbBJmtSK/3jAMhqHZTQqEKmk="
         );
         let err = Authorization::parse(HEADER, false).unwrap_err();
         assert_eq!(
@@ -478,7 +491,10 @@ mod tests {
         let err = Authorization::parse("AWS4-HMAC-SHA256 Signature 0123abcd", true).unwrap_err();
         assert_eq!(err, Malformed::NotKeyValue("Signature".to_owned()));
         assert_eq!(
-            err.message("AWS4-HMAC-SHA256 <redacted>"),
+            err.message(
+                "AWS4-HMAC-SHA256 <redacted>",
+                "AWS4-HMAC-SHA256 Signature 0123abcd"
+            ),
             "'Signature' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 <redacted>'."
         );
     }
@@ -499,7 +515,7 @@ mod tests {
             .scope()
             .unwrap_err();
         assert_eq!(
-            err.message(""),
+            err.message("", ""),
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'foo/bar/20210531/us-east-1/sts/aws4_request'"
         );
         assert!(with("/AKID/20261125/us-east-1/bedrock").scope().is_ok());

@@ -12,6 +12,7 @@ use crate::config::{Credential, ServerConfig};
 use crate::credentials::{CredentialReport, IssuedKeys, queue_index};
 use crate::effects::Effects;
 use crate::journal::{Journal, JournalLimits};
+use crate::quota::QuotaUse;
 use crate::rng::Rng;
 use crate::rules::{Answer, RequestFacts, Rule};
 use crate::timefmt::Timestamp;
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     issued: Mutex<Issued>,
     /// The keys handed out while the server runs, apart from the config.
     pub(crate) keys: IssuedKeys,
+    /// What each model's quotas have counted this minute.
+    pub(crate) quotas: QuotaUse,
     pub(crate) seq: AtomicU64,
     pub(crate) log_requests: bool,
     /// How long a request's body may take to arrive.
@@ -89,6 +92,7 @@ impl Shared {
         body_read_limit: std::time::Duration,
         journal_limits: JournalLimits,
     ) -> Self {
+        let config = config.with_changes_applied();
         let shared = Self {
             rng: Mutex::new(Rng::new(config.seed)),
             initial: config.clone(),
@@ -97,6 +101,7 @@ impl Shared {
             issued: Mutex::default(),
             clock_start: clock.setting(),
             keys: IssuedKeys::default(),
+            quotas: QuotaUse::default(),
             clock,
             journal: Arc::new(Journal::new(journal_limits)),
             seq: AtomicU64::new(0),
@@ -127,11 +132,13 @@ impl Shared {
     }
 
     pub(crate) fn replace_config(&self, config: ServerConfig) {
+        let config = config.with_changes_applied();
         *self.rng() = Rng::new(config.seed);
         {
             let mut issued = self.writer();
             *issued = Issued::default();
             self.keys.clear();
+            self.quotas.clear();
             *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         }
         self.rules().clear();
@@ -151,6 +158,7 @@ impl Shared {
         // the server.
         let mut config = ServerConfig::clone(&self.config());
         change(&mut config);
+        let config = config.with_changes_applied();
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 

@@ -365,17 +365,7 @@ fn assumed_response(action: &str, assumed: &Assumed, request_id: &str) -> Vec<u8
 /// has one, else an assumed role for temporary keys and an IAM user for
 /// long-term ones. Unique ids are stable per key, as AWS's are.
 fn identity(config: &ServerConfig, credential: &Credential) -> (String, String) {
-    let temporary = credential.session_token.is_some();
-    let arn = credential.arn.clone().unwrap_or_else(|| {
-        if temporary {
-            format!(
-                "arn:aws:sts::{}:assumed-role/bedrock-harness/{}",
-                config.account_id, credential.access_key_id
-            )
-        } else {
-            format!("arn:aws:iam::{}:user/bedrock-harness", config.account_id)
-        }
-    });
+    let arn = credential.identity_arn(&config.account_id);
     let digest = Sha256::digest(arn.as_bytes());
     let unique: String = digest
         .iter()

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::operation::Protocol;
 
-pub(crate) use table::SIGNATURE_MISMATCH;
 pub use table::{ErrorCode, ExceptionType, UnknownErrorCode, UnknownExceptionType};
+pub(crate) use table::{SIGNATURE_MISMATCH, TOO_MANY_TOKENS};
 
 /// Which layer of AWS answered. Bedrock's own errors and the errors of the
 /// front door that checks API keys before Bedrock sees the request differ in
@@ -171,6 +171,19 @@ impl AwsError {
     /// 429 ThrottlingException.
     pub fn throttling() -> Self {
         ErrorCode::ThrottlingException.into()
+    }
+
+    /// 429 ThrottlingException for a spent tokens-per-minute quota.
+    pub(crate) fn too_many_tokens() -> Self {
+        ErrorCode::ThrottlingException.with_message(TOO_MANY_TOKENS)
+    }
+
+    /// 400: `max_tokens` above the model's output cap, in Bedrock's words
+    /// (vercel/ai#2772, aws-samples/bedrock-access-gateway#41).
+    pub(crate) fn max_tokens_over_limit(limit: u64) -> Self {
+        Self::validation(format!(
+            "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
+        ))
     }
 
     /// The value of `x-amzn-ErrorType`.

@@ -16,6 +16,11 @@ const UNRECOGNIZED_CLIENT: &str = "The security token included in the request is
 const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
 pub(crate) const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const TOO_MANY_REQUESTS: &str = "Too many requests, please wait before trying again.";
+/// ThrottlingException's text when a tokens-per-minute quota is spent
+/// (users' reports: anthropics/claude-code#236, RooCodeInc/Roo-Code#5050,
+/// aws-samples/amazon-bedrock-client-for-mac#99); the requests quota's is
+/// the row's own, [`TOO_MANY_REQUESTS`].
+pub(crate) const TOO_MANY_TOKENS: &str = "Too many tokens, please wait before trying again.";
 const INTERNAL_ERROR: &str =
     "The system encountered an unexpected error during processing. Try your request again.";
 /// What AWS says of an `Authorization` header with none of its parts.
@@ -143,13 +148,18 @@ catalogue! {
         detailed: true,
         ..row("InvalidSignatureException", Protocol::Bedrock, 403, SIGNATURE_MISMATCH)
     };
-    /// 400: an `Authorization` header SigV4 cannot read.
+    /// 403: an `Authorization` header SigV4 cannot read. Bedrock's REST
+    /// front end answers it 403, as users' reports of a bare token sent
+    /// as `Authorization` show (anthropics/claude-code#45081, #45128:
+    /// "API Error: 403 Authorization header requires 'Credential'
+    /// parameter. …"); the JSON-RPC and query services answer 400 (STS's
+    /// twin below).
     IncompleteSignatureException => ErrorSpec {
         origin: ErrorOrigin::SigV4,
         mantle: Some(ErrorCode::AuthenticationError),
         sts: Some(ErrorCode::IncompleteSignature),
         detailed: true,
-        ..row("IncompleteSignatureException", Protocol::Bedrock, 400, INCOMPLETE_SIGNATURE)
+        ..row("IncompleteSignatureException", Protocol::Bedrock, 403, INCOMPLETE_SIGNATURE)
     };
     /// 404: a model this account or region does not offer.
     ResourceNotFoundException => ErrorSpec {

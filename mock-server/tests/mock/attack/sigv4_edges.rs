@@ -55,6 +55,16 @@ fn signed(server: &MockBedrock, credentials: Credentials) -> Vec<(String, String
     )
 }
 
+/// How Bedrock quotes a header it cannot read: SHA-256 of the value as
+/// sent, in base64, never the value (users' reports: claude-code#45081).
+fn hashed_tail(header: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "(Hashed with SHA-256 and encoded with Base64) Authorization={}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(header.as_bytes()))
+    )
+}
+
 fn session() -> Credentials {
     Credentials::new(
         SESSION_KEY_ID,
@@ -234,7 +244,7 @@ async fn a_lower_case_algorithm_is_unsupported() {
     assert_refused(
         &server,
         &r,
-        400,
+        403,
         "IncompleteSignatureException",
         "Unsupported AWS 'algorithm': 'aws4-hmac-sha256'.",
     );
@@ -319,7 +329,7 @@ async fn a_date_header_stands_in_for_x_amz_date_and_must_be_signed() {
     assert_refused(
         &server,
         &r,
-        400,
+        403,
         "IncompleteSignatureException",
         "Date must be in ISO-8601 'basic format'. Got 'Wed, 25 Nov 2026 16:24:01 GMT'. See http://en.wikipedia.org/wiki/ISO_8601",
     );
@@ -334,7 +344,7 @@ async fn a_malformed_x_amz_date_is_named_as_not_iso_8601() {
         assert_refused(
             &server,
             &r,
-            400,
+            403,
             "IncompleteSignatureException",
             &format!(
                 "Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601"
@@ -351,9 +361,12 @@ async fn a_malformed_x_amz_date_is_named_as_not_iso_8601() {
     assert_refused(
         &server,
         &r,
-        400,
+        403,
         "IncompleteSignatureException",
-        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=<redacted>",
+        &format!(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. {}",
+            hashed_tail(value(&good, "authorization"))
+        ),
     );
 }
 
@@ -370,7 +383,7 @@ async fn malformed_headers_get_aws_sentences_with_the_signature_hidden() {
     let (status, code, message) = r.bedrock_error();
     assert_eq!(
         (status, code.as_str()),
-        (400, "IncompleteSignatureException")
+        (403, "IncompleteSignatureException")
     );
     assert!(
         message.starts_with(
@@ -386,9 +399,12 @@ async fn malformed_headers_get_aws_sentences_with_the_signature_hidden() {
     assert_refused(
         &server,
         &r,
-        400,
+        403,
         "IncompleteSignatureException",
-        "Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/bedrock/aws4_request, Signature=<redacted>",
+        &format!(
+            "Authorization header requires 'SignedHeaders' parameter. {}",
+            hashed_tail(&no_signed_headers)
+        ),
     );
 
     // A key id with a slash in it: the scope has six parts.
@@ -397,7 +413,7 @@ async fn malformed_headers_get_aws_sentences_with_the_signature_hidden() {
     assert_refused(
         &server,
         &r,
-        400,
+        403,
         "IncompleteSignatureException",
         "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'AK/IDEXAMPLE/20261125/us-east-1/bedrock/aws4_request'",
     );

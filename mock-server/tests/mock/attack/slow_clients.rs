@@ -13,8 +13,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use crate::common::send;
 
 const PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"."}]}"#;
-/// Asks for as many tokens as a long reply has.
-const LONG_PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1000000,"messages":[{"role":"user","content":"."}]}"#;
+/// Asks for as many tokens as a long reply has, within Haiku 4.5's output
+/// cap (64000; more is a 400).
+const LONG_PROBE: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":64000,"messages":[{"role":"user","content":"."}]}"#;
 const INVOKE: &str = "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke";
 const STREAM: &str =
     "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke-with-response-stream";
