@@ -467,6 +467,7 @@ mod tests {
                 request_id: String::new(),
                 frames: Vec::new(),
             },
+            listed_as: 0,
         }
     }
 

@@ -15,6 +15,7 @@ use bedrock_client::FailureKind;
 use bedrock_mock_server::RecordedRequest;
 
 use super::observed::{ClientSide, Ended, Run};
+use super::snapshot;
 
 /// What a report keeps of one run, secrets hidden.
 #[derive(Debug, Clone)]
@@ -73,6 +74,10 @@ pub struct RequestRecord {
     pub at: Duration,
     /// The journal's entry, the scenario's secrets hidden.
     pub request: RecordedRequest,
+    /// Its number in the journal as `run -v` and the snapshot list it
+    /// (requests sent at once are listed sorted, so this is not always
+    /// its place of arrival).
+    pub listed_as: usize,
 }
 
 /// The name of a run's only client.
@@ -90,6 +95,13 @@ impl Recording {
         hide: &dyn Fn(&str) -> String,
     ) -> Self {
         let since_start = |t: SystemTime| t.duration_since(start).unwrap_or_default();
+        let listing = snapshot::stable_order(&run.journal, &run.mock_uri, run.at_once());
+        let listed_as = |r: &RecordedRequest| {
+            listing
+                .iter()
+                .position(|l| std::ptr::eq(*l, r))
+                .map_or(0, |i| i + 1)
+        };
         let requests: Vec<RequestRecord> = run
             .journal
             .iter()
@@ -97,6 +109,7 @@ impl Recording {
                 client: r.client.clone().unwrap_or_else(|| ONLY_CLIENT.to_owned()),
                 at: since_start(r.time.0),
                 request: hidden(r, hide),
+                listed_as: listed_as(r),
             })
             .collect();
         let (clock, length) = match &run.client {

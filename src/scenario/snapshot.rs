@@ -43,7 +43,7 @@ pub fn render(journal: &[RecordedRequest], mock_uri: &str, at_once: Duration) ->
 }
 
 /// The journal's order, with each run of requests sent at once sorted.
-fn stable_order<'a>(
+pub(crate) fn stable_order<'a>(
     journal: &'a [RecordedRequest],
     mock_uri: &str,
     at_once: Duration,

@@ -125,22 +125,30 @@ impl Progress {
     }
 }
 
-/// The messages of the run's error answers, one line each by arrival
-/// (`#3 429 ThrottlingException: Too many requests, ...`), under a
-/// heading; empty when there were none. The snapshot leaves them out
-/// (it holds the codes); a support engineer reads them here.
+/// The messages of the run's error answers, one line each, numbered and
+/// ordered as the journal above them lists the requests (`#3 429
+/// ThrottlingException: Too many requests, ...`), under a heading; empty
+/// when there were none. The snapshot leaves them out (it holds the
+/// codes); a support engineer reads them here.
 pub fn error_messages(report: &Report) -> String {
-    let requests = report.recording.iter().flat_map(|r| &r.requests);
-    let lines: String = requests
-        .filter_map(|r| {
-            let r = &r.request;
-            let message = r.error_message.as_deref()?;
-            Some(format!(
-                "#{} {} {}: {message}\n",
-                r.seq,
-                r.status.unwrap_or(0),
-                r.error_type.as_deref().unwrap_or_default()
-            ))
+    let mut failed: Vec<_> = report
+        .recording
+        .iter()
+        .flat_map(|r| &r.requests)
+        .filter(|r| r.request.error_message.is_some())
+        .collect();
+    failed.sort_by_key(|r| r.listed_as);
+    let lines: String = failed
+        .iter()
+        .map(|r| {
+            let request = &r.request;
+            format!(
+                "#{} {} {}: {}\n",
+                r.listed_as,
+                request.status.unwrap_or(0),
+                request.error_type.as_deref().unwrap_or_default(),
+                request.error_message.as_deref().unwrap_or_default()
+            )
         })
         .collect();
     if lines.is_empty() {
