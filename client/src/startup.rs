@@ -26,7 +26,7 @@ use crate::config::Auth;
 use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, split_context_suffix};
 use crate::error::Error;
-use crate::failure::{ApiFailure, ModelRefusal, model_refusal, names_refused_credentials};
+use crate::failure::{ApiFailure, model_refusal, names_refused_credentials};
 use crate::profile::Texts;
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{MessagesRequest, TextBlock};
@@ -91,11 +91,16 @@ impl Probe {
         }
     }
 
-    /// Whether this answer refuses the model to the account for good (the
-    /// CLI's `refused` verdict: a 403 model-access refusal or a 400 "The
-    /// provided model identifier is invalid."), which the CLI remembers.
+    /// Whether this answer refuses the model to the account for good, which
+    /// the CLI remembers: its `refused` verdict (a 403 model-access refusal
+    /// or a 400 "The provided model identifier is invalid.") and its
+    /// `denied` one (a policy's "is not authorized to perform:
+    /// bedrock:InvokeModel…"). Both CLI versions keep either verdict in
+    /// their check cache (`failedChecks`, read in their JavaScript), so a
+    /// model a policy denies is probed once, as
+    /// `regions/scp-region-lock-routes-out` shows with 2.1.328 and 2.1.332.
     fn refuses_for_good(&self) -> bool {
-        matches!(self, Probe::Refused(f) if model_refusal(f) == Some(ModelRefusal::Refused))
+        matches!(self, Probe::Refused(f) if model_refusal(f).is_some())
     }
 
     /// One word for reports: `available`, `not found`, `HTTP 403`, …
