@@ -192,11 +192,7 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>)
         Ok(checked) if api.has_content(checked) => NormalAnswer::Changeable,
         _ => NormalAnswer::Fixed,
     };
-    let facts = RequestFacts {
-        operation: Some(call.operation),
-        model_id: call.model,
-        headers: call.headers,
-    };
+    let facts = RequestFacts::new(Some(call.operation), call.model, call.headers, call.body);
     let rule = call.shared.answering_rule(&facts, normal_answer);
     let normal = |content| {
         checked
