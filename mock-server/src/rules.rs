@@ -393,7 +393,10 @@ pub struct BodyCondition {
     /// Exactly this JSON value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equals: Option<serde_json::Value>,
-    /// A string that holds this text, or an array with this element.
+    /// Text: a string at or anywhere under the pointer holds it (so
+    /// `"/messages" = { contains = "deploy" }` finds a prompt in whichever
+    /// block a client puts it). Another value: an array with it as an
+    /// element.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contains: Option<serde_json::Value>,
     /// A number below this.
@@ -413,8 +416,8 @@ impl BodyCondition {
         }
     }
 
-    /// A string holding `value` (a string), or an array with `value` as an
-    /// element.
+    /// Text anywhere at or under the pointer holding `value` (a string),
+    /// or an array with `value` (any other value) as an element.
     pub fn contains(value: impl Into<serde_json::Value>) -> Self {
         Self {
             contains: Some(value.into()),
@@ -461,13 +464,15 @@ impl BodyCondition {
     }
 }
 
-/// A string holding `wanted`'s text, or an array holding `wanted`.
+/// Text: `value` or a string anywhere inside it holds `wanted`'s. Another
+/// value: `value` is an array holding it.
 fn contains(value: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
     match (value, wanted) {
-        (serde_json::Value::String(text), serde_json::Value::String(part)) => {
-            text.contains(part.as_str())
-        }
-        (serde_json::Value::Array(items), _) => items.contains(wanted),
+        (Value::String(text), Value::String(part)) => text.contains(part.as_str()),
+        (Value::Array(items), Value::String(_)) => items.iter().any(|v| contains(v, wanted)),
+        (Value::Object(fields), Value::String(_)) => fields.values().any(|v| contains(v, wanted)),
+        (Value::Array(items), _) => items.contains(wanted),
         _ => false,
     }
 }
@@ -801,10 +806,19 @@ mod tests {
             "/anthropic_beta",
             BodyCondition::contains("context-1m-2025-08-07")
         ));
-        assert!(!holds(
+        // Text is found anywhere under the pointer, in whichever block.
+        assert!(holds(
             "/anthropic_beta",
             BodyCondition::contains("context-1m")
         ));
+        assert!(holds("/messages", BodyCondition::contains("deploy the")));
+        assert!(!holds("/messages", BodyCondition::contains("undeploy")));
+        assert!(holds("", BodyCondition::contains("deploy")));
+        // Other values are elements of an array.
+        let user = serde_json::json!({"role": "user"});
+        assert!(!holds("/messages", BodyCondition::contains(user)));
+        assert!(holds("/max_tokens", BodyCondition::equals(32000)));
+        assert!(!holds("/anthropic_beta", BodyCondition::contains(7)));
         // A missing pointer, a string compared as a number, a number
         // searched as text: none holds.
         assert!(!holds("/stream", BodyCondition::equals(true)));

@@ -83,6 +83,44 @@ pub struct ClientSpec {
     /// Refresh commands as built-in actions, written into the user
     /// settings (a command written in `settings` works too).
     pub refresh: RefreshSpec,
+    /// What happens to the client's requests on their way to the mock: a
+    /// tampering proxy standing for a broken client or a gateway that
+    /// rewrites requests, so the mock's refusal of what it sends can be
+    /// reproduced with any client. Nothing when empty.
+    pub transit: Transit,
+}
+
+/// A proxy between the client and the mock that changes every request
+/// (the mock's admin API aside) before passing it on, and passes the
+/// answer back as it comes. The client is given the proxy's address as
+/// `{mock}`; the mock's journal shows each request as the proxy sent it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Transit {
+    /// Headers set to these values, replacing the client's (`host`, or
+    /// `content-type = "application/json; charset=utf-8"`): a signed
+    /// header changed after signing.
+    pub set_headers: BTreeMap<String, String>,
+    /// Headers added beside the client's own of the same name (a second
+    /// `authorization = "Bearer …"` beside the SigV4 one).
+    pub add_headers: BTreeMap<String, String>,
+    /// Headers removed.
+    pub remove_headers: Vec<String>,
+    /// The path percent-encoded once more (`:` becomes `%3A`, `%3A`
+    /// becomes `%253A`), as a client or proxy that encodes an encoded path.
+    pub reencode_path: bool,
+    /// The request signed again with SigV4 for this service (its access
+    /// key's secret from the account, the same region and time): a
+    /// client that signs for the wrong service (`execute-api`, `bedrock`
+    /// on Mantle).
+    pub resign_service: Option<String>,
+}
+
+impl Transit {
+    /// Whether it changes nothing, so no proxy is needed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl SettingsFiles {

@@ -146,6 +146,7 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_name,
         check_client_env,
         check_client_files,
+        check_transit,
         check_expected_paths,
         check_virtual_seconds,
         check_counted_operations,
@@ -238,6 +239,52 @@ fn check_client_files(scenario: &Scenario) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// The proxy can send what the transit says: header names and values
+/// HTTP can carry, a service to sign for, keys it knows the secrets of.
+fn check_transit(scenario: &Scenario) -> Result<(), Problem> {
+    let transit = &scenario.client.transit;
+    let named = [
+        (
+            "set_headers",
+            transit.set_headers.keys().collect::<Vec<_>>(),
+        ),
+        ("add_headers", transit.add_headers.keys().collect()),
+        ("remove_headers", transit.remove_headers.iter().collect()),
+    ];
+    for (table, names) in named {
+        if let Some(name) = names
+            .into_iter()
+            .find(|n| http::HeaderName::from_bytes(n.as_bytes()).is_err())
+        {
+            return Err((
+                format!("client.transit.{table}"),
+                format!("`{name}` is not an HTTP header name"),
+            ));
+        }
+    }
+    let values = transit.set_headers.iter().chain(&transit.add_headers);
+    if let Some((name, value)) = values
+        .into_iter()
+        .find(|(_, v)| http::HeaderValue::from_str(v).is_err())
+    {
+        return Err((
+            format!("client.transit.headers.{name}"),
+            format!("{value:?} cannot be sent as a header value (control characters or non-ASCII)"),
+        ));
+    }
+    match &transit.resign_service {
+        Some(service) if service.is_empty() || service.contains(['/', ' ']) => Err((
+            "client.transit.resign_service".into(),
+            format!("`{service}` is not a SigV4 service name (like `bedrock` or `execute-api`)"),
+        )),
+        Some(_) if scenario.server.credentials.is_empty() => Err((
+            "client.transit.resign_service".into(),
+            "signing again needs the secret of the client's key, from the account's `server.credentials`, which is empty".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_expected_paths(scenario: &Scenario) -> Result<(), Problem> {
@@ -563,6 +610,45 @@ mod tests {
             "{e}"
         );
         assert!(e.contains(":6:"), "{e}");
+    }
+
+    #[test]
+    fn a_transit_the_proxy_cannot_send_is_refused_where_read() {
+        for (transit, field, why) in [
+            (
+                "set_headers = { \"bad name\" = \"x\" }",
+                "client.transit.set_headers",
+                "not an HTTP header name",
+            ),
+            (
+                "remove_headers = [\"a:b\"]",
+                "client.transit.remove_headers",
+                "not an HTTP header name",
+            ),
+            (
+                "add_headers = { x-a = \"line\\nbreak\" }",
+                "client.transit.headers.x-a",
+                "cannot be sent",
+            ),
+            (
+                "resign_service = \"\"",
+                "client.transit.resign_service",
+                "not a SigV4 service name",
+            ),
+        ] {
+            let text = format!("{MINIMAL}[client.transit]\n{transit}\n{EXPECT_EXIT}");
+            let e = error(&text);
+            assert!(e.contains(&format!("field `{field}`")), "{transit}: {e}");
+            assert!(e.contains(why), "{transit}: {e}");
+        }
+        let e = error(&format!(
+            "{MINIMAL}[server]\ncredentials = []\napi_keys = [{{ key = \"k\" }}]\n[client.transit]\nresign_service = \"bedrock\"\n{EXPECT_EXIT}"
+        ));
+        assert!(e.contains("needs the secret"), "{e}");
+        let typo = error(&format!(
+            "{MINIMAL}[client.transit]\nset_header = {{}}\n{EXPECT_EXIT}"
+        ));
+        assert!(typo.contains("unknown field `set_header`"), "{typo}");
     }
 
     #[test]
