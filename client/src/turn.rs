@@ -123,8 +123,13 @@ pub async fn run_turn_for<S: CredentialSource, C: TimeSource>(
         }
         Err(gave_up) => return Err(TurnError::Refused(gave_up)),
     };
-    if endpoint == Endpoint::Bedrock {
-        content_type_guard(provider.config(), &response)?;
+    if endpoint == Endpoint::Bedrock
+        && let Some(refusal) = content_type_guard(provider.config(), &response)
+    {
+        return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
+            ErrorKind::Request,
+            refusal,
+        ))));
     }
     read_stream(provider, target, &request, response, on_text).await
 }
@@ -195,24 +200,20 @@ async fn send_with_resends<S: CredentialSource, C: TimeSource>(
 /// Then the body is read as an event stream whatever its label, as the CLI
 /// reads it (2.1.328 and 2.1.332, `wire/content-type-guard-disabled`): a
 /// gateway's JSON message is no stream, so it breaks, and the turn gets
-/// the non-streaming retry like any broken stream.
-fn content_type_guard(config: &Config, response: &Response) -> Result<(), TurnError> {
+/// the non-streaming retry like any broken stream. The refusal's words,
+/// if it is refused.
+fn content_type_guard(config: &Config, response: &Response) -> Option<String> {
     let content_type = response.header("content-type").unwrap_or_default();
-    if content_type.starts_with(EVENT_STREAM)
+    let passes = content_type.starts_with(EVENT_STREAM)
         || config
             .vars
-            .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
-    {
-        return Ok(());
-    }
-    let refusal = Texts::fill(
-        &config.cli.texts.content_type_guard,
-        &[("content_type", content_type)],
-    );
-    Err(TurnError::Stream(StreamFailure::Broken(Error::new(
-        ErrorKind::Request,
-        refusal,
-    ))))
+            .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD");
+    (!passes).then(|| {
+        Texts::fill(
+            &config.cli.texts.content_type_guard,
+            &[("content_type", content_type)],
+        )
+    })
 }
 
 /// Reads the turn's stream as it arrives; on Invoke, a stream that breaks
