@@ -101,10 +101,7 @@ pub struct Transit {
     /// `content-type = "application/json; charset=utf-8"`): a signed
     /// header changed after signing.
     pub set_headers: BTreeMap<String, String>,
-    /// Headers added beside the client's own of the same name (a second
-    /// `authorization = "Bearer …"` beside the SigV4 one).
-    pub add_headers: BTreeMap<String, String>,
-    /// Headers removed.
+    /// Headers removed (`authorization`: a client that sends none).
     pub remove_headers: Vec<String>,
     /// The path percent-encoded once more (`:` becomes `%3A`, `%3A`
     /// becomes `%253A`), as a client or proxy that encodes an encoded path.

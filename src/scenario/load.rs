@@ -250,7 +250,6 @@ fn check_transit(scenario: &Scenario) -> Result<(), Problem> {
             "set_headers",
             transit.set_headers.keys().collect::<Vec<_>>(),
         ),
-        ("add_headers", transit.add_headers.keys().collect()),
         ("remove_headers", transit.remove_headers.iter().collect()),
     ];
     for (table, names) in named {
@@ -264,13 +263,13 @@ fn check_transit(scenario: &Scenario) -> Result<(), Problem> {
             ));
         }
     }
-    let values = transit.set_headers.iter().chain(&transit.add_headers);
-    if let Some((name, value)) = values
-        .into_iter()
+    if let Some((name, value)) = transit
+        .set_headers
+        .iter()
         .find(|(_, v)| http::HeaderValue::from_str(v).is_err())
     {
         return Err((
-            format!("client.transit.headers.{name}"),
+            format!("client.transit.set_headers.{name}"),
             format!("{value:?} cannot be sent as a header value (control characters or non-ASCII)"),
         ));
     }
@@ -626,8 +625,8 @@ mod tests {
                 "not an HTTP header name",
             ),
             (
-                "add_headers = { x-a = \"line\\nbreak\" }",
-                "client.transit.headers.x-a",
+                "set_headers = { x-a = \"line\\nbreak\" }",
+                "client.transit.set_headers.x-a",
                 "cannot be sent",
             ),
             (

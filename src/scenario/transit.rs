@@ -1,8 +1,8 @@
 //! The tampering proxy of a scenario's `[client.transit]`: it sits
 //! between the client and the mock, changes each request the way a broken
-//! client or a rewriting gateway would (a signed header changed, the path
-//! encoded again, a second `Authorization`, a signature for the wrong
-//! service), and passes the answer back as it comes, byte for byte, cuts
+//! client or a rewriting gateway would (a signed header changed or
+//! removed, the path encoded again, a signature for the wrong service),
+//! and passes the answer back as it comes, byte for byte, cuts
 //! and all. So the mock's refusal of a broken request can be reproduced
 //! with any client, `bedrock-client` in-process or the real CLI.
 
@@ -167,8 +167,9 @@ impl Tamper {
         Ok(answer.map(|body: Incoming| body.boxed()))
     }
 
-    /// Applies the transit to a request, in the order its fields are
-    /// listed; signing again comes last, over the changed request.
+    /// Applies the transit to a request: headers removed, set (replacing
+    /// every value of the name), the path encoded again, and last
+    /// the signature made again, over the changed request.
     fn change(
         &self,
         method: &http::Method,
@@ -177,19 +178,11 @@ impl Tamper {
         body: &[u8],
     ) -> Result<(), String> {
         let transit = &self.transit;
-        for name in &transit
-            .set_headers
-            .keys()
-            .chain(&transit.remove_headers)
-            .collect::<Vec<_>>()
-        {
+        for name in &transit.remove_headers {
             headers.remove(header_name(name)?);
         }
         for (name, value) in &transit.set_headers {
             headers.insert(header_name(name)?, header_value(value)?);
-        }
-        for (name, value) in &transit.add_headers {
-            headers.append(header_name(name)?, header_value(value)?);
         }
         if transit.reencode_path {
             let (path, query) = match path_and_query.split_once('?') {
