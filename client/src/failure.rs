@@ -65,17 +65,13 @@ impl ApiFailure {
                 c.rsplit('#').next().unwrap_or_default().to_owned()
             })
             .filter(|c| !c.is_empty());
-        // The Anthropic SDKs quote a body with no `message` whole, as JSON:
-        // a front door's `{"Message":"…"}` (AWS's authorization layer,
-        // API-key refusals) is printed `API Error: 403 {"Message":"…"}`
-        // (anthropics/claude-code#44963; the CLI 2.1.328 on
-        // regions/scp-denies-global-profiles).
-        let quoted_whole = || {
-            field(&["Message"])?;
-            json.as_ref().map(serde_json::Value::to_string)
-        };
+        // Only `message` (and the Anthropic shape's): a body whose field is
+        // `Message` (Bedrock's authentication refusals) is shown whole, as
+        // the CLI shows it (`API Error: 403 {"Message":"Authorization header
+        // is missing"}` in customer-scenarios' bearer-token-header-missing;
+        // `faulty-clients/bearer-instead-of-sigv4`, recorded with 2.1.328
+        // and 2.1.332).
         let message = field(&["message"])
-            .or_else(quoted_whole)
             .or_else(|| field(&["error", "message"]))
             .unwrap_or_else(|| {
                 let text = String::from_utf8_lossy(body);
@@ -338,10 +334,12 @@ fn names_aws_credentials(cli: &Profile, message: &str) -> bool {
 /// The front door's refusals of a missing or bad API key (403
 /// AccessDeniedException, but about credentials, not model access).
 fn is_front_door_refusal(message: &str) -> bool {
-    let said = serde_json::from_str::<serde_json::Value>(message)
+    // The front door words its refusals `{"Message": …}`, which the CLI
+    // shows whole (see `ApiFailure::from_answer`); its words are inside.
+    let inner: Option<String> = serde_json::from_str::<serde_json::Value>(message)
         .ok()
         .and_then(|body| body.get("Message")?.as_str().map(str::to_owned));
-    let message = said.as_deref().unwrap_or(message);
+    let message = inner.as_deref().unwrap_or(message);
     message == "Authorization header is missing"
         || message.starts_with("Invalid API Key format")
         || message.starts_with("Authentication failed")
@@ -769,7 +767,7 @@ mod tests {
         let bedrock = ApiFailure::from_answer(
             400,
             &headers,
-            br#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#,
+            br#"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad"}"#,
         );
         // No `message`: quoted whole, in the body's order, as the
         // Anthropic SDKs do.
@@ -782,6 +780,10 @@ mod tests {
         );
         let lower = ApiFailure::from_answer(403, &headers, br#"{"message":"no","Message":"x"}"#);
         assert_eq!(lower.message, "no");
+        // The front door's `Message` is not read: the body is the message.
+        let front_door = br#"{"Message":"Authorization header is missing"}"#;
+        let refused = ApiFailure::from_answer(403, &headers, front_door);
+        assert_eq!(refused.message.as_bytes(), front_door);
         let mantle = ApiFailure::from_answer(
             404,
             &headers,

@@ -383,6 +383,9 @@ pub struct Texts {
     pub timed_out: String,
     /// A stream cut inside a frame.
     pub truncated_event: String,
+    /// Why a 200 on the Invoke stream call that is not an event stream is
+    /// refused (the content-type guard): `{content_type}`, the answer's.
+    pub content_type_guard: String,
     /// On stderr each time `awsCredentialExport` gives nothing usable,
     /// before why.
     pub export_failed: String,
@@ -406,7 +409,8 @@ pub struct Texts {
 }
 
 /// The placeholders each template of [`Texts`] may hold.
-const TEMPLATES: [(&str, &[&str]); 3] = [
+const TEMPLATES: [(&str, &[&str]); 4] = [
+    ("content_type_guard", &["content_type"]),
     ("older_version_notice", &["tier", "wanted", "fallback"]),
     ("next_family_notice", &["tier", "wanted", "fallback"]),
     ("retirement_warning", &["model", "tense", "date"]),
@@ -416,6 +420,7 @@ impl Texts {
     /// The template named `field` (one of [`TEMPLATES`]).
     fn template(&self, field: &str) -> &str {
         match field {
+            "content_type_guard" => &self.content_type_guard,
             "older_version_notice" => &self.older_version_notice,
             "next_family_notice" => &self.next_family_notice,
             _ => &self.retirement_warning,

@@ -159,17 +159,6 @@ pub async fn read_invoke_stream(
     reader.finish()
 }
 
-/// Reads event-stream bytes already in memory (a body read whole).
-pub fn read_invoke_bytes(
-    bytes: &[u8],
-    cli: &Profile,
-    on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Completion, StreamFailure> {
-    let mut reader = InvokeReader::new(on_text, cli);
-    reader.feed(bytes)?;
-    reader.finish()
-}
-
 /// Frames in, events out, the answer assembled: fed piece by piece.
 struct InvokeReader<'a> {
     decoder: Decoder,

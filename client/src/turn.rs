@@ -9,8 +9,8 @@
 //! [`crate::request::turn_request`]); [`prompt_request`] alone sends none
 //! of it. A 200 on the stream call that is not an event stream is refused
 //! (the content-type guard, `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD`
-//! turns it off); a stream that breaks, and a 404 on the stream call, get
-//! one non-streaming retry. When the retried answer does not begin with
+//! turns it off, and the body is read as a stream); a stream that breaks,
+//! and a 404 on the stream call, get one non-streaming retry. When the retried answer does not begin with
 //! the text already shown, it is shown whole after a line break: it is a
 //! new answer, not the rest of the old one.
 
@@ -21,15 +21,13 @@ use crate::credentials::CredentialSource;
 use crate::endpoint::{Endpoint, endpoint_for, split_context_suffix};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{Failure, ModelRefusal, classify, model_refusal};
-use crate::profile::Profile;
+use crate::profile::{Profile, Texts};
 use crate::provider::{Call, Plane, Provider};
 use crate::request::{
     CallKind, Identity, Message, MessagesRequest, TextBlock, Thinking, model_path,
 };
 use crate::retrying::{AttemptError, GaveUp};
-use crate::stream::{
-    Completion, StreamFailure, read_invoke_bytes, read_invoke_stream, read_mantle_stream,
-};
+use crate::stream::{Completion, StreamFailure, read_invoke_stream, read_mantle_stream};
 use crate::transport::Response;
 
 /// Whether the CLI sends a turn again, with parts dropped, after
@@ -148,12 +146,13 @@ pub async fn run_turn_sending<S: CredentialSource, C: TimeSource>(
         }
         Err(gave_up) => return Err(TurnError::Refused(gave_up)),
     };
-    let labelled = response
-        .header("content-type")
-        .unwrap_or_default()
-        .starts_with(EVENT_STREAM);
-    if endpoint == Endpoint::Bedrock && !labelled {
-        return read_unlabelled(provider.config(), response, on_text).await;
+    if endpoint == Endpoint::Bedrock
+        && let Some(refusal) = content_type_guard(provider.config(), &response)
+    {
+        return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
+            ErrorKind::Request,
+            refusal,
+        ))));
     }
     read_stream(provider, target, request, response, on_text).await
 }
@@ -218,41 +217,26 @@ async fn send_with_resends<S: CredentialSource, C: TimeSource>(
     }
 }
 
-/// A 200 on the Invoke stream call that is not an event stream: refused
-/// (the content-type guard), unless
-/// `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD` turns the guard off;
-/// then it is read whole.
-async fn read_unlabelled(
-    config: &Config,
-    response: Response,
-    on_text: &mut (dyn FnMut(&str) + Send),
-) -> Result<Completion, TurnError> {
-    let content_type = response
-        .header("content-type")
-        .unwrap_or_default()
-        .to_owned();
-    if !config
-        .vars
-        .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD")
-    {
-        return Err(TurnError::Stream(StreamFailure::Broken(Error::new(
-            ErrorKind::Request,
-            format!(
-                "Bedrock answered the streaming request with content-type `{content_type}`, not `{EVENT_STREAM}` (a proxy or gateway may be answering instead); set CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD=1 to read the answer anyway"
-            ),
-        ))));
-    }
-    let body = response
-        .bytes(MAX_MESSAGE_BODY, config.cli.time_limits.non_streaming)
-        .await
-        .map_err(|e| TurnError::Stream(StreamFailure::Broken(e)))?;
-    // A gateway's JSON answer, or a real stream under the wrong label.
-    if body.first() == Some(&b'{') {
-        answer_from_json(&body, "", on_text)
-    } else {
-        read_invoke_bytes(&body, &config.cli, on_text)
-    }
-    .map_err(TurnError::Stream)
+/// A 200 on the Invoke stream call that is not an event stream is
+/// refused (the content-type guard), unless
+/// `CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD` turns the guard off.
+/// Then the body is read as an event stream whatever its label, as the CLI
+/// reads it (2.1.328 and 2.1.332, `wire/content-type-guard-disabled`): a
+/// gateway's JSON message is no stream, so it breaks, and the turn gets
+/// the non-streaming retry like any broken stream. The refusal's words,
+/// if it is refused.
+fn content_type_guard(config: &Config, response: &Response) -> Option<String> {
+    let content_type = response.header("content-type").unwrap_or_default();
+    let passes = content_type.starts_with(EVENT_STREAM)
+        || config
+            .vars
+            .is_truthy("CLAUDE_CODE_DISABLE_BEDROCK_CONTENT_TYPE_GUARD");
+    (!passes).then(|| {
+        Texts::fill(
+            &config.cli.texts.content_type_guard,
+            &[("content_type", content_type)],
+        )
+    })
 }
 
 /// Reads the turn's stream as it arrives; on Invoke, a stream that breaks

@@ -22,7 +22,7 @@ use crate::config::{Credential, MAX_PACE_MS, Pace, PolicyKind, Quota, ServerConf
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
 use crate::operation::Operation;
-use crate::rules::{Answer, MAX_RETRY_AFTER_SECONDS, Match, Rule};
+use crate::rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule};
 
 /// Why a config (or a rule) cannot be served: where, which field, what
 /// kind of problem, and what to give instead.
@@ -697,15 +697,58 @@ fn check_when(when: &Match) -> Result<(), ConfigError> {
             "an empty region matches no request; give one like `eu-west-1` or `eu-*`",
         ));
     }
-    match when
+    if let Some(name) = when
         .headers
         .keys()
         .find(|name| HeaderName::from_bytes(name.as_bytes()).is_err())
     {
-        Some(name) => Err(ConfigError::new(
+        return Err(ConfigError::new(
             Malformed,
             format!("headers.{}", map_key(name)),
             format!("`{name}` is not an HTTP header name, so no request has it"),
+        ));
+    }
+    when.body
+        .iter()
+        .try_for_each(|(pointer, condition)| check_body_condition(pointer, condition))
+}
+
+/// A JSON pointer (RFC 6901: empty, or `/`-separated tokens where `~` is
+/// only `~0` or `~1`) with at least one comparison whose limits are
+/// numbers.
+fn check_body_condition(pointer: &str, condition: &BodyCondition) -> Result<(), ConfigError> {
+    let field = format!("body.{}", map_key(pointer));
+    let escapes_ok = pointer
+        .match_indices('~')
+        .all(|(at, _)| matches!(pointer.as_bytes().get(at + 1), Some(b'0' | b'1')));
+    if !(pointer.is_empty() || pointer.starts_with('/')) || !escapes_ok {
+        return Err(ConfigError::new(
+            Malformed,
+            field,
+            format!(
+                "`{pointer}` is not a JSON pointer: start it with `/` and write `~` as `~0`, `/` inside a key as `~1` (`/max_tokens`, `/messages/0/content`)"
+            ),
+        ));
+    }
+    if condition.is_empty() {
+        return Err(ConfigError::new(
+            Empty,
+            field,
+            "a condition needs a comparison: `equals`, `contains`, `less_than` or `greater_than`",
+        ));
+    }
+    let limits = [
+        ("less_than", condition.less_than),
+        ("greater_than", condition.greater_than),
+    ];
+    match limits
+        .into_iter()
+        .find(|(_, limit)| limit.is_some_and(|n| !n.is_finite()))
+    {
+        Some((name, _)) => Err(ConfigError::new(
+            OutOfRange,
+            format!("{field}.{name}"),
+            "give a finite number",
         )),
         None => Ok(()),
     }
@@ -723,6 +766,19 @@ fn check_effects(effects: &Effects) -> Result<(), ConfigError> {
             format!(
                 "{} is not a stall; give 0 to {MAX_STALL_SECONDS} seconds",
                 stall.seconds
+            ),
+        ));
+    }
+    if let (Some(reset), Some(_)) = (effects.reset, effects.cut) {
+        return Err(ConfigError::new(
+            Unmeetable,
+            "cut",
+            format!(
+                "`reset = \"{}\"` sends no body, so there is nothing to cut; give one of them",
+                match reset {
+                    crate::effects::Reset::BeforeHead => "before_head",
+                    crate::effects::Reset::AfterHead => "after_head",
+                }
             ),
         ));
     }
@@ -1195,6 +1251,43 @@ mod tests {
                 ),
                 Malformed,
                 "when.headers.bad header",
+            ),
+            (
+                Rule::stalling(
+                    Match::any().body("max_tokens", BodyCondition::greater_than(1.0)),
+                    Stall::before_head(1.0),
+                ),
+                Malformed,
+                "when.body.max_tokens",
+            ),
+            (
+                Rule::stalling(
+                    Match::any().body("/a~2b", BodyCondition::equals(1)),
+                    Stall::before_head(1.0),
+                ),
+                Malformed,
+                "when.body./a~2b",
+            ),
+            (
+                Rule::stalling(
+                    Match::any().body("/max_tokens", BodyCondition::default()),
+                    Stall::before_head(1.0),
+                ),
+                Empty,
+                "when.body./max_tokens",
+            ),
+            (
+                Rule::stalling(
+                    Match::any().body("/max_tokens", BodyCondition::less_than(f64::NAN)),
+                    Stall::before_head(1.0),
+                ),
+                OutOfRange,
+                "when.body./max_tokens.less_than",
+            ),
+            (
+                Rule::resetting(Match::any(), crate::effects::Reset::AfterHead).cut_after(10),
+                Unmeetable,
+                "cut",
             ),
             (stall(1.0).times(1).expect(2), Unmeetable, "expect"),
             (error_status(700), OutOfRange, "answer.error.status"),

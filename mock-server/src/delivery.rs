@@ -1,11 +1,13 @@
 //! A rule's [`Effects`] applied to the answer it bends, one step per
 //! effect and in this order: a frame fault (`frame_fault`), a stall
 //! inside the stream or before the head, the body dribbled, the
-//! connection cut. The body wrappers of the last two are here; a
-//! connection cut before the head is `listen`'s [`CloseUnanswered`].
+//! connection closed partway through the body, the connection cut. The
+//! body wrappers of the last three are here; a connection cut before the
+//! head is `listen`'s [`CloseUnanswered`].
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -15,9 +17,9 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 
 use crate::api::Planned;
-use crate::effects::{Dribble, Effects, Reset, StallPoint};
+use crate::effects::{Cut, Dribble, Effects, Reset, StallPoint};
 use crate::frame_fault;
-use crate::journal::{FrameRecord, RecordedRequest};
+use crate::journal::{FrameRecord, Journal, RecordedRequest};
 use crate::listen::CloseUnanswered;
 use crate::state::Shared;
 use crate::stream_body::StreamStall;
@@ -59,6 +61,7 @@ pub(crate) fn deliver<'a>(
         fault,
         reset,
         dribble,
+        cut: cut_after,
     } = effects;
     if let (
         Some(fault),
@@ -70,6 +73,8 @@ pub(crate) fn deliver<'a>(
         frame_fault::apply(*fault, *framing, frames);
     }
     let in_stream = matches!(planned, Planned::Stream { .. });
+    let journal = Arc::clone(&to.shared.journal);
+    let seq = to.seq;
     let (stall_before_head, stream_stall) = match stall {
         Some(stall) => match stall.at {
             StallPoint::AfterEvents(after_frames) if in_stream => (
@@ -93,6 +98,9 @@ pub(crate) fn deliver<'a>(
     let mut response = render(planned, stream_stall, record);
     if let Some(dribble) = *dribble {
         response = response.map(|body| AxumBody::new(Dribbled::new(body, dribble)));
+    }
+    if let Some(cut) = *cut_after {
+        response = response.map(|body| AxumBody::new(CutAfterBytes::new(body, cut, journal, seq)));
     }
     Delivered {
         response: cut(*reset, response, record),
@@ -202,6 +210,90 @@ impl Body for Dribbled {
                 other => return Poll::Ready(other),
             }
         }
+    }
+}
+
+/// `inner`'s first `cut.after_bytes` bytes, then a failure, which makes
+/// hyper close the connection: the client has part of the body (part of
+/// a frame, if that is where the bytes end) and then nothing. The cut goes
+/// in the journal when it happens; a body no longer than the limit ends
+/// as it would have.
+pub(crate) struct CutAfterBytes {
+    inner: AxumBody,
+    /// Bytes still to send before the cut.
+    left: u64,
+    /// The journal entry the cut goes in, until it is written.
+    record: Option<(Arc<Journal>, u64)>,
+    after_bytes: u64,
+    /// The last bytes went out; one more poll lets hyper flush them.
+    flushed: bool,
+}
+
+impl CutAfterBytes {
+    pub fn new(inner: AxumBody, cut: Cut, journal: Arc<Journal>, seq: u64) -> Self {
+        Self {
+            inner,
+            left: cut.after_bytes,
+            record: Some((journal, seq)),
+            after_bytes: cut.after_bytes,
+            flushed: false,
+        }
+    }
+
+    /// The failure that closes the connection, journalled once.
+    fn cut(&mut self) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if let Some((journal, seq)) = self.record.take() {
+            journal.frame_sent(seq, FrameRecord::Cut(self.after_bytes));
+        }
+        Poll::Ready(Some(Err(axum::Error::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "a rule closes the connection partway through the body",
+        )))))
+    }
+}
+
+impl Body for CutAfterBytes {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if this.left == 0 {
+            if !this.flushed {
+                // Not ready once: hyper writes out what it has before it
+                // polls again (as `CutAfterHead`).
+                this.flushed = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            return this.cut();
+        }
+        match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(mut data) => {
+                    let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+                    if len >= this.left {
+                        // `left` is below `data.len()`, so it fits a usize.
+                        data.truncate(usize::try_from(this.left).unwrap_or(usize::MAX));
+                        this.left = 0;
+                    } else {
+                        this.left -= len;
+                    }
+                    Poll::Ready(Some(Ok(Frame::data(data))))
+                }
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            other => Poll::Ready(other),
+        }
+    }
+
+    /// The whole body's size: a whole answer keeps its `content-length`,
+    /// so the client knows it got less than was promised.
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a rule does to delivery, beside choosing the answer: a silence
 //! ([`Stall`]), a broken frame ([`FrameFault`]), a cut connection
-//! ([`Reset`]), a body sent a few bytes at a time ([`Dribble`]). A rule
+//! ([`Reset`]), a body sent a few bytes at a time ([`Dribble`]), a
+//! connection closed partway through the body ([`Cut`]). A rule
 //! carries them as one [`Effects`] value, and so does the rule the server
 //! chose for a request; `delivery` applies them. A new effect is a field
 //! here, its field in a rule's file format (`rules`), and its step in
@@ -26,6 +27,8 @@ pub struct Effects {
     pub reset: Option<Reset>,
     /// The answer's body sent a few bytes at a time.
     pub dribble: Option<Dribble>,
+    /// The connection closed partway through the answer's body.
+    pub cut: Option<Cut>,
 }
 
 impl Effects {
@@ -169,6 +172,19 @@ pub struct Dribble {
     /// a stall).
     #[serde(default)]
     pub every_ms: u64,
+}
+
+/// The connection closed after the first `after_bytes` bytes of the
+/// answer's body, wherever they end: inside a frame, a JSON answer or
+/// an event's line, as a gateway that drops the connection does. The head
+/// goes out whole; an answer no longer than `after_bytes` is sent whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Cut {
+    /// Bytes of the body sent before the connection closes (0: none, as
+    /// `reset = "after_head"`).
+    pub after_bytes: u64,
 }
 
 /// A fault in one frame of a streamed answer.

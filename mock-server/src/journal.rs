@@ -182,7 +182,7 @@ impl PartialEq<&str> for AuthScheme {
 /// Written (and read back, in scenario files' expectations) as text:
 /// `chunk:message_start`, `sse:ping`, `exception:throttlingException`,
 /// `bad_message_crc:chunk:content_block_delta`, `stall`, `gave-up`,
-/// `reset`, `write-timeout`.
+/// `reset`, `cut:300`, `write-timeout`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FrameRecord {
     /// An Invoke stream's `chunk` frame carrying this event type.
@@ -206,6 +206,9 @@ pub enum FrameRecord {
     GaveUp,
     /// A rule cut the connection (before the head, or right after it).
     Reset,
+    /// A rule closed the connection after this many bytes of the body; the
+    /// frame before it is the one the cut fell in or after.
+    Cut(u64),
     /// The client stopped reading: the server's writes made no progress
     /// for its write timeout, and it closed the connection. The frames
     /// before it are those handed to the connection, not all of them read.
@@ -232,7 +235,9 @@ impl FrameRecord {
     /// (the breakage itself is the reader's to find).
     pub fn is_failure(&self) -> bool {
         match self {
-            Self::Exception(_) | Self::GaveUp | Self::Reset | Self::WriteTimeout => true,
+            Self::Exception(_) | Self::GaveUp | Self::Reset | Self::Cut(_) | Self::WriteTimeout => {
+                true
+            }
             Self::Chunk(_) | Self::Sse(_) | Self::Fault { .. } => self.carries_an_error(),
             Self::Stall => false,
         }
@@ -244,7 +249,7 @@ impl FrameRecord {
         match self {
             Self::Chunk(name) | Self::Sse(name) | Self::Exception(name) => name.contains("error"),
             Self::Fault { frame, .. } => frame.carries_an_error(),
-            Self::Stall | Self::GaveUp | Self::Reset | Self::WriteTimeout => false,
+            Self::Stall | Self::GaveUp | Self::Reset | Self::Cut(_) | Self::WriteTimeout => false,
         }
     }
 
@@ -264,6 +269,7 @@ impl std::fmt::Display for FrameRecord {
             Self::Stall => f.write_str("stall"),
             Self::GaveUp => f.write_str("gave-up"),
             Self::Reset => f.write_str("reset"),
+            Self::Cut(bytes) => write!(f, "cut:{bytes}"),
             Self::WriteTimeout => f.write_str("write-timeout"),
         }
     }
@@ -298,7 +304,7 @@ impl std::fmt::Display for UnknownFrameRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "`{}` is not a frame record: write `chunk:<event>`, `sse:<event>`, `exception:<type>`, `<fault kind>:<frame>`, `stall`, `gave-up`, `reset` or `write-timeout`",
+            "`{}` is not a frame record: write `chunk:<event>`, `sse:<event>`, `exception:<type>`, `<fault kind>:<frame>`, `stall`, `gave-up`, `reset`, `cut:<bytes>` or `write-timeout`",
             self.0
         )
     }
@@ -323,6 +329,7 @@ impl std::str::FromStr for FrameRecord {
             "chunk" => Ok(Self::Chunk(rest.to_owned())),
             "sse" => Ok(Self::Sse(rest.to_owned())),
             "exception" => Ok(Self::Exception(rest.to_owned())),
+            "cut" => rest.parse().map(Self::Cut).map_err(|_| unknown()),
             fault => Ok(Self::Fault {
                 kind: FrameFaultKind::named(fault).ok_or_else(unknown)?,
                 frame: Box::new(rest.parse().map_err(|_| unknown())?),
@@ -354,7 +361,7 @@ impl schemars::JsonSchema for FrameRecord {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "chunk:<event>, sse:<event>, exception:<type>, <fault kind>:<frame>, stall, gave-up, reset or write-timeout"
+            "description": "chunk:<event>, sse:<event>, exception:<type>, <fault kind>:<frame>, stall, gave-up, reset, cut:<bytes> or write-timeout"
         })
     }
 }
@@ -476,6 +483,7 @@ fn frame_cost(frame: &FrameRecord) -> usize {
             FrameRecord::Stall
             | FrameRecord::GaveUp
             | FrameRecord::Reset
+            | FrameRecord::Cut(_)
             | FrameRecord::WriteTimeout => 0,
         }
 }
@@ -606,13 +614,21 @@ mod tests {
             "stall",
             "gave-up",
             "reset",
+            "cut:300",
             "write-timeout",
         ] {
             let record: FrameRecord = text.parse().unwrap();
             assert_eq!(record.to_string(), text);
             assert_eq!(serde_json::to_value(&record).unwrap(), text);
         }
-        for bad in ["", "chunk", "nonsense:chunk:x", "bad_message_crc:nope"] {
+        for bad in [
+            "",
+            "chunk",
+            "nonsense:chunk:x",
+            "bad_message_crc:nope",
+            "cut:x",
+            "cut:-1",
+        ] {
             assert!(bad.parse::<FrameRecord>().is_err(), "{bad}");
         }
     }
@@ -625,6 +641,7 @@ mod tests {
             "sse:error",
             "gave-up",
             "reset",
+            "cut:0",
             "write-timeout",
             "truncated:sse:error",
         ] {

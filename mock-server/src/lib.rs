@@ -101,8 +101,8 @@ pub use config::{
 };
 pub use credentials::CredentialReport;
 pub use effects::{
-    Dribble, Effects, FrameFault, FrameFaultKind, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS, Reset,
-    Stall, StallPoint,
+    Cut, Dribble, Effects, FrameFault, FrameFaultKind, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS,
+    Reset, Stall, StallPoint,
 };
 pub use errors::{
     AwsError, ErrorCode, ErrorOrigin, ExceptionType, UnknownErrorCode, UnknownExceptionType,
@@ -114,7 +114,7 @@ pub use listen::ReadLimits;
 pub use operation::Operation;
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
-pub use rules::{Answer, MAX_RETRY_AFTER_SECONDS, Match, Rule, glob};
+pub use rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule, glob};
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
 pub use state::ExpectationError;
 pub use timefmt::Timestamp;

@@ -198,12 +198,8 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>)
         Ok(checked) if api.has_content(checked) => NormalAnswer::Changeable,
         _ => NormalAnswer::Fixed,
     };
-    let facts = RequestFacts {
-        operation: Some(call.operation),
-        model_id: call.model,
-        region: Some(&call.caller.region),
-        headers: call.headers,
-    };
+    let facts = RequestFacts::new(Some(call.operation), call.model, call.headers, call.body)
+        .in_region(&call.caller.region);
     let rule = call.shared.answering_rule(&facts, normal_answer);
     let normal = |content| {
         checked

@@ -45,14 +45,24 @@ impl Route {
 
 /// The route of a request, from its method and raw path (admin calls
 /// never get here: the server's router sends them to `admin`).
+///
+/// A gateway in front of Bedrock is often reached at a base URL with a
+/// path of its own (`https://gw.example/bedrock`, LiteLLM's `/bedrock`
+/// passthrough, `/v1/b`): clients keep that prefix and append the
+/// operation's path. So a model or inference-profile path is found after
+/// any prefix, before the prefix is taken for Mantle's (`/v1/`,
+/// `/anthropic/`); the journal keeps the path as sent.
 pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
-    let aws = |operation, target: Option<&str>| Route::Aws {
-        operation,
-        target: target.map(percent_decode),
-    };
+    if let Some(route) = model_route(method, raw_path) {
+        return route;
+    }
+    if let Some(route) = inference_profiles_route(method, raw_path) {
+        return route;
+    }
     // Mantle's base URL ends in `/anthropic`; clients given a bare host as
-    // base URL (Claude Code in the captures) post to `/v1/messages`.
-    if matches!(raw_path, "/v1/messages" | "/anthropic/v1/messages") && *method == Method::POST {
+    // base URL (Claude Code in the captures) post to `/v1/messages`; behind
+    // a gateway, either follows the gateway's prefix.
+    if raw_path.ends_with("/v1/messages") && *method == Method::POST {
         return Route::Mantle;
     }
     // Other Anthropic API paths (`/v1/messages/count_tokens`, `/v1/models`)
@@ -76,31 +86,56 @@ pub(crate) fn classify(method: &Method, raw_path: &str) -> Route {
             Route::Unknown
         };
     }
-    if let Some(rest) = raw_path.strip_prefix("/model/") {
-        if *method != Method::POST {
-            return Route::Unknown;
-        }
+    Route::Unknown
+}
+
+/// `…/model/{id}/invoke` and `…/model/{id}/invoke-with-response-stream`,
+/// after any prefix (which may hold `/model/` itself); `None` when no
+/// `/model/` segment leads to one.
+fn model_route(method: &Method, raw_path: &str) -> Option<Route> {
+    // Every `/` in turn: the matches may overlap (`/model/model/…`).
+    raw_path.match_indices('/').find_map(|(at, _)| {
+        let rest = raw_path[at..].strip_prefix("/model/")?;
         // A `/` inside the id must be sent as `%2F`; a raw one splits the
         // path into segments no operation has.
-        return match rest.split_once('/') {
-            Some((id, "invoke")) if !id.is_empty() => aws(Operation::InvokeModel, Some(id)),
+        let (operation, id) = match rest.split_once('/') {
+            Some((id, "invoke")) if !id.is_empty() => (Operation::InvokeModel, id),
             Some((id, "invoke-with-response-stream")) if !id.is_empty() => {
-                aws(Operation::InvokeModelWithResponseStream, Some(id))
+                (Operation::InvokeModelWithResponseStream, id)
             }
-            _ => Route::Unknown,
+            _ => return None,
         };
-    }
+        Some(if *method == Method::POST {
+            Route::Aws {
+                operation,
+                target: Some(percent_decode(id)),
+            }
+        } else {
+            Route::Unknown
+        })
+    })
+}
+
+/// `…/inference-profiles` and `…/inference-profiles/{id}` (GET), after
+/// any prefix; `None` when the path has no such segment.
+fn inference_profiles_route(method: &Method, raw_path: &str) -> Option<Route> {
+    let at = raw_path.rfind("/inference-profiles")?;
+    let rest = &raw_path[at + "/inference-profiles".len()..];
+    let target = match rest.strip_prefix('/') {
+        None if rest.is_empty() => None,
+        Some("") => None,
+        Some(id) if !id.contains('/') => Some(percent_decode(id)),
+        _ => return None,
+    };
     if *method != Method::GET {
-        return Route::Unknown;
+        return Some(Route::Unknown);
     }
-    match raw_path.strip_prefix("/inference-profiles") {
-        Some("" | "/") => aws(Operation::ListInferenceProfiles, None),
-        Some(rest) => match rest.strip_prefix('/') {
-            Some(id) if !id.contains('/') => aws(Operation::GetInferenceProfile, Some(id)),
-            _ => Route::Unknown,
-        },
-        None => Route::Unknown,
-    }
+    let operation = if target.is_some() {
+        Operation::GetInferenceProfile
+    } else {
+        Operation::ListInferenceProfiles
+    };
+    Some(Route::Aws { operation, target })
 }
 
 #[cfg(test)]
@@ -164,6 +199,54 @@ mod tests {
             (Method::POST, "/anthropic/v1/complete"),
         ] {
             assert_eq!(classify(&method, path), Route::UnknownMantle, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_gateways_prefix_is_kept_and_what_follows_it_is_routed() {
+        let id = "us.anthropic.claude-opus-5-5";
+        for prefix in ["/bedrock", "/v1/b", "/anthropic/gw", "/a/model/b", "/model"] {
+            assert_eq!(
+                target(Method::POST, &format!("{prefix}/model/{id}/invoke")),
+                Some((Operation::InvokeModel, Some(id.to_owned()))),
+                "{prefix}"
+            );
+            assert_eq!(
+                target(
+                    Method::POST,
+                    &format!("{prefix}/model/{id}/invoke-with-response-stream")
+                ),
+                Some((
+                    Operation::InvokeModelWithResponseStream,
+                    Some(id.to_owned())
+                )),
+                "{prefix}"
+            );
+            assert_eq!(
+                target(Method::GET, &format!("{prefix}/inference-profiles")),
+                Some((Operation::ListInferenceProfiles, None)),
+                "{prefix}"
+            );
+            assert_eq!(
+                target(Method::GET, &format!("{prefix}/inference-profiles/{id}")),
+                Some((Operation::GetInferenceProfile, Some(id.to_owned()))),
+                "{prefix}"
+            );
+        }
+        // Mantle behind a gateway, and the prefix alone.
+        assert_eq!(
+            classify(&Method::POST, "/gw/anthropic/v1/messages"),
+            Route::Mantle
+        );
+        assert_eq!(classify(&Method::POST, "/v1/b/v1/messages"), Route::Mantle);
+        assert_eq!(classify(&Method::POST, "/v1/b"), Route::UnknownMantle);
+        for (method, path) in [
+            (Method::POST, "/bedrock"),
+            (Method::POST, "/bedrock/model/x/converse"),
+            (Method::GET, "/bedrock/model/x/invoke"),
+            (Method::POST, "/bedrock/inference-profiles"),
+        ] {
+            assert_eq!(classify(&method, path), Route::Unknown, "{method} {path}");
         }
     }
 

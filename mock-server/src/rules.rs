@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::effects::{Dribble, Effects, FrameFault, Reset, Stall};
+use crate::effects::{Cut, Dribble, Effects, FrameFault, Reset, Stall};
 use crate::errors::{AwsError, ErrorCode, ErrorOrigin, ExceptionType};
 use crate::operation::{Operation, Protocol};
 use crate::reply::Reply;
@@ -82,6 +82,10 @@ struct RuleFields {
     /// The answer's body sent a few bytes at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dribble: Option<Dribble>,
+    /// The connection closed after this many bytes of the answer's body,
+    /// mid-frame if that is where they end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cut: Option<Cut>,
     /// Answers this many requests, then lets later requests fall through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     times: Option<u32>,
@@ -98,6 +102,7 @@ impl From<RuleFields> for Rule {
             fault: f.fault,
             reset: f.reset,
             dribble: f.dribble,
+            cut: f.cut,
         };
         Self {
             name: f.name,
@@ -117,6 +122,7 @@ impl From<Rule> for RuleFields {
             fault,
             reset,
             dribble,
+            cut,
         } = rule.effects;
         Self {
             name: rule.name,
@@ -126,6 +132,7 @@ impl From<Rule> for RuleFields {
             fault,
             reset,
             dribble,
+            cut,
             times: rule.times,
             expect: rule.expect,
         }
@@ -203,6 +210,27 @@ impl Rule {
         self
     }
 
+    /// Closes the connection after `after_bytes` bytes of the rule's
+    /// answer's body.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Match, Operation, Rule};
+    ///
+    /// // The stream's connection drops 300 bytes in, inside a frame.
+    /// let rule = Rule::default_answer(Match::operation(Operation::InvokeModelWithResponseStream)).cut_after(300);
+    /// assert_eq!(rule.effects.cut.map(|c| c.after_bytes), Some(300));
+    /// ```
+    pub fn cut_after(mut self, after_bytes: u64) -> Self {
+        self.effects.cut = Some(Cut { after_bytes });
+        self
+    }
+
+    /// A rule that gives every request `when` matches its normal answer;
+    /// the effects added to it bend that answer's delivery.
+    pub fn default_answer(when: Match) -> Self {
+        Self::matching(when)
+    }
+
     /// Adds a stall to the rule's answer.
     pub fn with_stall(mut self, stall: Stall) -> Self {
         self.effects.stall = Some(stall);
@@ -249,7 +277,7 @@ impl Rule {
 /// or the SSO portal: a rule written to fail model calls must not also
 /// fail the credential calls a client makes; name the operation to target
 /// one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Match {
@@ -269,6 +297,12 @@ pub struct Match {
     /// theirs); `*` matches any run of characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Conditions on the request's JSON body, by JSON pointer
+    /// (`"/max_tokens" = { greater_than = 16384 }`): Bedrock's and Mantle's
+    /// bodies alike. A body that is not JSON, or lacks the pointer, meets
+    /// none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub body: BTreeMap<String, BodyCondition>,
     /// Only the nth request (from 1) that meets the other conditions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nth: Option<u32>,
@@ -308,6 +342,22 @@ impl Match {
         self
     }
 
+    /// Also requires the body's value at JSON `pointer` to meet
+    /// `condition`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{BodyCondition, Match, Operation};
+    ///
+    /// // Only turns asking for more than 16384 output tokens.
+    /// let when = Match::operation(Operation::InvokeModelWithResponseStream)
+    ///     .body("/max_tokens", BodyCondition::greater_than(16384.0));
+    /// assert_eq!(when.to_string(), "InvokeModelWithResponseStream, body /max_tokens > 16384");
+    /// ```
+    pub fn body(mut self, pointer: impl Into<String>, condition: BodyCondition) -> Self {
+        self.body.insert(pointer.into(), condition);
+        self
+    }
+
     /// Only the nth request meeting the other conditions.
     pub fn nth(mut self, n: u32) -> Self {
         self.nth = Some(n);
@@ -336,6 +386,129 @@ impl Match {
                     .iter()
                     .any(|v| v.as_bytes() == value.as_bytes())
             })
+            && (self.body.is_empty() || self.body_matches(request))
+    }
+
+    /// Whether every body condition holds.
+    fn body_matches(&self, request: &RequestFacts<'_>) -> bool {
+        let Some(body) = request.json() else {
+            return false;
+        };
+        self.body
+            .iter()
+            .all(|(pointer, condition)| body.pointer(pointer).is_some_and(|v| condition.holds(v)))
+    }
+}
+
+/// What the body's value at a pointer must be; every comparison given must
+/// hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BodyCondition {
+    /// Exactly this JSON value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equals: Option<serde_json::Value>,
+    /// Text: a string at or anywhere under the pointer holds it (so
+    /// `"/messages" = { contains = "deploy" }` finds a prompt in whichever
+    /// block a client puts it). Another value: an array with it as an
+    /// element.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contains: Option<serde_json::Value>,
+    /// A number below this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub less_than: Option<f64>,
+    /// A number above this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greater_than: Option<f64>,
+}
+
+impl BodyCondition {
+    /// Exactly `value`.
+    pub fn equals(value: impl Into<serde_json::Value>) -> Self {
+        Self {
+            equals: Some(value.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Text anywhere at or under the pointer holding `value` (a string),
+    /// or an array with `value` (any other value) as an element.
+    pub fn contains(value: impl Into<serde_json::Value>) -> Self {
+        Self {
+            contains: Some(value.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A number below `limit`.
+    pub fn less_than(limit: f64) -> Self {
+        Self {
+            less_than: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    /// A number above `limit`.
+    pub fn greater_than(limit: f64) -> Self {
+        Self {
+            greater_than: Some(limit),
+            ..Self::default()
+        }
+    }
+
+    /// Whether it names no comparison (`Rule::check` refuses that: it
+    /// would say only "present").
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether `value` meets every comparison given.
+    pub(crate) fn holds(&self, value: &serde_json::Value) -> bool {
+        let number = value.as_f64();
+        self.equals.as_ref().is_none_or(|wanted| wanted == value)
+            && self
+                .contains
+                .as_ref()
+                .is_none_or(|wanted| contains(value, wanted))
+            && self
+                .less_than
+                .is_none_or(|limit| number.is_some_and(|n| n < limit))
+            && self
+                .greater_than
+                .is_none_or(|limit| number.is_some_and(|n| n > limit))
+    }
+}
+
+/// Text: `value` or a string anywhere inside it holds `wanted`'s. Another
+/// value: `value` is an array holding it.
+fn contains(value: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (value, wanted) {
+        (Value::String(text), Value::String(part)) => text.contains(part.as_str()),
+        (Value::Array(items), Value::String(_)) => items.iter().any(|v| contains(v, wanted)),
+        (Value::Object(fields), Value::String(_)) => fields.values().any(|v| contains(v, wanted)),
+        (Value::Array(items), _) => items.contains(wanted),
+        _ => false,
+    }
+}
+
+impl std::fmt::Display for BodyCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(value) = &self.equals {
+            parts.push(format!("= {value}"));
+        }
+        if let Some(value) = &self.contains {
+            parts.push(format!("contains {value}"));
+        }
+        if let Some(limit) = self.less_than {
+            parts.push(format!("< {limit}"));
+        }
+        if let Some(limit) = self.greater_than {
+            parts.push(format!("> {limit}"));
+        }
+        f.write_str(&parts.join(" and "))
     }
 }
 
@@ -353,6 +526,9 @@ impl std::fmt::Display for Match {
         }
         for (name, value) in &self.headers {
             parts.push(format!("{name}: {value}"));
+        }
+        for (pointer, condition) in &self.body {
+            parts.push(format!("body {pointer} {condition}"));
         }
         if let Some(n) = self.nth {
             parts.push(format!("call #{n}"));
@@ -372,6 +548,45 @@ pub(crate) struct RequestFacts<'a> {
     /// The caller's region, once authenticated.
     pub region: Option<&'a str>,
     pub headers: &'a http::HeaderMap,
+    /// The body as sent.
+    pub body: &'a [u8],
+    /// The body as JSON, parsed the first time a rule asks (most rules
+    /// never look at it, and bodies can be large).
+    pub parsed_body: std::cell::OnceCell<Option<serde_json::Value>>,
+}
+
+impl<'a> RequestFacts<'a> {
+    /// The facts of a request; its body is parsed only if a rule asks.
+    pub fn new(
+        operation: Option<Operation>,
+        model_id: Option<&'a str>,
+        headers: &'a http::HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        Self {
+            operation,
+            model_id,
+            region: None,
+            headers,
+            body,
+            parsed_body: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The same facts, with the authenticated caller's region.
+    pub fn in_region(self, region: &'a str) -> Self {
+        Self {
+            region: Some(region),
+            ..self
+        }
+    }
+
+    /// The body as JSON, if it is JSON.
+    fn json(&self) -> Option<&serde_json::Value> {
+        self.parsed_body
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
 }
 
 /// Whether `text` fits `pattern`, where `*` matches any run of
@@ -584,6 +799,97 @@ mod tests {
         assert!(!glob("*-5-5", "us.anthropic.claude-opus-5"));
         assert!(!glob("exact", "exactly"));
         assert!(!glob("ab*ba", "aba"));
+    }
+
+    fn facts<'a>(headers: &'a http::HeaderMap, body: &'a str) -> RequestFacts<'a> {
+        RequestFacts::new(
+            Some(Operation::InvokeModelWithResponseStream),
+            Some("us.anthropic.claude-opus-5-5"),
+            headers,
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn body_conditions_compare_values_by_pointer() {
+        let headers = http::HeaderMap::new();
+        let body = r#"{"max_tokens": 32000, "anthropic_beta": ["context-1m-2025-08-07"],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "deploy the app"}]}]}"#;
+        let request = facts(&headers, body);
+        let holds = |pointer: &str, condition: BodyCondition| {
+            Match::any().body(pointer, condition).matches(&request)
+        };
+        assert!(holds("/max_tokens", BodyCondition::greater_than(16384.0)));
+        assert!(!holds("/max_tokens", BodyCondition::greater_than(32000.0)));
+        assert!(holds("/max_tokens", BodyCondition::less_than(32001.0)));
+        assert!(holds("/max_tokens", BodyCondition::equals(32000)));
+        assert!(!holds("/max_tokens", BodyCondition::equals("32000")));
+        assert!(holds(
+            "/messages/0/content/0/text",
+            BodyCondition::contains("deploy")
+        ));
+        assert!(!holds(
+            "/messages/0/content/0/text",
+            BodyCondition::contains("Deploy")
+        ));
+        assert!(holds(
+            "/anthropic_beta",
+            BodyCondition::contains("context-1m-2025-08-07")
+        ));
+        // Text is found anywhere under the pointer, in whichever block.
+        assert!(holds(
+            "/anthropic_beta",
+            BodyCondition::contains("context-1m")
+        ));
+        assert!(holds("/messages", BodyCondition::contains("deploy the")));
+        assert!(!holds("/messages", BodyCondition::contains("undeploy")));
+        assert!(holds("", BodyCondition::contains("deploy")));
+        // Other values are elements of an array.
+        let user = serde_json::json!({"role": "user"});
+        assert!(!holds("/messages", BodyCondition::contains(user)));
+        assert!(holds("/max_tokens", BodyCondition::equals(32000)));
+        assert!(!holds("/anthropic_beta", BodyCondition::contains(7)));
+        // A missing pointer, a string compared as a number, a number
+        // searched as text: none holds.
+        assert!(!holds("/stream", BodyCondition::equals(true)));
+        assert!(!holds("/messages/0/role", BodyCondition::greater_than(0.0)));
+        assert!(!holds("/max_tokens", BodyCondition::contains("32")));
+        let both = BodyCondition {
+            greater_than: Some(1000.0),
+            less_than: Some(32000.0),
+            ..BodyCondition::default()
+        };
+        assert!(!holds("/max_tokens", both));
+        let not_json = facts(&headers, "max_tokens=32000");
+        assert!(
+            !Match::any()
+                .body("/max_tokens", BodyCondition::greater_than(0.0))
+                .matches(&not_json)
+        );
+        // Without body conditions the body is never parsed.
+        let unread = facts(&headers, body);
+        assert!(Match::any().matches(&unread));
+        assert!(unread.parsed_body.get().is_none());
+    }
+
+    #[test]
+    fn body_conditions_read_from_data() {
+        let rule: Rule = serde_json::from_str(
+            r#"{"when": {"body": {"/max_tokens": {"greater_than": 16384}, "/model": {"equals": "anthropic.claude-opus-5-5"}}},
+                "answer": {"error": {"code": "ThrottlingException"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule.label(),
+            "body /max_tokens > 16384, body /model = \"anthropic.claude-opus-5-5\""
+        );
+        let unknown =
+            serde_json::from_str::<Rule>(r#"{"when": {"body": {"/max_tokens": {"lt": 5}}}}"#)
+                .unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown field `lt`"),
+            "{unknown}"
+        );
     }
 
     #[test]

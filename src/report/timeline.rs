@@ -297,6 +297,7 @@ fn effects(request: &RecordedRequest) -> Vec<String> {
             FrameRecord::Stall => Some("stall".to_owned()),
             FrameRecord::GaveUp => Some("gave up".to_owned()),
             FrameRecord::Reset => Some("reset".to_owned()),
+            FrameRecord::Cut(bytes) => Some(format!("cut after {bytes} bytes")),
             FrameRecord::WriteTimeout => Some("write timeout".to_owned()),
             FrameRecord::Fault { kind, .. } => Some(kind.name().to_owned()),
             FrameRecord::Exception(kind) => Some(format!("exception {kind}")),

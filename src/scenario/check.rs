@@ -9,7 +9,7 @@ use std::time::Duration;
 use bedrock_client::FailureKind;
 use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
 
-use super::format::{Expect, ExpectedRequest, Order, Scenario};
+use super::format::{Count, Expect, ExpectedRequest, Order, Scenario};
 use super::observed::{ClientSide, Ended, ProcessEnd, Run};
 
 /// How a run compares with its expectations.
@@ -325,7 +325,7 @@ fn compare_counts(expect: &Expect, run: &Run) -> Vec<Finding> {
     let counts = &expect.counts;
     let journal = &run.journal;
     let client = ClientCounts::of(run);
-    let mut checks: Vec<(String, Option<u32>, Result<u32, &str>)> = vec![
+    let mut checks: Vec<(String, Option<Count>, Result<u32, &str>)> = vec![
         ("requests".into(), counts.requests, Ok(count(journal.len()))),
         ("retries".into(), counts.retries, Ok(retries(journal))),
         (
@@ -359,7 +359,7 @@ fn compare_counts(expect: &Expect, run: &Run) -> Vec<Finding> {
         .filter_map(|(name, wanted, got)| {
             let wanted = wanted?;
             match got {
-                Ok(got) => (wanted != got)
+                Ok(got) => (!wanted.admits(got))
                     .then(|| Differs(format!("{name}: expected {wanted}, got {got}"))),
                 Err(why) => Some(NotChecked(format!(
                     "{name} = {wanted}: not checked ({why})"
@@ -550,7 +550,8 @@ fn auth_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Optio
     .into_iter()
     .find_map(|(what, wanted, got)| {
         let wanted = wanted.as_ref()?;
-        (got.as_ref() != Some(wanted)).then(|| format!("{what} {:?}, not `{wanted}`", got.as_ref()))
+        let fits = got.as_deref().is_some_and(|got| glob(wanted, got));
+        (!fits).then(|| format!("{what} {:?}, not `{wanted}`", got.as_ref()))
     })
 }
 
@@ -570,6 +571,13 @@ fn headers_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Op
 
 /// Values, absent keys and list members, by JSON pointer.
 fn body_mismatch(expected: &ExpectedRequest, request: &RecordedRequest) -> Option<String> {
+    if let Some(text) = expected
+        .body_lacks
+        .iter()
+        .find(|text| request.body.contains(text.as_str()))
+    {
+        return Some(format!("the body contains {text:?}"));
+    }
     if expected.body.is_empty()
         && expected.absent_body.is_empty()
         && expected.body_contains.is_empty()
@@ -1016,10 +1024,10 @@ mod tests {
             stdout_exact: Some(String::new()),
             ..Expect::default()
         };
-        expect.counts.chain_loads = Some(13);
-        expect.counts.auth_refreshes = Some(0);
-        expect.counts.exports = Some(2);
-        expect.counts.sts_checks = Some(1);
+        expect.counts.chain_loads = Some(Count::exactly(13));
+        expect.counts.auth_refreshes = Some(Count::exactly(0));
+        expect.counts.exports = Some(Count::exactly(2));
+        expect.counts.sts_checks = Some(Count::exactly(1));
         let mut run = process_run(
             Ended::Exited(1),
             RefreshRuns {
@@ -1046,8 +1054,8 @@ mod tests {
         );
         // What a program shows is checked: its exit, the refreshes the
         // harness counted, its STS checks at the mock.
-        expect.counts.auth_refreshes = Some(1);
-        expect.counts.sts_checks = Some(2);
+        expect.counts.auth_refreshes = Some(Count::exactly(1));
+        expect.counts.sts_checks = Some(Count::exactly(2));
         let found = compare(
             &expect,
             &process_run(Ended::Exited(0), RefreshRuns::default()),
@@ -1347,6 +1355,85 @@ mod tests {
         assert_eq!(mismatch(&e, &r), None, "parameters in another order");
         e.query = Some("role_name=Dev".into());
         assert!(mismatch(&e, &r).unwrap().starts_with("query"));
+    }
+
+    #[test]
+    fn keys_and_regions_match_globs_and_bodies_lack_texts() {
+        let r = request(Operation::InvokeModel, "us.anthropic.claude-opus-5-5", 200);
+        let mut e = row(Operation::InvokeModel, "*");
+        e.access_key_id = Some("AKID*".into());
+        e.region = Some("us-*".into());
+        e.service = Some("bedrock".into());
+        assert_eq!(mismatch(&e, &r), None);
+        e.region = Some("eu-*".into());
+        assert_eq!(
+            mismatch(&e, &r).as_deref(),
+            Some("region Some(\"us-east-1\"), not `eu-*`")
+        );
+        e.region = None;
+        e.access_key_id = Some("ASIA*".into());
+        assert!(mismatch(&e, &r).unwrap().starts_with("access key"));
+        e.access_key_id = None;
+        e.body_lacks = vec!["context-2m".into(), "\"max_tokens\":2".into()];
+        assert_eq!(mismatch(&e, &r), None);
+        e.body_lacks.push("context-1m".into());
+        assert_eq!(
+            mismatch(&e, &r).as_deref(),
+            Some("the body contains \"context-1m\"")
+        );
+    }
+
+    #[test]
+    fn counts_are_held_to_a_number_or_a_range() {
+        let mut run = in_process_run(Duration::ZERO);
+        for _ in 0..3 {
+            run.journal.push(request(Operation::InvokeModel, "m", 200));
+        }
+        let read =
+            |text: &str| -> Expect { toml::from_str(&format!("[counts]\n{text}\n")).unwrap() };
+        for (text, differences) in [
+            ("requests = 3", vec![]),
+            ("requests = { at_least = 2, at_most = 4 }", vec![]),
+            ("requests = { at_least = 3 }", vec![]),
+            ("requests = { at_most = 3 }", vec![]),
+            ("requests = 2", vec!["requests: expected 2, got 3"]),
+            (
+                "requests = { at_least = 4 }",
+                vec!["requests: expected at least 4, got 3"],
+            ),
+            (
+                "requests = { at_most = 2 }",
+                vec!["requests: expected at most 2, got 3"],
+            ),
+            (
+                "operations = { InvokeModel = { at_least = 1, at_most = 2 } }",
+                vec!["InvokeModel requests: expected 1 to 2, got 3"],
+            ),
+        ] {
+            assert_eq!(
+                compare(&read(text), &run, "").differences,
+                differences,
+                "{text}"
+            );
+        }
+        for (text, error) in [
+            ("requests = {}", "needs `at_least`, `at_most` or both"),
+            (
+                "requests = { at_least = 5, at_most = 4 }",
+                "at_least = 5 is above at_most = 4",
+            ),
+            ("requests = { at_lest = 5 }", "unknown field `at_lest`"),
+            ("requests = -1", "invalid value: integer `-1`"),
+            ("requests = \"3\"", "a count (`3`) or a range"),
+        ] {
+            let refused = toml::from_str::<Expect>(&format!("[counts]\n{text}\n")).unwrap_err();
+            assert!(refused.to_string().contains(error), "{text}: {refused}");
+        }
+        // Written back as read.
+        let counts = read("requests = 3\nretries = { at_most = 1 }").counts;
+        let text = toml::to_string(&counts).unwrap();
+        assert!(text.contains("requests = 3"), "{text}");
+        assert!(text.contains("at_most = 1"), "{text}");
     }
 
     #[test]

@@ -96,6 +96,41 @@ pub struct ClientSpec {
     /// Refresh commands as built-in actions, written into the user
     /// settings (a command written in `settings` works too).
     pub refresh: RefreshSpec,
+    /// What happens to the client's requests on their way to the mock: a
+    /// tampering proxy standing for a broken client or a gateway that
+    /// rewrites requests, so the mock's refusal of what it sends can be
+    /// reproduced with any client. Nothing when empty.
+    pub transit: Transit,
+}
+
+/// A proxy between the client and the mock that changes every request
+/// (the mock's admin API aside) before passing it on, and passes the
+/// answer back as it comes. The client is given the proxy's address as
+/// `{mock}`; the mock's journal shows each request as the proxy sent it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Transit {
+    /// Headers set to these values, replacing the client's (`host`, or
+    /// `content-type = "application/json; charset=utf-8"`): a signed
+    /// header changed after signing.
+    pub set_headers: BTreeMap<String, String>,
+    /// Headers removed (`authorization`: a client that sends none).
+    pub remove_headers: Vec<String>,
+    /// The path percent-encoded once more (`:` becomes `%3A`, `%3A`
+    /// becomes `%253A`), as a client or proxy that encodes an encoded path.
+    pub reencode_path: bool,
+    /// The request signed again with SigV4 for this service (its access
+    /// key's secret from the account, the same region and time): a
+    /// client that signs for the wrong service (`execute-api`, `bedrock`
+    /// on Mantle).
+    pub resign_service: Option<String>,
+}
+
+impl Transit {
+    /// Whether it changes nothing, so no proxy is needed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Scenario {
@@ -408,11 +443,13 @@ pub struct ExpectedRequest {
     /// `web-identity`, `none`, `off` (the account checks nothing) or `not
     /// checked` (the body never arrived whole).
     pub auth: Option<AuthScheme>,
-    /// The SigV4 access key id.
+    /// The SigV4 access key id; `*` matches any run of characters
+    /// (`ASIA*`: any temporary key).
     pub access_key_id: Option<String>,
-    /// The SigV4 scope's region.
+    /// The SigV4 scope's region; `*` matches any run of characters
+    /// (`eu-*`).
     pub region: Option<String>,
-    /// The SigV4 scope's service.
+    /// The SigV4 scope's service; `*` matches any run of characters.
     pub service: Option<String>,
     /// Headers with these values (names case-insensitive; `*` in a
     /// value matches any run of characters, so `"*"` means "present").
@@ -423,6 +460,10 @@ pub struct ExpectedRequest {
     pub body: BTreeMap<String, serde_json::Value>,
     /// JSON pointers that must not be in the body.
     pub absent_body: Vec<String>,
+    /// Texts the body must not contain, as sent (JSON's escapes included),
+    /// within the part the journal keeps (its first
+    /// `bedrock_mock_server::MAX_RECORDED_BODY` bytes).
+    pub body_lacks: Vec<String>,
     /// Body arrays by JSON pointer that must contain this value
     /// (`"/anthropic_beta" = "context-1m-2025-08-07"`), wherever it is.
     pub body_contains: BTreeMap<String, serde_json::Value>,
@@ -433,28 +474,170 @@ pub struct ExpectedRequest {
     pub repeat: Option<u32>,
 }
 
-/// Counts to check.
+/// Counts to check, each exactly (`requests = 3`) or within a range
+/// (`requests = { at_least = 2, at_most = 4 }`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Counts {
     /// Requests the mock received (its admin API aside).
-    pub requests: Option<u32>,
+    pub requests: Option<Count>,
     /// Requests by operation.
-    pub operations: BTreeMap<String, u32>,
+    pub operations: BTreeMap<String, Count>,
     /// Requests that repeated the one before (same operation and model)
     /// after it failed: the retry loop's resends. Credential calls in
     /// between (STS, SSO) do not break the repeat.
-    pub retries: Option<u32>,
+    pub retries: Option<Count>,
     /// `awsCredentialExport` runs.
-    pub exports: Option<u32>,
+    pub exports: Option<Count>,
     /// `awsAuthRefresh` runs.
-    pub auth_refreshes: Option<u32>,
+    pub auth_refreshes: Option<Count>,
     /// STS checks the client made before `awsAuthRefresh`.
-    pub sts_checks: Option<u32>,
+    pub sts_checks: Option<Count>,
     /// Loads from the default AWS credential chain.
-    pub chain_loads: Option<u32>,
+    pub chain_loads: Option<Count>,
     /// Credentials the mock's queue issued.
-    pub credentials_issued: Option<u32>,
+    pub credentials_issued: Option<Count>,
+}
+
+/// What a count must be: exactly a number (`3`), or within a range
+/// (`{ at_least = 2, at_most = 4 }`, either bound alone). A range names at
+/// least one bound, and its bounds are in order (serde refuses it
+/// otherwise, where it is read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    /// The least it may be.
+    pub at_least: u32,
+    /// The most it may be; no limit when absent.
+    pub at_most: Option<u32>,
+}
+
+impl Count {
+    /// Exactly `n`.
+    pub fn exactly(n: u32) -> Self {
+        Self {
+            at_least: n,
+            at_most: Some(n),
+        }
+    }
+
+    /// Whether `n` is within it.
+    pub fn admits(self, n: u32) -> bool {
+        n >= self.at_least && self.at_most.is_none_or(|most| n <= most)
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at_least, self.at_most) {
+            (least, Some(most)) if least == most => write!(f, "{least}"),
+            (0, Some(most)) => write!(f, "at most {most}"),
+            (least, Some(most)) => write!(f, "{least} to {most}"),
+            (least, None) => write!(f, "at least {least}"),
+        }
+    }
+}
+
+/// A range of counts, as files write it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CountRange {
+    /// The least it may be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at_least: Option<u32>,
+    /// The most it may be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at_most: Option<u32>,
+}
+
+/// A count as files write it: a number, or a range.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used: `Count` reads itself.
+enum CountForm {
+    /// Exactly this many.
+    Exactly(u32),
+    /// Within this range.
+    Range(CountRange),
+}
+
+impl TryFrom<CountRange> for Count {
+    type Error = String;
+
+    fn try_from(range: CountRange) -> Result<Self, String> {
+        match (range.at_least, range.at_most) {
+            (None, None) => Err(
+                "a count range needs `at_least`, `at_most` or both (or give a number)".to_owned(),
+            ),
+            (Some(least), Some(most)) if least > most => Err(format!(
+                "at_least = {least} is above at_most = {most}, so no count is within it"
+            )),
+            (least, most) => Ok(Self {
+                at_least: least.unwrap_or(0),
+                at_most: most,
+            }),
+        }
+    }
+}
+
+impl Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Self {
+                at_least,
+                at_most: Some(most),
+            } if at_least == most => s.serialize_u32(most),
+            Self { at_least, at_most } => CountRange {
+                at_least: (at_least > 0).then_some(at_least),
+                at_most,
+            }
+            .serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, Visitor};
+
+        struct CountVisitor;
+
+        impl<'de> Visitor<'de> for CountVisitor {
+            type Value = Count;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a count (`3`) or a range (`{ at_least = 2, at_most = 4 }`)")
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Count, E> {
+                u32::try_from(n)
+                    .map(Count::exactly)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Count, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
+                    .and_then(|n| self.visit_u64(n))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Count, A::Error> {
+                let range = CountRange::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Count::try_from(range).map_err(de::Error::custom)
+            }
+        }
+
+        d.deserialize_any(CountVisitor)
+    }
+}
+
+impl JsonSchema for Count {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        CountForm::json_schema(generator)
+    }
 }
 
 /// `expect.error`'s values, from the client's own list.

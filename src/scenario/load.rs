@@ -151,6 +151,7 @@ fn check(scenario: &Scenario) -> Result<(), Problem> {
         check_client_files,
         check_turns,
         check_clients,
+        check_transit,
         check_expected_paths,
         check_virtual_seconds,
         check_counted_operations,
@@ -227,6 +228,15 @@ fn check_clients(scenario: &Scenario) -> Result<(), Problem> {
             parse_span(start).map_err(|why| (field("start"), why))?;
         }
         check_home_of(named, earlier).map_err(|(f, why)| (field(&f), why))?;
+        if !named.spec.transit.is_empty() {
+            // Each client has its own listener on the mock; a proxy in
+            // front of one is not wired yet, and an ignored `transit`
+            // would pass a scenario that tampered with nothing.
+            return Err((
+                field("transit"),
+                "a tampering proxy is for a scenario's single `[client]` so far; give the faulty client a scenario of its own".into(),
+            ));
+        }
         let view = scenario.for_client(named);
         CLIENT_CHECKS
             .iter()
@@ -398,6 +408,51 @@ fn check_client_files(scenario: &Scenario) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// The proxy can send what the transit says: header names and values
+/// HTTP can carry, a service to sign for, keys it knows the secrets of.
+fn check_transit(scenario: &Scenario) -> Result<(), Problem> {
+    let transit = &scenario.client.transit;
+    let named = [
+        (
+            "set_headers",
+            transit.set_headers.keys().collect::<Vec<_>>(),
+        ),
+        ("remove_headers", transit.remove_headers.iter().collect()),
+    ];
+    for (table, names) in named {
+        if let Some(name) = names
+            .into_iter()
+            .find(|n| http::HeaderName::from_bytes(n.as_bytes()).is_err())
+        {
+            return Err((
+                format!("client.transit.{table}"),
+                format!("`{name}` is not an HTTP header name"),
+            ));
+        }
+    }
+    if let Some((name, value)) = transit
+        .set_headers
+        .iter()
+        .find(|(_, v)| http::HeaderValue::from_str(v).is_err())
+    {
+        return Err((
+            format!("client.transit.set_headers.{name}"),
+            format!("{value:?} cannot be sent as a header value (control characters or non-ASCII)"),
+        ));
+    }
+    match &transit.resign_service {
+        Some(service) if service.is_empty() || service.contains(['/', ' ']) => Err((
+            "client.transit.resign_service".into(),
+            format!("`{service}` is not a SigV4 service name (like `bedrock` or `execute-api`)"),
+        )),
+        Some(_) if scenario.server.credentials.is_empty() => Err((
+            "client.transit.resign_service".into(),
+            "signing again needs the secret of the client's key, from the account's `server.credentials`, which is empty".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_expected_paths(scenario: &Scenario) -> Result<(), Problem> {
@@ -725,6 +780,45 @@ mod tests {
             "{e}"
         );
         assert!(e.contains(":6:"), "{e}");
+    }
+
+    #[test]
+    fn a_transit_the_proxy_cannot_send_is_refused_where_read() {
+        for (transit, field, why) in [
+            (
+                "set_headers = { \"bad name\" = \"x\" }",
+                "client.transit.set_headers",
+                "not an HTTP header name",
+            ),
+            (
+                "remove_headers = [\"a:b\"]",
+                "client.transit.remove_headers",
+                "not an HTTP header name",
+            ),
+            (
+                "set_headers = { x-a = \"line\\nbreak\" }",
+                "client.transit.set_headers.x-a",
+                "cannot be sent",
+            ),
+            (
+                "resign_service = \"\"",
+                "client.transit.resign_service",
+                "not a SigV4 service name",
+            ),
+        ] {
+            let text = format!("{MINIMAL}[client.transit]\n{transit}\n{EXPECT_EXIT}");
+            let e = error(&text);
+            assert!(e.contains(&format!("field `{field}`")), "{transit}: {e}");
+            assert!(e.contains(why), "{transit}: {e}");
+        }
+        let e = error(&format!(
+            "{MINIMAL}[server]\ncredentials = []\napi_keys = [{{ key = \"k\" }}]\n[client.transit]\nresign_service = \"bedrock\"\n{EXPECT_EXIT}"
+        ));
+        assert!(e.contains("needs the secret"), "{e}");
+        let typo = error(&format!(
+            "{MINIMAL}[client.transit]\nset_header = {{}}\n{EXPECT_EXIT}"
+        ));
+        assert!(typo.contains("unknown field `set_header`"), "{typo}");
     }
 
     #[test]

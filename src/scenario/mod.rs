@@ -5,7 +5,7 @@
 //! as the real Claude Code CLI), `cargo test` (one test per file) and
 //! `bedrock-harness serve --scenario`.
 //!
-//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`) → running (`run`, `clients`, `process`) → checking (`check`) → reporting (`snapshot`, `record`, `index`, `suite`).
+//! Layers, each using only those before it: vocabulary (`format`, `template`, `timeshift`) → loading (`load`) → preparing (`setup`, `observed`, `external`, `transit`) → running (`run`, `clients`, `process`) → checking (`check`) → reporting (`snapshot`, `record`, `index`, `suite`).
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -30,6 +30,7 @@ pub mod snapshot;
 pub mod suite;
 pub mod template;
 pub mod timeshift;
+pub mod transit;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

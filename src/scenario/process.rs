@@ -31,6 +31,7 @@ use super::setup::{
     write_files, written_files,
 };
 use super::timeshift::scenario_at;
+use super::transit;
 
 /// What the real Claude Code CLI gets beyond what every client gets: no
 /// update checks, telemetry or error reports (nothing leaves the
@@ -141,9 +142,16 @@ pub async fn execute(scenario: &Scenario, program: &Program) -> Result<Run, Stri
     let (scenario, _, _) = scenario_at(scenario, now)?;
     let sandbox = Sandbox::new(&scenario.name)?;
     let server = start_mock(&scenario.server, Clock::system()).await?;
-    let uri = server.uri();
+    let (uri, proxy) = match transit::client_uri(&scenario, &server).await {
+        Ok(front) => front,
+        Err(e) => {
+            Seen::finish(server, now).await;
+            return Err(e);
+        }
+    };
     // The mock is stopped and read whatever became of the program.
     let finished = drive(&scenario, &sandbox, &uri, program).await;
+    drop(proxy);
     let seen = Seen::finish(server, now).await;
     let (finished, refresh_runs) = finished?;
     Ok(Run {

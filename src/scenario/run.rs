@@ -19,6 +19,7 @@ use super::setup::{
     Sandbox, client_args, client_env, conversation_lines, fill_in, secrets_of, user_settings,
     write_files, written_files,
 };
+use super::transit;
 
 /// A whole run may take this long before it is stopped and failed.
 pub const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
@@ -40,9 +41,16 @@ async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, Strin
     let start = scenario.clock.start_time();
     let mock_clock = Clock::fixed(start);
     let server = start_mock(&scenario.server, mock_clock.clone()).await?;
-    let uri = server.uri();
+    let (uri, proxy) = match transit::client_uri(scenario, &server).await {
+        Ok(front) => front,
+        Err(e) => {
+            Seen::finish(server, start).await;
+            return Err(e);
+        }
+    };
     // The mock is stopped and read whatever became of the session.
     let session = session(scenario, sandbox, &uri, &mock_clock, start).await;
+    drop(proxy);
     let seen = Seen::finish(server, start).await;
     let (output, outcome) = session?;
     Ok(Run {

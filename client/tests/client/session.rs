@@ -485,7 +485,7 @@ async fn a_broken_stream_is_retried_once_without_streaming() {
 }
 
 #[tokio::test]
-async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
+async fn a_json_answer_to_the_stream_call_is_refused_or_with_the_guard_off_read_as_a_stream() {
     let server = MockBedrock::start().await;
     let json = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"from a proxy"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":3}}"#;
     server.mount(Rule::new(
@@ -500,6 +500,12 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
     let Some(Err(TurnError::Stream(failure))) = run.outcome else {
         panic!("refused")
     };
+    assert!(
+        failure.to_string().starts_with(
+            "Bedrock streaming response has content-type \"application/json\"; expected"
+        ),
+        "{failure}"
+    );
     assert!(
         failure
             .to_string()
@@ -522,7 +528,12 @@ async fn a_json_answer_to_the_stream_call_is_refused_unless_the_guard_is_off() {
         None,
     )
     .await;
-    assert_eq!(run.outcome.unwrap().unwrap().text, "from a proxy");
+    // Read as the CLI reads it, as an event stream: the JSON is none, so
+    // the stream breaks and the non-streaming retry answers.
+    assert_eq!(run.outcome.unwrap().unwrap().text, "hi");
+    assert_eq!(run.shown, "hi", "the proxy's text is never shown");
+    let last = run.journal.last().unwrap();
+    assert_eq!(last.raw_path, "/model/us.anthropic.claude-opus-5-5/invoke");
 }
 
 #[tokio::test]

@@ -884,6 +884,11 @@ async fn absurd_headers_are_refused_and_the_server_goes_on() {
 /// Writes `bytes` on a fresh connection, then sends nothing more, and
 /// reads until the server closes it (within 10 s, or the test fails).
 async fn send_and_go_quiet(server: &MockBedrock, bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&send_and_read_all(server, bytes).await).into_owned()
+}
+
+/// Sends `bytes` and reads until the server closes the connection.
+async fn send_and_read_all(server: &MockBedrock, bytes: &[u8]) -> Vec<u8> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut socket = tokio::net::TcpStream::connect(server.address())
         .await
@@ -894,7 +899,7 @@ async fn send_and_go_quiet(server: &MockBedrock, bytes: &[u8]) -> String {
         .await
         .expect("the server must close a connection whose client went quiet")
         .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
+    answer
 }
 
 #[tokio::test]
@@ -1136,4 +1141,159 @@ async fn a_listener_for_one_client_journals_its_requests_as_that_clients() {
     assert_eq!(clients, [None, Some("terminal-b")]);
     assert_eq!(journal[1].seq, 2, "one journal, one sequence");
     server.shutdown().await;
+}
+
+/// The event-stream frames in `body`.
+fn count_frames(body: &[u8]) -> usize {
+    let mut decoder = Decoder::new();
+    let mut input = body;
+    let mut n = 0;
+    while decoder.decode(&mut input).unwrap().is_some() {
+        n += 1;
+    }
+    n
+}
+
+/// The head of a raw answer, and its body.
+fn split_answer(raw: &[u8]) -> (String, &[u8]) {
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    (
+        String::from_utf8_lossy(&raw[..at]).into_owned(),
+        &raw[at + 4..],
+    )
+}
+
+/// The data of a chunked body as far as it arrived, and whether its last
+/// chunk (`0`) did.
+fn dechunk(mut raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&raw[..line_end]).unwrap();
+        let Ok(size) = usize::from_str_radix(size, 16) else {
+            break;
+        };
+        if size == 0 {
+            return (data, true);
+        }
+        let rest = &raw[line_end + 2..];
+        data.extend_from_slice(&rest[..size.min(rest.len())]);
+        raw = rest.get(size + 2..).unwrap_or_default();
+    }
+    (data, false)
+}
+
+#[tokio::test]
+async fn a_cut_closes_the_connection_after_the_nth_byte_of_the_body() {
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    let stream = Match::operation(Operation::InvokeModelWithResponseStream);
+    let whole = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    // Halfway through the stream.
+    let cut_at = whole.body.len() / 2;
+    server.mount(
+        Rule::default_answer(stream)
+            .cut_after(cut_at as u64)
+            .times(1),
+    );
+    let request = format!(
+        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PROBE}",
+        PROBE.len()
+    );
+    let answer = send_and_read_all(&server, request.as_bytes()).await;
+    let (head, body) = split_answer(&answer);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let (body, ended) = dechunk(body);
+    assert!(!ended, "a cut body never sends its last chunk");
+    assert_eq!(body.len(), cut_at);
+    // Whole frames, then part of one (frames' padding differs per answer,
+    // so where the cut falls differs too).
+    let mut decoder = Decoder::new();
+    let mut input = body.as_slice();
+    let mut complete = 0;
+    while decoder.decode(&mut input).unwrap().is_some() {
+        complete += 1;
+    }
+    let partial = usize::from(decoder.finish().is_err());
+    assert!(
+        complete >= 1 && complete < count_frames(&whole.body),
+        "{complete}"
+    );
+    // The journal lists the frames begun, then the cut.
+    let journal = server.received_requests();
+    let frames = &journal[1].frames;
+    assert_eq!(
+        frames.last(),
+        Some(&FrameRecord::Cut(cut_at as u64)),
+        "{frames:?}"
+    );
+    assert_eq!(frames.len(), complete + partial + 1, "{frames:?}");
+    // A whole answer is cut too: fewer bytes than its content-length says.
+    server.mount(Rule::default_answer(Match::operation(Operation::InvokeModel)).cut_after(5));
+    let invoke = format!(
+        "POST {INVOKE} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PROBE}",
+        PROBE.len()
+    );
+    let answer = send_and_read_all(&server, invoke.as_bytes()).await;
+    let (head, body) = split_answer(&answer);
+    assert_eq!(body.len(), 5, "{head}");
+    let promised: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .expect("a whole answer keeps its length")
+        .parse()
+        .unwrap();
+    assert!(promised > 5, "{head}");
+    // A body no longer than the limit goes whole, and no cut is journalled.
+    server.reset();
+    server
+        .mount(Rule::default_answer(Match::operation(Operation::InvokeModel)).cut_after(1_000_000));
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    assert!(server.received_requests().last().unwrap().frames.is_empty());
+}
+
+#[tokio::test]
+async fn body_rules_answer_only_the_requests_whose_body_matches() {
+    use bedrock_mock_server::BodyCondition;
+    let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
+    // Bedrock's body and Mantle's alike.
+    server.mount(
+        Rule::new(
+            Match::any().body("/max_tokens", BodyCondition::greater_than(16384.0)),
+            Answer::error(ErrorCode::ThrottlingException),
+        )
+        .named("tokens over 16384"),
+    );
+    let big = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":32000");
+    let mantle = r#"{"model":"anthropic.claude-haiku-4-5","max_tokens":32000,"messages":[{"role":"user","content":"."}]}"#;
+    for (target, body, status) in [
+        (INVOKE, PROBE, 200),
+        (INVOKE, big.as_str(), 429),
+        ("/anthropic/v1/messages", mantle, 429),
+        (
+            "/anthropic/v1/messages",
+            &mantle.replace("32000", "100"),
+            200,
+        ),
+        // Not JSON: no condition holds.
+        (INVOKE, "max_tokens=32000", 400),
+    ] {
+        let headers = [JSON[0], ("anthropic-version", "2023-06-01")];
+        let r = send(server.address(), "POST", target, &headers, body.as_bytes()).await;
+        assert_eq!(
+            r.status,
+            status,
+            "{target} {body}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    let rules: Vec<Option<String>> = server
+        .received_requests()
+        .iter()
+        .map(|r| r.rule.clone())
+        .collect();
+    let matched = Some("tokens over 16384".to_owned());
+    assert_eq!(rules, [None, matched.clone(), matched, None, None]);
 }
