@@ -767,7 +767,7 @@ mod tests {
         let bedrock = ApiFailure::from_answer(
             400,
             &headers,
-            br#"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad"}"#,
+            br#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#,
         );
         // No `message`: quoted whole, in the body's order, as the
         // Anthropic SDKs do.

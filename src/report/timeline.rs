@@ -445,6 +445,7 @@ mod tests {
             at: Duration::from_millis(at_ms),
             request: RecordedRequest {
                 seq: 0,
+                client: Some(client.to_owned()),
                 time: Timestamp(UNIX_EPOCH + Duration::from_millis(at_ms)),
                 method: "POST".into(),
                 raw_path: "/model/m/invoke".into(),

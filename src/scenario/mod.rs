@@ -32,6 +32,7 @@ pub mod template;
 pub mod timeshift;
 pub mod transit;
 
+use observed::Run;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -191,21 +192,13 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
         }
     };
     let clock_start = client.clock_start(&scenario);
-    let result = match client {
-        Client::InProcess if !scenario.clients.is_empty() => clients::execute(&scenario).await,
-        Client::InProcess => run::execute(&scenario).await,
-        Client::Program(program) => match process::refusal(&scenario) {
-            Some(why) => {
-                let verdict = Verdict::Skipped(why);
-                return Report::unrun_of(path, scenario, client, started.elapsed(), verdict);
-            }
-            None => process::execute(&scenario, program).await,
-        },
-    };
-    let run = match result {
+    let run = match execute(&scenario, client).await {
         Ok(run) => run,
-        Err(e) => {
-            let verdict = Verdict::Error(format!("{}: {e}", path.display()));
+        Err(verdict) => {
+            let verdict = match verdict {
+                Verdict::Error(e) => Verdict::Error(format!("{}: {e}", path.display())),
+                other => other,
+            };
             return Report::unrun_of(path, scenario, client, started.elapsed(), verdict);
         }
     };
@@ -238,6 +231,21 @@ pub async fn run_file_with(path: &Path, client: &Client) -> Report {
             &hide,
         )),
     }
+}
+
+/// Runs `scenario` with `client`: the run, or why there is none (a
+/// program that cannot run it is skipped; a set-up that failed is an
+/// error).
+async fn execute(scenario: &Scenario, client: &Client) -> Result<Run, Verdict> {
+    let result = match client {
+        Client::InProcess if !scenario.clients.is_empty() => clients::execute(scenario).await,
+        Client::InProcess => run::execute(scenario).await,
+        Client::Program(program) => match process::refusal(scenario) {
+            Some(why) => return Err(Verdict::Skipped(why)),
+            None => process::execute(scenario, program).await,
+        },
+    };
+    result.map_err(Verdict::Error)
 }
 
 /// A report's [`Report::about`] of `scenario`, read from `path`.
