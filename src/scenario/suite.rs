@@ -370,9 +370,10 @@ pub fn json(reports: &[Report]) -> serde_json::Value {
     )
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0
-/// cannot hold (controls, U+FFFE, U+FFFF).
-fn xml(text: &str) -> String {
+/// Escapes text for XML and HTML attributes and content; drops characters
+/// XML 1.0 cannot hold (controls, U+FFFE, U+FFFF). The JUnit file and the
+/// HTML report (`report::page`) both write through it.
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
