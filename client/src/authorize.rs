@@ -13,10 +13,11 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind};
 use crate::signing::{AwsCredentials, Service, ToSign, sign_request};
 
-/// Which region setting a model's requests use:
-/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` moves the Haiku-class model's
-/// requests (Invoke and Mantle alike); everything else goes to
-/// `AWS_REGION`.
+/// Which region setting a request uses:
+/// `ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION` moves the Haiku tier's startup
+/// probes (Invoke and Mantle alike); everything else, a turn on a Haiku
+/// model included, goes to `AWS_REGION`, as the CLI 2.1.328 and 2.1.332
+/// send it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelRegion {
     /// `AWS_REGION`.

@@ -346,8 +346,11 @@ impl Session {
         } else {
             self.shape_model().cloned()
         };
-        // The Haiku-class model's turn goes where its id was chosen for.
-        let region = ModelRegion::of(self.turn.family);
+        // The turn is the main loop's, sent to AWS_REGION whatever its
+        // model: only the startup probe of the Haiku tier goes to
+        // ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION (the CLI 2.1.328 and
+        // 2.1.332, `regions/rule-for-one-region`).
+        let region = ModelRegion::Main;
         let outcome = self
             .send_shaped(provider, base, shape.as_ref(), region, on_text)
             .await;

@@ -274,10 +274,14 @@ impl Routing {
     }
 }
 
-/// The AWS region a model request to `model` must be signed for.
-fn expected_region<'a>(routing: &'a Routing, model: &str) -> &'a str {
+/// The AWS region request `r` for `model` must be signed for: the
+/// small/fast region for the Haiku tier's startup probes (their body asks
+/// for one token), AWS_REGION for everything else, a Haiku turn included
+/// (the main loop's, as the CLI 2.1.328 and 2.1.332 sign it).
+fn expected_region<'a>(routing: &'a Routing, r: &RecordedRequest, model: &str) -> &'a str {
+    let probe = r.json().is_some_and(|body| body["max_tokens"] == 1);
     match routing.small_fast_region {
-        Some(region) if model.contains("haiku") => region,
+        Some(region) if probe && model.contains("haiku") => region,
         _ => routing.region,
     }
 }
@@ -311,7 +315,7 @@ proptest! {
                 prop_assert!(!(routing.mantle && is_mantle_id(&model)),
                     "a Mantle-format id went to Invoke with Mantle on: {model}\n{file}");
                 prop_assert_eq!(r.auth.service.as_deref(), Some("bedrock"), "{}", file);
-                prop_assert_eq!(r.auth.region.as_deref(), Some(expected_region(&routing, &model)),
+                prop_assert_eq!(r.auth.region.as_deref(), Some(expected_region(&routing, r, &model)),
                     "{} signed for the wrong region\n{}", model, file);
             }
             if matches!(op, Operation::ListInferenceProfiles | Operation::GetInferenceProfile) {

@@ -89,19 +89,14 @@ impl<'a> Resolver<'a> {
     /// model it found (Tokyo's `jp.`), else a discovered `global.` one,
     /// else the geography the region implies.
     pub fn bedrock_id(&self, model: &Model) -> String {
-        // The Haiku-class model lives in the small/fast region when one is
-        // set, so its prefix is that region's.
-        let region = match (model.family, &self.config.small_fast_region) {
-            (Family::Haiku, Some(region)) => region,
-            _ => &self.config.region,
-        };
-        let geography = geography_for(region);
+        // The main region's geography for every model, the Haiku class too:
+        // with ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION in another geography,
+        // the CLI 2.1.328 and 2.1.332 still send Haiku the main region's
+        // prefix (`us.` to ap-southeast-2, refused as an invalid id;
+        // `models/small-fast-region-other-geography`).
+        let geography = geography_for(&self.config.region);
         let wanted = format!("{geography}.{}", model.bedrock);
-        // Discovery listed the main region's profiles; a small/fast region
-        // in another geography has its own, which the list cannot show
-        // (us-east-1 lists no `apac.` ids).
-        let discovered_here = geography == geography_for(&self.config.region);
-        if let Some(discovered) = self.discovered.filter(|_| discovered_here) {
+        if let Some(discovered) = self.discovered {
             if discovered.contains(&wanted) {
                 return wanted;
             }
@@ -140,8 +135,8 @@ impl<'a> Resolver<'a> {
                 None => self.finish(id, one_million, Source::Pin(family))?,
             };
             // An id the catalogue does not know still fills its tier's
-            // slot: the Haiku-class pin goes to the small/fast region
-            // whatever it names (found by the routing property).
+            // slot: the Haiku-class pin's probe goes to the small/fast
+            // region whatever it names (found by the routing property).
             resolved.family.get_or_insert(family);
             self.check_one_million(&resolved, pin)?;
             return Ok(resolved);
@@ -178,7 +173,8 @@ impl<'a> Resolver<'a> {
     ) -> Result<Resolved, Error> {
         if let Some(mapped) = self.config.models.overrides.get(&model.name) {
             // An ARN says nothing of its model: the version it stands for
-            // keeps its tier (the small/fast region, the fallback).
+            // keeps its tier (the small/fast region of its probe, the
+            // fallback).
             let mut resolved =
                 self.finish(mapped, one_million, Source::Override(model.name.clone()))?;
             if resolved.model.is_none() {

@@ -630,21 +630,23 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
             .contains("does not support the 1M-token context window"),
         "{e}"
     );
-    // The small/fast model's prefix is its own region's.
+    // The small/fast model's prefix is still the main region's: the CLI
+    // 2.1.328 and 2.1.332 send `us.` Haiku ids to ap-southeast-2
+    // (scenario models/small-fast-region-other-geography).
     sandbox.write("home/.claude/settings.json", "{}");
     let (provider, _) = provider(&sandbox, &server, &env[..4]);
     let resolver = bedrock_client::resolve::Resolver::new(provider.config(), &catalogue, cli, None);
     assert_eq!(
         resolver.tier(Family::Haiku).unwrap().id,
-        "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     );
     assert_eq!(
         resolver.tier(Family::Sonnet).unwrap().id,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
     );
     // Discovery can name another regional profile (Tokyo's jp.), or only
-    // global; it lists the main region's, so it says nothing of a
-    // small/fast region in another geography.
+    // global; the Haiku tier takes it too, as every id keeps the main
+    // region's profiles whatever the small/fast region.
     let discovered = vec![
         "jp.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
         "jp.anthropic.claude-haiku-4-5-20251001-v1:0".to_owned(),
@@ -666,7 +668,7 @@ async fn pins_overrides_and_the_small_fast_region_resolve_as_the_cli_would() {
     );
     assert_eq!(
         resolver.tier(Family::Haiku).unwrap().id,
-        "apac.anthropic.claude-haiku-4-5-20251001-v1:0"
+        "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
     );
 }
 
