@@ -332,8 +332,8 @@ fn print_client_side(scenario: &Scenario, uri: &str, fresh_home: bool) {
             "# a conversation: run `claude {}` and give it these lines on stdin, each after its wait:",
             setup::CONVERSATION_ARGS.join(" ")
         );
-        for (wait, line) in setup::conversation_lines(scenario) {
-            println!("# after {} s: {line}", wait.as_secs());
+        for line in setup::conversation_lines(scenario) {
+            println!("# after {} s: {}", line.wait.as_secs(), line.text);
         }
     }
 }

@@ -56,9 +56,11 @@ impl ScriptedLine {
 }
 
 /// Reads an [`Input`]'s lines in turn.
-pub(crate) struct Lines<'a> {
-    scripted: Option<VecDeque<&'a ScriptedLine>>,
-    stdin: Option<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
+pub(crate) enum Lines<'a> {
+    /// What is left of a scripted conversation.
+    Scripted(VecDeque<&'a ScriptedLine>),
+    /// The process's stdin.
+    Stdin(tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>),
 }
 
 impl<'a> Lines<'a> {
@@ -66,30 +68,25 @@ impl<'a> Lines<'a> {
         match input {
             Input::Stdin => {
                 use tokio::io::AsyncBufReadExt;
-                Self {
-                    scripted: None,
-                    stdin: Some(tokio::io::BufReader::new(tokio::io::stdin()).lines()),
-                }
+                Self::Stdin(tokio::io::BufReader::new(tokio::io::stdin()).lines())
             }
-            Input::Scripted(lines) => Self {
-                scripted: Some(lines.iter().collect()),
-                stdin: None,
-            },
+            Input::Scripted(lines) => Self::Scripted(lines.iter().collect()),
         }
     }
 
     /// The next line, after its wait on `clock` when scripted; `None` at
     /// the end (or when stdin cannot be read).
     pub(crate) async fn next(&mut self, clock: &impl TimeSource) -> Option<String> {
-        if let Some(scripted) = &mut self.scripted {
-            let line = scripted.pop_front()?;
-            if !line.wait.is_zero() {
-                clock.sleep(line.wait).await;
+        match self {
+            Self::Scripted(scripted) => {
+                let line = scripted.pop_front()?;
+                if !line.wait.is_zero() {
+                    clock.sleep(line.wait).await;
+                }
+                Some(line.text.clone())
             }
-            return Some(line.text.clone());
+            Self::Stdin(stdin) => stdin.next_line().await.ok().flatten(),
         }
-        let stdin = self.stdin.as_mut()?;
-        stdin.next_line().await.ok().flatten()
     }
 }
 

@@ -52,11 +52,13 @@ pub(crate) fn judge(
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
-    let identifier = header("x-amzn-bedrock-guardrailidentifier");
-    if config.guardrails.is_empty() || identifier.is_none() {
+    // An account without guardrails ignores the headers, as before they
+    // existed here (`guardrail-headers`).
+    let Some(identifier) =
+        header("x-amzn-bedrock-guardrailidentifier").filter(|_| !config.guardrails.is_empty())
+    else {
         return Ok(Verdict::NotNamed);
-    }
-    let identifier = identifier.unwrap_or_default();
+    };
     let version = header("x-amzn-bedrock-guardrailversion").unwrap_or_default();
     let guardrail = named(config, &identifier, region)
         .filter(|g| g.version == version)

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use bedrock_client::cli::{self, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
-use bedrock_client::conversation::{Input, ScriptedLine};
+use bedrock_client::conversation::Input;
 use bedrock_client::credentials::SourceCounts;
 use bedrock_mock_server::{Clock, MockBedrock, RecordedRequest};
 
@@ -133,12 +133,7 @@ async fn run_client(
             },
         );
         environment.jitter = Some(0.0);
-        environment.input = Input::Scripted(
-            conversation_lines(&client.view)
-                .into_iter()
-                .map(|(wait, text)| ScriptedLine { wait, text })
-                .collect(),
-        );
+        environment.input = Input::Scripted(conversation_lines(&client.view));
         Ok(cli::run(&cli, &environment).await)
     }
     .await;

@@ -197,7 +197,7 @@ async fn drive(
     // a time (none has an `after`: `refusal`).
     let stdin: String = conversation_lines(scenario)
         .into_iter()
-        .map(|(_, line)| line + "\n")
+        .map(|line| line.text + "\n")
         .collect();
     let launch = Launch {
         args: &args,

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use bedrock_client::cli::{self, Cli, Console, Environment, Outcome};
 use bedrock_client::clock::Deadlines;
 use bedrock_client::config::Sources;
-use bedrock_client::conversation::{Input, ScriptedLine};
+use bedrock_client::conversation::Input;
 use bedrock_mock_server::Clock;
 use clap::Parser;
 
@@ -96,12 +96,7 @@ async fn session(
     // Backoff without randomness: the same scenario takes the same
     // virtual time and sends the same requests every run.
     environment.jitter = Some(0.0);
-    environment.input = Input::Scripted(
-        conversation_lines(scenario)
-            .into_iter()
-            .map(|(wait, text)| ScriptedLine { wait, text })
-            .collect(),
-    );
+    environment.input = Input::Scripted(conversation_lines(scenario));
     let outcome = cli::run(&cli, &environment).await;
     Ok((output, outcome))
 }

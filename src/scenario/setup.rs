@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bedrock_client::conversation::ScriptedLine;
 use bedrock_mock_server::{ADMIN_PREFIX, ADMIN_TOKEN_VARIABLE};
 
 use super::format::{RefreshAction, Scenario};
@@ -125,16 +126,14 @@ pub const CONVERSATION_ARGS: [&str; 6] = [
 
 /// The stdin lines of a conversation, each with how long the user waits
 /// before sending it (`after`, checked when the scenario was loaded).
-pub fn conversation_lines(scenario: &Scenario) -> Vec<(std::time::Duration, String)> {
+pub fn conversation_lines(scenario: &Scenario) -> Vec<ScriptedLine> {
     scenario
         .client
         .turns
         .iter()
-        .map(|turn| {
-            (
-                turn.wait().unwrap_or_default(),
-                bedrock_client::conversation::ScriptedLine::user_message(&turn.prompt),
-            )
+        .map(|turn| ScriptedLine {
+            wait: turn.wait().unwrap_or_default(),
+            text: ScriptedLine::user_message(&turn.prompt),
         })
         .collect()
 }
