@@ -1,24 +1,15 @@
 //! The admin API, under a prefix no AWS path uses, so a standalone server
-//! can be driven from any language:
+//! can be driven from any language.
 //!
-//! | call | does |
-//! |---|---|
-//! | `GET /__bedrock_mock/health` | `{"ok":true}` |
-//! | `GET /__bedrock_mock/journal` | every recorded request, JSON array; `x-bedrock-mock-journal-dropped: M` when the journal dropped its M oldest over its limits |
-//! | `GET /__bedrock_mock/journal/count` | `{"requests":N,"dropped":M}`: the entries held, and those dropped over the journal's limits |
-//! | `DELETE /__bedrock_mock/journal` | forgets the journal |
-//! | `POST /__bedrock_mock/reset` | journal, rules, state and clock back to the start |
-//! | `GET /__bedrock_mock/config` | the account state |
-//! | `PUT /__bedrock_mock/config` | replaces the account state (and its rules) |
-//! | `POST /__bedrock_mock/rules` | adds a rule |
-//! | `GET /__bedrock_mock/verify` | 200 `{"ok":true,"dropped":M}`, or 409 with the unmet expectations and the requests the journal holds (and dropped) |
-//! | `POST /__bedrock_mock/clock` | `{"set":"2026-11-25T16:24:01Z"}` stops it there, `{"advance_seconds":60}` moves it on, `{"real":true}` follows the system clock again |
-//! | `POST /__bedrock_mock/credentials/next` | issues the next queued credentials: `awsCredentialExport` JSON, or `?format=ini&profile=NAME`, `?format=env`, `?format=container`; 404 when none are queued |
-//! | `GET /__bedrock_mock/credentials/container` | the same, as a container credentials endpoint answers (`AWS_CONTAINER_CREDENTIALS_FULL_URI`) |
-//! | `GET /__bedrock_mock/credentials` | how many were issued and when, requests per access key id |
+//! Every call, with its body, answer, status codes and a JSON example of
+//! each, is one row of the table in `mock-server/ADMIN.md`; [`ROUTES`]
+//! lists the same calls, the router is built from paths it lists, and a
+//! test holds the table to it.
 //!
 //! Calls with a body send it as JSON (`Content-Type: application/json`;
-//! curl: `--json '{"real":true}'`). Who may call (`admin_access`): a
+//! curl: `--json '{"real":true}'`); `PATCH /config` also takes
+//! `application/merge-patch+json` (RFC 7396) and
+//! `application/json-patch+json` (RFC 6902). Who may call (`admin_access`): a
 //! program on this machine that sends no `Origin` and names the server in
 //! `Host` (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`); on a server
 //! reachable from elsewhere (`serve --allow-remote`), only calls with
@@ -35,21 +26,44 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, any, get, post};
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::admin_access::Gate;
+use crate::admin_access::{Gate, PatchKind};
+use crate::checks::ConfigError;
+use crate::config::ServerConfig;
 use crate::credentials::ExportFormat;
 use crate::journal::RecordedRequest;
+use crate::json_patch::{self, PatchError, PatchErrorKind};
 use crate::pipeline::{Unread, read_body};
 use crate::state::Shared;
 use crate::timefmt::Timestamp;
 
 /// The prefix of the admin API. No AWS path starts with `/__`.
 pub const PREFIX: &str = "/__bedrock_mock/";
+
+/// Every admin call: its method and its path under [`PREFIX`], in the
+/// order of the table in `mock-server/ADMIN.md` (a test compares them).
+pub(crate) const ROUTES: [(&str, &str); 14] = [
+    ("GET", "health"),
+    ("GET", "journal"),
+    ("GET", "journal/count"),
+    ("DELETE", "journal"),
+    ("POST", "reset"),
+    ("GET", "config"),
+    ("PUT", "config"),
+    ("PATCH", "config"),
+    ("POST", "rules"),
+    ("GET", "verify"),
+    ("POST", "clock"),
+    ("POST", "credentials/next"),
+    ("GET", "credentials/container"),
+    ("GET", "credentials"),
+];
 
 /// The largest admin request body (a config with a big catalogue fits).
 const MAX_ADMIN_BODY: usize = 4 << 20;
@@ -60,7 +74,14 @@ type Admin = State<Arc<Shared>>;
 /// unknown one (or a known path with another method) is a 404 naming the
 /// table above.
 pub(crate) fn router(gate: Gate, body_time: Duration) -> Router<Arc<Shared>> {
-    let call = |path: &str| format!("{PREFIX}{path}");
+    // Only a path [`ROUTES`] lists is routed (checked in the tests'
+    // builds, which start servers): the test that holds the table to
+    // [`ROUTES`] then covers every route.
+    let call = |path: &str| {
+        let listed = ROUTES.iter().any(|(_, listed)| *listed == path);
+        debug_assert!(listed, "admin path {path} is not in ROUTES");
+        format!("{PREFIX}{path}")
+    };
     // axum answers HEAD with a GET's handler; the admin API has no HEAD.
     let known = |route: MethodRouter<Arc<Shared>>| route.head(unknown).fallback(unknown);
     Router::new()
@@ -68,7 +89,10 @@ pub(crate) fn router(gate: Gate, body_time: Duration) -> Router<Arc<Shared>> {
         .route(&call("journal"), known(get(journal).delete(forget_journal)))
         .route(&call("journal/count"), known(get(journal_count)))
         .route(&call("reset"), known(post(reset)))
-        .route(&call("config"), known(get(config).put(replace_config)))
+        .route(
+            &call("config"),
+            known(get(config).put(replace_config).patch(patch_config)),
+        )
         .route(&call("rules"), known(post(add_rule)))
         .route(&call("verify"), known(get(verify)))
         .route(&call("clock"), known(post(move_clock)))
@@ -76,7 +100,7 @@ pub(crate) fn router(gate: Gate, body_time: Duration) -> Router<Arc<Shared>> {
         .route(&call("credentials/container"), known(get(issue_container)))
         .route(&call("credentials"), known(get(credential_report)))
         .route(PREFIX, any(unknown))
-        .route(&call("{*rest}"), any(unknown))
+        .route(&format!("{PREFIX}{{*rest}}"), any(unknown))
         .layer(middleware::from_fn_with_state(body_time, whole_body))
         // Outermost: a refused call's body is never read.
         .layer(middleware::from_fn_with_state(Arc::new(gate), admit))
@@ -139,7 +163,7 @@ async fn whole_body(State(body_time): State<Duration>, request: Request, next: N
 async fn unknown() -> Response {
     reply(
         StatusCode::NOT_FOUND,
-        "unknown admin call; see the table in mock-server/src/admin.rs",
+        "unknown admin call; see the table in mock-server/ADMIN.md",
     )
 }
 
@@ -185,7 +209,128 @@ async fn reset(State(shared): Admin) -> Response {
 }
 
 async fn config(State(shared): Admin) -> Response {
-    json(StatusCode::OK, &shared.account())
+    let mut r = json(StatusCode::OK, &shared.account());
+    r.headers_mut()
+        .insert("accept-patch", http::HeaderValue::from_static(ACCEPT_PATCH));
+    r
+}
+
+/// The patch formats `PATCH /config` takes (RFC 5789's `Accept-Patch`).
+const ACCEPT_PATCH: &str = "application/merge-patch+json, application/json-patch+json";
+
+/// Why a patch of the config was refused.
+enum PatchRefusal {
+    /// The body is not JSON.
+    NotJson(serde_json::Error),
+    Patch(PatchError),
+    /// The patched config fails the checks every config passes.
+    Config(ConfigError),
+    /// The patch changes a field only a whole new config sets.
+    NotPatchable(&'static str),
+}
+
+impl PatchRefusal {
+    /// 400 for a patch that is not one, 409 for one that does not fit
+    /// the config as it is, 422 for one whose result is not a config
+    /// (RFC 5789 section 2.2), each a JSON object: `error` (what kind),
+    /// `message` (what to do), and `operation` or `field` where known.
+    fn answer(self) -> Response {
+        let (status, body) = match self {
+            Self::NotJson(e) => (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({
+                    "error": PatchErrorKind::Malformed.name(),
+                    "message": format!("the patch is not JSON: {e}"),
+                }),
+            ),
+            Self::Patch(e) => (
+                match e.kind {
+                    PatchErrorKind::NoSuchPath | PatchErrorKind::TestFailed => StatusCode::CONFLICT,
+                    PatchErrorKind::Malformed | PatchErrorKind::BadPointer => {
+                        StatusCode::BAD_REQUEST
+                    }
+                },
+                serde_json::json!({
+                    "error": e.kind.name(),
+                    "operation": e.operation,
+                    "message": e.to_string(),
+                }),
+            ),
+            Self::Config(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({
+                    "error": "invalid_config",
+                    "field": e.field,
+                    "message": format!("the patched config: {e}"),
+                }),
+            ),
+            Self::NotPatchable(field) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({
+                    "error": "not_patchable",
+                    "field": field,
+                    "message": format!(
+                        "`{field}` is read only when a whole config is set: PUT the config \
+                         (which starts its rules, credential queue and random choices afresh){}",
+                        if field == "rules" { ", or POST /__bedrock_mock/rules to add one rule" } else { "" }
+                    ),
+                }),
+            ),
+        };
+        json(status, &body)
+    }
+}
+
+/// A JSON Merge Patch or JSON Patch of the config as PUT set it (the keys
+/// issued since are not in it and stay issued), checked as a PUT body is,
+/// then applied in place: the journal, mounted rules, issued credentials,
+/// the credential queue's place and quota counts are kept. 200 with the
+/// account as `GET` shows it.
+async fn patch_config(State(shared): Admin, headers: HeaderMap, body: Bytes) -> Response {
+    let kind = PatchKind::of(&headers);
+    let patch: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(e) => return PatchRefusal::NotJson(e).answer(),
+    };
+    let mut outcome = Ok(());
+    // Under the config's writer lock: no other change lands between the
+    // read and the write.
+    shared.update_config(|config| match patched(config, kind, &patch) {
+        Ok(new) => *config = new,
+        Err(refusal) => outcome = Err(refusal),
+    });
+    match outcome {
+        Ok(()) => json(StatusCode::OK, &shared.account()),
+        Err(refusal) => refusal.answer(),
+    }
+}
+
+/// `config` with `patch` applied, read and checked as a PUT body is.
+fn patched(
+    config: &ServerConfig,
+    kind: PatchKind,
+    patch: &serde_json::Value,
+) -> Result<ServerConfig, PatchRefusal> {
+    let before = serde_json::to_value(config).expect("a config serializes");
+    let mut document = before.clone();
+    match kind {
+        PatchKind::Merge => json_patch::merge(&mut document, patch),
+        PatchKind::Json => json_patch::apply(&mut document, patch).map_err(PatchRefusal::Patch)?,
+    }
+    let text = serde_json::to_vec(&document).expect("a JSON value serializes");
+    let new = crate::config_file::config_from_json(&text).map_err(|mut e| {
+        // A place in the text serialized here means nothing to the caller.
+        e.position = None;
+        PatchRefusal::Config(e)
+    })?;
+    // Compared as the patch left them: the same rules patched back in
+    // are no change.
+    for field in ["rules", "seed"] {
+        if document.get(field) != before.get(field) {
+            return Err(PatchRefusal::NotPatchable(field));
+        }
+    }
+    Ok(new)
 }
 
 /// The config read and checked as every config is (`config_file`,

@@ -27,8 +27,11 @@
 //!    (a LAN address, a container's name, a forwarded port) cannot be
 //!    known to it, and a page that rebinds a name cannot know the token.
 //! 4. A call that carries a body must say `Content-Type: application/json`
-//!    (parameters such as `; charset=utf-8` allowed), else 415. Calls
-//!    without a body need no content type.
+//!    (parameters such as `; charset=utf-8` allowed), else 415; a `PATCH`
+//!    may also say `application/merge-patch+json` or
+//!    `application/json-patch+json` (a page cannot send either without
+//!    the CORS preflight that its `Origin` already fails). Calls without a
+//!    body need no content type.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -194,7 +197,7 @@ impl Gate {
             AdminAccess::Token(token) => bearer(&parts.headers, token)?,
             _ => self.loopback_host(parts)?,
         }
-        json_body(&parts.headers)
+        json_body(&parts.headers, parts.method == http::Method::PATCH)
     }
 
     /// Every name the request gives its server (its `Host`, and the
@@ -298,8 +301,45 @@ fn bearer(headers: &HeaderMap, expected: &AdminToken) -> Result<(), Refusal> {
     }
 }
 
-/// A call that carries a body says it is JSON; one without needs nothing.
-fn json_body(headers: &HeaderMap) -> Result<(), Refusal> {
+/// How a `PATCH` body says to change its document, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatchKind {
+    /// `application/merge-patch+json` (RFC 7396), or plain
+    /// `application/json`: a partial object merged in.
+    Merge,
+    /// `application/json-patch+json` (RFC 6902): a list of operations.
+    Json,
+}
+
+impl PatchKind {
+    /// The kind `headers` name; one the gate let through is always one
+    /// of them (no body, no type: a merge patch, refused as not JSON).
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        match content_type(headers) {
+            Some(t) if t.eq_ignore_ascii_case(JSON_PATCH) => Self::Json,
+            _ => Self::Merge,
+        }
+    }
+}
+
+const MERGE_PATCH: &str = "application/merge-patch+json";
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// The one `Content-Type`'s media type, without its parameters.
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    match (types.next(), types.next()) {
+        (Some(value), None) => value
+            .to_str()
+            .ok()
+            .map(|v| v.split(';').next().unwrap_or_default().trim()),
+        _ => None,
+    }
+}
+
+/// A call that carries a body says it is JSON (a `patch`, also one of the
+/// patch types); one without needs nothing.
+fn json_body(headers: &HeaderMap, patch: bool) -> Result<(), Refusal> {
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || headers
             .get_all(header::CONTENT_LENGTH)
@@ -308,21 +348,24 @@ fn json_body(headers: &HeaderMap) -> Result<(), Refusal> {
     if !has_body {
         return Ok(());
     }
-    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
-    let is_json = match (types.next(), types.next()) {
-        (Some(value), None) => value.to_str().is_ok_and(|v| {
-            let essence = v.split(';').next().unwrap_or_default();
-            essence.trim().eq_ignore_ascii_case("application/json")
-        }),
-        _ => false,
+    let accepted = |t: &str| {
+        t.eq_ignore_ascii_case("application/json")
+            || (patch
+                && (t.eq_ignore_ascii_case(MERGE_PATCH) || t.eq_ignore_ascii_case(JSON_PATCH)))
     };
-    if is_json {
+    if content_type(headers).is_some_and(accepted) {
         return Ok(());
     }
     Err(Refusal::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "admin calls take JSON bodies only: send `Content-Type: application/json` \
-         (curl: --json, or -H 'content-type: application/json')",
+        if patch {
+            "PATCH takes `Content-Type: application/merge-patch+json` (a partial config, \
+             RFC 7396; plain application/json is read the same way) or \
+             `application/json-patch+json` (a list of operations, RFC 6902)"
+        } else {
+            "admin calls take JSON bodies only: send `Content-Type: application/json` \
+             (curl: --json, or -H 'content-type: application/json')"
+        },
     ))
 }
 
@@ -450,6 +493,43 @@ mod tests {
         assert_eq!(
             status(&open, &[host, empty, ("content-type", "text/plain")]),
             200
+        );
+    }
+
+    #[test]
+    fn a_patch_may_name_a_patch_type_and_other_calls_may_not() {
+        let open = gate(AdminAccess::Open);
+        let with = |method: &str, content_type: &str| {
+            let request = http::Request::builder()
+                .method(method)
+                .uri("/__bedrock_mock/config")
+                .header("host", "127.0.0.1:4000")
+                .header("content-length", "2")
+                .header("content-type", content_type)
+                .body(())
+                .unwrap();
+            open.admit(&request.into_parts().0)
+                .map_or_else(|r| r.status.as_u16(), |()| 200)
+        };
+        for patch_type in [MERGE_PATCH, JSON_PATCH, "application/json"] {
+            assert_eq!(with("PATCH", patch_type), 200, "{patch_type}");
+        }
+        assert_eq!(with("PUT", MERGE_PATCH), 415);
+        assert_eq!(with("PATCH", "text/plain"), 415);
+        let headers = |t: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, t.parse().unwrap());
+            h
+        };
+        assert_eq!(PatchKind::of(&headers(JSON_PATCH)), PatchKind::Json);
+        assert_eq!(
+            PatchKind::of(&headers("application/json-patch+json; charset=utf-8")),
+            PatchKind::Json
+        );
+        assert_eq!(PatchKind::of(&headers(MERGE_PATCH)), PatchKind::Merge);
+        assert_eq!(
+            PatchKind::of(&headers("application/json")),
+            PatchKind::Merge
         );
     }
 

@@ -31,7 +31,7 @@
 //! what is unusual about its situation.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -67,6 +67,7 @@ pub mod fuzzing;
 mod geography;
 mod guardrail;
 mod journal;
+mod json_patch;
 mod listed;
 mod listen;
 mod mantle;

@@ -2,6 +2,7 @@
 //! was its own binary, and linking five binaries against the AWS SDKs
 //! cost more build time than compiling them.
 
+mod admin_patch;
 mod attack;
 mod common;
 mod golden_sigv4;

@@ -23,7 +23,7 @@ const STREAM: &str =
     "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke-with-response-stream";
 
 /// Signs with the aws-sigv4 crate (the AWS SDKs' signer) and sends.
-async fn signed(
+pub(crate) async fn signed(
     server: &MockBedrock,
     method: &str,
     target: &str,
