@@ -105,12 +105,15 @@ enum Command {
     /// Serve the fake Bedrock to any client until Ctrl-C.
     ///
     /// Prints the URL and the environment lines that point a client (the
-    /// Claude Code CLI, boto3, the Anthropic SDKs) at it, then one line per
-    /// request on stderr. The account state comes from --config (JSON, or
+    /// Claude Code CLI, boto3, the Anthropic SDKs) at it: `export` lines,
+    /// then an `unset` of the variables from your shell that would win over
+    /// them (AWS_PROFILE, another session's AWS_SESSION_TOKEN, ...), or the
+    /// same as JSON (--print-env json); then one line per request on
+    /// stderr. The account state comes from --config (JSON, or
     /// TOML by extension; the fields of `ServerConfig`), or is the default
     /// account: region us-east-1, the Claude catalogue, test credentials
     /// AKIDEXAMPLE. The journal and an admin API are under /__bedrock_mock/
-    /// (their table: mock-server/src/admin.rs).
+    /// (their table: mock-server/ADMIN.md).
     ///
     /// The admin API reads the account's secrets and scripts what a model
     /// answers, so by default only programs on this machine reach it: the
@@ -150,6 +153,13 @@ enum Command {
         /// Do not log requests.
         #[arg(long)]
         quiet: bool,
+        /// How to print the client's environment: `shell`, export and
+        /// unset lines to `eval`; `json`, one line on stdout,
+        /// `{"url":…,"admin":…,"set":{NAME:value,…},"unset":[NAME,…]}`
+        /// (a scenario with [[clients]]: `"clients":[{"name":…,"set":…,
+        /// "unset":…}]`), the rest on stderr.
+        #[arg(long, value_enum, default_value_t = serve::PrintEnv::Shell)]
+        print_env: serve::PrintEnv,
         #[command(flatten)]
         bounds: serve::Bounds,
     },
@@ -220,6 +230,7 @@ fn main() -> ExitCode {
             config,
             scenario,
             quiet,
+            print_env,
             bounds,
         } => serve::run(
             &serve::Listen {
@@ -232,6 +243,7 @@ fn main() -> ExitCode {
             config.as_deref(),
             scenario.as_deref(),
             quiet,
+            print_env,
         ),
         Command::Load(options) => load::run(&options),
         Command::Decode { file, raw } => decode::run(file.as_deref(), raw),

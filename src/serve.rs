@@ -1,5 +1,6 @@
 //! `bedrock-harness serve`: the mock as a standalone server for any client.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,33 +14,160 @@ use bedrock_mock_server::{
     MockBedrock, ServerConfig,
 };
 
-/// The environment lines that point a client at `uri` with the account's
-/// test credentials.
-pub fn client_env(uri: &str, config: &ServerConfig) -> Vec<String> {
+/// Variables a user's shell may hold that would win over, or mix with,
+/// the ones `serve` prints; each is unset unless printed. In each SDK's
+/// order (botocore 1.44's `credentials.py` and `configprovider.py`, the
+/// JavaScript SDK v3's `defaultProvider`):
+///
+/// - `AWS_PROFILE`: the JavaScript SDK (the Claude Code CLI, the Anthropic
+///   TypeScript SDK) skips the environment's keys when it is set and takes
+///   the profile's ("AWS_PROFILE is set, skipping fromEnv provider");
+///   botocore keeps the environment's keys first but fails with
+///   `ProfileNotFound` on a profile its config files lack.
+/// - `AWS_DEFAULT_PROFILE`: botocore's older name for it, read first.
+/// - `AWS_SESSION_TOKEN` (when the account's key has none) and
+///   `AWS_SECURITY_TOKEN` (botocore reads it before `AWS_SESSION_TOKEN`):
+///   another session's token would be sent with the printed keys.
+/// - `AWS_CREDENTIAL_EXPIRATION`: botocore makes the environment's keys
+///   refreshable with it, and refuses them once it has passed.
+/// - `AWS_BEARER_TOKEN_BEDROCK`: an API key goes before SigV4 keys, in
+///   botocore (bearer auth for `bedrock`) and in the Claude Code CLI.
+/// - `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`: a
+///   service's own endpoint goes before `AWS_ENDPOINT_URL`.
+/// - `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`: the SDKs would ignore
+///   `AWS_ENDPOINT_URL` and call AWS.
+/// - `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+///   `AWS_DEFAULT_REGION`: printed for the account; unset only for a
+///   scenario whose client is not given them (its credentials come from a
+///   profile or an API key), as they go before a profile in botocore.
+///
+/// Left alone: `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (with no
+/// profile named only their `default` profile is read, and the
+/// environment's keys, region and endpoints go before it in every SDK), and
+/// the container and web-identity variables (after the environment's keys
+/// in every chain).
+pub const STALE: [&str; 13] = [
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+];
+
+/// What `serve` gives a client's shell: variables to set, in order, and
+/// the [`STALE`] ones to unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientEnv {
+    pub set: Vec<(String, String)>,
+    pub unset: Vec<&'static str>,
+}
+
+impl ClientEnv {
+    /// `set`, with `AWS_DEFAULT_REGION` beside `AWS_REGION` (boto3 and
+    /// the AWS CLI v1 read only the former) and every [`STALE`] variable
+    /// not set in `unset`.
+    pub fn new(mut set: Vec<(String, String)>) -> Self {
+        let has = |set: &[(String, String)], name: &str| set.iter().any(|(n, _)| n == name);
+        if !has(&set, "AWS_DEFAULT_REGION") {
+            let region = set.iter().position(|(n, _)| n == "AWS_REGION");
+            if let Some(at) = region {
+                let value = set[at].1.clone();
+                set.insert(at + 1, ("AWS_DEFAULT_REGION".to_owned(), value));
+            }
+        }
+        let unset = STALE.into_iter().filter(|name| !has(&set, name)).collect();
+        Self { set, unset }
+    }
+
+    /// Lines a POSIX shell `eval`s: `export NAME=value` (quoted when it
+    /// needs it), then one `unset`.
+    pub fn shell_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .set
+            .iter()
+            .map(|(name, value)| format!("export {name}={}", shell_quote(value)))
+            .collect();
+        if !self.unset.is_empty() {
+            lines.push(format!("unset {}", self.unset.join(" ")));
+        }
+        lines
+    }
+
+    /// `{"set": {NAME: value, ...}, "unset": [NAME, ...]}`.
+    pub fn json(&self) -> serde_json::Value {
+        let set: serde_json::Map<String, serde_json::Value> = self
+            .set
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone().into()))
+            .collect();
+        serde_json::json!({"set": set, "unset": self.unset})
+    }
+}
+
+/// What points a client at `uri` with the account's test credentials.
+pub fn client_env(uri: &str, config: &ServerConfig) -> ClientEnv {
     // One server answers every endpoint, so every variable a client reads
     // for one points here.
-    let mut lines: Vec<String> = setup::mock_endpoints(uri)
+    let mut set: Vec<(String, String)> = setup::mock_endpoints(uri)
         .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
+        .map(|(name, value)| (name.to_owned(), value))
         .collect();
-    lines.push(format!(
-        "AWS_REGION={}",
-        config.regions.first().map_or("us-east-1", String::as_str)
-    ));
+    let mut add = |name: &str, value: &str| set.push((name.to_owned(), value.to_owned()));
+    add(
+        "AWS_REGION",
+        config.regions.first().map_or("us-east-1", String::as_str),
+    );
     if let Some(c) = config.credentials.first() {
-        lines.push(format!("AWS_ACCESS_KEY_ID={}", c.access_key_id));
-        lines.push(format!("AWS_SECRET_ACCESS_KEY={}", c.secret_access_key));
+        add("AWS_ACCESS_KEY_ID", &c.access_key_id);
+        add("AWS_SECRET_ACCESS_KEY", &c.secret_access_key);
         if let Some(token) = &c.session_token {
-            lines.push(format!("AWS_SESSION_TOKEN={token}"));
+            add("AWS_SESSION_TOKEN", token);
         }
     }
-    lines.extend(
-        setup::STAY_LOCAL
-            .iter()
-            .chain(&[("CLAUDE_CODE_USE_BEDROCK", "1")])
-            .map(|(name, value)| format!("{name}={value}")),
-    );
-    lines
+    for (name, value) in setup::STAY_LOCAL
+        .iter()
+        .chain(&[("CLAUDE_CODE_USE_BEDROCK", "1")])
+    {
+        add(name, value);
+    }
+    ClientEnv::new(set)
+}
+
+/// A scenario's client environment (`external::client_env_lines`).
+fn scenario_env(scenario: &Scenario, uri: &str) -> ClientEnv {
+    ClientEnv::new(
+        external::client_env_lines(scenario, uri)
+            .into_iter()
+            .map(|line| {
+                let (name, value) = line.split_once('=').unwrap_or((&line, ""));
+                (name.to_owned(), value.to_owned())
+            })
+            .collect(),
+    )
+}
+
+/// How `serve` prints the client's environment (`--print-env`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintEnv {
+    /// `export` and `unset` lines among the banner's comments, all on
+    /// stdout.
+    #[default]
+    Shell,
+    /// One JSON object on stdout, one line, once the server listens (the
+    /// banner goes to stderr): `url`, `admin` (the admin API's URL, or
+    /// null with --no-admin), `set` (an object of variables to set) and
+    /// `unset` (an array of variables to remove); for a scenario with
+    /// `[[clients]]`, `clients` instead: one object per client, with its
+    /// `name`, `set` and `unset`.
+    Json,
 }
 
 /// Where `serve` listens, and who may call its admin API.
@@ -123,8 +251,9 @@ pub fn run(
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
+    print_env: PrintEnv,
 ) -> ExitCode {
-    match serve(listen, bounds, config, scenario, quiet) {
+    match serve(listen, bounds, config, scenario, quiet, print_env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bedrock-harness serve: {e}");
@@ -141,6 +270,7 @@ fn serve(
     config: Option<&Path>,
     scenario: Option<&Path>,
     quiet: bool,
+    print_env: PrintEnv,
 ) -> Result<(), String> {
     let access = listen.access()?;
     // A scenario's times moved to now: a client outside signs with the
@@ -174,7 +304,18 @@ fn serve(
         // The handlers go in before the URL is printed: whoever reads it
         // may send SIGTERM at once.
         let stop = StopSignals::install();
-        print_banner(&server, listen, &access, scenario.as_ref(), &config);
+        let banner = Banner {
+            uri: reachable_uri(server.address()),
+            access: &access,
+            scenario: scenario.as_ref(),
+            config: &config,
+        };
+        if listen.allow_remote {
+            warn_remote(server.address(), &access);
+        }
+        banner
+            .print(print_env)
+            .map_err(|e| format!("cannot write the banner to stdout: {e}"))?;
         stop.wait().await;
         eprintln!("stopping");
         server.shutdown().await;
@@ -185,35 +326,101 @@ fn serve(
 /// What `serve` prints once it listens: its URL, the admin API's access,
 /// the client's environment (the scenario's or the account's), and how to
 /// read the journal and stop.
-fn print_banner(
-    server: &MockBedrock,
-    listen: &Listen,
-    access: &AdminAccess,
-    scenario: Option<&Scenario>,
-    config: &ServerConfig,
-) {
-    let uri = reachable_uri(server.address());
-    println!("bedrock mock listening on {uri}");
-    if listen.allow_remote {
-        warn_remote(server.address(), access);
-    }
-    print_admin_access(access);
-    match scenario {
-        Some(scenario) => print_scenario_client(scenario, &uri),
-        None => {
-            println!("# point a client at it (the test credentials are the mock's own):");
-            for line in client_env(&uri, config) {
-                println!("export {line}");
+struct Banner<'a> {
+    uri: String,
+    access: &'a AdminAccess,
+    scenario: Option<&'a Scenario>,
+    config: &'a ServerConfig,
+}
+
+impl Banner<'_> {
+    /// As a shell reads it on stdout, or as one JSON line on stdout with
+    /// the rest (for a person) on stderr.
+    fn print(&self, format: PrintEnv) -> std::io::Result<()> {
+        match format {
+            PrintEnv::Shell => self.write(&mut std::io::stdout().lock(), true),
+            PrintEnv::Json => {
+                self.write(&mut std::io::stderr().lock(), false)?;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", self.json())?;
+                out.flush()
             }
         }
     }
-    match access {
-        AdminAccess::Open => println!("# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"),
-        AdminAccess::Token(_) => println!(
-            "# journal: curl -H \"Authorization: Bearer ${TOKEN_VARIABLE}\" \
-             {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"
-        ),
-        AdminAccess::Off => println!("# stop: Ctrl-C"),
+
+    /// The banner; `with_env` in it (else the environment is only in the
+    /// JSON, and so is the admin token: stderr may be a CI log).
+    fn write(&self, out: &mut dyn Write, with_env: bool) -> std::io::Result<()> {
+        let uri = &self.uri;
+        writeln!(out, "bedrock mock listening on {uri}")?;
+        write_admin_access(out, self.access, with_env)?;
+        match self.scenario {
+            Some(scenario) => write_scenario_client(out, scenario, uri, with_env)?,
+            None if with_env => {
+                writeln!(
+                    out,
+                    "# point a client at it (the test credentials are the mock's own):"
+                )?;
+                for line in client_env(uri, self.config).shell_lines() {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            None => {}
+        }
+        match self.access {
+            AdminAccess::Open => {
+                writeln!(out, "# journal: {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C")
+            }
+            AdminAccess::Token(_) => writeln!(
+                out,
+                "# journal: curl -H \"Authorization: Bearer ${TOKEN_VARIABLE}\" \
+                 {uri}{ADMIN_PREFIX}journal   stop: Ctrl-C"
+            ),
+            AdminAccess::Off => writeln!(out, "# stop: Ctrl-C"),
+        }?;
+        out.flush()
+    }
+
+    /// `--print-env json`'s object (see [`PrintEnv::Json`]).
+    fn json(&self) -> serde_json::Value {
+        let uri = &self.uri;
+        let admin = match self.access {
+            AdminAccess::Off => serde_json::Value::Null,
+            _ => format!("{uri}{ADMIN_PREFIX}").into(),
+        };
+        let token = shown_token(self.access);
+        let with_token = |mut env: ClientEnv| {
+            if let Some(token) = token {
+                env.set
+                    .insert(0, (TOKEN_VARIABLE.to_owned(), token.to_owned()));
+            }
+            env.json()
+        };
+        let mut object = serde_json::json!({"url": uri, "admin": admin});
+        match self.scenario {
+            Some(scenario) if !scenario.clients.is_empty() => {
+                let clients: Vec<serde_json::Value> = scenario
+                    .clients
+                    .iter()
+                    .map(|named| {
+                        let mut env = with_token(scenario_env(&scenario.for_client(named), uri));
+                        env["name"] = named.name.clone().into();
+                        env
+                    })
+                    .collect();
+                object["clients"] = clients.into();
+            }
+            Some(scenario) => merge_into(&mut object, with_token(scenario_env(scenario, uri))),
+            None => merge_into(&mut object, with_token(client_env(uri, self.config))),
+        }
+        object
+    }
+}
+
+/// `from`'s members added to `object`.
+fn merge_into(object: &mut serde_json::Value, from: serde_json::Value) {
+    if let (Some(object), serde_json::Value::Object(from)) = (object.as_object_mut(), from) {
+        object.extend(from);
     }
 }
 
@@ -247,33 +454,61 @@ fn warn_remote(address: SocketAddr, access: &AdminAccess) {
     );
 }
 
-/// The one line that shows the admin token (a secret: shown nowhere else),
-/// or that the API is off.
-fn print_admin_access(access: &AdminAccess) {
+/// The admin token to show: a fresh one; not one the user gave in
+/// [`TOKEN_VARIABLE`], theirs already.
+fn shown_token(access: &AdminAccess) -> Option<&str> {
     match access {
-        AdminAccess::Open => {}
-        AdminAccess::Token(token) => {
-            println!(
+        AdminAccess::Token(token)
+            if !std::env::var(TOKEN_VARIABLE).is_ok_and(|given| given == token.reveal()) =>
+        {
+            Some(token.reveal())
+        }
+        _ => None,
+    }
+}
+
+/// How to call the admin API, and the one line that shows its token (a
+/// secret: shown nowhere else, and only `with_token`).
+fn write_admin_access(
+    out: &mut dyn Write,
+    access: &AdminAccess,
+    with_token: bool,
+) -> std::io::Result<()> {
+    match access {
+        AdminAccess::Open => Ok(()),
+        AdminAccess::Token(_) => {
+            writeln!(
+                out,
                 "# admin API ({ADMIN_PREFIX}): send \"Authorization: Bearer ${TOKEN_VARIABLE}\""
-            );
-            // A token the user gave is theirs already: not shown again.
-            if std::env::var(TOKEN_VARIABLE).is_ok_and(|given| given == token.reveal()) {
-                println!("# the token is the one given in ${TOKEN_VARIABLE}");
-            } else {
-                println!("export {TOKEN_VARIABLE}={}", token.reveal());
+            )?;
+            match shown_token(access) {
+                Some(token) if with_token => writeln!(out, "export {TOKEN_VARIABLE}={token}"),
+                Some(_) => writeln!(out, "# the token is in the JSON on stdout"),
+                None => writeln!(out, "# the token is the one given in ${TOKEN_VARIABLE}"),
             }
         }
-        AdminAccess::Off => println!("# admin API: off (--no-admin)"),
+        AdminAccess::Off => writeln!(out, "# admin API: off (--no-admin)"),
     }
 }
 
 /// What a support engineer needs to point a real client at a scenario:
-/// its environment, its settings files, and what should happen.
-fn print_scenario_client(scenario: &Scenario, uri: &str) {
-    println!("# scenario {}: {}", scenario.name, scenario.description);
-    println!("# source: {}", scenario.source);
+/// its environment (`with_env`), its settings files, and what should
+/// happen.
+fn write_scenario_client(
+    out: &mut dyn Write,
+    scenario: &Scenario,
+    uri: &str,
+    with_env: bool,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "# scenario {}: {}",
+        scenario.name, scenario.description
+    )?;
+    writeln!(out, "# source: {}", scenario.source)?;
     for named in &scenario.clients {
-        println!(
+        writeln!(
+            out,
             "# client {}: starts at {} after the scenario's start, {}",
             named.name,
             named.start.as_deref().unwrap_or("0s"),
@@ -281,60 +516,95 @@ fn print_scenario_client(scenario: &Scenario, uri: &str) {
                 || "with a HOME of its own".to_owned(),
                 |owner| format!("with {owner}'s HOME")
             )
-        );
-        print_client_side(&scenario.for_client(named), uri, named.home_of.is_none());
+        )?;
+        let side = ClientSide {
+            scenario: &scenario.for_client(named),
+            uri,
+            fresh_home: named.home_of.is_none(),
+            with_env,
+        };
+        side.write(out)?;
     }
     if scenario.clients.is_empty() {
-        print_client_side(scenario, uri, true);
+        let side = ClientSide {
+            scenario,
+            uri,
+            fresh_home: true,
+            with_env,
+        };
+        side.write(out)?;
     }
+    Ok(())
 }
 
-/// One client's side of a scenario: its environment, settings, files,
-/// arguments, and a conversation's lines; `fresh_home` when it has a HOME
-/// of its own.
-fn print_client_side(scenario: &Scenario, uri: &str, fresh_home: bool) {
-    if fresh_home {
-        println!(
-            "# point a client at it (run it with a fresh HOME; write $HOME below as that folder):"
-        );
-    } else {
-        println!("# point a client at it (in the HOME named above):");
-    }
-    for line in external::client_env_lines(scenario, uri) {
-        let (name, value) = line.split_once('=').unwrap_or((&line, ""));
-        println!("export {name}={}", shell_quote(value));
-    }
-    let settings = &scenario.client.settings;
-    let user = setup::user_settings(scenario).unwrap_or_else(|_| settings.user.clone());
-    for (file, value) in [
-        ("~/.claude/settings.json", &user),
-        (".claude/settings.json", &settings.project),
-        (".claude/settings.local.json", &settings.local),
-        ("the managed settings file", &settings.managed),
-    ] {
-        if let Some(value) = value {
-            let text = serde_json::to_string_pretty(value)
-                .unwrap_or_default()
-                .replace("{mock}", uri)
-                .replace("{home}", "$HOME");
-            println!("# {file}:\n{text}");
+/// One client's side of a scenario.
+struct ClientSide<'a> {
+    scenario: &'a Scenario,
+    uri: &'a str,
+    /// It has a HOME of its own.
+    fresh_home: bool,
+    /// Its environment is printed here (else it is in the JSON).
+    with_env: bool,
+}
+
+impl ClientSide<'_> {
+    /// Its environment, settings, files, arguments, and a conversation's
+    /// lines.
+    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let (scenario, uri) = (self.scenario, self.uri);
+        if !self.with_env {
+            writeln!(out, "# its environment is in the JSON on stdout")?;
+        } else if self.fresh_home {
+            writeln!(
+                out,
+                "# point a client at it (run it with a fresh HOME; write $HOME below as that folder):"
+            )?;
+        } else {
+            writeln!(out, "# point a client at it (in the HOME named above):")?;
         }
-    }
-    for (path, text) in &scenario.client.files {
-        let text = text.replace("{mock}", uri).replace("{home}", "$HOME");
-        println!("# ~/{path}:\n{}", text.trim_end());
-    }
-    if !scenario.client.args.is_empty() {
-        println!("# client arguments: {}", scenario.client.args.join(" "));
-    }
-    if !scenario.client.turns.is_empty() {
-        println!(
-            "# a conversation: run `claude {}` and give it these lines on stdin, each after its wait:",
-            setup::CONVERSATION_ARGS.join(" ")
-        );
-        for line in setup::conversation_lines(scenario) {
-            println!("# after {} s: {}", line.wait.as_secs(), line.text);
+        if self.with_env {
+            for line in scenario_env(scenario, uri).shell_lines() {
+                writeln!(out, "{line}")?;
+            }
         }
+        let settings = &scenario.client.settings;
+        let user = setup::user_settings(scenario).unwrap_or_else(|_| settings.user.clone());
+        for (file, value) in [
+            ("~/.claude/settings.json", &user),
+            (".claude/settings.json", &settings.project),
+            (".claude/settings.local.json", &settings.local),
+            ("the managed settings file", &settings.managed),
+        ] {
+            if let Some(value) = value {
+                let text = serde_json::to_string_pretty(value)
+                    .unwrap_or_default()
+                    .replace("{mock}", uri)
+                    .replace("{home}", "$HOME");
+                writeln!(out, "# {file}:\n{text}")?;
+            }
+        }
+        for (path, text) in &scenario.client.files {
+            let text = text.replace("{mock}", uri).replace("{home}", "$HOME");
+            writeln!(out, "# ~/{path}:\n{}", text.trim_end())?;
+        }
+        if !scenario.client.args.is_empty() {
+            writeln!(
+                out,
+                "# client arguments: {}",
+                scenario.client.args.join(" ")
+            )?;
+        }
+        if !scenario.client.turns.is_empty() {
+            writeln!(
+                out,
+                "# a conversation: run `claude {}` and give it these lines on stdin, each after its wait:",
+                setup::CONVERSATION_ARGS.join(" ")
+            )?;
+            for line in setup::conversation_lines(scenario) {
+                writeln!(out, "# after {} s: {}", line.wait.as_secs(), line.text)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -722,7 +722,7 @@ exit = 1
             banner.contains("export AWS_BEARER_TOKEN_BEDROCK="),
             "{banner}"
         );
-        assert!(!banner.contains("AWS_ACCESS_KEY_ID"), "{banner}");
+        assert!(!banner.contains("export AWS_ACCESS_KEY_ID"), "{banner}");
     }
 
     #[test]

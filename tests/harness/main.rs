@@ -13,6 +13,8 @@
 //! - `config_files`: `serve --config` with the files users write, good
 //!   and bad;
 //! - `report`: the HTML report, parsed;
+//! - `serve_env`: what `serve` prints for a shell or a script, and the
+//!   README's pytest example;
 //! - `properties`: routing, retries, refresh loops and fallback over
 //!   generated scenarios.
 
@@ -21,6 +23,7 @@ mod cli;
 mod config_files;
 mod properties;
 mod report;
+mod serve_env;
 mod suite;
 
 use std::path::Path;
