@@ -17,6 +17,10 @@ For the Claude Code CLI, each case runs for each pinned version of the CLI
 (`--cli-version`): it must match the CLI but for the differences
 claude_code.KNOWN_DIFFERENCES explains.
 
+It also runs the root README's pytest example
+(`pytest_example/`, the same file as the README's block) as a user
+would: pytest, its fixture starting its own `serve --print-env json`.
+
 Prints a table client x case, each client's version and match count (the
 CLI's per version, with bedrock-client's fidelity as that version), and
 exits 1 on any mismatch, on an unexplained difference, or when a client is
@@ -30,6 +34,8 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -58,6 +64,7 @@ def versions() -> dict[str, str]:
                                 f"{npm_version(claude_code.ALIAS_PREFIX + v)}"
             for v in claude_code.cli_versions()}
     return {"boto3": f"boto3 {version('boto3')} (botocore {version('botocore')})",
+            "pytest": f"pytest {version('pytest')} (boto3 {version('boto3')})",
             "anthropic-python": f"anthropic {version('anthropic')}",
             "anthropic-typescript": f"@anthropic-ai/bedrock-sdk "
                                     f"{npm_version('@anthropic-ai/bedrock-sdk')} "
@@ -78,6 +85,29 @@ def run_sdk_case(mock: Mock, case: Case, update: bool) -> list[str]:
     if problems:
         problems.insert(0, f"got {json.dumps(got, sort_keys=True)}")
     return problems
+
+
+PYTEST_EXAMPLE = Case(
+    client="pytest", name="example",
+    what="the README's pytest fixture: boto3 set up by serve --print-env json alone, "
+         "an invoke answered, a throttled invoke retried",
+    run=lambda url: {}, expect={})
+
+
+def run_pytest_example(harness: Path) -> list[str]:
+    """What is wrong with the README's pytest example, run by pytest with
+    `harness` as its `bedrock-harness` (nothing: an empty list)."""
+    folder = ROOT / "conformance" / "pytest_example"
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+            env={**os.environ, "BEDROCK_HARNESS": str(harness)},
+            capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return ["pytest did not finish within 300 s"]
+    if run.returncode == 0:
+        return []
+    return [f"pytest exited {run.returncode}:", *(run.stdout + run.stderr).splitlines()]
 
 
 def print_table(results: list[tuple[Case, list[str]]],
@@ -148,6 +178,8 @@ def main() -> int:
         results = [(case, run_sdk_case(mock, case, args.update)) for case in cases]
     finally:
         mock.close()
+    if args.filter in f"{PYTEST_EXAMPLE.client}/{PYTEST_EXAMPLE.name}":
+        results.append((PYTEST_EXAMPLE, run_pytest_example(args.harness)))
 
     print_table(results, cli)
     known_versions = versions()

@@ -500,3 +500,58 @@ fn reply(status: StatusCode, text: &str) -> Response {
     *r.status_mut() = status;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PREFIX, ROUTES};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The calls the table in `ADMIN.md` lists, in its order.
+    fn table_calls() -> Vec<(String, String)> {
+        include_str!("../ADMIN.md")
+            .lines()
+            .filter_map(|row| row.strip_prefix("| `"))
+            .map(|row| {
+                let call = row.split('`').next().unwrap_or_default();
+                let (method, path) = call.split_once(' ').unwrap_or((call, ""));
+                let path = path.strip_prefix(PREFIX).unwrap_or(path);
+                (method.to_owned(), path.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_in_admin_md_lists_every_route_in_order() {
+        let routes: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+            .collect();
+        assert_eq!(table_calls(), routes);
+    }
+
+    /// Each path `ROUTES` names answers exactly the methods it lists
+    /// there; the others are the unknown call's 404. With the router
+    /// routing only listed paths, that is every route.
+    #[tokio::test]
+    async fn the_router_answers_exactly_the_listed_methods() {
+        let server = crate::MockBedrock::start().await;
+        let address = server.address();
+        for (_, path) in ROUTES {
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] {
+                let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+                let request = format!(
+                    "{method} {PREFIX}{path} HTTP/1.1\r\nhost: {address}\r\n\
+                     content-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                socket.write_all(request.as_bytes()).await.unwrap();
+                let mut answer = Vec::new();
+                socket.read_to_end(&mut answer).await.unwrap();
+                let answer = String::from_utf8_lossy(&answer);
+                let unknown = answer.starts_with("HTTP/1.1 404")
+                    && (method == "HEAD" || answer.contains("unknown admin call"));
+                let listed = ROUTES.contains(&(method, path));
+                assert_eq!(!unknown, listed, "{method} {path}: {answer}");
+            }
+        }
+    }
+}
