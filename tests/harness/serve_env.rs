@@ -253,3 +253,29 @@ exit = 0
         "{unset:?}"
     );
 }
+
+#[test]
+fn the_readme_s_pytest_example_is_the_file_the_suite_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = "conformance/pytest_example/test_bedrock_mock.py";
+    let file = std::fs::read_to_string(root.join(example)).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split_once("\n### From pytest\n")
+        .map(|(_, after)| after)
+        .expect("README.md has a section `### From pytest`");
+    let block = section
+        .split_once("\n```python\n")
+        .and_then(|(_, after)| after.split_once("\n```\n"))
+        .map(|(block, _)| format!("{block}\n"))
+        .expect("a ```python block in it");
+    assert!(
+        block == file,
+        "README.md's pytest block and {example} differ: copy the file into the block"
+    );
+    let suite = std::fs::read_to_string(root.join("conformance/run.py")).unwrap();
+    assert!(
+        suite.contains("\"conformance\" / \"pytest_example\""),
+        "the suite runs it"
+    );
+}
