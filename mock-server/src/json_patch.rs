@@ -137,42 +137,46 @@ fn apply_one(document: &mut Value, operation: &Value) -> Result<(), Failure> {
             *resolve_mut(document, &path)? = value;
             Ok(())
         }
-        "move" => {
-            let from = parse_pointer(text("from")?)?;
-            if path.len() > from.len() && path.starts_with(&from) {
-                return Err((
-                    PatchErrorKind::BadPointer,
-                    format!("cannot move {} into itself ({})", show(&from), show(&path)),
-                ));
-            }
-            let moved = remove(document, &from)?;
-            add(document, &path, moved)
-        }
+        "move" => move_value(document, &parse_pointer(text("from")?)?, &path),
         "copy" => {
             let from = parse_pointer(text("from")?)?;
             let copied = resolve(document, &from)?.clone();
             add(document, &path, copied)
         }
-        "test" => {
-            let expected = value()?;
-            let found = resolve(document, &path)?;
-            if same(found, expected) {
-                Ok(())
-            } else {
-                Err((
-                    PatchErrorKind::TestFailed,
-                    format!(
-                        "test failed: {} is {found}, not {expected}; GET the config and \
-                         send a patch for what it holds now",
-                        show(&path)
-                    ),
-                ))
-            }
-        }
+        "test" => test(document, &path, value()?),
         other => Err(malformed(format!(
             "unknown op `{other}`: one of add, remove, replace, move, copy, test"
         ))),
     }
+}
+
+/// RFC 6902 section 4.4: the value at `from` removed, then added at
+/// `path`, which must not be inside it.
+fn move_value(document: &mut Value, from: &[String], path: &[String]) -> Result<(), Failure> {
+    if path.len() > from.len() && path.starts_with(from) {
+        return Err((
+            PatchErrorKind::BadPointer,
+            format!("cannot move {} into itself ({})", show(from), show(path)),
+        ));
+    }
+    let moved = remove(document, from)?;
+    add(document, path, moved)
+}
+
+/// RFC 6902 section 4.6: the value at `path` is `expected`.
+fn test(document: &Value, path: &[String], expected: &Value) -> Result<(), Failure> {
+    let found = resolve(document, path)?;
+    if same(found, expected) {
+        return Ok(());
+    }
+    Err((
+        PatchErrorKind::TestFailed,
+        format!(
+            "test failed: {} is {found}, not {expected}; GET the config and send a patch \
+             for what it holds now",
+            show(path)
+        ),
+    ))
 }
 
 /// A JSON Pointer's reference tokens, `~1` and `~0` decoded.

@@ -70,8 +70,8 @@ fn key(id: &str, secret: &str) -> Credentials {
 
 #[tokio::test]
 async fn a_json_patch_adds_a_credential_and_keeps_the_journal_rules_and_issued_keys() {
-    let mut config = ServerConfig::default();
-    config.next_credentials = vec![Credential::new("AKIDQUEUED", "queued-secret")];
+    let config =
+        ServerConfig::default().next_credential(Credential::new("AKIDQUEUED", "queued-secret"));
     let server = MockBedrock::start_with(config).await;
     let rule = json!({"when": {"operation": "InvokeModel"},
                       "answer": {"error": {"code": "ThrottlingException"}}, "times": 1});
