@@ -163,17 +163,17 @@ fn move_value(document: &mut Value, from: &[String], path: &[String]) -> Result<
     add(document, path, moved)
 }
 
-/// RFC 6902 section 4.6: the value at `path` is `expected`.
+/// RFC 6902 section 4.6: the value at `path` is `expected`. Neither value
+/// is quoted in the error: either may be a secret (a credential's).
 fn test(document: &Value, path: &[String], expected: &Value) -> Result<(), Failure> {
-    let found = resolve(document, path)?;
-    if same(found, expected) {
+    if same(resolve(document, path)?, expected) {
         return Ok(());
     }
     Err((
         PatchErrorKind::TestFailed,
         format!(
-            "test failed: {} is {found}, not {expected}; GET the config and send a patch \
-             for what it holds now",
+            "test failed: {} holds another value than the one given; GET the config and \
+             send a patch for what it holds now",
             show(path)
         ),
     ))
@@ -604,9 +604,20 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .starts_with("operation 1: test failed: /a is 1, not 2")
+                .starts_with("operation 1: test failed: /a holds another value")
         );
         assert_eq!(document, json!({"a":1}));
+    }
+
+    #[test]
+    fn a_failed_test_quotes_neither_value() {
+        let document = json!({"secret_access_key":"wJalrXUtnFEMI"});
+        let patch = json!([{"op":"test","path":"/secret_access_key","value":"guess-1234"}]);
+        let error = patched(document, patch).unwrap_err().to_string();
+        assert!(
+            !error.contains("wJalrXUtnFEMI") && !error.contains("guess-1234"),
+            "{error}"
+        );
     }
 
     #[test]
