@@ -114,7 +114,9 @@ pub use listen::ReadLimits;
 pub use operation::Operation;
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
-pub use rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule, glob};
+pub use rules::{
+    Answer, BodyCondition, Custom, MAX_RETRY_AFTER_SECONDS, Match, RequestView, Rule, Times, glob,
+};
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
-pub use state::ExpectationError;
+pub use state::{ExpectationError, UnmetExpectation};
 pub use timefmt::Timestamp;
