@@ -486,12 +486,6 @@ impl schemars::JsonSchema for Times {
 /// or the SSO portal: a rule written to fail model calls must not also
 /// fail the credential calls a client makes; name the operation to target
 /// one.
-///
-/// Besides what files can say, a test can give a predicate of its own
-/// ([`Match::custom`]): it is code, so it is not part of the rule's data
-/// (a rule with one serializes without it, and files cannot give one);
-/// its label shows wherever the rule's description does (the journal's
-/// `rule`, expectation messages).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[serde(default, deny_unknown_fields)]
@@ -538,8 +532,11 @@ pub struct Match {
     /// value equal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_partial_json: Option<serde_json::Value>,
-    /// Predicates of the test's own ([`Match::custom`]); not data: never
-    /// read from or written to a file.
+    /// Predicates of the test's own ([`Match::custom`]). They are code,
+    /// not data: a rule with one serializes without it (the admin API's
+    /// `GET config` shows the rule without it), and files cannot give
+    /// one. Each one's label shows wherever the rule's description does:
+    /// the journal's `rule`, expectation messages.
     #[serde(skip)]
     #[cfg_attr(feature = "schema", schemars(skip))]
     pub custom: Vec<Custom>,
@@ -784,9 +781,10 @@ impl Match {
                 return Some(format!("header {name} missing"));
             }
             if !values.any(|v| v.as_bytes() == value.as_bytes()) {
-                // The request's value is not repeated here: it may be a
-                // secret; the request's redacted headers are listed with it.
-                return Some(format!("header {name} is not {value}"));
+                // Neither value is repeated here: either may be a secret
+                // (an API key). The rule's description names the one it
+                // wants; the request's redacted headers are listed with it.
+                return Some(format!("header {name} has another value"));
             }
         }
         if let Some(miss) = self.body_miss(request) {
@@ -1203,16 +1201,6 @@ pub const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;
 ///
 /// Files write an `http` answer's body as text (`body`) or as base64
 /// (`body_base64`), not both.
-///
-/// ```
-/// use bedrock_mock_server::Answer;
-///
-/// let answer = Answer::raw(200, &[("content-type", "application/octet-stream")], vec![0xff, 0x00]);
-/// assert_eq!(
-///     serde_json::to_string(&answer).unwrap(),
-///     r#"{"http":{"status":200,"headers":{"content-type":"application/octet-stream"},"body_base64":"/wA="}}"#
-/// );
-/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[serde(try_from = "AnswerForm", into = "AnswerForm")]
@@ -1514,7 +1502,18 @@ impl Answer {
     }
 
     /// Any status, headers and body bytes, sent as given (a body that is
-    /// not text: a broken frame, a gzip a proxy sent).
+    /// not text: a broken frame, a gzip a proxy sent). Written to a file,
+    /// a body that is not UTF-8 is `body_base64`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::Answer;
+    ///
+    /// let answer = Answer::raw(200, &[("content-type", "application/octet-stream")], vec![0xff, 0x00]);
+    /// assert_eq!(
+    ///     serde_json::to_string(&answer).unwrap(),
+    ///     r#"{"http":{"status":200,"headers":{"content-type":"application/octet-stream"},"body_base64":"/wA="}}"#
+    /// );
+    /// ```
     pub fn raw(status: u16, headers: &[(&str, &str)], body: impl Into<bytes::Bytes>) -> Self {
         Answer::Http {
             status,

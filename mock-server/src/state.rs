@@ -381,13 +381,8 @@ fn received_request(r: &RecordedRequest) -> String {
     if let Some(rule) = &r.rule {
         text.push_str(&format!(" (rule `{rule}`)"));
     }
-    let headers: Vec<String> = r
-        .headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {}", excerpt(value, 240)))
-        .collect();
-    if !headers.is_empty() {
-        text.push_str(&format!("\n    headers: {}", headers.join("; ")));
+    for (name, value) in &r.headers {
+        text.push_str(&format!("\n    {name}: {}", excerpt(value, 240)));
     }
     if !r.body.is_empty() {
         let body = excerpt(&r.body.replace(['\n', '\r'], " "), BODY_EXCERPT);
