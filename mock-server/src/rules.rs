@@ -1366,22 +1366,7 @@ impl TryFrom<AnswerForm> for Answer {
                 body,
                 body_base64,
             } => {
-                let body = match (body, body_base64) {
-                    (Some(_), Some(_)) => {
-                        return Err("an `http` answer takes `body` (text) or `body_base64` (bytes), not both; keep one".to_owned());
-                    }
-                    (Some(text), None) => bytes::Bytes::from(text),
-                    (None, Some(encoded)) => {
-                        use base64::Engine as _;
-                        base64::engine::general_purpose::STANDARD
-                            .decode(encoded.trim())
-                            .map_err(|e| {
-                                format!("`body_base64` is not base64 ({e}); give standard base64 with padding, like `/wA=`")
-                            })?
-                            .into()
-                    }
-                    (None, None) => bytes::Bytes::new(),
-                };
+                let body = http_body(body, body_base64)?;
                 Answer::Http {
                     status,
                     headers,
@@ -1399,6 +1384,27 @@ impl TryFrom<AnswerForm> for Answer {
                 message,
             },
         })
+    }
+}
+
+/// An `http` answer's body as files give it: text, or base64, not both.
+fn http_body(text: Option<String>, base64: Option<String>) -> Result<bytes::Bytes, String> {
+    use base64::Engine as _;
+    match (text, base64) {
+        (Some(_), Some(_)) => Err(
+            "an `http` answer takes `body` (text) or `body_base64` (bytes), not both; keep one"
+                .to_owned(),
+        ),
+        (Some(text), None) => Ok(text.into()),
+        (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map(Into::into)
+            .map_err(|e| {
+                format!(
+                    "`body_base64` is not base64 ({e}); give standard base64 with padding, like `/wA=`"
+                )
+            }),
+        (None, None) => Ok(bytes::Bytes::new()),
     }
 }
 

@@ -199,7 +199,7 @@ fn the_new_matchers_and_ranges_read_from_files_and_are_checked() {
     );
 
     let refused = |rule: Rule| rule.check().unwrap_err();
-    let empty = refused(Rule::default_answer(Match::any()).expect(3..=1));
+    let empty = refused(Rule::default_answer(Match::any()).expect(Times::between(3, 1)));
     assert_eq!(
         (empty.kind, empty.field.as_deref()),
         (ConfigErrorKind::Unmeetable, Some("expect"))
