@@ -686,7 +686,10 @@ impl Match {
 
     /// Also requires `predicate` to hold, named `label` in the rule's
     /// description and in messages. It sees the request as the rules do
-    /// ([`RequestView`]), after authentication.
+    /// ([`RequestView`]), after authentication, and is asked only when
+    /// the other conditions hold. It runs while the server holds its
+    /// rules, so it must be quick and must not call the server's
+    /// `mount`, `verify` or `reset` (reading the journal is fine).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
