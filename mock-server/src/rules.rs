@@ -449,24 +449,50 @@ impl Serialize for Times {
 
 impl<'de> Deserialize<'de> for Times {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let expected = "a count (`2`) or a range (`{ at_least = 1, at_most = 3 }`)";
-        // Untagged: serde's own error would only say "did not match any
-        // variant"; this one says what to write.
-        let form = TimesForm::deserialize(d)
-            .map_err(|_| serde::de::Error::custom(format!("expected {expected}")))?;
-        match form {
-            TimesForm::Exactly(n) => Ok(Self::exactly(n)),
-            TimesForm::Range(TimesRange {
-                at_least: None,
-                at_most: None,
-            }) => Err(serde::de::Error::custom(
-                "a count range needs `at_least`, `at_most` or both (or give a number)",
-            )),
-            TimesForm::Range(TimesRange { at_least, at_most }) => Ok(Self {
-                at_least: at_least.unwrap_or(0),
-                at_most,
-            }),
+        use serde::de::{self, Visitor};
+
+        struct Form;
+
+        impl<'de> Visitor<'de> for Form {
+            type Value = Times;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a count (`2`) or a range (`{ at_least = 1, at_most = 3 }`)")
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Times, E> {
+                u32::try_from(n)
+                    .map(Times::exactly)
+                    .map_err(|_| E::custom(format!("{n} is past the largest count, {}", u32::MAX)))
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Times, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n} is below 0; a count is 0 or more"))),
+                }
+            }
+
+            fn visit_map<M: de::MapAccess<'de>>(self, map: M) -> Result<Times, M::Error> {
+                // Read as the range's own struct, so a misspelt bound is
+                // named.
+                let range = TimesRange::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match range {
+                    TimesRange {
+                        at_least: None,
+                        at_most: None,
+                    } => Err(de::Error::custom(
+                        "a count range needs `at_least`, `at_most` or both (or give a number)",
+                    )),
+                    TimesRange { at_least, at_most } => Ok(Times {
+                        at_least: at_least.unwrap_or(0),
+                        at_most,
+                    }),
+                }
+            }
         }
+
+        d.deserialize_any(Form)
     }
 }
 

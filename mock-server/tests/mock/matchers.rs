@@ -173,10 +173,17 @@ fn the_new_matchers_and_ranges_read_from_files_and_are_checked() {
     );
     let typo = serde_json::from_str::<Rule>(r#"{"expect": {"at_lest": 1}}"#).unwrap_err();
     assert!(
-        typo.to_string()
-            .contains("expected a count (`2`) or a range"),
+        typo.to_string().contains("unknown field `at_lest`"),
         "{typo}"
     );
+    let text = serde_json::from_str::<Rule>(r#"{"expect": "2"}"#).unwrap_err();
+    assert!(
+        text.to_string()
+            .contains("expected a count (`2`) or a range"),
+        "{text}"
+    );
+    let negative = serde_json::from_str::<Rule>(r#"{"expect": -1}"#).unwrap_err();
+    assert!(negative.to_string().contains("-1 is below 0"), "{negative}");
 
     let both = serde_json::from_str::<Rule>(
         r#"{"answer": {"http": {"status": 200, "body": "x", "body_base64": "eA=="}}}"#,
