@@ -1730,6 +1730,95 @@ mod tests {
     }
 
     #[test]
+    fn partial_json_includes_fields_recursively_and_arrays_by_position() {
+        let headers = http::HeaderMap::new();
+        let body = r#"{"max_tokens": 5, "tools": [{"name": "a", "x": 1}, {"name": "b/c"}],
+            "metadata": {"user_id": "u", "a/b": {"c": true}}}"#;
+        let request = facts(&headers, body);
+        let miss =
+            |wanted: serde_json::Value| Match::any().body_partial_json(wanted).miss(&request);
+        assert_eq!(miss(serde_json::json!({})), None);
+        assert_eq!(miss(serde_json::json!({"max_tokens": 5})), None);
+        assert_eq!(miss(serde_json::json!({"tools": [{"name": "a"}]})), None);
+        assert_eq!(
+            miss(serde_json::json!({"tools": [{}, {"name": "b/c"}]})),
+            None
+        );
+        assert_eq!(
+            miss(serde_json::json!({"metadata": {"a/b": {"c": true}}})),
+            None
+        );
+        let said = |wanted| miss(wanted).unwrap_or_default();
+        assert!(
+            said(serde_json::json!({"tools": [{"name": "b/c"}]})).ends_with("(at `/tools/0/name`)")
+        );
+        assert!(said(serde_json::json!({"tools": [{}, {}, {}]})).ends_with("(at `/tools/2`)"));
+        assert!(
+            said(serde_json::json!({"metadata": {"a/b": {"c": false}}}))
+                .ends_with("(at `/metadata/a~1b/c`)")
+        );
+        assert!(said(serde_json::json!({"max_tokens": "5"})).ends_with("(at `/max_tokens`)"));
+        // The whole body: exactly, not included.
+        let whole = |wanted: serde_json::Value| Match::any().body_json(wanted).miss(&request);
+        assert_eq!(
+            whole(serde_json::json!({"max_tokens": 5})).as_deref(),
+            Some(r#"body is not {"max_tokens":5}"#)
+        );
+        let not_json = facts(&headers, "max_tokens=5");
+        assert_eq!(
+            Match::any()
+                .body_json(serde_json::json!({}))
+                .miss(&not_json)
+                .as_deref(),
+            Some("the body is not JSON")
+        );
+    }
+
+    #[test]
+    fn path_and_query_are_matched_decoded() {
+        let headers = http::HeaderMap::new();
+        let request = RequestView::new(
+            (
+                "GET",
+                "/bedrock/inference-profiles/us.anthropic.claude%3Aopus",
+                "maxResults=5&type=SYSTEM%5FDEFINED&type=x",
+            ),
+            Some(Operation::GetInferenceProfile),
+            None,
+            &headers,
+            b"",
+        );
+        assert!(
+            Match::any()
+                .path("*/us.anthropic.claude:opus")
+                .matches(&request)
+        );
+        assert!(
+            Match::any()
+                .query("type", "SYSTEM_DEFINED")
+                .query("type", "SYSTEM_DEFINED")
+                .matches(&request)
+        );
+        assert!(Match::any().query("type", "x").matches(&request));
+        assert_eq!(
+            Match::any()
+                .path("/inference-profiles/*")
+                .miss(&request)
+                .as_deref(),
+            Some(
+                "path /bedrock/inference-profiles/us.anthropic.claude:opus does not match /inference-profiles/*"
+            )
+        );
+        assert_eq!(
+            Match::any()
+                .query("maxResults", "6")
+                .miss(&request)
+                .as_deref(),
+            Some("query parameter maxResults is not 6")
+        );
+    }
+
+    #[test]
     fn body_conditions_read_from_data() {
         let rule: Rule = serde_json::from_str(
             r#"{"when": {"body": {"/max_tokens": {"greater_than": 16384}, "/model": {"equals": "anthropic.claude-opus-5-5"}}},

@@ -374,7 +374,11 @@ impl Shared {
 /// (as the journal recorded it, secrets redacted).
 fn received_request(r: &RecordedRequest) -> String {
     let status = r.status.unwrap_or(0);
-    let mut text = format!("#{} {} {} -> {status}", r.seq, r.method, r.raw_path);
+    let query = if r.query.is_empty() { "" } else { "?" };
+    let mut text = format!(
+        "#{} {} {}{query}{} -> {status}",
+        r.seq, r.method, r.raw_path, r.query
+    );
     if let Some(error) = &r.error_type {
         text.push_str(&format!(" {error}"));
     }
