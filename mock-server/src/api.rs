@@ -39,6 +39,9 @@ pub(crate) struct Exchange<'a> {
     pub operation: Operation,
     /// The model or profile id: from the path, or Mantle's body.
     pub model: Option<&'a str>,
+    pub method: &'a str,
+    /// The path as the client sent (and signed) it.
+    pub raw_path: &'a str,
     pub raw_query: &'a str,
     pub headers: &'a http::HeaderMap,
     pub body: &'a Bytes,
@@ -65,7 +68,7 @@ pub(crate) enum Planned {
     Custom {
         status: u16,
         headers: Vec<(String, String)>,
-        body: String,
+        body: bytes::Bytes,
     },
 }
 

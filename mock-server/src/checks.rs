@@ -194,14 +194,9 @@ impl Rule {
     /// /__bedrock_mock/rules` run it.
     ///
     /// ```
-    /// use std::collections::BTreeMap;
     /// use bedrock_mock_server::{Answer, ConfigErrorKind, Match, Rule};
     ///
-    /// let framed = Answer::Http {
-    ///     status: 200,
-    ///     headers: BTreeMap::from([("content-length".to_owned(), "5".to_owned())]),
-    ///     body: "hello world".to_owned(),
-    /// };
+    /// let framed = Answer::http(200, &[("content-length", "5")], "hello world");
     /// let error = Rule::new(Match::any(), framed).check().unwrap_err();
     /// assert_eq!(error.kind, ConfigErrorKind::BreaksFraming);
     /// assert_eq!(error.field.as_deref(), Some("answer.http.headers.content-length"));
@@ -213,7 +208,16 @@ impl Rule {
         }
         check_effects(&self.effects)?;
         match (self.times, self.expect) {
-            (Some(times), Some(expect)) if expect > times => Err(ConfigError::new(
+            (_, Some(expect)) if expect.is_empty() => Err(ConfigError::new(
+                Unmeetable,
+                "expect",
+                format!(
+                    "at_least = {} is above at_most = {}, so no count is within it; give bounds in order (or one number)",
+                    expect.at_least,
+                    expect.at_most.unwrap_or_default()
+                ),
+            )),
+            (Some(times), Some(expect)) if expect.at_least > times => Err(ConfigError::new(
                 Unmeetable,
                 "expect",
                 format!(
@@ -708,6 +712,27 @@ fn check_when(when: &Match) -> Result<(), ConfigError> {
             format!("`{name}` is not an HTTP header name, so no request has it"),
         ));
     }
+    if when.path.as_deref() == Some("") {
+        return Err(ConfigError::new(
+            Empty,
+            "path",
+            "an empty path matches no request; give one like `/model/*/invoke` or `*/invoke`",
+        ));
+    }
+    if when.query.contains_key("") {
+        return Err(ConfigError::new(
+            Empty,
+            "query",
+            "a query parameter needs a name, like `maxResults`",
+        ));
+    }
+    if when.custom.iter().any(|c| c.label().trim().is_empty()) {
+        return Err(ConfigError::new(
+            Empty,
+            "custom",
+            "a custom predicate needs a label, shown when it says no: `Match::custom(\"has a tool\", ...)`",
+        ));
+    }
     when.body
         .iter()
         .try_for_each(|(pointer, condition)| check_body_condition(pointer, condition))
@@ -987,7 +1012,7 @@ mod tests {
             Answer::Http {
                 status,
                 headers,
-                body: body.to_owned(),
+                body: body.to_owned().into(),
             },
         )
     }

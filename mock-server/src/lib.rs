@@ -30,6 +30,13 @@
 //! gets what Bedrock would answer for this account, so a test states only
 //! what is unusual about its situation.
 //!
+//! As with wiremock, a test can match with a closure
+//! ([`Match::custom`]), on the path, the query or the body as JSON
+//! ([`Match::body_partial_json`]), answer with any bytes
+//! ([`Answer::raw`]), expect a range of calls ([`Times`]), and nest the
+//! mock in an axum app of its own ([`MockBedrock::router`]). An unmet
+//! expectation says, for each request, why it missed the rule.
+//!
 //! # Where things are
 //! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
 //!
@@ -115,7 +122,9 @@ pub use listen::ReadLimits;
 pub use operation::Operation;
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
-pub use rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule, glob};
+pub use rules::{
+    Answer, BodyCondition, Custom, MAX_RETRY_AFTER_SECONDS, Match, RequestView, Rule, Times, glob,
+};
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
-pub use state::ExpectationError;
+pub use state::{ExpectationError, UnmetExpectation};
 pub use timefmt::Timestamp;

@@ -63,6 +63,15 @@ impl Form {
         )
     }
 
+    /// Every value of parameter `name`, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
     /// The first value of parameter `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
@@ -27,7 +27,7 @@ use crate::mantle::Mantle;
 use crate::operation::Protocol;
 use crate::redact::{redact_headers, redact_query, scrub_quoted};
 use crate::routes;
-use crate::rules::{Answer, RequestFacts};
+use crate::rules::{Answer, RequestView};
 use crate::sigv4::SignedRequest;
 use crate::sso::SsoPortal;
 use crate::state::{ChosenRule, NormalAnswer, Shared};
@@ -65,13 +65,20 @@ struct Arrival {
 
 impl Arrival {
     fn new(shared: &Shared, parts: Parts) -> Self {
+        // Nested in a host app (`MockBedrock::router`), the mock sees the
+        // path under its prefix; the client signed (and sent) the whole
+        // one, which axum keeps as the original URI.
+        let sent = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
         Self {
             now: shared.clock.now(),
             config: shared.config(),
             seq: shared.seq.fetch_add(1, Ordering::SeqCst) + 1,
             request_id: shared.rng().uuid(),
-            raw_path: parts.uri.path().to_owned(),
-            raw_query: parts.uri.query().unwrap_or_default().to_owned(),
+            raw_path: sent.path().to_owned(),
+            raw_query: sent.query().unwrap_or_default().to_owned(),
             parts,
         }
     }
@@ -173,13 +180,15 @@ fn decide<A: Api>(
                 caller: &caller,
                 operation: target.operation,
                 model: target.model.as_deref(),
+                method: arrival.parts.method.as_str(),
+                raw_path: &arrival.raw_path,
                 raw_query: &arrival.raw_query,
                 headers: &arrival.parts.headers,
                 body,
                 request_id: &arrival.request_id,
                 now: arrival.now,
             };
-            answer(api, &call)
+            answer(api, &call, arrival.seq)
         }
     };
     Decision {
@@ -192,15 +201,21 @@ fn decide<A: Api>(
 }
 
 /// The service's checks, the rule that answers, and the answer.
-fn answer<A: Api>(api: &A, call: &Exchange<'_>) -> (Planned, Option<ChosenRule>) {
+fn answer<A: Api>(api: &A, call: &Exchange<'_>, seq: u64) -> (Planned, Option<ChosenRule>) {
     let checked = api.check(call);
     let normal_answer = match &checked {
         Ok(checked) if api.has_content(checked) => NormalAnswer::Changeable,
         _ => NormalAnswer::Fixed,
     };
-    let facts = RequestFacts::new(Some(call.operation), call.model, call.headers, call.body)
-        .in_region(&call.caller.region);
-    let rule = call.shared.answering_rule(&facts, normal_answer);
+    let facts = RequestView::new(
+        (call.method, call.raw_path, call.raw_query),
+        Some(call.operation),
+        call.model,
+        call.headers,
+        call.body,
+    )
+    .in_region(&call.caller.region);
+    let rule = call.shared.answering_rule(&facts, normal_answer, seq);
     let normal = |content| {
         checked
             .and_then(|checked| api.answer(call, checked, content))
@@ -245,7 +260,7 @@ impl Unread {
         let closing = |status| Planned::Custom {
             status,
             headers: vec![("connection".to_owned(), "close".to_owned())],
-            body: String::new(),
+            body: Bytes::new(),
         };
         let planned = match self {
             Unread::TooLarge => Planned::Error(api.too_large()),

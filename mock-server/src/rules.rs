@@ -8,6 +8,7 @@
 //! ([`Effects`]: stalls, frame faults, resets, dribbles).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,7 @@ use crate::reply::Reply;
 /// assert_eq!(rule.times, Some(1));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(from = "RuleFields", into = "RuleFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(with = "RuleFields"))]
@@ -45,9 +47,10 @@ pub struct Rule {
     pub effects: Effects,
     /// Answers this many requests, then lets later requests fall through.
     pub times: Option<u32>,
-    /// The number of requests it must have answered by the end; checked
-    /// when the server stops (or by `MockBedrock::verify`).
-    pub expect: Option<u32>,
+    /// How many requests it must have answered by the end (a number or
+    /// a range); checked when the server stops (or by
+    /// `MockBedrock::verify`).
+    pub expect: Option<Times>,
 }
 
 /// A rule: which requests, what answer, how often. (As files write it:
@@ -89,10 +92,12 @@ struct RuleFields {
     /// Answers this many requests, then lets later requests fall through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     times: Option<u32>,
-    /// The number of requests it must have answered by the end; checked
-    /// when the server stops (or by `MockBedrock::verify`).
+    /// How many requests it must have answered by the end: a number
+    /// (`expect = 2`) or a range (`expect = { at_least = 1, at_most = 3 }`,
+    /// either bound alone); checked when the server stops (or by
+    /// `MockBedrock::verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    expect: Option<u32>,
+    expect: Option<Times>,
 }
 
 impl From<RuleFields> for Rule {
@@ -249,9 +254,20 @@ impl Rule {
         self
     }
 
-    /// Requires exactly `n` answered requests by the end.
-    pub fn expect(mut self, n: u32) -> Self {
-        self.expect = Some(n);
+    /// Requires the rule to have answered `n` requests by the end: a
+    /// number (exactly), or a range as wiremock's `Times` takes.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Match, Rule, Times};
+    ///
+    /// let rule = Rule::default_answer(Match::any());
+    /// assert_eq!(rule.clone().expect(2).expect, Some(Times::exactly(2)));
+    /// assert_eq!(rule.clone().expect(1..=3).expect, Some(Times::between(1, 3)));
+    /// assert_eq!(rule.clone().expect(2..).expect, Some(Times::at_least(2)));
+    /// assert_eq!(rule.expect(..=1).expect, Some(Times::at_most(1)));
+    /// ```
+    pub fn expect(mut self, n: impl Into<Times>) -> Self {
+        self.expect = Some(n.into());
         self
     }
 
@@ -272,12 +288,232 @@ impl Rule {
     }
 }
 
+/// How many requests a rule must have answered by the end, like wiremock's
+/// `Times`: exactly a number, or within a range. Built from a `u32` or a
+/// range (`2`, `1..=3`, `2..`, `..=1`, `1..4`); files write `expect = 2`
+/// or `expect = { at_least = 1, at_most = 3 }` (either bound alone).
+/// [`Rule::check`] refuses a range no count is within (`3..=1`, `..0`).
+///
+/// ```
+/// use bedrock_mock_server::Times;
+///
+/// let times = Times::from(1..=3);
+/// assert!(times.admits(2) && !times.admits(0));
+/// assert_eq!(times.to_string(), "between 1 and 3");
+/// assert_eq!(Times::from(2).to_string(), "2");
+/// assert_eq!(Times::from(2..).to_string(), "at least 2");
+/// assert!(Times::from(..0).is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Times {
+    /// The least it may be.
+    pub at_least: u32,
+    /// The most it may be; no limit when absent.
+    pub at_most: Option<u32>,
+}
+
+impl Times {
+    /// Exactly `n`.
+    pub fn exactly(n: u32) -> Self {
+        Self::between(n, n)
+    }
+
+    /// `n` or more.
+    pub fn at_least(n: u32) -> Self {
+        Self {
+            at_least: n,
+            at_most: None,
+        }
+    }
+
+    /// `n` or fewer.
+    pub fn at_most(n: u32) -> Self {
+        Self::between(0, n)
+    }
+
+    /// From `least` to `most`, both included.
+    pub fn between(least: u32, most: u32) -> Self {
+        Self {
+            at_least: least,
+            at_most: Some(most),
+        }
+    }
+
+    /// Whether `n` is within it.
+    pub fn admits(self, n: u32) -> bool {
+        n >= self.at_least && self.at_most.is_none_or(|most| n <= most)
+    }
+
+    /// Whether no count is within it.
+    pub fn is_empty(self) -> bool {
+        self.at_most.is_some_and(|most| most < self.at_least)
+    }
+
+    /// Below `end`: empty when `end` is 0.
+    fn below(least: u32, end: u32) -> Self {
+        match end.checked_sub(1) {
+            Some(most) => Self::between(least, most),
+            None => Self::between(least.max(1), 0),
+        }
+    }
+}
+
+impl From<u32> for Times {
+    fn from(n: u32) -> Self {
+        Self::exactly(n)
+    }
+}
+
+impl From<std::ops::RangeInclusive<u32>> for Times {
+    fn from(range: std::ops::RangeInclusive<u32>) -> Self {
+        Self::between(*range.start(), *range.end())
+    }
+}
+
+impl From<std::ops::Range<u32>> for Times {
+    fn from(range: std::ops::Range<u32>) -> Self {
+        Self::below(range.start, range.end)
+    }
+}
+
+impl From<std::ops::RangeFrom<u32>> for Times {
+    fn from(range: std::ops::RangeFrom<u32>) -> Self {
+        Self::at_least(range.start)
+    }
+}
+
+impl From<std::ops::RangeToInclusive<u32>> for Times {
+    fn from(range: std::ops::RangeToInclusive<u32>) -> Self {
+        Self::at_most(range.end)
+    }
+}
+
+impl From<std::ops::RangeTo<u32>> for Times {
+    fn from(range: std::ops::RangeTo<u32>) -> Self {
+        Self::below(0, range.end)
+    }
+}
+
+impl std::fmt::Display for Times {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at_least, self.at_most) {
+            (least, Some(most)) if least == most => write!(f, "{least}"),
+            (0, Some(most)) => write!(f, "at most {most}"),
+            (least, Some(most)) => write!(f, "between {least} and {most}"),
+            (least, None) => write!(f, "at least {least}"),
+        }
+    }
+}
+
+/// A range of counts, as files write it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct TimesRange {
+    /// The least it may be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at_least: Option<u32>,
+    /// The most it may be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at_most: Option<u32>,
+}
+
+/// A count as files write it: a number, or a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Times"))]
+enum TimesForm {
+    /// Exactly this many.
+    Exactly(u32),
+    /// Within this range.
+    Range(TimesRange),
+}
+
+impl Serialize for Times {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Self {
+                at_least,
+                at_most: Some(most),
+            } if at_least == most => TimesForm::Exactly(most),
+            Self { at_least, at_most } => TimesForm::Range(TimesRange {
+                at_least: (at_least > 0).then_some(at_least),
+                at_most,
+            }),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Times {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, Visitor};
+
+        struct Form;
+
+        impl<'de> Visitor<'de> for Form {
+            type Value = Times;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a count (`2`) or a range (`{ at_least = 1, at_most = 3 }`)")
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Times, E> {
+                u32::try_from(n)
+                    .map(Times::exactly)
+                    .map_err(|_| E::custom(format!("{n} is past the largest count, {}", u32::MAX)))
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Times, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n} is below 0; a count is 0 or more"))),
+                }
+            }
+
+            fn visit_map<M: de::MapAccess<'de>>(self, map: M) -> Result<Times, M::Error> {
+                // Read as the range's own struct, so a misspelt bound is
+                // named.
+                let range = TimesRange::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match range {
+                    TimesRange {
+                        at_least: None,
+                        at_most: None,
+                    } => Err(de::Error::custom(
+                        "a count range needs `at_least`, `at_most` or both (or give a number)",
+                    )),
+                    TimesRange { at_least, at_most } => Ok(Times {
+                        at_least: at_least.unwrap_or(0),
+                        at_most,
+                    }),
+                }
+            }
+        }
+
+        d.deserialize_any(Form)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Times {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        TimesForm::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TimesForm::json_schema(generator)
+    }
+}
+
 /// Which requests a rule answers. Every condition given must hold. A rule
 /// that names no operation answers Bedrock and Mantle requests but not STS
 /// or the SSO portal: a rule written to fail model calls must not also
 /// fail the credential calls a client makes; name the operation to target
 /// one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Match {
@@ -297,15 +533,90 @@ pub struct Match {
     /// theirs); `*` matches any run of characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The request's path as the client sent it (a gateway's or a host
+    /// app's prefix included), percent-decoded; `*` matches any run of
+    /// characters (`/model/*/invoke`, `*/converse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Query parameters that must be present with these values (decoded
+    /// as forms are; names and values exact).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
     /// Conditions on the request's JSON body, by JSON pointer
     /// (`"/max_tokens" = { greater_than = 16384 }`): Bedrock's and Mantle's
     /// bodies alike. A body that is not JSON, or lacks the pointer, meets
     /// none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub body: BTreeMap<String, BodyCondition>,
+    /// The whole body is this JSON value (as wiremock's `body_json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_json: Option<serde_json::Value>,
+    /// The body includes this JSON value (as wiremock's
+    /// `body_partial_json`): every field of an object present with a value
+    /// that includes the given one, recursively; an array's elements
+    /// compared by position (the body's array may be longer); any other
+    /// value equal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_partial_json: Option<serde_json::Value>,
+    /// Predicates of the test's own ([`Match::custom`]). They are code,
+    /// not data: a rule with one serializes without it (the admin API's
+    /// `GET config` shows the rule without it), and files cannot give
+    /// one. Each one's label shows wherever the rule's description does:
+    /// the journal's `rule`, expectation messages.
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub custom: Vec<Custom>,
     /// Only the nth request (from 1) that meets the other conditions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nth: Option<u32>,
+}
+
+/// A labelled predicate on a request ([`Match::custom`]). Two are equal
+/// only if they are the same predicate (cloned from one another).
+#[derive(Clone)]
+pub struct Custom {
+    label: String,
+    predicate: Arc<CustomPredicate>,
+}
+
+/// The closure a [`Custom`] holds.
+type CustomPredicate = dyn Fn(&RequestView<'_>) -> bool + Send + Sync + 'static;
+
+impl Custom {
+    /// A predicate named `label` in the rule's description.
+    pub fn new(
+        label: impl Into<String>,
+        predicate: impl Fn(&RequestView<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            label: label.into(),
+            predicate: Arc::new(predicate),
+        }
+    }
+
+    /// Its label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether `request` meets it.
+    pub fn holds(&self, request: &RequestView<'_>) -> bool {
+        (self.predicate)(request)
+    }
+}
+
+impl std::fmt::Debug for Custom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Custom")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Custom {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.predicate, &other.predicate)
+    }
 }
 
 impl Match {
@@ -342,6 +653,26 @@ impl Match {
         self
     }
 
+    /// Also requires the decoded path, as the client sent it, to match
+    /// `pattern` (`*` wildcards).
+    ///
+    /// ```
+    /// use bedrock_mock_server::Match;
+    ///
+    /// let when = Match::any().path("/model/*/invoke").query("maxResults", "5");
+    /// assert_eq!(when.to_string(), "path /model/*/invoke, query maxResults=5");
+    /// ```
+    pub fn path(mut self, pattern: impl Into<String>) -> Self {
+        self.path = Some(pattern.into());
+        self
+    }
+
+    /// Also requires query parameter `name` with `value` (decoded).
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.insert(name.into(), value.into());
+        self
+    }
+
     /// Also requires the body's value at JSON `pointer` to meet
     /// `condition`.
     ///
@@ -358,6 +689,56 @@ impl Match {
         self
     }
 
+    /// Also requires the whole body to be `value` as JSON.
+    pub fn body_json(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.body_json = Some(value.into());
+        self
+    }
+
+    /// Also requires the body to include `value` as JSON: every field
+    /// given, recursively (see [`Match::body_partial_json`](Match#structfield.body_partial_json)).
+    ///
+    /// ```
+    /// use bedrock_mock_server::Match;
+    /// use serde_json::json;
+    ///
+    /// let when = Match::any().body_partial_json(json!({"anthropic_version": "bedrock-2023-05-31"}));
+    /// assert_eq!(when.to_string(), r#"body includes {"anthropic_version":"bedrock-2023-05-31"}"#);
+    /// ```
+    pub fn body_partial_json(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.body_partial_json = Some(value.into());
+        self
+    }
+
+    /// Also requires `predicate` to hold, named `label` in the rule's
+    /// description and in messages. It sees the request as the rules do
+    /// ([`RequestView`]), after authentication, and is asked only when
+    /// the other conditions hold. It runs while the server holds its
+    /// rules, so it must be quick and must not call the server's
+    /// `mount`, `verify` or `reset` (reading the journal is fine).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::{Answer, ErrorCode, Match, MockBedrock, Rule};
+    ///
+    /// let with_tools = Match::any().custom("has a tool", |r| {
+    ///     r.json().is_some_and(|body| body.get("tools").is_some())
+    /// });
+    /// assert_eq!(with_tools.to_string(), "custom `has a tool`");
+    /// let server = MockBedrock::start().await;
+    /// server.mount(Rule::new(with_tools, Answer::error(ErrorCode::ValidationException)));
+    /// # }
+    /// ```
+    pub fn custom(
+        mut self,
+        label: impl Into<String>,
+        predicate: impl Fn(&RequestView<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.custom.push(Custom::new(label, predicate));
+        self
+    }
+
     /// Only the nth request meeting the other conditions.
     pub fn nth(mut self, n: u32) -> Self {
         self.nth = Some(n);
@@ -365,44 +746,167 @@ impl Match {
     }
 
     /// Whether a request meets every condition but `nth`.
-    pub(crate) fn matches(&self, request: &RequestFacts<'_>) -> bool {
-        let operation_ok = match self.operation {
-            Some(op) => Some(op) == request.operation,
-            None => request.operation.is_none_or(|op| !op.serves_credentials()),
-        };
-        operation_ok
-            && self
-                .model
-                .as_deref()
-                .is_none_or(|p| request.model_id.is_some_and(|id| glob(p, id)))
-            && self
-                .region
-                .as_deref()
-                .is_none_or(|p| request.region.is_some_and(|r| glob(p, r)))
-            && self.headers.iter().all(|(name, value)| {
-                request
-                    .headers
-                    .get_all(name.as_str())
-                    .iter()
-                    .any(|v| v.as_bytes() == value.as_bytes())
-            })
-            && (self.body.is_empty() || self.body_matches(request))
+    #[cfg(test)]
+    pub(crate) fn matches(&self, request: &RequestView<'_>) -> bool {
+        self.miss(request).is_none()
     }
 
-    /// Whether every body condition holds.
-    fn body_matches(&self, request: &RequestFacts<'_>) -> bool {
-        let Some(body) = request.json() else {
-            return false;
-        };
-        self.body
+    /// The first condition but `nth` a request does not meet, said as a
+    /// reason; `None` when it meets them all.
+    // Long because each condition is one arm, in the order they are
+    // cheapest to test (the body is parsed last).
+    pub(crate) fn miss(&self, request: &RequestView<'_>) -> Option<String> {
+        match self.operation {
+            Some(op) if Some(op) != request.operation => {
+                return Some(match request.operation {
+                    Some(got) => format!("operation {got:?}, rule wants {op:?}"),
+                    None => format!("no known operation, rule wants {op:?}"),
+                });
+            }
+            None if request.operation.is_some_and(|op| op.serves_credentials()) => {
+                let got = request
+                    .operation
+                    .map(|op| format!("{op:?}"))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "operation {got} is a credential call, which only a rule naming it answers"
+                ));
+            }
+            _ => {}
+        }
+        if let Some(pattern) = &self.model
+            && !request.model_id.is_some_and(|id| glob(pattern, id))
+        {
+            return Some(match request.model_id {
+                Some(id) => format!("model {id} does not match {pattern}"),
+                None => format!("no model in the request, rule wants {pattern}"),
+            });
+        }
+        if let Some(pattern) = &self.region
+            && !request.region.is_some_and(|r| glob(pattern, r))
+        {
+            return Some(match request.region {
+                Some(region) => format!("region {region} does not match {pattern}"),
+                None => format!("no region, rule wants {pattern}"),
+            });
+        }
+        if let Some(pattern) = &self.path {
+            let path = request.decoded_path();
+            if !glob(pattern, &path) {
+                return Some(format!(
+                    "path {} does not match {pattern}",
+                    excerpt(&path, 120)
+                ));
+            }
+        }
+        for (name, value) in &self.query {
+            if !request.query_values(name).iter().any(|v| v == value) {
+                return Some(format!("query parameter {name} is not {value}"));
+            }
+        }
+        for (name, value) in &self.headers {
+            let mut values = request.headers.get_all(name.as_str()).iter().peekable();
+            if values.peek().is_none() {
+                return Some(format!("header {name} missing"));
+            }
+            if !values.any(|v| v.as_bytes() == value.as_bytes()) {
+                // Neither value is repeated here: either may be a secret
+                // (an API key). The rule's description names the one it
+                // wants; the request's redacted headers are listed with it.
+                return Some(format!("header {name} has another value"));
+            }
+        }
+        if let Some(miss) = self.body_miss(request) {
+            return Some(miss);
+        }
+        self.custom
             .iter()
-            .all(|(pointer, condition)| body.pointer(pointer).is_some_and(|v| condition.holds(v)))
+            .find(|custom| !custom.holds(request))
+            .map(|custom| format!("custom `{}` said no", custom.label))
+    }
+
+    /// The first body condition a request does not meet, as a reason.
+    fn body_miss(&self, request: &RequestView<'_>) -> Option<String> {
+        if self.body.is_empty() && self.body_json.is_none() && self.body_partial_json.is_none() {
+            return None;
+        }
+        let Some(body) = request.json() else {
+            return Some("the body is not JSON".to_owned());
+        };
+        for (pointer, condition) in &self.body {
+            match body.pointer(pointer) {
+                None => return Some(format!("body has no {pointer}")),
+                Some(value) if !condition.holds(value) => {
+                    return Some(format!(
+                        "body {pointer} = {}, rule wants {condition}",
+                        excerpt(&value.to_string(), 80)
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(wanted) = &self.body_json
+            && wanted != body
+        {
+            return Some(format!("body is not {}", excerpt(&wanted.to_string(), 80)));
+        }
+        if let Some(wanted) = &self.body_partial_json
+            && let Err(at) = includes(body, wanted, String::new())
+        {
+            return Some(format!(
+                "body does not include {} (at `{at}`)",
+                excerpt(&wanted.to_string(), 80)
+            ));
+        }
+        None
+    }
+}
+
+/// Whether `value` includes `wanted` (wiremock's `body_partial_json`): the
+/// JSON pointer of the first place it does not.
+fn includes(
+    value: &serde_json::Value,
+    wanted: &serde_json::Value,
+    at: String,
+) -> Result<(), String> {
+    use serde_json::Value;
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match (value, wanted) {
+        (Value::Object(fields), Value::Object(wanted)) => {
+            wanted.iter().try_for_each(|(key, wanted)| {
+                let at = format!("{at}/{}", escape(key));
+                match fields.get(key) {
+                    Some(value) => includes(value, wanted, at),
+                    None => Err(at),
+                }
+            })
+        }
+        (Value::Array(items), Value::Array(wanted)) => {
+            wanted.iter().enumerate().try_for_each(|(n, wanted)| {
+                let at = format!("{at}/{n}");
+                match items.get(n) {
+                    Some(value) => includes(value, wanted, at),
+                    None => Err(at),
+                }
+            })
+        }
+        _ if value == wanted => Ok(()),
+        _ => Err(at),
+    }
+}
+
+/// `text` cut to at most `max` characters, marked when cut.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
 /// What the body's value at a pointer must be; every comparison given must
 /// hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BodyCondition {
@@ -527,8 +1031,23 @@ impl std::fmt::Display for Match {
         for (name, value) in &self.headers {
             parts.push(format!("{name}: {value}"));
         }
+        if let Some(path) = &self.path {
+            parts.push(format!("path {path}"));
+        }
+        for (name, value) in &self.query {
+            parts.push(format!("query {name}={value}"));
+        }
         for (pointer, condition) in &self.body {
             parts.push(format!("body {pointer} {condition}"));
+        }
+        if let Some(value) = &self.body_json {
+            parts.push(format!("body {}", excerpt(&value.to_string(), 80)));
+        }
+        if let Some(value) = &self.body_partial_json {
+            parts.push(format!("body includes {}", excerpt(&value.to_string(), 80)));
+        }
+        for custom in &self.custom {
+            parts.push(format!("custom `{}`", custom.label));
         }
         if let Some(n) = self.nth {
             parts.push(format!("call #{n}"));
@@ -541,29 +1060,50 @@ impl std::fmt::Display for Match {
     }
 }
 
-/// What a request looks like to a matcher.
-pub(crate) struct RequestFacts<'a> {
-    pub operation: Option<Operation>,
-    pub model_id: Option<&'a str>,
+/// A request as rules see it (read-only), for [`Match::custom`]
+/// predicates: what the client sent, and what the mock identified.
+///
+/// ```
+/// use bedrock_mock_server::{Match, Operation};
+///
+/// let streams_opus = Match::any().custom("streams an Opus model", |r| {
+///     r.operation() == Some(Operation::InvokeModelWithResponseStream)
+///         && r.model_id().is_some_and(|id| id.contains("opus"))
+///         && r.method() == "POST"
+/// });
+/// # let _ = streams_opus;
+/// ```
+pub struct RequestView<'a> {
+    method: &'a str,
+    /// The path as the client sent it (percent-encoded).
+    raw_path: &'a str,
+    raw_query: &'a str,
+    operation: Option<Operation>,
+    model_id: Option<&'a str>,
     /// The caller's region, once authenticated.
-    pub region: Option<&'a str>,
-    pub headers: &'a http::HeaderMap,
+    region: Option<&'a str>,
+    headers: &'a http::HeaderMap,
     /// The body as sent.
-    pub body: &'a [u8],
+    body: &'a [u8],
     /// The body as JSON, parsed the first time a rule asks (most rules
     /// never look at it, and bodies can be large).
-    pub parsed_body: std::cell::OnceCell<Option<serde_json::Value>>,
+    parsed_body: std::cell::OnceCell<Option<serde_json::Value>>,
 }
 
-impl<'a> RequestFacts<'a> {
-    /// The facts of a request; its body is parsed only if a rule asks.
-    pub fn new(
+impl<'a> RequestView<'a> {
+    /// The view of a request `method raw_path?raw_query`; its body is
+    /// parsed only if a rule asks.
+    pub(crate) fn new(
+        (method, raw_path, raw_query): (&'a str, &'a str, &'a str),
         operation: Option<Operation>,
         model_id: Option<&'a str>,
         headers: &'a http::HeaderMap,
         body: &'a [u8],
     ) -> Self {
         Self {
+            method,
+            raw_path,
+            raw_query,
             operation,
             model_id,
             region: None,
@@ -573,19 +1113,85 @@ impl<'a> RequestFacts<'a> {
         }
     }
 
-    /// The same facts, with the authenticated caller's region.
-    pub fn in_region(self, region: &'a str) -> Self {
+    /// The same view, with the authenticated caller's region.
+    pub(crate) fn in_region(self, region: &'a str) -> Self {
         Self {
             region: Some(region),
             ..self
         }
     }
 
-    /// The body as JSON, if it is JSON.
-    fn json(&self) -> Option<&serde_json::Value> {
+    /// The HTTP method (`POST`).
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    /// The path as the client sent it, percent-encoded
+    /// (`/model/us.anthropic.claude-opus-5-5/invoke`; a host app's prefix
+    /// included when the mock is nested, see `MockBedrock::router`).
+    pub fn raw_path(&self) -> &str {
+        self.raw_path
+    }
+
+    /// The path, percent-decoded.
+    pub fn decoded_path(&self) -> String {
+        crate::percent::percent_decode(self.raw_path)
+    }
+
+    /// The query string as sent, without `?` (empty when none).
+    pub fn raw_query(&self) -> &str {
+        self.raw_query
+    }
+
+    /// Every value of query parameter `name`, decoded as forms are.
+    pub fn query_values(&self, name: &str) -> Vec<String> {
+        crate::percent::Form::parse(self.raw_query).all(name)
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.headers
+    }
+
+    /// The body as sent.
+    pub fn body(&self) -> &[u8] {
+        self.body
+    }
+
+    /// The body as JSON, if it is JSON (parsed once, shared by every rule).
+    pub fn json(&self) -> Option<&serde_json::Value> {
         self.parsed_body
             .get_or_init(|| serde_json::from_slice(self.body).ok())
             .as_ref()
+    }
+
+    /// The operation the mock identified.
+    pub fn operation(&self) -> Option<Operation> {
+        self.operation
+    }
+
+    /// The model or profile id, decoded from the path.
+    pub fn model_id(&self) -> Option<&str> {
+        self.model_id
+    }
+
+    /// The authenticated caller's region (its SigV4 scope's; the
+    /// account's first for API keys and gateway mode).
+    pub fn region(&self) -> Option<&str> {
+        self.region
+    }
+}
+
+impl std::fmt::Debug for RequestView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Headers and body left out: they hold the request's secrets.
+        f.debug_struct("RequestView")
+            .field("method", &self.method)
+            .field("raw_path", &self.raw_path)
+            .field("operation", &self.operation)
+            .field("model_id", &self.model_id)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
     }
 }
 
@@ -621,10 +1227,77 @@ pub const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;
 /// Bedrock code takes the matching Anthropic type on Mantle and the
 /// matching STS code on STS (the error catalogue's twins), and a stream
 /// exception becomes an `error` event on Mantle.
+///
+/// Files write an `http` answer's body as text (`body`) or as base64
+/// (`body_base64`), not both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[serde(try_from = "AnswerForm", into = "AnswerForm")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(with = "AnswerForm"))]
+pub enum Answer {
+    /// An error the mock knows, with its status and message unless given.
+    Error {
+        /// The error code, e.g. `ThrottlingException` (or an endpoint's
+        /// own: `overloaded_error` on Mantle, `ExpiredToken` on STS).
+        code: ErrorCode,
+        /// Overrides the status.
+        status: Option<u16>,
+        /// Overrides the message.
+        message: Option<String>,
+        /// Adds `retry-after` (seconds; at most
+        /// [`MAX_RETRY_AFTER_SECONDS`]).
+        retry_after: Option<u64>,
+    },
+    /// An error of your own (a gateway's, an invented one): sent as given on
+    /// every endpoint, in its error shape, and never translated.
+    CustomError {
+        /// The error code.
+        code: String,
+        /// The status.
+        status: u16,
+        /// The message.
+        message: String,
+        /// Adds `retry-after` (seconds).
+        retry_after: Option<u64>,
+    },
+    /// Any status, headers and body.
+    Http {
+        /// Status code.
+        status: u16,
+        /// Response headers.
+        headers: BTreeMap<String, String>,
+        /// Response body.
+        body: bytes::Bytes,
+    },
+    /// A normal answer with this content (streamed for a stream request).
+    Reply(Reply),
+    /// A stream that sends `after_events` events, then an exception frame
+    /// (on Mantle, an `error` event; `ping`s are not counted). A count at
+    /// or past the stream's end sends the whole stream first. Outside a
+    /// stream (InvokeModel, Mantle without `stream`) the same failure is an
+    /// HTTP error.
+    StreamException {
+        /// Events sent before the exception.
+        after_events: usize,
+        /// `:exception-type`, e.g. `throttlingException` (or an Anthropic
+        /// error type, for Mantle).
+        exception: ExceptionType,
+        /// The exception's message; the catalogue's for its type when
+        /// absent.
+        message: Option<String>,
+    },
+}
+
+/// What a rule answers, as files write it. The same answer fits every endpoint: an error by a
+/// Bedrock code takes the matching Anthropic type on Mantle and the
+/// matching STS code on STS (the error catalogue's twins), and a stream
+/// exception becomes an `error` event on Mantle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum Answer {
+#[cfg_attr(feature = "schema", schemars(rename = "Answer"))]
+enum AnswerForm {
     /// An error the mock knows, with its status and message unless given.
     Error {
         /// The error code, e.g. `ThrottlingException` (or an endpoint's
@@ -654,16 +1327,20 @@ pub enum Answer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },
-    /// Any status, headers and body.
+    /// Any status, headers and body (`body` text or `body_base64`).
     Http {
         /// Status code.
         status: u16,
         /// Response headers.
         #[serde(default)]
         headers: BTreeMap<String, String>,
-        /// Response body.
-        #[serde(default)]
-        body: String,
+        /// Response body, as text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+        /// Response body, as base64 (bytes that are not text); not
+        /// together with `body`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body_base64: Option<String>,
     },
     /// A normal answer with this content (streamed for a stream request).
     Reply(Reply),
@@ -683,6 +1360,144 @@ pub enum Answer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+}
+
+impl TryFrom<AnswerForm> for Answer {
+    type Error = String;
+
+    fn try_from(form: AnswerForm) -> Result<Self, String> {
+        Ok(match form {
+            AnswerForm::Error {
+                code,
+                status,
+                message,
+                retry_after,
+            } => Answer::Error {
+                code,
+                status,
+                message,
+                retry_after,
+            },
+            AnswerForm::CustomError {
+                code,
+                status,
+                message,
+                retry_after,
+            } => Answer::CustomError {
+                code,
+                status,
+                message,
+                retry_after,
+            },
+            AnswerForm::Http {
+                status,
+                headers,
+                body,
+                body_base64,
+            } => {
+                let body = http_body(body, body_base64)?;
+                Answer::Http {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            AnswerForm::Reply(reply) => Answer::Reply(reply),
+            AnswerForm::StreamException {
+                after_events,
+                exception,
+                message,
+            } => Answer::StreamException {
+                after_events,
+                exception,
+                message,
+            },
+        })
+    }
+}
+
+/// An `http` answer's body as files give it: text, or base64, not both.
+fn http_body(text: Option<String>, base64: Option<String>) -> Result<bytes::Bytes, String> {
+    use base64::Engine as _;
+    match (text, base64) {
+        (Some(_), Some(_)) => Err(
+            "an `http` answer takes `body` (text) or `body_base64` (bytes), not both; keep one"
+                .to_owned(),
+        ),
+        (Some(text), None) => Ok(text.into()),
+        (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map(Into::into)
+            .map_err(|e| {
+                format!(
+                    "`body_base64` is not base64 ({e}); give standard base64 with padding, like `/wA=`"
+                )
+            }),
+        (None, None) => Ok(bytes::Bytes::new()),
+    }
+}
+
+impl From<Answer> for AnswerForm {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Error {
+                code,
+                status,
+                message,
+                retry_after,
+            } => AnswerForm::Error {
+                code,
+                status,
+                message,
+                retry_after,
+            },
+            Answer::CustomError {
+                code,
+                status,
+                message,
+                retry_after,
+            } => AnswerForm::CustomError {
+                code,
+                status,
+                message,
+                retry_after,
+            },
+            Answer::Http {
+                status,
+                headers,
+                body,
+            } => {
+                // Text stays readable in a file; other bytes go as base64.
+                let (body, body_base64) = match std::str::from_utf8(&body) {
+                    Ok("") => (None, None),
+                    Ok(text) => (Some(text.to_owned()), None),
+                    Err(_) => {
+                        use base64::Engine as _;
+                        (
+                            None,
+                            Some(base64::engine::general_purpose::STANDARD.encode(&body)),
+                        )
+                    }
+                };
+                AnswerForm::Http {
+                    status,
+                    headers,
+                    body,
+                    body_base64,
+                }
+            }
+            Answer::Reply(reply) => AnswerForm::Reply(reply),
+            Answer::StreamException {
+                after_events,
+                exception,
+                message,
+            } => AnswerForm::StreamException {
+                after_events,
+                exception,
+                message,
+            },
+        }
+    }
 }
 
 /// What a rule changes in a normal answer: its reply, or an exception
@@ -705,6 +1520,43 @@ impl Answer {
             status: None,
             message: None,
             retry_after: None,
+        }
+    }
+
+    /// Any status, headers and text body, sent as given (the server
+    /// frames the body: give no `content-length`).
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Answer, Match, Rule};
+    ///
+    /// let answer = Answer::http(502, &[("content-type", "text/html")], "<html>Bad Gateway</html>");
+    /// assert!(Rule::new(Match::any(), answer).check().is_ok());
+    /// ```
+    pub fn http(status: u16, headers: &[(&str, &str)], body: impl Into<String>) -> Self {
+        Self::raw(status, headers, body.into())
+    }
+
+    /// Any status, headers and body bytes, sent as given (a body that is
+    /// not text: a broken frame, a gzip a proxy sent). Written to a file,
+    /// a body that is not UTF-8 is `body_base64`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::Answer;
+    ///
+    /// let answer = Answer::raw(200, &[("content-type", "application/octet-stream")], vec![0xff, 0x00]);
+    /// assert_eq!(
+    ///     serde_json::to_string(&answer).unwrap(),
+    ///     r#"{"http":{"status":200,"headers":{"content-type":"application/octet-stream"},"body_base64":"/wA="}}"#
+    /// );
+    /// ```
+    pub fn raw(status: u16, headers: &[(&str, &str)], body: impl Into<bytes::Bytes>) -> Self {
+        Answer::Http {
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+            body: body.into(),
         }
     }
 
@@ -801,8 +1653,13 @@ mod tests {
         assert!(!glob("ab*ba", "aba"));
     }
 
-    fn facts<'a>(headers: &'a http::HeaderMap, body: &'a str) -> RequestFacts<'a> {
-        RequestFacts::new(
+    fn facts<'a>(headers: &'a http::HeaderMap, body: &'a str) -> RequestView<'a> {
+        RequestView::new(
+            (
+                "POST",
+                "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream",
+                "",
+            ),
             Some(Operation::InvokeModelWithResponseStream),
             Some("us.anthropic.claude-opus-5-5"),
             headers,
@@ -870,6 +1727,95 @@ mod tests {
         let unread = facts(&headers, body);
         assert!(Match::any().matches(&unread));
         assert!(unread.parsed_body.get().is_none());
+    }
+
+    #[test]
+    fn partial_json_includes_fields_recursively_and_arrays_by_position() {
+        let headers = http::HeaderMap::new();
+        let body = r#"{"max_tokens": 5, "tools": [{"name": "a", "x": 1}, {"name": "b/c"}],
+            "metadata": {"user_id": "u", "a/b": {"c": true}}}"#;
+        let request = facts(&headers, body);
+        let miss =
+            |wanted: serde_json::Value| Match::any().body_partial_json(wanted).miss(&request);
+        assert_eq!(miss(serde_json::json!({})), None);
+        assert_eq!(miss(serde_json::json!({"max_tokens": 5})), None);
+        assert_eq!(miss(serde_json::json!({"tools": [{"name": "a"}]})), None);
+        assert_eq!(
+            miss(serde_json::json!({"tools": [{}, {"name": "b/c"}]})),
+            None
+        );
+        assert_eq!(
+            miss(serde_json::json!({"metadata": {"a/b": {"c": true}}})),
+            None
+        );
+        let said = |wanted| miss(wanted).unwrap_or_default();
+        assert!(
+            said(serde_json::json!({"tools": [{"name": "b/c"}]})).ends_with("(at `/tools/0/name`)")
+        );
+        assert!(said(serde_json::json!({"tools": [{}, {}, {}]})).ends_with("(at `/tools/2`)"));
+        assert!(
+            said(serde_json::json!({"metadata": {"a/b": {"c": false}}}))
+                .ends_with("(at `/metadata/a~1b/c`)")
+        );
+        assert!(said(serde_json::json!({"max_tokens": "5"})).ends_with("(at `/max_tokens`)"));
+        // The whole body: exactly, not included.
+        let whole = |wanted: serde_json::Value| Match::any().body_json(wanted).miss(&request);
+        assert_eq!(
+            whole(serde_json::json!({"max_tokens": 5})).as_deref(),
+            Some(r#"body is not {"max_tokens":5}"#)
+        );
+        let not_json = facts(&headers, "max_tokens=5");
+        assert_eq!(
+            Match::any()
+                .body_json(serde_json::json!({}))
+                .miss(&not_json)
+                .as_deref(),
+            Some("the body is not JSON")
+        );
+    }
+
+    #[test]
+    fn path_and_query_are_matched_decoded() {
+        let headers = http::HeaderMap::new();
+        let request = RequestView::new(
+            (
+                "GET",
+                "/bedrock/inference-profiles/us.anthropic.claude%3Aopus",
+                "maxResults=5&type=SYSTEM%5FDEFINED&type=x",
+            ),
+            Some(Operation::GetInferenceProfile),
+            None,
+            &headers,
+            b"",
+        );
+        assert!(
+            Match::any()
+                .path("*/us.anthropic.claude:opus")
+                .matches(&request)
+        );
+        assert!(
+            Match::any()
+                .query("type", "SYSTEM_DEFINED")
+                .query("type", "SYSTEM_DEFINED")
+                .matches(&request)
+        );
+        assert!(Match::any().query("type", "x").matches(&request));
+        assert_eq!(
+            Match::any()
+                .path("/inference-profiles/*")
+                .miss(&request)
+                .as_deref(),
+            Some(
+                "path /bedrock/inference-profiles/us.anthropic.claude:opus does not match /inference-profiles/*"
+            )
+        );
+        assert_eq!(
+            Match::any()
+                .query("maxResults", "6")
+                .miss(&request)
+                .as_deref(),
+            Some("query parameter maxResults is not 6")
+        );
     }
 
     #[test]

@@ -359,6 +359,48 @@ impl MockBedrock {
         Ok(format!("http://{address}"))
     }
 
+    /// The mock's app as a tower `Service`, to nest in an axum app of
+    /// your own: it answers the AWS endpoints (Bedrock, Mantle, STS, the
+    /// SSO portal) from the same account, rules, clock and journal as
+    /// this handle, which still mounts rules, moves the clock, reads the
+    /// journal and verifies expectations.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use bedrock_mock_server::MockBedrock;
+    ///
+    /// let server = MockBedrock::start().await;
+    /// let app: axum::Router = axum::Router::new().nest_service("/bedrock", server.router());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let base_url = format!("http://{}/bedrock", listener.local_addr().unwrap());
+    /// tokio::spawn(async move { axum::serve(listener, app).await });
+    /// // Point a client's endpoint at `base_url`.
+    /// # let _ = base_url;
+    /// # }
+    /// ```
+    ///
+    /// Nested under a prefix, the mock verifies SigV4 signatures against
+    /// the whole path the client signed (prefix included: axum's
+    /// `OriginalUri`, which `Router::nest_service` keeps), routes what
+    /// follows the prefix as it routes a gateway's, and journals the whole
+    /// path (so [`Match::path`](crate::Match::path) sees it too). A host
+    /// that strips the prefix some other way must keep the original URI
+    /// in an `OriginalUri` extension, or signatures fail.
+    ///
+    /// What the nested app does not do: it has no admin API (admin paths
+    /// are answered as unknown AWS paths; use this handle's methods, or
+    /// the listener's API at [`MockBedrock::uri`]), no time limits on a
+    /// request's head or on writes (the host server's own apply; the
+    /// body's read limit still does), and no per-client listeners
+    /// ([`MockBedrock::listen_for`]). It keeps answering after this handle
+    /// is dropped (expectations are checked then), but stalls end.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .fallback(crate::pipeline::handle)
+            .with_state(Arc::clone(&self.shared))
+    }
+
     /// Starts a server with the default account on 127.0.0.1, any free port.
     ///
     /// # Panics

@@ -11,10 +11,10 @@ use crate::clock::{Clock, Setting};
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::{CredentialReport, IssuedKeys, queue_index};
 use crate::effects::Effects;
-use crate::journal::{Journal, JournalLimits};
+use crate::journal::{Journal, JournalLimits, RecordedRequest};
 use crate::quota::QuotaUse;
 use crate::rng::Rng;
-use crate::rules::{Answer, RequestFacts, Rule};
+use crate::rules::{Answer, RequestView, Rule, Times, excerpt};
 use crate::timefmt::Timestamp;
 
 struct MountedRule {
@@ -23,7 +23,23 @@ struct MountedRule {
     seen: u32,
     /// Requests this rule answered (for `times` and `expect`).
     answered: u32,
+    /// Requests that reached the rules while it was mounted.
+    tried: u32,
+    /// Why requests it did not answer missed it, the first
+    /// [`MISSES_KEPT`]; kept only for a rule with an `expect`.
+    misses: Vec<String>,
+    /// Misses past those kept.
+    more_misses: u32,
 }
+
+/// How many misses a rule with an `expect` keeps for its message.
+const MISSES_KEPT: usize = 10;
+
+/// How many requests (the latest) an expectation message lists.
+const REQUESTS_LISTED: usize = 10;
+
+/// How much of a request's body an expectation message shows.
+const BODY_EXCERPT: usize = 300;
 
 impl MountedRule {
     fn new(rule: Rule) -> Self {
@@ -31,7 +47,27 @@ impl MountedRule {
             rule,
             seen: 0,
             answered: 0,
+            tried: 0,
+            misses: Vec::new(),
+            more_misses: 0,
         }
+    }
+
+    /// Notes why `request` did not count towards the rule's `expect`.
+    fn missed(&mut self, request: &RequestView<'_>, seq: u64, reason: impl FnOnce() -> String) {
+        if self.rule.expect.is_none() {
+            return;
+        }
+        if self.misses.len() >= MISSES_KEPT {
+            self.more_misses = self.more_misses.saturating_add(1);
+            return;
+        }
+        self.misses.push(format!(
+            "#{seq} {} {}: {}",
+            request.method(),
+            excerpt(request.raw_path(), 100),
+            reason()
+        ));
     }
 }
 
@@ -241,17 +277,18 @@ impl Shared {
     }
 
     pub(crate) fn verify(&self) -> Result<(), ExpectationError> {
-        let failures: Vec<String> = self
+        let failures: Vec<UnmetExpectation> = self
             .rules()
             .iter()
             .filter_map(|m| {
                 let expected = m.rule.expect?;
-                (expected != m.answered).then(|| {
-                    format!(
-                        "rule `{}`: expected {expected} matching request(s), answered {}",
-                        m.rule.label(),
-                        m.answered
-                    )
+                (!expected.admits(m.answered)).then(|| UnmetExpectation {
+                    rule: m.rule.label(),
+                    expected,
+                    answered: m.answered,
+                    tried: m.tried,
+                    misses: m.misses.clone(),
+                    more_misses: m.more_misses,
                 })
             })
             .collect();
@@ -262,18 +299,16 @@ impl Shared {
             return Ok(());
         }
         let dropped = self.journal.count().dropped;
-        let received = self
-            .journal
-            .shared_snapshot()
+        let journal = self.journal.shared_snapshot();
+        let omitted = journal.len().saturating_sub(REQUESTS_LISTED);
+        let received = journal[omitted..]
             .iter()
-            .map(|r| {
-                let status = r.status.unwrap_or(0);
-                format!("#{} {} {} -> {status}", r.seq, r.method, r.raw_path)
-            })
+            .map(|r| received_request(r))
             .collect();
         Err(ExpectationError {
             failures,
             received,
+            omitted,
             dropped,
         })
     }
@@ -286,46 +321,178 @@ impl Shared {
     /// take part only when that answer is [`NormalAnswer::Changeable`].
     pub(crate) fn answering_rule(
         &self,
-        facts: &RequestFacts<'_>,
+        request: &RequestView<'_>,
         normal_answer: NormalAnswer,
+        seq: u64,
     ) -> Option<ChosenRule> {
-        let mut chosen = None;
+        let mut chosen: Option<ChosenRule> = None;
         for mounted in self.rules().iter_mut() {
-            let applies =
-                normal_answer == NormalAnswer::Changeable || !mounted.rule.changes_content();
-            if !applies || !mounted.rule.when.matches(facts) {
+            mounted.tried = mounted.tried.saturating_add(1);
+            if let Some(reason) = mounted.rule.when.miss(request) {
+                mounted.missed(request, seq, || reason);
+                continue;
+            }
+            if normal_answer == NormalAnswer::Fixed && mounted.rule.changes_content() {
+                mounted.missed(request, seq, || {
+                    "matched, but the rule changes a normal answer's content and this request's answer is an error".to_owned()
+                });
                 continue;
             }
             mounted.seen = mounted.seen.saturating_add(1);
-            if chosen.is_some() {
+            if let Some(first) = &chosen {
+                mounted.missed(request, seq, || {
+                    format!("matched, but rule `{}` before it answered", first.label)
+                });
                 continue;
             }
-            let nth_ok = mounted.rule.when.nth.is_none_or(|n| n == mounted.seen);
-            let uses_left = mounted.rule.times.is_none_or(|t| mounted.answered < t);
-            if nth_ok && uses_left {
-                mounted.answered = mounted.answered.saturating_add(1);
-                chosen = Some(ChosenRule {
-                    label: mounted.rule.label(),
-                    answer: mounted.rule.answer.clone(),
-                    effects: mounted.rule.effects.clone(),
+            let seen = mounted.seen;
+            if let Some(n) = mounted.rule.when.nth.filter(|n| *n != seen) {
+                mounted.missed(request, seq, || {
+                    format!("nth: was call #{seen}, rule wants #{n}")
                 });
+                continue;
             }
+            if let Some(times) = mounted.rule.times.filter(|t| mounted.answered >= *t) {
+                mounted.missed(request, seq, || {
+                    format!("matched, but `times` ({times}) was used up")
+                });
+                continue;
+            }
+            mounted.answered = mounted.answered.saturating_add(1);
+            chosen = Some(ChosenRule {
+                label: mounted.rule.label(),
+                answer: mounted.rule.answer.clone(),
+                effects: mounted.rule.effects.clone(),
+            });
         }
         chosen
     }
 }
 
-/// Rules whose `expect` was not met, with the requests the journal holds
-/// (and how many it dropped) for context.
+/// A request as an expectation message lists it: its line and status,
+/// its headers as the journal redacted them, and the start of its body
+/// (as the journal recorded it, secrets redacted).
+fn received_request(r: &RecordedRequest) -> String {
+    let status = r.status.unwrap_or(0);
+    let query = if r.query.is_empty() { "" } else { "?" };
+    let mut text = format!(
+        "#{} {} {}{query}{} -> {status}",
+        r.seq, r.method, r.raw_path, r.query
+    );
+    if let Some(error) = &r.error_type {
+        text.push_str(&format!(" {error}"));
+    }
+    if let Some(rule) = &r.rule {
+        text.push_str(&format!(" (rule `{rule}`)"));
+    }
+    for (name, value) in &r.headers {
+        text.push_str(&format!("\n    {name}: {}", excerpt(value, 240)));
+    }
+    if !r.body.is_empty() {
+        let body = excerpt(&r.body.replace(['\n', '\r'], " "), BODY_EXCERPT);
+        text.push_str(&format!("\n    body: {body}"));
+    }
+    text
+}
+
+/// Rules whose `expect` was not met, why the requests each saw missed
+/// it, and the latest requests the journal holds (redacted) for context.
+/// Its `Display` is the message a failing test shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExpectationError {
-    /// One line per unmet expectation.
-    pub failures: Vec<String>,
-    /// One line per request the journal holds, for context.
+    /// One per unmet expectation.
+    pub failures: Vec<UnmetExpectation>,
+    /// The latest requests the journal holds, each its line and status,
+    /// its redacted headers and the start of its body.
     pub received: Vec<String>,
+    /// Requests the journal holds but `received` leaves out (the oldest).
+    pub omitted: usize,
     /// Requests the journal dropped over its limits, the oldest first
     /// (see [`crate::JournalLimits`]).
     pub dropped: u64,
+}
+
+/// One rule whose `expect` was not met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnmetExpectation {
+    /// The rule's name, or a description of its matcher.
+    pub rule: String,
+    /// What its `expect` asked.
+    pub expected: Times,
+    /// How many requests it answered.
+    pub answered: u32,
+    /// How many requests reached the rules while it was mounted (the
+    /// others were refused before: authentication, an unknown operation,
+    /// a body not read whole).
+    pub tried: u32,
+    /// Why each request it did not answer missed it (`#2 POST
+    /// /model/…/invoke: operation InvokeModel, rule wants
+    /// InvokeModelWithResponseStream`), the first ten.
+    pub misses: Vec<String>,
+    /// Misses past those listed.
+    pub more_misses: u32,
+}
+
+impl ExpectationError {
+    /// An error for `failures`, with no requests listed.
+    pub fn new(failures: Vec<UnmetExpectation>) -> Self {
+        Self {
+            failures,
+            received: Vec::new(),
+            omitted: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl UnmetExpectation {
+    /// Rule `rule` expected `expected` requests and answered `answered`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{ExpectationError, Times, UnmetExpectation};
+    ///
+    /// let error = ExpectationError::new(vec![UnmetExpectation::new("throttle once", Times::between(1, 3), 0)]);
+    /// assert!(error.to_string().contains("rule `throttle once`: expected between 1 and 3 matching request(s), answered 0"));
+    /// ```
+    pub fn new(rule: impl Into<String>, expected: Times, answered: u32) -> Self {
+        Self {
+            rule: rule.into(),
+            expected,
+            answered,
+            tried: 0,
+            misses: Vec::new(),
+            more_misses: 0,
+        }
+    }
+}
+
+impl std::fmt::Display for UnmetExpectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rule `{}`: expected {} matching request(s), answered {}",
+            self.rule, self.expected, self.answered
+        )?;
+        if self.tried == 0 {
+            return write!(
+                f,
+                "\n      no request reached the rules while it was mounted"
+            );
+        }
+        for miss in &self.misses {
+            write!(f, "\n      {miss}")?;
+        }
+        if self.more_misses > 0 {
+            write!(
+                f,
+                "\n      ... and {} more it did not answer",
+                self.more_misses
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for ExpectationError {
@@ -345,9 +512,18 @@ impl std::fmt::Display for ExpectationError {
                 self.dropped
             )?;
         }
-        writeln!(f, "requests received ({}):", self.received.len())?;
-        for line in &self.received {
-            writeln!(f, "  {line}")?;
+        let total = self.received.len() + self.omitted;
+        if self.omitted > 0 {
+            writeln!(
+                f,
+                "requests received ({total}; the latest {} below, MockBedrock::received_requests has all):",
+                self.received.len()
+            )?;
+        } else {
+            writeln!(f, "requests received ({total}):")?;
+        }
+        for request in &self.received {
+            writeln!(f, "  {request}")?;
         }
         Ok(())
     }

@@ -240,7 +240,7 @@ fn run(out: &mut String, recording: &Recording) {
     if let Some(unmet) = &recording.unmet_rules {
         let _ = writeln!(
             out,
-            "<p class=\"unmet\">Server rules not met: {}</p>",
+            "<p class=\"unmet\">Server rules not met:</p>\n<pre class=\"unmet\">{}</pre>",
             escape(unmet)
         );
     }

@@ -46,6 +46,8 @@ pub fn compare(expect: &Expect, run: &Run, snapshot: &str) -> Comparison {
     findings.extend(compare_files(&expect, run).into_iter().map(Differs));
     findings.extend(compare_clock(&expect, run));
     if let Some(unmet) = &run.unmet_rules {
+        // The mock's message is many lines: indented under this finding.
+        let unmet = unmet.trim_end().replace('\n', "\n    ");
         findings.push(Differs(format!("server rules: {unmet}")));
     }
     if expect.no_secrets {

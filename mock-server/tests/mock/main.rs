@@ -7,6 +7,7 @@ mod attack;
 mod common;
 mod golden_sigv4;
 mod mantle;
+mod matchers;
 mod sdk;
 mod server;
 mod sigv4_properties;
