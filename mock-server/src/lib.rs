@@ -31,7 +31,7 @@
 //! what is unusual about its situation.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -77,11 +77,14 @@ mod pipeline;
 mod policy;
 mod quota;
 mod redact;
+pub mod render;
 mod reply;
 mod rng;
 mod routes;
 mod rules;
 mod runtime;
+#[cfg(feature = "aws-sdk")]
+mod sdk;
 mod server;
 mod sigv4;
 mod sso;
@@ -89,6 +92,8 @@ mod state;
 mod stream_body;
 mod sts;
 mod timefmt;
+#[cfg(feature = "wiremock")]
+pub mod wiremock;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
 pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};

@@ -434,15 +434,12 @@ fn error_response(
     error: &AwsError,
     wire: WireError,
 ) -> http::Result<Response> {
-    let mut builder = builder
-        .status(wire.status)
-        .header("content-type", wire.content_type);
-    if let Some(value) = wire.error_type_header {
-        builder = builder.header("x-amzn-errortype", value);
-    }
-    if let Some(seconds) = error.retry_after {
-        builder = builder.header("retry-after", seconds.to_string());
-    }
+    let builder = wire
+        .headers(error)
+        .into_iter()
+        .fold(builder.status(wire.status), |b, (name, value)| {
+            b.header(name, value)
+        });
     builder.body(Body::from(wire.body))
 }
 
