@@ -123,3 +123,9 @@ pub use rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule, glo
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
 pub use state::ExpectationError;
 pub use timefmt::Timestamp;
+
+/// The README's examples, run as doc tests (they need the `aws-sdk` and
+/// `wiremock` features, which the crate's own tests enable).
+#[cfg(all(doctest, feature = "aws-sdk", feature = "wiremock"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

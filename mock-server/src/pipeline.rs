@@ -359,6 +359,10 @@ fn render(
 ) -> Response {
     let request_id = arrival.request_id.as_str();
     let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
+    // The server's clock, not the system's: an AWS SDK corrects its
+    // signing time by the `Date` of an answer (its clock skew), so a
+    // client sees the time the mock keeps, as it sees AWS's.
+    builder = builder.header("date", Utc::from_system(arrival.now).http_date());
     for (name, value) in api.answer_headers(request_id) {
         builder = builder.header(name, value);
     }

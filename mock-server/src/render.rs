@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use crate::api::rest_json_error;
 use crate::auth;
 use crate::bedrock::token_headers;
+use crate::catalogue;
 use crate::clock::Clock;
 use crate::config::{Credential, ServerConfig};
 use crate::credentials::IssuedKeys;
@@ -102,7 +103,9 @@ impl WireAnswer {
 ///
 /// let stream = renderer.stream(&Reply::text("hi"), request, "anthropic.claude-sonnet-4-5-20250929-v1:0").unwrap();
 /// assert_eq!(stream.header("content-type"), Some("application/vnd.amazon.eventstream"));
-/// let first = bedrock_eventstream::decode_frame(&stream.body).unwrap();
+/// // The frames one after another; the first is a chunk.
+/// let length = u32::from_be_bytes(stream.body[..4].try_into().unwrap()) as usize;
+/// let first = bedrock_eventstream::decode_frame(&stream.body[..length]).unwrap();
 /// assert_eq!(first.str_header(":event-type"), Some("chunk"));
 ///
 /// // A body Bedrock refuses gets Bedrock's refusal:
@@ -140,8 +143,9 @@ impl Renderer {
         }
     }
 
-    /// InvokeModel's answer to `request_body` (the request's JSON): the
-    /// message with `reply` made concrete (echo, `max_tokens`, token
+    /// InvokeModel's answer to `request_body` (the request's JSON) for
+    /// `model_id` (a model or inference profile id, as the path names it):
+    /// the message with `reply` made concrete (echo, `max_tokens`, token
     /// counts) and Bedrock's token headers. Err: Bedrock's
     /// ValidationException for a body it refuses (render it with
     /// [`Renderer::error`]).
@@ -151,11 +155,14 @@ impl Renderer {
         request_body: &[u8],
         model_id: &str,
     ) -> Result<WireAnswer, AwsError> {
+        // The mock draws the request id first, as a request arrives.
+        let request_id = self.rng.uuid();
         let body = runtime::validate_body(&self.account, request_body)?;
-        let answer = runtime::invoke(reply, &body, model_id, None, &mut self.rng);
+        let model_id = self.model(model_id);
+        let answer = runtime::invoke(reply, &body, &model_id, None, &mut self.rng);
         let mut headers = vec![("content-type", "application/json".to_owned())];
         headers.extend(token_headers(answer.input_tokens, answer.output_tokens));
-        Ok(WireAnswer::new(200, self.rng.uuid(), headers, answer.body))
+        Ok(WireAnswer::new(200, request_id, headers, answer.body))
     }
 
     /// InvokeModelWithResponseStream's answer: every event-stream frame
@@ -192,8 +199,10 @@ impl Renderer {
         model_id: &str,
         fault: Option<StreamFault>,
     ) -> Result<WireAnswer, AwsError> {
+        let request_id = self.rng.uuid();
         let body = runtime::validate_body(&self.account, request_body)?;
-        let frames = runtime::stream_frames(reply, &body, model_id, None, &mut self.rng, fault);
+        let model_id = self.model(model_id);
+        let frames = runtime::stream_frames(reply, &body, &model_id, None, &mut self.rng, fault);
         let bytes = frames
             .iter()
             .flat_map(|f| f.bytes.iter().copied())
@@ -202,7 +211,16 @@ impl Renderer {
             .headers()
             .map(|(name, value)| (name, value.to_owned()))
             .to_vec();
-        Ok(WireAnswer::new(200, self.rng.uuid(), headers, bytes))
+        Ok(WireAnswer::new(200, request_id, headers, bytes))
+    }
+
+    /// The model `id` names (a profile's model) in the account's home
+    /// region, as the answer's `model` names it; an id the account does
+    /// not know, as given.
+    fn model(&self, id: &str) -> String {
+        let region = self.account.home_region();
+        catalogue::resolve(&self.account, id, region)
+            .map_or_else(|_| id.to_owned(), |resolved| resolved.model.id.clone())
     }
 
     /// `error` as Bedrock's runtime sends it: status, `x-amzn-errortype`,

@@ -7,6 +7,8 @@ mod common;
 mod golden_sigv4;
 mod mantle;
 mod sdk;
+mod sdk_config;
 mod server;
 mod sigv4_properties;
 mod sts;
+mod wiremock_glue;
