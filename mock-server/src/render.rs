@@ -129,9 +129,10 @@ impl Default for Renderer {
 impl Renderer {
     /// The default account, seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        let mut account = ServerConfig::default();
-        account.seed = seed;
-        Renderer::for_account(account)
+        Renderer::for_account(ServerConfig {
+            seed,
+            ..ServerConfig::default()
+        })
     }
 
     /// Renders for `account`: its seed, and the betas its checks of a

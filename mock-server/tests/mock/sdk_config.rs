@@ -117,9 +117,8 @@ async fn a_throttle_is_retried_quickly_by_the_sdk_config() {
 
 #[tokio::test]
 async fn the_region_is_the_accounts_home_region() {
-    let mut config = ServerConfig::default();
-    config.regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()];
-    let server = MockBedrock::start_with(config).await;
+    let server = MockBedrock::start().await;
+    server.update_config(|c| c.regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]);
     assert_eq!(
         server.sdk_config().region().map(|r| r.as_ref()),
         Some("eu-west-1")
@@ -196,9 +195,7 @@ async fn the_sdk_decodes_a_stream_and_the_journal_has_it() {
 // ---------------------------------------------------------------------------
 
 async fn open_server() -> MockBedrock {
-    let mut config = ServerConfig::default();
-    config.auth = AuthMode::Off;
-    MockBedrock::start_with(config).await
+    MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await
 }
 
 #[tokio::test]
