@@ -34,7 +34,7 @@ use crate::stream_body::Framing;
 ///     answer.header("x-amzn-errortype"),
 ///     Some("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")
 /// );
-/// let response: http::Response<Vec<u8>> = answer.into_response();
+/// let response: http::Response<Vec<u8>> = answer.into_response().unwrap();
 /// assert_eq!(response.status(), 429);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,20 +58,17 @@ impl WireAnswer {
             .map(|(_, v)| v.as_str())
     }
 
-    /// This answer as an `http::Response`.
-    pub fn into_response(self) -> http::Response<Vec<u8>> {
-        let mut response = http::Response::new(self.body);
-        *response.status_mut() =
-            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::OK);
-        for (name, value) in self.headers {
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                http::HeaderValue::from_str(&value),
-            ) {
-                response.headers_mut().append(name, value);
-            }
-        }
-        response
+    /// This answer as an `http::Response`. Err: a status or header that
+    /// is not valid HTTP (only an error made with `AwsError::new` can
+    /// carry one).
+    pub fn into_response(self) -> Result<http::Response<Vec<u8>>, http::Error> {
+        self.headers
+            .iter()
+            .fold(
+                http::Response::builder().status(self.status),
+                |b, (name, value)| b.header(name.as_str(), value.as_str()),
+            )
+            .body(self.body)
     }
 
     fn new(status: u16, request_id: String, headers: Vec<(&str, String)>, body: Vec<u8>) -> Self {

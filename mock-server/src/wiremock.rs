@@ -60,14 +60,27 @@ fn model_id(request: &Request) -> String {
     }
 }
 
-fn template(answer: WireAnswer) -> ResponseTemplate {
-    answer
+/// `answer` for wiremock; an answer that is not valid HTTP (an
+/// `AwsError::new` with a status over 999 or a code with a line break)
+/// becomes Bedrock's 500 saying so, as the mock answers a rule's invalid
+/// answer.
+fn template(renderer: &mut Renderer, answer: WireAnswer) -> ResponseTemplate {
+    let response = answer.into_response().unwrap_or_else(|e| {
+        let error = ErrorCode::InternalServerException
+            .with_message(format!("the answer is not valid HTTP: {e}"));
+        renderer
+            .error(&error)
+            .into_response()
+            .expect("a catalogue error is valid HTTP")
+    });
+    let (parts, body) = response.into_parts();
+    parts
         .headers
-        .into_iter()
-        .fold(ResponseTemplate::new(answer.status), |t, (name, value)| {
-            t.append_header(name.as_str(), value.as_str())
+        .iter()
+        .fold(ResponseTemplate::new(parts.status), |t, (name, value)| {
+            t.append_header(name.clone(), value.clone())
         })
-        .set_body_bytes(answer.body)
+        .set_body_bytes(body)
 }
 
 /// A renderer shared by a responder's answers.
@@ -87,7 +100,7 @@ impl Shared {
     ) -> ResponseTemplate {
         let mut renderer = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let answer = render(&mut renderer).unwrap_or_else(|error| renderer.error(&error));
-        template(answer)
+        template(&mut renderer, answer)
     }
 }
 

@@ -213,3 +213,28 @@ async fn the_matcher_reads_its_clock() {
         .await
         .unwrap_or_else(|e| panic!("{}", DisplayErrorContext(&e)));
 }
+
+#[tokio::test]
+async fn an_error_that_is_not_valid_http_is_bedrocks_500_not_a_panic() {
+    let server = MockServer::start().await;
+    let invalid = bedrock_mock_server::AwsError::new(1000, "Bad\nCode", "no such status");
+    Mock::given(path_regex(INVOKE_PATH))
+        .respond_with(BedrockError::from(invalid))
+        .mount(&server)
+        .await;
+    let error = example_client(&server)
+        .invoke_model()
+        .model_id(SONNET)
+        .body(body(8, "hi"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(500));
+    let error = error.into_service_error();
+    assert!(error.is_internal_server_exception(), "{error:?}");
+    let message = runtime::error::ProvideErrorMetadata::message(&error).unwrap_or_default();
+    assert!(
+        message.starts_with("the answer is not valid HTTP: "),
+        "{message}"
+    );
+}
