@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::ResponseStream;
 use bedrock_client::Config;
@@ -88,19 +87,11 @@ async fn read_ours(provider: &mut Provider<SystemSources, SystemClock>) -> usize
     answer.text.len()
 }
 
-fn sdk(uri: &str) -> aws_sdk_bedrockruntime::Client {
-    let config = aws_sdk_bedrockruntime::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+/// The SDK on the mock's `sdk_config()`, pointed at `uri` (the mock, or
+/// the replay of its answer).
+fn sdk(server: &MockBedrock, uri: &str) -> aws_sdk_bedrockruntime::Client {
+    let config = aws_sdk_bedrockruntime::config::Builder::from(&server.sdk_config())
         .endpoint_url(uri)
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "bench",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     aws_sdk_bedrockruntime::Client::from_conf(config)
 }
@@ -273,7 +264,7 @@ fn main() {
     let mut table = Vec::new();
     for source in &sources {
         let mut provider = ours(&source.uri);
-        let client = sdk(&source.uri);
+        let client = sdk(&server, &source.uri);
         // Both read the same, whole answer.
         let (ours_len, sdk_len) =
             rt.block_on(async { (read_ours(&mut provider).await, read_sdk(&client).await) });

@@ -118,6 +118,23 @@ pub(crate) fn rest_json_error(error: &AwsError) -> WireError {
     }
 }
 
+impl WireError {
+    /// The headers of this error's answer after `x-amzn-requestid` and the
+    /// endpoint's own: `content-type`, `x-amzn-errortype` (Bedrock's
+    /// REST-JSON endpoints) and `retry-after` (when `error` carries one).
+    /// The server and `render` both send these.
+    pub(crate) fn headers(&self, error: &AwsError) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("content-type", self.content_type.to_owned())];
+        if let Some(value) = &self.error_type_header {
+            headers.push(("x-amzn-errortype", value.clone()));
+        }
+        if let Some(seconds) = error.retry_after {
+            headers.push(("retry-after", seconds.to_string()));
+        }
+        headers
+    }
+}
+
 /// What each wire protocol does its own way.
 pub(crate) trait Api: Sync {
     /// What the service's checks make of a request that passed them.

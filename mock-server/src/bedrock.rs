@@ -241,7 +241,7 @@ impl Invocation {
     }
 }
 
-fn token_headers(input_tokens: u64, output_tokens: u64) -> Vec<(&'static str, String)> {
+pub(crate) fn token_headers(input_tokens: u64, output_tokens: u64) -> Vec<(&'static str, String)> {
     vec![
         ("x-amzn-bedrock-invocation-latency", "0".to_owned()),
         (

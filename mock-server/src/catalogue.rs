@@ -60,7 +60,7 @@ pub(crate) fn check_access<'c>(
     }
 }
 
-fn resolve<'c>(
+pub(crate) fn resolve<'c>(
     config: &'c ServerConfig,
     model_id: &str,
     region: &str,

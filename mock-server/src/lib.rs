@@ -38,7 +38,7 @@
 //! expectation says, for each request, why it missed the rule.
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -85,11 +85,14 @@ mod pipeline;
 mod policy;
 mod quota;
 mod redact;
+pub mod render;
 mod reply;
 mod rng;
 mod routes;
 mod rules;
 mod runtime;
+#[cfg(feature = "aws-sdk")]
+mod sdk;
 mod server;
 mod sigv4;
 mod sso;
@@ -97,6 +100,8 @@ mod state;
 mod stream_body;
 mod sts;
 mod timefmt;
+#[cfg(feature = "wiremock")]
+pub mod wiremock;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
 pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};
@@ -128,3 +133,9 @@ pub use rules::{
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
 pub use state::{ExpectationError, UnmetExpectation};
 pub use timefmt::Timestamp;
+
+/// The README's examples, run as doc tests (they need the `aws-sdk` and
+/// `wiremock` features, which the crate's own tests enable).
+#[cfg(all(doctest, feature = "aws-sdk", feature = "wiremock"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

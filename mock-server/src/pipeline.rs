@@ -374,6 +374,10 @@ fn render(
 ) -> Response {
     let request_id = arrival.request_id.as_str();
     let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
+    // The server's clock, not the system's: an AWS SDK corrects its
+    // signing time by the `Date` of an answer (its clock skew), so a
+    // client sees the time the mock keeps, as it sees AWS's.
+    builder = builder.header("date", Utc::from_system(arrival.now).http_date());
     for (name, value) in api.answer_headers(request_id) {
         builder = builder.header(name, value);
     }
@@ -449,15 +453,12 @@ fn error_response(
     error: &AwsError,
     wire: WireError,
 ) -> http::Result<Response> {
-    let mut builder = builder
-        .status(wire.status)
-        .header("content-type", wire.content_type);
-    if let Some(value) = wire.error_type_header {
-        builder = builder.header("x-amzn-errortype", value);
-    }
-    if let Some(seconds) = error.retry_after {
-        builder = builder.header("retry-after", seconds.to_string());
-    }
+    let builder = wire
+        .headers(error)
+        .into_iter()
+        .fold(builder.status(wire.status), |b, (name, value)| {
+            b.header(name, value)
+        });
     builder.body(Body::from(wire.body))
 }
 

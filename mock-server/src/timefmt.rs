@@ -60,6 +60,26 @@ impl Utc {
         format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
     }
 
+    /// `Wed, 25 Nov 2026 16:24:01 GMT`, HTTP's `Date` (RFC 9110's
+    /// IMF-fixdate).
+    pub fn http_date(self) -> String {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (d, t) = (self.0.date(), self.0.time());
+        format!(
+            "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+            DAYS[usize::from(d.weekday().number_days_from_monday())],
+            d.day(),
+            MONTHS[usize::from(u8::from(d.month())) - 1],
+            d.year(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
     /// `2026-11-25T16:24:01Z`.
     pub fn iso8601(self) -> String {
         let (d, t) = (self.0.date(), self.0.time());
@@ -149,6 +169,20 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn http_date_is_imf_fixdate() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_623_841);
+        assert_eq!(
+            Utc::from_system(t).http_date(),
+            "Wed, 25 Nov 2026 16:24:01 GMT"
+        );
+        assert_eq!(
+            Utc::from_system(UNIX_EPOCH).http_date(),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+
     use super::*;
 
     fn at(seconds: u64) -> SystemTime {

@@ -9,6 +9,8 @@ mod golden_sigv4;
 mod mantle;
 mod matchers;
 mod sdk;
+mod sdk_config;
 mod server;
 mod sigv4_properties;
 mod sts;
+mod wiremock_glue;

@@ -15,8 +15,7 @@
 use std::convert::Infallible;
 use std::time::SystemTime;
 
-use crate::common::{RawResponse, ToSign, as_pairs, send, sign_headers};
-use aws_sdk_bedrockruntime::config::Credentials;
+use crate::common::{RawResponse, ToSign, as_pairs, example_credentials, send, sign_headers};
 use bedrock_mock_server::{
     Answer, AuthMode, AuthScheme, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,
     EXAMPLE_SECRET_ACCESS_KEY, ErrorCode, Match, MockBedrock, ModelState, Operation, Pace,
@@ -67,16 +66,6 @@ fn messages_body(model: &str, max_tokens: u64, stream: bool) -> String {
 
 fn stream_body(model: &str) -> String {
     messages_body(model, 1000, true)
-}
-
-fn example_credentials() -> Credentials {
-    Credentials::new(
-        EXAMPLE_ACCESS_KEY_ID,
-        EXAMPLE_SECRET_ACCESS_KEY,
-        None,
-        None,
-        "test",
-    )
 }
 
 /// Sends a request signed with the aws-sigv4 crate (the AWS SDKs' signer)

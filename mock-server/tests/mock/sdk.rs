@@ -19,9 +19,7 @@ use runtime::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use runtime::config::retry::RetryConfig;
-use runtime::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
+use runtime::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use runtime::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use runtime::operation::invoke_model::InvokeModelError;
 use runtime::primitives::Blob;
@@ -153,28 +151,24 @@ impl Caller {
     }
 }
 
-/// A runtime client for `server`, one attempt per call.
+/// A runtime client for `server` (its `sdk_config()`) signing as
+/// `caller`, one attempt per call.
 fn runtime_client(server: &MockBedrock, caller: &Caller) -> runtime::Client {
-    let config = runtime::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+    let config = runtime::config::Builder::from(&server.sdk_config())
         .region(Region::new(caller.region))
-        .endpoint_url(server.uri())
         .credentials_provider(caller.credentials.clone())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(RetryConfig::disabled())
         .interceptor(caller.wire.clone())
         .build();
     runtime::Client::from_conf(config)
 }
 
-/// A control-plane client for `server`, one attempt per call.
+/// A control-plane client for `server` signing as `caller`, one attempt
+/// per call.
 fn control_client(server: &MockBedrock, caller: &Caller) -> control::Client {
-    let config = control::Config::builder()
-        .behavior_version(control::config::BehaviorVersion::latest())
+    let config = control::config::Builder::from(&server.sdk_config())
         .region(control::config::Region::new(caller.region))
-        .endpoint_url(server.uri())
         .credentials_provider(caller.credentials.clone())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(control::config::retry::RetryConfig::disabled())
         .interceptor(caller.wire.clone())
         .build();
@@ -764,7 +758,18 @@ async fn server_clock_ahead_is_an_expired_signature() {
         .start()
         .await
         .unwrap();
-    let (code, message) = auth_rejection(&server, &Caller::default()).await;
+    // `sdk_config()` signs at the server's clock; this client signs at the
+    // system's, ten minutes behind it.
+    let config = runtime::config::Builder::from(&server.sdk_config())
+        .time_source(aws_types::sdk_config::SharedTimeSource::default())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let client = runtime::Client::from_conf(config);
+    let e = invoke_error(&client, SONNET, &request_body()).await;
+    let (code, message) = (
+        e.code().unwrap_or_default(),
+        e.message().unwrap_or_default(),
+    );
     assert_eq!(code, "InvalidSignatureException");
     assert!(message.starts_with("Signature expired: "), "{message}");
     assert!(message.ends_with(" - 5 min.)"), "{message}");

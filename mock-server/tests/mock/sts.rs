@@ -23,7 +23,7 @@ use bedrock_mock_server::{
 };
 use serde_json::Value;
 use sts::config::retry::RetryConfig;
-use sts::config::{BehaviorVersion, Credentials, Region};
+use sts::config::{Credentials, Region};
 use sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use sts::operation::RequestId;
 use sts::operation::get_caller_identity::{GetCallerIdentityError, GetCallerIdentityOutput};
@@ -52,16 +52,12 @@ fn session_credentials(key: &str, secret: &str, token: &str) -> Credentials {
 // The real STS client
 // ---------------------------------------------------------------------------
 
-/// An STS client for `server` signing with `credentials`, one attempt per
-/// call. It signs with the system clock, so servers it talks to run on a
-/// clock near the system's ([`near_now`]).
+/// An STS client for `server` (its `sdk_config()`) signing with
+/// `credentials`, one attempt per call. It signs at the server's clock.
 fn sts_client(server: &MockBedrock, credentials: Credentials) -> sts::Client {
-    let config = sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+    let config = sts::config::Builder::from(&server.sdk_config())
         .region(Region::new("us-east-1"))
-        .endpoint_url(server.uri())
         .credentials_provider(credentials)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(RetryConfig::disabled())
         .build();
     sts::Client::from_conf(config)
@@ -1256,13 +1252,11 @@ async fn web_identity_is_unsigned_and_its_token_is_never_journaled() {
     let server = start(ServerConfig::default(), near_now()).await;
     // The SDK sends this call without a signature; a client with no
     // credentials at all must get through.
-    let config = sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+    let mut builder = sts::config::Builder::from(&server.sdk_config())
         .region(Region::new("us-east-1"))
-        .endpoint_url(server.uri())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(RetryConfig::disabled())
-        .build();
+        .retry_config(RetryConfig::disabled());
+    builder.set_credentials_provider(None);
+    let config = builder.build();
     let client = sts::Client::from_conf(config);
     let out = client
         .assume_role_with_web_identity()
