@@ -105,6 +105,7 @@ impl<'de> Deserialize<'de> for RawJson {
 
 /// One event of a streamed Messages response.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StreamEvent {
     /// `message_start`: the message with empty content and initial usage.
     MessageStart {
@@ -160,6 +161,7 @@ pub enum StreamEvent {
 
 /// The `message` of a `message_start` event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
 pub struct Message {
     /// Message id (`msg_...`; `msg_bdrk_...` on Bedrock).
     pub id: String,
@@ -177,6 +179,38 @@ pub struct Message {
     /// Token usage.
     #[serde(default)]
     pub usage: Usage,
+}
+
+impl Message {
+    /// A message as `message_start` announces it: `role` `assistant`, no
+    /// content, no stop reason yet, empty usage (set it with
+    /// [`Message::with_usage`]).
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{Message, StreamEvent, Usage};
+    ///
+    /// let message = Message::new("msg_bdrk_01", "claude-sonnet-4-5-20250929")
+    ///     .with_usage(Usage::default().with_input_tokens(12).with_output_tokens(1));
+    /// let event = StreamEvent::MessageStart { message };
+    /// assert!(String::from_utf8(event.to_json()).unwrap().contains(r#""input_tokens":12"#));
+    /// ```
+    pub fn new(id: impl Into<String>, model: impl Into<String>) -> Message {
+        Message {
+            id: id.into(),
+            role: "assistant".to_owned(),
+            model: model.into(),
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            usage: Usage::default(),
+        }
+    }
+
+    /// The message with `usage`.
+    pub fn with_usage(mut self, usage: Usage) -> Message {
+        self.usage = usage;
+        self
+    }
 }
 
 impl Serialize for Message {
@@ -197,6 +231,7 @@ impl Serialize for Message {
 /// Token counts. Which fields appear depends on the event: `message_start`
 /// has input and output tokens, `message_delta` at least the output tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Prompt tokens not read from or written to the cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,8 +247,46 @@ pub struct Usage {
     pub output_tokens: Option<u64>,
 }
 
+impl Usage {
+    /// The usage with `input_tokens` set.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::Usage;
+    ///
+    /// let usage = Usage::default()
+    ///     .with_input_tokens(12)
+    ///     .with_cache_creation_input_tokens(0)
+    ///     .with_cache_read_input_tokens(0)
+    ///     .with_output_tokens(15);
+    /// assert_eq!((usage.input_tokens, usage.output_tokens), (Some(12), Some(15)));
+    /// ```
+    pub fn with_input_tokens(mut self, tokens: u64) -> Usage {
+        self.input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `cache_creation_input_tokens` set.
+    pub fn with_cache_creation_input_tokens(mut self, tokens: u64) -> Usage {
+        self.cache_creation_input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `cache_read_input_tokens` set.
+    pub fn with_cache_read_input_tokens(mut self, tokens: u64) -> Usage {
+        self.cache_read_input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `output_tokens` set.
+    pub fn with_output_tokens(mut self, tokens: u64) -> Usage {
+        self.output_tokens = Some(tokens);
+        self
+    }
+}
+
 /// The `delta` of a `message_delta` event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageDelta {
     /// `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`, ...
     pub stop_reason: Option<String>,
@@ -221,9 +294,40 @@ pub struct MessageDelta {
     pub stop_sequence: Option<String>,
 }
 
+impl MessageDelta {
+    /// A delta that stops the message for `stop_reason`, with no stop
+    /// sequence.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{MessageDelta, StreamEvent, Usage};
+    ///
+    /// let event = StreamEvent::MessageDelta {
+    ///     delta: MessageDelta::stop("end_turn"),
+    ///     usage: Usage::default().with_output_tokens(15),
+    /// };
+    /// assert_eq!(
+    ///     event.to_json(),
+    ///     br#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#
+    /// );
+    /// ```
+    pub fn stop(stop_reason: impl Into<String>) -> MessageDelta {
+        MessageDelta {
+            stop_reason: Some(stop_reason.into()),
+            stop_sequence: None,
+        }
+    }
+
+    /// The delta with the stop sequence that matched.
+    pub fn with_stop_sequence(mut self, sequence: impl Into<String>) -> MessageDelta {
+        self.stop_sequence = Some(sequence.into());
+        self
+    }
+}
+
 /// `amazon-bedrock-invocationMetrics`, which Bedrock adds to `message_stop`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InvocationMetrics {
     /// Prompt tokens.
     pub input_token_count: u64,
@@ -241,8 +345,45 @@ pub struct InvocationMetrics {
     pub cache_write_input_token_count: Option<u64>,
 }
 
+impl InvocationMetrics {
+    /// Metrics of `input_token_count` prompt tokens and
+    /// `output_token_count` generated ones, with zero latencies and no
+    /// cache counts.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
+    ///
+    /// let metrics = InvocationMetrics::new(12, 15).with_latencies(812, 301);
+    /// let event = StreamEvent::MessageStop { invocation_metrics: Some(metrics) };
+    /// assert!(String::from_utf8(event.to_json()).unwrap().contains(r#""invocationLatency":812"#));
+    /// ```
+    pub fn new(input_token_count: u64, output_token_count: u64) -> InvocationMetrics {
+        InvocationMetrics {
+            input_token_count,
+            output_token_count,
+            ..InvocationMetrics::default()
+        }
+    }
+
+    /// The metrics with `invocation_latency` (request to last byte) and
+    /// `first_byte_latency`, in milliseconds.
+    pub fn with_latencies(mut self, invocation_latency: u64, first_byte_latency: u64) -> Self {
+        self.invocation_latency = invocation_latency;
+        self.first_byte_latency = first_byte_latency;
+        self
+    }
+
+    /// The metrics with the prompt cache's `read` and `write` token counts.
+    pub fn with_cache_counts(mut self, read: u64, write: u64) -> Self {
+        self.cache_read_input_token_count = Some(read);
+        self.cache_write_input_token_count = Some(write);
+        self
+    }
+}
+
 /// The `error` of an `error` event: `{"type":"overloaded_error","message":"..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApiError {
     /// `invalid_request_error`, `overloaded_error`, `api_error`, ...
     #[serde(rename = "type")]
@@ -251,8 +392,29 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// An error of `error_type` (`overloaded_error`, ...) saying `message`.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
+    ///
+    /// let event = StreamEvent::Error { error: ApiError::new("overloaded_error", "Overloaded") };
+    /// assert_eq!(
+    ///     event.to_json(),
+    ///     br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+    /// );
+    /// ```
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// A content block as `content_block_start` announces it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ContentBlock {
     /// `text`.
     Text {
@@ -378,6 +540,7 @@ impl Serialize for ContentBlock {
 
 /// What a `content_block_delta` appends to its block.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Delta {
     /// `text_delta`.
     Text {
@@ -980,11 +1143,18 @@ mod tests {
             r#"{{"type":"content_block_delta","index":4,"delta":{{"type":"zz_delta","b":{huge},"a":0.30000000000000004}}}}"#
         );
         let parsed = StreamEvent::from_json(delta.as_bytes()).unwrap();
-        let StreamEvent::ContentBlockDelta { index: 4, delta: Delta::Other { delta_type, json } } = &parsed else {
+        let StreamEvent::ContentBlockDelta {
+            index: 4,
+            delta: Delta::Other { delta_type, json },
+        } = &parsed
+        else {
             panic!("{parsed:?}")
         };
         assert_eq!(delta_type, "zz_delta");
-        assert_eq!(json.as_str(), format!(r#"{{"type":"zz_delta","b":{huge},"a":0.30000000000000004}}"#));
+        assert_eq!(
+            json.as_str(),
+            format!(r#"{{"type":"zz_delta","b":{huge},"a":0.30000000000000004}}"#)
+        );
         assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), delta);
 
         let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"zz_block","y":2,"x":1.0000000000000002}}"#;
@@ -992,7 +1162,9 @@ mod tests {
         assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), block);
 
         // Through Bedrock's chunk frames, as the mock relays it.
-        let wire = crate::bedrock::encode_event_frames(&[StreamEvent::from_json(event.as_bytes()).unwrap()]);
+        let wire = crate::bedrock::encode_event_frames(&[
+            StreamEvent::from_json(event.as_bytes()).unwrap()
+        ]);
         let frame = crate::decode_frame(&wire).unwrap();
         let relayed = crate::bedrock::EventReader::new().read(&frame).unwrap();
         assert_eq!(String::from_utf8(relayed.to_json()).unwrap(), event);
