@@ -16,7 +16,7 @@ pub(crate) const MAX_VALUE_LEN: usize = i16::MAX as usize;
 /// use bedrock_eventstream::{Decoder, Limits};
 ///
 /// // A client that knows its peer sends small frames can say so.
-/// let decoder = Decoder::with_limits(Limits { max_message_len: 1 << 20, ..Limits::AWS });
+/// let decoder = Decoder::with_limits(Limits::AWS.with_max_message_len(1 << 20));
 /// # let _ = decoder;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
