@@ -57,11 +57,7 @@ fn ours(uri: &str) -> Provider<SystemSources, SystemClock> {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let config = Config::load(&Sources {
-        env,
-        ..Sources::default()
-    })
-    .unwrap();
+    let config = Config::load(&Sources::new(env)).unwrap();
     let http = HttpClient::new();
     let sources = SystemSources::new(&config, http.clone(), std::sync::Arc::new(|_: &[u8]| {}));
     Provider::new(

@@ -58,19 +58,15 @@ const PADDING: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 fn bedrock_response(deltas: usize, rng: &mut Rng) -> Vec<u8> {
     let mut events = vec![
         StreamEvent::MessageStart {
-            message: Message {
-                id: "msg_bdrk_01XkKq3a5S6p9mYdD3iN6hR2".into(),
-                role: "assistant".into(),
-                model: "claude-sonnet-4-5-20250929".into(),
-                content: vec![],
-                stop_reason: None,
-                stop_sequence: None,
-                usage: Usage {
-                    input_tokens: Some(2095),
-                    output_tokens: Some(1),
-                    ..Usage::default()
-                },
-            },
+            message: Message::new(
+                "msg_bdrk_01XkKq3a5S6p9mYdD3iN6hR2",
+                "claude-sonnet-4-5-20250929",
+            )
+            .with_usage(
+                Usage::default()
+                    .with_input_tokens(2095)
+                    .with_output_tokens(1),
+            ),
         },
         StreamEvent::ContentBlockStart {
             index: 0,
@@ -90,23 +86,14 @@ fn bedrock_response(deltas: usize, rng: &mut Rng) -> Vec<u8> {
     }
     events.push(StreamEvent::ContentBlockStop { index: 0 });
     events.push(StreamEvent::MessageDelta {
-        delta: MessageDelta {
-            stop_reason: Some("end_turn".into()),
-            stop_sequence: None,
-        },
-        usage: Usage {
-            output_tokens: Some(deltas as u64 * 9),
-            ..Usage::default()
-        },
+        delta: MessageDelta::stop("end_turn"),
+        usage: Usage::default().with_output_tokens(deltas as u64 * 9),
     });
     events.push(StreamEvent::MessageStop {
-        invocation_metrics: Some(bedrock_eventstream::anthropic::InvocationMetrics {
-            input_token_count: 2095,
-            output_token_count: deltas as u64 * 9,
-            invocation_latency: 9120,
-            first_byte_latency: 412,
-            ..Default::default()
-        }),
+        invocation_metrics: Some(
+            bedrock_eventstream::anthropic::InvocationMetrics::new(2095, deltas as u64 * 9)
+                .with_latencies(9120, 412),
+        ),
     });
     let mut out = Vec::new();
     for event in &events {

@@ -237,10 +237,7 @@ pub struct Bounds {
 
 impl Bounds {
     fn journal(&self) -> JournalLimits {
-        JournalLimits {
-            entries: self.journal_max_entries,
-            bytes: self.journal_max_mib << 20,
-        }
+        JournalLimits::new(self.journal_max_entries, self.journal_max_mib << 20)
     }
 }
 

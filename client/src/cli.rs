@@ -14,13 +14,10 @@
 //! use bedrock_client::config::Sources;
 //! use clap::Parser;
 //!
-//! let sources = Sources {
-//!     env: BTreeMap::from([
-//!         ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
-//!         ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
-//!     ]),
-//!     ..Sources::default()
-//! };
+//! let sources = Sources::new(BTreeMap::from([
+//!     ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+//!     ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
+//! ]));
 //! let stdout = Arc::new(Mutex::new(Vec::new()));
 //! let console = Console::writing_to(Arc::clone(&stdout), Arc::default());
 //! let cli = Cli::parse_from(["bedrock-client", "status"]);
@@ -130,6 +127,7 @@ pub struct Cli {
 
 /// How `-p` prints its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// The text, when the turn ends (as `claude -p` prints it).
     Text,
@@ -141,6 +139,7 @@ pub enum OutputFormat {
 
 /// How `-p` reads its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[non_exhaustive]
 pub enum InputFormat {
     /// The prompt given with `-p`.
     Text,
@@ -150,6 +149,7 @@ pub enum InputFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[non_exhaustive]
 pub enum Command {
     /// Prints the resolved configuration the way `/status` shows it:
     /// provider, region, where credentials come from (never a secret),
@@ -345,6 +345,7 @@ impl From<Exit> for std::process::ExitCode {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The exit status.
     pub exit: Exit,

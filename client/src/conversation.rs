@@ -29,6 +29,7 @@ use crate::clock::TimeSource;
 
 /// Where `--input-format stream-json` reads the user's messages.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub enum Input {
     /// The process's stdin, a line at a time as it comes.
     #[default]
@@ -41,6 +42,7 @@ pub enum Input {
 
 /// One line of a scripted conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScriptedLine {
     /// How long the user waits before sending it.
     pub wait: Duration,
@@ -49,6 +51,22 @@ pub struct ScriptedLine {
 }
 
 impl ScriptedLine {
+    /// `text`, sent after waiting `wait`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_client::conversation::ScriptedLine;
+    ///
+    /// let line = ScriptedLine::new(Duration::from_secs(3600), ScriptedLine::user_message("hi again"));
+    /// assert!(line.text.contains("hi again"));
+    /// ```
+    pub fn new(wait: Duration, text: impl Into<String>) -> Self {
+        Self {
+            wait,
+            text: text.into(),
+        }
+    }
+
     /// The stdin line the CLI takes for a user's `prompt`.
     pub fn user_message(prompt: &str) -> String {
         json!({"type": "user", "message": {"role": "user", "content": prompt}}).to_string()

@@ -95,6 +95,7 @@ impl std::error::Error for Error {}
 /// assert!(FailureKind::ALL.iter().all(|k| k.name().parse() == Ok(*k)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailureKind {
     /// The command line is wrong (exit status 2).
     Usage,

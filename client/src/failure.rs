@@ -14,6 +14,7 @@ use crate::profile::Profile;
 
 /// A service's error answer, as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiFailure {
     /// HTTP status.
     pub status: u16,
@@ -29,6 +30,47 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
+    /// An answer of `status` saying `message`, with no code, no
+    /// `retry-after` and no `x-should-retry`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_client::failure::{classify, ApiFailure, Failure};
+    ///
+    /// let throttled = ApiFailure::new(429, "Too many requests, please wait before trying again.")
+    ///     .with_code("ThrottlingException")
+    ///     .with_retry_after(Duration::from_secs(2));
+    /// assert_eq!(throttled.retry_after, Some(Duration::from_secs(2)));
+    /// # let _ = classify(&throttled);
+    /// ```
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: None,
+            message: message.into(),
+            retry_after: None,
+            should_retry: None,
+        }
+    }
+
+    /// The answer with its error `code`.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The answer with the `retry-after` it carried.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// The answer with the `x-should-retry` it carried.
+    pub fn with_should_retry(mut self, should_retry: bool) -> Self {
+        self.should_retry = Some(should_retry);
+        self
+    }
+
     /// Reads an error answer: the code from `x-amzn-ErrorType` (up to its
     /// `:`) or the body's `__type` (Bedrock), or `error.type` (Mantle);
     /// the message from `message` / `Message` / `error.message`; a body
@@ -98,6 +140,7 @@ impl ApiFailure {
 
 /// What to do about a failure (2.1.328 and 2.1.332 alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Failure {
     /// Try again after the backoff: 408, 429, 5xx, 529.
     Retryable,
@@ -157,13 +200,7 @@ const CREDENTIAL_CODES: &[&str] = &[
 /// ```
 /// use bedrock_client::failure::{classify, ApiFailure, Failure};
 ///
-/// let expired = ApiFailure {
-///     status: 403,
-///     code: Some("ExpiredTokenException".into()),
-///     message: "The security token included in the request is expired".into(),
-///     retry_after: None,
-///     should_retry: None,
-/// };
+/// let expired = ApiFailure::new(403, "The security token included in the request is expired").with_code("ExpiredTokenException");
 /// assert_eq!(classify(&expired), Failure::Credentials);
 /// ```
 pub fn classify(failure: &ApiFailure) -> Failure {
@@ -205,6 +242,7 @@ pub fn classify(failure: &ApiFailure) -> Failure {
 /// the credentials): the verdicts that move a turn down its tier's ladder
 /// (`conformance/DIFFERENCES.md`; 2.1.328 and 2.1.332 alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ModelRefusal {
     /// The account may not use the model: 403 "You don't have access to
     /// the model with the specified model ID.", "anthropic.… is not
@@ -223,13 +261,7 @@ pub enum ModelRefusal {
 /// ```
 /// use bedrock_client::failure::{ApiFailure, ModelRefusal, model_refusal};
 ///
-/// let refusal = ApiFailure {
-///     status: 403,
-///     code: Some("AccessDeniedException".into()),
-///     message: "You don't have access to the model with the specified model ID.".into(),
-///     retry_after: None,
-///     should_retry: None,
-/// };
+/// let refusal = ApiFailure::new(403, "You don't have access to the model with the specified model ID.").with_code("AccessDeniedException");
 /// assert_eq!(model_refusal(&refusal), Some(ModelRefusal::Refused));
 /// ```
 pub fn model_refusal(failure: &ApiFailure) -> Option<ModelRefusal> {
@@ -275,13 +307,7 @@ pub fn model_refusal(failure: &ApiFailure) -> Option<ModelRefusal> {
 /// ```
 /// use bedrock_client::failure::{ApiFailure, is_unplaced};
 ///
-/// let malformed = ApiFailure {
-///     status: 400,
-///     code: Some("ValidationException".into()),
-///     message: "Malformed input request: #/messages/0: extraneous key [foo] is not permitted".into(),
-///     retry_after: None,
-///     should_retry: None,
-/// };
+/// let malformed = ApiFailure::new(400, "Malformed input request: #/messages/0: extraneous key [foo] is not permitted").with_code("ValidationException");
 /// assert!(is_unplaced(&malformed));
 /// ```
 pub fn is_unplaced(failure: &ApiFailure) -> bool {
@@ -352,13 +378,7 @@ fn is_front_door_refusal(message: &str) -> bool {
 /// ```
 /// use bedrock_client::failure::{ApiFailure, user_message};
 ///
-/// let expired = ApiFailure {
-///     status: 403,
-///     code: Some("ExpiredTokenException".into()),
-///     message: "The security token included in the request is expired".into(),
-///     retry_after: None,
-///     should_retry: None,
-/// };
+/// let expired = ApiFailure::new(403, "The security token included in the request is expired").with_code("ExpiredTokenException");
 /// let cli = bedrock_client::profile::newest();
 /// assert!(user_message(&cli, &expired, None).starts_with("AWS authentication failed · "));
 /// ```

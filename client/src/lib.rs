@@ -81,3 +81,8 @@ mod tests;
 pub use config::Config;
 pub use error::{Error, ErrorKind, FailureKind, UnknownFailureKind};
 pub use secret::Secret;
+
+/// The README's example, run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

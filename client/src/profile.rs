@@ -203,6 +203,7 @@ fn invalid(origin: &str, why: &str) -> Error {
 /// What one version of Claude Code does, as the client imitates it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Profile {
     /// The CLI's version (`2.1.332`): the file's name.
     #[serde(skip)]
@@ -238,6 +239,7 @@ impl std::fmt::Debug for Profile {
 /// The retry schedule and budget.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Retries {
     /// Retries after the first attempt unless `CLAUDE_CODE_MAX_RETRIES`
     /// says otherwise.
@@ -260,6 +262,7 @@ pub struct Retries {
 /// How long each kind of call may take.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TimeLimits {
     /// A startup probe's answer head (`x-stainless-timeout`).
     #[serde(deserialize_with = "seconds", rename = "probe_seconds")]
@@ -284,6 +287,7 @@ pub struct TimeLimits {
 /// When credentials are reloaded and `awsAuthRefresh` may run.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CredentialTimes {
     /// The least time between two `awsAuthRefresh` runs (the refresh
     /// gate).
@@ -297,6 +301,7 @@ pub struct CredentialTimes {
 /// What goes into requests beyond the catalogue's shapes.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Requests {
     /// The beta every turn carries, the only one of a model the catalogue
     /// does not know.
@@ -328,6 +333,7 @@ pub struct Requests {
 /// The CLI's own headers on model calls, and header orders.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HeaderOrders {
     /// What every model call carries after the SDK's headers (name in
     /// lower case, value), in order.
@@ -347,6 +353,7 @@ pub struct HeaderOrders {
 /// their parts.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Texts {
     /// How a line about a failed request begins.
     pub api_error: String,
@@ -483,6 +490,7 @@ impl Texts {
 /// Words the CLI looks for in a refusal (lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Words {
     /// Words that make a refusal about AWS credentials (and point at
     /// `awsAuthRefresh`).
@@ -492,6 +500,7 @@ pub struct Words {
 /// Rules that changed between versions, each recorded from the real CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Rules {
     /// Whether a 400 naming the model suggests its catalogue `suggest`
     /// version even when Bedrock has retired that version (2.1.328 does;

@@ -4,9 +4,12 @@
 //! One vocabulary for the mock server, which produces these events, and for
 //! the client, which consumes them. Parsing is tuned for the hot case, a
 //! `content_block_delta`: one pass of serde over a flat shape, no
-//! intermediate `serde_json::Value`. Event and delta types this crate does
-//! not know are kept whole as [`StreamEvent::Other`] and [`Delta::Other`],
-//! the way the Anthropic SDKs pass over them.
+//! intermediate `serde_json::Value`. Event, delta and block types this
+//! crate does not know are kept whole as [`StreamEvent::Other`],
+//! [`Delta::Other`] and [`ContentBlock::Other`], the way the Anthropic SDKs
+//! pass over them: as [`RawJson`], the text they arrived in, so relaying
+//! one writes it back byte for byte (field order, number spelling and
+//! spacing unchanged) whichever `serde_json` features the build enables.
 //!
 //! ```
 //! use bedrock_eventstream::anthropic::{Delta, StreamEvent};
@@ -28,9 +31,81 @@ use serde::de::Error as _;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// A JSON value kept as the text it arrived in: what an event, delta or
+/// block this crate does not model holds, so that writing it again gives
+/// back the same bytes. Two are equal when their texts are.
+///
+/// ```
+/// use bedrock_eventstream::anthropic::RawJson;
+///
+/// let raw = RawJson::from_text(r#"{"b":1,"a":1.0000000000000002}"#).unwrap();
+/// assert_eq!(raw.as_str(), r#"{"b":1,"a":1.0000000000000002}"#);
+/// assert_eq!(raw.to_value().unwrap()["b"], 1);
+/// assert!(RawJson::from_text("{not json").is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Checks that `text` is one JSON value and keeps it as it is
+    /// (surrounding whitespace dropped).
+    pub fn from_text(text: &str) -> Result<RawJson, serde_json::Error> {
+        serde_json::from_str(text).map(RawJson)
+    }
+
+    /// The JSON text, exactly as it arrived.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The value parsed, to look inside it.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The value parsed into any type.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl std::fmt::Display for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&RawValue> for RawJson {
+    fn from(raw: &RawValue) -> Self {
+        RawJson(raw.to_owned())
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(RawJson)
+    }
+}
 
 /// One event of a streamed Messages response.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StreamEvent {
     /// `message_start`: the message with empty content and initial usage.
     MessageStart {
@@ -79,13 +154,14 @@ pub enum StreamEvent {
     Other {
         /// The event's `type`.
         event_type: String,
-        /// The whole event object.
-        json: Value,
+        /// The whole event object, as it arrived.
+        json: RawJson,
     },
 }
 
 /// The `message` of a `message_start` event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
 pub struct Message {
     /// Message id (`msg_...`; `msg_bdrk_...` on Bedrock).
     pub id: String,
@@ -103,6 +179,38 @@ pub struct Message {
     /// Token usage.
     #[serde(default)]
     pub usage: Usage,
+}
+
+impl Message {
+    /// A message as `message_start` announces it: `role` `assistant`, no
+    /// content, no stop reason yet, empty usage (set it with
+    /// [`Message::with_usage`]).
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{Message, StreamEvent, Usage};
+    ///
+    /// let message = Message::new("msg_bdrk_01", "claude-sonnet-4-5-20250929")
+    ///     .with_usage(Usage::default().with_input_tokens(12).with_output_tokens(1));
+    /// let event = StreamEvent::MessageStart { message };
+    /// assert!(String::from_utf8(event.to_json()).unwrap().contains(r#""input_tokens":12"#));
+    /// ```
+    pub fn new(id: impl Into<String>, model: impl Into<String>) -> Message {
+        Message {
+            id: id.into(),
+            role: "assistant".to_owned(),
+            model: model.into(),
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            usage: Usage::default(),
+        }
+    }
+
+    /// The message with `usage`.
+    pub fn with_usage(mut self, usage: Usage) -> Message {
+        self.usage = usage;
+        self
+    }
 }
 
 impl Serialize for Message {
@@ -123,6 +231,7 @@ impl Serialize for Message {
 /// Token counts. Which fields appear depends on the event: `message_start`
 /// has input and output tokens, `message_delta` at least the output tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Prompt tokens not read from or written to the cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,8 +247,46 @@ pub struct Usage {
     pub output_tokens: Option<u64>,
 }
 
+impl Usage {
+    /// The usage with `input_tokens` set.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::Usage;
+    ///
+    /// let usage = Usage::default()
+    ///     .with_input_tokens(12)
+    ///     .with_cache_creation_input_tokens(0)
+    ///     .with_cache_read_input_tokens(0)
+    ///     .with_output_tokens(15);
+    /// assert_eq!((usage.input_tokens, usage.output_tokens), (Some(12), Some(15)));
+    /// ```
+    pub fn with_input_tokens(mut self, tokens: u64) -> Usage {
+        self.input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `cache_creation_input_tokens` set.
+    pub fn with_cache_creation_input_tokens(mut self, tokens: u64) -> Usage {
+        self.cache_creation_input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `cache_read_input_tokens` set.
+    pub fn with_cache_read_input_tokens(mut self, tokens: u64) -> Usage {
+        self.cache_read_input_tokens = Some(tokens);
+        self
+    }
+
+    /// The usage with `output_tokens` set.
+    pub fn with_output_tokens(mut self, tokens: u64) -> Usage {
+        self.output_tokens = Some(tokens);
+        self
+    }
+}
+
 /// The `delta` of a `message_delta` event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageDelta {
     /// `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`, ...
     pub stop_reason: Option<String>,
@@ -147,9 +294,40 @@ pub struct MessageDelta {
     pub stop_sequence: Option<String>,
 }
 
+impl MessageDelta {
+    /// A delta that stops the message for `stop_reason`, with no stop
+    /// sequence.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{MessageDelta, StreamEvent, Usage};
+    ///
+    /// let event = StreamEvent::MessageDelta {
+    ///     delta: MessageDelta::stop("end_turn"),
+    ///     usage: Usage::default().with_output_tokens(15),
+    /// };
+    /// assert_eq!(
+    ///     event.to_json(),
+    ///     br#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#
+    /// );
+    /// ```
+    pub fn stop(stop_reason: impl Into<String>) -> MessageDelta {
+        MessageDelta {
+            stop_reason: Some(stop_reason.into()),
+            stop_sequence: None,
+        }
+    }
+
+    /// The delta with the stop sequence that matched.
+    pub fn with_stop_sequence(mut self, sequence: impl Into<String>) -> MessageDelta {
+        self.stop_sequence = Some(sequence.into());
+        self
+    }
+}
+
 /// `amazon-bedrock-invocationMetrics`, which Bedrock adds to `message_stop`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct InvocationMetrics {
     /// Prompt tokens.
     pub input_token_count: u64,
@@ -167,8 +345,45 @@ pub struct InvocationMetrics {
     pub cache_write_input_token_count: Option<u64>,
 }
 
+impl InvocationMetrics {
+    /// Metrics of `input_token_count` prompt tokens and
+    /// `output_token_count` generated ones, with zero latencies and no
+    /// cache counts.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
+    ///
+    /// let metrics = InvocationMetrics::new(12, 15).with_latencies(812, 301);
+    /// let event = StreamEvent::MessageStop { invocation_metrics: Some(metrics) };
+    /// assert!(String::from_utf8(event.to_json()).unwrap().contains(r#""invocationLatency":812"#));
+    /// ```
+    pub fn new(input_token_count: u64, output_token_count: u64) -> InvocationMetrics {
+        InvocationMetrics {
+            input_token_count,
+            output_token_count,
+            ..InvocationMetrics::default()
+        }
+    }
+
+    /// The metrics with `invocation_latency` (request to last byte) and
+    /// `first_byte_latency`, in milliseconds.
+    pub fn with_latencies(mut self, invocation_latency: u64, first_byte_latency: u64) -> Self {
+        self.invocation_latency = invocation_latency;
+        self.first_byte_latency = first_byte_latency;
+        self
+    }
+
+    /// The metrics with the prompt cache's `read` and `write` token counts.
+    pub fn with_cache_counts(mut self, read: u64, write: u64) -> Self {
+        self.cache_read_input_token_count = Some(read);
+        self.cache_write_input_token_count = Some(write);
+        self
+    }
+}
+
 /// The `error` of an `error` event: `{"type":"overloaded_error","message":"..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApiError {
     /// `invalid_request_error`, `overloaded_error`, `api_error`, ...
     #[serde(rename = "type")]
@@ -177,8 +392,29 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// An error of `error_type` (`overloaded_error`, ...) saying `message`.
+    ///
+    /// ```
+    /// use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
+    ///
+    /// let event = StreamEvent::Error { error: ApiError::new("overloaded_error", "Overloaded") };
+    /// assert_eq!(
+    ///     event.to_json(),
+    ///     br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+    /// );
+    /// ```
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// A content block as `content_block_start` announces it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ContentBlock {
     /// `text`.
     Text {
@@ -191,7 +427,9 @@ pub enum ContentBlock {
         id: String,
         /// Tool name.
         name: String,
-        /// Initial input, usually `{}`.
+        /// Initial input, usually `{}`. A modelled value: written again with
+        /// serde_json's map order (sorted keys unless the build enables its
+        /// `preserve_order` feature).
         input: Value,
     },
     /// `thinking`.
@@ -210,13 +448,13 @@ pub enum ContentBlock {
     Other {
         /// The block's `type`.
         block_type: String,
-        /// The whole block object.
-        json: Value,
+        /// The whole block object, as it arrived.
+        json: RawJson,
     },
 }
 
 impl ContentBlock {
-    fn from_value(value: Value) -> Result<Self, serde_json::Error> {
+    fn from_raw(raw_block: &RawValue) -> Result<Self, serde_json::Error> {
         #[derive(Deserialize)]
         struct Raw {
             #[serde(rename = "type")]
@@ -229,7 +467,7 @@ impl ContentBlock {
             signature: Option<String>,
             data: Option<String>,
         }
-        let raw = Raw::deserialize(&value)?;
+        let raw: Raw = serde_json::from_str(raw_block.get())?;
         Ok(match raw.kind.as_str() {
             "text" => ContentBlock::Text {
                 text: required(raw.text, "text block", "text")?,
@@ -250,7 +488,7 @@ impl ContentBlock {
             },
             _ => ContentBlock::Other {
                 block_type: raw.kind,
-                json: value,
+                json: RawJson::from(raw_block),
             },
         })
     }
@@ -258,8 +496,8 @@ impl ContentBlock {
 
 impl<'de> Deserialize<'de> for ContentBlock {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        ContentBlock::from_value(value).map_err(D::Error::custom)
+        let raw = Box::<RawValue>::deserialize(d)?;
+        ContentBlock::from_raw(&raw).map_err(D::Error::custom)
     }
 }
 
@@ -302,6 +540,7 @@ impl Serialize for ContentBlock {
 
 /// What a `content_block_delta` appends to its block.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Delta {
     /// `text_delta`.
     Text {
@@ -327,8 +566,8 @@ pub enum Delta {
     Other {
         /// The delta's `type`.
         delta_type: String,
-        /// The whole delta object.
-        json: Value,
+        /// The whole delta object, as it arrived.
+        json: RawJson,
     },
 }
 
@@ -362,7 +601,8 @@ struct RawEvent<'a> {
     kind: Cow<'a, str>,
     index: Option<u32>,
     delta: Option<RawDelta<'a>>,
-    content_block: Option<Box<Value>>,
+    #[serde(borrow)]
+    content_block: Option<&'a RawValue>,
     message: Option<Box<Message>>,
     usage: Option<Box<Usage>>,
     error: Option<Box<ApiError>>,
@@ -445,47 +685,67 @@ impl StreamEvent {
         match serde_json::from_slice::<RawEvent<'_>>(json) {
             Ok(raw) => match Self::from_raw(raw)? {
                 Ok(event) => Ok(event),
-                Err(Unmodelled) => {
-                    let value = serde_json::from_slice(json)?;
-                    Self::unmodelled(value).ok_or_else(|| {
-                        serde_json::Error::custom("event neither modelled nor kept whole")
-                    })
-                }
+                Err(Unmodelled) => Self::unmodelled(json)?.ok_or_else(|| {
+                    serde_json::Error::custom("event neither modelled nor kept whole")
+                }),
             },
             // A future event or delta type may use a field name this crate
             // knows with another type (`"message": "text"`): that is not an
             // error, the event is simply not one of ours.
-            Err(err) => serde_json::from_slice(json)
-                .ok()
-                .and_then(Self::unmodelled)
-                .ok_or(err),
+            Err(err) => Self::unmodelled(json).ok().flatten().ok_or(err),
         }
     }
 
-    /// The event kept whole, if its type, or its delta's type, is one this
-    /// crate does not model.
-    fn unmodelled(value: Value) -> Option<StreamEvent> {
-        let event_type = value.get("type")?.as_str()?;
-        if !MODELLED_EVENTS.contains(&event_type) {
-            return Some(StreamEvent::Other {
-                event_type: event_type.to_owned(),
-                json: value,
-            });
+    /// The event kept whole, as its text, if its type, or its delta's
+    /// type, is one this crate does not model (`Ok(None)` if it is one
+    /// this crate models; `Err` if it is not a JSON object with a string
+    /// `type`).
+    fn unmodelled(json: &[u8]) -> Result<Option<StreamEvent>, serde_json::Error> {
+        /// The parts that say whether and how an event is kept whole; the
+        /// rest is only checked to be JSON.
+        #[derive(Deserialize)]
+        struct Outline<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
+            #[serde(borrow)]
+            index: Option<&'a RawValue>,
+            #[serde(borrow)]
+            delta: Option<&'a RawValue>,
         }
-        if event_type != "content_block_delta" {
-            return None;
+        #[derive(Deserialize)]
+        struct DeltaOutline<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
         }
-        let delta_type = value.get("delta")?.get("type")?.as_str()?;
-        if MODELLED_DELTAS.contains(&delta_type) {
-            return None;
+        let outline: Outline<'_> = serde_json::from_slice(json)?;
+        if !MODELLED_EVENTS.contains(&&*outline.kind) {
+            return Ok(Some(StreamEvent::Other {
+                event_type: outline.kind.into_owned(),
+                json: serde_json::from_slice(json)?,
+            }));
         }
-        Some(StreamEvent::ContentBlockDelta {
-            index: u32::try_from(value.get("index")?.as_u64()?).ok()?,
+        if outline.kind != "content_block_delta" {
+            return Ok(None);
+        }
+        let (Some(index), Some(delta)) = (outline.index, outline.delta) else {
+            return Ok(None);
+        };
+        let Ok(delta_outline) = serde_json::from_str::<DeltaOutline<'_>>(delta.get()) else {
+            return Ok(None);
+        };
+        if MODELLED_DELTAS.contains(&&*delta_outline.kind) {
+            return Ok(None);
+        }
+        let Ok(index) = serde_json::from_str::<u32>(index.get()) else {
+            return Ok(None);
+        };
+        Ok(Some(StreamEvent::ContentBlockDelta {
+            index,
             delta: Delta::Other {
-                delta_type: delta_type.to_owned(),
-                json: value["delta"].clone(),
+                delta_type: delta_outline.kind.into_owned(),
+                json: RawJson::from(delta),
             },
-        })
+        }))
     }
 
     /// Most of a stream is `content_block_delta` events, and the Anthropic
@@ -552,7 +812,7 @@ impl StreamEvent {
             }
             "content_block_start" => StreamEvent::ContentBlockStart {
                 index: index()?,
-                content_block: ContentBlock::from_value(*required(
+                content_block: ContentBlock::from_raw(required(
                     raw.content_block,
                     "content_block_start",
                     "content_block",
@@ -775,7 +1035,7 @@ mod tests {
             panic!("{event:?}")
         };
         assert_eq!(delta_type, "citations_delta");
-        assert_eq!(json["citation"]["cited_text"], "x");
+        assert_eq!(json.to_value().unwrap()["citation"]["cited_text"], "x");
 
         let event = round_trip(r#"{"type":"future_event","extra":[1,2]}"#);
         assert_eq!(event.event_type(), "future_event");
@@ -855,13 +1115,71 @@ mod tests {
     /// Found by the `stream_event` fuzz target: an integer too large for u64
     /// becomes a float, and serde_json's default float parsing can land one
     /// ulp away from the value its own printer wrote, so an unknown event
-    /// kept whole changed when relayed. This crate enables serde_json's
-    /// `float_roundtrip`.
+    /// kept whole changed when relayed. It is now kept as its text
+    /// ([`RawJson`]), with no serde_json feature needed.
     #[test]
     fn unknown_events_relay_large_numbers_exactly() {
         round_trip(
             r#"{"type":"message_]stop","amazon-berics":{"inputTokenCount":12,"outputTokenCountVVVVVVVVVVVVVVVVVVVVVVVV":152222222222222222222222222222,"invocationLatency":2812,"firsteLatency":302}}"#,
         );
+    }
+
+    /// What is kept whole is relayed as it came: keys out of alphabetical
+    /// order, a float one ulp above 1, an integer past u64 and past f64's
+    /// range, an exponent f64 cannot hold, spacing. This holds with
+    /// serde_json's default features (`cargo test -p bedrock-eventstream`
+    /// builds it without `preserve_order` or `float_roundtrip`).
+    #[test]
+    fn kept_whole_means_byte_for_byte() {
+        let huge = format!("1{}", "0".repeat(400));
+        let event = format!(
+            r#"{{"type":"zz_future","z":1,"a":1.0000000000000002,"m":{huge},"e":1e400,"neg":-0.0,"s": [ 1 , 2 ]}}"#
+        );
+        let parsed = StreamEvent::from_json(event.as_bytes()).unwrap();
+        assert_eq!(parsed.event_type(), "zz_future");
+        assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), event);
+
+        let delta = format!(
+            r#"{{"type":"content_block_delta","index":4,"delta":{{"type":"zz_delta","b":{huge},"a":0.30000000000000004}}}}"#
+        );
+        let parsed = StreamEvent::from_json(delta.as_bytes()).unwrap();
+        let StreamEvent::ContentBlockDelta {
+            index: 4,
+            delta: Delta::Other { delta_type, json },
+        } = &parsed
+        else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(delta_type, "zz_delta");
+        assert_eq!(
+            json.as_str(),
+            format!(r#"{{"type":"zz_delta","b":{huge},"a":0.30000000000000004}}"#)
+        );
+        assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), delta);
+
+        let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"zz_block","y":2,"x":1.0000000000000002}}"#;
+        let parsed = StreamEvent::from_json(block.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), block);
+
+        // Through Bedrock's chunk frames, as the mock relays it.
+        let wire = crate::bedrock::encode_event_frames(&[
+            StreamEvent::from_json(event.as_bytes()).unwrap()
+        ]);
+        let frame = crate::decode_frame(&wire).unwrap();
+        let relayed = crate::bedrock::EventReader::new().read(&frame).unwrap();
+        assert_eq!(String::from_utf8(relayed.to_json()).unwrap(), event);
+    }
+
+    #[test]
+    fn raw_json_refuses_what_is_not_one_value() {
+        for text in ["", "{", "1 2", r#"{"a":}"#] {
+            let err = RawJson::from_text(text).unwrap_err();
+            assert!(!err.to_string().is_empty(), "{text}");
+        }
+        assert_eq!(RawJson::from_text(" [1] ").unwrap().as_str(), "[1]");
+        // Unknown events still need a string `type`.
+        assert!(StreamEvent::from_json(br#"{"type":7}"#).is_err());
+        assert!(StreamEvent::from_json(br#"{"type":"x","a":}"#).is_err());
     }
 
     #[test]

@@ -266,6 +266,7 @@ impl ExceptionKind {
 
 /// An exception frame: the service gave up on the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Exception {
     /// The `:exception-type` header (or `:error-code` of an `error` frame).
     pub exception_type: String,

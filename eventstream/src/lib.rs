@@ -48,3 +48,8 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use frame::{Frame, MIN_FRAME_LEN, PRELUDE_LEN, decode_frame, decode_frame_with_limits};
 pub use header::{Header, HeaderValue, Headers};
 pub use limits::Limits;
+
+/// The README's example, run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -317,19 +317,13 @@ fn memory_follows_the_bytes_that_arrived() {
 #[test]
 fn limits_are_configurable() {
     let bytes = golden("all_header_types.bin");
-    let mut small = Decoder::with_limits(Limits {
-        max_message_len: 64,
-        ..Limits::AWS
-    });
+    let mut small = Decoder::with_limits(Limits::AWS.with_max_message_len(64));
     let mut input = &bytes[..];
     assert_eq!(
         small.decode(&mut input).unwrap_err().kind(),
         DecodeErrorKind::TooLarge
     );
-    let mut few_headers = Decoder::with_limits(Limits {
-        max_headers_len: 16,
-        ..Limits::AWS
-    });
+    let mut few_headers = Decoder::with_limits(Limits::AWS.with_max_headers_len(16));
     let mut input = &bytes[..];
     let e = few_headers.decode(&mut input).unwrap_err();
     assert_eq!(e.kind(), DecodeErrorKind::TooLarge);

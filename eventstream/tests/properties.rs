@@ -182,7 +182,7 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..2000),
         chunk in 1usize..64,
     ) {
-        let limits = Limits { max_message_len: 256, max_headers_len: 64 };
+        let limits = Limits::new(256, 64);
         let mut decoder = Decoder::with_limits(limits);
         for mut piece in bytes.chunks(chunk) {
             while let Ok(Some(_)) = decoder.decode(&mut piece) {}
@@ -244,10 +244,7 @@ fn frames_over_16_mib_need_a_raised_limit() {
         ours_decode_all(&bytes, usize::MAX).unwrap_err().kind(),
         DecodeErrorKind::TooLarge
     );
-    let mut decoder = Decoder::with_limits(Limits {
-        max_message_len: u32::MAX,
-        ..Limits::AWS
-    });
+    let mut decoder = Decoder::with_limits(Limits::AWS.with_max_message_len(u32::MAX));
     let mut input = &bytes[..];
     assert_eq!(
         decoder.decode(&mut input).unwrap().unwrap().payload().len(),
@@ -270,10 +267,7 @@ fn headers_over_128_kib_need_a_raised_limit() {
     let e = ours_decode_all(&bytes, usize::MAX).unwrap_err();
     assert_eq!(e.kind(), DecodeErrorKind::TooLarge);
     assert!(e.to_string().contains("headers section"), "{e}");
-    let mut decoder = Decoder::with_limits(Limits {
-        max_headers_len: 1 << 20,
-        ..Limits::AWS
-    });
+    let mut decoder = Decoder::with_limits(Limits::AWS.with_max_headers_len(1 << 20));
     let mut input = &bytes[..];
     assert_eq!(
         decoder.decode(&mut input).unwrap().unwrap().header_count(),

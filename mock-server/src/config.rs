@@ -48,6 +48,7 @@ pub const EXAMPLE_SSO_TOKEN: &str = "aoaAAAAAGeXAMPLEssoACCESStoken";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The 12-digit account id, used in ARNs.
     pub account_id: String,
@@ -295,6 +296,7 @@ impl ServerConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum AuthMode {
     /// SigV4 or a Bedrock API key, as AWS accepts. To refuse one of the
     /// two, leave `credentials` or `api_keys` empty.
@@ -308,6 +310,7 @@ pub enum AuthMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Credential {
     /// `AKIA...` or `ASIA...`.
     pub access_key_id: String,
@@ -368,6 +371,22 @@ impl Credential {
             })
     }
 
+    /// The identity STS reports for the key, instead of the default IAM
+    /// user or assumed role.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Credential, ServerConfig};
+    ///
+    /// let deployer = Credential::new("AKIADEPLOYER00000000", "deployer-secret")
+    ///     .with_arn("arn:aws:iam::123456789012:user/deployer");
+    /// let config = ServerConfig::default().credential(deployer);
+    /// # drop(config);
+    /// ```
+    pub fn with_arn(mut self, arn: impl Into<String>) -> Self {
+        self.arn = Some(arn.into());
+        self
+    }
+
     /// Makes these temporary credentials with `token`, valid until `expires_at`.
     pub fn session(mut self, token: impl Into<String>, expires_at: SystemTime) -> Self {
         self.session_token = Some(token.into());
@@ -386,6 +405,7 @@ pub(crate) fn default_user_arn(account_id: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ApiKey {
     /// The key as the client sends it after `Bearer `.
     pub key: String,
@@ -398,6 +418,7 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct FoundationModel {
     /// Base model id, e.g. `anthropic.claude-opus-4-6-v1`.
     pub id: String,
@@ -439,6 +460,7 @@ pub struct FoundationModel {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ModelChange {
     /// Whether the base id can be invoked directly.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -485,6 +507,7 @@ impl ModelChange {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Quota {
     /// Requests per minute (at least 1).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -502,6 +525,7 @@ pub struct Quota {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Deny {
     /// Which kind of policy denies.
     pub policy: PolicyKind,
@@ -532,6 +556,7 @@ pub struct Deny {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Guardrail {
     /// Its id: lowercase letters and digits, the last part of its ARN
     /// (`arn:aws:bedrock:{region}:{account}:guardrail/{id}`), which a
@@ -565,6 +590,7 @@ fn default_blocked_message() -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum PolicyKind {
     /// An AWS Organizations service control policy.
     ServiceControlPolicy,
@@ -576,6 +602,7 @@ pub enum PolicyKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct MantleModel {
     /// Mantle's id: `anthropic.` and the name, no version suffix, e.g.
     /// `anthropic.claude-haiku-4-5`.
@@ -594,6 +621,7 @@ pub struct MantleModel {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum ModelState {
     /// Invocable.
     #[default]
@@ -608,6 +636,7 @@ pub enum ModelState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ApplicationProfile {
     /// The last part of the ARN, e.g. `abc123`.
     pub id: String,
@@ -644,6 +673,7 @@ pub const MAX_PACE_MS: u64 = 10_000;
 #[serde(try_from = "PaceFields", into = "PaceFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(with = "PaceFields"))]
+#[non_exhaustive]
 pub enum Pace {
     /// Each frame flushed on its own, `between_events` apart.
     Paced {

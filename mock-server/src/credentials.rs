@@ -38,6 +38,7 @@ use crate::timefmt::Utc;
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CredentialReport {
     /// Sets handed out from `next_credentials` since the start (or the
     /// last reset).

@@ -15,6 +15,7 @@ use crate::listed::listed_enum;
 
 /// Everything a rule does to the delivery of its answer.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Effects {
     /// A time the server says nothing, before the answer's head or inside
     /// its stream.
@@ -32,6 +33,47 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// These effects with `stall`.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Cut, Dribble, Effects, Stall};
+    ///
+    /// let effects = Effects::default()
+    ///     .with_stall(Stall::before_head(2.0))
+    ///     .with_dribble(Dribble::new(7, 10));
+    /// assert!(effects.cut.is_none());
+    /// let cut = Effects::default().with_cut(Cut::after(100));
+    /// assert_eq!(cut.cut.unwrap().after_bytes, 100);
+    /// ```
+    pub fn with_stall(mut self, stall: Stall) -> Self {
+        self.stall = Some(stall);
+        self
+    }
+
+    /// These effects with a fault in one frame.
+    pub fn with_fault(mut self, fault: FrameFault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// These effects with the connection reset.
+    pub fn with_reset(mut self, reset: Reset) -> Self {
+        self.reset = Some(reset);
+        self
+    }
+
+    /// These effects with the body dribbled.
+    pub fn with_dribble(mut self, dribble: Dribble) -> Self {
+        self.dribble = Some(dribble);
+        self
+    }
+
+    /// These effects with the body cut.
+    pub fn with_cut(mut self, cut: Cut) -> Self {
+        self.cut = Some(cut);
+        self
+    }
+
     /// Whether the effects change what a normal answer's stream contains
     /// (so they apply only where there is a normal answer).
     pub(crate) fn changes_content(&self) -> bool {
@@ -58,6 +100,7 @@ pub const MAX_DRIBBLE_PAUSE_MS: u64 = 1000;
 #[serde(from = "StallFields", into = "StallFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(with = "StallFields"))]
+#[non_exhaustive]
 pub struct Stall {
     /// How long, in seconds: 0 to 86400 (a day).
     pub seconds: f64,
@@ -67,6 +110,7 @@ pub struct Stall {
 
 /// Where a stall happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StallPoint {
     /// Before the response's head, for any answer.
     BeforeHead,
@@ -151,6 +195,7 @@ impl Stall {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum Reset {
     /// The request is read, then the connection closes with no answer.
     BeforeHead,
@@ -165,6 +210,7 @@ pub enum Reset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Dribble {
     /// Bytes in each piece (1 or more).
     pub bytes: usize,
@@ -174,6 +220,20 @@ pub struct Dribble {
     pub every_ms: u64,
 }
 
+impl Dribble {
+    /// Pieces of `bytes` bytes, `every_ms` milliseconds apart.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Dribble, Match, Operation, Rule};
+    ///
+    /// let rule = Rule::dribbling(Match::operation(Operation::InvokeModel), Dribble::new(1, 5));
+    /// # drop(rule);
+    /// ```
+    pub fn new(bytes: usize, every_ms: u64) -> Self {
+        Self { bytes, every_ms }
+    }
+}
+
 /// The connection closed after the first `after_bytes` bytes of the
 /// answer's body, wherever they end: inside a frame, a JSON answer or
 /// an event's line, as a gateway that drops the connection does. The head
@@ -181,10 +241,24 @@ pub struct Dribble {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Cut {
     /// Bytes of the body sent before the connection closes (0: none, as
     /// `reset = "after_head"`).
     pub after_bytes: u64,
+}
+
+impl Cut {
+    /// The connection closed after `after_bytes` bytes of the body.
+    ///
+    /// ```
+    /// use bedrock_mock_server::Cut;
+    ///
+    /// assert_eq!(Cut::after(512).after_bytes, 512);
+    /// ```
+    pub fn after(after_bytes: u64) -> Self {
+        Self { after_bytes }
+    }
 }
 
 /// A fault in one frame of a streamed answer.
@@ -202,6 +276,7 @@ pub struct Cut {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct FrameFault {
     /// What goes wrong.
     pub kind: FrameFaultKind,
@@ -222,6 +297,7 @@ listed_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum FrameFaultKind {
     /// Half the frame is sent, then the stream ends cleanly.
     Truncated,

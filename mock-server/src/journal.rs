@@ -17,6 +17,7 @@ use crate::timefmt::Timestamp;
 
 /// One request as the server saw it, and what it answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// Order of arrival, from 1.
     pub seq: u64,
@@ -66,6 +67,43 @@ fn status_or_zero<S: serde::Serializer>(status: &Option<u16>, s: S) -> Result<S:
 }
 
 impl RecordedRequest {
+    /// A record of a `method` request to `raw_path` with nothing else
+    /// known: sequence 0 at the Unix epoch, no headers, body, operation or
+    /// answer, authentication not checked. The server writes the records
+    /// of its journal itself; this is for testing code that reads them.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{AuthRecord, AuthScheme, Operation, RecordedRequest};
+    ///
+    /// let mut request = RecordedRequest::new("POST", "/model/m/invoke");
+    /// request.operation = Some(Operation::InvokeModel);
+    /// request.status = Some(429);
+    /// request.auth = AuthRecord::new(AuthScheme::SigV4);
+    /// request.auth.accepted = true;
+    /// assert_eq!(request.header("content-type"), None);
+    /// ```
+    pub fn new(method: impl Into<String>, raw_path: impl Into<String>) -> Self {
+        RecordedRequest {
+            seq: 0,
+            time: Timestamp(std::time::SystemTime::UNIX_EPOCH),
+            method: method.into(),
+            raw_path: raw_path.into(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: String::new(),
+            operation: None,
+            model_id: None,
+            auth: AuthRecord::new(AuthScheme::NotChecked),
+            rule: None,
+            status: None,
+            error_type: None,
+            error_message: None,
+            request_id: String::new(),
+            frames: Vec::new(),
+            client: None,
+        }
+    }
+
     /// The first value of header `name` (case-insensitive), as recorded.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -82,6 +120,7 @@ impl RecordedRequest {
 
 /// How a request authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AuthRecord {
     /// What the request authenticated with.
     pub scheme: AuthScheme,
@@ -102,6 +141,13 @@ pub struct AuthRecord {
 }
 
 impl AuthRecord {
+    /// A request that presents `scheme`, before anything is checked (not
+    /// accepted, no key, scope or reason); for testing code that reads
+    /// journals (see [`RecordedRequest::new`]).
+    pub fn new(scheme: AuthScheme) -> Self {
+        Self::presenting(scheme)
+    }
+
     /// A request that presents `scheme`, before anything is checked.
     pub(crate) fn presenting(scheme: AuthScheme) -> Self {
         Self {
@@ -119,6 +165,7 @@ listed_enum! {
 /// What a request authenticated with. Written as the names below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum AuthScheme {
     /// `none`: no credentials at all.
     #[serde(rename = "none")]
@@ -184,6 +231,7 @@ impl PartialEq<&str> for AuthScheme {
 /// `bad_message_crc:chunk:content_block_delta`, `stall`, `gave-up`,
 /// `reset`, `cut:300`, `write-timeout`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FrameRecord {
     /// An Invoke stream's `chunk` frame carrying this event type.
     Chunk(String),
@@ -375,15 +423,13 @@ impl schemars::JsonSchema for FrameRecord {
 /// ```
 /// use bedrock_mock_server::{JournalLimits, MockBedrock};
 ///
-/// let builder = MockBedrock::builder().journal_limits(JournalLimits {
-///     entries: 1_000,
-///     ..JournalLimits::default()
-/// });
+/// let builder = MockBedrock::builder().journal_limits(JournalLimits::default().with_entries(1_000));
 /// # drop(builder);
 /// ```
 ///
 /// [`MockBedrock::dropped_requests`]: crate::MockBedrock::dropped_requests
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JournalLimits {
     /// The most entries kept (100,000 by default).
     pub entries: usize,
@@ -392,6 +438,33 @@ pub struct JournalLimits {
     /// (256 MiB by default). The latest entry is kept even if it alone is
     /// larger.
     pub bytes: usize,
+}
+
+impl JournalLimits {
+    /// At most `entries` entries and `bytes` bytes.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{JournalLimits, MockBedrock};
+    ///
+    /// let builder = MockBedrock::builder().journal_limits(JournalLimits::new(1_000, 16 << 20));
+    /// assert_eq!(JournalLimits::default().with_entries(5).entries, 5);
+    /// # drop(builder);
+    /// ```
+    pub fn new(entries: usize, bytes: usize) -> Self {
+        Self { entries, bytes }
+    }
+
+    /// These limits with at most `entries` entries.
+    pub fn with_entries(mut self, entries: usize) -> Self {
+        self.entries = entries;
+        self
+    }
+
+    /// These limits with at most `bytes` bytes.
+    pub fn with_bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
+        self
+    }
 }
 
 impl Default for JournalLimits {

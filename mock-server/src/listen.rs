@@ -41,6 +41,7 @@ use crate::journal::{FrameRecord, Journal};
 /// How long a client may take to send a request, in real time (a fixed
 /// clock does not move these: they bound the network, not the account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadLimits {
     /// From the first byte a connection waits for to the end of a
     /// request's head. Past it the connection is closed unanswered.
@@ -48,6 +49,22 @@ pub struct ReadLimits {
     /// From the head to the end of the body. Past it the request is
     /// answered 408 and the connection closed.
     pub body: Duration,
+}
+
+impl ReadLimits {
+    /// Limits of `head` for a request's head and `body` for its body.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_mock_server::{MockBedrock, ReadLimits};
+    ///
+    /// let builder = MockBedrock::builder()
+    ///     .read_limits(ReadLimits::new(Duration::from_secs(5), Duration::from_secs(10)));
+    /// # drop(builder);
+    /// ```
+    pub fn new(head: Duration, body: Duration) -> Self {
+        Self { head, body }
+    }
 }
 
 impl Default for ReadLimits {

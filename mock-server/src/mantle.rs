@@ -359,10 +359,7 @@ fn sse_frame(frames: &mut FrameWriter, event: &StreamEvent) {
 /// type, with the type's message unless the rule gives one.
 pub(crate) fn stream_error(exception: ExceptionType, message: Option<&str>) -> ApiError {
     let error_type = exception.on_mantle();
-    ApiError {
-        error_type: error_type.code().to_owned(),
-        message: message.unwrap_or(error_type.message()).to_owned(),
-    }
+    ApiError::new(error_type.code(), message.unwrap_or(error_type.message()))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ listed_enum! {
 /// The operations the server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum Operation {
     /// `POST /model/{id}/invoke`.
     InvokeModel,

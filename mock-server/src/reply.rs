@@ -29,6 +29,7 @@ use crate::rng::Rng;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Reply {
     /// The content blocks, in order.
     pub content: Vec<ReplyBlock>,
@@ -46,6 +47,28 @@ impl Default for Reply {
 }
 
 impl Reply {
+    /// A reply of `content`, in order.
+    ///
+    /// ```
+    /// use bedrock_mock_server::{Reply, ReplyBlock};
+    ///
+    /// let reply = Reply::new(vec![ReplyBlock::Text { text: "hello".into() }])
+    ///     .with_stop_reason("max_tokens");
+    /// assert_eq!(reply.stop_reason.as_deref(), Some("max_tokens"));
+    /// ```
+    pub fn new(content: Vec<ReplyBlock>) -> Self {
+        Reply {
+            content,
+            stop_reason: None,
+        }
+    }
+
+    /// The reply with `stop_reason` instead of the one its content implies.
+    pub fn with_stop_reason(mut self, stop_reason: impl Into<String>) -> Self {
+        self.stop_reason = Some(stop_reason.into());
+        self
+    }
+
     /// One text block.
     pub fn text(text: impl Into<String>) -> Self {
         Reply {
@@ -67,6 +90,7 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub enum ReplyBlock {
     /// Fixed text.
     Text {
@@ -222,14 +246,8 @@ impl Rendered {
             events.extend(block.events(index as u32, rng));
         }
         events.push(StreamEvent::MessageDelta {
-            delta: MessageDelta {
-                stop_reason: Some(self.stop_reason.clone()),
-                stop_sequence: None,
-            },
-            usage: Usage {
-                output_tokens: Some(self.output_tokens),
-                ..Usage::default()
-            },
+            delta: MessageDelta::stop(self.stop_reason.clone()),
+            usage: Usage::default().with_output_tokens(self.output_tokens),
         });
         events.push(StreamEvent::MessageStop {
             invocation_metrics: metrics,
@@ -239,20 +257,13 @@ impl Rendered {
 
     fn message_start(&self) -> StreamEvent {
         StreamEvent::MessageStart {
-            message: Message {
-                id: self.message_id.clone(),
-                role: "assistant".to_owned(),
-                model: self.model.clone(),
-                content: Vec::new(),
-                stop_reason: None,
-                stop_sequence: None,
-                usage: Usage {
-                    input_tokens: Some(self.input_tokens),
-                    cache_creation_input_tokens: Some(0),
-                    cache_read_input_tokens: Some(0),
-                    output_tokens: Some(1),
-                },
-            },
+            message: Message::new(self.message_id.clone(), self.model.clone()).with_usage(
+                Usage::default()
+                    .with_input_tokens(self.input_tokens)
+                    .with_cache_creation_input_tokens(0)
+                    .with_cache_read_input_tokens(0)
+                    .with_output_tokens(1),
+            ),
         }
     }
 }

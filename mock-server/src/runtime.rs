@@ -194,14 +194,7 @@ pub(crate) fn stream_frames(
     fault: Option<StreamFault>,
 ) -> Vec<PlannedFrame> {
     let rendered = render(reply, body, model_id, rng);
-    let metrics = InvocationMetrics {
-        input_token_count: rendered.input_tokens,
-        output_token_count: rendered.output_tokens,
-        invocation_latency: 0,
-        first_byte_latency: 0,
-        cache_read_input_token_count: None,
-        cache_write_input_token_count: None,
-    };
+    let metrics = InvocationMetrics::new(rendered.input_tokens, rendered.output_tokens);
     let events = rendered.stream_events(rng, Some(metrics));
     let limit = fault
         .as_ref()

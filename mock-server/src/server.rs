@@ -481,7 +481,7 @@ impl MockBedrock {
     /// use bedrock_mock_server::{Dribble, Match, MockBedrock, Rule};
     ///
     /// let server = MockBedrock::start().await;
-    /// let silent = Rule::dribbling(Match::any(), Dribble { bytes: 0, every_ms: 0 });
+    /// let silent = Rule::dribbling(Match::any(), Dribble::new(0, 0));
     /// let error = server.try_mount(silent).unwrap_err();
     /// assert_eq!(error.field.as_deref(), Some("dribble.bytes"));
     /// # }

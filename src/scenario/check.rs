@@ -1126,32 +1126,19 @@ mod tests {
     }
 
     fn request(operation: Operation, model: &str, status: u16) -> RecordedRequest {
-        RecordedRequest {
-            seq: 0,
-            time: Timestamp(SystemTime::UNIX_EPOCH),
-            method: "POST".into(),
-            raw_path: format!("/model/{model}/invoke"),
-            query: String::new(),
-            headers: vec![("anthropic-version".into(), "2023-06-01".into())],
-            body: r#"{"anthropic_beta":["a","context-1m-2025-08-07"],"max_tokens":1}"#.into(),
-            operation: Some(operation),
-            model_id: Some(model.into()),
-            auth: AuthRecord {
-                scheme: bedrock_mock_server::AuthScheme::SigV4,
-                access_key_id: Some("AKIDEXAMPLE".into()),
-                region: Some("us-east-1".into()),
-                service: Some("bedrock".into()),
-                accepted: true,
-                reason: None,
-            },
-            rule: None,
-            status: Some(status),
-            error_type: (status >= 400).then(|| "ThrottlingException".into()),
-            error_message: None,
-            request_id: String::new(),
-            frames: Vec::new(),
-            client: None,
-        }
+        let mut request = RecordedRequest::new("POST", format!("/model/{model}/invoke"));
+        request.headers = vec![("anthropic-version".into(), "2023-06-01".into())];
+        request.body = r#"{"anthropic_beta":["a","context-1m-2025-08-07"],"max_tokens":1}"#.into();
+        request.operation = Some(operation);
+        request.model_id = Some(model.into());
+        request.auth = AuthRecord::new(bedrock_mock_server::AuthScheme::SigV4);
+        request.auth.access_key_id = Some("AKIDEXAMPLE".into());
+        request.auth.region = Some("us-east-1".into());
+        request.auth.service = Some("bedrock".into());
+        request.auth.accepted = true;
+        request.status = Some(status);
+        request.error_type = (status >= 400).then(|| "ThrottlingException".into());
+        request
     }
 
     fn row(operation: Operation, model: &str) -> ExpectedRequest {

@@ -192,16 +192,15 @@ fn whole_run(scenario: &Scenario, runs: Vec<ClientRun>, seen: Seen, uri: String)
     let counted = runs
         .iter()
         .filter_map(|c| c.run.session()?.outcome.credentials)
-        .fold(SourceCounts::default(), |sum, c| SourceCounts {
-            chain: sum.chain + c.chain,
-            exports: sum.exports + c.exports,
-            sts_checks: sum.sts_checks + c.sts_checks,
-            auth_refreshes: sum.auth_refreshes + c.auth_refreshes,
+        .fold(SourceCounts::default(), |mut sum, c| {
+            sum.chain += c.chain;
+            sum.exports += c.exports;
+            sum.sts_checks += c.sts_checks;
+            sum.auth_refreshes += c.auth_refreshes;
+            sum
         });
-    let outcome = Outcome {
-        credentials: Some(counted),
-        ..Outcome::default()
-    };
+    let mut outcome = Outcome::default();
+    outcome.credentials = Some(counted);
     Run {
         stdout,
         stderr,

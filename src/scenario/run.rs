@@ -120,17 +120,13 @@ pub(super) fn client_sources(
     sandbox: &Sandbox,
     env: BTreeMap<String, String>,
 ) -> Sources {
-    Sources {
-        env,
-        home: Some(sandbox.home()),
-        project: Some(sandbox.project()),
-        managed: scenario
-            .client
-            .settings
-            .managed
-            .as_ref()
-            .map(|_| sandbox.managed()),
+    let mut sources = Sources::new(env)
+        .with_home(sandbox.home())
+        .with_project(sandbox.project());
+    if scenario.client.settings.managed.is_some() {
+        sources = sources.with_managed(sandbox.managed());
     }
+    sources
 }
 
 /// What the client printed and traced.

@@ -131,9 +131,11 @@ pub fn conversation_lines(scenario: &Scenario) -> Vec<ScriptedLine> {
         .client
         .turns
         .iter()
-        .map(|turn| ScriptedLine {
-            wait: turn.wait().unwrap_or_default(),
-            text: ScriptedLine::user_message(&turn.prompt),
+        .map(|turn| {
+            ScriptedLine::new(
+                turn.wait().unwrap_or_default(),
+                ScriptedLine::user_message(&turn.prompt),
+            )
         })
         .collect()
 }

@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorKind};
 /// A model family, which is also a tier Claude Code pins and probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Family {
     /// `opus`.
     Opus,
@@ -78,6 +79,7 @@ impl Family {
 /// Which tier a lineup uses for the turn, and its default per tier.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Lineup {
     /// What the lineup is.
     pub description: String,
@@ -105,6 +107,7 @@ impl Lineup {
 /// How a model thinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ThinkingKind {
     /// `{"type":"adaptive"}`.
     Adaptive,
@@ -115,6 +118,7 @@ pub enum ThinkingKind {
 /// How a model's requests are shaped: thinking and betas.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Shape {
     /// How it thinks; none when absent.
     #[serde(default)]
@@ -133,6 +137,7 @@ pub struct Shape {
 /// One Claude version.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Model {
     /// The first-party version name (`claude-opus-4-5-20251101`), the key
     /// of `modelOverrides`.
@@ -182,6 +187,7 @@ pub struct Model {
 /// A version's retirement on Bedrock, as the CLI's deprecation table has it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Retirement {
     /// The name the warning uses (`Claude 3.7 Sonnet`).
     pub name: String,
@@ -204,6 +210,7 @@ fn yes() -> bool {
 /// The whole catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Catalogue {
     /// The geography prefixes of cross-region inference profiles the CLI
     /// knows (`us`, `eu`, `apac`, `jp`, …).

@@ -5,13 +5,10 @@
 //! use std::collections::BTreeMap;
 //! use bedrock_client::config::{Config, Sources};
 //!
-//! let sources = Sources {
-//!     env: BTreeMap::from([
-//!         ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
-//!         ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
-//!     ]),
-//!     ..Sources::default()
-//! };
+//! let sources = Sources::new(BTreeMap::from([
+//!     ("CLAUDE_CODE_USE_BEDROCK".to_owned(), "1".to_owned()),
+//!     ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
+//! ]));
 //! let config = Config::load(&sources).unwrap();
 //! assert_eq!(config.region, "eu-west-1");
 //! assert_eq!(config.providers.label(), "Amazon Bedrock");
@@ -36,6 +33,7 @@ use crate::secret::Secret;
 /// a chosen environment); the CLI takes the process's with
 /// [`Sources::from_process`]. `Debug` shows variable names only.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct Sources {
     /// The process environment.
     pub env: BTreeMap<String, String>,
@@ -61,6 +59,44 @@ impl std::fmt::Debug for Sources {
 }
 
 impl Sources {
+    /// The environment `env` with no home, project or managed settings
+    /// file (add them with the `with_` methods).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use bedrock_client::config::Sources;
+    ///
+    /// let env = BTreeMap::from([("AWS_REGION".to_owned(), "us-east-1".to_owned())]);
+    /// let sources = Sources::new(env)
+    ///     .with_home("/tmp/home")
+    ///     .with_project("/tmp/project");
+    /// assert_eq!(sources.settings_paths().len(), 3);
+    /// ```
+    pub fn new(env: BTreeMap<String, String>) -> Self {
+        Self {
+            env,
+            ..Self::default()
+        }
+    }
+
+    /// These sources with `home` as the home directory.
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
+    }
+
+    /// These sources with `project` as the project directory.
+    pub fn with_project(mut self, project: impl Into<PathBuf>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// These sources with `managed` as the managed settings file.
+    pub fn with_managed(mut self, managed: impl Into<PathBuf>) -> Self {
+        self.managed = Some(managed.into());
+        self
+    }
+
     /// The process's environment, `$HOME`, the current directory, and the
     /// system's managed settings file.
     pub fn from_process() -> Self {
@@ -98,6 +134,7 @@ impl Sources {
 
 /// Which endpoints are enabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Providers {
     /// `CLAUDE_CODE_USE_BEDROCK`: the Invoke runtime and control plane.
     pub bedrock: bool,
@@ -134,6 +171,7 @@ impl Providers {
 
 /// How requests to one endpoint authenticate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Auth {
     /// `Authorization: Bearer` with a Bedrock API key
     /// (`AWS_BEARER_TOKEN_BEDROCK`).
@@ -179,6 +217,7 @@ impl Auth {
 
 /// Prompt caching markers on requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PromptCaching {
     /// `{"type":"ephemeral"}`.
     Default,
@@ -203,6 +242,7 @@ impl PromptCaching {
 
 /// The model settings, as given (resolution happens elsewhere).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModelChoices {
     /// `ANTHROPIC_MODEL`, else the settings' `model`.
     pub model: Option<String>,
@@ -232,6 +272,7 @@ impl std::fmt::Debug for CustomHeaders {
 
 /// The client's whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Which endpoints are on.
     pub providers: Providers,

@@ -33,6 +33,7 @@ pub enum Scope {
 /// The settings this client reads, merged across files. `Debug` shows the
 /// `env` block's names only (the setup wizard stores keys there).
 #[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
     /// Environment variables applied to the client (and its refresh
     /// commands), over the process's own.

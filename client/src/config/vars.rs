@@ -70,6 +70,7 @@ impl Vars {
 /// What the CLI reads beyond the seed to shape a turn (recorded with the
 /// CLI 2.1.328 and 2.1.332: conformance's `turn-limits-*` cases).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TurnLimits {
     /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS`: the turn's `max_tokens`, at most
     /// the model's own (a budget-thinking model's budget follows it).
@@ -125,6 +126,7 @@ pub fn turn_limits(vars: &Vars) -> Result<TurnLimits, Error> {
 
 /// `X-Amzn-Bedrock-Service-Tier` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServiceTier {
     /// `default`.
     Default,

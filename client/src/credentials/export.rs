@@ -26,6 +26,7 @@ pub const EXPORT_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// What the CLI says was wrong with `awsCredentialExport`'s run (its
 /// words for each are the profile's `texts.export_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExportProblem {
     /// The command failed, or printed no JSON.
     NoValue,
@@ -36,6 +37,7 @@ pub enum ExportProblem {
 
 /// Why `awsCredentialExport` gave nothing usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportFailure {
     /// Why, as the CLI tells it (it prints that on stderr after each run).
     pub problem: ExportProblem,

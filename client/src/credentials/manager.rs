@@ -42,6 +42,7 @@ pub trait CredentialSource: Send + Sync {
 
 /// How often each source was used, for tests and scenario counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SourceCounts {
     /// Default chain loads.
     pub chain: u32,

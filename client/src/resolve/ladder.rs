@@ -13,6 +13,7 @@ use crate::endpoint::Endpoint;
 
 /// How far down a ladder goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reach {
     /// The tier's own versions: what the tier check after a refused turn
     /// probes.

@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorKind};
 
 /// Where a choice came from, for `models` and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// `--model`.
     Flag,
@@ -33,6 +34,7 @@ pub enum Source {
 
 /// A resolved model.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Resolved {
     /// The id that goes on the wire: the path's on Invoke, `model` on
     /// Mantle (no `[1m]`).
@@ -197,11 +199,10 @@ impl<'a> Resolver<'a> {
     /// use bedrock_client::config::{Config, Sources};
     /// use bedrock_client::resolve::Resolver;
     ///
-    /// let config = Config::load(&Sources {
-    ///     env: [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "eu-west-1")]
+    /// let config = Config::load(&Sources::new(
+    ///     [("CLAUDE_CODE_USE_BEDROCK", "1"), ("AWS_REGION", "eu-west-1")]
     ///         .map(|(k, v)| (k.to_owned(), v.to_owned())).into(),
-    ///     ..Sources::default()
-    /// }).unwrap();
+    /// )).unwrap();
     /// let catalogue = &config.cli.catalogue;
     /// let resolver = Resolver::new(&config, catalogue, catalogue.lineup("cli").unwrap(), None);
     /// assert_eq!(resolver.turn(Some("haiku")).unwrap().id, "eu.anthropic.claude-haiku-4-5-20251001-v1:0");

@@ -79,12 +79,9 @@ impl Sandbox {
     /// Configuration sources: [`Sandbox::env`], this HOME and project, no
     /// managed settings.
     pub fn sources(&self, extra: &[(&str, &str)]) -> Sources {
-        Sources {
-            env: self.env(extra),
-            home: Some(self.home()),
-            project: Some(self.project()),
-            managed: None,
-        }
+        Sources::new(self.env(extra))
+            .with_home(self.home())
+            .with_project(self.project())
     }
 }
 

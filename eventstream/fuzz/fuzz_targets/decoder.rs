@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 
 // Headers under 8 KiB keep every header value under the 32,767 bytes the
 // encoder allows, so "every accepted frame re-encodes" is a fair demand.
-const LIMITS: Limits = Limits { max_message_len: 64 * 1024, max_headers_len: 8 * 1024 };
+const LIMITS: Limits = Limits::new(64 * 1024, 8 * 1024);
 
 /// Each accepted frame as its re-encoded bytes, or the error.
 fn decode(data: &[u8], split: usize) -> Result<Vec<Vec<u8>>, DecodeError> {

@@ -19,6 +19,7 @@ pub(crate) use table::{SIGNATURE_MISMATCH, TOO_MANY_TOKENS};
 /// `Message`), as captures of the real service show.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorOrigin {
     /// Bedrock itself: `...coral/com.amazon.bedrock/`, `{"message":...}`.
     #[default]
@@ -77,6 +78,7 @@ impl ErrorOrigin {
 /// assert_eq!(e.message, "You don't have access to the model with the specified model ID.");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AwsError {
     /// HTTP status.
     pub status: u16,

@@ -410,19 +410,16 @@ async fn a_streamed_answer_carries_thinking_text_and_tool_use_blocks() {
     let thinking = "The user wants to see what is in the temporary directory.";
     let text = "Let me list the files there.";
     let tool_input = json!({"command": "ls -la /tmp", "description": "List /tmp"});
-    let reply = Reply {
-        content: vec![
-            ReplyBlock::Thinking {
-                thinking: thinking.into(),
-            },
-            ReplyBlock::Text { text: text.into() },
-            ReplyBlock::ToolUse {
-                name: "Bash".into(),
-                input: tool_input.clone(),
-            },
-        ],
-        stop_reason: None,
-    };
+    let reply = Reply::new(vec![
+        ReplyBlock::Thinking {
+            thinking: thinking.into(),
+        },
+        ReplyBlock::Text { text: text.into() },
+        ReplyBlock::ToolUse {
+            name: "Bash".into(),
+            input: tool_input.clone(),
+        },
+    ]);
     let server = MockBedrock::start_with(ServerConfig::default().reply(reply)).await;
     let r = mantle_signed(
         &server,
@@ -1128,13 +1125,11 @@ async fn sigv4_credential_failures_are_401_authentication_errors() {
     assert_eq!((status, error_type.as_str()), (401, "authentication_error"));
     assert!(message.starts_with("Signature expired: "), "{message}");
     // The key was deleted a minute ago.
-    let revoked = ServerConfig {
-        credentials: vec![
-            bedrock_mock_server::Credential::new(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
-                .revoked(SystemTime::now() - std::time::Duration::from_secs(60)),
-        ],
-        ..ServerConfig::default()
-    };
+    let mut revoked = ServerConfig::default();
+    revoked.credentials = vec![
+        bedrock_mock_server::Credential::new(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
+            .revoked(SystemTime::now() - std::time::Duration::from_secs(60)),
+    ];
     let server = MockBedrock::start_with(revoked).await;
     let r = mantle_signed(&server, MESSAGES, &body).await;
     assert_eq!(

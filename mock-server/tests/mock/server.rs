@@ -904,10 +904,7 @@ async fn send_and_read_all(server: &MockBedrock, bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_the_server_goes_on() {
-    let limits = ReadLimits {
-        head: Duration::from_millis(300),
-        body: Duration::from_millis(300),
-    };
+    let limits = ReadLimits::new(Duration::from_millis(300), Duration::from_millis(300));
     let server = MockBedrock::builder()
         .config(ServerConfig::default().auth(AuthMode::Off))
         .read_limits(limits)
@@ -1010,10 +1007,7 @@ async fn a_dribbled_answer_arrives_whole_a_few_bytes_at_a_time() {
     let whole = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
     server.mount(Rule::dribbling(
         Match::operation(Operation::InvokeModelWithResponseStream),
-        Dribble {
-            bytes: 7,
-            every_ms: 0,
-        },
+        Dribble::new(7, 0),
     ));
     let dribbled = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
     assert_eq!(dribbled.status, 200);

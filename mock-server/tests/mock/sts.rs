@@ -207,15 +207,14 @@ async fn a_credential_with_an_arn_is_that_identity() {
     let iam_arn = "arn:aws:iam::123456789012:user/ci/deployer";
     let server = start(
         ServerConfig::default()
-            .credential(Credential {
-                arn: Some(arn.to_owned()),
-                ..Credential::new(SESSION_KEY_ID, SESSION_SECRET)
+            .credential(
+                Credential::new(SESSION_KEY_ID, SESSION_SECRET)
                     .session(SESSION_TOKEN, SystemTime::now() + secs(3600))
-            })
-            .credential(Credential {
-                arn: Some(iam_arn.to_owned()),
-                ..Credential::new("AKIADEPLOYER00000000", "deployer-secret")
-            }),
+                    .with_arn(arn),
+            )
+            .credential(
+                Credential::new("AKIADEPLOYER00000000", "deployer-secret").with_arn(iam_arn),
+            ),
         near_now(),
     )
     .await;
@@ -583,10 +582,8 @@ async fn no_authorization_is_missing_authentication_token() {
 
 #[tokio::test]
 async fn sts_takes_the_global_endpoint_region_whatever_the_account_regions() {
-    let config = ServerConfig {
-        regions: vec!["eu-west-1".to_owned()],
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.regions = vec!["eu-west-1".to_owned()];
     let server = start(config, Clock::fixed(signing_time())).await;
     for region in ["us-east-1", "eu-west-1"] {
         let r = Unsigned::sts()
@@ -1390,10 +1387,8 @@ async fn credentials_issued_while_a_test_edits_the_config_are_kept() {
     let queued: Vec<Credential> = (0..40)
         .map(|n| Credential::new(format!("AKIANEXT{n:04}"), "s"))
         .collect();
-    let config = ServerConfig {
-        next_credentials: queued.clone(),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.next_credentials = queued.clone();
     let server = start(config, Clock::fixed(signing_time())).await;
     std::thread::scope(|scope| {
         scope.spawn(|| {

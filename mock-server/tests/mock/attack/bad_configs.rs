@@ -381,10 +381,8 @@ async fn the_builder_refuses_bounds_that_would_cut_every_connection() {
     use std::time::Duration;
     let builders = [
         (
-            MockBedrock::builder().read_limits(ReadLimits {
-                head: Duration::ZERO,
-                body: Duration::from_secs(1),
-            }),
+            MockBedrock::builder()
+                .read_limits(ReadLimits::new(Duration::ZERO, Duration::from_secs(1))),
             "read_limits.head",
         ),
         (
@@ -392,10 +390,7 @@ async fn the_builder_refuses_bounds_that_would_cut_every_connection() {
             "write_timeout",
         ),
         (
-            MockBedrock::builder().journal_limits(JournalLimits {
-                entries: 0,
-                ..JournalLimits::default()
-            }),
+            MockBedrock::builder().journal_limits(JournalLimits::default().with_entries(0)),
             "journal_limits.entries",
         ),
     ];
@@ -438,16 +433,7 @@ async fn mounting_a_bad_rule_is_refused_and_changes_nothing() {
 )]
 async fn mount_panics_on_a_bad_rule_like_a_test_mistake() {
     let server = MockBedrock::start().await;
-    server.mount(
-        Rule::dribbling(
-            Match::any(),
-            Dribble {
-                bytes: 0,
-                every_ms: 0,
-            },
-        )
-        .named("silent"),
-    );
+    server.mount(Rule::dribbling(Match::any(), Dribble::new(0, 0)).named("silent"));
 }
 
 #[tokio::test]

@@ -21,10 +21,10 @@ const HANG: Duration = Duration::from_secs(10);
 async fn server() -> MockBedrock {
     MockBedrock::builder()
         .config(ServerConfig::default().auth(AuthMode::Off))
-        .read_limits(ReadLimits {
-            head: Duration::from_millis(500),
-            body: Duration::from_millis(500),
-        })
+        .read_limits(ReadLimits::new(
+            Duration::from_millis(500),
+            Duration::from_millis(500),
+        ))
         .start()
         .await
         .unwrap()

@@ -30,10 +30,7 @@ const SHORT: Duration = Duration::from_millis(300);
 fn builder() -> MockBedrockBuilder {
     MockBedrock::builder()
         .config(ServerConfig::default().auth(AuthMode::Off))
-        .read_limits(ReadLimits {
-            head: SHORT,
-            body: SHORT,
-        })
+        .read_limits(ReadLimits::new(SHORT, SHORT))
         .write_timeout(SHORT)
 }
 
@@ -153,13 +150,7 @@ async fn an_admin_body_sent_a_byte_at_a_time_is_answered_408_at_the_body_limit()
 #[tokio::test]
 async fn a_stop_does_not_wait_out_a_dribble_of_hours() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
-    server.mount(Rule::dribbling(
-        Match::any(),
-        Dribble {
-            bytes: 1,
-            every_ms: 1000,
-        },
-    ));
+    server.mount(Rule::dribbling(Match::any(), Dribble::new(1, 1000)));
     let mut socket = TcpStream::connect(server.address()).await.unwrap();
     socket.write_all(&request(INVOKE, PROBE)).await.unwrap();
     let mut first = [0u8; 1];
@@ -294,10 +285,7 @@ async fn admin(server: &MockBedrock, call: &str, header: &str) -> (u16, Option<S
 
 #[tokio::test]
 async fn the_journal_drops_its_oldest_entries_past_its_limits_and_says_so() {
-    let limits = JournalLimits {
-        entries: 5,
-        ..JournalLimits::default()
-    };
+    let limits = JournalLimits::default().with_entries(5);
     let server = builder().journal_limits(limits).start().await.unwrap();
     for _ in 0..8 {
         send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
@@ -353,10 +341,7 @@ async fn the_journal_drops_its_oldest_entries_past_its_limits_and_says_so() {
 
 #[tokio::test]
 async fn the_journal_keeps_within_its_bytes() {
-    let limits = JournalLimits {
-        bytes: 64 << 10,
-        ..JournalLimits::default()
-    };
+    let limits = JournalLimits::default().with_bytes(64 << 10);
     let server = builder().journal_limits(limits).start().await.unwrap();
     // Each entry holds its 40 KiB body: one fits, not two.
     let big = "x".repeat(40 << 10);
