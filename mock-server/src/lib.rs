@@ -37,6 +37,22 @@
 //! mock in an axum app of its own ([`MockBedrock::router`]). An unmet
 //! expectation says, for each request, why it missed the rule.
 //!
+//! # Features
+//! None is on by default; each adds what another crate of your tests
+//! already builds.
+//! - `aws-sdk`: `MockBedrock::sdk_config()` (an `aws_types::SdkConfig`
+//!   for this server: endpoint, home region, the example credentials,
+//!   plain HTTP, quick retries, the mock's clock) and `runtime_client()`
+//!   (aws-sdk-bedrockruntime);
+//! - `aws-sdk-bedrock`, `aws-sdk-sts`: `control_client()` and
+//!   `sts_client()` as well;
+//! - `wiremock`: the module `wiremock`, Bedrock's answers as `Respond`
+//!   implementations and a SigV4 matcher for a `wiremock::MockServer`;
+//! - `schema`: a JSON Schema of [`ServerConfig`] and [`Rule`] (schemars).
+//!
+//! Without a feature, [`render`] gives the same answers and SigV4 checks
+//! as functions.
+//!
 //! # Where things are
 //! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
 //!
@@ -52,6 +68,7 @@
 //! change goes.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
 mod admin_access;
