@@ -815,23 +815,8 @@ mod tests {
 
     fn blank() -> RecordedRequest {
         RecordedRequest {
-            seq: 0,
-            time: Timestamp(std::time::UNIX_EPOCH),
-            method: "POST".to_owned(),
-            raw_path: "/".to_owned(),
-            query: String::new(),
-            headers: Vec::new(),
-            body: String::new(),
-            operation: None,
-            model_id: None,
             auth: AuthRecord::presenting(AuthScheme::None),
-            rule: None,
-            status: None,
-            error_type: None,
-            error_message: None,
-            request_id: String::new(),
-            frames: Vec::new(),
-            client: None,
+            ..RecordedRequest::new("POST", "/")
         }
     }
 
