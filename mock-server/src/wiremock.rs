@@ -23,10 +23,10 @@
 //!     .mount(&server)
 //!     .await;
 //! // An unsigned request does not match: wiremock's 404.
-//! let status = reqwest_free_post(&server.uri()).await;
+//! let status = unsigned_post(&server.uri()).await;
 //! assert_eq!(status, 404);
 //! # }
-//! # async fn reqwest_free_post(uri: &str) -> u16 {
+//! # async fn unsigned_post(uri: &str) -> u16 {
 //! #     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //! #     let address = uri.trim_start_matches("http://");
 //! #     let mut s = tokio::net::TcpStream::connect(address).await.unwrap();
