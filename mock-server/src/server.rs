@@ -21,7 +21,9 @@ use crate::rules::Rule;
 use crate::state::{ExpectationError, Shared};
 
 /// A running fake Bedrock. Dropping it stops the server and checks the
-/// rules' expectations (panicking, like wiremock, when one is not met).
+/// rules' expectations (panicking, like wiremock, when one is not met;
+/// [`MockBedrock::verify`] checks them at a line of your choosing, and
+/// [`MockBedrock::reset`] forgets them).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -581,7 +583,12 @@ impl Drop for MockBedrock {
         if !std::thread::panicking()
             && let Err(e) = self.shared.verify()
         {
-            panic!("{e}");
+            // A panic in `drop` points at this line, not the test's: say
+            // how to get the failure at the test's own line.
+            panic!(
+                "{e}(checked as the MockBedrock was dropped; end the test with \
+                 `server.verify().unwrap()` to fail at your own line)"
+            );
         }
     }
 }

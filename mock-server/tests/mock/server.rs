@@ -606,6 +606,15 @@ async fn unmet_expectations_fail_the_test_on_drop() {
 }
 
 #[tokio::test]
+#[should_panic(
+    expected = "dropped; end the test with `server.verify().unwrap()` to fail at your own line"
+)]
+async fn the_drop_panic_says_how_to_fail_at_the_tests_own_line() {
+    let server = MockBedrock::start().await;
+    server.mount(Rule::new(Match::any(), Answer::error(ErrorCode::ThrottlingException)).expect(1));
+}
+
+#[tokio::test]
 async fn the_admin_api_drives_a_server_from_outside() {
     let server = MockBedrock::start_with(ServerConfig::default().auth(AuthMode::Off)).await;
     let admin = |p: &str| format!("{}{p}", bedrock_mock_server::ADMIN_PREFIX);
