@@ -1162,11 +1162,14 @@ mod tests {
     /// order in any build (a `Value` sorts keys without `preserve_order`).
     #[test]
     fn the_json_result_keeps_the_clis_key_order() {
-        let mut answer = Completion::default();
-        answer.text = "Hi".into();
-        answer.stop_reason = Some("end_turn".into());
-        answer.usage.input_tokens = Some(5);
-        answer.usage.output_tokens = Some(1);
+        let answer = Completion {
+            text: "Hi".into(),
+            stop_reason: Some("end_turn".into()),
+            usage: bedrock_eventstream::anthropic::Usage::default()
+                .with_input_tokens(5)
+                .with_output_tokens(1),
+            metrics: None,
+        };
         assert_eq!(
             result_json(&Ok(answer), None, "m"),
             r#"{"type":"result","subtype":"success","is_error":false,"result":"Hi","model":"m","stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":1,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}}"#
