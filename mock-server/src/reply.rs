@@ -103,10 +103,10 @@ pub enum ReplyBlock {
     ToolUse {
         /// Tool name.
         name: String,
-        /// Tool input, sent as this `Value` writes itself: its keys in
-        /// the order given only when the build enables serde_json's
-        /// `preserve_order` (the harness does; this crate does not force
-        /// it on yours), sorted otherwise.
+        /// Tool input. Its keys go out in the order given when the build
+        /// enables serde_json's `preserve_order` (bedrock-harness, and so
+        /// scenario files, do), sorted otherwise: a `Value` keeps no
+        /// order without it, and this crate does not force it on yours.
         input: Value,
     },
     /// Extended thinking, followed by its signature.
