@@ -35,7 +35,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::catalogue::{Catalogue, Family, Lineup, Model};
 use crate::clock::TimeSource;
 use crate::config::{Config, Scope, Sources, write_env};
-use crate::conversation::{self, Ending, Input, Lines, Said};
+use crate::conversation::{self, Ending, Input, Lines, Said, UsageOut};
 use crate::credentials::{SourceCounts, SystemSources};
 use crate::failure::{ApiFailure, classify, user_message_for};
 use crate::profile::{self, Profile};
@@ -624,7 +624,11 @@ async fn print_turn<C: TimeSource>(
         Err(e) => return fail_setup(console, e),
     };
     if format == OutputFormat::Json {
-        console.line(&result_json(&outcome, error_line.as_deref(), &session.turn.id).to_string());
+        console.line(&result_json(
+            &outcome,
+            error_line.as_deref(),
+            &session.turn.id,
+        ));
     } else if let Some(line) = &error_line {
         console.line(line);
     }
@@ -696,7 +700,7 @@ async fn stream_turn<C: TimeSource>(
         index,
     };
     let console = events.console;
-    console.line(&conversation::init_event(&turn, events.cwd, &version).to_string());
+    console.line(&conversation::init_event(&turn, events.cwd, &version));
     let outcome = session.run(provider, prompt, &mut |_| {}).await;
     let error_line = match turn_error_line(provider, session, lineup, &outcome) {
         Ok(line) => line,
@@ -713,8 +717,8 @@ async fn stream_turn<C: TimeSource>(
             status: refusal_status(e),
         },
     };
-    console.line(&conversation::assistant_event(&turn, &ending).to_string());
-    console.line(&conversation::result_event(&turn, &ending).to_string());
+    console.line(&conversation::assistant_event(&turn, &ending));
+    console.line(&conversation::result_event(&turn, &ending));
     explain_refusal(
         console,
         provider,
@@ -800,41 +804,58 @@ fn turn_end(outcome: &Result<Completion, TurnError>) -> End {
 }
 
 /// An answer's usage, as the results report it.
-fn usage_json(answer: &Completion) -> serde_json::Value {
-    serde_json::json!({
-        "input_tokens": answer.usage.input_tokens,
-        "output_tokens": answer.usage.output_tokens,
-        "cache_creation_input_tokens": answer.usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": answer.usage.cache_read_input_tokens,
-    })
+fn usage_json(answer: &Completion) -> UsageOut {
+    UsageOut {
+        input_tokens: answer.usage.input_tokens,
+        output_tokens: answer.usage.output_tokens,
+        cache_creation_input_tokens: answer.usage.cache_creation_input_tokens,
+        cache_read_input_tokens: answer.usage.cache_read_input_tokens,
+    }
 }
 
-/// The `result` object of `--output-format json`.
+/// The `result` object of `--output-format json`, as its line: a struct,
+/// so the keys keep the CLI's order whatever serde_json's features.
 fn result_json(
     outcome: &Result<Completion, TurnError>,
     error: Option<&str>,
     model: &str,
-) -> serde_json::Value {
-    match (outcome, error) {
-        (Ok(answer), _) => serde_json::json!({
-            "type": "result",
-            "subtype": "success",
-            "is_error": false,
-            "result": answer.text,
-            "model": model,
-            "stop_reason": answer.stop_reason,
-            "usage": usage_json(answer),
-        }),
+) -> String {
+    #[derive(serde::Serialize)]
+    struct ResultJson<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        subtype: &'static str,
+        is_error: bool,
+        result: &'a str,
+        model: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stop_reason: Option<Option<&'a str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        usage: Option<UsageOut>,
+    }
+    let result = match (outcome, error) {
+        (Ok(answer), _) => ResultJson {
+            kind: "result",
+            subtype: "success",
+            is_error: false,
+            result: &answer.text,
+            model,
+            stop_reason: Some(answer.stop_reason.as_deref()),
+            usage: Some(usage_json(answer)),
+        },
         // The real CLI reports an API error as a "success" result with
         // is_error (customer-scenarios: truncated-event-byte-complete).
-        (Err(_), error) => serde_json::json!({
-            "type": "result",
-            "subtype": "success",
-            "is_error": true,
-            "result": error.unwrap_or_default(),
-            "model": model,
-        }),
-    }
+        (Err(_), error) => ResultJson {
+            kind: "result",
+            subtype: "success",
+            is_error: true,
+            result: error.unwrap_or_default(),
+            model,
+            stop_reason: None,
+            usage: None,
+        },
+    };
+    serde_json::to_string(&result).expect("a result serializes")
 }
 
 /// `models`: per tier, the model in use, where it came from, the probes.
@@ -1135,5 +1156,31 @@ mod tests {
         assert_eq!(Exit::after(None), Exit::Success);
         assert_eq!(Exit::after(Some(FailureKind::Usage)).code(), 2);
         assert_eq!(Exit::after(Some(FailureKind::Stream)).code(), 1);
+    }
+
+    /// `--output-format json`'s result byte for byte: the CLI's key
+    /// order in any build (a `Value` sorts keys without `preserve_order`).
+    #[test]
+    fn the_json_result_keeps_the_clis_key_order() {
+        let answer = Completion {
+            text: "Hi".into(),
+            stop_reason: Some("end_turn".into()),
+            usage: bedrock_eventstream::anthropic::Usage::default()
+                .with_input_tokens(5)
+                .with_output_tokens(1),
+            metrics: None,
+        };
+        assert_eq!(
+            result_json(&Ok(answer), None, "m"),
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"Hi","model":"m","stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":1,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}}"#
+        );
+        let failed = Err(TurnError::Setup(crate::Error::new(
+            crate::ErrorKind::Request,
+            "x",
+        )));
+        assert_eq!(
+            result_json(&failed, Some("API Error: 500"), "m"),
+            r#"{"type":"result","subtype":"success","is_error":true,"result":"API Error: 500","model":"m"}"#
+        );
     }
 }

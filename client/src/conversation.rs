@@ -23,7 +23,8 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::clock::TimeSource;
 
@@ -69,7 +70,25 @@ impl ScriptedLine {
 
     /// The stdin line the CLI takes for a user's `prompt`.
     pub fn user_message(prompt: &str) -> String {
-        json!({"type": "user", "message": {"role": "user", "content": prompt}}).to_string()
+        #[derive(Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            message: UserMessage<'a>,
+        }
+        #[derive(Serialize)]
+        struct UserMessage<'a> {
+            role: &'static str,
+            content: &'a str,
+        }
+        let line = Line {
+            kind: "user",
+            message: UserMessage {
+                role: "user",
+                content: prompt,
+            },
+        };
+        serde_json::to_string(&line).expect("a user line serializes")
     }
 }
 
@@ -178,18 +197,53 @@ pub(crate) struct Turn<'a> {
     pub index: usize,
 }
 
+// The events below are structs, not `json!` values: serde writes a
+// struct's fields in declaration order (the CLI's), whatever serde_json's
+// features; a `Value` would sort them in a build without `preserve_order`
+// (`cargo build -p bedrock-client`).
+
 /// The `system` `init` event printed before each turn.
-pub(crate) fn init_event(turn: &Turn<'_>, cwd: Option<&Path>, version: &str) -> Value {
-    json!({
-        "type": "system",
-        "subtype": "init",
-        "cwd": cwd.map(|p| p.display().to_string()),
-        "session_id": turn.session_id,
-        "model": turn.model,
-        "permissionMode": "default",
-        "apiKeySource": "none",
-        "claude_code_version": version,
+pub(crate) fn init_event(turn: &Turn<'_>, cwd: Option<&Path>, version: &str) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Init<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        subtype: &'static str,
+        cwd: Option<String>,
+        #[serde(rename = "session_id")]
+        session_id: &'a str,
+        model: &'a str,
+        permission_mode: &'static str,
+        api_key_source: &'static str,
+        #[serde(rename = "claude_code_version")]
+        claude_code_version: &'a str,
+    }
+    line(&Init {
+        kind: "system",
+        subtype: "init",
+        cwd: cwd.map(|p| p.display().to_string()),
+        session_id: turn.session_id,
+        model: turn.model,
+        permission_mode: "default",
+        api_key_source: "none",
+        claude_code_version: version,
     })
+}
+
+/// One event as its line of JSON.
+fn line(event: &impl Serialize) -> String {
+    serde_json::to_string(event).expect("an event serializes")
+}
+
+/// An answer's usage, as the events and results report it: in this order,
+/// `null` for a count the stream did not give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub(crate) struct UsageOut {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<u64>,
 }
 
 /// How a turn ended, as the events tell it.
@@ -201,7 +255,7 @@ pub(crate) enum Ending<'a> {
         /// `end_turn`, …
         stop_reason: Option<&'a str>,
         /// The usage, as the result reports it.
-        usage: Value,
+        usage: UsageOut,
     },
     /// The error line printed instead, with the refusal's status if one
     /// came.
@@ -213,69 +267,189 @@ pub(crate) enum Ending<'a> {
     },
 }
 
+/// A text block of an `assistant` event.
+#[derive(Serialize)]
+struct TextOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+}
+
 /// The `assistant` event: the answer, or the CLI's synthetic message
 /// holding the error line.
-pub(crate) fn assistant_event(turn: &Turn<'_>, ending: &Ending<'_>) -> Value {
-    match ending {
-        Ending::Answered { text, usage, .. } => json!({
-            "type": "assistant",
-            "message": {
-                "type": "message",
-                "role": "assistant",
-                "model": turn.model,
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": null,
-                "usage": usage,
-            },
-            "parent_tool_use_id": null,
-            "session_id": turn.session_id,
-        }),
-        Ending::Failed { line, status } => json!({
-            "type": "assistant",
-            "message": {
-                "type": "message",
-                "role": "assistant",
-                "model": "<synthetic>",
-                "content": [{"type": "text", "text": line}],
-                "stop_reason": "stop_sequence",
-            },
-            "parent_tool_use_id": null,
-            "session_id": turn.session_id,
-            "is_api_error_message": true,
-            "api_error_status": status,
-        }),
+pub(crate) fn assistant_event(turn: &Turn<'_>, ending: &Ending<'_>) -> String {
+    #[derive(Serialize)]
+    struct Assistant<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        message: AssistantMessage<'a>,
+        parent_tool_use_id: Option<&'a str>,
+        session_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        is_api_error_message: Option<bool>,
+        /// Present (maybe `null`) on a failed turn only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        api_error_status: Option<Option<u16>>,
     }
+    #[derive(Serialize)]
+    struct AssistantMessage<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        role: &'static str,
+        model: &'a str,
+        content: [TextOut<'a>; 1],
+        stop_reason: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        usage: Option<UsageOut>,
+    }
+    let (model, text, stop_reason, usage, failed) = match ending {
+        Ending::Answered { text, usage, .. } => (turn.model, *text, None, Some(*usage), None),
+        Ending::Failed { line, status } => (
+            "<synthetic>",
+            *line,
+            Some("stop_sequence"),
+            None,
+            Some(*status),
+        ),
+    };
+    line(&Assistant {
+        kind: "assistant",
+        message: AssistantMessage {
+            kind: "message",
+            role: "assistant",
+            model,
+            content: [TextOut { kind: "text", text }],
+            stop_reason,
+            usage,
+        },
+        parent_tool_use_id: None,
+        session_id: turn.session_id,
+        is_api_error_message: failed.map(|_| true),
+        api_error_status: failed,
+    })
 }
 
 /// The `result` event closing a turn (the CLI calls a failed turn's a
 /// `success` too, with `is_error`).
-pub(crate) fn result_event(turn: &Turn<'_>, ending: &Ending<'_>) -> Value {
+pub(crate) fn result_event(turn: &Turn<'_>, ending: &Ending<'_>) -> String {
+    #[derive(Serialize)]
+    struct Result<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        subtype: &'static str,
+        is_error: bool,
+        api_error_status: Option<u16>,
+        num_turns: u32,
+        result: &'a str,
+        stop_reason: Option<&'a str>,
+        session_id: &'a str,
+        terminal_reason: &'static str,
+        result_index: usize,
+        /// `{}` on a failed turn.
+        usage: UsageOrEmpty,
+    }
     let (is_error, result, stop_reason, status, usage) = match ending {
         Ending::Answered {
             text,
             stop_reason,
             usage,
-        } => (false, *text, *stop_reason, None, usage.clone()),
-        Ending::Failed { line, status } => (true, *line, Some("stop_sequence"), *status, json!({})),
+        } => (false, *text, *stop_reason, None, Some(*usage)),
+        Ending::Failed { line, status } => (true, *line, Some("stop_sequence"), *status, None),
     };
-    json!({
-        "type": "result",
-        "subtype": "success",
-        "is_error": is_error,
-        "api_error_status": status,
-        "num_turns": 1,
-        "result": result,
-        "stop_reason": stop_reason,
-        "session_id": turn.session_id,
-        "terminal_reason": if is_error { "api_error" } else { "completed" },
-        "result_index": turn.index,
-        "usage": usage,
+    line(&Result {
+        kind: "result",
+        subtype: "success",
+        is_error,
+        api_error_status: status,
+        num_turns: 1,
+        result,
+        stop_reason,
+        session_id: turn.session_id,
+        terminal_reason: if is_error { "api_error" } else { "completed" },
+        result_index: turn.index,
+        usage: UsageOrEmpty(usage),
     })
+}
+
+/// A usage, or `{}` where the CLI reports none.
+struct UsageOrEmpty(Option<UsageOut>);
+
+impl Serialize for UsageOrEmpty {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(usage) => usage.serialize(s),
+            None => serde::ser::SerializeMap::end(s.serialize_map(Some(0))?),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The events byte for byte, keys in the CLI's order: the same in a
+    /// build without serde_json's `preserve_order` (`cargo test -p
+    /// bedrock-client`) as in the workspace's.
+    #[test]
+    fn events_keep_the_clis_key_order() {
+        assert_eq!(
+            ScriptedLine::user_message("hi \"you\""),
+            r#"{"type":"user","message":{"role":"user","content":"hi \"you\""}}"#
+        );
+        let turn = Turn {
+            session_id: "s-1",
+            model: "m",
+            index: 2,
+        };
+        assert_eq!(
+            init_event(&turn, Some(Path::new("/w")), "2.1.0"),
+            r#"{"type":"system","subtype":"init","cwd":"/w","session_id":"s-1","model":"m","permissionMode":"default","apiKeySource":"none","claude_code_version":"2.1.0"}"#
+        );
+        let usage = UsageOut {
+            input_tokens: Some(5),
+            output_tokens: Some(2),
+            cache_creation_input_tokens: Some(0),
+            cache_read_input_tokens: None,
+        };
+        let answered = Ending::Answered {
+            text: "Hi",
+            stop_reason: Some("end_turn"),
+            usage,
+        };
+        let usage_text = r#"{"input_tokens":5,"output_tokens":2,"cache_creation_input_tokens":0,"cache_read_input_tokens":null}"#;
+        assert_eq!(
+            assistant_event(&turn, &answered),
+            format!(
+                r#"{{"type":"assistant","message":{{"type":"message","role":"assistant","model":"m","content":[{{"type":"text","text":"Hi"}}],"stop_reason":null,"usage":{usage_text}}},"parent_tool_use_id":null,"session_id":"s-1"}}"#
+            )
+        );
+        assert_eq!(
+            result_event(&turn, &answered),
+            format!(
+                r#"{{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"num_turns":1,"result":"Hi","stop_reason":"end_turn","session_id":"s-1","terminal_reason":"completed","result_index":2,"usage":{usage_text}}}"#
+            )
+        );
+        let failed = Ending::Failed {
+            line: "API Error: 400",
+            status: Some(400),
+        };
+        assert_eq!(
+            assistant_event(&turn, &failed),
+            r#"{"type":"assistant","message":{"type":"message","role":"assistant","model":"<synthetic>","content":[{"type":"text","text":"API Error: 400"}],"stop_reason":"stop_sequence"},"parent_tool_use_id":null,"session_id":"s-1","is_api_error_message":true,"api_error_status":400}"#
+        );
+        let unanswered = Ending::Failed {
+            line: "API Error: gone",
+            status: None,
+        };
+        assert!(
+            assistant_event(&turn, &unanswered)
+                .ends_with(r#""is_api_error_message":true,"api_error_status":null}"#)
+        );
+        assert_eq!(
+            result_event(&turn, &failed),
+            r#"{"type":"result","subtype":"success","is_error":true,"api_error_status":400,"num_turns":1,"result":"API Error: 400","stop_reason":"stop_sequence","session_id":"s-1","terminal_reason":"api_error","result_index":2,"usage":{}}"#
+        );
+    }
 
     #[test]
     fn a_user_line_is_a_prompt_and_a_broken_one_is_worded_as_the_cli_words_it() {

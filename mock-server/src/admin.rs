@@ -168,7 +168,13 @@ async fn unknown() -> Response {
 }
 
 async fn health() -> Response {
-    json(StatusCode::OK, &serde_json::json!({"ok": true}))
+    json(
+        StatusCode::OK,
+        &Done {
+            ok: true,
+            dropped: None,
+        },
+    )
 }
 
 /// The journal as a JSON array, written an entry at a time from entries
@@ -238,10 +244,10 @@ impl PatchRefusal {
         let (status, body) = match self {
             Self::NotJson(e) => (
                 StatusCode::BAD_REQUEST,
-                serde_json::json!({
-                    "error": PatchErrorKind::Malformed.name(),
-                    "message": format!("the patch is not JSON: {e}"),
-                }),
+                Refusal::new(
+                    PatchErrorKind::Malformed.name(),
+                    format!("the patch is not JSON: {e}"),
+                ),
             ),
             Self::Patch(e) => (
                 match e.kind {
@@ -250,34 +256,70 @@ impl PatchRefusal {
                         StatusCode::BAD_REQUEST
                     }
                 },
-                serde_json::json!({
-                    "error": e.kind.name(),
-                    "operation": e.operation,
-                    "message": e.to_string(),
-                }),
+                Refusal {
+                    operation: Some(e.operation),
+                    ..Refusal::new(e.kind.name(), e.to_string())
+                },
             ),
             Self::Config(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                serde_json::json!({
-                    "error": "invalid_config",
-                    "field": e.field,
-                    "message": format!("the patched config: {e}"),
-                }),
+                Refusal {
+                    field: Some(e.field.clone()),
+                    ..Refusal::new("invalid_config", format!("the patched config: {e}"))
+                },
             ),
             Self::NotPatchable(field) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                serde_json::json!({
-                    "error": "not_patchable",
-                    "field": field,
-                    "message": format!(
-                        "`{field}` is read only when a whole config is set: PUT the config \
-                         (which starts its rules, credential queue and random choices afresh){}",
-                        if field == "rules" { ", or POST /__bedrock_mock/rules to add one rule" } else { "" }
-                    ),
-                }),
+                Refusal {
+                    field: Some(Some(field.to_owned())),
+                    ..Refusal::new(
+                        "not_patchable",
+                        format!(
+                            "`{field}` is read only when a whole config is set: PUT the config \
+                             (which starts its rules, credential queue and random choices afresh){}",
+                            if field == "rules" {
+                                ", or POST /__bedrock_mock/rules to add one rule"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )
+                },
             ),
         };
         json(status, &body)
+    }
+}
+
+/// `{"ok": true}`, and on `verify` how many requests the journal dropped.
+#[derive(serde::Serialize)]
+struct Done {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped: Option<u64>,
+}
+
+/// A refused PATCH's body: `error`, then `operation` or `field` when the
+/// refusal has one (`null` when it has none to name), then `message`. A
+/// struct, so the keys keep this order whatever serde_json's features.
+#[derive(serde::Serialize)]
+struct Refusal {
+    error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation: Option<Option<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<Option<String>>,
+    message: String,
+}
+
+impl Refusal {
+    fn new(error: &'static str, message: String) -> Self {
+        Refusal {
+            error,
+            operation: None,
+            field: None,
+            message,
+        }
     }
 }
 
@@ -363,7 +405,10 @@ async fn verify(State(shared): Admin) -> Response {
             let dropped = shared.journal.count().dropped;
             json(
                 StatusCode::OK,
-                &serde_json::json!({"ok": true, "dropped": dropped}),
+                &Done {
+                    ok: true,
+                    dropped: Some(dropped),
+                },
             )
         }
         Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
@@ -505,6 +550,74 @@ fn reply(status: StatusCode, text: &str) -> Response {
 mod tests {
     use super::{PREFIX, ROUTES};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn body_of(r: axum::response::Response) -> (u16, String) {
+        use http_body_util::BodyExt as _;
+        let status = r.status().as_u16();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// The admin API's own JSON answers byte for byte: keys in the order
+    /// ADMIN.md documents, not the sorted order of a `serde_json::Value`
+    /// built without `preserve_order`.
+    #[tokio::test]
+    async fn admin_answers_keep_their_documented_key_order() {
+        use super::{PatchRefusal, health};
+        use crate::checks::{ConfigError, ConfigErrorKind};
+        use crate::json_patch::{PatchError, PatchErrorKind};
+        assert_eq!(
+            body_of(health().await).await,
+            (200, r#"{"ok":true}"#.into())
+        );
+        let test_failed = PatchRefusal::Patch(PatchError {
+            kind: PatchErrorKind::TestFailed,
+            operation: Some(2),
+            message: "differs".into(),
+        });
+        assert_eq!(
+            body_of(test_failed.answer()).await,
+            (
+                409,
+                r#"{"error":"test_failed","operation":2,"message":"operation 2: differs"}"#.into()
+            )
+        );
+        let malformed = PatchRefusal::Patch(PatchError {
+            kind: PatchErrorKind::Malformed,
+            operation: None,
+            message: "not a list".into(),
+        });
+        assert_eq!(
+            body_of(malformed.answer()).await,
+            (
+                400,
+                r#"{"error":"malformed_patch","operation":null,"message":"not a list"}"#.into()
+            )
+        );
+        let invalid =
+            PatchRefusal::Config(ConfigError::unplaced(ConfigErrorKind::OutOfRange, "bad"));
+        let (status, text) = body_of(invalid.answer()).await;
+        assert_eq!(status, 422);
+        assert!(
+            text.starts_with(
+                r#"{"error":"invalid_config","field":null,"message":"the patched config: "#
+            ),
+            "{text}"
+        );
+        let (_, text) = body_of(PatchRefusal::NotPatchable("rules").answer()).await;
+        assert!(
+            text.starts_with(
+                r#"{"error":"not_patchable","field":"rules","message":"`rules` is read only"#
+            ),
+            "{text}"
+        );
+        let not_json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let (_, text) = body_of(PatchRefusal::NotJson(not_json).answer()).await;
+        assert!(
+            text.starts_with(r#"{"error":"malformed_patch","message":"the patch is not JSON: "#),
+            "{text}"
+        );
+    }
 
     /// The calls the table in `ADMIN.md` lists, in its order.
     fn table_calls() -> Vec<(String, String)> {

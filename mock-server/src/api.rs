@@ -74,10 +74,10 @@ pub(crate) enum Planned {
 
 impl Planned {
     /// A whole JSON answer.
-    pub(crate) fn json(value: &serde_json::Value) -> Self {
+    pub(crate) fn json(value: &impl serde::Serialize) -> Self {
         Planned::Whole {
             content_type: "application/json",
-            body: serde_json::to_vec(value).expect("a JSON value serializes"),
+            body: serde_json::to_vec(value).expect("an answer serializes"),
             headers: Vec::new(),
         }
     }

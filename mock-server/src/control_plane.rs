@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::catalogue::{self, ProfileSummary};
 use crate::config::ServerConfig;
@@ -20,7 +20,7 @@ pub(crate) fn list_profiles(
     config: &ServerConfig,
     raw_query: &str,
     region: &str,
-) -> Result<Value, AwsError> {
+) -> Result<ProfileList, AwsError> {
     let mut kind = "SYSTEM_DEFINED".to_owned();
     let mut max_results = MAX_RESULTS;
     let mut start = 0;
@@ -49,18 +49,18 @@ pub(crate) fn list_profiles(
     if start > profiles.len() {
         return Err(invalid_token());
     }
-    let page: Vec<Value> = profiles
-        .iter()
+    let next = start.saturating_add(max_results);
+    let next_token = (next < profiles.len()).then(|| encode_token(next));
+    let page = profiles
+        .into_iter()
         .skip(start)
         .take(max_results)
-        .map(profile_json)
+        .map(Profile::from)
         .collect();
-    let mut out = json!({ "inferenceProfileSummaries": page });
-    let next = start.saturating_add(max_results);
-    if next < profiles.len() {
-        out["nextToken"] = Value::String(encode_token(next));
-    }
-    Ok(out)
+    Ok(ProfileList {
+        inference_profile_summaries: page,
+        next_token,
+    })
 }
 
 /// `GET /inference-profiles/{id or ARN}`; `id` decoded from the path.
@@ -68,9 +68,9 @@ pub(crate) fn get_profile(
     config: &ServerConfig,
     id: &str,
     region: &str,
-) -> Result<Value, AwsError> {
+) -> Result<Profile, AwsError> {
     catalogue::find_profile(config, id, region)
-        .map(|p| profile_json(&p))
+        .map(Profile::from)
         // No capture of this text exists; the shape is Bedrock's usual
         // "resource ... not found" wording.
         .ok_or_else(|| {
@@ -82,21 +82,63 @@ pub(crate) fn get_profile(
         })
 }
 
-fn profile_json(p: &ProfileSummary) -> Value {
-    let mut v = json!({
-        "inferenceProfileName": p.name,
-        "createdAt": CREATED_AT,
-        "updatedAt": CREATED_AT,
-        "inferenceProfileArn": p.arn,
-        "models": p.model_arns.iter().map(|arn| json!({"modelArn": arn})).collect::<Vec<_>>(),
-        "inferenceProfileId": p.id,
-        "status": "ACTIVE",
-        "type": if p.application { "APPLICATION" } else { "SYSTEM_DEFINED" },
-    });
-    if !p.description.is_empty() {
-        v["description"] = Value::String(p.description.clone());
+/// ListInferenceProfiles' answer: the page, then the token of the next
+/// one (absent on the last page).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProfileList {
+    inference_profile_summaries: Vec<Profile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// An inference profile, its fields in the order Bedrock sends them
+/// (serde writes a struct's fields in declaration order, whatever
+/// serde_json's features); `description` last, and only when it has one.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Profile {
+    inference_profile_name: String,
+    created_at: &'static str,
+    updated_at: &'static str,
+    inference_profile_arn: String,
+    models: Vec<ProfileModel>,
+    inference_profile_id: String,
+    status: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileModel {
+    model_arn: String,
+}
+
+impl From<ProfileSummary> for Profile {
+    fn from(p: ProfileSummary) -> Self {
+        Profile {
+            inference_profile_name: p.name,
+            created_at: CREATED_AT,
+            updated_at: CREATED_AT,
+            inference_profile_arn: p.arn,
+            models: p
+                .model_arns
+                .into_iter()
+                .map(|model_arn| ProfileModel { model_arn })
+                .collect(),
+            inference_profile_id: p.id,
+            status: "ACTIVE",
+            kind: if p.application {
+                "APPLICATION"
+            } else {
+                "SYSTEM_DEFINED"
+            },
+            description: p.description,
+        }
     }
-    v
 }
 
 fn parse_max_results(value: &str) -> Result<usize, AwsError> {
@@ -141,6 +183,44 @@ fn invalid_token() -> AwsError {
 mod tests {
     use super::*;
 
+    /// A page of profiles byte for byte: Bedrock's key order, not the
+    /// sorted order of a `serde_json::Value` built without `preserve_order`.
+    #[test]
+    fn a_profile_list_keeps_bedrocks_key_order() {
+        let summary = |description: &str| ProfileSummary {
+            name: "US Claude X".into(),
+            description: description.into(),
+            arn: "arn:aws:bedrock:us-east-1:1:inference-profile/us.x".into(),
+            id: "us.x".into(),
+            model_arns: vec!["arn:m1".into(), "arn:m2".into()],
+            application: false,
+        };
+        let list = ProfileList {
+            inference_profile_summaries: vec![summary("Routes X").into(), summary("").into()],
+            next_token: Some("NA==".into()),
+        };
+        let profile = |description: &str| {
+            format!(
+                concat!(
+                    r#"{{"inferenceProfileName":"US Claude X","createdAt":"2024-09-30T00:00:00Z","#,
+                    r#""updatedAt":"2024-09-30T00:00:00Z","#,
+                    r#""inferenceProfileArn":"arn:aws:bedrock:us-east-1:1:inference-profile/us.x","#,
+                    r#""models":[{{"modelArn":"arn:m1"}},{{"modelArn":"arn:m2"}}],"#,
+                    r#""inferenceProfileId":"us.x","status":"ACTIVE","type":"SYSTEM_DEFINED"{}}}"#
+                ),
+                description
+            )
+        };
+        assert_eq!(
+            serde_json::to_string(&list).unwrap(),
+            format!(
+                r#"{{"inferenceProfileSummaries":[{},{}],"nextToken":"NA=="}}"#,
+                profile(r#","description":"Routes X""#),
+                profile("")
+            )
+        );
+    }
+
     #[test]
     fn pages_through_every_profile_once() {
         let config = ServerConfig::default();
@@ -148,10 +228,11 @@ mod tests {
         let mut query = "type=SYSTEM_DEFINED&maxResults=4".to_owned();
         loop {
             let page = list_profiles(&config, &query, "us-east-1").unwrap();
+            let page = serde_json::to_value(page).unwrap();
             for p in page["inferenceProfileSummaries"].as_array().unwrap() {
                 seen.push(p["inferenceProfileId"].as_str().unwrap().to_owned());
             }
-            match page.get("nextToken").and_then(Value::as_str) {
+            match page.get("nextToken").and_then(serde_json::Value::as_str) {
                 Some(token) => {
                     query = format!(
                         "maxResults=4&nextToken={}",

@@ -233,22 +233,19 @@ impl ExportFormat {
             .map(|t| Utc::from_system(t.0).iso8601());
         match self {
             Self::Json => {
-                let mut fields = key_fields(credential, "SessionToken");
-                if let Some(expiration) = expiration {
-                    fields.insert("Expiration".into(), expiration.into());
-                }
-                let body = serde_json::json!({ "Credentials": fields });
-                ("application/json", format!("{body:#}\n"))
+                let body = ExportedJson {
+                    credentials: KeyFields::of(credential, expiration.as_deref(), false),
+                };
+                let text = serde_json::to_string_pretty(&body).expect("credentials serialize");
+                ("application/json", format!("{text}\n"))
             }
             Self::Container => {
-                let mut fields = key_fields(credential, "Token");
                 let expiration = expiration
-                    .clone()
                     .unwrap_or_else(|| Utc::from_system(now + Duration::from_secs(3600)).iso8601());
-                fields.insert("Expiration".into(), expiration.into());
+                let fields = KeyFields::of(credential, Some(&expiration), true);
                 (
                     "application/json",
-                    serde_json::Value::Object(fields).to_string(),
+                    serde_json::to_string(&fields).expect("credentials serialize"),
                 )
             }
             Self::Ini { profile } => {
@@ -280,25 +277,42 @@ impl ExportFormat {
     }
 }
 
-/// `AccessKeyId`, `SecretAccessKey` and the session token under
-/// `token_name` (the two JSON formats name it differently).
-fn key_fields(
-    credential: &Credential,
-    token_name: &str,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut fields = serde_json::Map::new();
-    fields.insert(
-        "AccessKeyId".into(),
-        credential.access_key_id.clone().into(),
-    );
-    fields.insert(
-        "SecretAccessKey".into(),
-        credential.secret_access_key.clone().into(),
-    );
-    if let Some(token) = &credential.session_token {
-        fields.insert(token_name.into(), token.clone().into());
+/// `aws configure export-credentials --format process`'s JSON.
+#[derive(serde::Serialize)]
+struct ExportedJson<'a> {
+    #[serde(rename = "Credentials")]
+    credentials: KeyFields<'a>,
+}
+
+/// `AccessKeyId`, `SecretAccessKey`, the session token (`SessionToken`
+/// in the process format, `Token` in the container provider's) and
+/// `Expiration`, in that order whatever serde_json's features (serde
+/// writes a struct's fields in declaration order); absent ones left out.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyFields<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<&'a str>,
+}
+
+impl<'a> KeyFields<'a> {
+    /// The session token goes under `Token` for the container format.
+    fn of(credential: &'a Credential, expiration: Option<&'a str>, container: bool) -> Self {
+        let token = credential.session_token.as_deref();
+        KeyFields {
+            access_key_id: &credential.access_key_id,
+            secret_access_key: &credential.secret_access_key,
+            session_token: token.filter(|_| !container),
+            token: token.filter(|_| container),
+            expiration,
+        }
     }
-    fields
 }
 
 fn shell_quote(s: &str) -> String {
@@ -321,12 +335,26 @@ mod tests {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_624_234);
         let c = Credential::new("ASIANEXT", "s/e+c").session("tok", at);
         let (_, body) = ExportFormat::Json.render(&c, SystemTime::UNIX_EPOCH);
-        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        // Byte for byte: the CLI's order and layout, not the sorted keys
+        // of a `serde_json::Value` built without `preserve_order`.
         assert_eq!(
-            value,
-            serde_json::json!({"Credentials": {
-                "AccessKeyId": "ASIANEXT", "SecretAccessKey": "s/e+c",
-                "SessionToken": "tok", "Expiration": "2026-11-25T16:30:34Z"}})
+            body,
+            concat!(
+                "{\n",
+                "  \"Credentials\": {\n",
+                "    \"AccessKeyId\": \"ASIANEXT\",\n",
+                "    \"SecretAccessKey\": \"s/e+c\",\n",
+                "    \"SessionToken\": \"tok\",\n",
+                "    \"Expiration\": \"2026-11-25T16:30:34Z\"\n",
+                "  }\n",
+                "}\n",
+            )
+        );
+        let (_, long_term) =
+            ExportFormat::Json.render(&Credential::new("AKIA", "s"), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            long_term,
+            "{\n  \"Credentials\": {\n    \"AccessKeyId\": \"AKIA\",\n    \"SecretAccessKey\": \"s\"\n  }\n}\n"
         );
     }
 

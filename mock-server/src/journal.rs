@@ -676,6 +676,34 @@ impl Journal {
 mod tests {
     use super::*;
 
+    /// An entry as `GET /__bedrock_mock/journal` writes it, byte for byte:
+    /// fields in declaration order, the body as the client's text.
+    #[test]
+    fn a_journal_entry_keeps_its_field_order() {
+        let mut entry = RecordedRequest::new("POST", "/model/m/invoke");
+        entry.seq = 3;
+        entry.headers = vec![("content-type".into(), "application/json".into())];
+        entry.body = r#"{"messages":[],"max_tokens":5}"#.into();
+        entry.operation = Some(Operation::InvokeModel);
+        entry.model_id = Some("m".into());
+        entry.auth.accepted = true;
+        entry.auth.access_key_id = Some("AKIAEXAMPLE".into());
+        entry.status = Some(200);
+        entry.request_id = "r-1".into();
+        entry.frames = vec![FrameRecord::Stall];
+        assert_eq!(
+            serde_json::to_string(&entry).unwrap(),
+            concat!(
+                r#"{"seq":3,"time":"1970-01-01T00:00:00Z","method":"POST","raw_path":"/model/m/invoke","#,
+                r#""query":"","headers":[["content-type","application/json"]],"#,
+                r#""body":"{\"messages\":[],\"max_tokens\":5}","operation":"InvokeModel","model_id":"m","#,
+                r#""auth":{"scheme":"not checked","access_key_id":"AKIAEXAMPLE","accepted":true},"#,
+                r#""rule":null,"status":200,"error_type":null,"error_message":null,"request_id":"r-1","#,
+                r#""frames":["stall"]}"#
+            )
+        );
+    }
+
     #[test]
     fn frame_records_read_and_write_as_the_journal_writes_them() {
         for text in [

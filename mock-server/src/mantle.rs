@@ -140,12 +140,29 @@ impl Api for Mantle {
 /// The body of an error answer (and the data of a mid-stream `error`
 /// event): the Anthropic API's shape, with its `request_id`.
 pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-        "request_id": request_id,
-    }))
-    .expect("a JSON value serializes")
+    /// The Anthropic API's order: `type`, `error`, `request_id`.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        error: Error<'a>,
+        request_id: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Error<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        message: &'a str,
+    }
+    serde_json::to_vec(&Body {
+        kind: "error",
+        error: Error {
+            kind: error_type,
+            message,
+        },
+        request_id,
+    })
+    .expect("an error body serializes")
 }
 
 /// A path under Mantle's prefixes that is not the Messages endpoint, in
@@ -285,7 +302,7 @@ pub(crate) fn message(prepared: &Prepared, reply: &Reply, rng: &mut Rng) -> Vec<
     let mut rendered = render(reply, &prepared.body, &prepared.model_id, rng);
     // The Messages API reports the model as it was asked for.
     rendered.model = prepared.model_id.clone();
-    serde_json::to_vec(&rendered.message_json()).expect("a JSON value serializes")
+    rendered.message_body()
 }
 
 /// A mid-stream failure: after `after_events` events (pings not counted),
@@ -365,6 +382,37 @@ pub(crate) fn stream_error(exception: ExceptionType, message: Option<&str>) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Mantle's error body and message, byte for byte: the Anthropic
+    /// API's key order, not the sorted order of a `serde_json::Value`
+    /// built without `preserve_order`.
+    #[test]
+    fn the_error_and_the_message_keep_the_anthropic_apis_key_order() {
+        assert_eq!(
+            String::from_utf8(error_body("not_found_error", "Not \"Found\"", "req_1")).unwrap(),
+            r#"{"type":"error","error":{"type":"not_found_error","message":"Not \"Found\""},"request_id":"req_1"}"#
+        );
+        let prepared = Prepared {
+            model_id: "anthropic.claude-x".into(),
+            reply: Reply::text("Hi there"),
+            body: serde_json::json!({"max_tokens": 10, "messages": [{"role": "user", "content": "hello you"}]}),
+        };
+        let text =
+            String::from_utf8(message(&prepared, &prepared.reply, &mut Rng::new(1))).unwrap();
+        let id = text.split('"').nth(3).unwrap();
+        assert!(id.starts_with("msg_bdrk_"), "{text}");
+        assert_eq!(
+            text,
+            format!(
+                concat!(
+                    r#"{{"id":"{id}","type":"message","role":"assistant","model":"anthropic.claude-x","#,
+                    r#""content":[{{"type":"text","text":"Hi there"}}],"stop_reason":"end_turn","stop_sequence":null,"#,
+                    r#""usage":{{"input_tokens":3,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":2}}}}"#
+                ),
+                id = id
+            )
+        );
+    }
 
     /// How `error` looks on Mantle: status, Anthropic type, message.
     fn on_the_wire(error: &AwsError) -> (u16, String, String) {

@@ -103,7 +103,10 @@ pub enum ReplyBlock {
     ToolUse {
         /// Tool name.
         name: String,
-        /// Tool input.
+        /// Tool input. Its keys go out in the order given when the build
+        /// enables serde_json's `preserve_order` (bedrock-harness, and so
+        /// scenario files, do), sorted otherwise: a `Value` keeps no
+        /// order without it, and this crate does not force it on yours.
         input: Value,
     },
     /// Extended thinking, followed by its signature.
@@ -199,38 +202,10 @@ pub(crate) fn render(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng)
 }
 
 impl Rendered {
-    /// The InvokeModel response body.
-    pub fn message_json(&self) -> Value {
-        let content: Vec<Value> = self
-            .blocks
-            .iter()
-            .map(|block| match block {
-                RenderedBlock::Text(pieces) => serde_json::json!({"type": "text", "text": pieces.concat()}),
-                RenderedBlock::ToolUse { id, name, json_pieces } => {
-                    let input = serde_json::from_str::<Value>(&json_pieces.concat())
-                        .unwrap_or_else(|_| Value::Object(Default::default()));
-                    serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input})
-                }
-                RenderedBlock::Thinking { pieces, signature } => {
-                    serde_json::json!({"type": "thinking", "thinking": pieces.concat(), "signature": signature})
-                }
-            })
-            .collect();
-        serde_json::json!({
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": content,
-            "stop_reason": self.stop_reason,
-            "stop_sequence": null,
-            "usage": {
-                "input_tokens": self.input_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": self.output_tokens,
-            },
-        })
+    /// The InvokeModel (and Mantle Messages) response body, its keys in
+    /// the order Bedrock writes them whatever serde_json's features.
+    pub fn message_body(&self) -> Vec<u8> {
+        serde_json::to_vec(&MessageBody::of(self)).expect("a message serializes")
     }
 
     /// The stream events, deltas grouped a few tokens at a time as Bedrock
@@ -324,6 +299,107 @@ impl RenderedBlock {
                     deltas,
                 )
             }
+        }
+    }
+}
+
+/// An Anthropic Messages response as Bedrock writes it: fields in this
+/// order (serde writes a struct's fields in declaration order, so the
+/// order does not depend on serde_json's `preserve_order`).
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    role: &'static str,
+    model: &'a str,
+    content: Vec<ContentJson<'a>>,
+    stop_reason: &'a str,
+    stop_sequence: Option<&'a str>,
+    usage: UsageJson,
+}
+
+/// A content block of [`MessageBody`]: `type` first, then its fields.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ContentJson<'a> {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: ToolInput,
+    },
+    Thinking {
+        thinking: String,
+        signature: &'a str,
+    },
+}
+
+/// The usage of a whole message.
+#[derive(Serialize)]
+struct UsageJson {
+    input_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
+}
+
+/// A tool call's input as its deltas spelled it (kept as text, so its
+/// keys keep their order), or `{}` when `max_tokens` cut the text short
+/// of valid JSON.
+struct ToolInput(Option<Box<serde_json::value::RawValue>>);
+
+impl Serialize for ToolInput {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => raw.serialize(s),
+            None => serde_json::Map::new().serialize(s),
+        }
+    }
+}
+
+impl<'a> MessageBody<'a> {
+    fn of(rendered: &'a Rendered) -> Self {
+        let content = rendered
+            .blocks
+            .iter()
+            .map(|block| match block {
+                RenderedBlock::Text(pieces) => ContentJson::Text {
+                    text: pieces.concat(),
+                },
+                RenderedBlock::ToolUse {
+                    id,
+                    name,
+                    json_pieces,
+                } => ContentJson::ToolUse {
+                    id,
+                    name,
+                    input: ToolInput(
+                        serde_json::value::RawValue::from_string(json_pieces.concat()).ok(),
+                    ),
+                },
+                RenderedBlock::Thinking { pieces, signature } => ContentJson::Thinking {
+                    thinking: pieces.concat(),
+                    signature,
+                },
+            })
+            .collect();
+        MessageBody {
+            id: &rendered.message_id,
+            kind: "message",
+            role: "assistant",
+            model: &rendered.model,
+            content,
+            stop_reason: &rendered.stop_reason,
+            stop_sequence: None,
+            usage: UsageJson {
+                input_tokens: rendered.input_tokens,
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: 0,
+                output_tokens: rendered.output_tokens,
+            },
         }
     }
 }
@@ -453,6 +529,54 @@ mod tests {
         serde_json::json!({"max_tokens": max_tokens, "messages": [{"role": "user", "content": "say hi to everyone"}]})
     }
 
+    fn message_json(r: &Rendered) -> Value {
+        serde_json::from_slice(&r.message_body()).unwrap()
+    }
+
+    /// The bytes of a message, keys in Bedrock's order (not sorted, which
+    /// is what a `serde_json::Value` gives without `preserve_order`), a
+    /// tool input's keys as its text had them, and `{}` for a tool input
+    /// `max_tokens` cut short.
+    #[test]
+    fn a_message_body_keeps_bedrocks_key_order() {
+        let rendered = Rendered {
+            message_id: "msg_bdrk_1".into(),
+            model: "claude-x".into(),
+            blocks: vec![
+                RenderedBlock::Thinking {
+                    pieces: vec!["Hm".into(), "m".into()],
+                    signature: "sig".into(),
+                },
+                RenderedBlock::Text(vec!["Hi".into(), " there".into()]),
+                RenderedBlock::ToolUse {
+                    id: "toolu_bdrk_1".into(),
+                    name: "Bash".into(),
+                    json_pieces: json_pieces(r#"{"path":"/tmp","command":"ls"}"#),
+                },
+                RenderedBlock::ToolUse {
+                    id: "toolu_bdrk_2".into(),
+                    name: "Bash".into(),
+                    json_pieces: vec![r#"{"path":"#.into()],
+                },
+            ],
+            stop_reason: "max_tokens".into(),
+            input_tokens: 12,
+            output_tokens: 7,
+        };
+        assert_eq!(
+            String::from_utf8(rendered.message_body()).unwrap(),
+            concat!(
+                r#"{"id":"msg_bdrk_1","type":"message","role":"assistant","model":"claude-x","content":["#,
+                r#"{"type":"thinking","thinking":"Hmm","signature":"sig"},"#,
+                r#"{"type":"text","text":"Hi there"},"#,
+                r#"{"type":"tool_use","id":"toolu_bdrk_1","name":"Bash","input":{"path":"/tmp","command":"ls"}},"#,
+                r#"{"type":"tool_use","id":"toolu_bdrk_2","name":"Bash","input":{}}],"#,
+                r#""stop_reason":"max_tokens","stop_sequence":null,"#,
+                r#""usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":7}}"#,
+            )
+        );
+    }
+
     #[test]
     fn max_tokens_cuts_the_reply() {
         let reply = Reply::text("one two three");
@@ -464,7 +588,7 @@ mod tests {
         );
         assert_eq!(r.stop_reason, "max_tokens");
         assert_eq!(r.output_tokens, 1);
-        assert_eq!(r.message_json()["content"][0]["text"], "one");
+        assert_eq!(message_json(&r)["content"][0]["text"], "one");
         let r = render(
             &reply,
             &body(100),
@@ -516,7 +640,7 @@ mod tests {
         let r = render(&reply, &body(100), "m", &mut Rng::new(1));
         assert_eq!(r.stop_reason, "tool_use");
         assert_eq!(
-            r.message_json()["content"][0]["input"]["command"],
+            message_json(&r)["content"][0]["input"]["command"],
             "ls -la /tmp"
         );
     }

@@ -148,12 +148,12 @@ pub(crate) fn invoke(
     rng: &mut Rng,
 ) -> InvokeAnswer {
     let rendered = render(reply, body, model_id, rng);
-    let mut message = rendered.message_json();
+    let mut message = rendered.message_body();
     if let Some(action) = guardrail_action {
-        message[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
+        message = with_last_field(message, guardrail::ACTION_FIELD, action);
     }
     InvokeAnswer {
-        body: serde_json::to_vec(&message).expect("a JSON value serializes"),
+        body: message,
         input_tokens: rendered.input_tokens,
         output_tokens: rendered.output_tokens,
     }
@@ -217,13 +217,8 @@ pub(crate) fn stream_frames(
 
 /// A chunk whose event carries the guardrail's verdict.
 fn encode_marked_chunk(event: &StreamEvent, action: &str, padding: &str, out: &mut Vec<u8>) {
-    let mut json: Value =
-        serde_json::from_slice(&event.to_json()).expect("an event serializes to JSON");
-    json[guardrail::ACTION_FIELD] = Value::String(action.to_owned());
-    let payload = chunk_payload(
-        &serde_json::to_vec(&json).expect("a JSON value serializes"),
-        padding,
-    );
+    let json = with_last_field(event.to_json(), guardrail::ACTION_FIELD, action);
+    let payload = chunk_payload(&json, padding);
     let headers = [
         Header::string(":event-type", "chunk"),
         Header::string(":content-type", "application/json"),
@@ -233,12 +228,82 @@ fn encode_marked_chunk(event: &StreamEvent, action: &str, padding: &str, out: &m
         .expect("a chunk frame is within AWS limits");
 }
 
+/// `object` (a JSON object's text) with `key` added after its last field.
+/// Written into the text rather than through a `serde_json::Value`, which
+/// sorts its keys unless the build enables serde_json's `preserve_order`:
+/// the fields before keep their order. Text that is not an object is
+/// returned as it is.
+fn with_last_field(mut object: Vec<u8>, key: &str, value: &str) -> Vec<u8> {
+    let Some(end) = object.iter().rposition(|b| !b.is_ascii_whitespace()) else {
+        return object;
+    };
+    if !object.starts_with(b"{") || object[end] != b'}' {
+        return object;
+    }
+    object.truncate(end);
+    if object[1..].iter().any(|b| !b.is_ascii_whitespace()) {
+        object.push(b',');
+    }
+    serde_json::to_writer(&mut object, key).expect("a string serializes");
+    object.push(b':');
+    serde_json::to_writer(&mut object, value).expect("a string serializes");
+    object.push(b'}');
+    object
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(body: &str) -> Result<Value, String> {
         validate_body(&ServerConfig::default(), body.as_bytes()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_field_goes_last_and_the_fields_before_keep_their_order() {
+        let add =
+            |text: &str| String::from_utf8(with_last_field(text.into(), "k\"", "v\n")).unwrap();
+        assert_eq!(
+            add(r#"{"b":1,"a":{"d":2,"c":3}}"#),
+            r#"{"b":1,"a":{"d":2,"c":3},"k\"":"v\n"}"#
+        );
+        assert_eq!(add("{ }"), r#"{ "k\"":"v\n"}"#);
+        assert_eq!(add("{}"), r#"{"k\"":"v\n"}"#);
+        assert_eq!(add(r#"{"z":[1] } "#), r#"{"z":[1] ,"k\"":"v\n"}"#);
+        assert_eq!(add("[1]"), "[1]");
+    }
+
+    /// The whole answer with a guardrail's verdict: Bedrock's message in
+    /// its order, the verdict last.
+    #[test]
+    fn a_marked_answer_keeps_the_messages_key_order() {
+        let body: Value =
+            serde_json::json!({"max_tokens": 10, "messages": [{"role": "user", "content": "."}]});
+        let whole = invoke(
+            &Reply::text("no"),
+            &body,
+            "anthropic.claude-x-v1:0",
+            Some("NONE"),
+            &mut Rng::new(1),
+        );
+        let text = String::from_utf8(whole.body).unwrap();
+        let keys = [
+            "\"id\":",
+            "\"type\":\"message\"",
+            "\"role\":",
+            "\"model\":",
+            "\"content\":",
+            "\"stop_reason\":",
+            "\"stop_sequence\":",
+            "\"usage\":",
+            "\"amazon-bedrock-guardrailAction\":\"NONE\"}",
+        ];
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
+            .collect();
+        assert!(at.is_sorted(), "{text}");
+        assert!(text.ends_with(keys[8]), "{text}");
     }
 
     #[test]

@@ -157,13 +157,33 @@ fn response(credential: &Credential, now: SystemTime) -> Vec<u8> {
     let expiration = expires_at
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let body = serde_json::json!({"roleCredentials": {
-        "accessKeyId": credential.access_key_id,
-        "secretAccessKey": credential.secret_access_key,
-        "sessionToken": credential.session_token,
-        "expiration": expiration,
-    }});
-    serde_json::to_vec(&body).expect("a JSON value serializes")
+    serde_json::to_vec(&PortalAnswer {
+        role_credentials: RoleCredentials {
+            access_key_id: &credential.access_key_id,
+            secret_access_key: &credential.secret_access_key,
+            session_token: credential.session_token.as_deref(),
+            expiration,
+        },
+    })
+    .expect("a portal answer serializes")
+}
+
+/// GetRoleCredentials' answer, its keys in the portal's order (serde
+/// writes a struct's fields in declaration order, whatever serde_json's
+/// features). A set without a session token says `null`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PortalAnswer<'a> {
+    role_credentials: RoleCredentials<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleCredentials<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: Option<&'a str>,
+    expiration: u64,
 }
 
 #[cfg(test)]
@@ -213,6 +233,24 @@ mod tests {
         assert_eq!(
             body["roleCredentials"]["accessKeyId"],
             c.access_key_id.as_str()
+        );
+    }
+
+    /// Byte for byte: the portal's key order (not the sorted order of a
+    /// `serde_json::Value` built without `preserve_order`); a set without
+    /// a session token says `null`.
+    #[test]
+    fn the_answer_keeps_the_portals_key_order() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_795_624_234);
+        let c = Credential::new("ASIAX", "s/e").session("tok", at);
+        assert_eq!(
+            String::from_utf8(response(&c, UNIX_EPOCH)).unwrap(),
+            r#"{"roleCredentials":{"accessKeyId":"ASIAX","secretAccessKey":"s/e","sessionToken":"tok","expiration":1795624234000}}"#
+        );
+        let long_term = Credential::new("AKIAX", "s");
+        assert_eq!(
+            String::from_utf8(response(&long_term, UNIX_EPOCH)).unwrap(),
+            r#"{"roleCredentials":{"accessKeyId":"AKIAX","secretAccessKey":"s","sessionToken":null,"expiration":3600000}}"#
         );
     }
 }

@@ -16,13 +16,16 @@
 //! - `serve_env`: what `serve` prints for a shell or a script, and the
 //!   README's pytest example;
 //! - `properties`: routing, retries, refresh loops and fallback over
-//!   generated scenarios.
+//!   generated scenarios;
+//! - `serde_features`: no library crate forces a serde_json feature (such
+//!   as `preserve_order`) on the projects that depend on it.
 
 mod architecture;
 mod cli;
 mod config_files;
 mod properties;
 mod report;
+mod serde_features;
 mod serve_env;
 mod suite;
 

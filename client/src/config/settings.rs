@@ -208,7 +208,8 @@ fn merge(lower: &mut Settings, higher: Settings) {
 
 /// Sets `pairs` in the `env` block of the settings file at `path` (the
 /// user settings, where Claude Code writes accepted pins), keeping every
-/// other key (the keys come out sorted); creates the file and its folder
+/// other key (sorted, or in the file's order when the build enables
+/// serde_json's `preserve_order`, as the harness does); creates the file and its folder
 /// when missing. The new file replaces the old in one rename. A file that
 /// is not a JSON object is left alone and named in the error.
 pub fn write_env(path: &Path, pairs: &[(String, String)]) -> Result<(), Error> {
@@ -243,8 +244,8 @@ pub fn write_env(path: &Path, pairs: &[(String, String)]) -> Result<(), Error> {
     }
     let text = serde_json::to_string_pretty(&root).expect("a JSON value serialises");
     // Written beside it and renamed over it: a crash or a full disk leaves
-    // the old file whole. (Keys come out sorted: the file's own order is
-    // not kept.)
+    // the old file whole. (The keys' order is the `Value`'s: sorted unless
+    // the build enables serde_json's `preserve_order`.)
     let cannot = |e: std::io::Error| settings_error(path, format!("cannot be written: {e}"));
     let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
     std::fs::write(&temporary, text + "\n").map_err(cannot)?;

@@ -10,6 +10,7 @@
 //! with `"ttl":"1h"` under `ENABLE_PROMPT_CACHING_1H`, none under
 //! `DISABLE_PROMPT_CACHING`. Probes carry none.
 
+use bedrock_eventstream::anthropic::RawJson;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
@@ -162,8 +163,10 @@ pub struct MessagesRequest {
     pub max_tokens: u32,
     /// `thinking`, when the model thinks.
     pub thinking: Option<Thinking>,
-    /// `context_management` (Mantle turns only: Invoke does not take it).
-    pub context_management: Option<Value>,
+    /// `context_management` (Mantle turns only: Invoke does not take it),
+    /// kept as its text: sent with its keys in the order written, whatever
+    /// serde_json's features.
+    pub context_management: Option<RawJson>,
     /// `output_config` (effort).
     pub output_config: Option<Value>,
     /// Betas the `anthropic-beta` header carries.
@@ -595,7 +598,7 @@ mod tests {
             thinking: Some(Thinking::Adaptive {
                 display: Some("omitted".into()),
             }),
-            context_management: Some(json!({"edits": []})),
+            context_management: Some(RawJson::from_text(r#"{"edits": []}"#).unwrap()),
             output_config: Some(json!({"effort": "medium"})),
             header_betas: vec!["claude-code-20250219".into()],
             body_betas: vec!["interleaved-thinking-2025-05-14".into()],

@@ -3,6 +3,8 @@
 //! `context_management`. A model the catalogue does not know (an unknown
 //! id) gets the plain shape: no thinking, the CLI's own beta only.
 
+use bedrock_eventstream::anthropic::RawJson;
+
 use super::{MessagesRequest, Thinking};
 use crate::catalogue::{Catalogue, Model, ThinkingKind};
 use crate::endpoint::Endpoint;
@@ -62,14 +64,19 @@ pub fn turn_request(
             request.body_betas = Vec::new();
         }
     }
-    request.context_management = (endpoint == Endpoint::Mantle && request.thinking.is_some()).then(
-        || serde_json::json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}),
-    );
+    // Text, so the keys go out in the CLI's order whatever serde_json's
+    // features (a `Value` sorts them without `preserve_order`).
+    request.context_management = (endpoint == Endpoint::Mantle && request.thinking.is_some())
+        .then(|| RawJson::from_text(CLEAR_THINKING).expect("CLEAR_THINKING is JSON"));
     if one_million && !model.is_some_and(|m| m.native_1m) {
         request.ask_for_context_1m(endpoint);
     }
     request
 }
+
+/// The `context_management` of a Mantle turn that thinks, as the CLI
+/// writes it.
+const CLEAR_THINKING: &str = r#"{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]}"#;
 
 #[cfg(test)]
 mod tests {
@@ -98,6 +105,32 @@ mod tests {
             serde_json::from_slice(&body).unwrap(),
             request.header_betas_for(endpoint),
         )
+    }
+
+    /// The bytes, not just the value: `type` before `keep`, as the CLI
+    /// writes them, in a build without serde_json's `preserve_order`
+    /// (`cargo test -p bedrock-client`) as in one with it.
+    #[test]
+    fn context_management_goes_out_in_the_clis_key_order() {
+        let catalogue = crate::profile::newest().catalogue;
+        let name = "anthropic.claude-opus-5-5";
+        let requests = crate::profile::newest().requests;
+        let request = turn_request(
+            base(),
+            &catalogue,
+            &requests,
+            catalogue.find(name),
+            Endpoint::Mantle,
+            false,
+        );
+        let body = String::from_utf8(request.to_body(Endpoint::Mantle, CallKind::Turn, name, true))
+            .unwrap();
+        assert!(
+            body.contains(
+                r#""context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},"#
+            ),
+            "{body}"
+        );
     }
 
     #[test]
