@@ -208,15 +208,9 @@ impl Rule {
         }
         check_effects(&self.effects)?;
         match (self.times, self.expect) {
-            (_, Some(expect)) if expect.is_empty() => Err(ConfigError::new(
-                Unmeetable,
-                "expect",
-                format!(
-                    "at_least = {} is above at_most = {}, so no count is within it; give bounds in order (or one number)",
-                    expect.at_least,
-                    expect.at_most.unwrap_or_default()
-                ),
-            )),
+            (_, Some(expect)) if expect.is_empty() => {
+                Err(ConfigError::new(Unmeetable, "expect", expect.why_empty()))
+            }
             (Some(times), Some(expect)) if expect.at_least > times => Err(ConfigError::new(
                 Unmeetable,
                 "expect",

@@ -350,6 +350,16 @@ impl Times {
         self.at_most.is_some_and(|most| most < self.at_least)
     }
 
+    /// Why an empty range is refused, where it is read and where a rule
+    /// is checked.
+    pub(crate) fn why_empty(self) -> String {
+        format!(
+            "at_least = {} is above at_most = {}, so no count is within it; give bounds in order (or one number)",
+            self.at_least,
+            self.at_most.unwrap_or_default()
+        )
+    }
+
     /// Below `end`: empty when `end` is 0.
     fn below(least: u32, end: u32) -> Self {
         match end.checked_sub(1) {
@@ -484,6 +494,12 @@ impl<'de> Deserialize<'de> for Times {
                     } => Err(de::Error::custom(
                         "a count range needs `at_least`, `at_most` or both (or give a number)",
                     )),
+                    TimesRange {
+                        at_least: Some(least),
+                        at_most: Some(most),
+                    } if least > most => {
+                        Err(de::Error::custom(Times::between(least, most).why_empty()))
+                    }
                     TimesRange { at_least, at_most } => Ok(Times {
                         at_least: at_least.unwrap_or(0),
                         at_most,

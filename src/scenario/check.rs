@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use bedrock_client::FailureKind;
-use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, glob};
+use bedrock_mock_server::{FrameRecord, Operation, RecordedRequest, Times, glob};
 
-use super::format::{Count, Expect, ExpectedRequest, Order, Scenario};
+use super::format::{Expect, ExpectedRequest, Order, Scenario};
 use super::observed::{ClientSide, Ended, ProcessEnd, Run};
 
 /// How a run compares with its expectations.
@@ -327,7 +327,7 @@ fn compare_counts(expect: &Expect, run: &Run) -> Vec<Finding> {
     let counts = &expect.counts;
     let journal = &run.journal;
     let client = ClientCounts::of(run);
-    let mut checks: Vec<(String, Option<Count>, Result<u32, &str>)> = vec![
+    let mut checks: Vec<(String, Option<Times>, Result<u32, &str>)> = vec![
         ("requests".into(), counts.requests, Ok(count(journal.len()))),
         ("retries".into(), counts.retries, Ok(retries(journal))),
         (
@@ -1026,10 +1026,10 @@ mod tests {
             stdout_exact: Some(String::new()),
             ..Expect::default()
         };
-        expect.counts.chain_loads = Some(Count::exactly(13));
-        expect.counts.auth_refreshes = Some(Count::exactly(0));
-        expect.counts.exports = Some(Count::exactly(2));
-        expect.counts.sts_checks = Some(Count::exactly(1));
+        expect.counts.chain_loads = Some(Times::exactly(13));
+        expect.counts.auth_refreshes = Some(Times::exactly(0));
+        expect.counts.exports = Some(Times::exactly(2));
+        expect.counts.sts_checks = Some(Times::exactly(1));
         let mut run = process_run(
             Ended::Exited(1),
             RefreshRuns {
@@ -1056,8 +1056,8 @@ mod tests {
         );
         // What a program shows is checked: its exit, the refreshes the
         // harness counted, its STS checks at the mock.
-        expect.counts.auth_refreshes = Some(Count::exactly(1));
-        expect.counts.sts_checks = Some(Count::exactly(2));
+        expect.counts.auth_refreshes = Some(Times::exactly(1));
+        expect.counts.sts_checks = Some(Times::exactly(2));
         let found = compare(
             &expect,
             &process_run(Ended::Exited(0), RefreshRuns::default()),
@@ -1396,7 +1396,7 @@ mod tests {
             ),
             (
                 "operations = { InvokeModel = { at_least = 1, at_most = 2 } }",
-                vec!["InvokeModel requests: expected 1 to 2, got 3"],
+                vec!["InvokeModel requests: expected between 1 and 2, got 3"],
             ),
         ] {
             assert_eq!(
@@ -1412,8 +1412,8 @@ mod tests {
                 "at_least = 5 is above at_most = 4",
             ),
             ("requests = { at_lest = 5 }", "unknown field `at_lest`"),
-            ("requests = -1", "invalid value: integer `-1`"),
-            ("requests = \"3\"", "a count (`3`) or a range"),
+            ("requests = -1", "-1 is below 0; a count is 0 or more"),
+            ("requests = \"3\"", "a count (`2`) or a range"),
         ] {
             let refused = toml::from_str::<Expect>(&format!("[counts]\n{text}\n")).unwrap_err();
             assert!(refused.to_string().contains(error), "{text}: {refused}");

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use bedrock_mock_server::{AuthScheme, FrameRecord, Operation, ServerConfig, Timestamp};
+use bedrock_mock_server::{AuthScheme, FrameRecord, Operation, ServerConfig, Times, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -480,164 +480,23 @@ pub struct ExpectedRequest {
 #[serde(default, deny_unknown_fields)]
 pub struct Counts {
     /// Requests the mock received (its admin API aside).
-    pub requests: Option<Count>,
+    pub requests: Option<Times>,
     /// Requests by operation.
-    pub operations: BTreeMap<String, Count>,
+    pub operations: BTreeMap<String, Times>,
     /// Requests that repeated the one before (same operation and model)
     /// after it failed: the retry loop's resends. Credential calls in
     /// between (STS, SSO) do not break the repeat.
-    pub retries: Option<Count>,
+    pub retries: Option<Times>,
     /// `awsCredentialExport` runs.
-    pub exports: Option<Count>,
+    pub exports: Option<Times>,
     /// `awsAuthRefresh` runs.
-    pub auth_refreshes: Option<Count>,
+    pub auth_refreshes: Option<Times>,
     /// STS checks the client made before `awsAuthRefresh`.
-    pub sts_checks: Option<Count>,
+    pub sts_checks: Option<Times>,
     /// Loads from the default AWS credential chain.
-    pub chain_loads: Option<Count>,
+    pub chain_loads: Option<Times>,
     /// Credentials the mock's queue issued.
-    pub credentials_issued: Option<Count>,
-}
-
-/// What a count must be: exactly a number (`3`), or within a range
-/// (`{ at_least = 2, at_most = 4 }`, either bound alone). A range names at
-/// least one bound, and its bounds are in order (serde refuses it
-/// otherwise, where it is read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count {
-    /// The least it may be.
-    pub at_least: u32,
-    /// The most it may be; no limit when absent.
-    pub at_most: Option<u32>,
-}
-
-impl Count {
-    /// Exactly `n`.
-    pub fn exactly(n: u32) -> Self {
-        Self {
-            at_least: n,
-            at_most: Some(n),
-        }
-    }
-
-    /// Whether `n` is within it.
-    pub fn admits(self, n: u32) -> bool {
-        n >= self.at_least && self.at_most.is_none_or(|most| n <= most)
-    }
-}
-
-impl std::fmt::Display for Count {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.at_least, self.at_most) {
-            (least, Some(most)) if least == most => write!(f, "{least}"),
-            (0, Some(most)) => write!(f, "at most {most}"),
-            (least, Some(most)) => write!(f, "{least} to {most}"),
-            (least, None) => write!(f, "at least {least}"),
-        }
-    }
-}
-
-/// A range of counts, as files write it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct CountRange {
-    /// The least it may be.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    at_least: Option<u32>,
-    /// The most it may be.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    at_most: Option<u32>,
-}
-
-/// A count as files write it: a number, or a range.
-#[derive(JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // Only its schema is used: `Count` reads itself.
-enum CountForm {
-    /// Exactly this many.
-    Exactly(u32),
-    /// Within this range.
-    Range(CountRange),
-}
-
-impl TryFrom<CountRange> for Count {
-    type Error = String;
-
-    fn try_from(range: CountRange) -> Result<Self, String> {
-        match (range.at_least, range.at_most) {
-            (None, None) => Err(
-                "a count range needs `at_least`, `at_most` or both (or give a number)".to_owned(),
-            ),
-            (Some(least), Some(most)) if least > most => Err(format!(
-                "at_least = {least} is above at_most = {most}, so no count is within it"
-            )),
-            (least, most) => Ok(Self {
-                at_least: least.unwrap_or(0),
-                at_most: most,
-            }),
-        }
-    }
-}
-
-impl Serialize for Count {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match *self {
-            Self {
-                at_least,
-                at_most: Some(most),
-            } if at_least == most => s.serialize_u32(most),
-            Self { at_least, at_most } => CountRange {
-                at_least: (at_least > 0).then_some(at_least),
-                at_most,
-            }
-            .serialize(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{self, Visitor};
-
-        struct CountVisitor;
-
-        impl<'de> Visitor<'de> for CountVisitor {
-            type Value = Count;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a count (`3`) or a range (`{ at_least = 2, at_most = 4 }`)")
-            }
-
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Count, E> {
-                u32::try_from(n)
-                    .map(Count::exactly)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
-            }
-
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Count, E> {
-                u64::try_from(n)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
-                    .and_then(|n| self.visit_u64(n))
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Count, A::Error> {
-                let range = CountRange::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Count::try_from(range).map_err(de::Error::custom)
-            }
-        }
-
-        d.deserialize_any(CountVisitor)
-    }
-}
-
-impl JsonSchema for Count {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Count".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        CountForm::json_schema(generator)
-    }
+    pub credentials_issued: Option<Times>,
 }
 
 /// `expect.error`'s values, from the client's own list.
