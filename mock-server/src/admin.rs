@@ -372,7 +372,12 @@ fn patched(
             return Err(PatchRefusal::NotPatchable(field));
         }
     }
-    Ok(new)
+    // The rules as they were, not as read back: a rule mounted in code
+    // may hold a `Match::custom` predicate, which JSON does not carry.
+    Ok(ServerConfig {
+        rules: config.rules.clone(),
+        ..new
+    })
 }
 
 /// The config read and checked as every config is (`config_file`,

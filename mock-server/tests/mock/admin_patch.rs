@@ -252,3 +252,25 @@ async fn a_refused_patch_says_why_in_json_and_changes_nothing() {
     assert!(wrong_type.text().contains("application/merge-patch+json"));
     assert_eq!(admin(&server, "GET", "config", None).await.json(), before);
 }
+
+#[tokio::test]
+async fn a_patch_keeps_the_config_s_rules_as_they_were_built_predicates_included() {
+    use bedrock_mock_server::{Answer, ErrorCode, Match, Rule};
+    // A predicate is not JSON: read back from the patched document, the
+    // rule would lose it.
+    let rule = Rule::new(
+        Match::any().custom("never", |_| false),
+        Answer::error(ErrorCode::ThrottlingException),
+    );
+    let server = MockBedrock::start_with(ServerConfig::default().rule(rule.clone())).await;
+    let answer = patch(
+        &server,
+        "application/merge-patch+json",
+        r#"{"regions":["us-east-1","eu-west-1"]}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let config = server.config();
+    assert_eq!(config.regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(config.rules, [rule]);
+}
