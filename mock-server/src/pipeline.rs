@@ -146,7 +146,23 @@ async fn serve<A: Api>(
     if let Some(stall) = stall_before_head {
         stall.wait().await;
     }
+    stamp_date(&mut response, &shared.clock);
     response
+}
+
+/// `Date` from the server's clock as the head leaves (after any stall
+/// before it), unless a rule's answer gave its own. The server's clock,
+/// not the system's: an AWS SDK corrects its signing time by the `Date`
+/// of an answer (its clock skew), so a client sees the time the mock
+/// keeps, as it sees AWS's.
+fn stamp_date(response: &mut Response, clock: &crate::clock::Clock) {
+    response
+        .headers_mut()
+        .entry(http::header::DATE)
+        .or_insert_with(|| {
+            http::HeaderValue::from_str(&Utc::from_system(clock.now()).http_date())
+                .expect("an HTTP date is a valid header value")
+        });
 }
 
 /// Identifies and authenticates a request whose body arrived whole, then
@@ -374,10 +390,6 @@ fn render(
 ) -> Response {
     let request_id = arrival.request_id.as_str();
     let mut builder = http::Response::builder().header("x-amzn-requestid", request_id);
-    // The server's clock, not the system's: an AWS SDK corrects its
-    // signing time by the `Date` of an answer (its clock skew), so a
-    // client sees the time the mock keeps, as it sees AWS's.
-    builder = builder.header("date", Utc::from_system(arrival.now).http_date());
     for (name, value) in api.answer_headers(request_id) {
         builder = builder.header(name, value);
     }

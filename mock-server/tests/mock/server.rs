@@ -499,6 +499,41 @@ async fn a_stall_before_the_head_on_a_running_clock_is_a_real_wait() {
 }
 
 #[tokio::test]
+async fn date_is_the_server_clock_as_the_head_leaves_and_a_rule_s_own_is_kept() {
+    let server = MockBedrock::builder()
+        .config(ServerConfig::default().auth(AuthMode::Off))
+        .clock(Clock::fixed(SystemTime::UNIX_EPOCH))
+        .start()
+        .await
+        .unwrap();
+    server.mount(
+        Rule::stalling(
+            Match::default(),
+            bedrock_mock_server::Stall::before_head(60.0),
+        )
+        .times(1),
+    );
+    let address = server.address();
+    let stalled =
+        tokio::spawn(async move { send(address, "POST", INVOKE, &[], PROBE.as_bytes()).await });
+    journal_shows(&server, "stall").await;
+    server.clock().advance(Duration::from_secs(60));
+    // Stamped when the head left, after the stall: a `Date` from the
+    // request's arrival would make a client's clock skew a minute off.
+    let answer = stalled.await.unwrap();
+    assert_eq!(answer.header("date"), Some("Thu, 01 Jan 1970 00:01:00 GMT"));
+
+    let own_date = "Mon, 07 Dec 2026 10:00:00 GMT";
+    server.mount(Rule::new(
+        Match::default(),
+        Answer::http(503, &[("date", own_date)], "busy"),
+    ));
+    let answer = send(address, "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    let dates: Vec<_> = answer.headers.iter().filter(|(n, _)| n == "date").collect();
+    assert_eq!(dates, [&("date".to_owned(), own_date.to_owned())]);
+}
+
+#[tokio::test]
 async fn a_stopping_server_ends_its_stalls() {
     let server = MockBedrock::builder()
         .config(ServerConfig::default().auth(AuthMode::Off))
