@@ -448,8 +448,10 @@ impl Serialize for Times {
                 at_least,
                 at_most: Some(most),
             } if at_least == most => TimesForm::Exactly(most),
+            // A bound of 0 is left out, unless it is the only one: a
+            // range names at least one bound (`{}` is refused when read).
             Self { at_least, at_most } => TimesForm::Range(TimesRange {
-                at_least: (at_least > 0).then_some(at_least),
+                at_least: (at_least > 0 || at_most.is_none()).then_some(at_least),
                 at_most,
             }),
         }
@@ -1653,6 +1655,26 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_times_reads_back_as_written() {
+        for times in [
+            Times::exactly(0),
+            Times::exactly(2),
+            Times::at_least(0),
+            Times::at_least(3),
+            Times::at_most(4),
+            Times::between(1, 3),
+        ] {
+            let text = serde_json::to_string(&times).unwrap();
+            let read: Times = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(read, times, "{text}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Times::at_least(0)).unwrap(),
+            r#"{"at_least":0}"#
+        );
+    }
 
     #[test]
     fn glob_matches_wildcards() {
