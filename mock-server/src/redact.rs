@@ -8,15 +8,7 @@ use http::HeaderMap;
 
 use crate::config::ServerConfig;
 use crate::credentials::IssuedKeys;
-
-/// Header names whose values are secrets in full.
-const SECRET_HEADERS: &[&str] = &[
-    "x-amz-security-token",
-    "x-amz-sso_bearer_token",
-    "x-api-key",
-    "cookie",
-    "proxy-authorization",
-];
+use crate::secret_headers::SECRET_HEADERS;
 
 /// The account's own secrets: its secret keys and session tokens (set and
 /// queued), API keys and SSO tokens.

@@ -16,6 +16,7 @@ use crate::effects::{Cut, Dribble, Effects, FrameFault, Reset, Stall};
 use crate::errors::{AwsError, ErrorCode, ErrorOrigin, ExceptionType};
 use crate::operation::{Operation, Protocol};
 use crate::reply::Reply;
+use crate::secret_headers::may_hold_a_secret;
 
 /// A rule: which requests, what answer, how often.
 ///
@@ -1047,7 +1048,14 @@ impl std::fmt::Display for Match {
             parts.push(format!("region {region}"));
         }
         for (name, value) in &self.headers {
-            parts.push(format!("{name}: {value}"));
+            // The description reaches the journal and failure messages:
+            // what a matcher wants of a secret header is not shown.
+            let shown = if may_hold_a_secret(name) {
+                "<redacted>"
+            } else {
+                value
+            };
+            parts.push(format!("{name}: {shown}"));
         }
         if let Some(path) = &self.path {
             parts.push(format!("path {path}"));
@@ -1673,6 +1681,22 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Times::at_least(0)).unwrap(),
             r#"{"at_least":0}"#
+        );
+    }
+
+    #[test]
+    fn a_rule_s_description_shows_no_secret_a_header_matcher_wants() {
+        let when = Match::any()
+            .header("X-Api-Key", "sk-ant-api-key-secret")
+            .header("authorization", "Bearer ABSKsecretbearer")
+            .header("anthropic-beta", "context-1m-2025-08-07");
+        let shown = when.to_string();
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("x-api-key: <redacted>"), "{shown}");
+        assert!(shown.contains("authorization: <redacted>"), "{shown}");
+        assert!(
+            shown.contains("anthropic-beta: context-1m-2025-08-07"),
+            "{shown}"
         );
     }
 
