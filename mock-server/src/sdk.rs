@@ -36,8 +36,8 @@ fn quick_retries() -> RetryConfig {
 impl MockBedrock {
     /// A configuration for any AWS SDK for Rust client talking to this
     /// server: its [`uri`](MockBedrock::uri) as the endpoint, the account's
-    /// home region, the example credentials
-    /// ([`EXAMPLE_ACCESS_KEY_ID`](crate::EXAMPLE_ACCESS_KEY_ID)), a plain
+    /// home region, the account's first credential (by default the example
+    /// key, [`EXAMPLE_ACCESS_KEY_ID`](crate::EXAMPLE_ACCESS_KEY_ID)), a plain
     /// HTTP client (no TLS), standard retries (3 attempts, ~1 ms backoff)
     /// and the server's [`Clock`] as the time the SDK signs at.
     ///
@@ -70,13 +70,24 @@ impl MockBedrock {
     /// ```
     pub fn sdk_config(&self) -> SdkConfig {
         let config = self.config();
-        let credentials = Credentials::new(
-            EXAMPLE_ACCESS_KEY_ID,
-            EXAMPLE_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "bedrock-mock-server",
-        );
+        // The account's first key, as `serve` exports it: a test that
+        // gave the account its own keys signs with them.
+        let credentials = match config.credentials.first() {
+            Some(key) => Credentials::new(
+                &key.access_key_id,
+                &key.secret_access_key,
+                key.session_token.clone(),
+                None,
+                "bedrock-mock-server",
+            ),
+            None => Credentials::new(
+                EXAMPLE_ACCESS_KEY_ID,
+                EXAMPLE_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "bedrock-mock-server",
+            ),
+        };
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(self.uri())

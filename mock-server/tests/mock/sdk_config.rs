@@ -284,3 +284,25 @@ fn the_verifier_refuses_in_aws_words_and_never_quotes_a_secret() {
     let answer = Renderer::default().error(&refused);
     assert!(!String::from_utf8_lossy(&answer.body).contains(secret));
 }
+
+#[tokio::test]
+async fn the_sdk_signs_with_the_accounts_own_first_key() {
+    let mut config = ServerConfig::default();
+    config.credentials = vec![Credential::new(SESSION_KEY_ID, SESSION_SECRET).session(
+        SESSION_TOKEN,
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+    )];
+    let server = MockBedrock::start_with(config).await;
+    invoke(&server.runtime_client()).await.unwrap();
+    let journal = server.received_requests();
+    assert_eq!(
+        journal[0].auth.access_key_id.as_deref(),
+        Some(SESSION_KEY_ID)
+    );
+    assert!(
+        journal[0]
+            .headers
+            .iter()
+            .any(|(name, value)| name == "x-amz-security-token" && value == "<redacted>")
+    );
+}
