@@ -37,6 +37,12 @@ use serde_json::value::RawValue;
 /// block this crate does not model holds, so that writing it again gives
 /// back the same bytes. Two are equal when their texts are.
 ///
+/// It deserializes from serde_json only (`serde_json::from_str`,
+/// `from_slice`, `from_reader`): the text it keeps is what serde_json's
+/// reader hands over. Inside a `#[serde(untagged)]` or `flatten` type of
+/// your own, or from another format, read the event with
+/// [`StreamEvent::from_json`] first, or hold a `serde_json::Value`.
+///
 /// ```
 /// use bedrock_eventstream::anthropic::RawJson;
 ///

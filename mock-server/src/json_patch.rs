@@ -261,7 +261,8 @@ fn missing(tokens: &[String]) -> Failure {
     (
         PatchErrorKind::NoSuchPath,
         format!(
-            "{} is not in the document; GET the config to see what it holds",
+            "{} is not in the document; GET the config to see what it holds (a patch does \
+             not see the keys issued since, which GET lists after the config's own)",
             show(tokens)
         ),
     )

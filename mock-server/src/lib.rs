@@ -53,6 +53,10 @@
 //! Without a feature, [`render`] gives the same answers and SigV4 checks
 //! as functions.
 //!
+//! The crate builds with Rust 1.89; the `aws-sdk*` features need what the
+//! AWS SDK for Rust needs (1.94.1 for the versions this crate is tested
+//! with).
+//!
 //! # Where things are
 //! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`, `secret_headers`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `sts`, `sso`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
 //!

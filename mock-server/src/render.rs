@@ -86,6 +86,14 @@ impl WireAnswer {
 /// mock (`ServerConfig::seed`): the same seed and calls give the same
 /// bytes (message ids, chunk padding, request ids).
 ///
+/// It renders the answer to a request the account lets through, and
+/// refuses a body Bedrock's own validation refuses (`anthropic_version`,
+/// `stream`, betas, tools) with Bedrock's error. What the account decides
+/// about the caller and the model is the server's, not the renderer's:
+/// model access and the region's catalogue, policies, quotas, guardrails,
+/// a model's output limit and the service-tier header are answered only
+/// by a running [`MockBedrock`](crate::MockBedrock).
+///
 /// ```
 /// use bedrock_mock_server::{Reply, render::Renderer};
 ///
