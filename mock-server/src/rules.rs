@@ -772,67 +772,61 @@ impl Match {
 
     /// The first condition but `nth` a request does not meet, said as a
     /// reason; `None` when it meets them all.
+    #[cfg(test)]
+    pub(crate) fn miss(&self, request: &RequestView<'_>) -> Option<String> {
+        self.first_miss(request).map(|miss| miss.to_string())
+    }
+
+    /// The first condition but `nth` a request does not meet; `None` when
+    /// it meets them all. Said only when a message needs it: every request
+    /// tries every rule, and most rules have no `expect` to explain.
     // Long because each condition is one arm, in the order they are
     // cheapest to test (the body is parsed last).
-    pub(crate) fn miss(&self, request: &RequestView<'_>) -> Option<String> {
+    pub(crate) fn first_miss<'a>(&'a self, request: &'a RequestView<'_>) -> Option<Miss<'a>> {
         match self.operation {
-            Some(op) if Some(op) != request.operation => {
-                return Some(match request.operation {
-                    Some(got) => format!("operation {got:?}, rule wants {op:?}"),
-                    None => format!("no known operation, rule wants {op:?}"),
+            Some(wants) if Some(wants) != request.operation => {
+                return Some(Miss::Operation {
+                    got: request.operation,
+                    wants,
                 });
             }
-            None if request.operation.is_some_and(|op| op.serves_credentials()) => {
-                let got = request
-                    .operation
-                    .map(|op| format!("{op:?}"))
-                    .unwrap_or_default();
-                return Some(format!(
-                    "operation {got} is a credential call, which only a rule naming it answers"
-                ));
+            None => {
+                if let Some(op) = request.operation.filter(|op| op.serves_credentials()) {
+                    return Some(Miss::CredentialCall(op));
+                }
             }
             _ => {}
         }
         if let Some(pattern) = &self.model
             && !request.model_id.is_some_and(|id| glob(pattern, id))
         {
-            return Some(match request.model_id {
-                Some(id) => format!("model {id} does not match {pattern}"),
-                None => format!("no model in the request, rule wants {pattern}"),
-            });
+            let got = request.model_id;
+            return Some(Miss::Model { got, pattern });
         }
         if let Some(pattern) = &self.region
             && !request.region.is_some_and(|r| glob(pattern, r))
         {
-            return Some(match request.region {
-                Some(region) => format!("region {region} does not match {pattern}"),
-                None => format!("no region, rule wants {pattern}"),
-            });
+            let got = request.region;
+            return Some(Miss::Region { got, pattern });
         }
         if let Some(pattern) = &self.path {
             let path = request.decoded_path();
             if !glob(pattern, &path) {
-                return Some(format!(
-                    "path {} does not match {pattern}",
-                    excerpt(&path, 120)
-                ));
+                return Some(Miss::Path { path, pattern });
             }
         }
         for (name, value) in &self.query {
             if !request.query_values(name).iter().any(|v| v == value) {
-                return Some(format!("query parameter {name} is not {value}"));
+                return Some(Miss::Query { name, value });
             }
         }
         for (name, value) in &self.headers {
             let mut values = request.headers.get_all(name.as_str()).iter().peekable();
             if values.peek().is_none() {
-                return Some(format!("header {name} missing"));
+                return Some(Miss::HeaderMissing(name));
             }
             if !values.any(|v| v.as_bytes() == value.as_bytes()) {
-                // Neither value is repeated here: either may be a secret
-                // (an API key). The rule's description names the one it
-                // wants; the request's redacted headers are listed with it.
-                return Some(format!("header {name} has another value"));
+                return Some(Miss::HeaderDiffers(name));
             }
         }
         if let Some(miss) = self.body_miss(request) {
@@ -841,25 +835,26 @@ impl Match {
         self.custom
             .iter()
             .find(|custom| !custom.holds(request))
-            .map(|custom| format!("custom `{}` said no", custom.label))
+            .map(|custom| Miss::Custom(&custom.label))
     }
 
-    /// The first body condition a request does not meet, as a reason.
-    fn body_miss(&self, request: &RequestView<'_>) -> Option<String> {
+    /// The first body condition a request does not meet.
+    fn body_miss<'a>(&'a self, request: &'a RequestView<'_>) -> Option<Miss<'a>> {
         if self.body.is_empty() && self.body_json.is_none() && self.body_partial_json.is_none() {
             return None;
         }
         let Some(body) = request.json() else {
-            return Some("the body is not JSON".to_owned());
+            return Some(Miss::NotJson);
         };
         for (pointer, condition) in &self.body {
             match body.pointer(pointer) {
-                None => return Some(format!("body has no {pointer}")),
+                None => return Some(Miss::BodyLacks(pointer)),
                 Some(value) if !condition.holds(value) => {
-                    return Some(format!(
-                        "body {pointer} = {}, rule wants {condition}",
-                        excerpt(&value.to_string(), 80)
-                    ));
+                    return Some(Miss::BodyValue {
+                        pointer,
+                        value,
+                        condition,
+                    });
                 }
                 Some(_) => {}
             }
@@ -867,50 +862,158 @@ impl Match {
         if let Some(wanted) = &self.body_json
             && wanted != body
         {
-            return Some(format!("body is not {}", excerpt(&wanted.to_string(), 80)));
+            return Some(Miss::BodyNot(wanted));
         }
         if let Some(wanted) = &self.body_partial_json
-            && let Err(at) = includes(body, wanted, String::new())
+            && let Err(reversed) = includes(body, wanted)
         {
-            return Some(format!(
-                "body does not include {} (at `{at}`)",
-                excerpt(&wanted.to_string(), 80)
-            ));
+            return Some(Miss::BodyLacksPart { wanted, reversed });
         }
         None
     }
 }
 
-/// Whether `value` includes `wanted` (wiremock's `body_partial_json`): the
-/// JSON pointer of the first place it does not.
-fn includes(
-    value: &serde_json::Value,
-    wanted: &serde_json::Value,
-    at: String,
-) -> Result<(), String> {
+/// Why a request missed a rule: the first of its conditions the request
+/// does not meet, with what the request had (never a header's value:
+/// either may be a secret, an API key; the rule's description names the
+/// one it wants, and the request's redacted headers are listed with it).
+pub(crate) enum Miss<'a> {
+    Operation {
+        got: Option<Operation>,
+        wants: Operation,
+    },
+    /// A rule naming no operation leaves credential calls alone.
+    CredentialCall(Operation),
+    Model {
+        got: Option<&'a str>,
+        pattern: &'a str,
+    },
+    Region {
+        got: Option<&'a str>,
+        pattern: &'a str,
+    },
+    Path {
+        path: String,
+        pattern: &'a str,
+    },
+    Query {
+        name: &'a str,
+        value: &'a str,
+    },
+    HeaderMissing(&'a str),
+    HeaderDiffers(&'a str),
+    NotJson,
+    BodyLacks(&'a str),
+    BodyValue {
+        pointer: &'a str,
+        value: &'a serde_json::Value,
+        condition: &'a BodyCondition,
+    },
+    BodyNot(&'a serde_json::Value),
+    /// The pointer's tokens of the first place it differs, innermost
+    /// first.
+    BodyLacksPart {
+        wanted: &'a serde_json::Value,
+        reversed: Vec<String>,
+    },
+    Custom(&'a str),
+}
+
+impl std::fmt::Display for Miss<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Miss::Operation {
+                got: Some(got),
+                wants,
+            } => write!(f, "operation {got:?}, rule wants {wants:?}"),
+            Miss::Operation { got: None, wants } => {
+                write!(f, "no known operation, rule wants {wants:?}")
+            }
+            Miss::CredentialCall(op) => write!(
+                f,
+                "operation {op:?} is a credential call, which only a rule naming it answers"
+            ),
+            Miss::Model {
+                got: Some(id),
+                pattern,
+            } => write!(f, "model {id} does not match {pattern}"),
+            Miss::Model { got: None, pattern } => {
+                write!(f, "no model in the request, rule wants {pattern}")
+            }
+            Miss::Region {
+                got: Some(region),
+                pattern,
+            } => write!(f, "region {region} does not match {pattern}"),
+            Miss::Region { got: None, pattern } => write!(f, "no region, rule wants {pattern}"),
+            Miss::Path { path, pattern } => {
+                write!(f, "path {} does not match {pattern}", excerpt(path, 120))
+            }
+            Miss::Query { name, value } => write!(f, "query parameter {name} is not {value}"),
+            Miss::HeaderMissing(name) => write!(f, "header {name} missing"),
+            Miss::HeaderDiffers(name) => write!(f, "header {name} has another value"),
+            Miss::NotJson => f.write_str("the body is not JSON"),
+            Miss::BodyLacks(pointer) => write!(f, "body has no {pointer}"),
+            Miss::BodyValue {
+                pointer,
+                value,
+                condition,
+            } => write!(
+                f,
+                "body {pointer} = {}, rule wants {condition}",
+                excerpt(&value.to_string(), 80)
+            ),
+            Miss::BodyNot(wanted) => {
+                write!(f, "body is not {}", excerpt(&wanted.to_string(), 80))
+            }
+            Miss::BodyLacksPart { wanted, reversed } => {
+                let at: String = reversed
+                    .iter()
+                    .rev()
+                    .map(|token| format!("/{}", token.replace('~', "~0").replace('/', "~1")))
+                    .collect();
+                write!(
+                    f,
+                    "body does not include {} (at `{at}`)",
+                    excerpt(&wanted.to_string(), 80)
+                )
+            }
+            Miss::Custom(label) => write!(f, "custom `{label}` said no"),
+        }
+    }
+}
+
+/// Whether `value` includes `wanted` (wiremock's `body_partial_json`).
+/// Err: the JSON pointer's tokens of the first place it does not,
+/// innermost first (built on the way out, so a body that includes it
+/// costs no allocation).
+fn includes(value: &serde_json::Value, wanted: &serde_json::Value) -> Result<(), Vec<String>> {
     use serde_json::Value;
-    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    let under = |token: String| {
+        move |mut reversed: Vec<String>| {
+            reversed.push(token);
+            reversed
+        }
+    };
     match (value, wanted) {
         (Value::Object(fields), Value::Object(wanted)) => {
-            wanted.iter().try_for_each(|(key, wanted)| {
-                let at = format!("{at}/{}", escape(key));
-                match fields.get(key) {
-                    Some(value) => includes(value, wanted, at),
-                    None => Err(at),
-                }
-            })
+            wanted
+                .iter()
+                .try_for_each(|(key, wanted)| match fields.get(key) {
+                    Some(value) => includes(value, wanted).map_err(under(key.clone())),
+                    None => Err(vec![key.clone()]),
+                })
         }
         (Value::Array(items), Value::Array(wanted)) => {
-            wanted.iter().enumerate().try_for_each(|(n, wanted)| {
-                let at = format!("{at}/{n}");
-                match items.get(n) {
-                    Some(value) => includes(value, wanted, at),
-                    None => Err(at),
-                }
-            })
+            wanted
+                .iter()
+                .enumerate()
+                .try_for_each(|(n, wanted)| match items.get(n) {
+                    Some(value) => includes(value, wanted).map_err(under(n.to_string())),
+                    None => Err(vec![n.to_string()]),
+                })
         }
         _ if value == wanted => Ok(()),
-        _ => Err(at),
+        _ => Err(Vec::new()),
     }
 }
 

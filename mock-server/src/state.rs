@@ -328,8 +328,11 @@ impl Shared {
         let mut chosen: Option<ChosenRule> = None;
         for mounted in self.rules().iter_mut() {
             mounted.tried = mounted.tried.saturating_add(1);
-            if let Some(reason) = mounted.rule.when.miss(request) {
-                mounted.missed(request, seq, || reason);
+            if let Some(miss) = mounted.rule.when.first_miss(request) {
+                // Said now only for a rule that explains its misses: the
+                // miss borrows the rule, which `missed` changes.
+                let reason = mounted.rule.expect.map(|_| miss.to_string());
+                mounted.missed(request, seq, || reason.unwrap_or_default());
                 continue;
             }
             if normal_answer == NormalAnswer::Fixed && mounted.rule.changes_content() {
