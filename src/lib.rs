@@ -8,9 +8,10 @@
 //! [`report`], the HTML page of a run (the binary's commands are
 //! `src/main.rs`'s).
 //!
-//! Layers, each using only those before it: scenarios (`scenario`) → reporting (`report`).
+//! Layers, each using only those before it: scenarios (`scenario`) → reporting (`report`) → capturing (`capture`).
 
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod report;
 pub mod scenario;

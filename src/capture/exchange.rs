@@ -1,0 +1,126 @@
+//! What a capture holds before it becomes a scenario: each request as the
+//! client sent it and its answer as it arrived, piece by piece with the
+//! time of each piece. The proxy (`record`) and every importer
+//! (`import`: a HAR file, a proxy log, an event-stream body) produce
+//! these; `write` turns them into rules and expectations.
+//!
+//! Nothing here is redacted yet: an [`Exchange`] lives in memory only,
+//! and `write` redacts as it writes.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// One request and what came back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// When the request started, from the first request of the session.
+    pub started: Duration,
+    /// `POST`, `GET`.
+    pub method: String,
+    /// The path as the client sent it (percent-encoded as it was).
+    pub path: String,
+    /// The query as sent, without `?`; empty when there was none.
+    pub query: String,
+    /// The request's headers in the order they came, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The request's body.
+    pub body: Bytes,
+    /// What came back.
+    pub outcome: Outcome,
+}
+
+/// What came back for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// An answer's head arrived.
+    Answered(Answered),
+    /// No head arrived: the connection was refused, reset or closed first,
+    /// `after` the request was sent.
+    NoAnswer {
+        /// How long after the request the connection failed.
+        after: Duration,
+        /// Why, as the transport said it.
+        why: String,
+    },
+}
+
+/// An answer as it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    /// How long after the request its head came (time to first byte).
+    pub head_after: Duration,
+    /// The status.
+    pub status: u16,
+    /// The answer's headers in order, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body's pieces in order, each with how long after the head it
+    /// arrived. Streams arrive in many; a HAR's body is one.
+    pub pieces: Vec<Piece>,
+    /// How the body ended.
+    pub end: BodyEnd,
+}
+
+/// A piece of an answer's body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    /// When it arrived, from the answer's head.
+    pub at: Duration,
+    /// Its bytes.
+    pub bytes: Bytes,
+}
+
+/// How an answer's body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// It ended as HTTP says a body ends.
+    Complete,
+    /// The connection broke before the body's end (a reset, a body
+    /// shorter than its length, an aborted chunked body), `at` after the
+    /// head.
+    Broken {
+        /// When, from the answer's head.
+        at: Duration,
+    },
+    /// The client went away before the body's end (it gave up reading),
+    /// `at` after the head.
+    ClientLeft {
+        /// When, from the answer's head.
+        at: Duration,
+    },
+}
+
+impl Exchange {
+    /// The value of request header `name` (lower-case), the first if
+    /// repeated.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+impl Answered {
+    /// The value of answer header `name` (lower-case), the first if
+    /// repeated.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The whole body, the pieces joined.
+    pub fn body(&self) -> Bytes {
+        match self.pieces.as_slice() {
+            [one] => one.bytes.clone(),
+            pieces => pieces
+                .iter()
+                .flat_map(|p| p.bytes.iter().copied())
+                .collect::<Vec<u8>>()
+                .into(),
+        }
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
