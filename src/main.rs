@@ -1,7 +1,7 @@
 //! `bedrock-harness`: the scenario runner and support tools. `main` reads
 //! the command line and hands each command to the module that does it.
 //!
-//! Layers, each using only those before it: support (`claude_code`, `isolation`) → commands (`decode`, `load`, `run`, `serve`).
+//! Layers, each using only those before it: support (`claude_code`, `isolation`) → commands (`decode`, `load`, `run`, `serve`) → commands that share theirs (`record`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ mod claude_code;
 mod decode;
 mod isolation;
 mod load;
+mod record;
 mod run;
 mod serve;
 
@@ -183,6 +184,24 @@ enum Command {
     /// removed); exception frames show their type and message. Stops at the
     /// first corrupt frame, naming its byte offset, and exits with status 1.
     /// Reads standard input when FILE is `-` or absent.
+    /// Record a client's session with AWS as a scenario: a proxy on
+    /// 127.0.0.1 the client's endpoints point at.
+    ///
+    /// Each request is signed again with your own AWS credentials (the
+    /// AWS CLI's chain: environment, profile, SSO) for the real regional
+    /// endpoint, or keeps its bearer key, and its answer is streamed back
+    /// unchanged, with its timing. When the session ends (the COMMAND
+    /// after `--` exits, or Ctrl-C) the scenario is written: the client's
+    /// settings it can tell, one rule per answer in order (errors, streams
+    /// with their frames and gaps, stalls and cuts), and the requests as
+    /// expected. Signatures, tokens, keys and account ids never reach the
+    /// file; prompt and answer text only with --keep-text. What was
+    /// redacted is printed at the end.
+    Record(record::RecordArgs),
+    /// Turn a capture into a scenario as `record` writes one: a HAR file
+    /// (browser devtools, mitmproxy, Charles, Fiddler), a `record --log`
+    /// proxy log, or an event-stream body (what `decode` reads).
+    Import(record::ImportArgs),
     Decode {
         /// The captured response body.
         file: Option<PathBuf>,
@@ -246,6 +265,8 @@ fn main() -> ExitCode {
             print_env,
         ),
         Command::Load(options) => load::run(&options),
+        Command::Record(args) => record::record(args),
+        Command::Import(args) => record::import(args),
         Command::Decode { file, raw } => decode::run(file.as_deref(), raw),
     }
 }

@@ -607,7 +607,7 @@ impl ClientSide<'_> {
 
 /// `value` quoted for a POSIX shell when it needs it; `${HOME}` in it is
 /// left for the shell to expand.
-fn shell_quote(value: &str) -> String {
+pub fn shell_quote(value: &str) -> String {
     let plain = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
@@ -632,7 +632,7 @@ fn shell_quote(value: &str) -> String {
 }
 
 /// Ctrl-C and SIGTERM, their handlers installed when made.
-struct StopSignals {
+pub struct StopSignals {
     #[cfg(unix)]
     interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
@@ -640,7 +640,7 @@ struct StopSignals {
 }
 
 impl StopSignals {
-    fn install() -> Self {
+    pub fn install() -> Self {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -655,7 +655,7 @@ impl StopSignals {
 
     /// Resolves on the first of the two; never, where neither could be
     /// installed.
-    async fn wait(self) {
+    pub async fn wait(self) {
         #[cfg(unix)]
         {
             let (mut interrupt, mut terminate) = (self.interrupt, self.terminate);

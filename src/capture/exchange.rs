@@ -43,6 +43,12 @@ pub enum Outcome {
         /// Why, as the transport said it.
         why: String,
     },
+    /// The client went away before the answer's head came, `after` the
+    /// request was sent (it gave up waiting).
+    ClientLeft {
+        /// How long the client waited.
+        after: Duration,
+    },
 }
 
 /// An answer as it arrived.

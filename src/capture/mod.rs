@@ -3,6 +3,8 @@
 //! proxy log, an event-stream body).
 //!
 //! Layers, each using only those before it: vocabulary (`exchange`) →
-//! redacting (`redact`) → writing (`write`) → capturing (`import`, `proxy`).
+//! reading (`redact`, `stream`) → writing (`client_side`, `write`) →
+//! capturing (`import`, `proxy`).
 
 pub mod exchange;
+mod stream;

@@ -27,8 +27,29 @@ pub const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
 /// Runs `scenario` and returns what happened; `Err` when it could not be
 /// run at all (a bad setting, a run past [`RUN_TIME_LIMIT`]).
 pub async fn execute(scenario: &Scenario) -> Result<Run, String> {
+    execute_through(scenario, None).await
+}
+
+/// What keeps a front running until the session ends.
+pub type FrontGuard = Box<dyn std::any::Any + Send>;
+
+/// A proxy the client's requests pass through on their way to the mock
+/// (`record`'s, in its tests): given the mock's URL, it returns the URL
+/// the client is given.
+pub type Front = Box<
+    dyn FnOnce(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(String, FrontGuard), String>> + Send>,
+        > + Send,
+>;
+
+/// Runs `scenario` as [`execute`] does, the client's requests passing
+/// through `front` when one is given (else through the scenario's own
+/// `[client.transit]`, if any).
+pub async fn execute_through(scenario: &Scenario, front: Option<Front>) -> Result<Run, String> {
     let sandbox = Sandbox::new(&scenario.name)?;
-    match tokio::time::timeout(RUN_TIME_LIMIT, execute_in(scenario, &sandbox)).await {
+    match tokio::time::timeout(RUN_TIME_LIMIT, execute_in(scenario, &sandbox, front)).await {
         Ok(result) => result,
         Err(_) => Err(format!(
             "the run did not finish in {} s and was stopped",
@@ -37,11 +58,21 @@ pub async fn execute(scenario: &Scenario) -> Result<Run, String> {
     }
 }
 
-async fn execute_in(scenario: &Scenario, sandbox: &Sandbox) -> Result<Run, String> {
+async fn execute_in(
+    scenario: &Scenario,
+    sandbox: &Sandbox,
+    front: Option<Front>,
+) -> Result<Run, String> {
     let start = scenario.clock.start_time();
     let mock_clock = Clock::fixed(start);
     let server = start_mock(&scenario.server, mock_clock.clone()).await?;
-    let (uri, proxy) = match transit::client_uri(scenario, &server).await {
+    let fronted = match front {
+        Some(front) => front(server.uri()).await,
+        None => transit::client_uri(scenario, &server)
+            .await
+            .map(|(uri, proxy)| (uri, Box::new(proxy) as FrontGuard)),
+    };
+    let (uri, proxy) = match fronted {
         Ok(front) => front,
         Err(e) => {
             Seen::finish(server, start).await;

@@ -262,17 +262,17 @@ impl Tamper {
 }
 
 /// Who signs, for what and when.
-struct Signing<'a> {
-    credentials: aws_credential_types::Credentials,
-    region: &'a str,
-    service: &'a str,
-    time: SystemTime,
+pub(crate) struct Signing<'a> {
+    pub credentials: aws_credential_types::Credentials,
+    pub region: &'a str,
+    pub service: &'a str,
+    pub time: SystemTime,
 }
 
 /// The headers SigV4 adds to a request (`authorization`, `x-amz-date`,
 /// `x-amz-security-token`), signed as `signing` says over every header it
 /// has.
-fn signature_headers(
+pub(crate) fn signature_headers(
     method: &http::Method,
     url: &str,
     headers: &HeaderMap,
@@ -311,14 +311,15 @@ fn signature_headers(
 }
 
 /// The parts of a SigV4 `Authorization` the proxy signs again with.
-struct SigV4Scope {
-    access_key_id: String,
-    region: String,
+pub(crate) struct SigV4Scope {
+    pub access_key_id: String,
+    pub region: String,
+    pub service: String,
 }
 
 impl SigV4Scope {
     /// `AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/bedrock/aws4_request, …`.
-    fn of(authorization: &str) -> Option<Self> {
+    pub(crate) fn of(authorization: &str) -> Option<Self> {
         let rest = authorization.strip_prefix("AWS4-HMAC-SHA256 ")?;
         let credential = rest
             .split(',')
@@ -326,15 +327,17 @@ impl SigV4Scope {
         let mut scope = credential.split('/');
         let access_key_id = scope.next()?.to_owned();
         let region = scope.nth(1)?.to_owned();
+        let service = scope.next()?.to_owned();
         Some(Self {
             access_key_id,
             region,
+            service,
         })
     }
 }
 
 /// `x-amz-date` (`20261125T120000Z`) as a time.
-fn amz_date(text: &str) -> Option<SystemTime> {
+pub(crate) fn amz_date(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;

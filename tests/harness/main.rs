@@ -17,10 +17,13 @@
 //!   README's pytest example;
 //! - `properties`: routing, retries, refresh loops and fallback over
 //!   generated scenarios;
+//! - `capture`: `record` end to end (a session through the proxy, the
+//!   written scenario replayed with the same journal);
 //! - `serde_features`: no library crate forces a serde_json feature (such
 //!   as `preserve_order`) on the projects that depend on it.
 
 mod architecture;
+mod capture;
 mod cli;
 mod config_files;
 mod properties;

@@ -1,0 +1,529 @@
+//! `record`'s proxy: the client's endpoints point here; each request is
+//! signed again for the real endpoint with the recorder's own AWS
+//! credentials (a bearer key passes as it is), forwarded, and its answer
+//! streamed back unchanged as it comes, every piece timed, so the session
+//! can be written as a scenario when it ends.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use bedrock_mock_server::{Operation, identify};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
+use crate::scenario::transit::{SigV4Scope, Signing, amz_date, signature_headers};
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Upstream {
+    /// Each service's regional AWS endpoint (the runtime, the control
+    /// plane, Mantle, STS, the SSO portal), in the request's region.
+    Aws,
+    /// One base URL for everything (`serve`, a gateway), paths kept.
+    Url(String),
+}
+
+/// How to record.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct RecordOptions {
+    /// Where requests go.
+    pub upstream: Upstream,
+    /// The region of a request that does not say (a bearer key's).
+    pub region: String,
+    /// Who signs the forwarded requests: the AWS credential chain's when
+    /// `None` (environment, profile, SSO, …, as `aws-sigv4-proxy` does).
+    pub credentials: Option<Credentials>,
+    /// Each finished exchange is handed here too (the proxy log).
+    pub on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+}
+
+impl RecordOptions {
+    /// To AWS in `region`, signed by the credential chain.
+    pub fn new(region: impl Into<String>) -> Self {
+        Self {
+            upstream: Upstream::Aws,
+            region: region.into(),
+            credentials: None,
+            on_exchange: None,
+        }
+    }
+
+    /// Everything to one base URL.
+    pub fn upstream_url(mut self, url: impl Into<String>) -> Self {
+        self.upstream = Upstream::Url(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Signs with these credentials instead of the chain's.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Hands each finished exchange to `sink` as well.
+    pub fn on_exchange(mut self, sink: impl Fn(&Exchange) + Send + Sync + 'static) -> Self {
+        self.on_exchange = Some(Arc::new(sink));
+        self
+    }
+}
+
+/// Why recording could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecordError {
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// A running recording proxy on 127.0.0.1.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
+/// use bedrock_harness::capture::write::{WriteOptions, write};
+///
+/// let recorder = Recorder::start(RecordOptions::new("us-east-1"), 0).await?;
+/// // Point the client's endpoints at recorder.uri(), run the session…
+/// let exchanges = recorder.finish().await;
+/// let written = write(&exchanges, &WriteOptions::new("my-case"));
+/// std::fs::write("case.toml", written.toml)?;
+/// # Ok(()) }
+/// ```
+pub struct Recorder {
+    uri: String,
+    session: Arc<Session>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What every connection shares.
+struct Session {
+    options: RecordOptions,
+    signer: Option<SharedCredentialsProvider>,
+    client: Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>,
+    began: Instant,
+    finished: Mutex<Vec<Exchange>>,
+    in_flight: tokio::sync::watch::Sender<usize>,
+}
+
+impl Recorder {
+    /// Starts the proxy on 127.0.0.1:`port` (0: any free port). Without
+    /// explicit credentials it loads the AWS credential chain once here.
+    pub async fn start(options: RecordOptions, port: u16) -> Result<Self, RecordError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| RecordError {
+                message: format!("record: could not listen on 127.0.0.1:{port}: {e}; choose another --port"),
+            })?;
+        let address = listener.local_addr().map_err(|e| RecordError {
+            message: format!("record: {e}"),
+        })?;
+        let signer = match &options.credentials {
+            Some(c) => Some(SharedCredentialsProvider::new(c.clone())),
+            None => chain(&options.region).await,
+        };
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let session = Arc::new(Session {
+            options,
+            signer,
+            client: Client::builder(TokioExecutor::new())
+                .retry_canceled_requests(false)
+                .build(connector),
+            began: Instant::now(),
+            finished: Mutex::new(Vec::new()),
+            in_flight: tokio::sync::watch::Sender::new(0),
+        });
+        let task = tokio::spawn(accept(listener, Arc::clone(&session)));
+        Ok(Self {
+            uri: format!("http://{address}"),
+            session,
+            task,
+        })
+    }
+
+    /// The URL to point the client's endpoints at.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// How many exchanges have finished so far.
+    pub fn finished(&self) -> usize {
+        self.session.finished.lock().map_or(0, |f| f.len())
+    }
+
+    /// Stops taking connections, lets the exchanges under way end (up to
+    /// five seconds), and returns every exchange in the order they began.
+    pub async fn finish(self) -> Vec<Exchange> {
+        self.task.abort();
+        let mut watch = self.session.in_flight.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(5), watch.wait_for(|n| *n == 0)).await;
+        let mut exchanges = std::mem::take(&mut *self.session.finished.lock().unwrap_or_else(|p| p.into_inner()));
+        exchanges.sort_by_key(|e| e.started);
+        exchanges
+    }
+}
+
+/// The credential chain's provider, or `None` (bearer keys only) when
+/// the chain has none.
+async fn chain(region: &str) -> Option<SharedCredentialsProvider> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(region.to_owned()))
+        .load()
+        .await;
+    config.credentials_provider()
+}
+
+async fn accept(listener: tokio::net::TcpListener, session: Arc<Session>) {
+    while let Ok((socket, _)) = listener.accept().await {
+        let session = Arc::clone(&session);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let session = Arc::clone(&session);
+                async move { session.pass_on(request).await }
+            });
+            // An upstream connection that broke before its head breaks the
+            // client's too: the service's error closes it unanswered.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
+
+/// A body passed back as it comes.
+type Passed = Response<BoxBody<Bytes, hyper::Error>>;
+
+/// Why a request got no answer: the client's connection is closed too.
+#[derive(Debug)]
+struct NoAnswer(String);
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoAnswer {}
+
+/// An exchange under way: finished into the session when its answer ends
+/// (or it is dropped: the client went away).
+struct Pending {
+    session: Arc<Session>,
+    exchange: Option<Exchange>,
+    sent_at: Instant,
+}
+
+impl Pending {
+    fn new(session: &Arc<Session>, exchange: Exchange) -> Self {
+        session.in_flight.send_modify(|n| *n += 1);
+        Self {
+            session: Arc::clone(session),
+            exchange: Some(exchange),
+            sent_at: Instant::now(),
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if let Some(mut exchange) = self.exchange.take() {
+            exchange.outcome = outcome;
+            if let Some(sink) = &self.session.options.on_exchange {
+                sink(&exchange);
+            }
+            if let Ok(mut finished) = self.session.finished.lock() {
+                finished.push(exchange);
+            }
+            self.session.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let after = self.sent_at.elapsed();
+        self.finish(Outcome::ClientLeft { after });
+    }
+}
+
+impl Session {
+    async fn pass_on(self: Arc<Self>, request: Request<Incoming>) -> Result<Passed, NoAnswer> {
+        let started = self.began.elapsed();
+        let (parts, body) = request.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| NoAnswer(format!("the client's body: {e}")))?
+            .to_bytes();
+        let exchange = captured(started, &parts, body.clone());
+        let target = match self.target(&exchange) {
+            Ok(target) => target,
+            Err(why) => return Ok(refused(&why)),
+        };
+        let forwarded = match self.forward(&exchange, &target, parts.headers).await {
+            Ok(forwarded) => forwarded,
+            Err(why) => return Ok(refused(&why)),
+        };
+        let mut pending = Pending::new(&self, exchange);
+        match self.client.request(forwarded).await {
+            Ok(answer) => Ok(recorded_answer(answer, pending)),
+            Err(e) => {
+                let after = pending.sent_at.elapsed();
+                let why = format!("the upstream gave no answer: {e}");
+                pending.finish(Outcome::NoAnswer { after, why: why.clone() });
+                Err(NoAnswer(why))
+            }
+        }
+    }
+
+    /// The URL a request goes to.
+    fn target(&self, exchange: &Exchange) -> Result<String, String> {
+        let path_and_query = if exchange.query.is_empty() {
+            exchange.path.clone()
+        } else {
+            format!("{}?{}", exchange.path, exchange.query)
+        };
+        let base = match &self.options.upstream {
+            Upstream::Url(url) => url.clone(),
+            Upstream::Aws => {
+                let region = request_region(exchange).unwrap_or_else(|| self.options.region.clone());
+                let identified = identify(&exchange.method, &exchange.path, &exchange.query, &exchange.body)
+                    .ok_or_else(|| format!("{} {} is no Bedrock, Mantle or STS operation", exchange.method, exchange.path))?;
+                aws_endpoint(identified.operation, &region)
+            }
+        };
+        Ok(format!("{base}{path_and_query}"))
+    }
+
+    /// The request for `url`: its host, hop-by-hop headers gone, signed
+    /// again when it was signed.
+    async fn forward(&self, exchange: &Exchange, url: &str, mut headers: HeaderMap) -> Result<Request<Full<Bytes>>, String> {
+        let uri: http::Uri = url.parse().map_err(|e| format!("the upstream URL {url}: {e}"))?;
+        let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        for name in HOP_BY_HOP {
+            headers.remove(*name);
+        }
+        headers.insert(http::header::HOST, header_value(&authority)?);
+        let scope = exchange.header("authorization").and_then(SigV4Scope::of);
+        if let Some(scope) = scope {
+            self.sign(&exchange.method, url, &mut headers, &exchange.body, &scope).await?;
+        }
+        let mut request = Request::builder()
+            .method(exchange.method.as_str())
+            .uri(uri)
+            .body(Full::new(exchange.body.clone()))
+            .map_err(|e| format!("the forwarded request: {e}"))?;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+
+    async fn sign(&self, method: &str, url: &str, headers: &mut HeaderMap, body: &[u8], scope: &SigV4Scope) -> Result<(), String> {
+        let provider = self.signer.as_ref().ok_or(
+            "the request is signed with SigV4, but the recorder has no AWS credentials: set them up as for the AWS CLI (AWS_PROFILE, aws sso login, …)",
+        )?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| format!("the recorder's AWS credentials: {e}"))?;
+        // Signed at the client's own time: a client whose clock is off
+        // is refused by AWS as it was without the recorder.
+        let time = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(amz_date)
+            .unwrap_or_else(SystemTime::now);
+        for name in ["authorization", "x-amz-date", "x-amz-security-token"] {
+            headers.remove(name);
+        }
+        let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let signing = Signing {
+            credentials,
+            region: &scope.region,
+            service: &scope.service,
+            time,
+        };
+        for (name, value) in signature_headers(&method, url, headers, body, signing)? {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            headers.insert(name, header_value(&value)?);
+        }
+        Ok(())
+    }
+}
+
+/// Headers that belong to one connection, not to the request.
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+fn header_value(text: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(text).map_err(|e| format!("a header value: {e}"))
+}
+
+/// The request as the client sent it.
+fn captured(started: Duration, parts: &http::request::Parts, body: Bytes) -> Exchange {
+    Exchange {
+        started,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body,
+        outcome: Outcome::NoAnswer {
+            after: Duration::ZERO,
+            why: "under way".into(),
+        },
+    }
+}
+
+/// The region of a SigV4 signature's scope.
+fn request_region(exchange: &Exchange) -> Option<String> {
+    exchange.header("authorization").and_then(SigV4Scope::of).map(|s| s.region)
+}
+
+/// The regional endpoint that serves `operation`.
+fn aws_endpoint(operation: Operation, region: &str) -> String {
+    match operation {
+        Operation::InvokeModel | Operation::InvokeModelWithResponseStream => {
+            format!("https://bedrock-runtime.{region}.amazonaws.com")
+        }
+        Operation::MantleMessages | Operation::MantleMessagesStream => format!("https://bedrock-mantle.{region}.api.aws"),
+        Operation::GetCallerIdentity | Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => {
+            format!("https://sts.{region}.amazonaws.com")
+        }
+        Operation::GetRoleCredentials => format!("https://portal.sso.{region}.amazonaws.com"),
+        _ => format!("https://bedrock.{region}.amazonaws.com"),
+    }
+}
+
+/// The recorder's own refusal (a request it cannot forward), not recorded.
+fn refused(why: &str) -> Passed {
+    let body = serde_json::json!({ "message": format!("bedrock-harness record: {why}") }).to_string();
+    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed());
+    *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The upstream's answer, passed back as it comes and timed.
+fn recorded_answer(answer: Response<Incoming>, mut pending: Pending) -> Passed {
+    let head_after = pending.sent_at.elapsed();
+    let (parts, body) = answer.into_parts();
+    let answered = Answered {
+        head_after,
+        status: parts.status.as_u16(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        pieces: Vec::new(),
+        end: BodyEnd::Complete,
+    };
+    if let Some(exchange) = pending.exchange.as_mut() {
+        exchange.outcome = Outcome::Answered(answered);
+    }
+    let body = Timed {
+        inner: body,
+        head_at: Instant::now(),
+        pending,
+    };
+    Response::from_parts(parts, body.boxed())
+}
+
+/// An answer's body passed through, each piece recorded with its time.
+struct Timed {
+    inner: Incoming,
+    head_at: Instant,
+    pending: Pending,
+}
+
+impl Timed {
+    fn answered(&mut self) -> Option<&mut Answered> {
+        match self.pending.exchange.as_mut().map(|e| &mut e.outcome) {
+            Some(Outcome::Answered(answered)) => Some(answered),
+            _ => None,
+        }
+    }
+
+    fn end(&mut self, end: BodyEnd) {
+        if let Some(answered) = self.answered() {
+            answered.end = end;
+        }
+        if let Some(outcome) = self.pending.exchange.as_ref().map(|e| e.outcome.clone()) {
+            self.pending.finish(outcome);
+        }
+    }
+}
+
+impl Body for Timed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let at = self.head_at.elapsed();
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(bytes) = frame.data_ref().cloned()
+                    && let Some(answered) = self.answered()
+                {
+                    answered.pieces.push(Piece { at, bytes });
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.end(BodyEnd::Broken { at }),
+            Poll::Ready(None) => self.end(BodyEnd::Complete),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        // Dropped with all of it read: hyper need not poll a body past
+        // its last byte. Dropped before: the client stopped reading.
+        let at = self.head_at.elapsed();
+        if self.pending.exchange.is_some() {
+            let end = if self.inner.is_end_stream() {
+                BodyEnd::Complete
+            } else {
+                BodyEnd::ClientLeft { at }
+            };
+            self.end(end);
+        }
+    }
+}

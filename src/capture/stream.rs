@@ -1,0 +1,390 @@
+//! A streamed answer's body read back into its events, each with the time
+//! it arrived: Bedrock's event-stream frames or Mantle's Server-Sent
+//! Events. What a stream ended on (a frame or event cut short) is kept
+//! too, so the writer can cut the replay at the same byte.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_exception};
+use bedrock_eventstream::{Decoder, Frame, Header, encode};
+use bytes::Bytes;
+
+use super::exchange::Piece;
+
+/// A stream's events, and what was left unfinished at its end.
+#[derive(Debug, Default)]
+pub struct TimedEvents {
+    /// Every whole event, in order.
+    pub events: Vec<TimedEvent>,
+    /// The bytes after the last whole event, if any.
+    pub partial: Option<Partial>,
+    /// Why reading stopped before the end, if it did (a frame that does
+    /// not decode); the bytes from there on are the `partial`.
+    pub trouble: Option<String>,
+}
+
+/// One event and when it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    /// When its last byte arrived, from the answer's head.
+    pub at: Duration,
+    /// What it was.
+    pub body: EventBody,
+}
+
+/// What an event carried.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    /// An event-stream `chunk` frame: the Anthropic event's JSON, and the
+    /// frame's padding (`p`), kept so the frame keeps its length.
+    Chunk {
+        /// The event JSON the frame's `bytes` carried.
+        json: String,
+        /// The padding, when the frame had one.
+        padding: Option<String>,
+    },
+    /// An event-stream exception frame whose payload is a `message` alone.
+    Exception {
+        /// `:exception-type`.
+        kind: String,
+        /// The payload's `message`.
+        message: String,
+    },
+    /// Any other event-stream frame: its headers (name, string value;
+    /// `None` for a header that is not a string) and payload.
+    Frame {
+        /// Its headers in order.
+        headers: Vec<(String, Option<String>)>,
+        /// The whole frame as it came.
+        bytes: Bytes,
+    },
+    /// A Server-Sent Event.
+    Sse {
+        /// Its `event:` name (`message` when it had none).
+        event: String,
+        /// Its `data:` lines, joined by line breaks.
+        data: String,
+    },
+}
+
+/// The unfinished end of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partial {
+    /// How many bytes of it arrived.
+    pub bytes: usize,
+    /// The whole frame's length, when its prelude arrived.
+    pub frame_len: Option<usize>,
+    /// The event type it carried, when enough of it arrived to tell.
+    pub event_type: Option<String>,
+}
+
+impl EventBody {
+    /// The event's type, as the mock's journal labels it (`message_start`,
+    /// an exception's type, an SSE event's name).
+    pub fn label(&self) -> String {
+        match self {
+            EventBody::Chunk { json, .. } => json_type(json).unwrap_or_default(),
+            EventBody::Exception { kind, .. } => kind.clone(),
+            EventBody::Frame { headers, .. } => header(headers, ":event-type")
+                .or_else(|| header(headers, ":exception-type"))
+                .unwrap_or_default(),
+            EventBody::Sse { event, .. } => event.clone(),
+        }
+    }
+}
+
+fn header(headers: &[(String, Option<String>)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.clone())
+}
+
+/// Where each byte of the joined body arrived: the time of the piece that
+/// holds the byte at `offset`.
+struct Arrivals<'a> {
+    pieces: &'a [Piece],
+}
+
+impl Arrivals<'_> {
+    fn at(&self, offset: usize) -> Duration {
+        let mut end = 0;
+        for piece in self.pieces {
+            end += piece.bytes.len();
+            if offset < end {
+                return piece.at;
+            }
+        }
+        self.pieces.last().map_or(Duration::ZERO, |p| p.at)
+    }
+}
+
+fn joined(pieces: &[Piece]) -> Vec<u8> {
+    pieces.iter().flat_map(|p| p.bytes.iter().copied()).collect()
+}
+
+/// Bedrock's event stream, frame by frame.
+pub fn event_stream(pieces: &[Piece]) -> TimedEvents {
+    let body = joined(pieces);
+    let arrivals = Arrivals { pieces };
+    let mut decoder = Decoder::new();
+    let mut rest: &[u8] = &body;
+    let mut out = TimedEvents::default();
+    let mut start = 0;
+    loop {
+        match decoder.decode(&mut rest) {
+            Ok(Some(frame)) => {
+                let end = start + frame.encoded_len();
+                let event = frame_event(&frame, Bytes::copy_from_slice(&body[start..end]));
+                out.events.push(TimedEvent {
+                    at: arrivals.at(end - 1),
+                    body: event,
+                });
+                start = end;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                out.trouble = Some(format!("the frame at byte {start} does not decode: {e}"));
+                break;
+            }
+        }
+    }
+    if start < body.len() {
+        out.partial = Some(partial_frame(&body[start..]));
+    }
+    out
+}
+
+fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
+    let message_type = frame.str_header(":message-type");
+    let payload: Option<serde_json::Value> = serde_json::from_slice(frame.payload()).ok();
+    let field = |name: &str| payload.as_ref().and_then(|p| p.get(name)).and_then(|v| v.as_str());
+    if message_type == Some("event") && frame.str_header(":event-type") == Some("chunk") {
+        let fields = payload.as_ref().and_then(|p| p.as_object()).map_or(0, |o| o.len());
+        let json = field("bytes")
+            .and_then(|b| STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok());
+        let padding = field("p").map(str::to_owned);
+        if let Some(json) = json
+            && fields == 1 + usize::from(padding.is_some())
+            && padding.as_ref().is_some_and(|p| chunk_bytes(&json, p) == bytes)
+        {
+            return EventBody::Chunk { json, padding };
+        }
+    }
+    if message_type == Some("exception")
+        && let (Some(kind), Some(message)) = (frame.str_header(":exception-type"), field("message"))
+        && payload.as_ref().and_then(|p| p.as_object()).map(|o| o.len()) == Some(1)
+        && exception_bytes(kind, message) == bytes
+    {
+        return EventBody::Exception {
+            kind: kind.to_owned(),
+            message: message.to_owned(),
+        };
+    }
+    let headers = frame
+        .headers()
+        .map(|h| (h.name.to_owned(), h.value.as_str().map(str::to_owned)))
+        .collect();
+    EventBody::Frame { headers, bytes }
+}
+
+/// A chunk frame as the mock writes one: a recorded frame is kept as an
+/// event only when the replay's bytes are the recording's.
+fn chunk_bytes(json: &str, padding: &str) -> Vec<u8> {
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    let mut out = Vec::new();
+    let payload = chunk_payload(json.as_bytes(), padding);
+    match encode(&headers, &payload, &mut out) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// An exception frame as the mock writes one.
+fn exception_bytes(kind: &str, message: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_exception(&Exception::new(kind, message), &mut out);
+    out
+}
+
+/// What can be told of a frame cut short: its length from the prelude,
+/// and the event type from the start of its base64 `bytes`.
+fn partial_frame(bytes: &[u8]) -> Partial {
+    let frame_len = (bytes.len() >= 4)
+        .then(|| u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize);
+    let event_type = find_after(bytes, br#""bytes":""#).and_then(|start| {
+        let b64: Vec<u8> = bytes[start..]
+            .iter()
+            .copied()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+            .collect();
+        let whole = b64.len() / 4 * 4;
+        let json = STANDARD.decode(&b64[..whole]).ok()?;
+        type_in_prefix(&String::from_utf8_lossy(&json))
+    });
+    Partial {
+        bytes: bytes.len(),
+        frame_len,
+        event_type,
+    }
+}
+
+fn find_after(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + needle.len())
+}
+
+/// The first `"type":"…"` of a JSON text that may be cut short.
+fn type_in_prefix(json: &str) -> Option<String> {
+    let start = json.find(r#""type":""#)? + r#""type":""#.len();
+    let len = json[start..].find('"')?;
+    Some(json[start..start + len].to_owned())
+}
+
+/// The `type` of an event's JSON.
+pub fn json_type(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value.get("type")?.as_str().map(str::to_owned)
+}
+
+/// Mantle's Server-Sent Events, event by event.
+pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
+    let body = joined(pieces);
+    let arrivals = Arrivals { pieces };
+    let mut out = TimedEvents::default();
+    let mut start = 0;
+    while let Some((len, gap)) = next_event_end(&body[start..]) {
+        let text = String::from_utf8_lossy(&body[start..start + len]);
+        if let Some(body) = sse_event(&text) {
+            out.events.push(TimedEvent {
+                at: arrivals.at(start + len + gap - 1),
+                body,
+            });
+        }
+        start += len + gap;
+    }
+    if start < body.len() {
+        let text = String::from_utf8_lossy(&body[start..]);
+        let event_type = sse_event(&text).map(|e| e.label());
+        out.partial = Some(Partial {
+            bytes: body.len() - start,
+            frame_len: None,
+            event_type,
+        });
+    }
+    out
+}
+
+/// The length of the next event's lines, and of the blank line ending it.
+fn next_event_end(bytes: &[u8]) -> Option<(usize, usize)> {
+    let lf = find_after(bytes, b"\n\n").map(|end| (end - 2, 2));
+    let crlf = find_after(bytes, b"\r\n\r\n").map(|end| (end - 4, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (one, other) => one.or(other),
+    }
+}
+
+/// One event's lines: `event:` and `data:` (comments and other fields
+/// ignored, as a reader does); `None` for an event with neither.
+fn sse_event(text: &str) -> Option<EventBody> {
+    let mut event = None;
+    let mut data: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = Some(value.to_owned()),
+            "data" => data.push(value),
+            _ => {}
+        }
+    }
+    if event.is_none() && data.is_empty() {
+        return None;
+    }
+    Some(EventBody::Sse {
+        event: event.unwrap_or_else(|| "message".to_owned()),
+        data: data.join("\n"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(json: &str, p: &str) -> Vec<u8> {
+        let headers = [
+            Header::string(":event-type", "chunk"),
+            Header::string(":content-type", "application/json"),
+            Header::string(":message-type", "event"),
+        ];
+        let mut out = Vec::new();
+        encode(&headers, &chunk_payload(json.as_bytes(), p), &mut out).unwrap();
+        out
+    }
+
+    fn piece(ms: u64, bytes: Vec<u8>) -> Piece {
+        Piece {
+            at: Duration::from_millis(ms),
+            bytes: bytes.into(),
+        }
+    }
+
+    #[test]
+    fn frames_keep_their_arrival_times_and_a_cut_frame_its_type() {
+        let start = chunk(r#"{"type":"message_start"}"#, "abc");
+        let delta = chunk(r#"{"type":"content_block_delta","index":0}"#, "xy");
+        let mut exception = Vec::new();
+        encode_exception(&Exception::new("throttlingException", "slow down"), &mut exception);
+        let mut tail = delta.clone();
+        tail.truncate(delta.len() - 8);
+        let mut second = delta.clone();
+        second.extend_from_slice(&exception);
+        second.extend_from_slice(&tail);
+        let read = event_stream(&[piece(5, start), piece(30, second)]);
+        let labels: Vec<_> = read.events.iter().map(|e| (e.at.as_millis(), e.body.label())).collect();
+        assert_eq!(
+            labels,
+            [(5, "message_start".to_owned()), (30, "content_block_delta".to_owned()), (30, "throttlingException".to_owned())]
+        );
+        assert_eq!(
+            read.events[0].body,
+            EventBody::Chunk {
+                json: r#"{"type":"message_start"}"#.into(),
+                padding: Some("abc".into())
+            }
+        );
+        let partial = read.partial.unwrap();
+        assert_eq!((partial.bytes, partial.frame_len), (delta.len() - 8, Some(delta.len())));
+        assert_eq!(partial.event_type.as_deref(), Some("content_block_delta"));
+    }
+
+    #[test]
+    fn server_sent_events_are_split_on_blank_lines_and_a_cut_one_is_kept() {
+        let body = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n: comment\n\nevent: ping\ndata: {}\n\nevent: content_block_delta\ndata: {\"ty";
+        let (a, b) = body.split_at(30);
+        let read = server_sent_events(&[piece(1, a.into()), piece(9, b.into())]);
+        let labels: Vec<_> = read.events.iter().map(|e| (e.at.as_millis(), e.body.label())).collect();
+        assert_eq!(labels, [(9, "message_start".to_owned()), (9, "ping".to_owned())]);
+        let partial = read.partial.unwrap();
+        assert_eq!(partial.event_type.as_deref(), Some("content_block_delta"));
+    }
+
+    #[test]
+    fn garbage_is_reported_not_panicked_on() {
+        let read = event_stream(&[piece(0, b"\x00\x00\x00\x10garbage-garbage!".to_vec())]);
+        assert!(read.events.is_empty());
+        assert!(read.trouble.is_some() || read.partial.is_some());
+        let read = server_sent_events(&[piece(0, vec![0xff, 0xfe, b'\n'])]);
+        assert!(read.events.is_empty());
+    }
+}

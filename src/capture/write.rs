@@ -1,0 +1,527 @@
+//! Exchanges written as a scenario file: the client side it can infer,
+//! one rule per request in the order they came (each answer, error or
+//! stream with its frames and the gaps between them, stalls and cuts as
+//! they happened), and an `[expect]` of the requests as recorded.
+//! Everything written passes through the [`Redactor`] first.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use bedrock_mock_server::render::Renderer;
+use bedrock_mock_server::{ErrorCode, Identified, Operation, identify};
+
+use super::client_side::{self, ClientSide};
+use super::exchange::{Answered, BodyEnd, Exchange, Outcome};
+use super::redact::Redactor;
+use super::stream::{self, EventBody, Partial, TimedEvents};
+
+/// How to write a scenario.
+///
+/// ```
+/// use bedrock_harness::capture::write::{WriteOptions, write};
+///
+/// let written = write(&[], &WriteOptions::new("empty-session"));
+/// assert!(written.toml.contains("name = \"empty-session\""));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// The scenario's `name`.
+    pub name: String,
+    /// Its `source`: where the capture came from.
+    pub source: String,
+    /// Keep prompt and answer text (else same-length placeholders).
+    pub keep_text: bool,
+}
+
+impl WriteOptions {
+    /// A scenario named `name`, text redacted.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            source: "bedrock-harness record".into(),
+            keep_text: false,
+        }
+    }
+
+    /// Says where the capture came from.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
+    }
+
+    /// Keeps prompt and answer text.
+    pub fn keep_text(mut self, keep: bool) -> Self {
+        self.keep_text = keep;
+        self
+    }
+}
+
+/// A written scenario, and what was redacted to write it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Written {
+    /// The scenario file's text.
+    pub toml: String,
+    /// What was redacted, one line each, for the user to see.
+    pub redactions: String,
+    /// What could not be written as it happened, one line each.
+    pub notes: Vec<String>,
+    /// How many requests the scenario expects.
+    pub requests: usize,
+}
+
+/// Writes `exchanges` (in any order: they are sorted by start) as a
+/// scenario.
+pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
+    let mut sorted: Vec<&Exchange> = exchanges.iter().collect();
+    sorted.sort_by_key(|e| e.started);
+    let identified: Vec<Option<Identified>> = sorted
+        .iter()
+        .map(|e| identify(&e.method, &e.path, &e.query, &e.body))
+        .collect();
+    let requests: Vec<(&Exchange, Option<&Identified>)> = sorted
+        .iter()
+        .copied()
+        .zip(identified.iter().map(Option::as_ref))
+        .collect();
+    let mut redactor = Redactor::new(options.keep_text);
+    let client = client_side::infer(&requests, &mut redactor);
+    let mut notes = client.notes.clone();
+    let mut rules = String::new();
+    let mut expected = String::new();
+    for (n, (exchange, id)) in requests.iter().enumerate() {
+        let request = Request {
+            n: n + 1,
+            exchange,
+            identified: *id,
+        };
+        let written = request.write(&mut redactor, &mut notes);
+        rules.push_str(&written.rule);
+        expected.push_str(&written.expected);
+    }
+    let mut toml = header(options, &client, requests.len());
+    toml.push_str(&rules);
+    toml.push_str("\n[expect]\norder = \"exact\"\n");
+    toml.push_str(&expected);
+    let _ = write!(toml, "\n[expect.counts]\nrequests = {}\n", requests.len());
+    Written {
+        toml,
+        redactions: redactor.report().to_string(),
+        notes,
+        requests: requests.len(),
+    }
+}
+
+/// The scenario's head: what it is, and its `[client]`.
+fn header(options: &WriteOptions, client: &ClientSide, requests: usize) -> String {
+    let mut out = String::from("#:schema ../schema.json\nschema = 1\n");
+    let _ = writeln!(out, "name = {}", quoted(&options.name));
+    let text = if options.keep_text { "kept" } else { "replaced by placeholders of the same length" };
+    let description = format!(
+        "A recorded session of {requests} requests, each answered as it was; prompt and answer text {text}."
+    );
+    let _ = writeln!(out, "description = {}", quoted(&description));
+    let _ = writeln!(out, "source = {}", quoted(&options.source));
+    out.push_str("\n[client]\n");
+    let _ = writeln!(out, "credentials = {}", quoted(client.credentials));
+    if let Some(prompt) = &client.prompt {
+        let _ = writeln!(out, "prompt = {}", quoted(prompt));
+    }
+    out.push_str("\n[client.env]\n");
+    for note in &client.notes {
+        let _ = writeln!(out, "# {note}");
+    }
+    for (name, value) in &client.env {
+        let _ = writeln!(out, "{name} = {}", quoted(value));
+    }
+    out
+}
+
+/// A TOML string.
+fn quoted(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// One request of the recording, numbered from 1.
+struct Request<'a> {
+    n: usize,
+    exchange: &'a Exchange,
+    identified: Option<&'a Identified>,
+}
+
+/// A request's rule and its expectation, as TOML.
+struct WrittenRequest {
+    rule: String,
+    expected: String,
+}
+
+/// What a rule says besides its match: effects, then the answer.
+#[derive(Default)]
+struct RuleBody {
+    /// `key = value` lines of the rule itself (effects).
+    effects: Vec<String>,
+    /// The answer: a `key = value` line, or a `[server.rules.answer.…]`
+    /// section (written last).
+    answer: Option<String>,
+    /// The journal's frame labels the replay must show.
+    frames: Vec<String>,
+    /// The status and error code the journal shows.
+    status: Option<u16>,
+    error: Option<String>,
+}
+
+impl Request<'_> {
+    fn write(&self, redactor: &mut Redactor, notes: &mut Vec<String>) -> WrittenRequest {
+        let body = match &self.exchange.outcome {
+            Outcome::NoAnswer { .. } => RuleBody {
+                effects: vec!["reset = \"before_head\"".into()],
+                frames: vec!["reset".into()],
+                ..RuleBody::default()
+            },
+            Outcome::ClientLeft { after } => RuleBody {
+                effects: vec![format!("stall = {{ seconds = {} }}", stall_seconds(*after))],
+                ..RuleBody::default()
+            },
+            Outcome::Answered(answered) => self.answered(answered, redactor, notes),
+        };
+        WrittenRequest {
+            rule: self.rule_text(&body, redactor),
+            expected: self.expected_text(&body, redactor),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self.identified {
+            Some(id) => format!("#{} {}", self.n, id.operation.name()),
+            None => format!("#{} {} {}", self.n, self.exchange.method, self.exchange.path),
+        }
+    }
+
+    /// The rule's match: operation and model, else method and path.
+    fn when(&self, redactor: &mut Redactor) -> String {
+        match self.identified {
+            Some(id) => {
+                let mut when = format!("{{ operation = {}", quoted(id.operation.name()));
+                if let Some(model) = &id.model {
+                    let _ = write!(when, ", model = {}", quoted(&glob_literal(&redactor.text(model))));
+                }
+                when + " }"
+            }
+            None => format!(
+                "{{ method = {}, path = {} }}",
+                quoted(&self.exchange.method),
+                quoted(&glob_literal(&redactor.text(&self.exchange.path)))
+            ),
+        }
+    }
+
+    fn rule_text(&self, body: &RuleBody, redactor: &mut Redactor) -> String {
+        let mut out = String::from("\n[[server.rules]]\n");
+        let _ = writeln!(out, "name = {}", quoted(&self.label()));
+        let _ = writeln!(out, "when = {}", self.when(redactor));
+        out.push_str("times = 1\nexpect = 1\n");
+        for line in &body.effects {
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(answer) = &body.answer {
+            out.push_str(answer);
+        }
+        out
+    }
+
+    fn expected_text(&self, body: &RuleBody, redactor: &mut Redactor) -> String {
+        let mut out = String::from("\n[[expect.requests]]\n");
+        match self.identified {
+            Some(id) => {
+                let _ = writeln!(out, "operation = {}", quoted(id.operation.name()));
+                if let Some(model) = &id.model {
+                    let _ = writeln!(out, "model = {}", quoted(&redactor.text(model)));
+                }
+            }
+            None => {
+                let _ = writeln!(out, "path = {}", quoted(&redactor.text(&self.exchange.path)));
+            }
+        }
+        if let Some(status) = body.status {
+            let _ = writeln!(out, "status = {status}");
+        }
+        if let Some(error) = &body.error {
+            let _ = writeln!(out, "error = {}", quoted(error));
+        }
+        if !body.frames.is_empty() {
+            let frames: Vec<String> = body.frames.iter().map(|f| quoted(f)).collect();
+            let _ = writeln!(out, "frames = [{}]", frames.join(", "));
+        }
+        out
+    }
+
+    fn answered(&self, answered: &Answered, redactor: &mut Redactor, notes: &mut Vec<String>) -> RuleBody {
+        let content_type = answered.header("content-type").unwrap_or_default();
+        let streamed = if content_type.starts_with("application/vnd.amazon.eventstream") {
+            Some(stream::event_stream(&answered.pieces))
+        } else if content_type.starts_with("text/event-stream") {
+            Some(stream::server_sent_events(&answered.pieces))
+        } else {
+            None
+        };
+        let mut body = match streamed {
+            Some(events) if answered.status < 300 => self.stream_answer(answered, events, redactor, notes),
+            _ => self.whole_answer(answered, redactor),
+        };
+        body.status = Some(answered.status);
+        body
+    }
+
+    /// A whole answer: an error the mock sends byte for byte as it came
+    /// is written as that error; anything else as recorded.
+    fn whole_answer(&self, answered: &Answered, redactor: &mut Redactor) -> RuleBody {
+        let raw = answered.body();
+        let body = match self.identified.map(|i| i.operation) {
+            Some(Operation::InvokeModel | Operation::MantleMessages) if answered.status < 300 => {
+                redactor.answer_body(&raw)
+            }
+            _ => redactor.other_body(&raw),
+        };
+        let error = (answered.status >= 400).then(|| error_code(answered, &body)).flatten();
+        if let Some(code) = &error
+            && let Some(line) = catalogue_error(answered, code, &body)
+        {
+            return RuleBody {
+                answer: Some(line),
+                error: error.clone(),
+                ..RuleBody::default()
+            };
+        }
+        let mut section = recorded_head(answered, redactor);
+        match std::str::from_utf8(&body) {
+            Ok(text) => {
+                let _ = writeln!(section, "body = {}", quoted(text));
+            }
+            Err(_) => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+                let _ = writeln!(section, "body_base64 = {}", quoted(&encoded));
+            }
+        }
+        RuleBody {
+            answer: Some(section),
+            error,
+            ..RuleBody::default()
+        }
+    }
+
+    /// A stream: its events with the gaps before them, then how it ended.
+    fn stream_answer(
+        &self,
+        answered: &Answered,
+        read: TimedEvents,
+        redactor: &mut Redactor,
+        notes: &mut Vec<String>,
+    ) -> RuleBody {
+        if let Some(trouble) = &read.trouble {
+            notes.push(format!("{}: {trouble}; the replay cuts the stream there.", self.label()));
+        }
+        let mut section = recorded_head(answered, redactor);
+        let mut body = RuleBody::default();
+        section.push_str("events = [\n");
+        let mut last = Duration::ZERO;
+        for event in &read.events {
+            let gap = event.at.saturating_sub(last);
+            last = event.at;
+            let line = event_line(gap, &event.body, self.n, redactor);
+            let _ = writeln!(section, "  {line},");
+            body.frames.push(frame_label(&event.body));
+        }
+        // The replay sends each event as these bytes (a chunk keeps its
+        // padding, redaction keeps lengths), so the cut falls where it did.
+        let sent = answered.pieces.iter().map(|p| p.bytes.len()).sum::<usize>();
+        if let Some(partial) = &read.partial {
+            let filler = filler(partial, &read);
+            let _ = writeln!(section, "  {},", event_line(Duration::ZERO, &filler, self.n, redactor));
+            body.frames.push(frame_label(&filler));
+            let cut = sent;
+            body.effects.push(format!("cut = {{ after_bytes = {cut} }}"));
+            body.frames.push(format!("cut:{cut}"));
+        } else if let BodyEnd::ClientLeft { at } = answered.end {
+            let waited = at.saturating_sub(last);
+            body.effects.push(format!(
+                "stall = {{ seconds = {}, after_events = {} }}",
+                stall_seconds(waited),
+                read.events.len()
+            ));
+            body.frames.push("stall".into());
+        } else if let BodyEnd::Broken { .. } = answered.end {
+            body.effects.push(format!("cut = {{ after_bytes = {sent} }}"));
+            body.frames.push(format!("cut:{sent}"));
+        }
+        section.push_str("]\n");
+        body.answer = Some(section);
+        body
+    }
+}
+
+/// Long enough that the client gives up first again: twice what it
+/// waited, at least a second.
+fn stall_seconds(waited: Duration) -> u64 {
+    (waited.as_secs_f64() * 2.0).ceil().max(1.0) as u64
+}
+
+/// A model id or path as a rule's glob that matches only itself.
+fn glob_literal(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' => vec!['[', c, ']'],
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// The start of a `recorded` answer: status, headers, the wait for the head.
+fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
+    let mut out = String::from("[server.rules.answer.recorded]\n");
+    let _ = writeln!(out, "status = {}", answered.status);
+    let headers: Vec<String> = answered
+        .headers
+        .iter()
+        .filter(|(name, _)| !MOCK_OWN_HEADERS.contains(&name.as_str()))
+        .filter_map(|(name, value)| Some(format!("{} = {}", quoted(name), quoted(&redactor.header(name, value)?))))
+        .collect();
+    let _ = writeln!(out, "headers = {{ {} }}", headers.join(", "));
+    let ms = answered.head_after.as_millis();
+    if ms > 0 {
+        let _ = writeln!(out, "head_after_ms = {ms}");
+    }
+    out
+}
+
+/// Answer headers the mock writes itself (or HTTP does), per connection or
+/// per request: the recorded ones are not replayed.
+const MOCK_OWN_HEADERS: &[&str] = &[
+    "connection", "content-length", "date", "keep-alive", "transfer-encoding", "x-amzn-requestid",
+    "x-amz-request-id", "x-amz-id-2", "x-amzn-trace-id", "x-amz-apigw-id", "server", "via", "x-cache",
+    "request-id",
+];
+
+/// One event, as an inline table of the `events` array.
+fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Redactor) -> String {
+    let after = format!("after_ms = {}", gap.as_millis());
+    match event {
+        EventBody::Chunk { json, padding } => {
+            let json = redactor.answer_event(stream, json);
+            match padding {
+                Some(p) => format!("{{ {after}, chunk = {}, p = {} }}", quoted(&json), quoted(p)),
+                None => format!("{{ {after}, chunk = {} }}", quoted(&json)),
+            }
+        }
+        EventBody::Exception { kind, message } => format!(
+            "{{ {after}, exception = {}, message = {} }}",
+            quoted(kind),
+            quoted(&redactor.text(message))
+        ),
+        EventBody::Frame { bytes, .. } => {
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded))
+        }
+        EventBody::Sse { event, data } => {
+            let data = if stream::json_type(data).is_some() {
+                redactor.answer_event(stream, data)
+            } else {
+                redactor.text(data)
+            };
+            format!("{{ {after}, event = {}, data = {} }}", quoted(event), quoted(&data))
+        }
+    }
+}
+
+/// The journal's label for an event (`chunk:message_start`).
+fn frame_label(event: &EventBody) -> String {
+    match event {
+        EventBody::Chunk { .. } => format!("chunk:{}", event.label()),
+        EventBody::Exception { kind, .. } => format!("exception:{kind}"),
+        EventBody::Frame { headers, .. } => {
+            let exception = headers.iter().any(|(n, v)| n == ":message-type" && v.as_deref() == Some("exception"));
+            if exception {
+                format!("exception:{}", event.label())
+            } else {
+                format!("chunk:{}", event.label())
+            }
+        }
+        EventBody::Sse { event, .. } => format!("sse:{event}"),
+    }
+}
+
+/// An event-stream `chunk` frame's length for an event JSON and padding:
+/// prelude and its checksum, the three string headers (name length byte,
+/// name, type byte, value length, value), the payload, the checksum.
+fn chunk_frame_len(json: &str, padding: &str) -> usize {
+    let headers: usize = [(":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")]
+        .iter()
+        .map(|(n, v)| 1 + n.len() + 1 + 2 + v.len())
+        .sum();
+    let payload = bedrock_eventstream::bedrock::chunk_payload(json.as_bytes(), padding).len();
+    12 + headers + payload + 4
+}
+
+/// The event the replay cuts inside: of the type the cut one carried (as
+/// far as it arrived), padded to the cut frame's length so the cut falls
+/// in it as it did.
+fn filler(partial: &Partial, read: &TimedEvents) -> EventBody {
+    let kind = partial.event_type.clone().unwrap_or_else(|| "content_block_delta".to_owned());
+    let sse = read.events.iter().any(|e| matches!(e.body, EventBody::Sse { .. }));
+    if sse {
+        let data = format!("{{\"type\":\"{kind}\",\"p\":\"{}\"}}", "x".repeat(partial.bytes));
+        return EventBody::Sse { event: kind, data };
+    }
+    let json = format!("{{\"type\":\"{kind}\"}}");
+    let bare = chunk_frame_len(&json, "");
+    let wanted = partial.frame_len.unwrap_or(0).max(partial.bytes + 1);
+    EventBody::Chunk {
+        json,
+        padding: Some("x".repeat(wanted.saturating_sub(bare))),
+    }
+}
+
+/// The error code an error answer carries: `x-amzn-errortype` (before its
+/// `:`), Mantle's `error.type`, STS's `<Code>`.
+fn error_code(answered: &Answered, body: &[u8]) -> Option<String> {
+    if let Some(header) = answered.header("x-amzn-errortype") {
+        return header.split(':').next().map(str::to_owned);
+    }
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    if let Some(kind) = json.as_ref().and_then(|j| j.pointer("/error/type")).and_then(|t| t.as_str()) {
+        return Some(kind.to_owned());
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    Some(text[start..start + text[start..].find("</Code>")?].to_owned())
+}
+
+/// The error as a catalogue `error` answer, when the mock renders exactly
+/// these bytes for it (Bedrock's REST-JSON shape); `None` otherwise.
+fn catalogue_error(answered: &Answered, code: &str, body: &[u8]) -> Option<String> {
+    let known = ErrorCode::named(code)?;
+    let message = serde_json::from_slice::<serde_json::Value>(body).ok()?.get("message")?.as_str()?.to_owned();
+    let retry_after: Option<u64> = answered.header("retry-after").and_then(|v| v.parse().ok());
+    let mut error = known.with_message(message.clone());
+    if let Some(seconds) = retry_after {
+        error = error.with_retry_after(seconds);
+    }
+    let rendered = Renderer::new(0).error(&error);
+    let same = rendered.status == answered.status
+        && rendered.body == body
+        && rendered.header("x-amzn-errortype") == answered.header("x-amzn-errortype");
+    if !same {
+        return None;
+    }
+    let mut line = format!("answer = {{ error = {{ code = {}", quoted(code));
+    if message != known.message() {
+        let _ = write!(line, ", message = {}", quoted(&message));
+    }
+    if let Some(seconds) = retry_after {
+        let _ = write!(line, ", retry_after = {seconds}");
+    }
+    line.push_str(" } }\n");
+    Some(line)
+}

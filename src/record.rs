@@ -1,0 +1,205 @@
+//! `bedrock-harness record` and `import`: a session recorded through the
+//! proxy, or a capture read from a file, written as a scenario; then what
+//! was redacted, for the user to see before sending it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bedrock_harness::capture::exchange::Exchange;
+use bedrock_harness::capture::import::{self, ImportOptions};
+use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
+use bedrock_harness::capture::write::{WriteOptions, Written, write};
+use bedrock_harness::scenario::setup;
+
+use crate::serve::{StopSignals, shell_quote};
+
+/// `record`'s command line.
+#[derive(clap::Args)]
+pub struct RecordArgs {
+    /// Where to write the scenario.
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    force: bool,
+    /// The scenario's name [default: the output's file stem].
+    #[arg(long)]
+    name: Option<String>,
+    /// Keep prompt and answer text (else placeholders of the same length).
+    #[arg(long)]
+    keep_text: bool,
+    /// The proxy's port on 127.0.0.1 (0: any free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The region of requests that do not say (bearer keys) [default:
+    /// $AWS_REGION, else us-east-1].
+    #[arg(long)]
+    region: Option<String>,
+    /// Send everything to this base URL instead of AWS (a gateway,
+    /// `bedrock-harness serve`).
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// Also append each exchange to this proxy log as it ends (JSON
+    /// Lines; secrets redacted, text kept): `import` reads it back.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// The client to run with its endpoints on the proxy; the session
+    /// ends when it exits. Without it, the session ends at Ctrl-C.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+/// `import`'s command line.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// A HAR file, a `record --log` proxy log, or an event-stream body.
+    file: PathBuf,
+    /// Where to write the scenario.
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    force: bool,
+    /// The scenario's name [default: the output's file stem].
+    #[arg(long)]
+    name: Option<String>,
+    /// Keep prompt and answer text (else placeholders of the same length).
+    #[arg(long)]
+    keep_text: bool,
+    /// The file's format, when telling it from its content is not wanted:
+    /// har, log or eventstream.
+    #[arg(long)]
+    format: Option<String>,
+    /// The model of an event-stream body that does not name one.
+    #[arg(long)]
+    model: Option<String>,
+}
+
+/// `bedrock-harness record`: exit 0 when the scenario is written, 2 when
+/// the recorder cannot start or the file cannot be written.
+pub fn record(args: RecordArgs) -> ExitCode {
+    outcome("record", record_session(args))
+}
+
+/// `bedrock-harness import`.
+pub fn import(args: ImportArgs) -> ExitCode {
+    outcome("import", import_file(args))
+}
+
+fn outcome(command: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bedrock-harness {command}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn record_session(args: RecordArgs) -> Result<(), String> {
+    refuse_overwrite(&args.output, args.force)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let exchanges = runtime.block_on(proxy_session(&args))?;
+    let options = write_options(&args.output, args.name.clone(), args.keep_text)
+        .source("bedrock-harness record");
+    finish(&exchanges, &options, &args.output)
+}
+
+async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
+    let region = args
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let mut options = RecordOptions::new(region);
+    if let Some(url) = &args.upstream {
+        options = options.upstream_url(url);
+    }
+    if let Some(path) = &args.log {
+        let log = import::log::Writer::create(path).map_err(|e| format!("--log {}: {e}", path.display()))?;
+        options = options.on_exchange(move |exchange| log.append(exchange));
+    }
+    let recorder = Recorder::start(options, args.port).await.map_err(|e| e.to_string())?;
+    let endpoints = setup::mock_endpoints(recorder.uri());
+    let endpoints: Vec<(&str, String)> = endpoints.into_iter().filter(|(n, _)| *n != "BEDROCK_MOCK_URL").collect();
+    if args.command.is_empty() {
+        eprintln!("Recording through {}. Point the client at it (it keeps its own credentials):", recorder.uri());
+        for (name, value) in &endpoints {
+            println!("export {name}={}", shell_quote(value));
+        }
+        eprintln!("Ctrl-C ends the session and writes {}.", args.output.display());
+        StopSignals::install().wait().await;
+    } else {
+        run_client(&args.command, &endpoints).await?;
+    }
+    Ok(recorder.finish().await)
+}
+
+/// Runs the client with its endpoints on the proxy until it exits.
+async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<(), String> {
+    let (program, arguments) = command.split_first().ok_or("no command to run")?;
+    let mut child = tokio::process::Command::new(program);
+    child.args(arguments);
+    for (name, value) in endpoints {
+        child.env(name, value);
+    }
+    let status = child
+        .status()
+        .await
+        .map_err(|e| format!("could not run {program}: {e}"))?;
+    eprintln!("{program} exited with {status}.");
+    Ok(())
+}
+
+fn import_file(args: ImportArgs) -> Result<(), String> {
+    refuse_overwrite(&args.output, args.force)?;
+    let mut options = ImportOptions::new();
+    if let Some(format) = &args.format {
+        options = options.format(format.parse().map_err(|e: import::ImportError| e.to_string())?);
+    }
+    if let Some(model) = &args.model {
+        options = options.model(model);
+    }
+    let imported = import::read_file(&args.file, &options).map_err(|e| e.to_string())?;
+    for skipped in &imported.skipped {
+        eprintln!("skipped: {skipped}");
+    }
+    let source = format!("bedrock-harness import of {}", file_name(&args.file));
+    let options = write_options(&args.output, args.name.clone(), args.keep_text).source(source);
+    finish(&imported.exchanges, &options, &args.output)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn refuse_overwrite(output: &Path, force: bool) -> Result<(), String> {
+    if output.exists() && !force {
+        return Err(format!("{} exists; pass --force to replace it", output.display()));
+    }
+    Ok(())
+}
+
+fn write_options(output: &Path, name: Option<String>, keep_text: bool) -> WriteOptions {
+    let name = name.unwrap_or_else(|| {
+        output
+            .file_stem()
+            .map_or_else(|| "recorded".to_owned(), |s| s.to_string_lossy().into_owned())
+    });
+    WriteOptions::new(name).keep_text(keep_text)
+}
+
+/// Writes the scenario and says what it holds and what was redacted.
+fn finish(exchanges: &[Exchange], options: &WriteOptions, output: &Path) -> Result<(), String> {
+    let written: Written = write(exchanges, options);
+    std::fs::write(output, &written.toml).map_err(|e| format!("could not write {}: {e}", output.display()))?;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "Wrote {} ({} requests).", output.display(), written.requests);
+    let _ = writeln!(err, "Redacted:\n{}", written.redactions);
+    for note in &written.notes {
+        let _ = writeln!(err, "note: {note}");
+    }
+    let _ = writeln!(err, "Replay it: bedrock-harness run {}", output.display());
+    Ok(())
+}

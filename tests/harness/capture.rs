@@ -1,0 +1,112 @@
+//! `record` end to end, without AWS: a session recorded through the proxy
+//! with the mock as the upstream (its own signer and credentials), with a
+//! throttle, an expired token and a stream cut; the written scenario then
+//! replayed against the mock must show the same normalized journal, and
+//! pass its own expectations.
+
+use std::sync::{Arc, Mutex};
+
+use bedrock_harness::capture::exchange::Exchange;
+use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
+use bedrock_harness::capture::write::{WriteOptions, write};
+use bedrock_harness::scenario::run::{Front, FrontGuard, execute, execute_through};
+use bedrock_harness::scenario::{self, load, snapshot};
+use bedrock_mock_server::{EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY};
+
+use crate::Scratch;
+
+/// Runs the scenario at `path` with the recorder between client and mock;
+/// returns the mock's journal (normalized) and what the recorder caught.
+async fn record(path: &str) -> (String, Vec<Exchange>) {
+    let scenario = load::load(std::path::Path::new(path)).expect("the upstream scenario loads");
+    let slot: Arc<Mutex<Option<Recorder>>> = Arc::default();
+    let kept = Arc::clone(&slot);
+    let front: Front = Box::new(move |mock_uri: String| {
+        Box::pin(async move {
+            let credentials = aws_credential_types::Credentials::new(
+                EXAMPLE_ACCESS_KEY_ID,
+                EXAMPLE_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "test",
+            );
+            let options = RecordOptions::new("us-east-1").upstream_url(mock_uri).credentials(credentials);
+            let recorder = Recorder::start(options, 0).await.map_err(|e| e.to_string())?;
+            let uri = recorder.uri().to_owned();
+            *kept.lock().unwrap() = Some(recorder);
+            Ok((uri, Box::new(()) as FrontGuard))
+        })
+    });
+    let run = execute_through(&scenario, Some(front)).await.expect("the recorded session runs");
+    let recorder = slot.lock().unwrap().take().expect("the front started");
+    let exchanges = recorder.finish().await;
+    (normalized(&run), exchanges)
+}
+
+/// The journal as snapshots show it, without the names of the rules that
+/// answered (the recording's and the replay's rules differ by design).
+fn normalized(run: &scenario::observed::Run) -> String {
+    let text = snapshot::render(&run.journal, &run.mock_uri, run.at_once());
+    text.lines()
+        .map(|line| match line.find(" (rule: ") {
+            Some(at) => &line[..at],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes `exchanges` as a scenario, runs it, and returns its journal and
+/// whether its own expectations held.
+async fn replay(exchanges: &[Exchange], keep_text: bool, name: &str) -> (String, scenario::Report, String) {
+    let written = write(exchanges, &WriteOptions::new(name).keep_text(keep_text));
+    let scratch = Scratch::new(name);
+    let path = scratch.0.join(format!("{name}.toml"));
+    std::fs::write(&path, &written.toml).unwrap();
+    let scenario = load::load(&path).unwrap_or_else(|e| panic!("the written scenario loads: {e}\n{}", written.toml));
+    let run = execute(&scenario).await.expect("the replay runs");
+    let report = scenario::run_file(&path).await;
+    (normalized(&run), report, written.toml)
+}
+
+#[tokio::test]
+async fn a_bedrock_session_replays_with_the_same_journal() {
+    let (recorded, exchanges) = record("tests/data/capture/upstream-bedrock.toml").await;
+    assert!(recorded.contains("ThrottlingException"), "{recorded}");
+    assert!(recorded.contains("ExpiredTokenException"), "{recorded}");
+    assert!(recorded.contains("cut:600"), "{recorded}");
+    for keep_text in [true, false] {
+        let (replayed, report, toml) = replay(&exchanges, keep_text, &format!("bedrock-replay-{keep_text}")).await;
+        assert_eq!(replayed, recorded, "keep_text {keep_text}; the written scenario:\n{toml}");
+        assert!(report.passed(), "{}\n{toml}", report.failure_text());
+    }
+}
+
+#[tokio::test]
+async fn a_mantle_session_replays_with_the_same_journal() {
+    let (recorded, exchanges) = record("tests/data/capture/upstream-mantle.toml").await;
+    assert!(recorded.contains("overloaded_error"), "{recorded}");
+    assert!(recorded.contains("cut:700"), "{recorded}");
+    let (replayed, report, toml) = replay(&exchanges, false, "mantle-replay").await;
+    assert_eq!(replayed, recorded, "the written scenario:\n{toml}");
+    assert!(report.passed(), "{}\n{toml}", report.failure_text());
+}
+
+#[tokio::test]
+async fn nothing_secret_reaches_the_written_file() {
+    let (_, exchanges) = record("tests/data/capture/upstream-bedrock.toml").await;
+    let written = write(&exchanges, &WriteOptions::new("secrets"));
+    let secrets = [
+        "ASIAQCUSTOMERKEY0001",
+        "customerSecret/K7MDENG+bPxRfiCYCUSTOMER1",
+        "IQoJb3JpZ2luX2VjCUSTOMERsessionTOKEN",
+        EXAMPLE_SECRET_ACCESS_KEY,
+        "Say the pangram",
+        "quick brown fox",
+    ];
+    for secret in secrets {
+        assert!(!written.toml.contains(secret), "{secret} in:\n{}", written.toml);
+        assert!(!written.redactions.contains(secret), "{secret} in:\n{}", written.redactions);
+    }
+    assert!(written.redactions.contains("session token"), "{}", written.redactions);
+}
