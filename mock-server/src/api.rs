@@ -70,6 +70,23 @@ pub(crate) enum Planned {
         headers: Vec<(String, String)>,
         body: bytes::Bytes,
     },
+    /// A rule's recorded answer: its status and headers after its wait,
+    /// then its body (`replay`).
+    Recorded {
+        status: u16,
+        headers: Vec<(String, String)>,
+        head_after: std::time::Duration,
+        body: RecordedPlan,
+    },
+}
+
+/// A recorded answer's body: frames, each after its gap, or bytes.
+pub(crate) enum RecordedPlan {
+    Stream {
+        framing: Framing,
+        frames: Vec<PlannedFrame>,
+    },
+    Whole(Bytes),
 }
 
 impl Planned {

@@ -16,7 +16,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use crate::api::Planned;
+use crate::api::{Planned, RecordedPlan};
 use crate::effects::{Cut, Dribble, Effects, Reset, StallPoint};
 use crate::frame_fault;
 use crate::journal::{FrameRecord, Journal, RecordedRequest};
@@ -30,13 +30,17 @@ pub(crate) struct Delivered<'a> {
     pub stall_before_head: Option<HeadStall<'a>>,
 }
 
-/// A rule's stall before the response head.
+/// A rule's stall before the response head, and a recorded answer's wait
+/// before it (pacing, not journaled as a stall).
 pub(crate) struct HeadStall<'a> {
     to: Recipient<'a>,
-    duration: Duration,
+    /// The rule's stall (journaled), if it has one before the head.
+    stall: Option<Duration>,
+    pacing: Duration,
 }
 
 /// The request an answer is delivered to, as the effects need it.
+#[derive(Clone)]
 pub(crate) struct Recipient<'a> {
     /// The journal and the clock.
     pub shared: &'a Shared,
@@ -67,18 +71,33 @@ pub(crate) fn deliver<'a>(
         Some(fault),
         Planned::Stream {
             framing, frames, ..
+        }
+        | Planned::Recorded {
+            body: RecordedPlan::Stream { framing, frames },
+            ..
         },
     ) = (fault, &mut planned)
     {
         frame_fault::apply(*fault, *framing, frames);
     }
-    let in_stream = matches!(planned, Planned::Stream { .. });
+    let in_stream = matches!(
+        planned,
+        Planned::Stream { .. }
+            | Planned::Recorded {
+                body: RecordedPlan::Stream { .. },
+                ..
+            }
+    );
+    let pacing = match planned {
+        Planned::Recorded { head_after, .. } => head_after,
+        _ => Duration::ZERO,
+    };
     let journal = Arc::clone(&to.shared.journal);
     let seq = to.seq;
     let (stall_before_head, stream_stall) = match stall {
         Some(stall) => match stall.at {
             StallPoint::AfterEvents(after_frames) if in_stream => (
-                None,
+                HeadStall::pacing(to.clone(), pacing),
                 Some(StreamStall {
                     after_frames,
                     duration: stall.duration(),
@@ -88,12 +107,13 @@ pub(crate) fn deliver<'a>(
             _ => (
                 Some(HeadStall {
                     to,
-                    duration: stall.duration(),
+                    stall: Some(stall.duration()),
+                    pacing,
                 }),
                 None,
             ),
         },
-        None => (None, None),
+        None => (HeadStall::pacing(to, pacing), None),
     };
     let mut response = render(planned, stream_stall, record);
     if let Some(dribble) = *dribble {
@@ -128,16 +148,28 @@ fn cut(reset: Option<Reset>, mut response: Response, record: &mut RecordedReques
     }
 }
 
-impl HeadStall<'_> {
+impl<'a> HeadStall<'a> {
+    /// A recorded answer's wait before its head alone, if it has one.
+    fn pacing(to: Recipient<'a>, pacing: Duration) -> Option<Self> {
+        (!pacing.is_zero()).then_some(Self {
+            to,
+            stall: None,
+            pacing,
+        })
+    }
+
     /// Waits the stall out, the request already in the journal (a request
-    /// that is stalling shows there).
+    /// that is stalling shows there), then the pacing (not journaled).
     pub(crate) async fn wait(self) {
         let Recipient {
             shared,
             seq,
             request_line,
         } = self.to;
-        shared.journal.frame_sent(seq, FrameRecord::Stall);
+        if self.stall.is_some() {
+            shared.journal.frame_sent(seq, FrameRecord::Stall);
+        }
+        let duration = self.stall.unwrap_or_default() + self.pacing;
         // The stall, and the silence after a client gave up on it, end
         // when the server stops: its shutdown waits for no one.
         let stopped = shared.stopped();
@@ -145,7 +177,7 @@ impl HeadStall<'_> {
         let gave_up = shared.journal.gave_up_mark(seq);
         let stall = shared
             .clock
-            .stall(request_line, None, self.duration, Some(gave_up));
+            .stall(request_line, None, duration, Some(gave_up));
         let over = tokio::select! {
             over = stall => over,
             () = &mut stopped => true,
