@@ -16,7 +16,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use crate::api::{Planned, RecordedPlan};
+use crate::api::{Planned, RecordedAnswer, RecordedPlan};
 use crate::effects::{Cut, Dribble, Effects, Reset, StallPoint};
 use crate::frame_fault;
 use crate::journal::{FrameRecord, Journal, RecordedRequest};
@@ -72,10 +72,10 @@ pub(crate) fn deliver<'a>(
         Planned::Stream {
             framing, frames, ..
         }
-        | Planned::Recorded {
+        | Planned::Recorded(RecordedAnswer {
             body: RecordedPlan::Stream { framing, frames },
             ..
-        },
+        }),
     ) = (fault, &mut planned)
     {
         frame_fault::apply(*fault, *framing, frames);
@@ -83,13 +83,13 @@ pub(crate) fn deliver<'a>(
     let in_stream = matches!(
         planned,
         Planned::Stream { .. }
-            | Planned::Recorded {
+            | Planned::Recorded(RecordedAnswer {
                 body: RecordedPlan::Stream { .. },
                 ..
-            }
+            })
     );
     let pacing = match planned {
-        Planned::Recorded { head_after, .. } => head_after,
+        Planned::Recorded(RecordedAnswer { head_after, .. }) => head_after,
         _ => Duration::ZERO,
     };
     let journal = Arc::clone(&to.shared.journal);

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::api::{Api, Exchange, Planned, RecordedPlan, Requested, WireError};
+use crate::api::{Api, Exchange, Planned, RecordedAnswer, RecordedPlan, Requested, WireError};
 use crate::bedrock::Bedrock;
 use crate::config::{Pace, ServerConfig};
 use crate::credentials::IssuedKeys;
@@ -255,7 +255,7 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>, seq: u64) -> (Planned, Option<Ch
                 .into_iter()
                 .chain(endpoint.iter().map(|(name, _)| *name))
                 .collect();
-            replay::plan(recording, &own, &mut call.shared.rng())
+            Planned::Recorded(replay::plan(recording, &own, &mut call.shared.rng()))
         }
         Some(answer) => answer
             .as_error(api.protocol())
@@ -439,12 +439,12 @@ fn render(
                 b.header(name.as_str(), value.as_str())
             })
             .body(Body::from(body)),
-        Planned::Recorded {
+        Planned::Recorded(RecordedAnswer {
             status,
             headers,
             head_after: _,
             body,
-        } => {
+        }) => {
             let builder = headers
                 .iter()
                 .fold(builder.status(status), |b, (name, value)| {

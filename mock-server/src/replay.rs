@@ -5,7 +5,7 @@
 
 use bedrock_eventstream::bedrock::{Exception, encode_chunk_json, encode_exception};
 
-use crate::api::{Planned, RecordedPlan};
+use crate::api::{RecordedAnswer, RecordedPlan};
 use crate::journal::FrameRecord;
 use crate::mantle::write_sse;
 use crate::recorded::{EventKind, RecordedBody, RecordedKind, Recording};
@@ -16,7 +16,7 @@ use crate::stream_body::{FrameWriter, Framing};
 /// recorded padding. A stream without a `content-type` gets its framing's
 /// headers; headers the server sends itself (`own`: `x-amzn-requestid`,
 /// `date`, the endpoint's) keep the server's values.
-pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> Planned {
+pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> RecordedAnswer {
     let mut headers: Vec<(String, String)> = Vec::new();
     let body = match &recording.body {
         RecordedBody::Whole(bytes) => RecordedPlan::Whole(bytes.clone()),
@@ -51,7 +51,7 @@ pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> Planne
             .filter(|(name, _)| !own.iter().any(|own| name.eq_ignore_ascii_case(own)))
             .map(|(name, value)| (name.clone(), value.clone())),
     );
-    Planned::Recorded {
+    RecordedAnswer {
         status: recording.status,
         headers,
         head_after: recording.head_after,

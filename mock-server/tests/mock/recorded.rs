@@ -610,3 +610,28 @@ fn a_recording_reads_from_a_scenario_s_toml() {
     let written = serde_json::to_string(&rule).unwrap();
     assert_eq!(serde_json::from_str::<Rule>(&written).unwrap(), rule);
 }
+
+#[tokio::test]
+async fn the_renderer_writes_a_recording_as_the_server_sends_it() {
+    let recording = Recording::events(
+        200,
+        &[("x-amzn-bedrock-invocation-latency", "9")],
+        vec![
+            RecordedEvent::chunk(ms(0), r#"{"type":"message_start"}"#),
+            RecordedEvent::chunk(ms(3), r#"{"type":"message_stop"}"#),
+        ],
+    );
+    let rendered = bedrock_mock_server::render::Renderer::default().recorded(&recording);
+    let server = open_server().await;
+    server.mount(Rule::new(streams(), Answer::recorded(recording)));
+    let sent = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    assert_eq!(rendered.body, sent.body, "the same seed, the same padding");
+    assert_eq!(rendered.status, sent.status);
+    assert_eq!(
+        rendered.header("x-amzn-requestid"),
+        sent.header("x-amzn-requestid")
+    );
+    for (name, value) in &rendered.headers {
+        assert_eq!(sent.header(name), Some(value.as_str()), "{name}");
+    }
+}
