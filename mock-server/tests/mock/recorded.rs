@@ -249,7 +249,7 @@ async fn gaps_are_waited_on_a_fixed_clock_which_moves_past_them() {
     .head_after(ms(30_000));
     server.mount(Rule::new(streams(), Answer::recorded(recording)));
     let clock = server.clock();
-    let body = read_on_the_clock(server.address(), &clock, STREAM, PROBE.as_bytes())
+    let body = read_on_the_clock(server.address(), clock, STREAM, PROBE.as_bytes())
         .await
         .unwrap();
     assert_eq!(frames(&body).len(), 3);
@@ -283,7 +283,7 @@ async fn a_client_that_gives_up_in_a_gap_is_journaled_and_sent_nothing_more() {
     );
     server.mount(Rule::new(streams(), Answer::recorded(recording)));
     let clock = server.clock();
-    let read = read_on_the_clock(server.address(), &clock, STREAM, PROBE.as_bytes()).await;
+    let read = read_on_the_clock(server.address(), clock, STREAM, PROBE.as_bytes()).await;
     assert!(read.is_err(), "the client's hour ran out first");
     assert_eq!(
         clock.now(),
