@@ -22,7 +22,7 @@ use crate::frame_fault;
 use crate::journal::{FrameRecord, Journal, RecordedRequest};
 use crate::listen::CloseUnanswered;
 use crate::state::Shared;
-use crate::stream_body::StreamStall;
+use crate::stream_body::{Framing, PlannedFrame, StreamStall};
 
 /// A rendered answer, and the stall to wait out before its head goes.
 pub(crate) struct Delivered<'a> {
@@ -67,27 +67,10 @@ pub(crate) fn deliver<'a>(
         dribble,
         cut: cut_after,
     } = effects;
-    if let (
-        Some(fault),
-        Planned::Stream {
-            framing, frames, ..
-        }
-        | Planned::Recorded(RecordedAnswer {
-            body: RecordedPlan::Stream { framing, frames },
-            ..
-        }),
-    ) = (fault, &mut planned)
-    {
-        frame_fault::apply(*fault, *framing, frames);
+    if let (Some(fault), Some((framing, frames))) = (fault, frames_of(&mut planned)) {
+        frame_fault::apply(*fault, framing, frames);
     }
-    let in_stream = matches!(
-        planned,
-        Planned::Stream { .. }
-            | Planned::Recorded(RecordedAnswer {
-                body: RecordedPlan::Stream { .. },
-                ..
-            })
-    );
+    let in_stream = frames_of(&mut planned).is_some();
     let pacing = match planned {
         Planned::Recorded(RecordedAnswer { head_after, .. }) => head_after,
         _ => Duration::ZERO,
@@ -125,6 +108,21 @@ pub(crate) fn deliver<'a>(
     Delivered {
         response: cut(*reset, response, record),
         stall_before_head,
+    }
+}
+
+/// A streamed answer's framing and frames (the mock's own, or a
+/// recording's); `None` for a whole one.
+fn frames_of(planned: &mut Planned) -> Option<(Framing, &mut Vec<PlannedFrame>)> {
+    match planned {
+        Planned::Stream {
+            framing, frames, ..
+        }
+        | Planned::Recorded(RecordedAnswer {
+            body: RecordedPlan::Stream { framing, frames },
+            ..
+        }) => Some((*framing, frames)),
+        _ => None,
     }
 }
 

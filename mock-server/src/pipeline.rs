@@ -439,50 +439,60 @@ fn render(
                 b.header(name.as_str(), value.as_str())
             })
             .body(Body::from(body)),
-        Planned::Recorded(RecordedAnswer {
-            status,
-            headers,
-            head_after: _,
-            body,
-        }) => {
-            let builder = headers
-                .iter()
-                .fold(builder.status(status), |b, (name, value)| {
-                    b.header(name.as_str(), value.as_str())
-                });
-            match body {
-                RecordedPlan::Stream { frames, .. } => {
-                    // The recording's gaps pace it, not the config's pace.
-                    let body = PacedBody::new(
-                        frames,
-                        Pace::default(),
-                        Arc::clone(&shared.journal),
-                        arrival.seq,
-                    )
-                    .with_stall(stall, &shared.clock, shared.stopped())
-                    .with_gaps(
-                        &shared.clock,
-                        arrival.request_line(),
-                        shared.stopped(),
-                    );
-                    builder.body(Body::new(body))
-                }
-                RecordedPlan::Whole(bytes) => {
-                    if status >= 400
-                        && let Some((code, message)) = recorded::whole_error(&headers, &bytes)
-                    {
-                        record.error_type = Some(code);
-                        record.error_message =
-                            message.map(|m| scrub_quoted(&m, &arrival.config, &shared.keys));
-                    }
-                    builder.body(Body::from(bytes))
-                }
-            }
+        Planned::Recorded(answer) => {
+            render_recorded(builder, answer, stall, shared, arrival, record)
         }
     };
     let response = response.unwrap_or_else(|e| invalid_rule_answer(api, request_id, &e, record));
     record.status = Some(response.status().as_u16());
     response
+}
+
+/// A recorded answer: its status and headers, then its frames paced by
+/// their gaps (not the config's pace) or its whole body, whose error (if
+/// its status is one) goes in `record` as an error answer's does.
+fn render_recorded(
+    builder: http::response::Builder,
+    answer: RecordedAnswer,
+    stall: Option<StreamStall>,
+    shared: &Shared,
+    arrival: &Arrival,
+    record: &mut RecordedRequest,
+) -> http::Result<Response> {
+    let RecordedAnswer {
+        status,
+        headers,
+        head_after: _,
+        body,
+    } = answer;
+    let builder = headers
+        .iter()
+        .fold(builder.status(status), |b, (name, value)| {
+            b.header(name.as_str(), value.as_str())
+        });
+    match body {
+        RecordedPlan::Stream { frames, .. } => {
+            let body = PacedBody::new(
+                frames,
+                Pace::default(),
+                Arc::clone(&shared.journal),
+                arrival.seq,
+            )
+            .with_stall(stall, &shared.clock, shared.stopped())
+            .with_gaps(&shared.clock, arrival.request_line(), shared.stopped());
+            builder.body(Body::new(body))
+        }
+        RecordedPlan::Whole(bytes) => {
+            if status >= 400
+                && let Some((code, message)) = recorded::whole_error(&headers, &bytes)
+            {
+                record.error_type = Some(code);
+                record.error_message =
+                    message.map(|m| scrub_quoted(&m, &arrival.config, &shared.keys));
+            }
+            builder.body(Body::from(bytes))
+        }
+    }
 }
 
 /// The error's code and message in `record`; the message scrubbed of the

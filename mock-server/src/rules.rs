@@ -1608,18 +1608,7 @@ impl From<Answer> for AnswerForm {
                 headers,
                 body,
             } => {
-                // Text stays readable in a file; other bytes go as base64.
-                let (body, body_base64) = match std::str::from_utf8(&body) {
-                    Ok("") => (None, None),
-                    Ok(text) => (Some(text.to_owned()), None),
-                    Err(_) => {
-                        use base64::Engine as _;
-                        (
-                            None,
-                            Some(base64::engine::general_purpose::STANDARD.encode(&body)),
-                        )
-                    }
-                };
+                let (body, body_base64) = body_form(&body);
                 AnswerForm::Http {
                     status,
                     headers,
@@ -1638,6 +1627,22 @@ impl From<Answer> for AnswerForm {
                 message,
             },
             Answer::Recorded(recording) => AnswerForm::Recorded(recording.into()),
+        }
+    }
+}
+
+/// A body as files write it: text stays readable (`body`); other bytes go
+/// as base64 (`body_base64`); nothing, neither.
+fn body_form(body: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(body) {
+        Ok("") => (None, None),
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => {
+            use base64::Engine as _;
+            (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(body)),
+            )
         }
     }
 }
