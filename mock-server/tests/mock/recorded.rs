@@ -86,6 +86,33 @@ fn as_recorded(frame: &[u8], after: Duration) -> RecordedEvent {
     }
 }
 
+/// Sends `path` over HTTP/1.0 (the body is the bytes after the head, no
+/// chunk framing) and reads until the connection ends, cleanly or not:
+/// the head, and the body's bytes.
+async fn send_http10(address: SocketAddr, path: &str) -> (String, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.0\r\nhost: {address}\r\ncontent-length: {}\r\n\r\n",
+        PROBE.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(PROBE.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    (head, raw[split + 4..].to_vec())
+}
+
 fn labels(server: &MockBedrock, n: usize) -> Vec<String> {
     server.received_requests()[n]
         .frames
@@ -304,19 +331,10 @@ async fn a_gap_on_the_system_clock_is_a_real_wait() {
         ],
     );
     server.mount(Rule::new(streams(), Answer::recorded(recording)));
-    let mut stream = TcpStream::connect(server.address()).await.unwrap();
-    let head = format!(
-        "POST {STREAM} HTTP/1.0\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
-        PROBE.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(PROBE.as_bytes()).await.unwrap();
     let sent = Instant::now();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    let (_, body) = send_http10(server.address(), STREAM).await;
     let whole = sent.elapsed();
-    let body_start = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    assert_eq!(frames(&raw[body_start..]).len(), 2);
+    assert_eq!(frames(&body).len(), 2);
     // A lower bound only: the second frame cannot have come sooner.
     assert!(whole >= Duration::from_millis(200), "{whole:?}");
 }
@@ -335,17 +353,8 @@ async fn a_cut_after_bytes_cuts_a_recording() {
         )
         .cut_after(100),
     );
-    let mut stream = TcpStream::connect(server.address()).await.unwrap();
-    let head = format!(
-        "POST {STREAM} HTTP/1.0\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
-        PROBE.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(PROBE.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw).await;
-    let body_start = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    assert_eq!(raw.len() - body_start, 100, "100 bytes, then the cut");
+    let (_, body) = send_http10(server.address(), STREAM).await;
+    assert_eq!(body.len(), 100, "100 bytes, then the cut");
     let journal = labels(&server, 0);
     assert_eq!(
         journal.last().map(String::as_str),
@@ -634,4 +643,76 @@ async fn the_renderer_writes_a_recording_as_the_server_sends_it() {
     for (name, value) in &rendered.headers {
         assert_eq!(sent.header(name), Some(value.as_str()), "{name}");
     }
+}
+
+#[tokio::test]
+async fn a_recorded_error_s_message_reaches_the_journal_without_the_account_s_secrets() {
+    let server = open_server().await;
+    let secret = bedrock_mock_server::EXAMPLE_SECRET_ACCESS_KEY;
+    let body = format!(r#"{{"message":"The key {secret} is not valid."}}"#);
+    server.mount(Rule::new(
+        Match::any(),
+        Answer::recorded(Recording::whole(
+            403,
+            &[("x-amzn-errortype", "UnrecognizedClientException")],
+            body,
+        )),
+    ));
+    let r = send(server.address(), "POST", INVOKE, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 403);
+    let entry = &server.received_requests()[0];
+    assert_eq!(
+        entry.error_type.as_deref(),
+        Some("UnrecognizedClientException")
+    );
+    let message = entry.error_message.as_deref().unwrap_or_default();
+    assert!(message.starts_with("The key "), "{message}");
+    assert!(!message.contains(secret), "{message}");
+    assert!(!format!("{entry:?}").contains(secret));
+}
+
+#[tokio::test]
+async fn a_rule_s_fault_and_reset_apply_to_a_recording() {
+    use bedrock_mock_server::{FrameFault, FrameFaultKind, Reset};
+    let server = open_server().await;
+    let events = || {
+        vec![
+            RecordedEvent::chunk(ms(0), r#"{"type":"message_start"}"#),
+            RecordedEvent::chunk(ms(0), r#"{"type":"message_stop"}"#),
+        ]
+    };
+    let mut faulted = Rule::new(
+        streams(),
+        Answer::recorded(Recording::events(200, &[], events())),
+    )
+    .times(1);
+    faulted.effects.fault = Some(FrameFault::at(FrameFaultKind::BadMessageCrc, 1));
+    server.mount(faulted);
+    let r = send(server.address(), "POST", STREAM, &[], PROBE.as_bytes()).await;
+    assert_eq!(r.status, 200);
+    let mut decoder = Decoder::new();
+    let mut input = &r.body[..];
+    assert!(
+        decoder.decode(&mut input).unwrap().is_some(),
+        "the first frame is whole"
+    );
+    assert!(
+        decoder.decode(&mut input).is_err(),
+        "the second's CRC is broken"
+    );
+    assert_eq!(
+        labels(&server, 0),
+        ["chunk:message_start", "bad_message_crc:chunk:message_stop"]
+    );
+
+    let mut reset = Rule::new(
+        streams(),
+        Answer::recorded(Recording::events(200, &[], events())),
+    );
+    reset.effects.reset = Some(Reset::AfterHead);
+    server.mount(reset);
+    let (head, body) = send_http10(server.address(), STREAM).await;
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    assert!(body.is_empty(), "the head, then nothing");
+    assert_eq!(labels(&server, 1), ["reset"]);
 }
