@@ -751,6 +751,37 @@ events = [{ chunk = "{}", event = "ping" }]"#
     }
 
     #[test]
+    fn a_whole_body_s_error_is_read_from_each_endpoint_s_shape() {
+        let header = |v: &str| vec![("X-Amzn-ErrorType".to_owned(), v.to_owned())];
+        assert_eq!(
+            whole_error(
+                &header("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+                br#"{"message":"slow"}"#
+            ),
+            Some(("ThrottlingException".to_owned(), Some("slow".to_owned())))
+        );
+        assert_eq!(
+            whole_error(
+                &[],
+                br#"{"__type":"com.amazon.coral.service#UnrecognizedClientException","Message":"bad"}"#
+            ),
+            Some(("UnrecognizedClientException".to_owned(), Some("bad".to_owned())))
+        );
+        assert_eq!(
+            whole_error(
+                &[],
+                br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"r"}"#
+            ),
+            Some(("overloaded_error".to_owned(), Some("Overloaded".to_owned())))
+        );
+        assert_eq!(whole_error(&[], b"<html>Bad Gateway</html>"), None);
+        assert_eq!(
+            whole_error(&header("GatewayTimeout"), b"<html/>"),
+            Some(("GatewayTimeout".to_owned(), None))
+        );
+    }
+
+    #[test]
     fn frames_are_labelled_by_what_they_carry() {
         let mut chunk = Vec::new();
         bedrock_eventstream::bedrock::encode_chunk_json(br#"{"type":"ping"}"#, "x", &mut chunk);
