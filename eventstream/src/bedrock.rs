@@ -141,8 +141,24 @@ fn chunk_bytes(payload: &[u8]) -> Result<Cow<'_, str>, ReadError> {
 /// Appends a `chunk` frame carrying `event`, padded with `padding` (any
 /// text without quotes or backslashes; AWS uses random letters and digits).
 pub fn encode_chunk(event: &StreamEvent, padding: &str, out: &mut Vec<u8>) {
-    let json = event.to_json();
-    let payload = chunk_payload(&json, padding);
+    encode_chunk_json(&event.to_json(), padding, out);
+}
+
+/// Appends a `chunk` frame carrying `event_json` byte for byte (an
+/// event's JSON as a service wrote it, or with fields the event types do
+/// not have), padded with `padding` as [`encode_chunk`] pads.
+///
+/// ```
+/// use bedrock_eventstream::anthropic::StreamEvent;
+/// use bedrock_eventstream::{bedrock, decode_frame};
+///
+/// let mut wire = Vec::new();
+/// bedrock::encode_chunk_json(br#"{"type":"ping"}"#, "abc", &mut wire);
+/// let frame = decode_frame(&wire).unwrap();
+/// assert_eq!(bedrock::EventReader::new().read(&frame).unwrap(), StreamEvent::Ping);
+/// ```
+pub fn encode_chunk_json(event_json: &[u8], padding: &str, out: &mut Vec<u8>) {
+    let payload = chunk_payload(event_json, padding);
     let headers = [
         Header::string(":event-type", "chunk"),
         Header::string(":content-type", "application/json"),

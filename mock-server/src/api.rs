@@ -70,6 +70,26 @@ pub(crate) enum Planned {
         headers: Vec<(String, String)>,
         body: bytes::Bytes,
     },
+    /// A rule's recorded answer (`replay`).
+    Recorded(RecordedAnswer),
+}
+
+/// A recorded answer as the server sends it: its status and headers after
+/// its wait, then its body.
+pub(crate) struct RecordedAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub head_after: std::time::Duration,
+    pub body: RecordedPlan,
+}
+
+/// A recorded answer's body: frames, each after its gap, or bytes.
+pub(crate) enum RecordedPlan {
+    Stream {
+        framing: Framing,
+        frames: Vec<PlannedFrame>,
+    },
+    Whole(Bytes),
 }
 
 impl Planned {

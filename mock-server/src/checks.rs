@@ -22,6 +22,7 @@ use crate::config::{Credential, MAX_PACE_MS, Pace, PolicyKind, Quota, ServerConf
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
 use crate::operation::Operation;
+use crate::recorded::{RecordedBody, Recording, gap_problem};
 use crate::rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule};
 
 /// Why a config (or a rule) cannot be served: where, which field, what
@@ -856,10 +857,55 @@ fn check_answer(answer: &Answer) -> Result<(), ConfigError> {
                     .map_err(|e| e.under(&format!("http.headers.{}", map_key(name))))
             })
         }
+        Answer::Recorded(recording) => check_recording(recording).map_err(|e| e.under("recorded")),
         Answer::Error { status: None, .. } | Answer::Reply(_) | Answer::StreamException { .. } => {
             Ok(())
         }
     }
+}
+
+/// A recording the server can send: a status and headers as an `http`
+/// answer's, gaps it can wait (a stall's bound), events of one kind, each
+/// of which can be written and journaled (a frame that decodes, a chunk
+/// naming its event type, an event of one line).
+fn check_recording(recording: &Recording) -> Result<(), ConfigError> {
+    let has_body = match &recording.body {
+        RecordedBody::Events(events) => !events.is_empty(),
+        RecordedBody::Whole(bytes) => !bytes.is_empty(),
+    };
+    check_status(recording.status, has_body).map_err(|e| e.under("status"))?;
+    recording.headers.iter().try_for_each(|(name, value)| {
+        check_header(name, value).map_err(|e| e.under(&format!("headers.{}", map_key(name))))
+    })?;
+    if let Some(problem) = gap_problem(recording.head_after) {
+        return Err(ConfigError::new(OutOfRange, "head_after_ms", problem));
+    }
+    let RecordedBody::Events(events) = &recording.body else {
+        return Ok(());
+    };
+    let kind = recording.event_kind();
+    for (n, event) in events.iter().enumerate() {
+        let at = format!("events[{n}]");
+        if let Some(problem) = gap_problem(event.after) {
+            return Err(ConfigError::new(
+                OutOfRange,
+                format!("{at}.after_ms"),
+                problem,
+            ));
+        }
+        let field = format!("{at}.{}", event.kind.field());
+        if Some(event.kind.event_kind()) != kind {
+            return Err(ConfigError::new(
+                Unmeetable,
+                field,
+                "a recording's events are all event-stream frames (`chunk`, `exception`, `frame_base64`) or all Server-Sent Events (`event`), as one answer is framed one way; this one differs from `events[0]`",
+            ));
+        }
+        if let Err(problem) = event.kind.label() {
+            return Err(ConfigError::new(Malformed, field, problem));
+        }
+    }
+    Ok(())
 }
 
 /// A `retry-after` a client can wait out: at most a day, as no service

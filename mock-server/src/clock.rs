@@ -6,7 +6,9 @@
 //! to exercise a client's incremental parsing, which needs real waits.
 //!
 //! A rule's stall is different: it is time the server spends saying
-//! nothing, and a client's deadline decides what happens. On a running
+//! nothing, and a client's deadline decides what happens. So are a
+//! recorded answer's gaps (`Answer::Recorded`): they are waited as stalls
+//! are, without being journaled as stalls. On a running
 //! clock a stall is a real wait. On a fixed clock it is virtual: an
 //! in-process client that waits through [`Clock::wait`] and the stalls
 //! are put on one timeline, and when every wait is on a stalled answer

@@ -16,13 +16,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use crate::api::Planned;
+use crate::api::{Planned, RecordedAnswer, RecordedPlan};
 use crate::effects::{Cut, Dribble, Effects, Reset, StallPoint};
 use crate::frame_fault;
 use crate::journal::{FrameRecord, Journal, RecordedRequest};
 use crate::listen::CloseUnanswered;
 use crate::state::Shared;
-use crate::stream_body::StreamStall;
+use crate::stream_body::{Framing, PlannedFrame, StreamStall};
 
 /// A rendered answer, and the stall to wait out before its head goes.
 pub(crate) struct Delivered<'a> {
@@ -30,13 +30,17 @@ pub(crate) struct Delivered<'a> {
     pub stall_before_head: Option<HeadStall<'a>>,
 }
 
-/// A rule's stall before the response head.
+/// A rule's stall before the response head, and a recorded answer's wait
+/// before it (pacing, not journaled as a stall).
 pub(crate) struct HeadStall<'a> {
     to: Recipient<'a>,
-    duration: Duration,
+    /// The rule's stall (journaled), if it has one before the head.
+    stall: Option<Duration>,
+    pacing: Duration,
 }
 
 /// The request an answer is delivered to, as the effects need it.
+#[derive(Clone)]
 pub(crate) struct Recipient<'a> {
     /// The journal and the clock.
     pub shared: &'a Shared,
@@ -63,22 +67,20 @@ pub(crate) fn deliver<'a>(
         dribble,
         cut: cut_after,
     } = effects;
-    if let (
-        Some(fault),
-        Planned::Stream {
-            framing, frames, ..
-        },
-    ) = (fault, &mut planned)
-    {
-        frame_fault::apply(*fault, *framing, frames);
+    if let (Some(fault), Some((framing, frames))) = (fault, frames_of(&mut planned)) {
+        frame_fault::apply(*fault, framing, frames);
     }
-    let in_stream = matches!(planned, Planned::Stream { .. });
+    let in_stream = frames_of(&mut planned).is_some();
+    let pacing = match planned {
+        Planned::Recorded(RecordedAnswer { head_after, .. }) => head_after,
+        _ => Duration::ZERO,
+    };
     let journal = Arc::clone(&to.shared.journal);
     let seq = to.seq;
     let (stall_before_head, stream_stall) = match stall {
         Some(stall) => match stall.at {
             StallPoint::AfterEvents(after_frames) if in_stream => (
-                None,
+                HeadStall::pacing(to.clone(), pacing),
                 Some(StreamStall {
                     after_frames,
                     duration: stall.duration(),
@@ -88,12 +90,13 @@ pub(crate) fn deliver<'a>(
             _ => (
                 Some(HeadStall {
                     to,
-                    duration: stall.duration(),
+                    stall: Some(stall.duration()),
+                    pacing,
                 }),
                 None,
             ),
         },
-        None => (None, None),
+        None => (HeadStall::pacing(to, pacing), None),
     };
     let mut response = render(planned, stream_stall, record);
     if let Some(dribble) = *dribble {
@@ -105,6 +108,21 @@ pub(crate) fn deliver<'a>(
     Delivered {
         response: cut(*reset, response, record),
         stall_before_head,
+    }
+}
+
+/// A streamed answer's framing and frames (the mock's own, or a
+/// recording's); `None` for a whole one.
+fn frames_of(planned: &mut Planned) -> Option<(Framing, &mut Vec<PlannedFrame>)> {
+    match planned {
+        Planned::Stream {
+            framing, frames, ..
+        }
+        | Planned::Recorded(RecordedAnswer {
+            body: RecordedPlan::Stream { framing, frames },
+            ..
+        }) => Some((*framing, frames)),
+        _ => None,
     }
 }
 
@@ -128,16 +146,28 @@ fn cut(reset: Option<Reset>, mut response: Response, record: &mut RecordedReques
     }
 }
 
-impl HeadStall<'_> {
+impl<'a> HeadStall<'a> {
+    /// A recorded answer's wait before its head alone, if it has one.
+    fn pacing(to: Recipient<'a>, pacing: Duration) -> Option<Self> {
+        (!pacing.is_zero()).then_some(Self {
+            to,
+            stall: None,
+            pacing,
+        })
+    }
+
     /// Waits the stall out, the request already in the journal (a request
-    /// that is stalling shows there).
+    /// that is stalling shows there), then the pacing (not journaled).
     pub(crate) async fn wait(self) {
         let Recipient {
             shared,
             seq,
             request_line,
         } = self.to;
-        shared.journal.frame_sent(seq, FrameRecord::Stall);
+        if self.stall.is_some() {
+            shared.journal.frame_sent(seq, FrameRecord::Stall);
+        }
+        let duration = self.stall.unwrap_or_default() + self.pacing;
         // The stall, and the silence after a client gave up on it, end
         // when the server stops: its shutdown waits for no one.
         let stopped = shared.stopped();
@@ -145,7 +175,7 @@ impl HeadStall<'_> {
         let gave_up = shared.journal.gave_up_mark(seq);
         let stall = shared
             .clock
-            .stall(request_line, None, self.duration, Some(gave_up));
+            .stall(request_line, None, duration, Some(gave_up));
         let over = tokio::select! {
             over = stall => over,
             () = &mut stopped => true,

@@ -144,6 +144,7 @@ mod tests {
                     bytes: Bytes::from(bytes),
                     label: FrameRecord::Chunk(n.to_string()),
                     reset_after: false,
+                    gap: std::time::Duration::ZERO,
                 }
             })
             .collect()
@@ -235,6 +236,7 @@ mod tests {
             bytes: Bytes::from_static(b"event: ping\ndata: {\"type\": \"ping\"}\n\n"),
             label: FrameRecord::Sse("ping".to_owned()),
             reset_after: false,
+            gap: std::time::Duration::ZERO,
         }];
         apply(
             FrameFault::at(FrameFaultKind::BadMessageCrc, 0),

@@ -58,7 +58,7 @@
 //! with).
 //!
 //! # Where things are
-//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`, `secret_headers`) → account (`reply`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `sts`, `sso`, `identify`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
+//! Layers, each using only those before it: vocabulary (`listed`, `operation`, `errors`, `timefmt`, `percent`, `rng`, `geography`, `effects`, `clock`, `json_patch`, `secret_headers`) → account (`reply`, `recorded`, `rules`, `config`, `checks`, `config_file`, `catalogue`, `policy`, `quota`, `guardrail`, `credentials`, `journal`, `redact`, `state`) → wire (`sigv4`, `auth`, `routes`, `stream_body`, `frame_fault`, `listen`) → protocols (`api`, `messages_body`, `runtime`, `control_plane`, `bedrock`, `render`, `mantle`, `replay`, `sts`, `sso`, `identify`) → pipeline (`delivery`, `pipeline`, `admin_access`, `admin`) → server (`server`, `fuzzing`, `sdk`, `wiremock`)
 //!
 //! A request goes from `server` (the router; admin calls to `admin`) to
 //! `pipeline` (route, read the body, identify, authenticate, choose a rule,
@@ -106,8 +106,10 @@ mod percent;
 mod pipeline;
 mod policy;
 mod quota;
+mod recorded;
 mod redact;
 pub mod render;
+mod replay;
 mod reply;
 mod rng;
 mod routes;
@@ -149,6 +151,7 @@ pub use journal::{
 };
 pub use listen::ReadLimits;
 pub use operation::Operation;
+pub use recorded::{RecordedBody, RecordedEvent, RecordedKind, Recording};
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
 pub use rules::{

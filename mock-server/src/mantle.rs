@@ -347,9 +347,7 @@ pub(crate) fn sse_frames(
         // After an error event the stream ends: no `message_stop`.
         let data = error_body(&fault.error.error_type, &fault.error.message, request_id);
         frames.push(FrameRecord::Sse("error".to_owned()), |out| {
-            out.extend_from_slice(b"event: error\ndata: ");
-            out.extend_from_slice(&data);
-            out.extend_from_slice(b"\n\n");
+            write_sse(b"error", &data, out);
         });
     }
     frames.finish()
@@ -364,12 +362,18 @@ fn sse_frame(frames: &mut FrameWriter, event: &StreamEvent) {
         _ => event.to_json(),
     };
     frames.push(FrameRecord::Sse(event_type.to_owned()), |out| {
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(event_type.as_bytes());
-        out.extend_from_slice(b"\ndata: ");
-        out.extend_from_slice(&json);
-        out.extend_from_slice(b"\n\n");
+        write_sse(event_type.as_bytes(), &json, out);
     });
+}
+
+/// Appends one Server-Sent Event as the Anthropic API writes it: `event:`
+/// and one `data:` line, then a blank line.
+pub(crate) fn write_sse(event: &[u8], data: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event);
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
 }
 
 /// The Anthropic error a stream exception sends on Mantle: its Anthropic

@@ -15,9 +15,9 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::api::{Api, Exchange, Planned, Requested, WireError};
+use crate::api::{Api, Exchange, Planned, RecordedAnswer, RecordedPlan, Requested, WireError};
 use crate::bedrock::Bedrock;
-use crate::config::ServerConfig;
+use crate::config::{Pace, ServerConfig};
 use crate::credentials::IssuedKeys;
 use crate::delivery::{self, Delivered, Recipient};
 use crate::errors::{AwsError, ErrorCode};
@@ -25,7 +25,9 @@ use crate::journal::{AuthRecord, AuthScheme, RecordedRequest};
 use crate::listen::Answers;
 use crate::mantle::Mantle;
 use crate::operation::Protocol;
+use crate::recorded;
 use crate::redact::{redact_headers, redact_query, scrub_quoted};
+use crate::replay;
 use crate::routes;
 use crate::rules::{Answer, RequestView};
 use crate::sigv4::SignedRequest;
@@ -247,6 +249,14 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>, seq: u64) -> (Planned, Option<Ch
             headers: headers.clone().into_iter().collect(),
             body: body.clone(),
         },
+        Some(Answer::Recorded(recording)) => {
+            let endpoint = api.answer_headers(call.request_id);
+            let own: Vec<&str> = ["x-amzn-requestid", "date"]
+                .into_iter()
+                .chain(endpoint.iter().map(|(name, _)| *name))
+                .collect();
+            Planned::Recorded(replay::plan(recording, &own, &mut call.shared.rng()))
+        }
         Some(answer) => answer
             .as_error(api.protocol())
             .map_or_else(|| normal(answer.content()), Planned::Error),
@@ -429,10 +439,60 @@ fn render(
                 b.header(name.as_str(), value.as_str())
             })
             .body(Body::from(body)),
+        Planned::Recorded(answer) => {
+            render_recorded(builder, answer, stall, shared, arrival, record)
+        }
     };
     let response = response.unwrap_or_else(|e| invalid_rule_answer(api, request_id, &e, record));
     record.status = Some(response.status().as_u16());
     response
+}
+
+/// A recorded answer: its status and headers, then its frames paced by
+/// their gaps (not the config's pace) or its whole body, whose error (if
+/// its status is one) goes in `record` as an error answer's does.
+fn render_recorded(
+    builder: http::response::Builder,
+    answer: RecordedAnswer,
+    stall: Option<StreamStall>,
+    shared: &Shared,
+    arrival: &Arrival,
+    record: &mut RecordedRequest,
+) -> http::Result<Response> {
+    let RecordedAnswer {
+        status,
+        headers,
+        head_after: _,
+        body,
+    } = answer;
+    let builder = headers
+        .iter()
+        .fold(builder.status(status), |b, (name, value)| {
+            b.header(name.as_str(), value.as_str())
+        });
+    match body {
+        RecordedPlan::Stream { frames, .. } => {
+            let body = PacedBody::new(
+                frames,
+                Pace::default(),
+                Arc::clone(&shared.journal),
+                arrival.seq,
+            )
+            .with_stall(stall, &shared.clock, shared.stopped())
+            .with_gaps(&shared.clock, arrival.request_line(), shared.stopped());
+            builder.body(Body::new(body))
+        }
+        RecordedPlan::Whole(bytes) => {
+            if status >= 400
+                && let Some((code, message)) = recorded::whole_error(&headers, &bytes)
+            {
+                record.error_type = Some(code);
+                record.error_message =
+                    message.map(|m| scrub_quoted(&m, &arrival.config, &shared.keys));
+            }
+            builder.body(Body::from(bytes))
+        }
+    }
 }
 
 /// The error's code and message in `record`; the message scrubbed of the

@@ -2,12 +2,13 @@
 //! a test that serves Bedrock from a server of its own (a
 //! `wiremock::MockServer`, an axum app): [`Renderer`] writes the answers
 //! the mock sends (InvokeModel's JSON, the event stream with Bedrock's
-//! padding, an error in Bedrock's REST-JSON shape) through the mock's own
-//! code, and [`SigV4Verifier`] authenticates a request as the mock does.
+//! padding, an error in Bedrock's REST-JSON shape, a recorded answer)
+//! through the mock's own code, and [`SigV4Verifier`] authenticates a
+//! request as the mock does.
 
 use std::time::SystemTime;
 
-use crate::api::rest_json_error;
+use crate::api::{RecordedAnswer, RecordedPlan, rest_json_error};
 use crate::auth;
 use crate::bedrock::token_headers;
 use crate::catalogue;
@@ -17,6 +18,8 @@ use crate::credentials::IssuedKeys;
 use crate::errors::{AwsError, ExceptionType};
 use crate::journal::AuthScheme;
 use crate::operation::Protocol;
+use crate::recorded::Recording;
+use crate::replay;
 use crate::reply::Reply;
 use crate::rng::Rng;
 use crate::runtime::{self, StreamFault};
@@ -218,6 +221,51 @@ impl Renderer {
             .map(|(name, value)| (name, value.to_owned()))
             .to_vec();
         Ok(WireAnswer::new(200, request_id, headers, bytes))
+    }
+
+    /// A [`Recording`]'s answer as the mock sends it: its status, the
+    /// mock's `x-amzn-requestid` then the recording's headers (a stream's
+    /// kind's `content-type` when it gives none), and its events written
+    /// as the mock writes them (chunks without a recorded padding padded
+    /// from the seed), one after another. The gaps are not in it: a
+    /// `WireAnswer` is one body, so a server of your own sends it at once
+    /// (or paces it by `recording`'s own gaps).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_mock_server::{RecordedEvent, Recording, render::Renderer};
+    ///
+    /// let recording = Recording::events(
+    ///     200,
+    ///     &[],
+    ///     vec![RecordedEvent::sse(Duration::from_millis(5), "message_stop", r#"{"type":"message_stop"}"#)],
+    /// );
+    /// let answer = Renderer::default().recorded(&recording);
+    /// assert_eq!(answer.header("content-type"), Some("text/event-stream; charset=utf-8"));
+    /// assert_eq!(answer.body, b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    /// ```
+    pub fn recorded(&mut self, recording: &Recording) -> WireAnswer {
+        let request_id = self.rng.uuid();
+        let RecordedAnswer {
+            status,
+            headers,
+            body,
+            ..
+        } = replay::plan(recording, &["x-amzn-requestid", "date"], &mut self.rng);
+        let body = match body {
+            RecordedPlan::Whole(bytes) => bytes.to_vec(),
+            RecordedPlan::Stream { frames, .. } => frames
+                .iter()
+                .flat_map(|f| f.bytes.iter().copied())
+                .collect(),
+        };
+        let mut all = vec![("x-amzn-requestid".to_owned(), request_id)];
+        all.extend(headers);
+        WireAnswer {
+            status,
+            headers: all,
+            body,
+        }
     }
 
     /// The model `id` names (a profile's model) in the account's home

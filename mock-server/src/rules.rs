@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::effects::{Cut, Dribble, Effects, FrameFault, Reset, Stall};
 use crate::errors::{AwsError, ErrorCode, ErrorOrigin, ExceptionType};
 use crate::operation::{Operation, Protocol};
+use crate::recorded::{Recording, RecordingForm};
 use crate::reply::Reply;
 use crate::secret_headers::may_hold_a_secret;
 
@@ -1416,6 +1417,10 @@ pub enum Answer {
         /// absent.
         message: Option<String>,
     },
+    /// An answer as a real service sent it: its status and headers, then
+    /// its events paced by their recorded gaps (or its whole body); sent
+    /// as given to any request.
+    Recorded(Recording),
 }
 
 /// What a rule answers, as files write it. The same answer fits every endpoint: an error by a
@@ -1489,6 +1494,12 @@ enum AnswerForm {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// An answer as a real service sent it (`bedrock-harness record`
+    /// writes these): `status`, `headers`, then `events` (each after its
+    /// `after_ms` gap: `chunk`, `exception`, `frame_base64`, or
+    /// Server-Sent Events' `event` with `data`), or a whole `body` /
+    /// `body_base64`; `head_after_ms` before the head.
+    Recorded(RecordingForm),
 }
 
 impl TryFrom<AnswerForm> for Answer {
@@ -1541,6 +1552,7 @@ impl TryFrom<AnswerForm> for Answer {
                 exception,
                 message,
             },
+            AnswerForm::Recorded(form) => Answer::Recorded(Recording::try_from(form)?),
         })
     }
 }
@@ -1596,18 +1608,7 @@ impl From<Answer> for AnswerForm {
                 headers,
                 body,
             } => {
-                // Text stays readable in a file; other bytes go as base64.
-                let (body, body_base64) = match std::str::from_utf8(&body) {
-                    Ok("") => (None, None),
-                    Ok(text) => (Some(text.to_owned()), None),
-                    Err(_) => {
-                        use base64::Engine as _;
-                        (
-                            None,
-                            Some(base64::engine::general_purpose::STANDARD.encode(&body)),
-                        )
-                    }
-                };
+                let (body, body_base64) = body_form(&body);
                 AnswerForm::Http {
                     status,
                     headers,
@@ -1625,6 +1626,23 @@ impl From<Answer> for AnswerForm {
                 exception,
                 message,
             },
+            Answer::Recorded(recording) => AnswerForm::Recorded(recording.into()),
+        }
+    }
+}
+
+/// A body as files write it: text stays readable (`body`); other bytes go
+/// as base64 (`body_base64`); nothing, neither.
+fn body_form(body: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(body) {
+        Ok("") => (None, None),
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => {
+            use base64::Engine as _;
+            (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(body)),
+            )
         }
     }
 }
@@ -1699,6 +1717,29 @@ impl Answer {
         }
     }
 
+    /// The answer a service sent, replayed as it came (see
+    /// [`Recording`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_mock_server::{Answer, Match, RecordedEvent, Recording, Rule};
+    ///
+    /// let answer = Answer::recorded(Recording::events(
+    ///     200,
+    ///     &[],
+    ///     vec![RecordedEvent::sse(Duration::from_millis(20), "message_stop", r#"{"type":"message_stop"}"#)],
+    /// ));
+    /// let text = serde_json::to_string(&answer).unwrap();
+    /// assert_eq!(
+    ///     text,
+    ///     r#"{"recorded":{"status":200,"headers":{},"events":[{"after_ms":20,"event":"message_stop","data":"{\"type\":\"message_stop\"}"}]}}"#
+    /// );
+    /// assert!(Rule::new(Match::any(), answer).check().is_ok());
+    /// ```
+    pub fn recorded(recording: Recording) -> Self {
+        Answer::Recorded(recording)
+    }
+
     /// A stream of `after_events` events, then `exception`.
     pub fn stream_exception(after_events: usize, exception: ExceptionType) -> Self {
         Answer::StreamException {
@@ -1722,7 +1763,10 @@ impl Answer {
                 exception: *exception,
                 message: message.as_deref(),
             }),
-            Answer::Error { .. } | Answer::CustomError { .. } | Answer::Http { .. } => None,
+            Answer::Error { .. }
+            | Answer::CustomError { .. }
+            | Answer::Http { .. }
+            | Answer::Recorded(_) => None,
         }
     }
 
@@ -1758,7 +1802,10 @@ impl Answer {
                 origin: ErrorOrigin::Custom,
                 ..AwsError::new(*status, code.clone(), message.clone())
             }),
-            Answer::Http { .. } | Answer::Reply(_) | Answer::StreamException { .. } => None,
+            Answer::Http { .. }
+            | Answer::Reply(_)
+            | Answer::StreamException { .. }
+            | Answer::Recorded(_) => None,
         }
     }
 }

@@ -1,9 +1,8 @@
 //! The Bedrock runtime: InvokeModel and InvokeModelWithResponseStream for
 //! Anthropic models, with the request validation Bedrock applies.
 
-use bedrock_eventstream::Header;
 use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
-use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_chunk, encode_exception};
+use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_chunk_json, encode_exception};
 use serde_json::Value;
 
 use crate::config::ServerConfig;
@@ -218,14 +217,7 @@ pub(crate) fn stream_frames(
 /// A chunk whose event carries the guardrail's verdict.
 fn encode_marked_chunk(event: &StreamEvent, action: &str, padding: &str, out: &mut Vec<u8>) {
     let json = with_last_field(event.to_json(), guardrail::ACTION_FIELD, action);
-    let payload = chunk_payload(&json, padding);
-    let headers = [
-        Header::string(":event-type", "chunk"),
-        Header::string(":content-type", "application/json"),
-        Header::string(":message-type", "event"),
-    ];
-    bedrock_eventstream::encode(&headers, &payload, out)
-        .expect("a chunk frame is within AWS limits");
+    encode_chunk_json(&json, padding, out);
 }
 
 /// `object` (a JSON object's text) with `key` added after its last field.

@@ -64,6 +64,9 @@ pub(crate) struct PlannedFrame {
     pub label: FrameRecord,
     /// After this frame the connection is reset.
     pub reset_after: bool,
+    /// The wait before it, on the server's clock (a recording's gap);
+    /// nothing for the mock's own frames, which the config's pace spaces.
+    pub gap: Duration,
 }
 
 /// A stream's frames written one after another into one buffer, each sent
@@ -73,15 +76,25 @@ pub(crate) struct PlannedFrame {
 #[derive(Default)]
 pub(crate) struct FrameWriter {
     bytes: Vec<u8>,
-    /// Each frame's end in `bytes`, and its record.
-    frames: Vec<(usize, FrameRecord)>,
+    /// Each frame's end in `bytes`, its record and the gap before it.
+    frames: Vec<(usize, FrameRecord, Duration)>,
 }
 
 impl FrameWriter {
     /// Adds the frame `write` appends to the buffer it is given.
     pub fn push(&mut self, label: FrameRecord, write: impl FnOnce(&mut Vec<u8>)) {
+        self.push_after(Duration::ZERO, label, write);
+    }
+
+    /// Adds the frame `write` appends, sent `gap` after the one before.
+    pub fn push_after(
+        &mut self,
+        gap: Duration,
+        label: FrameRecord,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
         write(&mut self.bytes);
-        self.frames.push((self.bytes.len(), label));
+        self.frames.push((self.bytes.len(), label, gap));
     }
 
     pub fn finish(mut self) -> Vec<PlannedFrame> {
@@ -90,11 +103,12 @@ impl FrameWriter {
         let mut start = 0;
         self.frames
             .into_iter()
-            .map(|(end, label)| {
+            .map(|(end, label, gap)| {
                 let frame = PlannedFrame {
                     bytes: bytes.slice(start..end),
                     label,
                     reset_after: false,
+                    gap,
                 };
                 start = end;
                 frame
@@ -122,6 +136,13 @@ pub(crate) struct PacedBody {
     /// A fault reset the connection after the last frame sent.
     reset: bool,
     stopped: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// The clock frames' gaps are waited on, and the request as its
+    /// timeline knows it (see [`PacedBody::with_gaps`]).
+    gaps: Option<(Clock, String)>,
+    /// The gap before the next frame, under way.
+    gap_wait: Option<Pin<Box<dyn Future<Output = bool> + Send>>>,
+    /// The gap before the next frame is over.
+    gap_waited: bool,
 }
 
 impl PacedBody {
@@ -148,7 +169,61 @@ impl PacedBody {
             given_up: false,
             reset: false,
             stopped: None,
+            gaps: None,
+            gap_wait: None,
+            gap_waited: false,
         }
+    }
+
+    /// Waits each frame's gap on `clock` (as a stall, `request` keying it
+    /// on a fixed clock's timeline, but not journaled as one); a client
+    /// that gives up during a gap is journaled and sent nothing more, like
+    /// one that gives up during a stall. `stopped` resolves when the server
+    /// stops.
+    pub fn with_gaps(
+        mut self,
+        clock: &Clock,
+        request: String,
+        stopped: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        if self.stopped.is_none() {
+            self.stopped = Some(Box::pin(stopped));
+        }
+        self.gaps = Some((clock.clone(), request));
+        self
+    }
+
+    /// Whether the gap before the next frame is over (and starts it).
+    fn poll_gap(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let gap = match self.frames.front() {
+            Some(frame) if !self.gap_waited && !frame.gap.is_zero() => frame.gap,
+            _ => return Poll::Ready(()),
+        };
+        let Some((clock, request)) = &self.gaps else {
+            return Poll::Ready(());
+        };
+        if self.gap_wait.is_none() {
+            let gave_up = self.journal.gave_up_mark(self.seq);
+            self.gap_wait =
+                Some(clock.stall(request.clone(), Some(self.sent_bytes), gap, Some(gave_up)));
+        }
+        if let Some(stopped) = self.stopped.as_mut()
+            && stopped.as_mut().poll(cx).is_ready()
+        {
+            self.gap_wait = None;
+            self.frames.clear();
+            return Poll::Ready(());
+        }
+        if let Some(waiting) = self.gap_wait.as_mut() {
+            let over = ready!(waiting.as_mut().poll(cx));
+            self.gap_wait = None;
+            self.gap_waited = true;
+            if !over {
+                self.given_up = true;
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(())
     }
 
     /// Adds a stall, timed by `clock`; `stopped` resolves when the server
@@ -245,9 +320,13 @@ impl Body for PacedBody {
                 "a rule's fault resets the connection",
             ))));
         }
+        if self.poll_gap(cx).is_pending() {
+            return Poll::Pending;
+        }
         let Some(frame) = self.frames.pop_front() else {
             return Poll::Ready(None);
         };
+        self.gap_waited = false;
         self.journal.frame_sent(self.seq, frame.label);
         self.reset = frame.reset_after;
         if frame.bytes.is_empty() && !self.reset {
@@ -272,6 +351,7 @@ impl Body for PacedBody {
             && self.sleep.is_none()
             && self.stall.is_none()
             && self.stalling.is_none()
+            && self.gap_wait.is_none()
             && !self.given_up
     }
 

@@ -8,6 +8,7 @@ mod common;
 mod golden_sigv4;
 mod mantle;
 mod matchers;
+mod recorded;
 mod sdk;
 mod sdk_config;
 mod server;

@@ -1,0 +1,90 @@
+//! A [`Recording`] planned as the server sends it: its events written by
+//! the protocols' own writers (a chunk as the runtime writes its chunks,
+//! an exception as its stream exceptions, a Server-Sent Event as Mantle
+//! writes its events), each with its gap; a whole body as given.
+
+use bedrock_eventstream::bedrock::{Exception, encode_chunk_json, encode_exception};
+
+use crate::api::{RecordedAnswer, RecordedPlan};
+use crate::journal::FrameRecord;
+use crate::mantle::write_sse;
+use crate::recorded::{EventKind, RecordedBody, RecordedKind, Recording};
+use crate::rng::Rng;
+use crate::stream_body::{FrameWriter, Framing};
+
+/// What the server sends for `recording`; `rng` pads chunks that carry no
+/// recorded padding. A stream without a `content-type` gets its framing's
+/// headers; headers the server sends itself (`own`: `x-amzn-requestid`,
+/// `date`, the endpoint's) keep the server's values.
+pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> RecordedAnswer {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let body = match &recording.body {
+        RecordedBody::Whole(bytes) => RecordedPlan::Whole(bytes.clone()),
+        RecordedBody::Events(events) => {
+            let framing = match recording.event_kind() {
+                Some(EventKind::ServerSentEvents) => Framing::ServerSentEvents,
+                _ => Framing::EventStream,
+            };
+            if !recording.has_content_type() {
+                headers.extend(
+                    framing
+                        .headers()
+                        .map(|(name, value)| (name.to_owned(), value.to_owned())),
+                );
+            }
+            let mut frames = FrameWriter::default();
+            for event in events {
+                frames.push_after(event.after, label(&event.kind), |out| {
+                    write(&event.kind, rng, out);
+                });
+            }
+            RecordedPlan::Stream {
+                framing,
+                frames: frames.finish(),
+            }
+        }
+    };
+    headers.extend(
+        recording
+            .headers
+            .iter()
+            .filter(|(name, _)| !own.iter().any(|own| name.eq_ignore_ascii_case(own)))
+            .map(|(name, value)| (name.clone(), value.clone())),
+    );
+    RecordedAnswer {
+        status: recording.status,
+        headers,
+        head_after: recording.head_after,
+        body,
+    }
+}
+
+/// The journal's record of `kind`. The checks every rule passes refuse an
+/// event without one, so the fallback (the field's kind, unnamed) is for
+/// a recording that skipped them.
+fn label(kind: &RecordedKind) -> FrameRecord {
+    kind.label().unwrap_or_else(|_| match kind {
+        RecordedKind::Sse { event, .. } => FrameRecord::Sse(event.clone()),
+        RecordedKind::Exception { exception, .. } => {
+            FrameRecord::Exception(exception.as_str().to_owned())
+        }
+        _ => FrameRecord::Chunk(String::new()),
+    })
+}
+
+fn write(kind: &RecordedKind, rng: &mut Rng, out: &mut Vec<u8>) {
+    match kind {
+        RecordedKind::Chunk { json, padding } => {
+            let padding = match padding {
+                Some(padding) => padding.as_str(),
+                None => rng.padding(),
+            };
+            encode_chunk_json(json.as_bytes(), padding, out);
+        }
+        RecordedKind::Exception { exception, message } => {
+            encode_exception(&Exception::new(exception.as_str(), message.as_str()), out);
+        }
+        RecordedKind::Frame(bytes) => out.extend_from_slice(bytes),
+        RecordedKind::Sse { event, data } => write_sse(event.as_bytes(), data.as_bytes(), out),
+    }
+}
