@@ -1,0 +1,408 @@
+//! The proxy log: `bedrock-harness record --log FILE` writes one JSON line
+//! per exchange as each one ends, so a session that crashes still leaves
+//! what it saw. Version 1, fields in this order:
+//!
+//! ```text
+//! {"v":1,"started_ms":0.0,"method":"POST","path":"/model/…/invoke","query":"",
+//!  "headers":[["host","…"],…],"body":"<base64>",
+//!  "outcome":{"kind":"answered","head_after_ms":412.5,"status":200,
+//!             "headers":[["content-type","…"],…],
+//!             "pieces":[{"at_ms":0.0,"bytes":"<base64>"},…],
+//!             "end":{"kind":"complete"}}}
+//! ```
+//!
+//! `outcome` is `{"kind":"no_answer","after_ms":…,"why":"…"}` when no head
+//! came; `end` is `complete`, `broken` or `client_left`, the last two with
+//! `at_ms`. Times are milliseconds (fractions to the nanosecond), bodies
+//! and pieces base64. The log holds what went over the wire, secrets
+//! included: it is the customer's, and `import` redacts as it writes the
+//! scenario.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::error::without_values;
+use super::{
+    ImportError, ImportErrorKind, decode_base64, duration_from_ms, encode_base64, ms_from_duration,
+};
+use crate::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
+
+/// The proxy log's version, its lines' `"v"`: a reader refuses others.
+pub const LOG_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    v: u32,
+    started_ms: f64,
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: String,
+    outcome: LineOutcome,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum LineOutcome {
+    Answered {
+        head_after_ms: f64,
+        status: u16,
+        headers: Vec<(String, String)>,
+        pieces: Vec<LinePiece>,
+        end: LineEnd,
+    },
+    NoAnswer {
+        after_ms: f64,
+        why: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinePiece {
+    at_ms: f64,
+    bytes: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum LineEnd {
+    Complete,
+    Broken { at_ms: f64 },
+    ClientLeft { at_ms: f64 },
+}
+
+/// `exchange` as one line of the proxy log (no newline at its end): what
+/// `record --log` appends after each exchange, and what
+/// [`read_file`](super::read_file) reads back as the same exchange.
+///
+/// ```
+/// use bedrock_harness::capture::import::{ImportOptions, log_line, read_file};
+///
+/// let line = r#"{"v":1,"started_ms":1500.0,"method":"POST","path":"/","query":"","headers":[["host","sts.amazonaws.com"]],"body":"QWN0aW9uPUdldENhbGxlcklkZW50aXR5JlZlcnNpb249MjAxMS0wNi0xNQ==","outcome":{"kind":"no_answer","after_ms":3.25,"why":"connection refused"}}"#;
+/// let dir = std::env::temp_dir().join(format!("log-line-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("session.log");
+/// std::fs::write(&path, format!("{line}\n")).unwrap();
+///
+/// let imported = read_file(&path, &ImportOptions::new()).unwrap();
+/// let exchange = &imported.exchanges[0];
+/// assert_eq!(&exchange.body[..], b"Action=GetCallerIdentity&Version=2011-06-15");
+/// assert_eq!(log_line(exchange), line);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn log_line(exchange: &Exchange) -> String {
+    let outcome = match &exchange.outcome {
+        Outcome::Answered(answer) => LineOutcome::Answered {
+            head_after_ms: ms_from_duration(answer.head_after),
+            status: answer.status,
+            headers: answer.headers.clone(),
+            pieces: answer
+                .pieces
+                .iter()
+                .map(|p| LinePiece {
+                    at_ms: ms_from_duration(p.at),
+                    bytes: encode_base64(&p.bytes),
+                })
+                .collect(),
+            end: match answer.end {
+                BodyEnd::Complete => LineEnd::Complete,
+                BodyEnd::Broken { at } => LineEnd::Broken {
+                    at_ms: ms_from_duration(at),
+                },
+                BodyEnd::ClientLeft { at } => LineEnd::ClientLeft {
+                    at_ms: ms_from_duration(at),
+                },
+            },
+        },
+        Outcome::NoAnswer { after, why } => LineOutcome::NoAnswer {
+            after_ms: ms_from_duration(*after),
+            why: why.clone(),
+        },
+    };
+    let line = Line {
+        v: LOG_VERSION,
+        started_ms: ms_from_duration(exchange.started),
+        method: exchange.method.clone(),
+        path: exchange.path.clone(),
+        query: exchange.query.clone(),
+        headers: exchange.headers.clone(),
+        body: encode_base64(&exchange.body),
+        outcome,
+    };
+    serde_json::to_string(&line).expect("a log line is plain data: it serializes")
+}
+
+/// The exchanges of a proxy log, in the order their requests started. A
+/// last line cut short (the recorder stopped while writing it) is left
+/// out and said in the second list; any other bad line is refused.
+pub(super) fn read(bytes: &[u8]) -> Result<(Vec<Exchange>, Vec<String>), ImportError> {
+    let mut exchanges = Vec::new();
+    let mut skipped = Vec::new();
+    let mut lines = bytes.split(|&b| b == b'\n').enumerate().peekable();
+    while let Some((index, text)) = lines.next() {
+        let number = index + 1;
+        if text.trim_ascii().is_empty() {
+            continue;
+        }
+        let last = lines.peek().is_none();
+        match read_line(text) {
+            Ok(exchange) => exchanges.push(exchange),
+            Err((e, true)) if last => skipped.push(format!(
+                "line {number}: cut short (the recorder stopped while writing it): {}",
+                e.message
+            )),
+            Err((e, _)) => return Err(e.at_line(number)),
+        }
+    }
+    exchanges.sort_by_key(|e| e.started);
+    Ok((exchanges, skipped))
+}
+
+/// One line's exchange; the error says whether the JSON merely ended too
+/// soon.
+fn read_line(text: &[u8]) -> Result<Exchange, (ImportError, bool)> {
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        let message = format!(
+            "not JSON ({}): a proxy log holds one JSON object a line, as `bedrock-harness record --log` writes it",
+            without_values(&e.to_string())
+        );
+        (ImportError::new(ImportErrorKind::Syntax, message), e.is_eof())
+    })?;
+    let whole = |e: ImportError| (e, false);
+    match value.get("v") {
+        Some(v) if v.as_u64() == Some(u64::from(LOG_VERSION)) => {}
+        Some(v) => {
+            return Err(whole(
+                ImportError::new(
+                    ImportErrorKind::Version,
+                    format!(
+                        "log version {v}: this bedrock-harness reads version {LOG_VERSION}; import it with the bedrock-harness that recorded it"
+                    ),
+                )
+                .field("v"),
+            ));
+        }
+        None => {
+            return Err(whole(
+                ImportError::new(
+                    ImportErrorKind::Shape,
+                    "missing: not a `bedrock-harness record --log` line (pass --format har or eventstream if the file is one of those)",
+                )
+                .field("v"),
+            ));
+        }
+    }
+    let line: Line = serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let message = format!(
+            "{}: see `bedrock-harness import --help` for the log's fields",
+            without_values(&e.into_inner().to_string())
+        );
+        whole(ImportError::new(ImportErrorKind::Shape, message).field(field))
+    })?;
+    exchange(line).map_err(whole)
+}
+
+fn exchange(line: Line) -> Result<Exchange, ImportError> {
+    let outcome = match line.outcome {
+        LineOutcome::Answered {
+            head_after_ms,
+            status,
+            headers,
+            pieces,
+            end,
+        } => {
+            let pieces = pieces
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    Ok(Piece {
+                        at: time(p.at_ms, &format!("outcome.pieces[{i}].at_ms"))?,
+                        bytes: bytes(&p.bytes, &format!("outcome.pieces[{i}].bytes"))?,
+                    })
+                })
+                .collect::<Result<_, ImportError>>()?;
+            let end = match end {
+                LineEnd::Complete => BodyEnd::Complete,
+                LineEnd::Broken { at_ms } => BodyEnd::Broken {
+                    at: time(at_ms, "outcome.end.at_ms")?,
+                },
+                LineEnd::ClientLeft { at_ms } => BodyEnd::ClientLeft {
+                    at: time(at_ms, "outcome.end.at_ms")?,
+                },
+            };
+            Outcome::Answered(Answered {
+                head_after: time(head_after_ms, "outcome.head_after_ms")?,
+                status,
+                headers,
+                pieces,
+                end,
+            })
+        }
+        LineOutcome::NoAnswer { after_ms, why } => Outcome::NoAnswer {
+            after: time(after_ms, "outcome.after_ms")?,
+            why,
+        },
+    };
+    Ok(Exchange {
+        started: time(line.started_ms, "started_ms")?,
+        method: line.method,
+        path: line.path,
+        query: line.query,
+        headers: line.headers,
+        body: bytes(&line.body, "body")?,
+        outcome,
+    })
+}
+
+fn time(ms: f64, field: &str) -> Result<std::time::Duration, ImportError> {
+    duration_from_ms(ms).ok_or_else(|| {
+        ImportError::new(
+            ImportErrorKind::Shape,
+            "not a time: milliseconds from 0 to 10^12",
+        )
+        .field(field)
+    })
+}
+
+fn bytes(text: &str, field: &str) -> Result<Bytes, ImportError> {
+    decode_base64(text).map(Bytes::from).map_err(|e| {
+        ImportError::new(
+            ImportErrorKind::Syntax,
+            format!("not base64 ({e}): bodies and pieces are base64 in the log"),
+        )
+        .field(field)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn exchanges() -> Vec<Exchange> {
+        let request =
+            |started: Duration, outcome| {
+                Exchange {
+            started,
+            method: "POST".into(),
+            path: "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke-with-response-stream"
+                .into(),
+            query: String::new(),
+            headers: vec![
+                ("host".into(), "bedrock-runtime.us-east-1.amazonaws.com".into()),
+                ("x-amz-date".into(), "20261207T100000Z".into()),
+            ],
+            body: Bytes::from_static(b"{\"messages\":[]}\xff"),
+            outcome,
+        }
+            };
+        let answered = |pieces: Vec<(u64, &'static [u8])>, end| {
+            Outcome::Answered(Answered {
+                head_after: Duration::from_nanos(412_500_001),
+                status: 200,
+                headers: vec![(
+                    "content-type".into(),
+                    "application/vnd.amazon.eventstream".into(),
+                )],
+                pieces: pieces
+                    .into_iter()
+                    .map(|(at, bytes)| Piece {
+                        at: Duration::from_micros(at),
+                        bytes: Bytes::from_static(bytes),
+                    })
+                    .collect(),
+                end,
+            })
+        };
+        vec![
+            request(
+                Duration::ZERO,
+                answered(
+                    vec![(0, b"\0\0\0\x10"), (1_500, b"rest")],
+                    BodyEnd::Complete,
+                ),
+            ),
+            request(
+                Duration::from_millis(2_000),
+                answered(
+                    vec![(7, b"\0\0")],
+                    BodyEnd::Broken {
+                        at: Duration::from_nanos(30_000_000_123),
+                    },
+                ),
+            ),
+            request(
+                Duration::from_nanos(2_500_000_001),
+                answered(
+                    Vec::new(),
+                    BodyEnd::ClientLeft {
+                        at: Duration::from_secs(600),
+                    },
+                ),
+            ),
+            request(
+                Duration::from_secs(3),
+                Outcome::NoAnswer {
+                    after: Duration::from_micros(1),
+                    why: "connection reset by peer".into(),
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn lines_read_back_as_the_exchanges_written() {
+        let written = exchanges();
+        let log: String = written.iter().map(|e| log_line(e) + "\n").collect();
+        let (read_back, skipped) = read(log.as_bytes()).unwrap();
+        assert_eq!(read_back, written);
+        assert!(skipped.is_empty());
+    }
+
+    #[test]
+    fn lines_are_sorted_by_start_and_a_cut_last_line_is_left_out() {
+        let written = exchanges();
+        let last = log_line(&written[0]);
+        let log = format!(
+            "{}\n\n{}\n{}",
+            log_line(&written[3]),
+            log_line(&written[1]),
+            &last[..last.len() / 2]
+        );
+        let (read_back, skipped) = read(log.as_bytes()).unwrap();
+        assert_eq!(read_back, vec![written[1].clone(), written[3].clone()]);
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].starts_with("line 4: cut short (the recorder stopped while writing it)"),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
+    fn fields_keep_their_order() {
+        let line = log_line(&exchanges()[1]);
+        let keys = [
+            "\"v\":1,\"started_ms\":2000.0,\"method\"",
+            "\"path\"",
+            "\"query\"",
+            "\"headers\"",
+            "\"body\"",
+            "\"outcome\":{\"kind\":\"answered\",\"head_after_ms\":412.500001,\"status\":200",
+            "\"pieces\":[{\"at_ms\":0.007,\"bytes\":\"AAA=\"}]",
+            "\"end\":{\"kind\":\"broken\",\"at_ms\":30000.000123}}}",
+        ];
+        let mut from = 0;
+        for key in keys {
+            let at = line[from..]
+                .find(key)
+                .unwrap_or_else(|| panic!("{key} in {line}"));
+            from += at + key.len();
+        }
+        assert_eq!(from, line.len());
+    }
+}
