@@ -10,6 +10,8 @@
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
+//! - `capture_import`: `import`'s readers (a HAR file, the proxy log, an
+//!   event-stream body) and their refusals;
 //! - `config_files`: `serve --config` with the files users write, good
 //!   and bad;
 //! - `report`: the HTML report, parsed;
@@ -21,6 +23,7 @@
 //!   as `preserve_order`) on the projects that depend on it.
 
 mod architecture;
+mod capture_import;
 mod cli;
 mod config_files;
 mod properties;

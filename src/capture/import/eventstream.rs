@@ -29,7 +29,9 @@ pub(super) fn read(file: &[u8], model: Option<&str>) -> Result<Exchange, ImportE
             ImportError::new(
                 ImportErrorKind::Syntax,
                 format!(
-                    "not an event stream from here on: {e}; `bedrock-harness decode` shows the frames before it (pass --format har or log if the file is one of those)"
+                    "not an event stream from here on: {}; `bedrock-harness decode` shows the frames before it (pass --format har or log if the file is one of those)",
+                    // The error's place is said once, before the message.
+                    e.to_string().replacen(&format!(" at byte {}", e.offset()), "", 1)
                 ),
             )
             .at_offset(e.offset())

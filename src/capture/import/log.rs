@@ -30,9 +30,11 @@ use crate::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
 /// The proxy log's version, its lines' `"v"`: a reader refuses others.
 pub const LOG_VERSION: u32 = 1;
 
+/// A line; its outcome is read apart (`Line<Value>`) so that an error
+/// inside it names its field (serde's tagged enums lose the path).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Line {
+struct Line<O = LineOutcome> {
     v: u32,
     started_ms: f64,
     method: String,
@@ -40,23 +42,31 @@ struct Line {
     query: String,
     headers: Vec<(String, String)>,
     body: String,
-    outcome: LineOutcome,
+    outcome: O,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum LineOutcome {
+    Answered(LineAnswered),
+    NoAnswer(LineNoAnswer),
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum LineOutcome {
-    Answered {
-        head_after_ms: f64,
-        status: u16,
-        headers: Vec<(String, String)>,
-        pieces: Vec<LinePiece>,
-        end: LineEnd,
-    },
-    NoAnswer {
-        after_ms: f64,
-        why: String,
-    },
+#[serde(deny_unknown_fields)]
+struct LineAnswered {
+    head_after_ms: f64,
+    status: u16,
+    headers: Vec<(String, String)>,
+    pieces: Vec<LinePiece>,
+    end: LineEnd,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineNoAnswer {
+    after_ms: f64,
+    why: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,7 +105,7 @@ enum LineEnd {
 /// ```
 pub fn log_line(exchange: &Exchange) -> String {
     let outcome = match &exchange.outcome {
-        Outcome::Answered(answer) => LineOutcome::Answered {
+        Outcome::Answered(answer) => LineOutcome::Answered(LineAnswered {
             head_after_ms: ms_from_duration(answer.head_after),
             status: answer.status,
             headers: answer.headers.clone(),
@@ -116,11 +126,11 @@ pub fn log_line(exchange: &Exchange) -> String {
                     at_ms: ms_from_duration(at),
                 },
             },
-        },
-        Outcome::NoAnswer { after, why } => LineOutcome::NoAnswer {
+        }),
+        Outcome::NoAnswer { after, why } => LineOutcome::NoAnswer(LineNoAnswer {
             after_ms: ms_from_duration(*after),
             why: why.clone(),
-        },
+        }),
     };
     let line = Line {
         v: LOG_VERSION,
@@ -195,26 +205,59 @@ fn read_line(text: &[u8]) -> Result<Exchange, (ImportError, bool)> {
             ));
         }
     }
-    let line: Line = serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let message = format!(
-            "{}: see `bedrock-harness import --help` for the log's fields",
-            without_values(&e.into_inner().to_string())
-        );
-        whole(ImportError::new(ImportErrorKind::Shape, message).field(field))
-    })?;
-    exchange(line).map_err(whole)
+    let mut line: Line<serde_json::Value> = fields(value, "")?;
+    let outcome = outcome(line.outcome.take())?;
+    exchange(line, outcome)
 }
 
-fn exchange(line: Line) -> Result<Exchange, ImportError> {
-    let outcome = match line.outcome {
-        LineOutcome::Answered {
+/// `value` as a `T`; an error names the field, under `prefix`.
+fn fields<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, (ImportError, bool)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix, path.as_str()) {
+            (_, ".") => prefix.trim_end_matches('.').to_owned(),
+            _ => format!("{prefix}{path}"),
+        };
+        let message = format!(
+            "{}: a log line is as `bedrock-harness record --log` writes it; edit it back, or record the session again",
+            without_values(&e.into_inner().to_string())
+        );
+        (ImportError::new(ImportErrorKind::Shape, message).field(field), false)
+    })
+}
+
+fn outcome(mut value: serde_json::Value) -> Result<LineOutcome, (ImportError, bool)> {
+    let kind = value.as_object_mut().and_then(|o| o.remove("kind"));
+    match kind.as_ref().and_then(|k| k.as_str()) {
+        Some("answered") => fields(value, "outcome.").map(LineOutcome::Answered),
+        Some("no_answer") => fields(value, "outcome.").map(LineOutcome::NoAnswer),
+        _ => Err((
+            ImportError::new(
+                ImportErrorKind::Shape,
+                "missing or unknown: `answered` or `no_answer`",
+            )
+            .field("outcome.kind"),
+            false,
+        )),
+    }
+}
+
+fn exchange(
+    line: Line<serde_json::Value>,
+    outcome: LineOutcome,
+) -> Result<Exchange, (ImportError, bool)> {
+    let whole = |e: ImportError| (e, false);
+    let outcome = match outcome {
+        LineOutcome::Answered(LineAnswered {
             head_after_ms,
             status,
             headers,
             pieces,
             end,
-        } => {
+        }) => {
             let pieces = pieces
                 .into_iter()
                 .enumerate()
@@ -224,36 +267,37 @@ fn exchange(line: Line) -> Result<Exchange, ImportError> {
                         bytes: bytes(&p.bytes, &format!("outcome.pieces[{i}].bytes"))?,
                     })
                 })
-                .collect::<Result<_, ImportError>>()?;
+                .collect::<Result<_, ImportError>>()
+                .map_err(whole)?;
             let end = match end {
                 LineEnd::Complete => BodyEnd::Complete,
                 LineEnd::Broken { at_ms } => BodyEnd::Broken {
-                    at: time(at_ms, "outcome.end.at_ms")?,
+                    at: time(at_ms, "outcome.end.at_ms").map_err(whole)?,
                 },
                 LineEnd::ClientLeft { at_ms } => BodyEnd::ClientLeft {
-                    at: time(at_ms, "outcome.end.at_ms")?,
+                    at: time(at_ms, "outcome.end.at_ms").map_err(whole)?,
                 },
             };
             Outcome::Answered(Answered {
-                head_after: time(head_after_ms, "outcome.head_after_ms")?,
+                head_after: time(head_after_ms, "outcome.head_after_ms").map_err(whole)?,
                 status,
                 headers,
                 pieces,
                 end,
             })
         }
-        LineOutcome::NoAnswer { after_ms, why } => Outcome::NoAnswer {
-            after: time(after_ms, "outcome.after_ms")?,
+        LineOutcome::NoAnswer(LineNoAnswer { after_ms, why }) => Outcome::NoAnswer {
+            after: time(after_ms, "outcome.after_ms").map_err(whole)?,
             why,
         },
     };
     Ok(Exchange {
-        started: time(line.started_ms, "started_ms")?,
+        started: time(line.started_ms, "started_ms").map_err(whole)?,
         method: line.method,
         path: line.path,
         query: line.query,
         headers: line.headers,
-        body: bytes(&line.body, "body")?,
+        body: bytes(&line.body, "body").map_err(whole)?,
         outcome,
     })
 }

@@ -217,9 +217,9 @@ fn read_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportE
     })
 }
 
-/// The format a capture's content says: JSON whose first line is an
-/// object with a `v` is a proxy log, other JSON a HAR, anything else an
-/// event-stream body (bytes or text).
+/// The format a capture's content says: JSON whose first line opens
+/// with a `v` field is a proxy log (even cut short), other JSON a HAR,
+/// anything else an event-stream body (bytes or text).
 fn detect(bytes: &[u8]) -> Format {
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let start = text.iter().position(|b| !b.is_ascii_whitespace());
@@ -228,10 +228,18 @@ fn detect(bytes: &[u8]) -> Format {
             let first = text
                 .split(|&b| b == b'\n')
                 .find(|l| !l.trim_ascii().is_empty());
-            let is_log = first
-                .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
-                .is_some_and(|v| v.get("v").is_some());
-            if is_log { Format::Log } else { Format::Har }
+            let opening: Vec<u8> = first
+                .unwrap_or_default()
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .take(5)
+                .collect();
+            if opening == b"{\"v\":" {
+                Format::Log
+            } else {
+                Format::Har
+            }
         }
         _ => Format::EventStream,
     }
@@ -279,6 +287,7 @@ mod tests {
         assert_eq!(detect(b"{\"v\":1,\"started_ms\":0}\n{}"), Format::Log);
         assert_eq!(detect(b"\xef\xbb\xbf\n {\"log\": {}}"), Format::Har);
         assert_eq!(detect(b"{\n  \"log\": {\"v\": 1}\n}"), Format::Har);
+        assert_eq!(detect(b"{ \"v\" :1,\"started_ms\":0.0,\"meth"), Format::Log);
         assert_eq!(detect(b"\0\0\0\x10"), Format::EventStream);
         assert_eq!(detect(b"AAAAZQAAAEs"), Format::EventStream);
     }
