@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bedrock_harness::capture::exchange::{Answered, BodyEnd, Exchange, Outcome};
 use bedrock_harness::capture::import::{
-    Format, ImportError, ImportErrorKind, ImportOptions, log_line, read_file,
+    Format, ImportError, ImportErrorKind, ImportOptions, Place, log_line, read_file,
 };
 use bedrock_mock_server::AwsError;
 use serde_json::{Value, json};
@@ -304,10 +304,10 @@ fn a_bad_har_is_refused_naming_entry_and_field() {
     let bad = session_with(|h| h["log"]["entries"][3]["response"]["status"] = json!("429"));
     let e = refusal(&dir, "status.har", &bad, &none);
     assert_eq!(
-        (e.kind, e.entry, e.field.as_deref()),
+        (e.kind, e.place, e.field.as_deref()),
         (
             ImportErrorKind::Shape,
-            Some(3),
+            Some(Place::Entry(3)),
             Some("log.entries[3].response.status")
         )
     );
@@ -324,8 +324,11 @@ fn a_bad_har_is_refused_naming_entry_and_field() {
     let bad = session_with(|h| h["log"]["entries"][4]["startedDateTime"] = json!("07/12/2026"));
     let e = refusal(&dir, "date.har", &bad, &none);
     assert_eq!(
-        (e.entry, e.field.as_deref()),
-        (Some(4), Some("log.entries[4].startedDateTime"))
+        (e.place, e.field.as_deref()),
+        (
+            Some(Place::Entry(4)),
+            Some("log.entries[4].startedDateTime")
+        )
     );
     assert!(e.message.contains("ISO 8601"), "{e}");
 
@@ -334,10 +337,10 @@ fn a_bad_har_is_refused_naming_entry_and_field() {
     });
     let e = refusal(&dir, "content.har", &bad, &none);
     assert_eq!(
-        (e.kind, e.entry, e.field.as_deref()),
+        (e.kind, e.place, e.field.as_deref()),
         (
             ImportErrorKind::Syntax,
-            Some(2),
+            Some(Place::Entry(2)),
             Some("log.entries[2].response.content.text")
         )
     );
@@ -403,8 +406,8 @@ fn a_bad_log_is_refused_naming_line_and_field() {
         &none,
     );
     assert_eq!(
-        (e.kind, e.line, e.field.as_deref()),
-        (ImportErrorKind::Version, Some(2), Some("v"))
+        (e.kind, e.place, e.field.as_deref()),
+        (ImportErrorKind::Version, Some(Place::Line(2)), Some("v"))
     );
     assert!(
         e.message
@@ -420,8 +423,12 @@ fn a_bad_log_is_refused_naming_line_and_field() {
         &none,
     );
     assert_eq!(
-        (e.kind, e.line, e.field.as_deref()),
-        (ImportErrorKind::Shape, Some(2), Some("outcome.status"))
+        (e.kind, e.place, e.field.as_deref()),
+        (
+            ImportErrorKind::Shape,
+            Some(Place::Line(2)),
+            Some("outcome.status")
+        )
     );
 
     let kind = good.replacen("\"kind\":\"answered\"", "\"kind\":\"answer\"", 1);
@@ -440,8 +447,8 @@ fn a_bad_log_is_refused_naming_line_and_field() {
     let bad_body = good.replacen("\"body\":\"\"", "\"body\":\"%%%\"", 1);
     let e = refusal(&dir, "body.log", format!("{bad_body}\n").as_bytes(), &none);
     assert_eq!(
-        (e.kind, e.line, e.field.as_deref()),
-        (ImportErrorKind::Syntax, Some(1), Some("body"))
+        (e.kind, e.place, e.field.as_deref()),
+        (ImportErrorKind::Syntax, Some(Place::Line(1)), Some("body"))
     );
 
     let negative = good.replacen("\"started_ms\":0.0", "\"started_ms\":-5.0", 1);
@@ -468,7 +475,10 @@ fn a_bad_log_is_refused_naming_line_and_field() {
         format!("{cut}\n{good}\n").as_bytes(),
         &none,
     );
-    assert_eq!((e.kind, e.line), (ImportErrorKind::Syntax, Some(1)));
+    assert_eq!(
+        (e.kind, e.place),
+        (ImportErrorKind::Syntax, Some(Place::Line(1)))
+    );
 
     let e = refusal(
         &dir,
@@ -502,7 +512,10 @@ fn a_bad_event_stream_body_is_refused_naming_byte_or_option() {
         &std::fs::read(golden("bad_message_crc.bin")).unwrap(),
         &none.clone().model("m"),
     );
-    assert_eq!((e.kind, e.offset), (ImportErrorKind::Syntax, Some(0)));
+    assert_eq!(
+        (e.kind, e.place),
+        (ImportErrorKind::Syntax, Some(Place::Byte(0)))
+    );
     assert!(e.message.contains("message checksum mismatch"), "{e}");
 
     let e = refusal(&dir, "text.txt", b"hello, this is not a stream\n", &none);

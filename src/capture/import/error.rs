@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// secret.
 ///
 /// ```
-/// use bedrock_harness::capture::import::{ImportErrorKind, ImportOptions, read_file};
+/// use bedrock_harness::capture::import::{ImportErrorKind, ImportOptions, Place, read_file};
 ///
 /// let dir = std::env::temp_dir().join(format!("import-error-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 /// std::fs::write(&path, "{\"v\":2}\n").unwrap();
 /// let error = read_file(&path, &ImportOptions::new()).unwrap_err();
 /// assert_eq!(error.kind, ImportErrorKind::Version);
-/// assert_eq!(error.line, Some(1));
+/// assert_eq!(error.place, Some(Place::Line(1)));
 /// assert!(error.to_string().contains("line 1, field `v`: log version 2"));
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
@@ -30,13 +30,8 @@ pub struct ImportError {
     /// The file, when the error is about one (an unknown `--format` name
     /// is not).
     pub file: Option<PathBuf>,
-    /// The HAR entry at fault, its index in `log.entries` (0-based, as in
-    /// the file).
-    pub entry: Option<usize>,
-    /// The proxy log's line at fault (1-based).
-    pub line: Option<usize>,
-    /// The byte offset in an event-stream body.
-    pub offset: Option<u64>,
+    /// Where in the file, when the error is about one place.
+    pub place: Option<Place>,
     /// The field at fault, as a path from the document's root
     /// (`log.entries[2].response.status`; in a log line, `outcome.status`).
     pub field: Option<String>,
@@ -44,6 +39,28 @@ pub struct ImportError {
     pub kind: ImportErrorKind,
     /// What is wrong, and what to do about it.
     pub message: String,
+}
+
+/// Where in a capture an [`ImportError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Place {
+    /// A HAR entry, its index in `log.entries` (0-based, as in the file).
+    Entry(usize),
+    /// A proxy log's line (1-based).
+    Line(usize),
+    /// A byte offset in an event-stream body.
+    Byte(u64),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Entry(i) => write!(f, "entry {i}"),
+            Place::Line(n) => write!(f, "line {n}"),
+            Place::Byte(o) => write!(f, "byte {o}"),
+        }
+    }
 }
 
 /// The kinds of [`ImportError`].
@@ -75,9 +92,7 @@ impl ImportError {
     pub(crate) fn new(kind: ImportErrorKind, message: impl Into<String>) -> Self {
         Self {
             file: None,
-            entry: None,
-            line: None,
-            offset: None,
+            place: None,
             field: None,
             kind,
             message: message.into(),
@@ -89,18 +104,8 @@ impl ImportError {
         self
     }
 
-    pub(crate) fn at_entry(mut self, entry: Option<usize>) -> Self {
-        self.entry = entry;
-        self
-    }
-
-    pub(crate) fn at_line(mut self, line: usize) -> Self {
-        self.line = Some(line);
-        self
-    }
-
-    pub(crate) fn at_offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
+    pub(crate) fn at(mut self, place: Option<Place>) -> Self {
+        self.place = place;
         self
     }
 
@@ -118,14 +123,8 @@ impl fmt::Display for ImportError {
             place.push(file.display().to_string());
         }
         let mut within = Vec::new();
-        if let Some(entry) = self.entry {
-            within.push(format!("entry {entry}"));
-        }
-        if let Some(line) = self.line {
-            within.push(format!("line {line}"));
-        }
-        if let Some(offset) = self.offset {
-            within.push(format!("byte {offset}"));
+        if let Some(place) = self.place {
+            within.push(place.to_string());
         }
         if let Some(field) = &self.field {
             within.push(format!("field `{field}`"));
@@ -186,7 +185,7 @@ mod tests {
     fn the_text_names_file_place_and_field() {
         let e = ImportError::new(ImportErrorKind::Shape, "not a number")
             .in_file("a.har")
-            .at_entry(Some(3))
+            .at(Some(Place::Entry(3)))
             .field("log.entries[3].response.status");
         assert_eq!(
             e.to_string(),

@@ -11,59 +11,14 @@ use bedrock_eventstream::bedrock::EventReader;
 use bedrock_eventstream::{DecodeErrorKind, Decoder};
 use bytes::Bytes;
 
-use super::{ImportError, ImportErrorKind, decode_base64};
+use super::{ImportError, ImportErrorKind, Place, decode_base64};
 use crate::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
 
 /// The exchange of body `file` (its bytes, or base64 or hex text of
 /// them), asked of `model` or else of the model its `message_start` names.
 pub(super) fn read(file: &[u8], model: Option<&str>) -> Result<Exchange, ImportError> {
     let body = body_bytes(file)?;
-    let mut decoder = Decoder::new();
-    let mut reader = EventReader::new();
-    let mut rest = body.as_slice();
-    let mut pieces = Vec::new();
-    let mut named = None;
-    loop {
-        let start = body.len() - rest.len();
-        let frame = decoder.decode(&mut rest).map_err(|e| {
-            ImportError::new(
-                ImportErrorKind::Syntax,
-                format!(
-                    "not an event stream from here on: {}; `bedrock-harness decode` shows the frames before it (pass --format har or log if the file is one of those)",
-                    // The error's place is said once, before the message.
-                    e.to_string().replacen(&format!(" at byte {}", e.offset()), "", 1)
-                ),
-            )
-            .at_offset(e.offset())
-        })?;
-        let Some(frame) = frame else { break };
-        if named.is_none()
-            && let Ok(StreamEvent::MessageStart { message }) = reader.read(&frame)
-        {
-            named = Some(message.model);
-        }
-        let end = body.len() - rest.len();
-        pieces.push(piece(&body[start..end]));
-    }
-    let complete: usize = pieces.iter().map(|p: &Piece| p.bytes.len()).sum();
-    let end = match decoder.finish() {
-        Ok(()) => BodyEnd::Complete,
-        Err(e) if e.kind() == DecodeErrorKind::Truncated => {
-            pieces.push(piece(&body[complete..]));
-            BodyEnd::Broken { at: Duration::ZERO }
-        }
-        Err(e) => {
-            return Err(
-                ImportError::new(ImportErrorKind::Syntax, e.to_string()).at_offset(e.offset())
-            );
-        }
-    };
-    if complete == 0 && end == BodyEnd::Complete {
-        return Err(ImportError::new(
-            ImportErrorKind::Empty,
-            "no frame in it: nothing to import",
-        ));
-    }
+    let (pieces, end, named) = frames(&body)?;
     let model = match (model, named) {
         (Some(given), _) => given.to_owned(),
         (None, Some(named)) if !named.is_empty() => named,
@@ -98,6 +53,55 @@ pub(super) fn read(file: &[u8], model: Option<&str>) -> Result<Exchange, ImportE
     })
 }
 
+/// `body`'s frames, each a piece (a cut last one too: the body is then
+/// broken), and the model its `message_start` names.
+fn frames(body: &[u8]) -> Result<(Vec<Piece>, BodyEnd, Option<String>), ImportError> {
+    let mut decoder = Decoder::new();
+    let mut reader = EventReader::new();
+    let mut rest = body;
+    let mut pieces = Vec::new();
+    let mut named = None;
+    loop {
+        let start = body.len() - rest.len();
+        let frame = decoder.decode(&mut rest).map_err(|e| {
+            ImportError::new(
+                ImportErrorKind::Syntax,
+                format!(
+                    "not an event stream from here on: {}; `bedrock-harness decode` shows the frames before it (pass --format har or log if the file is one of those)",
+                    // The error's place is said once, before the message.
+                    e.to_string().replacen(&format!(" at byte {}", e.offset()), "", 1)
+                ),
+            )
+            .at(Some(Place::Byte(e.offset())))
+        })?;
+        let Some(frame) = frame else { break };
+        if named.is_none()
+            && let Ok(StreamEvent::MessageStart { message }) = reader.read(&frame)
+        {
+            named = Some(message.model);
+        }
+        let end = body.len() - rest.len();
+        pieces.push(piece(&body[start..end]));
+    }
+    let complete: usize = pieces.iter().map(|p: &Piece| p.bytes.len()).sum();
+    let end = match decoder.finish() {
+        Ok(()) if complete == 0 => {
+            let message = "no frame in it: nothing to import";
+            return Err(ImportError::new(ImportErrorKind::Empty, message));
+        }
+        Ok(()) => BodyEnd::Complete,
+        Err(e) if e.kind() == DecodeErrorKind::Truncated => {
+            pieces.push(piece(&body[complete..]));
+            BodyEnd::Broken { at: Duration::ZERO }
+        }
+        Err(e) => {
+            let error = ImportError::new(ImportErrorKind::Syntax, e.to_string());
+            return Err(error.at(Some(Place::Byte(e.offset()))));
+        }
+    };
+    Ok((pieces, end, named))
+}
+
 fn piece(bytes: &[u8]) -> Piece {
     Piece {
         at: Duration::ZERO,
@@ -121,7 +125,7 @@ fn body_bytes(file: &[u8]) -> Result<Vec<u8>, ImportError> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if digits.iter().all(u8::is_ascii_hexdigit) && digits.len() % 2 == 0 {
+    if digits.iter().all(u8::is_ascii_hexdigit) && digits.len().is_multiple_of(2) {
         return Ok(digits
             .chunks(2)
             .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::error::without_values;
 use super::scope::in_scope;
-use super::{ImportError, ImportErrorKind, decode_base64, duration_from_ms};
+use super::{ImportError, ImportErrorKind, Place, decode_base64, duration_from_ms};
 use crate::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
 
 #[derive(Deserialize)]
@@ -130,7 +130,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<(Vec<Exchange>, Vec<String>), ImportE
                 ImportErrorKind::Shape,
                 "not an ISO 8601 date and time (like 2026-12-07T10:00:00.123Z)",
             )
-            .at_entry(Some(index))
+            .at(Some(Place::Entry(index)))
             .field(field("startedDateTime"))
         })?;
         timed.push((at, index, entry));
@@ -181,7 +181,7 @@ fn parse(bytes: &[u8]) -> Result<Har, ImportError> {
                 "{text}: not a HAR 1.2 file as this reads one (export the session as HAR, or pass --format log or eventstream)"
             ),
         )
-        .at_entry(entry_of(&field))
+        .at(entry_of(&field).map(Place::Entry))
         .field(field)
     })?;
     deserializer.end().map_err(|e| {
@@ -205,17 +205,12 @@ fn entry_of(field: &str) -> Option<usize> {
 /// Entry `index` as an exchange; `Ok(Err(host))` when it is out of scope
 /// (said in `skipped`).
 fn exchange(
-    entry: Entry,
+    mut entry: Entry,
     index: usize,
     started: Duration,
     skipped: &mut Vec<String>,
 ) -> Result<Result<Exchange, String>, ImportError> {
-    let field = |name: &str| format!("log.entries[{index}].{name}");
-    let fail = |kind, message: &str, name: &str| {
-        ImportError::new(kind, message)
-            .at_entry(Some(index))
-            .field(field(name))
-    };
+    let fail = |kind, message: &str, name: &str| failure(index, kind, message, name);
     let Some(url) = split_url(&entry.request.url) else {
         return Err(fail(
             ImportErrorKind::Shape,
@@ -233,55 +228,8 @@ fn exchange(
         ));
         return Ok(Err(url.host.to_owned()));
     }
-    let time = |ms: f64, name: &str| {
-        // HAR says -1 for a time that does not apply.
-        duration_from_ms(ms.max(0.0)).ok_or_else(|| {
-            fail(
-                ImportErrorKind::Shape,
-                "not a time: milliseconds up to 10^12",
-                name,
-            )
-        })
-    };
-    let head_after = time(entry.timings.wait, "timings.wait")?;
-    let receive = time(entry.timings.receive, "timings.receive")?;
-    let error = entry.response.error.or(entry.error);
-    let outcome = if entry.response.status == 0 {
-        Outcome::NoAnswer {
-            after: head_after,
-            why: error.unwrap_or_else(|| "no answer (status 0 in the HAR)".into()),
-        }
-    } else {
-        let content = entry.response.content;
-        let body = response_body(&content)
-            .map_err(|e| fail(ImportErrorKind::Syntax, &e, "response.content.text"))?;
-        if content.text.is_none() && content.size.is_some_and(|s| s > 0.0) {
-            skipped.push(format!(
-                "entry {index}: the answer's body is not in the HAR: export it with content (Chrome: \"Save all as HAR with content\")"
-            ));
-        }
-        let decoded = content.text.is_some();
-        let headers = lower_case(entry.response.headers)
-            .filter(|(name, _)| !(decoded && name == "content-encoding"))
-            .collect();
-        Outcome::Answered(Answered {
-            head_after,
-            status: entry.response.status,
-            headers,
-            pieces: if body.is_empty() {
-                Vec::new()
-            } else {
-                vec![Piece {
-                    at: receive,
-                    bytes: body,
-                }]
-            },
-            end: match error {
-                Some(_) => BodyEnd::Broken { at: receive },
-                None => BodyEnd::Complete,
-            },
-        })
-    };
+    let error = entry.response.error.take().or(entry.error);
+    let outcome = outcome(entry.response, error, &entry.timings, index, skipped)?;
     Ok(Ok(Exchange {
         started,
         method,
@@ -290,6 +238,68 @@ fn exchange(
         headers: request_headers(entry.request.headers, url.authority),
         body,
         outcome,
+    }))
+}
+
+fn failure(index: usize, kind: ImportErrorKind, message: &str, name: &str) -> ImportError {
+    ImportError::new(kind, message)
+        .at(Some(Place::Entry(index)))
+        .field(format!("log.entries[{index}].{name}"))
+}
+
+/// What came back for entry `index`: no answer for status 0, else the
+/// answer, its body one piece.
+fn outcome(
+    response: Response,
+    error: Option<String>,
+    timings: &Timings,
+    index: usize,
+    skipped: &mut Vec<String>,
+) -> Result<Outcome, ImportError> {
+    let time = |ms: f64, name: &str| {
+        // HAR says -1 for a time that does not apply.
+        duration_from_ms(ms.max(0.0)).ok_or_else(|| {
+            let message = "not a time: milliseconds up to 10^12";
+            failure(index, ImportErrorKind::Shape, message, name)
+        })
+    };
+    let head_after = time(timings.wait, "timings.wait")?;
+    let receive = time(timings.receive, "timings.receive")?;
+    if response.status == 0 {
+        return Ok(Outcome::NoAnswer {
+            after: head_after,
+            why: error.unwrap_or_else(|| "no answer (status 0 in the HAR)".into()),
+        });
+    }
+    let content = response.content;
+    let body = response_body(&content)
+        .map_err(|e| failure(index, ImportErrorKind::Syntax, &e, "response.content.text"))?;
+    if content.text.is_none() && content.size.is_some_and(|s| s > 0.0) {
+        skipped.push(format!(
+            "entry {index}: the answer's body is not in the HAR: export it with content (Chrome: \"Save all as HAR with content\")"
+        ));
+    }
+    let decoded = content.text.is_some();
+    let headers = lower_case(response.headers)
+        .filter(|(name, _)| !(decoded && name == "content-encoding"))
+        .collect();
+    let pieces = if body.is_empty() {
+        Vec::new()
+    } else {
+        vec![Piece {
+            at: receive,
+            bytes: body,
+        }]
+    };
+    Ok(Outcome::Answered(Answered {
+        head_after,
+        status: response.status,
+        headers,
+        pieces,
+        end: match error {
+            Some(_) => BodyEnd::Broken { at: receive },
+            None => BodyEnd::Complete,
+        },
     }))
 }
 

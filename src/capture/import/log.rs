@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::without_values;
 use super::{
-    ImportError, ImportErrorKind, decode_base64, duration_from_ms, encode_base64, ms_from_duration,
+    ImportError, ImportErrorKind, Place, decode_base64, duration_from_ms, encode_base64,
+    ms_from_duration,
 };
 use crate::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
 
@@ -164,7 +165,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<(Vec<Exchange>, Vec<String>), ImportE
                 "line {number}: cut short (the recorder stopped while writing it): {}",
                 e.message
             )),
-            Err((e, _)) => return Err(e.at_line(number)),
+            Err((e, _)) => return Err(e.at(Some(Place::Line(number)))),
         }
     }
     exchanges.sort_by_key(|e| e.started);

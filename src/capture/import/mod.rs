@@ -62,7 +62,7 @@ use base64::Engine as _;
 
 use crate::capture::exchange::Exchange;
 
-pub use error::{ImportError, ImportErrorKind};
+pub use error::{ImportError, ImportErrorKind, Place};
 pub use log::{LOG_VERSION, log_line};
 
 /// A capture's format.
