@@ -221,6 +221,13 @@ fn exchange(
     let body = request_body(entry.request.post_data.as_ref())
         .map_err(|e| fail(ImportErrorKind::Syntax, &e, "request.postData.text"))?;
     let method = entry.request.method;
+    if method.eq_ignore_ascii_case("OPTIONS") {
+        skipped.push(format!(
+            "entry {index} (OPTIONS {}{}): a browser's CORS preflight, not the client's request",
+            url.host, url.path
+        ));
+        return Ok(Err(url.host.to_owned()));
+    }
     if !in_scope(url.host, &method, url.path, &body) {
         skipped.push(format!(
             "entry {index} ({method} {}{}): not a Bedrock, Mantle, STS or SSO endpoint",

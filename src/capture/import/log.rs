@@ -168,6 +168,12 @@ pub(super) fn read(bytes: &[u8]) -> Result<(Vec<Exchange>, Vec<String>), ImportE
             Err((e, _)) => return Err(e.at(Some(Place::Line(number)))),
         }
     }
+    if exchanges.is_empty() {
+        return Err(ImportError::new(
+            ImportErrorKind::Nothing,
+            "no whole line: the recorder stopped before its first exchange ended; record the session again",
+        ));
+    }
     exchanges.sort_by_key(|e| e.started);
     Ok((exchanges, skipped))
 }

@@ -202,9 +202,11 @@ fn read_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportE
         ));
     }
     let format = options.format.unwrap_or_else(|| detect(bytes));
+    // Editors on Windows open text with a byte order mark; JSON has none.
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let (exchanges, skipped) = match format {
-        Format::Har => har::read(bytes)?,
-        Format::Log => log::read(bytes)?,
+        Format::Har => har::read(text)?,
+        Format::Log => log::read(text)?,
         Format::EventStream => (
             vec![eventstream::read(bytes, options.model.as_deref())?],
             Vec::new(),
@@ -290,6 +292,30 @@ mod tests {
         assert_eq!(detect(b"{ \"v\" :1,\"started_ms\":0.0,\"meth"), Format::Log);
         assert_eq!(detect(b"\0\0\0\x10"), Format::EventStream);
         assert_eq!(detect(b"AAAAZQAAAEs"), Format::EventStream);
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, in whatever format, an answer or an
+        /// error: never a panic.
+        #[test]
+        fn any_bytes_are_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            format in 0..4usize,
+        ) {
+            let mut options = ImportOptions::new();
+            options.format = [None, Some(Format::Har), Some(Format::Log), Some(Format::EventStream)][format];
+            let _ = read_bytes(&bytes, &options.model("m"));
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_json() {
+        let log = "\u{feff}{\"v\":1,\"started_ms\":0.0,\"method\":\"GET\",\"path\":\"/\",\"query\":\"\",\"headers\":[],\"body\":\"\",\"outcome\":{\"kind\":\"no_answer\",\"after_ms\":0.0,\"why\":\"reset\"}}\n";
+        let imported = read_bytes(log.as_bytes(), &ImportOptions::new()).unwrap();
+        assert_eq!(
+            (imported.format, imported.exchanges.len()),
+            (Format::Log, 1)
+        );
     }
 
     #[test]
