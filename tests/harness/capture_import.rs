@@ -545,28 +545,3 @@ fn a_bad_event_stream_body_is_refused_naming_byte_or_option() {
     let e = "pcap".parse::<Format>().unwrap_err();
     assert_eq!((e.kind, e.file), (ImportErrorKind::UnknownFormat, None));
 }
-
-#[test]
-fn every_cut_of_a_capture_is_read_or_refused_without_panic() {
-    let dir = Scratch::new("import-cuts");
-    let har = std::fs::read(session_har()).unwrap();
-    let exchanges = read_file(&session_har(), &ImportOptions::new())
-        .unwrap()
-        .exchanges;
-    let log: String = exchanges.iter().map(|e| log_line(e) + "\n").collect();
-    let stream = std::fs::read(golden("bedrock_stream.bin")).unwrap();
-    let model = ImportOptions::new().model("m");
-    for (name, bytes, step) in [
-        ("cut.har", har.as_slice(), 37),
-        ("cut.log", log.as_bytes(), 23),
-        ("cut.bin", stream.as_slice(), 7),
-    ] {
-        for end in (0..bytes.len()).step_by(step) {
-            let path = dir.file(name, &bytes[..end]);
-            match read_file(&path, &model) {
-                Ok(imported) => assert!(!imported.exchanges.is_empty(), "{name} at {end}"),
-                Err(e) => assert!(!e.message.is_empty()),
-            }
-        }
-    }
-}

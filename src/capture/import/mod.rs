@@ -308,6 +308,33 @@ mod tests {
         }
     }
 
+    /// Cuts of a HAR, a log and a stream: read or refused, never a
+    /// panic (`tests/harness/capture_import.rs` has the files whole).
+    #[test]
+    fn every_cut_of_a_capture_is_read_or_refused() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let har = std::fs::read(root.join("tests/data/capture/session.har")).unwrap();
+        let stream = std::fs::read(root.join("eventstream/tests/data/bedrock_stream.bin")).unwrap();
+        let exchanges = read_bytes(&har, &ImportOptions::new()).unwrap().exchanges;
+        let log: String = exchanges.iter().map(|e| log_line(e) + "\n").collect();
+        let options = ImportOptions::new().model("m");
+        // Every byte of the stream; of the JSON, cuts a few bytes apart
+        // (each cut parses anew: every one would take seconds).
+        let cuts = [
+            ("har", har.as_slice(), 17),
+            ("log", log.as_bytes(), 5),
+            ("stream", stream.as_slice(), 1),
+        ];
+        for (name, bytes, step) in cuts {
+            for end in (0..bytes.len()).step_by(step) {
+                match read_bytes(&bytes[..end], &options) {
+                    Ok(imported) => assert!(!imported.exchanges.is_empty(), "{name} cut at {end}"),
+                    Err(e) => assert!(!e.message.is_empty()),
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_byte_order_mark_is_not_json() {
         let log = "\u{feff}{\"v\":1,\"started_ms\":0.0,\"method\":\"GET\",\"path\":\"/\",\"query\":\"\",\"headers\":[],\"body\":\"\",\"outcome\":{\"kind\":\"no_answer\",\"after_ms\":0.0,\"why\":\"reset\"}}\n";
