@@ -186,17 +186,55 @@ fn imported_exchanges_round_trip_through_the_proxy_log() {
     ));
 
     let log: String = exchanges.iter().map(|e| log_line(e) + "\n").collect();
-    for secret in SECRETS.iter().take(2) {
-        assert!(
-            log.contains(secret),
-            "the log keeps what went over the wire"
-        );
+    for secret in SECRETS {
+        assert!(!log.contains(secret), "{secret} in {log}");
     }
     let path = dir.file("session.log", log.as_bytes());
     let read_back = read_file(&path, &ImportOptions::new()).unwrap();
     assert_eq!(read_back.format, Format::Log);
-    assert_eq!(read_back.exchanges, exchanges);
     assert!(read_back.skipped.is_empty());
+    // What comes back is what went in but the credentials, each one the
+    // same tag wherever it was; writing it again changes nothing.
+    let secret = |name: &str| matches!(name, "authorization" | "x-amz-security-token");
+    assert_eq!(read_back.exchanges.len(), exchanges.len());
+    let mut tokens = std::collections::BTreeSet::new();
+    for (back, sent) in read_back.exchanges.iter().zip(&exchanges) {
+        assert_eq!(back.outcome, sent.outcome);
+        assert_eq!(
+            (
+                &back.method,
+                &back.path,
+                &back.query,
+                &back.body,
+                back.started
+            ),
+            (
+                &sent.method,
+                &sent.path,
+                &sent.query,
+                &sent.body,
+                sent.started
+            )
+        );
+        let names = |e: &Exchange| e.headers.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(back), names(sent));
+        for ((name, back), (_, sent)) in back.headers.iter().zip(&sent.headers) {
+            if secret(name) {
+                assert_ne!(back, sent);
+                assert!(back.contains("<redacted "), "{name}: {back}");
+            } else {
+                assert_eq!(back, sent);
+            }
+        }
+        tokens.extend(back.header("x-amz-security-token").map(str::to_owned));
+    }
+    assert_eq!(tokens.len(), 1, "one session token, one tag: {tokens:?}");
+    let again: String = read_back
+        .exchanges
+        .iter()
+        .map(|e| log_line(e) + "\n")
+        .collect();
+    assert_eq!(again, log);
 }
 
 #[test]

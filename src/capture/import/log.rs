@@ -14,14 +14,18 @@
 //! `outcome` is `{"kind":"no_answer","after_ms":…,"why":"…"}` when no head
 //! came; `end` is `complete`, `broken` or `client_left`, the last two with
 //! `at_ms`. Times are milliseconds (fractions to the nanosecond), bodies
-//! and pieces base64. The log holds what went over the wire, secrets
-//! included: it is the customer's, and `import` redacts as it writes the
+//! and pieces base64. The log holds what went over the wire but the
+//! credentials: signatures, session tokens, keys and the secrets of
+//! credential answers are written as `<redacted 1a2b3c4d>`, a tag that
+//! tells one from another (a body masked so is one piece). Key ids,
+//! prompts and answers stay: `import` redacts them as it writes the
 //! scenario.
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::error::without_values;
+use super::mask;
 use super::{
     ImportError, ImportErrorKind, Place, decode_base64, duration_from_ms, encode_base64,
     ms_from_duration,
@@ -109,15 +113,8 @@ pub fn log_line(exchange: &Exchange) -> String {
         Outcome::Answered(answer) => LineOutcome::Answered(LineAnswered {
             head_after_ms: ms_from_duration(answer.head_after),
             status: answer.status,
-            headers: answer.headers.clone(),
-            pieces: answer
-                .pieces
-                .iter()
-                .map(|p| LinePiece {
-                    at_ms: ms_from_duration(p.at),
-                    bytes: encode_base64(&p.bytes),
-                })
-                .collect(),
+            headers: masked_headers(&answer.headers),
+            pieces: line_pieces(answer),
             end: match answer.end {
                 BodyEnd::Complete => LineEnd::Complete,
                 BodyEnd::Broken { at } => LineEnd::Broken {
@@ -133,17 +130,47 @@ pub fn log_line(exchange: &Exchange) -> String {
             why: why.clone(),
         }),
     };
+    let body = mask::body(&exchange.body);
     let line = Line {
         v: LOG_VERSION,
         started_ms: ms_from_duration(exchange.started),
         method: exchange.method.clone(),
         path: exchange.path.clone(),
-        query: exchange.query.clone(),
-        headers: exchange.headers.clone(),
-        body: encode_base64(&exchange.body),
+        query: mask::query(&exchange.query),
+        headers: masked_headers(&exchange.headers),
+        body: encode_base64(body.as_deref().unwrap_or(&exchange.body)),
         outcome,
     };
     serde_json::to_string(&line).expect("a log line is plain data: it serializes")
+}
+
+fn masked_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.clone(), mask::header(name, value)))
+        .collect()
+}
+
+/// The answer's pieces; one, at the first's time, when its body had a
+/// credential to mask.
+fn line_pieces(answer: &Answered) -> Vec<LinePiece> {
+    let piece = |at, bytes: &[u8]| LinePiece {
+        at_ms: ms_from_duration(at),
+        bytes: encode_base64(bytes),
+    };
+    let masked = match answer.pieces.as_slice() {
+        [] => None,
+        [one] => mask::body(&one.bytes),
+        _ => mask::body(&answer.body()),
+    };
+    match masked {
+        Some(body) => vec![piece(answer.pieces[0].at, &body)],
+        None => answer
+            .pieces
+            .iter()
+            .map(|p| piece(p.at, &p.bytes))
+            .collect(),
+    }
 }
 
 /// The exchanges of a proxy log, in the order their requests started. A

@@ -51,6 +51,7 @@ mod error;
 mod eventstream;
 mod har;
 mod log;
+mod mask;
 mod scope;
 
 use std::fmt;
