@@ -12,7 +12,8 @@
 //!   piece by piece: its body becomes one piece, `timings.receive` after
 //!   the head, so a stream's gaps between frames are not in it.
 //! - [`Format::Log`]: the proxy log `bedrock-harness record --log` writes,
-//!   one JSON line per exchange ([`log_line`]), every piece with its time.
+//!   one JSON line per exchange ([`log_line`]), every piece with its time
+//!   and every credential left out (a tag in its place).
 //! - [`Format::EventStream`]: an `application/vnd.amazon.eventstream`
 //!   body, as `bedrock-harness decode` reads it (the bytes), or as base64
 //!   or hex text of them. It has no request and no timing: one
@@ -43,7 +44,7 @@
 //! assert_eq!((exchange.path.as_str(), exchange.query.as_str()), ("/inference-profiles", "type=SYSTEM_DEFINED"));
 //! let Outcome::Answered(answer) = &exchange.outcome else { panic!() };
 //! assert_eq!(answer.status, 200);
-//! assert_eq!(answer.head_after.as_secs_f64(), 0.0805);
+//! assert_eq!(answer.head_after, std::time::Duration::from_micros(80_500));
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
