@@ -518,6 +518,16 @@ fn a_bad_log_is_refused_naming_line_and_field() {
         (ImportErrorKind::Syntax, Some(Place::Line(1)))
     );
 
+    let mut bytes = good.clone().into_bytes();
+    let at = good.find("\"GET\"").unwrap() + 1;
+    bytes[at] = 0xff;
+    bytes.push(b'\n');
+    let e = refusal(&dir, "utf8.log", &bytes, &none);
+    assert_eq!(
+        (e.kind, e.place),
+        (ImportErrorKind::Syntax, Some(Place::Line(1)))
+    );
+
     let e = refusal(&dir, "crashed.log", cut.as_bytes(), &none);
     assert_eq!(e.kind, ImportErrorKind::Nothing);
     assert!(e.message.starts_with("no whole line"), "{e}");

@@ -10,7 +10,8 @@
 /// endpoint's `vpce-….bedrock-runtime.…` too). Any other host (a
 /// gateway, a proxy, `127.0.0.1`) counts by its path, as the mock routes
 /// one: a model's invoke or converse call, inference profiles,
-/// foundation models, Mantle's `/v1/messages`, STS's form post to `/`.
+/// foundation models, Mantle's `/v1/messages`, STS's form post to `/`,
+/// the SSO portal's `/federation/credentials`.
 pub(super) fn in_scope(host: &str, method: &str, path: &str, body: &[u8]) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     if host == "anthropic.com" || host.ends_with(".anthropic.com") {
@@ -58,6 +59,9 @@ fn path_in_scope(method: &str, path: &str, body: &[u8]) -> bool {
     if path.ends_with("/v1/messages") || path.ends_with("/v1/messages/count_tokens") {
         return true;
     }
+    if path.ends_with("/federation/credentials") {
+        return true;
+    }
     path == "/" && method.eq_ignore_ascii_case("POST") && body.starts_with(b"Action=")
 }
 
@@ -99,6 +103,7 @@ mod tests {
         ));
         assert!(in_scope("gw.example", "POST", "/bedrock/v1/messages", b""));
         assert!(in_scope("localhost", "GET", "/inference-profiles", b""));
+        assert!(in_scope("localhost", "GET", "/federation/credentials", b""));
         assert!(in_scope(
             "localhost",
             "POST",
