@@ -117,7 +117,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
         options = options.upstream_url(url);
     }
     if let Some(path) = &args.log {
-        let log = import::log::Writer::create(path).map_err(|e| format!("--log {}: {e}", path.display()))?;
+        let log = ProxyLog::create(path)?;
         options = options.on_exchange(move |exchange| log.append(exchange));
     }
     let recorder = Recorder::start(options, args.port).await.map_err(|e| e.to_string())?;
@@ -134,6 +134,29 @@ async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
         run_client(&args.command, &endpoints).await?;
     }
     Ok(recorder.finish().await)
+}
+
+/// `--log`: each exchange appended as it ends, so a session that crashes
+/// still leaves what it saw.
+struct ProxyLog(std::sync::Mutex<std::fs::File>);
+
+impl ProxyLog {
+    fn create(path: &Path) -> Result<Self, String> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(|file| Self(std::sync::Mutex::new(file)))
+            .map_err(|e| format!("--log {}: {e}", path.display()))
+    }
+
+    fn append(&self, exchange: &Exchange) {
+        let line = import::log_line(exchange) + "\n";
+        let mut file = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = file.write_all(line.as_bytes()) {
+            eprintln!("bedrock-harness record: the proxy log: {e}");
+        }
+    }
 }
 
 /// Runs the client with its endpoints on the proxy until it exits.
@@ -156,7 +179,8 @@ fn import_file(args: ImportArgs) -> Result<(), String> {
     refuse_overwrite(&args.output, args.force)?;
     let mut options = ImportOptions::new();
     if let Some(format) = &args.format {
-        options = options.format(format.parse().map_err(|e: import::ImportError| e.to_string())?);
+        let format: import::Format = format.parse().map_err(|e| format!("--format: {e}"))?;
+        options = options.format(format);
     }
     if let Some(model) = &args.model {
         options = options.model(model);

@@ -6,5 +6,9 @@
 //! reading (`redact`, `stream`) → writing (`client_side`, `write`) →
 //! capturing (`import`, `proxy`).
 
+mod client_side;
 pub mod exchange;
+pub mod import;
+pub mod proxy;
 mod stream;
+pub mod write;

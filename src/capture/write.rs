@@ -398,7 +398,8 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
 /// Answer headers the mock writes itself (or HTTP does), per connection or
 /// per request: the recorded ones are not replayed.
 const MOCK_OWN_HEADERS: &[&str] = &[
-    "connection", "content-length", "date", "keep-alive", "transfer-encoding", "x-amzn-requestid",
+    "connection", "content-length", "date", "keep-alive", "proxy-connection", "te", "trailer",
+    "transfer-encoding", "upgrade", "x-amzn-requestid",
     "x-amz-request-id", "x-amz-id-2", "x-amzn-trace-id", "x-amz-apigw-id", "server", "via", "x-cache",
     "request-id",
 ];

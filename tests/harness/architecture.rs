@@ -53,6 +53,10 @@ const UNITS: &[Unit] = &[
         "mock-server/src/errors/mod.rs",
         &["crate::errors::", "super::"],
     ),
+    nested(
+        "src/capture/import/mod.rs",
+        &["crate::capture::import::", "super::"],
+    ),
     nested("src/load/mod.rs", &["crate::load::", "super::"]),
     nested("src/report/mod.rs", &["crate::report::", "super::"]),
     Unit {

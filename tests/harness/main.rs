@@ -10,6 +10,8 @@
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
+//! - `capture_import`: `import`'s readers (a HAR file, the proxy log, an
+//!   event-stream body) and their refusals;
 //! - `config_files`: `serve --config` with the files users write, good
 //!   and bad;
 //! - `report`: the HTML report, parsed;
@@ -24,6 +26,7 @@
 
 mod architecture;
 mod capture;
+mod capture_import;
 mod cli;
 mod config_files;
 mod properties;
