@@ -6,3 +6,4 @@
 //! redacting (`redact`) → writing (`write`) → capturing (`import`, `proxy`).
 
 pub mod exchange;
+pub mod redact;
