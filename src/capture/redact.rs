@@ -40,7 +40,7 @@ use bedrock_mock_server::{EXAMPLE_API_KEY, may_hold_a_secret};
 
 use json::{LeafStream, Seg, placeholder, rewrite};
 pub use report::Redactions;
-use report::Secret;
+use report::SecretKind;
 pub use text::SESSION_TOKEN_PLACEHOLDER;
 use text::{REDACTED, Secrets};
 
@@ -111,9 +111,9 @@ impl Redactor {
     pub fn header(&mut self, name: &str, value: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase();
         let dropped = match lower.as_str() {
-            "x-amz-security-token" => Some((Secret::SessionToken, SESSION_TOKEN_PLACEHOLDER)),
-            "x-api-key" => Some((Secret::ApiKey, EXAMPLE_API_KEY)),
-            "cookie" | "set-cookie" => Some((Secret::Cookie, REDACTED)),
+            "x-amz-security-token" => Some((SecretKind::SessionToken, SESSION_TOKEN_PLACEHOLDER)),
+            "x-api-key" => Some((SecretKind::ApiKey, EXAMPLE_API_KEY)),
+            "cookie" | "set-cookie" => Some((SecretKind::Cookie, REDACTED)),
             _ => None,
         };
         if let Some((kind, with)) = dropped {
@@ -126,7 +126,7 @@ impl Redactor {
         if may_hold_a_secret(&lower) {
             return Some(
                 self.secrets
-                    .replaced(Secret::OtherToken, value.trim(), REDACTED),
+                    .replaced(SecretKind::OtherToken, value.trim(), REDACTED),
             );
         }
         Some(self.secrets.text(value).into_owned())
@@ -149,7 +149,7 @@ impl Redactor {
                         kept.push(format!("{key}={}", self.secrets.text(word)));
                     }
                     "Signature" => {
-                        self.secrets.replaced(Secret::Signature, val, REDACTED);
+                        self.secrets.replaced(SecretKind::Signature, val, REDACTED);
                         kept.push(format!("Signature={REDACTED}"));
                     }
                     _ => {}
@@ -161,10 +161,13 @@ impl Redactor {
         let scheme = words.next().unwrap_or_default();
         let key = words.next().unwrap_or_default().trim();
         if scheme.eq_ignore_ascii_case("bearer") {
-            let written = self.secrets.replaced(Secret::ApiKey, key, EXAMPLE_API_KEY);
+            let written = self
+                .secrets
+                .replaced(SecretKind::ApiKey, key, EXAMPLE_API_KEY);
             format!("{scheme} {written}")
         } else {
-            self.secrets.replaced(Secret::OtherToken, value, REDACTED)
+            self.secrets
+                .replaced(SecretKind::OtherToken, value, REDACTED)
         }
     }
 
@@ -379,14 +382,15 @@ impl Redactor {
             .collect();
         let (kind, with) = match name.as_str() {
             "secretaccesskey" => (
-                Secret::SecretKey,
+                SecretKind::SecretKey,
                 bedrock_mock_server::EXAMPLE_SECRET_ACCESS_KEY,
             ),
-            "sessiontoken" => (Secret::SessionToken, SESSION_TOKEN_PLACEHOLDER),
-            "apikey" | "bearertoken" => (Secret::ApiKey, EXAMPLE_API_KEY),
-            "webidentitytoken" => (Secret::WebIdentityToken, REDACTED),
-            "accesstoken" | "refreshtoken" | "idtoken" | "clientsecret" | "password" => {
-                (Secret::OtherToken, REDACTED)
+            "sessiontoken" => (SecretKind::SessionToken, SESSION_TOKEN_PLACEHOLDER),
+            "apikey" | "bearertoken" => (SecretKind::ApiKey, EXAMPLE_API_KEY),
+            "webidentitytoken" => (SecretKind::WebIdentityToken, REDACTED),
+            "accesstoken" | "refreshtoken" | "idtoken" | "clientsecret" | "password"
+            | "authorizationtoken" | "token" | "secret" | "privatekey" => {
+                (SecretKind::OtherToken, REDACTED)
             }
             "account" | "accountid" | "awsaccountid"
                 if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) =>

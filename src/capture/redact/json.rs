@@ -283,18 +283,7 @@ impl LeafStream {
 
     fn in_string(&mut self, c: char, key: bool, escape: Escape, fed: &mut Fed) {
         if key {
-            // Keys are kept as written; only where the string ends matters.
-            let next = match (escape, c) {
-                (Escape::None, '\\') => Escape::Backslash,
-                (Escape::None, '"') => {
-                    self.string = None;
-                    fed.out.push(c);
-                    return;
-                }
-                _ => Escape::None,
-            };
-            self.string = Some((true, next));
-            fed.out.push(c);
+            self.in_key(c, escape, fed);
             return;
         }
         let emit = |text: char, fed: &mut Fed| {
@@ -349,6 +338,16 @@ impl LeafStream {
             },
         };
         self.string = Some((false, next));
+    }
+
+    /// A key is kept as written; only where it ends matters.
+    fn in_key(&mut self, c: char, escape: Escape, fed: &mut Fed) {
+        fed.out.push(c);
+        self.string = match (escape, c) {
+            (Escape::None, '\\') => Some((true, Escape::Backslash)),
+            (Escape::None, '"') => None,
+            _ => Some((true, Escape::None)),
+        };
     }
 }
 

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 
 /// A kind of secret that is replaced wherever it is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Secret {
+pub(crate) enum SecretKind {
     /// A SigV4 signature (`Signature=`, `X-Amz-Signature=`).
     Signature,
     /// A secret access key.
@@ -28,42 +28,39 @@ pub(crate) enum Secret {
     OtherToken,
 }
 
-impl Secret {
-    const ALL: [Secret; 7] = [
-        Secret::Signature,
-        Secret::SecretKey,
-        Secret::SessionToken,
-        Secret::ApiKey,
-        Secret::WebIdentityToken,
-        Secret::Cookie,
-        Secret::OtherToken,
+impl SecretKind {
+    const ALL: [SecretKind; 7] = [
+        SecretKind::Signature,
+        SecretKind::SecretKey,
+        SecretKind::SessionToken,
+        SecretKind::ApiKey,
+        SecretKind::WebIdentityToken,
+        SecretKind::Cookie,
+        SecretKind::OtherToken,
     ];
 
     /// The name of one, and of several.
     fn names(self) -> (&'static str, &'static str) {
         match self {
-            Secret::Signature => ("signature", "signatures"),
-            Secret::SecretKey => ("secret access key", "secret access keys"),
-            Secret::SessionToken => ("session token", "session tokens"),
-            Secret::ApiKey => ("API key", "API keys"),
-            Secret::WebIdentityToken => ("web identity token", "web identity tokens"),
-            Secret::Cookie => ("cookie header", "cookie headers"),
-            Secret::OtherToken => (
-                "other token or secret header",
-                "other tokens or secret headers",
-            ),
+            SecretKind::Signature => ("signature", "signatures"),
+            SecretKind::SecretKey => ("secret access key", "secret access keys"),
+            SecretKind::SessionToken => ("session token", "session tokens"),
+            SecretKind::ApiKey => ("API key", "API keys"),
+            SecretKind::WebIdentityToken => ("web identity token", "web identity tokens"),
+            SecretKind::Cookie => ("cookie header", "cookie headers"),
+            SecretKind::OtherToken => ("other secret", "other secrets"),
         }
     }
 
     /// What it became.
     fn became(self) -> &'static str {
         match self {
-            Secret::Signature => "<redacted>",
-            Secret::SecretKey => "the mock's example secret key",
-            Secret::SessionToken => "a placeholder",
-            Secret::ApiKey => "the mock's example API key",
-            Secret::WebIdentityToken | Secret::OtherToken => "<redacted>",
-            Secret::Cookie => "left out",
+            SecretKind::Signature => "<redacted>",
+            SecretKind::SecretKey => "the mock's example secret key",
+            SecretKind::SessionToken => "a placeholder",
+            SecretKind::ApiKey => "the mock's example API key",
+            SecretKind::WebIdentityToken | SecretKind::OtherToken => "<redacted>",
+            SecretKind::Cookie => "left out",
         }
     }
 }
@@ -95,7 +92,7 @@ pub(crate) struct TextCount {
 pub struct Redactions {
     /// Per kind of secret: the hashes of the distinct values, and how many
     /// times one was replaced.
-    secrets: Vec<(Secret, BTreeSet<u64>, usize)>,
+    secrets: Vec<(SecretKind, BTreeSet<u64>, usize)>,
     /// Access key ids: masked real id, the id written instead.
     key_ids: Vec<(String, String)>,
     /// Account ids: masked real id, the id written instead.
@@ -134,7 +131,7 @@ impl Redactions {
     }
 
     /// Counts one replaced `value` of `kind`.
-    pub(crate) fn secret(&mut self, kind: Secret, value: &str) {
+    pub(crate) fn secret(&mut self, kind: SecretKind, value: &str) {
         let mut hasher = DefaultHasher::new();
         value.hash(&mut hasher);
         let hash = hasher.finish();
@@ -199,13 +196,13 @@ impl fmt::Display for Redactions {
         if self.is_empty() && self.prompt.fields == 0 && self.answer.fields == 0 {
             return writeln!(f, "nothing redacted");
         }
-        for kind in Secret::ALL {
+        for kind in SecretKind::ALL {
             let Some((_, distinct, seen)) = self.secrets.iter().find(|(k, _, _)| *k == kind) else {
                 continue;
             };
             let (one, many) = kind.names();
             let distinct = distinct.len();
-            if kind == Secret::Signature || distinct == *seen {
+            if kind == SecretKind::Signature || distinct == *seen {
                 write!(f, "{}", plural(*seen, one, many))?;
             } else {
                 write!(f, "{} (seen {seen} times)", plural(distinct, one, many))?;
@@ -240,7 +237,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     let digits = n.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);

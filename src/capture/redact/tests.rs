@@ -278,6 +278,19 @@ fn json_credentials_sso_tokens_and_accounts() {
     );
 }
 
+#[test]
+fn tokens_in_a_request_body_are_replaced_even_with_keep_text() {
+    let body = r#"{"messages":[],"mcp_servers":[{"type":"url","url":"https://mcp.example.com/sse","name":"ex","authorization_token":"mcp-real-token-0123456789"}]}"#;
+    let mut r = Redactor::new(true);
+    let written = str_of(r.prompt_body(body.as_bytes()));
+    assert_eq!(
+        written,
+        body.replace("mcp-real-token-0123456789", "<redacted>")
+    );
+    assert_absent(&r, &written, &["mcp-real-token"]);
+    assert_eq!(r.report().to_string(), "1 other secret → <redacted>\n");
+}
+
 /// A Messages request with every kind of prompt text, and a few things
 /// that are kept.
 fn request() -> String {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use bedrock_mock_server::{EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY, EXAMPLE_SECRET_ACCESS_KEY};
 
-use super::report::{Redactions, Secret};
+use super::report::{Redactions, SecretKind};
 
 /// What a session token becomes: it cannot be the mock's (the mock has no
 /// session token of its own), so a placeholder that reads as one.
@@ -34,44 +34,49 @@ pub(crate) struct Secrets {
     mock_account: String,
     /// Secrets seen (a header's token, a body's secret key): each is
     /// replaced wherever it appears again.
-    known: Vec<(String, Secret, &'static str)>,
+    known: Vec<(String, SecretKind, &'static str)>,
     pub(crate) tally: Redactions,
 }
 
 /// A name whose value (after `=`) is a secret, in a query, a form body or
 /// an `Authorization` header.
-const ASSIGNED: &[(&str, Secret, &str)] = &[
-    ("signature=", Secret::Signature, REDACTED),
+const ASSIGNED: &[(&str, SecretKind, &str)] = &[
+    ("signature=", SecretKind::Signature, REDACTED),
     (
         "x-amz-security-token=",
-        Secret::SessionToken,
+        SecretKind::SessionToken,
         SESSION_TOKEN_PLACEHOLDER,
     ),
-    ("webidentitytoken=", Secret::WebIdentityToken, REDACTED),
+    ("webidentitytoken=", SecretKind::WebIdentityToken, REDACTED),
+    ("tokencode=", SecretKind::OtherToken, REDACTED),
 ];
+
+/// Query parameters that name an account (the SSO portal's
+/// `GetRoleCredentials` and `ListAccountRoles`).
+const ACCOUNT_PARAMS: &[&str] = &["account_id=", "accountid="];
 
 /// Names of secrets as credential files, environment variables and JSON
 /// texts write them (`aws_secret_access_key = …`, `"SecretAccessKey":
 /// "…"`), found in free text such as a tool's output.
-const NAMED: &[(&str, Secret, &str)] = &[
+const NAMED: &[(&str, SecretKind, &str)] = &[
     (
         "secret_access_key",
-        Secret::SecretKey,
+        SecretKind::SecretKey,
         EXAMPLE_SECRET_ACCESS_KEY,
     ),
     (
         "secretaccesskey",
-        Secret::SecretKey,
+        SecretKind::SecretKey,
         EXAMPLE_SECRET_ACCESS_KEY,
     ),
     (
         "session_token",
-        Secret::SessionToken,
+        SecretKind::SessionToken,
         SESSION_TOKEN_PLACEHOLDER,
     ),
     (
         "sessiontoken",
-        Secret::SessionToken,
+        SecretKind::SessionToken,
         SESSION_TOKEN_PLACEHOLDER,
     ),
 ];
@@ -125,7 +130,7 @@ impl Secrets {
 
     /// Counts secret `value` of `kind` replaced by `with`, and remembers
     /// it so it is replaced wherever it appears again.
-    pub(crate) fn replaced(&mut self, kind: Secret, value: &str, with: &'static str) -> String {
+    pub(crate) fn replaced(&mut self, kind: SecretKind, value: &str, with: &'static str) -> String {
         if value == with {
             return with.to_owned();
         }
@@ -183,6 +188,7 @@ impl Secrets {
             .or_else(|| self.named_at(text, i))
             .or_else(|| self.key_at(text, i))
             .or_else(|| self.arn_at(text, i))
+            .or_else(|| self.account_param_at(text, i))
             .or_else(|| self.known_account_at(text, i))
     }
 
@@ -248,7 +254,7 @@ impl Secrets {
         if len < SHORTEST_REMEMBERED {
             return None;
         }
-        let written = self.replaced(Secret::ApiKey, &token[..len], EXAMPLE_API_KEY);
+        let written = self.replaced(SecretKind::ApiKey, &token[..len], EXAMPLE_API_KEY);
         Some((i + prefix.len() + len, format!("{prefix}{written}")))
     }
 
@@ -282,6 +288,20 @@ impl Secrets {
         Some((i + at + 12, format!("{}{mapped}", &rest[..at])))
     }
 
+    /// `account_id=123456789012` in a query.
+    fn account_param_at(&mut self, text: &str, i: usize) -> Option<(usize, String)> {
+        let name = ACCOUNT_PARAMS
+            .iter()
+            .find(|name| starts_with_ignore_case(&text[i..], name))?;
+        let start = i + name.len();
+        let value = &text[start..];
+        if run(value, |b| b.is_ascii_digit()) != 12 {
+            return None;
+        }
+        let mapped = self.account(&value[..12]);
+        Some((start + 12, format!("{}{mapped}", &text[i..start])))
+    }
+
     /// A 12-digit number that is an account seen before (in an ARN, an
     /// `<Account>`, a JSON `accountId`).
     fn known_account_at(&mut self, text: &str, i: usize) -> Option<(usize, String)> {
@@ -305,15 +325,19 @@ impl Secrets {
         for (tag, kind, with) in [
             (
                 "SecretAccessKey",
-                Some(Secret::SecretKey),
+                Some(SecretKind::SecretKey),
                 EXAMPLE_SECRET_ACCESS_KEY,
             ),
             (
                 "SessionToken",
-                Some(Secret::SessionToken),
+                Some(SecretKind::SessionToken),
                 SESSION_TOKEN_PLACEHOLDER,
             ),
-            ("WebIdentityToken", Some(Secret::WebIdentityToken), REDACTED),
+            (
+                "WebIdentityToken",
+                Some(SecretKind::WebIdentityToken),
+                REDACTED,
+            ),
             ("Account", None, ""),
         ] {
             let open = format!("<{tag}>");
@@ -401,6 +425,16 @@ mod tests {
             s.text("arn:aws:iam::444455556666:role/r then 111122223333, not 1111222233334"),
             "arn:aws:iam::123456789013:role/r then 123456789012, not 1111222233334"
         );
+    }
+
+    #[test]
+    fn account_parameters() {
+        let mut s = secrets();
+        assert_eq!(
+            s.text("/federation/credentials?account_id=111122223333&role_name=Dev"),
+            "/federation/credentials?account_id=123456789012&role_name=Dev"
+        );
+        assert_eq!(s.text("TokenCode=123456&x=1"), "TokenCode=<redacted>&x=1");
     }
 
     #[test]
