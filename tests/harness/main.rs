@@ -9,6 +9,8 @@
 //!   `INSTA_UPDATE=always cargo test --test harness` (or `cargo insta
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
+//! - `capture_redact`: a session with the mock redacted as `record`
+//!   writes it: nothing secret, no prompt or answer text left;
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
 //! - `config_files`: `serve --config` with the files users write, good
 //!   and bad;
@@ -21,6 +23,7 @@
 //!   as `preserve_order`) on the projects that depend on it.
 
 mod architecture;
+mod capture_redact;
 mod cli;
 mod config_files;
 mod properties;
