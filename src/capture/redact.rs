@@ -23,7 +23,9 @@
 //!   placeholder of the same length in characters (`x`, line breaks
 //!   kept), unless text is kept. Tool *definitions* (names, descriptions,
 //!   schemas) are the client program's, not the user's: they are kept, as
-//!   are models, roles, types, ids, `metadata` and numbers.
+//!   are models, roles, types, ids, `metadata` and numbers. The Converse
+//!   API's blocks (`toolUse`, `toolResult`, `reasoningContent`, image and
+//!   document `bytes`) are text too, though the mock does not serve it.
 //!
 //! Layers, each using only those before it: counting (`report`) → free
 //! text (`text`) → JSON (`json`).
@@ -474,6 +476,14 @@ fn answer_field(path: &[Seg]) -> bool {
     match path {
         [Seg::Key(k)] => k == "completion",
         [Seg::Key(c), Seg::Index(_), rest @ ..] if c == "content" => block_field(rest),
+        // Converse's answer.
+        [
+            Seg::Key(o),
+            Seg::Key(m),
+            Seg::Key(c),
+            Seg::Index(_),
+            rest @ ..,
+        ] if o == "output" && m == "message" && c == "content" => block_field(rest),
         _ => false,
     }
 }
@@ -497,6 +507,21 @@ fn event_field(path: &[Seg]) -> bool {
     }
 }
 
+/// The Converse API's content blocks (`{"toolUse": {...}}`,
+/// `{"reasoningContent": {"reasoningText": {...}}}`): the mock does not
+/// serve Converse, but a customer's capture may hold it.
+const CONVERSE_WRAPPERS: &[&str] = &[
+    "toolUse",
+    "toolResult",
+    "reasoningContent",
+    "reasoningText",
+    "guardContent",
+    "image",
+    "document",
+    "video",
+    "text",
+];
+
 /// Whether the string at `rest`, a path inside a content block, is text:
 /// the block's text, thinking, signature, data, input, content, title,
 /// context, URL, citations; a nested block's (a tool result's).
@@ -517,12 +542,18 @@ fn block_field(rest: &[Seg]) -> bool {
                 | "document_title"
                 | "encrypted_content"
                 | "encrypted_index"
+                | "bytes"
+                | "json"
+                | "redactedContent"
         ),
         [Seg::Key(k), _, ..] if k == "input" => true,
         [Seg::Key(k), Seg::Index(_), rest @ ..] if k == "content" || k == "citations" => {
             block_field(rest)
         }
         [Seg::Key(k), rest @ ..] if k == "source" || k == "citation" => block_field(rest),
+        // The Converse API's blocks, which wrap theirs one level deeper.
+        [Seg::Key(k), _, ..] if k == "json" => true,
+        [Seg::Key(k), rest @ ..] if CONVERSE_WRAPPERS.contains(&k.as_str()) => block_field(rest),
         _ => false,
     }
 }

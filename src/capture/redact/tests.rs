@@ -488,6 +488,48 @@ fn answer_text_becomes_placeholders() {
     assert_eq!(str_of(r.answer_body(error.as_bytes())), error);
 }
 
+#[test]
+fn converse_bodies_lose_their_text_too() {
+    let request = serde_json::json!({
+        "system": [{"text": "Be terse."}],
+        "messages": [
+            {"role": "user", "content": [{"text": "hello there"}, {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}]},
+            {"role": "assistant", "content": [
+                {"reasoningContent": {"reasoningText": {"text": "pondering", "signature": "sig-opaque"}}},
+                {"toolUse": {"toolUseId": "t1", "name": "Read", "input": {"path": "/home/me/secret.txt"}}}
+            ]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "file body"}, {"json": {"k": "json value"}}], "status": "success"}}]}
+        ],
+        "inferenceConfig": {"maxTokens": 100}
+    })
+    .to_string();
+    let mut r = Redactor::new(false);
+    let written = str_of(r.prompt_body(request.as_bytes()));
+    for kept in ["\"Read\"", "\"t1\"", "\"png\"", "\"success\"", "maxTokens"] {
+        assert!(written.contains(kept), "{kept} in {written}");
+    }
+    let answer = r#"{"output":{"message":{"role":"assistant","content":[{"text":"the answer"}]}},"stopReason":"end_turn"}"#;
+    let answer = str_of(r.answer_body(answer.as_bytes()));
+    assert_eq!(
+        answer,
+        r#"{"output":{"message":{"role":"assistant","content":[{"text":"xxxxxxxxxx"}]}},"stopReason":"end_turn"}"#
+    );
+    assert_absent(
+        &r,
+        &format!("{written}{answer}"),
+        &[
+            "Be terse",
+            "hello",
+            "iVBORw0KGgo=",
+            "pondering",
+            "sig-opaque",
+            "secret.txt",
+            "file body",
+            "json value",
+        ],
+    );
+}
+
 fn delta(index: u64, kind: &str, field: &str, text: &str) -> String {
     serde_json::json!({"type": "content_block_delta", "index": index, "delta": {"type": kind, field: text}})
         .to_string()
