@@ -157,6 +157,7 @@ pub use reply::{Reply, ReplyBlock};
 pub use rules::{
     Answer, BodyCondition, Custom, MAX_RETRY_AFTER_SECONDS, Match, RequestView, Rule, Times, glob,
 };
+pub use secret_headers::may_hold_a_secret;
 pub use server::{MockBedrock, MockBedrockBuilder, StartError};
 pub use state::{ExpectationError, UnmetExpectation};
 pub use timefmt::Timestamp;

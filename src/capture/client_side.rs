@@ -68,7 +68,7 @@ fn credentials(requests: &[(&Exchange, Option<&Identified>)]) -> &'static str {
 }
 
 fn endpoints(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) {
-    let operations: BTreeSet<Operation> = requests.iter().filter_map(|(_, i)| Some(i.as_ref()?.operation)).collect();
+    let operations: Vec<Operation> = requests.iter().filter_map(|(_, i)| Some(i.as_ref()?.operation)).collect();
     let mantle = operations
         .iter()
         .any(|o| matches!(o, Operation::MantleMessages | Operation::MantleMessagesStream));

@@ -10,5 +10,6 @@ mod client_side;
 pub mod exchange;
 pub mod import;
 pub mod proxy;
+pub mod redact;
 mod stream;
 pub mod write;

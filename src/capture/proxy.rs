@@ -282,7 +282,7 @@ impl Session {
             Ok(target) => target,
             Err(why) => return Ok(refused(&why)),
         };
-        let forwarded = match self.forward(&exchange, &target, parts.headers).await {
+        let forwarded = match self.forward(&exchange, &target).await {
             Ok(forwarded) => forwarded,
             Err(why) => return Ok(refused(&why)),
         };
@@ -318,18 +318,16 @@ impl Session {
     }
 
     /// The request for `url`: its host, hop-by-hop headers gone, signed
-    /// again when it was signed.
-    async fn forward(&self, exchange: &Exchange, url: &str, mut headers: HeaderMap) -> Result<Request<Full<Bytes>>, String> {
+    /// again when it was signed; the headers in the order the client sent
+    /// them.
+    async fn forward(&self, exchange: &Exchange, url: &str) -> Result<Request<Full<Bytes>>, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("the upstream URL {url}: {e}"))?;
         let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-        for name in HOP_BY_HOP {
-            headers.remove(*name);
-        }
-        headers.insert(http::header::HOST, header_value(&authority)?);
-        let scope = exchange.header("authorization").and_then(SigV4Scope::of);
-        if let Some(scope) = scope {
-            self.sign(&exchange.method, url, &mut headers, &exchange.body, &scope).await?;
-        }
+        let signature = match exchange.header("authorization").and_then(SigV4Scope::of) {
+            Some(scope) => Some(self.signature(exchange, url, &authority, &scope).await?),
+            None => None,
+        };
+        let headers = ordered_headers(exchange, &authority, signature)?;
         let mut request = Request::builder()
             .method(exchange.method.as_str())
             .uri(uri)
@@ -339,7 +337,16 @@ impl Session {
         Ok(request)
     }
 
-    async fn sign(&self, method: &str, url: &str, headers: &mut HeaderMap, body: &[u8], scope: &SigV4Scope) -> Result<(), String> {
+    /// The signature headers for the request to `url`, made with the
+    /// recorder's credentials over the headers the client signed, at the
+    /// client's own signing time.
+    async fn signature(
+        &self,
+        exchange: &Exchange,
+        url: &str,
+        authority: &str,
+        scope: &SigV4Scope,
+    ) -> Result<Vec<(String, String)>, String> {
         let provider = self.signer.as_ref().ok_or(
             "the request is signed with SigV4, but the recorder has no AWS credentials: set them up as for the AWS CLI (AWS_PROFILE, aws sso login, …)",
         )?;
@@ -349,27 +356,71 @@ impl Session {
             .map_err(|e| format!("the recorder's AWS credentials: {e}"))?;
         // Signed at the client's own time: a client whose clock is off
         // is refused by AWS as it was without the recorder.
-        let time = headers
-            .get("x-amz-date")
-            .and_then(|v| v.to_str().ok())
+        let time = exchange
+            .header("x-amz-date")
             .and_then(amz_date)
             .unwrap_or_else(SystemTime::now);
-        for name in ["authorization", "x-amz-date", "x-amz-security-token"] {
-            headers.remove(name);
+        let signed: Vec<&str> = exchange
+            .header("authorization")
+            .and_then(|a| a.split("SignedHeaders=").nth(1))
+            .and_then(|s| s.split(',').next())
+            .map(|list| list.split(';').collect())
+            .unwrap_or_default();
+        let mut to_sign = HeaderMap::new();
+        for (name, value) in &exchange.headers {
+            if signed.contains(&name.as_str()) && !SIGNATURE_HEADERS.contains(&name.as_str()) {
+                let value = if name == "host" { authority } else { value };
+                to_sign.append(header_name(name)?, header_value(value)?);
+            }
         }
-        let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let method = http::Method::from_bytes(exchange.method.as_bytes()).map_err(|e| e.to_string())?;
         let signing = Signing {
             credentials,
             region: &scope.region,
             service: &scope.service,
             time,
         };
-        for (name, value) in signature_headers(&method, url, headers, body, signing)? {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-            headers.insert(name, header_value(&value)?);
-        }
-        Ok(())
+        signature_headers(&method, url, &to_sign, &exchange.body, signing)
     }
+}
+
+/// The headers SigV4 adds, which the recorder's signature replaces.
+const SIGNATURE_HEADERS: &[&str] = &["authorization", "x-amz-date", "x-amz-security-token"];
+
+/// The client's headers in its order: hop-by-hop ones gone, `host` the
+/// upstream's, and when `signature` is given, its headers where the
+/// client's were (any the client had not, last).
+fn ordered_headers(
+    exchange: &Exchange,
+    authority: &str,
+    signature: Option<Vec<(String, String)>>,
+) -> Result<HeaderMap, String> {
+    let mut out = HeaderMap::new();
+    let mut signature = signature;
+    for (name, value) in &exchange.headers {
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        let value = match (&mut signature, name.as_str()) {
+            (_, "host") => authority.to_owned(),
+            (Some(new), name) if SIGNATURE_HEADERS.contains(&name) => {
+                match new.iter().position(|(n, _)| n == name) {
+                    Some(at) => new.remove(at).1,
+                    None => continue,
+                }
+            }
+            _ => value.clone(),
+        };
+        out.append(header_name(name)?, header_value(&value)?);
+    }
+    for (name, value) in signature.unwrap_or_default() {
+        out.append(header_name(&name)?, header_value(&value)?);
+    }
+    Ok(out)
+}
+
+fn header_name(name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("a header name: {e}"))
 }
 
 /// Headers that belong to one connection, not to the request.

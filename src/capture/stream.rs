@@ -152,7 +152,8 @@ pub fn event_stream(pieces: &[Piece]) -> TimedEvents {
         }
     }
     if start < body.len() {
-        out.partial = Some(partial_frame(&body[start..]));
+        let previous = out.events.last().map(|e| e.body.label());
+        out.partial = Some(partial_frame(&body[start..], previous.as_deref()));
     }
     out
 }
@@ -208,15 +209,44 @@ fn chunk_bytes(json: &str, padding: &str) -> Vec<u8> {
 }
 
 /// An exception frame as the mock writes one.
-fn exception_bytes(kind: &str, message: &str) -> Vec<u8> {
+pub fn exception_bytes(kind: &str, message: &str) -> Vec<u8> {
     let mut out = Vec::new();
     encode_exception(&Exception::new(kind, message), &mut out);
     out
 }
 
+/// A Server-Sent Event as the mock writes one.
+pub fn sse_bytes(event: &str, data: &str) -> Vec<u8> {
+    format!("event: {event}\ndata: {data}\n\n").into_bytes()
+}
+
+/// A frame written as it came, its payload redacted: the same bytes when
+/// redaction changed nothing, else the frame encoded again (`None` when a
+/// header is not a string, so the frame cannot be).
+pub fn redacted_frame(
+    headers: &[(String, Option<String>)],
+    bytes: &[u8],
+    redactor: &mut super::redact::Redactor,
+) -> Option<Vec<u8>> {
+    let frame = bedrock_eventstream::decode_frame(bytes).ok()?;
+    let payload = redactor.other_body(frame.payload());
+    if payload == frame.payload() {
+        return Some(bytes.to_vec());
+    }
+    let strings: Option<Vec<(&str, &str)>> = headers
+        .iter()
+        .map(|(n, v)| Some((n.as_str(), v.as_deref()?)))
+        .collect();
+    let headers: Vec<Header<'_>> = strings?.into_iter().map(|(n, v)| Header::string(n, v)).collect();
+    let mut out = Vec::new();
+    encode(&headers, &payload, &mut out).ok()?;
+    Some(out)
+}
+
 /// What can be told of a frame cut short: its length from the prelude,
-/// and the event type from the start of its base64 `bytes`.
-fn partial_frame(bytes: &[u8]) -> Partial {
+/// and the event type from the start of its base64 `bytes` (with the
+/// event before it, when the cut left only the type's first letters).
+fn partial_frame(bytes: &[u8], previous: Option<&str>) -> Partial {
     let frame_len = (bytes.len() >= 4)
         .then(|| u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize);
     let event_type = find_after(bytes, br#""bytes":""#).and_then(|start| {
@@ -227,8 +257,10 @@ fn partial_frame(bytes: &[u8]) -> Partial {
             .collect();
         let whole = b64.len() / 4 * 4;
         let json = STANDARD.decode(&b64[..whole]).ok()?;
-        type_in_prefix(&String::from_utf8_lossy(&json))
+        type_in_prefix(&String::from_utf8_lossy(&json), previous)
     });
+    // Cut before its type: the event most likely after the one before.
+    let event_type = event_type.or_else(|| likely_next(previous).first().map(|e| (*e).to_owned()));
     Partial {
         bytes: bytes.len(),
         frame_len,
@@ -243,11 +275,42 @@ fn find_after(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .map(|i| i + needle.len())
 }
 
-/// The first `"type":"…"` of a JSON text that may be cut short.
-fn type_in_prefix(json: &str) -> Option<String> {
+/// The Anthropic stream's events, each with those that may follow it.
+const EVENT_ORDER: &[(&str, &[&str])] = &[
+    ("message_start", &["content_block_start", "ping", "message_delta"]),
+    ("ping", &["content_block_start", "content_block_delta", "message_delta"]),
+    ("content_block_start", &["content_block_delta", "content_block_stop", "ping"]),
+    ("content_block_delta", &["content_block_delta", "content_block_stop"]),
+    ("content_block_stop", &["content_block_start", "message_delta"]),
+    ("message_delta", &["message_stop"]),
+    ("message_stop", &[]),
+];
+
+/// The events that may follow `previous` (the first when there is none).
+fn likely_next(previous: Option<&str>) -> &'static [&'static str] {
+    match previous {
+        None => &["message_start"],
+        Some(previous) => EVENT_ORDER
+            .iter()
+            .find(|(event, _)| *event == previous)
+            .map_or(&[], |(_, next)| next),
+    }
+}
+
+/// The first `"type":"…"` of a JSON text that may be cut short. Cut
+/// inside the type's name, the name is the event that may follow
+/// `previous` and starts so (else the first known event that does).
+fn type_in_prefix(json: &str, previous: Option<&str>) -> Option<String> {
     let start = json.find(r#""type":""#)? + r#""type":""#.len();
-    let len = json[start..].find('"')?;
-    Some(json[start..start + len].to_owned())
+    let rest = &json[start..];
+    if let Some(len) = rest.find('"') {
+        return Some(rest[..len].to_owned());
+    }
+    likely_next(previous)
+        .iter()
+        .chain(EVENT_ORDER.iter().map(|(event, _)| event))
+        .find(|event| event.starts_with(rest))
+        .map(|event| (*event).to_owned())
 }
 
 /// The `type` of an event's JSON.
@@ -274,7 +337,7 @@ pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
     }
     if start < body.len() {
         let text = String::from_utf8_lossy(&body[start..]);
-        let event_type = sse_event(&text).map(|e| e.label());
+        let event_type = sse_event(&text).map(|e| e.label()).filter(|l| !l.is_empty());
         out.partial = Some(Partial {
             bytes: body.len() - start,
             frame_len: None,

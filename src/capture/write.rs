@@ -86,6 +86,15 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
         .zip(identified.iter().map(Option::as_ref))
         .collect();
     let mut redactor = Redactor::new(options.keep_text);
+    // Every credential the session carried is counted, though the file
+    // keeps no request header: the report tells the user what the
+    // traffic held and the file does not.
+    for exchange in &sorted {
+        for (name, value) in &exchange.headers {
+            let _ = redactor.header(name, value);
+        }
+        let _ = redactor.text(&exchange.query);
+    }
     let client = client_side::infer(&requests, &mut redactor);
     let mut notes = client.notes.clone();
     let mut rules = String::new();
@@ -326,21 +335,28 @@ impl Request<'_> {
         let mut body = RuleBody::default();
         section.push_str("events = [\n");
         let mut last = Duration::ZERO;
+        // The bytes the replay sends before the end: redaction may change
+        // an event's length, so they are counted as the replay writes them.
+        let mut sent = 0;
         for event in &read.events {
             let gap = event.at.saturating_sub(last);
             last = event.at;
-            let line = event_line(gap, &event.body, self.n, redactor);
-            let _ = writeln!(section, "  {line},");
+            let Some(written) = event_line(gap, &event.body, self.n, redactor) else {
+                notes.push(format!("{}: a frame whose payload held a secret and whose headers cannot be written again was left out.", self.label()));
+                continue;
+            };
+            let _ = writeln!(section, "  {},", written.line);
+            sent += written.len;
             body.frames.push(frame_label(&event.body));
         }
-        // The replay sends each event as these bytes (a chunk keeps its
-        // padding, redaction keeps lengths), so the cut falls where it did.
-        let sent = answered.pieces.iter().map(|p| p.bytes.len()).sum::<usize>();
         if let Some(partial) = &read.partial {
-            let filler = filler(partial, &read);
-            let _ = writeln!(section, "  {},", event_line(Duration::ZERO, &filler, self.n, redactor));
+            let sse = answered.header("content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+            let filler = filler(partial, sse);
+            if let Some(written) = event_line(Duration::ZERO, &filler, self.n, redactor) {
+                let _ = writeln!(section, "  {},", written.line);
+            }
             body.frames.push(frame_label(&filler));
-            let cut = sent;
+            let cut = sent + partial.bytes;
             body.effects.push(format!("cut = {{ after_bytes = {cut} }}"));
             body.frames.push(format!("cut:{cut}"));
         } else if let BodyEnd::ClientLeft { at } = answered.end {
@@ -404,26 +420,41 @@ const MOCK_OWN_HEADERS: &[&str] = &[
     "request-id",
 ];
 
-/// One event, as an inline table of the `events` array.
-fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Redactor) -> String {
+/// An event as the file writes it, and how many bytes the replay sends
+/// for it.
+struct WrittenEvent {
+    line: String,
+    len: usize,
+}
+
+/// One event, as an inline table of the `events` array; `None` for a
+/// frame that held a secret and cannot be written again.
+fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Redactor) -> Option<WrittenEvent> {
     let after = format!("after_ms = {}", gap.as_millis());
-    match event {
+    Some(match event {
         EventBody::Chunk { json, padding } => {
             let json = redactor.answer_event(stream, json);
-            match padding {
-                Some(p) => format!("{{ {after}, chunk = {}, p = {} }}", quoted(&json), quoted(p)),
-                None => format!("{{ {after}, chunk = {} }}", quoted(&json)),
+            let padding = padding.as_deref().unwrap_or_default();
+            WrittenEvent {
+                len: chunk_frame_len(&json, padding),
+                line: format!("{{ {after}, chunk = {}, p = {} }}", quoted(&json), quoted(padding)),
             }
         }
-        EventBody::Exception { kind, message } => format!(
-            "{{ {after}, exception = {}, message = {} }}",
-            quoted(kind),
-            quoted(&redactor.text(message))
-        ),
-        EventBody::Frame { bytes, .. } => {
+        EventBody::Exception { kind, message } => {
+            let message = redactor.text(message);
+            WrittenEvent {
+                len: stream::exception_bytes(kind, &message).len(),
+                line: format!("{{ {after}, exception = {}, message = {} }}", quoted(kind), quoted(&message)),
+            }
+        }
+        EventBody::Frame { headers, bytes } => {
             use base64::Engine as _;
-            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-            format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded))
+            let bytes = stream::redacted_frame(headers, bytes, redactor)?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            WrittenEvent {
+                len: bytes.len(),
+                line: format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded)),
+            }
         }
         EventBody::Sse { event, data } => {
             let data = if stream::json_type(data).is_some() {
@@ -431,9 +462,12 @@ fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Re
             } else {
                 redactor.text(data)
             };
-            format!("{{ {after}, event = {}, data = {} }}", quoted(event), quoted(&data))
+            WrittenEvent {
+                len: stream::sse_bytes(event, &data).len(),
+                line: format!("{{ {after}, event = {}, data = {} }}", quoted(event), quoted(&data)),
+            }
         }
-    }
+    })
 }
 
 /// The journal's label for an event (`chunk:message_start`).
@@ -468,9 +502,8 @@ fn chunk_frame_len(json: &str, padding: &str) -> usize {
 /// The event the replay cuts inside: of the type the cut one carried (as
 /// far as it arrived), padded to the cut frame's length so the cut falls
 /// in it as it did.
-fn filler(partial: &Partial, read: &TimedEvents) -> EventBody {
+fn filler(partial: &Partial, sse: bool) -> EventBody {
     let kind = partial.event_type.clone().unwrap_or_else(|| "content_block_delta".to_owned());
-    let sse = read.events.iter().any(|e| matches!(e.body, EventBody::Sse { .. }));
     if sse {
         let data = format!("{{\"type\":\"{kind}\",\"p\":\"{}\"}}", "x".repeat(partial.bytes));
         return EventBody::Sse { event: kind, data };

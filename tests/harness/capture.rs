@@ -56,6 +56,11 @@ fn normalized(run: &scenario::observed::Run) -> String {
         .join("\n")
 }
 
+/// The prompt of the upstream scenarios, and what the replay sends in its
+/// place when text is not kept.
+const PROMPT: &str = "Say the pangram.";
+const PLACEHOLDER: &str = "xxxxxxxxxxxxxxxx";
+
 /// Writes `exchanges` as a scenario, runs it, and returns its journal and
 /// whether its own expectations held.
 async fn replay(exchanges: &[Exchange], keep_text: bool, name: &str) -> (String, scenario::Report, String) {
@@ -77,7 +82,8 @@ async fn a_bedrock_session_replays_with_the_same_journal() {
     assert!(recorded.contains("cut:600"), "{recorded}");
     for keep_text in [true, false] {
         let (replayed, report, toml) = replay(&exchanges, keep_text, &format!("bedrock-replay-{keep_text}")).await;
-        assert_eq!(replayed, recorded, "keep_text {keep_text}; the written scenario:\n{toml}");
+        let expected = if keep_text { recorded.clone() } else { recorded.replace(PROMPT, PLACEHOLDER) };
+        assert_eq!(replayed, expected, "keep_text {keep_text}; the written scenario:\n{toml}");
         assert!(report.passed(), "{}\n{toml}", report.failure_text());
     }
 }
@@ -88,7 +94,7 @@ async fn a_mantle_session_replays_with_the_same_journal() {
     assert!(recorded.contains("overloaded_error"), "{recorded}");
     assert!(recorded.contains("cut:700"), "{recorded}");
     let (replayed, report, toml) = replay(&exchanges, false, "mantle-replay").await;
-    assert_eq!(replayed, recorded, "the written scenario:\n{toml}");
+    assert_eq!(replayed, recorded.replace(PROMPT, PLACEHOLDER), "the written scenario:\n{toml}");
     assert!(report.passed(), "{}\n{toml}", report.failure_text());
 }
 

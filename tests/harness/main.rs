@@ -9,6 +9,8 @@
 //!   `INSTA_UPDATE=always cargo test --test harness` (or `cargo insta
 //!   review`);
 //! - `suite`: the schema, the README's table, the template, the leak check;
+//! - `capture_redact`: a session with the mock redacted as `record`
+//!   writes it: nothing secret, no prompt or answer text left;
 //! - `cli`: the `bedrock-harness` binary as a user runs it;
 //! - `capture_import`: `import`'s readers (a HAR file, the proxy log, an
 //!   event-stream body) and their refusals;
@@ -27,6 +29,7 @@
 mod architecture;
 mod capture;
 mod capture_import;
+mod capture_redact;
 mod cli;
 mod config_files;
 mod properties;
