@@ -5,12 +5,14 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use bedrock_harness::capture::exchange::Exchange;
 use bedrock_harness::capture::import::{self, ImportOptions};
 use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
 use bedrock_harness::capture::write::{WriteOptions, Written, write};
 use bedrock_harness::scenario::setup;
+use bedrock_mock_server::Timestamp;
 
 use crate::serve::{StopSignals, shell_quote};
 
@@ -100,13 +102,22 @@ fn outcome(command: &str, result: Result<(), String>) -> ExitCode {
 fn record_session(args: RecordArgs) -> Result<(), String> {
     refuse_overwrite(&args.output, args.force)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let exchanges = runtime.block_on(proxy_session(&args))?;
-    let options = write_options(&args.output, args.name.clone(), args.keep_text)
-        .source("bedrock-harness record");
+    let (exchanges, exit) = runtime.block_on(proxy_session(&args))?;
+    let when = serde_json::to_value(Timestamp(SystemTime::now()))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut options = write_options(&args.output, args.name.clone(), args.keep_text)
+        .source(format!("bedrock-harness record, {when}"));
+    if let Some(code) = exit {
+        options = options.exit(code);
+    }
     finish(&exchanges, &options, &args.output)
 }
 
-async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
+/// The session's exchanges, and how the client exited when the recorder
+/// ran it.
+async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>), String> {
     let region = args
         .region
         .clone()
@@ -123,6 +134,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
     let recorder = Recorder::start(options, args.port).await.map_err(|e| e.to_string())?;
     let endpoints = setup::mock_endpoints(recorder.uri());
     let endpoints: Vec<(&str, String)> = endpoints.into_iter().filter(|(n, _)| *n != "BEDROCK_MOCK_URL").collect();
+    let mut exit = None;
     if args.command.is_empty() {
         eprintln!("Recording through {}. Point the client at it (it keeps its own credentials):", recorder.uri());
         for (name, value) in &endpoints {
@@ -131,9 +143,9 @@ async fn proxy_session(args: &RecordArgs) -> Result<Vec<Exchange>, String> {
         eprintln!("Ctrl-C ends the session and writes {}.", args.output.display());
         StopSignals::install().wait().await;
     } else {
-        run_client(&args.command, &endpoints).await?;
+        exit = run_client(&args.command, &endpoints).await?;
     }
-    Ok(recorder.finish().await)
+    Ok((recorder.finish().await, exit))
 }
 
 /// `--log`: each exchange appended as it ends, so a session that crashes
@@ -159,8 +171,9 @@ impl ProxyLog {
     }
 }
 
-/// Runs the client with its endpoints on the proxy until it exits.
-async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<(), String> {
+/// Runs the client with its endpoints on the proxy until it exits; its
+/// exit code (`None`: ended by a signal).
+async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<Option<u8>, String> {
     let (program, arguments) = command.split_first().ok_or("no command to run")?;
     let mut child = tokio::process::Command::new(program);
     child.args(arguments);
@@ -172,7 +185,7 @@ async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<
         .await
         .map_err(|e| format!("could not run {program}: {e}"))?;
     eprintln!("{program} exited with {status}.");
-    Ok(())
+    Ok(status.code().and_then(|c| u8::try_from(c).ok()))
 }
 
 fn import_file(args: ImportArgs) -> Result<(), String> {

@@ -190,8 +190,16 @@ impl Recorder {
 /// The credential chain's provider, or `None` (bearer keys only) when
 /// the chain has none.
 async fn chain(region: &str) -> Option<SharedCredentialsProvider> {
+    // The chain's own calls (SSO, STS, the instance metadata) go over
+    // the same rustls-on-ring HTTPS the client uses.
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_types::region::Region::new(region.to_owned()))
+        .http_client(http)
         .load()
         .await;
     config.credentials_provider()

@@ -32,6 +32,9 @@ pub struct WriteOptions {
     pub source: String,
     /// Keep prompt and answer text (else same-length placeholders).
     pub keep_text: bool,
+    /// How the client exited, when the recorder ran it: the scenario then
+    /// expects the same.
+    pub exit: Option<u8>,
 }
 
 impl WriteOptions {
@@ -41,7 +44,14 @@ impl WriteOptions {
             name: name.into(),
             source: "bedrock-harness record".into(),
             keep_text: false,
+            exit: None,
         }
+    }
+
+    /// Expects the client to exit with `code`, as the recorded one did.
+    pub fn exit(mut self, code: u8) -> Self {
+        self.exit = Some(code);
+        self
     }
 
     /// Says where the capture came from.
@@ -99,6 +109,7 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
     let mut notes = client.notes.clone();
     let mut rules = String::new();
     let mut expected = String::new();
+    let mut failures = Vec::new();
     for (n, (exchange, id)) in requests.iter().enumerate() {
         let request = Request {
             n: n + 1,
@@ -108,10 +119,14 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
         let written = request.write(&mut redactor, &mut notes);
         rules.push_str(&written.rule);
         expected.push_str(&written.expected);
+        failures.extend(written.failure);
     }
-    let mut toml = header(options, &client, requests.len());
+    let mut toml = header(options, &client, requests.len(), &failures);
     toml.push_str(&rules);
     toml.push_str("\n[expect]\norder = \"exact\"\n");
+    if let Some(code) = options.exit {
+        let _ = writeln!(toml, "exit = {code}");
+    }
     toml.push_str(&expected);
     let _ = write!(toml, "\n[expect.counts]\nrequests = {}\n", requests.len());
     Written {
@@ -122,13 +137,19 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
     }
 }
 
-/// The scenario's head: what it is, and its `[client]`.
-fn header(options: &WriteOptions, client: &ClientSide, requests: usize) -> String {
-    let mut out = String::from("#:schema ../schema.json\nschema = 1\n");
+/// The scenario's head: what it is (what went wrong in it), and its
+/// `[client]`.
+fn header(options: &WriteOptions, client: &ClientSide, requests: usize, failures: &[String]) -> String {
+    let mut out = String::from("schema = 1\n");
     let _ = writeln!(out, "name = {}", quoted(&options.name));
     let text = if options.keep_text { "kept" } else { "replaced by placeholders of the same length" };
+    let went_wrong = if failures.is_empty() {
+        "none failed".to_owned()
+    } else {
+        failures.join("; ")
+    };
     let description = format!(
-        "A recorded session of {requests} requests, each answered as it was; prompt and answer text {text}."
+        "A recorded session of {requests} requests, each answered as it was ({went_wrong}); prompt and answer text {text}."
     );
     let _ = writeln!(out, "description = {}", quoted(&description));
     let _ = writeln!(out, "source = {}", quoted(&options.source));
@@ -159,10 +180,12 @@ struct Request<'a> {
     identified: Option<&'a Identified>,
 }
 
-/// A request's rule and its expectation, as TOML.
+/// A request's rule and its expectation, as TOML, and what went wrong
+/// in it for the description.
 struct WrittenRequest {
     rule: String,
     expected: String,
+    failure: Option<String>,
 }
 
 /// What a rule says besides its match: effects, then the answer.
@@ -197,7 +220,32 @@ impl Request<'_> {
         WrittenRequest {
             rule: self.rule_text(&body, redactor),
             expected: self.expected_text(&body, redactor),
+            failure: self.failure(&body),
         }
+    }
+
+    /// `#4 InvokeModelWithResponseStream 429 ThrottlingException`, `#6 …
+    /// cut:600`: a request that failed, as the description lists it.
+    fn failure(&self, body: &RuleBody) -> Option<String> {
+        let ending = body
+            .frames
+            .iter()
+            .find(|f| f.starts_with("cut:") || f.starts_with("exception:") || *f == "reset" || *f == "stall");
+        let failed = body.status.is_none_or(|s| s >= 400) || ending.is_some();
+        if !failed {
+            return None;
+        }
+        let mut text = self.label();
+        match body.status {
+            Some(status) => {
+                let _ = write!(text, " {status}");
+            }
+            None => text.push_str(" unanswered"),
+        }
+        for part in body.error.iter().chain(ending) {
+            let _ = write!(text, " {part}");
+        }
+        Some(text)
     }
 
     fn label(&self) -> String {
