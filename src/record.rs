@@ -11,9 +11,10 @@ use bedrock_harness::capture::exchange::Exchange;
 use bedrock_harness::capture::import::{self, ImportOptions};
 use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
 use bedrock_harness::capture::write::{WriteOptions, Written, write};
-use bedrock_harness::scenario::setup;
+use bedrock_harness::scenario::{load, setup};
 use bedrock_mock_server::Timestamp;
 
+use crate::run::schema_line;
 use crate::serve::{StopSignals, shell_quote};
 
 /// `record`'s command line.
@@ -25,7 +26,7 @@ pub struct RecordArgs {
     /// Replace the output if it exists.
     #[arg(long)]
     force: bool,
-    /// The scenario's name [default: the output's file stem].
+    /// The scenario's name, which is its file's (checked).
     #[arg(long)]
     name: Option<String>,
     /// Keep prompt and answer text (else placeholders of the same length).
@@ -63,7 +64,7 @@ pub struct ImportArgs {
     /// Replace the output if it exists.
     #[arg(long)]
     force: bool,
-    /// The scenario's name [default: the output's file stem].
+    /// The scenario's name, which is its file's (checked).
     #[arg(long)]
     name: Option<String>,
     /// Keep prompt and answer text (else placeholders of the same length).
@@ -100,14 +101,14 @@ fn outcome(command: &str, result: Result<(), String>) -> ExitCode {
 }
 
 fn record_session(args: RecordArgs) -> Result<(), String> {
-    refuse_overwrite(&args.output, args.force)?;
+    check_output(&args.output, args.name.as_deref(), args.force)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (exchanges, exit) = runtime.block_on(proxy_session(&args))?;
     let when = serde_json::to_value(Timestamp(SystemTime::now()))
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let mut options = write_options(&args.output, args.name.clone(), args.keep_text)
+    let mut options = write_options(&args.output, args.keep_text)
         .source(format!("bedrock-harness record, {when}"));
     if let Some(code) = exit {
         options = options.exit(code);
@@ -131,16 +132,27 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         let log = ProxyLog::create(path)?;
         options = options.on_exchange(move |exchange| log.append(exchange));
     }
-    let recorder = Recorder::start(options, args.port).await.map_err(|e| e.to_string())?;
+    let recorder = Recorder::start(options, args.port)
+        .await
+        .map_err(|e| e.to_string())?;
     let endpoints = setup::mock_endpoints(recorder.uri());
-    let endpoints: Vec<(&str, String)> = endpoints.into_iter().filter(|(n, _)| *n != "BEDROCK_MOCK_URL").collect();
+    let endpoints: Vec<(&str, String)> = endpoints
+        .into_iter()
+        .filter(|(n, _)| *n != "BEDROCK_MOCK_URL")
+        .collect();
     let mut exit = None;
     if args.command.is_empty() {
-        eprintln!("Recording through {}. Point the client at it (it keeps its own credentials):", recorder.uri());
+        eprintln!(
+            "Recording through {}. Point the client at it (it keeps its own credentials):",
+            recorder.uri()
+        );
         for (name, value) in &endpoints {
             println!("export {name}={}", shell_quote(value));
         }
-        eprintln!("Ctrl-C ends the session and writes {}.", args.output.display());
+        eprintln!(
+            "Ctrl-C ends the session and writes {}.",
+            args.output.display()
+        );
         StopSignals::install().wait().await;
     } else {
         exit = run_client(&args.command, &endpoints).await?;
@@ -164,7 +176,10 @@ impl ProxyLog {
 
     fn append(&self, exchange: &Exchange) {
         let line = import::log_line(exchange) + "\n";
-        let mut file = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut file = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(e) = file.write_all(line.as_bytes()) {
             eprintln!("bedrock-harness record: the proxy log: {e}");
         }
@@ -173,7 +188,10 @@ impl ProxyLog {
 
 /// Runs the client with its endpoints on the proxy until it exits; its
 /// exit code (`None`: ended by a signal).
-async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<Option<u8>, String> {
+async fn run_client(
+    command: &[String],
+    endpoints: &[(&str, String)],
+) -> Result<Option<u8>, String> {
     let (program, arguments) = command.split_first().ok_or("no command to run")?;
     let mut child = tokio::process::Command::new(program);
     child.args(arguments);
@@ -189,7 +207,7 @@ async fn run_client(command: &[String], endpoints: &[(&str, String)]) -> Result<
 }
 
 fn import_file(args: ImportArgs) -> Result<(), String> {
-    refuse_overwrite(&args.output, args.force)?;
+    check_output(&args.output, args.name.as_deref(), args.force)?;
     let mut options = ImportOptions::new();
     if let Some(format) = &args.format {
         let format: import::Format = format.parse().map_err(|e| format!("--format: {e}"))?;
@@ -203,36 +221,86 @@ fn import_file(args: ImportArgs) -> Result<(), String> {
         eprintln!("skipped: {skipped}");
     }
     let source = format!("bedrock-harness import of {}", file_name(&args.file));
-    let options = write_options(&args.output, args.name.clone(), args.keep_text).source(source);
+    let options = write_options(&args.output, args.keep_text).source(source);
     finish(&imported.exchanges, &options, &args.output)
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
-fn refuse_overwrite(output: &Path, force: bool) -> Result<(), String> {
+/// Refuses, before anything is recorded, an output that exists (unless
+/// `force`) or whose name is no scenario's (a scenario's `name` is its
+/// file's).
+fn check_output(output: &Path, name: Option<&str>, force: bool) -> Result<(), String> {
     if output.exists() && !force {
-        return Err(format!("{} exists; pass --force to replace it", output.display()));
+        return Err(format!(
+            "{} exists; pass --force to replace it",
+            output.display()
+        ));
     }
-    Ok(())
+    if output.extension().is_none_or(|e| e != "toml") {
+        return Err(format!(
+            "--output {}: a scenario file ends in .toml",
+            output.display()
+        ));
+    }
+    let stem = scenario_name(output);
+    if !load::is_scenario_name(&stem) {
+        return Err(format!(
+            "--output {}: `{stem}` {}",
+            output.display(),
+            load::NOT_A_NAME
+        ));
+    }
+    if let Some(name) = name.filter(|n| *n != stem) {
+        return Err(format!(
+            "--name {name}: a scenario's name is its file's name, `{stem}`; leave --name out or write to {name}.toml"
+        ));
+    }
+    // Made now, so a session is not recorded only to find nowhere to write.
+    match output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => std::fs::create_dir_all(folder)
+            .map_err(|e| format!("cannot make {}: {e}", folder.display())),
+        None => Ok(()),
+    }
 }
 
-fn write_options(output: &Path, name: Option<String>, keep_text: bool) -> WriteOptions {
-    let name = name.unwrap_or_else(|| {
-        output
-            .file_stem()
-            .map_or_else(|| "recorded".to_owned(), |s| s.to_string_lossy().into_owned())
-    });
-    WriteOptions::new(name).keep_text(keep_text)
+fn scenario_name(output: &Path) -> String {
+    output
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+fn write_options(output: &Path, keep_text: bool) -> WriteOptions {
+    WriteOptions::new(scenario_name(output)).keep_text(keep_text)
 }
 
 /// Writes the scenario and says what it holds and what was redacted.
 fn finish(exchanges: &[Exchange], options: &WriteOptions, output: &Path) -> Result<(), String> {
     let written: Written = write(exchanges, options);
-    std::fs::write(output, &written.toml).map_err(|e| format!("could not write {}: {e}", output.display()))?;
+    // Editors check the file against the project's schema, when there is
+    // one above it.
+    let folder = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let text = match schema_line(folder) {
+        Some(schema) => format!("#:schema {schema}\n{}", written.toml),
+        None => written.toml.clone(),
+    };
+    std::fs::write(output, text)
+        .map_err(|e| format!("could not write {}: {e}", output.display()))?;
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "Wrote {} ({} requests).", output.display(), written.requests);
+    let _ = writeln!(
+        err,
+        "Wrote {} ({} requests).",
+        output.display(),
+        written.requests
+    );
     let _ = writeln!(err, "Redacted:\n{}", written.redactions);
     for note in &written.notes {
         let _ = writeln!(err, "note: {note}");

@@ -293,7 +293,7 @@ pub fn new(name: &str, output: Option<PathBuf>) -> ExitCode {
 /// `folder`: the nearest one above `folder`, else the one `run` finds
 /// from here. Editors resolve it against the file's folder, so it holds
 /// wherever the file is written (and while neither moves).
-fn schema_line(folder: &Path) -> Option<String> {
+pub fn schema_line(folder: &Path) -> Option<String> {
     let folder = std::fs::canonicalize(folder).ok()?;
     let schema = folder
         .ancestors()

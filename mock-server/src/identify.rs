@@ -61,13 +61,24 @@ mod tests {
     #[test]
     fn each_protocol_is_identified_as_the_server_does() {
         let op = |m, p, q, b: &[u8]| identify(m, p, q, b).map(|i| i.operation);
-        assert_eq!(op("GET", "/inference-profiles", "maxResults=1000", b""), Some(Operation::ListInferenceProfiles));
         assert_eq!(
-            op("POST", "/", "", b"Action=GetCallerIdentity&Version=2011-06-15"),
+            op("GET", "/inference-profiles", "maxResults=1000", b""),
+            Some(Operation::ListInferenceProfiles)
+        );
+        assert_eq!(
+            op(
+                "POST",
+                "/",
+                "",
+                b"Action=GetCallerIdentity&Version=2011-06-15"
+            ),
             Some(Operation::GetCallerIdentity)
         );
         assert_eq!(op("POST", "/", "", b"Action=Nope&Version=2011-06-15"), None);
-        assert_eq!(op("POST", "/v1/messages", "", br#"{"model":"m"}"#), Some(Operation::MantleMessages));
+        assert_eq!(
+            op("POST", "/v1/messages", "", br#"{"model":"m"}"#),
+            Some(Operation::MantleMessages)
+        );
         assert_eq!(op("GET", "/nowhere", "", b""), None);
         let arn = identify(
             "POST",

@@ -28,12 +28,35 @@ pub struct ClientSide {
 /// CLI's, SigV4's, HTTP's): any other came from the user's settings
 /// (`ANTHROPIC_CUSTOM_HEADERS`).
 const CLIENT_OWN_HEADERS: &[&str] = &[
-    "accept", "accept-encoding", "accept-language", "amz-sdk-invocation-id", "amz-sdk-request",
-    "anthropic-beta", "anthropic-dangerous-direct-browser-access", "anthropic-version", "authorization",
-    "connection", "content-length", "content-type", "host", "sec-fetch-mode", "transfer-encoding",
-    "user-agent", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token", "x-amz-user-agent",
-    "x-amzn-bedrock-accept", "x-amzn-bedrock-trace", "x-amzn-trace-id", "x-api-key", "x-app",
-    "x-claude-code-session-id", "x-client-request-id", "content-encoding", "expect",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "amz-sdk-invocation-id",
+    "amz-sdk-request",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
+    "anthropic-version",
+    "authorization",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "sec-fetch-mode",
+    "transfer-encoding",
+    "user-agent",
+    "x-amz-content-sha256",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-user-agent",
+    "x-amzn-bedrock-accept",
+    "x-amzn-bedrock-trace",
+    "x-amzn-trace-id",
+    "x-api-key",
+    "x-app",
+    "x-claude-code-session-id",
+    "x-client-request-id",
+    "content-encoding",
+    "expect",
 ];
 
 /// Infers the client side from the requests (each with what it was taken
@@ -68,10 +91,16 @@ fn credentials(requests: &[(&Exchange, Option<&Identified>)]) -> &'static str {
 }
 
 fn endpoints(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) {
-    let operations: Vec<Operation> = requests.iter().filter_map(|(_, i)| Some(i.as_ref()?.operation)).collect();
-    let mantle = operations
+    let operations: Vec<Operation> = requests
         .iter()
-        .any(|o| matches!(o, Operation::MantleMessages | Operation::MantleMessagesStream));
+        .filter_map(|(_, i)| Some(i.as_ref()?.operation))
+        .collect();
+    let mantle = operations.iter().any(|o| {
+        matches!(
+            o,
+            Operation::MantleMessages | Operation::MantleMessagesStream
+        )
+    });
     let bedrock = operations.iter().any(|o| {
         matches!(
             o,
@@ -82,7 +111,8 @@ fn endpoints(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSid
         )
     });
     if bedrock || !mantle {
-        side.env.push(("CLAUDE_CODE_USE_BEDROCK".into(), "1".into()));
+        side.env
+            .push(("CLAUDE_CODE_USE_BEDROCK".into(), "1".into()));
     }
     if mantle {
         side.env.push(("CLAUDE_CODE_USE_MANTLE".into(), "1".into()));
@@ -106,8 +136,10 @@ fn region(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) 
         })
     };
     let region = from_scope.or_else(from_host).unwrap_or_else(|| {
-        side.notes
-            .push("No request said its region (no SigV4 scope, no AWS host); us-east-1 is assumed.".into());
+        side.notes.push(
+            "No request said its region (no SigV4 scope, no AWS host); us-east-1 is assumed."
+                .into(),
+        );
         "us-east-1".into()
     });
     side.env.push(("AWS_REGION".into(), region));
@@ -116,7 +148,12 @@ fn region(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) 
 /// The model of the first turn: the first streamed request's (else the
 /// first non-probe invocation's), as `ANTHROPIC_MODEL`.
 fn model(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) {
-    let streamed = |o: Operation| matches!(o, Operation::InvokeModelWithResponseStream | Operation::MantleMessagesStream);
+    let streamed = |o: Operation| {
+        matches!(
+            o,
+            Operation::InvokeModelWithResponseStream | Operation::MantleMessagesStream
+        )
+    };
     let model = requests
         .iter()
         .filter_map(|(_, i)| i.as_ref())
@@ -141,9 +178,12 @@ fn version(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide)
     let Some(version) = version else {
         return;
     };
-    let known = bedrock_client::profile::BUILT_IN.iter().any(|(v, _)| *v == version);
+    let known = bedrock_client::profile::BUILT_IN
+        .iter()
+        .any(|(v, _)| *v == version);
     if known {
-        side.env.push(("BEDROCK_CLIENT_CLI_VERSION".into(), version.clone()));
+        side.env
+            .push(("BEDROCK_CLIENT_CLI_VERSION".into(), version.clone()));
         side.notes.push(format!(
             "Recorded from Claude Code {version}: replay with the real CLI by `run --client claude-code@{version}`."
         ));
@@ -161,32 +201,42 @@ fn custom_headers(
     redactor: &mut Redactor,
     side: &mut ClientSide,
 ) {
-    let Some((first, _)) = requests
-        .iter()
-        .find(|(_, i)| i.as_ref().is_some_and(|i| i.operation.signing_name() != "sts"))
-    else {
+    let Some((first, _)) = requests.iter().find(|(_, i)| {
+        i.as_ref()
+            .is_some_and(|i| i.operation.signing_name() != "sts")
+    }) else {
         return;
     };
     let lines: Vec<String> = first
         .headers
         .iter()
-        .filter(|(name, _)| !CLIENT_OWN_HEADERS.contains(&name.as_str()) && !name.starts_with("x-stainless-"))
+        .filter(|(name, _)| {
+            !CLIENT_OWN_HEADERS.contains(&name.as_str()) && !name.starts_with("x-stainless-")
+        })
         .filter_map(|(name, value)| Some(format!("{name}: {}", redactor.header(name, value)?)))
         .collect();
     if !lines.is_empty() {
-        side.env.push(("ANTHROPIC_CUSTOM_HEADERS".into(), lines.join("\n")));
+        side.env
+            .push(("ANTHROPIC_CUSTOM_HEADERS".into(), lines.join("\n")));
     }
 }
 
 /// The first turn's prompt: the last text of the last user message of the
 /// first streamed (else any Messages) request, redacted.
-fn prompt(requests: &[(&Exchange, Option<&Identified>)], redactor: &mut Redactor) -> Option<String> {
+fn prompt(
+    requests: &[(&Exchange, Option<&Identified>)],
+    redactor: &mut Redactor,
+) -> Option<String> {
     let (exchange, _) = requests.iter().find(|(_, i)| {
         i.as_ref().is_some_and(|i| {
-            matches!(i.operation, Operation::InvokeModelWithResponseStream | Operation::MantleMessagesStream)
+            matches!(
+                i.operation,
+                Operation::InvokeModelWithResponseStream | Operation::MantleMessagesStream
+            )
         })
     })?;
-    let body: serde_json::Value = serde_json::from_slice(&redactor.prompt_body(&exchange.body)).ok()?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&redactor.prompt_body(&exchange.body)).ok()?;
     let last_user = body
         .get("messages")?
         .as_array()?

@@ -120,7 +120,10 @@ pub struct Recorder {
 struct Session {
     options: RecordOptions,
     signer: Option<SharedCredentialsProvider>,
-    client: Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>,
+    client: Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Full<Bytes>,
+    >,
     began: Instant,
     finished: Mutex<Vec<Exchange>>,
     in_flight: tokio::sync::watch::Sender<usize>,
@@ -133,7 +136,9 @@ impl Recorder {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| RecordError {
-                message: format!("record: could not listen on 127.0.0.1:{port}: {e}; choose another --port"),
+                message: format!(
+                    "record: could not listen on 127.0.0.1:{port}: {e}; choose another --port"
+                ),
             })?;
         let address = listener.local_addr().map_err(|e| RecordError {
             message: format!("record: {e}"),
@@ -181,7 +186,13 @@ impl Recorder {
         self.task.abort();
         let mut watch = self.session.in_flight.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(5), watch.wait_for(|n| *n == 0)).await;
-        let mut exchanges = std::mem::take(&mut *self.session.finished.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut exchanges = std::mem::take(
+            &mut *self
+                .session
+                .finished
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         exchanges.sort_by_key(|e| e.started);
         exchanges
     }
@@ -264,7 +275,9 @@ impl Pending {
             if let Ok(mut finished) = self.session.finished.lock() {
                 finished.push(exchange);
             }
-            self.session.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+            self.session
+                .in_flight
+                .send_modify(|n| *n = n.saturating_sub(1));
         }
     }
 }
@@ -300,7 +313,10 @@ impl Session {
             Err(e) => {
                 let after = pending.sent_at.elapsed();
                 let why = format!("the upstream gave no answer: {e}");
-                pending.finish(Outcome::NoAnswer { after, why: why.clone() });
+                pending.finish(Outcome::NoAnswer {
+                    after,
+                    why: why.clone(),
+                });
                 Err(NoAnswer(why))
             }
         }
@@ -316,9 +332,20 @@ impl Session {
         let base = match &self.options.upstream {
             Upstream::Url(url) => url.clone(),
             Upstream::Aws => {
-                let region = request_region(exchange).unwrap_or_else(|| self.options.region.clone());
-                let identified = identify(&exchange.method, &exchange.path, &exchange.query, &exchange.body)
-                    .ok_or_else(|| format!("{} {} is no Bedrock, Mantle or STS operation", exchange.method, exchange.path))?;
+                let region =
+                    request_region(exchange).unwrap_or_else(|| self.options.region.clone());
+                let identified = identify(
+                    &exchange.method,
+                    &exchange.path,
+                    &exchange.query,
+                    &exchange.body,
+                )
+                .ok_or_else(|| {
+                    format!(
+                        "{} {} is no Bedrock, Mantle or STS operation",
+                        exchange.method, exchange.path
+                    )
+                })?;
                 aws_endpoint(identified.operation, &region)
             }
         };
@@ -328,8 +355,14 @@ impl Session {
     /// The request for `url`: its host, hop-by-hop headers gone, signed
     /// again when it was signed; the headers in the order the client sent
     /// them.
-    async fn forward(&self, exchange: &Exchange, url: &str) -> Result<Request<Full<Bytes>>, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("the upstream URL {url}: {e}"))?;
+    async fn forward(
+        &self,
+        exchange: &Exchange,
+        url: &str,
+    ) -> Result<Request<Full<Bytes>>, String> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("the upstream URL {url}: {e}"))?;
         let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let signature = match exchange.header("authorization").and_then(SigV4Scope::of) {
             Some(scope) => Some(self.signature(exchange, url, &authority, &scope).await?),
@@ -381,7 +414,8 @@ impl Session {
                 to_sign.append(header_name(name)?, header_value(value)?);
             }
         }
-        let method = http::Method::from_bytes(exchange.method.as_bytes()).map_err(|e| e.to_string())?;
+        let method =
+            http::Method::from_bytes(exchange.method.as_bytes()).map_err(|e| e.to_string())?;
         let signing = Signing {
             credentials,
             region: &scope.region,
@@ -432,7 +466,15 @@ fn header_name(name: &str) -> Result<HeaderName, String> {
 }
 
 /// Headers that belong to one connection, not to the request.
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 fn header_value(text: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(text).map_err(|e| format!("a header value: {e}"))
@@ -448,7 +490,12 @@ fn captured(started: Duration, parts: &http::request::Parts, body: Bytes) -> Exc
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body,
         outcome: Outcome::NoAnswer {
@@ -460,7 +507,10 @@ fn captured(started: Duration, parts: &http::request::Parts, body: Bytes) -> Exc
 
 /// The region of a SigV4 signature's scope.
 fn request_region(exchange: &Exchange) -> Option<String> {
-    exchange.header("authorization").and_then(SigV4Scope::of).map(|s| s.region)
+    exchange
+        .header("authorization")
+        .and_then(SigV4Scope::of)
+        .map(|s| s.region)
 }
 
 /// The regional endpoint that serves `operation`.
@@ -469,8 +519,12 @@ fn aws_endpoint(operation: Operation, region: &str) -> String {
         Operation::InvokeModel | Operation::InvokeModelWithResponseStream => {
             format!("https://bedrock-runtime.{region}.amazonaws.com")
         }
-        Operation::MantleMessages | Operation::MantleMessagesStream => format!("https://bedrock-mantle.{region}.api.aws"),
-        Operation::GetCallerIdentity | Operation::AssumeRole | Operation::AssumeRoleWithWebIdentity => {
+        Operation::MantleMessages | Operation::MantleMessagesStream => {
+            format!("https://bedrock-mantle.{region}.api.aws")
+        }
+        Operation::GetCallerIdentity
+        | Operation::AssumeRole
+        | Operation::AssumeRoleWithWebIdentity => {
             format!("https://sts.{region}.amazonaws.com")
         }
         Operation::GetRoleCredentials => format!("https://portal.sso.{region}.amazonaws.com"),
@@ -480,12 +534,18 @@ fn aws_endpoint(operation: Operation, region: &str) -> String {
 
 /// The recorder's own refusal (a request it cannot forward), not recorded.
 fn refused(why: &str) -> Passed {
-    let body = serde_json::json!({ "message": format!("bedrock-harness record: {why}") }).to_string();
-    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed());
+    let body =
+        serde_json::json!({ "message": format!("bedrock-harness record: {why}") }).to_string();
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
     *response.status_mut() = http::StatusCode::BAD_GATEWAY;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -499,7 +559,12 @@ fn recorded_answer(answer: Response<Incoming>, mut pending: Pending) -> Passed {
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         pieces: Vec::new(),
         end: BodyEnd::Complete,
@@ -544,7 +609,10 @@ impl Body for Timed {
     type Data = Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         let at = self.head_at.elapsed();
         match &polled {

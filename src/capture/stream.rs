@@ -122,7 +122,10 @@ impl Arrivals<'_> {
 }
 
 fn joined(pieces: &[Piece]) -> Vec<u8> {
-    pieces.iter().flat_map(|p| p.bytes.iter().copied()).collect()
+    pieces
+        .iter()
+        .flat_map(|p| p.bytes.iter().copied())
+        .collect()
 }
 
 /// Bedrock's event stream, frame by frame.
@@ -161,23 +164,37 @@ pub fn event_stream(pieces: &[Piece]) -> TimedEvents {
 fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
     let message_type = frame.str_header(":message-type");
     let payload: Option<serde_json::Value> = serde_json::from_slice(frame.payload()).ok();
-    let field = |name: &str| payload.as_ref().and_then(|p| p.get(name)).and_then(|v| v.as_str());
+    let field = |name: &str| {
+        payload
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .and_then(|v| v.as_str())
+    };
     if message_type == Some("event") && frame.str_header(":event-type") == Some("chunk") {
-        let fields = payload.as_ref().and_then(|p| p.as_object()).map_or(0, |o| o.len());
+        let fields = payload
+            .as_ref()
+            .and_then(|p| p.as_object())
+            .map_or(0, |o| o.len());
         let json = field("bytes")
             .and_then(|b| STANDARD.decode(b).ok())
             .and_then(|b| String::from_utf8(b).ok());
         let padding = field("p").map(str::to_owned);
         if let Some(json) = json
             && fields == 1 + usize::from(padding.is_some())
-            && padding.as_ref().is_some_and(|p| chunk_bytes(&json, p) == bytes)
+            && padding
+                .as_ref()
+                .is_some_and(|p| chunk_bytes(&json, p) == bytes)
         {
             return EventBody::Chunk { json, padding };
         }
     }
     if message_type == Some("exception")
         && let (Some(kind), Some(message)) = (frame.str_header(":exception-type"), field("message"))
-        && payload.as_ref().and_then(|p| p.as_object()).map(|o| o.len()) == Some(1)
+        && payload
+            .as_ref()
+            .and_then(|p| p.as_object())
+            .map(|o| o.len())
+            == Some(1)
         && exception_bytes(kind, message) == bytes
     {
         return EventBody::Exception {
@@ -237,7 +254,10 @@ pub fn redacted_frame(
         .iter()
         .map(|(n, v)| Some((n.as_str(), v.as_deref()?)))
         .collect();
-    let headers: Vec<Header<'_>> = strings?.into_iter().map(|(n, v)| Header::string(n, v)).collect();
+    let headers: Vec<Header<'_>> = strings?
+        .into_iter()
+        .map(|(n, v)| Header::string(n, v))
+        .collect();
     let mut out = Vec::new();
     encode(&headers, &payload, &mut out).ok()?;
     Some(out)
@@ -277,11 +297,30 @@ fn find_after(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The Anthropic stream's events, each with those that may follow it.
 const EVENT_ORDER: &[(&str, &[&str])] = &[
-    ("message_start", &["content_block_start", "ping", "message_delta"]),
-    ("ping", &["content_block_start", "content_block_delta", "message_delta"]),
-    ("content_block_start", &["content_block_delta", "content_block_stop", "ping"]),
-    ("content_block_delta", &["content_block_delta", "content_block_stop"]),
-    ("content_block_stop", &["content_block_start", "message_delta"]),
+    (
+        "message_start",
+        &["content_block_start", "ping", "message_delta"],
+    ),
+    (
+        "ping",
+        &[
+            "content_block_start",
+            "content_block_delta",
+            "message_delta",
+        ],
+    ),
+    (
+        "content_block_start",
+        &["content_block_delta", "content_block_stop", "ping"],
+    ),
+    (
+        "content_block_delta",
+        &["content_block_delta", "content_block_stop"],
+    ),
+    (
+        "content_block_stop",
+        &["content_block_start", "message_delta"],
+    ),
     ("message_delta", &["message_stop"]),
     ("message_stop", &[]),
 ];
@@ -337,7 +376,9 @@ pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
     }
     if start < body.len() {
         let text = String::from_utf8_lossy(&body[start..]);
-        let event_type = sse_event(&text).map(|e| e.label()).filter(|l| !l.is_empty());
+        let event_type = sse_event(&text)
+            .map(|e| e.label())
+            .filter(|l| !l.is_empty());
         out.partial = Some(Partial {
             bytes: body.len() - start,
             frame_len: None,
@@ -407,17 +448,28 @@ mod tests {
         let start = chunk(r#"{"type":"message_start"}"#, "abc");
         let delta = chunk(r#"{"type":"content_block_delta","index":0}"#, "xy");
         let mut exception = Vec::new();
-        encode_exception(&Exception::new("throttlingException", "slow down"), &mut exception);
+        encode_exception(
+            &Exception::new("throttlingException", "slow down"),
+            &mut exception,
+        );
         let mut tail = delta.clone();
         tail.truncate(delta.len() - 8);
         let mut second = delta.clone();
         second.extend_from_slice(&exception);
         second.extend_from_slice(&tail);
         let read = event_stream(&[piece(5, start), piece(30, second)]);
-        let labels: Vec<_> = read.events.iter().map(|e| (e.at.as_millis(), e.body.label())).collect();
+        let labels: Vec<_> = read
+            .events
+            .iter()
+            .map(|e| (e.at.as_millis(), e.body.label()))
+            .collect();
         assert_eq!(
             labels,
-            [(5, "message_start".to_owned()), (30, "content_block_delta".to_owned()), (30, "throttlingException".to_owned())]
+            [
+                (5, "message_start".to_owned()),
+                (30, "content_block_delta".to_owned()),
+                (30, "throttlingException".to_owned())
+            ]
         );
         assert_eq!(
             read.events[0].body,
@@ -427,7 +479,10 @@ mod tests {
             }
         );
         let partial = read.partial.unwrap();
-        assert_eq!((partial.bytes, partial.frame_len), (delta.len() - 8, Some(delta.len())));
+        assert_eq!(
+            (partial.bytes, partial.frame_len),
+            (delta.len() - 8, Some(delta.len()))
+        );
         assert_eq!(partial.event_type.as_deref(), Some("content_block_delta"));
     }
 
@@ -436,8 +491,15 @@ mod tests {
         let body = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n: comment\n\nevent: ping\ndata: {}\n\nevent: content_block_delta\ndata: {\"ty";
         let (a, b) = body.split_at(30);
         let read = server_sent_events(&[piece(1, a.into()), piece(9, b.into())]);
-        let labels: Vec<_> = read.events.iter().map(|e| (e.at.as_millis(), e.body.label())).collect();
-        assert_eq!(labels, [(9, "message_start".to_owned()), (9, "ping".to_owned())]);
+        let labels: Vec<_> = read
+            .events
+            .iter()
+            .map(|e| (e.at.as_millis(), e.body.label()))
+            .collect();
+        assert_eq!(
+            labels,
+            [(9, "message_start".to_owned()), (9, "ping".to_owned())]
+        );
         let partial = read.partial.unwrap();
         assert_eq!(partial.event_type.as_deref(), Some("content_block_delta"));
     }

@@ -139,10 +139,19 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
 
 /// The scenario's head: what it is (what went wrong in it), and its
 /// `[client]`.
-fn header(options: &WriteOptions, client: &ClientSide, requests: usize, failures: &[String]) -> String {
+fn header(
+    options: &WriteOptions,
+    client: &ClientSide,
+    requests: usize,
+    failures: &[String],
+) -> String {
     let mut out = String::from("schema = 1\n");
     let _ = writeln!(out, "name = {}", quoted(&options.name));
-    let text = if options.keep_text { "kept" } else { "replaced by placeholders of the same length" };
+    let text = if options.keep_text {
+        "kept"
+    } else {
+        "replaced by placeholders of the same length"
+    };
     let went_wrong = if failures.is_empty() {
         "none failed".to_owned()
     } else {
@@ -227,10 +236,9 @@ impl Request<'_> {
     /// `#4 InvokeModelWithResponseStream 429 ThrottlingException`, `#6 …
     /// cut:600`: a request that failed, as the description lists it.
     fn failure(&self, body: &RuleBody) -> Option<String> {
-        let ending = body
-            .frames
-            .iter()
-            .find(|f| f.starts_with("cut:") || f.starts_with("exception:") || *f == "reset" || *f == "stall");
+        let ending = body.frames.iter().find(|f| {
+            f.starts_with("cut:") || f.starts_with("exception:") || *f == "reset" || *f == "stall"
+        });
         let failed = body.status.is_none_or(|s| s >= 400) || ending.is_some();
         if !failed {
             return None;
@@ -251,7 +259,10 @@ impl Request<'_> {
     fn label(&self) -> String {
         match self.identified {
             Some(id) => format!("#{} {}", self.n, id.operation.name()),
-            None => format!("#{} {} {}", self.n, self.exchange.method, self.exchange.path),
+            None => format!(
+                "#{} {} {}",
+                self.n, self.exchange.method, self.exchange.path
+            ),
         }
     }
 
@@ -261,7 +272,11 @@ impl Request<'_> {
             Some(id) => {
                 let mut when = format!("{{ operation = {}", quoted(id.operation.name()));
                 if let Some(model) = &id.model {
-                    let _ = write!(when, ", model = {}", quoted(&glob_literal(&redactor.text(model))));
+                    let _ = write!(
+                        when,
+                        ", model = {}",
+                        quoted(&glob_literal(&redactor.text(model)))
+                    );
                 }
                 when + " }"
             }
@@ -297,7 +312,11 @@ impl Request<'_> {
                 }
             }
             None => {
-                let _ = writeln!(out, "path = {}", quoted(&redactor.text(&self.exchange.path)));
+                let _ = writeln!(
+                    out,
+                    "path = {}",
+                    quoted(&redactor.text(&self.exchange.path))
+                );
             }
         }
         if let Some(status) = body.status {
@@ -313,7 +332,12 @@ impl Request<'_> {
         out
     }
 
-    fn answered(&self, answered: &Answered, redactor: &mut Redactor, notes: &mut Vec<String>) -> RuleBody {
+    fn answered(
+        &self,
+        answered: &Answered,
+        redactor: &mut Redactor,
+        notes: &mut Vec<String>,
+    ) -> RuleBody {
         let content_type = answered.header("content-type").unwrap_or_default();
         let streamed = if content_type.starts_with("application/vnd.amazon.eventstream") {
             Some(stream::event_stream(&answered.pieces))
@@ -323,7 +347,9 @@ impl Request<'_> {
             None
         };
         let mut body = match streamed {
-            Some(events) if answered.status < 300 => self.stream_answer(answered, events, redactor, notes),
+            Some(events) if answered.status < 300 => {
+                self.stream_answer(answered, events, redactor, notes)
+            }
             _ => self.whole_answer(answered, redactor),
         };
         body.status = Some(answered.status);
@@ -340,7 +366,9 @@ impl Request<'_> {
             }
             _ => redactor.other_body(&raw),
         };
-        let error = (answered.status >= 400).then(|| error_code(answered, &body)).flatten();
+        let error = (answered.status >= 400)
+            .then(|| error_code(answered, &body))
+            .flatten();
         if let Some(code) = &error
             && let Some(line) = catalogue_error(answered, code, &body)
         {
@@ -377,7 +405,10 @@ impl Request<'_> {
         notes: &mut Vec<String>,
     ) -> RuleBody {
         if let Some(trouble) = &read.trouble {
-            notes.push(format!("{}: {trouble}; the replay cuts the stream there.", self.label()));
+            notes.push(format!(
+                "{}: {trouble}; the replay cuts the stream there.",
+                self.label()
+            ));
         }
         let mut section = recorded_head(answered, redactor);
         let mut body = RuleBody::default();
@@ -398,14 +429,17 @@ impl Request<'_> {
             body.frames.push(frame_label(&event.body));
         }
         if let Some(partial) = &read.partial {
-            let sse = answered.header("content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+            let sse = answered
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/event-stream"));
             let filler = filler(partial, sse);
             if let Some(written) = event_line(Duration::ZERO, &filler, self.n, redactor) {
                 let _ = writeln!(section, "  {},", written.line);
             }
             body.frames.push(frame_label(&filler));
             let cut = sent + partial.bytes;
-            body.effects.push(format!("cut = {{ after_bytes = {cut} }}"));
+            body.effects
+                .push(format!("cut = {{ after_bytes = {cut} }}"));
             body.frames.push(format!("cut:{cut}"));
         } else if let BodyEnd::ClientLeft { at } = answered.end {
             let waited = at.saturating_sub(last);
@@ -416,7 +450,8 @@ impl Request<'_> {
             ));
             body.frames.push("stall".into());
         } else if let BodyEnd::Broken { .. } = answered.end {
-            body.effects.push(format!("cut = {{ after_bytes = {sent} }}"));
+            body.effects
+                .push(format!("cut = {{ after_bytes = {sent} }}"));
             body.frames.push(format!("cut:{sent}"));
         }
         section.push_str("]\n");
@@ -449,7 +484,13 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
         .headers
         .iter()
         .filter(|(name, _)| !MOCK_OWN_HEADERS.contains(&name.as_str()))
-        .filter_map(|(name, value)| Some(format!("{} = {}", quoted(name), quoted(&redactor.header(name, value)?))))
+        .filter_map(|(name, value)| {
+            Some(format!(
+                "{} = {}",
+                quoted(name),
+                quoted(&redactor.header(name, value)?)
+            ))
+        })
         .collect();
     let _ = writeln!(out, "headers = {{ {} }}", headers.join(", "));
     let ms = answered.head_after.as_millis();
@@ -462,9 +503,23 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
 /// Answer headers the mock writes itself (or HTTP does), per connection or
 /// per request: the recorded ones are not replayed.
 const MOCK_OWN_HEADERS: &[&str] = &[
-    "connection", "content-length", "date", "keep-alive", "proxy-connection", "te", "trailer",
-    "transfer-encoding", "upgrade", "x-amzn-requestid",
-    "x-amz-request-id", "x-amz-id-2", "x-amzn-trace-id", "x-amz-apigw-id", "server", "via", "x-cache",
+    "connection",
+    "content-length",
+    "date",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-amz-id-2",
+    "x-amzn-trace-id",
+    "x-amz-apigw-id",
+    "server",
+    "via",
+    "x-cache",
     "request-id",
 ];
 
@@ -477,7 +532,12 @@ struct WrittenEvent {
 
 /// One event, as an inline table of the `events` array; `None` for a
 /// frame that held a secret and cannot be written again.
-fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Redactor) -> Option<WrittenEvent> {
+fn event_line(
+    gap: Duration,
+    event: &EventBody,
+    stream: usize,
+    redactor: &mut Redactor,
+) -> Option<WrittenEvent> {
     let after = format!("after_ms = {}", gap.as_millis());
     Some(match event {
         EventBody::Chunk { json, padding } => {
@@ -485,14 +545,22 @@ fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Re
             let padding = padding.as_deref().unwrap_or_default();
             WrittenEvent {
                 len: chunk_frame_len(&json, padding),
-                line: format!("{{ {after}, chunk = {}, p = {} }}", quoted(&json), quoted(padding)),
+                line: format!(
+                    "{{ {after}, chunk = {}, p = {} }}",
+                    quoted(&json),
+                    quoted(padding)
+                ),
             }
         }
         EventBody::Exception { kind, message } => {
             let message = redactor.text(message);
             WrittenEvent {
                 len: stream::exception_bytes(kind, &message).len(),
-                line: format!("{{ {after}, exception = {}, message = {} }}", quoted(kind), quoted(&message)),
+                line: format!(
+                    "{{ {after}, exception = {}, message = {} }}",
+                    quoted(kind),
+                    quoted(&message)
+                ),
             }
         }
         EventBody::Frame { headers, bytes } => {
@@ -512,7 +580,11 @@ fn event_line(gap: Duration, event: &EventBody, stream: usize, redactor: &mut Re
             };
             WrittenEvent {
                 len: stream::sse_bytes(event, &data).len(),
-                line: format!("{{ {after}, event = {}, data = {} }}", quoted(event), quoted(&data)),
+                line: format!(
+                    "{{ {after}, event = {}, data = {} }}",
+                    quoted(event),
+                    quoted(&data)
+                ),
             }
         }
     })
@@ -524,7 +596,9 @@ fn frame_label(event: &EventBody) -> String {
         EventBody::Chunk { .. } => format!("chunk:{}", event.label()),
         EventBody::Exception { kind, .. } => format!("exception:{kind}"),
         EventBody::Frame { headers, .. } => {
-            let exception = headers.iter().any(|(n, v)| n == ":message-type" && v.as_deref() == Some("exception"));
+            let exception = headers
+                .iter()
+                .any(|(n, v)| n == ":message-type" && v.as_deref() == Some("exception"));
             if exception {
                 format!("exception:{}", event.label())
             } else {
@@ -539,10 +613,14 @@ fn frame_label(event: &EventBody) -> String {
 /// prelude and its checksum, the three string headers (name length byte,
 /// name, type byte, value length, value), the payload, the checksum.
 fn chunk_frame_len(json: &str, padding: &str) -> usize {
-    let headers: usize = [(":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")]
-        .iter()
-        .map(|(n, v)| 1 + n.len() + 1 + 2 + v.len())
-        .sum();
+    let headers: usize = [
+        (":event-type", "chunk"),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ]
+    .iter()
+    .map(|(n, v)| 1 + n.len() + 1 + 2 + v.len())
+    .sum();
     let payload = bedrock_eventstream::bedrock::chunk_payload(json.as_bytes(), padding).len();
     12 + headers + payload + 4
 }
@@ -551,9 +629,15 @@ fn chunk_frame_len(json: &str, padding: &str) -> usize {
 /// far as it arrived), padded to the cut frame's length so the cut falls
 /// in it as it did.
 fn filler(partial: &Partial, sse: bool) -> EventBody {
-    let kind = partial.event_type.clone().unwrap_or_else(|| "content_block_delta".to_owned());
+    let kind = partial
+        .event_type
+        .clone()
+        .unwrap_or_else(|| "content_block_delta".to_owned());
     if sse {
-        let data = format!("{{\"type\":\"{kind}\",\"p\":\"{}\"}}", "x".repeat(partial.bytes));
+        let data = format!(
+            "{{\"type\":\"{kind}\",\"p\":\"{}\"}}",
+            "x".repeat(partial.bytes)
+        );
         return EventBody::Sse { event: kind, data };
     }
     let json = format!("{{\"type\":\"{kind}\"}}");
@@ -572,7 +656,11 @@ fn error_code(answered: &Answered, body: &[u8]) -> Option<String> {
         return header.split(':').next().map(str::to_owned);
     }
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    if let Some(kind) = json.as_ref().and_then(|j| j.pointer("/error/type")).and_then(|t| t.as_str()) {
+    if let Some(kind) = json
+        .as_ref()
+        .and_then(|j| j.pointer("/error/type"))
+        .and_then(|t| t.as_str())
+    {
         return Some(kind.to_owned());
     }
     let text = std::str::from_utf8(body).ok()?;
@@ -584,7 +672,11 @@ fn error_code(answered: &Answered, body: &[u8]) -> Option<String> {
 /// these bytes for it (Bedrock's REST-JSON shape); `None` otherwise.
 fn catalogue_error(answered: &Answered, code: &str, body: &[u8]) -> Option<String> {
     let known = ErrorCode::named(code)?;
-    let message = serde_json::from_slice::<serde_json::Value>(body).ok()?.get("message")?.as_str()?.to_owned();
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("message")?
+        .as_str()?
+        .to_owned();
     let retry_after: Option<u64> = answered.header("retry-after").and_then(|v| v.parse().ok());
     let mut error = known.with_message(message.clone());
     if let Some(seconds) = retry_after {

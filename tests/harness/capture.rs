@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use bedrock_harness::capture::exchange::Exchange;
+use bedrock_harness::capture::import::{ImportOptions, log_line, read_file};
 use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
 use bedrock_harness::capture::write::{WriteOptions, write};
 use bedrock_harness::scenario::run::{Front, FrontGuard, execute, execute_through};
@@ -18,6 +19,11 @@ use crate::Scratch;
 /// Runs the scenario at `path` with the recorder between client and mock;
 /// returns the mock's journal (normalized) and what the recorder caught.
 async fn record(path: &str) -> (String, Vec<Exchange>) {
+    record_logging(path, Arc::default()).await
+}
+
+/// [`record`], each exchange's proxy log line added to `log` as it ends.
+async fn record_logging(path: &str, log: Arc<Mutex<Vec<String>>>) -> (String, Vec<Exchange>) {
     let scenario = load::load(std::path::Path::new(path)).expect("the upstream scenario loads");
     let slot: Arc<Mutex<Option<Recorder>>> = Arc::default();
     let kept = Arc::clone(&slot);
@@ -30,14 +36,21 @@ async fn record(path: &str) -> (String, Vec<Exchange>) {
                 None,
                 "test",
             );
-            let options = RecordOptions::new("us-east-1").upstream_url(mock_uri).credentials(credentials);
-            let recorder = Recorder::start(options, 0).await.map_err(|e| e.to_string())?;
+            let options = RecordOptions::new("us-east-1")
+                .upstream_url(mock_uri)
+                .credentials(credentials)
+                .on_exchange(move |exchange| log.lock().unwrap().push(log_line(exchange)));
+            let recorder = Recorder::start(options, 0)
+                .await
+                .map_err(|e| e.to_string())?;
             let uri = recorder.uri().to_owned();
             *kept.lock().unwrap() = Some(recorder);
             Ok((uri, Box::new(()) as FrontGuard))
         })
     });
-    let run = execute_through(&scenario, Some(front)).await.expect("the recorded session runs");
+    let run = execute_through(&scenario, Some(front))
+        .await
+        .expect("the recorded session runs");
     let recorder = slot.lock().unwrap().take().expect("the front started");
     let exchanges = recorder.finish().await;
     (normalized(&run), exchanges)
@@ -63,12 +76,17 @@ const PLACEHOLDER: &str = "xxxxxxxxxxxxxxxx";
 
 /// Writes `exchanges` as a scenario, runs it, and returns its journal and
 /// whether its own expectations held.
-async fn replay(exchanges: &[Exchange], keep_text: bool, name: &str) -> (String, scenario::Report, String) {
+async fn replay(
+    exchanges: &[Exchange],
+    keep_text: bool,
+    name: &str,
+) -> (String, scenario::Report, String) {
     let written = write(exchanges, &WriteOptions::new(name).keep_text(keep_text));
     let scratch = Scratch::new(name);
     let path = scratch.0.join(format!("{name}.toml"));
     std::fs::write(&path, &written.toml).unwrap();
-    let scenario = load::load(&path).unwrap_or_else(|e| panic!("the written scenario loads: {e}\n{}", written.toml));
+    let scenario = load::load(&path)
+        .unwrap_or_else(|e| panic!("the written scenario loads: {e}\n{}", written.toml));
     let run = execute(&scenario).await.expect("the replay runs");
     let report = scenario::run_file(&path).await;
     (normalized(&run), report, written.toml)
@@ -81,9 +99,21 @@ async fn a_bedrock_session_replays_with_the_same_journal() {
     assert!(recorded.contains("ExpiredTokenException"), "{recorded}");
     assert!(recorded.contains("cut:600"), "{recorded}");
     for keep_text in [true, false] {
-        let (replayed, report, toml) = replay(&exchanges, keep_text, &format!("bedrock-replay-{keep_text}")).await;
-        let expected = if keep_text { recorded.clone() } else { recorded.replace(PROMPT, PLACEHOLDER) };
-        assert_eq!(replayed, expected, "keep_text {keep_text}; the written scenario:\n{toml}");
+        let (replayed, report, toml) = replay(
+            &exchanges,
+            keep_text,
+            &format!("bedrock-replay-{keep_text}"),
+        )
+        .await;
+        let expected = if keep_text {
+            recorded.clone()
+        } else {
+            recorded.replace(PROMPT, PLACEHOLDER)
+        };
+        assert_eq!(
+            replayed, expected,
+            "keep_text {keep_text}; the written scenario:\n{toml}"
+        );
         assert!(report.passed(), "{}\n{toml}", report.failure_text());
     }
 }
@@ -94,7 +124,11 @@ async fn a_mantle_session_replays_with_the_same_journal() {
     assert!(recorded.contains("overloaded_error"), "{recorded}");
     assert!(recorded.contains("cut:700"), "{recorded}");
     let (replayed, report, toml) = replay(&exchanges, false, "mantle-replay").await;
-    assert_eq!(replayed, recorded.replace(PROMPT, PLACEHOLDER), "the written scenario:\n{toml}");
+    assert_eq!(
+        replayed,
+        recorded.replace(PROMPT, PLACEHOLDER),
+        "the written scenario:\n{toml}"
+    );
     assert!(report.passed(), "{}\n{toml}", report.failure_text());
 }
 
@@ -111,8 +145,40 @@ async fn nothing_secret_reaches_the_written_file() {
         "quick brown fox",
     ];
     for secret in secrets {
-        assert!(!written.toml.contains(secret), "{secret} in:\n{}", written.toml);
-        assert!(!written.redactions.contains(secret), "{secret} in:\n{}", written.redactions);
+        assert!(
+            !written.toml.contains(secret),
+            "{secret} in:\n{}",
+            written.toml
+        );
+        assert!(
+            !written.redactions.contains(secret),
+            "{secret} in:\n{}",
+            written.redactions
+        );
     }
-    assert!(written.redactions.contains("session token"), "{}", written.redactions);
+    assert!(
+        written.redactions.contains("session token"),
+        "{}",
+        written.redactions
+    );
+}
+
+#[tokio::test]
+async fn the_proxy_log_reads_back_as_the_same_scenario() {
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (_, exchanges) = record_logging(
+        "tests/data/capture/upstream-bedrock.toml",
+        Arc::clone(&lines),
+    )
+    .await;
+    let scratch = Scratch::new("proxy-log");
+    let path = scratch.0.join("session.jsonl");
+    std::fs::write(&path, lines.lock().unwrap().join("\n") + "\n").unwrap();
+    let imported = read_file(&path, &ImportOptions::new()).expect("the proxy log reads");
+    assert_eq!(imported.exchanges.len(), exchanges.len());
+    let options = WriteOptions::new("same");
+    assert_eq!(
+        write(&imported.exchanges, &options).toml,
+        write(&exchanges, &options).toml
+    );
 }

@@ -817,3 +817,187 @@ fn load_refuses_unbounded_runs() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// `record` and `import` as a support engineer runs them.
+mod record {
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Child, Stdio};
+
+    use bedrock_harness::scenario::load;
+    use bedrock_mock_server::{EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY};
+
+    use super::{Scratch, bedrock_client_binary, harness};
+
+    fn data(file: &str) -> String {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/capture")
+            .join(file)
+            .display()
+            .to_string()
+    }
+
+    /// `serve --scenario FILE`: the running server and its URL.
+    fn serve(scenario: &str) -> (Child, String) {
+        let mut child = harness()
+            .args(["serve", "--scenario", scenario, "--print-env", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (child, printed["url"].as_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn record_runs_the_client_through_the_proxy_and_writes_a_scenario_that_replays() {
+        let (mut server, url) = serve(&data("upstream-bedrock.toml"));
+        let scratch = Scratch::new("record-cli");
+        let home = scratch.0.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let output = scratch.0.join("cases").join("throttled-then-cut.toml");
+        let log = scratch.0.join("session.jsonl");
+        let out = harness()
+            .args(["record", "--upstream", &url, "--output"])
+            .arg(&output)
+            .arg("--log")
+            .arg(&log)
+            .arg("--")
+            .arg(bedrock_client_binary())
+            .args(["-p", "Say the pangram."])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("AWS_ACCESS_KEY_ID", EXAMPLE_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", EXAMPLE_SECRET_ACCESS_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CLAUDE_CODE_USE_BEDROCK", "1")
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5")
+            .output()
+            .unwrap();
+        let _ = server.kill();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("The quick brown fox"),
+            "{out:?}"
+        );
+        assert!(
+            stderr.contains("Redacted:") && stderr.contains("signatures"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(EXAMPLE_SECRET_ACCESS_KEY), "{stderr}");
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert!(written.contains("\nexit = 0\n"), "{written}");
+        assert!(
+            written.contains("ThrottlingException")
+                && written.contains("cut = { after_bytes = 600 }"),
+            "{written}"
+        );
+        assert!(
+            !written.contains("Say the pangram") && !written.contains("quick brown"),
+            "{written}"
+        );
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(lines.lines().count(), 7, "{lines}");
+        assert!(
+            !lines.contains("Signature=") || lines.contains("Signature=<redacted"),
+            "{lines}"
+        );
+
+        let replay = harness().arg("run").arg(&output).output().unwrap();
+        assert!(
+            replay.status.success(),
+            "{}",
+            String::from_utf8_lossy(&replay.stdout)
+        );
+        let imported = scratch.0.join("cases").join("from-the-log.toml");
+        let out = harness()
+            .arg("import")
+            .arg(&log)
+            .arg("--output")
+            .arg(&imported)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let replay = harness().arg("run").arg(&imported).output().unwrap();
+        assert!(
+            replay.status.success(),
+            "{}",
+            String::from_utf8_lossy(&replay.stdout)
+        );
+    }
+
+    #[test]
+    fn import_turns_a_har_into_a_scenario_that_loads() {
+        let scratch = Scratch::new("import-har");
+        let output = scratch.0.join("customer-har.toml");
+        let out = harness()
+            .args(["import", &data("session.har"), "--output"])
+            .arg(&output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("skipped:"), "{stderr}");
+        let scenario = load::load(&output).unwrap_or_else(|e| panic!("{e}"));
+        let errors: Vec<String> = scenario
+            .expect
+            .requests
+            .iter()
+            .filter_map(|r| r.error.clone())
+            .collect();
+        assert!(
+            errors.iter().any(|e| e == "ThrottlingException"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_output_is_refused_before_anything_runs() {
+        let scratch = Scratch::new("record-refusals");
+        let taken = scratch.0.join("taken.toml");
+        std::fs::write(&taken, "").unwrap();
+        let cases: [(&[&str], &str); 4] = [
+            (
+                &["--output", taken.to_str().unwrap()],
+                "exists; pass --force",
+            ),
+            (
+                &["--output", "Bad Name.toml"],
+                "--output Bad Name.toml: `Bad Name`",
+            ),
+            (&["--output", "case.json"], "a scenario file ends in .toml"),
+            (
+                &["--output", "case.toml", "--name", "other"],
+                "a scenario's name is its file's name, `case`",
+            ),
+        ];
+        for (args, says) in cases {
+            for command in ["record", "import"] {
+                let mut run = harness();
+                run.arg(command);
+                if command == "import" {
+                    run.arg(data("session.har")).args(args);
+                } else {
+                    // Nothing runs: the refusal comes before the proxy starts.
+                    run.args(args).args(["--", "/nonexistent/client"]);
+                }
+                let out = run.output().unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{command} {args:?}: {stderr}");
+                assert!(stderr.contains(says), "{command} {args:?}: {stderr}");
+            }
+        }
+    }
+}
