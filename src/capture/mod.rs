@@ -2,9 +2,7 @@
 //! record` (a proxy between a client and AWS) and `import` (a HAR file, a
 //! proxy log, an event-stream body).
 //!
-//! Layers, each using only those before it: vocabulary (`exchange`) →
-//! reading (`redact`, `stream`) → writing (`client_side`, `write`) →
-//! capturing (`import`, `proxy`).
+//! Layers, each using only those before it: vocabulary (`exchange`) → reading (`redact`, `stream`) → writing (`client_side`, `write`) → capturing (`import`, `proxy`).
 
 mod client_side;
 pub mod exchange;

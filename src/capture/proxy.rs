@@ -35,6 +35,9 @@ pub enum Upstream {
     Url(String),
 }
 
+/// What is handed each exchange as it ends.
+pub type ExchangeSink = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
 /// How to record.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -47,7 +50,7 @@ pub struct RecordOptions {
     /// `None` (environment, profile, SSO, …, as `aws-sigv4-proxy` does).
     pub credentials: Option<Credentials>,
     /// Each finished exchange is handed here too (the proxy log).
-    pub on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    pub on_exchange: Option<ExchangeSink>,
 }
 
 impl RecordOptions {

@@ -410,53 +410,86 @@ impl Request<'_> {
                 self.label()
             ));
         }
-        let mut section = recorded_head(answered, redactor);
-        let mut body = RuleBody::default();
-        section.push_str("events = [\n");
-        let mut last = Duration::ZERO;
-        // The bytes the replay sends before the end: redaction may change
-        // an event's length, so they are counted as the replay writes them.
-        let mut sent = 0;
+        let mut stream = WrittenStream {
+            section: recorded_head(answered, redactor) + "events = [\n",
+            ..WrittenStream::default()
+        };
         for event in &read.events {
-            let gap = event.at.saturating_sub(last);
-            last = event.at;
-            let Some(written) = event_line(gap, &event.body, self.n, redactor) else {
-                notes.push(format!("{}: a frame whose payload held a secret and whose headers cannot be written again was left out.", self.label()));
-                continue;
-            };
-            let _ = writeln!(section, "  {},", written.line);
-            sent += written.len;
-            body.frames.push(frame_label(&event.body));
+            let gap = event.at.saturating_sub(stream.last);
+            stream.last = event.at;
+            match event_line(gap, &event.body, self.n, redactor) {
+                Some(written) => stream.add(written, frame_label(&event.body)),
+                None => notes.push(format!(
+                    "{}: a frame whose payload held a secret and whose headers cannot be written again was left out.",
+                    self.label()
+                )),
+            }
         }
-        if let Some(partial) = &read.partial {
+        self.stream_end(answered, read.partial.as_ref(), &mut stream, redactor);
+        stream.section.push_str("]\n");
+        stream.body.answer = Some(stream.section);
+        stream.body
+    }
+
+    /// How a stream ended, as the replay ends it: cut inside the event it
+    /// was cut in, stalled until the client leaves, or cut after its last
+    /// whole event.
+    fn stream_end(
+        &self,
+        answered: &Answered,
+        partial: Option<&Partial>,
+        stream: &mut WrittenStream,
+        redactor: &mut Redactor,
+    ) {
+        let body = &mut stream.body;
+        if let Some(partial) = partial {
             let sse = answered
                 .header("content-type")
                 .is_some_and(|c| c.starts_with("text/event-stream"));
             let filler = filler(partial, sse);
             if let Some(written) = event_line(Duration::ZERO, &filler, self.n, redactor) {
-                let _ = writeln!(section, "  {},", written.line);
+                let _ = writeln!(stream.section, "  {},", written.line);
             }
             body.frames.push(frame_label(&filler));
-            let cut = sent + partial.bytes;
+            let cut = stream.sent + partial.bytes;
             body.effects
                 .push(format!("cut = {{ after_bytes = {cut} }}"));
             body.frames.push(format!("cut:{cut}"));
         } else if let BodyEnd::ClientLeft { at } = answered.end {
-            let waited = at.saturating_sub(last);
+            let waited = at.saturating_sub(stream.last);
             body.effects.push(format!(
                 "stall = {{ seconds = {}, after_events = {} }}",
                 stall_seconds(waited),
-                read.events.len()
+                body.frames.len()
             ));
             body.frames.push("stall".into());
         } else if let BodyEnd::Broken { .. } = answered.end {
+            let cut = stream.sent;
             body.effects
-                .push(format!("cut = {{ after_bytes = {sent} }}"));
-            body.frames.push(format!("cut:{sent}"));
+                .push(format!("cut = {{ after_bytes = {cut} }}"));
+            body.frames.push(format!("cut:{cut}"));
         }
-        section.push_str("]\n");
-        body.answer = Some(section);
-        body
+    }
+}
+
+/// A stream's answer as it is written.
+#[derive(Default)]
+struct WrittenStream {
+    /// The `recorded` section so far.
+    section: String,
+    body: RuleBody,
+    /// The bytes the replay sends before the end: redaction may change an
+    /// event's length, so they are counted as the replay writes them.
+    sent: usize,
+    /// When the last event came, from the head.
+    last: Duration,
+}
+
+impl WrittenStream {
+    fn add(&mut self, written: WrittenEvent, label: String) {
+        let _ = writeln!(self.section, "  {},", written.line);
+        self.sent += written.len;
+        self.body.frames.push(label);
     }
 }
 

@@ -85,6 +85,11 @@ const UNITS: &[Unit] = &[
         layered: true,
     },
     Unit {
+        file: "src/capture/mod.rs",
+        prefixes: &["crate::capture::", "super::"],
+        layered: true,
+    },
+    Unit {
         file: "src/main.rs",
         prefixes: &["crate::"],
         layered: true,
