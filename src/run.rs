@@ -108,6 +108,7 @@ fn chosen_client(options: &Options) -> Result<Client, String> {
         return Ok(Client::Program(Program {
             path: absolute,
             name: format!("program {}", path.display()),
+            version: None,
             time_limit,
         }));
     }
@@ -136,6 +137,7 @@ fn chosen_client(options: &Options) -> Result<Client, String> {
     Ok(Client::Program(Program {
         path,
         name: format!("claude-code {version}"),
+        version: Some(version.to_string()),
         time_limit,
     }))
 }

@@ -240,7 +240,7 @@ async fn execute(scenario: &Scenario, client: &Client) -> Result<Run, Verdict> {
     let result = match client {
         Client::InProcess if !scenario.clients.is_empty() => clients::execute(scenario).await,
         Client::InProcess => run::execute(scenario).await,
-        Client::Program(program) => match process::refusal(scenario) {
+        Client::Program(program) => match process::refusal(scenario, program) {
             Some(why) => return Err(Verdict::Skipped(why)),
             None => process::execute(scenario, program).await,
         },

@@ -57,6 +57,11 @@ pub const BEDROCK_CLIENT_FLAGS: [&str; 3] = ["--lineup", "--cli-version", "--exp
 /// (`BEDROCK_CLIENT_MODELS`, `BEDROCK_CLIENT_LINEUP`).
 pub const BEDROCK_CLIENT_VARIABLES: &str = "BEDROCK_CLIENT_";
 
+/// The variable that names the Claude Code version `bedrock-client`
+/// imitates: a program that is that version runs the scenario as it is
+/// (a recorded session names the version it was recorded from).
+pub const CLI_VERSION_VARIABLE: &str = "BEDROCK_CLIENT_CLI_VERSION";
+
 /// How long a client program may take per scenario, unless `run
 /// --time-limit` says otherwise. Three minutes holds a few retries after
 /// backoff; a scenario that waits through a whole retry schedule on the
@@ -77,6 +82,9 @@ pub struct Program {
     pub path: PathBuf,
     /// What reports call it: `claude-code 2.1.332`.
     pub name: String,
+    /// The Claude Code version it is, when known (`--client
+    /// claude-code@VERSION`).
+    pub version: Option<String>,
     /// How long one scenario's run may take.
     pub time_limit: Duration,
 }
@@ -86,7 +94,7 @@ pub struct Program {
 /// settings (Claude Code reads them from one place on the machine,
 /// `/etc/claude-code/managed-settings.json`, which a run cannot give it
 /// without taking the machine's own).
-pub fn refusal(scenario: &Scenario) -> Option<String> {
+pub fn refusal(scenario: &Scenario, program: &Program) -> Option<String> {
     if !scenario.clients.is_empty() {
         return Some(
             "has several clients (`[[clients]]`): the runner of a program runs one, so only \
@@ -115,9 +123,16 @@ pub fn refusal(scenario: &Scenario) -> Option<String> {
         .chain(client.settings.env().map(|(k, _)| k));
     if let Some(name) = variables
         .into_iter()
-        .find(|name| name.starts_with(BEDROCK_CLIENT_VARIABLES))
+        .find(|name| name.starts_with(BEDROCK_CLIENT_VARIABLES) && name != CLI_VERSION_VARIABLE)
     {
         return Some(format!("uses {name}, a bedrock-client variable"));
+    }
+    if let Some(version) = client.env.get(CLI_VERSION_VARIABLE)
+        && program.version.as_ref() != Some(version)
+    {
+        return Some(format!(
+            "is about Claude Code {version} ({CLI_VERSION_VARIABLE}): run it with --client claude-code@{version}"
+        ));
     }
     if let Some(turn) = client.turns.iter().find(|t| t.after.is_some()) {
         return Some(format!(
@@ -502,18 +517,36 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                refusal(&scenario(client)).as_deref(),
+                refusal(&scenario(client), &cli("2.1.332")).as_deref(),
                 Some(reason),
                 "{client}"
             );
         }
         let plain = "[client]\nargs = [\"--model\", \"opus\", \"--output-format\", \"json\"]";
-        assert_eq!(refusal(&scenario(plain)), None);
+        assert_eq!(refusal(&scenario(plain), &cli("2.1.332")), None);
         // A conversation runs, unless a turn waits on the virtual clock.
         let now = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\" }]";
-        assert_eq!(refusal(&scenario(now)), None);
+        assert_eq!(refusal(&scenario(now), &cli("2.1.332")), None);
         let later = "[client]\nturns = [{ prompt = \"a\" }, { prompt = \"b\", after = \"8h\" }]";
-        assert!(refusal(&scenario(later)).is_some_and(|why| why.contains("`8h`")));
+        assert!(refusal(&scenario(later), &cli("2.1.332")).is_some_and(|why| why.contains("`8h`")));
+        // A scenario about one version runs with that version only.
+        let pinned = scenario("[client]\nenv = { BEDROCK_CLIENT_CLI_VERSION = \"2.1.328\" }");
+        assert_eq!(refusal(&pinned, &cli("2.1.328")), None);
+        assert_eq!(
+            refusal(&pinned, &cli("2.1.332")).as_deref(),
+            Some(
+                "is about Claude Code 2.1.328 (BEDROCK_CLIENT_CLI_VERSION): run it with --client claude-code@2.1.328"
+            )
+        );
+    }
+
+    fn cli(version: &str) -> Program {
+        Program {
+            path: "/bin/claude".into(),
+            name: format!("claude-code {version}"),
+            version: Some(version.to_owned()),
+            time_limit: Duration::from_secs(1),
+        }
     }
 
     /// Every flag and command of `bedrock-client` is either one Claude
@@ -618,6 +651,7 @@ mod tests {
             let program = Program {
                 path: script.clone(),
                 name: "test client".into(),
+                version: None,
                 time_limit: Duration::from_secs(1),
             };
             let pid_file = dir.join(format!("{how}.pid"));
@@ -650,6 +684,7 @@ mod tests {
         let program = Program {
             path: "/bin/cat".into(),
             name: "cat".into(),
+            version: None,
             time_limit: Duration::from_secs(10),
         };
         let launch = Launch {

@@ -306,6 +306,7 @@ fn a_skipped_scenario_says_why_and_draws_nothing() {
     let program = Client::Program(Program {
         path: "/bin/false".into(),
         name: "program /bin/false".into(),
+        version: None,
         time_limit: Duration::from_secs(5),
     });
     let reports = reports(&[&skipped], &program);
