@@ -23,7 +23,7 @@ pub struct RecordArgs {
     /// Where to write the scenario.
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
-    /// Replace the output if it exists.
+    /// Replace the output (and the --log) if it exists.
     #[arg(long)]
     force: bool,
     /// The scenario's name, which is its file's (checked).
@@ -43,8 +43,9 @@ pub struct RecordArgs {
     /// `bedrock-harness serve`).
     #[arg(long, value_name = "URL")]
     upstream: Option<String>,
-    /// Also append each exchange to this proxy log as it ends (JSON
-    /// Lines; secrets redacted, text kept): `import` reads it back.
+    /// Also write each exchange to this proxy log as it ends (JSON
+    /// Lines; credentials masked, text kept), so a crash leaves what was
+    /// seen: `import` reads it back.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
     /// The client to run with its endpoints on the proxy; the session
@@ -129,7 +130,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         options = options.upstream_url(url);
     }
     if let Some(path) = &args.log {
-        let log = ProxyLog::create(path)?;
+        let log = ProxyLog::create(path, args.force)?;
         options = options.on_exchange(move |exchange| log.append(exchange));
     }
     let recorder = Recorder::start(options, args.port)
@@ -155,7 +156,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         );
         StopSignals::install().wait().await;
     } else {
-        exit = run_client(&args.command, &endpoints).await?;
+        exit = run_client(&args.command, &endpoints, StopSignals::install()).await?;
     }
     Ok((recorder.finish().await, exit))
 }
@@ -165,13 +166,28 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
 struct ProxyLog(std::sync::Mutex<std::fs::File>);
 
 impl ProxyLog {
-    fn create(path: &Path) -> Result<Self, String> {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+    /// A new log (one session per log: `import` reads a log as one
+    /// session); `force` replaces an old one.
+    fn create(path: &Path, force: bool) -> Result<Self, String> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true);
+        if force {
+            options.create(true).truncate(true);
+        } else {
+            options.create_new(true);
+        }
+        options
             .open(path)
             .map(|file| Self(std::sync::Mutex::new(file)))
-            .map_err(|e| format!("--log {}: {e}", path.display()))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!(
+                        "--log {} exists; pass --force to replace it",
+                        path.display()
+                    )
+                }
+                _ => format!("--log {}: {e}", path.display()),
+            })
     }
 
     fn append(&self, exchange: &Exchange) {
@@ -187,24 +203,49 @@ impl ProxyLog {
 }
 
 /// Runs the client with its endpoints on the proxy until it exits; its
-/// exit code (`None`: ended by a signal).
+/// exit code (`None`: ended by a signal). Ctrl-C reaches the client too
+/// (the terminal sends it to both): the recorder waits for the client to
+/// end, ten seconds at most, then writes what it has.
 async fn run_client(
     command: &[String],
     endpoints: &[(&str, String)],
+    signals: StopSignals,
 ) -> Result<Option<u8>, String> {
     let (program, arguments) = command.split_first().ok_or("no command to run")?;
     let mut child = tokio::process::Command::new(program);
-    child.args(arguments);
+    child.args(arguments).kill_on_drop(true);
     for (name, value) in endpoints {
         child.env(name, value);
     }
-    let status = child
-        .status()
-        .await
+    let mut child = child
+        .spawn()
         .map_err(|e| format!("could not run {program}: {e}"))?;
-    eprintln!("{program} exited with {status}.");
-    Ok(status.code().and_then(|c| u8::try_from(c).ok()))
+    let status = tokio::select! {
+        status = child.wait() => Some(status),
+        () = signals.wait() => {
+            eprintln!("Stopping: waiting for {program} to end, then writing the session.");
+            tokio::time::timeout(CLIENT_GRACE, child.wait()).await.ok()
+        }
+    };
+    match status {
+        Some(Ok(status)) => {
+            eprintln!("{program} exited with {status}.");
+            Ok(status.code().and_then(|c| u8::try_from(c).ok()))
+        }
+        Some(Err(e)) => Err(format!("waiting for {program}: {e}")),
+        None => {
+            eprintln!(
+                "{program} did not end within {} s: stopped.",
+                CLIENT_GRACE.as_secs()
+            );
+            let _ = child.kill().await;
+            Ok(None)
+        }
+    }
 }
+
+/// How long the client may take to end after Ctrl-C.
+const CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn import_file(args: ImportArgs) -> Result<(), String> {
     check_output(&args.output, args.name.as_deref(), args.force)?;

@@ -68,7 +68,7 @@ pub fn infer(requests: &[(&Exchange, Option<&Identified>)], redactor: &mut Redac
     };
     endpoints(requests, &mut side);
     region(requests, &mut side);
-    model(requests, &mut side);
+    model(requests, redactor, &mut side);
     version(requests, &mut side);
     custom_headers(requests, redactor, &mut side);
     side.prompt = prompt(requests, redactor);
@@ -147,7 +147,11 @@ fn region(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) 
 
 /// The model of the first turn: the first streamed request's (else the
 /// first non-probe invocation's), as `ANTHROPIC_MODEL`.
-fn model(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) {
+fn model(
+    requests: &[(&Exchange, Option<&Identified>)],
+    redactor: &mut Redactor,
+    side: &mut ClientSide,
+) {
     let streamed = |o: Operation| {
         matches!(
             o,
@@ -158,7 +162,8 @@ fn model(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide) {
         .iter()
         .filter_map(|(_, i)| i.as_ref())
         .find(|i| streamed(i.operation))
-        .and_then(|i| i.model.clone());
+        .and_then(|i| i.model.as_deref())
+        .map(|model| redactor.text(model));
     if let Some(model) = model {
         side.notes.push(format!(
             "ANTHROPIC_MODEL is the first turn's model ({model}); drop it if the client chose it by default."
@@ -195,7 +200,9 @@ fn version(requests: &[(&Exchange, Option<&Identified>)], side: &mut ClientSide)
 }
 
 /// Headers no client sends on its own, so they came from the user's
-/// settings: `ANTHROPIC_CUSTOM_HEADERS`, values redacted as headers are.
+/// settings: `ANTHROPIC_CUSTOM_HEADERS`, the names kept and every value
+/// withheld (a gateway's key is one; which is cannot be told), on the
+/// first Bedrock or Mantle request.
 fn custom_headers(
     requests: &[(&Exchange, Option<&Identified>)],
     redactor: &mut Redactor,
@@ -203,22 +210,37 @@ fn custom_headers(
 ) {
     let Some((first, _)) = requests.iter().find(|(_, i)| {
         i.as_ref()
-            .is_some_and(|i| i.operation.signing_name() != "sts")
+            .is_some_and(|i| !i.operation.serves_credentials())
     }) else {
         return;
     };
-    let lines: Vec<String> = first
+    let names: Vec<&str> = first
         .headers
         .iter()
-        .filter(|(name, _)| {
-            !CLIENT_OWN_HEADERS.contains(&name.as_str()) && !name.starts_with("x-stainless-")
-        })
-        .filter_map(|(name, value)| Some(format!("{name}: {}", redactor.header(name, value)?)))
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !CLIENT_OWN_HEADERS.contains(name) && !name.starts_with("x-stainless-"))
         .collect();
-    if !lines.is_empty() {
-        side.env
-            .push(("ANTHROPIC_CUSTOM_HEADERS".into(), lines.join("\n")));
+    if names.is_empty() {
+        return;
     }
+    for (name, value) in first
+        .headers
+        .iter()
+        .filter(|(n, _)| names.contains(&n.as_str()))
+    {
+        // Counted in the report like every header.
+        let _ = redactor.header(name, value);
+    }
+    side.notes.push(format!(
+        "ANTHROPIC_CUSTOM_HEADERS: the values of {} were withheld; put the customer's in if the case needs them.",
+        names.join(", ")
+    ));
+    let lines: Vec<String> = names
+        .iter()
+        .map(|name| format!("{name}: <redacted>"))
+        .collect();
+    side.env
+        .push(("ANTHROPIC_CUSTOM_HEADERS".into(), lines.join("\n")));
 }
 
 /// The first turn's prompt: the last text of the last user message of the

@@ -130,6 +130,12 @@ struct Session {
     began: Instant,
     finished: Mutex<Vec<Exchange>>,
     in_flight: tokio::sync::watch::Sender<usize>,
+    /// Set when the session ends: connections still open are closed, and
+    /// what was under way on them recorded as it stood.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// The recorder's credentials, until they near their expiry: the
+    /// chain's provider does not cache them itself.
+    credentials: tokio::sync::Mutex<Option<Credentials>>,
 }
 
 impl Recorder {
@@ -164,6 +170,8 @@ impl Recorder {
             began: Instant::now(),
             finished: Mutex::new(Vec::new()),
             in_flight: tokio::sync::watch::Sender::new(0),
+            stop: tokio::sync::watch::Sender::new(false),
+            credentials: tokio::sync::Mutex::new(None),
         });
         let task = tokio::spawn(accept(listener, Arc::clone(&session)));
         Ok(Self {
@@ -184,11 +192,16 @@ impl Recorder {
     }
 
     /// Stops taking connections, lets the exchanges under way end (up to
-    /// five seconds), and returns every exchange in the order they began.
+    /// five seconds), then closes the connections still open: what was
+    /// under way on them is kept as it stood (an answer that never came, a
+    /// stream still running: often the very symptom). Returns every
+    /// exchange in the order they began.
     pub async fn finish(self) -> Vec<Exchange> {
         self.task.abort();
         let mut watch = self.session.in_flight.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(5), watch.wait_for(|n| *n == 0)).await;
+        self.session.stop.send_replace(true);
+        let _ = tokio::time::timeout(Duration::from_secs(2), watch.wait_for(|n| *n == 0)).await;
         let mut exchanges = std::mem::take(
             &mut *self
                 .session
@@ -221,6 +234,7 @@ async fn chain(region: &str) -> Option<SharedCredentialsProvider> {
 
 async fn accept(listener: tokio::net::TcpListener, session: Arc<Session>) {
     while let Ok((socket, _)) = listener.accept().await {
+        let mut stop = session.stop.subscribe();
         let session = Arc::clone(&session);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -229,10 +243,21 @@ async fn accept(listener: tokio::net::TcpListener, session: Arc<Session>) {
             });
             // An upstream connection that broke before its head breaks the
             // client's too: the service's error closes it unanswered.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(socket), service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
         });
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        // Dropped without `finish`: stop listening and close what is open.
+        self.task.abort();
+        self.session.stop.send_replace(true);
     }
 }
 
@@ -269,6 +294,15 @@ impl Pending {
         }
     }
 
+    /// Not recorded: the recorder refused the request itself.
+    fn discard(&mut self) {
+        if self.exchange.take().is_some() {
+            self.session
+                .in_flight
+                .send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+
     fn finish(&mut self, outcome: Outcome) {
         if let Some(mut exchange) = self.exchange.take() {
             exchange.outcome = outcome;
@@ -296,21 +330,35 @@ impl Session {
     async fn pass_on(self: Arc<Self>, request: Request<Incoming>) -> Result<Passed, NoAnswer> {
         let started = self.began.elapsed();
         let (parts, body) = request.into_parts();
-        let body = body
+        let body = match http_body_util::Limited::new(body, MAX_REQUEST_BODY)
             .collect()
             .await
-            .map_err(|e| NoAnswer(format!("the client's body: {e}")))?
-            .to_bytes();
-        let exchange = captured(started, &parts, body.clone());
-        let target = match self.target(&exchange) {
-            Ok(target) => target,
-            Err(why) => return Ok(refused(&why)),
+        {
+            Ok(body) => body.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Ok(refused(&format!(
+                    "the request's body is over {} MiB, more than Bedrock takes",
+                    MAX_REQUEST_BODY >> 20
+                )));
+            }
+            Err(e) => return Err(NoAnswer(format!("the client's body: {e}"))),
         };
-        let forwarded = match self.forward(&exchange, &target).await {
+        let exchange = captured(started, &parts, body);
+        // Counted from here: a session that ends while the credentials
+        // load still waits for this request.
+        let mut pending = Pending::new(&self, exchange.clone());
+        let forwarded = match self.target(&exchange) {
+            Ok(target) => self.forward(&exchange, &target).await,
+            Err(why) => Err(why),
+        };
+        let forwarded = match forwarded {
             Ok(forwarded) => forwarded,
-            Err(why) => return Ok(refused(&why)),
+            Err(why) => {
+                pending.discard();
+                return Ok(refused(&why));
+            }
         };
-        let mut pending = Pending::new(&self, exchange);
+        pending.sent_at = Instant::now();
         match self.client.request(forwarded).await {
             Ok(answer) => Ok(recorded_answer(answer, pending)),
             Err(e) => {
@@ -381,6 +429,28 @@ impl Session {
         Ok(request)
     }
 
+    /// The recorder's credentials: the cached ones while more than five
+    /// minutes from their expiry, else the chain's again.
+    async fn credentials(&self) -> Result<Credentials, String> {
+        let mut cached = self.credentials.lock().await;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300))
+        };
+        if let Some(credentials) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(credentials.clone());
+        }
+        let provider = self.signer.as_ref().ok_or(
+            "the request is signed with SigV4, but the recorder has no AWS credentials: set them up as for the AWS CLI (AWS_PROFILE, aws sso login, …)",
+        )?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| format!("the recorder's AWS credentials: {e}"))?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+
     /// The signature headers for the request to `url`, made with the
     /// recorder's credentials over the headers the client signed, at the
     /// client's own signing time.
@@ -391,13 +461,7 @@ impl Session {
         authority: &str,
         scope: &SigV4Scope,
     ) -> Result<Vec<(String, String)>, String> {
-        let provider = self.signer.as_ref().ok_or(
-            "the request is signed with SigV4, but the recorder has no AWS credentials: set them up as for the AWS CLI (AWS_PROFILE, aws sso login, …)",
-        )?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| format!("the recorder's AWS credentials: {e}"))?;
+        let credentials = self.credentials().await?;
         // Signed at the client's own time: a client whose clock is off
         // is refused by AWS as it was without the recorder.
         let time = exchange
@@ -467,6 +531,10 @@ fn ordered_headers(
 fn header_name(name: &str) -> Result<HeaderName, String> {
     HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("a header name: {e}"))
 }
+
+/// The largest request body the recorder takes: more than any Bedrock
+/// operation accepts, so a real request is never refused here.
+const MAX_REQUEST_BODY: usize = 64 << 20;
 
 /// Headers that belong to one connection, not to the request.
 const HOP_BY_HOP: &[&str] = &[

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_exception};
+use bedrock_eventstream::bedrock::{Exception, encode_exception};
 use bedrock_eventstream::{Decoder, Frame, Header, encode};
 use bytes::Bytes;
 
@@ -74,6 +74,8 @@ pub enum EventBody {
 pub struct Partial {
     /// How many bytes of it arrived.
     pub bytes: usize,
+    /// When its last byte arrived, from the answer's head.
+    pub at: Duration,
     /// The whole frame's length, when its prelude arrived.
     pub frame_len: Option<usize>,
     /// The event type it carried, when enough of it arrived to tell.
@@ -156,7 +158,9 @@ pub fn event_stream(pieces: &[Piece]) -> TimedEvents {
     }
     if start < body.len() {
         let previous = out.events.last().map(|e| e.body.label());
-        out.partial = Some(partial_frame(&body[start..], previous.as_deref()));
+        let mut partial = partial_frame(&body[start..], previous.as_deref());
+        partial.at = arrivals.at(body.len() - 1);
+        out.partial = Some(partial);
     }
     out
 }
@@ -181,9 +185,6 @@ fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
         let padding = field("p").map(str::to_owned);
         if let Some(json) = json
             && fields == 1 + usize::from(padding.is_some())
-            && padding
-                .as_ref()
-                .is_some_and(|p| chunk_bytes(&json, p) == bytes)
         {
             return EventBody::Chunk { json, padding };
         }
@@ -195,7 +196,7 @@ fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
             .and_then(|p| p.as_object())
             .map(|o| o.len())
             == Some(1)
-        && exception_bytes(kind, message) == bytes
+        && kind.parse::<bedrock_mock_server::ExceptionType>().is_ok()
     {
         return EventBody::Exception {
             kind: kind.to_owned(),
@@ -207,22 +208,6 @@ fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
         .map(|h| (h.name.to_owned(), h.value.as_str().map(str::to_owned)))
         .collect();
     EventBody::Frame { headers, bytes }
-}
-
-/// A chunk frame as the mock writes one: a recorded frame is kept as an
-/// event only when the replay's bytes are the recording's.
-fn chunk_bytes(json: &str, padding: &str) -> Vec<u8> {
-    let headers = [
-        Header::string(":event-type", "chunk"),
-        Header::string(":content-type", "application/json"),
-        Header::string(":message-type", "event"),
-    ];
-    let mut out = Vec::new();
-    let payload = chunk_payload(json.as_bytes(), padding);
-    match encode(&headers, &payload, &mut out) {
-        Ok(()) => out,
-        Err(_) => Vec::new(),
-    }
 }
 
 /// An exception frame as the mock writes one.
@@ -263,12 +248,13 @@ pub fn redacted_frame(
     Some(out)
 }
 
-/// What can be told of a frame cut short: its length from the prelude,
-/// and the event type from the start of its base64 `bytes` (with the
-/// event before it, when the cut left only the type's first letters).
+/// What can be told of a frame cut short: its length from the prelude
+/// (when the prelude's checksum holds and the length is one AWS allows:
+/// a tail of other bytes, a gateway's JSON error, tells nothing), and the
+/// event type from the start of its base64 `bytes` (with the event before
+/// it, when the cut left only the type's first letters).
 fn partial_frame(bytes: &[u8], previous: Option<&str>) -> Partial {
-    let frame_len = (bytes.len() >= 4)
-        .then(|| u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize);
+    let frame_len = prelude_len(bytes).filter(|len| *len > bytes.len());
     let event_type = find_after(bytes, br#""bytes":""#).and_then(|start| {
         let b64: Vec<u8> = bytes[start..]
             .iter()
@@ -283,9 +269,29 @@ fn partial_frame(bytes: &[u8], previous: Option<&str>) -> Partial {
     let event_type = event_type.or_else(|| likely_next(previous).first().map(|e| (*e).to_owned()));
     Partial {
         bytes: bytes.len(),
+        at: Duration::ZERO,
         frame_len,
         event_type,
     }
+}
+
+/// A frame's total length from its prelude, when the prelude is whole,
+/// its checksum holds, and the length is within AWS's limits.
+fn prelude_len(bytes: &[u8]) -> Option<usize> {
+    let prelude = bytes.get(..bedrock_eventstream::PRELUDE_LEN)?;
+    let word = |at: usize| {
+        u32::from_be_bytes([
+            prelude[at],
+            prelude[at + 1],
+            prelude[at + 2],
+            prelude[at + 3],
+        ])
+    };
+    let len = word(0) as usize;
+    let fits = (bedrock_eventstream::MIN_FRAME_LEN
+        ..=bedrock_eventstream::Limits::AWS.max_message_len as usize)
+        .contains(&len);
+    (crc32fast::hash(&prelude[..8]) == word(8) && fits).then_some(len)
 }
 
 fn find_after(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -381,6 +387,7 @@ pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
             .filter(|l| !l.is_empty());
         out.partial = Some(Partial {
             bytes: body.len() - start,
+            at: arrivals.at(body.len() - 1),
             frame_len: None,
             event_type,
         });
@@ -388,14 +395,21 @@ pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
     out
 }
 
-/// The length of the next event's lines, and of the blank line ending it.
+/// The length of the next event's lines, and of the blank line ending it
+/// (`\n\n` or `\r\n\r\n`): one pass up to the first.
 fn next_event_end(bytes: &[u8]) -> Option<(usize, usize)> {
-    let lf = find_after(bytes, b"\n\n").map(|end| (end - 2, 2));
-    let crlf = find_after(bytes, b"\r\n\r\n").map(|end| (end - 4, 4));
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-        (one, other) => one.or(other),
+    let mut from = 0;
+    while let Some(offset) = bytes[from..].iter().position(|b| *b == b'\n') {
+        let at = from + offset;
+        if bytes.get(at + 1) == Some(&b'\n') {
+            return Some((at, 2));
+        }
+        if at >= 1 && bytes[at - 1] == b'\r' && bytes.get(at + 1..at + 3) == Some(b"\r\n") {
+            return Some((at - 1, 4));
+        }
+        from = at + 1;
     }
+    None
 }
 
 /// One event's lines: `event:` and `data:` (comments and other fields

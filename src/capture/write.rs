@@ -90,11 +90,6 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
         .iter()
         .map(|e| identify(&e.method, &e.path, &e.query, &e.body))
         .collect();
-    let requests: Vec<(&Exchange, Option<&Identified>)> = sorted
-        .iter()
-        .copied()
-        .zip(identified.iter().map(Option::as_ref))
-        .collect();
     let mut redactor = Redactor::new(options.keep_text);
     // Every credential the session carried is counted, though the file
     // keeps no request header: the report tells the user what the
@@ -105,36 +100,77 @@ pub fn write(exchanges: &[Exchange], options: &WriteOptions) -> Written {
         }
         let _ = redactor.text(&exchange.query);
     }
+    let (requests, left_out) = replayable(&sorted, &identified);
     let client = client_side::infer(&requests, &mut redactor);
     let mut notes = client.notes.clone();
-    let mut rules = String::new();
-    let mut expected = String::new();
-    let mut failures = Vec::new();
-    for (n, (exchange, id)) in requests.iter().enumerate() {
+    notes.extend(left_out);
+    let mut written = Vec::new();
+    for (n, (exchange, identified)) in requests.iter().enumerate() {
+        let path = redactor.text(&exchange.path);
         let request = Request {
             n: n + 1,
             exchange,
-            identified: *id,
+            identified: *identified,
+            path,
         };
-        let written = request.write(&mut redactor, &mut notes);
-        rules.push_str(&written.rule);
-        expected.push_str(&written.expected);
-        failures.extend(written.failure);
+        written.push(request.write(&mut redactor, &mut notes));
     }
-    let mut toml = header(options, &client, requests.len(), &failures);
-    toml.push_str(&rules);
-    toml.push_str("\n[expect]\norder = \"exact\"\n");
-    if let Some(code) = options.exit {
-        let _ = writeln!(toml, "exit = {code}");
-    }
-    toml.push_str(&expected);
-    let _ = write!(toml, "\n[expect.counts]\nrequests = {}\n", requests.len());
     Written {
-        toml,
+        toml: scenario_text(options, &client, &written),
         redactions: redactor.report().to_string(),
         notes,
         requests: requests.len(),
     }
+}
+
+/// Operations whose answers are credentials: the replay's client has
+/// the mock's keys, so it never asks for them.
+const CREDENTIAL_CALLS: [Operation; 3] = [
+    Operation::AssumeRole,
+    Operation::AssumeRoleWithWebIdentity,
+    Operation::GetRoleCredentials,
+];
+
+/// The requests a replay makes, each with what it asks for, and a note
+/// for each left out (a credential call).
+fn replayable<'a>(
+    sorted: &[&'a Exchange],
+    identified: &'a [Option<Identified>],
+) -> (Vec<(&'a Exchange, Option<&'a Identified>)>, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut notes = Vec::new();
+    for (exchange, id) in sorted.iter().copied().zip(identified) {
+        match id.as_ref().map(|i| i.operation) {
+            Some(operation) if CREDENTIAL_CALLS.contains(&operation) => notes.push(format!(
+                "{} was left out: the replay's client signs with the mock's keys and asks for no credentials.",
+                operation.name()
+            )),
+            _ => kept.push((exchange, id.as_ref())),
+        }
+    }
+    (kept, notes)
+}
+
+/// The whole file: its head, the rules, the expectations.
+fn scenario_text(
+    options: &WriteOptions,
+    client: &ClientSide,
+    written: &[WrittenRequest],
+) -> String {
+    let failures: Vec<String> = written.iter().filter_map(|w| w.failure.clone()).collect();
+    let mut toml = header(options, client, written.len(), &failures);
+    for request in written {
+        toml.push_str(&request.rule);
+    }
+    toml.push_str("\n[expect]\norder = \"exact\"\n");
+    if let Some(code) = options.exit {
+        let _ = writeln!(toml, "exit = {code}");
+    }
+    for request in written {
+        toml.push_str(&request.expected);
+    }
+    let _ = write!(toml, "\n[expect.counts]\nrequests = {}\n", written.len());
+    toml
 }
 
 /// The scenario's head: what it is (what went wrong in it), and its
@@ -169,7 +205,7 @@ fn header(
     }
     out.push_str("\n[client.env]\n");
     for note in &client.notes {
-        let _ = writeln!(out, "# {note}");
+        let _ = writeln!(out, "# {}", note.replace(['\n', '\r'], " "));
     }
     for (name, value) in &client.env {
         let _ = writeln!(out, "{name} = {}", quoted(value));
@@ -187,6 +223,8 @@ struct Request<'a> {
     n: usize,
     exchange: &'a Exchange,
     identified: Option<&'a Identified>,
+    /// The path as the file may hold it.
+    path: String,
 }
 
 /// A request's rule and its expectation, as TOML, and what went wrong
@@ -215,13 +253,10 @@ struct RuleBody {
 impl Request<'_> {
     fn write(&self, redactor: &mut Redactor, notes: &mut Vec<String>) -> WrittenRequest {
         let body = match &self.exchange.outcome {
-            Outcome::NoAnswer { .. } => RuleBody {
-                effects: vec!["reset = \"before_head\"".into()],
-                frames: vec!["reset".into()],
-                ..RuleBody::default()
-            },
+            Outcome::NoAnswer { after, .. } => unanswered(*after),
             Outcome::ClientLeft { after } => RuleBody {
                 effects: vec![format!("stall = {{ seconds = {} }}", stall_seconds(*after))],
+                frames: vec!["stall".into()],
                 ..RuleBody::default()
             },
             Outcome::Answered(answered) => self.answered(answered, redactor, notes),
@@ -259,10 +294,7 @@ impl Request<'_> {
     fn label(&self) -> String {
         match self.identified {
             Some(id) => format!("#{} {}", self.n, id.operation.name()),
-            None => format!(
-                "#{} {} {}",
-                self.n, self.exchange.method, self.exchange.path
-            ),
+            None => format!("#{} {} {}", self.n, self.exchange.method, self.path),
         }
     }
 
@@ -283,7 +315,7 @@ impl Request<'_> {
             None => format!(
                 "{{ method = {}, path = {} }}",
                 quoted(&self.exchange.method),
-                quoted(&glob_literal(&redactor.text(&self.exchange.path)))
+                quoted(&glob_literal(&self.path))
             ),
         }
     }
@@ -312,11 +344,7 @@ impl Request<'_> {
                 }
             }
             None => {
-                let _ = writeln!(
-                    out,
-                    "path = {}",
-                    quoted(&redactor.text(&self.exchange.path))
-                );
+                let _ = writeln!(out, "path = {}", quoted(&self.path));
             }
         }
         if let Some(status) = body.status {
@@ -369,7 +397,10 @@ impl Request<'_> {
         let error = (answered.status >= 400)
             .then(|| error_code(answered, &body))
             .flatten();
+        // An error that took its time keeps it: a recorded answer waits.
         if let Some(code) = &error
+            && answered.head_after < Duration::from_secs(1)
+            && answered.end == BodyEnd::Complete
             && let Some(line) = catalogue_error(answered, code, &body)
         {
             return RuleBody {
@@ -379,19 +410,27 @@ impl Request<'_> {
             };
         }
         let mut section = recorded_head(answered, redactor);
-        match std::str::from_utf8(&body) {
-            Ok(text) => {
-                let _ = writeln!(section, "body = {}", quoted(text));
-            }
-            Err(_) => {
-                use base64::Engine as _;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
-                let _ = writeln!(section, "body_base64 = {}", quoted(&encoded));
-            }
+        let mut effects = Vec::new();
+        let mut frames = Vec::new();
+        let mut body = body;
+        if let BodyEnd::Broken { .. } = answered.end {
+            // The body broke off: the replay sends what came, of a body
+            // announced longer, and closes the connection there.
+            let cut = body.len();
+            let announced: usize = answered
+                .header("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            body.resize(announced.max(cut + 1), b' ');
+            effects.push(format!("cut = {{ after_bytes = {cut} }}"));
+            frames.push(format!("cut:{cut}"));
         }
+        section.push_str(&body_line(&body));
         RuleBody {
             answer: Some(section),
             error,
+            effects,
+            frames,
             ..RuleBody::default()
         }
     }
@@ -415,59 +454,84 @@ impl Request<'_> {
             ..WrittenStream::default()
         };
         for event in &read.events {
-            let gap = event.at.saturating_sub(stream.last);
-            stream.last = event.at;
-            match event_line(gap, &event.body, self.n, redactor) {
-                Some(written) => stream.add(written, frame_label(&event.body)),
-                None => notes.push(format!(
-                    "{}: a frame whose payload held a secret and whose headers cannot be written again was left out.",
-                    self.label()
-                )),
+            match event_line(stream.gap_to(event.at), &event.body, self.n, redactor) {
+                Ok(written) => stream.add(written, frame_label(&event.body)),
+                Err(why) => notes.push(format!("{}: an event was left out: {why}.", self.label())),
             }
         }
-        self.stream_end(answered, read.partial.as_ref(), &mut stream, redactor);
+        self.stream_end(
+            answered,
+            read.partial.as_ref(),
+            &mut stream,
+            redactor,
+            notes,
+        );
         stream.section.push_str("]\n");
         stream.body.answer = Some(stream.section);
         stream.body
     }
 
-    /// How a stream ended, as the replay ends it: cut inside the event it
-    /// was cut in, stalled until the client leaves, or cut after its last
-    /// whole event.
+    /// How a stream ended, as the replay ends it: the half event that
+    /// came, then a clean end (a frame fault `truncated`) or a cut; a
+    /// stall until the client leaves; a cut after the last whole event.
     fn stream_end(
         &self,
         answered: &Answered,
         partial: Option<&Partial>,
         stream: &mut WrittenStream,
         redactor: &mut Redactor,
+        notes: &mut Vec<String>,
     ) {
-        let body = &mut stream.body;
-        if let Some(partial) = partial {
-            let sse = answered
-                .header("content-type")
-                .is_some_and(|c| c.starts_with("text/event-stream"));
-            let filler = filler(partial, sse);
-            if let Some(written) = event_line(Duration::ZERO, &filler, self.n, redactor) {
-                let _ = writeln!(stream.section, "  {},", written.line);
+        let sse = answered
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/event-stream"));
+        match (partial, answered.end) {
+            (Some(partial), BodyEnd::Complete) => {
+                // The fault sends the first half of the frame: a frame
+                // twice as long as what came.
+                let filler = filler(partial, sse, 2 * partial.bytes);
+                let at_event = stream.body.frames.len();
+                let half = stream.add_filler(partial, &filler, self.n, redactor) / 2;
+                if half != partial.bytes {
+                    notes.push(format!(
+                        "{}: the event cut short replays {half} bytes long, not {}.",
+                        self.label(),
+                        partial.bytes
+                    ));
+                }
+                stream.body.effects.push(format!(
+                    "fault = {{ kind = \"truncated\", at_event = {at_event} }}"
+                ));
+                let label = stream.body.frames.pop().unwrap_or_default();
+                stream.body.frames.push(format!("truncated:{label}"));
             }
-            body.frames.push(frame_label(&filler));
-            let cut = stream.sent + partial.bytes;
-            body.effects
-                .push(format!("cut = {{ after_bytes = {cut} }}"));
-            body.frames.push(format!("cut:{cut}"));
-        } else if let BodyEnd::ClientLeft { at } = answered.end {
-            let waited = at.saturating_sub(stream.last);
-            body.effects.push(format!(
-                "stall = {{ seconds = {}, after_events = {} }}",
-                stall_seconds(waited),
-                body.frames.len()
-            ));
-            body.frames.push("stall".into());
-        } else if let BodyEnd::Broken { .. } = answered.end {
-            let cut = stream.sent;
-            body.effects
-                .push(format!("cut = {{ after_bytes = {cut} }}"));
-            body.frames.push(format!("cut:{cut}"));
+            (Some(partial), BodyEnd::Broken { .. }) => {
+                let wanted = partial.frame_len.unwrap_or(0).max(partial.bytes + 1);
+                let filler = filler(partial, sse, wanted);
+                let cut = stream.sent + partial.bytes;
+                stream.add_filler(partial, &filler, self.n, redactor);
+                stream.cut(cut);
+            }
+            (partial, BodyEnd::ClientLeft { at }) => {
+                if partial.is_some() {
+                    notes.push(format!(
+                        "{}: the half event before the client left is not replayed; the stall is.",
+                        self.label()
+                    ));
+                }
+                let waited = at.saturating_sub(stream.last);
+                let after_events = stream.body.frames.len();
+                stream.body.effects.push(format!(
+                    "stall = {{ seconds = {}, after_events = {after_events} }}",
+                    stall_seconds(waited)
+                ));
+                stream.body.frames.push("stall".into());
+            }
+            (None, BodyEnd::Broken { .. }) => {
+                let cut = stream.sent;
+                stream.cut(cut);
+            }
+            (None, BodyEnd::Complete) => {}
         }
     }
 }
@@ -491,6 +555,72 @@ impl WrittenStream {
         self.sent += written.len;
         self.body.frames.push(label);
     }
+
+    /// The gap before an event that came `at`: whole milliseconds of the
+    /// times since the head, so rounding does not add up over a stream.
+    fn gap_to(&mut self, at: Duration) -> Duration {
+        let gap = Duration::from_millis(millis(at).saturating_sub(millis(self.last)));
+        self.last = at;
+        gap
+    }
+
+    /// The event the stream was cut in, replayed by `filler`; its length.
+    fn add_filler(
+        &mut self,
+        partial: &Partial,
+        filler: &EventBody,
+        stream: usize,
+        redactor: &mut Redactor,
+    ) -> usize {
+        let gap = self.gap_to(partial.at.max(self.last));
+        match event_line(gap, filler, stream, redactor) {
+            Ok(written) => {
+                let len = written.len;
+                self.add(written, frame_label(filler));
+                len
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// The connection closed after `bytes` of the body.
+    fn cut(&mut self, bytes: usize) {
+        self.body
+            .effects
+            .push(format!("cut = {{ after_bytes = {bytes} }}"));
+        self.body.frames.push(format!("cut:{bytes}"));
+    }
+}
+
+/// A time as whole milliseconds, rounded.
+fn millis(at: Duration) -> u64 {
+    (at.as_secs_f64() * 1000.0).round() as u64
+}
+
+/// A request whose connection failed before any answer: reset there,
+/// after the wait it took when that was a second or more.
+fn unanswered(after: Duration) -> RuleBody {
+    let mut body = RuleBody::default();
+    if after >= Duration::from_secs(1) {
+        body.effects
+            .push(format!("stall = {{ seconds = {} }}", after.as_secs()));
+        body.frames.push("stall".into());
+    }
+    body.effects.push("reset = \"before_head\"".into());
+    body.frames.push("reset".into());
+    body
+}
+
+/// A whole body's line: text when it is, else base64.
+fn body_line(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok(text) => format!("body = {}\n", quoted(text)),
+        Err(_) => {
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+            format!("body_base64 = {}\n", quoted(&encoded))
+        }
+    }
 }
 
 /// Long enough that the client gives up first again: twice what it
@@ -513,8 +643,19 @@ fn glob_literal(text: &str) -> String {
 fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
     let mut out = String::from("[server.rules.answer.recorded]\n");
     let _ = writeln!(out, "status = {}", answered.status);
-    let headers: Vec<String> = answered
-        .headers
+    // A name sent twice is one header of both values (the file's table
+    // holds each name once).
+    let mut joined: Vec<(String, String)> = Vec::new();
+    for (name, value) in &answered.headers {
+        match joined.iter_mut().find(|(n, _)| n == name) {
+            Some((_, values)) => {
+                values.push_str(", ");
+                values.push_str(value);
+            }
+            None => joined.push((name.clone(), value.clone())),
+        }
+    }
+    let headers: Vec<String> = joined
         .iter()
         .filter(|(name, _)| !MOCK_OWN_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, value)| {
@@ -563,17 +704,19 @@ struct WrittenEvent {
     len: usize,
 }
 
-/// One event, as an inline table of the `events` array; `None` for a
-/// frame that held a secret and cannot be written again.
+/// One event, as an inline table of the `events` array; why not, for an
+/// event a recording cannot hold.
 fn event_line(
     gap: Duration,
     event: &EventBody,
     stream: usize,
     redactor: &mut Redactor,
-) -> Option<WrittenEvent> {
+) -> Result<WrittenEvent, String> {
     let after = format!("after_ms = {}", gap.as_millis());
-    Some(match event {
+    Ok(match event {
         EventBody::Chunk { json, padding } => {
+            // A chunk without padding gets an empty one: the replay's
+            // bytes, counted here, are what the cut offsets follow.
             let json = redactor.answer_event(stream, json);
             let padding = padding.as_deref().unwrap_or_default();
             WrittenEvent {
@@ -598,7 +741,8 @@ fn event_line(
         }
         EventBody::Frame { headers, bytes } => {
             use base64::Engine as _;
-            let bytes = stream::redacted_frame(headers, bytes, redactor)?;
+            let bytes = stream::redacted_frame(headers, bytes, redactor)
+                .ok_or("a frame whose payload held a secret cannot be written again")?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
             WrittenEvent {
                 len: bytes.len(),
@@ -606,6 +750,12 @@ fn event_line(
             }
         }
         EventBody::Sse { event, data } => {
+            if event.contains(['\n', '\r']) || data.contains(['\n', '\r']) {
+                return Err(format!(
+                    "the Server-Sent Event `{}` has several lines, which a recording cannot hold",
+                    event.lines().next().unwrap_or_default()
+                ));
+            }
             let data = if stream::json_type(data).is_some() {
                 redactor.answer_event(stream, data)
             } else {
@@ -659,23 +809,20 @@ fn chunk_frame_len(json: &str, padding: &str) -> usize {
 }
 
 /// The event the replay cuts inside: of the type the cut one carried (as
-/// far as it arrived), padded to the cut frame's length so the cut falls
-/// in it as it did.
-fn filler(partial: &Partial, sse: bool) -> EventBody {
+/// far as it arrived), padded to `wanted` bytes when it can be.
+fn filler(partial: &Partial, sse: bool, wanted: usize) -> EventBody {
     let kind = partial
         .event_type
         .clone()
         .unwrap_or_else(|| "content_block_delta".to_owned());
     if sse {
-        let data = format!(
-            "{{\"type\":\"{kind}\",\"p\":\"{}\"}}",
-            "x".repeat(partial.bytes)
-        );
+        let bare = |p: usize| format!("{{\"type\":\"{kind}\",\"p\":\"{}\"}}", "x".repeat(p));
+        let short = stream::sse_bytes(&kind, &bare(0)).len();
+        let data = bare(wanted.saturating_sub(short));
         return EventBody::Sse { event: kind, data };
     }
     let json = format!("{{\"type\":\"{kind}\"}}");
     let bare = chunk_frame_len(&json, "");
-    let wanted = partial.frame_len.unwrap_or(0).max(partial.bytes + 1);
     EventBody::Chunk {
         json,
         padding: Some("x".repeat(wanted.saturating_sub(bare))),

@@ -182,3 +182,25 @@ async fn the_proxy_log_reads_back_as_the_same_scenario() {
         write(&exchanges, &options).toml
     );
 }
+
+#[tokio::test]
+async fn streams_cut_short_bodies_cut_and_resets_replay_as_they_happened() {
+    let (recorded, exchanges) = record("tests/data/capture/upstream-faults.toml").await;
+    for sign in ["truncated:chunk:", "cut:50", "reset"] {
+        assert!(recorded.contains(sign), "{sign} in:\n{recorded}");
+    }
+    for keep_text in [true, false] {
+        let (replayed, report, toml) =
+            replay(&exchanges, keep_text, &format!("faults-replay-{keep_text}")).await;
+        let expected = if keep_text {
+            recorded.clone()
+        } else {
+            recorded.replace(PROMPT, PLACEHOLDER)
+        };
+        assert_eq!(
+            replayed, expected,
+            "keep_text {keep_text}; the written scenario:\n{toml}"
+        );
+        assert!(report.passed(), "{}\n{toml}", report.failure_text());
+    }
+}
