@@ -12,7 +12,19 @@ use std::time::Duration;
 use bytes::Bytes;
 
 /// One request and what came back.
+///
+/// ```
+/// use std::time::Duration;
+/// use bedrock_harness::capture::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
+///
+/// let answer = Answered::new(Duration::from_millis(40), 200, vec![("content-type".into(), "application/json".into())])
+///     .piece(Piece::new(Duration::ZERO, &b"{}"[..]))
+///     .ended(BodyEnd::Complete);
+/// let exchange = Exchange::new("GET", "/inference-profiles", Outcome::Answered(answer));
+/// assert_eq!(exchange.started, Duration::ZERO);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Exchange {
     /// When the request started, from the first request of the session.
     pub started: Duration,
@@ -32,6 +44,7 @@ pub struct Exchange {
 
 /// What came back for a request.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// An answer's head arrived.
     Answered(Answered),
@@ -53,6 +66,7 @@ pub enum Outcome {
 
 /// An answer as it arrived.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Answered {
     /// How long after the request its head came (time to first byte).
     pub head_after: Duration,
@@ -69,6 +83,7 @@ pub struct Answered {
 
 /// A piece of an answer's body.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Piece {
     /// When it arrived, from the answer's head.
     pub at: Duration,
@@ -78,6 +93,7 @@ pub struct Piece {
 
 /// How an answer's body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BodyEnd {
     /// It ended as HTTP says a body ends.
     Complete,
@@ -97,6 +113,38 @@ pub enum BodyEnd {
 }
 
 impl Exchange {
+    /// A request with no query, headers or body, started at the session's
+    /// start; set the rest with the `with_…` methods or the fields.
+    pub fn new(method: impl Into<String>, path: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            started: Duration::ZERO,
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            outcome,
+        }
+    }
+
+    /// The same request, with these headers (names lower-case).
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The same request, with this body.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The same request, started `at` into the session.
+    pub fn started_at(mut self, at: Duration) -> Self {
+        self.started = at;
+        self
+    }
+
     /// The value of request header `name` (lower-case), the first if
     /// repeated.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -105,6 +153,30 @@ impl Exchange {
 }
 
 impl Answered {
+    /// An answer whose head came `head_after` the request, with no body
+    /// yet, complete.
+    pub fn new(head_after: Duration, status: u16, headers: Vec<(String, String)>) -> Self {
+        Self {
+            head_after,
+            status,
+            headers,
+            pieces: Vec::new(),
+            end: BodyEnd::Complete,
+        }
+    }
+
+    /// The same answer, with one more piece of body.
+    pub fn piece(mut self, piece: Piece) -> Self {
+        self.pieces.push(piece);
+        self
+    }
+
+    /// The same answer, ended so.
+    pub fn ended(mut self, end: BodyEnd) -> Self {
+        self.end = end;
+        self
+    }
+
     /// The value of answer header `name` (lower-case), the first if
     /// repeated.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -120,6 +192,16 @@ impl Answered {
                 .flat_map(|p| p.bytes.iter().copied())
                 .collect::<Vec<u8>>()
                 .into(),
+        }
+    }
+}
+
+impl Piece {
+    /// `bytes` that arrived `at` after the head.
+    pub fn new(at: Duration, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            at,
+            bytes: bytes.into(),
         }
     }
 }

@@ -204,3 +204,157 @@ async fn streams_cut_short_bodies_cut_and_resets_replay_as_they_happened() {
         assert!(report.passed(), "{}\n{toml}", report.failure_text());
     }
 }
+
+/// A chunk frame carrying `json`, as Bedrock writes one.
+fn chunk_frame(json: &str) -> Vec<u8> {
+    use bedrock_eventstream::{Header, bedrock::chunk_payload, encode};
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    let mut out = Vec::new();
+    encode(&headers, &chunk_payload(json.as_bytes(), "abcd"), &mut out).unwrap();
+    out
+}
+
+/// `written` as a file named for its scenario, loaded back.
+fn loads(written: &bedrock_harness::capture::write::Written, name: &str) -> scenario::Scenario {
+    let scratch = Scratch::new(name);
+    let path = scratch.0.join(format!("{name}.toml"));
+    std::fs::write(&path, &written.toml).unwrap();
+    load::load(&path).unwrap_or_else(|e| panic!("{e}\n{}", written.toml))
+}
+
+#[test]
+fn what_a_session_holds_beyond_the_mock_is_written_so_it_loads_and_leaks_nothing() {
+    use std::time::Duration;
+
+    use bedrock_harness::capture::exchange::{Answered, BodyEnd, Outcome, Piece};
+
+    let arn =
+        "arn%3Aaws%3Abedrock%3Aus-east-1%3A111122223333%3Aapplication-inference-profile%2Fabc";
+    let headers = vec![
+        (
+            "authorization".to_owned(),
+            "AWS4-HMAC-SHA256 Credential=AKIAREALKEY000000001/20261207/us-west-2/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123abcd".to_owned(),
+        ),
+        ("x-portkey-api-key".to_owned(), "pk-live-secret-123".to_owned()),
+    ];
+    // A stream whose last bytes are a gateway's JSON error, not a frame:
+    // their first four bytes read as a length of some 2 GB.
+    let mut stream = chunk_frame(r#"{"type":"message_start","message":{"id":"m","content":[]}}"#);
+    stream.extend_from_slice(br#"{"message":"Internal server error"}"#);
+    let answer = Answered::new(
+        Duration::from_millis(5),
+        200,
+        vec![
+            (
+                "content-type".into(),
+                "application/vnd.amazon.eventstream".into(),
+            ),
+            ("vary".into(), "origin".into()),
+            ("vary".into(), "accept-encoding".into()),
+        ],
+    )
+    .piece(Piece::new(Duration::from_millis(1), stream))
+    .ended(BodyEnd::Broken {
+        at: Duration::from_millis(2),
+    });
+    let streamed = Exchange::new(
+        "POST",
+        format!("/model/{arn}/invoke-with-response-stream"),
+        Outcome::Answered(answer),
+    )
+    .with_headers(headers)
+    .with_body(&br#"{"messages":[{"role":"user","content":"the customer's secret plan"}]}"#[..]);
+    let sso = Exchange::new(
+        "GET",
+        "/federation/credentials",
+        Outcome::Answered(Answered::new(Duration::ZERO, 200, Vec::new())),
+    )
+    .started_at(Duration::from_millis(1));
+    let written = write(&[streamed, sso], &WriteOptions::new("beyond-the-mock"));
+    let scenario = loads(&written, "beyond-the-mock");
+    for secret in [
+        "111122223333",
+        "AKIAREALKEY",
+        "pk-live-secret",
+        "0123abcd",
+        "secret plan",
+    ] {
+        assert!(
+            !written.toml.contains(secret),
+            "{secret} in:\n{}",
+            written.toml
+        );
+        assert!(
+            !written.notes.join("\n").contains(secret),
+            "{secret} in {:?}",
+            written.notes
+        );
+    }
+    assert!(
+        written
+            .toml
+            .contains(r#""vary" = "origin, accept-encoding""#),
+        "{}",
+        written.toml
+    );
+    assert!(
+        written.toml.contains("x-portkey-api-key: <redacted>"),
+        "{}",
+        written.toml
+    );
+    assert!(
+        written.toml.len() < 20_000,
+        "a garbage tail made {} bytes",
+        written.toml.len()
+    );
+    assert_eq!(
+        scenario.client.env.get("AWS_REGION").map(String::as_str),
+        Some("us-west-2")
+    );
+    assert!(
+        written
+            .notes
+            .iter()
+            .any(|n| n.contains("GetRoleCredentials was left out")),
+        "{:?}",
+        written.notes
+    );
+    assert_eq!(
+        scenario.expect.requests.len(),
+        1,
+        "the SSO call is not expected"
+    );
+}
+
+#[test]
+fn a_mantle_event_of_several_lines_is_left_out_with_a_note() {
+    use std::time::Duration;
+
+    use bedrock_harness::capture::exchange::{Answered, Outcome, Piece};
+
+    let sse = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: odd\ndata: one\ndata: two\n\n";
+    let answer = Answered::new(
+        Duration::ZERO,
+        200,
+        vec![("content-type".into(), "text/event-stream".into())],
+    )
+    .piece(Piece::new(Duration::ZERO, sse.as_bytes().to_vec()));
+    let exchange = Exchange::new("POST", "/anthropic/v1/messages", Outcome::Answered(answer))
+        .with_body(&br#"{"model":"anthropic.claude-opus-5-5","stream":true,"messages":[]}"#[..]);
+    let written = write(&[exchange], &WriteOptions::new("mantle-lines"));
+    loads(&written, "mantle-lines");
+    assert!(
+        written.notes.iter().any(|n| n.contains("several lines")),
+        "{:?}",
+        written.notes
+    );
+    assert!(
+        written.toml.contains(r#"frames = ["sse:message_start"]"#),
+        "{}",
+        written.toml
+    );
+}
