@@ -438,6 +438,7 @@ fn sse_event(text: &str) -> Option<EventBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bedrock_eventstream::bedrock::chunk_payload;
 
     fn chunk(json: &str, p: &str) -> Vec<u8> {
         let headers = [

@@ -706,6 +706,8 @@ struct WrittenEvent {
 
 /// One event, as an inline table of the `events` array; why not, for an
 /// event a recording cannot hold.
+// Long because it has one arm per kind of event, each writing the event's
+// line and the replay's length of it side by side, where they must agree.
 fn event_line(
     gap: Duration,
     event: &EventBody,
