@@ -17,13 +17,13 @@ use bedrock_mock_server::Timestamp;
 use crate::run::schema_line;
 use crate::serve::{StopSignals, shell_quote};
 
-/// `record`'s command line.
+/// The scenario `record` and `import` write.
 #[derive(clap::Args)]
-pub struct RecordArgs {
+pub struct OutputArgs {
     /// Where to write the scenario.
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
-    /// Replace the output (and the --log) if it exists.
+    /// Replace the output (and record's --log) if it exists.
     #[arg(long)]
     force: bool,
     /// The scenario's name, which is its file's (checked).
@@ -32,6 +32,13 @@ pub struct RecordArgs {
     /// Keep prompt and answer text (else placeholders of the same length).
     #[arg(long)]
     keep_text: bool,
+}
+
+/// `record`'s command line.
+#[derive(clap::Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    written: OutputArgs,
     /// The proxy's port on 127.0.0.1 (0: any free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -59,18 +66,8 @@ pub struct RecordArgs {
 pub struct ImportArgs {
     /// A HAR file, a `record --log` proxy log, or an event-stream body.
     file: PathBuf,
-    /// Where to write the scenario.
-    #[arg(long, value_name = "FILE")]
-    output: PathBuf,
-    /// Replace the output if it exists.
-    #[arg(long)]
-    force: bool,
-    /// The scenario's name, which is its file's (checked).
-    #[arg(long)]
-    name: Option<String>,
-    /// Keep prompt and answer text (else placeholders of the same length).
-    #[arg(long)]
-    keep_text: bool,
+    #[command(flatten)]
+    written: OutputArgs,
     /// The file's format, when telling it from its content is not wanted:
     /// har, log or eventstream.
     #[arg(long)]
@@ -102,19 +99,21 @@ fn outcome(command: &str, result: Result<(), String>) -> ExitCode {
 }
 
 fn record_session(args: RecordArgs) -> Result<(), String> {
-    check_output(&args.output, args.name.as_deref(), args.force)?;
+    args.written.check()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (exchanges, exit) = runtime.block_on(proxy_session(&args))?;
     let when = serde_json::to_value(Timestamp(SystemTime::now()))
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let mut options = write_options(&args.output, args.keep_text)
+    let mut options = args
+        .written
+        .options()
         .source(format!("bedrock-harness record, {when}"));
     if let Some(code) = exit {
         options = options.exit(code);
     }
-    finish(&exchanges, &options, &args.output)
+    args.written.finish(&exchanges, &options)
 }
 
 /// The session's exchanges, and how the client exited when the recorder
@@ -130,7 +129,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         options = options.upstream_url(url);
     }
     if let Some(path) = &args.log {
-        let log = ProxyLog::create(path, args.force)?;
+        let log = ProxyLog::create(path, args.written.force)?;
         options = options.on_exchange(move |exchange| log.append(exchange));
     }
     let recorder = Recorder::start(options, args.port)
@@ -152,7 +151,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         }
         eprintln!(
             "Ctrl-C ends the session and writes {}.",
-            args.output.display()
+            args.written.output.display()
         );
         StopSignals::install().wait().await;
     } else {
@@ -248,7 +247,7 @@ async fn run_client(
 const CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn import_file(args: ImportArgs) -> Result<(), String> {
-    check_output(&args.output, args.name.as_deref(), args.force)?;
+    args.written.check()?;
     let mut options = ImportOptions::new();
     if let Some(format) = &args.format {
         let format: import::Format = format.parse().map_err(|e| format!("--format: {e}"))?;
@@ -262,8 +261,8 @@ fn import_file(args: ImportArgs) -> Result<(), String> {
         eprintln!("skipped: {skipped}");
     }
     let source = format!("bedrock-harness import of {}", file_name(&args.file));
-    let options = write_options(&args.output, args.keep_text).source(source);
-    finish(&imported.exchanges, &options, &args.output)
+    let options = args.written.options().source(source);
+    args.written.finish(&imported.exchanges, &options)
 }
 
 fn file_name(path: &Path) -> String {
@@ -273,79 +272,83 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-/// Refuses, before anything is recorded, an output that exists (unless
-/// `force`) or whose name is no scenario's (a scenario's `name` is its
-/// file's).
-fn check_output(output: &Path, name: Option<&str>, force: bool) -> Result<(), String> {
-    if output.exists() && !force {
-        return Err(format!(
-            "{} exists; pass --force to replace it",
-            output.display()
-        ));
+impl OutputArgs {
+    /// Refuses, before anything is recorded, an output that exists
+    /// (unless `--force`) or whose name is no scenario's (a scenario's
+    /// `name` is its file's); makes its folder.
+    fn check(&self) -> Result<(), String> {
+        let output = &self.output;
+        if output.exists() && !self.force {
+            return Err(format!(
+                "{} exists; pass --force to replace it",
+                output.display()
+            ));
+        }
+        if output.extension().is_none_or(|e| e != "toml") {
+            return Err(format!(
+                "--output {}: a scenario file ends in .toml",
+                output.display()
+            ));
+        }
+        let stem = self.scenario_name();
+        if !load::is_scenario_name(&stem) {
+            return Err(format!(
+                "--output {}: `{stem}` {}",
+                output.display(),
+                load::NOT_A_NAME
+            ));
+        }
+        if let Some(name) = self.name.as_deref().filter(|n| *n != stem) {
+            return Err(format!(
+                "--name {name}: a scenario's name is its file's name, `{stem}`; leave --name out or write to {name}.toml"
+            ));
+        }
+        // Made now, so a session is not recorded only to find nowhere to write.
+        match output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(folder) => std::fs::create_dir_all(folder)
+                .map_err(|e| format!("cannot make {}: {e}", folder.display())),
+            None => Ok(()),
+        }
     }
-    if output.extension().is_none_or(|e| e != "toml") {
-        return Err(format!(
-            "--output {}: a scenario file ends in .toml",
-            output.display()
-        ));
+
+    fn scenario_name(&self) -> String {
+        self.output
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
     }
-    let stem = scenario_name(output);
-    if !load::is_scenario_name(&stem) {
-        return Err(format!(
-            "--output {}: `{stem}` {}",
+
+    fn options(&self) -> WriteOptions {
+        WriteOptions::new(self.scenario_name()).keep_text(self.keep_text)
+    }
+
+    /// Writes the scenario and says what it holds and what was redacted.
+    fn finish(&self, exchanges: &[Exchange], options: &WriteOptions) -> Result<(), String> {
+        let output = &self.output;
+        let written: Written = write(exchanges, options);
+        // Editors check the file against the project's schema, when there
+        // is one above it.
+        let folder = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let text = match schema_line(folder) {
+            Some(schema) => format!("#:schema {schema}\n{}", written.toml),
+            None => written.toml.clone(),
+        };
+        std::fs::write(output, text)
+            .map_err(|e| format!("could not write {}: {e}", output.display()))?;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "Wrote {} ({} requests).",
             output.display(),
-            load::NOT_A_NAME
-        ));
+            written.requests
+        );
+        let _ = writeln!(err, "Redacted:\n{}", written.redactions);
+        for note in &written.notes {
+            let _ = writeln!(err, "note: {note}");
+        }
+        let _ = writeln!(err, "Replay it: bedrock-harness run {}", output.display());
+        Ok(())
     }
-    if let Some(name) = name.filter(|n| *n != stem) {
-        return Err(format!(
-            "--name {name}: a scenario's name is its file's name, `{stem}`; leave --name out or write to {name}.toml"
-        ));
-    }
-    // Made now, so a session is not recorded only to find nowhere to write.
-    match output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(folder) => std::fs::create_dir_all(folder)
-            .map_err(|e| format!("cannot make {}: {e}", folder.display())),
-        None => Ok(()),
-    }
-}
-
-fn scenario_name(output: &Path) -> String {
-    output
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
-}
-
-fn write_options(output: &Path, keep_text: bool) -> WriteOptions {
-    WriteOptions::new(scenario_name(output)).keep_text(keep_text)
-}
-
-/// Writes the scenario and says what it holds and what was redacted.
-fn finish(exchanges: &[Exchange], options: &WriteOptions, output: &Path) -> Result<(), String> {
-    let written: Written = write(exchanges, options);
-    // Editors check the file against the project's schema, when there is
-    // one above it.
-    let folder = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let text = match schema_line(folder) {
-        Some(schema) => format!("#:schema {schema}\n{}", written.toml),
-        None => written.toml.clone(),
-    };
-    std::fs::write(output, text)
-        .map_err(|e| format!("could not write {}: {e}", output.display()))?;
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "Wrote {} ({} requests).",
-        output.display(),
-        written.requests
-    );
-    let _ = writeln!(err, "Redacted:\n{}", written.redactions);
-    for note in &written.notes {
-        let _ = writeln!(err, "note: {note}");
-    }
-    let _ = writeln!(err, "Replay it: bedrock-harness run {}", output.display());
-    Ok(())
 }

@@ -21,8 +21,8 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
-use crate::scenario::transit::{SigV4Scope, Signing, amz_date, signature_headers};
+use super::exchange::{Answered, BodyEnd, Exchange, HOP_BY_HOP, Outcome, Piece};
+use crate::scenario::transit::{NoAnswer, SigV4Scope, Signing, amz_date, signature_headers};
 
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,18 +263,6 @@ impl Drop for Recorder {
 
 /// A body passed back as it comes.
 type Passed = Response<BoxBody<Bytes, hyper::Error>>;
-
-/// Why a request got no answer: the client's connection is closed too.
-#[derive(Debug)]
-struct NoAnswer(String);
-
-impl std::fmt::Display for NoAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NoAnswer {}
 
 /// An exchange under way: finished into the session when its answer ends
 /// (or it is dropped: the client went away).
@@ -536,17 +524,6 @@ fn header_name(name: &str) -> Result<HeaderName, String> {
 /// operation accepts, so a real request is never refused here.
 const MAX_REQUEST_BODY: usize = 64 << 20;
 
-/// Headers that belong to one connection, not to the request.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 fn header_value(text: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(text).map_err(|e| format!("a header value: {e}"))
 }
@@ -558,22 +535,26 @@ fn captured(started: Duration, parts: &http::request::Parts, body: Bytes) -> Exc
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&parts.headers),
         body,
         outcome: Outcome::NoAnswer {
             after: Duration::ZERO,
             why: "under way".into(),
         },
     }
+}
+
+/// Headers as an exchange keeps them: in order, names lower-case.
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The region of a SigV4 signature's scope.
@@ -627,16 +608,7 @@ fn recorded_answer(answer: Response<Incoming>, mut pending: Pending) -> Passed {
     let answered = Answered {
         head_after,
         status: parts.status.as_u16(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&parts.headers),
         pieces: Vec::new(),
         end: BodyEnd::Complete,
     };

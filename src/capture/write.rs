@@ -11,7 +11,7 @@ use bedrock_mock_server::render::Renderer;
 use bedrock_mock_server::{ErrorCode, Identified, Operation, identify};
 
 use super::client_side::{self, ClientSide};
-use super::exchange::{Answered, BodyEnd, Exchange, Outcome};
+use super::exchange::{Answered, BodyEnd, Exchange, HOP_BY_HOP, Outcome};
 use super::redact::Redactor;
 use super::stream::{self, EventBody, Partial, TimedEvents};
 
@@ -657,7 +657,9 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
     }
     let headers: Vec<String> = joined
         .iter()
-        .filter(|(name, _)| !MOCK_OWN_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| {
+            !MOCK_OWN_HEADERS.contains(&name.as_str()) && !HOP_BY_HOP.contains(&name.as_str())
+        })
         .filter_map(|(name, value)| {
             Some(format!(
                 "{} = {}",
@@ -677,15 +679,8 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
 /// Answer headers the mock writes itself (or HTTP does), per connection or
 /// per request: the recorded ones are not replayed.
 const MOCK_OWN_HEADERS: &[&str] = &[
-    "connection",
     "content-length",
     "date",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
     "x-amzn-requestid",
     "x-amz-request-id",
     "x-amz-id-2",

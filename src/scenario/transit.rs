@@ -122,9 +122,11 @@ async fn start(
 /// A body passed back as it comes, or the proxy's own refusal.
 type Answer = Response<BoxBody<Bytes, hyper::Error>>;
 
-/// Why a request got no answer from the mock: the connection is closed.
+/// Why a request got no answer from upstream: a proxy's service returns
+/// it so the client's connection is closed too (the transit's, and
+/// `record`'s).
 #[derive(Debug)]
-struct NoAnswer(String);
+pub(crate) struct NoAnswer(pub String);
 
 impl std::fmt::Display for NoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
