@@ -11,7 +11,7 @@ use bedrock_harness::capture::exchange::Exchange;
 use bedrock_harness::capture::import::{self, ImportOptions};
 use bedrock_harness::capture::proxy::{RecordOptions, Recorder};
 use bedrock_harness::capture::write::{WriteOptions, Written, write};
-use bedrock_harness::scenario::{load, setup};
+use bedrock_harness::scenario::load;
 use bedrock_mock_server::Timestamp;
 
 use crate::run::schema_line;
@@ -135,11 +135,7 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
     let recorder = Recorder::start(options, args.port)
         .await
         .map_err(|e| e.to_string())?;
-    let endpoints = setup::mock_endpoints(recorder.uri());
-    let endpoints: Vec<(&str, String)> = endpoints
-        .into_iter()
-        .filter(|(n, _)| *n != "BEDROCK_MOCK_URL")
-        .collect();
+    let endpoints = recorded_endpoints(recorder.uri());
     let mut exit = None;
     if args.command.is_empty() {
         eprintln!(
@@ -158,6 +154,25 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         exit = run_client(&args.command, &endpoints, StopSignals::install()).await?;
     }
     Ok((recorder.finish().await, exit))
+}
+
+/// The variables that point a client's Bedrock, Mantle and STS calls at
+/// the recorder, service by service. Not the global `AWS_ENDPOINT_URL`:
+/// the client's own credential calls (SSO's portal and token refresh)
+/// go to AWS as they would, so recording changes nothing of how it signs
+/// in (Claude Code 2.1.328 and 2.1.332 read `AWS_ENDPOINT_URL_BEDROCK`
+/// for the control plane).
+fn recorded_endpoints(uri: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ANTHROPIC_BEDROCK_BASE_URL", uri.to_owned()),
+        (
+            "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
+            format!("{uri}/anthropic"),
+        ),
+        ("AWS_ENDPOINT_URL_BEDROCK", uri.to_owned()),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", uri.to_owned()),
+        ("AWS_ENDPOINT_URL_STS", uri.to_owned()),
+    ]
 }
 
 /// `--log`: each exchange appended as it ends, so a session that crashes
