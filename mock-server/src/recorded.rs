@@ -332,34 +332,36 @@ impl RecordedKind {
             Self::Frame(bytes) => {
                 frame_label(bytes).map_err(|e| EventProblem::malformed("frame_base64", e))
             }
-            Self::Sse { event, data } => {
-                if event.is_empty() || event.contains(['\n', '\r']) {
-                    return Err(EventProblem::malformed(
-                        "event",
-                        format!(
-                            "{event:?} is not an event name: give one line, like `message_start`"
-                        ),
-                    ));
-                }
-                if data.contains(['\n', '\r']) {
-                    return Err(EventProblem::malformed(
-                        "data",
-                        "`data` holds a line break, which would end the event early: give the event's JSON on one line",
-                    ));
-                }
-                let len = event.len() + data.len();
-                if len > MAX_FRAME {
-                    return Err(EventProblem::too_large(
-                        "data",
-                        format!(
-                            "the event's name and data are {len} bytes, past the {MAX_FRAME} the mock sends in one event (an event-stream frame's limit); give the event the service sent"
-                        ),
-                    ));
-                }
-                Ok(FrameRecord::Sse(event.clone()))
-            }
+            Self::Sse { event, data } => sse_label(event, data),
         }
     }
+}
+
+/// A Server-Sent Event's label, or why it cannot be sent: a name and data
+/// of one line each, together within [`MAX_FRAME`].
+fn sse_label(event: &str, data: &str) -> Result<FrameRecord, EventProblem> {
+    if event.is_empty() || event.contains(['\n', '\r']) {
+        return Err(EventProblem::malformed(
+            "event",
+            format!("{event:?} is not an event name: give one line, like `message_start`"),
+        ));
+    }
+    if data.contains(['\n', '\r']) {
+        return Err(EventProblem::malformed(
+            "data",
+            "`data` holds a line break, which would end the event early: give the event's JSON on one line",
+        ));
+    }
+    let len = event.len() + data.len();
+    if len > MAX_FRAME {
+        return Err(EventProblem::too_large(
+            "data",
+            format!(
+                "the event's name and data are {len} bytes, past the {MAX_FRAME} the mock sends in one event (an event-stream frame's limit); give the event the service sent"
+            ),
+        ));
+    }
+    Ok(FrameRecord::Sse(event.to_owned()))
 }
 
 /// The largest event the mock sends: an event-stream frame's limit
