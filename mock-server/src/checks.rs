@@ -21,8 +21,9 @@ use http::{HeaderName, HeaderValue};
 use crate::config::{Credential, MAX_PACE_MS, Pace, PolicyKind, Quota, ServerConfig};
 use crate::effects::{Effects, MAX_DRIBBLE_PAUSE_MS, MAX_STALL_SECONDS};
 use crate::geography::{self, Geography};
+use crate::journal::FrameRecord;
 use crate::operation::Operation;
-use crate::recorded::{RecordedBody, Recording, gap_problem};
+use crate::recorded::{RecordedBody, RecordedEvent, Recording, gap_problem};
 use crate::rules::{Answer, BodyCondition, MAX_RETRY_AFTER_SECONDS, Match, Rule};
 
 /// Why a config (or a rule) cannot be served: where, which field, what
@@ -901,11 +902,45 @@ fn check_recording(recording: &Recording) -> Result<(), ConfigError> {
                 "a recording's events are all event-stream frames (`chunk`, `exception`, `frame_base64`) or all Server-Sent Events (`event`), as one answer is framed one way; this one differs from `events[0]`",
             ));
         }
-        if let Err(problem) = event.kind.label() {
-            return Err(ConfigError::new(Malformed, field, problem));
-        }
+        event.label().map_err(|e| e.under(&at))?;
     }
     Ok(())
+}
+
+impl RecordedEvent {
+    /// What the mock's journal records when it sends this event
+    /// ([`FrameRecord`]; its text is `chunk:message_start`,
+    /// `exception:throttlingException`, `sse:ping`), or why the mock cannot
+    /// send it: a [`ConfigError`] naming the event's field as a file names
+    /// it (`chunk`, `p`, `message`, `frame_base64`, `event`, `data`).
+    ///
+    /// A chunk is labelled by its JSON's `type`; a frame by what it
+    /// carries (a chunk's event type, an exception's `:exception-type`, an
+    /// error's `:error-code`). An event is refused when its JSON or frame
+    /// cannot be read ([`ConfigErrorKind::Malformed`]) or when it is larger
+    /// than an event-stream frame may be, 16 MiB
+    /// ([`ConfigErrorKind::OutOfRange`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bedrock_mock_server::{ConfigErrorKind, RecordedEvent};
+    ///
+    /// let start = RecordedEvent::chunk(Duration::ZERO, r#"{"type":"message_start","message":{}}"#);
+    /// assert_eq!(start.label().unwrap().to_string(), "chunk:message_start");
+    ///
+    /// let error = RecordedEvent::chunk(Duration::ZERO, "not JSON").label().unwrap_err();
+    /// assert_eq!((error.kind, error.field.as_deref()), (ConfigErrorKind::Malformed, Some("chunk")));
+    /// ```
+    pub fn label(&self) -> Result<FrameRecord, ConfigError> {
+        self.kind.label().map_err(|problem| {
+            let kind = if problem.too_large {
+                OutOfRange
+            } else {
+                Malformed
+            };
+            ConfigError::new(kind, problem.field, problem.message)
+        })
+    }
 }
 
 /// A `retry-after` a client can wait out: at most a day, as no service

@@ -151,7 +151,9 @@ pub use journal::{
 };
 pub use listen::ReadLimits;
 pub use operation::Operation;
-pub use recorded::{RecordedBody, RecordedEvent, RecordedKind, Recording};
+pub use recorded::{
+    RecordedBody, RecordedError, RecordedEvent, RecordedKind, Recording, recorded_error,
+};
 pub use redact::MAX_RECORDED_BODY;
 pub use reply::{Reply, ReplyBlock};
 pub use rules::{

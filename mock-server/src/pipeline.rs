@@ -483,12 +483,11 @@ fn render_recorded(
             builder.body(Body::new(body))
         }
         RecordedPlan::Whole(bytes) => {
-            if status >= 400
-                && let Some((code, message)) = recorded::whole_error(&headers, &bytes)
-            {
-                record.error_type = Some(code);
-                record.error_message =
-                    message.map(|m| scrub_quoted(&m, &arrival.config, &shared.keys));
+            if let Some(error) = recorded::recorded_error(status, &headers, &bytes) {
+                record.error_type = Some(error.code);
+                record.error_message = error
+                    .message
+                    .map(|m| scrub_quoted(&m, &arrival.config, &shared.keys));
             }
             builder.body(Body::from(bytes))
         }

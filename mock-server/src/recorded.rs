@@ -17,9 +17,13 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use bedrock_eventstream::Limits;
+use bedrock_eventstream::bedrock::{Exception, encode_chunk_json, encode_exception};
+
 use crate::effects::MAX_STALL_SECONDS;
 use crate::errors::ExceptionType;
 use crate::journal::FrameRecord;
+use crate::rng::PADDING_ALPHABET;
 
 /// An answer as a real service sent it: its status, its headers, and its
 /// body, either events with the gap before each or the whole body at once.
@@ -288,43 +292,161 @@ impl RecordedKind {
         }
     }
 
-    /// What the journal records of it, or why it cannot be sent (the
-    /// field's problem): a chunk's JSON names its `type`, a frame decodes
-    /// as a chunk, an exception or an error, an event's name and data are
-    /// one line each.
-    pub(crate) fn label(&self) -> Result<FrameRecord, String> {
+    /// What the journal records of it, or why it cannot be sent: a
+    /// chunk's JSON names its `type`, a frame decodes as a chunk, an
+    /// exception or an error, an event's name and data are one line each,
+    /// and no event is larger than an event-stream frame may be
+    /// ([`Limits::AWS`]: the frame a chunk or an exception is written as,
+    /// an event's name and data).
+    pub(crate) fn label(&self) -> Result<FrameRecord, EventProblem> {
         match self {
             Self::Chunk { json, padding } => {
                 if let Some(p) = padding
                     && p.bytes()
                         .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control())
                 {
-                    return Err(format!(
-                        "padding {p:?} would break the chunk's JSON: give letters and digits, as AWS pads"
+                    return Err(EventProblem::malformed(
+                        "p",
+                        format!(
+                            "padding {p:?} would break the chunk's JSON: give letters and digits, as AWS pads"
+                        ),
                     ));
                 }
-                event_type(json.as_bytes()).map(FrameRecord::Chunk)
+                chunk_size(json, padding.as_deref())?;
+                event_type(json.as_bytes())
+                    .map(FrameRecord::Chunk)
+                    .map_err(|e| EventProblem::malformed("chunk", e))
             }
-            Self::Exception { exception, .. } => {
+            Self::Exception { exception, message } => {
+                let len = exception_frame_len(exception, message);
+                if len > MAX_FRAME {
+                    return Err(EventProblem::too_large(
+                        "message",
+                        format!(
+                            "the exception's frame would be {len} bytes, past the {MAX_FRAME} an event-stream frame may hold (AWS's limit, which clients enforce); give the message the service sent"
+                        ),
+                    ));
+                }
                 Ok(FrameRecord::Exception(exception.as_str().to_owned()))
             }
-            Self::Frame(bytes) => frame_label(bytes),
-            Self::Sse { event, data } => {
-                if event.is_empty() || event.contains(['\n', '\r']) {
-                    return Err(format!(
-                        "{event:?} is not an event name: give one line, like `message_start`"
-                    ));
-                }
-                if data.contains(['\n', '\r']) {
-                    return Err(
-                        "`data` holds a line break, which would end the event early: give the event's JSON on one line"
-                            .to_owned(),
-                    );
-                }
-                Ok(FrameRecord::Sse(event.clone()))
+            Self::Frame(bytes) => {
+                frame_label(bytes).map_err(|e| EventProblem::malformed("frame_base64", e))
             }
+            Self::Sse { event, data } => sse_label(event, data),
         }
     }
+}
+
+/// A Server-Sent Event's label, or why it cannot be sent: a name and data
+/// of one line each, together within [`MAX_FRAME`].
+fn sse_label(event: &str, data: &str) -> Result<FrameRecord, EventProblem> {
+    if event.is_empty() || event.contains(['\n', '\r']) {
+        return Err(EventProblem::malformed(
+            "event",
+            format!("{event:?} is not an event name: give one line, like `message_start`"),
+        ));
+    }
+    if data.contains(['\n', '\r']) {
+        return Err(EventProblem::malformed(
+            "data",
+            "`data` holds a line break, which would end the event early: give the event's JSON on one line",
+        ));
+    }
+    let len = event.len() + data.len();
+    if len > MAX_FRAME {
+        return Err(EventProblem::too_large(
+            "data",
+            format!(
+                "the event's name and data are {len} bytes, past the {MAX_FRAME} the mock sends in one event (an event-stream frame's limit); give the event the service sent"
+            ),
+        ));
+    }
+    Ok(FrameRecord::Sse(event.to_owned()))
+}
+
+/// The largest event the mock sends: an event-stream frame's limit
+/// ([`Limits::AWS`]), which AWS's clients enforce as they read.
+const MAX_FRAME: usize = Limits::AWS.max_message_len as usize;
+
+/// Why an event cannot be sent: the field at fault (`chunk`, `p`,
+/// `message`, `frame_base64`, `event`, `data`), whether it is too large
+/// (else malformed), and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EventProblem {
+    pub(crate) field: &'static str,
+    pub(crate) too_large: bool,
+    pub(crate) message: String,
+}
+
+impl EventProblem {
+    fn malformed(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            too_large: false,
+            message: message.into(),
+        }
+    }
+
+    fn too_large(field: &'static str, message: String) -> Self {
+        Self {
+            field,
+            too_large: true,
+            message,
+        }
+    }
+}
+
+/// Refuses a chunk whose frame would pass [`MAX_FRAME`]: blamed on its
+/// padding (`p`) when the frame fits without it, else on its JSON. A
+/// chunk without recorded padding is counted with the longest the mock
+/// pads with.
+fn chunk_size(json: &str, padding: Option<&str>) -> Result<(), EventProblem> {
+    let bare = chunk_frame_len(json, 0);
+    let padding_len = padding.map_or(PADDING_ALPHABET.len(), str::len);
+    let len = bare.saturating_add(padding_len);
+    if len <= MAX_FRAME {
+        return Ok(());
+    }
+    let (field, what) = match padding {
+        Some(_) if bare <= MAX_FRAME => ("p", "the padding makes the chunk's frame"),
+        _ => ("chunk", "the chunk's frame would be"),
+    };
+    Err(EventProblem::too_large(
+        field,
+        format!(
+            "{what} {len} bytes, past the {MAX_FRAME} an event-stream frame may hold (AWS's limit, which clients enforce); give the event the service sent"
+        ),
+    ))
+}
+
+/// The length of the `chunk` frame carrying `json` with `padding_len`
+/// bytes of padding, as [`encode_chunk_json`] writes it: an empty chunk's
+/// frame, and the JSON's base64 and the padding inside its payload.
+fn chunk_frame_len(json: &str, padding_len: usize) -> usize {
+    let mut empty = Vec::new();
+    encode_chunk_json(b"", "", &mut empty);
+    let encoded = base64::encoded_len(json.len(), true).unwrap_or(usize::MAX);
+    empty
+        .len()
+        .saturating_add(encoded)
+        .saturating_add(padding_len)
+}
+
+/// The length of the exception frame [`encode_exception`] writes for
+/// `exception` and `message`: the frame of an empty message, and the
+/// message as a JSON string's content.
+fn exception_frame_len(exception: &ExceptionType, message: &str) -> usize {
+    let mut empty = Vec::new();
+    encode_exception(&Exception::new(exception.as_str(), ""), &mut empty);
+    let escaped: usize = message
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..0x20 => 6,
+            _ => 1,
+        })
+        .sum();
+    empty.len().saturating_add(escaped)
 }
 
 /// The `type` of an Anthropic event's JSON.
@@ -390,16 +512,83 @@ pub(crate) fn gap_problem(gap: Duration) -> Option<String> {
     })
 }
 
-/// The error a whole recorded body reports, as the journal keeps an
-/// error answer's: its type from `x-amzn-errortype` (Bedrock's REST-JSON
-/// errors; the part before `:`) or the body's `__type` (after any `#`) or
-/// Anthropic `error.type` (Mantle), and its message from the body's
-/// `message` (or `Message`, or Anthropic `error.message`). `None` when
-/// neither says a type.
-pub(crate) fn whole_error(
+/// The error an answer reports: its code and, when the body says one, its
+/// message. What `bedrock-harness record` writes of an error answer and
+/// what the mock journals when it replays one ([`RecordedRequest`]'s
+/// `error_type` and `error_message`) both come from [`recorded_error`].
+///
+/// [`RecordedRequest`]: crate::RecordedRequest
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedError {
+    /// The error's code (`ThrottlingException`, `ExpiredToken`,
+    /// `overloaded_error`).
+    pub code: String,
+    /// Its message, when the body gives one.
+    pub message: Option<String>,
+}
+
+/// The error an answer of `status` with `headers` and `body` reports, as
+/// each endpoint writes one: `None` below 400, or when nothing names a
+/// code.
+///
+/// The code is the first of: the `x-amzn-errortype` header (Bedrock's
+/// REST-JSON errors; the part before `:`), the body's `__type` (AWS
+/// JSON 1.1, the SSO portal; the part after `#`), Anthropic's
+/// `{"type":"error","error":{"type":…}}` (Mantle), and STS's XML
+/// `<Error><Code>`. The message is the body's `message` or `Message`,
+/// Anthropic's `error.message`, or the XML's `<Message>` (its entities
+/// read). Header names are compared ignoring case.
+///
+/// ```
+/// use bedrock_mock_server::recorded_error;
+///
+/// let sts = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+///   <Error><Type>Sender</Type><Code>ExpiredToken</Code>\
+///   <Message>The security token included in the request is expired</Message></Error>\
+///   <RequestId>4c8a1b7e</RequestId></ErrorResponse>";
+/// let error = recorded_error(403, &[("Content-Type".into(), "text/xml".into())], sts.as_bytes()).unwrap();
+/// assert_eq!(error.code, "ExpiredToken");
+/// assert_eq!(error.message.as_deref(), Some("The security token included in the request is expired"));
+///
+/// let headers = [("x-amzn-errortype".to_owned(), "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/".to_owned())];
+/// let error = recorded_error(429, &headers, br#"{"message":"Too many requests, please wait before trying again."}"#).unwrap();
+/// assert_eq!(error.code, "ThrottlingException");
+///
+/// assert_eq!(recorded_error(200, &headers, b"{}"), None);
+/// ```
+pub fn recorded_error(
+    status: u16,
     headers: &[(String, String)],
     body: &[u8],
-) -> Option<(String, Option<String>)> {
+) -> Option<RecordedError> {
+    if status < 400 {
+        return None;
+    }
+    let header = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-errortype"))
+        .and_then(|(_, value)| value.split(':').next())
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned);
+    let (json_code, json_message) = json_error(body);
+    let (xml_code, xml_message) = if json_code.is_none() && json_message.is_none() {
+        xml_error(body)
+    } else {
+        (None, None)
+    };
+    let code = header.or(json_code).or(xml_code)?;
+    Some(RecordedError {
+        code,
+        message: json_message.or(xml_message),
+    })
+}
+
+/// A JSON error body's code (`__type` after any `#`, or Anthropic's
+/// `error.type`) and message (`message`, `Message`, or Anthropic's
+/// `error.message`).
+fn json_error(body: &[u8]) -> (Option<String>, Option<String>) {
     #[derive(Deserialize, Default)]
     #[serde(default)]
     struct Anthropic {
@@ -417,24 +606,71 @@ pub(crate) fn whole_error(
         error: Option<Anthropic>,
     }
     let shape: Shape = serde_json::from_slice(body).unwrap_or_default();
-    let header = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-errortype"))
-        .and_then(|(_, value)| value.split(':').next())
-        .filter(|code| !code.is_empty())
-        .map(str::to_owned);
     let (anthropic_type, anthropic_message) = shape
         .error
         .map(|e| (e.error_type, e.message))
         .unwrap_or_default();
-    let code = header
-        .or_else(|| {
-            shape
-                .aws_type
-                .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
-        })
-        .or(anthropic_type)?;
-    Some((code, shape.message.or(anthropic_message)))
+    let code = shape
+        .aws_type
+        .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
+        .filter(|t| !t.is_empty())
+        .or(anthropic_type);
+    (code, shape.message.or(anthropic_message))
+}
+
+/// An XML error body's `<Code>` and `<Message>` (STS's
+/// `<ErrorResponse><Error>…`), their entities read.
+fn xml_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return (None, None);
+    };
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let len = text[start..].find(&format!("</{name}>"))?;
+        Some(xml_unescape(text[start..start + len].trim()))
+    };
+    (
+        element("Code").filter(|c| !c.is_empty()),
+        element("Message"),
+    )
+}
+
+/// `text` with XML's five entities and character references read.
+fn xml_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let read = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .map(|hex| u32::from_str_radix(hex, 16))
+                .or_else(|| entity.strip_prefix('#').map(str::parse::<u32>))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match read {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A recording as files write it.
@@ -751,34 +987,91 @@ events = [{ chunk = "{}", event = "ping" }]"#
     }
 
     #[test]
-    fn a_whole_body_s_error_is_read_from_each_endpoint_s_shape() {
+    fn an_error_is_read_from_each_endpoint_s_shape() {
+        let error = |status, headers: &[(String, String)], body: &[u8]| {
+            recorded_error(status, headers, body).map(|e| (e.code, e.message))
+        };
         let header = |v: &str| vec![("X-Amzn-ErrorType".to_owned(), v.to_owned())];
+        let some =
+            |code: &str, message: Option<&str>| Some((code.to_owned(), message.map(str::to_owned)));
         assert_eq!(
-            whole_error(
+            error(
+                429,
                 &header("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
                 br#"{"message":"slow"}"#
             ),
-            Some(("ThrottlingException".to_owned(), Some("slow".to_owned())))
+            some("ThrottlingException", Some("slow"))
         );
         assert_eq!(
-            whole_error(
+            error(
+                403,
                 &[],
                 br#"{"__type":"com.amazon.coral.service#UnrecognizedClientException","Message":"bad"}"#
             ),
-            Some(("UnrecognizedClientException".to_owned(), Some("bad".to_owned())))
+            some("UnrecognizedClientException", Some("bad"))
         );
         assert_eq!(
-            whole_error(
+            error(
+                529,
                 &[],
                 br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"r"}"#
             ),
-            Some(("overloaded_error".to_owned(), Some("Overloaded".to_owned())))
+            some("overloaded_error", Some("Overloaded"))
         );
-        assert_eq!(whole_error(&[], b"<html>Bad Gateway</html>"), None);
+        let sts = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>ExpiredToken</Code>\n    <Message>The security token &amp; its &quot;key&quot; &#x2014; expired</Message>\n  </Error>\n  <RequestId>r</RequestId>\n</ErrorResponse>";
         assert_eq!(
-            whole_error(&header("GatewayTimeout"), b"<html/>"),
-            Some(("GatewayTimeout".to_owned(), None))
+            error(403, &[], sts.as_bytes()),
+            some(
+                "ExpiredToken",
+                Some("The security token & its \"key\" \u{2014} expired")
+            )
         );
+        assert_eq!(error(502, &[], b"<html>Bad Gateway</html>"), None);
+        assert_eq!(
+            error(504, &header("GatewayTimeout"), b"<html/>"),
+            some("GatewayTimeout", None)
+        );
+        assert_eq!(error(200, &header("GatewayTimeout"), b"{}"), None);
+        assert_eq!(xml_unescape("a &bogus; &amp"), "a &bogus; &amp");
+    }
+
+    #[test]
+    fn no_event_is_larger_than_a_frame_may_be() {
+        let big = |n| "x".repeat(n);
+        let json = |n| format!(r#"{{"type":"ping","p":"{}"}}"#, big(n));
+        // The predicted lengths are the written ones.
+        for (text, padding) in [(json(3), "ab"), (json(0), "")] {
+            let mut written = Vec::new();
+            encode_chunk_json(text.as_bytes(), padding, &mut written);
+            assert_eq!(chunk_frame_len(&text, padding.len()), written.len());
+        }
+        let exception: ExceptionType = "throttlingException".parse().unwrap();
+        let message = "a \"quoted\" \\ line\n\t\u{1} \u{7f} \u{e9}";
+        let mut written = Vec::new();
+        encode_exception(&Exception::new(exception.as_str(), message), &mut written);
+        assert_eq!(exception_frame_len(&exception, message), written.len());
+
+        let problem = |kind: RecordedKind| kind.label().unwrap_err();
+        let too_big = problem(RecordedEvent::chunk(Duration::ZERO, json(MAX_FRAME)).kind);
+        assert_eq!((too_big.field, too_big.too_large), ("chunk", true));
+        assert!(too_big.message.contains("past the 16777216"), "{too_big:?}");
+        // Just fits with the mock's own padding, and not with one more byte.
+        let fits = MAX_FRAME - chunk_frame_len("", PADDING_ALPHABET.len());
+        let base64_fits = fits / 4 * 3;
+        let event = |n| RecordedEvent::chunk(Duration::ZERO, json(n - json(0).len()));
+        assert!(event(base64_fits).kind.label().is_ok());
+        assert!(event(base64_fits + 1).kind.label().is_err());
+        let padded = problem(
+            RecordedEvent::chunk(Duration::ZERO, json(0))
+                .padded(big(MAX_FRAME))
+                .kind,
+        );
+        assert_eq!(padded.field, "p");
+        let exception =
+            problem(RecordedEvent::exception(Duration::ZERO, exception, big(MAX_FRAME)).kind);
+        assert_eq!(exception.field, "message");
+        let sse = problem(RecordedEvent::sse(Duration::ZERO, "ping", big(MAX_FRAME)).kind);
+        assert_eq!(sse.field, "data");
     }
 
     #[test]

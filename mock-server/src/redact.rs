@@ -8,7 +8,7 @@ use http::HeaderMap;
 
 use crate::config::ServerConfig;
 use crate::credentials::IssuedKeys;
-use crate::secret_headers::SECRET_HEADERS;
+use crate::secret_headers::may_hold_a_secret;
 
 /// The account's own secrets: its secret keys and session tokens (set and
 /// queued), API keys and SSO tokens.
@@ -43,8 +43,9 @@ pub(crate) fn scrub_quoted(text: &str, config: &ServerConfig, issued: &IssuedKey
     scrub(text, secrets)
 }
 
-/// `headers` in arrival order with every secret replaced: the known
-/// secret headers whole, the `Authorization` signature, and in the two
+/// `headers` in arrival order with every secret replaced: every header
+/// that may hold one ([`may_hold_a_secret`]) whole, the `Authorization`
+/// signature, and in the two
 /// headers a SigV4 refusal quotes (`Authorization`, `x-amz-date`) what
 /// [`scrub_quoted`] finds. Other headers are kept as sent: a secret has no
 /// place there, and their long hex runs are hashes and trace ids.
@@ -59,7 +60,7 @@ pub(crate) fn redact_headers(
             let value = String::from_utf8_lossy(value.as_bytes());
             let shown = if name == http::header::AUTHORIZATION {
                 scrub_quoted(&redact_authorization(&value), config, issued)
-            } else if SECRET_HEADERS.contains(&name.as_str()) {
+            } else if may_hold_a_secret(name.as_str()) {
                 "<redacted>".to_owned()
             } else if name == "x-amz-date" {
                 scrub_quoted(&value, config, issued)

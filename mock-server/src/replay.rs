@@ -6,7 +6,6 @@
 use bedrock_eventstream::bedrock::{Exception, encode_chunk_json, encode_exception};
 
 use crate::api::{RecordedAnswer, RecordedPlan};
-use crate::journal::FrameRecord;
 use crate::mantle::write_sse;
 use crate::recorded::{EventKind, RecordedBody, RecordedKind, Recording};
 use crate::rng::Rng;
@@ -34,7 +33,14 @@ pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> Record
             }
             let mut frames = FrameWriter::default();
             for event in events {
-                frames.push_after(event.after, label(&event.kind), |out| {
+                // The checks every rule passes refuse an event without a
+                // label (unreadable, or larger than a frame may be), so
+                // none is skipped here; were one not, it could not be
+                // written without breaking the stream.
+                let Ok(label) = event.kind.label() else {
+                    continue;
+                };
+                frames.push_after(event.after, label, |out| {
                     write(&event.kind, rng, out);
                 });
             }
@@ -59,19 +65,8 @@ pub(crate) fn plan(recording: &Recording, own: &[&str], rng: &mut Rng) -> Record
     }
 }
 
-/// The journal's record of `kind`. The checks every rule passes refuse an
-/// event without one, so the fallback (the field's kind, unnamed) is for
-/// a recording that skipped them.
-fn label(kind: &RecordedKind) -> FrameRecord {
-    kind.label().unwrap_or_else(|_| match kind {
-        RecordedKind::Sse { event, .. } => FrameRecord::Sse(event.clone()),
-        RecordedKind::Exception { exception, .. } => {
-            FrameRecord::Exception(exception.as_str().to_owned())
-        }
-        _ => FrameRecord::Chunk(String::new()),
-    })
-}
-
+/// Writes `kind`, which [`RecordedKind::label`] accepted: within the
+/// frame limits its encoders hold to.
 fn write(kind: &RecordedKind, rng: &mut Rng, out: &mut Vec<u8>) {
     match kind {
         RecordedKind::Chunk { json, padding } => {

@@ -8,6 +8,10 @@ pub(crate) const BASE32_UPPER: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
 
+/// What the mock pads a chunk with: a prefix of these, as Bedrock pads.
+pub(crate) const PADDING_ALPHABET: &str =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 impl Rng {
@@ -29,10 +33,10 @@ impl Rng {
         low + (self.next_u64() % (high - low + 1) as u64) as usize
     }
 
-    /// A random-length prefix of `a-zA-Z0-9`, as Bedrock pads chunks.
+    /// A random-length prefix of `a-zA-Z0-9`, as Bedrock pads chunks: at
+    /// most [`PADDING_ALPHABET`]'s length.
     pub fn padding(&mut self) -> &'static str {
-        const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        &ALPHABET[..self.between(1, ALPHABET.len())]
+        &PADDING_ALPHABET[..self.between(1, PADDING_ALPHABET.len())]
     }
 
     /// `len` characters of base62.

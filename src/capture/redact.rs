@@ -34,6 +34,8 @@ mod json;
 mod report;
 mod text;
 
+pub(crate) use text::assigned_at;
+
 use std::collections::HashMap;
 use std::fmt;
 

@@ -430,6 +430,60 @@ fn a_bad_har_is_refused_naming_entry_and_field() {
 }
 
 #[test]
+fn the_proxy_log_masks_form_tokens_and_gateway_keys() {
+    let dir = Scratch::new("import-log-masks");
+    let har = read_file(&session_har(), &ImportOptions::new()).unwrap();
+    let web_identity = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmNpIn0.c2lnbmF0dXJlLWJ5dGVz";
+    let saml = "PHNhbWxwOlJlc3BvbnNlIElEPSJfMSI%2BPC9zYW1scDpSZXNwb25zZT4%3D";
+    let gateway_key = "pk-live-0123456789abcdef";
+    let mut exchange = har.exchanges[0].clone();
+    exchange.method = "POST".to_owned();
+    exchange.path = "/".to_owned();
+    exchange.query = format!("Action=AssumeRoleWithSAML&SAMLAssertion={saml}");
+    exchange.body = format!(
+        "Action=AssumeRoleWithWebIdentity&RoleSessionName=ci&WebIdentityToken={web_identity}&Version=2011-06-15"
+    )
+    .into_bytes()
+    .into();
+    for name in ["x-portkey-api-key", "ocp-apim-subscription-key", "api-key"] {
+        exchange
+            .headers
+            .push((name.to_owned(), gateway_key.to_owned()));
+    }
+    let line = log_line(&exchange);
+    for secret in [web_identity, saml, gateway_key] {
+        assert!(!line.contains(secret), "{secret} in {line}");
+    }
+    let path = dir.file("masks.log", format!("{line}\n").as_bytes());
+    let back = read_file(&path, &ImportOptions::new()).unwrap().exchanges;
+    let body = String::from_utf8(back[0].body.to_vec()).unwrap();
+    assert!(
+        body.starts_with(
+            "Action=AssumeRoleWithWebIdentity&RoleSessionName=ci&WebIdentityToken=<redacted "
+        ),
+        "{body}"
+    );
+    assert!(body.ends_with(">&Version=2011-06-15"), "{body}");
+    assert!(!body.contains(web_identity));
+    assert!(
+        back[0]
+            .query
+            .starts_with("Action=AssumeRoleWithSAML&SAMLAssertion=<redacted "),
+        "{}",
+        back[0].query
+    );
+    for name in ["x-portkey-api-key", "ocp-apim-subscription-key", "api-key"] {
+        let value = back[0].header(name).unwrap();
+        assert!(value.starts_with("<redacted "), "{name}: {value}");
+    }
+    assert_eq!(
+        log_line(&back[0]),
+        line,
+        "masking a masked log changes nothing"
+    );
+}
+
+#[test]
 fn a_bad_log_is_refused_naming_line_and_field() {
     let dir = Scratch::new("import-log-refusals");
     let har = read_file(&session_har(), &ImportOptions::new()).unwrap();

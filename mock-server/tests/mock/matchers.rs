@@ -568,3 +568,37 @@ async fn a_mock_nested_in_a_host_app_shares_its_state_and_verifies_the_signed_pa
     server.verify().unwrap();
     host.abort();
 }
+
+#[tokio::test]
+async fn a_gateway_s_key_headers_are_journaled_redacted() {
+    let server = MockBedrock::start().await;
+    let secret = "gw-secret-0123456789abcdef";
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-portkey-api-key", secret),
+        ("ocp-apim-subscription-key", secret),
+        ("api-key", secret),
+        (
+            "x-claude-code-session-id",
+            "59b017f8-757e-40fd-a2e3-1226f1ccbcb0",
+        ),
+    ];
+    send(
+        server.address(),
+        "POST",
+        &invoke(OPUS),
+        &headers,
+        PROBE.as_bytes(),
+    )
+    .await;
+    let entry = &server.received_requests()[0];
+    for name in ["x-portkey-api-key", "ocp-apim-subscription-key", "api-key"] {
+        assert_eq!(entry.header(name), Some("<redacted>"), "{name}");
+    }
+    assert_eq!(
+        entry.header("x-claude-code-session-id"),
+        Some("59b017f8-757e-40fd-a2e3-1226f1ccbcb0"),
+        "an id is no secret"
+    );
+    assert!(!format!("{entry:?}").contains(secret));
+}

@@ -454,6 +454,50 @@ async fn a_whole_recorded_error_is_journaled_with_its_type_and_message() {
 }
 
 #[tokio::test]
+async fn a_recorded_sts_xml_error_is_journaled_with_its_code_and_message() {
+    let server = open_server().await;
+    // The XML STS sends, as the mock itself sends it.
+    server.mount(
+        Rule::new(
+            Match::operation(Operation::GetCallerIdentity),
+            Answer::error(ErrorCode::ExpiredToken),
+        )
+        .times(1),
+    );
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let call = "Action=GetCallerIdentity&Version=2011-06-15";
+    let sent = send(server.address(), "POST", "/", &form, call.as_bytes()).await;
+    assert_eq!(sent.status, 403);
+    assert!(
+        sent.text().contains("<Code>ExpiredToken</Code>"),
+        "{}",
+        sent.text()
+    );
+    assert_eq!(
+        sent.header("x-amzn-errortype"),
+        None,
+        "only the XML says it"
+    );
+    let content_type = sent.header("content-type").unwrap_or("text/xml");
+    let recording = Recording::whole(403, &[("content-type", content_type)], sent.body.clone());
+    let replayer = open_server().await;
+    replayer.mount(Rule::new(
+        Match::operation(Operation::GetCallerIdentity),
+        Answer::recorded(recording),
+    ));
+    let replayed = send(replayer.address(), "POST", "/", &form, call.as_bytes()).await;
+    assert_eq!(replayed.body, sent.body);
+    let (first, second) = (
+        &server.received_requests()[0],
+        &replayer.received_requests()[0],
+    );
+    assert_eq!(first.error_type.as_deref(), Some("ExpiredToken"));
+    assert_eq!(second.error_type, first.error_type);
+    assert_eq!(second.error_message, first.error_message);
+    assert!(second.error_message.is_some());
+}
+
+#[tokio::test]
 async fn the_sdk_decodes_a_replayed_stream() {
     use aws_sdk_bedrockruntime::primitives::Blob;
     use aws_sdk_bedrockruntime::types::ResponseStream;
@@ -571,6 +615,49 @@ fn a_recording_that_cannot_be_sent_is_refused_naming_the_field() {
             ConfigErrorKind::BreaksFraming,
             "answer.recorded.headers.transfer-encoding".to_owned()
         )
+    );
+    // No event larger than an event-stream frame may be (16 MiB): the
+    // server would otherwise fail writing it.
+    let huge = "x".repeat(16 * 1024 * 1024);
+    let big_json = format!(r#"{{"type":"ping","p":"{huge}"}}"#);
+    assert_eq!(
+        refused(stream(vec![
+            chunk(ms(0)),
+            RecordedEvent::chunk(ms(0), big_json)
+        ])),
+        (
+            ConfigErrorKind::OutOfRange,
+            "answer.recorded.events[1].chunk".to_owned()
+        ),
+        "a chunk past a frame's limit"
+    );
+    assert_eq!(
+        refused(stream(vec![chunk(ms(0)).padded(huge.clone())])),
+        (
+            ConfigErrorKind::OutOfRange,
+            "answer.recorded.events[0].p".to_owned()
+        ),
+        "padding past a frame's limit"
+    );
+    assert_eq!(
+        refused(stream(vec![RecordedEvent::exception(
+            ms(0),
+            "throttlingException".parse().unwrap(),
+            huge.clone()
+        )])),
+        (
+            ConfigErrorKind::OutOfRange,
+            "answer.recorded.events[0].message".to_owned()
+        ),
+        "an exception message past a frame's limit"
+    );
+    assert_eq!(
+        refused(stream(vec![RecordedEvent::sse(ms(0), "ping", huge)])),
+        (
+            ConfigErrorKind::OutOfRange,
+            "answer.recorded.events[0].data".to_owned()
+        ),
+        "an event's data past a frame's limit"
     );
     // In a config, the rule is named too.
     let config = ServerConfig::default().rule(Rule::new(

@@ -16,8 +16,10 @@
 //! came; `end` is `complete`, `broken` or `client_left`, the last two with
 //! `at_ms`. Times are milliseconds (fractions to the nanosecond), bodies
 //! and pieces base64. The log holds what went over the wire but the
-//! credentials: signatures, session tokens, keys and the secrets of
-//! credential answers are written as `<redacted 1a2b3c4d>`, a tag that
+//! credentials: signatures, session tokens, keys (any header that may
+//! hold one), the tokens a request's form body or query assigns
+//! (`WebIdentityToken=`, `TokenCode=`, `SAMLAssertion=`) and the secrets
+//! of credential answers are written as `<redacted 1a2b3c4d>`, a tag that
 //! tells one from another (a body masked so is one piece). Key ids,
 //! prompts and answers stay: `import` redacts them as it writes the
 //! scenario.
@@ -141,7 +143,7 @@ pub fn log_line(exchange: &Exchange) -> String {
             after_ms: ms_from_duration(*after),
         }),
     };
-    let body = mask::body(&exchange.body);
+    let body = mask::request_body(&exchange.body);
     let line = Line {
         v: LOG_VERSION,
         started_ms: ms_from_duration(exchange.started),

@@ -6,27 +6,23 @@
 //! prompts, answers) stays: `import` redacts those as it writes the
 //! scenario.
 //!
-//! Left out: SigV4 signatures (`Signature=`, `X-Amz-Signature=`), session
-//! tokens, bearer and API keys, cookies, and the secrets in credential
-//! answers (STS's `SecretAccessKey` and `SessionToken`, the SSO portal's
-//! and OIDC's `secretAccessKey`, `sessionToken`, `accessToken`,
-//! `refreshToken`, `clientSecret`).
+//! Left out: every header that may hold a secret (the mock's
+//! vocabulary, [`may_hold_a_secret`]: session tokens, API and gateway
+//! keys, cookies; of a SigV4 `Authorization` only the signature), the
+//! secrets assigned in a query or a form body as the scenario writer's
+//! redaction finds them ([`assigned_at`]: `X-Amz-Signature=`,
+//! `X-Amz-Security-Token=`, `WebIdentityToken=`, `TokenCode=`,
+//! `SAMLAssertion=`), and the secrets in credential answers (STS's
+//! `SecretAccessKey` and `SessionToken`, the SSO portal's and OIDC's
+//! `secretAccessKey`, `sessionToken`, `accessToken`, `refreshToken`,
+//! `clientSecret`).
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-/// Header names whose values are secrets in full (the mock's journal
-/// redacts the same ones: `mock-server/src/secret_headers.rs`).
-const SECRET_HEADERS: &[&str] = &[
-    "x-amz-security-token",
-    "x-amz-sso_bearer_token",
-    "x-api-key",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-];
+use bedrock_mock_server::may_hold_a_secret;
 
-/// Query parameters of a presigned request that are secrets.
-const SECRET_PARAMETERS: &[&str] = &["X-Amz-Signature", "X-Amz-Security-Token"];
+use crate::capture::redact::assigned_at;
 
 /// Body fields whose values are secrets: JSON keys and XML elements of
 /// credential answers (and OIDC's requests).
@@ -56,11 +52,11 @@ fn tag(secret: &str) -> String {
 
 /// A header's value as the log writes it.
 pub(super) fn header(name: &str, value: &str) -> String {
-    if SECRET_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-        return tag(value);
+    if !may_hold_a_secret(name) {
+        return value.to_owned();
     }
     if !name.eq_ignore_ascii_case("authorization") {
-        return value.to_owned();
+        return tag(value);
     }
     if value.starts_with("AWS4-") {
         // Algorithm, key id, scope and signed headers say how the client
@@ -76,26 +72,28 @@ pub(super) fn header(name: &str, value: &str) -> String {
     }
 }
 
-/// A query as the log writes it: a presigned request's signature and
-/// token masked, the rest as sent.
+/// A query as the log writes it: the secrets assigned in it masked (a
+/// presigned request's signature and token), the rest as sent.
 pub(super) fn query(query: &str) -> String {
-    if !SECRET_PARAMETERS.iter().any(|p| query.contains(p)) {
-        return query.to_owned();
+    assigned(query).into_owned()
+}
+
+/// A request's body with the secrets assigned in it masked (a form
+/// body's `WebIdentityToken=`, `SAMLAssertion=`) and those of [`body`],
+/// or `None` when it has none.
+pub(super) fn request_body(body: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    match assigned(text) {
+        Cow::Borrowed(_) => self::body(body),
+        Cow::Owned(masked) => Some(self::body(masked.as_bytes()).unwrap_or(masked.into_bytes())),
     }
-    query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, value)) if SECRET_PARAMETERS.contains(&name) => {
-                format!("{name}={}", tag(value))
-            }
-            _ => pair.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// A body with the values of [`SECRET_FIELDS`] masked (JSON `"name":
 /// "value"` and XML `<Name>value</Name>`), or `None` when it has none.
+/// An answer's body is masked so (a model's text that quotes a
+/// `Signature=` is the customer's content, and masking it would join a
+/// stream's pieces, losing their times).
 pub(super) fn body(body: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(body).ok()?;
     if !SECRET_FIELDS.iter().any(|f| text.contains(f)) {
@@ -109,6 +107,37 @@ pub(super) fn body(body: &[u8]) -> Option<Vec<u8>> {
         text = mask_values(&text, &key, json_value_start, json_string_len);
     }
     Some(text.into_bytes())
+}
+
+/// `text` with the value of each secret assigned in it ([`assigned_at`])
+/// tagged; borrowed when it has none.
+fn assigned(text: &str) -> Cow<'_, str> {
+    if !text.contains('=') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < text.len() {
+        match text
+            .is_char_boundary(i)
+            .then(|| assigned_at(text, i))
+            .flatten()
+        {
+            Some((value, _, _)) => {
+                out.push_str(&text[copied..value.start]);
+                out.push_str(&tag(&text[value.clone()]));
+                copied = value.end;
+                i = value.end;
+            }
+            None => i += 1,
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// `text` with each value after `opening` masked: `start` finds where
@@ -203,6 +232,59 @@ mod tests {
         assert!(q.starts_with("X-Amz-Credential=AKID%2F2026&X-Amz-Signature=<redacted "));
         assert!(q.ends_with(">&x=1") && !q.contains("abc123"));
         assert_eq!(query("type=SYSTEM_DEFINED"), "type=SYSTEM_DEFINED");
+    }
+
+    #[test]
+    fn every_header_that_may_hold_a_secret_is_tagged() {
+        for name in [
+            "x-portkey-api-key",
+            "Ocp-Apim-Subscription-Key",
+            "api-key",
+            "x-auth-token",
+            "set-cookie",
+            "proxy-authorization",
+            "x-amz-sso_bearer_token",
+        ] {
+            let masked = header(name, "gw-secret-0123456789");
+            assert!(masked.starts_with("<redacted "), "{name}: {masked}");
+            assert!(!masked.contains("gw-secret"), "{name}");
+        }
+        for (name, value) in [
+            ("x-amzn-bedrock-input-token-count", "12"),
+            (
+                "x-claude-code-session-id",
+                "59b017f8-757e-40fd-a2e3-1226f1ccbcb0",
+            ),
+            ("user-agent", "claude-cli/2.1.328 (external, sdk-cli)"),
+        ] {
+            assert_eq!(header(name, value), value, "{name}");
+        }
+    }
+
+    #[test]
+    fn secrets_assigned_in_a_form_body_or_a_query_are_tagged() {
+        let form = "Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fci&RoleSessionName=ci&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl&Version=2011-06-15";
+        let masked = String::from_utf8(request_body(form.as_bytes()).unwrap()).unwrap();
+        assert!(masked.starts_with("Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fci&RoleSessionName=ci&WebIdentityToken=<redacted "), "{masked}");
+        assert!(masked.ends_with(">&Version=2011-06-15"), "{masked}");
+        assert!(!masked.contains("eyJ"), "{masked}");
+        assert_eq!(
+            body(masked.as_bytes()),
+            None,
+            "a masked body is left as it is"
+        );
+
+        let mfa = "Action=AssumeRole&SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fme&TokenCode=987654";
+        let saml = "Action=AssumeRoleWithSAML&SAMLAssertion=PHNhbWxwOlJlc3BvbnNlPg%3D%3D&Version=2011-06-15";
+        for (text, secret) in [(mfa, "987654"), (saml, "PHNhbWxw")] {
+            let masked = String::from_utf8(request_body(text.as_bytes()).unwrap()).unwrap();
+            assert!(!masked.contains(secret), "{masked}");
+            assert!(query(text).contains("=<redacted "), "{}", query(text));
+        }
+        assert_eq!(
+            request_body(b"Action=GetCallerIdentity&Version=2011-06-15"),
+            None
+        );
     }
 
     #[test]

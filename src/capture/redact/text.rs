@@ -49,7 +49,30 @@ const ASSIGNED: &[(&str, SecretKind, &str)] = &[
     ),
     ("webidentitytoken=", SecretKind::WebIdentityToken, REDACTED),
     ("tokencode=", SecretKind::OtherToken, REDACTED),
+    ("samlassertion=", SecretKind::OtherToken, REDACTED),
 ];
+
+/// The secret assigned at byte `i` of `text`, when a name of [`ASSIGNED`]
+/// starts there as a word (any case: `WebIdentityToken=eyJ…` in a form
+/// body, `X-Amz-Signature=…` in a query): where its value lies (up to
+/// the next `&`, `,`, `;`, quote, angle bracket or space; never empty),
+/// its kind and what replaces it. The proxy log's masking
+/// (`capture::import::mask`) finds the same values.
+pub(crate) fn assigned_at(
+    text: &str,
+    i: usize,
+) -> Option<(std::ops::Range<usize>, SecretKind, &'static str)> {
+    let at_word = i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric();
+    if !at_word {
+        return None;
+    }
+    let (name, kind, with) = ASSIGNED
+        .iter()
+        .find(|(name, _, _)| starts_with_ignore_case(&text[i..], name))?;
+    let start = i + name.len();
+    let end = start + run(&text[start..], |b| !b"&,;\"'<> \t\r\n".contains(&b));
+    (end > start).then_some((start..end, *kind, *with))
+}
 
 /// Query parameters that name an account (the SSO portal's
 /// `GetRoleCredentials` and `ListAccountRoles`).
@@ -194,17 +217,9 @@ impl Secrets {
 
     /// `signature=…`, `X-Amz-Security-Token=…`, `WebIdentityToken=…`.
     fn assigned_at(&mut self, text: &str, i: usize) -> Option<(usize, String)> {
-        let (name, kind, with) = ASSIGNED
-            .iter()
-            .find(|(name, _, _)| starts_with_ignore_case(&text[i..], name))?;
-        let start = i + name.len();
-        let end = start + run(&text[start..], |b| !b"&,;\"'<> \t\r\n".contains(&b));
-        if end == start {
-            return None;
-        }
-        let value = &text[start..end];
-        let written = self.replaced(*kind, value, with);
-        Some((end, format!("{}{written}", &text[i..start])))
+        let (value, kind, with) = assigned_at(text, i)?;
+        let written = self.replaced(kind, &text[value.clone()], with);
+        Some((value.end, format!("{}{written}", &text[i..value.start])))
     }
 
     /// `aws_secret_access_key = …`, `"SessionToken": "…"` and the like.
@@ -435,6 +450,16 @@ mod tests {
             "/federation/credentials?account_id=123456789012&role_name=Dev"
         );
         assert_eq!(s.text("TokenCode=123456&x=1"), "TokenCode=<redacted>&x=1");
+        assert_eq!(
+            s.text("Action=AssumeRoleWithSAML&SAMLAssertion=PHNhbWxwOlJlc3BvbnNlPg%3D%3D&Version=2011-06-15"),
+            "Action=AssumeRoleWithSAML&SAMLAssertion=<redacted>&Version=2011-06-15"
+        );
+        // A name inside a word is not one.
+        assert_eq!(assigned_at("xsignature=1", 1), None);
+        assert_eq!(
+            assigned_at("a&Signature=ab;", 2).map(|(value, _, _)| value),
+            Some(12..14)
+        );
     }
 
     #[test]
