@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bedrock_eventstream::bedrock::{Exception, encode_exception};
 use bedrock_eventstream::{Decoder, Frame, Header, encode};
 use bytes::Bytes;
 
@@ -208,18 +207,6 @@ fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
         .map(|h| (h.name.to_owned(), h.value.as_str().map(str::to_owned)))
         .collect();
     EventBody::Frame { headers, bytes }
-}
-
-/// An exception frame as the mock writes one.
-pub fn exception_bytes(kind: &str, message: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_exception(&Exception::new(kind, message), &mut out);
-    out
-}
-
-/// A Server-Sent Event as the mock writes one.
-pub fn sse_bytes(event: &str, data: &str) -> Vec<u8> {
-    format!("event: {event}\ndata: {data}\n\n").into_bytes()
 }
 
 /// A frame written as it came, its payload redacted: the same bytes when
@@ -438,7 +425,7 @@ fn sse_event(text: &str) -> Option<EventBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bedrock_eventstream::bedrock::chunk_payload;
+    use bedrock_eventstream::bedrock::{Exception, chunk_payload, encode_exception};
 
     fn chunk(json: &str, p: &str) -> Vec<u8> {
         let headers = [

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use bedrock_mock_server::render::Renderer;
-use bedrock_mock_server::{ErrorCode, Identified, Operation, identify};
+use bedrock_mock_server::{
+    ErrorCode, ExceptionType, Identified, Operation, RecordedEvent, Recording, identify,
+    recorded_error,
+};
 
 use super::client_side::{self, ClientSide};
 use super::exchange::{Answered, BodyEnd, Exchange, HOP_BY_HOP, Outcome};
@@ -394,9 +397,7 @@ impl Request<'_> {
             }
             _ => redactor.other_body(&raw),
         };
-        let error = (answered.status >= 400)
-            .then(|| error_code(answered, &body))
-            .flatten();
+        let error = recorded_error(answered.status, &answered.headers, &body).map(|e| e.code);
         // An error that took its time keeps it: a recorded answer waits.
         if let Some(code) = &error
             && answered.head_after < Duration::from_secs(1)
@@ -455,7 +456,7 @@ impl Request<'_> {
         };
         for event in &read.events {
             match event_line(stream.gap_to(event.at), &event.body, self.n, redactor) {
-                Ok(written) => stream.add(written, frame_label(&event.body)),
+                Ok(written) => stream.add(written),
                 Err(why) => notes.push(format!("{}: an event was left out: {why}.", self.label())),
             }
         }
@@ -550,10 +551,10 @@ struct WrittenStream {
 }
 
 impl WrittenStream {
-    fn add(&mut self, written: WrittenEvent, label: String) {
+    fn add(&mut self, written: WrittenEvent) {
         let _ = writeln!(self.section, "  {},", written.line);
         self.sent += written.len;
-        self.body.frames.push(label);
+        self.body.frames.push(written.label);
     }
 
     /// The gap before an event that came `at`: whole milliseconds of the
@@ -576,7 +577,7 @@ impl WrittenStream {
         match event_line(gap, filler, stream, redactor) {
             Ok(written) => {
                 let len = written.len;
-                self.add(written, frame_label(filler));
+                self.add(written);
                 len
             }
             Err(_) => 0,
@@ -692,17 +693,33 @@ const MOCK_OWN_HEADERS: &[&str] = &[
     "request-id",
 ];
 
-/// An event as the file writes it, and how many bytes the replay sends
-/// for it.
+/// An event as the file writes it, how many bytes the replay sends for
+/// it, and the journal's label of it: both the mock's own (its writer,
+/// its labels), so they cannot drift from what the replay does.
 struct WrittenEvent {
     line: String,
     len: usize,
+    label: String,
+}
+
+impl WrittenEvent {
+    /// `line`, as the mock replays `event`; why not, for an event the
+    /// mock refuses (too large for a frame, a frame it cannot read).
+    fn of(line: String, event: RecordedEvent) -> Result<Self, String> {
+        let label = event.label().map_err(|e| e.to_string())?.to_string();
+        let replay = Renderer::new(0).recorded(&Recording::events(200, &[], vec![event]));
+        Ok(Self {
+            line,
+            len: replay.body.len(),
+            label,
+        })
+    }
 }
 
 /// One event, as an inline table of the `events` array; why not, for an
 /// event a recording cannot hold.
 // Long because it has one arm per kind of event, each writing the event's
-// line and the replay's length of it side by side, where they must agree.
+// line and the mock's event from the same values, where they must agree.
 fn event_line(
     gap: Duration,
     event: &EventBody,
@@ -710,99 +727,51 @@ fn event_line(
     redactor: &mut Redactor,
 ) -> Result<WrittenEvent, String> {
     let after = format!("after_ms = {}", gap.as_millis());
-    Ok(match event {
+    match event {
         EventBody::Chunk { json, padding } => {
-            // A chunk without padding gets an empty one: the replay's
-            // bytes, counted here, are what the cut offsets follow.
+            // A chunk without padding gets an empty one: the mock's own
+            // would be random, and the cut offsets follow these bytes.
             let json = redactor.answer_event(stream, json);
             let padding = padding.as_deref().unwrap_or_default();
-            WrittenEvent {
-                len: chunk_frame_len(&json, padding),
-                line: format!(
-                    "{{ {after}, chunk = {}, p = {} }}",
-                    quoted(&json),
-                    quoted(padding)
-                ),
-            }
+            let line = format!(
+                "{{ {after}, chunk = {}, p = {} }}",
+                quoted(&json),
+                quoted(padding)
+            );
+            WrittenEvent::of(line, RecordedEvent::chunk(gap, json).padded(padding))
         }
         EventBody::Exception { kind, message } => {
             let message = redactor.text(message);
-            WrittenEvent {
-                len: stream::exception_bytes(kind, &message).len(),
-                line: format!(
-                    "{{ {after}, exception = {}, message = {} }}",
-                    quoted(kind),
-                    quoted(&message)
-                ),
-            }
+            let exception: ExceptionType = kind.parse().map_err(|e| format!("{e}"))?;
+            let line = format!(
+                "{{ {after}, exception = {}, message = {} }}",
+                quoted(kind),
+                quoted(&message)
+            );
+            WrittenEvent::of(line, RecordedEvent::exception(gap, exception, message))
         }
         EventBody::Frame { headers, bytes } => {
             use base64::Engine as _;
             let bytes = stream::redacted_frame(headers, bytes, redactor)
                 .ok_or("a frame whose payload held a secret cannot be written again")?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
-            WrittenEvent {
-                len: bytes.len(),
-                line: format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded)),
-            }
+            let line = format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded));
+            WrittenEvent::of(line, RecordedEvent::frame(gap, bytes))
         }
         EventBody::Sse { event, data } => {
-            if event.contains(['\n', '\r']) || data.contains(['\n', '\r']) {
-                return Err(format!(
-                    "the Server-Sent Event `{}` has several lines, which a recording cannot hold",
-                    event.lines().next().unwrap_or_default()
-                ));
-            }
             let data = if stream::json_type(data).is_some() {
                 redactor.answer_event(stream, data)
             } else {
                 redactor.text(data)
             };
-            WrittenEvent {
-                len: stream::sse_bytes(event, &data).len(),
-                line: format!(
-                    "{{ {after}, event = {}, data = {} }}",
-                    quoted(event),
-                    quoted(&data)
-                ),
-            }
+            let line = format!(
+                "{{ {after}, event = {}, data = {} }}",
+                quoted(event),
+                quoted(&data)
+            );
+            WrittenEvent::of(line, RecordedEvent::sse(gap, event.clone(), data))
         }
-    })
-}
-
-/// The journal's label for an event (`chunk:message_start`).
-fn frame_label(event: &EventBody) -> String {
-    match event {
-        EventBody::Chunk { .. } => format!("chunk:{}", event.label()),
-        EventBody::Exception { kind, .. } => format!("exception:{kind}"),
-        EventBody::Frame { headers, .. } => {
-            let exception = headers
-                .iter()
-                .any(|(n, v)| n == ":message-type" && v.as_deref() == Some("exception"));
-            if exception {
-                format!("exception:{}", event.label())
-            } else {
-                format!("chunk:{}", event.label())
-            }
-        }
-        EventBody::Sse { event, .. } => format!("sse:{event}"),
     }
-}
-
-/// An event-stream `chunk` frame's length for an event JSON and padding:
-/// prelude and its checksum, the three string headers (name length byte,
-/// name, type byte, value length, value), the payload, the checksum.
-fn chunk_frame_len(json: &str, padding: &str) -> usize {
-    let headers: usize = [
-        (":event-type", "chunk"),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ]
-    .iter()
-    .map(|(n, v)| 1 + n.len() + 1 + 2 + v.len())
-    .sum();
-    let payload = bedrock_eventstream::bedrock::chunk_payload(json.as_bytes(), padding).len();
-    12 + headers + payload + 4
 }
 
 /// The event the replay cuts inside: of the type the cut one carried (as
@@ -814,35 +783,30 @@ fn filler(partial: &Partial, sse: bool, wanted: usize) -> EventBody {
         .unwrap_or_else(|| "content_block_delta".to_owned());
     if sse {
         let bare = |p: usize| format!("{{\"type\":\"{kind}\",\"p\":\"{}\"}}", "x".repeat(p));
-        let short = stream::sse_bytes(&kind, &bare(0)).len();
+        let short = Renderer::new(0)
+            .recorded(&Recording::events(
+                200,
+                &[],
+                vec![RecordedEvent::sse(Duration::ZERO, kind.as_str(), bare(0))],
+            ))
+            .body
+            .len();
         let data = bare(wanted.saturating_sub(short));
         return EventBody::Sse { event: kind, data };
     }
     let json = format!("{{\"type\":\"{kind}\"}}");
-    let bare = chunk_frame_len(&json, "");
+    let bare = Renderer::new(0)
+        .recorded(&Recording::events(
+            200,
+            &[],
+            vec![RecordedEvent::chunk(Duration::ZERO, json.as_str()).padded("")],
+        ))
+        .body
+        .len();
     EventBody::Chunk {
         json,
         padding: Some("x".repeat(wanted.saturating_sub(bare))),
     }
-}
-
-/// The error code an error answer carries: `x-amzn-errortype` (before its
-/// `:`), Mantle's `error.type`, STS's `<Code>`.
-fn error_code(answered: &Answered, body: &[u8]) -> Option<String> {
-    if let Some(header) = answered.header("x-amzn-errortype") {
-        return header.split(':').next().map(str::to_owned);
-    }
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    if let Some(kind) = json
-        .as_ref()
-        .and_then(|j| j.pointer("/error/type"))
-        .and_then(|t| t.as_str())
-    {
-        return Some(kind.to_owned());
-    }
-    let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    Some(text[start..start + text[start..].find("</Code>")?].to_owned())
 }
 
 /// The error as a catalogue `error` answer, when the mock renders exactly

@@ -347,7 +347,7 @@ fn a_mantle_event_of_several_lines_is_left_out_with_a_note() {
     let written = write(&[exchange], &WriteOptions::new("mantle-lines"));
     loads(&written, "mantle-lines");
     assert!(
-        written.notes.iter().any(|n| n.contains("several lines")),
+        written.notes.iter().any(|n| n.contains("line break")),
         "{:?}",
         written.notes
     );
