@@ -87,8 +87,18 @@ impl RecordOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RecordError {
+    /// What kind of failure.
+    pub kind: RecordErrorKind,
     /// What went wrong and what to do.
     pub message: String,
+}
+
+/// The kinds of [`RecordError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordErrorKind {
+    /// The port could not be listened on (taken, or not allowed).
+    Listen,
 }
 
 impl std::fmt::Display for RecordError {
@@ -145,11 +155,13 @@ impl Recorder {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| RecordError {
+                kind: RecordErrorKind::Listen,
                 message: format!(
                     "record: could not listen on 127.0.0.1:{port}: {e}; choose another --port"
                 ),
             })?;
         let address = listener.local_addr().map_err(|e| RecordError {
+            kind: RecordErrorKind::Listen,
             message: format!("record: {e}"),
         })?;
         let signer = match &options.credentials {
@@ -214,8 +226,10 @@ impl Recorder {
     }
 }
 
-/// The credential chain's provider, or `None` (bearer keys only) when
-/// the chain has none.
+/// The credential chain's provider (`None` only where the AWS config
+/// has no credential provider at all); whether it finds credentials is
+/// known at the first SigV4 request, which is refused saying so when it
+/// does not.
 async fn chain(region: &str) -> Option<SharedCredentialsProvider> {
     // The chain's own calls (SSO, STS, the instance metadata) go over
     // the same rustls-on-ring HTTPS the client uses.
