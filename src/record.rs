@@ -136,6 +136,16 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
         .await
         .map_err(|e| e.to_string())?;
     let endpoints = recorded_endpoints(recorder.uri());
+    // Installed before anything is printed: a script that reads the
+    // exports and stops the recorder at once still gets its scenario.
+    let signals = StopSignals::install();
+    for (name, _) in &endpoints {
+        if let Ok(set) = std::env::var(name) {
+            eprintln!(
+                "note: {name} was {set}; the client now goes through the recorder to AWS. For a gateway, pass --upstream {set}."
+            );
+        }
+    }
     let mut exit = None;
     if args.command.is_empty() {
         eprintln!(
@@ -149,9 +159,9 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
             "Ctrl-C ends the session and writes {}.",
             args.written.output.display()
         );
-        StopSignals::install().wait().await;
+        signals.wait().await;
     } else {
-        exit = run_client(&args.command, &endpoints, StopSignals::install()).await?;
+        exit = run_client(&args.command, &endpoints, signals).await?;
     }
     Ok((recorder.finish().await, exit))
 }
@@ -217,9 +227,11 @@ impl ProxyLog {
 }
 
 /// Runs the client with its endpoints on the proxy until it exits; its
-/// exit code (`None`: ended by a signal). Ctrl-C reaches the client too
-/// (the terminal sends it to both): the recorder waits for the client to
-/// end, ten seconds at most, then writes what it has.
+/// exit code, when it ended on its own (`None` after a stop: a replay
+/// cannot stop it so, so its exit is not expected). Ctrl-C reaches the
+/// client too (the terminal sends it to both); then, or at SIGTERM to the
+/// recorder alone, the recorder waits for the client to end, ten seconds
+/// at most (stopping it after), and writes what it has.
 async fn run_client(
     command: &[String],
     endpoints: &[(&str, String)],
@@ -234,14 +246,20 @@ async fn run_client(
     let mut child = child
         .spawn()
         .map_err(|e| format!("could not run {program}: {e}"))?;
+    let mut stopped = false;
     let status = tokio::select! {
         status = child.wait() => Some(status),
         () = signals.wait() => {
+            stopped = true;
             eprintln!("Stopping: waiting for {program} to end, then writing the session.");
             tokio::time::timeout(CLIENT_GRACE, child.wait()).await.ok()
         }
     };
     match status {
+        Some(Ok(status)) if stopped => {
+            eprintln!("{program} exited with {status} after the stop; its exit is not expected.");
+            Ok(None)
+        }
         Some(Ok(status)) => {
             eprintln!("{program} exited with {status}.");
             Ok(status.code().and_then(|c| u8::try_from(c).ok()))

@@ -24,6 +24,8 @@ const SECRET_WORDS: &[&str] = &[
     "signature",
     "cookie",
     "session",
+    "credential",
+    "bearer",
 ];
 
 /// Endings of names that say what the value is, and it is no secret: a

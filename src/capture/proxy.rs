@@ -150,7 +150,9 @@ struct Session {
 
 impl Recorder {
     /// Starts the proxy on 127.0.0.1:`port` (0: any free port). Without
-    /// explicit credentials it loads the AWS credential chain once here.
+    /// explicit credentials it sets up the AWS credential chain here; the
+    /// credentials are fetched at the first SigV4 request and kept until
+    /// they near their expiry.
     pub async fn start(options: RecordOptions, port: u16) -> Result<Self, RecordError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -247,7 +249,16 @@ async fn chain(region: &str) -> Option<SharedCredentialsProvider> {
 }
 
 async fn accept(listener: tokio::net::TcpListener, session: Arc<Session>) {
-    while let Ok((socket, _)) = listener.accept().await {
+    loop {
+        // A failed accept (too many open files, a connection aborted
+        // while queued) ends no session: the next one is waited for.
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         let mut stop = session.stop.subscribe();
         let session = Arc::clone(&session);
         tokio::spawn(async move {
@@ -392,14 +403,16 @@ impl Session {
                     &exchange.path,
                     &exchange.query,
                     &exchange.body,
-                )
-                .ok_or_else(|| {
-                    format!(
-                        "{} {} is no Bedrock, Mantle or STS operation",
-                        exchange.method, exchange.path
-                    )
-                })?;
-                aws_endpoint(identified.operation, &region)
+                );
+                match identified {
+                    Some(identified) => aws_endpoint(identified.operation, &region),
+                    None => signed_endpoint(exchange, &region).ok_or_else(|| {
+                        format!(
+                            "{} {} is no operation the recorder knows, and it is not signed with SigV4 to tell its service",
+                            exchange.method, exchange.path
+                        )
+                    })?,
+                }
             }
         };
         Ok(format!("{base}{path_and_query}"))
@@ -596,6 +609,23 @@ fn aws_endpoint(operation: Operation, region: &str) -> String {
         Operation::GetRoleCredentials => format!("https://portal.sso.{region}.amazonaws.com"),
         _ => format!("https://bedrock.{region}.amazonaws.com"),
     }
+}
+
+/// The endpoint of an operation the mock does not know (CountTokens,
+/// Converse, ListFoundationModels…): the service its SigV4 scope names,
+/// the runtime for a model's path.
+fn signed_endpoint(exchange: &Exchange, region: &str) -> Option<String> {
+    let scope = exchange.header("authorization").and_then(SigV4Scope::of)?;
+    let host = match scope.service.as_str() {
+        "bedrock" if exchange.path.starts_with("/model/") => "bedrock-runtime",
+        service => service,
+    };
+    let suffix = if host == "bedrock-mantle" {
+        "api.aws"
+    } else {
+        "amazonaws.com"
+    };
+    Some(format!("https://{host}.{region}.{suffix}"))
 }
 
 /// The recorder's own refusal (a request it cannot forward), not recorded.

@@ -75,7 +75,9 @@ pub struct Partial {
     pub bytes: usize,
     /// When its last byte arrived, from the answer's head.
     pub at: Duration,
-    /// The whole frame's length, when its prelude arrived.
+    /// The whole frame's length, when its prelude arrived whole with a
+    /// checksum that holds, the length is within AWS's limits and longer
+    /// than what came.
     pub frame_len: Option<usize>,
     /// The event type it carried, when enough of it arrived to tell.
     pub event_type: Option<String>,
@@ -211,14 +213,21 @@ fn frame_event(frame: &Frame<'_>, bytes: Bytes) -> EventBody {
 
 /// A frame written as it came, its payload redacted: the same bytes when
 /// redaction changed nothing, else the frame encoded again (`None` when a
-/// header is not a string, so the frame cannot be).
+/// header is not a string, so the frame cannot be). A chunk this reader
+/// did not take apart (a payload with fields beyond `bytes` and `p`) has
+/// its event redacted as answer text, like every other chunk of
+/// `stream`.
 pub fn redacted_frame(
     headers: &[(String, Option<String>)],
     bytes: &[u8],
+    stream: usize,
     redactor: &mut super::redact::Redactor,
 ) -> Option<Vec<u8>> {
     let frame = bedrock_eventstream::decode_frame(bytes).ok()?;
-    let payload = redactor.other_body(frame.payload());
+    let payload = match redacted_chunk(frame.payload(), stream, redactor) {
+        Some(payload) => payload,
+        None => redactor.other_body(frame.payload()),
+    };
     if payload == frame.payload() {
         return Some(bytes.to_vec());
     }
@@ -233,6 +242,31 @@ pub fn redacted_frame(
     let mut out = Vec::new();
     encode(&headers, &payload, &mut out).ok()?;
     Some(out)
+}
+
+/// A chunk payload (`{"bytes": "<base64 event>", …}`) with its event
+/// redacted as answer text and the rest as any body; `None` for a payload
+/// that is not one.
+fn redacted_chunk(
+    payload: &[u8],
+    stream: usize,
+    redactor: &mut super::redact::Redactor,
+) -> Option<Vec<u8>> {
+    let mut value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let object = value.as_object_mut()?;
+    let event = STANDARD.decode(object.get("bytes")?.as_str()?).ok()?;
+    let event = String::from_utf8(event).ok()?;
+    let redacted = redactor.answer_event(stream, &event);
+    object.insert("bytes".into(), STANDARD.encode(redacted).into());
+    for (name, field) in object.iter_mut().filter(|(name, _)| *name != "bytes") {
+        let text = serde_json::to_vec(field).ok()?;
+        let redacted = redactor.other_body(&text);
+        if redacted != text {
+            *field = serde_json::from_slice(&redacted)
+                .unwrap_or_else(|_| format!("<redacted {name}>").into());
+        }
+    }
+    serde_json::to_vec(&value).ok()
 }
 
 /// What can be told of a frame cut short: its length from the prelude
@@ -367,9 +401,14 @@ pub fn server_sent_events(pieces: &[Piece]) -> TimedEvents {
         }
         start += len + gap;
     }
-    if start < body.len() {
-        let text = String::from_utf8_lossy(&body[start..]);
-        let event_type = sse_event(&text)
+    let rest = String::from_utf8_lossy(&body[start..]);
+    // Bytes after the last event that start no event (a stray line
+    // break, a comment line) are no event cut short.
+    let starts_one = rest
+        .lines()
+        .any(|line| !line.trim().is_empty() && !line.starts_with(':'));
+    if starts_one {
+        let event_type = sse_event(&rest)
             .map(|e| e.label())
             .filter(|l| !l.is_empty());
         out.partial = Some(Partial {
@@ -504,6 +543,16 @@ mod tests {
         );
         let partial = read.partial.unwrap();
         assert_eq!(partial.event_type.as_deref(), Some("content_block_delta"));
+    }
+
+    #[test]
+    fn bytes_after_the_last_event_that_start_none_are_no_cut_event() {
+        for tail in ["\n", ": keep-alive\n", "\r\n"] {
+            let body = format!("event: ping\ndata: {{}}\n\n{tail}");
+            let read = server_sent_events(&[piece(0, body.into_bytes())]);
+            assert_eq!(read.events.len(), 1, "{tail:?}");
+            assert_eq!(read.partial, None, "{tail:?}");
+        }
     }
 
     #[test]

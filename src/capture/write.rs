@@ -275,7 +275,11 @@ impl Request<'_> {
     /// cut:600`: a request that failed, as the description lists it.
     fn failure(&self, body: &RuleBody) -> Option<String> {
         let ending = body.frames.iter().find(|f| {
-            f.starts_with("cut:") || f.starts_with("exception:") || *f == "reset" || *f == "stall"
+            f.starts_with("cut:")
+                || f.starts_with("exception:")
+                || f.starts_with("truncated:")
+                || *f == "reset"
+                || *f == "stall"
         });
         let failed = body.status.is_none_or(|s| s >= 400) || ending.is_some();
         if !failed {
@@ -392,9 +396,12 @@ impl Request<'_> {
     fn whole_answer(&self, answered: &Answered, redactor: &mut Redactor) -> RuleBody {
         let raw = answered.body();
         let body = match self.identified.map(|i| i.operation) {
-            Some(Operation::InvokeModel | Operation::MantleMessages) if answered.status < 300 => {
-                redactor.answer_body(&raw)
-            }
+            Some(
+                Operation::InvokeModel
+                | Operation::InvokeModelWithResponseStream
+                | Operation::MantleMessages
+                | Operation::MantleMessagesStream,
+            ) if answered.status < 300 => redactor.answer_body(&raw),
             _ => redactor.other_body(&raw),
         };
         let error = recorded_error(answered.status, &answered.headers, &body).map(|e| e.code);
@@ -414,9 +421,10 @@ impl Request<'_> {
         let mut effects = Vec::new();
         let mut frames = Vec::new();
         let mut body = body;
-        if let BodyEnd::Broken { .. } = answered.end {
-            // The body broke off: the replay sends what came, of a body
-            // announced longer, and closes the connection there.
+        if let BodyEnd::Broken { .. } | BodyEnd::ClientLeft { .. } = answered.end {
+            // The body broke off (or the client stopped reading it): the
+            // replay sends what came, of a body announced longer, and
+            // closes the connection there.
             let cut = body.len();
             let announced: usize = answered
                 .header("content-length")
@@ -455,9 +463,14 @@ impl Request<'_> {
             ..WrittenStream::default()
         };
         for event in &read.events {
+            let before = stream.last;
             match event_line(stream.gap_to(event.at), &event.body, self.n, redactor) {
                 Ok(written) => stream.add(written),
-                Err(why) => notes.push(format!("{}: an event was left out: {why}.", self.label())),
+                Err(why) => {
+                    // Its wait is the next event's.
+                    stream.last = before;
+                    notes.push(format!("{}: an event was left out: {why}.", self.label()));
+                }
             }
         }
         self.stream_end(
@@ -488,29 +501,16 @@ impl Request<'_> {
             .is_some_and(|c| c.starts_with("text/event-stream"));
         match (partial, answered.end) {
             (Some(partial), BodyEnd::Complete) => {
-                // The fault sends the first half of the frame: a frame
-                // twice as long as what came.
-                let filler = filler(partial, sse, 2 * partial.bytes);
-                let at_event = stream.body.frames.len();
-                let half = stream.add_filler(partial, &filler, self.n, redactor) / 2;
-                if half != partial.bytes {
-                    notes.push(format!(
-                        "{}: the event cut short replays {half} bytes long, not {}.",
-                        self.label(),
-                        partial.bytes
-                    ));
-                }
-                stream.body.effects.push(format!(
-                    "fault = {{ kind = \"truncated\", at_event = {at_event} }}"
-                ));
-                let label = stream.body.frames.pop().unwrap_or_default();
-                stream.body.frames.push(format!("truncated:{label}"));
+                self.truncated_end(partial, sse, stream, redactor, notes);
             }
             (Some(partial), BodyEnd::Broken { .. }) => {
                 let wanted = partial.frame_len.unwrap_or(0).max(partial.bytes + 1);
                 let filler = filler(partial, sse, wanted);
-                let cut = stream.sent + partial.bytes;
-                stream.add_filler(partial, &filler, self.n, redactor);
+                let whole = stream.sent;
+                let cut = match stream.add_filler(partial, &filler, self.n, redactor) {
+                    Some(_) => whole + partial.bytes,
+                    None => whole,
+                };
                 stream.cut(cut);
             }
             (partial, BodyEnd::ClientLeft { at }) => {
@@ -534,6 +534,41 @@ impl Request<'_> {
             }
             (None, BodyEnd::Complete) => {}
         }
+    }
+
+    /// A stream that ended cleanly inside a frame: the frame's first half
+    /// is what came (a frame fault `truncated` sends the first half of a
+    /// frame twice as long), then the body ends.
+    fn truncated_end(
+        &self,
+        partial: &Partial,
+        sse: bool,
+        stream: &mut WrittenStream,
+        redactor: &mut Redactor,
+        notes: &mut Vec<String>,
+    ) {
+        let filler = filler(partial, sse, 2 * partial.bytes);
+        let at_event = stream.body.frames.len();
+        let Some(len) = stream.add_filler(partial, &filler, self.n, redactor) else {
+            notes.push(format!(
+                "{}: the event cut short could not be written; the replay ends the stream after the last whole one.",
+                self.label()
+            ));
+            return;
+        };
+        let half = len / 2;
+        if half != partial.bytes {
+            notes.push(format!(
+                "{}: the event cut short replays {half} bytes long, not {}.",
+                self.label(),
+                partial.bytes
+            ));
+        }
+        stream.body.effects.push(format!(
+            "fault = {{ kind = \"truncated\", at_event = {at_event} }}"
+        ));
+        let label = stream.body.frames.pop().unwrap_or_default();
+        stream.body.frames.push(format!("truncated:{label}"));
     }
 }
 
@@ -565,22 +600,27 @@ impl WrittenStream {
         gap
     }
 
-    /// The event the stream was cut in, replayed by `filler`; its length.
+    /// The event the stream was cut in, replayed by `filler`; its
+    /// length, or `None` when the mock would refuse it (too large).
     fn add_filler(
         &mut self,
         partial: &Partial,
         filler: &EventBody,
         stream: usize,
         redactor: &mut Redactor,
-    ) -> usize {
+    ) -> Option<usize> {
+        let before = self.last;
         let gap = self.gap_to(partial.at.max(self.last));
         match event_line(gap, filler, stream, redactor) {
             Ok(written) => {
                 let len = written.len;
                 self.add(written);
-                len
+                Some(len)
             }
-            Err(_) => 0,
+            Err(_) => {
+                self.last = before;
+                None
+            }
         }
     }
 
@@ -752,7 +792,7 @@ fn event_line(
         }
         EventBody::Frame { headers, bytes } => {
             use base64::Engine as _;
-            let bytes = stream::redacted_frame(headers, bytes, redactor)
+            let bytes = stream::redacted_frame(headers, bytes, stream, redactor)
                 .ok_or("a frame whose payload held a secret cannot be written again")?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
             let line = format!("{{ {after}, frame_base64 = {} }}", quoted(&encoded));

@@ -357,3 +357,50 @@ fn a_mantle_event_of_several_lines_is_left_out_with_a_note() {
         written.toml
     );
 }
+
+#[test]
+fn a_chunk_with_fields_of_its_own_keeps_no_answer_text() {
+    use std::time::Duration;
+
+    use base64::Engine as _;
+    use bedrock_eventstream::{Header, encode};
+    use bedrock_harness::capture::exchange::{Answered, Outcome, Piece};
+
+    // A chunk whose payload has a field beyond `bytes` and `p`: written as
+    // the frame it is, its event's text redacted all the same.
+    let event = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"the customer's secret plan"}}"#;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(event);
+    let payload = format!(r#"{{"bytes":"{encoded}","p":"ab","extra":1}}"#);
+    let headers = [
+        Header::string(":event-type", "chunk"),
+        Header::string(":content-type", "application/json"),
+        Header::string(":message-type", "event"),
+    ];
+    let mut frame = Vec::new();
+    encode(&headers, payload.as_bytes(), &mut frame).unwrap();
+    let answer = Answered::new(
+        Duration::ZERO,
+        200,
+        vec![(
+            "content-type".into(),
+            "application/vnd.amazon.eventstream".into(),
+        )],
+    )
+    .piece(Piece::new(Duration::ZERO, frame));
+    let exchange = Exchange::new(
+        "POST",
+        "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream",
+        Outcome::Answered(answer),
+    );
+    let written = write(&[exchange], &WriteOptions::new("chunk-fields"));
+    loads(&written, "chunk-fields");
+    assert!(written.toml.contains("frame_base64"), "{}", written.toml);
+    assert!(!written.toml.contains(&encoded), "{}", written.toml);
+    assert!(
+        written
+            .toml
+            .contains(r#"frames = ["chunk:content_block_delta"]"#),
+        "{}",
+        written.toml
+    );
+}
