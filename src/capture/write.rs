@@ -423,14 +423,11 @@ impl Request<'_> {
         let mut body = body;
         if let BodyEnd::Broken { .. } | BodyEnd::ClientLeft { .. } = answered.end {
             // The body broke off (or the client stopped reading it): the
-            // replay sends what came, of a body announced longer, and
-            // closes the connection there.
+            // replay sends what came, of a body announced a byte longer,
+            // and closes the connection there, so the client finds the
+            // body short as it did.
             let cut = body.len();
-            let announced: usize = answered
-                .header("content-length")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(0);
-            body.resize(announced.max(cut + 1), b' ');
+            body.push(b' ');
             effects.push(format!("cut = {{ after_bytes = {cut} }}"));
             frames.push(format!("cut:{cut}"));
         }
@@ -454,7 +451,7 @@ impl Request<'_> {
     ) -> RuleBody {
         if let Some(trouble) = &read.trouble {
             notes.push(format!(
-                "{}: {trouble}; the replay cuts the stream there.",
+                "{}: {trouble}; the replay ends the stream there.",
                 self.label()
             ));
         }
