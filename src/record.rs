@@ -139,7 +139,9 @@ async fn proxy_session(args: &RecordArgs) -> Result<(Vec<Exchange>, Option<u8>),
     // Installed before anything is printed: a script that reads the
     // exports and stops the recorder at once still gets its scenario.
     let signals = StopSignals::install();
-    for (name, _) in &endpoints {
+    // A variable already set for a gateway would be overridden: the
+    // gateway belongs in --upstream.
+    for (name, _) in endpoints.iter().filter(|_| args.upstream.is_none()) {
         if let Ok(set) = std::env::var(name) {
             eprintln!(
                 "note: {name} was {set}; the client now goes through the recorder to AWS. For a gateway, pass --upstream {set}."

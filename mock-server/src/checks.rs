@@ -1011,11 +1011,36 @@ const HOP_BY_HOP_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
+/// Whether header `name` frames a body (`content-length`,
+/// `transfer-encoding`): the server sets it from the body, so an answer
+/// may not give it. Case-insensitive.
+///
+/// ```
+/// assert!(bedrock_mock_server::frames_the_body("Content-Length"));
+/// assert!(!bedrock_mock_server::frames_the_body("content-type"));
+/// ```
+pub fn frames_the_body(name: &str) -> bool {
+    FRAMING_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Whether header `name` is about the connection, not the message
+/// (RFC 9110, 7.6.1: `connection`, `keep-alive`, `te`, …): a proxy does
+/// not pass it on, and an answer may not give it. Case-insensitive.
+///
+/// ```
+/// assert!(bedrock_mock_server::is_hop_by_hop("Keep-Alive"));
+/// assert!(!bedrock_mock_server::is_hop_by_hop("x-amzn-errortype"));
+/// ```
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
 /// One header of an `http` answer. The error has no field: the caller
 /// places it.
 fn check_header(name: &str, value: &str) -> Result<(), ConfigError> {
-    let lower = name.to_ascii_lowercase();
-    if FRAMING_HEADERS.contains(&lower.as_str()) {
+    if frames_the_body(name) {
         return Err(ConfigError::unplaced(
             BreaksFraming,
             format!(
@@ -1023,7 +1048,7 @@ fn check_header(name: &str, value: &str) -> Result<(), ConfigError> {
             ),
         ));
     }
-    if HOP_BY_HOP_HEADERS.contains(&lower.as_str()) {
+    if is_hop_by_hop(name) {
         return Err(ConfigError::unplaced(
             BreaksFraming,
             format!(

@@ -130,7 +130,7 @@ pub mod wiremock;
 
 pub use admin::PREFIX as ADMIN_PREFIX;
 pub use admin_access::{ADMIN_TOKEN_VARIABLE, AdminAccess, AdminToken};
-pub use checks::{ConfigError, ConfigErrorKind};
+pub use checks::{ConfigError, ConfigErrorKind, frames_the_body, is_hop_by_hop};
 pub use clock::{Clock, Hold};
 pub use config::{
     ApiKey, ApplicationProfile, AuthMode, Credential, Deny, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_API_KEY,

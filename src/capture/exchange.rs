@@ -11,19 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-/// Headers that belong to one connection, not to a request or an
-/// answer: a proxy does not pass them on, and a replay's server writes
-/// its own.
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// One request and what came back.
 ///
 /// ```

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use bedrock_mock_server::{Operation, identify};
+use bedrock_mock_server::{Operation, frames_the_body, identify, is_hop_by_hop};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body::{Body, Frame};
@@ -21,7 +21,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::exchange::{Answered, BodyEnd, Exchange, HOP_BY_HOP, Outcome, Piece};
+use super::exchange::{Answered, BodyEnd, Exchange, Outcome, Piece};
 use crate::scenario::transit::{NoAnswer, SigV4Scope, Signing, amz_date, signature_headers};
 
 /// Where requests go.
@@ -522,7 +522,9 @@ fn ordered_headers(
     let mut out = HeaderMap::new();
     let mut signature = signature;
     for (name, value) in &exchange.headers {
-        if HOP_BY_HOP.contains(&name.as_str()) {
+        // The body goes whole, as the same bytes: its `content-length`
+        // stays where the client put it, a `transfer-encoding` does not.
+        if is_hop_by_hop(name) || (frames_the_body(name) && name != "content-length") {
             continue;
         }
         let value = match (&mut signature, name.as_str()) {

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use bedrock_mock_server::render::Renderer;
 use bedrock_mock_server::{
-    ErrorCode, ExceptionType, Identified, Operation, RecordedEvent, Recording, identify,
-    recorded_error,
+    ErrorCode, ExceptionType, Identified, Operation, RecordedEvent, Recording, frames_the_body,
+    identify, is_hop_by_hop, recorded_error,
 };
 
 use super::client_side::{self, ClientSide};
-use super::exchange::{Answered, BodyEnd, Exchange, HOP_BY_HOP, Outcome};
+use super::exchange::{Answered, BodyEnd, Exchange, Outcome};
 use super::redact::Redactor;
 use super::stream::{self, EventBody, Partial, TimedEvents};
 
@@ -696,7 +696,9 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
     let headers: Vec<String> = joined
         .iter()
         .filter(|(name, _)| {
-            !MOCK_OWN_HEADERS.contains(&name.as_str()) && !HOP_BY_HOP.contains(&name.as_str())
+            !MOCK_OWN_HEADERS.contains(&name.as_str())
+                && !frames_the_body(name)
+                && !is_hop_by_hop(name)
         })
         .filter_map(|(name, value)| {
             Some(format!(
@@ -714,10 +716,11 @@ fn recorded_head(answered: &Answered, redactor: &mut Redactor) -> String {
     out
 }
 
-/// Answer headers the mock writes itself (or HTTP does), per connection or
-/// per request: the recorded ones are not replayed.
+/// Answer headers that differ with every request (dates, ids) or name the
+/// path the answer took: the mock writes its own, so the recorded ones are
+/// not replayed. (What frames the body or the connection, the mock refuses
+/// in an answer: `frames_the_body`, `is_hop_by_hop`.)
 const MOCK_OWN_HEADERS: &[&str] = &[
-    "content-length",
     "date",
     "x-amzn-requestid",
     "x-amz-request-id",
