@@ -102,10 +102,7 @@ fn record_session(args: RecordArgs) -> Result<(), String> {
     args.written.check()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (exchanges, exit) = runtime.block_on(proxy_session(&args))?;
-    let when = serde_json::to_value(Timestamp(SystemTime::now()))
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let when = Timestamp(SystemTime::now());
     let mut options = args
         .written
         .options()

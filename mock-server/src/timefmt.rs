@@ -133,9 +133,22 @@ impl Utc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub SystemTime);
 
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use bedrock_mock_server::Timestamp;
+///
+/// let at = Timestamp(UNIX_EPOCH + Duration::from_secs(1_795_623_841));
+/// assert_eq!(at.to_string(), "2026-11-25T16:24:01Z");
+/// ```
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&Utc::from_system(self.0).iso8601())
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&Utc::from_system(self.0).iso8601())
+        s.collect_str(self)
     }
 }
 
