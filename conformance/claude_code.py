@@ -576,12 +576,19 @@ class ArrivalClock:
         return self.times
 
 
+# Below this a gap is "at once": the point where rounding on the log scale
+# would call it the schedule's first step (0.5 s). A busy CI machine can
+# take over 0.25 s to send a request at once (a credential refresh, a
+# re-sign), and no step of the schedule lies below 0.5 s.
+AT_ONCE = 0.5 / math.sqrt(2)
+
+
 def gap_band(seconds: float) -> str:
     """A gap between requests as the retry schedule's step it is nearest
-    (0.5 s doubling), or `<0.25` for requests sent at once: jitter (up to
+    (0.5 s doubling), or `<0.35` for requests sent at once: jitter (up to
     a quarter more) and the run's own latency stay inside a band."""
-    if seconds < 0.25:
-        return "<0.25"
+    if seconds < AT_ONCE:
+        return "<0.35"
     return f"{0.5 * 2 ** round(math.log2(seconds / 0.5)):g}"
 
 
