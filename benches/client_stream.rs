@@ -34,10 +34,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 
 const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
-/// Words in the answer: the mock groups them into about 100,000 deltas.
-const WORDS: usize = 230_000;
-/// Enough for every word (the mock counts a word as a token).
-const MAX_TOKENS: u32 = 1_000_000;
+/// Words in the answer: the mock groups them into about 25,000 deltas.
+const WORDS: usize = 63_000;
+/// Enough for every word (the mock counts a word as a token), and within
+/// the model's own limit (64,000 for Haiku 4.5), which the mock enforces.
+const MAX_TOKENS: u32 = 64_000;
 
 fn story() -> Reply {
     let words = [

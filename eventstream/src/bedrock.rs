@@ -141,7 +141,20 @@ fn chunk_bytes(payload: &[u8]) -> Result<Cow<'_, str>, ReadError> {
 /// Appends a `chunk` frame carrying `event`, padded with `padding` (any
 /// text without quotes or backslashes; AWS uses random letters and digits).
 pub fn encode_chunk(event: &StreamEvent, padding: &str, out: &mut Vec<u8>) {
-    encode_chunk_json(&event.to_json(), padding, out);
+    // The event's JSON is written into a buffer kept by the thread, not a
+    // new one per frame: a stream is hundreds of frames.
+    thread_local! {
+        static EVENT_JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    EVENT_JSON.with_borrow_mut(|json| {
+        json.clear();
+        serde_json::to_writer(&mut *json, event).expect("stream events always serialize");
+        encode_chunk_json(json, padding, out);
+        // A huge event's buffer is not kept for the thread's life.
+        if json.capacity() > 64 * 1024 {
+            *json = Vec::new();
+        }
+    });
 }
 
 /// Appends a `chunk` frame carrying `event_json` byte for byte (an
@@ -158,25 +171,53 @@ pub fn encode_chunk(event: &StreamEvent, padding: &str, out: &mut Vec<u8>) {
 /// assert_eq!(bedrock::EventReader::new().read(&frame).unwrap(), StreamEvent::Ping);
 /// ```
 pub fn encode_chunk_json(event_json: &[u8], padding: &str, out: &mut Vec<u8>) {
-    let payload = chunk_payload(event_json, padding);
     let headers = [
         Header::string(":event-type", "chunk"),
         Header::string(":content-type", "application/json"),
         Header::string(":message-type", "event"),
     ];
-    crate::encode(&headers, &payload, out).expect("a chunk frame is within AWS limits");
+    let base64_len = base64_len(event_json.len());
+    let payload_len =
+        CHUNK_OPEN.len() + base64_len + CHUNK_PADDING.len() + padding.len() + CHUNK_CLOSE.len();
+    crate::encoder::encode_with(&headers, payload_len, out, |out| {
+        write_chunk_payload(event_json, base64_len, padding, out)
+    })
+    .expect("a chunk frame is within AWS limits");
 }
 
 /// `{"bytes":"<base64 of json>","p":"<padding>"}`.
 pub fn chunk_payload(event_json: &[u8], padding: &str) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(event_json.len() * 4 / 3 + padding.len() + 24);
-    payload.extend_from_slice(br#"{"bytes":""#);
-    let b64 = STANDARD.encode(event_json);
-    payload.extend_from_slice(b64.as_bytes());
-    payload.extend_from_slice(br#"","p":""#);
-    payload.extend_from_slice(padding.as_bytes());
-    payload.extend_from_slice(br#""}"#);
+    let base64_len = base64_len(event_json.len());
+    let mut payload = Vec::with_capacity(
+        CHUNK_OPEN.len() + base64_len + CHUNK_PADDING.len() + padding.len() + CHUNK_CLOSE.len(),
+    );
+    write_chunk_payload(event_json, base64_len, padding, &mut payload);
     payload
+}
+
+/// A chunk payload's parts around the base64 and the padding.
+const CHUNK_OPEN: &[u8] = br#"{"bytes":""#;
+const CHUNK_PADDING: &[u8] = br#"","p":""#;
+const CHUNK_CLOSE: &[u8] = br#""}"#;
+
+/// The length of `len` bytes in padded base64.
+fn base64_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
+/// Appends a chunk's payload, the base64 (`base64_len` long) encoded in
+/// place.
+fn write_chunk_payload(event_json: &[u8], base64_len: usize, padding: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(CHUNK_OPEN);
+    let at = out.len();
+    out.resize(at + base64_len, 0);
+    let written = STANDARD
+        .encode_slice(event_json, &mut out[at..])
+        .expect("the slice is base64_len long");
+    debug_assert_eq!(written, base64_len);
+    out.extend_from_slice(CHUNK_PADDING);
+    out.extend_from_slice(padding.as_bytes());
+    out.extend_from_slice(CHUNK_CLOSE);
 }
 
 /// Appends an exception frame as Bedrock sends it mid-stream.

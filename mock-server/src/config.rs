@@ -668,14 +668,14 @@ impl ApplicationProfile {
 pub const MAX_PACE_MS: u64 = 10_000;
 
 /// Pacing of streamed responses. Zero by default: tests stay fast, and
-/// each frame is still flushed on its own. Each pause is at most 10 s.
+/// each frame still goes out in its own write. Each pause is at most 10 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "PaceFields", into = "PaceFields")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(with = "PaceFields"))]
 #[non_exhaustive]
 pub enum Pace {
-    /// Each frame flushed on its own, `between_events` apart.
+    /// Each frame its own HTTP chunk and write, `between_events` apart.
     Paced {
         /// Between the response head and the first frame.
         first_byte: Duration,
@@ -683,8 +683,9 @@ pub enum Pace {
         between_events: Duration,
     },
     /// Frames written as fast as the connection takes them, many to a
-    /// write: for throughput benchmarks of a client's stream parsing,
-    /// where a flush per frame would make the server the bottleneck.
+    /// chunk and a write (up to 64 KiB): for throughput benchmarks of a
+    /// client's stream parsing, where a write per frame would make the
+    /// server the bottleneck.
     Burst {
         /// Between the response head and the first frame.
         first_byte: Duration,
@@ -698,7 +699,7 @@ impl Default for Pace {
 }
 
 impl Pace {
-    /// Each frame flushed on its own, `gap` apart.
+    /// Each frame its own HTTP chunk and write, `gap` apart.
     ///
     /// ```
     /// use std::time::Duration;
@@ -731,7 +732,7 @@ impl Pace {
 }
 
 /// Pacing of streamed responses, as files write it. Zero by default:
-/// tests stay fast, and each frame is still flushed on its own.
+/// tests stay fast, and each frame still goes out in its own write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -743,9 +744,9 @@ struct PaceFields {
     /// Milliseconds between frames (at most 10000).
     between_events_ms: u64,
     /// Write frames as fast as the connection takes them, many to a write,
-    /// instead of flushing each on its own: for throughput benchmarks of a
-    /// client's stream parsing, where a flush per frame would make the
-    /// server the bottleneck. Not with `between_events_ms`.
+    /// instead of each in its own: for throughput benchmarks of a client's
+    /// stream parsing, where a write per frame would make the server the
+    /// bottleneck. Not with `between_events_ms`.
     burst: bool,
 }
 

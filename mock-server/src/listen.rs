@@ -188,6 +188,21 @@ impl AsyncRead for WriteDeadline {
     }
 }
 
+/// `bufs` up to the end of the first HTTP chunk they hold, all of them if
+/// none ends there. hyper queues a chunked body's chunks (each its size
+/// line, its data and a `\r\n` of its own) and writes as many as it has
+/// at once; written one chunk at a time, each of a stream's frames (a
+/// chunk each, see `stream_body`) reaches the socket in its own write,
+/// while hyper goes on writing, without waiting for the scheduler. A write
+/// shorter than offered is ordinary: hyper writes the rest next. Data that
+/// happens to be just `\r\n` only moves where one write ends.
+fn up_to_one_chunk<'a, 'b>(bufs: &'a [io::IoSlice<'b>]) -> &'a [io::IoSlice<'b>] {
+    match bufs.iter().position(|buf| **buf == *b"\r\n") {
+        Some(end) => &bufs[..=end],
+        None => bufs,
+    }
+}
+
 impl AsyncWrite for WriteDeadline {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -203,7 +218,7 @@ impl AsyncWrite for WriteDeadline {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        let written = Pin::new(&mut self.tcp).poll_write_vectored(cx, up_to_one_chunk(bufs));
         self.deadline(cx, written)
     }
 
@@ -308,3 +323,39 @@ pub(crate) async fn serve(
 /// How long a stop lets open requests end before it cuts their
 /// connections: one of the longest pauses a rule or pace may ask for.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use std::io::IoSlice;
+
+    use super::*;
+
+    /// hyper's slices for a head and two chunks: `5\r\n`, the data, `\r\n`.
+    #[test]
+    fn a_write_goes_up_to_the_end_of_the_first_chunk() {
+        let bufs = [
+            IoSlice::new(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+            IoSlice::new(b"5\r\n"),
+            IoSlice::new(b"hello"),
+            IoSlice::new(b"\r\n"),
+            IoSlice::new(b"3\r\n"),
+            IoSlice::new(b"abc"),
+            IoSlice::new(b"\r\n"),
+        ];
+        assert_eq!(up_to_one_chunk(&bufs).len(), 4);
+        assert_eq!(up_to_one_chunk(&bufs[4..]).len(), 3);
+        // The last chunk ends with the body's end: all of it goes.
+        let last = [
+            IoSlice::new(b"3\r\n"),
+            IoSlice::new(b"abc"),
+            IoSlice::new(b"\r\n0\r\n\r\n"),
+        ];
+        assert_eq!(up_to_one_chunk(&last).len(), 3);
+        // A whole body (content-length) is one write.
+        let whole = [
+            IoSlice::new(b"HTTP/1.1 200 OK\r\n\r\n"),
+            IoSlice::new(b"{}"),
+        ];
+        assert_eq!(up_to_one_chunk(&whole).len(), 2);
+    }
+}

@@ -328,7 +328,8 @@ pub(crate) fn sse_frames(
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
-    let mut frames = FrameWriter::default();
+    // Each event and the ping, about 160 bytes each.
+    let mut frames = FrameWriter::with_capacity(limit + 2, 160);
     for (n, event) in events[..limit].iter().enumerate() {
         sse_frame(&mut frames, event);
         let ping_here = match event {
@@ -357,22 +358,27 @@ fn sse_frame(frames: &mut FrameWriter, event: &StreamEvent) {
     let event_type = event.event_type();
     // The Anthropic API writes every event as compact JSON except `ping`,
     // which has a space after the colon (its recorded streams show both).
-    let json = match event {
-        StreamEvent::Ping => br#"{"type": "ping"}"#.to_vec(),
-        _ => event.to_json(),
-    };
     frames.push(FrameRecord::Sse(event_type.to_owned()), |out| {
-        write_sse(event_type.as_bytes(), &json, out);
+        write_sse_with(event_type.as_bytes(), out, |out| match event {
+            StreamEvent::Ping => out.extend_from_slice(br#"{"type": "ping"}"#),
+            // Straight into the stream's buffer, not a buffer of its own.
+            _ => serde_json::to_writer(out, event).expect("stream events always serialize"),
+        });
     });
 }
 
 /// Appends one Server-Sent Event as the Anthropic API writes it: `event:`
 /// and one `data:` line, then a blank line.
 pub(crate) fn write_sse(event: &[u8], data: &[u8], out: &mut Vec<u8>) {
+    write_sse_with(event, out, |out| out.extend_from_slice(data));
+}
+
+/// [`write_sse`] with the data that `write_data` appends.
+fn write_sse_with(event: &[u8], out: &mut Vec<u8>, write_data: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(event);
     out.extend_from_slice(b"\ndata: ");
-    out.extend_from_slice(data);
+    write_data(out);
     out.extend_from_slice(b"\n\n");
 }
 

@@ -129,14 +129,14 @@ pub(crate) struct Rendered {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RenderedBlock {
-    Text(Vec<String>),
+    Text(Pieces),
     ToolUse {
         id: String,
         name: String,
-        json_pieces: Vec<String>,
+        json_pieces: Pieces,
     },
     Thinking {
-        pieces: Vec<String>,
+        pieces: Pieces,
         signature: String,
     },
 }
@@ -156,24 +156,24 @@ pub(crate) fn render(reply: &Reply, body: &Value, model_id: &str, rng: &mut Rng)
             truncated = true;
             break;
         }
-        let mut take = |pieces: Vec<String>| {
+        let mut take = |mut pieces: Pieces| {
             if pieces.len() as u64 > budget {
                 truncated = true;
+                pieces.truncate(budget as usize);
             }
-            let kept: Vec<String> = pieces.into_iter().take(budget as usize).collect();
-            budget -= kept.len() as u64;
-            kept
+            budget -= pieces.len() as u64;
+            pieces
         };
         blocks.push(match block {
-            ReplyBlock::Text { text } => RenderedBlock::Text(take(words(text))),
-            ReplyBlock::Echo => RenderedBlock::Text(take(words(&last_user_text(body)))),
+            ReplyBlock::Text { text } => RenderedBlock::Text(take(words(text.clone()))),
+            ReplyBlock::Echo => RenderedBlock::Text(take(words(last_user_text(body)))),
             ReplyBlock::ToolUse { name, input } => RenderedBlock::ToolUse {
                 id: format!("toolu_bdrk_{}", rng.base62(24)),
                 name: name.clone(),
-                json_pieces: take(json_pieces(&input.to_string())),
+                json_pieces: take(json_pieces(input.to_string())),
             },
             ReplyBlock::Thinking { thinking } => RenderedBlock::Thinking {
-                pieces: take(words(thinking)),
+                pieces: take(words(thinking.clone())),
                 signature: rng.base62(88),
             },
         });
@@ -324,7 +324,7 @@ struct MessageBody<'a> {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ContentJson<'a> {
     Text {
-        text: String,
+        text: &'a str,
     },
     ToolUse {
         id: &'a str,
@@ -332,7 +332,7 @@ enum ContentJson<'a> {
         input: ToolInput,
     },
     Thinking {
-        thinking: String,
+        thinking: &'a str,
         signature: &'a str,
     },
 }
@@ -367,7 +367,7 @@ impl<'a> MessageBody<'a> {
             .iter()
             .map(|block| match block {
                 RenderedBlock::Text(pieces) => ContentJson::Text {
-                    text: pieces.concat(),
+                    text: pieces.whole(),
                 },
                 RenderedBlock::ToolUse {
                     id,
@@ -377,11 +377,12 @@ impl<'a> MessageBody<'a> {
                     id,
                     name,
                     input: ToolInput(
-                        serde_json::value::RawValue::from_string(json_pieces.concat()).ok(),
+                        serde_json::value::RawValue::from_string(json_pieces.whole().to_owned())
+                            .ok(),
                     ),
                 },
                 RenderedBlock::Thinking { pieces, signature } => ContentJson::Thinking {
-                    thinking: pieces.concat(),
+                    thinking: pieces.whole(),
                     signature,
                 },
             })
@@ -405,61 +406,115 @@ impl<'a> MessageBody<'a> {
 }
 
 /// Groups of one to four pieces, the way Bedrock batches tokens.
-fn group<'a>(pieces: &'a [String], rng: &'a mut Rng) -> impl Iterator<Item = String> + 'a {
-    let mut rest = pieces;
+fn group<'a>(pieces: &'a Pieces, rng: &'a mut Rng) -> impl Iterator<Item = String> + 'a {
+    let mut next = 0;
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if next == pieces.len() {
             return None;
         }
-        let n = rng.between(1, 4).min(rest.len());
-        let (head, tail) = rest.split_at(n);
-        rest = tail;
-        Some(head.concat())
+        let n = rng.between(1, 4).min(pieces.len() - next);
+        let text = pieces.span(next, next + n);
+        next += n;
+        Some(text.to_owned())
     })
 }
 
+/// A text cut into pieces, one output token each: the text kept whole,
+/// with where each piece ends. A reply of a few hundred words is then two
+/// allocations, not one per word.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Pieces {
+    text: String,
+    /// Each piece's end in `text`, in bytes; the last is `text`'s length.
+    ends: Vec<usize>,
+}
+
+impl Pieces {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The pieces' text, all of it.
+    fn whole(&self) -> &str {
+        &self.text
+    }
+
+    /// Pieces `from..to` as one text.
+    fn span(&self, from: usize, to: usize) -> &str {
+        let start = if from == 0 { 0 } else { self.ends[from - 1] };
+        &self.text[start..self.ends[to - 1]]
+    }
+
+    /// Keeps the first `n` pieces.
+    fn truncate(&mut self, n: usize) {
+        if n < self.ends.len() {
+            self.text
+                .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
+            self.ends.truncate(n);
+        }
+    }
+
+    /// The pieces `parts`, in order (tests build renderings by hand).
+    #[cfg(test)]
+    fn of(parts: &[&str]) -> Self {
+        let mut pieces = Pieces::default();
+        for part in parts {
+            pieces.text.push_str(part);
+            pieces.ends.push(pieces.text.len());
+        }
+        pieces
+    }
+
+    /// Each piece on its own.
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<&str> {
+        (0..self.len()).map(|i| self.span(i, i + 1)).collect()
+    }
+}
+
+/// Ends a piece of `text` at `end` (it starts at `start`), cut into pieces
+/// of at most `most` characters.
+fn push_piece(text: &str, start: usize, end: usize, most: usize, ends: &mut Vec<usize>) {
+    for (count, (at, _)) in text[start..end].char_indices().enumerate() {
+        if count > 0 && count % most == 0 {
+            ends.push(start + at);
+        }
+    }
+    ends.push(end);
+}
+
 /// Splits text into "tokens": each word keeps the whitespace before it.
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    for c in text.chars() {
+/// A "word" longer than a real token would make one huge delta (and, past
+/// 16 MiB, a frame no AWS decoder takes): it is split as a tokenizer would.
+fn words(text: String) -> Pieces {
+    let mut ends = Vec::new();
+    let (mut start, mut in_word) = (0, false);
+    for (at, c) in text.char_indices() {
         if c.is_whitespace() && in_word {
-            out.push(std::mem::take(&mut current));
+            push_piece(&text, start, at, MAX_TOKEN_CHARS, &mut ends);
+            start = at;
             in_word = false;
         }
         if !c.is_whitespace() {
             in_word = true;
         }
-        current.push(c);
     }
-    if !current.is_empty() {
-        out.push(current);
+    if start < text.len() {
+        push_piece(&text, start, text.len(), MAX_TOKEN_CHARS, &mut ends);
     }
-    // A "word" longer than a real token would make one huge delta (and, past
-    // 16 MiB, a frame no AWS decoder takes): split it as a tokenizer would.
-    out.into_iter()
-        .flat_map(|w| {
-            let chars: Vec<char> = w.chars().collect();
-            if chars.len() <= MAX_TOKEN_CHARS {
-                vec![w]
-            } else {
-                chars
-                    .chunks(MAX_TOKEN_CHARS)
-                    .map(|c| c.iter().collect())
-                    .collect()
-            }
-        })
-        .collect()
+    Pieces { text, ends }
 }
 
 /// The longest piece of text one output token stands for.
 const MAX_TOKEN_CHARS: usize = 16;
 
 /// JSON text in pieces of up to eight characters.
-fn json_pieces(json: &str) -> Vec<String> {
-    let chars: Vec<char> = json.chars().collect();
-    chars.chunks(8).map(|c| c.iter().collect()).collect()
+fn json_pieces(json: String) -> Pieces {
+    let mut ends = Vec::new();
+    if !json.is_empty() {
+        push_piece(&json, 0, json.len(), 8, &mut ends);
+    }
+    Pieces { text: json, ends }
 }
 
 /// The text of the last user message: a string, or its text blocks joined.
@@ -544,19 +599,19 @@ mod tests {
             model: "claude-x".into(),
             blocks: vec![
                 RenderedBlock::Thinking {
-                    pieces: vec!["Hm".into(), "m".into()],
+                    pieces: Pieces::of(&["Hm", "m"]),
                     signature: "sig".into(),
                 },
-                RenderedBlock::Text(vec!["Hi".into(), " there".into()]),
+                RenderedBlock::Text(Pieces::of(&["Hi", " there"])),
                 RenderedBlock::ToolUse {
                     id: "toolu_bdrk_1".into(),
                     name: "Bash".into(),
-                    json_pieces: json_pieces(r#"{"path":"/tmp","command":"ls"}"#),
+                    json_pieces: json_pieces(r#"{"path":"/tmp","command":"ls"}"#.into()),
                 },
                 RenderedBlock::ToolUse {
                     id: "toolu_bdrk_2".into(),
                     name: "Bash".into(),
-                    json_pieces: vec![r#"{"path":"#.into()],
+                    json_pieces: Pieces::of(&[r#"{"path":"#]),
                 },
             ],
             stop_reason: "max_tokens".into(),
@@ -647,9 +702,61 @@ mod tests {
 
     #[test]
     fn a_giant_word_is_many_tokens() {
-        let pieces = words(&"x".repeat(100));
+        let pieces = words("x".repeat(100));
         assert_eq!(pieces.len(), 7);
-        assert_eq!(pieces.concat(), "x".repeat(100));
+        assert_eq!(pieces.whole(), "x".repeat(100));
+    }
+
+    /// How words were cut when each was its own `String`: the pieces must
+    /// not change (a seeded stream's deltas are compared byte for byte).
+    fn words_one_string_each(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = String::new();
+        let mut in_word = false;
+        for c in text.chars() {
+            if c.is_whitespace() && in_word {
+                out.push(std::mem::take(&mut current));
+                in_word = false;
+            }
+            if !c.is_whitespace() {
+                in_word = true;
+            }
+            current.push(c);
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out.into_iter()
+            .flat_map(|w| {
+                let chars: Vec<char> = w.chars().collect();
+                chars
+                    .chunks(MAX_TOKEN_CHARS)
+                    .map(|c| c.iter().collect())
+                    .collect::<Vec<String>>()
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_cut_as_before(text in "([a-zé😀]{0,40}[ \\t\\n]{0,2}){0,6}") {
+            let pieces = words(text.clone());
+            proptest::prop_assert_eq!(pieces.to_vec(), words_one_string_each(&text));
+            for keep in 0..=pieces.len() {
+                let mut kept = pieces.clone();
+                kept.truncate(keep);
+                proptest::prop_assert_eq!(kept.to_vec(), &pieces.to_vec()[..keep]);
+                proptest::prop_assert_eq!(kept.whole(), pieces.to_vec()[..keep].concat());
+            }
+        }
+
+        #[test]
+        fn json_is_cut_every_eight_characters(text in "[{}\"a-zé😀:,]{0,40}") {
+            let chars: Vec<char> = text.chars().collect();
+            let before: Vec<String> = chars.chunks(8).map(|c| c.iter().collect()).collect();
+            let pieces = json_pieces(text.clone());
+            proptest::prop_assert_eq!(pieces.to_vec(), before);
+        }
     }
 
     #[test]

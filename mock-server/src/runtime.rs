@@ -184,6 +184,10 @@ impl StreamFault {
 /// verdict (`guardrail_action`) rides on the last chunk, beside the
 /// invocation metrics Bedrock adds there; no capture shows where Bedrock
 /// puts it in a stream, so it goes where Bedrock's own fields go.
+/// About what a chunk frame of a few words takes: 100 bytes of headers,
+/// checksums and JSON around the base64, some 60 of padding, and a delta.
+const TYPICAL_CHUNK_FRAME_LEN: usize = 320;
+
 pub(crate) fn stream_frames(
     reply: &Reply,
     body: &Value,
@@ -198,7 +202,7 @@ pub(crate) fn stream_frames(
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
-    let mut frames = FrameWriter::default();
+    let mut frames = FrameWriter::with_capacity(limit + 1, TYPICAL_CHUNK_FRAME_LEN);
     for (n, event) in events[..limit].iter().enumerate() {
         let label = FrameRecord::Chunk(event.event_type().to_owned());
         let marked = guardrail_action.filter(|_| n + 1 == events.len());

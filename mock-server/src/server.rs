@@ -394,7 +394,9 @@ impl MockBedrock {
     /// are answered as unknown AWS paths; use this handle's methods, or
     /// the listener's API at [`MockBedrock::uri`]), no time limits on a
     /// request's head or on writes (the host server's own apply; the
-    /// body's read limit still does), and no per-client listeners
+    /// body's read limit still does), no write per streamed frame (each
+    /// frame is still its own HTTP chunk, but the host's connection writes
+    /// as many as it has at once), and no per-client listeners
     /// ([`MockBedrock::listen_for`]). It keeps answering after this handle
     /// is dropped (expectations are checked then), but stalls end.
     pub fn router(&self) -> axum::Router {

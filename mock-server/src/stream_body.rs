@@ -1,11 +1,13 @@
 //! A response body that sends its frames one at a time, paced like a real
-//! service, each flushed to the socket on its own.
+//! service, each its own HTTP chunk.
 //!
-//! After each frame the body reports "not ready" once (and wakes itself):
-//! hyper flushes what it has whenever the body is not ready, so even with
-//! zero pacing every frame reaches the client in its own write instead of
-//! all of them coalescing into one. A client's incremental parser is then
-//! really exercised. [`Pace::Burst`] turns this off for throughput
+//! Each frame is handed to hyper as a chunk of its own, and the mock's
+//! connections write one chunk per write (`listen`'s `WriteDeadline`): even
+//! with zero pacing every frame reaches the socket in its own write instead
+//! of coalescing with the next, and a client's incremental parser is really
+//! exercised. The frames follow one another without a trip through the
+//! scheduler in between, as a server writing them in a loop would.
+//! [`Pace::Burst`] sends many frames to a chunk instead, for throughput
 //! benchmarks.
 
 use std::collections::VecDeque;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::clock::Clock;
@@ -81,6 +83,15 @@ pub(crate) struct FrameWriter {
 }
 
 impl FrameWriter {
+    /// A writer for about `frames` frames of about `frame_len` bytes each:
+    /// room made once, not grown and copied a doubling at a time.
+    pub fn with_capacity(frames: usize, frame_len: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(frames.saturating_mul(frame_len)),
+            frames: Vec::with_capacity(frames),
+        }
+    }
+
     /// Adds the frame `write` appends to the buffer it is given.
     pub fn push(&mut self, label: FrameRecord, write: impl FnOnce(&mut Vec<u8>)) {
         self.push_after(Duration::ZERO, label, write);
@@ -98,7 +109,11 @@ impl FrameWriter {
     }
 
     pub fn finish(mut self) -> Vec<PlannedFrame> {
-        self.bytes.shrink_to_fit();
+        // Shrinking copies the whole stream: worth it only for much room
+        // left over (an estimate far off), which an open stream would hold.
+        if self.bytes.capacity() - self.bytes.len() > self.bytes.len() / 4 {
+            self.bytes.shrink_to_fit();
+        }
         let bytes = Bytes::from(self.bytes);
         let mut start = 0;
         self.frames
@@ -287,6 +302,46 @@ impl PacedBody {
     }
 }
 
+/// The most a burst gathers into one chunk.
+const BURST_CHUNK: usize = 64 * 1024;
+
+impl PacedBody {
+    /// `first` and the frames after it that a burst sends with it, in one
+    /// chunk of up to [`BURST_CHUNK`] bytes: up to a frame that waits, a
+    /// reset, a frame a fault left out, or a stall's point.
+    fn gather(&mut self, first: Bytes) -> Bytes {
+        let mut chunk: Option<BytesMut> = None;
+        let mut len = first.len();
+        while let Some(next) = self.frames.front() {
+            let stall_due =
+                matches!(&self.stall, Some((stall, _)) if self.sent >= stall.after_frames);
+            if stall_due
+                || next.reset_after
+                || !next.gap.is_zero()
+                || next.bytes.is_empty()
+                || len + next.bytes.len() > BURST_CHUNK
+            {
+                break;
+            }
+            let Some(next) = self.frames.pop_front() else {
+                break;
+            };
+            self.journal.frame_sent(self.seq, next.label);
+            self.sent += 1;
+            self.sent_bytes += next.bytes.len() as u64;
+            len += next.bytes.len();
+            chunk
+                .get_or_insert_with(|| {
+                    let mut chunk = BytesMut::with_capacity(BURST_CHUNK.min(len * 4));
+                    chunk.extend_from_slice(&first);
+                    chunk
+                })
+                .extend_from_slice(&next.bytes);
+        }
+        chunk.map_or(first, BytesMut::freeze)
+    }
+}
+
 impl Body for PacedBody {
     type Data = Bytes;
     /// Only a fault's reset: hyper then drops the connection without
@@ -336,13 +391,18 @@ impl Body for PacedBody {
         }
         self.sent += 1;
         self.sent_bytes += frame.bytes.len() as u64;
+        let bytes = if self.burst && !self.reset {
+            self.gather(frame.bytes)
+        } else {
+            frame.bytes
+        };
         if self.gap.is_zero() || self.frames.is_empty() || self.reset {
-            // A burst lets hyper gather frames into large writes.
-            self.yield_before_next = !self.burst || self.reset;
+            // A reset waits for the frames before it to be flushed.
+            self.yield_before_next = self.reset;
         } else {
             self.sleep = Some(Box::pin(tokio::time::sleep(self.gap)));
         }
-        Poll::Ready(Some(Ok(Frame::data(frame.bytes))))
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -358,5 +418,104 @@ impl Body for PacedBody {
     fn size_hint(&self) -> SizeHint {
         // Unknown length: the response goes out chunked, like AWS's.
         SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::journal::{JournalLimits, RecordedRequest};
+
+    /// Frames `a`, `bb`, `ccc`... as a stream plans them.
+    fn frames(count: usize) -> Vec<PlannedFrame> {
+        let mut writer = FrameWriter::default();
+        for n in 0..count {
+            let byte = b'a' + n as u8;
+            writer.push(FrameRecord::Chunk(format!("e{n}")), |out| {
+                out.extend(std::iter::repeat_n(byte, n + 1))
+            });
+        }
+        writer.finish()
+    }
+
+    /// The chunks `frames` go out in under `pace`, and the frames the
+    /// journal recorded.
+    async fn send(frames: Vec<PlannedFrame>, pace: Pace) -> (Vec<String>, Vec<String>) {
+        let journal = Arc::new(Journal::new(JournalLimits::default()));
+        let mut entry = RecordedRequest::new("POST", "/");
+        entry.seq = 1;
+        journal.push(entry);
+        let mut body = PacedBody::new(frames, pace, Arc::clone(&journal), 1);
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            chunks.push(String::from_utf8(data.to_vec()).unwrap());
+        }
+        let recorded = journal.snapshot()[0]
+            .frames
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (chunks, recorded)
+    }
+
+    #[tokio::test]
+    async fn paced_frames_go_one_to_a_chunk() {
+        let (chunks, recorded) = send(frames(3), Pace::default()).await;
+        assert_eq!(chunks, ["a", "bb", "ccc"]);
+        assert_eq!(recorded, ["chunk:e0", "chunk:e1", "chunk:e2"]);
+    }
+
+    /// A burst gathers frames into one chunk, each journaled, but never
+    /// past a frame that waits, one a fault left out, or a reset.
+    #[tokio::test]
+    async fn a_burst_gathers_frames_up_to_a_wait_a_gap_or_a_reset() {
+        let (chunks, recorded) = send(frames(4), Pace::burst()).await;
+        assert_eq!(chunks, ["abbcccdddd"]);
+        assert_eq!(recorded.len(), 4);
+
+        let mut waits = frames(4);
+        waits[2].gap = Duration::from_millis(1);
+        let clock = Clock::default();
+        let journal = Arc::new(Journal::new(JournalLimits::default()));
+        let body = PacedBody::new(waits, Pace::burst(), journal, 1).with_gaps(
+            &clock,
+            "POST /".into(),
+            std::future::pending(),
+        );
+        let chunks: Vec<Bytes> = collect(body).await;
+        assert_eq!(chunks, ["abb", "cccdddd"]);
+
+        let mut left_out = frames(4);
+        left_out[1].bytes = Bytes::new();
+        let (chunks, recorded) = send(left_out, Pace::burst()).await;
+        assert_eq!(chunks, ["a", "cccdddd"]);
+        assert_eq!(recorded.len(), 4);
+
+        let mut reset = frames(4);
+        reset[1].reset_after = true;
+        let journal = Arc::new(Journal::new(JournalLimits::default()));
+        let mut body = PacedBody::new(reset, Pace::burst(), journal, 1);
+        let mut sent = Vec::new();
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => sent.push(frame.into_data().unwrap()),
+                Err(e) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+                    break;
+                }
+            }
+        }
+        assert_eq!(sent, ["a", "bb"]);
+    }
+
+    async fn collect(mut body: PacedBody) -> Vec<Bytes> {
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            chunks.push(frame.unwrap().into_data().unwrap());
+        }
+        chunks
     }
 }
