@@ -261,6 +261,8 @@ pub fn run(
 
 /// Serves until Ctrl-C or SIGTERM: `config`, or `scenario`'s server
 /// state, or the default account.
+// Long because it is the command's whole life in order: the account read,
+// the server started, the banner, the wait, and what the stop reports.
 fn serve(
     listen: &Listen,
     bounds: &Bounds,
