@@ -261,6 +261,8 @@ pub fn run(
 
 /// Serves until Ctrl-C or SIGTERM: `config`, or `scenario`'s server
 /// state, or the default account.
+// Long because it is the command's whole life in order: the account read,
+// the server started, the banner, the wait, and what the stop reports.
 fn serve(
     listen: &Listen,
     bounds: &Bounds,
@@ -313,11 +315,62 @@ fn serve(
         banner
             .print(print_env)
             .map_err(|e| format!("cannot write the banner to stdout: {e}"))?;
-        stop.wait().await;
+        until_stopped(stop, &server, bounds).await;
         eprintln!("stopping");
+        let dropped = server.dropped_requests();
+        if dropped > 0 {
+            eprintln!("{}", dropped_line(dropped, bounds));
+        }
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// Waits for `stop`, saying on stderr (once) when the journal reaches its
+/// bound and starts dropping its oldest entries: a long run under load
+/// learns it when it happens, not only from the total at the end.
+async fn until_stopped(stop: StopSignals, server: &MockBedrock, bounds: &Bounds) {
+    let mut stopped = std::pin::pin!(stop.wait());
+    let mut every = tokio::time::interval(DROPPED_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut said = false;
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = every.tick(), if !said => {
+                let dropped = server.dropped_requests();
+                if dropped > 0 {
+                    eprintln!(
+                        "journal: its bound is reached {}: from now on the oldest requests are \
+                         dropped and counted (GET {ADMIN_PREFIX}journal/count; the total is said \
+                         at the stop)",
+                        bound(bounds)
+                    );
+                    said = true;
+                }
+            }
+        }
+    }
+}
+
+/// How often `serve` looks whether its journal has started dropping.
+const DROPPED_CHECK: Duration = Duration::from_secs(5);
+
+/// The journal's bound, as `serve` was given it.
+fn bound(bounds: &Bounds) -> String {
+    format!(
+        "(--journal-max-entries {}, --journal-max-mib {})",
+        bounds.journal_max_entries, bounds.journal_max_mib
+    )
+}
+
+/// The line `serve` ends with when its journal's bound dropped requests.
+fn dropped_line(dropped: u64, bounds: &Bounds) -> String {
+    format!(
+        "journal: {dropped} requests dropped by its bound {}, oldest first; each was \
+         answered and recorded before",
+        bound(bounds)
+    )
 }
 
 /// What `serve` prints once it listens: its URL, the admin API's access,

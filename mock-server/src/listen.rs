@@ -281,6 +281,29 @@ async fn connection(tcp: TcpStream, app: Router, bounds: Bounds, mut closing: wa
     let _ = connection.await;
 }
 
+/// The most connections the kernel may hold accepted-but-not-yet-taken
+/// for a listener (Linux caps it at `net.core.somaxconn`, 4096 by default
+/// since 5.4). The standard library's `TcpListener::bind` asks for 128:
+/// when 1,000 clients connect in the same millisecond, the SYNs past the
+/// 128th are dropped (`ListenOverflows` in `nstat`) and those clients
+/// retry a second later, served out of their order of arrival.
+const BACKLOG: u32 = 4096;
+
+/// A listener on `address` with room for [`BACKLOG`] connections waiting
+/// to be accepted, address reuse on as the standard library sets it.
+/// Needs a tokio runtime, as `TcpListener::from_std` does.
+pub(crate) fn bind(address: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `app` on `listener` until `stop` fires, then stops accepting,
 /// asks each open connection to close after its current request, and
 /// returns once all have, or after [`STOP_GRACE`] with the rest cut.

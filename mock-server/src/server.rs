@@ -277,10 +277,8 @@ impl MockBedrockBuilder {
             address: self.address,
             cause: StartCause::Listen(source),
         };
-        let listener = std::net::TcpListener::bind(self.address).map_err(fail)?;
-        listener.set_nonblocking(true).map_err(fail)?;
+        let listener = crate::listen::bind(self.address).map_err(fail)?;
         let address = listener.local_addr().map_err(fail)?;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(fail)?;
         let shared = Arc::new(Shared::new(
             self.config,
             self.clock,
@@ -350,10 +348,8 @@ impl MockBedrock {
         } else {
             Ipv4Addr::LOCALHOST.into()
         };
-        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, 0))?;
-        listener.set_nonblocking(true)?;
+        let listener = crate::listen::bind(SocketAddr::new(ip, 0))?;
         let address = listener.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         let served = self
             .setup
             .serve(listener, address, &self.shared, Some(client));

@@ -327,8 +327,19 @@ pub(crate) fn string_to_sign(amz_date: &str, scope: &Scope, canonical: &str) -> 
     )
 }
 
-/// The hex signature of `string_to_sign` with the key derived from `secret`.
+/// The hex signature of `string_to_sign` with the key derived from `secret`
+/// (the derived key taken from [`SIGNING_KEYS`] when it holds it).
 pub(crate) fn signature(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
+    let key = SIGNING_KEYS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_derive(secret, scope);
+    hex(&hmac(&key, string_to_sign.as_bytes()))
+}
+
+/// The signing key SigV4 derives from `secret` for a scope's date, region,
+/// service and terminator: four HMACs.
+fn derive_signing_key(secret: &str, scope: &Scope) -> SigningKey {
     let mut key = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
     for part in [
         scope.region.as_str(),
@@ -337,7 +348,88 @@ pub(crate) fn signature(secret: &str, scope: &Scope, string_to_sign: &str) -> St
     ] {
         key = hmac(&key, part.as_bytes());
     }
-    hex(&hmac(&key, string_to_sign.as_bytes()))
+    key
+}
+
+type SigningKey = [u8; 32];
+
+/// How many derived signing keys [`SIGNING_KEYS`] holds: a test of many
+/// keys, regions or days cannot grow it past this.
+const SIGNING_KEYS_HELD: usize = 64;
+
+/// The derived signing keys of the requests checked lately, shared by every
+/// server of the process, as the AWS SDKs keep theirs (the JavaScript
+/// SDK's `signingKeyCache`, 50 keys; smithy-java's `SigningCache`): a
+/// signature check costs one HMAC instead of five while a client signs
+/// with the same key, day, region and service.
+static SIGNING_KEYS: std::sync::Mutex<SigningKeys> =
+    std::sync::Mutex::new(SigningKeys::new(SIGNING_KEYS_HELD));
+
+/// A bounded map from (secret, date, region, service, terminator) to the
+/// key derived from them; the oldest entry leaves first when it is full
+/// (first in, first out, as both SDKs evict). It holds secrets, so it has
+/// no `Debug`: nothing can print it.
+struct SigningKeys {
+    /// Oldest first; a handful of entries, so a scan is as quick as a hash.
+    entries: std::collections::VecDeque<(KeyScope, SigningKey)>,
+    bound: usize,
+}
+
+/// What a derived key depends on.
+#[derive(PartialEq, Eq)]
+struct KeyScope {
+    secret: String,
+    date: String,
+    region: String,
+    service: String,
+    terminator: String,
+}
+
+impl KeyScope {
+    fn matches(&self, secret: &str, scope: &Scope) -> bool {
+        self.date == scope.date
+            && self.region == scope.region
+            && self.service == scope.service
+            && self.terminator == scope.terminator
+            && constant_time_eq(self.secret.as_bytes(), secret.as_bytes())
+    }
+}
+
+impl SigningKeys {
+    const fn new(bound: usize) -> Self {
+        Self {
+            entries: std::collections::VecDeque::new(),
+            bound,
+        }
+    }
+
+    /// The key for `secret` and `scope`: the one held, else derived and
+    /// held (the oldest dropped if that makes one too many).
+    fn get_or_derive(&mut self, secret: &str, scope: &Scope) -> SigningKey {
+        if let Some((_, key)) = self.entries.iter().find(|(k, _)| k.matches(secret, scope)) {
+            return *key;
+        }
+        let key = derive_signing_key(secret, scope);
+        if self.entries.len() >= self.bound {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((
+            KeyScope {
+                secret: secret.to_owned(),
+                date: scope.date.clone(),
+                region: scope.region.clone(),
+                service: scope.service.clone(),
+                terminator: scope.terminator.clone(),
+            },
+            key,
+        ));
+        key
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 /// Whether `auth.signature` is right for this request, trying the host as
@@ -358,10 +450,10 @@ pub(crate) fn signature_matches(
         })
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes().into()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -554,6 +646,95 @@ mod tests {
             signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &scope, sts),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
         );
+    }
+
+    fn iam_example() -> (Scope, &'static str, &'static str) {
+        let scope = Scope {
+            access_key_id: "AKIDEXAMPLE".into(),
+            date: "20150830".into(),
+            region: "us-east-1".into(),
+            service: "iam".into(),
+            terminator: "aws4_request".into(),
+        };
+        let sts = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59";
+        (scope, sts, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    }
+
+    /// The signature made with a key derived afresh, never cached.
+    fn uncached(secret: &str, scope: &Scope, sts: &str) -> String {
+        hex(&hmac(&derive_signing_key(secret, scope), sts.as_bytes()))
+    }
+
+    #[test]
+    fn a_cached_key_signs_as_a_derived_one() {
+        let (scope, sts, secret) = iam_example();
+        let expected = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        assert_eq!(uncached(secret, &scope, sts), expected);
+        let mut keys = SigningKeys::new(4);
+        for _ in 0..2 {
+            let key = keys.get_or_derive(secret, &scope);
+            assert_eq!(hex(&hmac(&key, sts.as_bytes())), expected);
+        }
+        assert_eq!(keys.len(), 1, "the second look-up found the first's key");
+        // Through the process's cache, a miss and then a hit.
+        for _ in 0..2 {
+            assert_eq!(signature(secret, &scope, sts), expected);
+        }
+        // A wrong secret fails cached as it fails uncached.
+        let wrong = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ";
+        assert_ne!(signature(wrong, &scope, sts), expected);
+        assert_eq!(signature(wrong, &scope, sts), uncached(wrong, &scope, sts));
+    }
+
+    #[test]
+    fn another_secret_date_region_or_service_misses() {
+        let (scope, sts, secret) = iam_example();
+        let mut keys = SigningKeys::new(SIGNING_KEYS_HELD);
+        keys.get_or_derive(secret, &scope);
+        let mut others: Vec<(String, Scope)> = Vec::new();
+        others.push(("another secret".to_owned(), scope.clone()));
+        for change in 0..4 {
+            let mut other = scope.clone();
+            match change {
+                0 => other.date = "20150831".into(),
+                1 => other.region = "us-west-2".into(),
+                2 => other.service = "bedrock".into(),
+                _ => other.terminator = "aws4_requesx".into(),
+            }
+            others.push((secret.to_owned(), other));
+        }
+        for (n, (secret, other)) in others.iter().enumerate() {
+            let key = keys.get_or_derive(secret, other);
+            assert_eq!(keys.len(), n + 2, "{n}: a new entry");
+            assert_eq!(key, derive_signing_key(secret, other));
+            // A request signed for the first scope fails with this key.
+            assert_ne!(
+                hex(&hmac(&key, sts.as_bytes())),
+                uncached("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &scope, sts)
+            );
+        }
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_bound_dropping_the_oldest() {
+        let (scope, sts, _) = iam_example();
+        let mut keys = SigningKeys::new(SIGNING_KEYS_HELD);
+        let secret = |n: usize| format!("secret {n}");
+        for n in 0..SIGNING_KEYS_HELD * 3 {
+            let key = keys.get_or_derive(&secret(n), &scope);
+            assert_eq!(
+                hex(&hmac(&key, sts.as_bytes())),
+                uncached(&secret(n), &scope, sts)
+            );
+            assert!(keys.len() <= SIGNING_KEYS_HELD);
+        }
+        assert_eq!(keys.len(), SIGNING_KEYS_HELD);
+        // The newest are held, the oldest gone.
+        let newest = SIGNING_KEYS_HELD * 3 - 1;
+        keys.get_or_derive(&secret(newest), &scope);
+        assert_eq!(keys.len(), SIGNING_KEYS_HELD);
+        assert!(keys.entries.iter().any(|(k, _)| k.secret == secret(newest)));
+        assert!(!keys.entries.iter().any(|(k, _)| k.secret == secret(0)));
     }
 
     #[test]

@@ -38,6 +38,23 @@ impl Tally {
     }
 }
 
+/// What the server's journal says it recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Journaled {
+    /// Requests it holds.
+    pub held: u64,
+    /// Requests it recorded and then dropped, oldest first, to stay within
+    /// its bound (`serve --journal-max-entries`, `--journal-max-mib`).
+    pub dropped: u64,
+}
+
+impl Journaled {
+    /// Every request the server recorded, held or dropped on purpose.
+    pub fn recorded(self) -> u64 {
+        self.held + self.dropped
+    }
+}
+
 /// Times to first byte, in microseconds.
 #[derive(Debug, Default)]
 pub struct Latencies(Vec<u32>);

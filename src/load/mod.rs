@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bedrock_mock_server::MAX_PACE_MS;
 
-use measure::{Latencies, MemorySampler, Tally};
+use measure::{Journaled, Latencies, MemorySampler, Tally};
 pub use stream_client::Auth;
 use stream_client::StreamClient;
 use target::Target;
@@ -130,13 +130,16 @@ struct Report {
     tally: Tally,
     first_byte: Latencies,
     memory: Option<measure::Memory>,
-    journaled: Option<u64>,
+    journaled: Option<Journaled>,
 }
 
 impl Report {
-    /// Requests sent that the journal does not hold (None: not known).
+    /// Requests sent that the journal neither holds nor counts as dropped
+    /// by its bound (None: not known). Entries dropped on purpose were
+    /// recorded: the journal is complete when held + dropped = sent.
     fn lost(&self) -> Option<u64> {
-        self.journaled.map(|j| self.tally.sent.abs_diff(j))
+        self.journaled
+            .map(|j| self.tally.sent.abs_diff(j.recorded()))
     }
 
     /// The report, a line (or a few) per measure.
@@ -203,15 +206,27 @@ impl Report {
         )
     }
 
-    /// Whether the journal holds every request sent.
+    /// Whether the journal recorded every request sent, those its bound
+    /// dropped named apart.
     fn journal_line(&self) -> String {
         let sent = self.tally.sent;
-        match (self.journaled, self.lost()) {
-            (Some(j), Some(0)) => {
-                format!("journal     {j} requests recorded, {sent} sent: nothing lost\n")
-            }
-            (Some(j), Some(_)) => format!("journal     {j} requests recorded, but {sent} sent\n"),
-            _ => "journal     could not be read\n".to_owned(),
+        let Some(j) = self.journaled else {
+            return "journal     could not be read\n".to_owned();
+        };
+        let recorded = if j.dropped == 0 {
+            format!("{} requests recorded", j.held)
+        } else {
+            format!(
+                "{} requests recorded: {} held, {} dropped by the journal's bound",
+                j.recorded(),
+                j.held,
+                j.dropped
+            )
+        };
+        if self.lost() == Some(0) {
+            format!("journal     {recorded}, {sent} sent: nothing lost\n")
+        } else {
+            format!("journal     {recorded}, but {sent} sent\n")
         }
     }
 }
@@ -318,6 +333,73 @@ mod tests {
             auth: Auth::Sigv4,
             server: None,
         }
+    }
+
+    fn report(sent: u64, journaled: Option<Journaled>) -> Report {
+        Report {
+            elapsed: Duration::from_secs(1),
+            tally: Tally {
+                sent,
+                ..Tally::default()
+            },
+            first_byte: Latencies::default(),
+            memory: None,
+            journaled,
+        }
+    }
+
+    #[test]
+    fn entries_the_journal_s_bound_dropped_count_as_recorded() {
+        let whole = report(
+            10,
+            Some(Journaled {
+                held: 10,
+                dropped: 0,
+            }),
+        );
+        assert_eq!(whole.lost(), Some(0));
+        assert_eq!(
+            whole.journal_line(),
+            "journal     10 requests recorded, 10 sent: nothing lost\n"
+        );
+        let bounded = report(
+            10,
+            Some(Journaled {
+                held: 4,
+                dropped: 6,
+            }),
+        );
+        assert_eq!(bounded.lost(), Some(0));
+        assert_eq!(
+            bounded.journal_line(),
+            "journal     10 requests recorded: 4 held, 6 dropped by the journal's bound, 10 sent: nothing lost\n"
+        );
+        let short = report(
+            11,
+            Some(Journaled {
+                held: 4,
+                dropped: 6,
+            }),
+        );
+        assert_eq!(short.lost(), Some(1));
+        assert_eq!(
+            short.journal_line(),
+            "journal     10 requests recorded: 4 held, 6 dropped by the journal's bound, but 11 sent\n"
+        );
+        assert_eq!(
+            report(
+                3,
+                Some(Journaled {
+                    held: 2,
+                    dropped: 0
+                })
+            )
+            .journal_line(),
+            "journal     2 requests recorded, but 3 sent\n"
+        );
+        let unknown = report(3, None);
+        assert_eq!(unknown.lost(), None);
+        assert_eq!(unknown.journal_line(), "journal     could not be read\n");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::measure::{Latencies, Tally};
+use super::measure::{Journaled, Latencies, Tally};
 
 /// How the load clients authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -275,7 +275,7 @@ impl StreamClient {
 
     /// How many requests the server's journal recorded: those it holds
     /// and those it dropped over its limits.
-    pub async fn journal_count(&self) -> Result<u64, String> {
+    pub async fn journal_count(&self) -> Result<Journaled, String> {
         let mut sender = self.connect::<Empty<Bytes>>().await?;
         let mut request =
             http::Request::get(format!("{ADMIN_PREFIX}journal/count")).header("host", &self.host);
@@ -305,7 +305,7 @@ impl StreamClient {
         let dropped = value["dropped"].as_u64().unwrap_or(0);
         value["requests"]
             .as_u64()
-            .map(|held| held + dropped)
+            .map(|held| Journaled { held, dropped })
             .ok_or_else(|| "the server has no journal count (an older server?)".to_owned())
     }
 }

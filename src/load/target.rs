@@ -89,13 +89,34 @@ impl Target {
 }
 
 impl Drop for Target {
+    /// Stops the server as a user would (SIGTERM), so that it says on
+    /// stderr what its journal's bound dropped; killed if it has not ended
+    /// within [`STOP_WAIT`].
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(child) = &mut self.child else {
+            return;
+        };
+        #[cfg(unix)]
+        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: kill(2) on our own child's id, which `wait` has not
+            // reaped yet, so the id cannot name another process.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let until = std::time::Instant::now() + STOP_WAIT;
+            while std::time::Instant::now() < until {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
+
+/// How long a stopped server may take to end: its open streams are done
+/// by then (a run ends when its clients have read theirs).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The account the load runs against: the default one, answering every
 /// stream with `options.words` words, paced as asked.

@@ -279,3 +279,43 @@ fn the_readme_s_pytest_example_is_the_file_the_suite_runs() {
         "the suite runs it"
     );
 }
+
+/// A `serve` whose journal's bound dropped requests says how many when it
+/// is stopped (SIGTERM, as `load` and a user stop it), naming the bound.
+#[cfg(unix)]
+#[test]
+fn serve_says_at_its_stop_how_many_requests_its_journal_s_bound_dropped() {
+    use std::io::Write;
+    // The whole banner read: a pipe closed early would stop the server.
+    let running = Running::start(serve(&["--journal-max-entries", "2"]), "stop: Ctrl-C");
+    let address = running.uri().trim_start_matches("http://").to_owned();
+    for _ in 0..5 {
+        let mut tcp = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            tcp,
+            "GET /foundation-models HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    }
+    let mut child = running.child;
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child, not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains(
+            "journal: 3 requests dropped by its bound (--journal-max-entries 2, --journal-max-mib 256), oldest first"
+        ),
+        "{stderr}"
+    );
+}
