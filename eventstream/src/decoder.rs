@@ -1,6 +1,8 @@
 //! The incremental decoder: bytes in, in chunks of any size; verified frames
 //! out, borrowed from the input whenever a frame arrived whole.
 
+use std::fmt;
+
 use crc32fast::Hasher;
 
 use crate::error::{DecodeError, DecodeErrorKind, Detail};
@@ -45,11 +47,16 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 /// decoder.finish().unwrap();
 /// assert_eq!(payloads, [b"one".to_vec(), b"two".to_vec()]);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Decoder {
     limits: Limits,
-    /// The frame being gathered across chunks, from its first byte.
+    /// Room for the frame being gathered across chunks: `buf[..filled]`
+    /// holds it from its first byte, the rest is left over from earlier
+    /// frames. All of `buf` is initialized, so a piece is copied in with
+    /// fixed-width moves (`copy_piece`) in safe code.
     buf: Vec<u8>,
+    /// Bytes of the gathered frame in `buf`.
+    filled: usize,
     /// The gathered frame's prelude, once its checksum and limits passed,
     /// with the checksum state after it.
     prelude: Option<(Prelude, Hasher)>,
@@ -64,6 +71,22 @@ pub struct Decoder {
     /// The last frame returned was a view of `buf`; clear it on the next call.
     lent_buf: bool,
     failed: Option<DecodeError>,
+}
+
+/// Shows the frame being gathered, not what is left in the buffer from
+/// earlier frames.
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("limits", &self.limits)
+            .field("gathered", &&self.buf[..self.filled])
+            .field("buffer_capacity", &self.buf.capacity())
+            .field("prelude", &self.prelude.as_ref().map(|p| p.0))
+            .field("frame_start", &self.frame_start)
+            .field("consumed", &self.consumed)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Decoder {
@@ -83,6 +106,7 @@ impl Decoder {
         Self {
             limits,
             buf: Vec::new(),
+            filled: 0,
             prelude: None,
             fresh_crc: Hasher::new(),
             known_headers: KnownHeaders::default(),
@@ -109,16 +133,31 @@ impl Decoder {
         // frame being gathered without finishing it. (A prelude is held only
         // while gathering, never once the decoder has failed.)
         if let Some((prelude, _)) = &self.prelude {
-            let missing = prelude.total_len - self.buf.len();
-            let room = self.buf.capacity() - self.buf.len();
-            if input.len() < missing && input.len() <= room {
-                self.buf.extend_from_slice(input);
+            let end = self.filled + input.len();
+            if end < prelude.total_len && end <= self.buf.len() {
+                copy_piece(&mut self.buf[self.filled..end], input);
+                self.filled = end;
                 self.consumed += input.len() as u64;
                 *input = &[];
                 return Ok(None);
             }
         }
         self.decode_any(input)
+    }
+
+    /// Forgets the frame last lent out of `buf`, if there is one.
+    #[inline]
+    fn release_lent_buf(&mut self) {
+        if self.lent_buf {
+            self.filled = 0;
+            // One large frame should not pin its memory for the rest of a
+            // long stream of small ones.
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
+            self.prelude = None;
+            self.lent_buf = false;
+        }
     }
 
     fn decode_any<'o, 'i: 'o>(
@@ -128,17 +167,8 @@ impl Decoder {
         if let Some(err) = self.failed {
             return Err(err);
         }
-        if self.lent_buf {
-            self.buf.clear();
-            // One large frame should not pin its memory for the rest of a
-            // long stream of small ones.
-            if self.buf.capacity() > KEEP_CAPACITY {
-                self.buf = Vec::new();
-            }
-            self.prelude = None;
-            self.lent_buf = false;
-        }
-        if self.buf.is_empty() {
+        self.release_lent_buf();
+        if self.filled == 0 {
             if let Some(frame) = self.decode_in_place(input)? {
                 return Ok(Some(frame));
             }
@@ -183,25 +213,31 @@ impl Decoder {
     fn gather<'o>(&'o mut self, input: &mut &[u8]) -> Result<Option<Frame<'o>>, DecodeError> {
         loop {
             let want = self.prelude.as_ref().map_or(PRELUDE_LEN, |p| p.0.total_len);
-            let take = (want - self.buf.len()).min(input.len());
+            let take = (want - self.filled).min(input.len());
             self.reserve_up_to(take, want);
-            self.buf.extend_from_slice(&input[..take]);
+            let end = self.filled + take;
+            copy_piece(&mut self.buf[self.filled..end], &input[..take]);
+            self.filled = end;
             *input = &input[take..];
             self.consumed += take as u64;
-            if self.buf.len() < want {
+            if self.filled < want {
                 return Ok(None);
             }
             match self.prelude.take() {
                 None => {
                     let mut crc = self.fresh_crc.clone();
-                    let prelude =
-                        frame::check_prelude(&self.buf, &self.limits, self.frame_start, &mut crc)
-                            .map_err(|e| self.fail(e))?;
+                    let prelude = frame::check_prelude(
+                        &self.buf[..PRELUDE_LEN],
+                        &self.limits,
+                        self.frame_start,
+                        &mut crc,
+                    )
+                    .map_err(|e| self.fail(e))?;
                     self.prelude = Some((prelude, crc));
                 }
                 Some((prelude, crc)) => {
                     let verified = frame::verify(
-                        &self.buf,
+                        &self.buf[..self.filled],
                         prelude,
                         self.frame_start,
                         crc,
@@ -209,7 +245,7 @@ impl Decoder {
                     );
                     let layout = verified.map_err(|e| self.fail(e))?;
                     self.lent_buf = true;
-                    return Ok(Some(layout.frame(&self.buf)));
+                    return Ok(Some(layout.frame(&self.buf[..self.filled])));
                 }
             }
         }
@@ -219,10 +255,11 @@ impl Decoder {
     /// frame's announced length: that length is capped by the limits, so
     /// memory is too, however the input is split.
     fn reserve_up_to(&mut self, take: usize, want: usize) {
-        let needed = self.buf.len() + take;
-        if needed > self.buf.capacity() {
-            let target = (self.buf.capacity() * 2).max(needed).min(want);
+        let needed = self.filled + take;
+        if needed > self.buf.len() {
+            let target = (self.buf.len() * 2).max(needed).min(want);
             self.buf.reserve_exact(target - self.buf.len());
+            self.buf.resize(target, 0);
         }
     }
 
@@ -238,7 +275,7 @@ impl Decoder {
         if let Some(err) = self.failed {
             return Err(err);
         }
-        if self.lent_buf || self.buf.is_empty() {
+        if self.lent_buf || self.filled == 0 {
             return Ok(());
         }
         let need = self.prelude.as_ref().map_or(PRELUDE_LEN, |p| p.0.total_len);
@@ -246,7 +283,7 @@ impl Decoder {
             DecodeErrorKind::Truncated,
             self.frame_start,
             Detail::Partial {
-                have: self.buf.len(),
+                have: self.filled,
                 need,
             },
         ))
@@ -262,5 +299,72 @@ impl Decoder {
     /// Total bytes consumed from all inputs.
     pub fn position(&self) -> u64 {
         self.consumed
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the small pieces a stream arrives in: at
+/// most two fixed-width moves that overlap, inline, instead of a call to
+/// `memcpy`, whose entry and size dispatch cost as much as a short copy.
+#[inline(always)]
+fn copy_piece(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    assert_eq!(
+        dst.len(),
+        n,
+        "copy_piece between slices of different lengths"
+    );
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => two_moves::<4>(dst, src),
+        8..=15 => two_moves::<8>(dst, src),
+        16..=31 => two_moves::<16>(dst, src),
+        32..=64 => two_moves::<32>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// The first and the last `W` bytes of `src` into `dst`: all of it when
+/// `W <= src.len() <= 2 * W`.
+#[inline(always)]
+fn two_moves<const W: usize>(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    let head: [u8; W] = src[..W].try_into().expect("W <= n");
+    let tail: [u8; W] = src[n - W..].try_into().expect("W <= n");
+    dst[..W].copy_from_slice(&head);
+    dst[n - W..].copy_from_slice(&tail);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_piece_copies_every_length() {
+        let src: Vec<u8> = (1..=200).collect();
+        for n in 0..=src.len() {
+            let mut dst = vec![0u8; n];
+            copy_piece(&mut dst, &src[..n]);
+            assert_eq!(dst, &src[..n], "length {n}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_only_the_frame_being_gathered() {
+        let mut wire = Vec::new();
+        crate::encode(&[], b"an earlier frame's payload", &mut wire).unwrap();
+        let mut decoder = Decoder::new();
+        for mut piece in wire.chunks(5) {
+            while decoder.decode(&mut piece).unwrap().is_some() {}
+        }
+        let mut next = &b"\0\0"[..];
+        assert!(decoder.decode(&mut next).unwrap().is_none());
+        let shown = format!("{decoder:?}");
+        assert!(shown.contains("gathered: [0, 0]"), "{shown}");
+        assert!(!shown.contains("101, 97, 114"), "{shown}");
     }
 }
