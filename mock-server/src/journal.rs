@@ -6,6 +6,7 @@
 //! never copied into the journal.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -491,7 +492,7 @@ struct Entries {
     /// Where each request's entry is, by its `seq`, counted from the
     /// first entry ever pushed (`list[at - first]`): a streamed frame finds
     /// its entry at once, however many streams are open.
-    position: HashMap<u64, u64>,
+    position: HashMap<u64, u64, BuildHasherDefault<SeqHasher>>,
     /// How many entries were ever taken off the front of `list`.
     first: u64,
     /// The entries' cost in bytes ([`cost`]).
@@ -516,6 +517,30 @@ impl Entries {
             self.bytes = self.bytes.saturating_sub(cost(&oldest));
             self.dropped += 1;
         }
+    }
+}
+
+/// Hashes a request's `seq` with one multiplication (Fibonacci hashing),
+/// not SipHash: every streamed frame looks its entry up under the
+/// journal's lock, and a `seq` is a counter, never chosen by a client.
+#[derive(Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(self.0 ^ u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // The golden ratio's odd multiplier spreads a counter's values
+        // over the high bits the table's probing uses.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

@@ -136,6 +136,9 @@ pub(crate) struct PacedBody {
     frames: VecDeque<PlannedFrame>,
     gap: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The last pause's timer, over, kept to be set again: a paced stream
+    /// then allocates one timer, not one per frame.
+    spare_sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     yield_before_next: bool,
     burst: bool,
     journal: Arc<Journal>,
@@ -173,6 +176,7 @@ impl PacedBody {
             frames: frames.into(),
             gap,
             sleep: (!first_byte.is_zero()).then(|| Box::pin(tokio::time::sleep(first_byte))),
+            spare_sleep: None,
             yield_before_next: false,
             burst,
             journal,
@@ -302,6 +306,20 @@ impl PacedBody {
     }
 }
 
+impl PacedBody {
+    /// Pauses `gap` before the next frame, on the spare timer if there is one.
+    fn pause(&mut self, gap: Duration) {
+        let deadline = tokio::time::Instant::now() + gap;
+        self.sleep = Some(match self.spare_sleep.take() {
+            Some(mut sleep) => {
+                sleep.as_mut().reset(deadline);
+                sleep
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        });
+    }
+}
+
 /// The most a burst gathers into one chunk.
 const BURST_CHUNK: usize = 64 * 1024;
 
@@ -356,7 +374,7 @@ impl Body for PacedBody {
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            self.sleep = None;
+            self.spare_sleep = self.sleep.take();
         }
         if self.poll_stall(cx).is_pending() {
             return Poll::Pending;
@@ -400,7 +418,8 @@ impl Body for PacedBody {
             // A reset waits for the frames before it to be flushed.
             self.yield_before_next = self.reset;
         } else {
-            self.sleep = Some(Box::pin(tokio::time::sleep(self.gap)));
+            let gap = self.gap;
+            self.pause(gap);
         }
         Poll::Ready(Some(Ok(Frame::data(bytes))))
     }

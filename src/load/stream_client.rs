@@ -3,7 +3,10 @@
 //! timing the first byte of each.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bedrock_client::Secret;
@@ -63,8 +66,81 @@ pub struct StreamClient {
     credentials: AwsCredentials,
 }
 
-/// A client's connection, kept between its streams.
-type Connection = Option<SendRequest<Full<Bytes>>>;
+/// A client's connection, kept between its streams, and when its socket
+/// last took a write.
+type Connection = Option<(SendRequest<Full<Bytes>>, Arc<LastWrite>)>;
+
+/// When a connection's socket last took bytes: the moment a request was
+/// sent, which `send_request` is not (it hands the request to the
+/// connection's task, which writes it when the generator's scheduler runs
+/// it; with 1,000 clients starting at once that wait is the generator's,
+/// not the server's).
+#[derive(Default)]
+struct LastWrite(std::sync::Mutex<Option<Instant>>);
+
+impl LastWrite {
+    fn mark(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    fn get(&self) -> Option<Instant> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A socket that marks when it takes a write.
+struct WriteTimed {
+    tcp: TcpStream,
+    last_write: Arc<LastWrite>,
+}
+
+impl tokio::io::AsyncRead for WriteTimed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for WriteTimed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_write.mark();
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_write.mark();
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
 
 /// How one stream went.
 #[derive(Default)]
@@ -176,9 +252,9 @@ impl StreamClient {
         connection: &mut Connection,
         open: &AtomicUsize,
     ) -> Result<(), String> {
-        let sender = self.ready(connection).await?;
+        let (sender, last_write) = self.ready(connection).await?;
         let request = self.request()?;
-        let start = Instant::now();
+        let handed_over = Instant::now();
         streamed.sent = true;
         let response = sender
             .send_request(request)
@@ -190,7 +266,13 @@ impl StreamClient {
             return Err(refusal(status, body).await);
         }
         let _open = OpenStream::new(open);
-        read_events(body, start, streamed).await
+        // The answer's head is in, so the request's last write is behind
+        // it: time runs from there.
+        let sent = last_write
+            .get()
+            .filter(|t| *t >= handed_over)
+            .unwrap_or(handed_over);
+        read_events(body, sent, streamed).await
     }
 
     /// The connection, ready for a request: the kept one, or a new one if
@@ -198,8 +280,8 @@ impl StreamClient {
     async fn ready<'c>(
         &self,
         connection: &'c mut Connection,
-    ) -> Result<&'c mut SendRequest<Full<Bytes>>, String> {
-        if let Some(sender) = connection.as_mut()
+    ) -> Result<&'c mut (SendRequest<Full<Bytes>>, Arc<LastWrite>), String> {
+        if let Some((sender, _)) = connection.as_mut()
             && sender.ready().await.is_err()
         {
             *connection = None;
@@ -210,7 +292,7 @@ impl StreamClient {
         Ok(connection.as_mut().expect("set above"))
     }
 
-    async fn connect<B>(&self) -> Result<SendRequest<B>, String>
+    async fn connect<B>(&self) -> Result<(SendRequest<B>, Arc<LastWrite>), String>
     where
         B: hyper::body::Body + Send + 'static,
         B::Data: Send,
@@ -220,12 +302,17 @@ impl StreamClient {
             .await
             .map_err(|e| format!("connecting: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(tcp))
+        let last_write = Arc::new(LastWrite::default());
+        let timed = WriteTimed {
+            tcp,
+            last_write: Arc::clone(&last_write),
+        };
+        let (sender, connection) = http1::handshake(TokioIo::new(timed))
             .await
             .map_err(|e| format!("connecting: {}", error_chain(&e)))?;
         // Drives the connection until either side closes it.
         tokio::spawn(connection);
-        Ok(sender)
+        Ok((sender, last_write))
     }
 
     fn request(&self) -> Result<http::Request<Full<Bytes>>, String> {
@@ -276,7 +363,7 @@ impl StreamClient {
     /// How many requests the server's journal recorded: those it holds
     /// and those it dropped over its limits.
     pub async fn journal_count(&self) -> Result<Journaled, String> {
-        let mut sender = self.connect::<Empty<Bytes>>().await?;
+        let (mut sender, _) = self.connect::<Empty<Bytes>>().await?;
         let mut request =
             http::Request::get(format!("{ADMIN_PREFIX}journal/count")).header("host", &self.host);
         // A server started with --allow-remote wants the token it printed.
