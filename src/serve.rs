@@ -316,14 +316,22 @@ fn serve(
             .print(print_env)
             .map_err(|e| format!("cannot write the banner to stdout: {e}"))?;
         until_stopped(stop, &server, bounds).await;
-        eprintln!("stopping");
-        let dropped = server.dropped_requests();
-        if dropped > 0 {
-            eprintln!("{}", dropped_line(dropped, bounds));
-        }
-        server.shutdown().await;
+        stop_reporting(server, bounds).await;
         Ok(())
     })
+}
+
+/// Says how many requests the journal's bound dropped, if any, and stops
+/// `server`. Counted as the stop begins: a stream still finishing in the
+/// stop's grace may push out a few more (the count is the server's handle's
+/// to read, and the stop consumes the handle).
+async fn stop_reporting(server: MockBedrock, bounds: &Bounds) {
+    eprintln!("stopping");
+    let dropped = server.dropped_requests();
+    if dropped > 0 {
+        eprintln!("{}", dropped_line(dropped, bounds));
+    }
+    server.shutdown().await;
 }
 
 /// Waits for `stop`, saying on stderr (once) when the journal reaches its

@@ -48,29 +48,7 @@ pub(crate) fn encode_with(
     out: &mut Vec<u8>,
     write_payload: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), EncodeError> {
-    let mut headers_len = 0usize;
-    for h in headers {
-        if h.name.len() > MAX_NAME_LEN {
-            return Err(EncodeError::new(
-                EncodeErrorKind::HeaderNameTooLong,
-                h.name.len(),
-            ));
-        }
-        if h.value.variable_len() > MAX_VALUE_LEN {
-            return Err(EncodeError::new(
-                EncodeErrorKind::HeaderValueTooLong,
-                h.value.variable_len(),
-            )
-            .in_header(h.name));
-        }
-        headers_len += 1 + h.name.len() + h.value.encoded_len();
-    }
-    if headers_len > Limits::AWS.max_headers_len as usize {
-        return Err(EncodeError::new(
-            EncodeErrorKind::HeadersTooLong,
-            headers_len,
-        ));
-    }
+    let headers_len = headers_len(headers)?;
     let total = MIN_FRAME_LEN + headers_len + payload_len;
     if total > Limits::AWS.max_message_len as usize {
         return Err(EncodeError::new(EncodeErrorKind::MessageTooLong, total));
@@ -104,6 +82,34 @@ pub(crate) fn encode_with(
     out.extend_from_slice(&crc.finalize().to_be_bytes());
     debug_assert_eq!(out.len() - start, total);
     Ok(())
+}
+
+/// The length `headers` take in a frame, or the AWS limit one breaks.
+fn headers_len(headers: &[Header<'_>]) -> Result<usize, EncodeError> {
+    let mut headers_len = 0usize;
+    for h in headers {
+        if h.name.len() > MAX_NAME_LEN {
+            return Err(EncodeError::new(
+                EncodeErrorKind::HeaderNameTooLong,
+                h.name.len(),
+            ));
+        }
+        if h.value.variable_len() > MAX_VALUE_LEN {
+            return Err(EncodeError::new(
+                EncodeErrorKind::HeaderValueTooLong,
+                h.value.variable_len(),
+            )
+            .in_header(h.name));
+        }
+        headers_len += 1 + h.name.len() + h.value.encoded_len();
+    }
+    if headers_len > Limits::AWS.max_headers_len as usize {
+        return Err(EncodeError::new(
+            EncodeErrorKind::HeadersTooLong,
+            headers_len,
+        ));
+    }
+    Ok(headers_len)
 }
 
 /// A CRC32 hasher in its initial state, its CPU features detected once

@@ -22,7 +22,7 @@ use crate::frame_fault;
 use crate::journal::{FrameRecord, Journal, RecordedRequest};
 use crate::listen::CloseUnanswered;
 use crate::state::Shared;
-use crate::stream_body::{Framing, PlannedFrame, StreamStall};
+use crate::stream_body::{FLUSH_YIELDS, Framing, PlannedFrame, StreamStall};
 
 /// A rendered answer, and the stall to wait out before its head goes.
 pub(crate) struct Delivered<'a> {
@@ -255,8 +255,9 @@ pub(crate) struct CutAfterBytes {
     /// The journal entry the cut goes in, until it is written.
     record: Option<(Arc<Journal>, u64)>,
     after_bytes: u64,
-    /// The last bytes went out; one more poll lets hyper flush them.
-    flushed: bool,
+    /// Polls still to answer "not ready" once the last bytes went out, so
+    /// hyper flushes them ([`FLUSH_YIELDS`]).
+    flush_yields: u8,
 }
 
 impl CutAfterBytes {
@@ -266,7 +267,7 @@ impl CutAfterBytes {
             left: cut.after_bytes,
             record: Some((journal, seq)),
             after_bytes: cut.after_bytes,
-            flushed: false,
+            flush_yields: FLUSH_YIELDS,
         }
     }
 
@@ -292,10 +293,10 @@ impl Body for CutAfterBytes {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         if this.left == 0 {
-            if !this.flushed {
-                // Not ready once: hyper writes out what it has before it
-                // polls again (as `CutAfterHead`).
-                this.flushed = true;
+            if this.flush_yields > 0 {
+                // Not ready: hyper writes out what it has before it polls
+                // again.
+                this.flush_yields -= 1;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

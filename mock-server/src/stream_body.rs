@@ -139,7 +139,9 @@ pub(crate) struct PacedBody {
     /// The last pause's timer, over, kept to be set again: a paced stream
     /// then allocates one timer, not one per frame.
     spare_sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    yield_before_next: bool,
+    /// Polls still to answer "not ready" before the reset: see
+    /// [`FLUSH_YIELDS`].
+    flush_yields: u8,
     burst: bool,
     journal: Arc<Journal>,
     seq: u64,
@@ -177,7 +179,7 @@ impl PacedBody {
             gap,
             sleep: (!first_byte.is_zero()).then(|| Box::pin(tokio::time::sleep(first_byte))),
             spare_sleep: None,
-            yield_before_next: false,
+            flush_yields: 0,
             burst,
             journal,
             seq,
@@ -320,6 +322,14 @@ impl PacedBody {
     }
 }
 
+/// How many times a body answers "not ready" before an error that drops
+/// the connection (a reset, a cut), so that what it sent before is on the
+/// socket first. hyper writes its queue (up to 16 chunks) only while the
+/// body is not ready, and the first such flush may find the task's tokio
+/// budget (128 writes a poll) spent by the frames before; the second comes
+/// in a poll of its own, with a fresh budget.
+pub(crate) const FLUSH_YIELDS: u8 = 2;
+
 /// The most a burst gathers into one chunk.
 const BURST_CHUNK: usize = 64 * 1024;
 
@@ -379,8 +389,8 @@ impl Body for PacedBody {
         if self.poll_stall(cx).is_pending() {
             return Poll::Pending;
         }
-        if self.yield_before_next {
-            self.yield_before_next = false;
+        if self.flush_yields > 0 {
+            self.flush_yields -= 1;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
@@ -416,7 +426,9 @@ impl Body for PacedBody {
         };
         if self.gap.is_zero() || self.frames.is_empty() || self.reset {
             // A reset waits for the frames before it to be flushed.
-            self.yield_before_next = self.reset;
+            if self.reset {
+                self.flush_yields = FLUSH_YIELDS;
+            }
         } else {
             let gap = self.gap;
             self.pause(gap);

@@ -1335,3 +1335,73 @@ async fn body_rules_answer_only_the_requests_whose_body_matches() {
     let matched = Some("tokens over 16384".to_owned());
     assert_eq!(rules, [None, matched.clone(), matched, None, None]);
 }
+
+/// A reset deep in a long stream: every frame before it reaches the
+/// client, then half the reset frame. hyper queues up to 16 chunks and
+/// writes them only while the body is not ready, and tokio's budget (128
+/// writes a poll) can end a flush early: the body must not hand over the
+/// reset before what it sent is written. Every point from 100 to 300, so
+/// some fall where the budget runs out.
+#[tokio::test]
+async fn a_reset_deep_in_a_stream_delivers_every_frame_before_it() {
+    use bedrock_mock_server::{FrameFault, FrameFaultKind};
+    let words = vec!["word"; 900].join(" ");
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .auth(AuthMode::Off)
+            .reply(bedrock_mock_server::Reply::text(words)),
+    )
+    .await;
+    let body = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":1000");
+    let request = format!(
+        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for at in 100..=300 {
+        server.reset();
+        server.mount(Rule::faulting(
+            Match::operation(Operation::InvokeModelWithResponseStream),
+            FrameFault::at(FrameFaultKind::Reset, at),
+        ));
+        let raw = send_and_read_all(&server, request.as_bytes()).await;
+        let (head, chunked) = split_answer(&raw);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let (data, ended) = dechunk(chunked);
+        assert!(!ended, "a reset stream never ends its chunked body");
+        assert_eq!(
+            count_frames(&data),
+            at,
+            "every frame before a reset at {at}"
+        );
+    }
+}
+
+/// A cut deep in a long stream: every byte before it reaches the client
+/// (as a reset, see above).
+#[tokio::test]
+async fn a_cut_deep_in_a_stream_delivers_every_byte_before_it() {
+    let words = vec!["word"; 900].join(" ");
+    let server = MockBedrock::start_with(
+        ServerConfig::default()
+            .auth(AuthMode::Off)
+            .reply(bedrock_mock_server::Reply::text(words)),
+    )
+    .await;
+    let body = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":1000");
+    let request = format!(
+        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for after_bytes in (30_000..=90_000).step_by(301) {
+        server.reset();
+        server.mount(
+            Rule::default_answer(Match::operation(Operation::InvokeModelWithResponseStream))
+                .cut_after(after_bytes),
+        );
+        let raw = send_and_read_all(&server, request.as_bytes()).await;
+        let (_, chunked) = split_answer(&raw);
+        let (data, ended) = dechunk(chunked);
+        assert!(!ended, "a cut stream never ends its chunked body");
+        assert_eq!(data.len() as u64, after_bytes, "every byte before the cut");
+    }
+}
