@@ -308,20 +308,6 @@ impl PacedBody {
     }
 }
 
-impl PacedBody {
-    /// Pauses `gap` before the next frame, on the spare timer if there is one.
-    fn pause(&mut self, gap: Duration) {
-        let deadline = tokio::time::Instant::now() + gap;
-        self.sleep = Some(match self.spare_sleep.take() {
-            Some(mut sleep) => {
-                sleep.as_mut().reset(deadline);
-                sleep
-            }
-            None => Box::pin(tokio::time::sleep_until(deadline)),
-        });
-    }
-}
-
 /// How many times a body answers "not ready" before an error that drops
 /// the connection (a reset, a cut), so that what it sent before is on the
 /// socket first. hyper writes its queue (up to 16 chunks) only while the
@@ -334,9 +320,23 @@ pub(crate) const FLUSH_YIELDS: u8 = 2;
 const BURST_CHUNK: usize = 64 * 1024;
 
 impl PacedBody {
+    /// Pauses `gap` before the next frame, on the spare timer if there is one.
+    fn pause(&mut self, gap: Duration) {
+        let deadline = tokio::time::Instant::now() + gap;
+        self.sleep = Some(match self.spare_sleep.take() {
+            Some(mut sleep) => {
+                sleep.as_mut().reset(deadline);
+                sleep
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        });
+    }
+
     /// `first` and the frames after it that a burst sends with it, in one
     /// chunk of up to [`BURST_CHUNK`] bytes: up to a frame that waits, a
-    /// reset, a frame a fault left out, or a stall's point.
+    /// reset, a frame a fault left out, or a stall's point. Each is
+    /// journaled as it joins the chunk, so a rule's `cut` inside a burst's
+    /// chunk leaves the journal showing that chunk's later frames too.
     fn gather(&mut self, first: Bytes) -> Bytes {
         let mut chunk: Option<BytesMut> = None;
         let mut len = first.len();

@@ -1336,15 +1336,9 @@ async fn body_rules_answer_only_the_requests_whose_body_matches() {
     assert_eq!(rules, [None, matched.clone(), matched, None, None]);
 }
 
-/// A reset deep in a long stream: every frame before it reaches the
-/// client, then half the reset frame. hyper queues up to 16 chunks and
-/// writes them only while the body is not ready, and tokio's budget (128
-/// writes a poll) can end a flush early: the body must not hand over the
-/// reset before what it sent is written. Every point from 100 to 300, so
-/// some fall where the budget runs out.
-#[tokio::test]
-async fn a_reset_deep_in_a_stream_delivers_every_frame_before_it() {
-    use bedrock_mock_server::{FrameFault, FrameFaultKind};
+/// A server answering 900 words (some 370 frames) and a request for them
+/// that reads them all.
+async fn long_stream() -> (MockBedrock, String) {
     let words = vec!["word"; 900].join(" ");
     let server = MockBedrock::start_with(
         ServerConfig::default()
@@ -1357,6 +1351,19 @@ async fn a_reset_deep_in_a_stream_delivers_every_frame_before_it() {
         "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
+    (server, request)
+}
+
+/// A reset deep in a long stream: every frame before it reaches the
+/// client, then half the reset frame. hyper queues up to 16 chunks and
+/// writes them only while the body is not ready, and tokio's budget (128
+/// writes a poll) can end a flush early: the body must not hand over the
+/// reset before what it sent is written. Every point from 100 to 300, so
+/// some fall where the budget runs out.
+#[tokio::test]
+async fn a_reset_deep_in_a_stream_delivers_every_frame_before_it() {
+    use bedrock_mock_server::{FrameFault, FrameFaultKind};
+    let (server, request) = long_stream().await;
     for at in 100..=300 {
         server.reset();
         server.mount(Rule::faulting(
@@ -1380,18 +1387,7 @@ async fn a_reset_deep_in_a_stream_delivers_every_frame_before_it() {
 /// (as a reset, see above).
 #[tokio::test]
 async fn a_cut_deep_in_a_stream_delivers_every_byte_before_it() {
-    let words = vec!["word"; 900].join(" ");
-    let server = MockBedrock::start_with(
-        ServerConfig::default()
-            .auth(AuthMode::Off)
-            .reply(bedrock_mock_server::Reply::text(words)),
-    )
-    .await;
-    let body = PROBE.replace("\"max_tokens\":1", "\"max_tokens\":1000");
-    let request = format!(
-        "POST {STREAM} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let (server, request) = long_stream().await;
     for after_bytes in (30_000..=90_000).step_by(301) {
         server.reset();
         server.mount(
