@@ -201,46 +201,53 @@ fn main() {
 }
 
 /// Interleaved rounds (mock, reference, mock, ...) so a slow spell of the
-/// shared machine hits both; median ratio with the lowest and highest.
+/// shared machine hits both. Two ratios: the fastest round of each, and
+/// the median of the rounds' ratios with the lowest and highest. The
+/// first is the one to compare: with 64 clients the bare socket's rounds
+/// fall in two modes, one some 2.5 times slower than the other (all its
+/// fetches slower, not one stalled), and a round in the slow mode gives a
+/// ratio above 1 that flatters the mock; the fastest rounds compare each
+/// at its best.
 fn print_table(rt: &Runtime, mock: &MockBedrock, reference: SocketAddr, events: usize) {
     println!();
     println!(
-        "Streamed events per second over loopback, {events} events per stream; ratio = bare-socket time / mock time, median of 15 interleaved rounds (lowest-highest)."
+        "Streamed events per second over loopback, {events} events per stream, 15 interleaved rounds; best = bare socket's fastest round / mock's fastest, median = median of the rounds' ratios (lowest-highest)."
     );
     println!();
-    println!("| clients | mock events/s | bare socket events/s | ratio |");
-    println!("|---|---|---|---|");
+    println!(
+        "| clients | mock events/s, best | bare socket events/s, best | ratio, best | ratio, median |"
+    );
+    println!("|---|---|---|---|---|");
     for (clients, rounds) in [(1usize, 50usize), (64, 4)] {
-        let mut ratios = Vec::new();
-        let mut mock_rates = Vec::new();
-        let mut reference_rates = Vec::new();
+        let mut mock_times = Vec::new();
+        let mut reference_times = Vec::new();
         for _ in 0..15 {
             let time = |address| {
                 let start = Instant::now();
                 rt.block_on(run_streams(address, clients, rounds));
                 start.elapsed().as_secs_f64()
             };
-            let m = time(mock.address());
-            let r = time(reference);
-            let total = (events * clients * rounds) as f64;
-            mock_rates.push(total / m);
-            reference_rates.push(total / r);
-            ratios.push(r / m);
+            mock_times.push(time(mock.address()));
+            reference_times.push(time(reference));
             mock.reset();
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (lo, hi) = (
-            ratios.iter().copied().fold(f64::MAX, f64::min),
-            ratios.iter().copied().fold(0.0, f64::max),
-        );
+        let mut ratios: Vec<f64> = reference_times
+            .iter()
+            .zip(&mock_times)
+            .map(|(r, m)| r / m)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let fastest = |v: &[f64]| v.iter().copied().fold(f64::MAX, f64::min);
+        let (mock_best, reference_best) = (fastest(&mock_times), fastest(&reference_times));
+        let total = (events * clients * rounds) as f64;
         println!(
-            "| {clients} | {:.0} | {:.0} | {:.2} ({lo:.2}-{hi:.2}) |",
-            median(&mut mock_rates),
-            median(&mut reference_rates),
-            median(&mut ratios)
+            "| {clients} | {:.0} | {:.0} | {:.2} | {:.2} ({:.2}-{:.2}) |",
+            total / mock_best,
+            total / reference_best,
+            reference_best / mock_best,
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1],
         );
     }
 }

@@ -171,18 +171,78 @@ pub fn encode_chunk(event: &StreamEvent, padding: &str, out: &mut Vec<u8>) {
 /// assert_eq!(bedrock::EventReader::new().read(&frame).unwrap(), StreamEvent::Ping);
 /// ```
 pub fn encode_chunk_json(event_json: &[u8], padding: &str, out: &mut Vec<u8>) {
-    let headers = [
-        Header::string(":event-type", "chunk"),
-        Header::string(":content-type", "application/json"),
-        Header::string(":message-type", "event"),
-    ];
     let base64_len = base64_len(event_json.len());
     let payload_len =
         CHUNK_OPEN.len() + base64_len + CHUNK_PADDING.len() + padding.len() + CHUNK_CLOSE.len();
-    crate::encoder::encode_with(&headers, payload_len, out, |out| {
+    crate::encoder::encode_with(&CHUNK_HEADERS, payload_len, out, |out| {
         write_chunk_payload(event_json, base64_len, padding, out)
     })
     .expect("a chunk frame is within AWS limits");
+}
+
+/// An event made ready once for many `chunk` frames: its JSON, in
+/// base64. A server that sends the same event in many streams (a mock
+/// replaying one reply to many clients) then skips serializing and
+/// encoding it each time; only the padding and the frame's checksums
+/// differ from frame to frame.
+///
+/// ```
+/// use bedrock_eventstream::anthropic::{Delta, StreamEvent};
+/// use bedrock_eventstream::bedrock::{self, PreparedEvent};
+///
+/// let event = StreamEvent::ContentBlockDelta {
+///     index: 0,
+///     delta: Delta::Text { text: "Hello".into() },
+/// };
+/// let prepared = PreparedEvent::new(&event);
+/// let (mut once, mut each_time) = (Vec::new(), Vec::new());
+/// prepared.encode_chunk("abc", &mut once);
+/// bedrock::encode_chunk(&event, "abc", &mut each_time);
+/// assert_eq!(once, each_time);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedEvent {
+    base64: Box<[u8]>,
+}
+
+impl PreparedEvent {
+    /// `event`, serialized and encoded as [`encode_chunk`] does.
+    pub fn new(event: &StreamEvent) -> Self {
+        Self::from_json(&event.to_json())
+    }
+
+    /// An event's JSON byte for byte, as [`encode_chunk_json`] takes it.
+    pub fn from_json(event_json: &[u8]) -> Self {
+        Self {
+            base64: STANDARD.encode(event_json).into_bytes().into_boxed_slice(),
+        }
+    }
+
+    /// The bytes it holds (what a cache of prepared events counts).
+    pub fn len(&self) -> usize {
+        self.base64.len()
+    }
+
+    /// Whether it holds nothing (never: an event's JSON is not empty).
+    pub fn is_empty(&self) -> bool {
+        self.base64.is_empty()
+    }
+
+    /// Appends a `chunk` frame carrying the event, padded with `padding`:
+    /// the same bytes [`encode_chunk`] writes for it.
+    pub fn encode_chunk(&self, padding: &str, out: &mut Vec<u8>) {
+        let payload_len = CHUNK_OPEN.len()
+            + self.base64.len()
+            + CHUNK_PADDING.len()
+            + padding.len()
+            + CHUNK_CLOSE.len();
+        crate::encoder::encode_with(&CHUNK_HEADERS, payload_len, out, |out| {
+            out.extend_from_slice(CHUNK_OPEN);
+            out.extend_from_slice(&self.base64);
+            close_chunk_payload(padding, out);
+        })
+        .expect("a chunk frame is within AWS limits");
+    }
 }
 
 /// `{"bytes":"<base64 of json>","p":"<padding>"}`.
@@ -194,6 +254,13 @@ pub fn chunk_payload(event_json: &[u8], padding: &str) -> Vec<u8> {
     write_chunk_payload(event_json, base64_len, padding, &mut payload);
     payload
 }
+
+/// A `chunk` frame's headers.
+const CHUNK_HEADERS: [Header<'static>; 3] = [
+    Header::string(":event-type", "chunk"),
+    Header::string(":content-type", "application/json"),
+    Header::string(":message-type", "event"),
+];
 
 /// A chunk payload's parts around the base64 and the padding.
 const CHUNK_OPEN: &[u8] = br#"{"bytes":""#;
@@ -215,6 +282,11 @@ fn write_chunk_payload(event_json: &[u8], base64_len: usize, padding: &str, out:
         .encode_slice(event_json, &mut out[at..])
         .expect("the slice is base64_len long");
     debug_assert_eq!(written, base64_len);
+    close_chunk_payload(padding, out);
+}
+
+/// Appends the end of a chunk's payload after its base64: the padding.
+fn close_chunk_payload(padding: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(CHUNK_PADDING);
     out.extend_from_slice(padding.as_bytes());
     out.extend_from_slice(CHUNK_CLOSE);

@@ -123,7 +123,7 @@ pub struct Header<'a> {
 
 impl<'a> Header<'a> {
     /// A header with a string value, the kind Bedrock frames carry.
-    pub fn string(name: &'a str, value: &'a str) -> Self {
+    pub const fn string(name: &'a str, value: &'a str) -> Self {
         Self {
             name,
             value: HeaderValue::String(value),

@@ -221,7 +221,7 @@ fn invoke_with_response_stream(
         &invocation.body,
         &invocation.model_id,
         invocation.guardrail.action(),
-        &mut call.shared.rng(),
+        || call.shared.rng(),
         fault,
     );
     Planned::Stream {

@@ -211,7 +211,7 @@ impl Renderer {
         let request_id = self.rng.uuid();
         let body = runtime::validate_body(&self.account, request_body)?;
         let model_id = self.model(model_id);
-        let frames = runtime::stream_frames(reply, &body, &model_id, None, &mut self.rng, fault);
+        let frames = runtime::stream_frames(reply, &body, &model_id, None, || &mut self.rng, fault);
         let bytes = frames
             .iter()
             .flat_map(|f| f.bytes.iter().copied())

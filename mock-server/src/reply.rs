@@ -216,17 +216,31 @@ impl Rendered {
         rng: &mut Rng,
         metrics: Option<InvocationMetrics>,
     ) -> Vec<StreamEvent> {
-        let mut events = vec![self.message_start()];
+        self.planned_events(rng, metrics)
+            .into_iter()
+            .map(PlannedEvent::into_event)
+            .collect()
+    }
+
+    /// [`stream_events`](Self::stream_events), each delta borrowing its
+    /// text from the reply instead of owning a copy: a stream is mostly
+    /// deltas. The same draws from `rng`, in the same order.
+    pub fn planned_events(
+        &self,
+        rng: &mut Rng,
+        metrics: Option<InvocationMetrics>,
+    ) -> Vec<PlannedEvent<'_>> {
+        let mut events = vec![PlannedEvent::Whole(self.message_start())];
         for (index, block) in self.blocks.iter().enumerate() {
-            events.extend(block.events(index as u32, rng));
+            block.push_events(index as u32, rng, &mut events);
         }
-        events.push(StreamEvent::MessageDelta {
+        events.push(PlannedEvent::Whole(StreamEvent::MessageDelta {
             delta: MessageDelta::stop(self.stop_reason.clone()),
             usage: Usage::default().with_output_tokens(self.output_tokens),
-        });
-        events.push(StreamEvent::MessageStop {
+        }));
+        events.push(PlannedEvent::Whole(StreamEvent::MessageStop {
             invocation_metrics: metrics,
-        });
+        }));
         events
     }
 
@@ -243,63 +257,109 @@ impl Rendered {
     }
 }
 
-impl RenderedBlock {
-    /// The block's events at `index`: its start, its deltas, its stop.
-    fn events(&self, index: u32, rng: &mut Rng) -> Vec<StreamEvent> {
-        let (start, deltas) = self.start_and_deltas(rng);
-        let mut events = vec![StreamEvent::ContentBlockStart {
-            index,
-            content_block: start,
-        }];
-        events.extend(
-            deltas
-                .into_iter()
-                .map(|delta| StreamEvent::ContentBlockDelta { index, delta }),
-        );
-        events.push(StreamEvent::ContentBlockStop { index });
-        events
+/// A stream event as a rendered reply plans it: a delta of the reply's
+/// own text, borrowed, or any other event whole.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PlannedEvent<'a> {
+    /// A `content_block_delta` of block `index`: `text`, of `kind`.
+    Delta {
+        index: u32,
+        kind: DeltaKind,
+        text: &'a str,
+    },
+    Whole(StreamEvent),
+}
+
+/// The kinds of delta that carry a piece of a block's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum DeltaKind {
+    Text,
+    InputJson,
+    Thinking,
+}
+
+impl DeltaKind {
+    fn delta(self, text: String) -> Delta {
+        match self {
+            DeltaKind::Text => Delta::Text { text },
+            DeltaKind::InputJson => Delta::InputJson { partial_json: text },
+            DeltaKind::Thinking => Delta::Thinking { thinking: text },
+        }
+    }
+}
+
+impl PlannedEvent<'_> {
+    /// The event's `type`.
+    pub fn event_type(&self) -> &str {
+        match self {
+            PlannedEvent::Delta { .. } => "content_block_delta",
+            PlannedEvent::Whole(event) => event.event_type(),
+        }
     }
 
-    fn start_and_deltas(&self, rng: &mut Rng) -> (ContentBlock, Vec<Delta>) {
+    /// The event, owning its text.
+    pub fn into_event(self) -> StreamEvent {
         match self {
-            RenderedBlock::Text(pieces) => (
-                ContentBlock::Text {
-                    text: String::new(),
-                },
-                group(pieces, rng)
-                    .map(|text| Delta::Text { text })
-                    .collect(),
-            ),
+            PlannedEvent::Delta { index, kind, text } => StreamEvent::ContentBlockDelta {
+                index,
+                delta: kind.delta(text.to_owned()),
+            },
+            PlannedEvent::Whole(event) => event,
+        }
+    }
+}
+
+impl RenderedBlock {
+    /// Appends the block's events at `index`: its start, its deltas, its
+    /// stop.
+    fn push_events<'a>(&'a self, index: u32, rng: &mut Rng, events: &mut Vec<PlannedEvent<'a>>) {
+        let whole = |event| PlannedEvent::Whole(event);
+        let deltas = |pieces: &'a Pieces, kind, rng: &mut Rng, events: &mut Vec<_>| {
+            events.extend(group(pieces, rng).map(|text| PlannedEvent::Delta { index, kind, text }));
+        };
+        match self {
+            RenderedBlock::Text(pieces) => {
+                events.push(whole(StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: ContentBlock::Text {
+                        text: String::new(),
+                    },
+                }));
+                deltas(pieces, DeltaKind::Text, rng, events);
+            }
             RenderedBlock::ToolUse {
                 id,
                 name,
                 json_pieces,
-            } => (
-                ContentBlock::ToolUse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: Value::Object(Default::default()),
-                },
-                group(json_pieces, rng)
-                    .map(|partial_json| Delta::InputJson { partial_json })
-                    .collect(),
-            ),
+            } => {
+                events.push(whole(StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: ContentBlock::ToolUse {
+                        id: id.clone(),
+                        name: name.clone(),
+                        input: Value::Object(Default::default()),
+                    },
+                }));
+                deltas(json_pieces, DeltaKind::InputJson, rng, events);
+            }
             RenderedBlock::Thinking { pieces, signature } => {
-                let mut deltas: Vec<Delta> = group(pieces, rng)
-                    .map(|thinking| Delta::Thinking { thinking })
-                    .collect();
-                deltas.push(Delta::Signature {
-                    signature: signature.clone(),
-                });
-                (
-                    ContentBlock::Thinking {
+                events.push(whole(StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: ContentBlock::Thinking {
                         thinking: String::new(),
                         signature: Some(String::new()),
                     },
-                    deltas,
-                )
+                }));
+                deltas(pieces, DeltaKind::Thinking, rng, events);
+                events.push(whole(StreamEvent::ContentBlockDelta {
+                    index,
+                    delta: Delta::Signature {
+                        signature: signature.clone(),
+                    },
+                }));
             }
         }
+        events.push(whole(StreamEvent::ContentBlockStop { index }));
     }
 }
 
@@ -406,7 +466,10 @@ impl<'a> MessageBody<'a> {
 }
 
 /// Groups of one to four pieces, the way Bedrock batches tokens.
-fn group<'a>(pieces: &'a Pieces, rng: &'a mut Rng) -> impl Iterator<Item = String> + 'a {
+fn group<'a, 'r>(pieces: &'a Pieces, rng: &'r mut Rng) -> impl Iterator<Item = &'a str> + 'r
+where
+    'a: 'r,
+{
     let mut next = 0;
     std::iter::from_fn(move || {
         if next == pieces.len() {
@@ -415,7 +478,7 @@ fn group<'a>(pieces: &'a Pieces, rng: &'a mut Rng) -> impl Iterator<Item = Strin
         let n = rng.between(1, 4).min(pieces.len() - next);
         let text = pieces.span(next, next + n);
         next += n;
-        Some(text.to_owned())
+        Some(text)
     })
 }
 

@@ -1,16 +1,19 @@
 //! The Bedrock runtime: InvokeModel and InvokeModelWithResponseStream for
 //! Anthropic models, with the request validation Bedrock applies.
 
+use std::ops::DerefMut;
+
 use bedrock_eventstream::anthropic::{InvocationMetrics, StreamEvent};
 use bedrock_eventstream::bedrock::{Exception, encode_chunk, encode_chunk_json, encode_exception};
 use serde_json::Value;
 
 use crate::config::ServerConfig;
+use crate::delta_memo;
 use crate::errors::{AwsError, ExceptionType};
 use crate::guardrail;
 use crate::journal::FrameRecord;
 use crate::messages_body::{self, Fields};
-use crate::reply::{Reply, render};
+use crate::reply::{PlannedEvent, Reply, render};
 use crate::rng::Rng;
 use crate::stream_body::{FrameWriter, PlannedFrame};
 
@@ -180,35 +183,48 @@ impl StreamFault {
     }
 }
 
-/// The frames of an InvokeModelWithResponseStream answer. A guardrail's
-/// verdict (`guardrail_action`) rides on the last chunk, beside the
-/// invocation metrics Bedrock adds there; no capture shows where Bedrock
-/// puts it in a stream, so it goes where Bedrock's own fields go.
 /// About what a chunk frame of a few words takes: 100 bytes of headers,
 /// checksums and JSON around the base64, some 60 of padding, and a delta.
 const TYPICAL_CHUNK_FRAME_LEN: usize = 320;
 
-pub(crate) fn stream_frames(
+/// The frames of an InvokeModelWithResponseStream answer. A guardrail's
+/// verdict (`guardrail_action`) rides on the last chunk, beside the
+/// invocation metrics Bedrock adds there; no capture shows where Bedrock
+/// puts it in a stream, so it goes where Bedrock's own fields go.
+///
+/// `rng` is held only while the reply is rendered and its draws are made
+/// (ids, how deltas group, each frame's padding), not while the frames are
+/// encoded, which is most of a stream's work: requests answered at the
+/// same time on other threads wait for it. The draws come in the same
+/// order as before, so a seed still gives the same bytes.
+pub(crate) fn stream_frames<R: DerefMut<Target = Rng>>(
     reply: &Reply,
     body: &Value,
     model_id: &str,
     guardrail_action: Option<&str>,
-    rng: &mut Rng,
+    rng: impl FnOnce() -> R,
     fault: Option<StreamFault>,
 ) -> Vec<PlannedFrame> {
-    let rendered = render(reply, body, model_id, rng);
+    let mut rng = rng();
+    let rendered = render(reply, body, model_id, &mut rng);
     let metrics = InvocationMetrics::new(rendered.input_tokens, rendered.output_tokens);
-    let events = rendered.stream_events(rng, Some(metrics));
+    let events = rendered.planned_events(&mut rng, Some(metrics));
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
+    let paddings: Vec<&'static str> = (0..limit).map(|_| rng.padding()).collect();
+    drop(rng);
     let mut frames = FrameWriter::with_capacity(limit + 1, TYPICAL_CHUNK_FRAME_LEN);
-    for (n, event) in events[..limit].iter().enumerate() {
+    let last = events.len();
+    for ((n, event), padding) in events.into_iter().enumerate().zip(paddings) {
         let label = FrameRecord::Chunk(event.event_type().to_owned());
-        let marked = guardrail_action.filter(|_| n + 1 == events.len());
-        frames.push(label, |out| match marked {
-            Some(action) => encode_marked_chunk(event, action, rng.padding(), out),
-            None => encode_chunk(event, rng.padding(), out),
+        let marked = guardrail_action.filter(|_| n + 1 == last);
+        frames.push(label, |out| match (marked, event) {
+            (Some(action), event) => encode_marked_chunk(&event.into_event(), action, padding, out),
+            (None, PlannedEvent::Delta { index, kind, text }) => {
+                delta_memo::encode_delta_chunk(index, kind, text, padding, out)
+            }
+            (None, PlannedEvent::Whole(event)) => encode_chunk(&event, padding, out),
         });
     }
     if let Some(fault) = fault {
@@ -314,7 +330,8 @@ mod tests {
         let plain: Value = serde_json::from_slice(&plain.body).unwrap();
         assert!(plain.get(guardrail::ACTION_FIELD).is_none());
 
-        let frames = stream_frames(&reply, &body, "m", Some("NONE"), &mut Rng::new(1), None);
+        let mut rng = Rng::new(1);
+        let frames = stream_frames(&reply, &body, "m", Some("NONE"), || &mut rng, None);
         let mut marked: Vec<Option<Value>> = frames
             .iter()
             .map(|planned| {
@@ -431,5 +448,64 @@ mod tests {
                 .unwrap_err()
                 .starts_with("Malformed input request")
         );
+    }
+
+    /// The digest of a seeded stream's bytes, and the generator's next
+    /// draw after it: what the seed gives, pinned.
+    fn seeded_stream(rng: &mut Rng) -> (String, u64) {
+        use crate::reply::ReplyBlock;
+        use sha2::{Digest, Sha256};
+        let reply = Reply::new(vec![
+            ReplyBlock::Thinking {
+                thinking: "Let me think about \"quotes\" and\nnew lines.".into(),
+            },
+            ReplyBlock::Text {
+                text: "the quick brown fox jumps over a lazy dog. ".repeat(12),
+            },
+            ReplyBlock::ToolUse {
+                name: "read".into(),
+                // Keys in sorted order: the same bytes with serde_json's
+                // `preserve_order` (the workspace's builds) and without.
+                input: serde_json::json!({"lines": [1, 2, 3], "path": "/tmp/a b"}),
+            },
+            ReplyBlock::Echo,
+        ]);
+        let body = serde_json::json!({
+            "max_tokens": 4000,
+            "messages": [{"role": "user", "content": "échos, tabs\tand all"}],
+        });
+        let frames = stream_frames(
+            &reply,
+            &body,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            None,
+            || &mut *rng,
+            None,
+        );
+        let digest = Sha256::digest(
+            frames
+                .iter()
+                .flat_map(|f| f.bytes.iter().copied())
+                .collect::<Vec<u8>>(),
+        );
+        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (hex, rng.next_u64())
+    }
+
+    /// Pinned from the code before delta frames were remembered per
+    /// thread and the generator was let go before encoding (2eab4b8): the
+    /// same bytes, the same draws. Twice, so the second run takes the
+    /// remembered frames.
+    #[test]
+    fn a_seed_gives_the_stream_it_gave_before_deltas_were_remembered() {
+        for _ in 0..2 {
+            assert_eq!(
+                seeded_stream(&mut Rng::new(7)),
+                (
+                    "0a16d9ec28fc43665b0bb8e7b94009f5752d140027292081b733435d67816ae3".to_owned(),
+                    5000647452653208348
+                )
+            );
+        }
     }
 }
