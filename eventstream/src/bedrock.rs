@@ -195,10 +195,15 @@ pub fn encode_chunk_json(event_json: &[u8], padding: &str, out: &mut Vec<u8>) {
 ///     delta: Delta::Text { text: "Hello".into() },
 /// };
 /// let prepared = PreparedEvent::new(&event);
-/// let (mut once, mut each_time) = (Vec::new(), Vec::new());
-/// prepared.encode_chunk("abc", &mut once);
-/// bedrock::encode_chunk(&event, "abc", &mut each_time);
-/// assert_eq!(once, each_time);
+/// assert_eq!(prepared, PreparedEvent::from_json(&event.to_json()));
+/// // Prepared once, sent in frames of any padding: the bytes
+/// // `encode_chunk` writes each time.
+/// for padding in ["abc", "abcdefghij"] {
+///     let (mut prepared_frame, mut fresh_frame) = (Vec::new(), Vec::new());
+///     prepared.encode_chunk(padding, &mut prepared_frame);
+///     bedrock::encode_chunk(&event, padding, &mut fresh_frame);
+///     assert_eq!(prepared_frame, fresh_frame);
+/// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedEvent {
@@ -218,14 +223,10 @@ impl PreparedEvent {
         }
     }
 
-    /// The bytes it holds (what a cache of prepared events counts).
-    pub fn len(&self) -> usize {
+    /// The length of the base64 it holds: what a cache of prepared events
+    /// counts against its bound.
+    pub fn encoded_len(&self) -> usize {
         self.base64.len()
-    }
-
-    /// Whether it holds nothing (never: an event's JSON is not empty).
-    pub fn is_empty(&self) -> bool {
-        self.base64.is_empty()
     }
 
     /// Appends a `chunk` frame carrying the event, padded with `padding`:

@@ -28,6 +28,10 @@ const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// two allocations' bookkeeping, roughly.
 const ENTRY_OVERHEAD: usize = 64;
 
+/// The most room the key buffer keeps between lookups: a huge delta's
+/// text is not held for the thread's life.
+const KEEP_KEY_CAPACITY: usize = 64 * 1024;
+
 #[derive(Default)]
 struct Memo {
     /// Key: the kind's byte, the block's index, then the text.
@@ -72,16 +76,25 @@ impl Memo {
         }
         let event = PreparedEvent::new(&PlannedEvent::Delta { index, kind, text }.into_event());
         event.encode_chunk(padding, out);
-        let cost = self.key.len() + event.len() + ENTRY_OVERHEAD;
-        if self.bytes + cost > MAX_BYTES {
-            self.events = HashMap::new();
-            self.bytes = 0;
-            if cost > MAX_BYTES {
-                return;
+        self.remember(event);
+    }
+
+    /// Keeps `event` under the key just looked up, within [`MAX_BYTES`]:
+    /// one larger than the whole bound is not kept (and does not empty
+    /// the memo), and a key buffer grown for it is not kept either.
+    fn remember(&mut self, event: PreparedEvent) {
+        let cost = self.key.len() + event.encoded_len() + ENTRY_OVERHEAD;
+        if cost <= MAX_BYTES {
+            if self.bytes + cost > MAX_BYTES {
+                self.events = HashMap::new();
+                self.bytes = 0;
             }
+            self.bytes += cost;
+            self.events.insert(self.key.as_slice().into(), event);
         }
-        self.bytes += cost;
-        self.events.insert(self.key.as_slice().into(), event);
+        if self.key.capacity() > KEEP_KEY_CAPACITY {
+            self.key = Vec::new();
+        }
     }
 }
 
@@ -140,13 +153,16 @@ mod tests {
             );
             assert!(memo.bytes <= MAX_BYTES, "{} held", memo.bytes);
         }
-        // One text larger than the whole bound is sent, not kept.
+        // One text larger than the whole bound is sent, not kept, and the
+        // rest stays; nor does the key's buffer keep its size.
+        let (held, bytes) = (memo.events.len(), memo.bytes);
+        assert!(held > 0);
         let huge = "h".repeat(MAX_BYTES);
         assert_eq!(
             cached(&mut memo, 0, DeltaKind::Text, &huge, "p"),
             uncached(0, DeltaKind::Text, &huge, "p")
         );
-        assert!(memo.events.is_empty());
-        assert_eq!(memo.bytes, 0);
+        assert_eq!((memo.events.len(), memo.bytes), (held, bytes));
+        assert!(memo.key.capacity() <= KEEP_KEY_CAPACITY);
     }
 }

@@ -7,6 +7,8 @@
 //! header), Server-Sent Events instead of event-stream frames, and errors in
 //! the Anthropic API's shape with the Anthropic API's status codes.
 
+use std::ops::DerefMut;
+
 use bedrock_eventstream::anthropic::{ApiError, StreamEvent};
 use serde_json::Value;
 
@@ -104,17 +106,22 @@ impl Api for Mantle {
                 )
             }
         };
-        let mut rng = call.shared.rng();
         if !checked.stream {
             return Ok(Planned::Whole {
                 content_type: "application/json",
-                body: message(prepared, reply, &mut rng),
+                body: message(prepared, reply, &mut call.shared.rng()),
                 headers: Vec::new(),
             });
         }
         Ok(Planned::Stream {
             framing: Framing::ServerSentEvents,
-            frames: sse_frames(prepared, reply, &mut rng, fault, call.request_id),
+            frames: sse_frames(
+                prepared,
+                reply,
+                || call.shared.rng(),
+                fault,
+                call.request_id,
+            ),
             headers: Vec::new(),
         })
     }
@@ -314,17 +321,21 @@ pub(crate) struct SseFault {
 
 /// The Server-Sent Events of a streamed answer, one planned write each:
 /// the Anthropic API's events, a `ping` after the first block starts, no
-/// Bedrock invocation metrics.
-pub(crate) fn sse_frames(
+/// Bedrock invocation metrics. `rng` is held for the reply's draws only,
+/// not while the events are written (as `runtime::stream_frames` does).
+pub(crate) fn sse_frames<R: DerefMut<Target = Rng>>(
     prepared: &Prepared,
     reply: &Reply,
-    rng: &mut Rng,
+    rng: impl FnOnce() -> R,
     fault: Option<SseFault>,
     request_id: &str,
 ) -> Vec<PlannedFrame> {
-    let mut rendered = render(reply, &prepared.body, &prepared.model_id, rng);
-    rendered.model = prepared.model_id.clone();
-    let events = rendered.stream_events(rng, None);
+    let events = {
+        let mut rng = rng();
+        let mut rendered = render(reply, &prepared.body, &prepared.model_id, &mut rng);
+        rendered.model = prepared.model_id.clone();
+        rendered.stream_events(&mut rng, None)
+    };
     let limit = fault
         .as_ref()
         .map_or(events.len(), |f| f.after_events.min(events.len()));
@@ -586,7 +597,7 @@ mod tests {
         .ok()
         .unwrap();
         let reply = Reply::text("hello there");
-        let frames = sse_frames(&prepared, &reply, &mut rng, None, "r-1");
+        let frames = sse_frames(&prepared, &reply, || &mut rng, None, "r-1");
         let labels: Vec<String> = frames.iter().map(|f| f.label.to_string()).collect();
         assert_eq!(
             &labels[..3],
@@ -604,7 +615,7 @@ mod tests {
             after_events: 2,
             error: stream_error("throttlingException".parse().unwrap(), None),
         };
-        let faulted = sse_frames(&prepared, &reply, &mut rng, Some(fault), "r-2");
+        let faulted = sse_frames(&prepared, &reply, || &mut rng, Some(fault), "r-2");
         let labels: Vec<String> = faulted.iter().map(|f| f.label.to_string()).collect();
         assert_eq!(
             labels,

@@ -255,7 +255,7 @@ fn answer<A: Api>(api: &A, call: &Exchange<'_>, seq: u64) -> (Planned, Option<Ch
                 .into_iter()
                 .chain(endpoint.iter().map(|(name, _)| *name))
                 .collect();
-            Planned::Recorded(replay::plan(recording, &own, &mut call.shared.rng()))
+            Planned::Recorded(replay::plan(recording, &own, || call.shared.rng()))
         }
         Some(answer) => answer
             .as_error(api.protocol())

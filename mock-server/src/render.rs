@@ -251,7 +251,7 @@ impl Renderer {
             headers,
             body,
             ..
-        } = replay::plan(recording, &["x-amzn-requestid", "date"], &mut self.rng);
+        } = replay::plan(recording, &["x-amzn-requestid", "date"], || &mut self.rng);
         let body = match body {
             RecordedPlan::Whole(bytes) => bytes.to_vec(),
             RecordedPlan::Stream { frames, .. } => frames

@@ -259,7 +259,7 @@ impl Rendered {
 
 /// A stream event as a rendered reply plans it: a delta of the reply's
 /// own text, borrowed, or any other event whole.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) enum PlannedEvent<'a> {
     /// A `content_block_delta` of block `index`: `text`, of `kind`.
     Delta {
@@ -271,7 +271,8 @@ pub(crate) enum PlannedEvent<'a> {
 }
 
 /// The kinds of delta that carry a piece of a block's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A memo's key holds it as its `u8`.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum DeltaKind {
     Text,
     InputJson,
@@ -313,13 +314,12 @@ impl RenderedBlock {
     /// Appends the block's events at `index`: its start, its deltas, its
     /// stop.
     fn push_events<'a>(&'a self, index: u32, rng: &mut Rng, events: &mut Vec<PlannedEvent<'a>>) {
-        let whole = |event| PlannedEvent::Whole(event);
         let deltas = |pieces: &'a Pieces, kind, rng: &mut Rng, events: &mut Vec<_>| {
             events.extend(group(pieces, rng).map(|text| PlannedEvent::Delta { index, kind, text }));
         };
         match self {
             RenderedBlock::Text(pieces) => {
-                events.push(whole(StreamEvent::ContentBlockStart {
+                events.push(PlannedEvent::Whole(StreamEvent::ContentBlockStart {
                     index,
                     content_block: ContentBlock::Text {
                         text: String::new(),
@@ -332,7 +332,7 @@ impl RenderedBlock {
                 name,
                 json_pieces,
             } => {
-                events.push(whole(StreamEvent::ContentBlockStart {
+                events.push(PlannedEvent::Whole(StreamEvent::ContentBlockStart {
                     index,
                     content_block: ContentBlock::ToolUse {
                         id: id.clone(),
@@ -343,7 +343,7 @@ impl RenderedBlock {
                 deltas(json_pieces, DeltaKind::InputJson, rng, events);
             }
             RenderedBlock::Thinking { pieces, signature } => {
-                events.push(whole(StreamEvent::ContentBlockStart {
+                events.push(PlannedEvent::Whole(StreamEvent::ContentBlockStart {
                     index,
                     content_block: ContentBlock::Thinking {
                         thinking: String::new(),
@@ -351,7 +351,7 @@ impl RenderedBlock {
                     },
                 }));
                 deltas(pieces, DeltaKind::Thinking, rng, events);
-                events.push(whole(StreamEvent::ContentBlockDelta {
+                events.push(PlannedEvent::Whole(StreamEvent::ContentBlockDelta {
                     index,
                     delta: Delta::Signature {
                         signature: signature.clone(),
@@ -359,7 +359,7 @@ impl RenderedBlock {
                 }));
             }
         }
-        events.push(whole(StreamEvent::ContentBlockStop { index }));
+        events.push(PlannedEvent::Whole(StreamEvent::ContentBlockStop { index }));
     }
 }
 

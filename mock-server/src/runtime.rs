@@ -450,9 +450,15 @@ mod tests {
         );
     }
 
-    /// The digest of a seeded stream's bytes, and the generator's next
-    /// draw after it: what the seed gives, pinned.
-    fn seeded_stream(rng: &mut Rng) -> (String, u64) {
+    /// A seeded stream of thinking, text, a tool call and an echo, with
+    /// `guardrail` marking its last chunk, a throttling exception after
+    /// `fault_after` events, and `max_tokens`: the digest of its bytes,
+    /// and the generator's next draw after it.
+    fn seeded_stream(
+        guardrail: Option<&str>,
+        fault_after: Option<usize>,
+        max_tokens: u64,
+    ) -> (String, u64) {
         use crate::reply::ReplyBlock;
         use sha2::{Digest, Sha256};
         let reply = Reply::new(vec![
@@ -471,41 +477,68 @@ mod tests {
             ReplyBlock::Echo,
         ]);
         let body = serde_json::json!({
-            "max_tokens": 4000,
+            "max_tokens": max_tokens,
             "messages": [{"role": "user", "content": "échos, tabs\tand all"}],
         });
+        let fault = fault_after
+            .map(|after| StreamFault::new(after, "throttlingException".parse().unwrap(), None));
+        let mut rng = Rng::new(7);
         let frames = stream_frames(
             &reply,
             &body,
             "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            None,
-            || &mut *rng,
-            None,
+            guardrail,
+            || &mut rng,
+            fault,
         );
-        let digest = Sha256::digest(
-            frames
-                .iter()
-                .flat_map(|f| f.bytes.iter().copied())
-                .collect::<Vec<u8>>(),
-        );
-        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let bytes: Vec<u8> = frames
+            .iter()
+            .flat_map(|f| f.bytes.iter().copied())
+            .collect();
+        let hex = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         (hex, rng.next_u64())
     }
 
     /// Pinned from the code before delta frames were remembered per
-    /// thread and the generator was let go before encoding (2eab4b8): the
-    /// same bytes, the same draws. Twice, so the second run takes the
-    /// remembered frames.
+    /// thread and the generator let go before encoding (2eab4b8): the same
+    /// bytes and the same draws, plain, with a guardrail's mark, cut by an
+    /// exception, and cut by `max_tokens`. Each twice, so the second run
+    /// takes the remembered frames.
     #[test]
     fn a_seed_gives_the_stream_it_gave_before_deltas_were_remembered() {
-        for _ in 0..2 {
-            assert_eq!(
-                seeded_stream(&mut Rng::new(7)),
-                (
-                    "0a16d9ec28fc43665b0bb8e7b94009f5752d140027292081b733435d67816ae3".to_owned(),
-                    5000647452653208348
-                )
-            );
+        let pinned = [
+            (
+                (None, None, 4000),
+                "0a16d9ec28fc43665b0bb8e7b94009f5752d140027292081b733435d67816ae3",
+                5000647452653208348,
+            ),
+            (
+                (Some("NONE"), None, 4000),
+                "32e2d95731a2ebf57ac94baf85f2c92f0fc3fc64e0c6d3066c6f7b3e46ec5164",
+                5000647452653208348,
+            ),
+            (
+                (None, Some(5), 4000),
+                "71cd4b7d246ef9dbcb816dd4871767307c6151602cf421a4bce51121b669a0b9",
+                15990905969994512476,
+            ),
+            (
+                (None, None, 7),
+                "16d24a06d502405e3fd2be484149b520f2963f73887104da6c457a17f6b816ef",
+                16801926558693758238,
+            ),
+        ];
+        for ((guardrail, fault_after, max_tokens), digest, next) in pinned {
+            for _ in 0..2 {
+                assert_eq!(
+                    seeded_stream(guardrail, fault_after, max_tokens),
+                    (digest.to_owned(), next),
+                    "{guardrail:?} {fault_after:?} {max_tokens}"
+                );
+            }
         }
     }
 }
