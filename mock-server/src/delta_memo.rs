@@ -70,31 +70,35 @@ impl Memo {
         self.key.push(kind as u8);
         self.key.extend_from_slice(&index.to_le_bytes());
         self.key.extend_from_slice(text.as_bytes());
-        if let Some(event) = self.events.get(self.key.as_slice()) {
-            event.encode_chunk(padding, out);
-            return;
+        match self.events.get(self.key.as_slice()) {
+            Some(event) => event.encode_chunk(padding, out),
+            None => {
+                let delta = PlannedEvent::Delta { index, kind, text }.into_event();
+                let event = PreparedEvent::new(&delta);
+                event.encode_chunk(padding, out);
+                self.remember(event);
+            }
         }
-        let event = PreparedEvent::new(&PlannedEvent::Delta { index, kind, text }.into_event());
-        event.encode_chunk(padding, out);
-        self.remember(event);
+        // A huge delta's key does not keep its room for the thread's life.
+        if self.key.capacity() > KEEP_KEY_CAPACITY {
+            self.key = Vec::new();
+        }
     }
 
     /// Keeps `event` under the key just looked up, within [`MAX_BYTES`]:
     /// one larger than the whole bound is not kept (and does not empty
-    /// the memo), and a key buffer grown for it is not kept either.
+    /// the memo).
     fn remember(&mut self, event: PreparedEvent) {
         let cost = self.key.len() + event.encoded_len() + ENTRY_OVERHEAD;
-        if cost <= MAX_BYTES {
-            if self.bytes + cost > MAX_BYTES {
-                self.events = HashMap::new();
-                self.bytes = 0;
-            }
-            self.bytes += cost;
-            self.events.insert(self.key.as_slice().into(), event);
+        if cost > MAX_BYTES {
+            return;
         }
-        if self.key.capacity() > KEEP_KEY_CAPACITY {
-            self.key = Vec::new();
+        if self.bytes + cost > MAX_BYTES {
+            self.events = HashMap::new();
+            self.bytes = 0;
         }
+        self.bytes += cost;
+        self.events.insert(self.key.as_slice().into(), event);
     }
 }
 
@@ -153,6 +157,16 @@ mod tests {
             );
             assert!(memo.bytes <= MAX_BYTES, "{} held", memo.bytes);
         }
+        // The last of them is remembered: sent again, it is found, and the
+        // key's room is let go after the hit too.
+        let last = format!("19{long}");
+        let entries = memo.events.len();
+        assert_eq!(
+            cached(&mut memo, 0, DeltaKind::Text, &last, "q"),
+            uncached(0, DeltaKind::Text, &last, "q")
+        );
+        assert_eq!(memo.events.len(), entries);
+        assert!(memo.key.capacity() <= KEEP_KEY_CAPACITY);
         // One text larger than the whole bound is sent, not kept, and the
         // rest stays; nor does the key's buffer keep its size.
         let (held, bytes) = (memo.events.len(), memo.bytes);
