@@ -478,12 +478,12 @@ mod tests {
         let mut entry = RecordedRequest::new("POST", "/");
         entry.seq = 1;
         journal.push(entry);
-        let mut body = PacedBody::new(frames, pace, Arc::clone(&journal), 1);
-        let mut chunks = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let data = frame.unwrap().into_data().unwrap();
-            chunks.push(String::from_utf8(data.to_vec()).unwrap());
-        }
+        let body = PacedBody::new(frames, pace, Arc::clone(&journal), 1);
+        let chunks = collect(body)
+            .await
+            .iter()
+            .map(|data| String::from_utf8(data.to_vec()).unwrap())
+            .collect();
         let recorded = journal.snapshot()[0]
             .frames
             .iter()
